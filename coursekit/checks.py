@@ -43,8 +43,14 @@ class Chain:
 
         ``observed`` may be a function, so an expensive description is only built on failure."""
         if not holds:
-            seen = observed() if callable(observed) else observed
-            raise CheckFailed(self.subject, prop, seen, hint)
+            self.fail(prop, observed=observed, hint=hint)
+        self.passed(prop)
+
+    def fail(self, prop: str, *, observed: str | Callable[[], str], hint: str) -> None:
+        """Stop the chain: ``prop`` does not hold."""
+        raise CheckFailed(self.subject, prop, observed() if callable(observed) else observed, hint)
+
+    def passed(self, prop: str) -> None:
         print(f"✓ {prop}")
 
     def require_async_function(self, candidate: Any, name: str) -> None:
@@ -55,20 +61,35 @@ class Chain:
             hint=f"run the cell that defines {name}; it must start with `async def {name}(`",
         )
 
-    def require_finished(self, run: VirtualRun[Any], what: str) -> None:
-        """The run returned (no hang, no block, no exception)."""
-        self.require(run.outcome != "blocked", f"{what} never blocks the event loop",
-                     observed=run.diagnosis,
-                     hint="a blocking call (time.sleep, a loop without await) freezes every task")
-        self.require(run.outcome != "hung", f"{what} finishes",
-                     observed=lambda: run.diagnosis,
-                     hint="look at what each task above was waiting for: who should have woken it?")
-        self.require(run.outcome == "returned", f"{what} returns without raising",
-                     observed=lambda: run.diagnosis,
-                     hint="read the exception above; run your code on a small example to see it")
+    def require_finished(self, run: VirtualRun[Any], what: str, *, hang_hint: str | None = None) -> None:
+        """The run returned: it did not block the loop, raise, or hang. One ✓ line if so."""
+        if run.outcome == "blocked":
+            self.fail(f"{what} never blocks the event loop", observed=run.diagnosis,
+                      hint="a blocking call (time.sleep, a loop without await) freezes every task")
+        if run.outcome == "raised":
+            self.fail(f"{what} runs without raising", observed=f"raised {describe_error(run.error)}",
+                      hint="read the error above; try your function on a tiny input in a cell of its own")
+        if run.outcome == "hung":
+            self.fail(f"{what} finishes", observed=run.diagnosis, hint=hang_hint or
+                      "look at what each task above was waiting for: who should have woken it?")
+        self.passed(f"{what} runs to the end")
 
     def require_no_leftover_tasks(self, run: VirtualRun[Any], what: str) -> None:
         """Nothing the run started is still pending after it returned."""
         self.require(not run.leftover, f"{what} leaves no task running when it returns",
                      observed=lambda: "; ".join(task.describe() for task in run.leftover),
                      hint="await every task you create (a TaskGroup does it for you) before returning")
+
+
+def describe_error(error: BaseException | None) -> str:
+    """``Type: message``; for an exception group, the leaf exceptions it contains."""
+    if isinstance(error, BaseExceptionGroup):
+        inner = ", ".join(f"{type(e).__name__}: {e}" for e in leaf_exceptions(error))
+        return f"{type(error).__name__} containing {inner}"
+    return f"{type(error).__name__}: {error}"
+
+
+def leaf_exceptions(group: BaseExceptionGroup) -> list[BaseException]:
+    """The non-group exceptions inside ``group``, depth first."""
+    return [leaf for error in group.exceptions
+            for leaf in (leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else [error])]

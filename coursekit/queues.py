@@ -4,7 +4,8 @@
 events (see :mod:`coursekit.events`) so that checks and pictures can see a run:
 
 - ``queue.put`` / ``queue.get``: an item went in / came out; ``depth`` is the
-  number of items waiting in the queue right after.
+  number of items waiting in the queue right after (``put`` also gives ``maxsize``,
+  0 meaning unbounded).
 - ``queue.full``: a ``put()`` found the queue full and has to wait (backpressure).
 - ``queue.task_done``: ``unfinished`` is how many items are still not marked done.
 
@@ -62,7 +63,7 @@ class TracedQueue(asyncio.Queue, Generic[T]):
     def put_nowait(self, item: T) -> None:
         super().put_nowait(item)
         self.put_count += 1
-        emit("queue.put", queue=self.name, item=item, depth=self.qsize())
+        emit("queue.put", queue=self.name, item=item, depth=self.qsize(), maxsize=self.maxsize)
 
     def get_nowait(self) -> T:
         item = super().get_nowait()

@@ -15,7 +15,7 @@ from coursekit.queues import TracedQueue
 
 # Innermost asyncio frame (qualified name) -> what the task is doing, in plain words.
 _WAITS = {
-    "Queue.get": "waiting on queue.get() (nothing left to take, and no STOP for it)",
+    "Queue.get": "waiting on queue.get(), with nothing left to take",
     "Queue.put": "waiting on queue.put() (the queue is full and nobody takes from it)",
     "Queue.join": "waiting on queue.join()",
     "Event.wait": "waiting on event.wait() (nobody set the event)",
@@ -24,6 +24,7 @@ _WAITS = {
     "Condition.wait": "waiting on condition.wait()",
     "TaskGroup.__aexit__": "waiting for the tasks of its TaskGroup to finish",
     "TaskGroup._aexit": "waiting for the tasks of its TaskGroup to finish",
+    "Workload.__call__": "handling an item",
     "sleep": "sleeping in asyncio.sleep()",
     "wait": "waiting in asyncio.wait()",
     "wait_for": "waiting in asyncio.wait_for()",

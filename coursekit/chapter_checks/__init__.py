@@ -1,0 +1,1 @@
+"""The graded checks of each chapter, one module per chapter."""

@@ -1,0 +1,21 @@
+"""Runs the consumers one after another, so only one item is ever handled at a time."""
+EXPECT = {"check": "check_run_pipeline", "property": "3 consumers handle items at the same time",
+          "observed": "at most 1 item(s) were being handled at once"}
+
+
+async def run_pipeline(sources, handle, *, consumers, maxsize):
+    queue = TracedQueue(maxsize)
+    results, failures = {}, {}
+
+    async def produce():
+        for items in sources:
+            for item in items:
+                await queue.put(item)
+        for _ in range(consumers):
+            await queue.put(STOP)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(produce())
+        for _ in range(consumers):
+            await consumer(queue, handle, results, failures)
+    return results, failures
