@@ -51,3 +51,17 @@ class Workload:
             if outcome != "cancelled":
                 self.completed[item] += 1
             emit("work.end", item=item, outcome=outcome)
+
+
+def count_primes(limit: int) -> int:
+    """How many primes are below ``limit`` (a sieve): a CPU-bound stand-in for real work.
+
+    Defined here, not in a notebook, so that worker processes can import it."""
+    if limit < 3:
+        return 0
+    sieve = bytearray([1]) * limit
+    sieve[0] = sieve[1] = 0
+    for number in range(2, int(limit ** 0.5) + 1):
+        if sieve[number]:
+            sieve[number * number::number] = bytes(len(range(number * number, limit, number)))
+    return sum(sieve)

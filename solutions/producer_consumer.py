@@ -15,17 +15,13 @@ Semantics shared by every function here:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from coursekit.queues import STOP, TracedQueue
 
-Handler = Callable[[Any], Awaitable[Any]]
-Results = dict[Hashable, Any]
-Failures = dict[Hashable, Exception]
 
-
-async def consumer(queue: asyncio.Queue, handle: Handler, results: Results, failures: Failures) -> None:
+async def consumer(queue: asyncio.Queue, handle: Callable[[Any], Awaitable[Any]], results: dict, failures: dict) -> None:
     """Handle items from ``queue`` until ``STOP``; record each outcome; task_done() every item."""
     while True:
         item = await queue.get()
@@ -41,14 +37,14 @@ async def consumer(queue: asyncio.Queue, handle: Handler, results: Results, fail
 
 
 async def run_pipeline(
-    sources: Sequence[Iterable[Hashable]], handle: Handler, *, consumers: int, maxsize: int
-) -> tuple[Results, Failures]:
+    sources: Sequence[Iterable[Any]], handle: Callable[[Any], Awaitable[Any]], *, consumers: int, maxsize: int
+) -> tuple[dict, dict]:
     """One producer per source and ``consumers`` consumers on a queue of ``maxsize`` items."""
     queue: TracedQueue = TracedQueue(maxsize)
-    results: Results = {}
-    failures: Failures = {}
+    results: dict = {}
+    failures: dict = {}
 
-    async def produce(items: Iterable[Hashable]) -> None:
+    async def produce(items: Iterable[Any]) -> None:
         for item in items:
             await queue.put(item)  # waits while the queue is full: backpressure
 
@@ -64,16 +60,16 @@ async def run_pipeline(
 
 
 async def serve(
-    source: AsyncIterable[Hashable], handle: Handler, *, consumers: int, maxsize: int, stop: asyncio.Event
-) -> tuple[Results, Failures]:
+    source: AsyncIterable[Any], handle: Callable[[Any], Awaitable[Any]], *, consumers: int, maxsize: int, stop: asyncio.Event
+) -> tuple[dict, dict]:
     """Feed items from ``source`` to consumers until it ends or ``stop`` is set, then drain.
 
     Graceful shutdown: once ``stop`` is set, no new item is taken from ``source``
     (a pending wait for the next item is cancelled), every item already taken is
     handled, and the consumers end."""
     queue: TracedQueue = TracedQueue(maxsize)
-    results: Results = {}
-    failures: Failures = {}
+    results: dict = {}
+    failures: dict = {}
     async with asyncio.TaskGroup() as group:
         for number in range(1, consumers + 1):
             group.create_task(consumer(queue, handle, results, failures), name=f"consumer-{number}")

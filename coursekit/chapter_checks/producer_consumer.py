@@ -3,7 +3,7 @@
 Each ``check_*`` runs the learner's function on a virtual clock against a
 :class:`~coursekit.workload.Workload`, then walks a :class:`~coursekit.checks.Chain`:
 defined -> runs -> terminates -> correct -> respects limits. It returns the
-:class:`~coursekit.virtual_time.VirtualRun` so a notebook can draw it.
+run is silent when everything holds but for the ✓ lines.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 # ---------------------------------------------------------------- consumer
 
 def check_consumer(consumer: Callable[..., Any], *, items: Sequence[Hashable] = (1, 2, 3, 4, 5),
-                   failing: Iterable[Hashable] = (3,), duration: float = 1.0) -> VirtualRun[Any]:
+                   failing: Iterable[Hashable] = (3,), duration: float = 1.0) -> None:
     """One consumer drains a queue holding ``items`` then STOP."""
     chain = Chain("consumer")
     chain.require_async_function(consumer, "consumer")
@@ -49,10 +49,9 @@ def check_consumer(consumer: Callable[..., Any], *, items: Sequence[Hashable] = 
                   hint="every consumer gets its own STOP, so do not put STOP back (document 001 does): "
                        "a STOP nobody takes is never marked task_done(), and queue.join() never returns")
     _require_task_done_per_get(chain, run, queue)
-    return run
 
 
-def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float = 1.5) -> VirtualRun[Any]:
+def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float = 1.5) -> None:
     """A consumer cancelled while handling an item still marks that item done."""
     chain = Chain("consumer")
     chain.require_async_function(consumer, "consumer")
@@ -70,7 +69,7 @@ def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float =
         task_state["cancelled"] = task.cancelled()
 
     run = run_virtual(scenario, deadline=DEADLINE)
-    _require_ran(chain, run, "cancelling consumer")
+    _require_ran(chain, run, "the cancellation scenario")
     chain.require(task_state.get("cancelled", False), "a cancelled consumer ends as cancelled",
                   observed="the consumer task did not end as cancelled after task.cancel()",
                   hint="never swallow CancelledError: `except Exception` does not catch it, "
@@ -80,7 +79,6 @@ def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float =
                   "the item a cancelled consumer was handling is still marked task_done()",
                   observed=f"it took {taken} item(s) and marked {queue.done_count} done before it was cancelled",
                   hint="call queue.task_done() in a `finally:` block so it runs on cancellation too")
-    return run
 
 
 # ------------------------------------------------------------ run_pipeline
@@ -88,7 +86,7 @@ def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float =
 def check_run_pipeline(run_pipeline: Callable[..., Any], *,
                        sources: Sequence[Sequence[Hashable]] = (range(1, 9), range(101, 109)),
                        consumers: int = 3, maxsize: int = 4, duration: float = 1.0,
-                       failing: Iterable[Hashable] = (5,)) -> VirtualRun[Any]:
+                       failing: Iterable[Hashable] = (5,)) -> None:
     """Producers (one per source) and consumers on a bounded queue; all items handled."""
     chain = Chain("run_pipeline")
     chain.require_async_function(run_pipeline, "run_pipeline")
@@ -106,10 +104,9 @@ def check_run_pipeline(run_pipeline: Callable[..., Any], *,
     _require_bounded_queue(chain, run, maxsize)
     _require_stop_per_consumer(chain, run, consumers)
     _require_concurrency(chain, run, min(consumers, len(items)), consumers)
-    return run
 
 
-def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at: float = 2.5) -> VirtualRun[Any]:
+def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at: float = 2.5) -> None:
     """Cancelling run_pipeline midway leaves none of its tasks running."""
     chain = Chain("run_pipeline")
     chain.require_async_function(run_pipeline, "run_pipeline")
@@ -125,7 +122,7 @@ def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at:
         await asyncio.sleep(0)  # let anything it left behind show itself
 
     run = run_virtual(scenario, deadline=DEADLINE)
-    _require_ran(chain, run, "cancelling run_pipeline")
+    _require_ran(chain, run, "the cancellation scenario")
     chain.require(outcome.get("cancelled", False), "cancelling run_pipeline makes it end as cancelled",
                   observed="after pipeline.cancel() the task did not end as cancelled",
                   hint="let CancelledError propagate; do not catch it")
@@ -133,14 +130,13 @@ def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at:
                   observed=lambda: "; ".join(task.describe() for task in run.leftover),
                   hint="start producers and consumers inside `async with asyncio.TaskGroup()`: "
                        "cancelling the pipeline then cancels them and waits for them")
-    return run
 
 
 # ------------------------------------------------------------------- serve
 
 def check_serve(serve: Callable[..., Any], *, items: int = 1000, every: float = 0.5,
                 stop_at: float | None = 6.25, consumers: int = 2, maxsize: int = 3,
-                duration: float = 1.0) -> VirtualRun[Any]:
+                duration: float = 1.0) -> None:
     """Items arrive every ``every`` s; ``stop`` is set at ``stop_at`` (never if None)."""
     chain = Chain("serve")
     chain.require_async_function(serve, "serve")
@@ -181,7 +177,6 @@ def check_serve(serve: Callable[..., Any], *, items: int = 1000, every: float = 
                       observed=f"stop at t={stop_at:g} s, returned at t={run.elapsed:g} s (bound {bound:g} s)",
                       hint="after stop, put one STOP per consumer right away and wait for the consumers")
     _require_bounded_queue(chain, run, maxsize)
-    return run
 
 
 # ----------------------------------------------------------- shared links
@@ -272,7 +267,8 @@ def _require_stop_per_consumer(chain: Chain, run: VirtualRun[Any], consumers: in
 
 def _require_concurrency(chain: Chain, run: VirtualRun[Any], expected: int, consumers: int) -> None:
     peak = _peak_in_flight(run.events)
-    chain.require(peak == expected, f"{consumers} consumers handle items at the same time",
+    plural = "s" if consumers != 1 else ""
+    chain.require(peak == expected, f"{consumers} consumer{plural} handle items at the same time",
                   observed=f"at most {peak} item(s) were being handled at once",
                   hint="start every consumer as its own task before waiting on any of them")
 

@@ -1,0 +1,102 @@
+"""Cell constructors shared by every chapter's notebook builder (tools/build_chNN.py).
+
+A builder lists a chapter's cells with these helpers and writes an nbgrader
+*source* notebook. Solution cells are generated from the reference module in
+``solutions/``: the cell is the reference function's exact source with its body
+(after the docstring) inside ``### BEGIN SOLUTION`` / ``### END SOLUTION``, so the
+notebook and the module cannot drift apart (tests/test_solutions_in_sync.py checks it).
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+HIDDEN_TESTS_NOTE = "# Hidden tests: they run when your notebook is graded."
+
+
+def _src(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool,
+              points: int | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"grade": grade, "solution": solution, "locked": locked,
+                            "grade_id": grade_id, "schema_version": 3}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    return new_markdown_cell(_src(text))
+
+
+def code(text: str) -> nbformat.NotebookNode:
+    return new_code_cell(_src(text))
+
+
+def readonly_md(grade_id: str, text: str) -> nbformat.NotebookNode:
+    """A markdown cell learners cannot edit (an exercise statement)."""
+    return new_markdown_cell(_src(text), metadata=_nbgrader(grade_id, grade=False, solution=False, locked=True))
+
+
+def readonly_code(grade_id: str, text: str) -> nbformat.NotebookNode:
+    """A code cell learners cannot edit (imports the checks rely on)."""
+    return new_code_cell(_src(text), metadata=_nbgrader(grade_id, grade=False, solution=False, locked=True))
+
+
+def solution(grade_id: str, function: Callable[..., Any]) -> nbformat.NotebookNode:
+    """The learner's cell: the reference function with its body marked as the solution."""
+    return new_code_cell(solution_source(function),
+                         metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False))
+
+
+def tests(grade_id: str, points: int, text: str) -> nbformat.NotebookNode:
+    """A graded, locked test cell the learner sees and runs."""
+    return new_code_cell(_src(text), metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
+                                                        points=points))
+
+
+def hidden_tests(grade_id: str, points: int, text: str) -> nbformat.NotebookNode:
+    """A graded, locked test cell whose checks are removed from the learner's copy."""
+    body = "\n".join([HIDDEN_TESTS_NOTE, "### BEGIN HIDDEN TESTS", _src(text), "### END HIDDEN TESTS"])
+    return new_code_cell(body, metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
+                                                  points=points))
+
+
+def solution_source(function: Callable[..., Any]) -> str:
+    """The function's source with its body (after the docstring) in a solution region."""
+    source = inspect.getsource(function).rstrip("\n")
+    node = ast.parse(source).body[0]
+    assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and ast.get_docstring(node), function
+    after_docstring = node.body[0].end_lineno
+    lines = source.split("\n")
+    marked = lines[:after_docstring] + ["    ### BEGIN SOLUTION"] + lines[after_docstring:] + ["    ### END SOLUTION"]
+    return "\n".join(marked)
+
+
+def write_notebook(path: Path, cells: list[nbformat.NotebookNode], *, chapter: int, assignment: str,
+                   execute: bool = True) -> None:
+    """Write the source notebook with fixed cell ids, then run it in place to store outputs."""
+    notebook = new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "course": {"chapter": chapter, "assignment": assignment},
+    })
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"{assignment[:4]}-{number:03d}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    if execute:
+        subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                        "--inplace", str(path)], check=True, cwd=ROOT)
