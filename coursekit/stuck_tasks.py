@@ -53,7 +53,7 @@ def describe_pending(tasks: list[asyncio.Task[Any]]) -> list[StuckTask]:
 
 def _describe(task: asyncio.Task[Any]) -> StuckTask:
     frames = _await_chain(task.get_coro())
-    coroutine = getattr(task.get_coro(), "__qualname__", repr(task.get_coro()))
+    coroutine = getattr(task.get_coro(), "__name__", repr(task.get_coro()))
     library = [f for f in frames if _is_library(f)]
     user = [f for f in frames if not _is_library(f)]
     where = None

@@ -1,0 +1,21 @@
+"""Series the pictures are drawn from."""
+from __future__ import annotations
+
+from coursekit.events import Event
+from coursekit.plots import busy_intervals, queue_depth
+
+
+def event(time: float, kind: str, task: str = "t", **fields: object) -> Event:
+    return Event(time, kind, task, fields)
+
+
+def test_queue_depth_keeps_the_last_depth_of_each_instant() -> None:
+    events = [event(1.0, "queue.put", depth=1, item=1), event(1.0, "queue.get", depth=0, item=1),
+              event(2.0, "queue.put", depth=1, item=2), event(2.5, "work.start", item=2)]
+    assert queue_depth(events) == ([0.0, 1.0, 2.0], [0, 0, 1])
+
+
+def test_busy_intervals_pair_start_and_end_per_task_and_item() -> None:
+    events = [event(0, "work.start", "c1", item=1), event(0, "work.start", "c2", item=2),
+              event(1, "work.end", "c1", item=1, outcome="done"), event(3, "work.end", "c2", item=2, outcome="failed")]
+    assert busy_intervals(events) == {"c1": [(0, 1, "done")], "c2": [(0, 3, "failed")]}
