@@ -48,7 +48,7 @@ def start(extra: list[str]) -> int:
     ensure_environment()
     workspace = subprocess.run(
         [str(VENV_PYTHON), "-m", "autograder", "workspace"], cwd=ROOT, check=True,
-        capture_output=True, text=True,
+        stdout=subprocess.PIPE, text=True,  # progress and errors (stderr) reach the terminal
     ).stdout.strip()
     command = [venv_tool("jupyter"), "lab", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.root_dir={workspace}", *extra]

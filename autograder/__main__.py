@@ -1,0 +1,47 @@
+"""Command line: ``python -m autograder COMMAND``.
+
+    release [CHAPTER...]   build the student version of chapters (all by default)
+    workspace              put released chapters the learner lacks into workspace/;
+                           prints the workspace's absolute path (the only stdout line)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from autograder.chapters import select_chapters
+from autograder.nbgrader_run import NbgraderFailed
+from autograder.release import release
+from autograder.workspace import ensure_workspace
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    release_cmd = commands.add_parser("release", help="build the student version of chapters")
+    release_cmd.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                             help="assignment names, e.g. ch00_asyncio_in_jupyter (default: all)")
+    commands.add_parser("workspace", help="fill workspace/ with the released chapters the learner lacks")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        if args.command == "release":
+            chapters = select_chapters(args.chapters)
+            if not chapters:
+                print("No chapters found in notebooks/.", file=sys.stderr)
+                return 1
+            for folder in release(chapters):
+                print(folder)
+        elif args.command == "workspace":
+            print(ensure_workspace(select_chapters([])))
+    except (ValueError, NbgraderFailed) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

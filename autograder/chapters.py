@@ -1,0 +1,46 @@
+"""Where things are, and which chapters (nbgrader assignments) exist."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+COURSE_DIR = Path(__file__).resolve().parent
+"""nbgrader's course root: nbgrader_config.py, gradebook.db, release/, submitted/, ..."""
+REPO_ROOT = COURSE_DIR.parent
+SOURCE_DIR = REPO_ROOT / "notebooks"
+WORKSPACE_DIR = REPO_ROOT / "workspace"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One nbgrader assignment: ``notebooks/<assignment>/*.ipynb``."""
+
+    assignment: str
+    source: Path
+
+    @property
+    def notebooks(self) -> list[Path]:
+        """The chapter's source notebooks, sorted by name."""
+        return sorted(self.source.glob("*.ipynb"))
+
+
+def find_chapters(source_dir: Path = SOURCE_DIR) -> list[Chapter]:
+    """Every folder of ``source_dir`` whose name starts with ``ch`` and holds a notebook."""
+    if not source_dir.is_dir():
+        return []
+    found = [Chapter(path.name, path) for path in sorted(source_dir.iterdir())
+             if path.is_dir() and path.name.startswith("ch")]
+    return [chapter for chapter in found if chapter.notebooks]
+
+
+def select_chapters(names: list[str], source_dir: Path = SOURCE_DIR) -> list[Chapter]:
+    """The chapters named (all of them when ``names`` is empty); unknown names are an error."""
+    chapters = find_chapters(source_dir)
+    if not names:
+        return chapters
+    by_name = {chapter.assignment: chapter for chapter in chapters}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        known = ", ".join(by_name) or "none"
+        raise ValueError(f"no such chapter: {', '.join(unknown)} (chapters: {known})")
+    return [by_name[name] for name in names]

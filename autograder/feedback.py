@@ -1,0 +1,48 @@
+"""Keep hidden tests out of the feedback learners receive.
+
+Autograding puts the hidden tests back into each test cell, so by default
+nbgrader's feedback HTML shows them, and a failing hidden assert is quoted in
+its traceback. :class:`HideHiddenTests` (used by ``generate_feedback``, see
+``nbgrader_config.py``) removes the hidden regions, and in a cell that had one
+it drops every traceback or stderr line that quotes a hidden line; the error's
+name and message stay.
+"""
+from __future__ import annotations
+
+import re
+
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import ClearHiddenTests
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# IPython's traceback prefix for a source line: "----> 3 " or "      2 ".
+LINE_NUMBER = re.compile(r"^\s*-*>?\s*\d+\s")
+
+
+def quotes(line: str, hidden: set[str]) -> bool:
+    """Does an output line show one of the ``hidden`` source lines?"""
+    text = ANSI.sub("", line).strip()
+    code = LINE_NUMBER.sub("", text).strip()
+    return code in hidden or text in hidden or any(len(h) >= 10 and h in text for h in hidden)
+
+
+def scrub(text: str, hidden: set[str]) -> str:
+    """``text`` without the lines that quote a hidden line."""
+    return "".join(line for line in text.splitlines(keepends=True) if not quotes(line, hidden))
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """ClearHiddenTests, plus: no output of the cell may quote a hidden test line."""
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int):
+        before = cell.source.splitlines() if cell.cell_type == "code" else []
+        if not self._remove_hidden_test_region(cell):
+            return cell, resources
+        kept = set(cell.source.splitlines())
+        hidden = {line.strip() for line in before if line not in kept and line.strip()}
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [scrub(entry, hidden) for entry in output.get("traceback", [])]
+            elif output.get("output_type") == "stream":
+                output["text"] = scrub(output.get("text", ""), hidden)
+        return cell, resources

@@ -1,0 +1,30 @@
+"""nbgrader configuration for the course; nbgrader reads it when run from this folder.
+
+The course root is this folder, wherever the repository (or a copy of it) lives;
+the source notebooks are the repository's ``notebooks/<assignment>/`` folders.
+"""
+import os
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+
+from autograder.feedback import HideHiddenTests
+
+c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
+
+course_root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = course_root
+c.CourseDirectory.source_directory = os.path.join(os.pardir, "notebooks")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(course_root, "gradebook.db")
+
+# A solution or hidden-test region outside a solution/grade cell is an authoring
+# error: refuse to release rather than ship it (these are nbgrader's defaults).
+c.ClearSolutions.enforce_metadata = True
+c.ClearHiddenTests.enforce_metadata = True
+
+# Feedback shows scores and visible tests only: hidden test code and the
+# tracebacks that would quote it are removed (autograde restored them).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Seconds a single cell may run when autograding or validating.
+c.ExecutePreprocessor.timeout = 120

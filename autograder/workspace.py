@@ -1,0 +1,32 @@
+"""The learner's workspace: one folder per chapter holding its released notebooks."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from autograder.chapters import COURSE_DIR, WORKSPACE_DIR, Chapter
+from autograder.release import is_released, release, release_dir
+
+
+def ensure_workspace(chapters: list[Chapter], workspace: Path = WORKSPACE_DIR,
+                     course_dir: Path = COURSE_DIR) -> Path:
+    """Copy every released file the learner does not have yet into ``workspace/<assignment>/``.
+
+    Releases missing or older than their source are generated first. A file
+    already in the workspace is never overwritten: it is the learner's work."""
+    stale = [chapter for chapter in chapters if not is_released(chapter, course_dir)]
+    if stale:
+        print(f"Releasing {', '.join(chapter.assignment for chapter in stale)} ...", file=sys.stderr)
+        release(stale, course_dir)
+    workspace.mkdir(parents=True, exist_ok=True)
+    for chapter in chapters:
+        released = release_dir(chapter, course_dir)
+        for source in sorted(path for path in released.rglob("*") if path.is_file()):
+            target = workspace / chapter.assignment / source.relative_to(released)
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            print(f"Added {target.relative_to(workspace)}", file=sys.stderr)
+    return workspace.resolve()

@@ -1,0 +1,310 @@
+"""Each chapter survives nbgrader's whole cycle: release, validate, autograde, feedback.
+
+For every ``notebooks/ch*/`` assignment, in a throwaway copy of the course
+directory (the real gradebook is never touched):
+
+- the release holds no solution code and no hidden tests, only nbgrader's stubs;
+- ``nbgrader validate`` passes on the source, and ``--invert`` passes on the
+  release (every test cell fails on the untouched student version);
+- autograding scores the reference solutions full marks (with no stderr in any
+  test cell), the untouched release 0 on every graded cell, and a release with
+  only the first solution cell filled in strictly in between;
+- the feedback HTML quotes no hidden test line.
+
+These run the notebooks, so they are slow: one release and one autograde run
+(three students) per chapter, shared by the tests below.
+"""
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.chapters import COURSE_DIR, Chapter, find_chapters
+from autograder.nbgrader_run import autograde, generate_assignment, generate_feedback, tools_env, validate
+
+CHAPTERS = find_chapters()
+STUDENTS = ("full", "none", "partial")
+STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE")
+
+
+def regions(source: str, begin: str, end: str) -> list[list[str]]:
+    """The lines strictly between each ``begin`` and ``end`` delimiter line (nbgrader's matching)."""
+    found, current = [], None
+    for line in source.splitlines():
+        if begin in line:
+            current = []
+        elif end in line and current is not None:
+            found.append(current)
+            current = None
+        elif current is not None:
+            current.append(line)
+    return found
+
+
+def without_regions(source: str) -> str:
+    """``source`` minus every solution and hidden-test region, delimiters included."""
+    kept, inside = [], False
+    for line in source.splitlines():
+        if "BEGIN SOLUTION" in line or "BEGIN HIDDEN TESTS" in line:
+            inside = True
+        elif "END SOLUTION" in line or "END HIDDEN TESTS" in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def without_delimiters(source: str) -> str:
+    """A solution cell as a learner who wrote the reference solution would leave it."""
+    return "\n".join(line for line in source.splitlines()
+                     if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+
+
+def notebook_text(nb: nbformat.NotebookNode) -> str:
+    """Every cell's source and every output's text, one string."""
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for output in cell.get("outputs", []):
+            parts.append(str(output.get("text", "")))
+            parts.extend(str(value) for value in output.get("data", {}).values())
+            parts.extend(output.get("traceback", []))
+            parts.append(str(output.get("evalue", "")))
+    return "\n".join(parts)
+
+
+def html_text(path: Path) -> str:
+    """What a browser shows of an HTML file: tags removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]*>", "", path.read_text(encoding="utf-8")))
+
+
+@dataclass
+class SecretText:
+    """What of a source notebook must not reach learners, by region."""
+
+    solution_regions: list[str] = field(default_factory=list)
+    hidden_regions: list[str] = field(default_factory=list)
+    solution_lines: set[str] = field(default_factory=set)
+    hidden_lines: set[str] = field(default_factory=set)
+
+
+def secret_text(nb: nbformat.NotebookNode) -> SecretText:
+    """Solution and hidden-test regions, and their lines found nowhere else in the notebook.
+
+    A line that also appears outside every region (``return results``, ``)``)
+    legitimately appears in the release, so only the other lines are checked."""
+    public = "\n".join([*(without_regions(cell.source) for cell in nb.cells), *STUB_LINES])
+    secrets = SecretText()
+    for cell in nb.cells:
+        for region in regions(cell.source, "BEGIN SOLUTION", "END SOLUTION"):
+            secrets.solution_regions.append("\n".join(region).strip())
+            secrets.solution_lines |= {line.strip() for line in region if line.strip() not in public}
+        for region in regions(cell.source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+            secrets.hidden_regions.append("\n".join(region).strip())
+            secrets.hidden_lines |= {line.strip() for line in region if line.strip() not in public}
+    secrets.solution_lines.discard("")
+    secrets.hidden_lines.discard("")
+    secrets.solution_regions = [text for text in secrets.solution_regions if text and text not in public]
+    secrets.hidden_regions = [text for text in secrets.hidden_regions if text and text not in public]
+    return secrets
+
+
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def is_solution(cell: nbformat.NotebookNode) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+
+
+def is_test(cell: nbformat.NotebookNode) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def fill_in(release: nbformat.NotebookNode, source: nbformat.NotebookNode, ids: set[str]) -> nbformat.NotebookNode:
+    """A copy of ``release`` whose solution cells named in ``ids`` hold the source's solution."""
+    answers = {grade_id(cell): cell.source for cell in source.cells if is_solution(cell)}
+    filled = nbformat.from_dict(release)
+    for cell in filled.cells:
+        if is_solution(cell) and grade_id(cell) in ids:
+            cell.source = without_delimiters(answers[grade_id(cell)])
+    return filled
+
+
+@dataclass
+class Roundtrip:
+    """One chapter taken through nbgrader in a copy of the course directory."""
+
+    chapter: Chapter
+    course: Path
+    sources: dict[str, nbformat.NotebookNode]
+    scores: dict[str, tuple[float, float]]
+    cell_scores: dict[str, list[tuple[str, float, float]]]
+
+    def path(self, step: str, notebook: str, student: str | None = None, suffix: str = ".ipynb") -> Path:
+        folder = self.course / step / (student or "") / self.chapter.assignment
+        return folder / (Path(notebook).stem + suffix)
+
+    def read(self, step: str, notebook: str, student: str | None = None) -> nbformat.NotebookNode:
+        return nbformat.read(self.path(step, notebook, student), as_version=4)
+
+
+def make_submissions(course: Path, assignment: str, sources: dict[str, nbformat.NotebookNode]) -> None:
+    """``submitted/{full,none,partial}/<assignment>/``, built from the release as a learner would."""
+    release = {name: nbformat.read(course / "release" / assignment / name, as_version=4) for name in sources}
+    first_notebook = sorted(sources)[0]
+    solution_ids = [grade_id(cell) for cell in sources[first_notebook].cells if is_solution(cell)]
+    assert solution_ids, f"{assignment}/{first_notebook} has no solution cell"
+    for student in STUDENTS:
+        folder = course / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        for name, source in sources.items():
+            every_id = {grade_id(cell) for cell in source.cells if is_solution(cell)}
+            ids = {"full": every_id, "none": set(),
+                   "partial": {solution_ids[0]} if name == first_notebook else set()}[student]
+            nbformat.write(fill_in(release[name], source, ids), folder / name)
+
+
+def read_scores(course: Path, assignment: str) -> tuple[dict, dict]:
+    """Each student's (score, max_score), and each graded cell's (name, score, max_score)."""
+    scores, cell_scores = {}, {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", tools_env()["PATH"])  # nbgrader's Gradebook runs `alembic`
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+            for student in STUDENTS:
+                submission = gradebook.find_submission(assignment, student)
+                scores[student] = (submission.score, submission.max_score)
+                cell_scores[student] = [(f"{notebook.name}:{grade.name}", grade.score, grade.max_score)
+                                        for notebook in submission.notebooks for grade in notebook.grades]
+    return scores, cell_scores
+
+
+@pytest.fixture(scope="module",
+                params=[pytest.param(chapter, id=chapter.assignment) for chapter in CHAPTERS]
+                or [pytest.param(None, id="no-chapters")])
+def roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Roundtrip:
+    chapter: Chapter | None = request.param
+    if chapter is None:
+        pytest.fail("no chapters found: expected notebooks/ch*/<notebook>.ipynb")
+    root = tmp_path_factory.mktemp(chapter.assignment)
+    course = root / "autograder"
+    course.mkdir()
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
+    shutil.copytree(chapter.source, root / "notebooks" / chapter.assignment,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    sources = {path.name: nbformat.read(path, as_version=4) for path in chapter.notebooks}
+
+    generate_assignment(chapter.assignment, course_dir=course)
+    make_submissions(course, chapter.assignment, sources)
+    autograde(chapter.assignment, course_dir=course)
+    generate_feedback(chapter.assignment, "partial", course_dir=course)
+    scores, cell_scores = read_scores(course, chapter.assignment)
+    return Roundtrip(chapter, course, sources, scores, cell_scores)
+
+
+def test_source_has_solutions_and_hidden_tests(roundtrip: Roundtrip) -> None:
+    for name, source in roundtrip.sources.items():
+        secrets = secret_text(source)
+        assert secrets.solution_lines, f"{name}: no solution region (### BEGIN SOLUTION) to check"
+        assert any(is_test(cell) for cell in source.cells), f"{name}: no graded test cell"
+    assert any(secret_text(source).hidden_lines for source in roundtrip.sources.values()), \
+        f"{roundtrip.chapter.assignment}: no hidden test region (### BEGIN HIDDEN TESTS) to check"
+
+
+def test_release_has_stubs_not_solutions(roundtrip: Roundtrip) -> None:
+    for name, source in roundtrip.sources.items():
+        release = roundtrip.read("release", name)
+        text = notebook_text(release)
+        secrets = secret_text(source)
+        leaked = sorted(line for line in secrets.solution_lines if line in text)
+        assert not leaked, f"{name}: the release contains solution lines: {leaked}"
+        leaked_regions = [region for region in secrets.solution_regions if region in text]
+        assert not leaked_regions, f"{name}: the release contains solution regions: {leaked_regions}"
+        for cell in release.cells:
+            if is_solution(cell) and cell.cell_type == "code":
+                assert "YOUR CODE HERE" in cell.source and "raise NotImplementedError" in cell.source, \
+                    f"{name}: solution cell {grade_id(cell)} has no nbgrader stub:\n{cell.source}"
+            if cell.cell_type == "code":
+                assert not cell.outputs, f"{name}: release cell {grade_id(cell) or cell.source[:40]!r} has outputs"
+
+
+def test_release_has_no_hidden_tests(roundtrip: Roundtrip) -> None:
+    for name, source in roundtrip.sources.items():
+        text = notebook_text(roundtrip.read("release", name))
+        secrets = secret_text(source)
+        leaked = sorted(line for line in secrets.hidden_lines if line in text)
+        assert not leaked, f"{name}: the release contains hidden test lines: {leaked}"
+        leaked_regions = [region for region in secrets.hidden_regions if region in text]
+        assert not leaked_regions, f"{name}: the release contains hidden test regions: {leaked_regions}"
+        assert "HIDDEN TESTS" not in text, f"{name}: the release contains a hidden-test delimiter"
+
+
+def test_validate_passes_on_source(roundtrip: Roundtrip) -> None:
+    for path in roundtrip.chapter.notebooks:
+        problems = validate(roundtrip.course.parent / "notebooks" / roundtrip.chapter.assignment / path.name,
+                            course_dir=roundtrip.course)
+        assert problems == {}, f"nbgrader validate {path.name} (source) found: {problems}"
+
+
+def test_validate_invert_passes_on_release(roundtrip: Roundtrip) -> None:
+    """Every test cell fails on the untouched student version (none passes by accident)."""
+    for path in roundtrip.chapter.notebooks:
+        problems = validate(roundtrip.path("release", path.name), course_dir=roundtrip.course, invert=True)
+        passing = [cell["source"] for cell in problems.get("passed", [])]
+        assert not passing, (
+            f"nbgrader validate --invert {path.name} (release): {len(passing)} test cell(s) pass before "
+            "any solution is written. A cell whose visible part is only a comment (all its tests hidden) "
+            "passes in the release; give it a visible line that fails until the exercise is solved, "
+            "or put its hidden tests in the exercise's visible test cell. The cells:\n\n"
+            + "\n\n---\n".join(passing))
+        assert problems == {}, f"nbgrader validate --invert {path.name} (release) found: {problems}"
+
+
+def test_reference_solutions_score_full_marks(roundtrip: Roundtrip) -> None:
+    score, max_score = roundtrip.scores["full"]
+    assert max_score > 0
+    lost = [cell for cell in roundtrip.cell_scores["full"] if cell[1] != cell[2]]
+    assert score == max_score and not lost, f"reference solutions scored {score}/{max_score}; lost: {lost}"
+
+
+def test_reference_solutions_leave_no_stderr_in_test_cells(roundtrip: Roundtrip) -> None:
+    """nbgrader fails a test cell with any stderr output (a warning, an unawaited coroutine)."""
+    for name in roundtrip.sources:
+        for cell in roundtrip.read("autograded", name, "full").cells:
+            if not is_test(cell):
+                continue
+            noise = [output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
+                     for output in cell.outputs
+                     if output.output_type == "error" or output.get("name") == "stderr"]
+            assert not noise, f"{name}: test cell {grade_id(cell)} wrote to stderr or raised:\n{noise}"
+
+
+def test_untouched_release_scores_zero_everywhere(roundtrip: Roundtrip) -> None:
+    scored = [cell for cell in roundtrip.cell_scores["none"] if cell[1] != 0]
+    assert not scored, f"the untouched release earned points in: {scored}"
+    assert roundtrip.scores["none"][0] == 0
+
+
+def test_first_solution_alone_scores_partial_credit(roundtrip: Roundtrip) -> None:
+    score, max_score = roundtrip.scores["partial"]
+    assert 0 < score < max_score, (f"with only the first solution cell filled in, the score is "
+                                   f"{score}/{max_score}: {roundtrip.cell_scores['partial']}")
+
+
+def test_feedback_shows_no_hidden_tests(roundtrip: Roundtrip) -> None:
+    for name, source in roundtrip.sources.items():
+        hidden = secret_text(source).hidden_lines
+        autograded = notebook_text(roundtrip.read("autograded", name, "partial"))
+        assert all(line in autograded for line in hidden), "autograde did not restore the hidden tests"
+        feedback = html_text(roundtrip.path("feedback", name, "partial", suffix=".html"))
+        assert "Score" in feedback or "score" in feedback, "feedback HTML without a score"
+        leaked = sorted(line for line in hidden if line in feedback)
+        assert not leaked, f"{name}: the feedback HTML quotes hidden test lines: {leaked}"
