@@ -16,7 +16,8 @@ from autograder.workspace import ensure_workspace
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     release_cmd = commands.add_parser("release", help="build the student version of chapters")
     release_cmd.add_argument("chapters", nargs="*", metavar="CHAPTER",
