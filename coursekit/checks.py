@@ -55,20 +55,28 @@ class Chain:
 
     def require_async_function(self, candidate: Any, name: str) -> None:
         """The learner defined ``name`` with ``async def``."""
+        if inspect.isfunction(candidate):
+            kind = "a plain function (`def`, not `async def`)"
+        else:
+            kind = f"a {type(candidate).__name__}, not a function"
         self.require(
             inspect.iscoroutinefunction(candidate), f"{name} is defined with `async def`",
-            observed=f"{name} is {type(candidate).__name__} {candidate!r}",
+            observed=f"{name} is {kind}",
             hint=f"run the cell that defines {name}; it must start with `async def {name}(`",
         )
 
     def require_finished(self, run: VirtualRun[Any], what: str, *, hang_hint: str | None = None) -> None:
-        """The run returned: it did not block the loop, raise, or hang. One ✓ line if so."""
+        """The run returned: it did not block the loop, raise (the release's NotImplementedError
+        placeholder gets its own message), or hang. One ✓ line if so."""
         if run.outcome == "blocked":
             self.fail(f"{what} never blocks the event loop", observed=run.diagnosis,
                       hint="a blocking call (time.sleep, a loop without await) freezes every task")
+        if isinstance(run.error, NotImplementedError):
+            self.fail(f"{what} is implemented", observed="it raised NotImplementedError: the placeholder is still there",
+                      hint="replace `raise NotImplementedError()` with your code, then run that cell again")
         if run.outcome == "raised":
             self.fail(f"{what} runs without raising", observed=f"raised {describe_error(run.error)}",
-                      hint="read the error above; try your function on a tiny input in a cell of its own")
+                      hint="try your function on a tiny input in a cell of its own to see where it fails")
         if run.outcome == "hung":
             self.fail(f"{what} finishes", observed=run.diagnosis, hint=hang_hint or
                       "look at what each task above was waiting for: who should have woken it?")

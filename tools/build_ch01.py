@@ -237,8 +237,9 @@ def cells() -> list:
         check_consumer(consumer)
         """),
         hidden_tests("ch01-ex1-hidden", 2, """
-        check_consumer(consumer, items=list(range(10, 30)), failing={12, 19, 29}, duration=0.25)
         check_consumer(consumer, items=["a", "b"], failing=(), duration=3.0)
+        """, """
+        check_consumer(consumer, items=list(range(10, 30)), failing={12, 19, 29}, duration=0.25)
         check_consumer_cancelled(consumer)
         """),
 
@@ -328,6 +329,7 @@ def cells() -> list:
         """),
         hidden_tests("ch01-ex2-hidden", 3, """
         check_run_pipeline(run_pipeline, sources=[range(30)], consumers=1, maxsize=2, duration=0.1)
+        """, """
         check_run_pipeline(run_pipeline, sources=[[f"p{p}-{i}" for i in range(4)] for p in range(5)],
                            consumers=4, maxsize=1, duration=0.5, failing={"p2-3", "p4-0"})
         check_run_pipeline(run_pipeline, sources=[[], range(3)], consumers=5, maxsize=10)
@@ -398,6 +400,7 @@ def cells() -> list:
         """),
         hidden_tests("ch01-ex3-hidden", 2, """
         check_serve(serve, items=7, stop_at=None)
+        """, """
         check_serve(serve, every=0.1, stop_at=2.05, consumers=3, maxsize=5, duration=0.5)
         check_serve(serve, every=2.0, stop_at=0.5, consumers=2, maxsize=2)
         """),

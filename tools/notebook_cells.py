@@ -21,7 +21,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
-HIDDEN_TESTS_NOTE = "# Hidden tests: they run when your notebook is graded."
+HIDDEN_TESTS_NOTE = "# More checks, hidden from you, run here when your notebook is graded."
 
 
 def _src(text: str) -> str:
@@ -67,9 +67,12 @@ def tests(grade_id: str, points: int, text: str) -> nbformat.NotebookNode:
                                                         points=points))
 
 
-def hidden_tests(grade_id: str, points: int, text: str) -> nbformat.NotebookNode:
-    """A graded, locked test cell whose checks are removed from the learner's copy."""
-    body = "\n".join([HIDDEN_TESTS_NOTE, "### BEGIN HIDDEN TESTS", _src(text), "### END HIDDEN TESTS"])
+def hidden_tests(grade_id: str, points: int, visible: str, hidden: str) -> nbformat.NotebookNode:
+    """A graded, locked test cell: ``visible`` checks the learner sees, then ``hidden`` ones
+    removed from the learner's copy. The visible part makes the cell fail on an unsolved
+    exercise, as ``nbgrader validate --invert`` expects."""
+    body = "\n".join([_src(visible), HIDDEN_TESTS_NOTE, "### BEGIN HIDDEN TESTS", _src(hidden),
+                      "### END HIDDEN TESTS"])
     return new_code_cell(body, metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
                                                   points=points))
 
@@ -99,4 +102,25 @@ def write_notebook(path: Path, cells: list[nbformat.NotebookNode], *, chapter: i
     nbformat.write(notebook, path)
     if execute:
         subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                        "--inplace", str(path)], check=True, cwd=ROOT)
+                        "--inplace", "--ExecutePreprocessor.record_timing=False", str(path)], check=True, cwd=ROOT)
+        nbformat.write(coalesce_streams(nbformat.read(path, as_version=4)), path)
+
+
+def coalesce_streams(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Merge consecutive outputs of the same stream in each cell.
+
+    The kernel flushes stdout on a timer, so one print() can arrive in two pieces
+    depending on timing; merging them makes the saved file the same on every run."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        merged: list[Any] = []
+        for output in cell.outputs:
+            previous = merged[-1] if merged else None
+            if (output.output_type == "stream" and previous is not None
+                    and previous.output_type == "stream" and previous.name == output.name):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        cell.outputs = merged
+    return notebook
