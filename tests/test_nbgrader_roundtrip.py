@@ -9,13 +9,17 @@ directory (the real gradebook is never touched):
 - autograding scores the reference solutions full marks (with no stderr in any
   test cell), the untouched release 0 on every graded cell, and a release with
   only the first solution cell filled in strictly in between;
-- the feedback HTML quotes no hidden test line.
+- the feedback HTML quotes no hidden test line;
+- each wrong implementation in ``tests/wrong_implementations/<topic>/`` (one student
+  each: the reference with one solution cell replaced by the wrong code) loses points,
+  and the test cell that runs its check scores 0 and shows the intended property.
 
 These run the notebooks, so they are slow: one release and one autograde run
 (three students) per chapter, shared by the tests below.
 """
 from __future__ import annotations
 
+import ast
 import html
 import re
 import shutil
@@ -31,6 +35,31 @@ from autograder.nbgrader_run import autograde, generate_assignment, generate_fee
 
 CHAPTERS = find_chapters()
 STUDENTS = ("full", "none", "partial")
+WRONG_DIR = Path(__file__).parent / "wrong_implementations"
+
+
+@dataclass(frozen=True)
+class WrongImplementation:
+    """A buggy solution cell: the function it replaces and the check failure it must cause."""
+
+    student: str
+    code: str
+    function: str
+    expect: dict
+
+
+def wrong_implementations(notebook: Path) -> list[WrongImplementation]:
+    """The wrong implementations kept for a chapter notebook (folder named after its stem)."""
+    found = []
+    for path in sorted((WRONG_DIR / notebook.stem).glob("*.py")):
+        code = path.read_text()
+        tree = ast.parse(code)
+        expect = next(ast.literal_eval(node.value) for node in tree.body
+                      if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT")
+        function = next(node.name for node in tree.body
+                        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        found.append(WrongImplementation(f"wrong-{path.stem.replace('_', '-')}", code, function, expect))
+    return found
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE")
 
 
@@ -148,6 +177,7 @@ class Roundtrip:
     sources: dict[str, nbformat.NotebookNode]
     scores: dict[str, tuple[float, float]]
     cell_scores: dict[str, list[tuple[str, float, float]]]
+    wrong: list[WrongImplementation]
 
     def path(self, step: str, notebook: str, student: str | None = None, suffix: str = ".ipynb") -> Path:
         folder = self.course / step / (student or "") / self.chapter.assignment
@@ -171,15 +201,30 @@ def make_submissions(course: Path, assignment: str, sources: dict[str, nbformat.
             ids = {"full": every_id, "none": set(),
                    "partial": {solution_ids[0]} if name == first_notebook else set()}[student]
             nbformat.write(fill_in(release[name], source, ids), folder / name)
+    for name, source in sources.items():
+        every_id = {grade_id(cell) for cell in source.cells if is_solution(cell)}
+        for wrong in wrong_implementations(Path(name)):
+            folder = course / "submitted" / wrong.student / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(replace_function(fill_in(release[name], source, every_id), wrong), folder / name)
 
 
-def read_scores(course: Path, assignment: str) -> tuple[dict, dict]:
+def replace_function(notebook: nbformat.NotebookNode, wrong: WrongImplementation) -> nbformat.NotebookNode:
+    """``notebook`` with the solution cell that defines ``wrong.function`` holding the wrong code."""
+    definition = re.compile(rf"^(async )?def {wrong.function}\(", re.MULTILINE)
+    cells = [cell for cell in notebook.cells if is_solution(cell) and definition.search(cell.source)]
+    assert len(cells) == 1, f"expected one solution cell defining {wrong.function}, found {len(cells)}"
+    cells[0].source = wrong.code
+    return notebook
+
+
+def read_scores(course: Path, assignment: str, students: list[str]) -> tuple[dict, dict]:
     """Each student's (score, max_score), and each graded cell's (name, score, max_score)."""
     scores, cell_scores = {}, {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PATH", tools_env()["PATH"])  # nbgrader's Gradebook runs `alembic`
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-            for student in STUDENTS:
+            for student in students:
                 submission = gradebook.find_submission(assignment, student)
                 scores[student] = (submission.score, submission.max_score)
                 cell_scores[student] = [(f"{notebook.name}:{grade.name}", grade.score, grade.max_score)
@@ -206,8 +251,9 @@ def roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     make_submissions(course, chapter.assignment, sources)
     autograde(chapter.assignment, course_dir=course)
     generate_feedback(chapter.assignment, "partial", course_dir=course)
-    scores, cell_scores = read_scores(course, chapter.assignment)
-    return Roundtrip(chapter, course, sources, scores, cell_scores)
+    wrong = [w for path in chapter.notebooks for w in wrong_implementations(path)]
+    scores, cell_scores = read_scores(course, chapter.assignment, [*STUDENTS, *(w.student for w in wrong)])
+    return Roundtrip(chapter, course, sources, scores, cell_scores, wrong)
 
 
 def test_source_has_solutions_and_hidden_tests(roundtrip: Roundtrip) -> None:
@@ -308,3 +354,20 @@ def test_feedback_shows_no_hidden_tests(roundtrip: Roundtrip) -> None:
         assert "Score" in feedback or "score" in feedback, "feedback HTML without a score"
         leaked = sorted(line for line in hidden if line in feedback)
         assert not leaked, f"{name}: the feedback HTML quotes hidden test lines: {leaked}"
+
+
+def test_each_wrong_implementation_loses_the_points_of_the_check_it_fails(roundtrip: Roundtrip) -> None:
+    for wrong in roundtrip.wrong:
+        score, max_score = roundtrip.scores[wrong.student]
+        print(f"{roundtrip.chapter.assignment} {wrong.student}: {score:g}/{max_score:g}")  # shown with -s
+        assert score < max_score, f"{wrong.student} scored full marks ({score}/{max_score})"
+        failed_as_intended = []
+        for name in roundtrip.sources:
+            cells = {grade_id(cell): cell for cell in roundtrip.read("autograded", name, wrong.student).cells}
+            for cell_name, cell_score, _ in roundtrip.cell_scores[wrong.student]:
+                cell = cells.get(cell_name.split(":", 1)[1])
+                errors = [o for o in (cell.outputs if cell else []) if o.output_type == "error"]
+                if cell_score == 0 and any(f"{wrong.expect['property']}: FAILED" in o.evalue for o in errors):
+                    failed_as_intended.append(cell_name)
+        assert failed_as_intended, (f"{wrong.student}: no test cell scored 0 with "
+                                    f"'{wrong.expect['property']}: FAILED'; cells: {roundtrip.cell_scores[wrong.student]}")
