@@ -4,87 +4,30 @@
     .venv/bin/python tools/build_ch00.py            # write + execute (saves outputs)
     .venv/bin/python tools/build_ch00.py --no-run   # write only
 
-The solution regions are generated from ``solutions/asyncio_in_jupyter.py``: each
-solution cell is the reference function's exact source with ``### BEGIN SOLUTION``
-/ ``### END SOLUTION`` around its body, so notebook and module cannot drift apart.
-Cell ids are fixed, so rebuilding gives the same file.
+The cells are built with ``tools/notebook_cells.py``: solution regions come from
+``solutions/asyncio_in_jupyter.py``, and the test cells call the checks in
+``coursekit/chapter_checks/asyncio_in_jupyter.py``. Cell ids are fixed, so rebuilding
+gives the same file.
 """
 from __future__ import annotations
 
 import argparse
-import ast
-import inspect
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solutions import asyncio_in_jupyter as reference  # noqa: E402
+from tools.notebook_cells import (ROOT, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
+                                  solution, tests, write_notebook)
 
-NOTEBOOK = ROOT / "notebooks" / "ch00_asyncio_in_jupyter" / "asyncio_in_jupyter.ipynb"
 ASSIGNMENT = "ch00_asyncio_in_jupyter"
-
-
-# ---------------------------------------------------------------- cell helpers
-
-def _src(text: str) -> str:
-    return textwrap.dedent(text).strip("\n")
-
-
-def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: int | None = None) -> dict:
-    meta = {"grade": grade, "solution": solution, "locked": locked,
-            "grade_id": grade_id, "schema_version": 3}
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
-def md(text: str) -> nbformat.NotebookNode:
-    return new_markdown_cell(_src(text))
-
-
-def code(text: str) -> nbformat.NotebookNode:
-    return new_code_cell(_src(text))
-
-
-def readonly_md(grade_id: str, text: str) -> nbformat.NotebookNode:
-    return new_markdown_cell(_src(text), metadata=_nbgrader(grade_id, grade=False, solution=False, locked=True))
-
-
-def solution(grade_id: str, function) -> nbformat.NotebookNode:
-    return new_code_cell(solution_source(function),
-                         metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False))
-
-
-def tests(grade_id: str, points: int, text: str) -> nbformat.NotebookNode:
-    return new_code_cell(_src(text), metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
-                                                        points=points))
-
-
-def solution_source(function) -> str:
-    """The function's source with its body (after the docstring) in a solution region."""
-    source = inspect.getsource(function).rstrip("\n")
-    node = ast.parse(source).body[0]
-    assert isinstance(node, ast.AsyncFunctionDef) and ast.get_docstring(node), function
-    after_docstring = node.body[0].end_lineno  # 1-based line of the docstring's end
-    lines = source.split("\n")
-    marked = (lines[:after_docstring] + ["    ### BEGIN SOLUTION"] + lines[after_docstring:]
-              + ["    ### END SOLUTION"])
-    result = "\n".join(marked)
-    # One source: removing the markers gives back the reference function exactly.
-    assert "\n".join(l for l in marked if "### " not in l) == source
-    return result
+NOTEBOOK = ROOT / "notebooks" / ASSIGNMENT / "asyncio_in_jupyter.ipynb"
 
 
 # ---------------------------------------------------------------- the chapter
 
-def cells() -> list[nbformat.NotebookNode]:
+def cells() -> list:
     return [
         md("""
         # Chapter 0 — asyncio in Jupyter, and how checks and grading work
@@ -419,6 +362,11 @@ def cells() -> list[nbformat.NotebookNode]:
         Each exercise has a cell for your code, marked `# YOUR CODE HERE`: replace the
         `raise NotImplementedError()` line with your solution. After it come test cells:
         run them to check your work. Test cells are read-only — don't change them.
+
+        The test cells call the chapter's checks; the next cell imports them (run it first).
+        """),
+        readonly_code("ch00-checks", """
+        from coursekit.chapter_checks.asyncio_in_jupyter import check_countdown, check_fetch_all
         """),
         readonly_md("ch00-countdown-task", """
         ### Exercise A: `countdown` (3 points)
@@ -435,43 +383,14 @@ def cells() -> list[nbformat.NotebookNode]:
         solution("ch00-countdown", reference.countdown),
         tests("ch00-countdown-tests", 1, """
         # Visible test: countdown(3, 1). Run this cell to check your work.
-        from coursekit import run_virtual
-        from coursekit.checks import Chain
-
-        def check_countdown(n, delay):
-            call = f"countdown({n}, {delay})"
-            expected = [round(float(i * delay), 3) for i in range(n)]
-            duration = expected[-1] if expected else 0
-            chain = Chain("countdown")
-            chain.require_async_function(countdown, "countdown")
-            run = run_virtual(lambda: countdown(n, delay), deadline=60, wall_limit=5)
-            chain.require(not isinstance(run.error, NotImplementedError), "countdown is implemented",
-                          observed="it raised NotImplementedError: the placeholder is still there",
-                          hint="replace `raise NotImplementedError()` with your code, then run that cell")
-            chain.require_finished(run, call)
-            chain.require(isinstance(run.value, list), f"{call} returns a list",
-                          observed=f"it returned {run.value!r}",
-                          hint="append each tick's time to a list, and return the list")
-            chain.require(len(run.value) == n, f"{call} ticks {n} times",
-                          observed=f"it returned {len(run.value)} times: {run.value}",
-                          hint="one tick for each of n, n-1, ..., 1; try range(n, 0, -1)")
-            chain.require(run.value == expected, f"{call} ticks at {expected}",
-                          observed=f"it ticked at {run.value}",
-                          hint="tick first, then sleep, but only between ticks; "
-                               "read the time with round(asyncio.get_running_loop().time(), 3)")
-            chain.require(round(run.elapsed, 3) == duration, f"{call} returns after {duration:g} s",
-                          observed=f"it returned after {run.elapsed:g} simulated seconds",
-                          hint="don't sleep after the last tick")
-
-        check_countdown(3, 1)
+        check_countdown(countdown)
         """),
-        tests("ch00-countdown-hidden-tests", 2, """
-        # More tests: one tick means no sleep at all. The autograder adds hidden cases here.
-        check_countdown(1, 5)
-        ### BEGIN HIDDEN TESTS
-        check_countdown(0, 2.5)
-        check_countdown(4, 2.5)
-        ### END HIDDEN TESTS
+        hidden_tests("ch00-countdown-hidden-tests", 2, """
+        # One tick means no sleep at all.
+        check_countdown(countdown, n=1, delay=5)
+        """, """
+        check_countdown(countdown, n=0, delay=2.5)
+        check_countdown(countdown, n=4, delay=2.5)
         """),
         readonly_md("ch00-fetch-all-task", """
         ### Exercise B: `fetch_all` (3 points)
@@ -490,46 +409,15 @@ def cells() -> list[nbformat.NotebookNode]:
         solution("ch00-fetch-all", reference.fetch_all),
         tests("ch00-fetch-all-tests", 1, """
         # Visible test: fetch_all([1, 2, 3]). Run this cell to check your work.
-        from coursekit import run_virtual
-        from coursekit.checks import Chain
-
-        def check_fetch_all(delays):
-            shown = delays if len(delays) <= 5 else f"[{delays[0]}, {delays[1]}, ..., {delays[-1]}]"
-            call = f"fetch_all({shown})"
-            expected = float(max(delays, default=0))
-            chain = Chain("fetch_all")
-            chain.require_async_function(fetch_all, "fetch_all")
-            run = run_virtual(lambda: fetch_all(delays), deadline=600, wall_limit=5)
-            chain.require(not isinstance(run.error, NotImplementedError), "fetch_all is implemented",
-                          observed="it raised NotImplementedError: the placeholder is still there",
-                          hint="replace `raise NotImplementedError()` with your code, then run that cell")
-            chain.require_finished(run, call)
-            took = round(run.elapsed, 3)
-            if took == round(sum(delays), 3):
-                hint = ("the sleeps ran one after another; start them all before awaiting any: "
-                        "asyncio.gather(...) or a TaskGroup")
-            elif took < expected:
-                hint = "it returned before the sleeps finished: await them all (gather, or a TaskGroup's block)"
-            else:
-                hint = "run each asyncio.sleep(d) exactly once, all at the same time"
-            chain.require(took == expected, f"{call} takes {expected:g} s (the longest delay)",
-                          observed=f"it took {took:g} simulated seconds", hint=hint)
-            chain.require(run.value == expected, f"{call} returns {expected!r}",
-                          observed=f"it returned {run.value!r}",
-                          hint="return the loop time at the end minus the loop time at the start, "
-                               "rounded to 3 decimals")
-            chain.require_no_leftover_tasks(run, call)
-
-        check_fetch_all([1, 2, 3])
+        check_fetch_all(fetch_all)
         """),
-        tests("ch00-fetch-all-hidden-tests", 2, """
-        # More tests: a single delay. The autograder adds hidden cases here.
-        check_fetch_all([2.5])
-        ### BEGIN HIDDEN TESTS
-        check_fetch_all([])
-        check_fetch_all([0.5, 2.5, 1.0, 2.5])
-        check_fetch_all([i / 10 for i in range(1, 101)])
-        ### END HIDDEN TESTS
+        hidden_tests("ch00-fetch-all-hidden-tests", 2, """
+        # A single delay.
+        check_fetch_all(fetch_all, delays=[2.5])
+        """, """
+        check_fetch_all(fetch_all, delays=[])
+        check_fetch_all(fetch_all, delays=[0.5, 2.5, 1.0, 2.5])
+        check_fetch_all(fetch_all, delays=[i / 10 for i in range(1, 101)])
         """),
 
         # ------------------------------------------------------------ 7
@@ -561,52 +449,11 @@ def cells() -> list[nbformat.NotebookNode]:
     ]
 
 
-def build() -> nbformat.NotebookNode:
-    nb = new_notebook(cells=cells())
-    for number, cell in enumerate(nb.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        cell.id = grade_id or f"ch00-cell-{number:02d}"
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        "course": {"chapter": 0, "assignment": ASSIGNMENT},
-    }
-    nbformat.validate(nb)
-    return nb
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-run", action="store_true", help="write the notebook without executing it")
     args = parser.parse_args()
-    NOTEBOOK.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(build(), NOTEBOOK)
-    print(f"wrote {NOTEBOOK.relative_to(ROOT)}")
-    if not args.no_run:
-        jupyter = Path(sys.executable).parent / "jupyter"
-        subprocess.run([str(jupyter), "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                        "--ExecutePreprocessor.record_timing=False", str(NOTEBOOK)], check=True)
-        nbformat.write(coalesce_streams(nbformat.read(NOTEBOOK, as_version=4)), NOTEBOOK)
-
-
-def coalesce_streams(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Merge consecutive stdout (or stderr) outputs of a cell into one.
-
-    The kernel flushes stdout on a timer, so one print() can arrive in two pieces
-    depending on timing; merging them makes the saved file the same on every run."""
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        merged: list = []
-        for output in cell.outputs:
-            previous = merged[-1] if merged else None
-            if (output.output_type == "stream" and previous is not None
-                    and previous.output_type == "stream" and previous.name == output.name):
-                previous.text += output.text
-            else:
-                merged.append(output)
-        cell.outputs = merged
-    return nb
+    write_notebook(NOTEBOOK, cells(), chapter=0, assignment=ASSIGNMENT, execute=not args.no_run)
 
 
 if __name__ == "__main__":

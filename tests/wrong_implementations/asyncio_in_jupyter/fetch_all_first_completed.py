@@ -1,0 +1,12 @@
+"""asyncio.wait(..., return_when=FIRST_COMPLETED): returns when the shortest sleep ends."""
+EXPECT = {"check": "check_fetch_all", "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
+          "observed": "it took 1 simulated seconds", "hint": "it returned before the sleeps finished"}
+
+
+async def fetch_all(delays):
+    """Sleep ``asyncio.sleep(d)`` for every ``d`` in ``delays``, all at once."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = [asyncio.create_task(asyncio.sleep(d)) for d in delays]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    return round(loop.time() - start, 3)
