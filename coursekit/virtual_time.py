@@ -193,12 +193,17 @@ def _cancel_everything(loop: asyncio.AbstractEventLoop, wall_limit: float) -> No
     if not pending:
         return
     signal.setitimer(signal.ITIMER_REAL, wall_limit, 0.5)
+    cleanup = _cancel_and_wait(pending)
     try:
-        loop.run_until_complete(_cancel_and_wait(pending))
+        loop.run_until_complete(cleanup)
     except WallClockExceeded:
-        pass  # the code blocks even while being cancelled; the loop is closed regardless
+        pass  # another task blocked first: give up on the rest
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        # Coroutines that never got to start would warn "never awaited" when collected.
+        for coroutine in [cleanup, *(task.get_coro() for task in asyncio.all_tasks(loop))]:
+            if inspect.iscoroutine(coroutine) and inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+                coroutine.close()
 
 
 def _raise_wall_clock_exceeded(signum: int, frame: Any) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import pytest
@@ -149,3 +150,20 @@ def test_runs_beside_an_already_running_loop_and_leaves_it_intact() -> None:
         return run.value, run.elapsed
 
     assert asyncio.run(kernel_cell()) == ("inner", 50.0)
+
+
+def test_several_blocking_tasks_are_reported_without_warnings(recwarn: pytest.WarningsRecorder) -> None:
+    async def main() -> None:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(3):
+                group.create_task(asyncio.to_thread(int))  # harmless work beside the blockers
+                group.create_task(blocker())
+
+    async def blocker() -> None:
+        time.sleep(10**6)
+
+    run = run_virtual(main, wall_limit=0.3)
+    assert run.outcome == "blocked" and "time.sleep(10**6)" in run.diagnosis
+    del run
+    gc.collect()  # unstarted coroutines warn when collected
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
