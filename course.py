@@ -52,6 +52,8 @@ def start(extra: list[str]) -> int:
     ).stdout.strip()
     command = [venv_tool("jupyter"), "lab", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.root_dir={workspace}", *extra]
+    if os.geteuid() == 0:  # containers often run as root; JupyterLab refuses that unless told
+        command.insert(2, "--ServerApp.allow_root=True")
     print(f"Starting JupyterLab in {workspace} (Ctrl+C to stop) ...", flush=True)
     os.execv(command[0], command)
 

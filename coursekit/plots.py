@@ -68,7 +68,7 @@ def show_queue_depth(runs: Runs, *, title: str = "Queue depth over time",
         ax.set_xlabel("virtual time (s)")
         full_waits = len(run.of_kind("queue.full"))
         print(f"{label}: peak depth {max(depths)}, {full_waits} put(s) waited on a full queue, "
-              f"finished at t={run.elapsed:g} s")
+              f"{_ending(run)}")
     axes[0][0].set_ylabel("items waiting")
     _finish(figure, title)
 
@@ -92,8 +92,15 @@ def show_busy_timeline(runs: Runs, *, title: str = "Who was busy when") -> None:
         busy = sum(end - start for bars in intervals.values() for start, end, _ in bars)
         capacity = len(names) * run.elapsed
         share = f"{busy / capacity:.0%}" if capacity else "n/a"
-        print(f"{label}: {len(names)} worker(s), busy {share} of the time, finished at t={run.elapsed:g} s")
+        print(f"{label}: {len(names)} worker(s), busy {share} of the time, {_ending(run)}")
     _finish(figure, title)
+
+
+def _ending(run: VirtualRun[Any]) -> str:
+    """How the run ended, for a summary line: the time, or what went wrong."""
+    if run.outcome == "returned":
+        return f"finished at t={run.elapsed:g} s"
+    return f"did not finish normally: {run.diagnosis.splitlines()[0]}"
 
 
 def _finish(figure: plt.Figure, title: str) -> None:
