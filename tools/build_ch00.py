@@ -11,15 +11,14 @@ gives the same file.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solutions import asyncio_in_jupyter as reference  # noqa: E402
-from tools.notebook_cells import (ROOT, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
-                                  solution, tests, write_notebook)
+from tools.notebook_cells import (ROOT, build_from_command_line, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
+                                  solution, tests)
 
 ASSIGNMENT = "ch00_asyncio_in_jupyter"
 NOTEBOOK = ROOT / "notebooks" / ASSIGNMENT / "asyncio_in_jupyter.ipynb"
@@ -449,12 +448,5 @@ def cells() -> list:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--no-run", action="store_true", help="write the notebook without executing it")
-    args = parser.parse_args()
-    write_notebook(NOTEBOOK, cells(), chapter=0, assignment=ASSIGNMENT, execute=not args.no_run)
-
-
 if __name__ == "__main__":
-    main()
+    build_from_command_line(__doc__, NOTEBOOK, cells)

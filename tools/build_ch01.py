@@ -6,15 +6,14 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solutions import producer_consumer as reference  # noqa: E402
-from tools.notebook_cells import (ROOT, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
-                                  solution, tests, write_notebook)
+from tools.notebook_cells import (ROOT, build_from_command_line, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
+                                  solution, tests)
 
 ASSIGNMENT = "ch01_producer_consumer"
 NOTEBOOK = ROOT / "notebooks" / ASSIGNMENT / "producer_consumer.ipynb"
@@ -500,12 +499,5 @@ def cells() -> list:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--no-run", action="store_true", help="write the notebook without executing it")
-    args = parser.parse_args()
-    write_notebook(NOTEBOOK, cells(), chapter=1, assignment=ASSIGNMENT, execute=not args.no_run)
-
-
 if __name__ == "__main__":
-    main()
+    build_from_command_line(__doc__, NOTEBOOK, cells)

@@ -8,6 +8,7 @@ notebook and the module cannot drift apart (tests/test_solutions_in_sync.py chec
 """
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 import subprocess
@@ -88,9 +89,20 @@ def solution_source(function: Callable[..., Any]) -> str:
     return "\n".join(marked)
 
 
-def write_notebook(path: Path, cells: list[nbformat.NotebookNode], *, chapter: int, assignment: str,
-                   execute: bool = True) -> None:
-    """Write the source notebook with fixed cell ids, then run it in place to store outputs."""
+def build_from_command_line(description: str, path: Path, cells: Callable[[], list[nbformat.NotebookNode]]) -> None:
+    """A chapter builder's ``main``: write ``path`` from ``cells()``, and run it unless ``--no-run``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--no-run", action="store_true", help="write the notebook without executing it")
+    args = parser.parse_args()
+    write_notebook(path, cells(), execute=not args.no_run)
+
+
+def write_notebook(path: Path, cells: list[nbformat.NotebookNode], *, execute: bool = True) -> None:
+    """Write the source notebook with fixed cell ids, then run it in place to store outputs.
+
+    ``path`` is ``notebooks/chNN_<name>/<topic>.ipynb``; the folder names the assignment."""
+    assignment = path.parent.name
+    chapter = int(assignment[2:4])
     notebook = new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
