@@ -22,6 +22,7 @@ a Jupyter kernel, pytest or a script): only the main thread receives SIGALRM.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import signal
 import threading
@@ -82,6 +83,9 @@ class VirtualRun(Generic[T]):
         if self.outcome == "hung":
             lines = [f"after {self.deadline:g} simulated seconds the code had not finished;"]
             lines += [f"  {task.describe()}" for task in self.stuck]
+            if self.unhandled:
+                lines += ["meanwhile, errors that no code ever looked at:"]
+                lines += [f"  {error}" for error in self.unhandled]
             return "\n".join(lines)
         if self.outcome == "blocked":
             return (
@@ -144,6 +148,7 @@ def run_virtual(
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous_handler)
+            gc.collect()  # finished tasks nobody kept report unretrieved errors now, not at random later
             loop.close()
             asyncio._set_running_loop(outer_loop)
     run.events = recorder.events

@@ -167,3 +167,18 @@ def test_several_blocking_tasks_are_reported_without_warnings(recwarn: pytest.Wa
     del run
     gc.collect()  # unstarted coroutines warn when collected
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
+
+
+def test_a_hang_caused_by_a_silently_dead_task_shows_its_error() -> None:
+    async def main() -> None:
+        done = asyncio.Event()
+
+        async def worker() -> None:
+            raise ValueError("worker died")  # so it never sets `done`
+
+        asyncio.create_task(worker(), name="worker-1")
+        await done.wait()
+
+    run = run_virtual(main, deadline=10)
+    assert "errors that no code ever looked at:" in run.diagnosis
+    assert "(task worker-1): ValueError: worker died" in run.diagnosis

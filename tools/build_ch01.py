@@ -199,7 +199,6 @@ def cells() -> list:
 
         run = run_virtual(fragile_pipeline, deadline=60)
         print(run.diagnosis)
-        print("errors nobody retrieved:", *run.unhandled, sep="\\n  ")
         """),
         md("""
         One consumer died on item 3 and took its `task_done()` with it; `join()` waits for an
