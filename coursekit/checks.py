@@ -14,11 +14,32 @@ strictly under nbval.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from coursekit.virtual_time import VirtualRun
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
+    """Mark a public check: when it fails, the learner's traceback ends at their own call.
+
+    The check's internal frames are cut from the CheckFailed traceback, and the
+    wrapper's frame is hidden (IPython honours ``__tracebackhide__``), so a notebook
+    shows the call in the test cell and then the message."""
+    @functools.wraps(check)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        __tracebackhide__ = True  # noqa: F841 (read by IPython and pytest)
+        try:
+            return check(*args, **kwargs)
+        except CheckFailed as failure:
+            raise failure.with_traceback(None) from None
+    return wrapper
 
 
 class CheckFailed(AssertionError):

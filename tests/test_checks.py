@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from coursekit import run_virtual
-from coursekit.checks import Chain, CheckFailed, describe_error
+from coursekit.checks import Chain, CheckFailed, describe_error, learner_facing
 
 
 def test_chain_prints_each_property_and_stops_at_the_first_failure(capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,3 +45,13 @@ def test_require_finished_names_the_failed_property(body: str, prop: str) -> Non
 def test_describe_error_lists_the_leaves_of_an_exception_group() -> None:
     group = ExceptionGroup("two", [ValueError("a"), ExceptionGroup("inner", [KeyError("b")])])
     assert describe_error(group) == "ExceptionGroup containing ValueError: a, KeyError: 'b'"
+
+
+def test_a_learner_facing_check_fails_with_no_internal_frames() -> None:
+    def helper() -> None:
+        Chain("thing").require(False, "it holds", observed="no", hint="yes")
+
+    with pytest.raises(CheckFailed) as failure:
+        learner_facing(helper)()
+    names = [entry.name for entry in failure.traceback]
+    assert "helper" not in names and "require" not in names, names

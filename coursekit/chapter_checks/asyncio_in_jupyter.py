@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from coursekit.checks import Chain
+from coursekit.checks import Chain, learner_facing
 from coursekit.virtual_time import run_virtual
 
 WALL_LIMIT = 2.0  # real seconds; the reference solutions need a few milliseconds
 
 
+@learner_facing
 def check_countdown(countdown: Callable[..., Any], *, n: int = 3, delay: float = 1,
                     wall_limit: float = WALL_LIMIT) -> None:
     """``countdown(n, delay)`` started at t=0 returns the tick times ``[0, delay, ..., (n-1)*delay]``
@@ -47,6 +48,7 @@ def check_countdown(countdown: Callable[..., Any], *, n: int = 3, delay: float =
                   hint="don't sleep after the last tick")
 
 
+@learner_facing
 def check_fetch_all(fetch_all: Callable[..., Any], *, delays: Iterable[float] = (1, 2, 3),
                     wall_limit: float = WALL_LIMIT) -> None:
     """``fetch_all(delays)`` sleeps every delay concurrently: it takes ``max(delays)`` simulated

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from coursekit.checks import Chain, leaf_exceptions
+from coursekit.checks import Chain, leaf_exceptions, learner_facing
 from coursekit.events import Event, emit
 from coursekit.queues import STOP, TracedQueue
 from coursekit.virtual_time import VirtualRun, run_virtual
@@ -23,6 +23,7 @@ DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 
 # ---------------------------------------------------------------- consumer
 
+@learner_facing
 def check_consumer(consumer: Callable[..., Any], *, items: Sequence[Hashable] = (1, 2, 3, 4, 5),
                    failing: Iterable[Hashable] = (3,), duration: float = 1.0) -> None:
     """One consumer drains a queue holding ``items`` then STOP."""
@@ -51,6 +52,7 @@ def check_consumer(consumer: Callable[..., Any], *, items: Sequence[Hashable] = 
     _require_task_done_per_get(chain, run, queue)
 
 
+@learner_facing
 def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float = 1.5) -> None:
     """A consumer cancelled while handling an item still marks that item done."""
     chain = Chain("consumer")
@@ -83,6 +85,7 @@ def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float =
 
 # ------------------------------------------------------------ run_pipeline
 
+@learner_facing
 def check_run_pipeline(run_pipeline: Callable[..., Any], *,
                        sources: Sequence[Sequence[Hashable]] = (range(1, 9), range(101, 109)),
                        consumers: int = 3, maxsize: int = 4, duration: float = 1.0,
@@ -106,6 +109,7 @@ def check_run_pipeline(run_pipeline: Callable[..., Any], *,
     _require_concurrency(chain, run, min(consumers, len(items)), consumers)
 
 
+@learner_facing
 def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at: float = 2.5) -> None:
     """Cancelling run_pipeline midway leaves none of its tasks running."""
     chain = Chain("run_pipeline")
@@ -134,6 +138,7 @@ def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at:
 
 # ------------------------------------------------------------------- serve
 
+@learner_facing
 def check_serve(serve: Callable[..., Any], *, items: int = 1000, every: float = 0.5,
                 stop_at: float | None = 6.25, consumers: int = 2, maxsize: int = 3,
                 duration: float = 1.0) -> None:
