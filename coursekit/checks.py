@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from coursekit.virtual_time import VirtualRun
@@ -122,3 +122,25 @@ def leaf_exceptions(group: BaseExceptionGroup) -> list[BaseException]:
     """The non-group exceptions inside ``group``, depth first."""
     return [leaf for error in group.exceptions
             for leaf in (leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else [error])]
+
+
+def describe_values(values: Sequence[Any], limit: int = 8) -> str:
+    """``[a, b, ...]``: at most ``limit`` values, by repr."""
+    shown = ", ".join(map(repr, values[:limit]))
+    return f"[{shown}{', ...' if len(values) > limit else ''}]"
+
+
+def describe_dict_difference(actual: dict[Any, Any], expected: dict[Any, Any], name: str = "the dict") -> str:
+    """Missing keys, unexpected keys, and the first wrong value of dict ``name``, in one line."""
+    missing = [key for key in expected if key not in actual]
+    extra = [key for key in actual if key not in expected]
+    wrong = [key for key in expected if key in actual and actual[key] != expected[key]]
+    parts = []
+    if missing:
+        parts.append(f"missing keys {describe_values(missing)}")
+    if extra:
+        parts.append(f"unexpected keys {describe_values(extra)}")
+    if wrong:
+        key = wrong[0]
+        parts.append(f"{name}[{key!r}] is {actual[key]!r}, expected {expected[key]!r}")
+    return "; ".join(parts)

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 
 from coursekit.events import Event
 from coursekit.virtual_time import VirtualRun
+from coursekit.workload import in_flight, peak_in_flight
 
 Runs = Mapping[str, VirtualRun[Any]]
 OUTCOME_COLOURS = {"done": "tab:green", "failed": "tab:red", "cancelled": "tab:grey"}
@@ -93,6 +94,22 @@ def show_busy_timeline(runs: Runs, *, title: str = "Who was busy when") -> None:
         capacity = len(names) * run.elapsed
         share = f"{busy / capacity:.0%}" if capacity else "n/a"
         print(f"{label}: {len(names)} worker(s), busy {share} of the time, {_ending(run)}")
+    _finish(figure, title)
+
+
+def show_in_flight(runs: Runs, *, limit: int | None = None, title: str = "Items in flight over time") -> None:
+    """One step plot per run of how many handle() calls were running; dashed line at ``limit``."""
+    figure, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.0), sharey=True, squeeze=False)
+    for ax, (label, run) in zip(axes[0], runs.items()):
+        times, counts = in_flight(run.events)
+        ax.step(times, counts, where="post", color="tab:green")
+        if limit is not None:
+            ax.axhline(limit, color="tab:red", linestyle="--", linewidth=1, label=f"limit {limit}")
+            ax.legend(loc="best", fontsize=8)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("virtual time (s)")
+        print(f"{label}: peak {peak_in_flight(run.events)} in flight, {_ending(run)}")
+    axes[0][0].set_ylabel("in flight")
     _finish(figure, title)
 
 

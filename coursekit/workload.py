@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-from coursekit.events import emit
+from coursekit.checks import leaf_exceptions
+from coursekit.events import Event, emit
 
 
 class ItemFailed(Exception):
@@ -52,6 +53,39 @@ class Workload:
                 self.completed[item] += 1
             emit("work.end", item=item, outcome=outcome)
 
+
+
+def find_item_failure(error: BaseException | None) -> BaseException | None:
+    """The ItemFailed in ``error`` (alone or inside an exception group), if any."""
+    if isinstance(error, BaseExceptionGroup):
+        match, _ = error.split(ItemFailed)
+        return next(iter(leaf_exceptions(match)), None) if match is not None else None
+    return error if isinstance(error, ItemFailed) else None
+
+
+def in_flight(events: list[Event]) -> tuple[list[float], list[int]]:
+    """(times, counts): how many handle() calls were running after each work.start/work.end.
+
+    Changes at the same virtual instant count as one (the count after the last)."""
+    count = 0
+    count_at: dict[float, int] = {0.0: 0}
+    for event in events:
+        if event.kind in ("work.start", "work.end"):
+            count += 1 if event.kind == "work.start" else -1
+            count_at[event.time or 0.0] = count
+    return list(count_at), list(count_at.values())
+
+
+def peak_in_flight(events: list[Event]) -> int:
+    """The most handle() calls running at once, counting every start before ends at the same instant."""
+    count = peak = 0
+    for event in events:
+        if event.kind == "work.start":
+            count += 1
+            peak = max(peak, count)
+        elif event.kind == "work.end":
+            count -= 1
+    return peak
 
 def count_primes(limit: int) -> int:
     """How many primes are below ``limit`` (a sieve): a CPU-bound stand-in for real work.

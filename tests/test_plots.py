@@ -19,3 +19,11 @@ def test_busy_intervals_pair_start_and_end_per_task_and_item() -> None:
     events = [event(0, "work.start", "c1", item=1), event(0, "work.start", "c2", item=2),
               event(1, "work.end", "c1", item=1, outcome="done"), event(3, "work.end", "c2", item=2, outcome="failed")]
     assert busy_intervals(events) == {"c1": [(0, 1, "done")], "c2": [(0, 3, "failed")]}
+
+
+def test_in_flight_counts_running_work_per_instant() -> None:
+    from coursekit.workload import in_flight, peak_in_flight
+    events = [event(0, "work.start", item=1), event(0, "work.start", item=2), event(1, "work.end", item=1),
+              event(1, "work.start", item=3), event(2, "work.end", item=2), event(2, "work.end", item=3)]
+    assert in_flight(events) == ([0.0, 1, 2], [2, 2, 0])
+    assert peak_in_flight(events) == 2

@@ -12,11 +12,11 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from coursekit.checks import Chain, leaf_exceptions, learner_facing
+from coursekit.checks import Chain, describe_dict_difference, describe_values, learner_facing
 from coursekit.events import Event, emit
 from coursekit.queues import STOP, TracedQueue
 from coursekit.virtual_time import VirtualRun, run_virtual
-from coursekit.workload import ItemFailed, Workload
+from coursekit.workload import ItemFailed, Workload, find_item_failure, peak_in_flight
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 
@@ -187,7 +187,7 @@ def check_serve(serve: Callable[..., Any], *, items: int = 1000, every: float = 
 # ----------------------------------------------------------- shared links
 
 def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, hang_hint: str | None = None) -> None:
-    failed_item = _item_failure(run.error)
+    failed_item = find_item_failure(run.error)
     if failed_item is not None:
         chain.fail(f"{what} keeps going when handle(item) raises",
                    observed=f"handle() raised {failed_item!r} and it escaped",
@@ -212,13 +212,13 @@ def _require_each_handled_once(chain: Chain, work: Workload, items: Iterable[Has
     lost = [item for item in expected if work.completed[item] == 0]
     cut_short = [item for item in lost if work.calls[item]]
     chain.require(not lost, "every item is handled",
-                  observed=lambda: (f"{len(lost)} of {len(expected)} items were never handled: {_some(lost)}"
+                  observed=lambda: (f"{len(lost)} of {len(expected)} items were never handled: {describe_values(lost)}"
                                     + (f" ({len(cut_short)} of them were started, then cancelled midway)"
                                        if cut_short else "")),
                   hint=lost_hint)
     repeated = sorted((item for item, calls in work.calls.items() if calls > 1), key=repr)
     chain.require(not repeated, "no item is handled twice",
-                  observed=lambda: f"handled more than once: {_some(repeated)}",
+                  observed=lambda: f"handled more than once: {describe_values(repeated)}",
                   hint="each item taken from the queue is handled by exactly one consumer, once")
 
 
@@ -228,13 +228,13 @@ def _require_outcomes(chain: Chain, work: Workload, items: Iterable[Hashable],
     expected_results = {item: work.expected(item) for item in items if item not in work.failing}
     expected_failures = {item for item in items if item in work.failing}
     chain.require(results == expected_results, "results[item] holds what handle(item) returned",
-                  observed=lambda: _dict_difference(results, expected_results),
+                  observed=lambda: describe_dict_difference(results, expected_results, 'results'),
                   hint="store `results[item] = await handle(item)` for every item that did not fail")
     wrong = {item: error for item, error in failures.items() if not isinstance(error, ItemFailed)}
     chain.require(set(failures) == expected_failures and not wrong,
                   "failures[item] holds the exception handle(item) raised",
-                  observed=lambda: (f"failures has keys {_some(sorted(failures, key=repr))}, "
-                                    f"expected {_some(sorted(expected_failures, key=repr))}"),
+                  observed=lambda: (f"failures has keys {describe_values(sorted(failures, key=repr))}, "
+                                    f"expected {describe_values(sorted(expected_failures, key=repr))}"),
                   hint="in `except Exception as error:` store `failures[item] = error`")
 
 
@@ -242,7 +242,7 @@ def _require_task_done_per_get(chain: Chain, run: VirtualRun[Any], queue: Traced
     missing = _taken_without_task_done(run.events)
     chain.require(not missing, "every item taken, STOP included, is marked task_done()",
                   observed=lambda: (f"took {len(run.of_kind('queue.get'))} items, called task_done() "
-                                    f"{queue.done_count} times; never marked done: {_some(missing)}"),
+                                    f"{queue.done_count} times; never marked done: {describe_values(missing)}"),
                   hint=("the STOP you take needs task_done() too"
                         if missing == [STOP] else
                         "call queue.task_done() in a `finally:` block, so it also runs when "
@@ -271,7 +271,7 @@ def _require_stop_per_consumer(chain: Chain, run: VirtualRun[Any], consumers: in
 
 
 def _require_concurrency(chain: Chain, run: VirtualRun[Any], expected: int, consumers: int) -> None:
-    peak = _peak_in_flight(run.events)
+    peak = peak_in_flight(run.events)
     plural = "s" if consumers != 1 else ""
     chain.require(peak == expected, f"{consumers} consumer{plural} handle items at the same time",
                   observed=f"at most {peak} item(s) were being handled at once",
@@ -308,42 +308,3 @@ def _taken_without_task_done(events: list[Event]) -> list[Any]:
         elif event.kind == "queue.task_done":
             holding.pop(event.task, None)
     return missing + list(holding.values())
-
-
-def _peak_in_flight(events: list[Event]) -> int:
-    in_flight = peak = 0
-    for event in events:
-        if event.kind == "work.start":
-            in_flight += 1
-            peak = max(peak, in_flight)
-        elif event.kind == "work.end":
-            in_flight -= 1
-    return peak
-
-
-def _item_failure(error: BaseException | None) -> BaseException | None:
-    """The ItemFailed in ``error`` (alone or inside an exception group), if any."""
-    if isinstance(error, BaseExceptionGroup):
-        match, _ = error.split(ItemFailed)
-        return leaf_exceptions(match)[0] if match is not None else None
-    return error if isinstance(error, ItemFailed) else None
-
-
-def _some(values: Sequence[Any], limit: int = 8) -> str:
-    shown = ", ".join(map(repr, values[:limit]))
-    return f"[{shown}{', ...' if len(values) > limit else ''}]"
-
-
-def _dict_difference(actual: dict[Any, Any], expected: dict[Any, Any]) -> str:
-    missing = [key for key in expected if key not in actual]
-    extra = [key for key in actual if key not in expected]
-    wrong = [key for key in expected if key in actual and actual[key] != expected[key]]
-    parts = []
-    if missing:
-        parts.append(f"missing keys {_some(missing)}")
-    if extra:
-        parts.append(f"unexpected keys {_some(extra)}")
-    if wrong:
-        key = wrong[0]
-        parts.append(f"results[{key!r}] is {actual[key]!r}, expected {expected[key]!r}")
-    return "; ".join(parts)
