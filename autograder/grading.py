@@ -1,0 +1,219 @@
+"""Grade one learner notebook with nbgrader, in a throwaway course directory, in a sandbox.
+
+:func:`grade_file` never lets a broken or hostile notebook crash it: an unreadable
+file, a notebook of another chapter, a kernel that dies, a run past the time budget,
+all give a :class:`GradeReport` scoring 0 with the reason. Only a bad path or a file
+that is not a notebook of this course raises :class:`~autograder.submission.NotGradable`.
+
+The real course directory (gradebook, sources) is never touched: each grading run
+copies the chapter's source into a fresh temporary course, releases it there (which
+records the cells in a private gradebook), and autogrades the submission with the
+kernel started by :mod:`autograder.sandbox`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.chapters import COURSE_DIR, Chapter, select_chapters
+from autograder.nbgrader_run import tools_env
+from autograder.sandbox import KERNEL_NAME, install_kernelspec
+from autograder.submission import NotGradable, Submission, find_chapter, read_submission
+from autograder.tamper import scan
+
+STUDENT = "learner"
+WALL_SECONDS = 600  # one notebook, every cell; cells are also cut at CELL_SECONDS each
+CELL_SECONDS = 60
+
+GRADING_CONFIG = f"""
+
+# --- added for sandboxed grading (autograder/grading.py) ---
+c.ExecutePreprocessor.kernel_name = "{KERNEL_NAME}"
+c.KernelManager.transport = "ipc"
+c.ExecutePreprocessor.timeout = {CELL_SECONDS}
+c.ExecutePreprocessor.interrupt_on_timeout = True
+c.OverwriteCells.add_missing_cells = True
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 40
+"""
+
+
+@dataclass
+class TestResult:
+    """One graded test cell: ``id`` is its nbgrader grade_id."""
+
+    id: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str
+
+
+@dataclass
+class GradeReport:
+    """The score of one notebook and what each test cell said. ``problem`` is set when the
+    notebook could not be run at all (then every test scores 0 with that reason)."""
+
+    chapter: str
+    score: float
+    max_score: float
+    tests: list[TestResult] = field(default_factory=list)
+    problem: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def render(self) -> str:
+        """A readable report: the score, then each test with its feedback."""
+        lines = [f"{self.chapter}: {self.score:g} / {self.max_score:g} points"]
+        if self.problem:
+            lines.append(f"Could not run the notebook: {self.problem}")
+        for test in self.tests:
+            mark = "✓" if test.passed else "✗"
+            lines.append(f"{mark} {test.id}: {test.points:g} / {test.max_points:g}")
+            if not test.passed and test.message and test.message != self.problem:
+                lines += [f"    {line}" for line in test.message.splitlines()]
+        return "\n".join(lines)
+
+
+def grade_file(path: Path, chapter_name: str | None = None) -> GradeReport:
+    """Grade the notebook at ``path`` for ``chapter_name`` (found from the notebook if None)."""
+    submission = read_submission(path)
+    chapter = select_chapters([chapter_name])[0] if chapter_name else None
+    if submission.notebook is None:
+        if chapter is None:
+            raise NotGradable(f"{path}: {submission.problem}, so its chapter cannot be told; "
+                              "name it with --chapter to have it graded 0 with this reason")
+        return zero_report(chapter, submission.problem or "unreadable")
+    found = find_chapter(submission.notebook)
+    if chapter is None:
+        chapter = found
+    elif found.assignment != chapter.assignment:
+        return zero_report(chapter, f"this is the notebook of {found.assignment}, not of {chapter.assignment}")
+    with GradingCourse(chapter) as course:
+        return course.grade(submission)
+
+
+def tampering_problem(notebook: nbformat.NotebookNode) -> str | None:
+    """The reason to grade 0 if the solution cells change the course's tools, else None."""
+    findings = scan(notebook)
+    if not findings:
+        return None
+    listed = "; ".join(map(str, findings[:5])) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
+    return ("your solution cells change the course's own tools or modules instead of solving the exercises, "
+            f"so the checks cannot be trusted: {listed}")
+
+
+def zero_report(chapter: Chapter, problem: str) -> GradeReport:
+    """Every test cell of ``chapter`` at 0 points, with ``problem`` as the reason."""
+    tests = [TestResult(cell.metadata.nbgrader["grade_id"], 0.0, float(cell.metadata.nbgrader.get("points", 0)),
+                        False, problem)
+             for path in chapter.notebooks for cell in nbformat.read(path, as_version=4).cells
+             if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"]
+    return GradeReport(chapter.assignment, 0.0, sum(test.max_points for test in tests), tests, problem)
+
+
+class GradingCourse:
+    """A temporary nbgrader course holding one chapter, released and ready to autograde."""
+
+    def __init__(self, chapter: Chapter) -> None:
+        self.chapter = chapter
+
+    def __enter__(self) -> "GradingCourse":
+        self.root = Path(tempfile.mkdtemp(prefix="course-grading-"))
+        self.course = self.root / "autograder"
+        self.course.mkdir()
+        runtime = self.root / "runtime"
+        runtime.mkdir()
+        runtime.chmod(0o1777)  # the sandboxed kernel (nobody) creates its sockets here
+        config = (COURSE_DIR / "nbgrader_config.py").read_text() + GRADING_CONFIG
+        config += f"c.KernelManager.ip = {str(runtime / 'kernel-ipc')!r}  # socket path prefix\n"
+        (self.course / "nbgrader_config.py").write_text(config)
+        sources = self.root / "notebooks"
+        shutil.copytree(self.chapter.source, sources / self.chapter.assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        install_kernelspec(self.root / "jupyter")
+        self.env = {**tools_env(), "JUPYTER_PATH": str(self.root / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime),
+                    "PYTHONPATH": os.pathsep.join(filter(None, [str(COURSE_DIR.parent), os.environ.get("PYTHONPATH")]))}
+        self._nbgrader("generate_assignment", self.chapter.assignment, "--force")
+        # The kernel runs as nobody: it may pass through the course, not read sources or grades.
+        for private in (sources, self.course / "gradebook.db", self.course / "release"):
+            private.chmod(0o700 if private.is_dir() else 0o600)
+        self.root.chmod(0o711)
+        self.course.chmod(0o711)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def grade(self, submission: Submission, student: str = STUDENT) -> GradeReport:
+        tampering = tampering_problem(submission.notebook)
+        if tampering:
+            return zero_report(self.chapter, tampering)
+        notebook_name = self.chapter.notebooks[0].name
+        folder = self.course / "submitted" / student / self.chapter.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(submission.notebook, folder / notebook_name)
+        try:
+            log = self._nbgrader("autograde", self.chapter.assignment, "--student", student, "--force",
+                                 timeout=WALL_SECONDS)
+        except subprocess.TimeoutExpired:
+            return zero_report(self.chapter, f"grading took longer than {WALL_SECONDS} s and was stopped")
+        autograded = self.course / "autograded" / student / self.chapter.assignment / notebook_name
+        if not autograded.exists():
+            return zero_report(self.chapter, _nbgrader_failure(log))
+        return self._report(student, nbformat.read(autograded, as_version=4), log)
+
+    def _report(self, student: str, autograded: nbformat.NotebookNode, log: str) -> GradeReport:
+        from nbgrader.api import Gradebook
+
+        cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in autograded.cells}
+        tests = []
+        with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}") as gradebook:
+            submission = gradebook.find_submission(self.chapter.assignment, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.cell.cell_type != "code":
+                        continue
+                    score, max_score = float(grade.score or 0), float(grade.max_score)
+                    message = _cell_message(cells.get(grade.name)) if score < max_score else ""
+                    tests.append(TestResult(grade.name, score, max_score, score == max_score, message))
+        problem = _nbgrader_failure(log) if "DeadKernelError" in log or "Kernel died" in log else None
+        return GradeReport(self.chapter.assignment, sum(t.points for t in tests), sum(t.max_points for t in tests),
+                           tests, problem)
+
+    def _nbgrader(self, *args: str, timeout: float | None = None) -> str:
+        """Run nbgrader in the temporary course; return its combined output (its log)."""
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.course, env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                                timeout=timeout)
+        return result.stdout
+
+
+def _cell_message(cell: nbformat.NotebookNode | None) -> str:
+    """What a failed test cell said: its error's message (a check's property/observed/hint)."""
+    if cell is None:
+        return "this test cell is missing from the graded notebook"
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            if output.ename == "CellTimeoutError":
+                return f"this cell did not finish within {CELL_SECONDS} s and was interrupted"
+            return f"{output.ename}: {output.evalue}" if output.ename != "CheckFailed" else output.evalue
+    return "this test cell failed without an error message (did it write to stderr?)"
+
+
+def _nbgrader_failure(log: str) -> str:
+    """Why nbgrader could not grade, in a learner's words, from its log."""
+    if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log:
+        return ("the Python kernel died while running your notebook: os._exit(), a crash, or more "
+                "memory than the 2 GB limit")
+    match = re.search(r"\[AutogradeApp \| ERROR\] (.+)", log)
+    return f"nbgrader could not grade it: {match.group(1)}" if match else "nbgrader could not grade it"
