@@ -99,3 +99,50 @@ def count_primes(limit: int) -> int:
         if sieve[number]:
             sieve[number * number::number] = bytes(len(range(number * number, limit, number)))
     return sum(sieve)
+
+
+class BatchWorkload:
+    """A stand-in for a batch API: ``await work(items)`` handles a whole list at once.
+
+    A call takes ``duration(items)`` simulated seconds (or ``duration`` if it is a
+    number), then returns ``[Workload.expected(item) for item in items]``, or raises
+    :class:`ItemFailed` if any item is in ``failing`` (the whole call fails, as a real
+    batch request would). ``connections`` (if given) is how many calls the backend
+    serves at once; further calls wait for a free one, and that wait is part of their
+    duration.
+
+    Emits ``work.start`` and ``work.end`` with ``item`` = the tuple of items and ``size``,
+    so :func:`in_flight` counts calls in flight; ``batches`` lists the calls' item lists."""
+
+    def __init__(self, duration: float | Callable[[list[Any]], float] = 1.0, failing: Iterable[Hashable] = (), *,
+                 connections: int | None = None) -> None:
+        self._duration = duration
+        self.failing = frozenset(failing)
+        self.connections = connections
+        self.batches: list[list[Any]] = []  # the items of each call, in call order
+        self._backend: asyncio.Semaphore | None = None
+
+    def duration(self, items: list[Any]) -> float:
+        return self._duration(items) if callable(self._duration) else self._duration
+
+    async def __call__(self, items: list[Any]) -> list[Any]:
+        items = list(items)
+        self.batches.append(items)
+        emit("work.start", item=tuple(items), size=len(items))
+        outcome = "cancelled"
+        try:
+            if self.connections is None:
+                await asyncio.sleep(self.duration(items))
+            else:
+                if self._backend is None:
+                    self._backend = asyncio.Semaphore(self.connections)
+                async with self._backend:
+                    await asyncio.sleep(self.duration(items))
+            failed = [item for item in items if item in self.failing]
+            if failed:
+                outcome = "failed"
+                raise ItemFailed(f"batch with item {failed[0]!r} failed")
+            outcome = "done"
+            return [Workload.expected(item) for item in items]
+        finally:
+            emit("work.end", item=tuple(items), size=len(items), outcome=outcome)
