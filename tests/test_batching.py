@@ -1,0 +1,165 @@
+"""Properties of the chapter 3 reference (solutions/batching.py), on random arrivals and handlers.
+
+Arrival times are distinct multiples of 0.1 s and max_wait is an odd multiple of 0.05 s, so
+no entry ever arrives at exactly a batch's deadline (the one instant the rule leaves open).
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coursekit import STOP, run_virtual
+from coursekit.chapter_checks.batching import expected_batches, greedy_makespan
+from coursekit.plots import item_waits
+from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure, peak_in_flight
+from solutions.batching import MicroBatcher, collect_batch, deliver, process_in_chunks
+
+max_waits = st.sampled_from([0.15, 0.25, 0.35, 1.05])
+arrival_times = st.lists(st.integers(0, 60), unique=True, max_size=25).map(lambda ticks: sorted(t / 10 for t in ticks))
+
+
+@settings(max_examples=40, deadline=None)
+@given(times=arrival_times, batch_size=st.integers(1, 6), max_wait=max_waits, stop=st.booleans())
+def test_collect_batch_closes_when_full_or_max_wait_after_the_first_entry(
+        times: list[float], batch_size: int, max_wait: float, stop: bool) -> None:
+    arrivals = [(time, number) for number, time in enumerate(times)]
+    stop_at = (times[-1] if times else 0.0) + 0.02 if stop else None
+    got: list[tuple[float, list[Any]]] = []
+
+    async def scenario() -> None:
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        for time, item in arrivals:
+            loop.call_at(time, inbox.put_nowait, item)
+        if stop_at is not None:
+            loop.call_at(stop_at, inbox.put_nowait, STOP)
+        taken = 0
+        while (stop_at is not None and not (got and got[-1][1][-1] is STOP)) or (stop_at is None and taken < len(times)):
+            batch = await collect_batch(inbox, batch_size, max_wait)
+            got.append((loop.time(), batch))
+            taken += len(batch)
+
+    run = run_virtual(scenario)
+    assert run.outcome == "returned", run.diagnosis
+    arrived = dict((item, time) for time, item in arrivals)
+    assert [entry for _, batch in got for entry in batch if entry is not STOP] == [item for _, item in arrivals]
+    for returned_at, batch in got:
+        assert 1 <= len(batch) <= batch_size or batch[-1] is STOP
+        if batch[0] is STOP:
+            continue
+        first = arrived[batch[0]]  # distinct times: a batch's first entry is taken when it arrives
+        assert returned_at <= first + max_wait + 1e-9
+        if returned_at < first + max_wait - 1e-9:  # early: it was full, or it ended with STOP
+            assert len(batch) == batch_size or batch[-1] is STOP
+    want = expected_batches(arrivals, batch_size, max_wait, stop_at)
+    assert [(round(t, 9), list(b)) for t, b in got] == [(round(b.time, 9), list(b.entries)) for b in want]
+
+
+@settings(max_examples=30, deadline=None)
+@given(size=st.integers(1, 8), data=st.data(), short=st.booleans(), duration=st.sampled_from([0.0, 0.5, 2.0]))
+def test_deliver_resolves_every_future_of_its_batch_and_never_raises(size: int, data: st.DataObject, short: bool,
+                                                                      duration: float) -> None:
+    items = list(range(size))
+    failing = data.draw(st.sets(st.sampled_from(items)))
+    gave_up = data.draw(st.sets(st.sampled_from(items)))
+    work = BatchWorkload(duration, failing)
+    futures: dict[int, asyncio.Future[Any]] = {}
+
+    async def handler(batch: list[Any]) -> list[Any]:
+        results = await work(batch)
+        return results[:-1] if short else results
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        for item in items:
+            futures[item] = loop.create_future()
+            if item in gave_up:
+                futures[item].cancel()
+        await deliver([(item, futures[item]) for item in items], handler)
+
+    run = run_virtual(scenario)
+    assert run.outcome == "returned", run.diagnosis
+    assert work.batches == [items]
+    for item, future in futures.items():
+        assert future.done()
+        if item in gave_up:
+            assert future.cancelled()
+        elif failing:
+            assert isinstance(future.exception(), ItemFailed)
+        elif short:
+            assert isinstance(future.exception(), ValueError)
+        else:
+            assert future.result() == Workload.expected(item)
+
+
+@settings(max_examples=30, deadline=None)
+@given(times=arrival_times, batch_size=st.integers(1, 5), max_wait=max_waits,
+       duration=st.sampled_from([0.0, 0.3, 2.0]), data=st.data())
+def test_micro_batcher_gives_each_caller_its_own_outcome_and_flushes_on_close(
+        times: list[float], batch_size: int, max_wait: float, duration: float, data: st.DataObject) -> None:
+    items = list(range(len(times)))
+    failing = data.draw(st.sets(st.sampled_from(items))) if items else set()
+    work = BatchWorkload(duration, failing)
+    outcomes: dict[int, Any] = {}
+
+    async def scenario() -> None:
+        async with MicroBatcher(work, batch_size=batch_size, max_wait=max_wait) as batcher:
+            async def caller(at: float, item: int) -> None:
+                await asyncio.sleep(at)
+                try:
+                    outcomes[item] = await batcher.submit(item)
+                except ItemFailed as error:
+                    outcomes[item] = error
+
+            async with asyncio.TaskGroup() as group:
+                for item, at in zip(items, times):
+                    group.create_task(caller(at, item))
+
+    run = run_virtual(scenario)
+    assert run.outcome == "returned", run.diagnosis
+    assert not run.leftover
+    assert sorted(item for batch in work.batches for item in batch) == items  # each item handled once
+    assert all(1 <= len(batch) <= batch_size for batch in work.batches)
+    failed_batches = {item for batch in work.batches if failing & set(batch) for item in batch}
+    for item in items:
+        if item in failed_batches:
+            assert isinstance(outcomes[item], ItemFailed)
+        else:
+            assert outcomes[item] == Workload.expected(item)
+    for submitted, flushed, done in item_waits(run.events).values():
+        assert flushed is not None and done is not None
+        assert flushed - submitted <= max_wait + 1e-9  # nobody waits longer than max_wait for a batch
+
+
+@settings(max_examples=30, deadline=None)
+@given(size=st.integers(0, 20), chunk_size=st.integers(1, 6), concurrency=st.integers(1, 5), data=st.data())
+def test_process_in_chunks_keeps_order_and_limit_and_starts_chunks_as_soon_as_possible(
+        size: int, chunk_size: int, concurrency: int, data: st.DataObject) -> None:
+    items = [f"item-{n}" for n in range(size)]
+    chunks = [items[i:i + chunk_size] for i in range(0, size, chunk_size)]
+    duration_of = {tuple(chunk): data.draw(st.sampled_from([0.5, 1.0, 3.0])) for chunk in chunks}
+    work = BatchWorkload(lambda chunk: duration_of[tuple(chunk)])
+    run = run_virtual(lambda: process_in_chunks(items, work, chunk_size=chunk_size, concurrency=concurrency))
+    assert run.outcome == "returned", run.diagnosis
+    assert run.value == [Workload.expected(item) for item in items]
+    assert sorted(work.batches) == sorted(chunks)
+    assert peak_in_flight(run.events) <= concurrency
+    assert abs(run.elapsed - greedy_makespan([duration_of[tuple(c)] for c in chunks], concurrency)) < 1e-9
+    assert not run.leftover
+
+
+@settings(max_examples=20, deadline=None)
+@given(size=st.integers(1, 20), chunk_size=st.integers(1, 6), concurrency=st.integers(1, 5), data=st.data())
+def test_process_in_chunks_raises_a_chunk_failure_and_leaves_nothing_running(
+        size: int, chunk_size: int, concurrency: int, data: st.DataObject) -> None:
+    items = list(range(size))
+    failing = data.draw(st.sampled_from(items))
+    work = BatchWorkload(1.0, {failing})
+    run = run_virtual(lambda: process_in_chunks(items, work, chunk_size=chunk_size, concurrency=concurrency))
+    assert run.outcome == "raised" and find_item_failure(run.error) is not None
+    assert not run.leftover
+    failed_at = next(e.time for e in run.of_kind("work.end") if e["outcome"] == "failed")
+    assert all(e.time <= failed_at for e in run.of_kind("work.start"))
