@@ -116,7 +116,7 @@ class WorkerPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
 
-    async def __aenter__(self) -> WorkerPool:
+    async def __aenter__(self) -> "WorkerPool":
         worker = self._worker or pool_worker
         self._tasks = [asyncio.create_task(worker(self._queue, self._handle), name=f"worker-{number}")
                        for number in range(1, self._size + 1)]
@@ -243,7 +243,7 @@ class TaskManager:
         self.jobs: dict[int, Job] = {}
         self.escaped: list[tuple[int, BaseException]] = []
 
-    async def __aenter__(self) -> TaskManager:
+    async def __aenter__(self) -> "TaskManager":
         runner = self._runner or run_job
         self._workers = [asyncio.create_task(self._work(runner), name=f"worker-{number}")
                          for number in range(1, self._size + 1)]

@@ -1,0 +1,114 @@
+"""Properties of the chapter 2 reference (solutions/worker_pools.py), on random workloads, in virtual time."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coursekit import run_virtual
+from coursekit.chapter_checks.worker_pools import greedy_finish, idle_slots
+from coursekit.workload import ItemFailed, Workload, peak_in_flight
+from solutions.worker_pools import ALLOWED, JobStatus, TaskManager, WorkerPool, limited_map
+
+durations = st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0, 3.0]), max_size=25)
+limits = st.integers(1, 8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(durations, limits)
+def test_limited_map_keeps_order_respects_and_fills_the_limit(times: list[float], limit: int) -> None:
+    work = Workload(lambda i: times[i])
+    run = run_virtual(lambda: limited_map(work, range(len(times)), limit))
+    assert run.outcome == "returned", run.diagnosis
+    assert run.value == [work.expected(i) for i in range(len(times))]
+    assert peak_in_flight(run.events) <= limit
+    assert idle_slots(run.events, len(times), limit) is None
+    assert run.elapsed == pytest.approx(greedy_finish(times, limit))
+    assert not run.leftover
+
+
+@settings(max_examples=40, deadline=None)
+@given(durations.filter(bool), limits, st.data())
+def test_limited_map_first_failure_cancels_the_rest_and_raises_a_group(times: list[float], limit: int,
+                                                                       data: st.DataObject) -> None:
+    failing = data.draw(st.sets(st.integers(0, len(times) - 1), min_size=1))
+    work = Workload(lambda i: times[i], failing)
+    run = run_virtual(lambda: limited_map(work, range(len(times)), limit))
+    assert run.outcome == "raised" and isinstance(run.error, ExceptionGroup)
+    assert run.error.subgroup(ItemFailed) is not None
+    first = min(e.time for e in run.of_kind("work.end") if e["outcome"] == "failed")
+    assert run.elapsed == first
+    assert all(e.time <= first for e in run.of_kind("work.start"))
+    assert not run.leftover
+
+
+def test_limited_map_rejects_a_limit_below_one() -> None:
+    run = run_virtual(lambda: limited_map(Workload(), [1], 0))
+    assert isinstance(run.error, ValueError)
+
+
+@settings(max_examples=50, deadline=None)
+@given(durations, st.integers(1, 6), st.integers(0, 4), st.data())
+def test_pool_settles_every_future_and_workers_survive_failures(times: list[float], workers: int, maxsize: int,
+                                                                 data: st.DataObject) -> None:
+    failing = data.draw(st.sets(st.integers(0, max(len(times) - 1, 0)))) if times else set()
+    work = Workload(lambda i: times[i], failing)
+
+    async def scenario() -> list[asyncio.Future[Any]]:
+        async with WorkerPool(work, workers=workers, maxsize=maxsize) as pool:
+            return [await pool.submit(i) for i in range(len(times))]
+
+    run = run_virtual(scenario)
+    assert run.outcome == "returned", run.diagnosis
+    for i, future in enumerate(run.value):
+        if i in failing:
+            assert isinstance(future.exception(), ItemFailed)
+        else:
+            assert future.result() == work.expected(i)
+    assert all(work.calls[i] == 1 for i in range(len(times)))
+    assert peak_in_flight(run.events) <= workers
+    assert idle_slots(run.events, len(times), workers) is None
+    assert not run.leftover and not run.unhandled
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 4), st.sets(st.integers(1, 12)), st.sets(st.integers(1, 12)),
+       st.floats(0.0, 5.0, allow_nan=False))
+def test_task_manager_statuses_follow_the_life_cycle(n: int, workers: int, failing: set[int],
+                                                     cancel: set[int], cancel_at: float) -> None:
+    work = Workload(1.0, failing)
+    seen: dict[int, JobStatus] = {}
+
+    async def scenario() -> dict[int, Any]:
+        async with TaskManager(work, workers=workers) as manager:
+            for item in range(1, n + 1):
+                manager.submit(item)
+            await asyncio.sleep(cancel_at)
+            for job_id in cancel:
+                if job_id in manager.jobs:
+                    seen[job_id] = manager.jobs[job_id].status
+                    manager.cancel(job_id)
+        return manager.jobs
+
+    run = run_virtual(scenario)
+    assert run.outcome == "returned", run.diagnosis
+    for job_id, job in run.value.items():
+        statuses = [status for _, status in job.history]
+        assert statuses[0] is JobStatus.PENDING
+        assert all(b in ALLOWED[a] for a, b in zip(statuses, statuses[1:]))
+        assert job.status not in (JobStatus.PENDING, JobStatus.RUNNING)
+        times = [time for time, _ in job.history]
+        assert times == sorted(times)
+        if seen.get(job_id) is JobStatus.PENDING:
+            assert job.status is JobStatus.CANCELLED and work.calls[job.item] == 0
+        elif seen.get(job_id) is JobStatus.RUNNING:
+            assert job.status is JobStatus.CANCELLED
+        elif job.item in failing:
+            assert job.status is JobStatus.FAILED and isinstance(job.error, ItemFailed)
+        else:
+            assert job.status is JobStatus.DONE and job.result == work.expected(job.item)
+    assert peak_in_flight(run.events) <= workers
+    assert not run.leftover and not run.unhandled
