@@ -90,8 +90,8 @@ async def batch_loop(inbox: asyncio.Queue, handler: BatchHandler, *, batch_size:
                 batch.pop()
             if batch:  # no lock, no await on the handler here: the next batch starts now
                 deliveries.create_task(deliver(batch, handler))
-            if stopping:
-                return  # leaving the TaskGroup waits for every delivery
+            if stopping:  # leaving the TaskGroup (by return, too) waits for every delivery
+                return
 
 
 class MicroBatcher:

@@ -424,7 +424,7 @@ def check_process_in_chunks(process_in_chunks: Callable[..., Any], *, items: Seq
                       deadline=DEADLINE)
     chain.require_finished(run, "process_in_chunks")
     chain.require(sorted(work.batches) == sorted(chunks),
-                  f"the handler gets consecutive chunks of {chunk_size} items, each once",
+                  f"the handler gets consecutive chunks of {chunk_size} item{'s' if chunk_size != 1 else ''}, each once",
                   observed=lambda: f"the handler was called with {', '.join(map(repr, work.batches))}",
                   hint=f"cut the items as items[i:i + chunk_size] for i in range(0, len(items), chunk_size)")
     expected = [Workload.expected(item) for item in items]
