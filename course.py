@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 STAMP = VENV / ".installed-from"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; the browser test (tests/test_browser_e2e.py) drives it
 
 
 def ensure_environment() -> None:
@@ -44,8 +46,13 @@ def venv_tool(name: str) -> str:
 
 
 def start(extra: list[str]) -> int:
-    """Open JupyterLab on 127.0.0.1 in the learner's workspace (the released chapters)."""
+    """Open JupyterLab on 127.0.0.1 in the learner's workspace (the released chapters).
+
+    The chapters are published to nbgrader's exchange first (autograder/exchange/),
+    where JupyterLab's Assignments tab fetches them and submissions go."""
     ensure_environment()
+    subprocess.run([str(VENV_PYTHON), "-m", "autograder", "publish"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)  # progress and errors (stderr) reach the terminal
     workspace = subprocess.run(
         [str(VENV_PYTHON), "-m", "autograder", "workspace"], cwd=ROOT, check=True,
         stdout=subprocess.PIPE, text=True,  # progress and errors (stderr) reach the terminal
@@ -58,9 +65,47 @@ def start(extra: list[str]) -> int:
     os.execv(command[0], command)
 
 
+def runs_browser_test(extra: list[str]) -> bool:
+    """Would ``pytest EXTRA`` collect tests/test_browser_e2e.py?
+
+    Yes unless the arguments name paths (files, folders, node ids) and none of
+    them is that file or a folder holding it; other arguments (options, their
+    values) do not count."""
+    paths = [ROOT / arg.split("::")[0] for arg in extra if not arg.startswith("-")]
+    paths = [path.resolve() for path in paths if path.exists()]
+    browser_test = (ROOT / "tests" / "test_browser_e2e.py").resolve()
+    return not paths or any(path == browser_test or path in browser_test.parents for path in paths)
+
+
+def ensure_chromium() -> None:
+    """Install Debian's Chromium for the browser test if it is missing and we can (root on Debian).
+
+    Otherwise the browser test skips, saying why (and fails under CI=true)."""
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() != 0 or not Path("/etc/debian_version").exists() or not shutil.which("apt-get"):
+        print(f"{CHROMIUM} is missing and can only be installed automatically as root on Debian: "
+              "the browser test will skip (or fail under CI=true).", flush=True)
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+        print(f"Installing Chromium for the browser test: {' '.join(command)} ...", flush=True)
+        result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        if result.returncode != 0:
+            tail = "\n".join(result.stdout.strip().splitlines()[-15:])
+            print(f"`{' '.join(command)}` failed (exit {result.returncode}); the browser test will skip "
+                  f"(or fail under CI=true). Its last lines:\n{tail}", flush=True)
+            return
+    print(f"Installed {CHROMIUM}." if CHROMIUM.exists() else
+          f"apt-get installed chromium, but {CHROMIUM} is still missing.", flush=True)
+
+
 def test(extra: list[str]) -> int:
     """Run every test: pytest over tests/ and the chapter notebooks (nbval)."""
     ensure_environment()
+    if runs_browser_test(extra):
+        ensure_chromium()
     return subprocess.run([str(VENV_PYTHON), "-m", "pytest", *extra], cwd=ROOT).returncode
 
 

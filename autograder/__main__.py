@@ -3,6 +3,8 @@
     release [CHAPTER...]   build the student version of chapters (all by default)
     workspace              put released chapters the learner lacks into workspace/;
                            prints the workspace's absolute path (the only stdout line)
+    publish [CHAPTER...]   offer chapters (all by default) in nbgrader's exchange, where
+                           the learner's Assignments tab fetches them; prints their folders
 """
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import argparse
 import sys
 
 from autograder.chapters import select_chapters
+from autograder.exchange import publish
 from autograder.nbgrader_run import NbgraderFailed
 from autograder.release import release
-from autograder.workspace import ensure_workspace
+from autograder.workspace import ensure_workspace, workspace_dir
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -23,6 +26,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     release_cmd.add_argument("chapters", nargs="*", metavar="CHAPTER",
                              help="assignment names, e.g. ch00_asyncio_in_jupyter (default: all)")
     commands.add_parser("workspace", help="fill workspace/ with the released chapters the learner lacks")
+    publish_cmd = commands.add_parser("publish", help="offer chapters in nbgrader's exchange (Assignments tab)")
+    publish_cmd.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                             help="assignment names (default: all)")
     return parser.parse_args(argv)
 
 
@@ -37,7 +43,10 @@ def main(argv: list[str]) -> int:
             for folder in release(chapters):
                 print(folder)
         elif args.command == "workspace":
-            print(ensure_workspace(select_chapters([])))
+            print(ensure_workspace(select_chapters([]), workspace_dir()))
+        elif args.command == "publish":
+            for folder in publish(select_chapters(args.chapters)):
+                print(folder)
     except (ValueError, NbgraderFailed) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -28,3 +28,9 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPre
 
 # Seconds a single cell may run when autograding or validating.
 c.ExecutePreprocessor.timeout = 120
+
+# The exchange (see autograder/exchange.py): `python -m autograder publish` offers
+# the releases there, learners fetch and submit through JupyterLab's Assignments
+# tab, and `nbgrader collect` (run here) copies submissions into submitted/.
+c.CourseDirectory.course_id = "asyncio-course"
+c.Exchange.root = os.environ.get("ASYNCIO_COURSE_EXCHANGE") or os.path.join(course_root, "exchange")
