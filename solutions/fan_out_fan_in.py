@@ -105,4 +105,5 @@ async def first_success(*attempts: Callable[[], Awaitable[T]]) -> T:
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)  # the losers have ended before we return
+        # The losers have ended before we return (or raise).
+        await asyncio.gather(*tasks, return_exceptions=True)

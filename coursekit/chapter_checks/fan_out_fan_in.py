@@ -286,7 +286,8 @@ def check_run_all(run_all: Callable[..., Any], *, durations: Sequence[float] = (
                   observed=f"it raised at t={outcome['at']:g} s; item {failing[0]} failed at t={first:g} s",
                   hint="start every item at once in a TaskGroup")
     raised_at = next(index for index, event in enumerate(run.events) if event.kind == "check.raised")
-    late = [event for event in run.events[raised_at:] if event.kind == "work.end"]
+    late = sorted((event for event in run.events[raised_at:] if event.kind == "work.end"),
+                  key=lambda event: (event.time, repr(event["item"])))
     chain.require(not late, "every sibling still running has ended (cancelled) before run_all raises",
                   observed=lambda: (f"run_all raised at t={outcome['at']:g} s, but "
                                     + "; ".join(_ended(e) for e in late[:4])),
@@ -425,7 +426,7 @@ def check_merge_cancelled(merge: Callable[..., Any], *, take: int = 3,
                       f"when {what}, merge cancels its tasks and reads no more items",
                       observed=lambda: (f"after the consumer stopped at t={state['stopped']:g} s, "
                                         f"{len(after)} more item(s) were read from the streams"
-                                        + (f"; {'; '.join(t.describe() for t in run.leftover)}"
+                                        + (f"; 5 s later, {len(run.leftover)} task(s) it started were still running"
                                            if run.leftover else "")),
                       hint="wrap merge's loop in try/finally; in the finally, cancel every pumping task and "
                            "await them (the Go version in document 002 has no way to stop its goroutines)")
