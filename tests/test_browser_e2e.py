@@ -21,9 +21,11 @@ learner does:
    ``application/vnd.jupyter.stderr``) except exercise 2's check, whose error is
    the placeholder message; no cell after it has run or shows output.
 4. Save, then Submit in the Assignments tab; the submission lands in the exchange.
-5. The instructor's side: ``nbgrader collect`` then ``nbgrader autograde`` in a
-   throwaway copy of the course directory; the score must match what the browser
-   showed: exercise 1's two test cells full marks, every other test cell 0.
+5. The instructor's side: ``nbgrader collect`` into a throwaway copy of the course
+   directory, then the command-line grade of the collected notebook
+   (``python -m autograder grade PATH --json``; until that command exists,
+   ``nbgrader autograde`` stands in). It must match what the browser showed:
+   exercise 1's two test cells full marks, every other test cell 0.
 
 Without Chromium or Playwright the test skips, except under CI=true, where it fails.
 On failure a screenshot of the page is saved under the test's tmp path (its path
@@ -31,6 +33,7 @@ is in the failure message).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -285,20 +288,21 @@ def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: L
     assert "raise NotImplementedError()" not in next(
         cell.source for cell in submitted.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == SOLVED)
 
-    # 5. The instructor collects and autogrades, in a throwaway copy of the course directory.
-    #    STAND-IN: when `python -m autograder grade PATH --json` exists, also compare its
-    #    {score, max_score, tests} for the collected notebook with these scores.
-    scores = collect_and_autograde(tmp_path / "course", lab.exchange)
+    # 5. The instructor collects the submission from the exchange into a throwaway copy of
+    #    the course directory, and grades it: with `python -m autograder grade PATH --json`
+    #    when that command exists, else (STAND-IN, until it lands) with `nbgrader autograde`.
+    collected = collect(tmp_path / "course", lab.exchange)
+    graded_by, cell_scores = grade(collected)
     timings["graded"] = time.monotonic() - started
     print("timings (s; after start, from the browser's launch):", {step: round(t, 1) for step, t in timings.items()})
-    student, cell_scores = scores
+    print(f"graded by {graded_by}: {cell_scores}")
+    assert set(cell_scores) >= SOLVED_TESTS | {FIRST_FAILING}, cell_scores
     assert all(score == (maximum if name in SOLVED_TESTS else 0.0)
                for name, (score, maximum) in cell_scores.items()), cell_scores
-    assert set(cell_scores) >= SOLVED_TESTS | {FIRST_FAILING}, cell_scores
 
 
-def collect_and_autograde(root: Path, exchange: Path) -> tuple[str, dict[str, tuple[float, float]]]:
-    """``nbgrader collect`` and ``autograde`` chapter 1 in a copy of the course; (student, cell scores)."""
+def collect(root: Path, exchange: Path) -> Path:
+    """``nbgrader collect`` chapter 1 into a copy of the course; the collected notebook."""
     course = root / "autograder"
     course.mkdir(parents=True)
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
@@ -307,13 +311,37 @@ def collect_and_autograde(root: Path, exchange: Path) -> tuple[str, dict[str, tu
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     generate_assignment(CHAPTER, course_dir=course)  # records the chapter's cells in this gradebook
     nbgrader("collect", CHAPTER, f"--Exchange.root={exchange}", course_dir=course)
-    students = [path.name for path in (course / "submitted").iterdir()]
-    assert len(students) == 1, students
-    autograde(CHAPTER, students[0], course_dir=course)
+    collected = list((course / "submitted").glob(f"*/{CHAPTER}/{NOTEBOOK}"))
+    assert len(collected) == 1, collected
+    return collected[0]
+
+
+def grade_command_exists() -> bool:
+    usage = subprocess.run([sys.executable, "-m", "autograder", "--help"], cwd=REPO_ROOT,
+                           capture_output=True, text=True).stdout
+    return re.search(r"\{[^}]*\bgrade\b[^}]*\}", usage) is not None
+
+
+def grade(notebook: Path) -> tuple[str, dict[str, tuple[float, float]]]:
+    """Each test cell's (score, max_score) for the collected ``notebook``, and what graded it."""
+    if grade_command_exists():
+        result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebook), "--json"],
+                                cwd=REPO_ROOT, capture_output=True, text=True, env=tools_env())
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads(result.stdout)
+        assert report["chapter"] == CHAPTER, report
+        cells = {test["id"]: (float(test["points"]), float(test["max_points"])) for test in report["tests"]}
+        assert (report["score"], report["max_score"]) == (sum(s for s, _ in cells.values()),
+                                                          sum(m for _, m in cells.values())), report
+        return "python -m autograder grade", cells
+    # STAND-IN for the grade command: nbgrader autograde in the course copy, scores from its gradebook.
+    course = notebook.parents[3]  # <course>/submitted/<student>/<assignment>/<notebook>
+    student = notebook.parents[1].name
+    autograde(CHAPTER, student, course_dir=course)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PATH", tools_env()["PATH"])  # nbgrader's Gradebook runs `alembic`
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-            submission = gradebook.find_submission(CHAPTER, students[0])
+            submission = gradebook.find_submission(CHAPTER, student)
             cells = {grade.name: (grade.score, grade.max_score)
                      for notebook in submission.notebooks for grade in notebook.grades}
-    return students[0], cells
+    return "nbgrader autograde (stand-in)", cells
