@@ -503,8 +503,8 @@ def cells() -> list:
           `async with contextlib.aclosing(stream):`) before merge finishes.
 
         In the checks, stream `a` yields `a0, a1, …` every 0.5 s, `b` every 0.7 s, `c` every
-        1.1 s; the second check stops reading after 3 items, once with `break` and once by
-        cancelling the reader.
+        1.1 s; then the same again with a fourth stream that raises at t = 1.2 s. The second
+        check stops reading after 3 items, once with `break` and once by cancelling the reader.
         """),
         solution("ch04-ex3-merge", reference.merge),
         tests("ch04-ex3-visible", 1, """
@@ -514,8 +514,9 @@ def cells() -> list:
         hidden_tests("ch04-ex3-hidden", 2, """
         check_merge(merge, streams=((1.0, 3),))
         """, """
-        check_merge(merge, streams=((0.3, 5), (0.5, 0), (0.25, 7), (2.0, 1)))
-        check_merge(merge, streams=())
+        check_merge(merge, streams=((0.3, 5), (0.5, 0), (0.25, 7), (2.0, 1)), fail_at=0.8)
+        check_merge(merge, streams=(), fail_at=None)
+        check_merge(merge, streams=((0.5, 3),), fail_at=0.1)
         check_merge_cancelled(merge, take=5, streams=((0.25, 50), (0.25, 50), (0.5, 50)))
         """),
         code("""

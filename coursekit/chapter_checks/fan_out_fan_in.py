@@ -344,8 +344,10 @@ def _require_async_generator(chain: Chain, merge: Any) -> None:
 
 @learner_facing
 def check_merge(merge: Callable[..., Any], *,
-                streams: Sequence[tuple[float, int]] = ((0.5, 4), (0.7, 3), (1.1, 2))) -> None:
-    """Stream k yields ``count`` items, one every ``every`` s; the consumer reads merge(...) to its end."""
+                streams: Sequence[tuple[float, int]] = ((0.5, 4), (0.7, 3), (1.1, 2)),
+                fail_at: float | None = 1.2) -> None:
+    """Stream k yields ``count`` items, one every ``every`` s; the consumer reads merge(...) to its end.
+    Then the same streams and one more that raises at ``fail_at`` (skipped if None)."""
     chain = Chain("merge")
     _require_async_generator(chain, merge)
     closed: set[str] = set()
@@ -380,6 +382,48 @@ def check_merge(merge: Callable[..., Any], *,
                   observed=f"the last item came at t={last:g} s, merge ended at t={run.elapsed:g} s",
                   hint="do not sleep or poll: wait on the queue, and stop once every stream has ended")
     chain.require_no_leftover_tasks(run, "merge")
+    if fail_at is not None:
+        _require_stream_error_raised(chain, merge, streams, fail_at)
+
+
+def _require_stream_error_raised(chain: Chain, merge: Callable[..., Any],
+                                 streams: Sequence[tuple[float, int]], fail_at: float) -> None:
+    """The same streams plus one that raises ItemFailed at ``fail_at``."""
+    closed: set[str] = set()
+    sources = _streams(streams, closed)
+
+    async def failing() -> AsyncGenerator[str, None]:
+        await asyncio.sleep(fail_at)
+        raise ItemFailed("the stream broke")
+        yield "never"  # makes this an async generator
+
+    async def scenario() -> None:
+        async for _ in merge(*sources, failing()):
+            pass
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    if run.outcome == "hung":
+        chain.fail("merge finishes when a stream raises",
+                   observed=f"a stream raised ItemFailed('the stream broke') at t={fail_at:g} s; at "
+                            f"t={run.elapsed:g} s merge was still waiting for more items",
+                   hint="a pump that dies of its stream's error never reports that stream's end, so merge "
+                        "waits forever: catch the Exception in the pump and hand it to the reader through the queue")
+    if run.outcome == "blocked":
+        chain.require_finished(run, "merge with a failing stream")
+    error = find_item_failure(run.error)
+    chain.require(error is not None, "when a stream raises, merge raises that error to the reader",
+                  observed=(f"merge raised {describe_error(run.error)}" if run.error is not None
+                            else "merge ended normally, as if the failed stream had simply ended"),
+                  hint="catch the Exception in the pump, put it in the queue, and raise it in merge")
+    chain.require(_same(run.elapsed, fail_at), "merge raises as soon as the stream fails",
+                  observed=f"the stream failed at t={fail_at:g} s, merge raised at t={run.elapsed:g} s",
+                  hint="raise the error when you take it from the queue; do not wait for the other streams")
+    still_open = sorted({"abcdefgh"[number] for number in range(len(streams))} - closed)
+    chain.require(not run.leftover and not still_open,
+                  "when a stream raises, merge cancels its tasks and closes the other streams",
+                  observed=(f"{len(run.leftover)} task(s) it started were still running; "
+                            f"stream(s) left open: {', '.join(still_open) or 'none'}"),
+                  hint="the `finally:` around merge's loop runs on errors too: cancel and await the pumps there")
 
 
 @learner_facing
