@@ -5,12 +5,14 @@
                            prints the workspace's absolute path (the only stdout line)
     publish [CHAPTER...]   offer chapters (all by default) in nbgrader's exchange, where
                            the learner's Assignments tab fetches them; prints their folders
+    grade PATH.ipynb       grade one notebook in a sandbox; a report, or --json
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
+from autograder import grade_command
 from autograder.chapters import select_chapters
 from autograder.exchange import publish
 from autograder.nbgrader_run import NbgraderFailed
@@ -29,11 +31,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     publish_cmd = commands.add_parser("publish", help="offer chapters in nbgrader's exchange (Assignments tab)")
     publish_cmd.add_argument("chapters", nargs="*", metavar="CHAPTER",
                              help="assignment names (default: all)")
+    grade_command.add_parser(commands)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.command == "grade":
+        return grade_command.run(args)
     try:
         if args.command == "release":
             chapters = select_chapters(args.chapters)

@@ -13,11 +13,13 @@ kernel started by :mod:`autograder.sandbox`.
 from __future__ import annotations
 
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,7 +40,6 @@ GRADING_CONFIG = f"""
 # --- added for sandboxed grading (autograder/grading.py) ---
 c.ExecutePreprocessor.kernel_name = "{KERNEL_NAME}"
 c.KernelManager.transport = "ipc"
-c.ExecutePreprocessor.timeout = {CELL_SECONDS}
 c.ExecutePreprocessor.interrupt_on_timeout = True
 c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 200
@@ -87,19 +88,55 @@ class GradeReport:
 def grade_file(path: Path, chapter_name: str | None = None) -> GradeReport:
     """Grade the notebook at ``path`` for ``chapter_name`` (found from the notebook if None)."""
     submission = read_submission(path)
-    chapter = select_chapters([chapter_name])[0] if chapter_name else None
-    if submission.notebook is None:
-        if chapter is None:
+    if chapter_name is None:
+        if submission.notebook is None:
             raise NotGradable(f"{path}: {submission.problem}, so its chapter cannot be told; "
                               "name it with --chapter to have it graded 0 with this reason")
-        return zero_report(chapter, submission.problem or "unreadable")
-    found = find_chapter(submission.notebook)
-    if chapter is None:
-        chapter = found
-    elif found.assignment != chapter.assignment:
-        return zero_report(chapter, f"this is the notebook of {found.assignment}, not of {chapter.assignment}")
-    with GradingCourse(chapter) as course:
-        return course.grade(submission)
+        chapter_name = find_chapter(submission.notebook).assignment
+    return grade_files([path], chapter_name, workers=1)[0]
+
+
+def grade_files(paths: list[Path], chapter_name: str, *, workers: int = 2, **limits: int) -> list[GradeReport]:
+    """Grade submissions of one chapter, ``workers`` at a time; reports in the order of ``paths``.
+
+    Each worker has a course of its own (nbgrader's gradebook is one SQLite file), so
+    the scores are those of a serial run. ``limits``: GradingCourse's cell/wall seconds."""
+    chapter = select_chapters([chapter_name])[0]
+    submissions = [read_submission(path) for path in paths]
+    reports: list[GradeReport | None] = [None] * len(paths)
+    to_run: queue.Queue[int] = queue.Queue()
+    for index, submission in enumerate(submissions):
+        problem = submission.problem or _chapter_mismatch(submission, chapter)
+        if problem:
+            reports[index] = zero_report(chapter, problem)
+        else:
+            to_run.put(index)
+
+    def worker() -> None:
+        with GradingCourse(chapter, **limits) as course:
+            while True:
+                try:
+                    index = to_run.get_nowait()
+                except queue.Empty:
+                    return
+                reports[index] = course.grade(submissions[index], student=f"submission-{index}")
+
+    threads = [threading.Thread(target=worker) for _ in range(max(1, min(workers, to_run.qsize())))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [report for report in reports if report is not None]
+
+
+def _chapter_mismatch(submission: Submission, chapter: Chapter) -> str | None:
+    try:
+        found = find_chapter(submission.notebook)
+    except NotGradable as error:
+        return str(error)
+    if found.assignment != chapter.assignment:
+        return f"this is the notebook of {found.assignment}, not of {chapter.assignment}"
+    return None
 
 
 def tampering_problem(notebook: nbformat.NotebookNode) -> str | None:
@@ -122,10 +159,15 @@ def zero_report(chapter: Chapter, problem: str) -> GradeReport:
 
 
 class GradingCourse:
-    """A temporary nbgrader course holding one chapter, released and ready to autograde."""
+    """A temporary nbgrader course holding one chapter, released and ready to autograde.
 
-    def __init__(self, chapter: Chapter) -> None:
+    ``cell_seconds``: wall time one cell may run before it is interrupted;
+    ``wall_seconds``: wall time one whole notebook may take before grading gives up."""
+
+    def __init__(self, chapter: Chapter, *, cell_seconds: int = CELL_SECONDS, wall_seconds: int = WALL_SECONDS) -> None:
         self.chapter = chapter
+        self.cell_seconds = cell_seconds
+        self.wall_seconds = wall_seconds
 
     def __enter__(self) -> "GradingCourse":
         self.root = Path(tempfile.mkdtemp(prefix="course-grading-"))
@@ -136,6 +178,7 @@ class GradingCourse:
         runtime.chmod(0o1777)  # the sandboxed kernel (nobody) creates its sockets here
         config = (COURSE_DIR / "nbgrader_config.py").read_text() + GRADING_CONFIG
         config += f"c.KernelManager.ip = {str(runtime / 'kernel-ipc')!r}  # socket path prefix\n"
+        config += f"c.ExecutePreprocessor.timeout = {self.cell_seconds}\n"
         (self.course / "nbgrader_config.py").write_text(config)
         sources = self.root / "notebooks"
         shutil.copytree(self.chapter.source, sources / self.chapter.assignment,
@@ -164,9 +207,10 @@ class GradingCourse:
         nbformat.write(submission.notebook, folder / notebook_name)
         try:
             log = self._nbgrader("autograde", self.chapter.assignment, "--student", student, "--force",
-                                 timeout=WALL_SECONDS)
+                                 timeout=self.wall_seconds)
         except subprocess.TimeoutExpired:
-            return zero_report(self.chapter, f"grading took longer than {WALL_SECONDS} s and was stopped")
+            return zero_report(self.chapter, f"grading took longer than {self.wall_seconds} s and was stopped "
+                                             "(does a cell loop forever while catching KeyboardInterrupt?)")
         autograded = self.course / "autograded" / student / self.chapter.assignment / notebook_name
         if not autograded.exists():
             return zero_report(self.chapter, _nbgrader_failure(log))
@@ -184,9 +228,10 @@ class GradingCourse:
                     if grade.cell.cell_type != "code":
                         continue
                     score, max_score = float(grade.score or 0), float(grade.max_score)
-                    message = _cell_message(cells.get(grade.name)) if score < max_score else ""
+                    message = _cell_message(cells.get(grade.name), self.cell_seconds) if score < max_score else ""
                     tests.append(TestResult(grade.name, score, max_score, score == max_score, message))
         problem = _nbgrader_failure(log) if "DeadKernelError" in log or "Kernel died" in log else None
+        problem = problem or _learner_cell_errors(autograded, self.cell_seconds)
         return GradeReport(self.chapter.assignment, sum(t.points for t in tests), sum(t.max_points for t in tests),
                            tests, problem)
 
@@ -198,16 +243,36 @@ class GradingCourse:
         return result.stdout
 
 
-def _cell_message(cell: nbformat.NotebookNode | None) -> str:
+def _cell_message(cell: nbformat.NotebookNode | None, cell_seconds: int) -> str:
     """What a failed test cell said: its error's message (a check's property/observed/hint)."""
     if cell is None:
         return "this test cell is missing from the graded notebook"
     for output in cell.get("outputs", []):
         if output.output_type == "error":
             if output.ename == "CellTimeoutError":
-                return f"this cell did not finish within {CELL_SECONDS} s and was interrupted"
+                return f"this cell did not finish within {cell_seconds} s and was interrupted"
             return f"{output.ename}: {output.evalue}" if output.ename != "CheckFailed" else output.evalue
     return "this test cell failed without an error message (did it write to stderr?)"
+
+
+def _learner_cell_errors(notebook: nbformat.NotebookNode, cell_seconds: int) -> str | None:
+    """Which of the learner's (non-test) cells stopped with an error, and why, if any."""
+    failures = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        meta = cell.metadata.get("nbgrader", {})
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if cell.cell_type != "code" or meta.get("grade") or not errors:
+            continue
+        name = meta.get("grade_id") or f"cell {number}"
+        error = errors[0]
+        if error.ename in ("KeyboardInterrupt", "CellTimeoutError"):
+            failures.append(f"{name} ran longer than {cell_seconds} s and was interrupted "
+                            "(an endless loop, or a blocking time.sleep?)")
+        else:
+            failures.append(f"{name} raised {error.ename}: {error.evalue[:160]}")
+    if not failures:
+        return None
+    return "; ".join(failures) + ". What those cells define is missing for the tests below them."
 
 
 def _nbgrader_failure(log: str) -> str:
@@ -215,5 +280,8 @@ def _nbgrader_failure(log: str) -> str:
     if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log:
         return ("the Python kernel died while running your notebook: os._exit(), a crash, or more "
                 "memory than the 2 GB limit")
+    if "Timeout waiting for execute reply" in log:
+        return ("a cell could not be stopped: it was interrupted after the time limit and still did not "
+                "finish (it awaits something that never happens, or catches KeyboardInterrupt)")
     match = re.search(r"\[AutogradeApp \| ERROR\] (.+)", log)
     return f"nbgrader could not grade it: {match.group(1)}" if match else "nbgrader could not grade it"

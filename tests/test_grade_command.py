@@ -1,0 +1,59 @@
+"""`python -m autograder grade`: one JSON object or a readable report; exit 2 only when it cannot grade."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from tests.hostile_submissions import SOURCE, solved
+
+
+def grade(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", *args],
+                          capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+
+
+def test_json_report_of_a_solved_notebook_found_from_the_notebook_itself(tmp_path: Path) -> None:
+    path = tmp_path / "anything.ipynb"
+    nbformat.write(solved(), path)
+    result = grade(str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) >= {"chapter", "score", "max_score", "tests"}
+    assert (report["chapter"], report["score"], report["max_score"]) == ("ch00_asyncio_in_jupyter", 6, 6)
+    for test in report["tests"]:
+        assert set(test) == {"id", "points", "max_points", "passed", "message"} and test["passed"]
+
+
+def test_readable_report_names_failed_checks(tmp_path: Path) -> None:
+    notebook = solved()
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and "fetch_all" in cell.source:
+            cell.source = "async def fetch_all(delays):\n    return 0.0\n"
+    path = tmp_path / "partly.ipynb"
+    nbformat.write(notebook, path)
+    result = grade(str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ch00_asyncio_in_jupyter: 3 / 6 points")
+    assert "✗ ch00-fetch-all-tests: 0 / 1" in result.stdout and "FAILED" in result.stdout
+
+
+def test_it_cannot_grade_a_missing_file_or_a_foreign_notebook(tmp_path: Path) -> None:
+    missing = grade(str(tmp_path / "missing.ipynb"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr and not missing.stdout
+    foreign = tmp_path / "foreign.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")]), foreign)
+    result = grade(str(foreign))
+    assert result.returncode == 2 and "not a notebook of this course" in result.stderr
+
+
+def test_an_unreadable_file_named_for_a_chapter_scores_zero_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "broken.ipynb"
+    path.write_bytes(SOURCE.read_bytes()[:100])
+    result = grade(str(path), "--chapter", "ch00_asyncio_in_jupyter", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["score"] == 0 and "not valid JSON" in report["problem"]
