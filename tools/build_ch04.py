@@ -177,9 +177,9 @@ def cells() -> list:
         md("""
         With `gather`, items 3, 4 and 5 ran to the end **after** the caller had been told the
         fan-out failed. Nobody is waiting for them any more: their results are thrown away, an
-        error they raise is logged as *"exception was never retrieved"* at some random later
-        moment, and if they write to a database or send an e-mail, they do it after the caller
-        has moved on — perhaps while it retries the whole operation. With the `TaskGroup`,
+        error they raise later vanishes without a trace (`gather` marks it as seen), and if they
+        write to a database or send an e-mail, they do it after the caller has moved on —
+        perhaps while it retries the whole operation. With the `TaskGroup`,
         the first failure **cancelled** them (grey below), and the group waited until they had
         ended before it raised. Red is the failure, green work that finished:
         """),
@@ -335,8 +335,8 @@ def cells() -> list:
         Two more details. A request's **status** is not an error for httpx until you ask:
         a `503 Service Unavailable` comes back as a normal `Response`; call
         `response.raise_for_status()` to turn 4xx/5xx answers into `httpx.HTTPStatusError`.
-        And every httpx error derives from `httpx.HTTPError`, so one `except` covers a refused
-        connection, a dropped one and a bad status.
+        And the errors a request can raise — a refused connection, a dropped one, a timeout,
+        a bad status — all derive from `httpx.HTTPError`, so one `except` covers them.
         """),
 
         # ------------------------------------------------------------------ exercise 2
@@ -483,7 +483,8 @@ def cells() -> list:
         An async generator knows when its reader stops, if the reader closes it: wrap the
         loop in `try: ... finally:`, and the `finally` runs on `aclose()`, on cancellation and
         on errors. Note the reader's side too: a `break` out of `async for` does **not** close
-        an async generator (it stays suspended until garbage collection, whenever that is);
+        an async generator; its `finally` runs only when the generator is garbage-collected,
+        in a cleanup task the event loop starts and nobody waits for.
         `async with contextlib.aclosing(generator):` closes it at once, as above.
         """),
 

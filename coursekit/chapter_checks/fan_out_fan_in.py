@@ -555,6 +555,12 @@ def check_first_success(first_success: Callable[..., Any], *, durations: Sequenc
                   hint="raise as soon as no attempt is pending, not before")
     chain.require_no_leftover_tasks(run, "first_success")
 
+    run = run_virtual(first_success, deadline=DEADLINE)
+    chain.require(isinstance(run.error, ValueError), "first_success() with no attempts raises ValueError",
+                  observed=(f"it raised {describe_error(run.error)}" if run.error is not None else
+                            f"it {'returned ' + _short(run.value) if run.outcome == 'returned' else run.outcome}"),
+                  hint="check `if not attempts:` first and raise ValueError: there is nothing to race")
+
 
 def _attempt(work: Workload, number: int) -> Callable[[], Any]:
     async def attempt() -> Any:
