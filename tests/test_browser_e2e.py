@@ -23,8 +23,7 @@ learner does:
 4. Save, then Submit in the Assignments tab; the submission lands in the exchange.
 5. The instructor's side: ``nbgrader collect`` into a throwaway copy of the course
    directory, then the command-line grade of the collected notebook
-   (``python -m autograder grade PATH --json``; until that command exists,
-   ``nbgrader autograde`` stands in). It must match what the browser showed:
+   (``python -m autograder grade PATH --json``). It must match what the browser showed:
    exercise 1's two test cells full marks, every other test cell 0.
 
 Without Chromium or Playwright the test skips, except under CI=true, where it fails.
@@ -48,11 +47,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
 from autograder.chapters import COURSE_DIR, REPO_ROOT, select_chapters
 from autograder.exchange import COURSE_ID
-from autograder.nbgrader_run import autograde, generate_assignment, nbgrader, tools_env
+from autograder.nbgrader_run import generate_assignment, nbgrader, tools_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -289,8 +287,7 @@ def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: L
         cell.source for cell in submitted.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == SOLVED)
 
     # 5. The instructor collects the submission from the exchange into a throwaway copy of
-    #    the course directory, and grades it: with `python -m autograder grade PATH --json`
-    #    when that command exists, else (STAND-IN, until it lands) with `nbgrader autograde`.
+    #    the course directory, and grades it with `python -m autograder grade PATH --json`.
     collected = collect(tmp_path / "course", lab.exchange)
     graded_by, cell_scores = grade(collected)
     timings["graded"] = time.monotonic() - started
@@ -316,32 +313,14 @@ def collect(root: Path, exchange: Path) -> Path:
     return collected[0]
 
 
-def grade_command_exists() -> bool:
-    usage = subprocess.run([sys.executable, "-m", "autograder", "--help"], cwd=REPO_ROOT,
-                           capture_output=True, text=True).stdout
-    return re.search(r"\{[^}]*\bgrade\b[^}]*\}", usage) is not None
-
-
 def grade(notebook: Path) -> tuple[str, dict[str, tuple[float, float]]]:
-    """Each test cell's (score, max_score) for the collected ``notebook``, and what graded it."""
-    if grade_command_exists():
-        result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebook), "--json"],
-                                cwd=REPO_ROOT, capture_output=True, text=True, env=tools_env())
-        assert result.returncode == 0, result.stderr[-3000:]
-        report = json.loads(result.stdout)
-        assert report["chapter"] == CHAPTER, report
-        cells = {test["id"]: (float(test["points"]), float(test["max_points"])) for test in report["tests"]}
-        assert (report["score"], report["max_score"]) == (sum(s for s, _ in cells.values()),
-                                                          sum(m for _, m in cells.values())), report
-        return "python -m autograder grade", cells
-    # STAND-IN for the grade command: nbgrader autograde in the course copy, scores from its gradebook.
-    course = notebook.parents[3]  # <course>/submitted/<student>/<assignment>/<notebook>
-    student = notebook.parents[1].name
-    autograde(CHAPTER, student, course_dir=course)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PATH", tools_env()["PATH"])  # nbgrader's Gradebook runs `alembic`
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-            submission = gradebook.find_submission(CHAPTER, student)
-            cells = {grade.name: (grade.score, grade.max_score)
-                     for notebook in submission.notebooks for grade in notebook.grades}
-    return "nbgrader autograde (stand-in)", cells
+    """Each test cell's (score, max_score) for the collected ``notebook``, from the grade command."""
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebook), "--json"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, env=tools_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["chapter"] == CHAPTER, report
+    cells = {test["id"]: (float(test["points"]), float(test["max_points"])) for test in report["tests"]}
+    assert (report["score"], report["max_score"]) == (sum(s for s, _ in cells.values()),
+                                                      sum(m for _, m in cells.values())), report
+    return "python -m autograder grade", cells
