@@ -371,9 +371,10 @@ def cells() -> list:
         md("""
         ### Your `fetch_all`, in pictures
 
-        Requests in flight over time (waiting for the answer, after the connection is made),
-        for your `fetch_all` and the reference: 12 URLs with `limit=4`, and the connections
-        each opened.
+        Your `fetch_all` and the reference on 12 URLs with `limit=4`, each answer taking 1 s
+        and `/items/5` answering 503: first one row per request (the time the server spent on
+        it, after the connection was made), then how many were in flight. With the limit, the
+        requests go in three waves of four, over four connections.
         """),
         code("""
         from solutions.fan_out_fan_in import fetch_all as reference_fetch_all
@@ -390,9 +391,10 @@ def cells() -> list:
             print(f"{label}: {service.clients} client(s), {service.connections} connection(s) opened")
             return run
 
-        show_in_flight({"your fetch_all": fetch_all_run(fetch_all, "your fetch_all"),
-                        "reference": fetch_all_run(reference_fetch_all, "reference")},
-                       limit=4, title="fetch_all: requests in flight (limit 4)")
+        both = {"your fetch_all": fetch_all_run(fetch_all, "your fetch_all"),
+                "reference": fetch_all_run(reference_fetch_all, "reference")}
+        show_busy_timeline(both, title="fetch_all: one row per request (red: the 503)")
+        show_in_flight(both, limit=4, title="fetch_all: requests in flight (limit 4)")
         """),
 
         # ------------------------------------------------------------------ 4

@@ -164,7 +164,7 @@ def check_fetch_all(fetch_all: Callable[..., Any], *, count: int = 8, limit: int
         run = run_virtual(scenario, deadline=DEADLINE)
     if isinstance(run.error, httpx.HTTPError) or isinstance(run.error, BaseExceptionGroup):
         chain.fail("one failing URL does not make fetch_all raise",
-                   observed=f"fetch_all raised {describe_error(run.error)}",
+                   observed=f"fetch_all raised {describe_error(run.error).splitlines()[0]}",
                    hint="store each URL's exception in its place: asyncio.gather(..., return_exceptions=True), "
                         "or try/except httpx.HTTPError around each request")
     chain.require_finished(run, "fetch_all")
@@ -292,7 +292,8 @@ def check_run_all(run_all: Callable[..., Any], *, durations: Sequence[float] = (
                   observed=lambda: (f"run_all raised at t={outcome['at']:g} s, but "
                                     + "; ".join(_ended(e) for e in late[:4])),
                   hint="gather() without return_exceptions raises at the first error but leaves the others "
-                       "running (document 000); a TaskGroup cancels them and waits for them before raising")
+                       "running (document 000); a TaskGroup cancels them and waits for them before raising "
+                       "(task.cancel() only asks: a task has ended once you have awaited it)")
     error = outcome["error"]
     leaves = leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else []
     chain.require(isinstance(error, ExceptionGroup) and any(isinstance(e, ItemFailed) for e in leaves),
