@@ -82,7 +82,7 @@ def cells() -> list:
         * **steady**: one item every 0.15 s — the batch never fills in time, so `max_wait` closes it;
         * **bursts**: groups of 7 items close together — full batches of 5, then the 2 left over
           wait for `max_wait`;
-        * **quiet**: a lone item now and then — a batch of one, after `max_wait`.
+        * **quiet**: an item now and then — small batches, each sent when `max_wait` runs out.
         """),
         code("""
         async def serve(arrivals, handler, *, batch_size, max_wait, loop=None):
