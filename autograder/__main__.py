@@ -6,6 +6,7 @@
     publish [CHAPTER...]   offer chapters (all by default) in nbgrader's exchange, where
                            the learner's Assignments tab fetches them; prints their folders
     grade PATH.ipynb       grade one notebook in a sandbox; a report, or --json
+    grade-all CHAPTER      collect, grade (sandboxed, in parallel), feedback, grades.csv
 """
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def main(argv: list[str]) -> int:
     if args.command == "grade":
         return grade_command.run(args)
     try:
+        if args.command == "grade-all":
+            return grade_command.run_batch(args)
         if args.command == "release":
             chapters = select_chapters(args.chapters)
             if not chapters:

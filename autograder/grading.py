@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -96,19 +97,24 @@ def grade_file(path: Path, chapter_name: str | None = None) -> GradeReport:
     return grade_files([path], chapter_name, workers=1)[0]
 
 
-def grade_files(paths: list[Path], chapter_name: str, *, workers: int = 2, **limits: int) -> list[GradeReport]:
+def grade_files(paths: list[Path], chapter_name: str, *, workers: int = 2, keep_executed: list[Path] | None = None,
+                on_graded: Callable[[], None] = lambda: None, **limits: int) -> list[GradeReport]:
     """Grade submissions of one chapter, ``workers`` at a time; reports in the order of ``paths``.
 
     Each worker has a course of its own (nbgrader's gradebook is one SQLite file), so
-    the scores are those of a serial run. ``limits``: GradingCourse's cell/wall seconds."""
+    the scores are those of a serial run. ``keep_executed[i]``, if given, receives the
+    executed notebook of ``paths[i]`` (when it ran). ``on_graded`` is called after each
+    submission (progress). ``limits``: GradingCourse's cell/wall seconds."""
     chapter = select_chapters([chapter_name])[0]
-    submissions = [read_submission(path) for path in paths]
+    submissions = [read_submission(path) if path.is_file() else
+                   Submission(path, None, f"the submission has no notebook named {path.name}") for path in paths]
     reports: list[GradeReport | None] = [None] * len(paths)
     to_run: queue.Queue[int] = queue.Queue()
     for index, submission in enumerate(submissions):
         problem = submission.problem or _chapter_mismatch(submission, chapter)
         if problem:
             reports[index] = zero_report(chapter, problem)
+            on_graded()
         else:
             to_run.put(index)
 
@@ -119,7 +125,9 @@ def grade_files(paths: list[Path], chapter_name: str, *, workers: int = 2, **lim
                     index = to_run.get_nowait()
                 except queue.Empty:
                     return
-                reports[index] = course.grade(submissions[index], student=f"submission-{index}")
+                keep = keep_executed[index] if keep_executed else None
+                reports[index] = course.grade(submissions[index], student=f"submission-{index}", keep_executed=keep)
+                on_graded()
 
     threads = [threading.Thread(target=worker) for _ in range(max(1, min(workers, to_run.qsize())))]
     for thread in threads:
@@ -197,7 +205,8 @@ class GradingCourse:
     def __exit__(self, *exc: object) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def grade(self, submission: Submission, student: str = STUDENT) -> GradeReport:
+    def grade(self, submission: Submission, student: str = STUDENT, keep_executed: Path | None = None) -> GradeReport:
+        """Autograde ``submission``; copy the executed notebook to ``keep_executed`` if given."""
         tampering = tampering_problem(submission.notebook)
         if tampering:
             return zero_report(self.chapter, tampering)
@@ -214,6 +223,9 @@ class GradingCourse:
         autograded = self.course / "autograded" / student / self.chapter.assignment / notebook_name
         if not autograded.exists():
             return zero_report(self.chapter, _nbgrader_failure(log))
+        if keep_executed is not None:
+            keep_executed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(autograded, keep_executed)
         return self._report(student, nbformat.read(autograded, as_version=4), log)
 
     def _report(self, student: str, autograded: nbformat.NotebookNode, log: str) -> GradeReport:

@@ -1,0 +1,100 @@
+"""`python -m autograder grade-all`: collect the latest submissions, grade them in a sandbox in
+parallel, record them in the gradebook, give feedback, export grades.csv; rerunning it, or
+grading serially, gives the same grades; a broken notebook costs only its own grade."""
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.batch import grade_chapter, summary_table
+from autograder.chapters import COURSE_DIR
+from tests.hostile_submissions import CHAPTER, SOURCE, solved
+
+NOTEBOOK = SOURCE.name
+EXPECTED = {"alice": 6.0, "bob": 0.0, "carol": 0.0, "dan": 6.0}
+
+
+def inbound(course: Path, student: str, timestamp: str, notebook: nbformat.NotebookNode) -> Path:
+    """A submission in the exchange, as `nbgrader submit` leaves it."""
+    folder = course / "exchange" / "asyncio-course" / "inbound" / f"{student}+{CHAPTER}+{timestamp}+abc"
+    folder.mkdir(parents=True)
+    nbformat.write(notebook, folder / NOTEBOOK)
+    (folder / "timestamp.txt").write_text(timestamp)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("batch")
+    course = root / "autograder"
+    course.mkdir()
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
+    shutil.copytree(SOURCE.parent, root / "notebooks" / CHAPTER)
+    by_hand = {"alice": nbformat.writes(solved()).encode(), "bob": b""}
+    crashing = solved()
+    crashing.cells.insert(3, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    by_hand["carol"] = nbformat.writes(crashing).encode()
+    for student, data in by_hand.items():
+        folder = course / "submitted" / student / CHAPTER
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_bytes(data)
+    unsolved = nbformat.read(SOURCE, as_version=4)
+    for cell in unsolved.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "async def countdown(n, delay):\n    raise NotImplementedError()\n"
+    inbound(course, "dan", "2026-11-20 10:00:00.000000 UTC", unsolved)  # the earlier try
+    inbound(course, "dan", "2026-11-21 09:30:00.000000 UTC", solved())  # the latest
+    return course
+
+
+@pytest.fixture(scope="module")
+def parallel(course: Path) -> tuple[list, str]:
+    results = grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False)
+    return results, (course / "grades.csv").read_text()
+
+
+def test_each_learner_gets_their_grade_and_reason(parallel: tuple[list, str]) -> None:
+    results, _ = parallel
+    print(summary_table(results))
+    assert {r.student: r.report.score for r in results} == EXPECTED
+    reasons = {r.student: r.report.problem for r in results}
+    assert "empty" in reasons["bob"] and "kernel died" in reasons["carol"]
+    assert reasons["alice"] is None and reasons["dan"] is None
+
+
+def test_the_latest_submission_is_graded_and_earlier_ones_are_kept(course: Path, parallel: tuple[list, str]) -> None:
+    submitted = nbformat.read(course / "submitted" / "dan" / CHAPTER / NOTEBOOK, as_version=4)
+    assert "NotImplementedError" not in "".join(c.source for c in submitted.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    assert len(list((course / "exchange" / "asyncio-course" / "inbound").glob("dan+*"))) == 2
+
+
+def test_grades_csv_and_gradebook_agree(parallel: tuple[list, str]) -> None:
+    _, csv = parallel
+    rows = [line.split(",") for line in csv.strip().splitlines()]
+    header = rows[0]
+    scores = {row[header.index("student_id")]: float(row[header.index("score")]) for row in rows[1:]}
+    assert scores == EXPECTED
+
+
+def test_feedback_is_written_without_hidden_tests(course: Path, parallel: tuple[list, str]) -> None:
+    hidden = {line.strip() for cell in nbformat.read(SOURCE, as_version=4).cells
+              for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
+              for line in block.splitlines() if line.strip()}
+    assert hidden
+    for student in EXPECTED:
+        page = course / "feedback" / student / CHAPTER / NOTEBOOK.replace(".ipynb", ".html")
+        text = html.unescape(re.sub(r"<[^>]*>", "", page.read_text()))
+        assert not [line for line in hidden if line in text], student
+
+
+def test_a_serial_rerun_gives_the_same_grades(course: Path, parallel: tuple[list, str]) -> None:
+    results, csv = parallel
+    again = grade_chapter(CHAPTER, course_dir=course, workers=1, progress=False)
+    assert [(r.student, r.report.score, r.report.problem) for r in again] == \
+           [(r.student, r.report.score, r.report.problem) for r in results]
+    assert (course / "grades.csv").read_text() == csv
