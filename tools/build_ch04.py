@@ -515,8 +515,9 @@ def cells() -> list:
         check_merge_cancelled(merge)
         """),
         hidden_tests("ch04-ex3-hidden", 2, """
-        check_merge(merge, streams=((1.0, 3),))
+        check_merge_cancelled(merge, take=4, streams=((0.25, 40), (0.25, 40), (0.25, 40)))
         """, """
+        check_merge(merge, streams=((1.0, 3),))
         check_merge(merge, streams=((0.3, 5), (0.5, 0), (0.25, 7), (2.0, 1)), fail_at=0.8)
         check_merge(merge, streams=(), fail_at=None)
         check_merge(merge, streams=((0.5, 3),), fail_at=0.1)
