@@ -140,8 +140,8 @@ def cells() -> list:
         The plain `gather` raised at t = 1 s, when `"b"` failed. What happened to `"a"` and
         `"c"`? Document 000's fan-out/fan-in (§5) is exactly this: `await asyncio.gather(*[processor(item)
         for item in items])`, with no `return_exceptions` and no cleanup. The documentation of
-        `gather` says it plainly: when it raises, *the other awaitables are not cancelled and
-        continue to run*. Let's watch them: five items, item `n` takes `n` seconds, item 2 fails.
+        `gather` says it plainly: when the first exception propagates, *"other awaitables in
+        the aws sequence won't be cancelled and will continue to run."* Let's watch them: five items, item `n` takes `n` seconds, item 2 fails.
         After the fan-out raises, we keep the loop going for 5 more seconds and print every
         item's end.
         """),

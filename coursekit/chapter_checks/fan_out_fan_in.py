@@ -14,14 +14,14 @@ import asyncio
 import contextlib
 import inspect
 from collections import Counter
-from collections.abc import AsyncGenerator, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import httpx
 
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, emit
-from coursekit.virtual_time import VirtualRun, run_virtual
+from coursekit.virtual_time import run_virtual
 from coursekit.workload import ItemFailed, Workload, find_item_failure
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
