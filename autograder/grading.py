@@ -13,7 +13,6 @@ kernel started by :mod:`autograder.sandbox`.
 from __future__ import annotations
 
 import os
-import queue
 import re
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ from autograder.tamper import scan
 STUDENT = "learner"
 WALL_SECONDS = 600  # one notebook, every cell; cells are also cut at CELL_SECONDS each
 CELL_SECONDS = 60
+CHUNK = 8  # submissions per nbgrader run (its start-up is paid once per chunk)
 
 GRADING_CONFIG = f"""
 
@@ -109,27 +109,26 @@ def grade_files(paths: list[Path], chapter_name: str, *, workers: int = 2, keep_
     submissions = [read_submission(path) if path.is_file() else
                    Submission(path, None, f"the submission has no notebook named {path.name}") for path in paths]
     reports: list[GradeReport | None] = [None] * len(paths)
-    to_run: queue.Queue[int] = queue.Queue()
     for index, submission in enumerate(submissions):
         problem = submission.problem or _chapter_mismatch(submission, chapter)
         if problem:
             reports[index] = zero_report(chapter, problem)
             on_graded()
-        else:
-            to_run.put(index)
 
-    def worker() -> None:
+    pending = [index for index, report in enumerate(reports) if report is None]
+    chunks = [pending[start::workers] for start in range(max(1, workers))]
+
+    def worker(chunk: list[int]) -> None:
         with GradingCourse(chapter, **limits) as course:
-            while True:
-                try:
-                    index = to_run.get_nowait()
-                except queue.Empty:
-                    return
-                keep = keep_executed[index] if keep_executed else None
-                reports[index] = course.grade(submissions[index], student=f"submission-{index}", keep_executed=keep)
-                on_graded()
+            for start in range(0, len(chunk), CHUNK):
+                indices = chunk[start:start + CHUNK]
+                graded = course.grade_many([(f"submission-{index}", submissions[index],
+                                             keep_executed[index] if keep_executed else None) for index in indices])
+                for index in indices:
+                    reports[index] = graded[f"submission-{index}"]
+                    on_graded()
 
-    threads = [threading.Thread(target=worker) for _ in range(max(1, min(workers, to_run.qsize())))]
+    threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks if chunk]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -207,26 +206,56 @@ class GradingCourse:
 
     def grade(self, submission: Submission, student: str = STUDENT, keep_executed: Path | None = None) -> GradeReport:
         """Autograde ``submission``; copy the executed notebook to ``keep_executed`` if given."""
-        tampering = tampering_problem(submission.notebook)
-        if tampering:
-            return zero_report(self.chapter, tampering)
+        return self.grade_many([(student, submission, keep_executed)])[student]
+
+    def grade_many(self, work: list[tuple[str, Submission, Path | None]]) -> dict[str, GradeReport]:
+        """Autograde several submissions in one nbgrader run (one start-up for all of them).
+
+        ``work`` holds (student, submission, where to copy the executed notebook or None).
+        If the run as a whole overruns ``wall_seconds`` per submission, the submissions
+        it did not finish are graded again one at a time, so one cannot hold the others hostage."""
+        reports: dict[str, GradeReport] = {}
         notebook_name = self.chapter.notebooks[0].name
-        folder = self.course / "submitted" / student / self.chapter.assignment
-        folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(submission.notebook, folder / notebook_name)
+        to_run = []
+        for student, submission, keep in work:
+            tampering = tampering_problem(submission.notebook)
+            if tampering:
+                reports[student] = zero_report(self.chapter, tampering)
+                continue
+            folder = self.course / "submitted" / student / self.chapter.assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(submission.notebook, folder / notebook_name)
+            to_run.append((student, keep))
+        if not to_run:
+            return reports
+        who = ["--student", to_run[0][0]] if len(to_run) == 1 else []
         try:
-            log = self._nbgrader("autograde", self.chapter.assignment, "--student", student, "--force",
-                                 timeout=self.wall_seconds)
+            log = self._nbgrader("autograde", self.chapter.assignment, *who, "--force",
+                                 timeout=self.wall_seconds * len(to_run))
         except subprocess.TimeoutExpired:
-            return zero_report(self.chapter, f"grading took longer than {self.wall_seconds} s and was stopped "
-                                             "(does a cell loop forever while catching KeyboardInterrupt?)")
-        autograded = self.course / "autograded" / student / self.chapter.assignment / notebook_name
-        if not autograded.exists():
-            return zero_report(self.chapter, _nbgrader_failure(log))
-        if keep_executed is not None:
-            keep_executed.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(autograded, keep_executed)
-        return self._report(student, nbformat.read(autograded, as_version=4), log)
+            if len(to_run) == 1:
+                reports[to_run[0][0]] = zero_report(
+                    self.chapter, f"grading took longer than {self.wall_seconds} s and was stopped "
+                                  "(does a cell loop forever while catching KeyboardInterrupt?)")
+                return reports
+            log = ""
+        for student, keep in to_run:
+            autograded = self.course / "autograded" / student / self.chapter.assignment / notebook_name
+            section = _log_section(log, student)
+            if autograded.exists() and section:
+                if keep is not None:
+                    keep.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(autograded, keep)
+                reports[student] = self._report(student, nbformat.read(autograded, as_version=4), section)
+            elif log and section:
+                reports[student] = zero_report(self.chapter, _nbgrader_failure(section))
+            else:  # the whole run overran: grade this one alone
+                submitted = self.course / "submitted" / student / self.chapter.assignment / notebook_name
+                alone = Submission(submitted, nbformat.read(submitted, as_version=4), None)
+                reports[student] = self.grade_many([(student, alone, keep)])[student]
+        for student, _ in to_run:  # so that the next run of this course does not grade them again
+            shutil.rmtree(self.course / "submitted" / student, ignore_errors=True)
+        return reports
 
     def _report(self, student: str, autograded: nbformat.NotebookNode, log: str) -> GradeReport:
         from nbgrader.api import Gradebook
@@ -285,6 +314,13 @@ def _learner_cell_errors(notebook: nbformat.NotebookNode, cell_seconds: int) -> 
     if not failures:
         return None
     return "; ".join(failures) + ". What those cells define is missing for the tests below them."
+
+
+def _log_section(log: str, student: str) -> str:
+    """The part of an nbgrader autograde log about ``student`` ("" if it never got to them)."""
+    parts = re.split(r"(?=\[AutogradeApp \| INFO\] Creating/updating student with ID ')", log)
+    return next((part for part in parts if part.startswith(
+        f"[AutogradeApp | INFO] Creating/updating student with ID '{student}'")), "")
 
 
 def _nbgrader_failure(log: str) -> str:
