@@ -54,11 +54,11 @@ def describe_pending(tasks: list[asyncio.Task[Any]]) -> list[StuckTask]:
 def _describe(task: asyncio.Task[Any]) -> StuckTask:
     frames = _await_chain(task.get_coro())
     coroutine = getattr(task.get_coro(), "__name__", repr(task.get_coro()))
-    library = [f for f in frames if _is_library(f)]
-    user = [f for f in frames if not _is_library(f)]
+    last_user = max((i for i, f in enumerate(frames) if not _is_library(f)), default=-1)
+    library = frames[last_user + 1:]  # what the learner's innermost frame is waiting in
     where = None
-    if user:
-        frame = user[-1]
+    if last_user >= 0:
+        frame = frames[last_user]
         where = f"line {frame.f_lineno} of {frame.f_code.co_name}()"
     waiting_on = "waiting on a future that nobody completes"
     if library:
@@ -87,5 +87,7 @@ def _await_chain(coro: Any) -> list[FrameType]:
 
 
 def _is_library(frame: FrameType) -> bool:
+    """asyncio's and coursekit's own frames; a chapter's check scenarios count as user code,
+    so that a wait is described at the learner's call, not inside the scenario."""
     filename = frame.f_code.co_filename
-    return "/asyncio/" in filename or "/coursekit/" in filename
+    return "/asyncio/" in filename or ("/coursekit/" in filename and "/chapter_checks/" not in filename)
