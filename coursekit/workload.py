@@ -76,14 +76,15 @@ def in_flight(events: list[Event]) -> tuple[list[float], list[int]]:
     return list(count_at), list(count_at.values())
 
 
-def peak_in_flight(events: list[Event]) -> int:
-    """The most handle() calls running at once, counting every start before ends at the same instant."""
+def peak_in_flight(events: list[Event], start: str = "work.start", end: str = "work.end") -> int:
+    """The most ``start``..``end`` spans (by default handle() calls) open at once, counting
+    every start before ends at the same instant."""
     count = peak = 0
     for event in events:
-        if event.kind == "work.start":
+        if event.kind == start:
             count += 1
             peak = max(peak, count)
-        elif event.kind == "work.end":
+        elif event.kind == end:
             count -= 1
     return peak
 

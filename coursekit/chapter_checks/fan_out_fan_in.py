@@ -22,7 +22,7 @@ import httpx
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, emit
 from coursekit.virtual_time import run_virtual
-from coursekit.workload import ItemFailed, Workload, find_item_failure
+from coursekit.workload import ItemFailed, Workload, find_item_failure, peak_in_flight
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 BASE_URL = "http://service.test"
@@ -132,14 +132,7 @@ class ServiceTransport(httpx.MockTransport):
 
 def peak_requests(events: list[Event]) -> int:
     """The most requests in flight at once (connecting or waiting for the answer)."""
-    count = peak = 0
-    for event in events:
-        if event.kind == "request.start":
-            count += 1
-            peak = max(peak, count)
-        elif event.kind == "request.end":
-            count -= 1
-    return peak
+    return peak_in_flight(events, "request.start", "request.end")
 
 
 # --------------------------------------------------------------- fetch_all
