@@ -27,11 +27,10 @@ import nbformat
 
 from autograder.chapters import COURSE_DIR, Chapter, select_chapters
 from autograder.nbgrader_run import tools_env
-from autograder.sandbox import KERNEL_NAME, install_kernelspec
+from autograder.sandbox import KERNEL_NAME, MEMORY_BYTES, install_kernelspec
 from autograder.submission import NotGradable, Submission, find_chapter, read_submission
 from autograder.tamper import scan
 
-STUDENT = "learner"
 WALL_SECONDS = 600  # one notebook, every cell; cells are also cut at CELL_SECONDS each
 CELL_SECONDS = 60
 CHUNK = 8  # submissions per nbgrader run (its start-up is paid once per chunk)
@@ -204,10 +203,6 @@ class GradingCourse:
     def __exit__(self, *exc: object) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def grade(self, submission: Submission, student: str = STUDENT, keep_executed: Path | None = None) -> GradeReport:
-        """Autograde ``submission``; copy the executed notebook to ``keep_executed`` if given."""
-        return self.grade_many([(student, submission, keep_executed)])[student]
-
     def grade_many(self, work: list[tuple[str, Submission, Path | None]]) -> dict[str, GradeReport]:
         """Autograde several submissions in one nbgrader run (one start-up for all of them).
 
@@ -271,8 +266,7 @@ class GradingCourse:
                     score, max_score = float(grade.score or 0), float(grade.max_score)
                     message = _cell_message(cells.get(grade.name), self.cell_seconds) if score < max_score else ""
                     tests.append(TestResult(grade.name, score, max_score, score == max_score, message))
-        problem = _nbgrader_failure(log) if "DeadKernelError" in log or "Kernel died" in log else None
-        problem = problem or _learner_cell_errors(autograded, self.cell_seconds)
+        problem = _nbgrader_failure(log) if _kernel_died(log) else _learner_cell_errors(autograded, self.cell_seconds)
         return GradeReport(self.chapter.assignment, sum(t.points for t in tests), sum(t.max_points for t in tests),
                            tests, problem)
 
@@ -323,11 +317,15 @@ def _log_section(log: str, student: str) -> str:
         f"[AutogradeApp | INFO] Creating/updating student with ID '{student}'")), "")
 
 
+def _kernel_died(log: str) -> bool:
+    return "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log
+
+
 def _nbgrader_failure(log: str) -> str:
     """Why nbgrader could not grade, in a learner's words, from its log."""
-    if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log:
+    if _kernel_died(log):
         return ("the Python kernel died while running your notebook: os._exit(), a crash, or more "
-                "memory than the 2 GB limit")
+                f"memory than the {MEMORY_BYTES // 1024**3} GB limit")
     if "Timeout waiting for execute reply" in log:
         return ("a cell could not be stopped: it was interrupted after the time limit and still did not "
                 "finish (it awaits something that never happens, or catches KeyboardInterrupt)")
