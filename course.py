@@ -7,6 +7,7 @@
 Setting up creates a virtual environment in .venv and installs the pinned
 dependencies from pyproject.toml; it is redone only when pyproject.toml changes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,14 +52,17 @@ def start(extra: list[str]) -> int:
     The chapters are published to nbgrader's exchange first (autograder/exchange/),
     where JupyterLab's Assignments tab fetches them and submissions go."""
     ensure_environment()
-    subprocess.run([str(VENV_PYTHON), "-m", "autograder", "publish"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)  # progress and errors (stderr) reach the terminal
+    subprocess.run(
+        [str(VENV_PYTHON), "-m", "autograder", "publish"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )  # progress and errors (stderr) reach the terminal
     workspace = subprocess.run(
-        [str(VENV_PYTHON), "-m", "autograder", "workspace"], cwd=ROOT, check=True,
-        stdout=subprocess.PIPE, text=True,  # progress and errors (stderr) reach the terminal
+        [str(VENV_PYTHON), "-m", "autograder", "workspace"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,  # progress and errors (stderr) reach the terminal
     ).stdout.strip()
-    command = [venv_tool("jupyter"), "lab", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.root_dir={workspace}", *extra]
+    command = [venv_tool("jupyter"), "lab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={workspace}", *extra]
     if os.geteuid() == 0:  # containers often run as root; JupyterLab refuses that unless told
         command.insert(2, "--ServerApp.allow_root=True")
     print(f"Starting JupyterLab in {workspace} (Ctrl+C to stop) ...", flush=True)
@@ -84,21 +88,32 @@ def ensure_chromium() -> None:
     if CHROMIUM.exists():
         return
     if os.geteuid() != 0 or not Path("/etc/debian_version").exists() or not shutil.which("apt-get"):
-        print(f"{CHROMIUM} is missing and can only be installed automatically as root on Debian: "
-              "the browser test will skip (or fail under CI=true).", flush=True)
+        print(
+            f"{CHROMIUM} is missing and can only be installed automatically as root on Debian: "
+            "the browser test will skip (or fail under CI=true).",
+            flush=True,
+        )
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
         print(f"Installing Chromium for the browser test: {' '.join(command)} ...", flush=True)
-        result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        result = subprocess.run(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         if result.returncode != 0:
             tail = "\n".join(result.stdout.strip().splitlines()[-15:])
-            print(f"`{' '.join(command)}` failed (exit {result.returncode}); the browser test will skip "
-                  f"(or fail under CI=true). Its last lines:\n{tail}", flush=True)
+            print(
+                f"`{' '.join(command)}` failed (exit {result.returncode}); the browser test will skip "
+                f"(or fail under CI=true). Its last lines:\n{tail}",
+                flush=True,
+            )
             return
-    print(f"Installed {CHROMIUM}." if CHROMIUM.exists() else
-          f"apt-get installed chromium, but {CHROMIUM} is still missing.", flush=True)
+    print(
+        f"Installed {CHROMIUM}."
+        if CHROMIUM.exists()
+        else f"apt-get installed chromium, but {CHROMIUM} is still missing.",
+        flush=True,
+    )
 
 
 def test(extra: list[str]) -> int:

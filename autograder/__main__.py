@@ -1,13 +1,14 @@
 """Command line: ``python -m autograder COMMAND``.
 
-    release [CHAPTER...]   build the student version of chapters (all by default)
-    workspace              put released chapters the learner lacks into workspace/;
-                           prints the workspace's absolute path (the only stdout line)
-    publish [CHAPTER...]   offer chapters (all by default) in nbgrader's exchange, where
-                           the learner's Assignments tab fetches them; prints their folders
-    grade PATH.ipynb       grade one notebook in a sandbox; a report, or --json
-    grade-all CHAPTER      collect, grade (sandboxed, in parallel), feedback, grades.csv
+release [CHAPTER...]   build the student version of chapters (all by default)
+workspace              put released chapters the learner lacks into workspace/;
+                       prints the workspace's absolute path (the only stdout line)
+publish [CHAPTER...]   offer chapters (all by default) in nbgrader's exchange, where
+                       the learner's Assignments tab fetches them; prints their folders
+grade PATH.ipynb       grade one notebook in a sandbox; a report, or --json
+grade-all CHAPTER      collect, grade (sandboxed, in parallel), feedback, grades.csv
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,16 +23,17 @@ from autograder.workspace import ensure_workspace, workspace_dir
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     release_cmd = commands.add_parser("release", help="build the student version of chapters")
-    release_cmd.add_argument("chapters", nargs="*", metavar="CHAPTER",
-                             help="assignment names, e.g. ch00_asyncio_in_jupyter (default: all)")
+    release_cmd.add_argument(
+        "chapters", nargs="*", metavar="CHAPTER", help="assignment names, e.g. ch00_asyncio_in_jupyter (default: all)"
+    )
     commands.add_parser("workspace", help="fill workspace/ with the released chapters the learner lacks")
     publish_cmd = commands.add_parser("publish", help="offer chapters in nbgrader's exchange (Assignments tab)")
-    publish_cmd.add_argument("chapters", nargs="*", metavar="CHAPTER",
-                             help="assignment names (default: all)")
+    publish_cmd.add_argument("chapters", nargs="*", metavar="CHAPTER", help="assignment names (default: all)")
     grade_command.add_parser(commands)
     return parser.parse_args(argv)
 

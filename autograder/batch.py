@@ -14,6 +14,7 @@
 
 Running it again grades the same files the same way and gives the same results.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -49,8 +50,9 @@ class StudentResult:
     report: GradeReport
 
 
-def grade_chapter(assignment: str, *, course_dir: Path = COURSE_DIR, workers: int = 2,
-                  progress: bool = True) -> list[StudentResult]:
+def grade_chapter(
+    assignment: str, *, course_dir: Path = COURSE_DIR, workers: int = 2, progress: bool = True
+) -> list[StudentResult]:
     """Collect, grade, record, give feedback and export one chapter; results sorted by student."""
     chapter = select_chapters([assignment])[0]
     if not is_released(chapter, course_dir):
@@ -63,8 +65,13 @@ def grade_chapter(assignment: str, *, course_dir: Path = COURSE_DIR, workers: in
     executed = [course_dir / SANDBOXED / student / assignment / notebook for student in students]
     shutil.rmtree(course_dir / SANDBOXED, ignore_errors=True)
     with tqdm(total=len(folders), desc=f"grading {assignment}", unit="notebook", disable=not progress) as bar:
-        reports = grade_files([folder / notebook for folder in folders], assignment, workers=workers,
-                              keep_executed=executed, on_graded=bar.update)
+        reports = grade_files(
+            [folder / notebook for folder in folders],
+            assignment,
+            workers=workers,
+            keep_executed=executed,
+            on_graded=bar.update,
+        )
     for student, folder, path, report in zip(students, folders, executed, reports):
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,8 +79,14 @@ def grade_chapter(assignment: str, *, course_dir: Path = COURSE_DIR, workers: in
         if (folder / "timestamp.txt").exists():
             shutil.copyfile(folder / "timestamp.txt", path.parent / "timestamp.txt")
     if students:
-        nbgrader("autograde", assignment, "--force", f"--CourseDirectory.submitted_directory={SANDBOXED}",
-                 *RECORD_ONLY, course_dir=course_dir)
+        nbgrader(
+            "autograde",
+            assignment,
+            "--force",
+            f"--CourseDirectory.submitted_directory={SANDBOXED}",
+            *RECORD_ONLY,
+            course_dir=course_dir,
+        )
         nbgrader("generate_feedback", assignment, "--force", course_dir=course_dir)
         nbgrader("export", course_dir=course_dir)
     return [StudentResult(student, report) for student, report in zip(students, reports)]
@@ -98,6 +111,9 @@ def _failed_release(chapter: Chapter, course_dir: Path, report: GradeReport) -> 
     notebook = nbformat.read(release_dir(chapter, course_dir) / chapter.notebooks[0].name, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-            cell.outputs = [nbformat.v4.new_output("error", ename="NotGraded", evalue=report.problem or "",
-                                                   traceback=[f"NotGraded: {report.problem}"])]
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "error", ename="NotGraded", evalue=report.problem or "", traceback=[f"NotGraded: {report.problem}"]
+                )
+            ]
     return notebook

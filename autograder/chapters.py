@@ -1,4 +1,5 @@
 """Where things are, and which chapters (nbgrader assignments) exist."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,11 @@ def find_chapters(source_dir: Path = SOURCE_DIR) -> list[Chapter]:
     """Every folder of ``source_dir`` whose name starts with ``ch`` and holds a notebook."""
     if not source_dir.is_dir():
         return []
-    found = [Chapter(path.name, path) for path in sorted(source_dir.iterdir())
-             if path.is_dir() and path.name.startswith("ch")]
+    found = [
+        Chapter(path.name, path)
+        for path in sorted(source_dir.iterdir())
+        if path.is_dir() and path.name.startswith("ch")
+    ]
     return [chapter for chapter in found if chapter.notebooks]
 
 

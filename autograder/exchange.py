@@ -18,6 +18,7 @@ workspace: :func:`write_learner_config` writes it there. Fetching puts a chapter
 into ``workspace/<assignment>/``, the folder ``course.py start`` also fills, so a
 chapter already in the workspace shows as downloaded, ready to validate and submit.
 """
+
 from __future__ import annotations
 
 import filecmp
@@ -52,6 +53,7 @@ def inbound_dir(course_dir: Path = COURSE_DIR) -> Path:
 
 def same_files(left: Path, right: Path) -> bool:
     """Do two folders hold the same files with the same contents?"""
+
     def files(root: Path) -> set[Path]:
         return {path.relative_to(root) for path in root.rglob("*") if path.is_file()} if root.is_dir() else set()
 
@@ -61,8 +63,9 @@ def same_files(left: Path, right: Path) -> bool:
 
 def is_published(chapter: Chapter, course_dir: Path = COURSE_DIR) -> bool:
     """Is the exchange's copy of ``chapter`` exactly its current release?"""
-    return is_released(chapter, course_dir) and same_files(release_dir(chapter, course_dir),
-                                                           outbound_dir(chapter, course_dir))
+    return is_released(chapter, course_dir) and same_files(
+        release_dir(chapter, course_dir), outbound_dir(chapter, course_dir)
+    )
 
 
 def publish(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> list[Path]:
@@ -102,7 +105,7 @@ def release_assignments(assignments: list[str], course_dir: Path = COURSE_DIR) -
 
 def learner_config(workspace: Path, course_dir: Path = COURSE_DIR) -> str:
     """The text of the learner's ``nbgrader_config.py`` for ``workspace``."""
-    return f'''\
+    return f"""\
 # Written by `python3 course.py start` (autograder/exchange.py), rewritten at each start.
 # JupyterLab's Assignments tab reads it: where the course's exchange is, and
 # that fetched chapters go into this workspace, one folder per chapter.
@@ -114,7 +117,7 @@ c.Exchange.assignment_dir = {str(workspace)!r}
 c.Exchange.cache = {str(workspace / ".nbgrader_cache")!r}
 # Validate (Assignments tab) may run each cell as long as the autograder does.
 c.ExecutePreprocessor.timeout = 120
-'''
+"""
 
 
 def write_learner_config(workspace: Path, course_dir: Path = COURSE_DIR) -> Path:

@@ -7,6 +7,7 @@ its traceback. :class:`HideHiddenTests` (used by ``generate_feedback``, see
 it drops every traceback or stderr line that quotes a hidden line; the error's
 name and message stay.
 """
+
 from __future__ import annotations
 
 import re

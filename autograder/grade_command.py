@@ -8,6 +8,7 @@ notebook of this course), with the reason on stderr.
 ``grade-all CHAPTER [--workers N]`` grades every submission of a chapter (see
 :mod:`autograder.batch`): progress bar on stderr, summary table on stdout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     grade = commands.add_parser("grade", help="grade one notebook (sandboxed) and print the result")
     grade.add_argument("path", type=Path, metavar="PATH.ipynb")
     grade.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
-    grade.add_argument("--chapter", metavar="CHAPTER",
-                       help="the assignment it was submitted for (default: found from the notebook)")
+    grade.add_argument(
+        "--chapter", metavar="CHAPTER", help="the assignment it was submitted for (default: found from the notebook)"
+    )
     batch = commands.add_parser("grade-all", help="collect, grade, give feedback on and export a chapter")
     batch.add_argument("chapter", metavar="CHAPTER")
     batch.add_argument("--workers", type=int, default=2, help="notebooks graded at once (default: 2)")

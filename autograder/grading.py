@@ -10,6 +10,7 @@ copies the chapter's source into a fresh temporary course, releases it there (wh
 records the cells in a private gradebook), and autogrades the submission with the
 kernel started by :mod:`autograder.sandbox`.
 """
+
 from __future__ import annotations
 
 import os
@@ -90,14 +91,23 @@ def grade_file(path: Path, chapter_name: str | None = None) -> GradeReport:
     submission = read_submission(path)
     if chapter_name is None:
         if submission.notebook is None:
-            raise NotGradable(f"{path}: {submission.problem}, so its chapter cannot be told; "
-                              "name it with --chapter to have it graded 0 with this reason")
+            raise NotGradable(
+                f"{path}: {submission.problem}, so its chapter cannot be told; "
+                "name it with --chapter to have it graded 0 with this reason"
+            )
         chapter_name = find_chapter(submission.notebook).assignment
     return grade_files([path], chapter_name, workers=1)[0]
 
 
-def grade_files(paths: list[Path], chapter_name: str, *, workers: int = 2, keep_executed: list[Path] | None = None,
-                on_graded: Callable[[], None] = lambda: None, **limits: int) -> list[GradeReport]:
+def grade_files(
+    paths: list[Path],
+    chapter_name: str,
+    *,
+    workers: int = 2,
+    keep_executed: list[Path] | None = None,
+    on_graded: Callable[[], None] = lambda: None,
+    **limits: int,
+) -> list[GradeReport]:
     """Grade submissions of one chapter, ``workers`` at a time; reports in the order of ``paths``.
 
     Each worker has a course of its own (nbgrader's gradebook is one SQLite file), so
@@ -105,8 +115,12 @@ def grade_files(paths: list[Path], chapter_name: str, *, workers: int = 2, keep_
     executed notebook of ``paths[i]`` (when it ran). ``on_graded`` is called after each
     submission (progress). ``limits``: GradingCourse's cell/wall seconds."""
     chapter = select_chapters([chapter_name])[0]
-    submissions = [read_submission(path) if path.is_file() else
-                   Submission(path, None, f"the submission has no notebook named {path.name}") for path in paths]
+    submissions = [
+        read_submission(path)
+        if path.is_file()
+        else Submission(path, None, f"the submission has no notebook named {path.name}")
+        for path in paths
+    ]
     reports: list[GradeReport | None] = [None] * len(paths)
     for index, submission in enumerate(submissions):
         problem = submission.problem or _chapter_mismatch(submission, chapter)
@@ -120,9 +134,13 @@ def grade_files(paths: list[Path], chapter_name: str, *, workers: int = 2, keep_
     def worker(chunk: list[int]) -> None:
         with GradingCourse(chapter, **limits) as course:
             for start in range(0, len(chunk), CHUNK):
-                indices = chunk[start:start + CHUNK]
-                graded = course.grade_many([(f"submission-{index}", submissions[index],
-                                             keep_executed[index] if keep_executed else None) for index in indices])
+                indices = chunk[start : start + CHUNK]
+                graded = course.grade_many(
+                    [
+                        (f"submission-{index}", submissions[index], keep_executed[index] if keep_executed else None)
+                        for index in indices
+                    ]
+                )
                 for index in indices:
                     reports[index] = graded[f"submission-{index}"]
                     on_graded()
@@ -151,16 +169,22 @@ def tampering_problem(notebook: nbformat.NotebookNode) -> str | None:
     if not findings:
         return None
     listed = "; ".join(map(str, findings[:5])) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
-    return ("your solution cells change the course's own tools or modules instead of solving the exercises, "
-            f"so the checks cannot be trusted: {listed}")
+    return (
+        "your solution cells change the course's own tools or modules instead of solving the exercises, "
+        f"so the checks cannot be trusted: {listed}"
+    )
 
 
 def zero_report(chapter: Chapter, problem: str) -> GradeReport:
     """Every test cell of ``chapter`` at 0 points, with ``problem`` as the reason."""
-    tests = [TestResult(cell.metadata.nbgrader["grade_id"], 0.0, float(cell.metadata.nbgrader.get("points", 0)),
-                        False, problem)
-             for path in chapter.notebooks for cell in nbformat.read(path, as_version=4).cells
-             if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"]
+    tests = [
+        TestResult(
+            cell.metadata.nbgrader["grade_id"], 0.0, float(cell.metadata.nbgrader.get("points", 0)), False, problem
+        )
+        for path in chapter.notebooks
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
+    ]
     return GradeReport(chapter.assignment, 0.0, sum(test.max_points for test in tests), tests, problem)
 
 
@@ -175,7 +199,7 @@ class GradingCourse:
         self.cell_seconds = cell_seconds
         self.wall_seconds = wall_seconds
 
-    def __enter__(self) -> "GradingCourse":
+    def __enter__(self) -> GradingCourse:
         self.root = Path(tempfile.mkdtemp(prefix="course-grading-"))
         self.course = self.root / "autograder"
         self.course.mkdir()
@@ -187,11 +211,18 @@ class GradingCourse:
         config += f"c.ExecutePreprocessor.timeout = {self.cell_seconds}\n"
         (self.course / "nbgrader_config.py").write_text(config)
         sources = self.root / "notebooks"
-        shutil.copytree(self.chapter.source, sources / self.chapter.assignment,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(
+            self.chapter.source,
+            sources / self.chapter.assignment,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
         install_kernelspec(self.root / "jupyter")
-        self.env = {**tools_env(), "JUPYTER_PATH": str(self.root / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime),
-                    "PYTHONPATH": os.pathsep.join(filter(None, [str(COURSE_DIR.parent), os.environ.get("PYTHONPATH")]))}
+        self.env = {
+            **tools_env(),
+            "JUPYTER_PATH": str(self.root / "jupyter"),
+            "JUPYTER_RUNTIME_DIR": str(runtime),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(COURSE_DIR.parent), os.environ.get("PYTHONPATH")])),
+        }
         self._nbgrader("generate_assignment", self.chapter.assignment, "--force")
         # The kernel runs as nobody: it may pass through the course, not read sources or grades.
         for private in (sources, self.course / "gradebook.db", self.course / "release"):
@@ -225,13 +256,16 @@ class GradingCourse:
             return reports
         who = ["--student", to_run[0][0]] if len(to_run) == 1 else []
         try:
-            log = self._nbgrader("autograde", self.chapter.assignment, *who, "--force",
-                                 timeout=self.wall_seconds * len(to_run))
+            log = self._nbgrader(
+                "autograde", self.chapter.assignment, *who, "--force", timeout=self.wall_seconds * len(to_run)
+            )
         except subprocess.TimeoutExpired:
             if len(to_run) == 1:
                 reports[to_run[0][0]] = zero_report(
-                    self.chapter, f"grading took longer than {self.wall_seconds} s and was stopped "
-                                  "(does a cell loop forever while catching KeyboardInterrupt?)")
+                    self.chapter,
+                    f"grading took longer than {self.wall_seconds} s and was stopped "
+                    "(does a cell loop forever while catching KeyboardInterrupt?)",
+                )
                 return reports
             log = ""
         for student, keep in to_run:
@@ -267,14 +301,22 @@ class GradingCourse:
                     message = _cell_message(cells.get(grade.name), self.cell_seconds) if score < max_score else ""
                     tests.append(TestResult(grade.name, score, max_score, score == max_score, message))
         problem = _nbgrader_failure(log) if _kernel_died(log) else _learner_cell_errors(autograded, self.cell_seconds)
-        return GradeReport(self.chapter.assignment, sum(t.points for t in tests), sum(t.max_points for t in tests),
-                           tests, problem)
+        return GradeReport(
+            self.chapter.assignment, sum(t.points for t in tests), sum(t.max_points for t in tests), tests, problem
+        )
 
     def _nbgrader(self, *args: str, timeout: float | None = None) -> str:
         """Run nbgrader in the temporary course; return its combined output (its log)."""
-        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.course, env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-                                timeout=timeout)
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args],
+            cwd=self.course,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
         return result.stdout
 
 
@@ -301,8 +343,10 @@ def _learner_cell_errors(notebook: nbformat.NotebookNode, cell_seconds: int) -> 
         name = meta.get("grade_id") or f"cell {number}"
         error = errors[0]
         if error.ename in ("KeyboardInterrupt", "CellTimeoutError"):
-            failures.append(f"{name} ran longer than {cell_seconds} s and was interrupted "
-                            "(an endless loop, or a blocking time.sleep?)")
+            failures.append(
+                f"{name} ran longer than {cell_seconds} s and was interrupted "
+                "(an endless loop, or a blocking time.sleep?)"
+            )
         else:
             failures.append(f"{name} raised {error.ename}: {error.evalue[:160]}")
     if not failures:
@@ -313,8 +357,14 @@ def _learner_cell_errors(notebook: nbformat.NotebookNode, cell_seconds: int) -> 
 def _log_section(log: str, student: str) -> str:
     """The part of an nbgrader autograde log about ``student`` ("" if it never got to them)."""
     parts = re.split(r"(?=\[AutogradeApp \| INFO\] Creating/updating student with ID ')", log)
-    return next((part for part in parts if part.startswith(
-        f"[AutogradeApp | INFO] Creating/updating student with ID '{student}'")), "")
+    return next(
+        (
+            part
+            for part in parts
+            if part.startswith(f"[AutogradeApp | INFO] Creating/updating student with ID '{student}'")
+        ),
+        "",
+    )
 
 
 def _kernel_died(log: str) -> bool:
@@ -324,10 +374,14 @@ def _kernel_died(log: str) -> bool:
 def _nbgrader_failure(log: str) -> str:
     """Why nbgrader could not grade, in a learner's words, from its log."""
     if _kernel_died(log):
-        return ("the Python kernel died while running your notebook: os._exit(), a crash, or more "
-                f"memory than the {MEMORY_BYTES // 1024**3} GB limit")
+        return (
+            "the Python kernel died while running your notebook: os._exit(), a crash, or more "
+            f"memory than the {MEMORY_BYTES // 1024**3} GB limit"
+        )
     if "Timeout waiting for execute reply" in log:
-        return ("a cell could not be stopped: it was interrupted after the time limit and still did not "
-                "finish (it awaits something that never happens, or catches KeyboardInterrupt)")
+        return (
+            "a cell could not be stopped: it was interrupted after the time limit and still did not "
+            "finish (it awaits something that never happens, or catches KeyboardInterrupt)"
+        )
     match = re.search(r"\[AutogradeApp \| ERROR\] (.+)", log)
     return f"nbgrader could not grade it: {match.group(1)}" if match else "nbgrader could not grade it"

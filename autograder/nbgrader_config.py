@@ -3,6 +3,7 @@
 The course root is this folder, wherever the repository (or a copy of it) lives;
 the source notebooks are the repository's ``notebooks/<assignment>/`` folders.
 """
+
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor

@@ -6,6 +6,7 @@ nbgrader's own output goes to our stderr, keeping our stdout for results.
 nbgrader runs the ``alembic`` command to open its gradebook, so the folder of
 this Python's scripts goes on PATH (the course's .venv is usually not activated).
 """
+
 from __future__ import annotations
 
 import os

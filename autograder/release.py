@@ -1,4 +1,5 @@
 """Release chapters: build the student version of each with nbgrader."""
+
 from __future__ import annotations
 
 from pathlib import Path

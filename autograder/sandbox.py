@@ -16,6 +16,7 @@ as root; this module then, before any learner code runs:
 What it does not give (see README, "Grading isolation"): files readable by everyone
 stay readable, and code in the kernel can still subvert the checks in the same process.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,12 @@ def install_kernelspec(jupyter_data_dir: Path) -> None:
 
 
 def limit_resources() -> None:
-    for limit, value in ((resource.RLIMIT_CPU, CPU_SECONDS), (resource.RLIMIT_AS, MEMORY_BYTES),
-                         (resource.RLIMIT_FSIZE, FILE_BYTES), (resource.RLIMIT_NPROC, PROCESSES)):
+    for limit, value in (
+        (resource.RLIMIT_CPU, CPU_SECONDS),
+        (resource.RLIMIT_AS, MEMORY_BYTES),
+        (resource.RLIMIT_FSIZE, FILE_BYTES),
+        (resource.RLIMIT_NPROC, PROCESSES),
+    ):
         resource.setrlimit(limit, (value, value))
 
 

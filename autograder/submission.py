@@ -4,6 +4,7 @@ Nothing here runs learner code. Every way a file can be broken (missing, empty, 
 UTF-8, not JSON, not a notebook, an old nbformat) becomes a :class:`Submission` whose
 ``problem`` says so in plain words, so it can be graded 0 with that reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,12 @@ def read_submission(path: Path) -> Submission:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        return Submission(path, None, f"the file is not valid JSON (line {error.lineno}, column {error.colno}): "
-                                      "it may have been cut short or edited by hand")
+        return Submission(
+            path,
+            None,
+            f"the file is not valid JSON (line {error.lineno}, column {error.colno}): "
+            "it may have been cut short or edited by hand",
+        )
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         return Submission(path, None, "the file is JSON but not a Jupyter notebook")
     try:
@@ -70,11 +75,16 @@ def find_chapter(notebook: nbformat.NotebookNode, chapters: list[Chapter] | None
     ids = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in notebook.cells} - {None}
     best, shared = None, 0
     for chapter in chapters:
-        source_ids = {cell.metadata.get("nbgrader", {}).get("grade_id")
-                      for path in chapter.notebooks for cell in nbformat.read(path, as_version=4).cells}
+        source_ids = {
+            cell.metadata.get("nbgrader", {}).get("grade_id")
+            for path in chapter.notebooks
+            for cell in nbformat.read(path, as_version=4).cells
+        }
         if len(ids & source_ids) > shared:
             best, shared = chapter, len(ids & source_ids)
     if best is None:
-        raise NotGradable("this is not a notebook of this course: it names no chapter and has none of "
-                          "the chapters' cells (known chapters: " + ", ".join(by_name) + ")")
+        raise NotGradable(
+            "this is not a notebook of this course: it names no chapter and has none of "
+            "the chapters' cells (known chapters: " + ", ".join(by_name) + ")"
+        )
     return best

@@ -10,6 +10,7 @@ imported module, or reaches for the machinery that makes such changes possible
 ``importlib``, ``ctypes``, ``gc``). A notebook with findings is graded 0 with them as
 the reason: a wrongly flagged learner can show the line to the instructor.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,8 +19,18 @@ from dataclasses import dataclass
 import nbformat
 
 SUSPICIOUS_CALLS = {"setattr", "delattr", "exec", "eval", "globals", "vars", "__import__", "compile"}
-SUSPICIOUS_MODULES = {"builtins", "importlib", "ctypes", "gc", "inspect", "sys", "coursekit", "autograder",
-                      "looptime", "solutions"}
+SUSPICIOUS_MODULES = {
+    "builtins",
+    "importlib",
+    "ctypes",
+    "gc",
+    "inspect",
+    "sys",
+    "coursekit",
+    "autograder",
+    "looptime",
+    "solutions",
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +69,11 @@ def _scan_tree(tree: ast.AST, source: str, cell: str, protected: set[str], impor
         line = getattr(node, "lineno", 1)
         found.append(Finding(cell, line, lines[line - 1].strip()[:120] if line <= len(lines) else "", why))
 
-    top_level_defs = {node.name for node in getattr(tree, "body", [])
-                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    top_level_defs = {
+        node.name
+        for node in getattr(tree, "body", [])
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
@@ -67,8 +81,11 @@ def _scan_tree(tree: ast.AST, source: str, cell: str, protected: set[str], impor
                 for sub in ast.walk(target):
                     if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)) and sub.id in protected:
                         flag(node, f"rebinds `{sub.id}`, which the course's cells define")
-                    elif (isinstance(sub, ast.Attribute) and isinstance(sub.ctx, (ast.Store, ast.Del))
-                          and _root_name(sub) in protected | imported):
+                    elif (
+                        isinstance(sub, ast.Attribute)
+                        and isinstance(sub.ctx, (ast.Store, ast.Del))
+                        and _root_name(sub) in protected | imported
+                    ):
                         flag(node, f"changes `{ast.unparse(sub)}`, part of a module or of the course's tools")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if node.name in protected and node.name not in top_level_defs - protected:
@@ -128,8 +145,12 @@ def _imported_names(notebook: nbformat.NotebookNode) -> set[str]:
             tree = ast.parse(_without_magics(cell.source))
         except SyntaxError:
             continue
-        names |= {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
-                  if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+        names |= {
+            (alias.asname or alias.name).split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
     return names
 
 

@@ -5,6 +5,7 @@ in it points JupyterLab's Assignments tab at the course's exchange; see
 :mod:`autograder.exchange`). ``$ASYNCIO_COURSE_WORKSPACE`` puts it elsewhere
 than ``workspace/`` (e.g. for a test).
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,7 @@ def workspace_dir() -> Path:
     return Path(configured).resolve() if configured else WORKSPACE_DIR
 
 
-def ensure_workspace(chapters: list[Chapter], workspace: Path = WORKSPACE_DIR,
-                     course_dir: Path = COURSE_DIR) -> Path:
+def ensure_workspace(chapters: list[Chapter], workspace: Path = WORKSPACE_DIR, course_dir: Path = COURSE_DIR) -> Path:
     """Copy every released file the learner does not have yet into ``workspace/<assignment>/``.
 
     Releases missing or older than their source are generated first. A file

@@ -14,6 +14,7 @@ temporary course (release done beforehand, not timed):
   students, one at a time (nbgrader's own way), nothing else.
 Wall clock; figures vary with the machine and its load.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -61,12 +62,19 @@ def timed(label: str, copies: int, run) -> float:
 def main() -> None:
     copies = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     print(f"{copies} copies of {CHAPTER} (solved), wall clock")
-    batch = timed("grade-all (2 workers, sandboxed, + feedback/csv)", copies,
-                  lambda course: grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False))
-    timed("sandboxed grading only (2 workers)", copies,
-          lambda course: grade_files(sorted(course.glob(f"submitted/*/{CHAPTER}/{SOURCE.name}")), CHAPTER, workers=2))
-    serial = timed("nbgrader autograde (serial, unsandboxed)", copies,
-                   lambda course: autograde(CHAPTER, course_dir=course))
+    batch = timed(
+        "grade-all (2 workers, sandboxed, + feedback/csv)",
+        copies,
+        lambda course: grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False),
+    )
+    timed(
+        "sandboxed grading only (2 workers)",
+        copies,
+        lambda course: grade_files(sorted(course.glob(f"submitted/*/{CHAPTER}/{SOURCE.name}")), CHAPTER, workers=2),
+    )
+    serial = timed(
+        "nbgrader autograde (serial, unsandboxed)", copies, lambda course: autograde(CHAPTER, course_dir=course)
+    )
     print(f"grade-all / nbgrader autograde throughput: {serial / batch:.2f}x")
 
 

@@ -10,6 +10,7 @@ interleaved, after one warm-up round); the table shows the median wall-clock tim
 and that time divided by the number of jobs. Wall clock, real loop: the figures
 depend on the machine and its load, so compare rows of one run, not across machines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,6 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiometer
 import anyio
@@ -71,7 +71,7 @@ async def semaphore_batches(func: Func, items: range, limit: int) -> list[int]:
 
     results: list[int] = []
     for start in range(0, len(items), limit):
-        results += await asyncio.gather(*(one(item) for item in items[start:start + limit]))
+        results += await asyncio.gather(*(one(item) for item in items[start : start + limit]))
     return results
 
 
@@ -137,14 +137,18 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(args.runs):
         for name, style in STYLES.items():
             times[name].append(measure(style, args.jobs, args.limit))
-    print(f"{args.jobs} no-op jobs, limit {args.limit}, median of {args.runs} runs "
-          f"(Python {sys.version.split()[0]}, asyncio.run, wall clock)")
+    print(
+        f"{args.jobs} no-op jobs, limit {args.limit}, median of {args.runs} runs "
+        f"(Python {sys.version.split()[0]}, asyncio.run, wall clock)"
+    )
     width = max(map(len, STYLES))
     print(f"{'style':<{width}}  {'median ms':>9}  {'µs/job':>7}  {'min..max ms':>13}")
     for name, samples in times.items():
         median = statistics.median(samples)
-        print(f"{name:<{width}}  {median * 1e3:9.1f}  {median / args.jobs * 1e6:7.1f}  "
-              f"{min(samples) * 1e3:6.1f}..{max(samples) * 1e3:<6.1f}")
+        print(
+            f"{name:<{width}}  {median * 1e3:9.1f}  {median / args.jobs * 1e6:7.1f}  "
+            f"{min(samples) * 1e3:6.1f}..{max(samples) * 1e3:<6.1f}"
+        )
 
 
 if __name__ == "__main__":

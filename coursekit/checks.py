@@ -12,6 +12,7 @@ one mistake gives one message::
 Everything printed is deterministic, so notebooks that run checks compare
 strictly under nbval.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,7 +21,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from coursekit.virtual_time import VirtualRun
-
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,6 +32,7 @@ def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
     The check's internal frames are cut from the CheckFailed traceback, and the
     wrapper's frame is hidden (IPython honours ``__tracebackhide__``), so a notebook
     shows the call in the test cell and then the message."""
+
     @functools.wraps(check)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         __tracebackhide__ = True  # noqa: F841 (read by IPython and pytest)
@@ -39,6 +40,7 @@ def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
             return check(*args, **kwargs)
         except CheckFailed as failure:
             raise failure.with_traceback(None) from None
+
     return wrapper
 
 
@@ -81,7 +83,8 @@ class Chain:
         else:
             kind = f"a {type(candidate).__name__}, not a function"
         self.require(
-            inspect.iscoroutinefunction(candidate), f"{name} is defined with `async def`",
+            inspect.iscoroutinefunction(candidate),
+            f"{name} is defined with `async def`",
             observed=f"{name} is {kind}",
             hint=f"run the cell that defines {name}; it must start with `async def {name}(`",
         )
@@ -90,24 +93,39 @@ class Chain:
         """The run returned: it did not block the loop, raise (the release's NotImplementedError
         placeholder gets its own message), or hang. One ✓ line if so."""
         if run.outcome == "blocked":
-            self.fail(f"{what} never blocks the event loop", observed=run.diagnosis,
-                      hint="a blocking call (time.sleep, a loop without await) freezes every task")
+            self.fail(
+                f"{what} never blocks the event loop",
+                observed=run.diagnosis,
+                hint="a blocking call (time.sleep, a loop without await) freezes every task",
+            )
         if isinstance(run.error, NotImplementedError):
-            self.fail(f"{what} is implemented", observed="it raised NotImplementedError: the placeholder is still there",
-                      hint="replace `raise NotImplementedError()` with your code, then run that cell again")
+            self.fail(
+                f"{what} is implemented",
+                observed="it raised NotImplementedError: the placeholder is still there",
+                hint="replace `raise NotImplementedError()` with your code, then run that cell again",
+            )
         if run.outcome == "raised":
-            self.fail(f"{what} runs without raising", observed=f"raised {describe_error(run.error)}",
-                      hint="try your function on a tiny input in a cell of its own to see where it fails")
+            self.fail(
+                f"{what} runs without raising",
+                observed=f"raised {describe_error(run.error)}",
+                hint="try your function on a tiny input in a cell of its own to see where it fails",
+            )
         if run.outcome == "hung":
-            self.fail(f"{what} finishes", observed=run.diagnosis, hint=hang_hint or
-                      "look at what each task above was waiting for: who should have woken it?")
+            self.fail(
+                f"{what} finishes",
+                observed=run.diagnosis,
+                hint=hang_hint or "look at what each task above was waiting for: who should have woken it?",
+            )
         self.passed(f"{what} runs to the end")
 
     def require_no_leftover_tasks(self, run: VirtualRun[Any], what: str) -> None:
         """Nothing the run started is still pending after it returned."""
-        self.require(not run.leftover, f"{what} leaves no task running when it returns",
-                     observed=lambda: "; ".join(task.describe() for task in run.leftover),
-                     hint="await every task you create (a TaskGroup does it for you) before returning")
+        self.require(
+            not run.leftover,
+            f"{what} leaves no task running when it returns",
+            observed=lambda: "; ".join(task.describe() for task in run.leftover),
+            hint="await every task you create (a TaskGroup does it for you) before returning",
+        )
 
 
 def describe_error(error: BaseException | None) -> str:
@@ -120,8 +138,11 @@ def describe_error(error: BaseException | None) -> str:
 
 def leaf_exceptions(group: BaseExceptionGroup) -> list[BaseException]:
     """The non-group exceptions inside ``group``, depth first."""
-    return [leaf for error in group.exceptions
-            for leaf in (leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else [error])]
+    return [
+        leaf
+        for error in group.exceptions
+        for leaf in (leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else [error])
+    ]
 
 
 def describe_values(values: Sequence[Any], limit: int = 8) -> str:

@@ -8,6 +8,7 @@ copies the context into every new task).
 An event's ``time`` is the running loop's clock in seconds (virtual seconds under
 :func:`coursekit.virtual_time.run_virtual`), or ``None`` when no loop is running.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -7,6 +7,7 @@ notebooks compare strictly under nbval even though images are not compared.
 
 Time on every x axis is virtual seconds since the run started.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -49,8 +50,9 @@ def busy_intervals(events: list[Event]) -> dict[str, list[tuple[float, float, st
     return intervals
 
 
-def show_queue_depth(runs: Runs, *, title: str = "Queue depth over time",
-                     marks: Mapping[str, float] | None = None) -> None:
+def show_queue_depth(
+    runs: Runs, *, title: str = "Queue depth over time", marks: Mapping[str, float] | None = None
+) -> None:
     """One step plot per run of items waiting in the queue; dashed line at maxsize.
 
     ``marks`` labels instants to draw as dotted vertical lines, e.g. ``{"stop": 6.25}``."""
@@ -68,8 +70,7 @@ def show_queue_depth(runs: Runs, *, title: str = "Queue depth over time",
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("virtual time (s)")
         full_waits = len(run.of_kind("queue.full"))
-        print(f"{label}: peak depth {max(depths)}, {full_waits} put(s) waited on a full queue, "
-              f"{_ending(run)}")
+        print(f"{label}: peak depth {max(depths)}, {full_waits} put(s) waited on a full queue, {_ending(run)}")
     axes[0][0].set_ylabel("items waiting")
     _finish(figure, title)
 
@@ -82,9 +83,12 @@ def show_busy_timeline(runs: Runs, *, title: str = "Who was busy when") -> None:
         names = sorted(intervals)
         for row, name in enumerate(names):
             bars = intervals[name]
-            ax.broken_barh([(start, end - start) for start, end, _ in bars], (row - 0.4, 0.8),
-                           facecolors=[OUTCOME_COLOURS.get(outcome, "tab:blue") for *_, outcome in bars],
-                           edgecolor="white")
+            ax.broken_barh(
+                [(start, end - start) for start, end, _ in bars],
+                (row - 0.4, 0.8),
+                facecolors=[OUTCOME_COLOURS.get(outcome, "tab:blue") for *_, outcome in bars],
+                edgecolor="white",
+            )
         ax.set_yticks(range(len(names)), names)
         ax.invert_yaxis()  # first worker on top
         ax.set_xlim(0, max(run.elapsed, 1e-9))
@@ -129,8 +133,9 @@ def _finish(figure: plt.Figure, title: str) -> None:
 
 def batch_calls(events: list[Event]) -> list[tuple[float, int]]:
     """(time, size) of each batch handler call, from ``work.start`` events that carry a ``size``."""
-    return [(event.time or 0.0, event["size"]) for event in events
-            if event.kind == "work.start" and "size" in event.fields]
+    return [
+        (event.time or 0.0, event["size"]) for event in events if event.kind == "work.start" and "size" in event.fields
+    ]
 
 
 def item_waits(events: list[Event]) -> dict[Any, tuple[float, float | None, float | None]]:
@@ -150,26 +155,34 @@ def item_waits(events: list[Event]) -> dict[Any, tuple[float, float | None, floa
     return {item: (w[0], w[1], w[2]) for item, w in waits.items()}  # type: ignore[misc]
 
 
-def show_batches(runs: Runs, *, batch_size: int | None = None, max_wait: float | None = None,
-                 title: str = "Batches, and how long each item waited for its batch") -> None:
+def show_batches(
+    runs: Runs,
+    *,
+    batch_size: int | None = None,
+    max_wait: float | None = None,
+    title: str = "Batches, and how long each item waited for its batch",
+) -> None:
     """Per run: top, a bar per handler call (height = batch size; green full, orange partial);
     bottom, each item's wait from submit until its batch went to the handler, at its submit time."""
     figure, axes = plt.subplots(2, len(runs), figsize=(4.2 * len(runs), 4.6), sharex="col", squeeze=False)
     for column, (label, run) in enumerate(runs.items()):
         top, bottom = axes[0][column], axes[1][column]
         calls = batch_calls(run.events)
-        colours = ["tab:green" if batch_size is not None and size >= batch_size else "tab:orange"
-                   for _, size in calls]
+        colours = ["tab:green" if batch_size is not None and size >= batch_size else "tab:orange" for _, size in calls]
         top.bar([time for time, _ in calls], [size for _, size in calls], width=0.06, color=colours)
         if batch_size is not None:
             top.axhline(batch_size, color="tab:red", linestyle="--", linewidth=1, label=f"batch_size {batch_size}")
             top.legend(loc="best", fontsize=8)
         top.set_title(label, fontsize=10)
-        waits = {item: (sent, flushed - sent) for item, (sent, flushed, _) in item_waits(run.events).items()
-                 if flushed is not None}
+        waits = {
+            item: (sent, flushed - sent)
+            for item, (sent, flushed, _) in item_waits(run.events).items()
+            if flushed is not None
+        }
         never = sum(1 for _, flushed, _ in item_waits(run.events).values() if flushed is None)
-        bottom.scatter([sent for sent, _ in waits.values()], [wait for _, wait in waits.values()],
-                       s=14, color="tab:blue")
+        bottom.scatter(
+            [sent for sent, _ in waits.values()], [wait for _, wait in waits.values()], s=14, color="tab:blue"
+        )
         if max_wait is not None:
             bottom.axhline(max_wait, color="tab:red", linestyle="--", linewidth=1, label=f"max_wait {max_wait:g} s")
             bottom.legend(loc="best", fontsize=8)
@@ -178,16 +191,20 @@ def show_batches(runs: Runs, *, batch_size: int | None = None, max_wait: float |
         longest = f"{max(values):.3g}" if values else "n/a"
         mean = f"{sum(values) / len(values):.3g}" if values else "n/a"
         sizes = [size for _, size in calls]
-        print(f"{label}: {len(calls)} batch(es) of sizes {sizes if len(sizes) <= 12 else sizes[:12] + ['...']}, "
-              f"wait for a batch: mean {mean} s, max {longest} s"
-              + (f", {never} item(s) never sent" if never else "") + f", {_ending(run)}")
+        print(
+            f"{label}: {len(calls)} batch(es) of sizes {sizes if len(sizes) <= 12 else sizes[:12] + ['...']}, "
+            f"wait for a batch: mean {mean} s, max {longest} s"
+            + (f", {never} item(s) never sent" if never else "")
+            + f", {_ending(run)}"
+        )
     axes[0][0].set_ylabel("batch size")
     axes[1][0].set_ylabel("wait for its batch (s)")
     _finish(figure, title)
 
 
-def show_batch_tradeoff(runs: Mapping[int, VirtualRun[Any]], *,
-                        title: str = "Latency and throughput as batch_size grows") -> None:
+def show_batch_tradeoff(
+    runs: Mapping[int, VirtualRun[Any]], *, title: str = "Latency and throughput as batch_size grows"
+) -> None:
     """One run per batch size (the keys): mean and worst latency (submit -> result) and
     throughput (items per second, until the last result), side by side."""
     sizes = list(runs)
@@ -199,8 +216,10 @@ def show_batch_tradeoff(runs: Mapping[int, VirtualRun[Any]], *,
         worst_latency.append(max(latencies) if latencies else float("nan"))
         throughput.append(len(latencies) / last if last else float("nan"))
         calls = len(batch_calls(run.events))
-        print(f"batch_size {size:>3}: {calls:>4} handler calls, latency mean {mean_latency[-1]:.3f} s, "
-              f"max {worst_latency[-1]:.3f} s, throughput {throughput[-1]:.1f} items/s")
+        print(
+            f"batch_size {size:>3}: {calls:>4} handler calls, latency mean {mean_latency[-1]:.3f} s, "
+            f"max {worst_latency[-1]:.3f} s, throughput {throughput[-1]:.1f} items/s"
+        )
     figure, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.2))
     left.plot(sizes, mean_latency, marker="o", label="mean")
     left.plot(sizes, worst_latency, marker="o", linestyle="--", label="worst")

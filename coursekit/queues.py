@@ -11,6 +11,7 @@ events (see :mod:`coursekit.events`) so that checks and pictures can see a run:
 
 It also counts, so a diagnosis can say how many items never got ``task_done()``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,9 +25,9 @@ T = TypeVar("T")
 class _Stop:
     """The type of :data:`STOP`; there is exactly one instance."""
 
-    _instance: "_Stop | None" = None
+    _instance: _Stop | None = None
 
-    def __new__(cls) -> "_Stop":
+    def __new__(cls) -> _Stop:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -4,6 +4,7 @@ The coroutine chain of a suspended task (``cr_await`` links) ends in a frame of
 asyncio's own code, such as ``Queue.get``; that frame names the wait. The last
 frame outside asyncio and coursekit is the learner's line that awaited it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,7 +56,7 @@ def _describe(task: asyncio.Task[Any]) -> StuckTask:
     frames = _await_chain(task.get_coro())
     coroutine = getattr(task.get_coro(), "__name__", repr(task.get_coro()))
     last_user = max((i for i, f in enumerate(frames) if not _is_library(f)), default=-1)
-    library = frames[last_user + 1:]  # what the learner's innermost frame is waiting in
+    library = frames[last_user + 1 :]  # what the learner's innermost frame is waiting in
     where = None
     if last_user >= 0:
         frame = frames[last_user]
@@ -64,13 +65,13 @@ def _describe(task: asyncio.Task[Any]) -> StuckTask:
     if library:
         entry = library[0]  # the library call the learner's code made; deeper frames are its internals
         qualname = entry.f_code.co_qualname
-        waiting_on = next((text for name, text in _WAITS.items()
-                           if qualname == name or qualname.endswith("." + name)),
-                          f"waiting in {qualname}()")
+        waiting_on = next(
+            (text for name, text in _WAITS.items() if qualname == name or qualname.endswith("." + name)),
+            f"waiting in {qualname}()",
+        )
         queue = entry.f_locals.get("self")
         if qualname == "Queue.join" and isinstance(queue, TracedQueue):
-            waiting_on += (f": {queue.unfinished} of {queue.put_count} items put were never "
-                           "marked task_done()")
+            waiting_on += f": {queue.unfinished} of {queue.put_count} items put were never marked task_done()"
     return StuckTask(task.get_name(), coroutine, waiting_on, where)
 
 

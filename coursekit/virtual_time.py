@@ -19,6 +19,7 @@ Two limits stop a run that would never end:
 The nested loop runs in the calling thread, which must be the main thread (as in
 a Jupyter kernel, pytest or a script): only the main thread receives SIGALRM.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -142,8 +143,9 @@ def run_virtual(
             run = loop.run_until_complete(supervisor)
         except WallClockExceeded as blocked:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            run = VirtualRun("blocked", None, blocked, [], loop.time(), deadline,
-                             blocked_at=_innermost_user_line(blocked))
+            run = VirtualRun(
+                "blocked", None, blocked, [], loop.time(), deadline, blocked_at=_innermost_user_line(blocked)
+            )
             _cancel_everything(loop, wall_limit=1.0)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -217,12 +219,19 @@ def _raise_wall_clock_exceeded(signum: int, frame: Any) -> None:
 
 def _innermost_user_line(error: BaseException) -> str:
     """Where the blocking code was: the innermost frame outside coursekit and asyncio."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if "/asyncio/" not in f.filename and "/coursekit/" not in f.filename]
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if "/asyncio/" not in f.filename and "/coursekit/" not in f.filename
+    ]
     if not frames:
         return "an unknown place"
     frame = frames[-1]
-    return f"line {frame.lineno} of {frame.name}(): {frame.line}" if frame.line else f"line {frame.lineno} of {frame.name}()"
+    return (
+        f"line {frame.lineno} of {frame.name}(): {frame.line}"
+        if frame.line
+        else f"line {frame.lineno} of {frame.name}()"
+    )
 
 
 def _describe_context(context: dict[str, Any]) -> str:

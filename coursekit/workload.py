@@ -7,6 +7,7 @@ returns ``work.expected(item)`` or, for items in ``failing``, raises
 or cancellation) and counts calls and completions per item, so checks can tell lost and
 repeated items apart and pictures can show who was busy when.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,7 +55,6 @@ class Workload:
             emit("work.end", item=item, outcome=outcome)
 
 
-
 def find_item_failure(error: BaseException | None) -> BaseException | None:
     """The ItemFailed in ``error`` (alone or inside an exception group), if any."""
     if isinstance(error, BaseExceptionGroup):
@@ -88,6 +88,7 @@ def peak_in_flight(events: list[Event], start: str = "work.start", end: str = "w
             count -= 1
     return peak
 
+
 def count_primes(limit: int) -> int:
     """How many primes are below ``limit`` (a sieve): a CPU-bound stand-in for real work.
 
@@ -96,9 +97,9 @@ def count_primes(limit: int) -> int:
         return 0
     sieve = bytearray([1]) * limit
     sieve[0] = sieve[1] = 0
-    for number in range(2, int(limit ** 0.5) + 1):
+    for number in range(2, int(limit**0.5) + 1):
         if sieve[number]:
-            sieve[number * number::number] = bytes(len(range(number * number, limit, number)))
+            sieve[number * number :: number] = bytes(len(range(number * number, limit, number)))
     return sum(sieve)
 
 
@@ -115,8 +116,13 @@ class BatchWorkload:
     Emits ``work.start`` and ``work.end`` with ``item`` = the tuple of items and ``size``,
     so :func:`in_flight` counts calls in flight; ``batches`` lists the calls' item lists."""
 
-    def __init__(self, duration: float | Callable[[list[Any]], float] = 1.0, failing: Iterable[Hashable] = (), *,
-                 connections: int | None = None) -> None:
+    def __init__(
+        self,
+        duration: float | Callable[[list[Any]], float] = 1.0,
+        failing: Iterable[Hashable] = (),
+        *,
+        connections: int | None = None,
+    ) -> None:
         self._duration = duration
         self.failing = frozenset(failing)
         self.connections = connections

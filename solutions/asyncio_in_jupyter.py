@@ -7,6 +7,7 @@ every run gives the same numbers. Times are rounded to 3 decimals.
 The chapter notebook's solution regions are built from this module's source
 (``tools/build_ch00.py``), so the two cannot drift apart.
 """
+
 from __future__ import annotations
 
 import asyncio

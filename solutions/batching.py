@@ -32,6 +32,7 @@ result, while the handler is called with whole batches. Its parts:
 into consecutive chunks of ``chunk_size``, at most ``concurrency`` handler calls
 at once, a new chunk starting as soon as a call finishes, results in input order.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -102,13 +103,20 @@ class MicroBatcher:
     last partial batch and waits until every submitted item has its result.
     Emits ``batch.submit`` and ``batch.result`` (with ``outcome``) per item."""
 
-    def __init__(self, handler: BatchHandler, *, batch_size: int, max_wait: float,
-                 batch_loop: Callable[..., Awaitable[None]] = batch_loop) -> None:
+    def __init__(
+        self,
+        handler: BatchHandler,
+        *,
+        batch_size: int,
+        max_wait: float,
+        batch_loop: Callable[..., Awaitable[None]] = batch_loop,
+    ) -> None:
         if batch_size < 1 or max_wait < 0:
             raise ValueError("batch_size must be >= 1 and max_wait >= 0")
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._loop_task = asyncio.create_task(
-            batch_loop(self._inbox, handler, batch_size=batch_size, max_wait=max_wait), name="batch-loop")
+            batch_loop(self._inbox, handler, batch_size=batch_size, max_wait=max_wait), name="batch-loop"
+        )
         self._closed = False
 
     async def submit(self, item: Any) -> Any:
@@ -139,8 +147,9 @@ class MicroBatcher:
     async def __aenter__(self) -> MicroBatcher:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        traceback: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         if kind is None:
             await self.close()
         else:  # the block failed: do not wait for the batches
@@ -148,14 +157,15 @@ class MicroBatcher:
             await asyncio.wait({self._loop_task})
 
 
-async def process_in_chunks(items: Sequence[Any], handler: BatchHandler, *, chunk_size: int,
-                            concurrency: int) -> list[Any]:
+async def process_in_chunks(
+    items: Sequence[Any], handler: BatchHandler, *, chunk_size: int, concurrency: int
+) -> list[Any]:
     """``handler`` on consecutive chunks of ``items``, at most ``concurrency`` at once; results in order.
 
     A chunk starts as soon as a running call finishes (no waves). If a call raises,
     the error propagates (in an ExceptionGroup), no further chunk starts, and no
     call is left running."""
-    chunks = [list(items[start:start + chunk_size]) for start in range(0, len(items), chunk_size)]
+    chunks = [list(items[start : start + chunk_size]) for start in range(0, len(items), chunk_size)]
     results: list[Sequence[Any]] = [()] * len(chunks)
     next_chunk = iter(range(len(chunks)))
 

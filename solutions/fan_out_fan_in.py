@@ -24,6 +24,7 @@ Four shapes of "start many, collect the answers":
 Time is whatever clock the running loop has (virtual seconds under
 :func:`coursekit.virtual_time.run_virtual`). No task started here outlives the call.
 """
+
 from __future__ import annotations
 
 import asyncio

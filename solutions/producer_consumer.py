@@ -12,6 +12,7 @@ Semantics shared by every function here:
   last item, and returns only when every task it started has finished.
   Cancelling it cancels every task it started (they run in a ``TaskGroup``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,9 @@ from typing import Any
 from coursekit.queues import STOP, TracedQueue
 
 
-async def consumer(queue: asyncio.Queue, handle: Callable[[Any], Awaitable[Any]], results: dict, failures: dict) -> None:
+async def consumer(
+    queue: asyncio.Queue, handle: Callable[[Any], Awaitable[Any]], results: dict, failures: dict
+) -> None:
     """Handle items from ``queue`` until ``STOP``; record each outcome; task_done() every item."""
     while True:
         item = await queue.get()
@@ -60,7 +63,12 @@ async def run_pipeline(
 
 
 async def serve(
-    source: AsyncIterable[Any], handle: Callable[[Any], Awaitable[Any]], *, consumers: int, maxsize: int, stop: asyncio.Event
+    source: AsyncIterable[Any],
+    handle: Callable[[Any], Awaitable[Any]],
+    *,
+    consumers: int,
+    maxsize: int,
+    stop: asyncio.Event,
 ) -> tuple[dict, dict]:
     """Feed items from ``source`` to consumers until it ends or ``stop`` is set, then drain.
 

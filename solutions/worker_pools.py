@@ -27,6 +27,7 @@ makes ``shutdown()`` raise its error instead of hiding it.
 ``pending`` -> ``cancelled``. No other change is allowed (:meth:`Job.set_status`
 raises :class:`InvalidTransition`). :func:`run_job` makes the changes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,6 +46,7 @@ R = TypeVar("R")
 
 # ----------------------------------------------------------------- exercise 1
 
+
 async def limited_map(func: Callable[[T], Awaitable[R]], items: Iterable[T], limit: int) -> list[R]:
     """``[await func(item) for item in items]`` in input order, with at most ``limit`` calls in flight."""
     if limit < 1:
@@ -61,6 +63,7 @@ async def limited_map(func: Callable[[T], Awaitable[R]], items: Iterable[T], lim
 
 
 # ----------------------------------------------------------------- exercise 2
+
 
 async def pool_worker(queue: asyncio.Queue, handle: Callable[[Any], Awaitable[Any]]) -> None:
     """Run jobs ``(item, future)`` from ``queue`` until ``STOP``; settle each job's future.
@@ -105,8 +108,14 @@ class WorkerPool:
     ``worker`` is the worker coroutine function (default: :func:`pool_worker`, looked up
     when the pool starts)."""
 
-    def __init__(self, handle: Callable[[Any], Awaitable[Any]], *, workers: int, maxsize: int = 0,
-                 worker: Callable[[asyncio.Queue, Callable[[Any], Awaitable[Any]]], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        handle: Callable[[Any], Awaitable[Any]],
+        *,
+        workers: int,
+        maxsize: int = 0,
+        worker: Callable[[asyncio.Queue, Callable[[Any], Awaitable[Any]]], Awaitable[None]] | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self._handle = handle
@@ -116,10 +125,12 @@ class WorkerPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
 
-    async def __aenter__(self) -> "WorkerPool":
+    async def __aenter__(self) -> WorkerPool:
         worker = self._worker or pool_worker
-        self._tasks = [asyncio.create_task(worker(self._queue, self._handle), name=f"worker-{number}")
-                       for number in range(1, self._size + 1)]
+        self._tasks = [
+            asyncio.create_task(worker(self._queue, self._handle), name=f"worker-{number}")
+            for number in range(1, self._size + 1)
+        ]
         return self
 
     async def submit(self, item: Any) -> asyncio.Future[Any]:
@@ -154,6 +165,7 @@ class WorkerPool:
 
 
 # ----------------------------------------------------------------- exercise 3
+
 
 class JobStatus(enum.Enum):
     PENDING = "pending"
@@ -228,8 +240,13 @@ class TaskManager:
     :func:`run_job`, looked up when the manager starts). An error that escapes ``runner``
     does not kill the worker; it is kept in ``escaped`` as ``(job id, error)``."""
 
-    def __init__(self, handle: Callable[[Any], Awaitable[Any]], *, workers: int,
-                 runner: Callable[[Job, Callable[[Any], Awaitable[Any]]], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        handle: Callable[[Any], Awaitable[Any]],
+        *,
+        workers: int,
+        runner: Callable[[Job, Callable[[Any], Awaitable[Any]]], Awaitable[None]] | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self._handle = handle
@@ -243,10 +260,11 @@ class TaskManager:
         self.jobs: dict[int, Job] = {}
         self.escaped: list[tuple[int, BaseException]] = []
 
-    async def __aenter__(self) -> "TaskManager":
+    async def __aenter__(self) -> TaskManager:
         runner = self._runner or run_job
-        self._workers = [asyncio.create_task(self._work(runner), name=f"worker-{number}")
-                         for number in range(1, self._size + 1)]
+        self._workers = [
+            asyncio.create_task(self._work(runner), name=f"worker-{number}") for number in range(1, self._size + 1)
+        ]
         return self
 
     def submit(self, item: Any) -> Job:

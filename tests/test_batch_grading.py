@@ -1,6 +1,7 @@
 """`python -m autograder grade-all`: collect the latest submissions, grade them in a sandbox in
 parallel, record them in the gradebook, give feedback, export grades.csv; rerunning it, or
 grading serially, gives the same grades; a broken notebook costs only its own grade."""
+
 from __future__ import annotations
 
 import html
@@ -69,7 +70,9 @@ def test_each_learner_gets_their_grade_and_reason(parallel: tuple[list, str]) ->
 
 def test_the_latest_submission_is_graded_and_earlier_ones_are_kept(course: Path, parallel: tuple[list, str]) -> None:
     submitted = nbformat.read(course / "submitted" / "dan" / CHAPTER / NOTEBOOK, as_version=4)
-    assert "NotImplementedError" not in "".join(c.source for c in submitted.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    assert "NotImplementedError" not in "".join(
+        c.source for c in submitted.cells if c.metadata.get("nbgrader", {}).get("solution")
+    )
     assert len(list((course / "exchange" / "asyncio-course" / "inbound").glob("dan+*"))) == 2
 
 
@@ -82,9 +85,13 @@ def test_grades_csv_and_gradebook_agree(parallel: tuple[list, str]) -> None:
 
 
 def test_feedback_is_written_without_hidden_tests(course: Path, parallel: tuple[list, str]) -> None:
-    hidden = {line.strip() for cell in nbformat.read(SOURCE, as_version=4).cells
-              for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
-              for line in block.splitlines() if line.strip()}
+    hidden = {
+        line.strip()
+        for cell in nbformat.read(SOURCE, as_version=4).cells
+        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
+        for line in block.splitlines()
+        if line.strip()
+    }
     assert hidden
     for student in EXPECTED:
         page = course / "feedback" / student / CHAPTER / NOTEBOOK.replace(".ipynb", ".html")
@@ -95,6 +102,7 @@ def test_feedback_is_written_without_hidden_tests(course: Path, parallel: tuple[
 def test_a_serial_rerun_gives_the_same_grades(course: Path, parallel: tuple[list, str]) -> None:
     results, csv = parallel
     again = grade_chapter(CHAPTER, course_dir=course, workers=1, progress=False)
-    assert [(r.student, r.report.score, r.report.problem) for r in again] == \
-           [(r.student, r.report.score, r.report.problem) for r in results]
+    assert [(r.student, r.report.score, r.report.problem) for r in again] == [
+        (r.student, r.report.score, r.report.problem) for r in results
+    ]
     assert (course / "grades.csv").read_text() == csv

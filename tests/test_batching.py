@@ -3,6 +3,7 @@
 Arrival times are distinct multiples of 0.1 s and max_wait is an odd multiple of 0.05 s, so
 no entry ever arrives at exactly a batch's deadline (the one instant the rule leaves open).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +25,8 @@ arrival_times = st.lists(st.integers(0, 60), unique=True, max_size=25).map(lambd
 @settings(max_examples=40, deadline=None)
 @given(times=arrival_times, batch_size=st.integers(1, 6), max_wait=max_waits, stop=st.booleans())
 def test_collect_batch_closes_when_full_or_max_wait_after_the_first_entry(
-        times: list[float], batch_size: int, max_wait: float, stop: bool) -> None:
+    times: list[float], batch_size: int, max_wait: float, stop: bool
+) -> None:
     arrivals = [(time, number) for number, time in enumerate(times)]
     stop_at = (times[-1] if times else 0.0) + 0.02 if stop else None
     got: list[tuple[float, list[Any]]] = []
@@ -37,7 +39,9 @@ def test_collect_batch_closes_when_full_or_max_wait_after_the_first_entry(
         if stop_at is not None:
             loop.call_at(stop_at, inbox.put_nowait, STOP)
         taken = 0
-        while (stop_at is not None and not (got and got[-1][1][-1] is STOP)) or (stop_at is None and taken < len(times)):
+        while (stop_at is not None and not (got and got[-1][1][-1] is STOP)) or (
+            stop_at is None and taken < len(times)
+        ):
             batch = await collect_batch(inbox, batch_size, max_wait)
             got.append((loop.time(), batch))
             taken += len(batch)
@@ -60,8 +64,9 @@ def test_collect_batch_closes_when_full_or_max_wait_after_the_first_entry(
 
 @settings(max_examples=30, deadline=None)
 @given(size=st.integers(1, 8), data=st.data(), short=st.booleans(), duration=st.sampled_from([0.0, 0.5, 2.0]))
-def test_deliver_resolves_every_future_of_its_batch_and_never_raises(size: int, data: st.DataObject, short: bool,
-                                                                      duration: float) -> None:
+def test_deliver_resolves_every_future_of_its_batch_and_never_raises(
+    size: int, data: st.DataObject, short: bool, duration: float
+) -> None:
     items = list(range(size))
     failing = data.draw(st.sets(st.sampled_from(items)))
     gave_up = data.draw(st.sets(st.sampled_from(items)))
@@ -96,10 +101,16 @@ def test_deliver_resolves_every_future_of_its_batch_and_never_raises(size: int, 
 
 
 @settings(max_examples=30, deadline=None)
-@given(times=arrival_times, batch_size=st.integers(1, 5), max_wait=max_waits,
-       duration=st.sampled_from([0.0, 0.3, 2.0]), data=st.data())
+@given(
+    times=arrival_times,
+    batch_size=st.integers(1, 5),
+    max_wait=max_waits,
+    duration=st.sampled_from([0.0, 0.3, 2.0]),
+    data=st.data(),
+)
 def test_micro_batcher_gives_each_caller_its_own_outcome_and_flushes_on_close(
-        times: list[float], batch_size: int, max_wait: float, duration: float, data: st.DataObject) -> None:
+    times: list[float], batch_size: int, max_wait: float, duration: float, data: st.DataObject
+) -> None:
     items = list(range(len(times)))
     failing = data.draw(st.sets(st.sampled_from(items))) if items else set()
     work = BatchWorkload(duration, failing)
@@ -107,6 +118,7 @@ def test_micro_batcher_gives_each_caller_its_own_outcome_and_flushes_on_close(
 
     async def scenario() -> None:
         async with MicroBatcher(work, batch_size=batch_size, max_wait=max_wait) as batcher:
+
             async def caller(at: float, item: int) -> None:
                 await asyncio.sleep(at)
                 try:
@@ -137,9 +149,10 @@ def test_micro_batcher_gives_each_caller_its_own_outcome_and_flushes_on_close(
 @settings(max_examples=30, deadline=None)
 @given(size=st.integers(0, 20), chunk_size=st.integers(1, 6), concurrency=st.integers(1, 5), data=st.data())
 def test_process_in_chunks_keeps_order_and_limit_and_starts_chunks_as_soon_as_possible(
-        size: int, chunk_size: int, concurrency: int, data: st.DataObject) -> None:
+    size: int, chunk_size: int, concurrency: int, data: st.DataObject
+) -> None:
     items = [f"item-{n}" for n in range(size)]
-    chunks = [items[i:i + chunk_size] for i in range(0, size, chunk_size)]
+    chunks = [items[i : i + chunk_size] for i in range(0, size, chunk_size)]
     duration_of = {tuple(chunk): data.draw(st.sampled_from([0.5, 1.0, 3.0])) for chunk in chunks}
     work = BatchWorkload(lambda chunk: duration_of[tuple(chunk)])
     run = run_virtual(lambda: process_in_chunks(items, work, chunk_size=chunk_size, concurrency=concurrency))
@@ -154,7 +167,8 @@ def test_process_in_chunks_keeps_order_and_limit_and_starts_chunks_as_soon_as_po
 @settings(max_examples=20, deadline=None)
 @given(size=st.integers(1, 20), chunk_size=st.integers(1, 6), concurrency=st.integers(1, 5), data=st.data())
 def test_process_in_chunks_raises_a_chunk_failure_and_leaves_nothing_running(
-        size: int, chunk_size: int, concurrency: int, data: st.DataObject) -> None:
+    size: int, chunk_size: int, concurrency: int, data: st.DataObject
+) -> None:
     items = list(range(size))
     failing = data.draw(st.sampled_from(items))
     work = BatchWorkload(1.0, {failing})

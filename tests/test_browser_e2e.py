@@ -30,6 +30,7 @@ Without Chromium or Playwright the test skips, except under CI=true, where it fa
 On failure a screenshot of the page is saved under the test's tmp path (its path
 is in the failure message).
 """
+
 from __future__ import annotations
 
 import json
@@ -53,17 +54,25 @@ from autograder.exchange import COURSE_ID
 from autograder.nbgrader_run import generate_assignment, nbgrader, tools_env
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CHAPTER = "ch01_producer_consumer"
 NOTEBOOK = "producer_consumer.ipynb"
-SOLVED = "ch01-ex1-consumer"            # the solution cell the learner fills in
+SOLVED = "ch01-ex1-consumer"  # the solution cell the learner fills in
 SOLVED_TESTS = {"ch01-ex1-visible", "ch01-ex1-hidden"}
-FIRST_FAILING = "ch01-ex2-visible"      # where Run All stops: exercise 2 is still a placeholder
+FIRST_FAILING = "ch01-ex2-visible"  # where Run All stops: exercise 2 is still a placeholder
 PLACEHOLDER_MESSAGE = "the placeholder is still there"
 PICTURE_CALL = "show_queue_depth(runs)"  # the first picture, before any exercise
-STARTUP_TIMEOUT = 90                    # s: first start releases the chapters (about 20 s)
-WAIT_MS = 60_000                        # ms: the longest explicit wait on the page
+STARTUP_TIMEOUT = 90  # s: first start releases the chapters (about 20 s)
+WAIT_MS = 60_000  # ms: the longest explicit wait on the page
 
 
 def unavailable(reason: str) -> None:
@@ -97,29 +106,46 @@ class Lab:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ,
-                    "ASYNCIO_COURSE_WORKSPACE": str(self.workspace),
-                    "ASYNCIO_COURSE_EXCHANGE": str(self.exchange),
-                    # JupyterLab's saved layouts and settings: fresh ones, not the user's.
-                    "JUPYTERLAB_WORKSPACES_DIR": str(root / "lab-workspaces"),
-                    "JUPYTERLAB_SETTINGS_DIR": str(root / "lab-settings")}
+        self.env = {
+            **os.environ,
+            "ASYNCIO_COURSE_WORKSPACE": str(self.workspace),
+            "ASYNCIO_COURSE_EXCHANGE": str(self.exchange),
+            # JupyterLab's saved layouts and settings: fresh ones, not the user's.
+            "JUPYTERLAB_WORKSPACES_DIR": str(root / "lab-workspaces"),
+            "JUPYTERLAB_SETTINGS_DIR": str(root / "lab-settings"),
+        }
         self.process: subprocess.Popen | None = None
         # Every cell stays in the DOM (JupyterLab's default windowing detaches the cells
         # scrolled out of view, so their outputs could not be read), the notebook's kernel
         # starts without a "Select Kernel" dialog (shown when the kernel list comes late),
         # and no news toast.
         settings = root / "lab-settings" / "@jupyterlab"
-        for name, text in (("notebook-extension/tracker", '{"windowingMode": "none", "autoStartDefaultKernel": true}'),
-                           ("apputils-extension/notification", '{"fetchNews": "false"}')):
+        for name, text in (
+            ("notebook-extension/tracker", '{"windowingMode": "none", "autoStartDefaultKernel": true}'),
+            ("apputils-extension/notification", '{"fetchNews": "false"}'),
+        ):
             (settings / f"{name}.jupyterlab-settings").parent.mkdir(parents=True, exist_ok=True)
             (settings / f"{name}.jupyterlab-settings").write_text(text)
 
     def start(self) -> None:
-        command = [sys.executable, str(REPO_ROOT / "course.py"), "start", "--no-browser",
-                   f"--ServerApp.port={self.port}", f"--IdentityProvider.token={self.token}"]
+        command = [
+            sys.executable,
+            str(REPO_ROOT / "course.py"),
+            "start",
+            "--no-browser",
+            f"--ServerApp.port={self.port}",
+            f"--IdentityProvider.token={self.token}",
+        ]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         began = time.monotonic()
         deadline = began + STARTUP_TIMEOUT
         while not http_ok(f"{self.url}/api/status?token={self.token}"):
@@ -149,8 +175,9 @@ def solution_text() -> str:
     """Exercise 1's reference answer, as a learner would type it (no nbgrader delimiters)."""
     source = nbformat.read(REPO_ROOT / "notebooks" / CHAPTER / NOTEBOOK, as_version=4)
     cell = next(cell for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == SOLVED)
-    return "\n".join(line for line in cell.source.splitlines()
-                     if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+    return "\n".join(
+        line for line in cell.source.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line
+    )
 
 
 def open_assignment_list(page) -> None:
@@ -192,8 +219,9 @@ DONE_JS = """(marker) => {
 @pytest.fixture
 def lab(tmp_path: Path):
     if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is missing: `python3 course.py test` installs it as root on Debian "
-                    "(apt-get install chromium)")
+        unavailable(
+            f"{CHROMIUM} is missing: `python3 course.py test` installs it as root on Debian (apt-get install chromium)"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -258,15 +286,18 @@ def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: L
             checks = [cell for cell in cells if cell["source"].lstrip().startswith("check_consumer(consumer")]
             assert len(checks) == 2 and all("✓ consumer runs to the end" in cell["text"] for cell in checks), checks
             assert len(cells[stop]["errors"]) == 1 and PLACEHOLDER_MESSAGE in cells[stop]["errors"][0], cells[stop]
-            for cell in cells[stop + 1:]:
+            for cell in cells[stop + 1 :]:
                 assert cell["outputs"] == 0 and not cell["prompt"].strip("[]: "), cell
 
             # 4. Save, then submit from the Assignments tab.
             page.keyboard.press("ControlOrMeta+s")
             expect(page.locator(".jp-mod-current.jp-mod-dirty")).to_have_count(0)
             saved = nbformat.read(lab.workspace / CHAPTER / NOTEBOOK, as_version=4)
-            assert any(output.get("output_type") == "display_data" for cell in saved.cells
-                       for output in cell.get("outputs", [])), "the saved notebook has no picture"
+            assert any(
+                output.get("output_type") == "display_data"
+                for cell in saved.cells
+                for output in cell.get("outputs", [])
+            ), "the saved notebook has no picture"
             open_assignment_list(page)
             assignment_row(page, "fetched").get_by_role("button", name="Submit").click()
             expect(assignment_row(page, "submitted")).to_be_visible()
@@ -284,7 +315,8 @@ def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: L
     assert len(inbound) == 1, inbound
     submitted = nbformat.read(inbound[0] / NOTEBOOK, as_version=4)
     assert "raise NotImplementedError()" not in next(
-        cell.source for cell in submitted.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == SOLVED)
+        cell.source for cell in submitted.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == SOLVED
+    )
 
     # 5. The instructor collects the submission from the exchange into a throwaway copy of
     #    the course directory, and grades it with `python -m autograder grade PATH --json`.
@@ -294,8 +326,9 @@ def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: L
     print("timings (s; after start, from the browser's launch):", {step: round(t, 1) for step, t in timings.items()})
     print(f"graded by {graded_by}: {cell_scores}")
     assert set(cell_scores) >= SOLVED_TESTS | {FIRST_FAILING}, cell_scores
-    assert all(score == (maximum if name in SOLVED_TESTS else 0.0)
-               for name, (score, maximum) in cell_scores.items()), cell_scores
+    assert all(score == (maximum if name in SOLVED_TESTS else 0.0) for name, (score, maximum) in cell_scores.items()), (
+        cell_scores
+    )
 
 
 def collect(root: Path, exchange: Path) -> Path:
@@ -304,8 +337,9 @@ def collect(root: Path, exchange: Path) -> Path:
     course.mkdir(parents=True)
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
     chapter = select_chapters([CHAPTER])[0]
-    shutil.copytree(chapter.source, root / "notebooks" / CHAPTER,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(
+        chapter.source, root / "notebooks" / CHAPTER, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    )
     generate_assignment(CHAPTER, course_dir=course)  # records the chapter's cells in this gradebook
     nbgrader("collect", CHAPTER, f"--Exchange.root={exchange}", course_dir=course)
     collected = list((course / "submitted").glob(f"*/{CHAPTER}/{NOTEBOOK}"))
@@ -315,12 +349,19 @@ def collect(root: Path, exchange: Path) -> Path:
 
 def grade(notebook: Path) -> tuple[str, dict[str, tuple[float, float]]]:
     """Each test cell's (score, max_score) for the collected ``notebook``, from the grade command."""
-    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebook), "--json"],
-                            cwd=REPO_ROOT, capture_output=True, text=True, env=tools_env())
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(notebook), "--json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=tools_env(),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert report["chapter"] == CHAPTER, report
     cells = {test["id"]: (float(test["points"]), float(test["max_points"])) for test in report["tests"]}
-    assert (report["score"], report["max_score"]) == (sum(s for s, _ in cells.values()),
-                                                      sum(m for _, m in cells.values())), report
+    assert (report["score"], report["max_score"]) == (
+        sum(s for s, _ in cells.values()),
+        sum(m for _, m in cells.values()),
+    ), report
     return "python -m autograder grade", cells

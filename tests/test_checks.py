@@ -1,4 +1,5 @@
 """The check chain: ✓ lines while properties hold, one structured message at the first failure."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,10 +28,13 @@ def test_require_async_function_rejects_a_plain_function() -> None:
         Chain("plain").require_async_function(plain, "plain")
 
 
-@pytest.mark.parametrize("body, prop", [
-    ("raise", "f runs without raising"),
-    ("hang", "f finishes"),
-])
+@pytest.mark.parametrize(
+    "body, prop",
+    [
+        ("raise", "f runs without raising"),
+        ("hang", "f finishes"),
+    ],
+)
 def test_require_finished_names_the_failed_property(body: str, prop: str) -> None:
     async def f() -> None:
         if body == "raise":

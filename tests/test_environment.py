@@ -4,6 +4,7 @@ The YAML is read with a few lines of code rather than a YAML library, so this
 test needs nothing beyond the standard library; environment.yml keeps to the
 simple shape it expects (``- pip:`` followed by ``- requirement`` lines).
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -41,10 +42,14 @@ def differences(pyproject: Path, environment: Path) -> list[str]:
     """One message per requirement that is in one file's list but not the other's."""
     wanted = pyproject_requirements(pyproject)
     listed = conda_pip_requirements(environment)
-    problems = [f"{req!r} is in pyproject.toml but not under pip: in environment.yml"
-                for req in wanted if req not in listed]
-    problems += [f"{req!r} is under pip: in environment.yml but not in pyproject.toml"
-                 for req in listed if req not in wanted and req != "-e ."]
+    problems = [
+        f"{req!r} is in pyproject.toml but not under pip: in environment.yml" for req in wanted if req not in listed
+    ]
+    problems += [
+        f"{req!r} is under pip: in environment.yml but not in pyproject.toml"
+        for req in listed
+        if req not in wanted and req != "-e ."
+    ]
     if "-e ." not in listed:
         problems.append("'-e .' (install the course itself) is missing under pip: in environment.yml")
     return problems

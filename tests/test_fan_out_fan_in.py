@@ -1,4 +1,5 @@
 """Properties of the chapter 4 reference (solutions/fan_out_fan_in.py), on random scenarios, in virtual time."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,7 @@ def test_run_all_is_all_or_nothing(data: st.DataObject, size: int) -> None:
     assert outcome["at"] == pytest.approx(first)
     leaves = leaf_exceptions(outcome["error"])
     assert leaves and all(isinstance(error, ItemFailed) for error in leaves)
-    assert {str(error) for error in leaves} == {f"item {item!r} failed" for item in failing
-                                                if duration[item] == first}
+    assert {str(error) for error in leaves} == {f"item {item!r} failed" for item in failing if duration[item] == first}
     # Nothing runs on after run_all raised: every sibling ended before it.
     raised = next(i for i, event in enumerate(run.events) if event.kind == "test.raised")
     after = run.events[raised:]
@@ -114,8 +114,9 @@ def test_merge_yields_every_item_once_when_it_is_due(spec: list[tuple[float, int
 
 @settings(max_examples=30, deadline=None)
 @given(spec=stream_specs.filter(lambda s: sum(count for _, count in s) > 0), data=st.data())
-def test_merge_stopped_early_closes_every_stream_and_leaves_no_task(spec: list[tuple[float, int]],
-                                                                     data: st.DataObject) -> None:
+def test_merge_stopped_early_closes_every_stream_and_leaves_no_task(
+    spec: list[tuple[float, int]], data: st.DataObject
+) -> None:
     take = data.draw(st.integers(1, sum(count for _, count in spec)))
     closed: set[str] = set()
     sources = _streams(spec, closed)

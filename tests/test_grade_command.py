@@ -1,4 +1,5 @@
 """`python -m autograder grade`: one JSON object or a readable report; exit 2 only when it cannot grade."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,12 @@ from tests.hostile_submissions import SOURCE, solved
 
 
 def grade(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autograder", "grade", *args],
-                          capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
 
 
 def test_json_report_of_a_solved_notebook_found_from_the_notebook_itself(tmp_path: Path) -> None:

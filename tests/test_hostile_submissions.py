@@ -5,6 +5,7 @@ workers, sandboxed kernels, short limits: 15 s a cell, 60 s a notebook); the bat
 finish, every case must get its intended score and reason, and the real course
 directory (gradebook, sources) must be unchanged afterwards.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
         path = folder / f"{number:02d}.ipynb"
         path.write_bytes(case.make())
         paths.append(path)
-    protected = [*(REPO_ROOT / "notebooks" / CHAPTER).glob("*.ipynb"), COURSE_DIR / "nbgrader_config.py",
-                 COURSE_DIR / "gradebook.db"]
+    protected = [
+        *(REPO_ROOT / "notebooks" / CHAPTER).glob("*.ipynb"),
+        COURSE_DIR / "nbgrader_config.py",
+        COURSE_DIR / "gradebook.db",
+    ]
     before = fingerprint(protected)
     started = time.perf_counter()
     reports = grade_files(paths, CHAPTER, workers=2, cell_seconds=CELL_SECONDS, wall_seconds=WALL_SECONDS)

@@ -17,6 +17,7 @@ directory (the real gradebook is never touched):
 These run the notebooks, so they are slow: one release and one autograde run
 (three students) per chapter, shared by the tests below.
 """
+
 from __future__ import annotations
 
 import ast
@@ -54,12 +55,16 @@ def wrong_implementations(notebook: Path) -> list[WrongImplementation]:
     for path in sorted((WRONG_DIR / notebook.stem).glob("*.py")):
         code = path.read_text()
         tree = ast.parse(code)
-        expect = next(ast.literal_eval(node.value) for node in tree.body
-                      if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT")
-        function = next(node.name for node in tree.body
-                        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        expect = next(
+            ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT"
+        )
+        function = next(node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
         found.append(WrongImplementation(f"wrong-{path.stem.replace('_', '-')}", code, function, expect))
     return found
+
+
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE")
 
 
@@ -92,8 +97,9 @@ def without_regions(source: str) -> str:
 
 def without_delimiters(source: str) -> str:
     """A solution cell as a learner who wrote the reference solution would leave it."""
-    return "\n".join(line for line in source.splitlines()
-                     if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+    return "\n".join(
+        line for line in source.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line
+    )
 
 
 def notebook_text(nb: nbformat.NotebookNode) -> str:
@@ -198,8 +204,9 @@ def make_submissions(course: Path, assignment: str, sources: dict[str, nbformat.
         folder.mkdir(parents=True)
         for name, source in sources.items():
             every_id = {grade_id(cell) for cell in source.cells if is_solution(cell)}
-            ids = {"full": every_id, "none": set(),
-                   "partial": {solution_ids[0]} if name == first_notebook else set()}[student]
+            ids = {"full": every_id, "none": set(), "partial": {solution_ids[0]} if name == first_notebook else set()}[
+                student
+            ]
             nbformat.write(fill_in(release[name], source, ids), folder / name)
     for name, source in sources.items():
         every_id = {grade_id(cell) for cell in source.cells if is_solution(cell)}
@@ -227,14 +234,19 @@ def read_scores(course: Path, assignment: str, students: list[str]) -> tuple[dic
             for student in students:
                 submission = gradebook.find_submission(assignment, student)
                 scores[student] = (submission.score, submission.max_score)
-                cell_scores[student] = [(f"{notebook.name}:{grade.name}", grade.score, grade.max_score)
-                                        for notebook in submission.notebooks for grade in notebook.grades]
+                cell_scores[student] = [
+                    (f"{notebook.name}:{grade.name}", grade.score, grade.max_score)
+                    for notebook in submission.notebooks
+                    for grade in notebook.grades
+                ]
     return scores, cell_scores
 
 
-@pytest.fixture(scope="module",
-                params=[pytest.param(chapter, id=chapter.assignment) for chapter in CHAPTERS]
-                or [pytest.param(None, id="no-chapters")])
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(chapter, id=chapter.assignment) for chapter in CHAPTERS]
+    or [pytest.param(None, id="no-chapters")],
+)
 def roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Roundtrip:
     chapter: Chapter | None = request.param
     if chapter is None:
@@ -243,8 +255,11 @@ def roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     course = root / "autograder"
     course.mkdir()
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
-    shutil.copytree(chapter.source, root / "notebooks" / chapter.assignment,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(
+        chapter.source,
+        root / "notebooks" / chapter.assignment,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    )
     sources = {path.name: nbformat.read(path, as_version=4) for path in chapter.notebooks}
 
     generate_assignment(chapter.assignment, course_dir=course)
@@ -261,8 +276,9 @@ def test_source_has_solutions_and_hidden_tests(roundtrip: Roundtrip) -> None:
         secrets = secret_text(source)
         assert secrets.solution_lines, f"{name}: no solution region (### BEGIN SOLUTION) to check"
         assert any(is_test(cell) for cell in source.cells), f"{name}: no graded test cell"
-    assert any(secret_text(source).hidden_lines for source in roundtrip.sources.values()), \
+    assert any(secret_text(source).hidden_lines for source in roundtrip.sources.values()), (
         f"{roundtrip.chapter.assignment}: no hidden test region (### BEGIN HIDDEN TESTS) to check"
+    )
 
 
 def test_release_has_stubs_not_solutions(roundtrip: Roundtrip) -> None:
@@ -276,8 +292,9 @@ def test_release_has_stubs_not_solutions(roundtrip: Roundtrip) -> None:
         assert not leaked_regions, f"{name}: the release contains solution regions: {leaked_regions}"
         for cell in release.cells:
             if is_solution(cell) and cell.cell_type == "code":
-                assert "YOUR CODE HERE" in cell.source and "raise NotImplementedError" in cell.source, \
+                assert "YOUR CODE HERE" in cell.source and "raise NotImplementedError" in cell.source, (
                     f"{name}: solution cell {grade_id(cell)} has no nbgrader stub:\n{cell.source}"
+                )
             if cell.cell_type == "code":
                 assert not cell.outputs, f"{name}: release cell {grade_id(cell) or cell.source[:40]!r} has outputs"
 
@@ -295,8 +312,10 @@ def test_release_has_no_hidden_tests(roundtrip: Roundtrip) -> None:
 
 def test_validate_passes_on_source(roundtrip: Roundtrip) -> None:
     for path in roundtrip.chapter.notebooks:
-        problems = validate(roundtrip.course.parent / "notebooks" / roundtrip.chapter.assignment / path.name,
-                            course_dir=roundtrip.course)
+        problems = validate(
+            roundtrip.course.parent / "notebooks" / roundtrip.chapter.assignment / path.name,
+            course_dir=roundtrip.course,
+        )
         assert problems == {}, f"nbgrader validate {path.name} (source) found: {problems}"
 
 
@@ -309,8 +328,8 @@ def test_validate_invert_passes_on_release(roundtrip: Roundtrip) -> None:
             f"nbgrader validate --invert {path.name} (release): {len(passing)} test cell(s) pass before "
             "any solution is written. A cell whose visible part is only a comment (all its tests hidden) "
             "passes in the release; give it a visible line that fails until the exercise is solved, "
-            "or put its hidden tests in the exercise's visible test cell. The cells:\n\n"
-            + "\n\n---\n".join(passing))
+            "or put its hidden tests in the exercise's visible test cell. The cells:\n\n" + "\n\n---\n".join(passing)
+        )
         assert problems == {}, f"nbgrader validate --invert {path.name} (release) found: {problems}"
 
 
@@ -327,9 +346,11 @@ def test_reference_solutions_leave_no_stderr_in_test_cells(roundtrip: Roundtrip)
         for cell in roundtrip.read("autograded", name, "full").cells:
             if not is_test(cell):
                 continue
-            noise = [output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
-                     for output in cell.outputs
-                     if output.output_type == "error" or output.get("name") == "stderr"]
+            noise = [
+                output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
+                for output in cell.outputs
+                if output.output_type == "error" or output.get("name") == "stderr"
+            ]
             assert not noise, f"{name}: test cell {grade_id(cell)} wrote to stderr or raised:\n{noise}"
 
 
@@ -341,8 +362,10 @@ def test_untouched_release_scores_zero_everywhere(roundtrip: Roundtrip) -> None:
 
 def test_first_solution_alone_scores_partial_credit(roundtrip: Roundtrip) -> None:
     score, max_score = roundtrip.scores["partial"]
-    assert 0 < score < max_score, (f"with only the first solution cell filled in, the score is "
-                                   f"{score}/{max_score}: {roundtrip.cell_scores['partial']}")
+    assert 0 < score < max_score, (
+        f"with only the first solution cell filled in, the score is "
+        f"{score}/{max_score}: {roundtrip.cell_scores['partial']}"
+    )
 
 
 def test_feedback_shows_no_hidden_tests(roundtrip: Roundtrip) -> None:
@@ -369,5 +392,7 @@ def test_each_wrong_implementation_loses_the_points_of_the_check_it_fails(roundt
                 errors = [o for o in (cell.outputs if cell else []) if o.output_type == "error"]
                 if cell_score == 0 and any(f"{wrong.expect['property']}: FAILED" in o.evalue for o in errors):
                     failed_as_intended.append(cell_name)
-        assert failed_as_intended, (f"{wrong.student}: no test cell scored 0 with "
-                                    f"'{wrong.expect['property']}: FAILED'; cells: {roundtrip.cell_scores[wrong.student]}")
+        assert failed_as_intended, (
+            f"{wrong.student}: no test cell scored 0 with "
+            f"'{wrong.expect['property']}: FAILED'; cells: {roundtrip.cell_scores[wrong.student]}"
+        )

@@ -1,4 +1,5 @@
 """Each chapter notebook is what its builder (tools/build_chNN.py) writes: edit the builder, not the notebook."""
+
 from __future__ import annotations
 
 import importlib
@@ -21,7 +22,9 @@ def test_notebook_cells_match_the_builder(builder: Path) -> None:
     module = importlib.import_module(f"tools.{builder.stem}")
     saved = nbformat.read(module.NOTEBOOK, as_version=4).cells
     expected = module.cells()
-    assert [(c.cell_type, c.source, c.metadata) for c in saved] == \
-           [(c.cell_type, c.source, c.metadata) for c in expected], (
+    assert [(c.cell_type, c.source, c.metadata) for c in saved] == [
+        (c.cell_type, c.source, c.metadata) for c in expected
+    ], (
         f"{module.NOTEBOOK.relative_to(ROOT)} differs from what {builder.name} writes: "
-        f"run `.venv/bin/python tools/{builder.name}`")
+        f"run `.venv/bin/python tools/{builder.name}`"
+    )

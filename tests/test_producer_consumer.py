@@ -1,4 +1,5 @@
 """Properties of the chapter 1 reference (solutions/producer_consumer.py), on random pipelines."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,16 +24,21 @@ def pipelines(draw: st.DrawFn) -> dict[str, Any]:
     items = [item for source in sources for item in source]
     duration_of = {item: draw(durations) for item in items}
     failing = draw(st.sets(st.sampled_from(items))) if items else set()
-    return {"sources": sources, "items": items, "duration_of": duration_of, "failing": failing,
-            "consumers": draw(st.integers(1, 6)), "maxsize": draw(st.integers(1, 8))}
+    return {
+        "sources": sources,
+        "items": items,
+        "duration_of": duration_of,
+        "failing": failing,
+        "consumers": draw(st.integers(1, 6)),
+        "maxsize": draw(st.integers(1, 8)),
+    }
 
 
 @settings(max_examples=60, deadline=None)
 @given(pipelines())
 def test_pipeline_handles_every_item_exactly_once_and_every_consumer_exits(case: dict[str, Any]) -> None:
     work = Workload(case["duration_of"].__getitem__, case["failing"])
-    run = run_virtual(lambda: run_pipeline(case["sources"], work, consumers=case["consumers"],
-                                           maxsize=case["maxsize"]))
+    run = run_virtual(lambda: run_pipeline(case["sources"], work, consumers=case["consumers"], maxsize=case["maxsize"]))
     assert run.outcome == "returned", run.diagnosis
     results, failures = run.value
     assert set(results) | set(failures) == set(case["items"])
@@ -53,8 +59,9 @@ def test_cancelling_the_pipeline_midway_leaves_no_task_running(case: dict[str, A
 
     async def scenario() -> None:
         work = Workload(case["duration_of"].__getitem__, case["failing"])
-        pipeline = asyncio.create_task(run_pipeline(case["sources"], work, consumers=case["consumers"],
-                                                    maxsize=case["maxsize"]))
+        pipeline = asyncio.create_task(
+            run_pipeline(case["sources"], work, consumers=case["consumers"], maxsize=case["maxsize"])
+        )
         await asyncio.sleep(cancel_at)
         outcome["finished_first"] = pipeline.done()
         pipeline.cancel()
@@ -68,10 +75,16 @@ def test_cancelling_the_pipeline_midway_leaves_no_task_running(case: dict[str, A
 
 
 @settings(max_examples=40, deadline=None)
-@given(every=st.sampled_from([0.1, 0.3, 0.5, 1.0]), stop_at=st.floats(0.0, 8.0, allow_nan=False),
-       consumers=st.integers(1, 4), maxsize=st.integers(1, 5), duration=durations)
+@given(
+    every=st.sampled_from([0.1, 0.3, 0.5, 1.0]),
+    stop_at=st.floats(0.0, 8.0, allow_nan=False),
+    consumers=st.integers(1, 4),
+    maxsize=st.integers(1, 5),
+    duration=durations,
+)
 def test_serve_takes_nothing_after_stop_and_handles_everything_it_took(
-        every: float, stop_at: float, consumers: int, maxsize: int, duration: float) -> None:
+    every: float, stop_at: float, consumers: int, maxsize: int, duration: float
+) -> None:
     work = Workload(duration)
 
     async def source():

@@ -1,4 +1,5 @@
 """run_virtual: virtual clock, hang diagnosis, wall-clock backstop, leftovers, determinism."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,11 @@ def test_events_carry_virtual_time_and_task_name() -> None:
         await asyncio.create_task(ticker(), name="ticker")
 
     run = run_virtual(main)
-    assert [(e.time, e.task, e["n"]) for e in run.of_kind("tick")] == [(1.5, "ticker", 0), (3.0, "ticker", 1),
-                                                                        (4.5, "ticker", 2)]
+    assert [(e.time, e.task, e["n"]) for e in run.of_kind("tick")] == [
+        (1.5, "ticker", 0),
+        (3.0, "ticker", 1),
+        (4.5, "ticker", 2),
+    ]
 
 
 def test_two_runs_record_identical_events() -> None:

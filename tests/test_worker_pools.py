@@ -1,4 +1,5 @@
 """Properties of the chapter 2 reference (solutions/worker_pools.py), on random workloads, in virtual time."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,9 @@ def test_limited_map_keeps_order_respects_and_fills_the_limit(times: list[float]
 
 @settings(max_examples=40, deadline=None)
 @given(durations.filter(bool), limits, st.data())
-def test_limited_map_first_failure_cancels_the_rest_and_raises_a_group(times: list[float], limit: int,
-                                                                       data: st.DataObject) -> None:
+def test_limited_map_first_failure_cancels_the_rest_and_raises_a_group(
+    times: list[float], limit: int, data: st.DataObject
+) -> None:
     failing = data.draw(st.sets(st.integers(0, len(times) - 1), min_size=1))
     work = Workload(lambda i: times[i], failing)
     run = run_virtual(lambda: limited_map(work, range(len(times)), limit))
@@ -52,8 +54,9 @@ def test_limited_map_rejects_a_limit_below_one() -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(durations, st.integers(1, 6), st.integers(0, 4), st.data())
-def test_pool_settles_every_future_and_workers_survive_failures(times: list[float], workers: int, maxsize: int,
-                                                                 data: st.DataObject) -> None:
+def test_pool_settles_every_future_and_workers_survive_failures(
+    times: list[float], workers: int, maxsize: int, data: st.DataObject
+) -> None:
     failing = data.draw(st.sets(st.integers(0, max(len(times) - 1, 0)))) if times else set()
     work = Workload(lambda i: times[i], failing)
 
@@ -75,10 +78,16 @@ def test_pool_settles_every_future_and_workers_survive_failures(times: list[floa
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(1, 12), st.integers(1, 4), st.sets(st.integers(1, 12)), st.sets(st.integers(1, 12)),
-       st.floats(0.0, 5.0, allow_nan=False))
-def test_task_manager_statuses_follow_the_life_cycle(n: int, workers: int, failing: set[int],
-                                                     cancel: set[int], cancel_at: float) -> None:
+@given(
+    st.integers(1, 12),
+    st.integers(1, 4),
+    st.sets(st.integers(1, 12)),
+    st.sets(st.integers(1, 12)),
+    st.floats(0.0, 5.0, allow_nan=False),
+)
+def test_task_manager_statuses_follow_the_life_cycle(
+    n: int, workers: int, failing: set[int], cancel: set[int], cancel_at: float
+) -> None:
     work = Workload(1.0, failing)
     seen: dict[int, JobStatus] = {}
 

@@ -1,4 +1,5 @@
 """Every chapter's checks pass on the reference and fail, as intended, on each wrong implementation."""
+
 from __future__ import annotations
 
 import importlib

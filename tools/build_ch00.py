@@ -9,6 +9,7 @@ The cells are built with ``tools/notebook_cells.py``: solution regions come from
 ``coursekit/chapter_checks/asyncio_in_jupyter.py``. Cell ids are fixed, so rebuilding
 gives the same file.
 """
+
 from __future__ import annotations
 
 import sys
@@ -17,14 +18,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solutions import asyncio_in_jupyter as reference  # noqa: E402
-from tools.notebook_cells import (ROOT, build_from_command_line, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
-                                  solution, tests)
+from tools.notebook_cells import (
+    ROOT,
+    build_from_command_line,
+    code,
+    hidden_tests,
+    md,
+    readonly_code,
+    readonly_md,  # noqa: E402
+    solution,
+    tests,
+)
 
 ASSIGNMENT = "ch00_asyncio_in_jupyter"
 NOTEBOOK = ROOT / "notebooks" / ASSIGNMENT / "asyncio_in_jupyter.ipynb"
 
 
 # ---------------------------------------------------------------- the chapter
+
 
 def cells() -> list:
     return [
@@ -44,7 +55,6 @@ def cells() -> list:
 
         Run the cells from top to bottom (**Run → Run All Cells** works too).
         """),
-
         # ------------------------------------------------------------ 1
         md("""
         ## 1. `asyncio.run()` does not work here — use `await`
@@ -80,7 +90,6 @@ def cells() -> list:
         > In a `.py` file, top-level `await` is a syntax error; there you keep using
         > `asyncio.run(main())`. Everything else in this course works the same in both places.
         """),
-
         # ------------------------------------------------------------ 2
         md("""
         ## 2. Coroutines, `await`, tasks
@@ -141,7 +150,6 @@ def cells() -> list:
         # here, both tasks are done
         print(ada.result(), "|", grace.result())
         """),
-
         # ------------------------------------------------------------ 3
         md("""
         ## 3. Virtual time: `run_virtual`
@@ -243,7 +251,6 @@ def cells() -> list:
         print(run.outcome)
         print(run.diagnosis)
         """),
-
         # ------------------------------------------------------------ 4
         md("""
         ## 4. Events: how the pictures are made
@@ -307,7 +314,6 @@ def cells() -> list:
         ax.grid(alpha=0.3)
         plt.show()
         """),
-
         # ------------------------------------------------------------ 5
         md("""
         ## 5. How checks work
@@ -353,7 +359,6 @@ def cells() -> list:
                 print(failure)
             print()
         """),
-
         # ------------------------------------------------------------ 6
         md("""
         ## 6. Exercises
@@ -364,10 +369,15 @@ def cells() -> list:
 
         The test cells call the chapter's checks; the next cell imports them (run it first).
         """),
-        readonly_code("ch00-checks", """
+        readonly_code(
+            "ch00-checks",
+            """
         from coursekit.chapter_checks.asyncio_in_jupyter import check_countdown, check_fetch_all
-        """),
-        readonly_md("ch00-countdown-task", """
+        """,
+        ),
+        readonly_md(
+            "ch00-countdown-task",
+            """
         ### Exercise A: `countdown` (3 points)
 
         Write `async def countdown(n, delay)` that "ticks" `n`, `n - 1`, …, `1`, sleeping
@@ -378,20 +388,32 @@ def cells() -> list:
         * The first tick is immediate, and there is no sleep after the last one.
           So `countdown(3, 1)` started at time 0 returns `[0.0, 1.0, 2.0]` after 2 seconds.
         * `countdown(0, delay)` ticks never: it returns `[]` at once.
-        """),
+        """,
+        ),
         solution("ch00-countdown", reference.countdown),
-        tests("ch00-countdown-tests", 1, """
+        tests(
+            "ch00-countdown-tests",
+            1,
+            """
         # Visible test: countdown(3, 1). Run this cell to check your work.
         check_countdown(countdown)
-        """),
-        hidden_tests("ch00-countdown-hidden-tests", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch00-countdown-hidden-tests",
+            2,
+            """
         # One tick means no sleep at all.
         check_countdown(countdown, n=1, delay=5)
-        """, """
+        """,
+            """
         check_countdown(countdown, n=0, delay=2.5)
         check_countdown(countdown, n=4, delay=2.5)
-        """),
-        readonly_md("ch00-fetch-all-task", """
+        """,
+        ),
+        readonly_md(
+            "ch00-fetch-all-task",
+            """
         ### Exercise B: `fetch_all` (3 points)
 
         Pretend each number in `delays` is the time one web request takes. Write
@@ -404,21 +426,30 @@ def cells() -> list:
           `fetch_all([1, 2, 3])` returns `3.0`, not `6.0`.
         * `fetch_all([])` returns `0.0`.
         * Every sleep must have finished when `fetch_all` returns.
-        """),
+        """,
+        ),
         solution("ch00-fetch-all", reference.fetch_all),
-        tests("ch00-fetch-all-tests", 1, """
+        tests(
+            "ch00-fetch-all-tests",
+            1,
+            """
         # Visible test: fetch_all([1, 2, 3]). Run this cell to check your work.
         check_fetch_all(fetch_all)
-        """),
-        hidden_tests("ch00-fetch-all-hidden-tests", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch00-fetch-all-hidden-tests",
+            2,
+            """
         # A single delay.
         check_fetch_all(fetch_all, delays=[2.5])
-        """, """
+        """,
+            """
         check_fetch_all(fetch_all, delays=[])
         check_fetch_all(fetch_all, delays=[0.5, 2.5, 1.0, 2.5])
         check_fetch_all(fetch_all, delays=[i / 10 for i in range(1, 101)])
-        """),
-
+        """,
+        ),
         # ------------------------------------------------------------ 7
         md("""
         ## 7. How grading works

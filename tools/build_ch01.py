@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Build chapter 1's notebook (producer/consumer) in nbgrader source format, then run it.
 
-    .venv/bin/python tools/build_ch01.py            # write + execute (stores outputs)
-    .venv/bin/python tools/build_ch01.py --no-run   # write only
+.venv/bin/python tools/build_ch01.py            # write + execute (stores outputs)
+.venv/bin/python tools/build_ch01.py --no-run   # write only
 """
+
 from __future__ import annotations
 
 import sys
@@ -12,8 +13,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solutions import producer_consumer as reference  # noqa: E402
-from tools.notebook_cells import (ROOT, build_from_command_line, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
-                                  solution, tests)
+from tools.notebook_cells import (
+    ROOT,
+    build_from_command_line,
+    code,
+    hidden_tests,
+    md,
+    readonly_code,
+    readonly_md,  # noqa: E402
+    solution,
+    tests,
+)
 
 ASSIGNMENT = "ch01_producer_consumer"
 NOTEBOOK = ROOT / "notebooks" / ASSIGNMENT / "producer_consumer.ipynb"
@@ -47,7 +57,9 @@ def cells() -> list:
         takes a simulated minute runs in a few milliseconds, and a pipeline that hangs is
         stopped and explained.
         """),
-        readonly_code("ch01-setup", """
+        readonly_code(
+            "ch01-setup",
+            """
         %matplotlib inline
         import asyncio
         from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
@@ -59,8 +71,8 @@ def cells() -> list:
         from coursekit.chapter_checks.producer_consumer import (
             check_consumer, check_consumer_cancelled, check_run_pipeline,
             check_run_pipeline_cancelled, check_serve)
-        """),
-
+        """,
+        ),
         # ------------------------------------------------------------------ 1
         md("""
         ## 1. `asyncio.Queue` in four calls
@@ -121,7 +133,6 @@ def cells() -> list:
         All three runs end at the same time: the consumer is the bottleneck, and a queue
         cannot make it faster. What a bounded queue changes is where the waiting happens.
         """),
-
         # ------------------------------------------------------------------ 2
         md("""
         ## 2. Bug hunt: a `join()` that never returns
@@ -209,9 +220,10 @@ def cells() -> list:
 
         Now it is your turn.
         """),
-
         # ------------------------------------------------------------------ exercise 1
-        readonly_md("ch01-ex1-statement", """
+        readonly_md(
+            "ch01-ex1-statement",
+            """
         ## Exercise 1 — a consumer that always finishes its items (3 points)
 
         Write `consumer(queue, handle, results, failures)`:
@@ -229,18 +241,27 @@ def cells() -> list:
         The first test cell runs your consumer on the virtual clock and prints one `✓` per
         property that holds; the first property that fails stops it with what was observed
         and a hint.
-        """),
+        """,
+        ),
         solution("ch01-ex1-consumer", reference.consumer),
-        tests("ch01-ex1-visible", 1, """
+        tests(
+            "ch01-ex1-visible",
+            1,
+            """
         check_consumer(consumer)
-        """),
-        hidden_tests("ch01-ex1-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch01-ex1-hidden",
+            2,
+            """
         check_consumer(consumer, items=["a", "b"], failing=(), duration=3.0)
-        """, """
+        """,
+            """
         check_consumer(consumer, items=list(range(10, 30)), failing={12, 19, 29}, duration=0.25)
         check_consumer_cancelled(consumer)
-        """),
-
+        """,
+        ),
         # ------------------------------------------------------------------ 3
         md("""
         ## 3. Bug hunt: guessing when the work is done
@@ -301,9 +322,10 @@ def cells() -> list:
         A closed Go channel wakes *every* receiver, which is why Go needs no per-consumer
         marker; asyncio's queue (before 3.13) has no such broadcast, hence one `STOP` each.
         """),
-
         # ------------------------------------------------------------------ exercise 2
-        readonly_md("ch01-ex2-statement", """
+        readonly_md(
+            "ch01-ex2-statement",
+            """
         ## Exercise 2 — several producers, several consumers (4 points)
 
         Write `run_pipeline(sources, handle, *, consumers, maxsize)`:
@@ -320,19 +342,29 @@ def cells() -> list:
 
         No sleeps, no guesses: every wait in your code should be for something that will
         happen.
-        """),
+        """,
+        ),
         solution("ch01-ex2-run-pipeline", reference.run_pipeline),
-        tests("ch01-ex2-visible", 1, """
+        tests(
+            "ch01-ex2-visible",
+            1,
+            """
         check_run_pipeline(run_pipeline)
-        """),
-        hidden_tests("ch01-ex2-hidden", 3, """
+        """,
+        ),
+        hidden_tests(
+            "ch01-ex2-hidden",
+            3,
+            """
         check_run_pipeline(run_pipeline, sources=[range(30)], consumers=1, maxsize=2, duration=0.1)
-        """, """
+        """,
+            """
         check_run_pipeline(run_pipeline, sources=[[f"p{p}-{i}" for i in range(4)] for p in range(5)],
                            consumers=4, maxsize=1, duration=0.5, failing={"p2-3", "p4-0"})
         check_run_pipeline(run_pipeline, sources=[[], range(3)], consumers=5, maxsize=10)
         check_run_pipeline_cancelled(run_pipeline)
-        """),
+        """,
+        ),
         md("""
         ### Your pipeline, in pictures
 
@@ -352,7 +384,6 @@ def cells() -> list:
         show_busy_timeline(both)
         show_queue_depth(both)
         """),
-
         # ------------------------------------------------------------------ exercise 3
         md("""
         ## 4. Graceful shutdown
@@ -376,7 +407,9 @@ def cells() -> list:
         await asyncio.wait({next_item, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
         ```
         """),
-        readonly_md("ch01-ex3-statement", """
+        readonly_md(
+            "ch01-ex3-statement",
+            """
         ## Exercise 3 — a service that stops gracefully (3 points)
 
         Write `serve(source, handle, *, consumers, maxsize, stop)`:
@@ -391,17 +424,27 @@ def cells() -> list:
 
         In the checks, an item arrives every 0.5 s, handling one takes 1 s, and `stop` is set
         at t = 6.25 s.
-        """),
+        """,
+        ),
         solution("ch01-ex3-serve", reference.serve),
-        tests("ch01-ex3-visible", 1, """
+        tests(
+            "ch01-ex3-visible",
+            1,
+            """
         check_serve(serve)
-        """),
-        hidden_tests("ch01-ex3-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch01-ex3-hidden",
+            2,
+            """
         check_serve(serve, items=7, stop_at=None)
-        """, """
+        """,
+            """
         check_serve(serve, every=0.1, stop_at=2.05, consumers=3, maxsize=5, duration=0.5)
         check_serve(serve, every=2.0, stop_at=0.5, consumers=2, maxsize=2)
-        """),
+        """,
+        ),
         code("""
         from solutions.producer_consumer import serve as reference_serve
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Build chapter 2's notebook (worker pools and concurrency limits) in nbgrader source format, then run it.
 
-    .venv/bin/python tools/build_ch02.py            # write + execute (stores outputs)
-    .venv/bin/python tools/build_ch02.py --no-run   # write only
+.venv/bin/python tools/build_ch02.py            # write + execute (stores outputs)
+.venv/bin/python tools/build_ch02.py --no-run   # write only
 """
+
 from __future__ import annotations
 
 import inspect
@@ -13,8 +14,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solutions import worker_pools as reference  # noqa: E402
-from tools.notebook_cells import (ROOT, build_from_command_line, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
-                                  solution, tests)
+from tools.notebook_cells import (
+    ROOT,
+    build_from_command_line,
+    code,
+    hidden_tests,
+    md,
+    readonly_code,
+    readonly_md,  # noqa: E402
+    solution,
+    tests,
+)
 
 ASSIGNMENT = "ch02_worker_pools"
 NOTEBOOK = ROOT / "notebooks" / ASSIGNMENT / "worker_pools.ipynb"
@@ -50,7 +60,9 @@ def cells() -> list:
         *In flight* means: a call has started and has not yet returned, raised or been
         cancelled. A limit of 5 means at most 5 in flight at every instant.
         """),
-        readonly_code("ch02-setup", """
+        readonly_code(
+            "ch02-setup",
+            """
         %matplotlib inline
         import asyncio
         import itertools
@@ -69,8 +81,8 @@ def cells() -> list:
 
         T = TypeVar("T")
         R = TypeVar("R")
-        """),
-
+        """,
+        ),
         # ------------------------------------------------------------------ 1
         md("""
         ## 1. A Semaphore is a counter of free slots
@@ -169,9 +181,10 @@ def cells() -> list:
         requests per second, this limiter gets you throttled. Chapter 8 builds real rate
         limiters (token bucket, sliding window); here we stay with concurrency limits.
         """),
-
         # ------------------------------------------------------------------ exercise 1
-        readonly_md("ch02-ex1-statement", """
+        readonly_md(
+            "ch02-ex1-statement",
+            """
         ## Exercise 1 — `limited_map` (3 points)
 
         Write `limited_map(func, items, limit)`:
@@ -186,19 +199,29 @@ def cells() -> list:
         * `limit < 1` raises `ValueError` (with no slot, nothing could ever run).
 
         The checks use calls of varying length (1 to 4 s), so batches are caught.
-        """),
+        """,
+        ),
         solution("ch02-ex1-limited-map", reference.limited_map),
-        tests("ch02-ex1-visible", 1, """
+        tests(
+            "ch02-ex1-visible",
+            1,
+            """
         check_limited_map(limited_map)
-        """),
-        hidden_tests("ch02-ex1-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch02-ex1-hidden",
+            2,
+            """
         check_limited_map_failure(limited_map)
-        """, """
+        """,
+            """
         check_limited_map(limited_map, items=list("abcdefghij"), limit=1, durations=(0.5, 2.0))
         check_limited_map(limited_map, items=list(range(3)), limit=8)
         check_limited_map(limited_map, items=list(range(40)), limit=7, durations=(0.1, 5.0, 0.3, 2.5, 1.0))
         check_limited_map_failure(limited_map, items=list(range(20)), limit=5, failing={0, 13}, duration=0.5)
-        """),
+        """,
+        ),
         md("""
         ### Your `limited_map` in pictures
 
@@ -222,7 +245,6 @@ def cells() -> list:
         show_in_flight({"your limited_map": map_run(limited_map),
                         "reference": map_run(reference_limited_map)}, limit=5)
         """),
-
         # ------------------------------------------------------------------ 2
         md("""
         ## 2. Document 003's four styles, measured
@@ -416,7 +438,9 @@ def cells() -> list:
         returns it, and `await future` gives the result or raises the job's error, in the
         caller's code, where it can be handled.
         """),
-        readonly_md("ch02-ex2-statement", """
+        readonly_md(
+            "ch02-ex2-statement",
+            """
         ## Exercise 2 — the worker of a pool (4 points)
 
         The pool itself is given below (read it): `WorkerPool(handle, workers=3)` is an async
@@ -435,22 +459,32 @@ def cells() -> list:
         * if you are cancelled while running a job, cancel that job's future
           (`future.cancel()`) and let the cancellation continue (re-raise it);
         * mark every entry you take, `STOP` included, with `queue.task_done()`, in a `finally:`.
-        """),
+        """,
+        ),
         solution("ch02-ex2-pool-worker", reference.pool_worker),
         class_cell("ch02-worker-pool-class", reference.WorkerPool),
-        tests("ch02-ex2-visible", 1, """
+        tests(
+            "ch02-ex2-visible",
+            1,
+            """
         check_pool_worker(pool_worker)
-        """),
-        hidden_tests("ch02-ex2-hidden", 3, """
+        """,
+        ),
+        hidden_tests(
+            "ch02-ex2-hidden",
+            3,
+            """
         check_pool_worker_cancelled(pool_worker)
-        """, """
+        """,
+            """
         check_pool_worker(pool_worker, items=list("abcdefg"), workers=1, failing={"a", "g"}, durations=(0.5,),
                           cancel_before_start="f")
         check_pool_worker(pool_worker, items=list(range(30)), workers=6, failing=set(range(0, 30, 4)),
                           cancel_before_start=None)
         check_pool_worker(pool_worker, items=[1, 2], workers=4, failing=(), cancel_before_start=None)
         check_pool_worker_cancelled(pool_worker, cancel_at=0.5)
-        """),
+        """,
+        ),
         md("""
         ### Who was busy when
 
@@ -472,7 +506,6 @@ def cells() -> list:
         show_busy_timeline({"your pool_worker": pool_run(pool_worker),
                             "reference": pool_run(reference_pool_worker)})
         """),
-
         # ------------------------------------------------------------------ 5
         md("""
         ## 5. A background task manager, and a cancelled job that runs anyway
@@ -524,7 +557,9 @@ def cells() -> list:
 
         raising `InvalidTransition`, so a bug like document 004's cannot go unnoticed.
         """),
-        readonly_md("ch02-ex3-statement", """
+        readonly_md(
+            "ch02-ex3-statement",
+            """
         ## Exercise 3 — run one job and record its life (3 points)
 
         Write `run_job(job, handle)`, which each `TaskManager` worker calls for every job it
@@ -541,18 +576,28 @@ def cells() -> list:
 
         Use `job.set_status(...)`, never `job.status = ...`: it records the time of each change
         in `job.history` and enforces the life cycle.
-        """),
+        """,
+        ),
         solution("ch02-ex3-run-job", reference.run_job),
         class_cell("ch02-task-manager-class", reference.TaskManager),
-        tests("ch02-ex3-visible", 1, """
+        tests(
+            "ch02-ex3-visible",
+            1,
+            """
         check_run_job(run_job)
-        """),
-        hidden_tests("ch02-ex3-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch02-ex3-hidden",
+            2,
+            """
         check_run_job(run_job, items=range(6), workers=1, failing={0}, duration=2.0, cancel_at=1.0, cancel=(1, 6))
-        """, """
+        """,
+            """
         check_run_job(run_job, items=range(10), workers=3, failing={0, 9}, duration=0.7, cancel_at=1.0, cancel=(3, 9))
         check_run_job(run_job, items="xyz", workers=5, failing="y", duration=1.0, cancel_at=0.0, cancel=(1,))
-        """),
+        """,
+        ),
         md("""
         ### The life of each job
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Build chapter 3's notebook (batching) in nbgrader source format, then run it.
 
-    .venv/bin/python tools/build_ch03.py            # write + execute (stores outputs)
-    .venv/bin/python tools/build_ch03.py --no-run   # write only
+.venv/bin/python tools/build_ch03.py            # write + execute (stores outputs)
+.venv/bin/python tools/build_ch03.py --no-run   # write only
 """
+
 from __future__ import annotations
 
 import inspect
@@ -13,8 +14,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solutions import batching as reference  # noqa: E402
-from tools.notebook_cells import (ROOT, build_from_command_line, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
-                                  solution, tests)
+from tools.notebook_cells import (
+    ROOT,
+    build_from_command_line,
+    code,
+    hidden_tests,
+    md,
+    readonly_code,
+    readonly_md,  # noqa: E402
+    solution,
+    tests,
+)
 
 ASSIGNMENT = "ch03_batching"
 NOTEBOOK = ROOT / "notebooks" / ASSIGNMENT / "batching.ipynb"
@@ -56,7 +66,9 @@ def cells() -> list:
         (exercises 1–3) and a chunked batch processor with bounded concurrency (exercise 4), the
         pattern of document 004.
         """),
-        readonly_code("ch03-setup", """
+        readonly_code(
+            "ch03-setup",
+            """
         %matplotlib inline
         import asyncio
         from collections.abc import Sequence
@@ -68,8 +80,8 @@ def cells() -> list:
         from coursekit.chapter_checks.batching import (
             check_batch_loop, check_collect_batch, check_deliver, check_process_in_chunks)
         from solutions.batching import BatchHandler, Entry, MicroBatcher
-        """),
-
+        """,
+        ),
         # ------------------------------------------------------------------ 1
         md("""
         ## 1. The rule, in pictures
@@ -251,9 +263,10 @@ def cells() -> list:
         3. `batch_loop(inbox, handler, *, batch_size, max_wait)`: repeat 1 and 2 until `STOP`.
         """),
         md(micro_batcher_source()),
-
         # ------------------------------------------------------------------ exercise 1
-        readonly_md("ch03-ex1-statement", """
+        readonly_md(
+            "ch03-ex1-statement",
+            """
         ## Exercise 1 — collect one batch (3 points)
 
         Write `collect_batch(inbox, batch_size, max_wait)`, which returns a list of entries:
@@ -272,22 +285,33 @@ def cells() -> list:
         The check puts 10 entries into the inbox at fixed times and calls your function again
         each time it returns: first without `STOP` (the last partial batch must come out on its
         own), then with a `STOP` after the last entry.
-        """),
+        """,
+        ),
         solution("ch03-ex1-collect-batch", reference.collect_batch),
-        tests("ch03-ex1-visible", 1, """
+        tests(
+            "ch03-ex1-visible",
+            1,
+            """
         check_collect_batch(collect_batch)
-        """),
-        hidden_tests("ch03-ex1-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch03-ex1-hidden",
+            2,
+            """
         check_collect_batch(collect_batch, arrivals=[(0.0, "a"), (0.3, "b"), (2.0, "c")], batch_size=2, max_wait=1.0)
-        """, """
+        """,
+            """
         check_collect_batch(collect_batch, arrivals=[(n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
         check_collect_batch(collect_batch, arrivals=[(0.5, "x"), (0.6, "y"), (0.7, "z")], batch_size=1, max_wait=2.0)
         check_collect_batch(collect_batch, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)],
                             batch_size=10, max_wait=1.05, stop_after=0.3)
-        """),
-
+        """,
+        ),
         # ------------------------------------------------------------------ exercise 2
-        readonly_md("ch03-ex2-statement", """
+        readonly_md(
+            "ch03-ex2-statement",
+            """
         ## Exercise 2 — deliver one batch, whatever the handler does (3 points)
 
         Write `deliver(batch, handler)`; `batch` is a list of entries `(item, future)`:
@@ -304,21 +328,32 @@ def cells() -> list:
 
         The check delivers four batches: one that succeeds, one whose handler raises, one whose
         handler returns a result too few, and one in which a caller gave up.
-        """),
+        """,
+        ),
         solution("ch03-ex2-deliver", reference.deliver),
-        tests("ch03-ex2-visible", 1, """
+        tests(
+            "ch03-ex2-visible",
+            1,
+            """
         check_deliver(deliver)
-        """),
-        hidden_tests("ch03-ex2-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch03-ex2-hidden",
+            2,
+            """
         check_deliver(deliver, ok=["a"], failing_batch=["b", "c"], failing="c", short=["d"], given_up=["e", "f"],
                       gave_up="e", duration=0.0)
-        """, """
+        """,
+            """
         check_deliver(deliver, ok=list(range(20)), failing_batch=[30, 31, 32, 33], failing=33, short=[40, 41, 42, 43],
                       given_up=[50, 51], gave_up=51, duration=2.5)
-        """),
-
+        """,
+        ),
         # ------------------------------------------------------------------ exercise 3
-        readonly_md("ch03-ex3-statement", """
+        readonly_md(
+            "ch03-ex3-statement",
+            """
         ## Exercise 3 — the batch loop (4 points)
 
         Write `batch_loop(inbox, handler, *, batch_size, max_wait)`, the background task of
@@ -339,22 +374,32 @@ def cells() -> list:
         The check runs a `MicroBatcher` with your loop: 9 callers, `batch_size=3`,
         `max_wait=0.5`, a handler that takes 1.5 s (longer than `max_wait`), item 5's batch
         failing, and `close()` at t = 3.6 s.
-        """),
+        """,
+        ),
         solution("ch03-ex3-batch-loop", reference.batch_loop),
-        tests("ch03-ex3-visible", 1, """
+        tests(
+            "ch03-ex3-visible",
+            1,
+            """
         check_batch_loop(batch_loop)
-        """),
-        hidden_tests("ch03-ex3-hidden", 3, """
+        """,
+        ),
+        hidden_tests(
+            "ch03-ex3-hidden",
+            3,
+            """
         check_batch_loop(batch_loop, arrivals=[(0.0, "a"), (0.1, "b"), (0.3, "c")], close_at=1.0, batch_size=2,
                          max_wait=0.25, duration=0.1, failing=())
-        """, """
+        """,
+            """
         check_batch_loop(batch_loop, arrivals=[(n / 10, n) for n in range(1, 25)], close_at=2.47, batch_size=4,
                          max_wait=0.25, duration=0.8, failing={7, 18})
         check_batch_loop(batch_loop, arrivals=[(0.5, 1), (1.0, 2)], close_at=1.2, batch_size=1, max_wait=3.0,
                          duration=5.0, failing={2})
         check_batch_loop(batch_loop, arrivals=[(0.2, 1), (0.3, 2)], close_at=0.35, batch_size=5, max_wait=1.0,
                          duration=1.0, failing=())
-        """),
+        """,
+        ),
         md("""
         ### Your batcher, in pictures
 
@@ -371,7 +416,6 @@ def cells() -> list:
         show_batches({"your batch_loop": batcher_run(batch_loop), "reference": batcher_run(reference_batch_loop)},
                      batch_size=5, max_wait=0.5)
         """),
-
         # ------------------------------------------------------------------ 4
         md("""
         ## 4. Choosing `batch_size`: latency against throughput
@@ -406,7 +450,6 @@ def cells() -> list:
         A good `batch_size` is the smallest one with which the backend keeps up with the peak
         load; `max_wait` is the latency you accept when traffic is light.
         """),
-
         # ------------------------------------------------------------------ 5
         md("""
         ## 5. Chunked batch processing: all the items are already here
@@ -475,9 +518,10 @@ def cells() -> list:
         2 applies to chunks: at most `concurrency` calls in flight, and a new chunk starts as
         soon as any call finishes — never in waves.
         """),
-
         # ------------------------------------------------------------------ exercise 4
-        readonly_md("ch03-ex4-statement", """
+        readonly_md(
+            "ch03-ex4-statement",
+            """
         ## Exercise 4 — chunks with bounded concurrency (3 points)
 
         Write `process_in_chunks(items, handler, *, chunk_size, concurrency)`:
@@ -492,21 +536,31 @@ def cells() -> list:
 
         The check uses 14 items in chunks of 3, `concurrency=2`; the first chunk takes 3 s and
         the others 1 s. Then it runs again with item 8's chunk failing.
-        """),
+        """,
+        ),
         solution("ch03-ex4-process-in-chunks", reference.process_in_chunks),
-        tests("ch03-ex4-visible", 1, """
+        tests(
+            "ch03-ex4-visible",
+            1,
+            """
         check_process_in_chunks(process_in_chunks)
-        """),
-        hidden_tests("ch03-ex4-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch03-ex4-hidden",
+            2,
+            """
         check_process_in_chunks(process_in_chunks, items=["a", "b", "c"], chunk_size=1, concurrency=3, slow=["b"],
                                 failing="c")
-        """, """
+        """,
+            """
         check_process_in_chunks(process_in_chunks, items=list(range(40)), chunk_size=5, concurrency=3,
                                 slow=[0, 17, 24], slow_time=2.5, time=0.5, failing=39)
         check_process_in_chunks(process_in_chunks, items=list(range(7)), chunk_size=10, concurrency=4, failing=0)
         check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, concurrency=1, slow=[5],
                                 failing=11)
-        """),
+        """,
+        ),
         md("""
         ### Your chunks, in pictures
 

@@ -7,6 +7,7 @@
 Solution regions come from ``solutions/fan_out_fan_in.py``; the test cells call the
 checks in ``coursekit/chapter_checks/fan_out_fan_in.py``.
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,8 +16,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solutions import fan_out_fan_in as reference  # noqa: E402
-from tools.notebook_cells import (ROOT, build_from_command_line, code, hidden_tests, md, readonly_code, readonly_md,  # noqa: E402
-                                  solution, tests)
+from tools.notebook_cells import (
+    ROOT,
+    build_from_command_line,
+    code,
+    hidden_tests,
+    md,
+    readonly_code,
+    readonly_md,  # noqa: E402
+    solution,
+    tests,
+)
 
 ASSIGNMENT = "ch04_fan_out_fan_in"
 NOTEBOOK = ROOT / "notebooks" / ASSIGNMENT / "fan_out_fan_in.ipynb"
@@ -60,7 +70,9 @@ def cells() -> list:
         service simulated inside this process (httpx's own `MockTransport`): no network, and
         the same timings on every run.
         """),
-        readonly_code("ch04-setup", """
+        readonly_code(
+            "ch04-setup",
+            """
         %matplotlib inline
         import asyncio
         import contextlib
@@ -77,8 +89,8 @@ def cells() -> list:
             check_run_all)
 
         T = TypeVar("T")
-        """),
-
+        """,
+        ),
         # ------------------------------------------------------------------ 1
         md("""
         ## 1. Three ways to wait for many things
@@ -132,7 +144,6 @@ def cells() -> list:
 
         run_virtual(with_a_failure).unwrap()
         """),
-
         # ------------------------------------------------------------------ 2
         md("""
         ## 2. Bug hunt: `gather` raises, and the work goes on
@@ -209,9 +220,10 @@ def cells() -> list:
         the pieces only make sense together, so that one failure makes the rest pointless.
         `gather` without `return_exceptions` is right only when you will stop the program anyway.
         """),
-
         # ------------------------------------------------------------------ exercise 1
-        readonly_md("ch04-ex1-statement", """
+        readonly_md(
+            "ch04-ex1-statement",
+            """
         ## Exercise 1 — all or nothing (3 points)
 
         Write `run_all(handle, items)`:
@@ -224,18 +236,28 @@ def cells() -> list:
 
         A `TaskGroup` does the second half for you. In the checks, item `i` takes
         `durations[i]` seconds: first nothing fails, then item 2 fails at t = 2 s.
-        """),
+        """,
+        ),
         solution("ch04-ex1-run-all", reference.run_all),
-        tests("ch04-ex1-visible", 1, """
+        tests(
+            "ch04-ex1-visible",
+            1,
+            """
         check_run_all(run_all)
-        """),
-        hidden_tests("ch04-ex1-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch04-ex1-hidden",
+            2,
+            """
         check_run_all(run_all, durations=(1.0, 2.0), failing=())
-        """, """
+        """,
+            """
         check_run_all(run_all, durations=(2.0, 0.5, 0.5, 3.0, 1.0, 2.5), failing={1, 2})
         check_run_all(run_all, durations=(4.0, 1.0, 0.25), failing={0})
         check_run_all(run_all, durations=(), failing=())
-        """),
+        """,
+        ),
         md("""
         ### Your `run_all`, in pictures
 
@@ -261,7 +283,6 @@ def cells() -> list:
         show_busy_timeline({"your run_all": run_all_run(run_all), "reference": run_all_run(reference_run_all)},
                            title="run_all: the first failure cancels the siblings")
         """),
-
         # ------------------------------------------------------------------ 3
         md("""
         ## 3. Bug hunt: one HTTP client per request
@@ -338,9 +359,10 @@ def cells() -> list:
         And the errors a request can raise — a refused connection, a dropped one, a timeout,
         a bad status — all derive from `httpx.HTTPError`, so one `except` covers them.
         """),
-
         # ------------------------------------------------------------------ exercise 2
-        readonly_md("ch04-ex2-statement", """
+        readonly_md(
+            "ch04-ex2-statement",
+            """
         ## Exercise 2 — many requests, one client (3 points)
 
         Write `fetch_all(client, urls, *, limit=10)`:
@@ -356,18 +378,28 @@ def cells() -> list:
 
         In the visible check, 8 URLs `/items/1` … `/items/8`, `limit=3`; `/items/4` answers
         503 and the server drops the connection of `/items/6`.
-        """),
+        """,
+        ),
         solution("ch04-ex2-fetch-all", reference.fetch_all),
-        tests("ch04-ex2-visible", 1, """
+        tests(
+            "ch04-ex2-visible",
+            1,
+            """
         check_fetch_all(fetch_all)
-        """),
-        hidden_tests("ch04-ex2-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch04-ex2-hidden",
+            2,
+            """
         check_fetch_all(fetch_all, count=4, limit=10, failing=(), broken=())
-        """, """
+        """,
+            """
         check_fetch_all(fetch_all, count=20, limit=5, failing=(2, 3, 19), broken=(7,), latency=0.5)
         check_fetch_all(fetch_all, count=6, limit=1, failing=(1,), broken=(6,))
         check_fetch_all(fetch_all, count=0)
-        """),
+        """,
+        ),
         md("""
         ### Your `fetch_all`, in pictures
 
@@ -396,7 +428,6 @@ def cells() -> list:
         show_busy_timeline(both, title="fetch_all: one row per request (red: the 503)")
         show_in_flight(both, limit=4, title="fetch_all: requests in flight (limit 4)")
         """),
-
         # ------------------------------------------------------------------ 4
         md("""
         ## 4. Fan-in of streams: merge
@@ -489,9 +520,10 @@ def cells() -> list:
         in a cleanup task the event loop starts and nobody waits for.
         `async with contextlib.aclosing(generator):` closes it at once, as above.
         """),
-
         # ------------------------------------------------------------------ exercise 3
-        readonly_md("ch04-ex3-statement", """
+        readonly_md(
+            "ch04-ex3-statement",
+            """
         ## Exercise 3 — merge (3 points)
 
         Write the async generator `merge(*streams)`; each stream is an async generator.
@@ -508,26 +540,35 @@ def cells() -> list:
         In the checks, stream `a` yields `a0, a1, …` every 0.5 s, `b` every 0.7 s, `c` every
         1.1 s; then the same again with a fourth stream that raises at t = 1.2 s. The second
         check stops reading after 3 items, once with `break` and once by cancelling the reader.
-        """),
+        """,
+        ),
         solution("ch04-ex3-merge", reference.merge),
-        tests("ch04-ex3-visible", 1, """
+        tests(
+            "ch04-ex3-visible",
+            1,
+            """
         check_merge(merge)
         check_merge_cancelled(merge)
-        """),
-        hidden_tests("ch04-ex3-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch04-ex3-hidden",
+            2,
+            """
         check_merge_cancelled(merge, take=4, streams=((0.25, 40), (0.25, 40), (0.25, 40)))
-        """, """
+        """,
+            """
         check_merge(merge, streams=((1.0, 3),))
         check_merge(merge, streams=((0.3, 5), (0.5, 0), (0.25, 7), (2.0, 1)), fail_at=0.8)
         check_merge(merge, streams=(), fail_at=None)
         check_merge(merge, streams=((0.5, 3),), fail_at=0.1)
         check_merge_cancelled(merge, take=5, streams=((0.25, 50), (0.25, 50), (0.5, 50)))
-        """),
+        """,
+        ),
         code("""
         run = run_virtual(lambda: read_five(merge))
         print("tasks still running at the end:", len(run.leftover))
         """),
-
         # ------------------------------------------------------------------ 5
         md("""
         ## 5. Bug hunt: the first to finish is not the first to succeed
@@ -569,9 +610,10 @@ def cells() -> list:
         then cancel every attempt, which a `finally` that cancels and awaits them does
         (chapter 5 is about timeouts and cancellation).
         """),
-
         # ------------------------------------------------------------------ exercise 4
-        readonly_md("ch04-ex4-statement", """
+        readonly_md(
+            "ch04-ex4-statement",
+            """
         ## Exercise 4 — the first success wins (3 points)
 
         Write `first_success(*attempts)`; each attempt is an async function with no arguments.
@@ -587,18 +629,28 @@ def cells() -> list:
 
         In the visible check, attempt 0 takes 3 s, attempt 1 fails after 1 s, attempt 2
         succeeds after 2 s; then a race where all three fail.
-        """),
+        """,
+        ),
         solution("ch04-ex4-first-success", reference.first_success),
-        tests("ch04-ex4-visible", 1, """
+        tests(
+            "ch04-ex4-visible",
+            1,
+            """
         check_first_success(first_success)
-        """),
-        hidden_tests("ch04-ex4-hidden", 2, """
+        """,
+        ),
+        hidden_tests(
+            "ch04-ex4-hidden",
+            2,
+            """
         check_first_success(first_success, durations=(1.0,), failing=(), all_fail=(2.0,))
-        """, """
+        """,
+            """
         check_first_success(first_success, durations=(0.5, 1.0, 1.0, 4.0), failing={0, 1},
                             all_fail=(3.0, 1.0, 2.0, 0.25))
         check_first_success(first_success, durations=(2.0, 2.0, 0.5), failing={2}, all_fail=(0.5, 0.5))
-        """),
+        """,
+        ),
         md("""
         ### Your race, in pictures
 

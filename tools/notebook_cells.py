@@ -6,6 +6,7 @@ A builder lists a chapter's cells with these helpers and writes an nbgrader
 (after the docstring) inside ``### BEGIN SOLUTION`` / ``### END SOLUTION``, so the
 notebook and the module cannot drift apart (tests/test_solutions_in_sync.py checks it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,10 +30,14 @@ def _src(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
-def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool,
-              points: int | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"grade": grade, "solution": solution, "locked": locked,
-                            "grade_id": grade_id, "schema_version": 3}
+def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: int | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "grade": grade,
+        "solution": solution,
+        "locked": locked,
+        "grade_id": grade_id,
+        "schema_version": 3,
+    }
     if points is not None:
         meta["points"] = points
     return {"nbgrader": meta}
@@ -58,24 +63,24 @@ def readonly_code(grade_id: str, text: str) -> nbformat.NotebookNode:
 
 def solution(grade_id: str, function: Callable[..., Any]) -> nbformat.NotebookNode:
     """The learner's cell: the reference function with its body marked as the solution."""
-    return new_code_cell(solution_source(function),
-                         metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False))
+    return new_code_cell(
+        solution_source(function), metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False)
+    )
 
 
 def tests(grade_id: str, points: int, text: str) -> nbformat.NotebookNode:
     """A graded, locked test cell the learner sees and runs."""
-    return new_code_cell(_src(text), metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
-                                                        points=points))
+    return new_code_cell(
+        _src(text), metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True, points=points)
+    )
 
 
 def hidden_tests(grade_id: str, points: int, visible: str, hidden: str) -> nbformat.NotebookNode:
     """A graded, locked test cell: ``visible`` checks the learner sees, then ``hidden`` ones
     removed from the learner's copy. The visible part makes the cell fail on an unsolved
     exercise, as ``nbgrader validate --invert`` expects."""
-    body = "\n".join([_src(visible), HIDDEN_TESTS_NOTE, "### BEGIN HIDDEN TESTS", _src(hidden),
-                      "### END HIDDEN TESTS"])
-    return new_code_cell(body, metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
-                                                  points=points))
+    body = "\n".join([_src(visible), HIDDEN_TESTS_NOTE, "### BEGIN HIDDEN TESTS", _src(hidden), "### END HIDDEN TESTS"])
+    return new_code_cell(body, metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True, points=points))
 
 
 def solution_source(function: Callable[..., Any]) -> str:
@@ -103,18 +108,35 @@ def write_notebook(path: Path, cells: list[nbformat.NotebookNode], *, execute: b
     ``path`` is ``notebooks/chNN_<name>/<topic>.ipynb``; the folder names the assignment."""
     assignment = path.parent.name
     chapter = int(assignment[2:4])
-    notebook = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        "course": {"chapter": chapter, "assignment": assignment},
-    })
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+            "course": {"chapter": chapter, "assignment": assignment},
+        },
+    )
     for number, cell in enumerate(notebook.cells):
         cell["id"] = f"{assignment[:4]}-{number:03d}"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, path)
     if execute:
-        subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                        "--inplace", "--ExecutePreprocessor.record_timing=False", str(path)], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--inplace",
+                "--ExecutePreprocessor.record_timing=False",
+                str(path),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
         nbformat.write(coalesce_streams(nbformat.read(path, as_version=4)), path)
 
 
@@ -129,8 +151,12 @@ def coalesce_streams(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         merged: list[Any] = []
         for output in cell.outputs:
             previous = merged[-1] if merged else None
-            if (output.output_type == "stream" and previous is not None
-                    and previous.output_type == "stream" and previous.name == output.name):
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == output.name
+            ):
                 previous.text += output.text
             else:
                 merged.append(output)

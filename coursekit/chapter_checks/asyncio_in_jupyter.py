@@ -10,6 +10,7 @@ Both exercises only sleep with ``asyncio.sleep``, so a correct solution takes
 milliseconds of real time: code still running after ``wall_limit`` real seconds
 blocks the thread (``time.sleep``, a loop without ``await``) and is reported so.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -22,8 +23,9 @@ WALL_LIMIT = 2.0  # real seconds; the reference solutions need a few millisecond
 
 
 @learner_facing
-def check_countdown(countdown: Callable[..., Any], *, n: int = 3, delay: float = 1,
-                    wall_limit: float = WALL_LIMIT) -> None:
+def check_countdown(
+    countdown: Callable[..., Any], *, n: int = 3, delay: float = 1, wall_limit: float = WALL_LIMIT
+) -> None:
     """``countdown(n, delay)`` started at t=0 returns the tick times ``[0, delay, ..., (n-1)*delay]``
     (rounded to 3 decimals; ``[]`` for ``n == 0``) and returns right after the last tick."""
     call = f"countdown({n}, {delay})"
@@ -33,24 +35,37 @@ def check_countdown(countdown: Callable[..., Any], *, n: int = 3, delay: float =
     chain.require_async_function(countdown, "countdown")
     run = run_virtual(lambda: countdown(n, delay), deadline=60, wall_limit=wall_limit)
     chain.require_finished(run, call)
-    chain.require(isinstance(run.value, list), f"{call} returns a list",
-                  observed=f"it returned {run.value!r}",
-                  hint="append each tick's time to a list, and return the list")
-    chain.require(len(run.value) == n, f"{call} ticks {n} times",
-                  observed=f"it returned {len(run.value)} times: {run.value}",
-                  hint="one tick for each of n, n-1, ..., 1; try range(n, 0, -1)")
-    chain.require(run.value == expected, f"{call} ticks at {expected}",
-                  observed=f"it ticked at {run.value}",
-                  hint="tick first, then sleep, but only between ticks; "
-                       "read the time with round(asyncio.get_running_loop().time(), 3)")
-    chain.require(round(run.elapsed, 3) == duration, f"{call} returns after {duration:g} s",
-                  observed=f"it returned after {run.elapsed:g} simulated seconds",
-                  hint="don't sleep after the last tick")
+    chain.require(
+        isinstance(run.value, list),
+        f"{call} returns a list",
+        observed=f"it returned {run.value!r}",
+        hint="append each tick's time to a list, and return the list",
+    )
+    chain.require(
+        len(run.value) == n,
+        f"{call} ticks {n} times",
+        observed=f"it returned {len(run.value)} times: {run.value}",
+        hint="one tick for each of n, n-1, ..., 1; try range(n, 0, -1)",
+    )
+    chain.require(
+        run.value == expected,
+        f"{call} ticks at {expected}",
+        observed=f"it ticked at {run.value}",
+        hint="tick first, then sleep, but only between ticks; "
+        "read the time with round(asyncio.get_running_loop().time(), 3)",
+    )
+    chain.require(
+        round(run.elapsed, 3) == duration,
+        f"{call} returns after {duration:g} s",
+        observed=f"it returned after {run.elapsed:g} simulated seconds",
+        hint="don't sleep after the last tick",
+    )
 
 
 @learner_facing
-def check_fetch_all(fetch_all: Callable[..., Any], *, delays: Iterable[float] = (1, 2, 3),
-                    wall_limit: float = WALL_LIMIT) -> None:
+def check_fetch_all(
+    fetch_all: Callable[..., Any], *, delays: Iterable[float] = (1, 2, 3), wall_limit: float = WALL_LIMIT
+) -> None:
     """``fetch_all(delays)`` sleeps every delay concurrently: it takes ``max(delays)`` simulated
     seconds (0 for none), returns that time rounded to 3 decimals, and leaves no task running."""
     delays = list(delays)
@@ -63,16 +78,23 @@ def check_fetch_all(fetch_all: Callable[..., Any], *, delays: Iterable[float] = 
     chain.require_finished(run, call)
     took = round(run.elapsed, 3)
     if took == round(sum(delays), 3):
-        hint = ("the sleeps ran one after another; start them all before awaiting any: "
-                "asyncio.gather(...) or a TaskGroup")
+        hint = (
+            "the sleeps ran one after another; start them all before awaiting any: asyncio.gather(...) or a TaskGroup"
+        )
     elif took < expected:
         hint = "it returned before the sleeps finished: await them all (gather, or a TaskGroup's block)"
     else:
         hint = "run each asyncio.sleep(d) exactly once, all at the same time"
-    chain.require(took == expected, f"{call} takes {expected:g} s (the longest delay)",
-                  observed=f"it took {took:g} simulated seconds", hint=hint)
-    chain.require(run.value == expected, f"{call} returns {expected!r}",
-                  observed=f"it returned {run.value!r}",
-                  hint="return the loop time at the end minus the loop time at the start, "
-                       "rounded to 3 decimals")
+    chain.require(
+        took == expected,
+        f"{call} takes {expected:g} s (the longest delay)",
+        observed=f"it took {took:g} simulated seconds",
+        hint=hint,
+    )
+    chain.require(
+        run.value == expected,
+        f"{call} returns {expected!r}",
+        observed=f"it returned {run.value!r}",
+        hint="return the loop time at the end minus the loop time at the start, rounded to 3 decimals",
+    )
     chain.require_no_leftover_tasks(run, call)

@@ -5,6 +5,7 @@ the score (exact, or "less than full") and a fragment of the reason. The solutio
 of the source are the reference solutions, so an untouched copy scores full marks; each
 case changes one thing.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ def solved() -> nbformat.NotebookNode:
     """Chapter 0 as a learner who wrote the reference solutions would hand it in."""
     notebook = nbformat.read(SOURCE, as_version=4)
     for cell in notebook.cells:
-        cell.source = "\n".join(line for line in cell.source.splitlines()
-                                if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+        cell.source = "\n".join(
+            line for line in cell.source.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line
+        )
         if cell.cell_type == "code":
             cell.outputs = []
     return notebook
@@ -39,21 +41,25 @@ def solved() -> nbformat.NotebookNode:
 
 def with_first_solution(extra: str, *, before: bool = True) -> Callable[[], bytes]:
     """A solved notebook whose first solution cell (countdown) also runs ``extra``."""
+
     def make() -> bytes:
         notebook = solved()
         cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution"))
         cell.source = f"{extra}\n{cell.source}" if before else f"{cell.source}\n{extra}"
         return nbformat.writes(notebook).encode()
+
     return make
 
 
 def with_new_cell(code: str) -> Callable[[], bytes]:
     """A solved notebook with an extra learner cell after the first solution."""
+
     def make() -> bytes:
         notebook = solved()
         index = next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("solution"))
         notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(code))
         return nbformat.writes(notebook).encode()
+
     return make
 
 
@@ -68,8 +74,11 @@ def unsolved_with_tests_replaced() -> bytes:
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
-            cell.source = "async def countdown(n, delay):\n    return []\n" if "countdown" in cell.source \
+            cell.source = (
+                "async def countdown(n, delay):\n    return []\n"
+                if "countdown" in cell.source
                 else "async def fetch_all(delays):\n    return 0.0\n"
+            )
         elif meta.get("grade"):
             cell.source = "pass  # the learner 'fixed' the test"
         if cell.cell_type == "code":
@@ -127,8 +136,12 @@ CASES = [
     Case("reference", with_new_cell("pass"), 6, ""),
     Case("infinite loop in a solution cell", with_first_solution("while True:\n    pass"), 3, "was interrupted"),
     Case("time.sleep(10**6)", with_first_solution("import time\ntime.sleep(10**6)"), 3, "was interrupted"),
-    Case("awaiting an event never set", with_first_solution("import asyncio\nawait asyncio.Event().wait()"), 0,
-         "could not be stopped"),
+    Case(
+        "awaiting an event never set",
+        with_first_solution("import asyncio\nawait asyncio.Event().wait()"),
+        0,
+        "could not be stopped",
+    ),
     Case("os._exit(1)", with_new_cell("import os\nos._exit(1)"), 0, "kernel died"),
     Case("sys.exit()", with_new_cell("raise SystemExit"), 6, "raised SystemExit"),
     Case("catching KeyboardInterrupt in a loop", with_new_cell(CATCH_INTERRUPTS), 0, "could not be stopped"),
@@ -136,12 +149,24 @@ CASES = [
     Case("memory bomb", with_first_solution("hog = bytearray(8 * 1024**3)"), 3, "MemoryError"),
     Case("test cells deleted", without_test_cells, 6, ""),
     Case("test cells edited", unsolved_with_tests_replaced, 0, "countdown"),
-    Case("monkeypatching a check", with_first_solution("check_countdown = lambda *a, **k: None", before=False), 0,
-         "rebinds `check_countdown`"),
-    Case("monkeypatching asyncio.sleep", with_first_solution("import asyncio\nasyncio.sleep = None", before=False),
-         0, "changes `asyncio.sleep`"),
-    Case("monkeypatching the clock", with_first_solution(
-        "import asyncio\nasyncio.get_running_loop().time = lambda: 0", before=False), 0, "changes `asyncio"),
+    Case(
+        "monkeypatching a check",
+        with_first_solution("check_countdown = lambda *a, **k: None", before=False),
+        0,
+        "rebinds `check_countdown`",
+    ),
+    Case(
+        "monkeypatching asyncio.sleep",
+        with_first_solution("import asyncio\nasyncio.sleep = None", before=False),
+        0,
+        "changes `asyncio.sleep`",
+    ),
+    Case(
+        "monkeypatching the clock",
+        with_first_solution("import asyncio\nasyncio.get_running_loop().time = lambda: 0", before=False),
+        0,
+        "changes `asyncio",
+    ),
     Case("reading and writing outside its folder", with_new_cell(READ_SECRETS), 6, ""),
     Case("opening a network connection", with_new_cell(NETWORK), 6, ""),
     Case("malformed JSON", lambda: solved_bytes()[:-200], 0, "not valid JSON"),

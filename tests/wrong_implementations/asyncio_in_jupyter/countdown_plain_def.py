@@ -1,6 +1,10 @@
 """A plain function that sleeps with time.sleep: not a coroutine function at all."""
-EXPECT = {"check": "check_countdown", "property": "countdown is defined with `async def`",
-          "observed": "countdown is a plain function (`def`, not `async def`)"}
+
+EXPECT = {
+    "check": "check_countdown",
+    "property": "countdown is defined with `async def`",
+    "observed": "countdown is a plain function (`def`, not `async def`)",
+}
 
 import time
 

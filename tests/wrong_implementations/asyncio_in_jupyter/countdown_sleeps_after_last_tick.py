@@ -1,6 +1,11 @@
 """Ticks at the right times, but sleeps once more after the last tick before returning."""
-EXPECT = {"check": "check_countdown", "property": "countdown(3, 1) returns after 2 s",
-          "observed": "it returned after 3 simulated seconds", "hint": "don't sleep after the last tick"}
+
+EXPECT = {
+    "check": "check_countdown",
+    "property": "countdown(3, 1) returns after 2 s",
+    "observed": "it returned after 3 simulated seconds",
+    "hint": "don't sleep after the last tick",
+}
 
 
 async def countdown(n, delay):

@@ -1,6 +1,10 @@
 """Sleeps before every tick, the first included: every tick comes one delay late."""
-EXPECT = {"check": "check_countdown", "property": "countdown(3, 1) ticks at [0.0, 1.0, 2.0]",
-          "observed": "it ticked at [1.0, 2.0, 3.0]"}
+
+EXPECT = {
+    "check": "check_countdown",
+    "property": "countdown(3, 1) ticks at [0.0, 1.0, 2.0]",
+    "observed": "it ticked at [1.0, 2.0, 3.0]",
+}
 
 
 async def countdown(n, delay):

@@ -1,6 +1,10 @@
 """Off by one: range(n, 1, -1) never ticks 1."""
-EXPECT = {"check": "check_countdown", "property": "countdown(3, 1) ticks 3 times",
-          "observed": "it returned 2 times: [0.0, 1.0]"}
+
+EXPECT = {
+    "check": "check_countdown",
+    "property": "countdown(3, 1) ticks 3 times",
+    "observed": "it returned 2 times: [0.0, 1.0]",
+}
 
 
 async def countdown(n, delay):

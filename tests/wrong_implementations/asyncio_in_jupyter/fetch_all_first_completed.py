@@ -1,6 +1,11 @@
 """asyncio.wait(..., return_when=FIRST_COMPLETED): returns when the shortest sleep ends."""
-EXPECT = {"check": "check_fetch_all", "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
-          "observed": "it took 1 simulated seconds", "hint": "it returned before the sleeps finished"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
+    "observed": "it took 1 simulated seconds",
+    "hint": "it returned before the sleeps finished",
+}
 
 
 async def fetch_all(delays):

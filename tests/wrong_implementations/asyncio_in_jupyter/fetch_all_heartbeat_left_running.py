@@ -2,8 +2,13 @@
 
 A "heartbeat" task that counts progress every half second is started and never
 cancelled or awaited, so it outlives the call."""
-EXPECT = {"check": "check_fetch_all", "property": "fetch_all([1, 2, 3]) leaves no task running when it returns",
-          "observed": "heartbeat", "hint": "await every task you create"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "fetch_all([1, 2, 3]) leaves no task running when it returns",
+    "observed": "heartbeat",
+    "hint": "await every task you create",
+}
 
 
 async def fetch_all(delays):

@@ -1,6 +1,11 @@
 """Awaits each sleep before starting the next: the delays add up instead of overlapping."""
-EXPECT = {"check": "check_fetch_all", "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
-          "observed": "it took 6 simulated seconds", "hint": "the sleeps ran one after another"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
+    "observed": "it took 6 simulated seconds",
+    "hint": "the sleeps ran one after another",
+}
 
 
 async def fetch_all(delays):

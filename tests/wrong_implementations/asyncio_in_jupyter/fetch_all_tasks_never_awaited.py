@@ -1,6 +1,11 @@
 """Creates the tasks and returns at once, without awaiting them."""
-EXPECT = {"check": "check_fetch_all", "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
-          "observed": "it took 0 simulated seconds", "hint": "it returned before the sleeps finished"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
+    "observed": "it took 0 simulated seconds",
+    "hint": "it returned before the sleeps finished",
+}
 
 
 async def fetch_all(delays):

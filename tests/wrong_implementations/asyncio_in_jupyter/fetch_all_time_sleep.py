@@ -1,6 +1,10 @@
 """Sleeps with time.sleep: it blocks the thread, so the event loop (and its clock) stands still."""
-EXPECT = {"check": "check_fetch_all", "property": "fetch_all([1, 2, 3]) never blocks the event loop",
-          "observed": "time.sleep(d)"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "fetch_all([1, 2, 3]) never blocks the event loop",
+    "observed": "time.sleep(d)",
+}
 
 import time
 

@@ -1,10 +1,14 @@
 """Appends results as calls finish: a slow first chunk comes back last."""
-EXPECT = {"check": "check_process_in_chunks", "property": "the results come back in input order",
-          "observed": "returned [('done', 4), ('done', 5)"}
+
+EXPECT = {
+    "check": "check_process_in_chunks",
+    "property": "the results come back in input order",
+    "observed": "returned [('done', 4), ('done', 5)",
+}
 
 
 async def process_in_chunks(items, handler, *, chunk_size, concurrency):
-    chunks = [items[i:i + chunk_size] for i in range(0, len(items), chunk_size)]
+    chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
     limit = asyncio.Semaphore(concurrency)
     results = []
 

@@ -1,13 +1,17 @@
 """Waves of `concurrency` chunks (as in document 004's batches): each wave waits for its slowest call."""
-EXPECT = {"check": "check_process_in_chunks", "property": "a new chunk starts as soon as a call finishes",
-          "observed": "it took 5 s; starting each chunk as soon as a slot frees up takes 4 s"}
+
+EXPECT = {
+    "check": "check_process_in_chunks",
+    "property": "a new chunk starts as soon as a call finishes",
+    "observed": "it took 5 s; starting each chunk as soon as a slot frees up takes 4 s",
+}
 
 
 async def process_in_chunks(items, handler, *, chunk_size, concurrency):
-    chunks = [items[i:i + chunk_size] for i in range(0, len(items), chunk_size)]
+    chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
     results = []
     for start in range(0, len(chunks), concurrency):
-        wave = await asyncio.gather(*(handler(chunk) for chunk in chunks[start:start + concurrency]))
+        wave = await asyncio.gather(*(handler(chunk) for chunk in chunks[start : start + concurrency]))
         for chunk_results in wave:
             results.extend(chunk_results)
     return results

@@ -1,6 +1,10 @@
 """Calls the handler itself with no failure handling: the first failing batch ends the whole loop."""
-EXPECT = {"check": "check_batch_loop", "property": "the batcher runs without raising",
-          "observed": "ItemFailed: batch with item 5 failed"}
+
+EXPECT = {
+    "check": "check_batch_loop",
+    "property": "the batcher runs without raising",
+    "observed": "ItemFailed: batch with item 5 failed",
+}
 
 
 async def batch_loop(inbox, handler, *, batch_size, max_wait):

@@ -1,7 +1,11 @@
 """A timeout per get(): each entry restarts the clock, so a trickle keeps the batch open."""
-EXPECT = {"check": "check_collect_batch", "property": "a partial batch is returned 0.5 s after its first entry",
-          "observed": "returned at t=1.8 s; expected [4, 5] at t=1.5 s",
-          "hint": "the deadline is fixed when the first entry is taken"}
+
+EXPECT = {
+    "check": "check_collect_batch",
+    "property": "a partial batch is returned 0.5 s after its first entry",
+    "observed": "returned at t=1.8 s; expected [4, 5] at t=1.5 s",
+    "hint": "the deadline is fixed when the first entry is taken",
+}
 
 
 async def collect_batch(inbox, batch_size, max_wait):

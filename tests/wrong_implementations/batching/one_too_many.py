@@ -1,6 +1,10 @@
 """Off by one: `<=` lets a batch take batch_size + 1 entries."""
-EXPECT = {"check": "check_collect_batch", "property": "no batch holds more than batch_size=3 entries",
-          "observed": "a batch of 4: [6, 7, 8, 9]"}
+
+EXPECT = {
+    "check": "check_collect_batch",
+    "property": "no batch holds more than batch_size=3 entries",
+    "observed": "a batch of 4: [6, 7, 8, 9]",
+}
 
 
 async def collect_batch(inbox, batch_size, max_wait):

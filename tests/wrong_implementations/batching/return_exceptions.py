@@ -1,10 +1,14 @@
 """gather(return_exceptions=True) and skip the failures: the error never reaches the caller."""
-EXPECT = {"check": "check_process_in_chunks", "property": "a failing chunk makes process_in_chunks raise its error",
-          "observed": "process_in_chunks returned"}
+
+EXPECT = {
+    "check": "check_process_in_chunks",
+    "property": "a failing chunk makes process_in_chunks raise its error",
+    "observed": "process_in_chunks returned",
+}
 
 
 async def process_in_chunks(items, handler, *, chunk_size, concurrency):
-    chunks = [items[i:i + chunk_size] for i in range(0, len(items), chunk_size)]
+    chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
     limit = asyncio.Semaphore(concurrency)
 
     async def one(chunk):

@@ -1,6 +1,10 @@
 """Does not skip futures that are already done: set_result() on a cancelled one raises."""
-EXPECT = {"check": "check_deliver", "property": "deliver leaves a future that is already done as it is",
-          "observed": "InvalidStateError"}
+
+EXPECT = {
+    "check": "check_deliver",
+    "property": "deliver leaves a future that is already done as it is",
+    "observed": "InvalidStateError",
+}
 
 
 async def deliver(batch, handler):

@@ -1,6 +1,10 @@
 """Catches the handler's error and drops it: nobody raises, but the callers wait forever."""
-EXPECT = {"check": "check_deliver", "property": "no future is left pending",
-          "observed": "for a batch whose handler raises, the futures of [4, 5, 6] were never resolved"}
+
+EXPECT = {
+    "check": "check_deliver",
+    "property": "no future is left pending",
+    "observed": "for a batch whose handler raises, the futures of [4, 5, 6] were never resolved",
+}
 
 
 async def deliver(batch, handler):

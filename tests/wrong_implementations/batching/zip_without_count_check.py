@@ -1,6 +1,10 @@
 """zip() stops at the shorter list: with one result too few, the last caller waits forever."""
-EXPECT = {"check": "check_deliver", "property": "no future is left pending",
-          "observed": "for a batch whose handler returns one result too few, the futures of [8] were never resolved"}
+
+EXPECT = {
+    "check": "check_deliver",
+    "property": "no future is left pending",
+    "observed": "for a batch whose handler returns one result too few, the futures of [8] were never resolved",
+}
 
 
 async def deliver(batch, handler):

@@ -1,6 +1,11 @@
 """Collects results with as_completed: completion order, not input order."""
-EXPECT = {"check": "check_fetch_all", "property": "results[i] is the body (response.text) of urls[i]",
-          "observed": "; expected 'content of /items/", "hint": "as_completed"}  # ties finish in any order
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "results[i] is the body (response.text) of urls[i]",
+    "observed": "; expected 'content of /items/",
+    "hint": "as_completed",
+}  # ties finish in any order
 
 
 async def fetch_all(client, urls, *, limit=10):

@@ -1,6 +1,10 @@
 """Document 000's fetch(): opens a new httpx.AsyncClient for every request (no connection reuse)."""
-EXPECT = {"check": "check_fetch_all", "property": "fetch_all sends every request through the one client it is given",
-          "observed": "9 clients were created for 8 URLs"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "fetch_all sends every request through the one client it is given",
+    "observed": "9 clients were created for 8 URLs",
+}
 
 
 async def fetch_all(client, urls, *, limit=10):

@@ -1,6 +1,11 @@
 """gather() without return_exceptions: the first failing URL makes the whole call raise."""
-EXPECT = {"check": "check_fetch_all", "property": "one failing URL does not make fetch_all raise",
-          "observed": "HTTPStatusError", "hint": "return_exceptions=True"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "one failing URL does not make fetch_all raise",
+    "observed": "HTTPStatusError",
+    "hint": "return_exceptions=True",
+}
 
 
 async def fetch_all(client, urls, *, limit=10):

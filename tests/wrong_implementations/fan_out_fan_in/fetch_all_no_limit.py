@@ -1,6 +1,10 @@
 """Fans out every request at once and ignores limit."""
-EXPECT = {"check": "check_fetch_all", "property": "at most limit=3 requests are in flight at once",
-          "observed": "8 requests were in flight at once"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "at most limit=3 requests are in flight at once",
+    "observed": "8 requests were in flight at once",
+}
 
 
 async def fetch_all(client, urls, *, limit=10):

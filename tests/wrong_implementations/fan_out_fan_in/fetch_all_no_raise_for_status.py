@@ -1,6 +1,10 @@
 """Never calls raise_for_status(): a 503 page is returned as if it were the content."""
-EXPECT = {"check": "check_fetch_all", "property": "a URL answering 503 gets its httpx.HTTPStatusError in its place",
-          "observed": "is '/items/4 is unavailable'"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "a URL answering 503 gets its httpx.HTTPStatusError in its place",
+    "observed": "is '/items/4 is unavailable'",
+}
 
 
 async def fetch_all(client, urls, *, limit=10):

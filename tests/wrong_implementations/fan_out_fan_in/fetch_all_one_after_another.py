@@ -1,6 +1,10 @@
 """Awaits each request before starting the next: correct, but one request at a time."""
-EXPECT = {"check": "check_fetch_all", "property": "requests run concurrently, up to 3 at a time",
-          "observed": "at most 1 request(s) were in flight at once"}
+
+EXPECT = {
+    "check": "check_fetch_all",
+    "property": "requests run concurrently, up to 3 at a time",
+    "observed": "at most 1 request(s) were in flight at once",
+}
 
 
 async def fetch_all(client, urls, *, limit=10):

@@ -1,6 +1,10 @@
 """Document 000's race: returns the first attempt to *complete*, even when it failed."""
-EXPECT = {"check": "check_first_success", "property": "a failed attempt does not end the race",
-          "observed": "raised ItemFailed: item 1 failed at t=1 s, but attempt 2 would have succeeded at t=2 s"}
+
+EXPECT = {
+    "check": "check_first_success",
+    "property": "a failed attempt does not end the race",
+    "observed": "raised ItemFailed: item 1 failed at t=1 s, but attempt 2 would have succeeded at t=2 s",
+}
 
 
 async def first_success(*attempts):

@@ -1,7 +1,11 @@
 """Waits for every attempt with gather, then picks the first success in input order: gather
 cannot tell which attempt succeeded first, and it waits for the slowest."""
-EXPECT = {"check": "check_first_success", "property": "first_success returns the first successful result",
-          "observed": "it returned ('done', 0); attempt 2 succeeded first, at t=2 s"}
+
+EXPECT = {
+    "check": "check_first_success",
+    "property": "first_success returns the first successful result",
+    "observed": "it returned ('done', 0); attempt 2 succeeded first, at t=2 s",
+}
 
 
 async def first_success(*attempts):

@@ -1,7 +1,10 @@
 """Returns the first success but leaves the losers running."""
-EXPECT = {"check": "check_first_success",
-          "property": "the losers are cancelled, and have ended, when first_success returns",
-          "observed": "attempt(s) [0] were still running"}
+
+EXPECT = {
+    "check": "check_first_success",
+    "property": "the losers are cancelled, and have ended, when first_success returns",
+    "observed": "attempt(s) [0] were still running",
+}
 
 
 async def first_success(*attempts):

@@ -1,6 +1,10 @@
 """Answers an empty race with None, which a caller takes for a real result."""
-EXPECT = {"check": "check_first_success", "property": "first_success() with no attempts raises ValueError",
-          "observed": "it returned None"}
+
+EXPECT = {
+    "check": "check_first_success",
+    "property": "first_success() with no attempts raises ValueError",
+    "observed": "it returned None",
+}
 
 
 async def first_success(*attempts):

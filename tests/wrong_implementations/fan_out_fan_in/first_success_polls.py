@@ -1,6 +1,10 @@
 """Checks the attempts every 0.75 s instead of waiting for the next one to finish."""
-EXPECT = {"check": "check_first_success", "property": "first_success returns as soon as an attempt succeeds",
-          "observed": "it returned at t=2.25 s; the first success came at t=2 s"}
+
+EXPECT = {
+    "check": "check_first_success",
+    "property": "first_success returns as soon as an attempt succeeds",
+    "observed": "it returned at t=2.25 s; the first success came at t=2 s",
+}
 
 
 async def first_success(*attempts):

@@ -1,7 +1,10 @@
 """When every attempt fails, raises only the last error instead of all of them."""
-EXPECT = {"check": "check_first_success",
-          "property": "when every attempt fails, it raises an ExceptionGroup of every error, in input order",
-          "observed": "it raised ItemFailed: item 1 failed"}
+
+EXPECT = {
+    "check": "check_first_success",
+    "property": "when every attempt fails, it raises an ExceptionGroup of every error, in input order",
+    "observed": "it raised ItemFailed: item 1 failed",
+}
 
 
 async def first_success(*attempts):

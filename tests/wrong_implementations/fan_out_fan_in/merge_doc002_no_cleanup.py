@@ -1,8 +1,11 @@
 """Document 002's Go merge, translated: one pump per stream into a shared channel (queue), a
 count of finished pumps; nothing stops the pumps when the consumer walks away."""
-EXPECT = {"check": "check_merge_cancelled",
-          "property": "when the consumer breaks out of its loop, merge cancels its tasks and reads no more items",
-          "observed": "more item(s) were read from the streams"}
+
+EXPECT = {
+    "check": "check_merge_cancelled",
+    "property": "when the consumer breaks out of its loop, merge cancels its tasks and reads no more items",
+    "observed": "more item(s) were read from the streams",
+}
 
 
 async def merge(*streams):

@@ -1,6 +1,10 @@
 """Stops as soon as one stream ends (the FIRST_COMPLETED reflex), losing the other streams' tail."""
-EXPECT = {"check": "check_merge", "property": "merge yields every item of every stream exactly once",
-          "observed": "never yielded: ['b2', 'c1']"}
+
+EXPECT = {
+    "check": "check_merge",
+    "property": "merge yields every item of every stream exactly once",
+    "observed": "never yielded: ['b2', 'c1']",
+}
 
 
 async def merge(*streams):

@@ -1,6 +1,10 @@
 """Drains the streams one after another: every item arrives, the later streams' ones late."""
-EXPECT = {"check": "check_merge", "property": "merge yields each item as soon as its stream produces it",
-          "observed": "'b0' was due at t=0.7 s but yielded at t=2 s"}
+
+EXPECT = {
+    "check": "check_merge",
+    "property": "merge yields each item as soon as its stream produces it",
+    "observed": "'b0' was due at t=0.7 s but yielded at t=2 s",
+}
 
 
 async def merge(*streams):

@@ -1,6 +1,11 @@
 """A pump that does not catch its stream's error dies silently; merge waits for its end forever."""
-EXPECT = {"check": "check_merge", "property": "merge finishes when a stream raises",
-          "observed": "merge was still waiting for more items", "hint": "catch the Exception in the pump"}
+
+EXPECT = {
+    "check": "check_merge",
+    "property": "merge finishes when a stream raises",
+    "observed": "merge was still waiting for more items",
+    "hint": "catch the Exception in the pump",
+}
 
 
 async def merge(*streams):

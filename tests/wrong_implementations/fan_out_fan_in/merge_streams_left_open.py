@@ -1,7 +1,10 @@
 """Cancels and awaits its pumps on early exit, but never closes the streams they were reading."""
-EXPECT = {"check": "check_merge_cancelled",
-          "property": "when the consumer breaks out of its loop, every stream is closed before merge returns",
-          "observed": "stream(s) a, b were left open"}
+
+EXPECT = {
+    "check": "check_merge_cancelled",
+    "property": "when the consumer breaks out of its loop, every stream is closed before merge returns",
+    "observed": "stream(s) a, b were left open",
+}
 
 
 async def merge(*streams):

@@ -1,7 +1,10 @@
 """asyncio.wait(FIRST_EXCEPTION), then cancels the others but does not wait for them to end."""
-EXPECT = {"check": "check_run_all",
-          "property": "every sibling still running has ended (cancelled) before run_all raises",
-          "observed": "but item 0 went on and ended cancelled at t=2 s"}
+
+EXPECT = {
+    "check": "check_run_all",
+    "property": "every sibling still running has ended (cancelled) before run_all raises",
+    "observed": "but item 0 went on and ended cancelled at t=2 s",
+}
 
 
 async def run_all(handle, items):

@@ -1,8 +1,11 @@
 """Document 000's fan-out: gather() without return_exceptions. It raises at the first error,
 but the other items go on running, unobserved."""
-EXPECT = {"check": "check_run_all",
-          "property": "every sibling still running has ended (cancelled) before run_all raises",
-          "observed": "run_all raised at t=2 s, but item 0 went on and ended done at t=3 s; item 3"}
+
+EXPECT = {
+    "check": "check_run_all",
+    "property": "every sibling still running has ended (cancelled) before run_all raises",
+    "observed": "run_all raised at t=2 s, but item 0 went on and ended done at t=3 s; item 3",
+}
 
 
 async def run_all(handle, items):

@@ -1,7 +1,10 @@
 """A TaskGroup, but the ExceptionGroup is unwrapped and only its first exception raised."""
-EXPECT = {"check": "check_run_all",
-          "property": "the failure surfaces as an ExceptionGroup holding the item's exception",
-          "observed": "it raised ItemFailed: item 2 failed"}
+
+EXPECT = {
+    "check": "check_run_all",
+    "property": "the failure surfaces as an ExceptionGroup holding the item's exception",
+    "observed": "it raised ItemFailed: item 2 failed",
+}
 
 
 async def run_all(handle, items):

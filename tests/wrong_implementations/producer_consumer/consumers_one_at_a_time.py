@@ -1,6 +1,10 @@
 """Runs the consumers one after another, so only one item is ever handled at a time."""
-EXPECT = {"check": "check_run_pipeline", "property": "3 consumers handle items at the same time",
-          "observed": "at most 1 item(s) were being handled at once"}
+
+EXPECT = {
+    "check": "check_run_pipeline",
+    "property": "3 consumers handle items at the same time",
+    "observed": "at most 1 item(s) were being handled at once",
+}
 
 
 async def run_pipeline(sources, handle, *, consumers, maxsize):

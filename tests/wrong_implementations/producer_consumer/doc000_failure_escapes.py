@@ -1,6 +1,10 @@
 """Document 000's consumer: no try around the work, so one failing item kills the consumer."""
-EXPECT = {"check": "check_consumer", "property": "consumer keeps going when handle(item) raises",
-          "observed": "handle() raised ItemFailed('item 3 failed')"}
+
+EXPECT = {
+    "check": "check_consumer",
+    "property": "consumer keeps going when handle(item) raises",
+    "observed": "handle() raised ItemFailed('item 3 failed')",
+}
 
 
 async def consumer(queue, handle, results, failures):

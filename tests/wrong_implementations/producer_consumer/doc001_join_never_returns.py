@@ -1,6 +1,10 @@
 """Document 001 whole: one sentinel re-put by each consumer without task_done(), then join()."""
-EXPECT = {"check": "check_run_pipeline", "property": "run_pipeline finishes",
-          "observed": "waiting on queue.join(): 4 of 20 items put were never marked task_done()"}
+
+EXPECT = {
+    "check": "check_run_pipeline",
+    "property": "run_pipeline finishes",
+    "observed": "waiting on queue.join(): 4 of 20 items put were never marked task_done()",
+}
 
 
 async def run_pipeline(sources, handle, *, consumers, maxsize):

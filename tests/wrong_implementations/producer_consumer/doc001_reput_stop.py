@@ -1,6 +1,10 @@
 """Document 001's consumer: puts the single sentinel back for the next consumer, without task_done()."""
-EXPECT = {"check": "check_consumer", "property": "consumer puts nothing back into the queue",
-          "observed": "put 1 item(s) into the queue"}
+
+EXPECT = {
+    "check": "check_consumer",
+    "property": "consumer puts nothing back into the queue",
+    "observed": "put 1 item(s) into the queue",
+}
 
 
 async def consumer(queue, handle, results, failures):

@@ -1,7 +1,11 @@
 """One STOP for several consumers: the first takes it, the others wait on get() forever."""
-EXPECT = {"check": "check_run_pipeline", "property": "run_pipeline finishes",
-          "observed": "consumer-1 (consumer) was still waiting on queue.get()",
-          "hint": "only 1 STOP(s) were put for 3 consumers"}
+
+EXPECT = {
+    "check": "check_run_pipeline",
+    "property": "run_pipeline finishes",
+    "observed": "consumer-1 (consumer) was still waiting on queue.get()",
+    "hint": "only 1 STOP(s) were put for 3 consumers",
+}
 
 
 async def run_pipeline(sources, handle, *, consumers, maxsize):

@@ -1,6 +1,10 @@
 """Looks at stop only after the next item arrived: it takes one item too many, and drops it."""
-EXPECT = {"check": "check_serve", "property": "serve takes no new item from the source once stop is set",
-          "observed": "stop was set at t=6.25 s, but serve took item 12 at t=6.5 s"}
+
+EXPECT = {
+    "check": "check_serve",
+    "property": "serve takes no new item from the source once stop is set",
+    "observed": "stop was set at t=6.25 s, but serve took item 12 at t=6.5 s",
+}
 
 
 async def serve(source, handle, *, consumers, maxsize, stop):

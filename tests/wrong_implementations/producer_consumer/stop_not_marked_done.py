@@ -1,6 +1,10 @@
 """Marks every real item done but forgets the STOP it takes."""
-EXPECT = {"check": "check_consumer", "property": "every item taken, STOP included, is marked task_done()",
-          "observed": "never marked done: [STOP]"}
+
+EXPECT = {
+    "check": "check_consumer",
+    "property": "every item taken, STOP included, is marked task_done()",
+    "observed": "never marked done: [STOP]",
+}
 
 
 async def consumer(queue, handle, results, failures):

@@ -1,6 +1,10 @@
 """Catches BaseException around the work, so cancellation is recorded as a failure and ignored."""
-EXPECT = {"check": "check_consumer_cancelled", "property": "a cancelled consumer ends as cancelled",
-          "observed": "did not end as cancelled"}
+
+EXPECT = {
+    "check": "check_consumer_cancelled",
+    "property": "a cancelled consumer ends as cancelled",
+    "observed": "did not end as cancelled",
+}
 
 
 async def consumer(queue, handle, results, failures):

@@ -1,6 +1,10 @@
 """task_done() outside finally: the `continue` after a failure skips it, so join() would hang."""
-EXPECT = {"check": "check_consumer", "property": "every item taken, STOP included, is marked task_done()",
-          "observed": "never marked done: [3]"}
+
+EXPECT = {
+    "check": "check_consumer",
+    "property": "every item taken, STOP included, is marked task_done()",
+    "observed": "never marked done: [3]",
+}
 
 
 async def consumer(queue, handle, results, failures):

@@ -1,6 +1,10 @@
 """Ignores maxsize: an unbounded queue gives no backpressure (document 004, pitfall 1)."""
-EXPECT = {"check": "check_run_pipeline", "property": "the queue is bounded to maxsize=4",
-          "observed": "queue maxsize 0 (0 = unbounded)"}
+
+EXPECT = {
+    "check": "check_run_pipeline",
+    "property": "the queue is bounded to maxsize=4",
+    "observed": "queue maxsize 0 (0 = unbounded)",
+}
 
 
 async def run_pipeline(sources, handle, *, consumers, maxsize):

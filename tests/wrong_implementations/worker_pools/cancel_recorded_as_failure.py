@@ -1,6 +1,10 @@
 """Catches BaseException: a cancelled running job is recorded as failed (and the cancellation swallowed)."""
-EXPECT = {"check": "check_run_job", "property": "each job ends with the right status",
-          "observed": "job 2 (item 'b') ended as 'failed', expected 'cancelled'"}
+
+EXPECT = {
+    "check": "check_run_job",
+    "property": "each job ends with the right status",
+    "observed": "job 2 (item 'b') ended as 'failed', expected 'cancelled'",
+}
 
 
 async def run_job(job, handle):

@@ -1,6 +1,10 @@
 """Forgets the limit: every call starts at once (the semaphore is created but never used)."""
-EXPECT = {"check": "check_limited_map", "property": "never more than 4 calls in flight",
-          "observed": "peak in-flight was 12, limit 4"}
+
+EXPECT = {
+    "check": "check_limited_map",
+    "property": "never more than 4 calls in flight",
+    "observed": "peak in-flight was 12, limit 4",
+}
 
 
 async def limited_map(func, items, limit):

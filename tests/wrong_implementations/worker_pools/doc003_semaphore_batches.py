@@ -1,6 +1,10 @@
 """Document 003's second version: a Semaphore plus batches; each batch waits for its slowest member."""
-EXPECT = {"check": "check_limited_map", "property": "a call starts as soon as a slot is free (no batches)",
-          "observed": "call(s) were in flight while"}
+
+EXPECT = {
+    "check": "check_limited_map",
+    "property": "a call starts as soon as a slot is free (no batches)",
+    "observed": "call(s) were in flight while",
+}
 
 
 async def limited_map(func, items, limit):
@@ -15,5 +19,5 @@ async def limited_map(func, items, limit):
 
     results = []
     for start in range(0, len(items), limit):
-        results += await asyncio.gather(*(one(item) for item in items[start:start + limit]))
+        results += await asyncio.gather(*(one(item) for item in items[start : start + limit]))
     return results

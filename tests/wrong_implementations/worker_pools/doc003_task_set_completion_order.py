@@ -1,6 +1,10 @@
 """Document 003's first version (a hand-managed task set): results collected as tasks finish."""
-EXPECT = {"check": "check_limited_map", "property": "results are in the order of the items",
-          "observed": "returned [('done', "}  # which ones first varies: done is a set
+
+EXPECT = {
+    "check": "check_limited_map",
+    "property": "results are in the order of the items",
+    "observed": "returned [('done', ",
+}  # which ones first varies: done is a set
 
 
 async def limited_map(func, items, limit):

@@ -1,6 +1,10 @@
 """Document 004's worker: sets RUNNING on whatever it takes, so a job cancelled while pending runs anyway."""
-EXPECT = {"check": "check_run_job", "property": "run_job changes a status only along pending → running → done | failed | cancelled",
-          "observed": "cancelled -> running is not allowed"}
+
+EXPECT = {
+    "check": "check_run_job",
+    "property": "run_job changes a status only along pending → running → done | failed | cancelled",
+    "observed": "cancelled -> running is not allowed",
+}
 
 
 async def run_job(job, handle):

@@ -1,6 +1,10 @@
 """Document 004's pool stores str(error) as a success: the caller cannot tell a failure from a result."""
-EXPECT = {"check": "check_pool_worker", "property": "a failing job's future holds the exception handle raised",
-          "observed": "holds the result 'item 4 failed'"}
+
+EXPECT = {
+    "check": "check_pool_worker",
+    "property": "a failing job's future holds the exception handle raised",
+    "observed": "holds the result 'item 4 failed'",
+}
 
 
 async def pool_worker(queue, handle):

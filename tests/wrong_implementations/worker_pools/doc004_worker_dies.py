@@ -1,6 +1,10 @@
 """Document 004's pitfall 2 (and 003's pool): no try around the job, so one failure kills the worker."""
-EXPECT = {"check": "check_pool_worker", "property": "a worker keeps going when a job raises",
-          "observed": "a worker died of ItemFailed('item 4 failed')"}
+
+EXPECT = {
+    "check": "check_pool_worker",
+    "property": "a worker keeps going when a job raises",
+    "observed": "a worker died of ItemFailed('item 4 failed')",
+}
 
 
 async def pool_worker(queue, handle):

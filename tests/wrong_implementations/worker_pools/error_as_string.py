@@ -1,6 +1,10 @@
 """Document 004's manager keeps str(error): the exception's type and traceback are lost."""
-EXPECT = {"check": "check_run_job", "property": "a failed job holds the exception itself in job.error",
-          "observed": "job 4: job.error is \"item 'd' failed\""}
+
+EXPECT = {
+    "check": "check_run_job",
+    "property": "a failed job holds the exception itself in job.error",
+    "observed": "job 4: job.error is \"item 'd' failed\"",
+}
 
 
 async def run_job(job, handle):

@@ -1,6 +1,10 @@
 """Cancelled mid-job, the worker leaves that job's future pending: its awaiter waits forever."""
-EXPECT = {"check": "check_pool_worker_cancelled", "property": "the job a cancelled worker was running gets a cancelled future",
-          "observed": "were never settled"}
+
+EXPECT = {
+    "check": "check_pool_worker_cancelled",
+    "property": "the job a cancelled worker was running gets a cancelled future",
+    "observed": "were never settled",
+}
 
 
 async def pool_worker(queue, handle):

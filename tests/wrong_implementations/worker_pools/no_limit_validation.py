@@ -1,6 +1,6 @@
 """No check of `limit`: with Semaphore(0) nothing ever runs, and the call hangs."""
-EXPECT = {"check": "check_limited_map", "property": "limit=0 is a ValueError",
-          "observed": "did not finish"}
+
+EXPECT = {"check": "check_limited_map", "property": "limit=0 is a ValueError", "observed": "did not finish"}
 
 
 async def limited_map(func, items, limit):

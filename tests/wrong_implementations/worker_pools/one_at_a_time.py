@@ -1,6 +1,10 @@
 """Awaits each call before starting the next: correct results, but never concurrent."""
-EXPECT = {"check": "check_limited_map", "property": "4 calls run at the same time when there is enough work",
-          "observed": "peak in-flight was 1, limit 4"}
+
+EXPECT = {
+    "check": "check_limited_map",
+    "property": "4 calls run at the same time when there is enough work",
+    "observed": "peak in-flight was 1, limit 4",
+}
 
 
 async def limited_map(func, items, limit):

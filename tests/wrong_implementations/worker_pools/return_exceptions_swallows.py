@@ -1,6 +1,10 @@
 """Document 003's `gather(..., return_exceptions=True)`: a failure comes back as a value, unnoticed."""
-EXPECT = {"check": "check_limited_map_failure", "property": "limited_map raises when an item fails",
-          "observed": "limited_map returned"}
+
+EXPECT = {
+    "check": "check_limited_map_failure",
+    "property": "limited_map raises when an item fails",
+    "observed": "limited_map returned",
+}
 
 
 async def limited_map(func, items, limit):

@@ -1,6 +1,10 @@
 """Runs every job it takes, even one whose submitter already cancelled it (then crashes on set_result)."""
-EXPECT = {"check": "check_pool_worker", "property": "a job cancelled before it started never runs",
-          "observed": "and handle(12) was called anyway"}
+
+EXPECT = {
+    "check": "check_pool_worker",
+    "property": "a job cancelled before it started never runs",
+    "observed": "and handle(12) was called anyway",
+}
 
 
 async def pool_worker(queue, handle):
