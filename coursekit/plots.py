@@ -15,39 +15,15 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from coursekit.events import Event
+from coursekit.analysis import batch_calls, busy_intervals, in_flight, item_waits, peak_in_flight, queue_depth
 from coursekit.virtual_time import VirtualRun
-from coursekit.workload import in_flight, peak_in_flight
 
 Runs = Mapping[str, VirtualRun[Any]]
 OUTCOME_COLOURS = {"done": "tab:green", "failed": "tab:red", "cancelled": "tab:grey"}
 
 
-def queue_depth(events: list[Event]) -> tuple[list[float], list[int]]:
-    """(times, depths): items waiting in the queue at each instant it changed.
-
-    Several puts and gets at the same virtual instant count as one change (the
-    depth after the last of them), so an item taken as soon as it is put leaves
-    no spike."""
-    depth_at: dict[float, int] = {0.0: 0}
-    for event in events:
-        if event.kind in ("queue.put", "queue.get"):
-            depth_at[event.time or 0.0] = event["depth"]
-    return list(depth_at), list(depth_at.values())
 
 
-def busy_intervals(events: list[Event]) -> dict[str, list[tuple[float, float, str]]]:
-    """Per task: (start, end, outcome) of each work.start -> work.end, in start order."""
-    open_work: dict[tuple[str | None, Any], float] = {}
-    intervals: dict[str, list[tuple[float, float, str]]] = {}
-    for event in events:
-        key = (event.task, event.fields.get("item"))
-        if event.kind == "work.start":
-            open_work[key] = event.time or 0.0
-        elif event.kind == "work.end" and key in open_work:
-            start = open_work.pop(key)
-            intervals.setdefault(event.task or "?", []).append((start, event.time or 0.0, event["outcome"]))
-    return intervals
 
 
 def show_queue_depth(
@@ -131,28 +107,8 @@ def _finish(figure: plt.Figure, title: str) -> None:
     plt.close(figure)
 
 
-def batch_calls(events: list[Event]) -> list[tuple[float, int]]:
-    """(time, size) of each batch handler call, from ``work.start`` events that carry a ``size``."""
-    return [
-        (event.time or 0.0, event["size"]) for event in events if event.kind == "work.start" and "size" in event.fields
-    ]
 
 
-def item_waits(events: list[Event]) -> dict[Any, tuple[float, float | None, float | None]]:
-    """Per submitted item: (submitted, handed to the handler, result back), from ``batch.submit``,
-    the first ``work.start`` whose items include it, and ``batch.result``; None if it never happened."""
-    waits: dict[Any, list[float | None]] = {}
-    for event in events:
-        time = event.time or 0.0
-        if event.kind == "batch.submit":
-            waits[event["item"]] = [time, None, None]
-        elif event.kind == "work.start" and "size" in event.fields:
-            for item in event["item"]:
-                if item in waits and waits[item][1] is None:
-                    waits[item][1] = time
-        elif event.kind == "batch.result" and event["item"] in waits:
-            waits[event["item"]][2] = time
-    return {item: (w[0], w[1], w[2]) for item, w in waits.items()}  # type: ignore[misc]
 
 
 def show_batches(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from coursekit.checks import leaf_exceptions
-from coursekit.events import Event, emit
+from coursekit.events import emit
 
 
 class ItemFailed(Exception):
@@ -63,30 +63,8 @@ def find_item_failure(error: BaseException | None) -> BaseException | None:
     return error if isinstance(error, ItemFailed) else None
 
 
-def in_flight(events: list[Event]) -> tuple[list[float], list[int]]:
-    """(times, counts): how many handle() calls were running after each work.start/work.end.
-
-    Changes at the same virtual instant count as one (the count after the last)."""
-    count = 0
-    count_at: dict[float, int] = {0.0: 0}
-    for event in events:
-        if event.kind in ("work.start", "work.end"):
-            count += 1 if event.kind == "work.start" else -1
-            count_at[event.time or 0.0] = count
-    return list(count_at), list(count_at.values())
 
 
-def peak_in_flight(events: list[Event], start: str = "work.start", end: str = "work.end") -> int:
-    """The most ``start``..``end`` spans (by default handle() calls) open at once, counting
-    every start before ends at the same instant."""
-    count = peak = 0
-    for event in events:
-        if event.kind == start:
-            count += 1
-            peak = max(peak, count)
-        elif event.kind == end:
-            count -= 1
-    return peak
 
 
 def count_primes(limit: int) -> int:

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import STOP, run_virtual
+from coursekit.analysis import item_waits, peak_in_flight
 from coursekit.chapter_checks.batching import expected_batches, greedy_makespan
-from coursekit.plots import item_waits
-from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure, peak_in_flight
+from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
 from solutions.batching import MicroBatcher, collect_batch, deliver, process_in_chunks
 
 max_waits = st.sampled_from([0.15, 0.25, 0.35, 1.05])

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import emit, run_virtual
-from coursekit.chapter_checks.fan_out_fan_in import FakeService, _due, _streams, peak_requests
+from coursekit.analysis import peak_requests
+from coursekit.chapter_checks.fan_out_fan_in import FakeService, _due, _streams
 from coursekit.checks import leaf_exceptions
 from coursekit.workload import ItemFailed, Workload
 from solutions.fan_out_fan_in import fetch_all, first_success, merge, run_all

@@ -41,7 +41,7 @@ WRONG_DIR = Path(__file__).parent / "wrong_implementations"
 
 @dataclass(frozen=True)
 class WrongImplementation:
-    """A buggy solution cell: the function it replaces and the check failure it must cause."""
+    """A buggy solution cell: the function or class it replaces and the check failure it must cause."""
 
     student: str
     code: str
@@ -60,7 +60,11 @@ def wrong_implementations(notebook: Path) -> list[WrongImplementation]:
             for node in tree.body
             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT"
         )
-        function = next(node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        function = next(
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        )
         found.append(WrongImplementation(f"wrong-{path.stem.replace('_', '-')}", code, function, expect))
     return found
 
@@ -217,8 +221,8 @@ def make_submissions(course: Path, assignment: str, sources: dict[str, nbformat.
 
 
 def replace_function(notebook: nbformat.NotebookNode, wrong: WrongImplementation) -> nbformat.NotebookNode:
-    """``notebook`` with the solution cell that defines ``wrong.function`` holding the wrong code."""
-    definition = re.compile(rf"^(async )?def {wrong.function}\(", re.MULTILINE)
+    """``notebook`` with the solution cell that defines ``wrong.function`` (a function or class) holding the wrong code."""
+    definition = re.compile(rf"^((async )?def|class) {wrong.function}\b", re.MULTILINE)
     cells = [cell for cell in notebook.cells if is_solution(cell) and definition.search(cell.source)]
     assert len(cells) == 1, f"expected one solution cell defining {wrong.function}, found {len(cells)}"
     cells[0].source = wrong.code

@@ -1,30 +1,28 @@
-"""Each chapter notebook is what its builder (tools/build_chNN.py) writes: edit the builder, not the notebook."""
+"""Each chapter notebook is what tools/build.py makes of its text source: edit chapters/, not notebooks/."""
 
 from __future__ import annotations
-
-import importlib
-from pathlib import Path
 
 import nbformat
 import pytest
 
-ROOT = Path(__file__).parent.parent
-BUILDERS = sorted(ROOT.glob("tools/build_ch*.py"))
+from tools.chapter_source import ROOT, Chapter, build_notebook, chapters
+
+CHAPTERS = chapters()
 
 
-def test_every_chapter_notebook_has_a_builder() -> None:
-    built = {importlib.import_module(f"tools.{path.stem}").NOTEBOOK for path in BUILDERS}
-    assert set(ROOT.glob("notebooks/ch*/*.ipynb")) == built
+def test_every_chapter_notebook_has_a_text_source() -> None:
+    assert CHAPTERS, "no chapter sources under chapters/"
+    assert set(ROOT.glob("notebooks/ch*/*.ipynb")) == {chapter.notebook for chapter in CHAPTERS}
 
 
-@pytest.mark.parametrize("builder", BUILDERS, ids=lambda p: p.stem)
-def test_notebook_cells_match_the_builder(builder: Path) -> None:
-    module = importlib.import_module(f"tools.{builder.stem}")
-    saved = nbformat.read(module.NOTEBOOK, as_version=4).cells
-    expected = module.cells()
-    assert [(c.cell_type, c.source, c.metadata) for c in saved] == [
-        (c.cell_type, c.source, c.metadata) for c in expected
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.assignment)
+def test_notebook_cells_match_the_source(chapter: Chapter) -> None:
+    saved = nbformat.read(chapter.notebook, as_version=4)
+    expected = build_notebook(chapter)
+    assert [(c.id, c.cell_type, c.source, c.metadata) for c in saved.cells] == [
+        (c.id, c.cell_type, c.source, c.metadata) for c in expected.cells
     ], (
-        f"{module.NOTEBOOK.relative_to(ROOT)} differs from what {builder.name} writes: "
-        f"run `.venv/bin/python tools/{builder.name}`"
+        f"{chapter.notebook.relative_to(ROOT)} differs from its source: "
+        f"run `.venv/bin/python tools/build.py {chapter.assignment[:4]}`"
     )
+    assert saved.metadata["course"] == expected.metadata["course"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from coursekit.analysis import busy_intervals, queue_depth
 from coursekit.events import Event
-from coursekit.plots import busy_intervals, queue_depth
 
 
 def event(time: float, kind: str, task: str = "t", **fields: object) -> Event:
@@ -31,7 +31,7 @@ def test_busy_intervals_pair_start_and_end_per_task_and_item() -> None:
 
 
 def test_in_flight_counts_running_work_per_instant() -> None:
-    from coursekit.workload import in_flight, peak_in_flight
+    from coursekit.analysis import in_flight, peak_in_flight
 
     events = [
         event(0, "work.start", item=1),

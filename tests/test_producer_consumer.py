@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import STOP, run_virtual
-from coursekit.plots import queue_depth
+from coursekit.analysis import queue_depth
 from coursekit.workload import Workload
 from solutions.producer_consumer import consumer, run_pipeline, serve
 

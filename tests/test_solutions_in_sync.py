@@ -1,8 +1,8 @@
-"""One source per solution: each notebook's solution cells are its reference module's functions.
+"""One source per solution: each solution cell holds reference objects exactly as ``solutions/<topic>.py`` has them.
 
-A chapter notebook ``notebooks/<assignment>/<topic>.ipynb`` pairs with ``solutions/<topic>.py``;
-removing the ``### BEGIN/END SOLUTION`` lines from a solution cell must give, function for
-function, the reference source exactly.
+The build copies them (tools/solution_regions.py); this test reads the built notebooks
+independently, so a notebook saved by hand, or a reference changed without a rebuild, fails.
+Functions and classes are compared with their solution-region markers removed.
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-from pathlib import Path
 
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted(Path(__file__).parent.parent.glob("notebooks/ch*/*.ipynb"))
+from tools.chapter_source import Chapter, chapters
+from tools.solution_regions import without_markers
+
+CHAPTERS = chapters()
 
 
-def solution_cells(path: Path) -> list[str]:
-    notebook = nbformat.read(path, as_version=4)
+def solution_cells(chapter: Chapter) -> list[str]:
+    notebook = nbformat.read(chapter.notebook, as_version=4)
     return [
         cell.source
         for cell in notebook.cells
@@ -27,26 +29,23 @@ def solution_cells(path: Path) -> list[str]:
     ]
 
 
-def test_there_are_chapter_notebooks() -> None:
-    assert NOTEBOOKS, "no notebooks found under notebooks/ch*/"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
-def test_solution_cells_equal_the_reference_functions(path: Path) -> None:
-    reference = importlib.import_module(f"solutions.{path.stem}")
-    cells = solution_cells(path)
-    assert cells, f"{path.name} has no solution cells"
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.assignment)
+def test_solution_cells_equal_the_reference(chapter: Chapter) -> None:
+    reference = importlib.import_module(f"solutions.{chapter.topic}")
+    cells = solution_cells(chapter)
+    assert cells, f"{chapter.notebook.name} has no solution cells"
     for cell in cells:
-        source = "\n".join(
-            line for line in cell.splitlines() if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
-        )
-        functions = [
-            node for node in ast.parse(source).body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        source = without_markers(cell)
+        objects = [
+            node
+            for node in ast.parse(source).body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         ]
-        assert functions, f"a solution cell of {path.name} defines no function"
-        for node in functions:
-            cell_function = ast.get_source_segment(source, node)
-            assert hasattr(reference, node.name), f"solutions/{path.stem}.py has no {node.name}"
-            assert cell_function == inspect.getsource(getattr(reference, node.name)).rstrip("\n"), (
-                f"{node.name} in {path.name} differs from solutions/{path.stem}.py: rebuild the notebook"
+        assert objects, f"a solution cell of {chapter.notebook.name} defines no function or class"
+        for node in objects:
+            assert hasattr(reference, node.name), f"solutions/{chapter.topic}.py has no {node.name}"
+            expected = without_markers(inspect.getsource(getattr(reference, node.name)).rstrip("\n"))
+            assert ast.get_source_segment(source, node) == expected, (
+                f"{node.name} in {chapter.notebook.name} differs from solutions/{chapter.topic}.py: "
+                f"run `.venv/bin/python tools/build.py {chapter.assignment[:4]}`"
             )

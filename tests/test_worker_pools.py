@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import run_virtual
-from coursekit.chapter_checks.worker_pools import greedy_finish, idle_slots
-from coursekit.workload import ItemFailed, Workload, peak_in_flight
+from coursekit.analysis import idle_slots, peak_in_flight
+from coursekit.chapter_checks.worker_pools import greedy_finish
+from coursekit.workload import ItemFailed, Workload
 from solutions.worker_pools import ALLOWED, JobStatus, TaskManager, WorkerPool, limited_map
 
 durations = st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0, 3.0]), max_size=25)

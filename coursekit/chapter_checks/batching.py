@@ -19,10 +19,11 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from coursekit.analysis import peak_in_flight
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing
 from coursekit.queues import STOP, TracedQueue
 from coursekit.virtual_time import VirtualRun, run_virtual
-from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure, peak_in_flight
+from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 Arrivals = Sequence[tuple[float, Hashable]]

@@ -20,10 +20,11 @@ from typing import Any
 
 import httpx
 
+from coursekit.analysis import peak_requests
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, emit
 from coursekit.virtual_time import run_virtual
-from coursekit.workload import ItemFailed, Workload, find_item_failure, peak_in_flight
+from coursekit.workload import ItemFailed, Workload, find_item_failure
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 BASE_URL = "http://service.test"
@@ -139,9 +140,6 @@ class ServiceTransport(httpx.MockTransport):
             emit("request.end", path=path, outcome=outcome)
 
 
-def peak_requests(events: list[Event]) -> int:
-    """The most requests in flight at once (connecting or waiting for the answer)."""
-    return peak_in_flight(events, "request.start", "request.end")
 
 
 # --------------------------------------------------------------- fetch_all

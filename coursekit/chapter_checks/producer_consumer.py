@@ -13,11 +13,12 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
+from coursekit.analysis import peak_in_flight
 from coursekit.checks import Chain, describe_dict_difference, describe_values, learner_facing
 from coursekit.events import Event, emit
 from coursekit.queues import STOP, TracedQueue
 from coursekit.virtual_time import VirtualRun, run_virtual
-from coursekit.workload import ItemFailed, Workload, find_item_failure, peak_in_flight
+from coursekit.workload import ItemFailed, Workload, find_item_failure
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 

@@ -13,10 +13,10 @@ import itertools
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
+from coursekit.analysis import idle_slots, peak_in_flight
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
-from coursekit.events import Event
 from coursekit.virtual_time import VirtualRun, run_virtual
-from coursekit.workload import ItemFailed, Workload, find_item_failure, peak_in_flight
+from coursekit.workload import ItemFailed, Workload, find_item_failure
 from solutions.worker_pools import InvalidTransition, Job, JobStatus, TaskManager, WorkerPool
 from solutions.worker_pools import run_job as reference_run_job
 
@@ -38,18 +38,6 @@ def greedy_finish(durations: Sequence[float], limit: int) -> float:
     return max(slots, default=0.0)
 
 
-def idle_slots(events: list[Event], total: int, limit: int) -> tuple[float, int, int] | None:
-    """The first instant (time, in flight, waiting) when fewer than ``limit`` calls ran while items waited."""
-    started = running = 0
-    by_time = itertools.groupby((e for e in events if e.kind in ("work.start", "work.end")), key=lambda e: e.time)
-    for time, group in by_time:
-        for event in group:
-            started += event.kind == "work.start"
-            running += 1 if event.kind == "work.start" else -1
-        waiting = total - started
-        if waiting and running < limit:
-            return time or 0.0, running, waiting
-    return None
 
 
 # -------------------------------------------------------------- limited_map

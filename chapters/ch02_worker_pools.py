@@ -1,0 +1,749 @@
+# %% [markdown]
+# # Chapter 2 — Worker pools and concurrency limits
+#
+# Chapter 1 ran a fixed set of consumers on a queue. This chapter asks a sharper
+# question: **how many things may run at once**, and how do you make sure of it? A
+# database allows 20 connections, an API 10 parallel requests, a machine 8 cores: go
+# over the limit and you get errors, or everything slows down.
+#
+# In this chapter you will:
+#
+# 1. limit concurrency with `asyncio.Semaphore`, and see why document 003 should not read
+#    `semaphore._value` and why document 001's `RateLimiter` is not a rate limiter;
+# 2. write `limited_map` (exercise 1), then **measure** document 003's four styles,
+#    whose "performance" column is stars nobody measured;
+# 3. check the production libraries **aiometer** and **anyio** with the same checks;
+# 4. write the worker of a **worker pool** with per-job results and errors (exercise 2),
+#    after watching a worker die silently;
+# 5. write the heart of a **background task manager** with job status (exercise 3),
+#    after catching document 004's manager running a job it had cancelled.
+#
+# *In flight* means: a call has started and has not yet returned, raised or been
+# cancelled. A limit of 5 means at most 5 in flight at every instant.
+
+# %% locked="ch02-setup"
+# %matplotlib inline
+import asyncio
+import itertools
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from coursekit import STOP, TracedQueue, run_virtual
+from coursekit.checks import CheckFailed
+from coursekit.analysis import peak_in_flight
+from coursekit.workload import Workload
+from coursekit.plots import show_busy_timeline, show_in_flight
+from coursekit.chapter_checks.worker_pools import (
+    check_limited_map, check_limited_map_failure, check_pool_worker,
+    check_pool_worker_cancelled, check_run_job)
+from solutions.worker_pools import ALLOWED, InvalidTransition, Job, JobStatus
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# %% [markdown]
+# ## 1. A Semaphore is a counter of free slots
+#
+# `asyncio.Semaphore(n)` holds `n` slots. `async with semaphore:` takes one (waiting if
+# none is free) and gives it back when the block ends, even if the block raises.
+# Wrapped around a call, it limits how many calls are in flight. Documents 000 (§3) and
+# 001 (§2.5.3.2) wrap exactly this in a small class; here it is, run on the virtual clock
+# with 12 one-second calls and 3 slots:
+
+# %%
+class ConcurrencyLimiter:
+    def __init__(self, limit):
+        self._semaphore = asyncio.Semaphore(limit)
+
+    async def run(self, coroutine):
+        async with self._semaphore:
+            return await coroutine
+
+async def twelve_calls(limit):
+    limiter, work = ConcurrencyLimiter(limit), Workload(duration=1.0)
+    return await asyncio.gather(*(limiter.run(work(i)) for i in range(12)))
+
+run = run_virtual(twelve_calls(3))
+print(f"peak in flight: {peak_in_flight(run.events)}, finished at t={run.elapsed:g} s")
+
+# %% [markdown]
+# Three at a time, four rounds, four seconds. Two remarks on this little class. It takes
+# a *coroutine object*, created before the limiter is entered: with 10 000 items you
+# hold 10 000 coroutine objects at once (cheap, but not free), and a coroutine that is
+# never awaited, say because another one raised first, warns "never awaited". Passing
+# the function and its argument instead (`limiter.run(func, item)`) avoids both.
+#
+# ### Bug hunt: `semaphore._value`
+#
+# Document 003 monitors its pool with `max_concurrent - semaphore._value`. The leading
+# underscore means *private*: `_value` is not in the documentation, and nothing
+# promises it will exist, or mean the same, in the next Python release. It also counts
+# slots *held*, which is not always work in flight: a task that has finished its call
+# but not yet left the `async with` still holds one. If you want the number, own it:
+# count around the call, or use a limiter whose count is public, such as anyio's
+# `CapacityLimiter.borrowed_tokens`:
+
+# %%
+import anyio
+
+async def monitored(limit=3, n=7):
+    limiter, work = anyio.CapacityLimiter(limit), Workload(duration=1.0)
+    readings = []
+
+    async def one(i):
+        async with limiter:
+            readings.append(f"t={asyncio.get_running_loop().time():g}: "
+                            f"{limiter.borrowed_tokens} borrowed, {limiter.available_tokens} free")
+            await work(i)
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return readings
+
+print("\n".join(run_virtual(monitored).value))
+
+
+# %% [markdown]
+# ### Bug hunt: a "rate limiter" that limits concurrency
+#
+# Document 001 calls its Semaphore wrapper `RateLimiter(max_concurrent=3)`. A **rate**
+# limit bounds how many calls *start per unit of time* (3 per second); a
+# **concurrency** limit bounds how many *run at once*. They coincide only when every
+# call takes exactly one second. Make the calls fast and count the starts per second:
+
+# %%
+class RateLimiter:  # document 001's design, renamed nowhere
+    def __init__(self, max_concurrent):
+        self.semaphore = asyncio.Semaphore(max_concurrent)
+    async def __aenter__(self):
+        await self.semaphore.acquire()
+        return self
+    async def __aexit__(self, *args):
+        self.semaphore.release()
+
+async def fast_calls(call_time, n=60):
+    limiter, work = RateLimiter(max_concurrent=3), Workload(duration=call_time)
+    async def fetch(i):
+        async with limiter:
+            return await work(i)
+    await asyncio.gather(*(fetch(i) for i in range(n)))
+
+for call_time in (1.0, 0.05):
+    run = run_virtual(fast_calls(call_time))
+    starts = [event.time for event in run.of_kind("work.start")]
+    busiest = max(sum(1 for s in starts if t <= s < t + 1.0) for t in starts)
+    print(f"calls of {call_time:g} s: at most {busiest} calls started within one second "
+          f"(peak {peak_in_flight(run.events)} in flight)")
+
+# %% [markdown]
+# With 50 ms calls, "3" lets 60 calls through in one second. If an API allows 3
+# requests per second, this limiter gets you throttled. Chapter 8 builds real rate
+# limiters (token bucket, sliding window); here we stay with concurrency limits.
+
+# %% [markdown] statement="ch02-ex1-statement"
+# ## Exercise 1 — `limited_map` (3 points)
+#
+# Write `limited_map(func, items, limit)`:
+#
+# * return `[await func(item) for item in items]`: one result per item, **in the order
+#   of the items** (not the order calls finish in);
+# * run the calls concurrently, with **at most `limit` in flight** at any instant;
+# * start a call **as soon as a slot is free**: no batches;
+# * if a call raises, cancel every other call (running or waiting) at once and raise an
+#   **`ExceptionGroup`** holding the error, leaving no task running. `asyncio.TaskGroup`
+#   does exactly this;
+# * `limit < 1` raises `ValueError` (with no slot, nothing could ever run).
+#
+# The checks use calls of varying length (1 to 4 s), so batches are caught.
+
+# %% solution="ch02-ex1-limited-map"
+from solutions.worker_pools import limited_map
+
+# %% tests="ch02-ex1-visible" points=1
+check_limited_map(limited_map)
+
+# %% tests="ch02-ex1-hidden" points=2
+check_limited_map_failure(limited_map)
+### BEGIN HIDDEN TESTS
+check_limited_map(limited_map, items=list("abcdefghij"), limit=1, durations=(0.5, 2.0))
+check_limited_map(limited_map, items=list(range(3)), limit=8)
+check_limited_map(limited_map, items=list(range(40)), limit=7, durations=(0.1, 5.0, 0.3, 2.5, 1.0))
+check_limited_map_failure(limited_map, items=list(range(20)), limit=5, failing={0, 13}, duration=0.5)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Your `limited_map` in pictures
+#
+# The number of calls in flight over time, on 24 items of varying length, limit 5: your
+# function on the left, the reference on the right. The line should touch the limit and
+# stay there until the last items run out.
+
+# %%
+from solutions.worker_pools import limited_map as reference_limited_map
+
+def varied_durations(n, seed=2):
+    rng = random.Random(seed)
+    return [rng.choice([0.5, 1.0, 1.0, 2.0, 4.0]) for _ in range(n)]
+
+DURATIONS = varied_durations(24)
+
+def map_run(mapper, limit=5):
+    work = Workload(lambda i: DURATIONS[i])
+    return run_virtual(lambda: mapper(work, range(len(DURATIONS)), limit))
+
+show_in_flight({"your limited_map": map_run(limited_map),
+                "reference": map_run(reference_limited_map)}, limit=5)
+
+
+# %% [markdown]
+# ## 2. Document 003's four styles, measured
+#
+# Document 003 compares four ways to run tasks under a limit and rates their
+# performance with stars (3, 4, 5 and 5). Nothing was measured. Let's write the four
+# styles (same signature as `limited_map`) and run them on the same 40 items of varying
+# length, limit 5, on the virtual clock. All four respect the limit; the question is
+# how much of it they **use**.
+
+# %%
+async def style_task_set(func, items, limit):
+    """v1: a hand-managed set; when it is full, wait for any one task to finish."""
+    tasks, running = [], set()
+    for item in items:
+        if len(running) >= limit:
+            _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.create_task(func(item))
+        tasks.append(task)
+        running.add(task)
+    await asyncio.wait(tasks)
+    return [task.result() for task in tasks]
+
+async def style_batches(func, items, limit):
+    """v2: a Semaphore, and gather() over batches of `limit` items."""
+    semaphore, items, results = asyncio.Semaphore(limit), list(items), []
+    async def one(item):
+        async with semaphore:
+            return await func(item)
+    for start in range(0, len(items), limit):
+        results += await asyncio.gather(*(one(item) for item in items[start:start + limit]))
+    return results
+
+async def style_queue_workers(func, items, limit):
+    """v3: `limit` workers on a queue (the WorkerPool of section 4)."""
+    queue, items = asyncio.Queue(), list(items)
+    results = [None] * len(items)
+    for entry in enumerate(items):
+        queue.put_nowait(entry)
+    async def worker():
+        while not queue.empty():
+            index, item = queue.get_nowait()
+            results[index] = await func(item)
+    async with asyncio.TaskGroup() as group:
+        for _ in range(limit):
+            group.create_task(worker())
+    return results
+
+STYLES = {"v1 task set": style_task_set, "v2 Semaphore + batches": style_batches,
+          "v3 queue + workers": style_queue_workers, "v4 TaskGroup + Semaphore": reference_limited_map}
+
+durations = varied_durations(40, seed=7)
+total = sum(durations)
+print(f"40 items, {total:g} s of work in all, limit 5: at best {total / 5:g} s\n")
+print(f"{'style':<26}{'finished at':>12}{'slots used':>12}{'003 stars':>11}")
+runs = {}
+for (name, style), stars in zip(STYLES.items(), ["***", "****", "*****", "*****"]):
+    work = Workload(lambda i: durations[i])
+    runs[name] = run = run_virtual(lambda: style(work, range(40), 5))
+    print(f"{name:<26}{run.elapsed:>11g}s{total / (5 * run.elapsed):>12.0%}{stars:>11}")
+
+# %% [markdown]
+# Three styles finish together, close to the best possible; the one that came with four
+# stars is the slowest by far. A batch waits for its **slowest member**: while one 4 s
+# item finishes, the other four slots sit idle. The in-flight pictures make it plain:
+
+# %%
+show_in_flight({"v2 Semaphore + batches": runs["v2 Semaphore + batches"],
+                "v4 TaskGroup + Semaphore": runs["v4 TaskGroup + Semaphore"]}, limit=5)
+
+# %% [markdown]
+# What separates v1, v3 and v4 is not throughput but **cost per job** and **behaviour on
+# errors**, which virtual time cannot show. `benchmarks/worker_pool_styles.py` measures
+# the cost on the real event loop: 10 000 no-op jobs, limit 100, median of 7 runs. On
+# the machine this course was built on (figures vary with the machine and its load;
+# run it yourself):
+#
+# | style | µs per job |
+# |---|---|
+# | no limit, `gather` (baseline) | 6.1 |
+# | v1 hand-managed task set | 4.0 |
+# | v2 Semaphore + batches | 5.1 |
+# | v3 queue + workers (`WorkerPool`) | 4.7 |
+# | v4 TaskGroup + Semaphore (`limited_map`) | 7.5 |
+# | `aiometer.run_all(max_at_once=...)` | 33.3 |
+# | anyio `CapacityLimiter` + task group | 65.8 |
+#
+# All are a few microseconds per job: next to a network call of milliseconds, the
+# machinery is noise, and the choice should rest on correctness and clarity. v1 must
+# get everything right by hand (errors of finished tasks are easy to drop); v3 holds
+# only `limit` tasks whatever the number of items, which matters for huge or endless
+# inputs; v4 is the shortest and gets errors right for free.
+#
+# ## 3. The production libraries, through the same checks
+#
+# **aiometer** (`run_all`, `amap`, with `max_at_once`) and **anyio**
+# (`CapacityLimiter`) are what people use. Adapted to `limited_map`'s signature, they go
+# through the same check, on the same virtual clock:
+
+# %%
+import functools
+import aiometer
+
+async def aiometer_map(func, items, limit):
+    if limit < 1:
+        raise ValueError(limit)
+    return await aiometer.run_all([functools.partial(func, item) for item in items], max_at_once=limit)
+
+async def anyio_map(func, items, limit):
+    if limit < 1:
+        raise ValueError(limit)
+    limiter, items = anyio.CapacityLimiter(limit), list(items)
+    results = [None] * len(items)
+    async def one(index, item):
+        async with limiter:
+            results[index] = await func(item)
+    async with anyio.create_task_group() as group:
+        for index, item in enumerate(items):
+            group.start_soon(one, index, item)
+    return results
+
+for name, mapper in [("aiometer.run_all", aiometer_map), ("anyio CapacityLimiter", anyio_map)]:
+    print(f"--- {name}")
+    check_limited_map(mapper)
+
+# %% [markdown]
+# Both pass: same limit, same order, no idle slot. (`limit < 1` is our own rule, hence
+# the guard.) On a failure their semantics differ from a `TaskGroup`'s, and the check
+# says how:
+
+# %%
+for name, mapper in [("aiometer.run_all", aiometer_map), ("anyio CapacityLimiter", anyio_map)]:
+    print(f"--- {name}")
+    try:
+        check_limited_map_failure(mapper)
+    except CheckFailed as failure:
+        print(failure)
+
+
+# %% [markdown]
+# aiometer cancels the others too, but re-raises the **bare** exception rather than an
+# `ExceptionGroup`: code that uses it catches `ItemFailed`, not `except*`. That is a
+# documented choice, not a bug; the point is that "cancel siblings, then raise" has
+# more than one shape, and your callers must know which one they get. Also note
+# `aiometer.amap` yields results **as they complete**, not in input order.
+#
+# ## 4. Worker pools, and a worker that dies silently
+#
+# A worker pool keeps a fixed number of long-lived workers taking jobs from a queue: the
+# number of tasks stays at `limit` however many jobs arrive, and jobs can be submitted
+# while others run. Documents 001 and 004 both write one; document 003's third version
+# wraps one in an async context manager. Here is 003's design, run on jobs where three
+# of twelve fail:
+
+# %%
+async def doc003_pool(n_jobs=12, workers=3, failing={2, 5, 8}):
+    work = Workload(duration=1.0, failing=failing)
+    queue = TracedQueue()
+
+    async def worker():
+        while True:
+            job = await queue.get()
+            if job is None:
+                break
+            await work(job)           # an error here ends the worker
+            queue.task_done()
+
+    tasks = [asyncio.create_task(worker(), name=f"worker-{n}") for n in range(1, workers + 1)]
+    for job in range(n_jobs):
+        await queue.put(job)
+    await queue.join()                # document 003's "graceful shutdown"
+    for _ in tasks:
+        await queue.put(None)
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+run = run_virtual(doc003_pool, deadline=30)
+print(run.diagnosis)
+
+# %% [markdown]
+# Each failing job killed its worker; after three failures no worker is left, the
+# remaining jobs wait forever, and `join()` never returns. Nothing was printed when the
+# workers died: an exception in a task nobody awaits is only reported when the task is
+# garbage-collected, if ever (our virtual clock collected them for you above). And even
+# when the pool does get to the end, `gather(..., return_exceptions=True)` turns the
+# workers' deaths into return values that nobody reads. Document 004 lists this as
+# production pitfall 2. Document 001's pool catches the error but only **prints** it:
+# the caller never learns which job failed.
+#
+# The fix: the worker catches each job's `Exception` and hands it to **that job's
+# caller**. Each job comes with an `asyncio.Future`, an awaitable box that the worker
+# fills with `future.set_result(value)` or `future.set_exception(error)`; `submit`
+# returns it, and `await future` gives the result or raises the job's error, in the
+# caller's code, where it can be handled.
+
+# %% [markdown] statement="ch02-ex2-statement"
+# ## Exercise 2 — the worker of a pool (4 points)
+#
+# The pool itself is given below (read it): `WorkerPool(handle, workers=3)` is an async
+# context manager; `await pool.submit(item)` puts `(item, future)` in the job queue and
+# returns the future; leaving the `async with` block puts one `STOP` per worker and
+# waits for the workers. A worker that died makes that shutdown **raise** its error:
+# nothing dies silently.
+#
+# Write `pool_worker(queue, handle)`, the coroutine each worker runs:
+#
+# * take entries from `queue` until you take `STOP`, then return;
+# * each other entry is `(item, future)`. If `future.done()` already (the submitter
+#   cancelled it while it waited), skip it without calling `handle`;
+# * otherwise `await handle(item)` and settle the future: `future.set_result(result)`,
+#   or `future.set_exception(error)` for an `Exception`, and **go on** with the next job;
+# * if you are cancelled while running a job, cancel that job's future
+#   (`future.cancel()`) and let the cancellation continue (re-raise it);
+# * mark every entry you take, `STOP` included, with `queue.task_done()`, in a `finally:`.
+
+# %% solution="ch02-ex2-pool-worker"
+from solutions.worker_pools import pool_worker
+
+
+# %% locked="ch02-worker-pool-class"
+class WorkerPool:
+    """A fixed set of workers running submitted jobs; use it with ``async with``::
+
+        async with WorkerPool(handle, workers=3) as pool:
+            futures = [await pool.submit(item) for item in items]
+        # leaving the block shut the pool down: every job has finished
+        results = [future.result() for future in futures]
+
+    ``maxsize`` bounds the job queue (0 = unbounded): ``submit`` waits while it is full.
+    ``worker`` is the worker coroutine function (default: :func:`pool_worker`, looked up
+    when the pool starts)."""
+
+    def __init__(
+        self,
+        handle: Callable[[Any], Awaitable[Any]],
+        *,
+        workers: int,
+        maxsize: int = 0,
+        worker: Callable[[asyncio.Queue, Callable[[Any], Awaitable[Any]]], Awaitable[None]] | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self._handle = handle
+        self._size = workers
+        self._worker = worker
+        self._queue: TracedQueue = TracedQueue(maxsize, name="jobs")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    async def __aenter__(self) -> WorkerPool:
+        worker = self._worker or pool_worker
+        self._tasks = [
+            asyncio.create_task(worker(self._queue, self._handle), name=f"worker-{number}")
+            for number in range(1, self._size + 1)
+        ]
+        return self
+
+    async def submit(self, item: Any) -> asyncio.Future[Any]:
+        """Queue a job for ``item``; its future resolves when a worker has run it."""
+        if self._closed or not self._tasks:
+            raise RuntimeError("submit() needs a running pool: use it inside `async with WorkerPool(...)`")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self._queue.put((item, future))  # waits while the queue is full: backpressure
+        return future
+
+    async def shutdown(self) -> None:
+        """Take no more jobs; return when every submitted job has finished and every worker ended."""
+        if not self._closed:
+            self._closed = True
+            for _ in self._tasks:
+                await self._queue.put(STOP)  # after every job: the queue is first in, first out
+        await asyncio.gather(*self._tasks)  # a worker that died re-raises its error here
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
+        if exc_type is None:
+            await self.shutdown()
+            return
+        # The body failed: stop now. Workers are cancelled; jobs not started are cancelled.
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while not self._queue.empty():
+            entry = self._queue.get_nowait()
+            if entry is not STOP:
+                entry[1].cancel()
+
+
+# %% tests="ch02-ex2-visible" points=1
+check_pool_worker(pool_worker)
+
+# %% tests="ch02-ex2-hidden" points=3
+check_pool_worker_cancelled(pool_worker)
+### BEGIN HIDDEN TESTS
+check_pool_worker(pool_worker, items=list("abcdefg"), workers=1, failing={"a", "g"}, durations=(0.5,),
+                  cancel_before_start="f")
+check_pool_worker(pool_worker, items=list(range(30)), workers=6, failing=set(range(0, 30, 4)),
+                  cancel_before_start=None)
+check_pool_worker(pool_worker, items=[1, 2], workers=4, failing=(), cancel_before_start=None)
+check_pool_worker_cancelled(pool_worker, cancel_at=0.5)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Who was busy when
+#
+# One row per worker, one bar per job (red: the job failed; the worker went on). Your
+# `pool_worker` on the left, the reference on the right: 12 jobs of varying length, 3
+# workers, jobs 4 and 9 failing.
+
+# %%
+from solutions.worker_pools import pool_worker as reference_pool_worker
+
+def pool_run(worker):
+    async def main():
+        work = Workload(lambda i: DURATIONS[i], failing={4, 9})
+        async with WorkerPool(work, workers=3, worker=worker) as pool:
+            futures = [await pool.submit(i) for i in range(12)]
+        return sum(1 for future in futures if future.exception() is not None)
+    return run_virtual(main)
+
+show_busy_timeline({"your pool_worker": pool_run(pool_worker),
+                    "reference": pool_run(reference_pool_worker)})
+
+
+# %% [markdown]
+# ## 5. A background task manager, and a cancelled job that runs anyway
+#
+# Document 004's `BackgroundTaskManager` gives each job a status (pending, running,
+# completed, failed, cancelled) that a web API can report. Its `cancel_task` marks a
+# pending job `CANCELLED`... and its worker, when it later takes that job from the
+# queue, sets `RUNNING` and runs it anyway. Here is the essence of it:
+
+# %%
+async def doc004_manager():
+    work, queue, status = Workload(duration=1.0), asyncio.Queue(), {}
+
+    async def worker():
+        while True:
+            job = await queue.get()
+            status[job] = "running"          # whatever the status was
+            await work(job)
+            status[job] = "completed"
+            queue.task_done()
+
+    for job in range(4):
+        status[job] = "pending"
+        queue.put_nowait(job)
+    task = asyncio.create_task(worker())
+    await asyncio.sleep(0.5)
+    if status[3] == "pending":               # cancel_task(3)
+        status[3] = "cancelled"
+    print(f"t=0.5 s: job 3 cancelled, status {status[3]!r}")
+    await queue.join()
+    task.cancel()
+    print(f"t={asyncio.get_running_loop().time():g} s: job 3 status {status[3]!r}, "
+          f"handled {work.calls[3]} time(s)")
+
+run_virtual(doc004_manager).unwrap()
+
+# %% [markdown]
+# The user was told "cancelled", and the job ran: a charge made, an e-mail sent. Two
+# more gaps: the manager cannot cancel a **running** job at all, and it keeps only
+# `str(error)`, losing the exception's type. Our `TaskManager` (below) fixes the
+# structure: `cancel()` marks a pending job cancelled, or cancels the task running it;
+# each job runs in a task of its own, so cancelling a job never kills its worker; and
+# `Job.set_status` refuses any change outside the life cycle
+#
+# ```
+# pending ──► running ──► done | failed | cancelled
+#    └──────► cancelled
+# ```
+#
+# raising `InvalidTransition`, so a bug like document 004's cannot go unnoticed.
+
+# %% [markdown] statement="ch02-ex3-statement"
+# ## Exercise 3 — run one job and record its life (3 points)
+#
+# Write `run_job(job, handle)`, which each `TaskManager` worker calls for every job it
+# takes (in a task of its own):
+#
+# * if `job.status` is no longer `JobStatus.PENDING` (it was cancelled while it
+#   waited), return without calling `handle`;
+# * otherwise `job.set_status(JobStatus.RUNNING)`, then `await handle(job.item)`;
+# * on success store the value in `job.result` and set `DONE`;
+# * on an `Exception` store **the exception itself** in `job.error` and set `FAILED`;
+#   do not raise it;
+# * on cancellation (`asyncio.CancelledError`, which `except Exception` does not catch),
+#   set `CANCELLED` and re-raise it.
+#
+# Use `job.set_status(...)`, never `job.status = ...`: it records the time of each change
+# in `job.history` and enforces the life cycle.
+
+# %% solution="ch02-ex3-run-job"
+from solutions.worker_pools import run_job
+
+
+# %% locked="ch02-task-manager-class"
+class TaskManager:
+    """Background jobs with a status you can look up, and cancellation of one job::
+
+        async with TaskManager(handle, workers=2) as manager:
+            job = manager.submit(item)      # job.status is pending
+            manager.cancel(job.id)          # pending or running -> cancelled
+        # leaving the block waited for every job
+
+    Each worker runs a job in a task of its own (same name as the worker), so cancelling a
+    running job cancels that job and not the worker. ``runner`` runs one job (default:
+    :func:`run_job`, looked up when the manager starts). An error that escapes ``runner``
+    does not kill the worker; it is kept in ``escaped`` as ``(job id, error)``."""
+
+    def __init__(
+        self,
+        handle: Callable[[Any], Awaitable[Any]],
+        *,
+        workers: int,
+        runner: Callable[[Job, Callable[[Any], Awaitable[Any]]], Awaitable[None]] | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self._handle = handle
+        self._size = workers
+        self._runner = runner
+        self._queue: TracedQueue = TracedQueue(name="jobs")
+        self._ids = itertools.count(1)
+        self._workers: list[asyncio.Task[None]] = []
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._closed = False
+        self.jobs: dict[int, Job] = {}
+        self.escaped: list[tuple[int, BaseException]] = []
+
+    async def __aenter__(self) -> TaskManager:
+        runner = self._runner or run_job
+        self._workers = [
+            asyncio.create_task(self._work(runner), name=f"worker-{number}") for number in range(1, self._size + 1)
+        ]
+        return self
+
+    def submit(self, item: Any) -> Job:
+        """A new pending job for ``item``, with the next id (1, 2, ...)."""
+        if self._closed or not self._workers:
+            raise RuntimeError("submit() needs a running manager: use it inside `async with TaskManager(...)`")
+        job = Job(next(self._ids), item)
+        job.history.append((asyncio.get_running_loop().time(), JobStatus.PENDING))
+        self.jobs[job.id] = job
+        self._queue.put_nowait(job)
+        return job
+
+    def get(self, job_id: int) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a pending or running job; False if it is unknown or already finished."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            return False
+        if job.status is JobStatus.PENDING:
+            job.set_status(JobStatus.CANCELLED)
+            return True
+        running = self._running.get(job_id)
+        if job.status is JobStatus.RUNNING and running is not None:
+            running.cancel()
+            return True
+        return False
+
+    async def _work(self, runner: Callable[[Job, Callable[[Any], Awaitable[Any]]], Awaitable[None]]) -> None:
+        name = asyncio.current_task().get_name()  # type: ignore[union-attr]
+        while (job := await self._queue.get()) is not STOP:
+            try:
+                task = asyncio.create_task(runner(job, self._handle), name=name)
+                self._running[job.id] = task
+                await asyncio.wait({task})
+                if not task.cancelled() and task.exception() is not None:
+                    self.escaped.append((job.id, task.exception()))  # type: ignore[arg-type]
+            finally:
+                self._running.pop(job.id, None)
+                self._queue.task_done()
+        self._queue.task_done()
+
+    async def shutdown(self) -> None:
+        """Take no more jobs; return when every submitted job has finished."""
+        if not self._closed:
+            self._closed = True
+            for _ in self._workers:
+                self._queue.put_nowait(STOP)
+        await asyncio.gather(*self._workers)
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
+        if exc_type is None:
+            await self.shutdown()
+            return
+        self._closed = True
+        for task in [*self._running.values(), *self._workers]:
+            task.cancel()
+        await asyncio.gather(*self._running.values(), *self._workers, return_exceptions=True)
+
+
+# %% tests="ch02-ex3-visible" points=1
+check_run_job(run_job)
+
+# %% tests="ch02-ex3-hidden" points=2
+check_run_job(run_job, items=range(6), workers=1, failing={0}, duration=2.0, cancel_at=1.0, cancel=(1, 6))
+### BEGIN HIDDEN TESTS
+check_run_job(run_job, items=range(10), workers=3, failing={0, 9}, duration=0.7, cancel_at=1.0, cancel=(3, 9))
+check_run_job(run_job, items="xyz", workers=5, failing="y", duration=1.0, cancel_at=0.0, cancel=(1,))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### The life of each job
+#
+# Eight jobs, two workers, job 4 failing; at t = 0.5 s job 2 (running) and job 7
+# (pending) are cancelled. Each row is one job's history, your `run_job` first, then
+# the reference:
+
+# %%
+from solutions.worker_pools import run_job as reference_run_job
+
+def manager_run(runner):
+    async def main():
+        async with TaskManager(Workload(1.0, failing={"d"}), workers=2, runner=runner) as manager:
+            for item in "abcdefgh":
+                manager.submit(item)
+            await asyncio.sleep(0.5)
+            manager.cancel(2)
+            manager.cancel(7)
+        return manager.jobs
+    return run_virtual(main)
+
+for label, runner in [("your run_job", run_job), ("reference", reference_run_job)]:
+    run = manager_run(runner)
+    print(f"--- {label}: {run.outcome}")
+    for job in (run.value or {}).values():
+        steps = " -> ".join(f"{status.value} (t={time:g})" for time, status in job.history)
+        print(f"job {job.id}: {steps}")
+show_busy_timeline({"your run_job": manager_run(run_job), "reference": manager_run(reference_run_job)},
+                   title="Jobs per worker (grey: cancelled)")
+
+# %% [markdown]
+# ## Summary
+#
+# | rule | what goes wrong without it | seen in |
+# |---|---|---|
+# | a call holds a slot for its whole duration | more in flight than the limit | — |
+# | no batches: start as soon as a slot frees | idle slots while a batch waits for its slowest member | 003 v2 ("4 stars") |
+# | count in flight yourself (or a public API) | `_value` is private and counts slots held | 003 |
+# | concurrency limit ≠ rate limit | fast calls pass a "rate limit" at any rate | 001 `RateLimiter` |
+# | results in input order | callers pair results with the wrong items | — |
+# | a TaskGroup: first failure cancels the rest | `gather` leaves siblings running | — |
+# | a worker catches each job's `Exception` | workers die silently; `join()` hangs | 003 v3, 004 pitfall 2 |
+# | errors go to the job's caller (a future) | errors printed, or turned into strings | 001, 004 |
+# | check status before running a job | a cancelled job runs anyway | 004 task manager |
+# | `CancelledError` is re-raised | cancellation swallowed; futures never settled | — |
+#
+# Next: chapter 3 groups jobs into **batches** on purpose, flushed by size or by time.

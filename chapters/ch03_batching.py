@@ -1,0 +1,601 @@
+# %% [markdown]
+# # Chapter 3 — Batching
+#
+# Many services are much cheaper per item when you send them many items at once: one
+# SQL `INSERT` with 100 rows instead of 100 `INSERT`s, one call to a model with a batch of
+# inputs, one HTTP request to a bulk endpoint. Each call has a fixed cost (a round trip,
+# a transaction, a GPU launch), and batching pays it once for many items.
+#
+# But the items rarely arrive together: they come one at a time, from many concurrent
+# callers, each of which wants *its own* answer. A **micro-batcher** sits between them:
+#
+# ```
+# caller 1 ── submit(a) ──┐                                ┌──► a's result to caller 1
+# caller 2 ── submit(b) ──┼──► [ inbox ] ──► batch [a,b,c] ─┼──► b's result to caller 2
+# caller 3 ── submit(c) ──┘        handler([a, b, c]) ──►  └──► c's result to caller 3
+# ```
+#
+# Two knobs decide when a batch goes to the handler — **whichever comes first**:
+#
+# * `batch_size`: the batch is full;
+# * `max_wait`: the batch's **first** item has waited this long. Without it, an item that
+#   arrives when traffic is quiet would wait for company that never comes.
+#
+# In this chapter you will see these rules in pictures, hunt three bugs in the batcher of
+# document 000 (it hangs, it serialises everything behind a slow handler, and it loses
+# every caller of a failing batch), then build a correct batcher in three parts
+# (exercises 1–3) and a chunked batch processor with bounded concurrency (exercise 4), the
+# pattern of document 004.
+
+# %% locked="ch03-setup"
+# %matplotlib inline
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from coursekit import STOP, TracedQueue, run_virtual
+from coursekit.workload import BatchWorkload, Workload
+from coursekit.plots import show_batch_tradeoff, show_batches, show_in_flight
+from coursekit.chapter_checks.batching import (
+    check_batch_loop, check_collect_batch, check_deliver, check_process_in_chunks)
+from solutions.batching import BatchHandler, Entry, MicroBatcher
+
+
+# %% [markdown]
+# ## 1. The rule, in pictures
+#
+# Our stand-in for a batch API is `BatchWorkload`: `await work(items)` takes some simulated
+# time for the whole list and returns one result per item, `("done", item)`. Below, a
+# working micro-batcher (you will write its insides) serves callers that each submit one
+# item, with `batch_size=5` and `max_wait=0.5` s, for three arrival patterns:
+#
+# * **steady**: one item every 0.15 s — the batch never fills in time, so `max_wait` closes it;
+# * **bursts**: groups of 7 items close together — full batches of 5, then the 2 left over
+#   wait for `max_wait`;
+# * **quiet**: an item now and then — small batches, each sent when `max_wait` runs out.
+
+# %%
+async def serve(arrivals, handler, *, batch_size, max_wait, loop=None):
+    """Each (time, item) is a caller that submits item at that time; returns their results."""
+    options = {} if loop is None else {"batch_loop": loop}
+    async with MicroBatcher(handler, batch_size=batch_size, max_wait=max_wait, **options) as batcher:
+        async def caller(at, item):
+            await asyncio.sleep(at)
+            return await batcher.submit(item)
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(caller(at, item)) for at, item in arrivals]
+    return [task.result() for task in tasks]
+
+patterns = {
+    "steady": [(n * 15 / 100, n) for n in range(20)],
+    "bursts": [(burst * 2 + n / 50, burst * 10 + n) for burst in range(3) for n in range(7)],
+    "quiet": [(0.0, 1), (1.7, 2), (2.1, 3), (4.0, 4)],
+}
+show_batches({name: run_virtual(serve(arrivals, BatchWorkload(0.3), batch_size=5, max_wait=0.5))
+              for name, arrivals in patterns.items()}, batch_size=5, max_wait=0.5)
+
+
+# %% [markdown]
+# Top row: one bar per handler call, as tall as the batch (green when full). Bottom row: for
+# each item, how long it waited between `submit` and the moment its batch went to the
+# handler. No dot is above the red line: **no item waits more than `max_wait` for its
+# batch.** The first item of a batch waits the longest; in a full batch, the last item
+# waits not at all.
+#
+# Precisely, the rule this chapter implements (and the checks test) is:
+#
+# * a batch starts with the first item that arrives while no batch is open;
+# * it is handed to the handler when it holds `batch_size` items, or at `t_first + max_wait`
+#   where `t_first` is when its **first** item arrived — whichever comes first;
+# * items arriving before `t_first + max_wait` join it; later ones start the next batch
+#   (an item arriving at exactly that instant may land in either; the checks never test it);
+# * when the batcher is closed, the open batch is handed over at once.
+#
+# ## 2. Bug hunt: document 000's `BatchProcessor`
+#
+# Document 000 has a `BatchProcessor(handler, batch_size=100, max_wait=0.1)` whose
+# `process(item)` appends `(item, future)` to a list under a lock, calls `_flush()` when the
+# list reaches `batch_size`, and awaits the future. Here is the same design, written again
+# so that we can run it:
+
+# %%
+class DocBatchProcessor:                  # the design of document 000, section 4
+    def __init__(self, handler, batch_size=100, max_wait=0.1):
+        self.handler = handler
+        self.batch_size = batch_size
+        self.max_wait = max_wait          # stored ... and never read again
+        self._pending = []
+        self._lock = asyncio.Lock()
+
+    async def process(self, item):
+        future = asyncio.get_running_loop().create_future()
+        async with self._lock:
+            self._pending.append((item, future))
+            if len(self._pending) >= self.batch_size:
+                await self._flush()       # the handler runs while the lock is held
+        return await future
+
+    async def _flush(self):
+        items = [item for item, _ in self._pending]
+        futures = [future for _, future in self._pending]
+        self._pending.clear()
+        results = await self.handler(items)   # if this raises, no future is resolved
+        for future, result in zip(futures, results):
+            future.set_result(result)
+
+
+async def callers(submit, arrivals):
+    """Each (item, time) is a caller; returns what each caller saw, and how long it took."""
+    loop = asyncio.get_running_loop()
+
+    async def caller(item, at):
+        await asyncio.sleep(at)
+        try:
+            await submit(item)
+            return f"caller {item} (t={at:g} s): result after {loop.time() - at:.1f} s"
+        except Exception as error:
+            return f"caller {item} (t={at:g} s): {type(error).__name__} after {loop.time() - at:.1f} s"
+
+    tasks = [asyncio.create_task(caller(item, at), name=f"caller-{item}") for item, at in arrivals]
+    return await asyncio.gather(*tasks)
+
+
+# %% [markdown]
+# ### Flaw 1: `max_wait` is never used
+#
+# Seven callers, `batch_size=5`. The first five make a full batch. The last two wait for
+# three more items that never come:
+
+# %%
+run = run_virtual(lambda: callers(DocBatchProcessor(BatchWorkload(0.5), batch_size=5, max_wait=0.1).process,
+                                  [(n, n / 10) for n in range(7)]), deadline=30)
+print(run.outcome)
+print(run.diagnosis)
+
+# %% [markdown]
+# The virtual clock gave up after 30 simulated seconds and shows who is stuck: callers 5
+# and 6, each on a future nobody will ever complete. `max_wait=0.1` is stored in
+# `__init__` and read nowhere: nothing ever flushes a partial batch. In production this
+# is a request that hangs until some unrelated traffic happens to fill the batch — and the
+# last requests before a quiet night hang until morning.
+#
+# A timer needs something that runs *while nobody calls `process`*. That is the first
+# design change: **one background task owns the batching**. Callers only drop their
+# item in an inbox and wait for their future; the background task waits on the inbox
+# with a deadline.
+#
+# ### Flaw 2: the handler runs under the lock
+#
+# The handler is awaited inside `async with self._lock`. Every caller arriving meanwhile
+# queues up on the lock — it cannot even add its item to the next batch. Six callers, one
+# every 0.1 s, `batch_size=3`, a handler that takes 2 s; on the right, a batcher with the
+# background-task design (`max_wait=0.5`):
+
+# %%
+arrivals = [(n, n / 10) for n in range(6)]
+doc = run_virtual(lambda: callers(DocBatchProcessor(BatchWorkload(2.0), batch_size=3).process, arrivals))
+
+async def with_micro_batcher():
+    async with MicroBatcher(BatchWorkload(2.0), batch_size=3, max_wait=0.5) as batcher:
+        return await callers(batcher.submit, arrivals)
+
+fixed = run_virtual(with_micro_batcher)
+for left, right in zip(doc.value, fixed.value):
+    print(f"{left:42} | {right}")
+
+# %% [markdown]
+# Callers 3–5 arrived at 0.3–0.5 s, but with document 000's design their batch could only
+# form after the first handler call released the lock at 2.2 s: they waited almost twice
+# as long. A batcher must never hold a lock (or anything else callers need) while the
+# handler runs; better, it should not *wait* for the handler at all before starting the
+# next batch: each batch is delivered in a task of its own.
+#
+# ### Flaw 3: a failing handler strands its callers
+#
+# If `self.handler(items)` raises inside `_flush`, the exception propagates into the
+# `process()` call that happened to fill the batch — and the other callers' futures are
+# never touched:
+
+# %%
+run = run_virtual(lambda: callers(DocBatchProcessor(BatchWorkload(0.5, failing={2}), batch_size=5).process,
+                                  [(n, n / 10) for n in range(5)]), deadline=30)
+print(run.outcome)
+print(run.diagnosis)
+
+# %% [markdown]
+# Caller 4 filled the batch and got the error; callers 0–3 wait forever. The fix: whatever
+# the handler does, **every future of the batch is resolved**: each with its own result, or
+# all with the handler's exception. And only that batch's callers: a failure in one batch
+# must not touch anyone else. (The same goes for a handler that returns the wrong number
+# of results: `zip` would silently leave the last callers waiting.)
+#
+# ## 3. The design
+#
+# The class below is given; it is the correct version of document 000's processor. Read
+# it: `submit()` creates a future, puts `(item, future)` — an **entry** — into the inbox,
+# and awaits the future. `close()` puts `STOP` into the inbox and waits for the
+# background task. The background task is a `batch_loop` function that you will write
+# in three parts:
+#
+# 1. `collect_batch(inbox, batch_size, max_wait)`: take entries into one batch, by the rule;
+# 2. `deliver(batch, handler)`: call the handler once and resolve every future;
+# 3. `batch_loop(inbox, handler, *, batch_size, max_wait)`: repeat 1 and 2 until `STOP`.
+
+# %% [markdown]
+# ```python
+# class MicroBatcher:
+#     """Callers ``await batcher.submit(item)``; the handler sees batches. Use ``async with``.
+#
+#     ``batch_loop`` is the loop that forms and delivers the batches (the exercises
+#     plug theirs in). ``close()`` (called on leaving the ``async with``) flushes the
+#     last partial batch and waits until every submitted item has its result.
+#     Emits ``batch.submit`` and ``batch.result`` (with ``outcome``) per item."""
+#
+#     def __init__(
+#         self,
+#         handler: BatchHandler,
+#         *,
+#         batch_size: int,
+#         max_wait: float,
+#         batch_loop: Callable[..., Awaitable[None]] = batch_loop,
+#     ) -> None:
+#         if batch_size < 1 or max_wait < 0:
+#             raise ValueError("batch_size must be >= 1 and max_wait >= 0")
+#         self._inbox: asyncio.Queue = asyncio.Queue()
+#         self._loop_task = asyncio.create_task(
+#             batch_loop(self._inbox, handler, batch_size=batch_size, max_wait=max_wait), name="batch-loop"
+#         )
+#         self._closed = False
+#
+#     async def submit(self, item: Any) -> Any:
+#         """The result of ``item``, computed in a batch with other callers' items."""
+#         if self._closed:
+#             raise RuntimeError("submit() after close()")
+#         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+#         emit("batch.submit", item=item)
+#         self._inbox.put_nowait((item, future))
+#         outcome = "cancelled"
+#         try:
+#             result = await future
+#             outcome = "done"
+#             return result
+#         except Exception:
+#             outcome = "failed"
+#             raise
+#         finally:
+#             emit("batch.result", item=item, outcome=outcome)
+#
+#     async def close(self) -> None:
+#         """Flush what is pending and wait for the loop to finish."""
+#         if not self._closed:
+#             self._closed = True
+#             self._inbox.put_nowait(STOP)
+#         await self._loop_task
+#
+#     async def __aenter__(self) -> MicroBatcher:
+#         return self
+#
+#     async def __aexit__(
+#         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+#     ) -> None:
+#         if kind is None:
+#             await self.close()
+#         else:  # the block failed: do not wait for the batches
+#             self._loop_task.cancel()
+#             await asyncio.wait({self._loop_task})
+# ```
+
+# %% [markdown] statement="ch03-ex1-statement"
+# ## Exercise 1 — collect one batch (3 points)
+#
+# Write `collect_batch(inbox, batch_size, max_wait)`, which returns a list of entries:
+#
+# * wait for the first entry with **no** time limit (`await inbox.get()`);
+# * then keep taking entries until the batch holds `batch_size` entries, or until
+#   `max_wait` seconds have passed **since the first entry was taken**, whichever comes
+#   first; the deadline is fixed once: `first + max_wait` on the loop's clock,
+#   `asyncio.get_running_loop().time()`;
+# * if you take `STOP`, stop at once and return the batch with `STOP` as its last element.
+#
+# Useful: `async with asyncio.timeout_at(deadline):` around `await inbox.get()` raises
+# `TimeoutError` at the deadline (an absolute time, unlike `asyncio.timeout(delay)`), and
+# cancelling a `get()` never loses an entry.
+#
+# The check puts 10 entries into the inbox at fixed times and calls your function again
+# each time it returns: first without `STOP` (the last partial batch must come out on its
+# own), then with a `STOP` after the last entry.
+
+# %% solution="ch03-ex1-collect-batch"
+from solutions.batching import collect_batch
+
+# %% tests="ch03-ex1-visible" points=1
+check_collect_batch(collect_batch)
+
+# %% tests="ch03-ex1-hidden" points=2
+check_collect_batch(collect_batch, arrivals=[(0.0, "a"), (0.3, "b"), (2.0, "c")], batch_size=2, max_wait=1.0)
+### BEGIN HIDDEN TESTS
+check_collect_batch(collect_batch, arrivals=[(n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
+check_collect_batch(collect_batch, arrivals=[(0.5, "x"), (0.6, "y"), (0.7, "z")], batch_size=1, max_wait=2.0)
+check_collect_batch(collect_batch, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)],
+                    batch_size=10, max_wait=1.05, stop_after=0.3)
+### END HIDDEN TESTS
+
+# %% [markdown] statement="ch03-ex2-statement"
+# ## Exercise 2 — deliver one batch, whatever the handler does (3 points)
+#
+# Write `deliver(batch, handler)`; `batch` is a list of entries `(item, future)`:
+#
+# * call `await handler(items)` **once**, with the batch's items in order;
+# * if it returns one result per item, set the i-th result on the i-th future;
+# * if it raises an `Exception`, set **that** exception on every future of the batch;
+# * if it returns the wrong number of results, set a `ValueError` on every future;
+# * skip futures that are already done (a caller that gave up cancels its future);
+# * never raise an `Exception` yourself: your caller is the batch loop, and an error
+#   escaping from here reaches nobody who is waiting;
+# * if you are cancelled (the batcher is being torn down), cancel the batch's futures and
+#   let the `CancelledError` propagate.
+#
+# The check delivers four batches: one that succeeds, one whose handler raises, one whose
+# handler returns a result too few, and one in which a caller gave up.
+
+# %% solution="ch03-ex2-deliver"
+from solutions.batching import deliver
+
+# %% tests="ch03-ex2-visible" points=1
+check_deliver(deliver)
+
+# %% tests="ch03-ex2-hidden" points=2
+check_deliver(deliver, ok=["a"], failing_batch=["b", "c"], failing="c", short=["d"], given_up=["e", "f"],
+              gave_up="e", duration=0.0)
+### BEGIN HIDDEN TESTS
+check_deliver(deliver, ok=list(range(20)), failing_batch=[30, 31, 32, 33], failing=33, short=[40, 41, 42, 43],
+              given_up=[50, 51], gave_up=51, duration=2.5)
+### END HIDDEN TESTS
+
+# %% [markdown] statement="ch03-ex3-statement"
+# ## Exercise 3 — the batch loop (4 points)
+#
+# Write `batch_loop(inbox, handler, *, batch_size, max_wait)`, the background task of
+# `MicroBatcher`:
+#
+# * repeatedly take a batch with your `collect_batch`;
+# * hand each batch (without `STOP`) to your `deliver` **in a task of its own**, so that
+#   collecting the next batch goes on while the handler works — a slow handler must not
+#   delay the next batch, and no lock is held around the handler;
+# * when a batch ends with `STOP`, deliver what came before it (if anything), then return
+#   once **every** delivery has finished: `MicroBatcher.close()` waits for you, and after
+#   it returns no caller may be left waiting.
+#
+# `async with asyncio.TaskGroup() as deliveries:` does the waiting for you: leaving the
+# block (by `return`, too) waits for every task started in it. Since `deliver` never
+# raises, one failing batch cannot cancel the others.
+#
+# The check runs a `MicroBatcher` with your loop: 9 callers, `batch_size=3`,
+# `max_wait=0.5`, a handler that takes 1.5 s (longer than `max_wait`), item 5's batch
+# failing, and `close()` at t = 3.6 s.
+
+# %% solution="ch03-ex3-batch-loop"
+from solutions.batching import batch_loop
+
+# %% tests="ch03-ex3-visible" points=1
+check_batch_loop(batch_loop)
+
+# %% tests="ch03-ex3-hidden" points=3
+check_batch_loop(batch_loop, arrivals=[(0.0, "a"), (0.1, "b"), (0.3, "c")], close_at=1.0, batch_size=2,
+                 max_wait=0.25, duration=0.1, failing=())
+### BEGIN HIDDEN TESTS
+check_batch_loop(batch_loop, arrivals=[(n / 10, n) for n in range(1, 25)], close_at=2.47, batch_size=4,
+                 max_wait=0.25, duration=0.8, failing={7, 18})
+check_batch_loop(batch_loop, arrivals=[(0.5, 1), (1.0, 2)], close_at=1.2, batch_size=1, max_wait=3.0,
+                 duration=5.0, failing={2})
+check_batch_loop(batch_loop, arrivals=[(0.2, 1), (0.3, 2)], close_at=0.35, batch_size=5, max_wait=1.0,
+                 duration=1.0, failing=())
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Your batcher, in pictures
+#
+# The same bursts as in section 1, now with a slow handler (1.5 s, longer than
+# `max_wait`): on the left your `batch_loop`, on the right the reference. Every dot should
+# stay under the red line, and the batches should not wait for the previous handler call.
+
+# %%
+from solutions.batching import batch_loop as reference_batch_loop
+
+def batcher_run(loop):
+    return run_virtual(serve(patterns["bursts"], BatchWorkload(1.5), batch_size=5, max_wait=0.5, loop=loop))
+
+show_batches({"your batch_loop": batcher_run(batch_loop), "reference": batcher_run(reference_batch_loop)},
+             batch_size=5, max_wait=0.5)
+
+# %% [markdown]
+# ## 4. Choosing `batch_size`: latency against throughput
+#
+# Why not always use huge batches? Because an item waits for its batch to fill. Why not
+# batches of one? Because each call pays the fixed cost. The right size depends on how
+# fast items arrive and what a call costs. Let us measure it, with your batcher: 300
+# callers arrive at 100 per second; the backend serves **one call at a time** and a call
+# costs 50 ms plus 2 ms per item; `max_wait` is 1 s.
+
+# %%
+steady_traffic = [(n / 100, n) for n in range(300)]
+
+def sized_run(batch_size):
+    backend = BatchWorkload(lambda items: 0.05 + 0.002 * len(items), connections=1)
+    return run_virtual(serve(steady_traffic, backend, batch_size=batch_size, max_wait=1.0, loop=batch_loop))
+
+show_batch_tradeoff({size: sized_run(size) for size in (1, 2, 5, 10, 20, 50, 100, 200)})
+
+
+# %% [markdown]
+# * **Too small** (1, 2, 5): a call for one item costs 52 ms, so the backend manages about
+#   19 items per second while 100 arrive: a backlog builds up and latency grows with every
+#   item (the *mean* is over 6 s at `batch_size=1`). Batching here is not an optimisation;
+#   it is what makes the service keep up at all.
+# * **About right** (10–20): a batch fills in 0.1–0.2 s, a call takes 70–90 ms; the
+#   backend keeps up and latency is lowest.
+# * **Too large** (50 and up): the backend is idle most of the time, and items wait for
+#   their batch to fill — or for `max_wait`, which caps the damage (200 behaves like 100:
+#   after 1 s the batch goes anyway).
+#
+# Throughput stops growing once the backend keeps up: then it is simply the arrival rate.
+# A good `batch_size` is the smallest one with which the backend keeps up with the peak
+# load; `max_wait` is the latency you accept when traffic is light.
+
+# %% [markdown]
+# ## 5. Chunked batch processing: all the items are already here
+#
+# The other kind of batching in our documents is offline: you *have* 10 000 ids and want
+# to fetch them in chunks of 100, a few chunks at a time. Document 004's "Batch
+# Processing Pool" cuts the items into batches, and runs the batches under a
+# `Semaphore(max_concurrent)`, each batch doing `asyncio.gather(processor(item) for item
+# in batch)` — one call **per item**. Two consequences:
+#
+# * the limit counts batches, not calls: `max_concurrent=5` with `batch_size=10` means up
+#   to 50 calls at once, which is what the service sees;
+# * a batch holds its slot until its **slowest** item finishes, while its other nine slots
+#   of work sit idle.
+#
+# Let us measure the second one: 100 items, 0.1 s each except every tenth item, which
+# takes 2 s. Document 004's processor with batches of 10, three at a time, against a plain
+# per-item limit of 30 (the same 30 calls in flight):
+
+# %%
+class DocChunkProcessor:                  # the design of document 004, "Batch Processing Pool"
+    def __init__(self, batch_size=10, max_concurrent=5):
+        self.batch_size = batch_size
+        self.semaphore = asyncio.Semaphore(max_concurrent)
+
+    async def process_batch(self, items, processor):
+        items = list(items)
+        batches = [items[i:i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+
+        async def one_batch(batch):
+            async with self.semaphore:
+                return await asyncio.gather(*[processor(item) for item in batch])
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one_batch(batch)) for batch in batches]
+        return [result for task in tasks for result in task.result()]
+
+
+async def per_item_limit(items, processor, limit):
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(item):
+        async with semaphore:
+            return await processor(item)
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(item)) for item in items]
+    return [task.result() for task in tasks]
+
+def slow_tenth(item):
+    return 2.0 if item % 10 == 3 else 0.1
+
+show_in_flight({
+    "document 004: batches of 10, 3 at a time": run_virtual(
+        lambda: DocChunkProcessor(10, 3).process_batch(range(100), Workload(slow_tenth))),
+    "per-item limit of 30": run_virtual(lambda: per_item_limit(range(100), Workload(slow_tenth), 30)),
+}, limit=30)
+
+# %% [markdown]
+# Same peak of 30 calls, but 8 s against 2.3 s: in document 004's version most slots are
+# idle while each batch waits for its one slow item. (Its summary version,
+# `for batch in batches: await asyncio.gather(...)`, is worse still: one batch at a time.)
+#
+# When the service really takes **lists** — a bulk endpoint, `executemany` — the unit of
+# work is the chunk, and the handler is called once per chunk. Then the rule from chapter
+# 2 applies to chunks: at most `concurrency` calls in flight, and a new chunk starts as
+# soon as any call finishes — never in waves.
+
+# %% [markdown] statement="ch03-ex4-statement"
+# ## Exercise 4 — chunks with bounded concurrency (3 points)
+#
+# Write `process_in_chunks(items, handler, *, chunk_size, concurrency)`:
+#
+# * cut `items` into consecutive chunks of `chunk_size` (the last may be shorter) and call
+#   `await handler(chunk)` once per chunk; it returns one result per item;
+# * at most `concurrency` handler calls at once, and a new chunk starts as soon as a call
+#   finishes (no waves: a wave waits for its slowest call);
+# * return all results as one list, **in input order**, whatever order the calls finish in;
+# * if a call raises, let the error propagate (an `ExceptionGroup` from a `TaskGroup` is
+#   fine), start no further chunk, and leave no call running.
+#
+# The check uses 14 items in chunks of 3, `concurrency=2`; the first chunk takes 3 s and
+# the others 1 s. Then it runs again with item 8's chunk failing.
+
+# %% solution="ch03-ex4-process-in-chunks"
+from solutions.batching import process_in_chunks
+
+# %% tests="ch03-ex4-visible" points=1
+check_process_in_chunks(process_in_chunks)
+
+# %% tests="ch03-ex4-hidden" points=2
+check_process_in_chunks(process_in_chunks, items=["a", "b", "c"], chunk_size=1, concurrency=3, slow=["b"],
+                        failing="c")
+### BEGIN HIDDEN TESTS
+check_process_in_chunks(process_in_chunks, items=list(range(40)), chunk_size=5, concurrency=3,
+                        slow=[0, 17, 24], slow_time=2.5, time=0.5, failing=39)
+check_process_in_chunks(process_in_chunks, items=list(range(7)), chunk_size=10, concurrency=4, failing=0)
+check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, concurrency=1, slow=[5],
+                        failing=11)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Your chunks, in pictures
+#
+# Calls in flight over time, your `process_in_chunks` against the reference: 30 items in
+# chunks of 3, at most 4 calls at once, every third chunk slow. The line should touch the
+# limit and stay there until the chunks run out.
+
+# %%
+from solutions.batching import process_in_chunks as reference_process_in_chunks
+
+def chunks_run(process):
+    work = BatchWorkload(lambda chunk: 2.0 if chunk[0] % 9 == 0 else 0.5)
+    return run_virtual(lambda: process(list(range(30)), work, chunk_size=3, concurrency=4))
+
+show_in_flight({"your process_in_chunks": chunks_run(process_in_chunks),
+                "reference": chunks_run(reference_process_in_chunks)}, limit=4)
+
+# %% [markdown]
+# ### In production: `aiometer`
+#
+# `aiometer.run_all(jobs, max_at_once=n)` runs async jobs with at most `n` at once, starts
+# each as soon as a slot frees, and returns the results in input order: exactly the
+# scheduling of exercise 4. The same check passes on it:
+
+# %%
+import functools
+import aiometer
+
+async def process_with_aiometer(items, handler, *, chunk_size, concurrency):
+    chunks = [list(items[i:i + chunk_size]) for i in range(0, len(items), chunk_size)]
+    results = await aiometer.run_all([functools.partial(handler, chunk) for chunk in chunks],
+                                     max_at_once=concurrency)
+    return [result for chunk_results in results for result in chunk_results]
+
+check_process_in_chunks(process_with_aiometer)
+
+# %% [markdown]
+# For micro-batching there is no single standard library; the same design appears in
+# DataLoader libraries (`aiodataloader`: batch within one event-loop tick) and in model
+# servers (batch size plus a maximum queue delay). Whatever you use, ask the three
+# questions of section 2: does a partial batch flush on its own, can a slow handler hold
+# up new batches, and does every caller hear back when the handler fails?
+#
+# ## Summary
+#
+# | rule | what goes wrong without it | seen in |
+# |---|---|---|
+# | flush at `batch_size` **or** `max_wait` after the first item, whichever first | a partial batch never flushes; its callers wait forever | 000 |
+# | one background task forms batches; no lock around the handler | every caller queues behind a slow handler | 000 |
+# | every future of a batch resolved: its result, or the handler's error | one failing batch strands all its callers | 000 |
+# | check the number of results | `zip` silently leaves the last callers waiting | — |
+# | deliver each batch in its own task, in a TaskGroup | close() returns before callers hear back, or a slow call delays the next batch | — |
+# | limit the calls the service sees, start work as slots free | batches hold slots for their slowest item; waves waste time | 004 |
+# | pick `batch_size` by measuring | too small: the backend cannot keep up; too large: items wait for company | — |
+#
+# Next: chapter 4, fan-out / fan-in.

@@ -1,0 +1,115 @@
+"""What a run did, computed from the events it emitted: the one place that reads events.
+
+Checks and pictures both use these functions, so a picture shows exactly what a check
+measured. Times are the loop's clock as the events carry it (virtual seconds under
+:func:`coursekit.virtual_time.run_virtual`); an event emitted with no loop running
+counts as t = 0. Where several events share one instant, the state *after* the last
+of them is what counts, unless a function says otherwise.
+
+Event kinds read here: ``work.start`` / ``work.end`` (a handler call; batch calls carry
+``size``), ``queue.put`` / ``queue.get`` (with ``depth``), ``request.start`` /
+``request.end`` (HTTP requests), ``batch.submit`` / ``batch.result``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from coursekit.events import Event
+
+
+def in_flight(events: list[Event]) -> tuple[list[float], list[int]]:
+    """(times, counts): how many handle() calls were running after each work.start/work.end.
+
+    Changes at the same virtual instant count as one (the count after the last)."""
+    count = 0
+    count_at: dict[float, int] = {0.0: 0}
+    for event in events:
+        if event.kind in ("work.start", "work.end"):
+            count += 1 if event.kind == "work.start" else -1
+            count_at[event.time or 0.0] = count
+    return list(count_at), list(count_at.values())
+
+
+def peak_in_flight(events: list[Event], start: str = "work.start", end: str = "work.end") -> int:
+    """The most ``start``..``end`` spans (by default handle() calls) open at once, counting
+    every start before ends at the same instant."""
+    count = peak = 0
+    for event in events:
+        if event.kind == start:
+            count += 1
+            peak = max(peak, count)
+        elif event.kind == end:
+            count -= 1
+    return peak
+
+
+def queue_depth(events: list[Event]) -> tuple[list[float], list[int]]:
+    """(times, depths): items waiting in the queue at each instant it changed.
+
+    Several puts and gets at the same virtual instant count as one change (the
+    depth after the last of them), so an item taken as soon as it is put leaves
+    no spike."""
+    depth_at: dict[float, int] = {0.0: 0}
+    for event in events:
+        if event.kind in ("queue.put", "queue.get"):
+            depth_at[event.time or 0.0] = event["depth"]
+    return list(depth_at), list(depth_at.values())
+
+
+def busy_intervals(events: list[Event]) -> dict[str, list[tuple[float, float, str]]]:
+    """Per task: (start, end, outcome) of each work.start -> work.end, in start order."""
+    open_work: dict[tuple[str | None, Any], float] = {}
+    intervals: dict[str, list[tuple[float, float, str]]] = {}
+    for event in events:
+        key = (event.task, event.fields.get("item"))
+        if event.kind == "work.start":
+            open_work[key] = event.time or 0.0
+        elif event.kind == "work.end" and key in open_work:
+            start = open_work.pop(key)
+            intervals.setdefault(event.task or "?", []).append((start, event.time or 0.0, event["outcome"]))
+    return intervals
+
+
+def batch_calls(events: list[Event]) -> list[tuple[float, int]]:
+    """(time, size) of each batch handler call, from ``work.start`` events that carry a ``size``."""
+    return [
+        (event.time or 0.0, event["size"]) for event in events if event.kind == "work.start" and "size" in event.fields
+    ]
+
+
+def item_waits(events: list[Event]) -> dict[Any, tuple[float, float | None, float | None]]:
+    """Per submitted item: (submitted, handed to the handler, result back), from ``batch.submit``,
+    the first ``work.start`` whose items include it, and ``batch.result``; None if it never happened."""
+    waits: dict[Any, list[float | None]] = {}
+    for event in events:
+        time = event.time or 0.0
+        if event.kind == "batch.submit":
+            waits[event["item"]] = [time, None, None]
+        elif event.kind == "work.start" and "size" in event.fields:
+            for item in event["item"]:
+                if item in waits and waits[item][1] is None:
+                    waits[item][1] = time
+        elif event.kind == "batch.result" and event["item"] in waits:
+            waits[event["item"]][2] = time
+    return {item: (w[0], w[1], w[2]) for item, w in waits.items()}  # type: ignore[misc]
+
+
+def idle_slots(events: list[Event], total: int, limit: int) -> tuple[float, int, int] | None:
+    """The first instant (time, in flight, waiting) when fewer than ``limit`` calls ran while items waited."""
+    started = running = 0
+    by_time = itertools.groupby((e for e in events if e.kind in ("work.start", "work.end")), key=lambda e: e.time)
+    for time, group in by_time:
+        for event in group:
+            started += event.kind == "work.start"
+            running += 1 if event.kind == "work.start" else -1
+        waiting = total - started
+        if waiting and running < limit:
+            return time or 0.0, running, waiting
+    return None
+
+
+def peak_requests(events: list[Event]) -> int:
+    """The most requests in flight at once (connecting or waiting for the answer)."""
+    return peak_in_flight(events, "request.start", "request.end")

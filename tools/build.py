@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Build the chapter notebooks from their text sources, and run them to store their outputs.
+
+    .venv/bin/python tools/build.py              # every chapter
+    .venv/bin/python tools/build.py ch02 ch03    # the chapters whose assignment starts so
+    .venv/bin/python tools/build.py --no-run     # write the notebooks without running them
+
+For each chapter ``chapters/chNN_<topic>.py``, in order:
+
+1. record the reference traces: each picture run of ``coursekit/picture_runs/<topic>.py``
+   with the reference from ``solutions/<topic>.py``, into
+   ``coursekit/reference_traces/<topic>.json``;
+2. write ``notebooks/chNN_<topic>/<topic>.ipynb`` (tools/chapter_source.py);
+3. run it in a fresh kernel and keep its outputs, with each cell's stream outputs merged
+   (the kernel may split one print in two), so a rebuild gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from coursekit.traces import TRACES, dumps, picture_runs  # noqa: E402  (after the path is set)
+from tools.chapter_source import ROOT, Chapter, build_notebook, chapters  # noqa: E402
+
+
+def recorded_traces(chapter: Chapter) -> str | None:
+    """The text of the chapter's trace file as the reference makes it now (None: no picture runs)."""
+    try:
+        runs = importlib.import_module(f"coursekit.picture_runs.{chapter.topic}")
+    except ModuleNotFoundError:
+        return None
+    reference = importlib.import_module(f"solutions.{chapter.topic}")
+    traces = {name: run(getattr(reference, run.reference_subject)) for name, run in picture_runs(runs).items()}
+    return dumps(traces)
+
+
+def build(chapter: Chapter, *, execute: bool) -> None:
+    traces = recorded_traces(chapter)
+    if traces is not None:
+        TRACES.mkdir(exist_ok=True)
+        (TRACES / f"{chapter.topic}.json").write_text(traces, encoding="utf-8")
+    chapter.notebook.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(build_notebook(chapter), chapter.notebook)
+    if execute:
+        subprocess.run(
+            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace"]
+            + ["--ExecutePreprocessor.record_timing=False", str(chapter.notebook)],
+            check=True,
+            cwd=ROOT,
+        )
+        nbformat.write(coalesce_streams(nbformat.read(chapter.notebook, as_version=4)), chapter.notebook)
+
+
+def coalesce_streams(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Merge consecutive outputs of the same stream in each cell."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        merged: list[Any] = []
+        for output in cell.outputs:
+            previous = merged[-1] if merged else None
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == output.name
+            ):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        cell.outputs = merged
+    return notebook
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("chapters", nargs="*", help="chNN prefixes (default: every chapter)")
+    parser.add_argument("--no-run", action="store_true", help="write the notebooks without running them")
+    args = parser.parse_args(argv)
+    for chapter in chapters(args.chapters):
+        print(f"building {chapter.notebook.relative_to(ROOT)} from {chapter.source.relative_to(ROOT)}", flush=True)
+        build(chapter, execute=not args.no_run)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,172 @@
+"""A chapter's text source, ``chapters/chNN_<topic>.py`` (jupytext py:percent), as an nbgrader notebook.
+
+Cells are separated by ``# %%`` lines. A marker after ``# %%`` gives a cell its
+nbgrader role:
+
+=====================================  ===============================================
+marker                                 the cell in the built notebook
+=====================================  ===============================================
+``# %% [markdown] statement="ID"``     an exercise statement, locked
+``# %% locked="ID"``                   given code the learner cannot edit (the setup)
+``# %% solution="ID"``                 the learner's cell; its source is one line,
+                                       ``from solutions.<topic> import a, b``, replaced
+                                       by the sources of ``a`` and ``b`` with their
+                                       solution regions (tools/solution_regions.py)
+``# %% tests="ID" points=N``           graded, locked checks; a
+                                       ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN
+                                       TESTS`` part is removed from the release
+=====================================  ===============================================
+
+Cells without a marker are plain markdown or code. ``name="..."`` names a cell so
+that other code can reuse it (:func:`named_cell`). Cell ids are fixed
+(``chNN-000``, ``chNN-001``, ...), so a rebuild gives the same file.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+from nbformat.v4 import new_notebook
+
+from tools.solution_regions import solution_source
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = ROOT / "chapters"
+HIDDEN_TESTS_NOTE = "# More checks, hidden from you, run here when your notebook is graded."
+ROLES = ("statement", "locked", "solution", "tests")
+
+
+class ChapterSourceError(ValueError):
+    """A chapter source that cannot be built; the message names the file and cell."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter: its text source and where its notebook, reference and checks live."""
+
+    source: Path
+
+    @property
+    def assignment(self) -> str:
+        """``ch02_worker_pools``: the nbgrader assignment, the source's file name."""
+        return self.source.stem
+
+    @property
+    def number(self) -> int:
+        return int(self.assignment[2:4])
+
+    @property
+    def topic(self) -> str:
+        """``worker_pools``: the names of the notebook, the reference module and the checks."""
+        return self.assignment[5:]
+
+    @property
+    def notebook(self) -> Path:
+        return ROOT / "notebooks" / self.assignment / f"{self.topic}.ipynb"
+
+
+def chapters(names: list[str] | None = None) -> list[Chapter]:
+    """Every chapter under ``chapters/``, or those whose assignment starts with one of ``names``."""
+    found = [Chapter(path) for path in sorted(CHAPTERS.glob("ch[0-9][0-9]_*.py"))]
+    if not names:
+        return found
+    chosen = [chapter for chapter in found if any(chapter.assignment.startswith(name) for name in names)]
+    unknown = [name for name in names if not any(c.assignment.startswith(name) for c in found)]
+    if unknown:
+        raise ChapterSourceError(f"no chapter source matches {', '.join(unknown)} in {CHAPTERS}")
+    return chosen
+
+
+def read_cells(chapter: Chapter) -> list[nbformat.NotebookNode]:
+    """The source's cells as jupytext reads them (markers still in the metadata)."""
+    return list(jupytext.read(chapter.source, fmt="py:percent").cells)
+
+
+def named_cell(chapter: Chapter, name: str) -> str:
+    """The code of the cell marked ``name="NAME"``, for code that reuses a chapter's cell."""
+    for cell in read_cells(chapter):
+        if cell.metadata.get("name") == name:
+            return str(cell.source)
+    raise ChapterSourceError(f"{chapter.source.name} has no cell marked name={name!r}")
+
+
+def build_notebook(chapter: Chapter) -> nbformat.NotebookNode:
+    """The nbgrader source notebook of ``chapter``, without outputs."""
+    cells = [_nbgrader_cell(chapter, number, cell) for number, cell in enumerate(read_cells(chapter))]
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+            "course": {"chapter": chapter.number, "assignment": chapter.assignment},
+        },
+    )
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"{chapter.assignment[:4]}-{number:03d}"
+    return notebook
+
+
+def _nbgrader_cell(chapter: Chapter, number: int, cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    where = f"{chapter.source.name}, cell {number}"
+    marker = dict(cell.metadata)
+    marker.pop("name", None)
+    roles = [role for role in ROLES if role in marker]
+    points = marker.pop("points", None)
+    unknown = set(marker) - set(ROLES)
+    if unknown or len(roles) > 1:
+        raise ChapterSourceError(f"{where}: markers {sorted(cell.metadata)}; use one of {', '.join(ROLES)}")
+    source = str(cell.source)
+    if cell.cell_type == "markdown":
+        if roles and roles != ["statement"]:
+            raise ChapterSourceError(f"{where}: a markdown cell can only be a statement, not {roles[0]}")
+        if roles:
+            return nbformat.v4.new_markdown_cell(source, metadata=_grading(marker["statement"], locked=True))
+        return nbformat.v4.new_markdown_cell(source)
+    if not roles:
+        return nbformat.v4.new_code_cell(source)
+    role, grade_id = roles[0], marker[roles[0]]
+    if (role == "tests") != (points is not None):
+        raise ChapterSourceError(f"{where}: points= goes with tests= and only there")
+    if role == "statement":
+        raise ChapterSourceError(f"{where}: statement= marks a markdown cell; use locked= for code")
+    if role == "locked":
+        return nbformat.v4.new_code_cell(source, metadata=_grading(grade_id, locked=True))
+    if role == "solution":
+        return nbformat.v4.new_code_cell(
+            _solution_cell(where, source), metadata=_grading(grade_id, solution=True, locked=False)
+        )
+    body = source.replace("### BEGIN HIDDEN TESTS", f"{HIDDEN_TESTS_NOTE}\n### BEGIN HIDDEN TESTS", 1)
+    return nbformat.v4.new_code_cell(body, metadata=_grading(grade_id, grade=True, locked=True, points=points))
+
+
+def _grading(
+    grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool, points: int | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "grade": grade,
+        "solution": solution,
+        "locked": locked,
+        "grade_id": grade_id,
+        "schema_version": 3,
+    }
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def _solution_cell(where: str, source: str) -> str:
+    """``from solutions.<topic> import a, b`` -> the sources of ``a`` and ``b``, regions marked."""
+    statements = ast.parse(source).body
+    if len(statements) != 1 or not isinstance(statements[0], ast.ImportFrom):
+        raise ChapterSourceError(f"{where}: a solution cell is one line, `from solutions.<topic> import ...`")
+    statement = statements[0]
+    if not (statement.module or "").startswith("solutions."):
+        raise ChapterSourceError(f"{where}: a solution cell imports from solutions.<topic>")
+    module = importlib.import_module(statement.module or "")
+    return "\n\n\n".join(solution_source(getattr(module, alias.name)) for alias in statement.names)
