@@ -27,14 +27,16 @@
 # %%
 import asyncio
 
+
 async def hello():
     return "hello from a coroutine"
 
-coro = hello()          # calling an async function only *creates* a coroutine object
+
+coro = hello()  # calling an async function only *creates* a coroutine object
 try:
     asyncio.run(coro)
 except RuntimeError as error:
-    coro.close()        # it never ran; closing it avoids a "never awaited" warning
+    coro.close()  # it never ran; closing it avoids a "never awaited" warning
     print("RuntimeError:", error)
 
 # %% [markdown]
@@ -58,14 +60,16 @@ await hello()
 #   `await asyncio.sleep(1)`), the event loop runs *other* work. That is the whole trick
 #   of asyncio: one thread, many tasks, each giving way at every `await`.
 
+
 # %%
 async def greet(name, delay):
-    await asyncio.sleep(delay)      # a stand-in for waiting on the network
+    await asyncio.sleep(delay)  # a stand-in for waiting on the network
     return f"hello, {name}"
 
+
 coro = greet("Ada", 0.01)
-print(type(coro).__name__)          # nothing has run yet
-print(await coro)                   # now it runs, and we get its result
+print(type(coro).__name__)  # nothing has run yet
+print(await coro)  # now it runs, and we get its result
 
 # %% [markdown]
 # `await` on coroutines one after another runs them one after another. To run them at
@@ -74,13 +78,14 @@ print(await coro)                   # now it runs, and we get its result
 
 # %%
 results = await asyncio.gather(greet("Ada", 0.02), greet("Grace", 0.01))
-print(results)                      # Grace finished first, but comes second
+print(results)  # Grace finished first, but comes second
 
 
 # %% [markdown]
 # A **task** wraps a coroutine and schedules it to run on its own, in the background.
 # `asyncio.create_task(...)` returns at once; the task starts the next time your code
 # gives the loop a chance — at its next `await`:
+
 
 # %%
 async def worker(log):
@@ -89,10 +94,11 @@ async def worker(log):
     log.append("worker: finished")
     return 42
 
+
 log = []
 task = asyncio.create_task(worker(log))
 log.append("cell: task created (it has not run yet)")
-result = await task                 # the cell waits here; the worker runs
+result = await task  # the cell waits here; the worker runs
 log.append(f"cell: the task returned {result}")
 print(*log, sep="\n")
 
@@ -125,11 +131,13 @@ print(ada.result(), "|", grace.result())
 # %%
 from coursekit import run_virtual
 
+
 async def main():
     await asyncio.sleep(30)
     return "done"
 
-run = run_virtual(main)             # pass the function itself (or a coroutine: main())
+
+run = run_virtual(main)  # pass the function itself (or a coroutine: main())
 print(run.outcome, run.elapsed, run.value)
 
 
@@ -138,13 +146,16 @@ print(run.outcome, run.elapsed, run.value)
 # simulated seconds; `run.value` is what `main` returned. To pass arguments, use a
 # `lambda`. Virtual time makes it easy to *measure* concurrency:
 
+
 # %%
 async def one_after_another():
     await greet("Ada", 1)
     await greet("Grace", 2)
 
+
 async def side_by_side():
     await asyncio.gather(greet("Ada", 1), greet("Grace", 2))
+
 
 print("one after another:", run_virtual(one_after_another).elapsed, "simulated s")
 print("side by side:     ", run_virtual(side_by_side).elapsed, "simulated s")
@@ -164,21 +175,23 @@ print("with arguments:   ", run_virtual(lambda: greet("Linus", 7)).value)
 #
 # Here are two classic hangs. First, two tasks that each wait for the other:
 
+
 # %%
 async def deadlock():
     ping, pong = asyncio.Event(), asyncio.Event()
 
     async def alice():
-        await pong.wait()           # alice waits for bob's signal ...
+        await pong.wait()  # alice waits for bob's signal ...
         ping.set()
 
     async def bob():
-        await ping.wait()           # ... and bob waits for alice's
+        await ping.wait()  # ... and bob waits for alice's
         pong.set()
 
     async with asyncio.TaskGroup() as group:
         group.create_task(alice(), name="alice")
         group.create_task(bob(), name="bob")
+
 
 run = run_virtual(deadlock, deadline=10)
 print(run.outcome)
@@ -188,10 +201,12 @@ print(run.diagnosis)
 # %% [markdown]
 # Second, a consumer waiting on a queue that nobody feeds:
 
+
 # %%
 async def lonely_consumer():
     queue = asyncio.Queue()
-    return await queue.get()        # nobody ever puts anything
+    return await queue.get()  # nobody ever puts anything
+
 
 run = run_virtual(lonely_consumer, deadline=5)
 print(run.outcome)
@@ -204,10 +219,12 @@ print(run.diagnosis)
 # %%
 import time
 
+
 async def impatient():
     # time.sleep blocks the whole thread: no await, so no other task and no clock
     time.sleep(5)
     return "too late"
+
 
 run = run_virtual(impatient, wall_limit=1)
 print(run.outcome)
@@ -229,23 +246,25 @@ print(run.diagnosis)
 # %%
 from coursekit import STOP, TracedQueue, emit
 
+
 async def pipeline():
     queue = TracedQueue(name="jobs")
 
     async def producer():
         for job in range(5):
             await queue.put(job)
-            await asyncio.sleep(0.5)    # a new job every 0.5 s
+            await asyncio.sleep(0.5)  # a new job every 0.5 s
         await queue.put(STOP)
 
     async def consumer():
         while (job := await queue.get()) is not STOP:
             emit("job.start", job=job)  # our own event
-            await asyncio.sleep(1.0)    # each job takes 1 s
+            await asyncio.sleep(1.0)  # each job takes 1 s
 
     async with asyncio.TaskGroup() as group:
         group.create_task(producer(), name="producer")
         group.create_task(consumer(), name="consumer")
+
 
 run = run_virtual(pipeline)
 print(run)
@@ -263,7 +282,7 @@ import matplotlib.pyplot as plt
 
 depth_at = {0.0: 0}
 for event in run.of_kind("queue.put", "queue.get"):
-    depth_at[event.time] = event["depth"]   # several events at one time: the last one counts
+    depth_at[event.time] = event["depth"]  # several events at one time: the last one counts
 times, depths = list(depth_at), list(depth_at.values())
 
 fig, ax = plt.subplots(figsize=(7, 3))
@@ -295,15 +314,20 @@ plt.show()
 # %%
 from coursekit.checks import Chain, CheckFailed
 
+
 def check_greetings(candidate):
     name = candidate.__name__
     chain = Chain(name)
-    chain.require_async_function(candidate, name)                 # defined
+    chain.require_async_function(candidate, name)  # defined
     run = run_virtual(candidate, deadline=10, wall_limit=2)
-    chain.require_finished(run, name)                             # runs, terminates
-    chain.require(run.elapsed == 2, "both greetings take 2 s together (the longer one)",
-                  observed=f"they took {run.elapsed:g} simulated seconds",
-                  hint="start both before awaiting either: gather() or a TaskGroup")
+    chain.require_finished(run, name)  # runs, terminates
+    chain.require(
+        run.elapsed == 2,
+        "both greetings take 2 s together (the longer one)",
+        observed=f"they took {run.elapsed:g} simulated seconds",
+        hint="start both before awaiting either: gather() or a TaskGroup",
+    )
+
 
 check_greetings(side_by_side)
 
@@ -342,7 +366,6 @@ from coursekit.chapter_checks.asyncio_in_jupyter import check_countdown, check_f
 # * The first tick is immediate, and there is no sleep after the last one.
 #   So `countdown(3, 1)` started at time 0 returns `[0.0, 1.0, 2.0]` after 2 seconds.
 # * `countdown(0, delay)` ticks never: it returns `[]` at once.
-
 # %% solution="ch00-countdown"
 from solutions.asyncio_in_jupyter import countdown
 

@@ -27,16 +27,19 @@
 # %% locked="ch01-setup"
 # %matplotlib inline
 import asyncio
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence  # noqa: F401  (your solutions' annotations)
+from typing import Any  # noqa: F401  (your solutions' annotations)
 
 from coursekit import STOP, TracedQueue, run_virtual
-from coursekit.workload import Workload
-from coursekit.plots import show_busy_timeline, show_queue_depth
 from coursekit.chapter_checks.producer_consumer import (
-    check_consumer, check_consumer_cancelled, check_run_pipeline,
-    check_run_pipeline_cancelled, check_serve)
-
+    check_consumer,
+    check_consumer_cancelled,
+    check_run_pipeline,
+    check_run_pipeline_cancelled,
+    check_serve,
+)
+from coursekit.plots import show_busy_timeline, show_queue_depth
+from coursekit.workload import Workload
 
 # %% [markdown]
 # ## 1. `asyncio.Queue` in four calls
@@ -59,21 +62,23 @@ from coursekit.chapter_checks.producer_consumer import (
 # Here is the smallest pipeline: one producer, one consumer. An item arrives every
 # `every` seconds; handling one takes `work_time` seconds.
 
+
 # %%
 async def toy_pipeline(n_items, every, work_time, maxsize):
     queue = TracedQueue(maxsize)
 
     async def producer():
         for item in range(n_items):
-            await asyncio.sleep(every)     # the next item arrives
-            await queue.put(item)          # waits while the queue is full
+            await asyncio.sleep(every)  # the next item arrives
+            await queue.put(item)  # waits while the queue is full
         await queue.put(STOP)
 
     async def consumer():
-        while (item := await queue.get()) is not STOP:
-            await asyncio.sleep(work_time) # handle the item
+        while await queue.get() is not STOP:
+            await asyncio.sleep(work_time)  # handle the item
 
     await asyncio.gather(producer(), consumer())
+
 
 runs = {
     "producer faster (maxsize 5)": run_virtual(toy_pipeline(30, every=0.1, work_time=0.3, maxsize=5)),
@@ -106,6 +111,7 @@ show_queue_depth(runs)
 # with `queue.join()`. It looks tidy. Here is the same design, written again so that we
 # can run it:
 
+
 # %%
 async def shared_marker_pipeline(n_items=20, consumers=3):
     queue = TracedQueue(maxsize=10)
@@ -114,8 +120,8 @@ async def shared_marker_pipeline(n_items=20, consumers=3):
         while True:
             item = await queue.get()
             if item is STOP:
-                await queue.put(STOP)       # "leave it for the others"
-                break                       # ... without task_done() for it
+                await queue.put(STOP)  # "leave it for the others"
+                break  # ... without task_done() for it
             await asyncio.sleep(0.2)
             queue.task_done()
 
@@ -124,9 +130,10 @@ async def shared_marker_pipeline(n_items=20, consumers=3):
         await queue.put(item)
         await asyncio.sleep(0.1)
     await queue.put(STOP)
-    await queue.join()                      # wait for all work to be done
+    await queue.join()  # wait for all work to be done
     for worker in workers:
         worker.cancel()
+
 
 run = run_virtual(shared_marker_pipeline, deadline=60)
 print(run.outcome)
@@ -155,15 +162,16 @@ print(run.diagnosis)
 # If handling an item raises, the consumer task dies: the item is never marked done, and
 # nobody notices (document 004 calls this a silent worker failure). Watch:
 
+
 # %%
 async def fragile_pipeline():
     queue = TracedQueue(maxsize=10)
-    work = Workload(duration=1.0, failing={3})   # handling item 3 raises
+    work = Workload(duration=1.0, failing={3})  # handling item 3 raises
 
     async def consumer():
         while (item := await queue.get()) is not STOP:
             await work(item)
-            queue.task_done()                     # skipped when work(item) raises
+            queue.task_done()  # skipped when work(item) raises
         queue.task_done()
 
     workers = [asyncio.create_task(consumer(), name=f"consumer-{n}") for n in (1, 2)]
@@ -172,6 +180,7 @@ async def fragile_pipeline():
     for _ in workers:
         await queue.put(STOP)
     await queue.join()
+
 
 run = run_virtual(fragile_pipeline, deadline=60)
 print(run.diagnosis)
@@ -226,6 +235,7 @@ check_consumer_cancelled(consumer)
 # before `close(ch)`. A guess is wrong in one direction or the other. Let's measure it:
 # the pipeline below stops its consumers after a guessed delay.
 
+
 # %%
 async def guessing_pipeline(n_items, guess, consumers=3):
     queue = TracedQueue(maxsize=5)
@@ -245,10 +255,11 @@ async def guessing_pipeline(n_items, guess, consumers=3):
 
     workers = [asyncio.create_task(consumer()) for _ in range(consumers)]
     feeder = asyncio.create_task(producer())
-    await asyncio.sleep(guess)                    # "surely done by now"
+    await asyncio.sleep(guess)  # "surely done by now"
     for task in [feeder, *workers]:
         task.cancel()
     return sum(work.completed.values())
+
 
 print("items  guess   handled  lost  time wasted")
 for n_items in (10, 30, 60):
@@ -303,8 +314,14 @@ check_run_pipeline(run_pipeline)
 # %% tests="ch01-ex2-hidden" points=3
 check_run_pipeline(run_pipeline, sources=[range(30)], consumers=1, maxsize=2, duration=0.1)
 ### BEGIN HIDDEN TESTS
-check_run_pipeline(run_pipeline, sources=[[f"p{p}-{i}" for i in range(4)] for p in range(5)],
-                   consumers=4, maxsize=1, duration=0.5, failing={"p2-3", "p4-0"})
+check_run_pipeline(
+    run_pipeline,
+    sources=[[f"p{p}-{i}" for i in range(4)] for p in range(5)],
+    consumers=4,
+    maxsize=1,
+    duration=0.5,
+    failing={"p2-3", "p4-0"},
+)
 check_run_pipeline(run_pipeline, sources=[[], range(3)], consumers=5, maxsize=10)
 check_run_pipeline_cancelled(run_pipeline)
 ### END HIDDEN TESTS
@@ -317,14 +334,13 @@ check_run_pipeline_cancelled(run_pipeline)
 # item, and item 5 failing (red).
 
 # %%
-from solutions.producer_consumer import run_pipeline as reference_run_pipeline
+from coursekit.picture_runs.producer_consumer import pipeline_run
+from coursekit.traces import reference_run
 
-def pipeline_run(pipeline):
-    work = Workload(duration=1.0, failing={5})
-    return run_virtual(pipeline([range(1, 9), range(101, 109)], work, consumers=3, maxsize=4))
-
-both = {"your run_pipeline": pipeline_run(run_pipeline),
-        "reference": pipeline_run(reference_run_pipeline)}
+both = {
+    "your run_pipeline": pipeline_run(run_pipeline),
+    "reference": reference_run("producer_consumer", "pipeline_run"),
+}
 show_busy_timeline(both)
 show_queue_depth(both)
 
@@ -380,24 +396,13 @@ check_serve(serve, every=2.0, stop_at=0.5, consumers=2, maxsize=2)
 ### END HIDDEN TESTS
 
 # %%
-from solutions.producer_consumer import serve as reference_serve
+from coursekit.picture_runs.producer_consumer import serve_run
 
-async def arrivals(every=0.25):
-    item = 0
-    while True:
-        await asyncio.sleep(every)
-        yield item
-        item += 1
-
-def serve_run(service):
-    async def main():
-        stop = asyncio.Event()
-        asyncio.get_running_loop().call_at(6.25, stop.set)
-        return await service(arrivals(), Workload(duration=1.0), consumers=2, maxsize=3, stop=stop)
-    return run_virtual(main)
-
-show_queue_depth({"your serve": serve_run(serve), "reference": serve_run(reference_serve)},
-                 title="Queue depth during a graceful shutdown", marks={"stop": 6.25})
+show_queue_depth(
+    {"your serve": serve_run(serve), "reference": reference_run("producer_consumer", "serve_run")},
+    title="Queue depth during a graceful shutdown",
+    marks={"stop": 6.25},
+)
 
 # %% [markdown]
 # Here an item arrives every 0.25 s, twice as fast as two consumers handle them, so the
@@ -427,7 +432,9 @@ show_queue_depth({"your serve": serve_run(serve), "reference": serve_run(referen
 
 # %%
 from concurrent.futures import ProcessPoolExecutor
+
 from coursekit.workload import count_primes
+
 
 async def cpu_pipeline(limits, consumers=2):
     queue = asyncio.Queue(maxsize=4)
@@ -451,6 +458,7 @@ async def cpu_pipeline(limits, consumers=2):
             for _ in range(consumers):
                 await queue.put(STOP)
     return results
+
 
 results = await cpu_pipeline([10_000, 20_000, 50_000, 100_000])
 for limit, count in sorted(results.items()):

@@ -38,17 +38,22 @@
 # %matplotlib inline
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence  # noqa: F401  (your solutions' annotations)
+from typing import Any, TypeVar  # noqa: F401  (your solutions' annotations)
 
 import httpx
 
 from coursekit import run_virtual
-from coursekit.workload import ItemFailed, Workload
-from coursekit.plots import show_busy_timeline, show_in_flight
 from coursekit.chapter_checks.fan_out_fan_in import (
-    FakeService, check_fetch_all, check_first_success, check_merge, check_merge_cancelled,
-    check_run_all)
+    FakeService,
+    check_fetch_all,
+    check_first_success,
+    check_merge,
+    check_merge_cancelled,
+    check_run_all,
+)
+from coursekit.plots import show_busy_timeline, show_in_flight
+from coursekit.workload import ItemFailed, Workload
 
 T = TypeVar("T")
 
@@ -68,6 +73,7 @@ T = TypeVar("T")
 # %%
 work = Workload(duration={"a": 3.0, "b": 1.0, "c": 2.0}.__getitem__)
 
+
 async def three_ways():
     loop = asyncio.get_running_loop()
     results = await asyncio.gather(work("a"), work("b"), work("c"))
@@ -76,6 +82,7 @@ async def three_ways():
     for next_done in asyncio.as_completed([work("a"), work("b"), work("c")]):
         result = await next_done
         print(f"as_completed  t={loop.time() - start:g} s  {result}")
+
 
 run_virtual(three_ways).unwrap()
 
@@ -92,6 +99,7 @@ run_virtual(three_ways).unwrap()
 # %%
 flaky = Workload(duration={"a": 3.0, "b": 1.0, "c": 2.0}.__getitem__, failing={"b"})
 
+
 async def with_a_failure():
     loop = asyncio.get_running_loop()
     results = await asyncio.gather(flaky("a"), flaky("b"), flaky("c"), return_exceptions=True)
@@ -101,6 +109,7 @@ async def with_a_failure():
         await asyncio.gather(flaky("a"), flaky("b"), flaky("c"))
     except ItemFailed as error:
         print(f"t={loop.time() - start:g} s  plain gather raised: {error!r}")
+
 
 run_virtual(with_a_failure).unwrap()
 
@@ -116,15 +125,18 @@ run_virtual(with_a_failure).unwrap()
 # After the fan-out raises, we keep the loop going for 5 more seconds and print every
 # item's end.
 
+
 # %%
 async def fan_out_with_gather(work, items):
     tasks = [asyncio.create_task(work(item), name=f"item {item}") for item in items]
     return await asyncio.gather(*tasks)
 
+
 async def fan_out_with_taskgroup(work, items):
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(work(item), name=f"item {item}") for item in items]
     return [task.result() for task in tasks]
+
 
 def after_the_first_error(fan_out):
     work = Workload(duration=lambda item: float(item), failing={2})
@@ -142,6 +154,7 @@ def after_the_first_error(fan_out):
         print(f"   t={end.time:g} s  item {end['item']} ended: {end['outcome']}")
     return run
 
+
 gather_run = after_the_first_error(fan_out_with_gather)
 group_run = after_the_first_error(fan_out_with_taskgroup)
 
@@ -155,9 +168,10 @@ group_run = after_the_first_error(fan_out_with_taskgroup)
 # ended before it raised. Red is the failure, green work that finished:
 
 # %%
-show_busy_timeline({"gather (siblings keep running)": gather_run,
-                    "TaskGroup (siblings cancelled)": group_run},
-                   title="Five items fanned out; item 2 fails at t = 2 s")
+show_busy_timeline(
+    {"gather (siblings keep running)": gather_run, "TaskGroup (siblings cancelled)": group_run},
+    title="Five items fanned out; item 2 fails at t = 2 s",
+)
 
 # %% [markdown]
 # ### Catching what a `TaskGroup` raises
@@ -216,22 +230,13 @@ check_run_all(run_all, durations=(), failing=())
 # show up as a green bar past t = 2 s.
 
 # %%
-from solutions.fan_out_fan_in import run_all as reference_run_all
+from coursekit.picture_runs.fan_out_fan_in import run_all_run
+from coursekit.traces import reference_run
 
-def run_all_run(fan_out):
-    work = Workload(duration=lambda item: float(item), failing={2})
-
-    async def main():
-        try:
-            await fan_out(work, [1, 2, 3, 4, 5])
-        except* ItemFailed:
-            pass
-        await asyncio.sleep(5)
-
-    return run_virtual(main)
-
-show_busy_timeline({"your run_all": run_all_run(run_all), "reference": run_all_run(reference_run_all)},
-                   title="run_all: the first failure cancels the siblings")
+show_busy_timeline(
+    {"your run_all": run_all_run(run_all), "reference": reference_run("fan_out_fan_in", "run_all_run")},
+    title="run_all: the first failure cancels the siblings",
+)
 
 
 # %% [markdown]
@@ -260,6 +265,7 @@ show_busy_timeline({"your run_all": run_all_run(run_all), "reference": run_all_r
 # `service.intercept()`, a plain `httpx.AsyncClient()` talks to it instead of the network,
 # so we can run the document's code as it is written. 30 URLs, at most 10 at a time:
 
+
 # %%
 def measure(fetch_everything, n_urls=30):
     service = FakeService(latency=0.5)
@@ -267,23 +273,27 @@ def measure(fetch_everything, n_urls=30):
     with service.intercept():
         run = run_virtual(lambda: fetch_everything(urls))
     bodies = run.unwrap()
-    print(f"{fetch_everything.__name__:22} {len(bodies)} bodies, {service.clients:2} client(s), "
-          f"{service.connections:2} connections opened, finished at t={run.elapsed:g} s")
+    print(
+        f"{fetch_everything.__name__:22} {len(bodies)} bodies, {service.clients:2} client(s), "
+        f"{service.connections:2} connections opened, finished at t={run.elapsed:g} s"
+    )
+
 
 async def client_per_request(urls):
     semaphore = asyncio.Semaphore(10)
 
     async def fetch(url):
         async with semaphore:
-            async with httpx.AsyncClient() as client:   # document 000, §5 and §8
+            async with httpx.AsyncClient() as client:  # document 000, §5 and §8
                 response = await client.get(url)
                 return response.text
 
     return await asyncio.gather(*(fetch(url) for url in urls))
 
+
 async def one_shared_client(urls):
     semaphore = asyncio.Semaphore(10)
-    async with httpx.AsyncClient() as client:           # one client, one pool, for everything
+    async with httpx.AsyncClient() as client:  # one client, one pool, for everything
 
         async def fetch(url):
             async with semaphore:
@@ -291,6 +301,7 @@ async def one_shared_client(urls):
                 return response.text
 
         return await asyncio.gather(*(fetch(url) for url in urls))
+
 
 measure(client_per_request)
 measure(one_shared_client)
@@ -349,22 +360,12 @@ check_fetch_all(fetch_all, count=0)
 # requests go in three waves of four, over four connections.
 
 # %%
-from solutions.fan_out_fan_in import fetch_all as reference_fetch_all
+from coursekit.picture_runs.fan_out_fan_in import fetch_all_run
 
-def fetch_all_run(fetch, label):
-    service = FakeService(latency=1.0, failing={"/items/5"})
-
-    async def main():
-        async with service.client() as client:
-            return await fetch(client, [service.url(f"/items/{n}") for n in range(1, 13)], limit=4)
-
-    with service.intercept():
-        run = run_virtual(main)
-    print(f"{label}: {service.clients} client(s), {service.connections} connection(s) opened")
-    return run
-
-both = {"your fetch_all": fetch_all_run(fetch_all, "your fetch_all"),
-        "reference": fetch_all_run(reference_fetch_all, "reference")}
+both = {"your fetch_all": fetch_all_run(fetch_all), "reference": reference_run("fan_out_fan_in", "fetch_all_run")}
+for label, run in both.items():
+    clients, connections = len(run.of_kind("http.client")), len(run.of_kind("http.connect"))
+    print(f"{label}: {clients} client(s), {connections} connection(s) opened")
 show_busy_timeline(both, title="fetch_all: one row per request (red: the 503)")
 show_in_flight(both, limit=4, title="fetch_all: requests in flight (limit 4)")
 
@@ -400,6 +401,7 @@ show_in_flight(both, limit=4, title="fetch_all: requests in flight (limit 4)")
 # %%
 ticks = []  # (time, item): every item the tickers produce
 
+
 async def ticker(name, every):
     number = 0
     while True:
@@ -407,6 +409,7 @@ async def ticker(name, every):
         ticks.append((asyncio.get_running_loop().time(), f"{name}{number}"))
         yield f"{name}{number}"
         number += 1
+
 
 async def go_style_merge(*streams):
     merged = asyncio.Queue()
@@ -427,6 +430,7 @@ async def go_style_merge(*streams):
         else:
             yield item
 
+
 async def read_five(merge_function):
     ticks.clear()
     async with contextlib.aclosing(merge_function(ticker("a", 0.5), ticker("b", 0.7))) as merged:
@@ -440,6 +444,7 @@ async def read_five(merge_function):
     produced_after = [item for time, item in ticks if time > left_at]
     print(f"read {items}, then left at t={left_at:g} s;")
     print(f"in the next 3 s the tickers produced {len(produced_after)} more items: {produced_after}")
+
 
 run = run_virtual(lambda: read_five(go_style_merge))
 print("tasks still running at the end:", ", ".join(task.name for task in run.leftover))
@@ -512,8 +517,9 @@ print("tasks still running at the end:", len(run.leftover))
 # about to succeed. Here the `eu` mirror fails after 0.3 s, `us` would answer after
 # 0.8 s and `asia` after 1.5 s:
 
+
 # %%
-async def race_first_completed(*attempts):      # document 000 §7, without its timeout
+async def race_first_completed(*attempts):  # document 000 §7, without its timeout
     tasks = [asyncio.create_task(attempt()) for attempt in attempts]
     try:
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -523,6 +529,7 @@ async def race_first_completed(*attempts):      # document 000 §7, without its 
             if not task.done():
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
 
 mirrors = Workload(duration={"eu": 0.3, "us": 0.8, "asia": 1.5}.__getitem__, failing={"eu"})
 ask = {name: (lambda name=name: mirrors(name)) for name in ("eu", "us", "asia")}
@@ -565,8 +572,7 @@ check_first_success(first_success)
 # %% tests="ch04-ex4-hidden" points=2
 check_first_success(first_success, durations=(1.0,), failing=(), all_fail=(2.0,))
 ### BEGIN HIDDEN TESTS
-check_first_success(first_success, durations=(0.5, 1.0, 1.0, 4.0), failing={0, 1},
-                    all_fail=(3.0, 1.0, 2.0, 0.25))
+check_first_success(first_success, durations=(0.5, 1.0, 1.0, 4.0), failing={0, 1}, all_fail=(3.0, 1.0, 2.0, 0.25))
 check_first_success(first_success, durations=(2.0, 2.0, 0.5), failing={2}, all_fail=(0.5, 0.5))
 ### END HIDDEN TESTS
 
@@ -577,18 +583,12 @@ check_first_success(first_success, durations=(2.0, 2.0, 0.5), failing={2}, all_f
 # `us` wins (green), `asia` is cancelled (grey) the moment `us` answers.
 
 # %%
-from solutions.fan_out_fan_in import first_success as reference_first_success
+from coursekit.picture_runs.fan_out_fan_in import race_run
 
-def race_run(race):
-    mirrors = Workload(duration={"eu": 0.3, "us": 0.8, "asia": 1.5}.__getitem__, failing={"eu"})
-    attempts = [(lambda name=name: mirrors(name)) for name in ("eu", "us", "asia")]
-    run = run_virtual(lambda: race(*attempts))
-    print(f"{race.__name__} returned {run.value!r}")
-    return run
-
-show_busy_timeline({"your first_success": race_run(first_success),
-                    "reference": race_run(reference_first_success)},
-                   title="A race for the first success")
+both = {"your first_success": race_run(first_success), "reference": reference_run("fan_out_fan_in", "race_run")}
+for label, run in both.items():
+    print(f"{label} returned {run.value!r}")
+show_busy_timeline(both, title="A race for the first success")
 
 # %% [markdown]
 # ## Summary

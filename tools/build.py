@@ -9,7 +9,8 @@ For each chapter ``chapters/chNN_<topic>.py``, in order:
 
 1. record the reference traces: each picture run of ``coursekit/picture_runs/<topic>.py``
    with the reference from ``solutions/<topic>.py``, into
-   ``coursekit/reference_traces/<topic>.json``;
+   ``coursekit/reference_traces/<topic>.json`` (left as it is when only the order of
+   simultaneous events differs: see :func:`coursekit.traces.same_traces`);
 2. write ``notebooks/chNN_<topic>/<topic>.ipynb`` (tools/chapter_source.py);
 3. run it in a fresh kernel and keep its outputs, with each cell's stream outputs merged
    (the kernel may split one print in two), so a rebuild gives the same bytes.
@@ -28,7 +29,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coursekit.traces import TRACES, dumps, picture_runs  # noqa: E402  (after the path is set)
+from coursekit.traces import TRACES, dumps, picture_runs, same_traces  # noqa: E402  (after the path is set)
 from tools.chapter_source import ROOT, Chapter, build_notebook, chapters  # noqa: E402
 
 
@@ -45,9 +46,10 @@ def recorded_traces(chapter: Chapter) -> str | None:
 
 def build(chapter: Chapter, *, execute: bool) -> None:
     traces = recorded_traces(chapter)
-    if traces is not None:
+    saved = TRACES / f"{chapter.topic}.json"
+    if traces is not None and not (saved.is_file() and same_traces(saved.read_text(encoding="utf-8"), traces)):
         TRACES.mkdir(exist_ok=True)
-        (TRACES / f"{chapter.topic}.json").write_text(traces, encoding="utf-8")
+        saved.write_text(traces, encoding="utf-8")
     chapter.notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(build_notebook(chapter), chapter.notebook)
     if execute:

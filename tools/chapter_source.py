@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 HIDDEN_TESTS_NOTE = "# More checks, hidden from you, run here when your notebook is graded."
 ROLES = ("statement", "locked", "solution", "tests")
+# What jupytext itself keeps about the text layout (blank lines between cells): not a marker.
+LAYOUT_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
 
 
 class ChapterSourceError(ValueError):
@@ -114,8 +116,7 @@ def build_notebook(chapter: Chapter) -> nbformat.NotebookNode:
 
 def _nbgrader_cell(chapter: Chapter, number: int, cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
     where = f"{chapter.source.name}, cell {number}"
-    marker = dict(cell.metadata)
-    marker.pop("name", None)
+    marker = {key: value for key, value in cell.metadata.items() if key not in ("name", *LAYOUT_KEYS)}
     roles = [role for role in ROLES if role in marker]
     points = marker.pop("points", None)
     unknown = set(marker) - set(ROLES)
