@@ -23,57 +23,60 @@
 #
 # In this chapter you will see these rules in pictures, hunt three bugs in the batcher of
 # document 000 (it hangs, it serialises everything behind a slow handler, and it loses
-# every caller of a failing batch), then build a correct batcher in three parts
-# (exercises 1–3) and a chunked batch processor with bounded concurrency (exercise 4), the
-# pattern of document 004.
+# every caller of a failing batch), then build a correct batcher: its two parts as
+# functions (exercises 1–2) and the `MicroBatcher` class around them (exercise 3). Last,
+# a chunked batch processor with bounded concurrency (exercise 4), the pattern of
+# document 004.
 
 # %% locked="ch03-setup"
+from __future__ import annotations  # so that the annotations of a class may name the class itself
+
 # %matplotlib inline
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Sequence  # noqa: F401  (used by the learner's solution cells)
+from types import TracebackType  # noqa: F401  (used by the learner's solution cells)
+from typing import Any  # noqa: F401  (used by the learner's solution cells)
 
-from coursekit import STOP, TracedQueue, run_virtual
-from coursekit.workload import BatchWorkload, Workload
-from coursekit.plots import show_batch_tradeoff, show_batches, show_in_flight
+from coursekit import STOP, run_virtual  # noqa: F401  (STOP: used by the learner's solution cells)
 from coursekit.chapter_checks.batching import (
-    check_batch_loop, check_collect_batch, check_deliver, check_process_in_chunks)
-from solutions.batching import BatchHandler, Entry, MicroBatcher
-
+    check_batcher_close,
+    check_batcher_failures,
+    check_batcher_flushes,
+    check_batcher_results,
+    check_batcher_slow_handler,
+    check_collect_batch,
+    check_deliver,
+    check_process_in_chunks,
+)
+from coursekit.micro_batching import BatchHandler, Entry, caller_reports, serve  # noqa: F401  (Entry, BatchHandler: solution cells)
+from coursekit.picture_runs.batching import LOCK_DEMO_ARRIVALS, chunks_run, slow_handler_run
+from coursekit.plots import show_batch_tradeoff, show_batches, show_in_flight
+from coursekit.traces import reference_run
+from coursekit.workload import BatchWorkload, Workload
 
 # %% [markdown]
 # ## 1. The rule, in pictures
 #
 # Our stand-in for a batch API is `BatchWorkload`: `await work(items)` takes some simulated
 # time for the whole list and returns one result per item, `("done", item)`. Below, a
-# working micro-batcher (you will write its insides) serves callers that each submit one
-# item, with `batch_size=5` and `max_wait=0.5` s, for three arrival patterns:
+# working micro-batcher (the reference; you will write your own in exercise 3) serves
+# callers that each submit one item, with `batch_size=5` and `max_wait=0.5` s, for three
+# arrival patterns:
 #
 # * **steady**: one item every 0.15 s — the batch never fills in time, so `max_wait` closes it;
 # * **bursts**: groups of 7 items close together — full batches of 5, then the 2 left over
 #   wait for `max_wait`;
 # * **quiet**: an item now and then — small batches, each sent when `max_wait` runs out.
+#
+# (These runs were recorded from the reference when the course was built; `reference_run`
+# loads them.)
 
 # %%
-async def serve(arrivals, handler, *, batch_size, max_wait, loop=None):
-    """Each (time, item) is a caller that submits item at that time; returns their results."""
-    options = {} if loop is None else {"batch_loop": loop}
-    async with MicroBatcher(handler, batch_size=batch_size, max_wait=max_wait, **options) as batcher:
-        async def caller(at, item):
-            await asyncio.sleep(at)
-            return await batcher.submit(item)
-
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(caller(at, item)) for at, item in arrivals]
-    return [task.result() for task in tasks]
-
-patterns = {
-    "steady": [(n * 15 / 100, n) for n in range(20)],
-    "bursts": [(burst * 2 + n / 50, burst * 10 + n) for burst in range(3) for n in range(7)],
-    "quiet": [(0.0, 1), (1.7, 2), (2.1, 3), (4.0, 4)],
-}
-show_batches({name: run_virtual(serve(arrivals, BatchWorkload(0.3), batch_size=5, max_wait=0.5))
-              for name, arrivals in patterns.items()}, batch_size=5, max_wait=0.5)
+show_batches(
+    {name: reference_run("batching", f"{name}_run") for name in ("steady", "bursts", "quiet")},
+    batch_size=5,
+    max_wait=0.5,
+)
 
 
 # %% [markdown]
@@ -97,14 +100,17 @@ show_batches({name: run_virtual(serve(arrivals, BatchWorkload(0.3), batch_size=5
 # Document 000 has a `BatchProcessor(handler, batch_size=100, max_wait=0.1)` whose
 # `process(item)` appends `(item, future)` to a list under a lock, calls `_flush()` when the
 # list reaches `batch_size`, and awaits the future. Here is the same design, written again
-# so that we can run it:
+# so that we can run it. To play callers, `caller_reports(submit, arrivals)` (given, from
+# `coursekit.micro_batching`) starts one caller per `(item, time)`, each calling
+# `await submit(item)` at its time, and returns what each one saw:
+
 
 # %%
-class DocBatchProcessor:                  # the design of document 000, section 4
+class DocBatchProcessor:  # the design of document 000, section 4
     def __init__(self, handler, batch_size=100, max_wait=0.1):
         self.handler = handler
         self.batch_size = batch_size
-        self.max_wait = max_wait          # stored ... and never read again
+        self.max_wait = max_wait  # stored ... and never read again
         self._pending = []
         self._lock = asyncio.Lock()
 
@@ -113,32 +119,16 @@ class DocBatchProcessor:                  # the design of document 000, section 
         async with self._lock:
             self._pending.append((item, future))
             if len(self._pending) >= self.batch_size:
-                await self._flush()       # the handler runs while the lock is held
+                await self._flush()  # the handler runs while the lock is held
         return await future
 
     async def _flush(self):
         items = [item for item, _ in self._pending]
         futures = [future for _, future in self._pending]
         self._pending.clear()
-        results = await self.handler(items)   # if this raises, no future is resolved
-        for future, result in zip(futures, results):
+        results = await self.handler(items)  # if this raises, no future is resolved
+        for future, result in zip(futures, results):  # noqa: B905  (document 000's code, as written)
             future.set_result(result)
-
-
-async def callers(submit, arrivals):
-    """Each (item, time) is a caller; returns what each caller saw, and how long it took."""
-    loop = asyncio.get_running_loop()
-
-    async def caller(item, at):
-        await asyncio.sleep(at)
-        try:
-            await submit(item)
-            return f"caller {item} (t={at:g} s): result after {loop.time() - at:.1f} s"
-        except Exception as error:
-            return f"caller {item} (t={at:g} s): {type(error).__name__} after {loop.time() - at:.1f} s"
-
-    tasks = [asyncio.create_task(caller(item, at), name=f"caller-{item}") for item, at in arrivals]
-    return await asyncio.gather(*tasks)
 
 
 # %% [markdown]
@@ -148,8 +138,12 @@ async def callers(submit, arrivals):
 # three more items that never come:
 
 # %%
-run = run_virtual(lambda: callers(DocBatchProcessor(BatchWorkload(0.5), batch_size=5, max_wait=0.1).process,
-                                  [(n, n / 10) for n in range(7)]), deadline=30)
+run = run_virtual(
+    lambda: caller_reports(
+        DocBatchProcessor(BatchWorkload(0.5), batch_size=5, max_wait=0.1).process, [(n, n / 10) for n in range(7)]
+    ),
+    deadline=30,
+)
 print(run.outcome)
 print(run.diagnosis)
 
@@ -173,15 +167,11 @@ print(run.diagnosis)
 # background-task design (`max_wait=0.5`):
 
 # %%
-arrivals = [(n, n / 10) for n in range(6)]
-doc = run_virtual(lambda: callers(DocBatchProcessor(BatchWorkload(2.0), batch_size=3).process, arrivals))
-
-async def with_micro_batcher():
-    async with MicroBatcher(BatchWorkload(2.0), batch_size=3, max_wait=0.5) as batcher:
-        return await callers(batcher.submit, arrivals)
-
-fixed = run_virtual(with_micro_batcher)
-for left, right in zip(doc.value, fixed.value):
+doc = run_virtual(
+    lambda: caller_reports(DocBatchProcessor(BatchWorkload(2.0), batch_size=3).process, LOCK_DEMO_ARRIVALS)
+)
+fixed = reference_run("batching", "lock_demo_run")  # the reference MicroBatcher, max_wait=0.5
+for left, right in zip(doc.value, fixed.value, strict=True):
     print(f"{left:42} | {right}")
 
 # %% [markdown]
@@ -198,8 +188,12 @@ for left, right in zip(doc.value, fixed.value):
 # never touched:
 
 # %%
-run = run_virtual(lambda: callers(DocBatchProcessor(BatchWorkload(0.5, failing={2}), batch_size=5).process,
-                                  [(n, n / 10) for n in range(5)]), deadline=30)
+run = run_virtual(
+    lambda: caller_reports(
+        DocBatchProcessor(BatchWorkload(0.5, failing={2}), batch_size=5).process, [(n, n / 10) for n in range(5)]
+    ),
+    deadline=30,
+)
 print(run.outcome)
 print(run.diagnosis)
 
@@ -212,79 +206,21 @@ print(run.diagnosis)
 #
 # ## 3. The design
 #
-# The class below is given; it is the correct version of document 000's processor. Read
-# it: `submit()` creates a future, puts `(item, future)` — an **entry** — into the inbox,
-# and awaits the future. `close()` puts `STOP` into the inbox and waits for the
-# background task. The background task is a `batch_loop` function that you will write
-# in three parts:
+# A correct batcher keeps document 000's interface — callers `await batcher.submit(item)`
+# — and changes its insides:
 #
-# 1. `collect_batch(inbox, batch_size, max_wait)`: take entries into one batch, by the rule;
-# 2. `deliver(batch, handler)`: call the handler once and resolve every future;
-# 3. `batch_loop(inbox, handler, *, batch_size, max_wait)`: repeat 1 and 2 until `STOP`.
-
-# %% [markdown]
-# ```python
-# class MicroBatcher:
-#     """Callers ``await batcher.submit(item)``; the handler sees batches. Use ``async with``.
+# * `submit()` creates a future, puts `(item, future)` — an **entry** — into an **inbox**
+#   (an `asyncio.Queue`) and awaits the future. Nothing else: no lock, no handler call.
+# * One **background task** forms the batches: it takes entries from the inbox by the rule
+#   (exercise 1, `collect_batch`) and hands each batch to a function that calls the
+#   handler once and resolves every future, whatever the handler does (exercise 2,
+#   `deliver`) — each batch in a task of its own, so a slow handler never holds up the
+#   next batch.
+# * `close()` puts `STOP` into the inbox: the background task hands over the batch it holds
+#   and returns once every delivery is done. `abort()` stops at once.
 #
-#     ``batch_loop`` is the loop that forms and delivers the batches (the exercises
-#     plug theirs in). ``close()`` (called on leaving the ``async with``) flushes the
-#     last partial batch and waits until every submitted item has its result.
-#     Emits ``batch.submit`` and ``batch.result`` (with ``outcome``) per item."""
-#
-#     def __init__(
-#         self,
-#         handler: BatchHandler,
-#         *,
-#         batch_size: int,
-#         max_wait: float,
-#         batch_loop: Callable[..., Awaitable[None]] = batch_loop,
-#     ) -> None:
-#         if batch_size < 1 or max_wait < 0:
-#             raise ValueError("batch_size must be >= 1 and max_wait >= 0")
-#         self._inbox: asyncio.Queue = asyncio.Queue()
-#         self._loop_task = asyncio.create_task(
-#             batch_loop(self._inbox, handler, batch_size=batch_size, max_wait=max_wait), name="batch-loop"
-#         )
-#         self._closed = False
-#
-#     async def submit(self, item: Any) -> Any:
-#         """The result of ``item``, computed in a batch with other callers' items."""
-#         if self._closed:
-#             raise RuntimeError("submit() after close()")
-#         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-#         emit("batch.submit", item=item)
-#         self._inbox.put_nowait((item, future))
-#         outcome = "cancelled"
-#         try:
-#             result = await future
-#             outcome = "done"
-#             return result
-#         except Exception:
-#             outcome = "failed"
-#             raise
-#         finally:
-#             emit("batch.result", item=item, outcome=outcome)
-#
-#     async def close(self) -> None:
-#         """Flush what is pending and wait for the loop to finish."""
-#         if not self._closed:
-#             self._closed = True
-#             self._inbox.put_nowait(STOP)
-#         await self._loop_task
-#
-#     async def __aenter__(self) -> MicroBatcher:
-#         return self
-#
-#     async def __aexit__(
-#         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-#     ) -> None:
-#         if kind is None:
-#             await self.close()
-#         else:  # the block failed: do not wait for the batches
-#             self._loop_task.cancel()
-#             await asyncio.wait({self._loop_task})
-# ```
+# You write the two functions first, each checked on its own, then the class around them
+# (exercise 3).
 
 # %% [markdown] statement="ch03-ex1-statement"
 # ## Exercise 1 — collect one batch (3 points)
@@ -317,8 +253,13 @@ check_collect_batch(collect_batch, arrivals=[(0.0, "a"), (0.3, "b"), (2.0, "c")]
 ### BEGIN HIDDEN TESTS
 check_collect_batch(collect_batch, arrivals=[(n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
 check_collect_batch(collect_batch, arrivals=[(0.5, "x"), (0.6, "y"), (0.7, "z")], batch_size=1, max_wait=2.0)
-check_collect_batch(collect_batch, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)],
-                    batch_size=10, max_wait=1.05, stop_after=0.3)
+check_collect_batch(
+    collect_batch,
+    arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)],
+    batch_size=10,
+    max_wait=1.05,
+    stop_after=0.3,
+)
 ### END HIDDEN TESTS
 
 # %% [markdown] statement="ch03-ex2-statement"
@@ -346,68 +287,142 @@ from solutions.batching import deliver
 check_deliver(deliver)
 
 # %% tests="ch03-ex2-hidden" points=2
-check_deliver(deliver, ok=["a"], failing_batch=["b", "c"], failing="c", short=["d"], given_up=["e", "f"],
-              gave_up="e", duration=0.0)
+check_deliver(
+    deliver,
+    ok=["a"],
+    failing_batch=["b", "c"],
+    failing="c",
+    short=["d"],
+    given_up=["e", "f"],
+    gave_up="e",
+    duration=0.0,
+)
 ### BEGIN HIDDEN TESTS
-check_deliver(deliver, ok=list(range(20)), failing_batch=[30, 31, 32, 33], failing=33, short=[40, 41, 42, 43],
-              given_up=[50, 51], gave_up=51, duration=2.5)
+check_deliver(
+    deliver,
+    ok=list(range(20)),
+    failing_batch=[30, 31, 32, 33],
+    failing=33,
+    short=[40, 41, 42, 43],
+    given_up=[50, 51],
+    gave_up=51,
+    duration=2.5,
+)
 ### END HIDDEN TESTS
 
 # %% [markdown] statement="ch03-ex3-statement"
-# ## Exercise 3 — the batch loop (4 points)
+# ## Exercise 3 — the `MicroBatcher` class (10 points)
 #
-# Write `batch_loop(inbox, handler, *, batch_size, max_wait)`, the background task of
-# `MicroBatcher`:
+# Complete the four methods of `MicroBatcher` below; its constructor, `__aenter__` and
+# `__aexit__` are given. The constructor stores `handler`, `batch_size` and `max_wait`,
+# makes the inbox `self._inbox`, an empty set `self._waiting`, the flag `self._closed`, and
+# starts the background task `self._loop_task`, named `"batch-loop"`, running
+# `self._batch_loop()`.
 #
-# * repeatedly take a batch with your `collect_batch`;
-# * hand each batch (without `STOP`) to your `deliver` **in a task of its own**, so that
-#   collecting the next batch goes on while the handler works — a slow handler must not
-#   delay the next batch, and no lock is held around the handler;
-# * when a batch ends with `STOP`, deliver what came before it (if anything), then return
-#   once **every** delivery has finished: `MicroBatcher.close()` waits for you, and after
-#   it returns no caller may be left waiting.
+# * `submit(item)`: if the batcher is closed, raise `RuntimeError`. Otherwise create a
+#   future (`asyncio.get_running_loop().create_future()`), add it to `self._waiting`, put
+#   `(item, future)` into the inbox and return `await future`; remove the future from
+#   `self._waiting` whatever happens (`try`/`finally`). A future per call: two callers may
+#   submit equal items.
+# * `_batch_loop()`: repeatedly take a batch with your `collect_batch`; hand each batch
+#   (without `STOP`) to your `deliver` **in a task of its own**, so that collecting the next
+#   batch goes on while the handler works, and hold no lock around the handler. When a
+#   batch ends with `STOP`, deliver what came before it (if anything), then return once
+#   **every** delivery has finished. `async with asyncio.TaskGroup() as deliveries:` does
+#   the waiting: leaving the block (by `return`, too) waits for every task started in it;
+#   since `deliver` never raises, one failing batch cannot cancel the others.
+# * `close()`: unless already closed, set `self._closed` and put `STOP` into the inbox; then
+#   await the background task. Calling it twice is harmless.
+# * `abort()`: set `self._closed`, cancel the background task and wait for it to end
+#   (`await asyncio.wait({self._loop_task})`), then cancel every future in
+#   `self._waiting`: entries still in the inbox, or in the batch being collected, have no
+#   delivery that would resolve them.
 #
-# `async with asyncio.TaskGroup() as deliveries:` does the waiting for you: leaving the
-# block (by `return`, too) waits for every task started in it. Since `deliver` never
-# raises, one failing batch cannot cancel the others.
-#
-# The check runs a `MicroBatcher` with your loop: 9 callers, `batch_size=3`,
-# `max_wait=0.5`, a handler that takes 1.5 s (longer than `max_wait`), item 5's batch
-# failing, and `close()` at t = 3.6 s.
+# Five checks, each worth 2 points, test one behaviour each (with more scenarios hidden):
+# batches go to the handler when full or `max_wait` after their first item; each caller
+# gets its own result; a failing handler fails exactly its batch's callers; `close()` and
+# `abort()` leave nobody waiting; a slow handler does not delay the next batch. A failing
+# check prints the scenario it ran, so that you can run it again in a cell of your own.
 
-# %% solution="ch03-ex3-batch-loop"
-from solutions.batching import batch_loop
+# %% solution="ch03-ex3-micro-batcher"
+from solutions.batching import MicroBatcher
 
-# %% tests="ch03-ex3-visible" points=1
-check_batch_loop(batch_loop)
-
-# %% tests="ch03-ex3-hidden" points=3
-check_batch_loop(batch_loop, arrivals=[(0.0, "a"), (0.1, "b"), (0.3, "c")], close_at=1.0, batch_size=2,
-                 max_wait=0.25, duration=0.1, failing=())
+# %% tests="ch03-ex3-flushes" points=2
+check_batcher_flushes(MicroBatcher)
 ### BEGIN HIDDEN TESTS
-check_batch_loop(batch_loop, arrivals=[(n / 10, n) for n in range(1, 25)], close_at=2.47, batch_size=4,
-                 max_wait=0.25, duration=0.8, failing={7, 18})
-check_batch_loop(batch_loop, arrivals=[(0.5, 1), (1.0, 2)], close_at=1.2, batch_size=1, max_wait=3.0,
-                 duration=5.0, failing={2})
-check_batch_loop(batch_loop, arrivals=[(0.2, 1), (0.3, 2)], close_at=0.35, batch_size=5, max_wait=1.0,
-                 duration=1.0, failing=())
+check_batcher_flushes(MicroBatcher, arrivals=[(n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
+check_batcher_flushes(MicroBatcher, arrivals=[(0.5, "x"), (0.6, "y"), (2.7, "z")], batch_size=1, max_wait=2.0)
+check_batcher_flushes(
+    MicroBatcher, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)], batch_size=10, max_wait=1.05
+)
+### END HIDDEN TESTS
+
+# %% tests="ch03-ex3-results" points=2
+check_batcher_results(MicroBatcher)
+### BEGIN HIDDEN TESTS
+check_batcher_results(
+    MicroBatcher, arrivals=[(n / 20, n % 3) for n in range(12)], batch_size=5, max_wait=0.3, duration=0.7
+)
+check_batcher_results(MicroBatcher, arrivals=[(0.0, "x"), (0.0, "x")], batch_size=1, max_wait=1.0, duration=2.0)
+### END HIDDEN TESTS
+
+# %% tests="ch03-ex3-failures" points=2
+check_batcher_failures(MicroBatcher)
+### BEGIN HIDDEN TESTS
+check_batcher_failures(
+    MicroBatcher,
+    arrivals=[(n / 10, n) for n in range(1, 25)],
+    batch_size=4,
+    max_wait=0.25,
+    duration=0.8,
+    failing={7, 18},
+)
+check_batcher_failures(
+    MicroBatcher, arrivals=[(0.5, 1), (1.0, 2), (1.1, 3)], batch_size=1, max_wait=3.0, duration=5.0, failing={2}
+)
+### END HIDDEN TESTS
+
+# %% tests="ch03-ex3-close" points=2
+check_batcher_close(MicroBatcher)
+### BEGIN HIDDEN TESTS
+check_batcher_close(
+    MicroBatcher, arrivals=[(0.2, 1), (0.3, 2)], batch_size=5, max_wait=1.0, duration=1.0, close_at=0.35, abort_at=0.35
+)
+check_batcher_close(
+    MicroBatcher,
+    arrivals=[(n / 10, n) for n in range(10)],
+    batch_size=4,
+    max_wait=0.15,
+    duration=0.5,
+    close_at=2.0,
+    abort_at=0.95,
+)
+### END HIDDEN TESTS
+
+# %% tests="ch03-ex3-slow-handler" points=2
+check_batcher_slow_handler(MicroBatcher)
+### BEGIN HIDDEN TESTS
+check_batcher_slow_handler(
+    MicroBatcher, arrivals=[(n / 10, n) for n in range(12)], batch_size=2, max_wait=1.0, duration=0.9
+)
+check_batcher_slow_handler(
+    MicroBatcher, arrivals=[(0.0, "a"), (0.6, "b"), (1.2, "c")], batch_size=5, max_wait=0.3, duration=4.0
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Your batcher, in pictures
 #
 # The same bursts as in section 1, now with a slow handler (1.5 s, longer than
-# `max_wait`): on the left your `batch_loop`, on the right the reference. Every dot should
+# `max_wait`): on the left your `MicroBatcher`, on the right the reference. Every dot should
 # stay under the red line, and the batches should not wait for the previous handler call.
 
 # %%
-from solutions.batching import batch_loop as reference_batch_loop
-
-def batcher_run(loop):
-    return run_virtual(serve(patterns["bursts"], BatchWorkload(1.5), batch_size=5, max_wait=0.5, loop=loop))
-
-show_batches({"your batch_loop": batcher_run(batch_loop), "reference": batcher_run(reference_batch_loop)},
-             batch_size=5, max_wait=0.5)
+show_batches(
+    {"your MicroBatcher": slow_handler_run(MicroBatcher), "reference": reference_run("batching", "slow_handler_run")},
+    batch_size=5,
+    max_wait=0.5,
+)
 
 # %% [markdown]
 # ## 4. Choosing `batch_size`: latency against throughput
@@ -421,9 +436,11 @@ show_batches({"your batch_loop": batcher_run(batch_loop), "reference": batcher_r
 # %%
 steady_traffic = [(n / 100, n) for n in range(300)]
 
+
 def sized_run(batch_size):
     backend = BatchWorkload(lambda items: 0.05 + 0.002 * len(items), connections=1)
-    return run_virtual(serve(steady_traffic, backend, batch_size=batch_size, max_wait=1.0, loop=batch_loop))
+    return run_virtual(serve(MicroBatcher, steady_traffic, backend, batch_size=batch_size, max_wait=1.0))
+
 
 show_batch_tradeoff({size: sized_run(size) for size in (1, 2, 5, 10, 20, 50, 100, 200)})
 
@@ -461,15 +478,16 @@ show_batch_tradeoff({size: sized_run(size) for size in (1, 2, 5, 10, 20, 50, 100
 # takes 2 s. Document 004's processor with batches of 10, three at a time, against a plain
 # per-item limit of 30 (the same 30 calls in flight):
 
+
 # %%
-class DocChunkProcessor:                  # the design of document 004, "Batch Processing Pool"
+class DocChunkProcessor:  # the design of document 004, "Batch Processing Pool"
     def __init__(self, batch_size=10, max_concurrent=5):
         self.batch_size = batch_size
         self.semaphore = asyncio.Semaphore(max_concurrent)
 
     async def process_batch(self, items, processor):
         items = list(items)
-        batches = [items[i:i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        batches = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
 
         async def one_batch(batch):
             async with self.semaphore:
@@ -491,14 +509,20 @@ async def per_item_limit(items, processor, limit):
         tasks = [group.create_task(one(item)) for item in items]
     return [task.result() for task in tasks]
 
+
 def slow_tenth(item):
     return 2.0 if item % 10 == 3 else 0.1
 
-show_in_flight({
-    "document 004: batches of 10, 3 at a time": run_virtual(
-        lambda: DocChunkProcessor(10, 3).process_batch(range(100), Workload(slow_tenth))),
-    "per-item limit of 30": run_virtual(lambda: per_item_limit(range(100), Workload(slow_tenth), 30)),
-}, limit=30)
+
+show_in_flight(
+    {
+        "document 004: batches of 10, 3 at a time": run_virtual(
+            lambda: DocChunkProcessor(10, 3).process_batch(range(100), Workload(slow_tenth))
+        ),
+        "per-item limit of 30": run_virtual(lambda: per_item_limit(range(100), Workload(slow_tenth), 30)),
+    },
+    limit=30,
+)
 
 # %% [markdown]
 # Same peak of 30 calls, but 8 s against 2.3 s: in document 004's version most slots are
@@ -533,14 +557,20 @@ from solutions.batching import process_in_chunks
 check_process_in_chunks(process_in_chunks)
 
 # %% tests="ch03-ex4-hidden" points=2
-check_process_in_chunks(process_in_chunks, items=["a", "b", "c"], chunk_size=1, concurrency=3, slow=["b"],
-                        failing="c")
+check_process_in_chunks(process_in_chunks, items=["a", "b", "c"], chunk_size=1, concurrency=3, slow=["b"], failing="c")
 ### BEGIN HIDDEN TESTS
-check_process_in_chunks(process_in_chunks, items=list(range(40)), chunk_size=5, concurrency=3,
-                        slow=[0, 17, 24], slow_time=2.5, time=0.5, failing=39)
+check_process_in_chunks(
+    process_in_chunks,
+    items=list(range(40)),
+    chunk_size=5,
+    concurrency=3,
+    slow=[0, 17, 24],
+    slow_time=2.5,
+    time=0.5,
+    failing=39,
+)
 check_process_in_chunks(process_in_chunks, items=list(range(7)), chunk_size=10, concurrency=4, failing=0)
-check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, concurrency=1, slow=[5],
-                        failing=11)
+check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, concurrency=1, slow=[5], failing=11)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -551,14 +581,10 @@ check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, 
 # limit and stay there until the chunks run out.
 
 # %%
-from solutions.batching import process_in_chunks as reference_process_in_chunks
-
-def chunks_run(process):
-    work = BatchWorkload(lambda chunk: 2.0 if chunk[0] % 9 == 0 else 0.5)
-    return run_virtual(lambda: process(list(range(30)), work, chunk_size=3, concurrency=4))
-
-show_in_flight({"your process_in_chunks": chunks_run(process_in_chunks),
-                "reference": chunks_run(reference_process_in_chunks)}, limit=4)
+show_in_flight(
+    {"your process_in_chunks": chunks_run(process_in_chunks), "reference": reference_run("batching", "chunks_run")},
+    limit=4,
+)
 
 # %% [markdown]
 # ### In production: `aiometer`
@@ -569,13 +595,15 @@ show_in_flight({"your process_in_chunks": chunks_run(process_in_chunks),
 
 # %%
 import functools
+
 import aiometer
 
+
 async def process_with_aiometer(items, handler, *, chunk_size, concurrency):
-    chunks = [list(items[i:i + chunk_size]) for i in range(0, len(items), chunk_size)]
-    results = await aiometer.run_all([functools.partial(handler, chunk) for chunk in chunks],
-                                     max_at_once=concurrency)
+    chunks = [list(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)]
+    results = await aiometer.run_all([functools.partial(handler, chunk) for chunk in chunks], max_at_once=concurrency)
     return [result for chunk_results in results for result in chunk_results]
+
 
 check_process_in_chunks(process_with_aiometer)
 

@@ -22,11 +22,12 @@ result, while the handler is called with whole batches. Its parts:
   of the batch gets a ``ValueError``. Futures already done (a caller that gave
   up) are skipped. It never raises an ``Exception`` itself. If it is cancelled,
   it cancels its batch's pending futures and lets the cancellation propagate.
-- :func:`batch_loop` repeats collect -> deliver until ``STOP``, delivering each
-  batch in a task of its own, so a slow handler never delays the next batch's
-  flush; no lock is held around the handler. On ``STOP`` it flushes the partial
-  batch (flush on shutdown) and returns once every delivery has finished, so no
-  future is left pending.
+- :class:`MicroBatcher` runs collect -> deliver in one background task until
+  ``STOP``, delivering each batch in a task of its own, so a slow handler never
+  delays the next batch's flush; no lock is held around the handler. ``close()``
+  puts ``STOP``: the partial batch is handed over at once, and ``close()`` returns
+  once every delivery has finished, so no caller is left waiting. ``abort()``
+  cancels the loop, its deliveries and every caller still waiting.
 
 :func:`process_in_chunks` is the offline counterpart: a known list of items, cut
 into consecutive chunks of ``chunk_size``, at most ``concurrency`` handler calls
@@ -36,15 +37,12 @@ at once, a new chunk starting as soon as a call finishes, results in input order
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from coursekit.events import emit
+from coursekit.micro_batching import BatchHandler, Entry
 from coursekit.queues import STOP
-
-Entry = tuple[Any, "asyncio.Future[Any]"]
-BatchHandler = Callable[[list[Any]], Awaitable[Sequence[Any]]]
 
 
 async def collect_batch(inbox: asyncio.Queue, batch_size: int, max_wait: float) -> list[Any]:
@@ -76,73 +74,78 @@ async def deliver(batch: list[Entry], handler: BatchHandler) -> None:
             if not future.done():
                 future.set_exception(error)
         return
-    for future, result in zip(futures, results):
+    for future, result in zip(futures, results, strict=True):
         if not future.done():
             future.set_result(result)
-
-
-async def batch_loop(inbox: asyncio.Queue, handler: BatchHandler, *, batch_size: int, max_wait: float) -> None:
-    """Collect batches from ``inbox`` and deliver each in its own task, until STOP."""
-    async with asyncio.TaskGroup() as deliveries:
-        while True:
-            batch = await collect_batch(inbox, batch_size, max_wait)
-            stopping = batch[-1] is STOP
-            if stopping:
-                batch.pop()
-            if batch:  # no lock, no await on the handler here: the next batch starts now
-                deliveries.create_task(deliver(batch, handler))
-            if stopping:  # leaving the TaskGroup (by return, too) waits for every delivery
-                return
 
 
 class MicroBatcher:
     """Callers ``await batcher.submit(item)``; the handler sees batches. Use ``async with``.
 
-    ``batch_loop`` is the loop that forms and delivers the batches (the exercises
-    plug theirs in). ``close()`` (called on leaving the ``async with``) flushes the
-    last partial batch and waits until every submitted item has its result.
-    Emits ``batch.submit`` and ``batch.result`` (with ``outcome``) per item."""
+    A background task, ``_batch_loop``, forms the batches with ``collect_batch`` and hands
+    each to ``deliver`` in a task of its own. ``close()`` flushes the partial batch at once
+    and returns when every submitted item has its outcome; ``abort()`` stops at once and
+    cancels every caller still waiting. Leaving the ``async with`` block closes the
+    batcher, or aborts it if the block raised. ``submit()`` after either raises RuntimeError."""
 
-    def __init__(
-        self,
-        handler: BatchHandler,
-        *,
-        batch_size: int,
-        max_wait: float,
-        batch_loop: Callable[..., Awaitable[None]] = batch_loop,
-    ) -> None:
+    def __init__(self, handler: BatchHandler, *, batch_size: int, max_wait: float) -> None:
         if batch_size < 1 or max_wait < 0:
             raise ValueError("batch_size must be >= 1 and max_wait >= 0")
-        self._inbox: asyncio.Queue = asyncio.Queue()
-        self._loop_task = asyncio.create_task(
-            batch_loop(self._inbox, handler, batch_size=batch_size, max_wait=max_wait), name="batch-loop"
-        )
+        self.handler = handler
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self._inbox: asyncio.Queue[Any] = asyncio.Queue()  # entries (item, future), then STOP
+        self._waiting: set[asyncio.Future[Any]] = set()  # the futures of callers still waiting
         self._closed = False
+        self._loop_task = asyncio.create_task(self._batch_loop(), name="batch-loop")
 
     async def submit(self, item: Any) -> Any:
         """The result of ``item``, computed in a batch with other callers' items."""
+        ### BEGIN SOLUTION
         if self._closed:
             raise RuntimeError("submit() after close()")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        emit("batch.submit", item=item)
+        self._waiting.add(future)
         self._inbox.put_nowait((item, future))
-        outcome = "cancelled"
         try:
-            result = await future
-            outcome = "done"
-            return result
-        except Exception:
-            outcome = "failed"
-            raise
+            return await future
         finally:
-            emit("batch.result", item=item, outcome=outcome)
+            self._waiting.discard(future)
+        ### END SOLUTION
+
+    async def _batch_loop(self) -> None:
+        """Collect batches and deliver each in a task of its own; on STOP, return when all are delivered."""
+        ### BEGIN SOLUTION
+        async with asyncio.TaskGroup() as deliveries:
+            while True:
+                batch = await collect_batch(self._inbox, self.batch_size, self.max_wait)
+                stopping = batch[-1] is STOP
+                if stopping:
+                    batch.pop()
+                if batch:  # no lock, no await on the handler here: the next batch starts now
+                    deliveries.create_task(deliver(batch, self.handler))
+                if stopping:  # leaving the TaskGroup (by return, too) waits for every delivery
+                    return
+        ### END SOLUTION
 
     async def close(self) -> None:
-        """Flush what is pending and wait for the loop to finish."""
+        """Flush the partial batch at once; return when every submitted item has its outcome."""
+        ### BEGIN SOLUTION
         if not self._closed:
             self._closed = True
             self._inbox.put_nowait(STOP)
         await self._loop_task
+        ### END SOLUTION
+
+    async def abort(self) -> None:
+        """Stop at once: cancel the batch loop (and so its deliveries) and every caller still waiting."""
+        ### BEGIN SOLUTION
+        self._closed = True
+        self._loop_task.cancel()
+        await asyncio.wait({self._loop_task})
+        for future in self._waiting:
+            future.cancel()
+        ### END SOLUTION
 
     async def __aenter__(self) -> MicroBatcher:
         return self
@@ -153,8 +156,7 @@ class MicroBatcher:
         if kind is None:
             await self.close()
         else:  # the block failed: do not wait for the batches
-            self._loop_task.cancel()
-            await asyncio.wait({self._loop_task})
+            await self.abort()
 
 
 async def process_in_chunks(

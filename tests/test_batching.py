@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from coursekit import STOP, run_virtual
 from coursekit.analysis import item_waits, peak_in_flight
 from coursekit.chapter_checks.batching import expected_batches, greedy_makespan
+from coursekit.micro_batching import traced_submit
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
 from solutions.batching import MicroBatcher, collect_batch, deliver, process_in_chunks
 
@@ -122,12 +123,12 @@ def test_micro_batcher_gives_each_caller_its_own_outcome_and_flushes_on_close(
             async def caller(at: float, item: int) -> None:
                 await asyncio.sleep(at)
                 try:
-                    outcomes[item] = await batcher.submit(item)
+                    outcomes[item] = await traced_submit(batcher, item)
                 except ItemFailed as error:
                     outcomes[item] = error
 
             async with asyncio.TaskGroup() as group:
-                for item, at in zip(items, times):
+                for item, at in zip(items, times, strict=True):
                     group.create_task(caller(at, item))
 
     run = run_virtual(scenario)
@@ -144,6 +145,45 @@ def test_micro_batcher_gives_each_caller_its_own_outcome_and_flushes_on_close(
     for submitted, flushed, done in item_waits(run.events).values():
         assert flushed is not None and done is not None
         assert flushed - submitted <= max_wait + 1e-9  # nobody waits longer than max_wait for a batch
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    times=arrival_times,
+    batch_size=st.integers(1, 5),
+    max_wait=max_waits,
+    duration=st.sampled_from([0.0, 0.3, 2.0]),
+    abort_at=st.integers(0, 60).map(lambda tick: tick / 10 + 0.05),
+)
+def test_micro_batcher_abort_leaves_no_caller_waiting_and_nothing_running(
+    times: list[float], batch_size: int, max_wait: float, duration: float, abort_at: float
+) -> None:
+    callers: list[asyncio.Task[Any]] = []
+    aborted_at: list[float] = []
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(BatchWorkload(duration), batch_size=batch_size, max_wait=max_wait)
+
+        async def caller(at: float, item: int) -> Any:
+            await asyncio.sleep(at)
+            return await batcher.submit(item)
+
+        callers.extend(asyncio.create_task(caller(at, item)) for item, at in enumerate(times))
+        await asyncio.sleep(abort_at)
+        await batcher.abort()
+        aborted_at.append(asyncio.get_running_loop().time())
+        if callers:
+            await asyncio.wait(callers)
+
+    run = run_virtual(scenario)
+    assert run.outcome == "returned", run.diagnosis
+    assert len(aborted_at) == 1 and abs(aborted_at[0] - abort_at) < 1e-9  # abort() does not wait for the handler
+    assert not run.leftover
+    for task, at in zip(callers, times, strict=True):
+        if at > abort_at:
+            assert isinstance(task.exception(), RuntimeError)  # submit() after abort()
+        elif not task.cancelled():
+            assert task.exception() is None  # delivered before abort()
 
 
 @settings(max_examples=30, deadline=None)

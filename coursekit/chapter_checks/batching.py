@@ -15,18 +15,23 @@ deadline (the one instant the rule leaves open).
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec
 
 from coursekit.analysis import peak_in_flight
-from coursekit.checks import Chain, describe_error, describe_values, learner_facing
+from coursekit.checks import Chain, CheckFailed, describe_error, describe_values, learner_facing
+from coursekit.micro_batching import traced_submit
 from coursekit.queues import STOP, TracedQueue
+from coursekit.stuck_tasks import describe_pending
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 Arrivals = Sequence[tuple[float, Hashable]]
+P = ParamSpec("P")
 
 # Item 1 .. 10 arrive at these times: full batches, gaps, a lone item, spread-out items.
 DEFAULT_ARRIVALS: Arrivals = (
@@ -41,6 +46,26 @@ DEFAULT_ARRIVALS: Arrivals = (
     (3.4, 9),
     (5.0, 10),
 )
+
+
+def reproducible(check: Callable[P, None]) -> Callable[P, None]:
+    """On failure, add the scenario to the message: the check's call with every argument."""
+    signature = inspect.signature(check)
+
+    @functools.wraps(check)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            check(*args, **kwargs)
+        except CheckFailed as failure:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            given = ", ".join(f"{name}={value!r}" for name, value in list(bound.arguments.items())[1:])
+            scenario = f"{check.__name__}({failure.subject}, {given})"
+            raise CheckFailed(
+                failure.subject, failure.prop, f"{failure.observed}\n  scenario: {scenario}", failure.hint
+            ) from None
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,7 @@ def expected_batches(arrivals: Arrivals, batch_size: int, max_wait: float, stop_
 
 
 @learner_facing
+@reproducible
 def check_collect_batch(
     collect_batch: Callable[..., Any],
     *,
@@ -115,16 +141,15 @@ def check_collect_batch(
             chain.require(
                 flat == items,
                 "every entry is returned once, in arrival order",
-                observed=lambda: (
-                    f"entries returned, in order: {describe_values(flat, 12)}; arrived: {describe_values(items, 12)}"
-                ),
+                observed=f"entries returned, in order: {describe_values(flat, 12)}; arrived: "
+                f"{describe_values(items, 12)}",
                 hint="append each entry you take to the batch; take entries only with inbox.get()",
             )
             big = [batch for _, batch in got if len(batch) > batch_size]
             chain.require(
                 not big,
                 f"no batch holds more than batch_size={batch_size} entries",
-                observed=lambda: f"a batch of {len(big[0])}: {describe_values(big[0])}",
+                observed=f"a batch of {len(big[0])}: {describe_values(big[0])}" if big else "",
                 hint="stop taking entries as soon as len(batch) == batch_size",
             )
         _require_batches_match(chain, got, expected_batches(arrivals, batch_size, max_wait, stop_at), max_wait)
@@ -159,8 +184,8 @@ def _collect_hang_hint(run: VirtualRun[Any], got: list[tuple[float, list[Any]]],
     if returned < len(items):
         lost = len(items) - returned
         return (
-            f"{lost} {'entry' if lost == 1 else 'entries'} arrived but never came back in a batch: a partial batch must "
-            "also close max_wait seconds after its first entry, even when no further entry comes "
+            f"{lost} {'entry' if lost == 1 else 'entries'} arrived but never came back in a batch: a partial "
+            "batch must also close max_wait seconds after its first entry, even when no further entry comes "
             "(document 000 stores max_wait and never uses it). Wait for the next entry with "
             "`async with asyncio.timeout_at(deadline):` around `await inbox.get()`"
         )
@@ -188,7 +213,10 @@ def _require_batches_match(
         time, entries = got[number - 1]
         if list(entries) == list(want.entries) and abs(time - want.time) < 1e-9:
             continue
-        seen = f"{what} {number} was {list(entries)!r}, {verb} at t={time:g} s; expected {list(want.entries)!r} at t={want.time:g} s"
+        seen = (
+            f"{what} {number} was {list(entries)!r}, {verb} at t={time:g} s; "
+            f"expected {list(want.entries)!r} at t={want.time:g} s"
+        )
         if want.reason == "full":
             chain.fail(
                 f"a full {what} is {verb} as soon as its last entry arrives",
@@ -203,8 +231,9 @@ def _require_batches_match(
             )
         if time > want.time + 1e-9 and len(entries) >= len(want.entries):
             hint = (
-                f"the deadline is fixed when the first entry is taken: first + max_wait. A timeout on each "
-                f"get() restarts with every entry, so a steady trickle keeps the {what} open for ever"
+                f"the deadline is fixed when the first entry is taken: first + max_wait, and no entry is "
+                f"awaited past it. Without one (document 000 stores max_wait and never reads it), or with a "
+                f"timeout on each get() that restarts with every entry, the {what} waits until it fills"
             )
         else:
             hint = (
@@ -225,6 +254,7 @@ def _require_batches_match(
 
 
 @learner_facing
+@reproducible
 def check_deliver(
     deliver: Callable[..., Any],
     *,
@@ -241,81 +271,95 @@ def check_deliver(
     chain = Chain("deliver")
     chain.require_async_function(deliver, "deliver")
     cases = [
-        ("a batch", list(ok), frozenset(), False, frozenset()),
-        ("a batch whose handler raises", list(failing_batch), frozenset({failing}), False, frozenset()),
-        ("a batch whose handler returns one result too few", list(short), frozenset(), True, frozenset()),
-        ("a batch where one caller gave up", list(given_up), frozenset(), False, frozenset({gave_up})),
+        _DeliverCase("a batch", list(ok)),
+        _DeliverCase("a batch whose handler raises", list(failing_batch), fails=frozenset({failing})),
+        _DeliverCase("a batch whose handler returns one result too few", list(short), too_few=True),
+        _DeliverCase("a batch where one caller gave up", list(given_up), cancelled=frozenset({gave_up})),
     ]
-    runs = []
-    for label, items, fails, too_few, cancelled in cases:
-        work = BatchWorkload(duration, fails)
-        futures: dict[Hashable, asyncio.Future[Any]] = {}
-
-        async def handler(batch: list[Any], work: BatchWorkload = work, too_few: bool = too_few) -> list[Any]:
-            results = await work(batch)
-            return results[:-1] if too_few else results
-
-        async def scenario(items: list[Any] = items, cancelled: frozenset = cancelled, futures: dict = futures) -> None:
-            loop = asyncio.get_running_loop()
-            for item in items:
-                futures[item] = loop.create_future()
-                if item in cancelled:
-                    futures[item].cancel()
-            await deliver([(item, futures[item]) for item in items], handler)
-
-        runs.append((label, items, fails, too_few, cancelled, work, futures, run_virtual(scenario, deadline=DEADLINE)))
-
-    for label, items, fails, too_few, cancelled, work, futures, run in runs:
-        pending = [item for item, future in futures.items() if not future.done()]
-        failure = find_item_failure(run.error)
+    for case in cases:
+        case.run_with(deliver, duration)
+    for case in cases:
+        failure = find_item_failure(case.run.error)
         if failure is not None:
             chain.fail(
                 "deliver sets the handler's error on the futures instead of raising",
-                observed=f"for {label}, deliver raised {failure!r} and left {len(pending)} of "
-                f"{len(items)} futures pending: those callers would wait forever",
+                observed=f"for {case.label}, deliver raised {failure!r} and left {len(case.pending)} of "
+                f"{len(case.items)} futures pending: those callers would wait forever",
                 hint="wrap the handler call in try/except Exception as error, and give every future "
                 "of the batch the error with future.set_exception(error)",
             )
-        if isinstance(run.error, asyncio.InvalidStateError):
+        if isinstance(case.run.error, asyncio.InvalidStateError):
             chain.fail(
                 "deliver leaves a future that is already done as it is",
-                observed=f"for {label} (the future of {gave_up!r} was cancelled before), deliver raised "
-                f"{describe_error(run.error)}",
+                observed=f"for {case.label} (the future of {gave_up!r} was cancelled before), deliver raised "
+                f"{describe_error(case.run.error)}",
                 hint="a caller may give up (its future is cancelled): check `if not future.done()` "
                 "before set_result() or set_exception()",
             )
-        if run.outcome != "returned":
-            chain.require_finished(run, f"deliver on {label}")
+        if case.run.outcome != "returned":
+            chain.require_finished(case.run, f"deliver on {case.label}")
     chain.passed("deliver runs to the end on every batch")
-    for label, items, *_, work, futures, run in runs:
+    for case in cases:
         _require_quietly(
             chain,
-            work.batches == [items],
+            case.work.batches == [case.items],
             "the handler is called once, with the batch's items in order",
-            observed=f"for {label} ({items!r}) the handler was called with: "
-            f"{', '.join(map(repr, work.batches)) or 'nothing'}",
+            observed=f"for {case.label} ({case.items!r}) the handler was called with: "
+            f"{', '.join(map(repr, case.work.batches)) or 'nothing'}",
             hint="call `await handler([item for item, _ in batch])` exactly once",
         )
     chain.passed("the handler is called once per batch, with the batch's items in order")
-    for label, items, fails, too_few, cancelled, work, futures, run in runs:
-        pending = [item for item, future in futures.items() if not future.done()]
+    for case in cases:
         _require_quietly(
             chain,
-            not pending,
+            not case.pending,
             "no future is left pending",
-            observed=lambda: (
-                f"for {label}, the futures of {describe_values(pending)} were never "
-                "resolved: their callers would wait forever"
-            ),
+            observed=f"for {case.label}, the futures of {describe_values(case.pending)} were never "
+            "resolved: their callers would wait forever",
             hint=(
                 "check that the handler returned one result per item; if not, set a ValueError on every future"
-                if too_few
+                if case.too_few
                 else "every future needs set_result() or set_exception(), whatever the handler did"
             ),
         )
     chain.passed("no future is left pending")
-    for label, items, fails, too_few, cancelled, work, futures, run in runs:
-        _require_outcomes(chain, label, items, futures, fails, too_few, cancelled)
+    for case in cases:
+        _require_outcomes(chain, case.label, case.items, case.futures, case.fails, case.too_few, case.cancelled)
+
+
+@dataclass
+class _DeliverCase:
+    """One batch given to deliver(): its handler fails, returns too few results, or a caller gave up."""
+
+    label: str
+    items: list[Any]
+    fails: frozenset[Hashable] = frozenset()
+    too_few: bool = False
+    cancelled: frozenset[Hashable] = frozenset()
+    futures: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+    work: BatchWorkload = field(default_factory=BatchWorkload)
+    run: VirtualRun[Any] = field(default_factory=lambda: VirtualRun("hung", None, None, [], 0.0, DEADLINE))
+
+    @property
+    def pending(self) -> list[Hashable]:
+        return [item for item, future in self.futures.items() if not future.done()]
+
+    def run_with(self, deliver: Callable[..., Any], duration: float) -> None:
+        self.work = BatchWorkload(duration, self.fails)
+
+        async def handler(batch: list[Any]) -> list[Any]:
+            results = await self.work(batch)
+            return results[:-1] if self.too_few else results
+
+        async def scenario() -> None:
+            loop = asyncio.get_running_loop()
+            for item in self.items:
+                self.futures[item] = loop.create_future()
+                if item in self.cancelled:
+                    self.futures[item].cancel()
+            await deliver([(item, self.futures[item]) for item in self.items], handler)
+
+        self.run = run_virtual(scenario, deadline=DEADLINE)
 
 
 def _require_quietly(chain: Chain, holds: bool, prop: str, *, observed: str, hint: str) -> None:
@@ -392,148 +436,429 @@ def _require_outcomes(
     chain.passed(prop)
 
 
-# -------------------------------------------------------------- batch_loop
+# ------------------------------------------------------------ MicroBatcher
+#
+# Each check below runs one scenario: callers submit at given times to a batcher made by
+# ``make_batcher(handler, batch_size=..., max_wait=...)`` (the learner's class), and the
+# batcher is closed (or aborted) at a given time. Each tests one behaviour, so a mistake
+# loses the points of that behaviour only; the scenarios avoid depending on the others
+# (e.g. only full batches where max_wait is not the subject).
+
+GRACE = 30.0  # simulated seconds that close() / abort() get to return
+
+
+@dataclass
+class BatcherRun:
+    """One scenario's run: each caller's task, and what close() or abort() did."""
+
+    run: VirtualRun[Any]
+    work: BatchWorkload
+    arrivals: Arrivals
+    ending: str  # "close" or "abort"
+    end_at: float
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    ended_at: float | None = None  # when close()/abort() returned or raised; None: not within GRACE
+    end_error: BaseException | None = None
+    stuck_at_end: list[str] = field(default_factory=list)  # pending tasks GRACE s after the end began
+    waiting: list[int] = field(default_factory=list)  # callers still waiting when it returned
+    late_submit: str = ""  # what a submit() after close() did
+
+    @property
+    def calls(self) -> list[tuple[float, list[Any]]]:
+        """(time, items) of each handler call."""
+        return [(event.time or 0.0, list(event["item"])) for event in self.run.of_kind("work.start")]
+
+    def caller(self, number: int) -> str:
+        at, item = self.arrivals[number]
+        return f"the caller of {item!r} (t={at:g} s)"
+
+    def outcome(self, number: int) -> str:
+        task = self.tasks[number]
+        if number in self.waiting:
+            return "was still waiting"
+        if task.cancelled():
+            return "was cancelled"
+        error = task.exception()
+        return f"got {describe_error(error)}" if error is not None else f"got {task.result()!r}"
+
+    def error_of(self, number: int) -> BaseException | None:
+        task = self.tasks[number]
+        return None if number in self.waiting or task.cancelled() else task.exception()
+
+    def ended(self) -> str:
+        """How close()/abort() ended, for messages."""
+        if self.ended_at is None:
+            return f"{self.ending}() had not returned {GRACE:g} s after it was called"
+        if self.end_error is not None:
+            return f"{self.ending}() raised {describe_error(self.end_error)} at t={self.ended_at:g} s"
+        return f"{self.ending}() returned at t={self.ended_at:g} s"
+
+
+def _run_batcher(
+    make_batcher: Callable[..., Any],
+    arrivals: Arrivals,
+    *,
+    batch_size: int,
+    max_wait: float,
+    duration: float,
+    end_at: float,
+    failing: Iterable[Hashable] = (),
+    ending: str = "close",
+) -> BatcherRun:
+    """Callers submit at their times; ``ending`` (close or abort) is called at ``end_at``."""
+    record = BatcherRun(
+        run=VirtualRun("hung", None, None, [], 0.0, DEADLINE),
+        work=BatchWorkload(duration, failing),
+        arrivals=list(arrivals),
+        ending=ending,
+        end_at=end_at,
+    )
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        batcher = make_batcher(record.work, batch_size=batch_size, max_wait=max_wait)
+
+        async def caller(at: float, item: Hashable) -> Any:
+            await asyncio.sleep(at)
+            return await traced_submit(batcher, item)
+
+        record.tasks = [asyncio.create_task(caller(at, item), name=f"caller-{item}") for at, item in arrivals]
+        await asyncio.sleep(end_at)
+        end = asyncio.create_task(getattr(batcher, ending)(), name=ending)
+        await asyncio.wait({end}, timeout=GRACE)
+        if end.done():
+            record.ended_at = loop.time()
+            record.end_error = None if end.cancelled() else end.exception()
+            await asyncio.sleep(max(0.0, max(at for at, _ in arrivals) - loop.time()))  # every caller came
+            for _ in range(3):  # callers whose futures were just resolved finish now
+                await asyncio.sleep(0)
+        else:
+            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            record.stuck_at_end = [task.describe() for task in describe_pending(pending)]
+        record.waiting = [number for number, task in enumerate(record.tasks) if not task.done()]
+        if ending == "close" and record.ended_at is not None and record.end_error is None:
+            record.late_submit = await _late_submit(batcher)
+        for task in [end, *record.tasks]:  # they would wait for ever: stop them (and say so)
+            task.cancel()
+        await asyncio.wait([end, *record.tasks])
+        for task in [end, *record.tasks]:  # retrieve errors, so that asyncio does not log them
+            if not task.cancelled():
+                task.exception()
+
+    record.run = run_virtual(scenario, deadline=DEADLINE)
+    return record
+
+
+async def _late_submit(batcher: Any) -> str:
+    """What ``submit()`` does after ``close()`` returned, within 1 s: ``RuntimeError`` is right."""
+    late = asyncio.create_task(batcher.submit("late"), name="late-submit")
+    await asyncio.wait({late}, timeout=1.0)
+    if not late.done():
+        late.cancel()
+        await asyncio.wait({late})
+        return "was still waiting 1 s later"
+    error = None if late.cancelled() else late.exception()
+    if isinstance(error, RuntimeError):
+        return ""
+    return "was cancelled" if late.cancelled() else f"raised {describe_error(error)}" if error else "returned"
+
+
+def _describe_calls(record: BatcherRun) -> str:
+    """The handler calls of a run: ``[1, 2] at t=0.5 s, ...``."""
+    return ", ".join(f"{items!r} at t={time:g} s" for time, items in record.calls) or "nothing"
+
+
+def _require_batcher_ran(chain: Chain, record: BatcherRun) -> None:
+    """The scenario itself ran: no block, no error of the batcher's constructor, no placeholder."""
+    if record.run.outcome != "returned":
+        chain.require_finished(record.run, "the scenario")
+    errors = [record.end_error] + [record.error_of(number) for number in range(len(record.tasks))]
+    placeholder = next((error for error in errors if isinstance(error, NotImplementedError)), None)
+    if placeholder is not None:
+        chain.fail(
+            "MicroBatcher is implemented",
+            observed="a method raised NotImplementedError: the placeholder is still there",
+            hint="replace each `raise NotImplementedError()` in the class with your code, then run the cell again",
+        )
+    chain.passed("the batcher can be used by concurrent callers")
+
+
+def _require_ended(chain: Chain, record: BatcherRun) -> None:
+    """close() or abort() returned, without raising, within GRACE."""
+    verb = record.ending
+    chain.require(
+        record.ended_at is not None and record.end_error is None,
+        f"{verb}() returns",
+        observed=lambda: (
+            f"{verb}() was called at t={record.end_at:g} s; {record.ended()}"
+            + ("".join(f"\n    {line}" for line in record.stuck_at_end))
+        ),
+        hint=(
+            "close() puts STOP in the inbox and awaits the batch loop: the loop must return once it takes STOP "
+            "and every delivery has finished (an error escaping a delivery ends the loop with that error)"
+            if verb == "close"
+            else "abort() cancels the batch-loop task and waits for it (asyncio.wait), without awaiting anything "
+            "that waits for the handler"
+        ),
+    )
 
 
 @learner_facing
-def check_batch_loop(
-    batch_loop: Callable[..., Any],
+@reproducible
+def check_batcher_flushes(
+    make_batcher: Callable[..., Any],
     *,
-    arrivals: Arrivals = DEFAULT_ARRIVALS[:9],
-    close_at: float = 3.6,
+    arrivals: Arrivals = DEFAULT_ARRIVALS,
     batch_size: int = 3,
     max_wait: float = 0.5,
-    duration: float = 1.5,
+) -> None:
+    """A batch goes to the handler when it is full, or ``max_wait`` s after its first item.
+
+    The handler is instant; ``close()`` is called once every batch should have gone."""
+    chain = Chain("MicroBatcher")
+    close_at = max(at for at, _ in arrivals) + max_wait + 1.0
+    record = _run_batcher(
+        make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=0.0, end_at=close_at
+    )
+    _require_batcher_ran(chain, record)
+    handled = [item for _, items in record.calls for item in items]
+    chain.require(
+        sorted(handled, key=repr) == sorted((item for _, item in arrivals), key=repr),
+        "the handler gets each item exactly once",
+        observed=lambda: f"the handler was called with {_describe_calls(record)}",
+        hint="put each submitted entry in the inbox once, and hand every batch you collect to the handler once",
+    )
+    expected = [batch for batch in expected_batches(arrivals, batch_size, max_wait) if batch.time < close_at]
+    _require_batches_match(chain, record.calls, expected, max_wait, verb="handed to the handler")
+
+
+@learner_facing
+@reproducible
+def check_batcher_results(
+    make_batcher: Callable[..., Any],
+    *,
+    arrivals: Arrivals = ((0.0, "a"), (0.1, "b"), (0.2, "a"), (0.3, "c"), (0.4, "d"), (0.5, "c")),
+    batch_size: int = 3,
+    max_wait: float = 0.5,
+    duration: float = 1.0,
+) -> None:
+    """Each caller gets its own item's result (``("done", item)``), also when two callers
+    submit the same item; ``close()`` is called once every batch should be done."""
+    chain = Chain("MicroBatcher")
+    close_at = max(at for at, _ in arrivals) + max_wait + duration + 1.0
+    record = _run_batcher(
+        make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration, end_at=close_at
+    )
+    _require_batcher_ran(chain, record)
+    for number, (_, item) in enumerate(record.arrivals):
+        task = record.tasks[number]
+        ok = number not in record.waiting and not task.cancelled() and task.exception() is None
+        _require_quietly(
+            chain,
+            ok and task.result() == Workload.expected(item),
+            "each caller gets exactly its own result",
+            observed=f"{record.caller(number)} {record.outcome(number)}, expected {Workload.expected(item)!r} "
+            f"(the handler was called with {_describe_calls(record)})",
+            hint="give each caller a future of its own, put (item, future) in the inbox and await that future: "
+            "a dict keyed by item mixes up callers who submit the same item"
+            if number in record.waiting
+            else "the handler's i-th result belongs to the batch's i-th entry: hand each batch to deliver()",
+        )
+    chain.passed("each caller gets exactly its own result")
+
+
+@learner_facing
+@reproducible
+def check_batcher_failures(
+    make_batcher: Callable[..., Any],
+    *,
+    arrivals: Arrivals = tuple((n / 10, n) for n in range(1, 10)) + ((2.0, 10), (2.1, 11), (2.2, 12)),
+    batch_size: int = 3,
+    max_wait: float = 0.5,
+    duration: float = 0.5,
     failing: Iterable[Hashable] = (5,),
 ) -> None:
-    """Callers submit through a MicroBatcher running ``batch_loop``; it is closed at ``close_at``.
-
-    The handler takes ``duration`` s per call, longer than ``max_wait``: batches must not wait
-    for the previous call to finish."""
-    from solutions.batching import MicroBatcher  # the given class that runs the learner's loop
-
-    chain = Chain("batch_loop")
-    chain.require_async_function(batch_loop, "batch_loop")
+    """The handler raises ItemFailed for a batch holding a ``failing`` item: exactly that batch's
+    callers get the error; the others, later callers too, get their results."""
+    chain = Chain("MicroBatcher")
     failing = frozenset(failing)
-    work = BatchWorkload(duration, failing)
-    callers: dict[Hashable, asyncio.Task[Any]] = {}
-    waiting_after_close: list[Hashable] = []
-
-    async def scenario() -> None:
-        async def caller(at: float, item: Hashable) -> Any:
-            await asyncio.sleep(at)
-            return await batcher.submit(item)
-
-        async with MicroBatcher(work, batch_size=batch_size, max_wait=max_wait, batch_loop=batch_loop) as batcher:
-            for at, item in arrivals:
-                callers[item] = asyncio.create_task(caller(at, item), name=f"caller-{item}")
-            await asyncio.sleep(close_at)
-        for _ in range(3):
-            await asyncio.sleep(0)
-        waiting_after_close.extend(item for item, task in callers.items() if not task.done())
-        for item in waiting_after_close:  # they would wait forever: stop them, and say so below
-            callers[item].cancel()
-        await asyncio.wait(callers.values())
-
-    run = run_virtual(scenario, deadline=DEADLINE)
-    for task in callers.values():  # retrieve each caller's error so asyncio does not log it
-        if task.done() and not task.cancelled():
-            task.exception()
-    items = [item for _, item in arrivals]
-    stuck_callers = [task.name for task in run.stuck if task.name.startswith("caller-")]
-    chain.require_finished(
-        run,
-        "the batcher",
-        hang_hint=(
-            "close() puts STOP: batch_loop must deliver what it holds and return"
-            if not stuck_callers or waiting_after_close
-            else f"{len(stuck_callers)} caller(s) never got a result: every batch must be delivered, the last "
-            "partial one too (max_wait, then STOP on close)"
-        ),
+    close_at = max(at for at, _ in arrivals) + max_wait + duration + 1.0
+    record = _run_batcher(
+        make_batcher,
+        arrivals,
+        batch_size=batch_size,
+        max_wait=max_wait,
+        duration=duration,
+        end_at=close_at,
+        failing=failing,
     )
-    chain.require(
-        not waiting_after_close,
-        "after close() returns, no caller is left waiting",
-        observed=lambda: (
-            f"callers of {describe_values(waiting_after_close)} were still waiting: close() "
-            "returned before their batch was delivered"
-        ),
-        hint="on STOP, deliver the partial batch, and return only when every delivery has finished "
-        "(start deliveries in an `async with asyncio.TaskGroup()`)",
-    )
-    handled = sorted((item for batch in work.batches for item in batch), key=repr)
-    chain.require(
-        handled == sorted(items, key=repr),
-        "the handler gets each item exactly once",
-        observed=lambda: f"the handler was called with {', '.join(map(repr, work.batches))}",
-        hint="deliver every batch you collect, once",
-    )
-    in_failed = {item for batch in work.batches if failing & set(batch) for item in batch}
-    for item in items:
-        task = callers[item]
-        error = None if task.cancelled() else task.exception()
+    _require_batcher_ran(chain, record)
+    failed = [(time, items) for time, items in record.calls if failing & set(items)]
+    in_failed = {item for _, items in failed for item in items}
+    fail_times = ", ".join(f"t={time + duration:g} s" for time, _ in failed)
+    for number, (_, item) in enumerate(record.arrivals):
         if item in in_failed:
             _require_quietly(
                 chain,
-                isinstance(error, ItemFailed),
-                "a failing batch fails exactly its own callers",
-                observed=f"item {item!r} was in a failing batch, but its caller got "
-                f"{'cancelled' if task.cancelled() else describe_error(error) if error else repr(task.result())}",
-                hint="deliver(batch, handler) sets the handler's error on every future of that batch",
+                isinstance(record.error_of(number), ItemFailed),
+                "every caller of a failing batch gets the handler's error",
+                observed=f"the handler call for {describe_values(sorted(in_failed, key=repr))} raised ItemFailed "
+                f"at {fail_times}; {record.caller(number)} {record.outcome(number)}; {record.ended()}",
+                hint="catch the handler's error where the batch is delivered and set it on every future of "
+                "that batch (deliver() does this): an error nobody catches reaches none of the callers",
             )
-        else:
-            got = "cancelled" if task.cancelled() else describe_error(error) if error else repr(task.result())
+    chain.passed("every caller of a failing batch gets the handler's error")
+    for number, (at, item) in enumerate(record.arrivals):
+        if item not in in_failed:
+            after = " (it arrived after the failure)" if failed and at > failed[0][0] + duration else ""
             _require_quietly(
                 chain,
-                error is None and not task.cancelled() and task.result() == Workload.expected(item),
-                "each caller gets exactly its own result, unaffected by other batches",
-                observed=f"the caller of {item!r} got {got}, expected {Workload.expected(item)!r}",
-                hint="one failing batch must not touch other batches' callers: catch the handler's "
-                "error inside deliver, not around the whole loop",
+                record.error_of(number) is None
+                and number not in record.waiting
+                and not record.tasks[number].cancelled()
+                and record.tasks[number].result() == Workload.expected(item),
+                "a failing batch fails only its own callers",
+                observed=f"{record.caller(number)}{after} {record.outcome(number)}, expected "
+                f"{Workload.expected(item)!r}; the handler was called with "
+                f"{_describe_calls(record)}; {record.ended()}",
+                hint="one failing batch must not stop the batch loop or touch other batches: if a delivery task "
+                "raises, the TaskGroup cancels the loop and every other delivery. Catch the error inside the "
+                "delivery (deliver() never raises)",
             )
-    chain.passed("each caller gets exactly its own result, unaffected by other batches")
-    chain.passed("a failing batch fails exactly its own callers")
-    calls = [(event.time or 0.0, list(event["item"])) for event in run.of_kind("work.start")]
-    expected = expected_batches(arrivals, batch_size, max_wait, close_at)
-    expected = [
-        Batch(b.time, tuple(e for e in b.entries if e is not STOP), b.reason, b.first)
-        for b in expected
-        if any(e is not STOP for e in b.entries)
-    ]
-    _require_no_slow_handler_delay(chain, run, calls, expected, duration)
-    _require_batches_match(
-        chain,
-        calls,
-        expected,
-        max_wait,
-        what="batch",
-        verb="handed to the handler",
-        stop_prop="on close (STOP), the partial batch is handed to the handler at once",
-    )
-    chain.require_no_leftover_tasks(run, "the batcher")
+    chain.passed("a failing batch fails only its own callers")
+    _require_ended(chain, record)
 
 
-def _require_no_slow_handler_delay(
-    chain: Chain, run: VirtualRun[Any], calls: list[tuple[float, list[Any]]], expected: list[Batch], duration: float
+@learner_facing
+@reproducible
+def check_batcher_close(
+    make_batcher: Callable[..., Any],
+    *,
+    arrivals: Arrivals = ((0.0, 1), (0.1, 2), (0.2, 3), (0.3, 4), (1.5, 5)),
+    batch_size: int = 3,
+    max_wait: float = 2.0,
+    duration: float = 1.0,
+    close_at: float = 1.7,
+    abort_at: float = 0.5,
 ) -> None:
-    """Handler calls that should overlap (the rule's flush times, each call ``duration`` long) but never did."""
-    ends_by_rule = [(batch.time, batch.time + duration) for batch in expected]
-    overlap_by_rule = max(
-        (sum(1 for start, end in ends_by_rule if start <= time < end) for time, _ in ends_by_rule), default=0
+    """close() at ``close_at``, while a batch is open; then the same callers with abort() at
+    ``abort_at`` instead. Nobody may be left waiting, and nothing left running."""
+    chain = Chain("MicroBatcher")
+    record = _run_batcher(
+        make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration, end_at=close_at
     )
-    peak = peak_in_flight(run.events)
-    late = [(time, entries, want) for (time, entries), want in zip(calls, expected) if time > want.time + 1e-9]
-    if peak < overlap_by_rule and late:
-        time, entries, want = late[0]
-        chain.fail(
-            "a slow handler does not delay the next batch",
-            observed=f"handler calls never overlapped: batch {entries!r} was handed to the handler at "
-            f"t={time:g} s; by the rule it closes at t={want.time:g} s, while the previous "
-            f"call ({duration:g} s long) was still running",
-            hint="do not await the handler in the loop (document 000 even holds a lock around it): "
-            "start each delivery as a task, e.g. group.create_task(deliver(batch, handler))",
+    _require_batcher_ran(chain, record)
+    open_at_close = [
+        item
+        for batch in expected_batches(arrivals, batch_size, max_wait)
+        if batch.first < close_at < batch.time
+        for item in batch.entries
+    ]
+    if open_at_close:
+        at_close = [items for time, items in record.calls if abs(time - close_at) < 1e-9]
+        chain.require(
+            any(set(open_at_close) <= set(items) for items in at_close),
+            "close() hands the open batch to the handler at once",
+            observed=lambda: (
+                f"close() was called at t={close_at:g} s with {describe_values(open_at_close)} "
+                f"waiting for their batch; handler calls: " + _describe_calls(record)
+            ),
+            hint="close() puts STOP in the inbox; when the batch loop takes STOP it delivers the batch it holds "
+            "(without STOP) before it returns",
         )
+    _require_ended(chain, record)
+    chain.require(
+        not record.waiting,
+        "after close() returns, no caller is left waiting",
+        observed=lambda: (
+            f"{record.ended()}; then "
+            + "; ".join(f"{record.caller(number)} was still waiting" for number in record.waiting)
+        ),
+        hint="close() must wait until every delivery has finished: await the batch loop, and let the loop "
+        "return only after its deliveries (an `async with asyncio.TaskGroup()` around them does it)",
+    )
+    chain.require(
+        not record.late_submit,
+        "submit() after close() raises RuntimeError",
+        observed=f"after close() returned, submit('late') {record.late_submit}",
+        hint="close() sets a flag; submit() checks it first and raises RuntimeError, so nobody waits on a "
+        "batcher that has stopped",
+    )
+    chain.require_no_leftover_tasks(record.run, "close()")
+    aborted = _run_batcher(
+        make_batcher,
+        arrivals,
+        batch_size=batch_size,
+        max_wait=max_wait,
+        duration=duration,
+        end_at=abort_at,
+        ending="abort",
+    )
+    _require_batcher_ran(chain, aborted)
+    _require_ended(chain, aborted)
+    chain.require(
+        not aborted.waiting,
+        "after abort() returns, no caller is left waiting",
+        observed=lambda: (
+            f"{aborted.ended()}; then "
+            + "; ".join(f"{aborted.caller(number)} was still waiting" for number in aborted.waiting)
+        ),
+        hint="abort() cancels the batch loop, but entries still in the inbox or in the batch being collected "
+        "have no delivery to cancel them: cancel every future in self._waiting",
+    )
+    chain.require_no_leftover_tasks(aborted.run, "abort()")
+
+
+@learner_facing
+@reproducible
+def check_batcher_slow_handler(
+    make_batcher: Callable[..., Any],
+    *,
+    arrivals: Arrivals = tuple((n / 10, n) for n in range(6)),
+    batch_size: int = 3,
+    max_wait: float = 0.5,
+    duration: float = 2.0,
+) -> None:
+    """The handler takes ``duration`` s, longer than the gaps between full batches: each batch
+    must still go to the handler as soon as it is full, while earlier calls run."""
+    chain = Chain("MicroBatcher")
+    close_at = max(at for at, _ in arrivals) + max_wait + duration + 1.0
+    record = _run_batcher(
+        make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration, end_at=close_at
+    )
+    _require_batcher_ran(chain, record)
+    expected = expected_batches(arrivals, batch_size, max_wait)
+    starts = record.run.of_kind("work.start")
+    for number, (want, (time, items)) in enumerate(zip(expected, record.calls, strict=False)):
+        running = [(start, got) for start, got in record.calls[:number] if start < want.time < start + duration]
+        if time > want.time + 1e-9 and running:
+            chain.fail(
+                "a slow handler does not delay the next batch",
+                observed=f"batch {items!r} was handed to the handler at t={time:g} s; it was full at "
+                f"t={want.time:g} s, while the call for {running[-1][1]!r} (from t={running[-1][0]:g} s, "
+                f"{duration:g} s long) was still running",
+                hint=_slow_handler_hint(starts[number - 1].task or ""),
+            )
     chain.passed("a slow handler does not delay the next batch")
+
+
+def _slow_handler_hint(task: str) -> str:
+    """Why the handler calls could not overlap, from the task the previous one ran in."""
+    if task.startswith("caller-"):
+        return (
+            f"the handler ran inside submit() (in the task {task}): submit() only puts (item, future) in the "
+            "inbox and awaits the future; the batch loop calls the handler, and nothing waits for it under a lock"
+        )
+    if task == "batch-loop":
+        return (
+            "the batch loop awaited the handler itself, so it could not collect the next batch meanwhile: "
+            "start each delivery in a task of its own, deliveries.create_task(deliver(batch, self.handler))"
+        )
+    return (
+        "each call ran in a task of its own, yet they never overlapped: something held across the handler call "
+        "(a lock that submit() or the next delivery also needs, as in document 000) made them wait. Hold nothing "
+        "while the handler runs"
+    )
 
 
 # ------------------------------------------------------- process_in_chunks
@@ -554,6 +879,7 @@ def greedy_makespan(durations: Sequence[float], concurrency: int) -> float:
 
 
 @learner_facing
+@reproducible
 def check_process_in_chunks(
     process_in_chunks: Callable[..., Any],
     *,
@@ -664,7 +990,11 @@ def _check_chunk_failure(
 __all__ = [
     "check_collect_batch",
     "check_deliver",
-    "check_batch_loop",
+    "check_batcher_close",
+    "check_batcher_failures",
+    "check_batcher_flushes",
+    "check_batcher_results",
+    "check_batcher_slow_handler",
     "check_process_in_chunks",
     "expected_batches",
     "greedy_makespan",
