@@ -171,7 +171,7 @@ doc = run_virtual(
     lambda: caller_reports(DocBatchProcessor(BatchWorkload(2.0), batch_size=3).process, LOCK_DEMO_ARRIVALS)
 )
 fixed = reference_run("batching", "lock_demo_run")  # the reference MicroBatcher, max_wait=0.5
-for left, right in zip(doc.value, fixed.value, strict=True):
+for left, right in zip(doc.unwrap(), fixed.unwrap(), strict=True):
     print(f"{left:42} | {right}")
 
 # %% [markdown]

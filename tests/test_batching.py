@@ -7,18 +7,35 @@ no entry ever arrives at exactly a batch's deadline (the one instant the rule le
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import STOP, run_virtual
 from coursekit.analysis import item_waits, peak_in_flight
-from coursekit.chapter_checks.batching import expected_batches, greedy_makespan
-from coursekit.micro_batching import traced_submit
+from coursekit.chapter_checks.batching import (
+    check_batcher_close,
+    check_batcher_failures,
+    check_batcher_flushes,
+    check_batcher_results,
+    check_batcher_slow_handler,
+    expected_batches,
+    greedy_makespan,
+)
+from coursekit.micro_batching import BatchHandler, Entry, traced_submit
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
 from solutions.batching import MicroBatcher, collect_batch, deliver, process_in_chunks
 
+BATCHER_CHECKS = [
+    check_batcher_flushes,
+    check_batcher_results,
+    check_batcher_failures,
+    check_batcher_close,
+    check_batcher_slow_handler,
+]
 max_waits = st.sampled_from([0.15, 0.25, 0.35, 1.05])
 arrival_times = st.lists(st.integers(0, 60), unique=True, max_size=25).map(lambda ticks: sorted(t / 10 for t in ticks))
 
@@ -215,5 +232,62 @@ def test_process_in_chunks_raises_a_chunk_failure_and_leaves_nothing_running(
     run = run_virtual(lambda: process_in_chunks(items, work, chunk_size=chunk_size, concurrency=concurrency))
     assert run.outcome == "raised" and find_item_failure(run.error) is not None
     assert not run.leftover
-    failed_at = next(e.time for e in run.of_kind("work.end") if e["outcome"] == "failed")
-    assert all(e.time <= failed_at for e in run.of_kind("work.start"))
+    failed_at = next(e.time or 0.0 for e in run.of_kind("work.end") if e["outcome"] == "failed")
+    assert all((e.time or 0.0) <= failed_at for e in run.of_kind("work.start"))
+
+
+class TimerBatcher:
+    """Another correct design the statement allows: no inbox and no loop task; the caller that
+    opens a batch sets a timer, the caller that fills it flushes, each delivery is a task."""
+
+    def __init__(self, handler: BatchHandler, *, batch_size: int, max_wait: float) -> None:
+        self.handler, self.batch_size, self.max_wait = handler, batch_size, max_wait
+        self._open: list[Entry] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def submit(self, item: Any) -> Any:
+        if self._closed:
+            raise RuntimeError("submit() after close()")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._open.append((item, future))
+        if len(self._open) == 1:
+            self._timer = loop.call_later(self.max_wait, self._flush)
+        if len(self._open) == self.batch_size:
+            self._flush()
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        batch, self._open, self._timer = self._open, [], None
+        if batch:
+            delivery = asyncio.create_task(deliver(batch, self.handler))
+            self._deliveries.add(delivery)
+            delivery.add_done_callback(self._deliveries.discard)
+
+    async def close(self) -> None:
+        self._closed = True
+        self._flush()
+        while self._deliveries:
+            await asyncio.wait(set(self._deliveries))
+
+    async def abort(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        for _, future in self._open:
+            future.cancel()
+        self._open = []
+        for delivery in self._deliveries:
+            delivery.cancel()
+        while self._deliveries:
+            await asyncio.wait(set(self._deliveries))
+
+
+@pytest.mark.parametrize("check", BATCHER_CHECKS, ids=lambda check: check.__name__)
+@pytest.mark.parametrize("design", [MicroBatcher, TimerBatcher], ids=lambda design: design.__name__)
+def test_every_correct_design_passes_the_batcher_checks(check: Callable[..., None], design: type) -> None:
+    check(design)

@@ -1,10 +1,17 @@
-"""Chapter 3 checks: collect_batch, deliver, batch_loop, process_in_chunks (see solutions/batching.py).
+"""Chapter 3 checks: collect_batch, deliver, the MicroBatcher class, process_in_chunks.
 
-Each ``check_*`` runs the learner's function on a virtual clock against a
-:class:`~coursekit.workload.BatchWorkload` (a fake batch API) and walks a
-:class:`~coursekit.checks.Chain`: defined -> runs -> terminates -> correct ->
-respects limits. The default arguments are the scenario the learner sees; each
-default scenario covers every rule of its exercise, so one call finds any mistake.
+Each ``check_*`` takes the learner's object (a function, or the class itself as the
+factory ``MicroBatcher(handler, batch_size=..., max_wait=...)``), runs it on a virtual
+clock against a :class:`~coursekit.workload.BatchWorkload` (a fake batch API) and walks
+a :class:`~coursekit.checks.Chain`: defined -> runs -> terminates -> correct -> respects
+limits. The default arguments are the scenario the learner sees; a failure message ends
+with the call that reproduces it, every argument included (hidden calls too).
+
+The class has one check per behaviour (``check_batcher_*``), each graded on its own: a
+batch flushes when full or ``max_wait`` after its first item; each caller gets its own
+result; a failing handler fails exactly its batch's callers; close() and abort() leave
+nobody waiting; a slow handler does not delay the next batch. Their scenarios avoid
+depending on the other behaviours, and accept any schedule the rule allows.
 
 The expected batches come from :func:`expected_batches`, a plain simulation of
 the rule: a batch closes when full, or ``max_wait`` s after its first entry was
@@ -17,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import traceback
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec
@@ -572,15 +580,21 @@ def _require_batcher_ran(chain: Chain, record: BatcherRun) -> None:
     """The scenario itself ran: no block, no error of the batcher's constructor, no placeholder."""
     if record.run.outcome != "returned":
         chain.require_finished(record.run, "the scenario")
-    errors = [record.end_error] + [record.error_of(number) for number in range(len(record.tasks))]
+    errors = [record.error_of(number) for number in range(len(record.tasks))] + [record.end_error]
     placeholder = next((error for error in errors if isinstance(error, NotImplementedError)), None)
     if placeholder is not None:
         chain.fail(
             "MicroBatcher is implemented",
-            observed="a method raised NotImplementedError: the placeholder is still there",
+            observed=f"{_raised_in(placeholder)}() raised NotImplementedError: the placeholder is still there",
             hint="replace each `raise NotImplementedError()` in the class with your code, then run the cell again",
         )
     chain.passed("the batcher can be used by concurrent callers")
+
+
+def _raised_in(error: BaseException) -> str:
+    """The name of the function in which ``error`` was raised (the innermost frame)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return frames[-1].name if frames else "a method"
 
 
 def _require_ended(chain: Chain, record: BatcherRun) -> None:
