@@ -1,26 +1,44 @@
-"""Chapter 2 checks: limited_map, pool_worker (in WorkerPool) and run_job (in TaskManager).
+"""Chapter 2 checks: ``limited_map``, the ``WorkerPool`` class, and ``TaskManager.run_job``.
 
-See solutions/worker_pools.py for the semantics. Each ``check_*`` runs the learner's
-function on a virtual clock against a :class:`~coursekit.workload.Workload` and walks a
-:class:`~coursekit.checks.Chain`: defined -> runs -> terminates -> correct -> respects limits.
+Each ``check_*`` takes the learner's function or class (never the reference), runs one
+scenario on a virtual clock against a :class:`~coursekit.workload.Workload`, and walks a
+chain: defined -> runs -> terminates -> correct -> respects limits. ``WorkerPool`` has one
+check per behaviour (results, errors, shutdown, backpressure, cancellation), so each can
+earn its own points. A failure names the scenario with its arguments: calling that check
+with them in a cell of your own runs the same scenario again.
+
+The semantics checked (the chapter's statements say the same):
+
+- ``limited_map(func, items, limit)``: every item once, results in input order, at most
+  ``limit`` calls in flight and a call starts as soon as a slot is free; the first failure
+  cancels the rest and surfaces in an ``ExceptionGroup``; ``limit < 1`` is a ValueError.
+- ``WorkerPool(handle, workers=N, maxsize=M)``: see :func:`check_pool_results` and the
+  checks after it. Any schedule the statement allows passes: only what a user of the pool
+  can see is checked (futures, handler calls, task names, when ``async with`` returns).
+- ``TaskManager`` (a :class:`~coursekit.jobs.BackgroundJobs`): ``run_job`` moves each job
+  along the life cycle at the instants its handler call starts and ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
+import inspect
 import itertools
+import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from coursekit.analysis import idle_slots, peak_in_flight
+from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
+from coursekit.events import emit
+from coursekit.jobs import InvalidTransition, Job, JobStatus
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload, find_item_failure
-from solutions.worker_pools import InvalidTransition, Job, JobStatus, TaskManager, WorkerPool
-from solutions.worker_pools import run_job as reference_run_job
 
 DEADLINE = 300.0  # simulated seconds; every scenario below needs far less
+CLOCK_RESOLUTION = 1e-6  # the virtual clock's step: looptime rounds times to it
 DURATIONS = (1.0, 3.0, 1.0, 2.0, 1.0, 1.0, 4.0, 1.0)  # item durations vary: batches would wait
 
 
@@ -38,6 +56,16 @@ def greedy_finish(durations: Sequence[float], limit: int) -> float:
     return max(slots, default=0.0)
 
 
+class ScenarioChain(Chain):
+    """A :class:`Chain` whose failures also name the scenario: the check called with every argument."""
+
+    def __init__(self, subject: str, check: str, **arguments: Any) -> None:
+        super().__init__(subject)
+        self.scenario = f"{check}({', '.join([subject, *(f'{k}={v!r}' for k, v in arguments.items())])})"
+
+    def fail(self, prop: str, *, observed: str | Callable[[], str], hint: str) -> None:
+        text = observed() if callable(observed) else observed
+        super().fail(prop, observed=f"{text}\n  scenario: {self.scenario}", hint=hint)
 
 
 # -------------------------------------------------------------- limited_map
@@ -52,9 +80,9 @@ def check_limited_map(
     durations: Sequence[float] = DURATIONS,
 ) -> None:
     """All items succeed; results in input order; at most ``limit`` in flight, and no idle slot."""
-    chain = Chain("limited_map")
-    chain.require_async_function(limited_map, "limited_map")
     items = list(items)
+    chain = ScenarioChain("limited_map", "check_limited_map", items=items, limit=limit, durations=durations)
+    chain.require_async_function(limited_map, "limited_map")
     work = Workload(varied(items, durations))
     run = run_virtual(lambda: limited_map(work, items, limit), deadline=DEADLINE)
     _require_ran(chain, run, "limited_map")
@@ -65,16 +93,17 @@ def check_limited_map(
         observed=f"it returned {run.value!r:.120}",
         hint="return a list of the results",
     )
+    values: list[Any] = run.value if isinstance(run.value, list) else []
     chain.require(
-        sorted(map(repr, run.value)) == sorted(map(repr, expected)),
+        sorted(map(repr, values)) == sorted(map(repr, expected)),
         "limited_map returns one result per item",
-        observed=lambda: f"returned {len(run.value)} result(s) for {len(items)} items: {describe_values(run.value)}",
+        observed=lambda: f"returned {len(values)} result(s) for {len(items)} items: {describe_values(values)}",
         hint="await func(item) once for every item and collect what each call returns",
     )
     chain.require(
-        run.value == expected,
+        values == expected,
         "results are in the order of the items",
-        observed=lambda: f"returned {describe_values(run.value)}, expected {describe_values(expected)}",
+        observed=lambda: f"returned {describe_values(values)}, expected {describe_values(expected)}",
         hint="results must follow the input order, not the order calls finish in: keep the tasks "
         "in a list (or write into results[index]), then read them in order",
     )
@@ -87,16 +116,12 @@ def check_limited_map(
     )
     chain.require_no_leftover_tasks(run, "limited_map")
     _require_limit(chain, run, limit, len(items))
-    finish = greedy_finish([work.duration(item) for item in items], limit)
-    gap = idle_slots(run.events, len(items), limit)
-    chain.require(
-        gap is None,
+    _require_no_idle_slot(
+        chain,
+        run,
+        [work.duration(item) for item in items],
+        limit,
         "a call starts as soon as a slot is free (no batches)",
-        observed=lambda: (
-            f"at t={gap[0]:g} s only {gap[1]} call(s) were in flight while {gap[2]} item(s) "
-            f"waited (limit {limit}); finished at t={run.elapsed:g} s, "
-            f"{finish:g} s was possible"
-        ),
         hint="batches wait for their slowest member (document 003's second version): instead let "
         "every item wait for a slot of its own, e.g. one task per item under a Semaphore",
     )
@@ -119,9 +144,11 @@ def check_limited_map_failure(
     duration: float = 1.0,
 ) -> None:
     """One item fails: limited_map raises an ExceptionGroup and cancels the rest at once."""
-    chain = Chain("limited_map")
+    items, failing = list(items), sorted(failing, key=repr)
+    chain = ScenarioChain(
+        "limited_map", "check_limited_map_failure", items=items, limit=limit, failing=failing, duration=duration
+    )
     chain.require_async_function(limited_map, "limited_map")
-    items = list(items)
     work = Workload(duration, failing)
     run = run_virtual(lambda: limited_map(work, items, limit), deadline=DEADLINE)
     if run.outcome != "raised" or isinstance(run.error, NotImplementedError):
@@ -142,8 +169,8 @@ def check_limited_map_failure(
         "ExceptionGroup (asyncio.gather raises the bare error and leaves the others running)",
     )
     chain.require_no_leftover_tasks(run, "limited_map")
-    failed_at = min(e.time for e in run.of_kind("work.end") if e["outcome"] == "failed")
-    late = [e for e in run.of_kind("work.start") if e.time > failed_at]
+    failed_at = min(e.time or 0.0 for e in run.of_kind("work.end") if e["outcome"] == "failed")
+    late = [e for e in run.of_kind("work.start") if (e.time or 0.0) > failed_at]
     unfinished = [e for e in run.of_kind("work.end") if e["outcome"] == "cancelled" and e.time != failed_at]
     chain.require(
         not late and not unfinished and run.elapsed == failed_at,
@@ -158,154 +185,419 @@ def check_limited_map_failure(
     _require_limit(chain, run, limit, len(items), must_reach=False)
 
 
-# -------------------------------------------------------------- pool_worker
+# --------------------------------------------------------------- WorkerPool
+
+POOL_METHODS = ("__aenter__", "__aexit__", "submit", "shutdown")
+
+
+class BlockFailed(Exception):
+    """The error a check's ``async with`` block raises on purpose."""
+
+
+@dataclass
+class PoolRun:
+    """What a scenario saw of a pool: each item's future, and when ``async with`` was left."""
+
+    work: Workload
+    futures: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+    left_at: float | None = None
+    unsettled_when_left: list[Hashable] = field(default_factory=list)
+
+    def finished_ok(self, item: Hashable) -> bool:
+        future = self.futures.get(item)
+        return (
+            future is not None
+            and future.done()
+            and not future.cancelled()
+            and future.exception() is None
+            and future.result() == self.work.expected(item)
+        )
+
+
+def run_pool(
+    pool_class: Callable[..., Any],
+    work: Workload,
+    items: Sequence[Hashable],
+    *,
+    workers: int,
+    maxsize: int = 0,
+    cancel_queued: Hashable | None = None,
+) -> tuple[VirtualRun[Any], PoolRun]:
+    """Submit ``items`` at t=0 (each ``job.submitted`` once ``submit`` returns), optionally cancel
+    one item's future, and leave the block normally."""
+    seen = PoolRun(work)
+
+    async def scenario() -> None:
+        async with pool_class(work, workers=workers, maxsize=maxsize) as pool:
+            for item in items:
+                seen.futures[item] = await pool.submit(item)
+                emit("job.submitted", item=item)
+            if cancel_queued is not None:
+                seen.futures[cancel_queued].cancel()
+        seen.left_at = asyncio.get_running_loop().time()
+        seen.unsettled_when_left = [item for item, future in seen.futures.items() if not future.done()]
+
+    return run_virtual(scenario, deadline=DEADLINE), seen
+
+
+def _require_pool_class(chain: Chain, candidate: Any) -> None:
+    """The learner's WorkerPool is a class whose protocol methods are ``async def``."""
+    missing = [name for name in POOL_METHODS if not inspect.iscoroutinefunction(getattr(candidate, name, None))]
+    chain.require(
+        inspect.isclass(candidate) and not missing,
+        f"WorkerPool is a class with async methods {', '.join(POOL_METHODS)}",
+        observed=(
+            f"WorkerPool is {candidate!r}, not a class"
+            if not inspect.isclass(candidate)
+            else f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing or not `async def`"
+        ),
+        hint="run the cell that defines `class WorkerPool:`; keep the methods' `async def` lines as given",
+    )
+
+
+def _require_results(chain: Chain, seen: PoolRun, items: Sequence[Hashable], *, hint: str) -> None:
+    wrong = [item for item in items if item not in seen.work.failing and not seen.finished_ok(item)]
+    chain.require(
+        not wrong,
+        "each job's future holds what handle(item) returned",
+        observed=lambda: (
+            f"the future of item {wrong[0]!r} {_describe_future(seen.futures.get(wrong[0]))}, "
+            f"expected the result {seen.work.expected(wrong[0])!r}"
+        ),
+        hint=hint,
+    )
 
 
 @learner_facing
-def check_pool_worker(
-    pool_worker: Callable[..., Any],
+def check_pool_results(
+    WorkerPool: Callable[..., Any],
     *,
     items: Sequence[Hashable] = tuple(range(1, 13)),
     workers: int = 3,
-    failing: Iterable[Hashable] = (4, 9),
     durations: Sequence[float] = DURATIONS,
-    cancel_before_start: Hashable | None = 12,
 ) -> None:
-    """A WorkerPool running ``pool_worker``: per-job results and errors, workers survive failures."""
-    chain = Chain("pool_worker")
-    chain.require_async_function(pool_worker, "pool_worker")
+    """Jobs that succeed: each future holds its result, every job runs once in a task named
+    ``worker-1``...``worker-N``, at most N at once, and no worker idles while jobs wait."""
     items = list(items)
-    work = Workload(varied(items, durations), failing)
-    futures: dict[Hashable, asyncio.Future[Any]] = {}
-
-    async def scenario() -> None:
-        async with WorkerPool(work, workers=workers, worker=pool_worker) as pool:
-            for item in items:
-                futures[item] = await pool.submit(item)
-            if cancel_before_start is not None:
-                futures[cancel_before_start].cancel()
-
-    run = run_virtual(scenario, deadline=DEADLINE)
-    failure = find_item_failure(run.error)
-    if failure is not None:
-        chain.fail(
-            "a worker keeps going when a job raises",
-            observed=f"a worker died of {failure!r}: shutdown() found it dead and re-raised its error",
-            hint="catch `Exception` around `await handle(item)` and put it in the job's future with "
-            "future.set_exception(error); the worker goes on (document 004, pitfall 2)",
-        )
-    chain.require_finished(
-        run, "the pool", hang_hint=("each worker returns when it takes STOP; shutdown() waits for every worker")
-    )
-    unsettled = [item for item, future in futures.items() if not future.done()]
-    chain.require(
-        not unsettled,
-        "every job's future is settled when the pool shuts down",
-        observed=lambda: f"futures still pending for items {describe_values(unsettled)}",
-        hint="for every job, call future.set_result(...) or future.set_exception(...)",
-    )
-    skipped = cancel_before_start is not None and work.calls[cancel_before_start] == 0
-    chain.require(
-        cancel_before_start is None or skipped,
-        "a job cancelled before it started never runs",
-        observed=f"the future of item {cancel_before_start!r} was cancelled while queued, "
-        f"and handle({cancel_before_start!r}) was called anyway",
-        hint="before running a job, skip it if future.done() (its submitter cancelled it)",
-    )
-    ran = [item for item in items if item != cancel_before_start]
-    wrong_results = [
-        item
-        for item in ran
-        if item not in work.failing
-        and not (
-            not futures[item].cancelled()
-            and futures[item].exception() is None
-            and futures[item].result() == work.expected(item)
-        )
-    ]
-    chain.require(
-        not wrong_results,
-        "each job's future holds what handle(item) returned",
-        observed=lambda: (
-            f"the future of item {wrong_results[0]!r} {_describe_future(futures[wrong_results[0]])}, "
-            f"expected result {work.expected(wrong_results[0])!r}"
-        ),
-        hint="future.set_result(await handle(item))",
-    )
-    wrong_errors = [
-        item
-        for item in ran
-        if item in work.failing
-        and not (not futures[item].cancelled() and isinstance(futures[item].exception(), ItemFailed))
-    ]
-    chain.require(
-        not wrong_errors,
-        "a failing job's future holds the exception handle raised",
-        observed=lambda: f"the future of item {wrong_errors[0]!r} {_describe_future(futures[wrong_errors[0]])}",
-        hint="in `except Exception as error:` call future.set_exception(error)",
+    chain = ScenarioChain("WorkerPool", "check_pool_results", items=items, workers=workers, durations=durations)
+    _require_pool_class(chain, WorkerPool)
+    run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers)
+    work = seen.work
+    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    _require_results(
+        chain,
+        seen,
+        items,
+        hint="submit() returns a future; the worker that takes the job calls future.set_result(await handle(item))",
     )
     repeated = sorted((item for item, calls in work.calls.items() if calls > 1), key=repr)
     chain.require(
         not repeated,
         "each job runs once",
-        observed=lambda: f"handled more than once: {describe_values(repeated)}",
-        hint="run each job you take from the queue exactly once",
+        observed=lambda: f"handle() was called more than once for {describe_values(repeated)}",
+        hint="each job goes into the queue once, and the worker that takes it runs it once",
     )
-    gets = len(run.of_kind("queue.get"))
-    dones = len(run.of_kind("queue.task_done"))
+    _require_limit(chain, run, workers, len(items))
+    _require_no_idle_slot(
+        chain,
+        run,
+        [work.duration(item) for item in items],
+        workers,
+        "no worker idles while jobs wait",
+        hint="a worker takes the next job as soon as its job ends (and submit() must not wait for "
+        "a job to finish before it returns)",
+    )
+    names = sorted({event.task or "?" for event in run.of_kind("work.start")})
+    expected = {f"worker-{number}" for number in range(1, workers + 1)}
     chain.require(
-        gets == dones,
-        "every entry taken, STOP included, is marked task_done()",
-        observed=f"took {gets} entries from the queue and called task_done() {dones} times",
-        hint="call queue.task_done() in a `finally:` block, so that queue.join() works for whoever uses the pool",
+        set(names) <= expected and len(names) == min(workers, len(items)),
+        f"the jobs run in tasks named worker-1{f' ... worker-{workers}' if workers > 1 else ''}",
+        observed=f"handle() ran in tasks named {describe_values(names)}",
+        hint='name each worker task: asyncio.create_task(..., name=f"worker-{number}"), numbered from 1',
     )
-    _require_limit(chain, run, workers, len(items) - (cancel_before_start is not None))
 
 
 @learner_facing
-def check_pool_worker_cancelled(pool_worker: Callable[..., Any], *, cancel_at: float = 1.0) -> None:
-    """The pool is torn down while jobs run: their futures are cancelled, workers end cancelled."""
-    chain = Chain("pool_worker")
-    chain.require_async_function(pool_worker, "pool_worker")
-    work = Workload(2.0)
-    futures: list[asyncio.Future[Any]] = []
-    workers: list[asyncio.Task[Any]] = []
+def check_pool_errors(
+    WorkerPool: Callable[..., Any],
+    *,
+    items: Sequence[Hashable] = tuple(range(1, 13)),
+    workers: int = 3,
+    failing: Iterable[Hashable] = (4, 9),
+    durations: Sequence[float] = DURATIONS,
+) -> None:
+    """Some jobs raise: each failing job's future holds its exception, the other jobs still
+    succeed, and leaving the block does not raise."""
+    items, failing = list(items), sorted(failing, key=repr)
+    chain = ScenarioChain(
+        "WorkerPool", "check_pool_errors", items=items, workers=workers, failing=failing, durations=durations
+    )
+    _require_pool_class(chain, WorkerPool)
+    run, seen = run_pool(WorkerPool, Workload(varied(items, durations), failing), items, workers=workers)
+    failure = find_item_failure(run.error)
+    if failure is not None:
+        chain.fail(
+            "a worker keeps going when a job raises",
+            observed=f"leaving the block raised {failure!r}: a worker died of it, and shutdown() re-raised it",
+            hint="in the worker, catch `Exception` around `await handle(item)` and hand it to that job's "
+            "future with future.set_exception(error); then go on with the next job (document 004, pitfall 2)",
+        )
+    chain.require_finished(
+        run,
+        "the pool",
+        hang_hint="a worker that died of a job's error takes no more jobs: catch `Exception` around "
+        "`await handle(item)`, and go on",
+    )
+    wrong = [item for item in failing if not isinstance(_exception(seen.futures.get(item)), ItemFailed)]
+    chain.require(
+        not wrong,
+        "a failing job's future holds the exception handle raised",
+        observed=lambda: f"the future of item {wrong[0]!r} {_describe_future(seen.futures.get(wrong[0]))}",
+        hint="in `except Exception as error:` call future.set_exception(error): the caller's "
+        "`await future` then raises it, type and traceback included",
+    )
+    _require_results(
+        chain,
+        seen,
+        items,
+        hint="a failing job must not stop its worker: after future.set_exception(error), take the next job",
+    )
+
+
+@learner_facing
+def check_pool_shutdown(
+    WorkerPool: Callable[..., Any],
+    *,
+    items: Sequence[Hashable] = tuple(range(1, 11)),
+    workers: int = 2,
+    durations: Sequence[float] = DURATIONS,
+) -> None:
+    """Every job is submitted at t=0 and the block is left at once: leaving waits until every job
+    has finished, and no longer; every worker has ended; submit() afterwards is a RuntimeError."""
+    items = list(items)
+    chain = ScenarioChain("WorkerPool", "check_pool_shutdown", items=items, workers=workers, durations=durations)
+    _require_pool_class(chain, WorkerPool)
+    late: dict[str, Any] = {}
+    work = Workload(varied(items, durations))
+    seen = PoolRun(work)
 
     async def scenario() -> None:
+        pool = WorkerPool(work, workers=workers)
+        async with pool:
+            for item in items:
+                seen.futures[item] = await pool.submit(item)
+        seen.left_at = asyncio.get_running_loop().time()
+        seen.unsettled_when_left = [item for item, future in seen.futures.items() if not seen.finished_ok(item)]
         try:
-            async with WorkerPool(work, workers=2, worker=pool_worker) as pool:
-                workers.extend(pool._tasks)
-                for item in range(4):
-                    futures.append(await pool.submit(item))
-                await asyncio.sleep(cancel_at)
-                raise RuntimeError("the block using the pool failed")
-        except RuntimeError:
-            pass
+            late["future"] = await pool.submit("late")
+        except Exception as error:
+            late["error"] = error
 
     run = run_virtual(scenario, deadline=DEADLINE)
-    chain.require_finished(run, "the cancellation scenario")
+    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    unsettled = seen.unsettled_when_left
     chain.require(
-        all(task.cancelled() for task in workers),
-        "a cancelled worker ends as cancelled",
-        observed="a worker task did not end as cancelled after task.cancel()",
-        hint="never swallow CancelledError: `except Exception` does not catch it; re-raise it after cleaning up",
-    )
-    pending = [index for index, future in enumerate(futures) if not future.done()]
-    chain.require(
-        not pending,
-        "the job a cancelled worker was running gets a cancelled future",
+        not unsettled,
+        "leaving the block waits until every submitted job has finished",
         observed=lambda: (
-            f"the futures of items {describe_values(pending)} were never settled: whoever awaits them waits forever"
+            f"the block was left at t={seen.left_at:g} s; then the futures of items "
+            f"{describe_values(unsettled)} were not settled with a result: "
+            f"{_describe_future(seen.futures[unsettled[0]])} (item {unsettled[0]!r})"
         ),
-        hint="`except asyncio.CancelledError: future.cancel(); raise`",
+        hint="shutdown() tells each worker to stop only after the jobs already queued (one STOP per "
+        "worker, put after them), then waits for the workers: `await asyncio.gather(*workers)`",
+    )
+    last_end = max((event.time or 0.0 for event in run.of_kind("work.end")), default=0.0)
+    chain.require(
+        seen.left_at == last_end,
+        "leaving the block returns as soon as the last job has finished",
+        observed=f"the last job ended at t={last_end:g} s, the block was left at t={seen.left_at:g} s",
+        hint="wait for the workers themselves (await them), not for a guessed time",
+    )
+    chain.require(
+        not run.leftover,
+        "every worker has ended when shutdown() returns",
+        observed=lambda: "still running after the pool shut down: " + "; ".join(t.describe() for t in run.leftover),
+        hint="each worker returns when it takes STOP; shutdown() awaits every worker task",
+    )
+    chain.require(
+        isinstance(late.get("error"), RuntimeError),
+        "submit() after shutdown raises RuntimeError",
+        observed=(
+            f"submit('late') raised {describe_error(late['error'])}"
+            if "error" in late
+            else "submit('late') returned a future that no worker will ever settle"
+        ),
+        hint="remember that the pool is closed (a flag set by shutdown()) and `raise RuntimeError(...)` in submit()",
     )
 
 
-# ------------------------------------------------------------------ run_job
+@learner_facing
+def check_pool_backpressure(
+    WorkerPool: Callable[..., Any],
+    *,
+    items: Sequence[Hashable] = tuple(range(1, 9)),
+    workers: int = 2,
+    maxsize: int = 2,
+    durations: Sequence[float] = DURATIONS,
+) -> None:
+    """Jobs submitted one after another as fast as ``submit`` allows: at most ``maxsize`` ever wait
+    to start (0: no bound); ``submit`` returns at once while fewer wait; no worker idles."""
+    items = list(items)
+    chain = ScenarioChain(
+        "WorkerPool", "check_pool_backpressure", items=items, workers=workers, maxsize=maxsize, durations=durations
+    )
+    _require_pool_class(chain, WorkerPool)
+    run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers, maxsize=maxsize)
+    work = seen.work
+    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    _require_results(chain, seen, items, hint="future.set_result(await handle(item)) in the worker")
+    times, waiting = jobs_waiting(run.events)
+    if maxsize > 0:
+        worst = max(range(len(waiting)), key=waiting.__getitem__)
+        chain.require(
+            waiting[worst] <= maxsize,
+            f"at most maxsize={maxsize} jobs wait to start",
+            observed=f"at t={times[worst]:g} s, {waiting[worst]} submitted jobs were waiting for a worker",
+            hint="create the queue with the pool's maxsize (asyncio.Queue(maxsize)) and `await queue.put(...)` "
+            "in submit(): put waits while the queue is full",
+        )
+    at_once = len([event for event in run.of_kind("job.submitted") if event.time == 0.0])
+    room = len(items) if maxsize == 0 else min(len(items), maxsize)
+    chain.require(
+        at_once >= room,
+        "submit() returns at once while fewer than maxsize jobs wait"
+        if maxsize
+        else "with maxsize=0, submit() never waits",
+        observed=f"only {at_once} of the {len(items)} submit() calls returned at t=0 s",
+        hint="submit() only waits for room in the queue, never for a job to start or finish",
+    )
+    _require_no_idle_slot(
+        chain,
+        run,
+        [work.duration(item) for item in items],
+        workers,
+        "no worker idles while jobs wait",
+        hint="a worker takes the next job as soon as its job ends, and submit() returns as soon as there is room",
+    )
+
+
+@learner_facing
+def check_pool_cancel(
+    WorkerPool: Callable[..., Any],
+    *,
+    items: Sequence[Hashable] = tuple(range(1, 7)),
+    workers: int = 2,
+    duration: float = 2.0,
+    cancel_queued: Hashable = 5,
+    fail_at: float = 1.0,
+) -> None:
+    """Two scenarios. 1: the future of queued job ``cancel_queued`` is cancelled: that job never
+    runs. 2: the block raises at ``fail_at``: the pool stops at once, every unsettled future is
+    cancelled, every worker ends cancelled, and the block's error propagates."""
+    items = list(items)
+    chain = ScenarioChain(
+        "WorkerPool",
+        "check_pool_cancel",
+        items=items,
+        workers=workers,
+        duration=duration,
+        cancel_queued=cancel_queued,
+        fail_at=fail_at,
+    )
+    _require_pool_class(chain, WorkerPool)
+    skipped_run, skipped = run_pool(WorkerPool, Workload(duration), items, workers=workers, cancel_queued=cancel_queued)
+    chain.require(
+        skipped.work.calls[cancel_queued] == 0,
+        "a job whose future was cancelled before it started never runs",
+        observed=f"the future of item {cancel_queued!r} was cancelled while the job waited in the queue, "
+        f"and handle({cancel_queued!r}) was called anyway",
+        hint="before running a job, skip it if future.done(): its submitter cancelled it",
+    )
+    chain.require_finished(skipped_run, "the pool with one cancelled job")
+    _require_results(
+        chain,
+        skipped,
+        [item for item in items if item != cancel_queued],
+        hint="skip only the job whose future is done; run every other one",
+    )
+
+    work = Workload(duration)
+    seen = PoolRun(work)
+    pool_tasks: set[asyncio.Task[Any]] = set()
+
+    async def scenario() -> None:
+        before = asyncio.all_tasks()
+        try:
+            async with WorkerPool(work, workers=workers) as pool:
+                for item in items:
+                    seen.futures[item] = await pool.submit(item)
+                await asyncio.sleep(fail_at)
+                pool_tasks.update(asyncio.all_tasks() - before)
+                raise BlockFailed("the block using the pool failed")
+        except BlockFailed:
+            seen.left_at = asyncio.get_running_loop().time()
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    chain.require_finished(
+        run,
+        "leaving a block that raised",
+        hang_hint="when the block raised (exc_type is not None), cancel the workers instead of waiting for the jobs",
+    )
+    chain.require(
+        seen.left_at is not None,
+        "the block's error propagates out of `async with`",
+        observed="the block raised BlockFailed, and `async with WorkerPool(...)` swallowed it",
+        hint="__aexit__ must not return True: return None and the error goes on to the caller",
+    )
+    chain.require(
+        seen.left_at is not None and math.isclose(seen.left_at, fail_at, abs_tol=CLOCK_RESOLUTION),
+        "the pool stops at once when the block raises",
+        observed=f"the block raised at t={fail_at:g} s, and leaving it took until t={seen.left_at:g} s",
+        hint="in __aexit__, if exc_type is not None, do not shut down gracefully: cancel the workers, then await them",
+    )
+    unsettled = [item for item, future in seen.futures.items() if not future.done()]
+    chain.require(
+        not unsettled,
+        "every job's future is settled when the pool stops",
+        observed=lambda: (
+            f"when the block had been left, the futures of items {describe_values(unsettled)} were still "
+            "pending: whoever awaits them waits forever"
+        ),
+        hint="a worker cancelled while running a job cancels that job's future (`except asyncio.CancelledError: "
+        "future.cancel(); raise`), and __aexit__ cancels the futures of jobs still in the queue",
+    )
+    alive = sorted(task.get_name() for task in pool_tasks if not task.cancelled())
+    chain.require(
+        not alive and not run.leftover,
+        "every worker ends cancelled",
+        observed=lambda: (
+            f"tasks {describe_values(alive)} ended without being cancelled"
+            if alive
+            else "; ".join(task.describe() for task in run.leftover)
+        ),
+        hint="cancel every worker task and await them; a worker must let CancelledError propagate "
+        "(`except Exception` does not catch it; re-raise it after cancelling the job's future)",
+    )
+
+
+_SHUTDOWN_HANG_HINT = (
+    "leaving the block calls shutdown(): it must make every worker return (one STOP per worker, "
+    "after the jobs) and then await the workers"
+)
+
+
+def _exception(future: asyncio.Future[Any] | None) -> BaseException | None:
+    if future is None or not future.done() or future.cancelled():
+        return None
+    return future.exception()
+
+
+# ------------------------------------------------------------- TaskManager
 
 
 def task_manager_scenario(
-    runner: Callable[..., Any],
+    manager_class: Callable[..., Any],
     *,
     items: Sequence[Hashable],
     workers: int,
@@ -314,12 +606,12 @@ def task_manager_scenario(
     cancel_at: float,
     cancel: Sequence[int],
 ) -> tuple[VirtualRun[Any], Workload, dict[str, Any]]:
-    """Submit ``items`` at t=0 to a TaskManager running ``runner``; cancel job ids ``cancel`` at ``cancel_at``."""
+    """Submit ``items`` at t=0; at ``cancel_at`` note the status of each job in ``cancel``, then cancel it."""
     work = Workload(duration, failing)
     seen: dict[str, Any] = {"jobs": {}, "escaped": [], "cancel_state": {}}
 
     async def scenario() -> None:
-        async with TaskManager(work, workers=workers, runner=runner) as manager:
+        async with manager_class(work, workers=workers) as manager:
             seen["jobs"] = manager.jobs
             seen["escaped"] = manager.escaped
             for item in items:
@@ -332,9 +624,19 @@ def task_manager_scenario(
     return run_virtual(scenario, deadline=DEADLINE), work, seen
 
 
+def expected_history(job: Job, run: VirtualRun[Any], cancelled_at: float | None) -> list[tuple[float | None, str]]:
+    """The (time, status) changes ``job`` should have: submitted at t=0, then running and its end at
+    the instants its handler call started and ended, or cancelled at ``cancelled_at`` if it never ran."""
+    starts = [event.time for event in run.of_kind("work.start") if event["item"] == job.item]
+    ends = [(event.time, event["outcome"]) for event in run.of_kind("work.end") if event["item"] == job.item]
+    if not starts:
+        return [(0.0, "pending"), *([(cancelled_at, "cancelled")] if cancelled_at is not None else [])]
+    return [(0.0, "pending"), (starts[0], "running"), *ends[:1]]
+
+
 @learner_facing
-def check_run_job(
-    run_job: Callable[..., Any],
+def check_task_manager(
+    TaskManager: Callable[..., Any],
     *,
     items: Sequence[Hashable] = tuple("abcdefgh"),
     workers: int = 2,
@@ -343,11 +645,12 @@ def check_run_job(
     cancel_at: float = 0.5,
     cancel: Sequence[int] = (2, 7),
 ) -> None:
-    """A TaskManager running ``run_job``; two jobs are cancelled (one running, one pending)."""
-    chain = Chain("run_job")
-    chain.require_async_function(run_job, "run_job")
+    """A TaskManager whose ``run_job`` is the learner's; jobs ``cancel`` are cancelled at ``cancel_at``."""
+    items, failing = list(items), sorted(failing, key=repr)
     options = dict(items=items, workers=workers, failing=failing, duration=duration, cancel_at=cancel_at, cancel=cancel)
-    run, work, seen = task_manager_scenario(run_job, **options)
+    chain = ScenarioChain("TaskManager", "check_task_manager", **options)
+    chain.require_async_function(getattr(TaskManager, "run_job", None), "TaskManager.run_job")
+    run, work, seen = task_manager_scenario(TaskManager, **options)  # type: ignore[arg-type]
     chain.require_finished(run, "the task manager")
     jobs: dict[int, Job] = seen["jobs"]
     bad = [(job_id, error) for job_id, error in seen["escaped"] if isinstance(error, InvalidTransition)]
@@ -358,19 +661,16 @@ def check_run_job(
         hint="a job cancelled while it was pending must not run: return at once if its status "
         "is no longer pending (document 004's worker overwrites 'cancelled' with 'running')",
     )
-    escaped = [(job_id, error) for job_id, error in seen["escaped"]]
+    escaped = list(seen["escaped"])
     chain.require(
         not escaped,
         "run_job records a job's failure instead of raising it",
         observed=lambda: f"run_job let {describe_error(escaped[0][1])} escape for job {escaped[0][0]}",
         hint="catch `Exception`, store it in job.error and set the status to FAILED",
     )
-    reference, _, expected = task_manager_scenario(reference_run_job, **options)
-    expected_jobs: dict[int, Job] = expected["jobs"]
+    was: dict[int, JobStatus] = seen["cancel_state"]
     ran_anyway = [
-        job_id
-        for job_id, job in jobs.items()
-        if expected["cancel_state"].get(job_id) is JobStatus.PENDING and work.calls[job.item] > 0
+        job_id for job_id, job in jobs.items() if was.get(job_id) is JobStatus.PENDING and work.calls[job.item]
     ]
     chain.require(
         not ran_anyway,
@@ -380,34 +680,38 @@ def check_run_job(
         ),
         hint="check job.status before running it: return if it is no longer pending",
     )
-    wrong = [job_id for job_id, job in jobs.items() if job.status is not expected_jobs[job_id].status]
+
+    def expected_status(job_id: int, job: Job) -> JobStatus:
+        if was.get(job_id) in (JobStatus.PENDING, JobStatus.RUNNING):
+            return JobStatus.CANCELLED
+        return JobStatus.FAILED if job.item in work.failing else JobStatus.DONE
+
+    wrong = [job_id for job_id, job in jobs.items() if job.status is not expected_status(job_id, job)]
     chain.require(
         not wrong,
         "each job ends with the right status",
         observed=lambda: (
-            f"job {wrong[0]} (item {jobs[wrong[0]].item!r}) ended as "
-            f"{jobs[wrong[0]].status.value!r}, expected {expected_jobs[wrong[0]].status.value!r}"
+            f"job {wrong[0]} (item {jobs[wrong[0]].item!r}) ended as {jobs[wrong[0]].status.value!r}, "
+            f"expected {expected_status(wrong[0], jobs[wrong[0]]).value!r}"
         ),
-        hint=_first_status_hint(wrong, expected_jobs),
+        hint=_status_hint(expected_status(wrong[0], jobs[wrong[0]])) if wrong else "",
     )
     results = [
-        job_id
-        for job_id, job in jobs.items()
-        if expected_jobs[job_id].status is JobStatus.DONE and job.result != expected_jobs[job_id].result
+        job_id for job_id, job in jobs.items() if job.status is JobStatus.DONE and job.result != work.expected(job.item)
     ]
     chain.require(
         not results,
         "a done job holds handle's result in job.result",
         observed=lambda: (
             f"job {results[0]}: job.result is {jobs[results[0]].result!r}, "
-            f"expected {expected_jobs[results[0]].result!r}"
+            f"expected {work.expected(jobs[results[0]].item)!r}"
         ),
-        hint="job.result = await handle(job.item)",
+        hint="job.result = await self.handle(job.item)",
     )
     errors = [
         job_id
         for job_id, job in jobs.items()
-        if expected_jobs[job_id].status is JobStatus.FAILED and not isinstance(job.error, ItemFailed)
+        if job.status is JobStatus.FAILED and not isinstance(job.error, ItemFailed)
     ]
     chain.require(
         not errors,
@@ -416,15 +720,20 @@ def check_run_job(
         hint="store the exception object (`job.error = error`), not str(error)",
     )
 
-    def history(job: Job) -> list[tuple[float, str]]:
+    def history(job: Job) -> list[tuple[float | None, str]]:
         return [(time, status.value) for time, status in job.history]
 
-    late = [job_id for job_id, job in jobs.items() if history(job) != history(expected_jobs[job_id])]
+    def expected(job_id: int, job: Job) -> list[tuple[float | None, str]]:
+        return expected_history(job, run, cancel_at if was.get(job_id) is JobStatus.PENDING else None)
+
+    late = [job_id for job_id, job in jobs.items() if history(job) != expected(job_id, job)]
     chain.require(
         not late,
-        "each status change happens when the job really changes",
-        observed=lambda: f"job {late[0]}: history {history(jobs[late[0]])}, expected {history(expected_jobs[late[0]])}",
-        hint="set RUNNING just before awaiting handle, and the end status as soon as it returns",
+        "each status changes when the job really changes",
+        observed=lambda: (
+            f"job {late[0]}: history {history(jobs[late[0]])}, expected {expected(late[0], jobs[late[0]])}"
+        ),
+        hint="set RUNNING just before awaiting the handler, and the end status as soon as it returns or raises",
     )
     _require_limit(chain, run, workers, len(items) - len(cancel))
 
@@ -456,10 +765,26 @@ def _require_limit(chain: Chain, run: VirtualRun[Any], limit: int, jobs: int, *,
         reach = min(limit, jobs)
         chain.require(
             peak == reach,
-            f"{reach} call{'s' if reach != 1 else ''} run{'s' if reach == 1 else ''} at the same time when there is enough work",
+            f"{reach} call{'s' if reach != 1 else ''} run{'s' if reach == 1 else ''} at the same time "
+            "when there is enough work",
             observed=f"peak in-flight was {peak}, limit {limit}",
             hint="start the calls concurrently (tasks), not one after another",
         )
+
+
+def _require_no_idle_slot(
+    chain: Chain, run: VirtualRun[Any], durations: list[float], limit: int, prop: str, *, hint: str
+) -> None:
+    """``prop``: at no instant fewer than ``limit`` calls ran while some of the ``len(durations)`` waited."""
+    gap = idle_slots(run.events, len(durations), limit)
+    if gap is not None:
+        chain.fail(
+            prop,
+            observed=f"at t={gap[0]:g} s only {gap[1]} call(s) ran while {gap[2]} waited to start "
+            f"(limit {limit}); finished at t={run.elapsed:g} s, {greedy_finish(durations, limit):g} s was possible",
+            hint=hint,
+        )
+    chain.passed(prop)
 
 
 def _outcome(run: VirtualRun[Any]) -> str:
@@ -470,7 +795,9 @@ def _outcome(run: VirtualRun[Any]) -> str:
     return f"did not finish: {run.diagnosis.splitlines()[0]}"
 
 
-def _describe_future(future: asyncio.Future[Any]) -> str:
+def _describe_future(future: asyncio.Future[Any] | None) -> str:
+    if future is None:
+        return "was never returned by submit()"
     if not future.done():
         return "is still pending"
     if future.cancelled():
@@ -478,10 +805,6 @@ def _describe_future(future: asyncio.Future[Any]) -> str:
     if future.exception() is not None:
         return f"holds the exception {future.exception()!r}"
     return f"holds the result {future.result()!r}"
-
-
-def _first_status_hint(wrong: list[int], expected_jobs: dict[int, Job]) -> str:
-    return _status_hint(expected_jobs[wrong[0]].status) if wrong else ""
 
 
 def _status_hint(expected: JobStatus) -> str:
