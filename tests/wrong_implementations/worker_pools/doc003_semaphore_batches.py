@@ -3,7 +3,7 @@
 EXPECT = {
     "check": "check_limited_map",
     "property": "a call starts as soon as a slot is free (no batches)",
-    "observed": "call(s) were in flight while",
+    "observed": "call(s) ran while",
 }
 
 

@@ -1,21 +1,23 @@
 """Document 004's worker: sets RUNNING on whatever it takes, so a job cancelled while pending runs anyway."""
 
 EXPECT = {
-    "check": "check_run_job",
+    "subject": "TaskManager",
+    "check": "check_task_manager",
     "property": "run_job changes a status only along pending → running → done | failed | cancelled",
     "observed": "cancelled -> running is not allowed",
 }
 
 
-async def run_job(job, handle):
-    job.set_status(JobStatus.RUNNING)
-    try:
-        job.result = await handle(job.item)
-    except Exception as error:
-        job.error = error
-        job.set_status(JobStatus.FAILED)
-    except asyncio.CancelledError:
-        job.set_status(JobStatus.CANCELLED)
-        raise
-    else:
-        job.set_status(JobStatus.DONE)
+class TaskManager(BackgroundJobs):
+    async def run_job(self, job):
+        job.set_status(JobStatus.RUNNING)
+        try:
+            job.result = await self.handle(job.item)
+        except Exception as error:
+            job.error = error
+            job.set_status(JobStatus.FAILED)
+        except asyncio.CancelledError:
+            job.set_status(JobStatus.CANCELLED)
+            raise
+        else:
+            job.set_status(JobStatus.DONE)
