@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Per-job overhead of each way to run jobs under a concurrency limit, on the real event loop.
 
     .venv/bin/python benchmarks/worker_pool_styles.py [--jobs 10000] [--limit 100] [--runs 7]
@@ -9,27 +8,43 @@ alone. Every style runs ``--runs`` times on a fresh ``asyncio.run`` loop (the st
 interleaved, after one warm-up round); the table shows the median wall-clock time
 and that time divided by the number of jobs. Wall clock, real loop: the figures
 depend on the machine and its load, so compare rows of one run, not across machines.
+
+The styles are chapter 2's own code: document 003's first three versions and the
+aiometer / anyio adapters are run from the chapter's cells named ``pool-styles`` and
+``library-maps``; ``WorkerPool`` and ``limited_map`` (003's fourth version) are the
+reference solutions.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-import aiometer
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from solutions.worker_pools import WorkerPool, limited_map  # noqa: E402
+from solutions.worker_pools import WorkerPool, limited_map  # noqa: E402  (after the path is set)
+from tools.chapter_source import chapters, named_cell  # noqa: E402
 
 Func = Callable[[int], Awaitable[int]]
+Style = Callable[[Func, range, int], Coroutine[Any, Any, list[int]]]
+
+
+def chapter_cells(*names: str) -> dict[str, Any]:
+    """The names that chapter 2's cells ``names`` define, run in order (they use asyncio and anyio,
+    which the chapter imports before them)."""
+    (chapter,) = chapters(["ch02"])
+    namespace: dict[str, Any] = {"asyncio": asyncio, "anyio": anyio}
+    for name in names:
+        exec(compile(named_cell(chapter, name), f"{chapter.source.name}:{name}", "exec"), namespace)
+    return namespace
 
 
 async def job(i: int) -> int:
@@ -41,82 +56,27 @@ async def unlimited_gather(func: Func, items: range, limit: int) -> list[int]:
     return list(await asyncio.gather(*(func(i) for i in items)))
 
 
-async def task_set(func: Func, items: range, limit: int) -> list[int]:
-    """Document 003, version 1: a hand-managed set of tasks, topped up as tasks finish."""
-    results: list[int] = [0] * len(items)
-    running: set[asyncio.Task[None]] = set()
-
-    async def one(index: int, item: int) -> None:
-        results[index] = await func(item)
-
-    for index, item in enumerate(items):
-        if len(running) >= limit:
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
-        running.add(asyncio.create_task(one(index, item)))
-    for task in await asyncio.gather(*running, return_exceptions=True):
-        if isinstance(task, BaseException):
-            raise task
-    return results
-
-
-async def semaphore_batches(func: Func, items: range, limit: int) -> list[int]:
-    """Document 003, version 2: a Semaphore, and gather() over batches of ``limit`` items."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(item: int) -> int:
-        async with semaphore:
-            return await func(item)
-
-    results: list[int] = []
-    for start in range(0, len(items), limit):
-        results += await asyncio.gather(*(one(item) for item in items[start : start + limit]))
-    return results
-
-
-async def queue_workers(func: Func, items: range, limit: int) -> list[int]:
-    """Document 003, version 3, done right: ``limit`` workers on a queue (the chapter's WorkerPool)."""
+async def worker_pool(func: Func, items: range, limit: int) -> list[int]:
+    """The chapter's WorkerPool: ``limit`` workers on a queue, one future per job."""
     async with WorkerPool(func, workers=limit) as pool:
         futures = [await pool.submit(item) for item in items]
     return [future.result() for future in futures]
 
 
-async def taskgroup_semaphore(func: Func, items: range, limit: int) -> list[int]:
-    """Document 003, version 4: TaskGroup + Semaphore (the chapter's limited_map)."""
-    return await limited_map(func, items, limit)
-
-
-async def aiometer_run_all(func: Func, items: range, limit: int) -> list[int]:
-    return await aiometer.run_all([functools.partial(func, item) for item in items], max_at_once=limit)
-
-
-async def anyio_capacity_limiter(func: Func, items: range, limit: int) -> list[int]:
-    limiter = anyio.CapacityLimiter(limit)
-    results: list[int] = [0] * len(items)
-
-    async def one(index: int, item: int) -> None:
-        async with limiter:
-            results[index] = await func(item)
-
-    async with anyio.create_task_group() as group:
-        for index, item in enumerate(items):
-            group.start_soon(one, index, item)
-    return results
-
-
-STYLES: dict[str, Callable[[Func, range, int], Awaitable[list[int]]]] = {
+CELLS = chapter_cells("pool-styles", "library-maps")
+STYLES: dict[str, Style] = {
     "no limit: gather (baseline)": unlimited_gather,
-    "003 v1: hand-managed task set": task_set,
-    "003 v2: Semaphore + batches": semaphore_batches,
-    "003 v3: queue + workers (WorkerPool)": queue_workers,
-    "003 v4: TaskGroup + Semaphore (limited_map)": taskgroup_semaphore,
-    "aiometer.run_all(max_at_once)": aiometer_run_all,
-    "anyio CapacityLimiter + task group": anyio_capacity_limiter,
+    "003 v1: hand-managed task set": CELLS["style_task_set"],
+    "003 v2: Semaphore + batches": CELLS["style_batches"],
+    "003 v3: queue + workers": CELLS["style_queue_workers"],
+    "WorkerPool (exercise 2)": worker_pool,
+    "003 v4: TaskGroup + Semaphore (limited_map)": limited_map,
+    "aiometer.run_all(max_at_once)": CELLS["aiometer_map"],
+    "anyio CapacityLimiter + task group": CELLS["anyio_map"],
 }
 
 
-def measure(style: Callable[[Func, range, int], Awaitable[list[int]]], jobs: int, limit: int) -> float:
+def measure(style: Style, jobs: int, limit: int) -> float:
     items = range(jobs)
     started = time.perf_counter()
     results = asyncio.run(style(job, items, limit))

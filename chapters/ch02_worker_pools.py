@@ -13,8 +13,8 @@
 # 2. write `limited_map` (exercise 1), then **measure** document 003's four styles,
 #    whose "performance" column is stars nobody measured;
 # 3. check the production libraries **aiometer** and **anyio** with the same checks;
-# 4. write the worker of a **worker pool** with per-job results and errors (exercise 2),
-#    after watching a worker die silently;
+# 4. write a **worker pool** class with per-job results and errors, a graceful shutdown,
+#    backpressure and cancellation (exercise 2), after watching a worker die silently;
 # 5. write the heart of a **background task manager** with job status (exercise 3),
 #    after catching document 004's manager running a job it had cancelled.
 #
@@ -24,20 +24,27 @@
 # %% locked="ch02-setup"
 # %matplotlib inline
 import asyncio
-import itertools
-import random
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable  # noqa: F401  (used by the solution cells)
+from typing import Any, Self, TypeVar  # noqa: F401  (used by the solution cells)
 
-from coursekit import STOP, TracedQueue, run_virtual
-from coursekit.checks import CheckFailed
+from coursekit import STOP, TracedQueue, run_virtual  # noqa: F401  (STOP: used by the solution cells)
 from coursekit.analysis import peak_in_flight
-from coursekit.workload import Workload
-from coursekit.plots import show_busy_timeline, show_in_flight
 from coursekit.chapter_checks.worker_pools import (
-    check_limited_map, check_limited_map_failure, check_pool_worker,
-    check_pool_worker_cancelled, check_run_job)
-from solutions.worker_pools import ALLOWED, InvalidTransition, Job, JobStatus
+    check_limited_map,
+    check_limited_map_failure,
+    check_pool_backpressure,
+    check_pool_cancel,
+    check_pool_errors,
+    check_pool_results,
+    check_pool_shutdown,
+    check_task_manager,
+)
+from coursekit.checks import CheckFailed
+from coursekit.jobs import BackgroundJobs, Job, JobStatus  # noqa: F401  (used by the solution cells)
+from coursekit.picture_runs.worker_pools import LIMIT, limited_map_run, manager_run, pool_run, varied_durations
+from coursekit.plots import show_busy_timeline, show_in_flight
+from coursekit.traces import reference_run
+from coursekit.workload import Workload
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,6 +59,7 @@ R = TypeVar("R")
 # 001 (§2.5.3.2) wrap exactly this in a small class; here it is, run on the virtual clock
 # with 12 one-second calls and 3 slots:
 
+
 # %%
 class ConcurrencyLimiter:
     def __init__(self, limit):
@@ -61,9 +69,11 @@ class ConcurrencyLimiter:
         async with self._semaphore:
             return await coroutine
 
+
 async def twelve_calls(limit):
     limiter, work = ConcurrencyLimiter(limit), Workload(duration=1.0)
     return await asyncio.gather(*(limiter.run(work(i)) for i in range(12)))
+
 
 run = run_virtual(twelve_calls(3))
 print(f"peak in flight: {peak_in_flight(run.events)}, finished at t={run.elapsed:g} s")
@@ -88,20 +98,24 @@ print(f"peak in flight: {peak_in_flight(run.events)}, finished at t={run.elapsed
 # %%
 import anyio
 
+
 async def monitored(limit=3, n=7):
     limiter, work = anyio.CapacityLimiter(limit), Workload(duration=1.0)
     readings = []
 
     async def one(i):
         async with limiter:
-            readings.append(f"t={asyncio.get_running_loop().time():g}: "
-                            f"{limiter.borrowed_tokens} borrowed, {limiter.available_tokens} free")
+            readings.append(
+                f"t={asyncio.get_running_loop().time():g}: "
+                f"{limiter.borrowed_tokens} borrowed, {limiter.available_tokens} free"
+            )
             await work(i)
 
     await asyncio.gather(*(one(i) for i in range(n)))
     return readings
 
-print("\n".join(run_virtual(monitored).value))
+
+print("\n".join(run_virtual(monitored).unwrap()))
 
 
 # %% [markdown]
@@ -112,29 +126,38 @@ print("\n".join(run_virtual(monitored).value))
 # **concurrency** limit bounds how many *run at once*. They coincide only when every
 # call takes exactly one second. Make the calls fast and count the starts per second:
 
+
 # %%
 class RateLimiter:  # document 001's design, renamed nowhere
     def __init__(self, max_concurrent):
         self.semaphore = asyncio.Semaphore(max_concurrent)
+
     async def __aenter__(self):
         await self.semaphore.acquire()
         return self
+
     async def __aexit__(self, *args):
         self.semaphore.release()
 
+
 async def fast_calls(call_time, n=60):
     limiter, work = RateLimiter(max_concurrent=3), Workload(duration=call_time)
+
     async def fetch(i):
         async with limiter:
             return await work(i)
+
     await asyncio.gather(*(fetch(i) for i in range(n)))
+
 
 for call_time in (1.0, 0.05):
     run = run_virtual(fast_calls(call_time))
-    starts = [event.time for event in run.of_kind("work.start")]
+    starts = [event.time or 0.0 for event in run.of_kind("work.start")]
     busiest = max(sum(1 for s in starts if t <= s < t + 1.0) for t in starts)
-    print(f"calls of {call_time:g} s: at most {busiest} calls started within one second "
-          f"(peak {peak_in_flight(run.events)} in flight)")
+    print(
+        f"calls of {call_time:g} s: at most {busiest} calls started within one second "
+        f"(peak {peak_in_flight(run.events)} in flight)"
+    )
 
 # %% [markdown]
 # With 50 ms calls, "3" lets 60 calls through in one second. If an API allows 3
@@ -180,35 +203,27 @@ check_limited_map_failure(limited_map, items=list(range(20)), limit=5, failing={
 # stay there until the last items run out.
 
 # %%
-from solutions.worker_pools import limited_map as reference_limited_map
-
-def varied_durations(n, seed=2):
-    rng = random.Random(seed)
-    return [rng.choice([0.5, 1.0, 1.0, 2.0, 4.0]) for _ in range(n)]
-
-DURATIONS = varied_durations(24)
-
-def map_run(mapper, limit=5):
-    work = Workload(lambda i: DURATIONS[i])
-    return run_virtual(lambda: mapper(work, range(len(DURATIONS)), limit))
-
-show_in_flight({"your limited_map": map_run(limited_map),
-                "reference": map_run(reference_limited_map)}, limit=5)
-
+show_in_flight(
+    {"your limited_map": limited_map_run(limited_map), "reference": reference_run("worker_pools", "limited_map_run")},
+    limit=LIMIT,
+)
 
 # %% [markdown]
 # ## 2. Document 003's four styles, measured
 #
 # Document 003 compares four ways to run tasks under a limit and rates their
-# performance with stars (3, 4, 5 and 5). Nothing was measured. Let's write the four
-# styles (same signature as `limited_map`) and run them on the same 40 items of varying
-# length, limit 5, on the virtual clock. All four respect the limit; the question is
-# how much of it they **use**.
+# performance with stars (3, 4, 5 and 5). Nothing was measured. Let's write the first
+# three styles (same signature as `limited_map`); the fourth, TaskGroup + Semaphore, is
+# your `limited_map`. We run them on the same 40 items of varying length, limit 5, on
+# the virtual clock. All four respect the limit; the question is how much of it they
+# **use**.
 
-# %%
+
+# %% name="pool-styles"
 async def style_task_set(func, items, limit):
     """v1: a hand-managed set; when it is full, wait for any one task to finish."""
-    tasks, running = [], set()
+    tasks: list[asyncio.Task] = []
+    running: set[asyncio.Task] = set()
     for item in items:
         if len(running) >= limit:
             _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -218,42 +233,55 @@ async def style_task_set(func, items, limit):
     await asyncio.wait(tasks)
     return [task.result() for task in tasks]
 
+
 async def style_batches(func, items, limit):
     """v2: a Semaphore, and gather() over batches of `limit` items."""
     semaphore, items, results = asyncio.Semaphore(limit), list(items), []
+
     async def one(item):
         async with semaphore:
             return await func(item)
+
     for start in range(0, len(items), limit):
-        results += await asyncio.gather(*(one(item) for item in items[start:start + limit]))
+        results += await asyncio.gather(*(one(item) for item in items[start : start + limit]))
     return results
 
+
 async def style_queue_workers(func, items, limit):
-    """v3: `limit` workers on a queue (the WorkerPool of section 4)."""
-    queue, items = asyncio.Queue(), list(items)
+    """v3: `limit` workers on a queue (the WorkerPool of section 4, in miniature)."""
+    queue: asyncio.Queue = asyncio.Queue()
+    items = list(items)
     results = [None] * len(items)
     for entry in enumerate(items):
         queue.put_nowait(entry)
+
     async def worker():
         while not queue.empty():
             index, item = queue.get_nowait()
             results[index] = await func(item)
+
     async with asyncio.TaskGroup() as group:
         for _ in range(limit):
             group.create_task(worker())
     return results
 
-STYLES = {"v1 task set": style_task_set, "v2 Semaphore + batches": style_batches,
-          "v3 queue + workers": style_queue_workers, "v4 TaskGroup + Semaphore": reference_limited_map}
+
+# %%
+STYLES = {
+    "v1 task set": style_task_set,
+    "v2 Semaphore + batches": style_batches,
+    "v3 queue + workers": style_queue_workers,
+    "v4 TaskGroup + Semaphore": limited_map,
+}
 
 durations = varied_durations(40, seed=7)
 total = sum(durations)
 print(f"40 items, {total:g} s of work in all, limit 5: at best {total / 5:g} s\n")
 print(f"{'style':<26}{'finished at':>12}{'slots used':>12}{'003 stars':>11}")
 runs = {}
-for (name, style), stars in zip(STYLES.items(), ["***", "****", "*****", "*****"]):
+for (name, style), stars in zip(STYLES.items(), ["***", "****", "*****", "*****"], strict=True):
     work = Workload(lambda i: durations[i])
-    runs[name] = run = run_virtual(lambda: style(work, range(40), 5))
+    runs[name] = run = run_virtual(lambda: style(work, range(40), 5))  # noqa: B023  (run at once, in this iteration)
     print(f"{name:<26}{run.elapsed:>11g}s{total / (5 * run.elapsed):>12.0%}{stars:>11}")
 
 # %% [markdown]
@@ -262,8 +290,13 @@ for (name, style), stars in zip(STYLES.items(), ["***", "****", "*****", "*****"
 # item finishes, the other four slots sit idle. The in-flight pictures make it plain:
 
 # %%
-show_in_flight({"v2 Semaphore + batches": runs["v2 Semaphore + batches"],
-                "v4 TaskGroup + Semaphore": runs["v4 TaskGroup + Semaphore"]}, limit=5)
+show_in_flight(
+    {
+        "v2 Semaphore + batches": runs["v2 Semaphore + batches"],
+        "v4 TaskGroup + Semaphore": runs["v4 TaskGroup + Semaphore"],
+    },
+    limit=5,
+)
 
 # %% [markdown]
 # What separates v1, v3 and v4 is not throughput but **cost per job** and **behaviour on
@@ -294,28 +327,36 @@ show_in_flight({"v2 Semaphore + batches": runs["v2 Semaphore + batches"],
 # (`CapacityLimiter`) are what people use. Adapted to `limited_map`'s signature, they go
 # through the same check, on the same virtual clock:
 
-# %%
+
+# %% name="library-maps"
 import functools
+
 import aiometer
+
 
 async def aiometer_map(func, items, limit):
     if limit < 1:
         raise ValueError(limit)
     return await aiometer.run_all([functools.partial(func, item) for item in items], max_at_once=limit)
 
+
 async def anyio_map(func, items, limit):
     if limit < 1:
         raise ValueError(limit)
     limiter, items = anyio.CapacityLimiter(limit), list(items)
     results = [None] * len(items)
+
     async def one(index, item):
         async with limiter:
             results[index] = await func(item)
+
     async with anyio.create_task_group() as group:
         for index, item in enumerate(items):
             group.start_soon(one, index, item)
     return results
 
+
+# %%
 for name, mapper in [("aiometer.run_all", aiometer_map), ("anyio CapacityLimiter", anyio_map)]:
     print(f"--- {name}")
     check_limited_map(mapper)
@@ -323,7 +364,7 @@ for name, mapper in [("aiometer.run_all", aiometer_map), ("anyio CapacityLimiter
 # %% [markdown]
 # Both pass: same limit, same order, no idle slot. (`limit < 1` is our own rule, hence
 # the guard.) On a failure their semantics differ from a `TaskGroup`'s, and the check
-# says how:
+# says how (its last lines name the scenario it ran, so you could run it again):
 
 # %%
 for name, mapper in [("aiometer.run_all", aiometer_map), ("anyio CapacityLimiter", anyio_map)]:
@@ -349,26 +390,28 @@ for name, mapper in [("aiometer.run_all", aiometer_map), ("anyio CapacityLimiter
 # wraps one in an async context manager. Here is 003's design, run on jobs where three
 # of twelve fail:
 
+
 # %%
-async def doc003_pool(n_jobs=12, workers=3, failing={2, 5, 8}):
+async def doc003_pool(n_jobs=12, workers=3, failing=(2, 5, 8)):
     work = Workload(duration=1.0, failing=failing)
-    queue = TracedQueue()
+    queue: TracedQueue = TracedQueue()
 
     async def worker():
         while True:
             job = await queue.get()
             if job is None:
                 break
-            await work(job)           # an error here ends the worker
+            await work(job)  # an error here ends the worker
             queue.task_done()
 
     tasks = [asyncio.create_task(worker(), name=f"worker-{n}") for n in range(1, workers + 1)]
     for job in range(n_jobs):
         await queue.put(job)
-    await queue.join()                # document 003's "graceful shutdown"
+    await queue.join()  # document 003's "graceful shutdown"
     for _ in tasks:
         await queue.put(None)
     await asyncio.gather(*tasks, return_exceptions=True)
+
 
 run = run_virtual(doc003_pool, deadline=30)
 print(run.diagnosis)
@@ -388,134 +431,108 @@ print(run.diagnosis)
 # fills with `future.set_result(value)` or `future.set_exception(error)`; `submit`
 # returns it, and `await future` gives the result or raises the job's error, in the
 # caller's code, where it can be handled.
+#
+# A pool also needs an **end** and a **limit on its input**. Leaving the `async with`
+# block normally should wait for every job already submitted: that is a graceful
+# shutdown, and the classic way to tell a worker "no more jobs" is one end marker per
+# worker, `STOP`, queued *after* the jobs (chapter 1). A producer faster than the workers
+# should be slowed down rather than fill memory: a queue with a `maxsize` makes `put`
+# wait while it is full, and that wait is **backpressure** (document 004, pitfall 1). And
+# if the block using the pool *fails*, nobody will read the results: the pool should stop
+# at once, cancel what is running, and let the error go on.
+
 
 # %% [markdown] statement="ch02-ex2-statement"
-# ## Exercise 2 — the worker of a pool (4 points)
+# ## Exercise 2 — a worker pool (7 points)
 #
-# The pool itself is given below (read it): `WorkerPool(handle, workers=3)` is an async
-# context manager; `await pool.submit(item)` puts `(item, future)` in the job queue and
-# returns the future; leaving the `async with` block puts one `STOP` per worker and
-# waits for the workers. A worker that died makes that shutdown **raise** its error:
-# nothing dies silently.
+# Write the methods of `WorkerPool`. Its constructor is given (you may add state to
+# it); it keeps `self._handle`, the number of workers `self._size`, the job queue
+# `self._queue` (created with the pool's `maxsize`), a list `self._workers` for the
+# worker tasks and a flag `self._closed`. The pool is used like this:
 #
-# Write `pool_worker(queue, handle)`, the coroutine each worker runs:
+# ```python
+# async with WorkerPool(handle, workers=3, maxsize=10) as pool:
+#     futures = [await pool.submit(item) for item in items]
+# results = [future.result() for future in futures]  # leaving the block waited for every job
+# ```
 #
-# * take entries from `queue` until you take `STOP`, then return;
-# * each other entry is `(item, future)`. If `future.done()` already (the submitter
-#   cancelled it while it waited), skip it without calling `handle`;
-# * otherwise `await handle(item)` and settle the future: `future.set_result(result)`,
-#   or `future.set_exception(error)` for an `Exception`, and **go on** with the next job;
-# * if you are cancelled while running a job, cancel that job's future
-#   (`future.cancel()`) and let the cancellation continue (re-raise it);
-# * mark every entry you take, `STOP` included, with `queue.task_done()`, in a `finally:`.
+# * `__aenter__` starts `workers` tasks named `worker-1`, `worker-2`, ..., each running
+#   `self._work()`, and returns the pool (given: `return self`).
+# * `submit(item)` raises `RuntimeError` once the pool is closed; otherwise it creates a
+#   future (`asyncio.get_running_loop().create_future()`), puts `(item, future)` in the
+#   queue and returns the future. `await self._queue.put(...)` waits while the queue is
+#   full, so at most `maxsize` jobs wait to start (`maxsize=0`: no bound), and `submit`
+#   waits for nothing else.
+# * `_work()` is one worker: take entries from the queue until you take `STOP`, then
+#   return. Each other entry is `(item, future)`. If `future.done()` already (its
+#   submitter cancelled it while it waited), skip it without calling the handler.
+#   Otherwise `await self._handle(item)` and settle the future: `future.set_result(result)`,
+#   or `future.set_exception(error)` for an `Exception`, and **go on** with the next job.
+#   If you are cancelled while running a job, cancel that job's future
+#   (`future.cancel()`) and re-raise the cancellation.
+# * `shutdown()` closes the pool, puts one `STOP` per worker (after the jobs already
+#   queued) and returns once every worker has ended (`await asyncio.gather(*workers)`: a
+#   worker that died re-raises its error here, so nothing dies silently). Calling it a
+#   second time only waits.
+# * `__aexit__(exc_type, ...)`: if the block ended normally (`exc_type is None`),
+#   `await self.shutdown()`. If it raised, stop at once: close the pool, cancel every
+#   worker and wait for them to end, then cancel the future of every job still in the
+#   queue (`self._queue.empty()`, `self._queue.get_nowait()`; skip the `STOP`s). Return
+#   `None`, so that the block's error propagates.
+#
+# The graded cells below check one behaviour each, with its own points: results (2),
+# errors (1), shutdown (1), backpressure (1) and cancellation (2). When a check fails, its
+# message ends with the scenario it ran: run that line in a cell of your own to try again.
 
-# %% solution="ch02-ex2-pool-worker"
-from solutions.worker_pools import pool_worker
+# %% solution="ch02-ex2-worker-pool"
+from solutions.worker_pools import WorkerPool
 
-
-# %% locked="ch02-worker-pool-class"
-class WorkerPool:
-    """A fixed set of workers running submitted jobs; use it with ``async with``::
-
-        async with WorkerPool(handle, workers=3) as pool:
-            futures = [await pool.submit(item) for item in items]
-        # leaving the block shut the pool down: every job has finished
-        results = [future.result() for future in futures]
-
-    ``maxsize`` bounds the job queue (0 = unbounded): ``submit`` waits while it is full.
-    ``worker`` is the worker coroutine function (default: :func:`pool_worker`, looked up
-    when the pool starts)."""
-
-    def __init__(
-        self,
-        handle: Callable[[Any], Awaitable[Any]],
-        *,
-        workers: int,
-        maxsize: int = 0,
-        worker: Callable[[asyncio.Queue, Callable[[Any], Awaitable[Any]]], Awaitable[None]] | None = None,
-    ) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self._handle = handle
-        self._size = workers
-        self._worker = worker
-        self._queue: TracedQueue = TracedQueue(maxsize, name="jobs")
-        self._tasks: list[asyncio.Task[None]] = []
-        self._closed = False
-
-    async def __aenter__(self) -> WorkerPool:
-        worker = self._worker or pool_worker
-        self._tasks = [
-            asyncio.create_task(worker(self._queue, self._handle), name=f"worker-{number}")
-            for number in range(1, self._size + 1)
-        ]
-        return self
-
-    async def submit(self, item: Any) -> asyncio.Future[Any]:
-        """Queue a job for ``item``; its future resolves when a worker has run it."""
-        if self._closed or not self._tasks:
-            raise RuntimeError("submit() needs a running pool: use it inside `async with WorkerPool(...)`")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, future))  # waits while the queue is full: backpressure
-        return future
-
-    async def shutdown(self) -> None:
-        """Take no more jobs; return when every submitted job has finished and every worker ended."""
-        if not self._closed:
-            self._closed = True
-            for _ in self._tasks:
-                await self._queue.put(STOP)  # after every job: the queue is first in, first out
-        await asyncio.gather(*self._tasks)  # a worker that died re-raises its error here
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
-        if exc_type is None:
-            await self.shutdown()
-            return
-        # The body failed: stop now. Workers are cancelled; jobs not started are cancelled.
-        self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        while not self._queue.empty():
-            entry = self._queue.get_nowait()
-            if entry is not STOP:
-                entry[1].cancel()
-
-
-# %% tests="ch02-ex2-visible" points=1
-check_pool_worker(pool_worker)
-
-# %% tests="ch02-ex2-hidden" points=3
-check_pool_worker_cancelled(pool_worker)
+# %% tests="ch02-ex2-results" points=2
+check_pool_results(WorkerPool)
 ### BEGIN HIDDEN TESTS
-check_pool_worker(pool_worker, items=list("abcdefg"), workers=1, failing={"a", "g"}, durations=(0.5,),
-                  cancel_before_start="f")
-check_pool_worker(pool_worker, items=list(range(30)), workers=6, failing=set(range(0, 30, 4)),
-                  cancel_before_start=None)
-check_pool_worker(pool_worker, items=[1, 2], workers=4, failing=(), cancel_before_start=None)
-check_pool_worker_cancelled(pool_worker, cancel_at=0.5)
+check_pool_results(WorkerPool, items=list("abcdefg"), workers=1, durations=(0.5, 2.0))
+check_pool_results(WorkerPool, items=[1, 2], workers=4)
+check_pool_results(WorkerPool, items=list(range(30)), workers=6, durations=(0.1, 5.0, 0.3, 2.5, 1.0))
+### END HIDDEN TESTS
+
+# %% tests="ch02-ex2-errors" points=1
+check_pool_errors(WorkerPool)
+### BEGIN HIDDEN TESTS
+check_pool_errors(WorkerPool, items=list("abcdefg"), workers=1, failing={"a", "g"}, durations=(0.5,))
+check_pool_errors(WorkerPool, items=list(range(30)), workers=6, failing=set(range(0, 30, 4)))
+### END HIDDEN TESTS
+
+# %% tests="ch02-ex2-shutdown" points=1
+check_pool_shutdown(WorkerPool)
+### BEGIN HIDDEN TESTS
+check_pool_shutdown(WorkerPool, items=list(range(25)), workers=4, durations=(0.5, 3.0, 1.5))
+check_pool_shutdown(WorkerPool, items=[], workers=3)
+### END HIDDEN TESTS
+
+# %% tests="ch02-ex2-backpressure" points=1
+check_pool_backpressure(WorkerPool)
+### BEGIN HIDDEN TESTS
+check_pool_backpressure(WorkerPool, items=list(range(12)), workers=1, maxsize=1, durations=(1.0, 0.5))
+check_pool_backpressure(WorkerPool, items=list(range(20)), workers=3, maxsize=5)
+check_pool_backpressure(WorkerPool, items=list(range(10)), workers=2, maxsize=0)
+### END HIDDEN TESTS
+
+# %% tests="ch02-ex2-cancel" points=2
+check_pool_cancel(WorkerPool)
+### BEGIN HIDDEN TESTS
+check_pool_cancel(WorkerPool, items=list(range(10)), workers=3, duration=1.0, cancel_queued=9, fail_at=0.5)
+check_pool_cancel(WorkerPool, items=list("abcd"), workers=1, duration=3.0, cancel_queued="b", fail_at=0.0)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Who was busy when
 #
 # One row per worker, one bar per job (red: the job failed; the worker went on). Your
-# `pool_worker` on the left, the reference on the right: 12 jobs of varying length, 3
+# `WorkerPool` on the left, the reference on the right: 12 jobs of varying length, 3
 # workers, jobs 4 and 9 failing.
 
 # %%
-from solutions.worker_pools import pool_worker as reference_pool_worker
-
-def pool_run(worker):
-    async def main():
-        work = Workload(lambda i: DURATIONS[i], failing={4, 9})
-        async with WorkerPool(work, workers=3, worker=worker) as pool:
-            futures = [await pool.submit(i) for i in range(12)]
-        return sum(1 for future in futures if future.exception() is not None)
-    return run_virtual(main)
-
-show_busy_timeline({"your pool_worker": pool_run(pool_worker),
-                    "reference": pool_run(reference_pool_worker)})
+show_busy_timeline({"your WorkerPool": pool_run(WorkerPool), "reference": reference_run("worker_pools", "pool_run")})
 
 
 # %% [markdown]
@@ -526,14 +543,16 @@ show_busy_timeline({"your pool_worker": pool_run(pool_worker),
 # pending job `CANCELLED`... and its worker, when it later takes that job from the
 # queue, sets `RUNNING` and runs it anyway. Here is the essence of it:
 
+
 # %%
 async def doc004_manager():
-    work, queue, status = Workload(duration=1.0), asyncio.Queue(), {}
+    work, status = Workload(duration=1.0), {}
+    queue: asyncio.Queue = asyncio.Queue()
 
     async def worker():
         while True:
             job = await queue.get()
-            status[job] = "running"          # whatever the status was
+            status[job] = "running"  # whatever the status was
             await work(job)
             status[job] = "completed"
             queue.task_done()
@@ -543,40 +562,50 @@ async def doc004_manager():
         queue.put_nowait(job)
     task = asyncio.create_task(worker())
     await asyncio.sleep(0.5)
-    if status[3] == "pending":               # cancel_task(3)
+    if status[3] == "pending":  # cancel_task(3)
         status[3] = "cancelled"
     print(f"t=0.5 s: job 3 cancelled, status {status[3]!r}")
     await queue.join()
     task.cancel()
-    print(f"t={asyncio.get_running_loop().time():g} s: job 3 status {status[3]!r}, "
-          f"handled {work.calls[3]} time(s)")
+    print(f"t={asyncio.get_running_loop().time():g} s: job 3 status {status[3]!r}, handled {work.calls[3]} time(s)")
+
 
 run_virtual(doc004_manager).unwrap()
 
 # %% [markdown]
 # The user was told "cancelled", and the job ran: a charge made, an e-mail sent. Two
 # more gaps: the manager cannot cancel a **running** job at all, and it keeps only
-# `str(error)`, losing the exception's type. Our `TaskManager` (below) fixes the
-# structure: `cancel()` marks a pending job cancelled, or cancels the task running it;
-# each job runs in a task of its own, so cancelling a job never kills its worker; and
-# `Job.set_status` refuses any change outside the life cycle
+# `str(error)`, losing the exception's type. The course gives you a fixed structure,
+# `BackgroundJobs` (in `coursekit/jobs.py`): `submit(item)` returns a pending `Job`,
+# `cancel(job_id)` marks a pending job cancelled or cancels the task running it, and
+# each job runs in a task of its own, so cancelling a job never kills its worker. Every
+# status change goes through `Job.set_status`, which refuses any change outside the life
+# cycle
 #
 # ```
 # pending ──► running ──► done | failed | cancelled
 #    └──────► cancelled
 # ```
 #
-# raising `InvalidTransition`, so a bug like document 004's cannot go unnoticed.
+# by raising `InvalidTransition`, so a bug like document 004's cannot go unnoticed. The
+# two methods that matter, as given:
+
+# %%
+import inspect
+
+print(inspect.getsource(BackgroundJobs.cancel))
+print(inspect.getsource(BackgroundJobs._work))
+
 
 # %% [markdown] statement="ch02-ex3-statement"
 # ## Exercise 3 — run one job and record its life (3 points)
 #
-# Write `run_job(job, handle)`, which each `TaskManager` worker calls for every job it
-# takes (in a task of its own):
+# `TaskManager` is a `BackgroundJobs` whose `run_job(job)` is yours: each worker calls
+# it for every job it takes, in a task of its own. Write it:
 #
 # * if `job.status` is no longer `JobStatus.PENDING` (it was cancelled while it
-#   waited), return without calling `handle`;
-# * otherwise `job.set_status(JobStatus.RUNNING)`, then `await handle(job.item)`;
+#   waited), return without calling the handler;
+# * otherwise `job.set_status(JobStatus.RUNNING)`, then `await self.handle(job.item)`;
 # * on success store the value in `job.result` and set `DONE`;
 # * on an `Exception` store **the exception itself** in `job.error` and set `FAILED`;
 #   do not raise it;
@@ -586,149 +615,34 @@ run_virtual(doc004_manager).unwrap()
 # Use `job.set_status(...)`, never `job.status = ...`: it records the time of each change
 # in `job.history` and enforces the life cycle.
 
-# %% solution="ch02-ex3-run-job"
-from solutions.worker_pools import run_job
-
-
-# %% locked="ch02-task-manager-class"
-class TaskManager:
-    """Background jobs with a status you can look up, and cancellation of one job::
-
-        async with TaskManager(handle, workers=2) as manager:
-            job = manager.submit(item)      # job.status is pending
-            manager.cancel(job.id)          # pending or running -> cancelled
-        # leaving the block waited for every job
-
-    Each worker runs a job in a task of its own (same name as the worker), so cancelling a
-    running job cancels that job and not the worker. ``runner`` runs one job (default:
-    :func:`run_job`, looked up when the manager starts). An error that escapes ``runner``
-    does not kill the worker; it is kept in ``escaped`` as ``(job id, error)``."""
-
-    def __init__(
-        self,
-        handle: Callable[[Any], Awaitable[Any]],
-        *,
-        workers: int,
-        runner: Callable[[Job, Callable[[Any], Awaitable[Any]]], Awaitable[None]] | None = None,
-    ) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self._handle = handle
-        self._size = workers
-        self._runner = runner
-        self._queue: TracedQueue = TracedQueue(name="jobs")
-        self._ids = itertools.count(1)
-        self._workers: list[asyncio.Task[None]] = []
-        self._running: dict[int, asyncio.Task[None]] = {}
-        self._closed = False
-        self.jobs: dict[int, Job] = {}
-        self.escaped: list[tuple[int, BaseException]] = []
-
-    async def __aenter__(self) -> TaskManager:
-        runner = self._runner or run_job
-        self._workers = [
-            asyncio.create_task(self._work(runner), name=f"worker-{number}") for number in range(1, self._size + 1)
-        ]
-        return self
-
-    def submit(self, item: Any) -> Job:
-        """A new pending job for ``item``, with the next id (1, 2, ...)."""
-        if self._closed or not self._workers:
-            raise RuntimeError("submit() needs a running manager: use it inside `async with TaskManager(...)`")
-        job = Job(next(self._ids), item)
-        job.history.append((asyncio.get_running_loop().time(), JobStatus.PENDING))
-        self.jobs[job.id] = job
-        self._queue.put_nowait(job)
-        return job
-
-    def get(self, job_id: int) -> Job | None:
-        return self.jobs.get(job_id)
-
-    def cancel(self, job_id: int) -> bool:
-        """Cancel a pending or running job; False if it is unknown or already finished."""
-        job = self.jobs.get(job_id)
-        if job is None:
-            return False
-        if job.status is JobStatus.PENDING:
-            job.set_status(JobStatus.CANCELLED)
-            return True
-        running = self._running.get(job_id)
-        if job.status is JobStatus.RUNNING and running is not None:
-            running.cancel()
-            return True
-        return False
-
-    async def _work(self, runner: Callable[[Job, Callable[[Any], Awaitable[Any]]], Awaitable[None]]) -> None:
-        name = asyncio.current_task().get_name()  # type: ignore[union-attr]
-        while (job := await self._queue.get()) is not STOP:
-            try:
-                task = asyncio.create_task(runner(job, self._handle), name=name)
-                self._running[job.id] = task
-                await asyncio.wait({task})
-                if not task.cancelled() and task.exception() is not None:
-                    self.escaped.append((job.id, task.exception()))  # type: ignore[arg-type]
-            finally:
-                self._running.pop(job.id, None)
-                self._queue.task_done()
-        self._queue.task_done()
-
-    async def shutdown(self) -> None:
-        """Take no more jobs; return when every submitted job has finished."""
-        if not self._closed:
-            self._closed = True
-            for _ in self._workers:
-                self._queue.put_nowait(STOP)
-        await asyncio.gather(*self._workers)
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
-        if exc_type is None:
-            await self.shutdown()
-            return
-        self._closed = True
-        for task in [*self._running.values(), *self._workers]:
-            task.cancel()
-        await asyncio.gather(*self._running.values(), *self._workers, return_exceptions=True)
-
+# %% solution="ch02-ex3-task-manager"
+from solutions.worker_pools import TaskManager
 
 # %% tests="ch02-ex3-visible" points=1
-check_run_job(run_job)
+check_task_manager(TaskManager)
 
 # %% tests="ch02-ex3-hidden" points=2
-check_run_job(run_job, items=range(6), workers=1, failing={0}, duration=2.0, cancel_at=1.0, cancel=(1, 6))
+check_task_manager(TaskManager, items=range(6), workers=1, failing={0}, duration=2.0, cancel_at=1.0, cancel=(1, 6))
 ### BEGIN HIDDEN TESTS
-check_run_job(run_job, items=range(10), workers=3, failing={0, 9}, duration=0.7, cancel_at=1.0, cancel=(3, 9))
-check_run_job(run_job, items="xyz", workers=5, failing="y", duration=1.0, cancel_at=0.0, cancel=(1,))
+check_task_manager(TaskManager, items=range(10), workers=3, failing={0, 9}, duration=0.7, cancel_at=1.0, cancel=(3, 9))
+check_task_manager(TaskManager, items="xyz", workers=5, failing="y", duration=1.0, cancel_at=0.0, cancel=(1,))
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### The life of each job
 #
 # Eight jobs, two workers, job 4 failing; at t = 0.5 s job 2 (running) and job 7
-# (pending) are cancelled. Each row is one job's history, your `run_job` first, then
+# (pending) are cancelled. Each row is one job's history, your `TaskManager` first, then
 # the reference:
 
 # %%
-from solutions.worker_pools import run_job as reference_run_job
-
-def manager_run(runner):
-    async def main():
-        async with TaskManager(Workload(1.0, failing={"d"}), workers=2, runner=runner) as manager:
-            for item in "abcdefgh":
-                manager.submit(item)
-            await asyncio.sleep(0.5)
-            manager.cancel(2)
-            manager.cancel(7)
-        return manager.jobs
-    return run_virtual(main)
-
-for label, runner in [("your run_job", run_job), ("reference", reference_run_job)]:
-    run = manager_run(runner)
+mine, reference = manager_run(TaskManager), reference_run("worker_pools", "manager_run")
+for label, run in [("your TaskManager", mine), ("reference", reference)]:
     print(f"--- {label}: {run.outcome}")
-    for job in (run.value or {}).values():
-        steps = " -> ".join(f"{status.value} (t={time:g})" for time, status in job.history)
-        print(f"job {job.id}: {steps}")
-show_busy_timeline({"your run_job": manager_run(run_job), "reference": manager_run(reference_run_job)},
-                   title="Jobs per worker (grey: cancelled)")
+    for job_id, history in run.value or []:
+        print(f"job {job_id}: " + " -> ".join(f"{status} (t={time:g})" for time, status in history))
+show_busy_timeline({"your TaskManager": mine, "reference": reference}, title="Jobs per worker (grey: cancelled)")
+
 
 # %% [markdown]
 # ## Summary
@@ -743,6 +657,9 @@ show_busy_timeline({"your run_job": manager_run(run_job), "reference": manager_r
 # | a TaskGroup: first failure cancels the rest | `gather` leaves siblings running | — |
 # | a worker catches each job's `Exception` | workers die silently; `join()` hangs | 003 v3, 004 pitfall 2 |
 # | errors go to the job's caller (a future) | errors printed, or turned into strings | 001, 004 |
+# | shutdown: one `STOP` per worker, after the jobs, then await the workers | jobs dropped, or workers left waiting | 003 v3 |
+# | a bounded queue between submitter and workers | a fast producer fills memory (no backpressure) | 004 pitfall 1 |
+# | a failing block stops the pool at once and propagates | results nobody reads; the error swallowed | — |
 # | check status before running a job | a cancelled job runs anyway | 004 task manager |
 # | `CancelledError` is re-raised | cancellation swallowed; futures never settled | — |
 #
