@@ -8,8 +8,7 @@ of them is what counts, unless a function says otherwise.
 
 Event kinds read here: ``work.start`` / ``work.end`` (a handler call; batch calls carry
 ``size``), ``queue.put`` / ``queue.get`` (with ``depth``), ``request.start`` /
-``request.end`` (HTTP requests), ``batch.submit`` / ``batch.result``, ``job.submitted``
-(a job handed to a worker pool).
+``request.end`` (HTTP requests), ``batch.submit`` / ``batch.result``.
 """
 
 from __future__ import annotations
@@ -116,15 +115,10 @@ def peak_requests(events: list[Event]) -> int:
     return peak_in_flight(events, "request.start", "request.end")
 
 
-def jobs_waiting(events: list[Event]) -> tuple[list[float], list[int]]:
-    """(times, counts): jobs submitted (``job.submitted``) whose handler call has not started
-    (``work.start``), at each instant the count changed; the count after the last change of
-    an instant is what counts. A job that never starts (skipped, cancelled) keeps waiting."""
-    count = 0
-    count_at: dict[float, int] = {0.0: 0}
-    for event in events:
-        if event.kind in ("job.submitted", "work.start"):
-            count += 1 if event.kind == "job.submitted" else -1
-            count_at[event.time or 0.0] = count
-    return list(count_at), list(count_at.values())
-
+def batch_handler_calls(events: list[Event]) -> list[tuple[float, list[Any]]]:
+    """(time, items) of each batch handler call, in call order, from ``work.start`` events that carry a ``size``."""
+    return [
+        (event.time or 0.0, list(event["item"]))
+        for event in events
+        if event.kind == "work.start" and "size" in event.fields
+    ]

@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
-from coursekit.analysis import peak_in_flight
+from coursekit.analysis import batch_handler_calls, peak_in_flight
 from coursekit.checks import Chain, CheckFailed, describe_error, describe_values, learner_facing
 from coursekit.micro_batching import traced_submit
 from coursekit.queues import STOP, TracedQueue
@@ -474,7 +474,7 @@ class BatcherRun:
     @property
     def calls(self) -> list[tuple[float, list[Any]]]:
         """(time, items) of each handler call."""
-        return [(event.time or 0.0, list(event["item"])) for event in self.run.of_kind("work.start")]
+        return batch_handler_calls(self.run.events)
 
     def caller(self, number: int) -> str:
         at, item = self.arrivals[number]
