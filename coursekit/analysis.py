@@ -8,7 +8,8 @@ of them is what counts, unless a function says otherwise.
 
 Event kinds read here: ``work.start`` / ``work.end`` (a handler call; batch calls carry
 ``size``), ``queue.put`` / ``queue.get`` (with ``depth``), ``request.start`` /
-``request.end`` (HTTP requests), ``batch.submit`` / ``batch.result``.
+``request.end`` (HTTP requests), ``batch.submit`` / ``batch.result``, ``job.submitted``
+(a job handed to a worker pool).
 """
 
 from __future__ import annotations
@@ -113,6 +114,19 @@ def idle_slots(events: list[Event], total: int, limit: int) -> tuple[float, int,
 def peak_requests(events: list[Event]) -> int:
     """The most requests in flight at once (connecting or waiting for the answer)."""
     return peak_in_flight(events, "request.start", "request.end")
+
+
+def jobs_waiting(events: list[Event]) -> tuple[list[float], list[int]]:
+    """(times, counts): jobs submitted (``job.submitted``) whose handler call has not started
+    (``work.start``), at each instant the count changed; the count after the last change of
+    an instant is what counts. A job that never starts (skipped, cancelled) keeps waiting."""
+    count = 0
+    count_at: dict[float, int] = {0.0: 0}
+    for event in events:
+        if event.kind in ("job.submitted", "work.start"):
+            count += 1 if event.kind == "job.submitted" else -1
+            count_at[event.time or 0.0] = count
+    return list(count_at), list(count_at.values())
 
 
 def batch_handler_calls(events: list[Event]) -> list[tuple[float, list[Any]]]:
