@@ -19,7 +19,7 @@ from coursekit.analysis import batch_calls, busy_intervals, in_flight, item_wait
 from coursekit.virtual_time import VirtualRun
 
 Runs = Mapping[str, VirtualRun[Any]]
-OUTCOME_COLOURS = {"done": "tab:green", "failed": "tab:red", "cancelled": "tab:grey"}
+OUTCOME_COLOURS = {"done": "tab:green", "failed": "tab:red", "cancelled": "tab:grey", "cleanup": "tab:orange"}
 
 
 
@@ -51,8 +51,11 @@ def show_queue_depth(
     _finish(figure, title)
 
 
-def show_busy_timeline(runs: Runs, *, title: str = "Who was busy when") -> None:
-    """One Gantt chart per run: a row per consumer, a bar per item (green done, red failed)."""
+def show_busy_timeline(
+    runs: Runs, *, title: str = "Who was busy when", marks: Mapping[str, float] | None = None
+) -> None:
+    """One Gantt chart per run: a row per task, a bar per item (green done, red failed, grey
+    cancelled, orange cleanup); ``marks`` draws named instants (seconds since the run started)."""
     figure, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.0), squeeze=False)
     for ax, (label, run) in zip(axes[0], runs.items()):
         intervals = busy_intervals(run.events)
@@ -67,7 +70,11 @@ def show_busy_timeline(runs: Runs, *, title: str = "Who was busy when") -> None:
             )
         ax.set_yticks(range(len(names)), names)
         ax.invert_yaxis()  # first worker on top
-        ax.set_xlim(0, max(run.elapsed, 1e-9))
+        ax.set_xlim(0, max(run.elapsed, *(marks or {}).values(), 1e-9))
+        for name, when in (marks or {}).items():
+            ax.axvline(when, color="tab:purple", linestyle=":", linewidth=1.5, label=f"{name} (t={when:g} s)")
+        if marks:
+            ax.legend(loc="best", fontsize=8)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("virtual time (s)")
         busy = sum(end - start for bars in intervals.values() for start, end, _ in bars)
