@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from coursekit import run_virtual
 from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
+from coursekit.chapter_checks import worker_pools as checks
 from coursekit.chapter_checks.worker_pools import greedy_finish
 from coursekit.events import emit
 from coursekit.jobs import ALLOWED, JobStatus
@@ -154,3 +156,74 @@ def test_task_manager_statuses_follow_the_life_cycle(
             assert job.status is JobStatus.DONE and job.result == work.expected(job.item)
     assert peak_in_flight(run.events) <= workers
     assert not run.leftover and not run.unhandled
+
+
+class JoinThenCancelPool:
+    """A second correct design of the statement: no STOP (shutdown waits for ``queue.join()``, then
+    cancels the workers), a plain ``asyncio.Queue``, and the pool itself cancels unsettled futures."""
+
+    def __init__(self, handle: Callable[[Any], Awaitable[Any]], *, workers: int, maxsize: int = 0) -> None:
+        self._handle, self._size = handle, workers
+        self._queue: asyncio.Queue[tuple[Any, asyncio.Future[Any]]] = asyncio.Queue(maxsize)
+        self._workers: list[asyncio.Task[None]] = []
+        self._unsettled: set[asyncio.Future[Any]] = set()
+        self._closed = False
+
+    async def __aenter__(self) -> JoinThenCancelPool:
+        self._workers = [asyncio.create_task(self._work(), name=f"worker-{n}") for n in range(1, self._size + 1)]
+        return self
+
+    async def submit(self, item: Any) -> asyncio.Future[Any]:
+        if self._closed:
+            raise RuntimeError("the pool is closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._unsettled.add(future)
+        future.add_done_callback(self._unsettled.discard)
+        await self._queue.put((item, future))
+        return future
+
+    async def _work(self) -> None:
+        while True:
+            item, future = await self._queue.get()
+            try:
+                if not future.done():
+                    try:
+                        future.set_result(await self._handle(item))
+                    except Exception as error:
+                        future.set_exception(error)
+            finally:
+                self._queue.task_done()
+
+    async def _stop_workers(self) -> None:
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        self._closed = True
+        await self._queue.join()
+        await self._stop_workers()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
+        self._closed = True
+        if exc_type is None:
+            await self.shutdown()
+            return
+        await self._stop_workers()
+        for future in list(self._unsettled):
+            future.cancel()
+
+
+POOL_CHECKS = [
+    checks.check_pool_results,
+    checks.check_pool_errors,
+    checks.check_pool_shutdown,
+    checks.check_pool_backpressure,
+    checks.check_pool_cancel,
+]
+
+
+@pytest.mark.parametrize("check", POOL_CHECKS, ids=lambda check: check.__name__)
+@pytest.mark.parametrize("pool", [WorkerPool, JoinThenCancelPool], ids=lambda pool: pool.__name__)
+def test_every_correct_design_passes_the_pool_checks(check: Callable[..., None], pool: type) -> None:
+    check(pool)
