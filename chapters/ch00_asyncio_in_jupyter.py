@@ -95,7 +95,7 @@ async def worker(log):
     return 42
 
 
-log = []
+log: list[str] = []
 task = asyncio.create_task(worker(log))
 log.append("cell: task created (it has not run yet)")
 result = await task  # the cell waits here; the worker runs
@@ -109,12 +109,17 @@ print(*log, sep="\n")
 # block does not end until every task in the group has finished, and if one task fails,
 # the others are cancelled and the error is raised.
 
+
 # %%
-async with asyncio.TaskGroup() as group:
-    ada = group.create_task(greet("Ada", 0.02))
-    grace = group.create_task(greet("Grace", 0.01))
-# here, both tasks are done
-print(ada.result(), "|", grace.result())
+async def greet_both():
+    async with asyncio.TaskGroup() as group:
+        ada = group.create_task(greet("Ada", 0.02))
+        grace = group.create_task(greet("Grace", 0.01))
+    # here, both tasks are done
+    print(ada.result(), "|", grace.result())
+
+
+await greet_both()
 
 # %% [markdown]
 # ## 3. Virtual time: `run_virtual`
@@ -204,7 +209,7 @@ print(run.diagnosis)
 
 # %%
 async def lonely_consumer():
-    queue = asyncio.Queue()
+    queue: asyncio.Queue[str] = asyncio.Queue()
     return await queue.get()  # nobody ever puts anything
 
 
@@ -282,6 +287,7 @@ import matplotlib.pyplot as plt
 
 depth_at = {0.0: 0}
 for event in run.of_kind("queue.put", "queue.get"):
+    assert event.time is not None  # always set inside run_virtual (None only outside a loop)
     depth_at[event.time] = event["depth"]  # several events at one time: the last one counts
 times, depths = list(depth_at), list(depth_at.values())
 

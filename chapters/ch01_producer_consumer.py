@@ -264,8 +264,9 @@ async def guessing_pipeline(n_items, guess, consumers=3):
 print("items  guess   handled  lost  time wasted")
 for n_items in (10, 30, 60):
     run = run_virtual(guessing_pipeline(n_items, guess=5.0))
+    handled = run.unwrap()
     needed = n_items / 3 * 0.5
-    print(f"{n_items:5}  {5.0:5}s  {run.value:7}  {n_items - run.value:4}  {max(0.0, 5.0 - needed):5.2f}s")
+    print(f"{n_items:5}  {5.0:5}s  {handled:7}  {n_items - handled:4}  {max(0.0, 5.0 - needed):5.2f}s")
 
 # %% [markdown]
 # With 10 items the guess wastes over three seconds; with 60 it silently drops half the
@@ -437,7 +438,7 @@ from coursekit.workload import count_primes
 
 
 async def cpu_pipeline(limits, consumers=2):
-    queue = asyncio.Queue(maxsize=4)
+    queue: asyncio.Queue[int] = asyncio.Queue(maxsize=4)
     loop = asyncio.get_running_loop()
     results = {}
 

@@ -38,7 +38,7 @@
 # %matplotlib inline
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence  # noqa: F401  (your solutions' annotations)
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Hashable, Sequence  # noqa: F401  (your solutions' annotations)
 from typing import Any, TypeVar  # noqa: F401  (your solutions' annotations)
 
 import httpx
@@ -399,7 +399,7 @@ show_in_flight(both, limit=4, title="fetch_all: requests in flight (limit 4)")
 # generator**. Here is that translation, with streams that tick forever:
 
 # %%
-ticks = []  # (time, item): every item the tickers produce
+ticks: list[tuple[float, str]] = []  # (time, item): every item the tickers produce
 
 
 async def ticker(name, every):
@@ -412,7 +412,7 @@ async def ticker(name, every):
 
 
 async def go_style_merge(*streams):
-    merged = asyncio.Queue()
+    merged: asyncio.Queue[object] = asyncio.Queue()
     ended = object()
 
     async def forward(stream):

@@ -22,10 +22,6 @@ Runs = Mapping[str, VirtualRun[Any]]
 OUTCOME_COLOURS = {"done": "tab:green", "failed": "tab:red", "cancelled": "tab:grey", "cleanup": "tab:orange"}
 
 
-
-
-
-
 def show_queue_depth(
     runs: Runs, *, title: str = "Queue depth over time", marks: Mapping[str, float] | None = None
 ) -> None:
@@ -33,7 +29,7 @@ def show_queue_depth(
 
     ``marks`` labels instants to draw as dotted vertical lines, e.g. ``{"stop": 6.25}``."""
     figure, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.0), sharey=True, squeeze=False)
-    for ax, (label, run) in zip(axes[0], runs.items()):
+    for ax, (label, run) in zip(axes[0], runs.items(), strict=True):
         times, depths = queue_depth(run.events)
         ax.step(times, depths, where="post", color="tab:blue")
         maxsizes = {e["maxsize"] for e in run.of_kind("queue.put")} - {0}
@@ -57,7 +53,7 @@ def show_busy_timeline(
     """One Gantt chart per run: a row per task, a bar per item (green done, red failed, grey
     cancelled, orange cleanup); ``marks`` draws named instants (seconds since the run started)."""
     figure, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.0), squeeze=False)
-    for ax, (label, run) in zip(axes[0], runs.items()):
+    for ax, (label, run) in zip(axes[0], runs.items(), strict=True):
         intervals = busy_intervals(run.events)
         names = sorted(intervals)
         for row, name in enumerate(names):
@@ -87,7 +83,7 @@ def show_busy_timeline(
 def show_in_flight(runs: Runs, *, limit: int | None = None, title: str = "Items in flight over time") -> None:
     """One step plot per run of how many handle() calls were running; dashed line at ``limit``."""
     figure, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.0), sharey=True, squeeze=False)
-    for ax, (label, run) in zip(axes[0], runs.items()):
+    for ax, (label, run) in zip(axes[0], runs.items(), strict=True):
         times, counts = in_flight(run.events)
         ax.step(times, counts, where="post", color="tab:green")
         if limit is not None:
@@ -112,10 +108,6 @@ def _finish(figure: plt.Figure, title: str) -> None:
     figure.tight_layout()
     plt.show()
     plt.close(figure)
-
-
-
-
 
 
 def show_batches(

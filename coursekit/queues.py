@@ -15,11 +15,15 @@ It also counts, so a diagnosis can say how many items never got ``task_done()``.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Generic, TypeVar
+from typing import Any
+
+from typing_extensions import TypeVar
 
 from coursekit.events import emit
 
-T = TypeVar("T")
+# Defaults to Any (PEP 696) so that a plain ``TracedQueue(maxsize)`` in demo code is a
+# ``TracedQueue[Any]`` without a type argument.
+T = TypeVar("T", default=Any)
 
 
 class _Stop:
@@ -42,7 +46,7 @@ STOP: Any = _Stop()
 A dedicated object, not ``None``, because ``None`` can be a real item."""
 
 
-class TracedQueue(asyncio.Queue, Generic[T]):
+class TracedQueue(asyncio.Queue[T]):
     """An :class:`asyncio.Queue` that emits events; ``name`` labels them."""
 
     def __init__(self, maxsize: int = 0, *, name: str = "queue") -> None:

@@ -24,13 +24,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from coursekit.events import Event
 from coursekit.virtual_time import VirtualRun
 
 TRACES = Path(__file__).resolve().parent / "reference_traces"
 F = TypeVar("F", bound=Callable[..., VirtualRun[Any]])
+
+
+class PictureRun(Protocol):
+    """A function marked with :func:`picture_run`: it takes an implementation and returns its run."""
+
+    reference_subject: str
+
+    def __call__(self, implementation: Any, /) -> VirtualRun[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -51,13 +59,13 @@ def picture_run(subject: str) -> Callable[[F], F]:
     ``pipeline``."""
 
     def mark(function: F) -> F:
-        function.reference_subject = subject  # type: ignore[attr-defined]
+        function.reference_subject = subject  # type: ignore[attr-defined]  # a function attribute, read back as PictureRun
         return function
 
     return mark
 
 
-def picture_runs(module: Any) -> dict[str, Callable[..., VirtualRun[Any]]]:
+def picture_runs(module: Any) -> dict[str, PictureRun]:
     """The picture runs a module defines, by name."""
     return {
         name: value for name, value in vars(module).items() if callable(value) and hasattr(value, "reference_subject")

@@ -30,7 +30,7 @@ import threading
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import looptime
 
@@ -105,7 +105,7 @@ class VirtualRun(Generic[T]):
             raise self.error
         if self.outcome in ("hung", "blocked"):
             raise RunFailed(self.diagnosis)
-        return self.value  # type: ignore[return-value]
+        return cast(T, self.value)  # it returned: the value is a T (None only if T allows it)
 
     def __repr__(self) -> str:
         return (

@@ -63,10 +63,6 @@ def find_item_failure(error: BaseException | None) -> BaseException | None:
     return error if isinstance(error, ItemFailed) else None
 
 
-
-
-
-
 def count_primes(limit: int) -> int:
     """How many primes are below ``limit`` (a sieve): a CPU-bound stand-in for real work.
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Hashable, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -37,7 +37,7 @@ import httpx
 T = TypeVar("T")
 
 
-async def fetch_all(client: httpx.AsyncClient, urls: Sequence[str], *, limit: int = 10) -> list[str | Exception]:
+async def fetch_all(client: httpx.AsyncClient, urls: Sequence[str], *, limit: int = 10) -> list[str | BaseException]:
     """GET every URL with ``client``, at most ``limit`` at once; bodies or errors, in input order."""
     semaphore = asyncio.Semaphore(limit)
 
@@ -52,14 +52,14 @@ async def fetch_all(client: httpx.AsyncClient, urls: Sequence[str], *, limit: in
     return await asyncio.gather(*(fetch_one(url) for url in urls), return_exceptions=True)
 
 
-async def run_all(handle: Callable[[Any], Awaitable[T]], items: Sequence[Hashable]) -> list[T]:
+async def run_all(handle: Callable[[Any], Coroutine[Any, Any, T]], items: Sequence[Hashable]) -> list[T]:
     """``[await handle(item) for item in items]``, all at once; the first failure cancels the rest."""
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(handle(item), name=f"item-{item!r}") for item in items]
     return [task.result() for task in tasks]
 
 
-async def merge(*streams: AsyncGenerator[T, None]) -> AsyncIterator[T]:
+async def merge(*streams: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
     """Yield the items of every stream as they come; end when all streams have ended."""
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=1)  # a pump waits while its item is unread
 
@@ -90,7 +90,7 @@ async def merge(*streams: AsyncGenerator[T, None]) -> AsyncIterator[T]:
         await asyncio.gather(*pumps, return_exceptions=True)
 
 
-async def first_success(*attempts: Callable[[], Awaitable[T]]) -> T:
+async def first_success(*attempts: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run every attempt at once; return the first successful result and cancel the others."""
     if not attempts:
         raise ValueError("first_success() needs at least one attempt")
@@ -102,7 +102,9 @@ async def first_success(*attempts: Callable[[], Awaitable[T]]) -> T:
             for task in tasks:  # input order breaks ties between attempts done at the same instant
                 if task in done and task.exception() is None:
                     return task.result()
-        raise ExceptionGroup("every attempt failed", [task.exception() for task in tasks])
+        # Every attempt has failed: each task holds its exception.
+        errors = [error for task in tasks if isinstance(error := task.exception(), Exception)]
+        raise ExceptionGroup("every attempt failed", errors)
     finally:
         for task in tasks:
             task.cancel()

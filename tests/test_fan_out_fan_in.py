@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coursekit import emit, run_virtual
+from coursekit import VirtualRun, emit, run_virtual
 from coursekit.analysis import peak_requests
 from coursekit.chapter_checks.fan_out_fan_in import FakeService, _due, _streams
 from coursekit.checks import leaf_exceptions
@@ -36,9 +36,9 @@ def test_fetch_all_answers_every_url_in_place_through_one_client(data: st.DataOb
 
     run = run_virtual(scenario)
     assert run.outcome == "returned", run.diagnosis
-    results = run.value
+    results = run.unwrap()
     assert len(results) == count
-    for path, result in zip(paths, results):
+    for path, result in zip(paths, results, strict=True):
         if path in failing:
             assert isinstance(result, httpx.HTTPStatusError) and result.response.status_code == 503
         elif path in broken:
@@ -185,5 +185,5 @@ def test_first_success_returns_the_earliest_success_and_cancels_the_losers(data:
 
 
 def test_first_success_needs_an_attempt() -> None:
-    run = run_virtual(first_success)
+    run: VirtualRun[Any] = run_virtual(first_success)
     assert isinstance(run.error, ValueError)

@@ -61,9 +61,7 @@ def wrong_implementations(notebook: Path) -> list[WrongImplementation]:
             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT"
         )
         function = next(
-            node.name
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         )
         found.append(WrongImplementation(f"wrong-{path.stem.replace('_', '-')}", code, function, expect))
     return found
@@ -74,7 +72,8 @@ STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HE
 
 def regions(source: str, begin: str, end: str) -> list[list[str]]:
     """The lines strictly between each ``begin`` and ``end`` delimiter line (nbgrader's matching)."""
-    found, current = [], None
+    found: list[list[str]] = []
+    current: list[str] | None = None
     for line in source.splitlines():
         if begin in line:
             current = []
@@ -168,7 +167,9 @@ def is_test(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def fill_in(release: nbformat.NotebookNode, source: nbformat.NotebookNode, ids: set[str]) -> nbformat.NotebookNode:
+def fill_in(
+    release: nbformat.NotebookNode, source: nbformat.NotebookNode, ids: set[str | None]
+) -> nbformat.NotebookNode:
     """A copy of ``release`` whose solution cells named in ``ids`` hold the source's solution."""
     answers = {grade_id(cell): cell.source for cell in source.cells if is_solution(cell)}
     filled = nbformat.from_dict(release)
@@ -221,7 +222,8 @@ def make_submissions(course: Path, assignment: str, sources: dict[str, nbformat.
 
 
 def replace_function(notebook: nbformat.NotebookNode, wrong: WrongImplementation) -> nbformat.NotebookNode:
-    """``notebook`` with the solution cell that defines ``wrong.function`` (a function or class) holding the wrong code."""
+    """``notebook`` with the solution cell that defines ``wrong.function`` (a function or class)
+    holding the wrong code."""
     definition = re.compile(rf"^((async )?def|class) {wrong.function}\b", re.MULTILINE)
     cells = [cell for cell in notebook.cells if is_solution(cell) and definition.search(cell.source)]
     assert len(cells) == 1, f"expected one solution cell defining {wrong.function}, found {len(cells)}"

@@ -40,7 +40,7 @@ def test_pipeline_handles_every_item_exactly_once_and_every_consumer_exits(case:
     work = Workload(case["duration_of"].__getitem__, case["failing"])
     run = run_virtual(lambda: run_pipeline(case["sources"], work, consumers=case["consumers"], maxsize=case["maxsize"]))
     assert run.outcome == "returned", run.diagnosis
-    results, failures = run.value
+    results, failures = run.unwrap()
     assert set(results) | set(failures) == set(case["items"])
     assert not set(results) & set(failures)
     assert set(failures) == case["failing"]
@@ -99,7 +99,7 @@ def test_serve_takes_nothing_after_stop_and_handles_everything_it_took(
 
     run = run_virtual(scenario)
     assert run.outcome == "returned", run.diagnosis
-    results, _ = run.value
+    results, _ = run.unwrap()
     taken = {event["item"] for event in run.of_kind("queue.put") if event["item"] is not STOP}
     assert set(results) == taken
     # Item i becomes available at (i + 1) * every; none after stop may have been taken.

@@ -151,7 +151,7 @@ def test_runs_beside_an_already_running_loop_and_leaves_it_intact() -> None:
         run = run_virtual(inner)
         assert asyncio.get_running_loop() is outer
         await asyncio.sleep(0)
-        return run.value, run.elapsed
+        return run.unwrap(), run.elapsed
 
     assert asyncio.run(kernel_cell()) == ("inner", 50.0)
 

@@ -35,22 +35,23 @@ def check_countdown(
     chain.require_async_function(countdown, "countdown")
     run = run_virtual(lambda: countdown(n, delay), deadline=60, wall_limit=wall_limit)
     chain.require_finished(run, call)
+    ticks = run.unwrap()
     chain.require(
-        isinstance(run.value, list),
+        isinstance(ticks, list),
         f"{call} returns a list",
-        observed=f"it returned {run.value!r}",
+        observed=f"it returned {ticks!r}",
         hint="append each tick's time to a list, and return the list",
     )
     chain.require(
-        len(run.value) == n,
+        len(ticks) == n,
         f"{call} ticks {n} times",
-        observed=f"it returned {len(run.value)} times: {run.value}",
+        observed=f"it returned {len(ticks)} times: {ticks}",
         hint="one tick for each of n, n-1, ..., 1; try range(n, 0, -1)",
     )
     chain.require(
-        run.value == expected,
+        ticks == expected,
         f"{call} ticks at {expected}",
-        observed=f"it ticked at {run.value}",
+        observed=f"it ticked at {ticks}",
         hint="tick first, then sleep, but only between ticks; "
         "read the time with round(asyncio.get_running_loop().time(), 3)",
     )

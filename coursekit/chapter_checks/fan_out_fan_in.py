@@ -17,6 +17,7 @@ import inspect
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from typing import Any
+from unittest import mock
 
 import httpx
 
@@ -87,11 +88,8 @@ class FakeService:
                 kwargs["transport"] = service.transport()
             original(client, *args, **kwargs)
 
-        httpx.AsyncClient.__init__ = init  # type: ignore[method-assign]
-        try:
+        with mock.patch.object(httpx.AsyncClient, "__init__", init):
             yield self
-        finally:
-            httpx.AsyncClient.__init__ = original  # type: ignore[method-assign]
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -140,8 +138,6 @@ class ServiceTransport(httpx.MockTransport):
             emit("request.end", path=path, outcome=outcome)
 
 
-
-
 # --------------------------------------------------------------- fetch_all
 
 
@@ -178,7 +174,7 @@ def check_fetch_all(
             "or try/except httpx.HTTPError around each request",
         )
     chain.require_finished(run, "fetch_all")
-    results = run.value
+    results = run.unwrap()
     chain.require(
         isinstance(results, list) and len(results) == len(urls),
         "fetch_all returns a list with one entry per URL",
@@ -406,10 +402,11 @@ def _require_async_generator(chain: Chain, merge: Any) -> None:
                 observed="it raised NotImplementedError: the placeholder is still there",
                 hint="replace `raise NotImplementedError()` with your code, then run that cell again",
             )
+    kind = "an async function without yield" if inspect.iscoroutinefunction(merge) else type(merge).__name__
     chain.require(
         inspect.isasyncgenfunction(merge),
         "merge is an async generator (`async def` with `yield`)",
-        observed=f"merge is {'an async function without yield' if inspect.iscoroutinefunction(merge) else type(merge).__name__}",
+        observed=f"merge is {kind}",
         hint="define `async def merge(*streams):` and `yield` each item as it arrives",
     )
 
@@ -541,59 +538,66 @@ def check_merge_cancelled(
     chain = Chain("merge")
     _require_async_generator(chain, merge)
     for how in ("break", "cancel"):
-        closed: set[str] = set()
-        sources = _streams(streams, closed)
-        state: dict[str, Any] = {}
+        _require_merge_stops(chain, merge, how, take, streams)
 
-        async def consume() -> None:
-            async with contextlib.aclosing(merge(*sources)) as merged:
-                count = 0
-                async for _ in merged:
-                    count += 1
-                    if count == take and how == "break":
-                        break
 
-        async def scenario() -> None:
-            loop = asyncio.get_running_loop()
-            if how == "break":
-                await consume()
-            else:
-                consumer = asyncio.create_task(consume(), name="consumer")
-                await asyncio.sleep(streams[0][0] * take + 0.01)
-                consumer.cancel()
-                await asyncio.wait({consumer})
-            state["stopped"] = loop.time()
-            state["closed"] = set(closed)
-            await asyncio.sleep(5)  # anything merge left behind shows itself meanwhile
+def _require_merge_stops(
+    chain: Chain, merge: Callable[..., Any], how: str, take: int, streams: Sequence[tuple[float, int]]
+) -> None:
+    """One round of check_merge_cancelled: the consumer stops by ``how`` (``"break"`` or ``"cancel"``)."""
+    closed: set[str] = set()
+    sources = _streams(streams, closed)
+    state: dict[str, Any] = {}
 
-        run = run_virtual(scenario, deadline=DEADLINE)
-        what = "the consumer breaks out of its loop" if how == "break" else "the consumer task is cancelled"
-        chain.require_finished(
-            run,
-            "a consumer that stops with " + ("`break`" if how == "break" else "task.cancel()"),
-            hang_hint="merge's cleanup (a `finally:` around the loop) must not wait for "
-            "the streams to end: cancel the pumping tasks, then await them",
-        )
-        after = [event["item"] for event in run.of_kind("stream.item") if event.time > state["stopped"] + 1e-9]
-        chain.require(
-            not run.leftover and not after,
-            f"when {what}, merge cancels its tasks and reads no more items",
-            observed=lambda: (
-                f"after the consumer stopped at t={state['stopped']:g} s, "
-                f"{len(after)} more item(s) were read from the streams"
-                + (f"; 5 s later, {len(run.leftover)} task(s) it started were still running" if run.leftover else "")
-            ),
-            hint="wrap merge's loop in try/finally; in the finally, cancel every pumping task and "
-            "await them (the Go version in document 002 has no way to stop its goroutines)",
-        )
-        names = sorted({"abcdefgh"[number] for number in range(len(streams))} - state["closed"])
-        chain.require(
-            not names,
-            f"when {what}, every stream is closed before merge returns",
-            observed=f"stream(s) {', '.join(names)} were left open (their `finally:` had not run)",
-            hint="in each pump, iterate inside `async with contextlib.aclosing(stream):`, "
-            "so the stream is closed however the pump ends",
-        )
+    async def consume() -> None:
+        async with contextlib.aclosing(merge(*sources)) as merged:
+            count = 0
+            async for _ in merged:
+                count += 1
+                if count == take and how == "break":
+                    break
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        if how == "break":
+            await consume()
+        else:
+            consumer = asyncio.create_task(consume(), name="consumer")
+            await asyncio.sleep(streams[0][0] * take + 0.01)
+            consumer.cancel()
+            await asyncio.wait({consumer})
+        state["stopped"] = loop.time()
+        state["closed"] = set(closed)
+        await asyncio.sleep(5)  # anything merge left behind shows itself meanwhile
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    what = "the consumer breaks out of its loop" if how == "break" else "the consumer task is cancelled"
+    chain.require_finished(
+        run,
+        "a consumer that stops with " + ("`break`" if how == "break" else "task.cancel()"),
+        hang_hint="merge's cleanup (a `finally:` around the loop) must not wait for "
+        "the streams to end: cancel the pumping tasks, then await them",
+    )
+    after = [event["item"] for event in run.of_kind("stream.item") if event.time > state["stopped"] + 1e-9]
+    chain.require(
+        not run.leftover and not after,
+        f"when {what}, merge cancels its tasks and reads no more items",
+        observed=lambda: (
+            f"after the consumer stopped at t={state['stopped']:g} s, "
+            f"{len(after)} more item(s) were read from the streams"
+            + (f"; 5 s later, {len(run.leftover)} task(s) it started were still running" if run.leftover else "")
+        ),
+        hint="wrap merge's loop in try/finally; in the finally, cancel every pumping task and "
+        "await them (the Go version in document 002 has no way to stop its goroutines)",
+    )
+    names = sorted({"abcdefgh"[number] for number in range(len(streams))} - state["closed"])
+    chain.require(
+        not names,
+        f"when {what}, every stream is closed before merge returns",
+        observed=f"stream(s) {', '.join(names)} were left open (their `finally:` had not run)",
+        hint="in each pump, iterate inside `async with contextlib.aclosing(stream):`, "
+        "so the stream is closed however the pump ends",
+    )
 
 
 # ----------------------------------------------------------- first_success

@@ -207,7 +207,7 @@ def check_serve(
     results, failures = _require_pair(chain, run, "serve")
     taken = [event["item"] for event in run.of_kind("source.take")]
     if stop_at is not None:
-        late = [event for event in run.of_kind("source.take") if event.time > stop_at]
+        late = [event for event in run.of_kind("source.take") if event.time is not None and event.time > stop_at]
         chain.require(
             not late,
             "serve takes no new item from the source once stop is set",
@@ -257,7 +257,7 @@ def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, hang_hint: str |
 
 
 def _require_pair(chain: Chain, run: VirtualRun[Any], what: str) -> tuple[dict[Any, Any], dict[Any, Any]]:
-    value = run.value
+    value = run.unwrap()  # callers checked with _require_ran that the run returned
     is_pair = isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict) and isinstance(value[1], dict)
     chain.require(
         is_pair,
