@@ -112,8 +112,8 @@ def dumps(traces: dict[str, VirtualRun[Any]]) -> str:
     for number, (name, run) in enumerate(sorted(traces.items())):
         data = to_json(run)
         events = data.pop("events")
-        head = json.dumps(data, sort_keys=True)[1:-1]
-        body = ",\n".join("    " + json.dumps(event, sort_keys=True) for event in events)
+        head = json.dumps(data)[1:-1]
+        body = ",\n".join("    " + json.dumps(event) for event in events)
         comma = "," if number < len(traces) - 1 else ""
         lines.append(f'  {json.dumps(name)}: {{{head}, "events": [\n{body}\n  ]}}{comma}')
     lines.append("}")

@@ -234,3 +234,14 @@ def test_the_command_serves_until_terminated() -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_live_hang_ends_when_the_client_gives_up() -> None:
+    service = Service(faults=Faults(hang_rate=1.0))
+    with serve_live(service) as url:
+        with httpx.Client(timeout=0.2) as client, pytest.raises(httpx.ReadTimeout):
+            client.get(f"{url}/items/1")
+    assert [(record.path, record.status, record.outcome) for record in service.log] == [
+        ("/items/1", None, "cancelled")
+    ]
+    assert not any(thread.name == "course-service" for thread in threading.enumerate())

@@ -42,7 +42,7 @@ def test_wrong_implementation_fails_with_intended_message(path: Path, capsys: py
     expect = namespace["EXPECT"]
     check = getattr(checks, expect["check"])
     with pytest.raises(CheckFailed) as failure:
-        check(namespace[expect.get("subject", subject_of(expect["check"]))])
-    assert failure.value.prop == expect["property"], str(failure.value)
+        check(namespace[expect.get("subject", subject_of(expect["check"]))], **expect.get("args", {}))
+    assert failure.value.prop.endswith(expect["property"]), str(failure.value)  # after the scenario, if named
     assert expect["observed"] in failure.value.observed, str(failure.value)
     assert expect.get("hint", "") in failure.value.hint, str(failure.value)

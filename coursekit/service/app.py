@@ -136,8 +136,11 @@ class Service:
         self.log.append(record)
         emit("server.request", path=path)
         try:
-            if decision.outcome == "hang":
-                await asyncio.Event().wait()  # nobody sets it: the request never gets an answer
+            if decision.outcome == "hang":  # no answer, ever: wait until the client goes away
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                record.outcome = "cancelled"
+                return
             await asyncio.sleep(decision.delay)
             if decision.outcome == "ok":
                 await self.app(scope, receive, self._recording(send, record))

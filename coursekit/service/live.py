@@ -21,6 +21,7 @@ import uvicorn
 from coursekit.service.app import Service
 
 START_LIMIT = 10.0  # real seconds to wait for the server to listen before giving up
+STOP_LIMIT = 2  # real seconds open requests get to finish when the block ends
 
 
 @contextmanager
@@ -29,7 +30,9 @@ def serve_live(service: Service, *, port: int = 0) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    config = uvicorn.Config(service, log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        service, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=STOP_LIMIT
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="course-service", daemon=True)
     thread.start()
