@@ -1,0 +1,25 @@
+"""Suite-wide pytest hooks: at the end of a run, the wall time spent in each test file.
+
+A file's time is the sum of its tests' setup, call and teardown durations (module
+fixtures count where they run), so the slow parts of the suite are plain to see."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+_seconds_by_file: defaultdict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _seconds_by_file[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _seconds_by_file:
+        return
+    terminalreporter.section("time per test file")
+    for path, seconds in sorted(_seconds_by_file.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
+    terminalreporter.write_line(f"{sum(_seconds_by_file.values()):8.1f} s  in all")
