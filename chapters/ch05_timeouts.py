@@ -423,7 +423,7 @@ print(run_virtual(lambda: handle_request(Deadline.after(5.0))).value)
 # %% solution="ch05-ex3-shutdown"
 from solutions.timeouts import shutdown
 
-# %% tests="ch05-ex3-shutdown" points=2
+# %% tests="ch05-ex3-results" points=2
 check_shutdown(shutdown)
 check_shutdown(shutdown, grace=10.0, durations=(1.0, 2.0, 2.5))
 ### BEGIN HIDDEN TESTS

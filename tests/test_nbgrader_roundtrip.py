@@ -10,9 +10,11 @@ directory (the real gradebook is never touched):
   test cell), the untouched release 0 on every graded cell, and a release with
   only the first solution cell filled in strictly in between;
 - the feedback HTML quotes no hidden test line;
-- each wrong implementation in ``tests/wrong_implementations/<topic>/`` (one student
-  each: the reference with one solution cell replaced by the wrong code) loses points,
-  and the test cell that runs its check scores 0 and shows the intended property.
+- a representative wrong implementation per exercise, from ``tests/wrong_implementations/<topic>/``
+  (one student each: the reference with one solution cell replaced by the wrong code),
+  loses points, and the test cell that runs its check scores 0 and shows the intended
+  property (every wrong implementation is run through the graded cells in-process by
+  tests/test_wrong_implementations.py).
 
 These run the notebooks, so they are slow: one release and one autograde run
 (three students) per chapter, shared by the tests below.
@@ -50,8 +52,12 @@ class WrongImplementation:
 
 
 def wrong_implementations(notebook: Path) -> list[WrongImplementation]:
-    """The wrong implementations kept for a chapter notebook (folder named after its stem)."""
-    found = []
+    """A representative few of the wrong implementations kept for a chapter notebook (folder
+    named after its stem): the first, by file name, for each function or class they replace.
+
+    Every one of them fails its graded cell in-process (tests/test_wrong_implementations.py);
+    these few show that nbgrader scores such a cell 0 and keeps the other cells' points."""
+    found: list[WrongImplementation] = []
     for path in sorted((WRONG_DIR / notebook.stem).glob("*.py")):
         code = path.read_text()
         tree = ast.parse(code)
@@ -63,7 +69,8 @@ def wrong_implementations(notebook: Path) -> list[WrongImplementation]:
         function = next(
             node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         )
-        found.append(WrongImplementation(f"wrong-{path.stem.replace('_', '-')}", code, function, expect))
+        if function not in {wrong.function for wrong in found}:
+            found.append(WrongImplementation(f"wrong-{path.stem.replace('_', '-')}", code, function, expect))
     return found
 
 

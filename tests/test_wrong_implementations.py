@@ -1,4 +1,9 @@
-"""Every chapter's checks pass on the reference and fail, as intended, on each wrong implementation."""
+"""Every chapter's checks fail, as intended, on each wrong implementation, in-process.
+
+Each wrong implementation is tested twice: its ``EXPECT``'d check, called directly, fails
+with the intended property, observation and hint; and in the chapter's notebook, a graded
+cell that uses it fails with that property (the cell nbgrader would score 0). The nbgrader
+round trip (tests/test_nbgrader_roundtrip.py) grades a representative few for real."""
 
 from __future__ import annotations
 
@@ -7,12 +12,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import nbformat
 import pytest
 
 from coursekit.checks import CheckFailed
+from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, run_cell
+from tools.chapter_source import chapters
 
 WRONG = Path(__file__).parent / "wrong_implementations"
 CASES = sorted(path for path in WRONG.glob("*/*.py"))
+BY_TOPIC = {chapter.topic: chapter for chapter in chapters()}
 
 
 def load_wrong(path: Path) -> tuple[dict[str, Any], ModuleType]:
@@ -46,3 +55,26 @@ def test_wrong_implementation_fails_with_intended_message(path: Path, capsys: py
     assert failure.value.prop.endswith(expect["property"]), str(failure.value)  # after the scenario, if named
     assert expect["observed"] in failure.value.observed, str(failure.value)
     assert expect.get("hint", "") in failure.value.hint, str(failure.value)
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_wrong_implementation_fails_a_graded_cell_as_intended(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """In its chapter's notebook, some graded cell that uses the wrong code fails with the intended
+    property, as that cell does when nbgrader grades it (scoring 0)."""
+    chapter = BY_TOPIC[path.parent.name]
+    notebook = nbformat.read(chapter.notebook, as_version=4)
+    code = path.read_text(encoding="utf-8")
+    cells = graded_cells_using(notebook, defined_names(code))
+    assert cells, f"no graded cell of {chapter.notebook.name} uses {sorted(defined_names(code))}"
+    expect = load_wrong(path)[0]["EXPECT"]
+    failures = []
+    for cell in cells:
+        try:
+            run_cell(chapter, cell, graded_namespace(chapter, notebook, code, str(path)))
+        except CheckFailed as failure:
+            failures.append(failure)
+            if failure.prop.endswith(expect["property"]):
+                return
+    raise AssertionError(
+        f"no graded cell failed with '{expect['property']}'; they failed with: {[str(f) for f in failures]}"
+    )

@@ -111,6 +111,10 @@ def build_notebook(chapter: Chapter) -> nbformat.NotebookNode:
     )
     for number, cell in enumerate(notebook.cells):
         cell["id"] = f"{chapter.assignment[:4]}-{number:03d}"
+    grade_ids = [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells if "nbgrader" in cell.metadata]
+    repeated = sorted({grade_id for grade_id in grade_ids if grade_ids.count(grade_id) > 1})
+    if repeated:
+        raise ChapterSourceError(f"{chapter.source.name}: each grade id must be used once; repeated: {repeated}")
     return notebook
 
 

@@ -10,7 +10,11 @@ EXPECT = {
 
 async def call_with_fallback(operation, timeout, fallback):
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout) as scope:
             return await operation()
-    except (TimeoutError, asyncio.CancelledError):
+    except TimeoutError:
+        if scope.expired():
+            return fallback
+        raise
+    except asyncio.CancelledError:  # "whatever stops us, fall back"
         return fallback

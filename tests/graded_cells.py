@@ -1,0 +1,56 @@
+"""Run a chapter's graded test cells in-process, as nbgrader runs them when it grades a notebook.
+
+A solution cell (a learner's, a wrong implementation, a correct alternative) runs in
+:func:`graded_namespace` (the notebook's locked setup, then the reference module's
+names, as if every other exercise were solved); then :func:`graded_cells_using` lists the
+graded cells that exercise what it defines. Each cell is graded on its own: it scores 0
+if it raises.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from typing import Any
+
+import nbformat
+
+from tools.chapter_source import Chapter
+
+
+def is_test(cell: nbformat.NotebookNode) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("grade"))
+
+
+def graded_namespace(chapter: Chapter, notebook: nbformat.NotebookNode, code: str, filename: str) -> dict[str, Any]:
+    """The notebook's locked setup cells (magics left out), the reference's names, then ``code``."""
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("locked") and not is_test(cell):
+            setup = "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))
+            exec(compile(setup, f"{chapter.assignment} setup", "exec"), namespace)
+    reference = importlib.import_module(f"solutions.{chapter.topic}")
+    namespace.update({name: value for name, value in vars(reference).items() if not name.startswith("__")})
+    exec(compile(code, filename, "exec"), namespace)
+    return namespace
+
+
+def defined_names(code: str) -> set[str]:
+    """The functions and classes ``code`` defines at its top level."""
+    nodes = ast.parse(code).body
+    return {node.name for node in nodes if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+
+
+def graded_cells_using(notebook: nbformat.NotebookNode, names: set[str]) -> list[nbformat.NotebookNode]:
+    """The graded test cells that mention one of ``names``."""
+    return [
+        cell
+        for cell in notebook.cells
+        if is_test(cell) and any(re.search(rf"\b{re.escape(name)}\b", cell.source) for name in names)
+    ]
+
+
+def run_cell(chapter: Chapter, cell: nbformat.NotebookNode, namespace: dict[str, Any]) -> None:
+    """Run one graded cell (its hidden tests included); raises what the cell raises."""
+    exec(compile(cell.source, f"{chapter.assignment} {cell.metadata.nbgrader.grade_id}", "exec"), namespace)
