@@ -241,7 +241,5 @@ def test_a_live_hang_ends_when_the_client_gives_up() -> None:
     with serve_live(service) as url:
         with httpx.Client(timeout=0.2) as client, pytest.raises(httpx.ReadTimeout):
             client.get(f"{url}/items/1")
-    assert [(record.path, record.status, record.outcome) for record in service.log] == [
-        ("/items/1", None, "cancelled")
-    ]
+    assert [(record.path, record.status, record.outcome) for record in service.log] == [("/items/1", None, "cancelled")]
     assert not any(thread.name == "course-service" for thread in threading.enumerate())
