@@ -129,6 +129,7 @@ def run_virtual(
     """
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("run_virtual() must be called from the main thread (it uses SIGALRM)")
+    gc.freeze()  # what existed before: the collection at the end looks at this run's objects only
     loop = looptime.new_event_loop(start=0)
     unhandled: list[str] = []
     loop.set_exception_handler(lambda _loop, context: unhandled.append(_describe_context(context)))
@@ -151,6 +152,7 @@ def run_virtual(
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous_handler)
             gc.collect()  # finished tasks nobody kept report unretrieved errors now, not at random later
+            gc.unfreeze()
             loop.close()
             asyncio._set_running_loop(outer_loop)
     run.events = recorder.events

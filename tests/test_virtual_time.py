@@ -186,3 +186,16 @@ def test_a_hang_caused_by_a_silently_dead_task_shows_its_error() -> None:
     run = run_virtual(main, deadline=10)
     assert "errors that no code ever looked at:" in run.diagnosis
     assert "(task worker-1): ValueError: worker died" in run.diagnosis
+
+
+def test_a_run_collects_only_its_own_garbage_and_leaves_the_collector_as_it_was() -> None:
+    async def leaves_an_error_behind() -> None:
+        async def boom() -> None:
+            raise ValueError("nobody looks")
+
+        asyncio.create_task(boom())
+        await asyncio.sleep(1)
+
+    run = run_virtual(leaves_an_error_behind)
+    assert [line.split(": ", 1)[1] for line in run.unhandled] == ["ValueError: nobody looks"]
+    assert gc.get_freeze_count() == 0, "run_virtual must unfreeze what it froze"
