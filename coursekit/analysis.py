@@ -9,7 +9,8 @@ of them is what counts, unless a function says otherwise.
 Event kinds read here: ``work.start`` / ``work.end`` (a handler call; batch calls carry
 ``size``), ``queue.put`` / ``queue.get`` (with ``depth``), ``request.start`` /
 ``request.end`` (HTTP requests), ``batch.submit`` / ``batch.result``, ``job.submitted``
-(a job handed to a worker pool).
+(a job handed to a worker pool), ``breaker.state`` (a circuit breaker's transition: ``old``,
+``new``), ``breaker.rejected``, ``server.response`` (the course's HTTP service).
 """
 
 from __future__ import annotations
@@ -136,6 +137,46 @@ def batch_handler_calls(events: list[Event]) -> list[tuple[float, list[Any]]]:
         for event in events
         if event.kind == "work.start" and "size" in event.fields
     ]
+
+
+def breaker_transitions(events: list[Event], name: str | None = None) -> list[tuple[float, str, str]]:
+    """(time, old, new) of each ``breaker.state`` event (of the breaker called ``name``, if given), in order."""
+    return [
+        (event.time or 0.0, event["old"], event["new"])
+        for event in events
+        if event.kind == "breaker.state" and (name is None or event.fields.get("name") == name)
+    ]
+
+
+def breaker_bands(events: list[Event], end: float, origin: float = 0.0) -> list[tuple[float, float, str]]:
+    """(start, end, state) spans of a breaker's state from ``origin`` to ``end``, from its
+    ``breaker.state`` events; the state before the first event is that event's ``old`` (closed if none).
+    Spans of no length (several transitions at one instant) are left out."""
+    transitions = breaker_transitions(events)
+    state = transitions[0][1] if transitions else "closed"
+    bands: list[tuple[float, float, str]] = []
+    since = origin
+    for time, _, new in transitions:
+        if time > since:
+            bands.append((since, time, state))
+        since, state = max(since, time), new
+    if end > since:
+        bands.append((since, end, state))
+    return bands
+
+
+def breaker_calls(events: list[Event]) -> dict[str, list[float]]:
+    """When calls reached the service and how they ended, and when the breaker rejected calls:
+    ``{"ok": [...], "failed": [...], "rejected": [...]}``, from ``server.response`` events
+    (a status of 500 or more is a failure) and ``breaker.rejected`` events (emitted by the caller)."""
+    marks: dict[str, list[float]] = {"ok": [], "failed": [], "rejected": []}
+    for event in events:
+        if event.kind == "server.response":
+            status = event.fields.get("status")
+            marks["failed" if status is None or status >= 500 else "ok"].append(event.time or 0.0)
+        elif event.kind == "breaker.rejected":
+            marks["rejected"].append(event.time or 0.0)
+    return marks
 
 
 def server_load(events: list[Event], width: float) -> tuple[list[float], list[int]]:

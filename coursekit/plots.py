@@ -15,7 +15,17 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from coursekit.analysis import batch_calls, busy_intervals, in_flight, item_waits, peak_in_flight, queue_depth
+from coursekit.analysis import (
+    batch_calls,
+    breaker_bands,
+    breaker_calls,
+    breaker_transitions,
+    busy_intervals,
+    in_flight,
+    item_waits,
+    peak_in_flight,
+    queue_depth,
+)
 from coursekit.virtual_time import VirtualRun
 
 Runs = Mapping[str, VirtualRun[Any]]
@@ -187,6 +197,51 @@ def show_batch_tradeoff(
     right.set_xscale("log")
     right.set_xlabel("batch_size")
     right.set_ylabel("throughput (items/s)")
+    _finish(figure, title)
+
+
+STATE_COLOURS = {"closed": "tab:green", "open": "tab:red", "half_open": "tab:orange"}
+
+
+def show_breaker_states(
+    runs: Runs,
+    *,
+    outages: tuple[tuple[float, float], ...] = (),
+    title: str = "Breaker state over time, against the service's outages",
+) -> None:
+    """Per run: the breaker's state as coloured bands (green closed, red open, orange half open), the
+    service's outages as a hatched strip below, and every call marked: a dot for one the service
+    answered, a cross for a failure, a tick for one the breaker rejected without calling."""
+    figure, axes = plt.subplots(len(runs), 1, figsize=(9.0, 1.9 * len(runs)), sharex=True, squeeze=False)
+    for ax, (label, run) in zip(axes[:, 0], runs.items(), strict=True):
+        bands = breaker_bands(run.events, end=run.elapsed)
+        for start, end, state in bands:
+            ax.axvspan(start, end, ymin=0.35, ymax=1.0, color=STATE_COLOURS.get(state, "tab:blue"), alpha=0.35)
+        for start, end in outages:
+            ax.axvspan(start, end, ymin=0.0, ymax=0.25, facecolor="none", edgecolor="tab:grey", hatch="///")
+        marks = breaker_calls(run.events)
+        ax.scatter(marks["ok"], [0.8] * len(marks["ok"]), s=10, color="tab:green", label="answered")
+        ax.scatter(marks["failed"], [0.65] * len(marks["failed"]), s=18, marker="x", color="tab:red", label="failed")
+        ax.scatter(marks["rejected"], [0.5] * len(marks["rejected"]), s=18, marker="|", color="black", label="rejected")
+        ax.set_ylim(0, 1)
+        ax.set_yticks([0.125, 0.65], ["outage", "calls"])
+        ax.set_title(label, fontsize=10)
+        opened = sum(1 for _, _, new in breaker_transitions(run.events) if new == "open")
+        print(
+            f"{label}: {len(marks['ok']) + len(marks['failed'])} call(s) reached the service "
+            f"({len(marks['failed'])} failed), {len(marks['rejected'])} rejected, opened {opened} time(s), "
+            f"{_ending(run)}"
+        )
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colour, alpha=0.35) for colour in STATE_COLOURS.values()]
+    axes[-1][0].legend(
+        handles + axes[0][0].get_legend_handles_labels()[0],
+        [*STATE_COLOURS, "answered", "failed", "rejected"],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.55),
+        fontsize=8,
+        ncol=6,
+    )
+    axes[-1][0].set_xlabel("virtual time (s)")
     _finish(figure, title)
 
 

@@ -1,0 +1,713 @@
+"""Chapter 7 checks: the ``CircuitBreaker`` class, the ``protected`` decorator, ``fetch_item``.
+
+The semantics are those of the chapter's statements and ``solutions/circuit_breaker.py``.
+
+The breaker has one check per behaviour (trips, counts only ``counted``, rejects while
+open, half-open limit, reopens, closes), so each can earn its own points. Each runs one
+scenario on the virtual clock, starting at ``start`` (not 0, so code that assumes the
+clock starts at 0, or reads the wall clock, shows up), and names it in every message with
+its arguments. Calls go to a :class:`Upstream` stand-in that records when each call was
+made. The breaker's transitions are read from its ``breaker.state`` events
+(:func:`coursekit.analysis.breaker_transitions`).
+
+``protected`` and ``fetch_item`` are checked with a :class:`SpyBreaker` (so a mistake in
+the learner's ``CircuitBreaker`` does not cost these points twice) and, for ``fetch_item``,
+the course's HTTP service in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from coursekit.analysis import breaker_transitions
+from coursekit.breaker_states import BreakerState, CircuitOpenError, UpstreamError
+from coursekit.checks import Chain, describe_error, learner_facing
+from coursekit.service import Faults, RateLimit, Service
+from coursekit.virtual_time import VirtualRun, run_virtual
+
+
+class ServiceDown(Exception):
+    """The error the checks' upstream raises when a call fails."""
+
+
+class NotCounted(Exception):
+    """An error the breaker is told not to count (e.g. a 404: the service answered)."""
+
+
+@dataclass
+class Upstream:
+    """A service stand-in: ``make(fails, duration)`` is an async function of no arguments that
+    takes ``duration`` seconds, then returns ``"ok"`` or raises ``error``; each call is recorded."""
+
+    calls: list[float] = field(default_factory=list)
+
+    def make(self, fails: bool = False, duration: float = 0.0, error: Exception | None = None) -> Callable[[], Any]:
+        async def service_call() -> str:
+            self.calls.append(asyncio.get_running_loop().time())
+            if duration:
+                await asyncio.sleep(duration)
+            if fails:
+                raise error if error is not None else ServiceDown("the service is down")
+            return "ok"
+
+        return service_call
+
+
+@dataclass
+class Outcome:
+    """What one ``breaker.call`` did: when it was asked, when it ended, whether the upstream was
+    called, and the result or the error."""
+
+    asked: float
+    ended: float | None = None
+    made: bool = False
+    value: Any = None
+    error: BaseException | None = None
+
+    def describe(self) -> str:
+        what = f"raised {describe_error(self.error)}" if self.error is not None else f"returned {self.value!r}"
+        made = "the service was called" if self.made else "the service was not called"
+        return f"{what} at t={self.ended:g} ({made})"
+
+
+async def _call(breaker: Any, upstream: Upstream, func: Callable[[], Any]) -> Outcome:
+    loop = asyncio.get_running_loop()
+    outcome = Outcome(loop.time())
+    before = len(upstream.calls)
+    try:
+        outcome.value = await breaker.call(func)
+    except Exception as error:  # noqa: BLE001  (every error is observed and reported)
+        outcome.error = error
+    outcome.ended = loop.time()
+    outcome.made = len(upstream.calls) > before
+    return outcome
+
+
+async def _sleep_until(when: float) -> None:
+    await asyncio.sleep(max(0.0, when - asyncio.get_running_loop().time()))
+
+
+def _scenario(check: str, **arguments: Any) -> str:
+    return f"{check}({', '.join(['CircuitBreaker', *(f'{k}={v!r}' for k, v in arguments.items())])})"
+
+
+def _new_breaker(chain: Chain, breaker_class: Any, scenario: str, **settings: Any) -> Any:
+    """Make the learner's breaker outside any run (a constructor needs no loop)."""
+    chain.require(
+        inspect.isclass(breaker_class),
+        "CircuitBreaker is a class",
+        observed=f"CircuitBreaker is {breaker_class!r}",
+        hint="run the cell that defines `class CircuitBreaker`",
+    )
+    try:
+        return breaker_class(**settings)
+    except Exception as error:  # noqa: BLE001  (reported)
+        chain.fail(
+            f"{scenario}: CircuitBreaker({', '.join(f'{k}={v!r}' for k, v in settings.items())}) can be made",
+            observed=f"raised {describe_error(error)}",
+            hint="keep the given constructor and its parameters",
+        )
+
+
+def _run(chain: Chain, scenario: str, main: Callable[[], Awaitable[Any]], deadline: float) -> Any:
+    run: VirtualRun[Any] = run_virtual(main, deadline=deadline)
+    chain.require_finished(
+        run,
+        scenario,
+        hang_hint="a breaker must never wait for a lock it already holds, nor hold one while the call runs: "
+        "asyncio.Lock is not reentrant (document 001's breaker hangs on its first call this way)",
+    )
+    return run.value, run
+
+
+def _state(breaker: Any) -> Any:
+    return getattr(breaker, "state", None)
+
+
+def _state_name(state: Any) -> str:
+    return state.name if isinstance(state, BreakerState) else repr(state)
+
+
+def _require_rejected(chain: Chain, what: str, outcome: Outcome, *, wait_hint: str) -> None:
+    chain.require(
+        not outcome.made,
+        f"{what} is rejected without calling the service",
+        observed=f"the call {outcome.describe()}",
+        hint=wait_hint,
+    )
+    chain.require(
+        isinstance(outcome.error, CircuitOpenError),
+        f"{what} raises CircuitOpenError",
+        observed=f"the call {outcome.describe()}",
+        hint="raise CircuitOpenError (given), never a bare Exception: a retry wrapper that retries every "
+        "Exception would retry the rejection and hammer the service the breaker has just declared down",
+    )
+    chain.require(
+        outcome.ended == outcome.asked,
+        f"{what} is rejected at once",
+        observed=f"it was asked at t={outcome.asked:g} and answered at t={outcome.ended:g}",
+        hint="a rejection fails fast: don't wait (for a lock, a semaphore, a slot) before rejecting",
+    )
+
+
+def _require_transitions(chain: Chain, scenario: str, run: VirtualRun[Any], expected: list[tuple[str, str]]) -> None:
+    seen = [(old, new) for _, old, new in breaker_transitions(run.events)]
+    chain.require(
+        seen == expected,
+        f"{scenario}: every transition is an event, in order: " + ", ".join(f"{old} -> {new}" for old, new in expected),
+        observed=f"the breaker.state events were: {', '.join(f'{old} -> {new}' for old, new in seen) or 'none'}",
+        hint="change state only through self._move_to(new_state), which emits the event; never assign "
+        "self.state directly, and move only when the state really changes",
+    )
+
+
+# --------------------------------------------------------------------- CircuitBreaker
+
+
+@learner_facing
+def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float = 5.25) -> None:
+    """Calls one second apart: ``threshold - 1`` failures, a success, ``threshold - 1`` failures (still
+    closed: a success resets the count), then the ``threshold``-th consecutive failure: it is made and its
+    error reaches the caller, and it opens the breaker; the next call is rejected without being made."""
+    scenario = _scenario("check_breaker_trips", threshold=threshold, start=start)
+    chain = Chain("CircuitBreaker")
+    breaker = _new_breaker(chain, breaker_class, scenario, failure_threshold=threshold, recovery_timeout=60.0)
+    upstream = Upstream()
+    plan = [True] * (threshold - 1) + [False] + [True] * threshold + [False]
+
+    async def main() -> list[Outcome]:
+        await asyncio.sleep(start)
+        outcomes = []
+        for fails in plan:
+            outcomes.append(await _call(breaker, upstream, upstream.make(fails=fails)))
+            await asyncio.sleep(1.0)
+        return outcomes
+
+    outcomes, run = _run(chain, scenario, main, start + 10 * len(plan))
+    number = plan.index(True) + 1
+    first = outcomes[number - 1]
+    chain.require(
+        first.made and isinstance(first.error, ServiceDown),
+        f"{scenario}: while closed, a failing call is made and its error reaches the caller unchanged",
+        observed=f"call {number} {first.describe()}",
+        hint="await func(*args, **kwargs) and re-raise what it raises (`raise`, not a new exception)",
+    )
+    for number, outcome in enumerate(outcomes[: 2 * threshold - 1], 1):
+        chain.require(
+            outcome.made,
+            f"{scenario}: call {number} (t={outcome.asked:g}) is made: "
+            + ("a success in between reset the count of consecutive failures" if number > threshold else "")
+            + (f"only {min(number, threshold) - 1} failure(s) before it" if number <= threshold else ""),
+            observed=f"call {number} {outcome.describe()}",
+            hint="the breaker opens after `failure_threshold` failures *in a row*: a success sets the count back to 0"
+            if number > threshold
+            else "open only when the count of consecutive failures reaches failure_threshold (>=, not before)",
+        )
+    nth = outcomes[2 * threshold - 1]
+    chain.require(
+        nth.made and isinstance(nth.error, ServiceDown),
+        f"{scenario}: failure {threshold} in a row (t={nth.asked:g}) is made, and its error reaches the caller",
+        observed=f"that call {nth.describe()}",
+        hint="the threshold-th failure is recorded, not rejected: make the call, count its failure, then open",
+    )
+    after = outcomes[-1]
+    what = f"{scenario}: the call after failure {threshold} in a row (t={after.asked:g})"
+    if after.made:
+        chain.fail(
+            f"{what} is rejected without calling the service",
+            observed=f"the call {after.describe()}",
+            hint="open the breaker when the count *reaches* failure_threshold (>=): gobreaker's "
+            "`ConsecutiveFailures > 5` trips at the 6th failure, one late"
+            if _state(breaker) is not BreakerState.OPEN
+            else "while open, raise CircuitOpenError before calling func",
+        )
+    _require_rejected(chain, what, after, wait_hint="while open, raise before calling func")
+    chain.require(
+        _state(breaker) is BreakerState.OPEN,
+        f"{scenario}: the breaker's state is BreakerState.OPEN",
+        observed=f"breaker.state is {_state_name(_state(breaker))}",
+        hint="use the given BreakerState enum",
+    )
+    _require_transitions(chain, scenario, run, [("closed", "open")])
+
+
+@learner_facing
+def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float = 3.5) -> None:
+    """With ``counted=(ServiceDown,)``: ``2 * threshold`` calls raising another error (NotCounted) pass
+    their error through and do not open it; then ``threshold`` ServiceDown failures do."""
+    scenario = _scenario("check_breaker_counts", threshold=threshold, start=start)
+    chain = Chain("CircuitBreaker")
+    breaker = _new_breaker(
+        chain, breaker_class, scenario, failure_threshold=threshold, recovery_timeout=60.0, counted=(ServiceDown,)
+    )
+    upstream = Upstream()
+
+    async def main() -> list[Outcome]:
+        await asyncio.sleep(start)
+        outcomes = []
+        for _ in range(2 * threshold):
+            outcomes.append(await _call(breaker, upstream, upstream.make(fails=True, error=NotCounted("404"))))
+        for _ in range(threshold + 1):
+            outcomes.append(await _call(breaker, upstream, upstream.make(fails=True)))
+        return outcomes
+
+    outcomes, _ = _run(chain, scenario, main, start + 60)
+    for number, outcome in enumerate(outcomes[: 3 * threshold], 1):
+        chain.require(
+            outcome.made and outcome.error is not None,
+            f"{scenario}: call {number} is made, and its error reaches the caller"
+            + (": NotCounted is not a failure" if number <= 2 * threshold else ""),
+            observed=f"call {number} {outcome.describe()}",
+            hint="count only exceptions that are instances of self.counted (isinstance(error, self.counted)); "
+            "let the others through without counting them",
+        )
+    chain.require(
+        isinstance(outcomes[-1].error, CircuitOpenError) and not outcomes[-1].made,
+        f"{scenario}: after {threshold} ServiceDown failures in a row the next call is rejected",
+        observed=f"that call {outcomes[-1].describe()}",
+        hint="a counted exception is a failure: count it, and open at failure_threshold",
+    )
+
+
+def _trip(breaker: Any, upstream: Upstream, failures: int) -> Callable[[], Awaitable[float]]:
+    async def trip() -> float:
+        for _ in range(failures):
+            await _call(breaker, upstream, upstream.make(fails=True))
+        return asyncio.get_running_loop().time()
+
+    return trip
+
+
+@learner_facing
+def check_breaker_rejects_while_open(
+    breaker_class: Any, *, timeout: float = 30.0, epsilon: float = 0.25, start: float = 7.25
+) -> None:
+    """Opened at ``start`` (one failure, threshold 1): calls at ``timeout / 2`` and ``timeout - epsilon``
+    after it are rejected without being made; a call at ``timeout + epsilon`` is made; in a second run,
+    a call at exactly ``timeout`` after it is made too (the wait is over)."""
+    scenario = _scenario("check_breaker_rejects_while_open", timeout=timeout, epsilon=epsilon, start=start)
+    chain = Chain("CircuitBreaker")
+    for probes in ((timeout / 2, timeout - epsilon, timeout + epsilon), (timeout - epsilon, timeout)):
+        breaker = _new_breaker(chain, breaker_class, scenario, failure_threshold=1, recovery_timeout=timeout)
+        upstream = Upstream()
+
+        async def main(breaker: Any = breaker, upstream: Upstream = upstream, probes: Any = probes) -> Any:
+            await asyncio.sleep(start)
+            opened = await _trip(breaker, upstream, 1)()
+            outcomes = []
+            for offset in probes:
+                await _sleep_until(opened + offset)
+                outcomes.append((offset, await _call(breaker, upstream, upstream.make())))
+            return opened, outcomes
+
+        (opened, outcomes), _ = _run(chain, scenario, main, start + 10 * timeout + 10)
+        for offset, outcome in outcomes:
+            what = f"{scenario}: a call at t={outcome.asked:g}, {offset:g} s after the breaker opened"
+            if offset < timeout:
+                _require_rejected(
+                    chain,
+                    what,
+                    outcome,
+                    wait_hint="while open, reject every call until recovery_timeout seconds after it opened",
+                )
+                continue
+            wall_clock = outcome.error is not None and isinstance(outcome.error, CircuitOpenError)
+            chain.require(
+                outcome.made and outcome.error is None and outcome.value == "ok",
+                f"{what} is made: the recovery timeout has passed"
+                + (" (at exactly opened_at + recovery_timeout, the wait is over)" if offset == timeout else ""),
+                observed=f"the call {outcome.describe()}",
+                hint="at opened_at + recovery_timeout the wait is over: compare with >=, not >"
+                if offset == timeout and wall_clock
+                else "measure on the loop's clock, asyncio.get_running_loop().time(): time.time() and "
+                "time.monotonic() are other clocks, and do not move with the loop's (virtual) time"
+                if wall_clock
+                else "when the wait is over, move to half open and make the call",
+            )
+
+
+def _concurrent(breaker: Any, upstream: Upstream, funcs: list[Callable[[], Any]]) -> Callable[[], Awaitable[Any]]:
+    async def together() -> list[Outcome]:
+        tasks = [asyncio.create_task(_call(breaker, upstream, func)) for func in funcs]
+        return list(await asyncio.gather(*tasks))
+
+    return together
+
+
+@learner_facing
+def check_breaker_half_open_limit(
+    breaker_class: Any, *, limit: int = 2, extra: int = 2, timeout: float = 10.0, start: float = 2.5
+) -> None:
+    """Opened at ``start``; at ``start + timeout``, ``limit + extra`` calls arrive at once, each taking 2 s:
+    exactly ``limit`` are made (trial calls); the other ``extra`` are rejected at once with CircuitOpenError."""
+    scenario = _scenario("check_breaker_half_open_limit", limit=limit, extra=extra, timeout=timeout, start=start)
+    chain = Chain("CircuitBreaker")
+    breaker = _new_breaker(
+        chain, breaker_class, scenario, failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=limit
+    )
+    upstream = Upstream()
+
+    async def main() -> list[Outcome]:
+        await asyncio.sleep(start)
+        opened = await _trip(breaker, upstream, 1)()
+        await _sleep_until(opened + timeout)
+        funcs = [upstream.make(duration=2.0) for _ in range(limit + extra)]
+        return await _concurrent(breaker, upstream, funcs)()
+
+    outcomes, _ = _run(chain, scenario, main, start + 10 * timeout + 10)
+    made = [outcome for outcome in outcomes if outcome.made]
+    what = f"{scenario}: of {limit + extra} calls arriving together at t={start + timeout:g}, half open"
+    chain.require(
+        len(made) == limit,
+        f"{what}, exactly {limit} are made",
+        observed=f"{len(made)} were made",
+        hint="count the trial calls running; while half_open_max_calls of them run, reject the rest "
+        "(document 002's breaker lets every caller through once half open)"
+        if len(made) > limit
+        else "half open admits half_open_max_calls trial calls at once, not fewer",
+    )
+    for outcome in outcomes:
+        if outcome.made:
+            continue
+        _require_rejected(
+            chain,
+            f"{what}, a call beyond the {limit} trial slots",
+            outcome,
+            wait_hint="reject the calls beyond the trial slots",
+        )
+
+
+@learner_facing
+def check_breaker_reopens(
+    breaker_class: Any, *, timeout: float = 10.0, epsilon: float = 0.25, start: float = 4.75
+) -> None:
+    """Opened at ``start``; the trial call at ``start + timeout`` fails after 1 s: the breaker opens again at
+    once, with a fresh timer: a call ``timeout - epsilon`` after that failure is rejected (the old timer
+    would have let it through), one ``timeout + epsilon`` after it is made."""
+    scenario = _scenario("check_breaker_reopens", timeout=timeout, epsilon=epsilon, start=start)
+    chain = Chain("CircuitBreaker")
+    breaker = _new_breaker(chain, breaker_class, scenario, failure_threshold=1, recovery_timeout=timeout)
+    upstream = Upstream()
+
+    async def main() -> tuple[Outcome, Any, list[Outcome]]:
+        await asyncio.sleep(start)
+        opened = await _trip(breaker, upstream, 1)()
+        await _sleep_until(opened + timeout)
+        trial = await _call(breaker, upstream, upstream.make(fails=True, duration=1.0))
+        state = _state(breaker)
+        later = []
+        for offset in (timeout - epsilon, timeout + epsilon):
+            await _sleep_until(trial.asked + 1.0 + offset)
+            later.append(await _call(breaker, upstream, upstream.make()))
+        return trial, state, later
+
+    (trial, state, later), run = _run(chain, scenario, main, start + 10 * timeout + 10)
+    what = f"{scenario}: the trial call at t={start + timeout:g}"
+    chain.require(
+        trial.made and isinstance(trial.error, ServiceDown),
+        f"{what} is made, and its error reaches the caller",
+        observed=f"the trial call {trial.describe()}",
+        hint="once the recovery timeout has passed, move to half open and make the call",
+    )
+    chain.require(
+        state is BreakerState.OPEN,
+        f"{what} fails at t={trial.ended:g}: the breaker is open again at once",
+        observed=f"right after, breaker.state is {_state_name(state)}",
+        hint="any failure of a trial call reopens the breaker, whatever failure_threshold says",
+    )
+    failed_at = trial.ended or 0.0
+    early, late = later
+    _require_rejected(
+        chain,
+        f"{scenario}: a call at t={early.asked:g}, {timeout - epsilon:g} s after the trial failed",
+        early,
+        wait_hint="reopening starts a fresh timer: set opened_at to the loop's time of the trial's failure",
+    )
+    chain.require(
+        late.made and late.value == "ok",
+        f"{scenario}: a call at t={late.asked:g}, {timeout + epsilon:g} s after the trial failed at "
+        f"t={failed_at:g}, is made",
+        observed=f"the call {late.describe()}",
+        hint="after the fresh timer runs out, half open again: make the call",
+    )
+    _require_transitions(
+        chain,
+        scenario,
+        run,
+        [
+            ("closed", "open"),
+            ("open", "half_open"),
+            ("half_open", "open"),
+            ("open", "half_open"),
+            ("half_open", "closed"),
+        ],
+    )
+
+
+@learner_facing
+def check_breaker_closes(
+    breaker_class: Any, *, limit: int = 3, threshold: int = 2, timeout: float = 5.0, start: float = 1.5
+) -> None:
+    """Opened at ``start``; from ``start + timeout``, ``limit`` trial calls one after the other, 1 s each,
+    all succeed: half open until the ``limit``-th, closed after it. The counts start again from 0:
+    ``threshold - 1`` failures leave it closed, one more opens it."""
+    scenario = _scenario("check_breaker_closes", limit=limit, threshold=threshold, timeout=timeout, start=start)
+    chain = Chain("CircuitBreaker")
+    breaker = _new_breaker(
+        chain,
+        breaker_class,
+        scenario,
+        failure_threshold=threshold,
+        recovery_timeout=timeout,
+        half_open_max_calls=limit,
+    )
+    upstream = Upstream()
+
+    async def main() -> tuple[list[tuple[Outcome, Any]], list[tuple[Outcome, Any]]]:
+        await asyncio.sleep(start)
+        opened = await _trip(breaker, upstream, threshold)()
+        await _sleep_until(opened + timeout)
+        trials = []
+        for _ in range(limit):
+            outcome = await _call(breaker, upstream, upstream.make(duration=1.0))
+            trials.append((outcome, _state(breaker)))
+        failures = []
+        for _ in range(threshold):
+            outcome = await _call(breaker, upstream, upstream.make(fails=True))
+            failures.append((outcome, _state(breaker)))
+        return trials, failures
+
+    (trials, failures), run = _run(chain, scenario, main, start + 10 * timeout + 10 * limit + 10)
+    for number, (outcome, state) in enumerate(trials, 1):
+        expected = BreakerState.CLOSED if number == limit else BreakerState.HALF_OPEN
+        chain.require(
+            outcome.made and outcome.value == "ok",
+            f"{scenario}: trial call {number} of {limit} (t={outcome.asked:g}) is made and returns",
+            observed=f"the call {outcome.describe()}",
+            hint="half open admits trial calls one at a time as long as slots are free: free a trial's slot "
+            "when it ends",
+        )
+        chain.require(
+            state is expected,
+            f"{scenario}: after {number} successful trial call(s) of {limit}, the breaker is {expected.name}",
+            observed=f"breaker.state is {_state_name(state)}",
+            hint="close only after half_open_max_calls successful trials (document 002 closes after one)"
+            if expected is BreakerState.HALF_OPEN
+            else "count the successful trials; at half_open_max_calls, close",
+        )
+    for number, (outcome, state) in enumerate(failures, 1):
+        expected = BreakerState.OPEN if number == threshold else BreakerState.CLOSED
+        chain.require(
+            outcome.made and state is expected,
+            f"{scenario}: closed again, failure {number} of {threshold} in a row leaves it {expected.name}",
+            observed=f"that call {outcome.describe()}; then breaker.state is {_state_name(state)}",
+            hint="closing resets the counts: set the consecutive failures (and the trial counts) back to 0",
+        )
+    _require_transitions(
+        chain, scenario, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed"), ("closed", "open")]
+    )
+
+
+# --------------------------------------------------------------------- protected, fetch_item
+
+
+class SpyBreaker:
+    """A stand-in breaker: ``call`` records what it was given and what happened; open, it rejects."""
+
+    def __init__(self, *, open: bool = False) -> None:
+        self.open = open
+        self.calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
+        self.raised: list[BaseException | None] = []
+
+    async def call(self, func: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((func, args, kwargs))
+        if self.open:
+            raise CircuitOpenError("the spy breaker is open")
+        try:
+            result = await func(*args, **kwargs)
+        except Exception as error:
+            self.raised.append(error)
+            raise
+        self.raised.append(None)
+        return result
+
+
+@learner_facing
+def check_protected(protected: Any) -> None:
+    """``@protected(breaker)`` on ``async def lookup(n, *, scale=1)``: decorating calls nothing; each call
+    of the result goes through ``breaker.call`` once, with ``lookup`` and the same arguments, and returns
+    its result; the name and docstring are kept; an open breaker's CircuitOpenError reaches the caller."""
+    chain = Chain("protected")
+    chain.require(
+        callable(protected),
+        "protected is defined",
+        observed=f"protected is {protected!r}",
+        hint="run the cell that defines `def protected(breaker):`",
+    )
+    breaker = SpyBreaker()
+
+    async def lookup(n: int, *, scale: int = 1) -> int:
+        """Look n up."""
+        await asyncio.sleep(1.0)
+        return n * scale
+
+    try:
+        guarded = protected(breaker)(lookup)
+    except Exception as error:  # noqa: BLE001  (reported)
+        chain.fail(
+            "protected(breaker)(lookup) decorates",
+            observed=f"raised {describe_error(error)}",
+            hint="protected(breaker) returns a decorator: a function that takes func and returns a new async function",
+        )
+    chain.require(
+        not breaker.calls,
+        "@protected(breaker) calls nothing when it decorates",
+        observed=f"breaker.call was called {len(breaker.calls)} time(s) at decoration",
+        hint="the decorator returns a new function; the breaker is used when that function is called",
+    )
+    chain.require(
+        callable(guarded),
+        "@protected(breaker) gives a function",
+        observed=f"it gave {guarded!r}",
+        hint="the decorator returns a new async function: `async def guarded(*args, **kwargs): ...`",
+    )
+    run = run_virtual(lambda: guarded(3, scale=2), deadline=60)
+    chain.require_finished(run, "lookup(3, scale=2), decorated")
+    chain.require(
+        breaker.calls == [(lookup, (3,), {"scale": 2})],
+        "lookup(3, scale=2), decorated, calls breaker.call(lookup, 3, scale=2) once",
+        observed=f"breaker.call was given {breaker.calls!r}",
+        hint="pass the undecorated function and every argument on: breaker.call(func, *args, **kwargs)",
+    )
+    chain.require(
+        run.value == 6,
+        "lookup(3, scale=2), decorated, returns lookup's result",
+        observed=f"it returned {run.value!r}",
+        hint="return what breaker.call returns",
+    )
+    chain.require(
+        getattr(guarded, "__name__", None) == "lookup" and getattr(guarded, "__doc__", None) == "Look n up.",
+        "the decorated function keeps lookup's name and docstring",
+        observed=f"its __name__ is {getattr(guarded, '__name__', None)!r}, its __doc__ "
+        f"{getattr(guarded, '__doc__', None)!r}",
+        hint="decorate the wrapper with @functools.wraps(func)",
+    )
+    closed = SpyBreaker(open=True)
+    run = run_virtual(lambda: protected(closed)(lookup)(1), deadline=60)
+    chain.require(
+        isinstance(run.error, CircuitOpenError),
+        "with an open breaker, the decorated call raises CircuitOpenError",
+        observed=f"it {'raised ' + describe_error(run.error) if run.error else 'returned ' + repr(run.value)}",
+        hint="let the breaker's error through: don't catch it",
+    )
+
+
+ITEM_OK, ITEM_DOWN, ITEM_LIMITED = 7, 13, 42
+
+
+def _items_service(seed: int) -> Service:
+    """/items/7 answers, /items/13 is in an outage (503), /items/42 is rate limited (429)."""
+    return Service(
+        seed=seed,
+        endpoints={
+            f"/items/{ITEM_DOWN}": Faults(outages=((0.0, 1e9),)),
+            f"/items/{ITEM_LIMITED}": Faults(rate_limit=RateLimit(limit=0, window=3600.0)),
+        },
+    )
+
+
+@learner_facing
+def check_fetch_item(fetch_item: Any, *, seed: int = 7, start: float = 2.25) -> None:
+    """Against the course's service, through a spy breaker: item 7 gives its JSON body; item 13 (503)
+    raises UpstreamError with status 503 inside ``breaker.call``; item 42 (429) raises
+    httpx.HTTPStatusError, not an UpstreamError (a 4xx is not the service failing)."""
+    chain = Chain("fetch_item")
+    chain.require_async_function(fetch_item, "fetch_item")
+    scenario = f"check_fetch_item(fetch_item, seed={seed!r}, start={start!r})"
+    for n, status in ((ITEM_OK, 200), (ITEM_DOWN, 503), (ITEM_LIMITED, 429)):
+        service, breaker = _items_service(seed), SpyBreaker()
+
+        async def main(service: Service = service, breaker: SpyBreaker = breaker, n: int = n) -> Any:
+            await asyncio.sleep(start)
+            async with service.client() as client:
+                return await fetch_item(client, breaker, n)
+
+        run = run_virtual(main, deadline=start + 60)
+        what = f"{scenario}: fetch_item(client, breaker, {n}), the service answering {status}"
+        if status == 200:
+            chain.require_finished(run, what)
+            chain.require(
+                run.value == {"item": n},
+                f"{what} returns the JSON body",
+                observed=f"it returned {run.value!r}",
+                hint="return response.json()",
+            )
+        chain.require(
+            len(breaker.calls) == 1 and len(service.log) == 1,
+            f"{what} sends one request, through breaker.call",
+            observed=f"breaker.call was called {len(breaker.calls)} time(s); the service got "
+            f"{len(service.log)} request(s)",
+            hint="make the request inside the function you give breaker.call, once: "
+            "`await breaker.call(get)` where `get` does `await client.get(f'/items/{n}')`",
+        )
+        if status == 200:
+            continue
+        inside = breaker.raised[0] if breaker.raised else None
+        if status == 503:
+            chain.require(
+                isinstance(inside, UpstreamError) and getattr(inside, "status", None) == 503,
+                f"{what} raises UpstreamError(503) inside breaker.call, where the breaker counts it",
+                observed=f"the function given to breaker.call "
+                f"{'raised ' + describe_error(inside) if inside else 'returned (the breaker saw a success)'}",
+                hint="httpx does not raise on a 503: it returns the response. Check response.is_server_error "
+                "inside the function you give the breaker, and raise UpstreamError(response.status_code) there",
+            )
+            chain.require(
+                run.error is inside,
+                f"{what} lets that UpstreamError reach the caller",
+                observed=f"fetch_item {'raised ' + describe_error(run.error) if run.error else 'returned'}",
+                hint="don't catch it outside the breaker",
+            )
+        else:
+            chain.require(
+                isinstance(inside, httpx.HTTPStatusError) and not isinstance(inside, UpstreamError),
+                f"{what} raises httpx.HTTPStatusError, not UpstreamError: a 4xx is not the service failing",
+                observed=f"the function given to breaker.call "
+                f"{'raised ' + describe_error(inside) if inside else 'returned (no error)'}",
+                hint="UpstreamError is for 5xx answers only (response.is_server_error); for a 4xx, "
+                "response.raise_for_status()",
+            )
+
+
+@learner_facing
+def check_fetch_item_open(fetch_item: Any, *, seed: int = 7) -> None:
+    """With an open (spy) breaker: fetch_item raises CircuitOpenError and sends no request at all."""
+    chain = Chain("fetch_item")
+    chain.require_async_function(fetch_item, "fetch_item")
+    service, breaker = _items_service(seed), SpyBreaker(open=True)
+
+    async def main() -> Any:
+        async with service.client() as client:
+            return await fetch_item(client, breaker, ITEM_OK)
+
+    run = run_virtual(main, deadline=60)
+    what = f"check_fetch_item_open(fetch_item, seed={seed!r}): fetch_item(client, breaker, {ITEM_OK}), the breaker open"
+    chain.require(
+        not service.log,
+        f"{what} sends no request",
+        observed=f"the service got {len(service.log)} request(s)",
+        hint="the request must be made inside the function you give breaker.call, so that an open breaker "
+        "can refuse to make it; don't send it first and hand the response to the breaker",
+    )
+    chain.require(
+        isinstance(run.error, CircuitOpenError),
+        f"{what} raises CircuitOpenError",
+        observed=f"fetch_item {'raised ' + describe_error(run.error) if run.error else 'returned ' + repr(run.value)}",
+        hint="let the breaker's CircuitOpenError reach the caller",
+    )

@@ -1,0 +1,72 @@
+"""Document 001: a rejection is a bare Exception("Circuit breaker is OPEN"); a retry loop retries it."""
+
+EXPECT = {
+    "check": "check_breaker_trips",
+    "subject": "CircuitBreaker",
+    "property": "raises CircuitOpenError",
+    "observed": "raised Exception: Circuit breaker is OPEN",
+    "hint": "never a bare Exception",
+}
+
+
+class CircuitBreaker:
+    def __init__(
+        self, failure_threshold=5, recovery_timeout=30.0, half_open_max_calls=1, counted=(Exception,), name="breaker"
+    ):
+        self.failure_threshold = failure_threshold
+        self.recovery_timeout = recovery_timeout
+        self.half_open_max_calls = half_open_max_calls
+        self.counted = counted
+        self.name = name
+        self.state = BreakerState.CLOSED
+        self.failures = 0
+        self.successes = 0
+        self.trials = 0
+        self.opened_at = None
+
+    def _move_to(self, state):
+        emit("breaker.state", name=self.name, old=self.state.value, new=state.value)
+        self.state = state
+
+    def _now(self):
+        return asyncio.get_running_loop().time()
+
+    async def call(self, func, *args, **kwargs):
+        if self.state is BreakerState.OPEN:
+            if self._now() < self.opened_at + self.recovery_timeout:
+                raise Exception("Circuit breaker is OPEN")
+            self._move_to(BreakerState.HALF_OPEN)
+            self.successes = self.trials = 0
+        trial = self.state is BreakerState.HALF_OPEN
+        if trial:
+            if self.trials >= self.half_open_max_calls:
+                raise CircuitOpenError(f"{self.name} is half open, every trial slot taken")
+            self.trials += 1
+        try:
+            result = await func(*args, **kwargs)
+        except self.counted:
+            if trial:
+                self.trials -= 1
+                if self.state is BreakerState.HALF_OPEN:
+                    self.opened_at = self._now()
+                    self._move_to(BreakerState.OPEN)
+            elif self.state is BreakerState.CLOSED:
+                self.failures += 1
+                if self.failures >= self.failure_threshold:
+                    self.opened_at = self._now()
+                    self._move_to(BreakerState.OPEN)
+            raise
+        except Exception:
+            if trial:
+                self.trials -= 1
+            raise
+        if trial:
+            self.trials -= 1
+            if self.state is BreakerState.HALF_OPEN:
+                self.successes += 1
+                if self.successes >= self.half_open_max_calls:
+                    self._move_to(BreakerState.CLOSED)
+                    self.failures = self.successes = 0
+        elif self.state is BreakerState.CLOSED:
+            self.failures = 0
+        return result
