@@ -94,7 +94,7 @@ async def ask_for_a_missing_page():
 print("what the server saw:", run_virtual(ask_for_a_missing_page).unwrap())
 
 # %% [markdown]
-# Three requests, 1.6 s, for an answer that was final the first time: a **404 will be a
+# Three requests and 1.65 s for an answer that was final the first time: a **404 will be a
 # 404 again**. The same goes for 400 (a bad request), 401/403 (no permission) and for
 # programming errors (a `TypeError`, a `KeyError` in the code that reads the response):
 # retrying them only delays the error, and hides a bug behind "the network is flaky".
@@ -249,8 +249,10 @@ show_server_load(
 # service that can take, say, 20 requests per 0.25 s would fail every one of those
 # spikes, and would look down long after it came back. With full jitter the same
 # requests are spread out, the peak is a fraction of it, and the clients that retry early
-# after the outage ends are served at once. (Jitter costs some clients a longer wait
-# than the deterministic schedule; it buys a service that can recover.)
+# after the outage ends are served at once. (Jitter is not free: some clients wait longer
+# than the deterministic schedule would make them, and since full jitter's waits are half
+# as long on average, the clients send a few more requests in all. It buys a service that
+# can recover.)
 #
 # ## 4. Reading the answer: what to retry, and when
 #
@@ -362,8 +364,9 @@ print(f"{type(run.error).__name__} after {run.elapsed:g} s of waiting")
 # * a **retry budget**, shared by all the calls of a client: retries may add at most, say,
 #   10 % to the requests sent. When a service is down, every call fails, the budget runs
 #   out, and the client stops multiplying the load by `attempts`: it sends one request per
-#   call, like a client with no retries at all. gRPC and Finagle have such budgets;
-#   chapter 7's circuit breaker is the stronger form of the same idea.
+#   call, like a client with no retries at all. gRPC and Finagle have such budgets; you
+#   will see one at work after exercise 3, and chapter 7's circuit breaker is the stronger
+#   form of the same idea.
 
 # %% [markdown] statement="ch06-ex3-statement"
 # ## Exercise 3 — `retry(call, policy)` (5 points)
@@ -438,6 +441,64 @@ both = {"your retry": clients_run(retry), "reference": reference_run("retries", 
 for label, run in both.items():
     print(f"{label}: final statuses {run.value}")
 show_attempts(both, outage=OUTAGE, title="Five clients retrying through an outage")
+
+# %% [markdown]
+# ### A retry budget
+#
+# Retries multiply load exactly when a service can least take it. Here 40 callers of one
+# process each start a request every second (users do not wait for each other), and the
+# service is down from t = 5 to t = 15. Each request is retried with your `retry` (5
+# attempts, full jitter). On the right, the process shares one `RetryBudget` (given in
+# `coursekit.retry_policy`): every request deposits 0.1 of a token, every retry takes a
+# whole one, so retries stay near 10 % of the requests once the 10 tokens it starts with
+# are spent. The policy's `retryable` asks the budget, so a refused retry simply ends the
+# call with its last answer.
+
+# %%
+from coursekit.retry_policy import RetryBudget, transient_or_busy
+
+BUDGET_OUTAGE = (5.0, 15.0)
+
+
+async def steady_traffic(budget):
+    service = Service(seed=4, faults=Faults(latency=Latency.fixed(0.05), outages=(BUDGET_OUTAGE,)))
+    async with service.client() as client:
+
+        async def caller(number):
+            rng = random.Random(number)
+
+            def retryable(outcome):
+                return transient_or_busy(outcome) and (budget is None or budget.try_retry())
+
+            policy = RetryPolicy(
+                attempts=5, delays=lambda: backoff_delays("full", base=0.5, cap=4.0, rng=rng), retryable=retryable
+            )
+            await asyncio.sleep(rng.uniform(0, 1))
+            async with asyncio.TaskGroup() as requests:
+                for _ in range(20):
+                    if budget is not None:
+                        budget.record_call()
+                    requests.create_task(retry(lambda: client.get(f"/items/{number}"), policy))
+                    await asyncio.sleep(1.0)
+
+        await asyncio.gather(*(caller(number) for number in range(40)))
+
+
+budget = RetryBudget(ratio=0.1, limit=10.0)
+show_server_load(
+    {"no budget": run_virtual(steady_traffic(None)), "a shared retry budget": run_virtual(steady_traffic(budget))},
+    width=1.0,
+    outage=BUDGET_OUTAGE,
+    title="40 callers, a request per second each, through a 10 s outage",
+)
+print(f"retries the budget refused: {budget.refused}")
+
+# %% [markdown]
+# Without a budget the service gets about five times its normal load for the whole
+# outage, which is how an overload turns into an outage that does not end. With the
+# budget it gets little more than the normal load: during the outage almost every request
+# is tried once and fails fast. When the service is healthy, the budget costs nothing:
+# an occasional failure always finds a token.
 
 # %% [markdown]
 # ## 6. Putting it together, on a real socket
@@ -538,11 +599,12 @@ except CheckFailed as failure:
     print(failure)
 
 # %% [markdown]
-# tenacity's `stop_before_delay(10)` has our semantics ("don't start a wait that ends past
-# the deadline"), but it reads the time with `time.monotonic()`, not the event loop's
-# clock. On the virtual clock no monotonic time passes, so it never stops; in production
-# it works, but a test cannot fast-forward it. Our `retry` reads `loop.time()`, which is
-# why every check in this chapter takes no real time.
+# tenacity's `stop_before_delay(10)` has our rule ("don't start a wait that ends past the
+# deadline"; it also refuses a wait that ends exactly at it), but it reads the time with
+# `time.monotonic()`, not the event loop's clock. On the virtual clock no monotonic time
+# passes, so it never stops; in production it works, but a test cannot fast-forward it.
+# Our `retry` reads `loop.time()`, which is why every check in this chapter takes no real
+# time.
 #
 # **stamina** retries exceptions only: `on=` names the exception types, or a function of
 # the exception that returns `True`, `False`, or a number of seconds to wait instead of

@@ -123,3 +123,30 @@ def _describe(outcome: Any) -> str:
         after = outcome.headers.get("retry-after")
         return str(outcome.status_code) + (f" (Retry-After: {after})" if after else "")
     return repr(outcome)
+
+
+class RetryBudget:
+    """Retries as a share of calls, shared by every call of a client (as gRPC's and Finagle's budgets).
+
+    Each call deposits ``ratio`` of a token (:meth:`record_call`), up to ``limit`` tokens; each
+    retry withdraws one (:meth:`try_retry`, False when there is none left). It starts full, so a
+    client may retry freely until failures outnumber ``ratio`` of its calls."""
+
+    def __init__(self, ratio: float = 0.1, limit: float = 10.0) -> None:
+        if ratio < 0 or limit < 0:
+            raise ValueError(f"need ratio >= 0 and limit >= 0, got {ratio}, {limit}")
+        self.ratio, self.limit, self.tokens = ratio, limit, limit
+        self.refused = 0
+
+    def __repr__(self) -> str:
+        return f"RetryBudget(ratio={self.ratio:g}, limit={self.limit:g})"
+
+    def record_call(self) -> None:
+        self.tokens = min(self.limit, self.tokens + self.ratio)
+
+    def try_retry(self) -> bool:
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.refused += 1
+        return False
