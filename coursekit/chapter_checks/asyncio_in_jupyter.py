@@ -13,6 +13,7 @@ blocks the thread (``time.sleep``, a loop without ``await``) and is reported so.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,18 +25,30 @@ WALL_LIMIT = 2.0  # real seconds; the reference solutions need a few millisecond
 
 @learner_facing
 def check_countdown(
-    countdown: Callable[..., Any], *, n: int = 3, delay: float = 1, wall_limit: float = WALL_LIMIT
+    countdown: Callable[..., Any],
+    *,
+    n: int = 3,
+    delay: float = 1,
+    start: float = 0.0,
+    wall_limit: float = WALL_LIMIT,
 ) -> None:
-    """``countdown(n, delay)`` started at t=0 returns the tick times ``[0, delay, ..., (n-1)*delay]``
-    (rounded to 3 decimals; ``[]`` for ``n == 0``) and returns right after the last tick."""
-    call = f"countdown({n}, {delay})"
-    expected = [round(float(i * delay), 3) for i in range(n)]
-    duration = expected[-1] if expected else 0
+    """``countdown(n, delay)`` started at loop time ``start`` returns the loop times of its ticks,
+    ``[start, start + delay, ..., start + (n-1)*delay]`` rounded to 3 decimals (``[]`` for ``n == 0``),
+    and returns right after the last tick."""
+    call = f"countdown({n}, {delay!r})" + (f" started at t={start:g}" if start else "")
+    expected = [round(start + i * delay, 3) for i in range(n)]
+    duration = round((n - 1) * delay, 3) if n > 0 else 0
+
+    async def main() -> tuple[Any, float]:
+        await asyncio.sleep(start)
+        ticks = await countdown(n, delay)
+        return ticks, asyncio.get_running_loop().time() - start
+
     chain = Chain("countdown")
     chain.require_async_function(countdown, "countdown")
-    run = run_virtual(lambda: countdown(n, delay), deadline=60, wall_limit=wall_limit)
+    run = run_virtual(main, deadline=start + 60, wall_limit=wall_limit)
     chain.require_finished(run, call)
-    ticks = run.unwrap()
+    ticks, took = run.unwrap()
     chain.require(
         isinstance(ticks, list),
         f"{call} returns a list",
@@ -53,31 +66,46 @@ def check_countdown(
         f"{call} ticks at {expected}",
         observed=f"it ticked at {ticks}",
         hint="tick first, then sleep, but only between ticks; "
+        "read the time with round(asyncio.get_running_loop().time(), 3) at each tick"
+        if len(ticks) == n and ticks and ticks[0] != expected[0]
+        else "tick first, then sleep, but only between ticks; "
         "read the time with round(asyncio.get_running_loop().time(), 3)",
     )
     chain.require(
-        round(run.elapsed, 3) == duration,
+        round(took, 3) == duration,
         f"{call} returns after {duration:g} s",
-        observed=f"it returned after {run.elapsed:g} simulated seconds",
+        observed=f"it returned after {took:g} simulated seconds",
         hint="don't sleep after the last tick",
     )
 
 
 @learner_facing
 def check_fetch_all(
-    fetch_all: Callable[..., Any], *, delays: Iterable[float] = (1, 2, 3), wall_limit: float = WALL_LIMIT
+    fetch_all: Callable[..., Any],
+    *,
+    delays: Iterable[float] = (1, 2, 3),
+    start: float = 0.0,
+    wall_limit: float = WALL_LIMIT,
 ) -> None:
-    """``fetch_all(delays)`` sleeps every delay concurrently: it takes ``max(delays)`` simulated
-    seconds (0 for none), returns that time rounded to 3 decimals, and leaves no task running."""
+    """``fetch_all(delays)`` started at loop time ``start`` sleeps every delay concurrently: it takes
+    ``max(delays)`` simulated seconds (0 for none), returns that time rounded to 3 decimals, and
+    leaves no task running."""
     delays = list(delays)
     shown = delays if len(delays) <= 5 else f"[{delays[0]}, {delays[1]}, ..., {delays[-1]}]"
-    call = f"fetch_all({shown})"
-    expected = float(max(delays, default=0))
+    call = f"fetch_all({shown})" + (f" started at t={start:g}" if start else "")
+    expected = round(float(max(delays, default=0)), 3)
+
+    async def main() -> tuple[Any, float]:
+        await asyncio.sleep(start)
+        value = await fetch_all(delays)
+        return value, asyncio.get_running_loop().time() - start
+
     chain = Chain("fetch_all")
     chain.require_async_function(fetch_all, "fetch_all")
-    run = run_virtual(lambda: fetch_all(delays), deadline=600, wall_limit=wall_limit)
+    run = run_virtual(main, deadline=start + 600, wall_limit=wall_limit)
     chain.require_finished(run, call)
-    took = round(run.elapsed, 3)
+    value, elapsed = run.unwrap()
+    took = round(elapsed, 3)
     if took == round(sum(delays), 3):
         hint = (
             "the sleeps ran one after another; start them all before awaiting any: asyncio.gather(...) or a TaskGroup"
@@ -93,9 +121,9 @@ def check_fetch_all(
         hint=hint,
     )
     chain.require(
-        run.value == expected,
+        value == expected,
         f"{call} returns {expected!r}",
-        observed=f"it returned {run.value!r}",
+        observed=f"it returned {value!r}",
         hint="return the loop time at the end minus the loop time at the start, rounded to 3 decimals",
     )
     chain.require_no_leftover_tasks(run, call)
