@@ -289,8 +289,8 @@ show_server_load(
 #   (other responses, other httpx errors, programming errors);
 # * `retry_after(response)`: the seconds its `Retry-After` header asks for, as a float: a
 #   whole number of seconds, or an HTTP date minus the response's `Date` header (or minus
-#   `time.time()` if it has none), never below `0.0`; `None` if there is no `Retry-After`
-#   or it cannot be read.
+#   `time.time()` if it has none, or one that cannot be read), never below `0.0`; `None` if
+#   there is no `Retry-After` or it cannot be read.
 
 # %% solution="ch06-ex2-classify"
 from solutions.retries import is_retryable, retry_after
@@ -404,8 +404,10 @@ from solutions.retries import retry
 check_retry_attempts(retry)
 check_retry_attempts(retry, failures=5)
 check_retry_not_retryable(retry)
+check_retry_attempts(retry, failures=3, delays=(1.0, 2.0))
 ### BEGIN HIDDEN TESTS
 check_retry_attempts(retry, failures=0, attempts=3, start=0.0)
+check_retry_attempts(retry, failures=2, attempts=5, delays=(0.5,), latency=0.25, start=2.5)
 check_retry_attempts(retry, failures=3, attempts=3, delays=(0.25, 0.75, 1.5), latency=0.0, start=8.5)
 check_retry_attempts(retry, failures=1, attempts=1, latency=2.0)
 check_retry_not_retryable(retry, latency=1.5, start=0.0)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
+import time
 from email.utils import formatdate
 from typing import Any
 
@@ -54,6 +56,19 @@ def test_backoff_delays_stay_within_their_bounds_and_repeat_with_the_seed(
     assert again == delays
 
 
+@settings(max_examples=30, deadline=None)
+@given(strategy=st.sampled_from(["full", "equal"]), base=bases, factor=st.integers(1, 64), seed=st.integers(0, 10_000))
+def test_jitter_covers_its_whole_range(strategy: str, base: float, factor: int, seed: int) -> None:
+    cap = base * factor
+    delays = itertools.islice(backoff_delays(strategy, base=base, cap=cap, rng=random.Random(seed)), 200)  # type: ignore[arg-type]
+    positions = []
+    for n, delay in enumerate(delays):
+        v = min(cap, base * 2**n)
+        low = 0.0 if strategy == "full" else v / 2
+        positions.append((delay - low) / (v - low))
+    assert min(positions) <= 0.1 and max(positions) >= 0.9
+
+
 @settings(max_examples=40, deadline=None)
 @given(status=st.integers(100, 599))
 def test_a_response_is_retryable_exactly_when_429_or_5xx(status: int) -> None:
@@ -70,6 +85,17 @@ def test_retry_after_reads_a_date_against_the_response_date(seconds: int, date: 
     headers = {"date": formatdate(date, usegmt=True), "retry-after": formatdate(date + seconds, usegmt=True)}
     assert retry_after(httpx.Response(429, headers=headers)) == max(0.0, float(seconds))
     assert retry_after(httpx.Response(429, headers={"retry-after": str(abs(seconds))})) == float(abs(seconds))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seconds=st.integers(0, 3600), date=st.sampled_from([None, "", "yesterday", "Mon, 99 Foo 2026 25:61:00 GMT"]))
+def test_retry_after_without_a_readable_date_reads_the_wall_clock(seconds: int, date: str | None) -> None:
+    when = math.ceil(time.time()) + seconds
+    headers = {"retry-after": formatdate(when, usegmt=True)} | ({} if date is None else {"date": date})
+    before = time.time()
+    answer = retry_after(httpx.Response(503, headers=headers))
+    after = time.time()
+    assert answer is not None and when - after <= answer <= when - before
 
 
 outcomes = st.sampled_from(["transient", "permanent", "ok", "503", "404"])

@@ -14,6 +14,7 @@ import inspect
 import itertools
 import math
 import random
+import time
 from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
@@ -166,6 +167,55 @@ def check_backoff_delays(
         observed=f"the delays were {', '.join(f'{d:.4g}' for d in delays)}",
         hint=hint,
     )
+    if strategy in ("full", "equal"):
+        _require_whole_range(chain, backoff_delays, call, strategy, base, cap, seed)
+
+
+COVERAGE_DRAWS = 200  # a uniform draw misses a tenth of its range 200 times in a row with probability 0.9**200
+
+
+def _require_whole_range(
+    chain: Chain, backoff_delays: Callable[..., Any], call: str, strategy: str, base: float, cap: float, seed: int
+) -> None:
+    """Over many draws, full and equal jitter come close to both ends of their range: uniform in it,
+    not in a part of it."""
+    bottom = "0" if strategy == "full" else "v/2"
+    what = f"[{bottom}, v]"
+    try:
+        many = _draw(backoff_delays, strategy, base, cap, seed, COVERAGE_DRAWS)
+    except Exception as error:
+        chain.fail(
+            f"{call} runs without raising for {COVERAGE_DRAWS} delays",
+            observed=f"raised {describe_error(error)}",
+            hint="try list(itertools.islice(backoff_delays(...), 200)) in a cell of its own",
+        )
+    positions = []  # where each delay sits in its range: 0 at its low end, 1 at v
+    for n, delay in enumerate(many):
+        ceiling = _ceiling(base, cap, n)
+        low = 0.0 if strategy == "full" else ceiling / 2
+        positions.append((delay - low) / (ceiling - low))
+    lowest, highest = min(positions), max(positions)
+    if lowest < -1e-9 or highest > 1 + 1e-9:
+        hint = f"every delay stays in {what}, v = min(cap, base * 2**n), however many you take"
+    elif highest < 0.9:
+        hint = (
+            "the top of the range is never reached: the random part of equal jitter spans all of v/2 "
+            "(v/2 + rng.uniform(0, v/2))"
+            if strategy == "equal"
+            else "the top of the range is never reached: full jitter draws rng.uniform(0, v), up to v itself"
+        )
+    else:
+        hint = (
+            "the bottom of the range is never reached: equal jitter draws from v/2 up (v/2 + rng.uniform(0, v/2))"
+            if strategy == "equal"
+            else "the bottom of the range is never reached: full jitter draws from 0 up (rng.uniform(0, v))"
+        )
+    chain.require(
+        lowest <= 0.1 and highest >= 0.9,
+        f"{call}: over {COVERAGE_DRAWS} delays, jitter covers {what} (some in its lowest tenth, some in its highest)",
+        observed=f"the delays sat from {lowest:.0%} to {highest:.0%} of {what} (0% at {bottom}, 100% at v)",
+        hint=hint,
+    )
 
 
 # ------------------------------------------------------------------ is_retryable
@@ -306,7 +356,8 @@ def check_retry_after(
     retry_after: Callable[..., Any], *, seconds: int = 3, later: int = 7, seed: int = 4, start: float = 2.0
 ) -> None:
     """``Retry-After`` in seconds and as an HTTP date (read against the response's ``Date``), one in the
-    past (0), none or unreadable (None); and the service's own 429 with an HTTP date."""
+    past (0), none or unreadable (None); the service's own 429 with an HTTP date; and a date ``later`` s
+    ahead of the wall clock, with no ``Date`` or an unreadable one (read against ``time.time()``)."""
     chain = Chain("retry_after")
     chain.require(
         callable(retry_after) and not inspect.iscoroutinefunction(retry_after),
@@ -356,8 +407,26 @@ def check_retry_after(
             "read the date against the response's Date header",
         )
     )
+    # Without a readable Date the date is read against the wall clock: one `later` s ahead of it (named
+    # without its text in the messages, which the notebook stores).
+    ahead = formatdate(math.ceil(time.time()) + later, usegmt=True)
+    wall_clock = {
+        f"Retry-After: the HTTP date {later} s from now and no Date": _response(503, **{"retry-after": ahead}),
+        f"Retry-After: the HTTP date {later} s from now and an unreadable Date: yesterday": _response(
+            503, **{"retry-after": ahead, "date": "yesterday"}
+        ),
+    }
+    for what, case in wall_clock.items():
+        hint = (
+            "no Date header: measure the date against time.time()"
+            if "no Date" in what
+            else "a Date that cannot be read is as good as none: measure against time.time() (catch the parser's "
+            "TypeError/ValueError around the Date too)"
+        )
+        cases.append((what, case, float(later), hint))
     for what, case, expected, hint in cases:
         call = f"retry_after(a {case.status_code} response with {what})"
+        from_now = what in wall_clock  # `later` s of the wall clock, give or take the second formatdate drops
         try:
             answer = retry_after(case)
         except NotImplementedError:
@@ -370,17 +439,21 @@ def check_retry_after(
             chain.fail(
                 f"{call} runs without raising",
                 observed=f"raised {describe_error(error)}",
-                hint="a missing or unreadable header gives None: check before parsing, and catch the parser's "
+                hint=hint
+                if from_now
+                else "a missing or unreadable header gives None: check before parsing, and catch the parser's "
                 "TypeError/ValueError",
             )
-        ok = (
-            answer is None
-            if expected is None
-            else isinstance(answer, int | float) and not isinstance(answer, bool) and math.isclose(answer, expected)
-        )
+        number = isinstance(answer, int | float) and not isinstance(answer, bool)
+        if expected is None:
+            ok = answer is None
+        elif from_now:
+            ok = number and expected - 2.0 <= answer <= expected + 1.0
+        else:
+            ok = number and math.isclose(answer, expected)
         chain.require(
             ok,
-            f"{call} is {expected!r}",
+            f"{call} is " + (f"about {expected!r} (the date minus time.time())" if from_now else f"{expected!r}"),
             observed=f"it returned {answer!r}",
             hint=hint,
         )
@@ -443,8 +516,9 @@ def check_retry_attempts(
     start: float = 3.0,
 ) -> None:
     """A call that fails ``failures`` times with :class:`Transient`, then returns ``"ok"``: at most
-    ``attempts`` calls in all, the waits between them ``delays`` in order; the result, or the last
-    error (the same object) when the attempts run out, as soon as the last call ends."""
+    ``attempts`` calls in all, and no more than ``delays`` allow (one retry per delay), the waits between
+    them ``delays`` in order; the result, or the last error (the same object) when the attempts or the
+    delays run out, as soon as the last call ends."""
     script: list[Any] = [Transient(f"failure {n + 1}") for n in range(failures)] + ["ok"]
     call = ScriptedCall(script, latency=latency)
     policy = RetryPolicy(attempts=attempts, delays=delays_of(delays))
@@ -453,7 +527,8 @@ def check_retry_attempts(
     _require_retry_started(chain, retry)
     run = _run_retry(retry, call, policy, start)
     _require_implemented(chain, run, what)
-    calls = min(failures + 1, attempts)
+    calls = min(failures + 1, attempts, len(delays) + 1)
+    ran_out = "delays" if calls < min(failures + 1, attempts) else "attempts"
     expected_times, end = _expected_calls(start, latency, list(delays), calls)
     if run.outcome in ("raised", "returned", "hung"):
         seen = len(call.calls)
@@ -461,7 +536,11 @@ def check_retry_attempts(
             seen == calls,
             f"{what} calls {calls} times",
             observed=f"it called {seen} times, at t={_times(call.calls)}, then {_outcome(run)}",
-            hint=_calls_hint(seen, calls, attempts),
+            hint="the policy has only "
+            f"{len(delays)} delay{'s' if len(delays) != 1 else ''}: when they run out, give up (next(delays, None) "
+            "is None) even if attempts are left"
+            if ran_out == "delays" and seen > calls
+            else _calls_hint(seen, calls, attempts),
         )
     if calls == failures + 1:
         chain.require_finished(run, what)
@@ -473,12 +552,21 @@ def check_retry_attempts(
             hint="return what the successful call returned",
         )
     else:
-        last = script[attempts - 1]
+        last = script[calls - 1]
+        if ran_out == "delays" and run.outcome == "raised" and isinstance(run.error, RuntimeError | StopIteration):
+            hint = (
+                "next(delays) raises StopIteration when the delays run out (a coroutine turns it into a "
+                "RuntimeError): take next(delays, None) and give up when it is None"
+            )
+        elif run.outcome == "returned":
+            hint = "when it gives up on an error, raise that last exception itself (`raise error`): don't return"
+        else:
+            hint = "re-raise the last exception itself (`raise error`), not a new one nor the first"
         chain.require(
             run.outcome == "raised" and run.error is last,
-            f"{what} raises the last error ({last!r}) when the attempts run out",
+            f"{what} raises the last error ({last!r}) when the {ran_out} run out",
             observed=_outcome(run),
-            hint="re-raise the last exception itself (`raise error`), not a new one nor the first",
+            hint=hint,
         )
         returned = run.elapsed
     chain.require(
