@@ -44,9 +44,12 @@ from coursekit.breaker_states import BreakerState, CircuitOpenError, UpstreamErr
 from coursekit.chapter_checks.circuit_breaker import (
     check_breaker_closes,
     check_breaker_counts,
+    check_breaker_defaults,
     check_breaker_half_open_limit,
+    check_breaker_late_calls,
     check_breaker_rejects_while_open,
     check_breaker_reopens,
+    check_breaker_trial_outcomes,
     check_breaker_trips,
     check_fetch_item,
     check_fetch_item_open,
@@ -291,8 +294,8 @@ print(run_virtual(ten_callers_fail_fast()).value)
 # ## Exercise 1 — the `CircuitBreaker` class (11 points)
 #
 # Complete `CircuitBreaker.call(func, *args, **kwargs)` (and, if you like, the helper
-# `_succeeded`). The constructor is given: keep its parameters and attributes. Use the
-# given `BreakerState` enum for `self.state` and raise the given `CircuitOpenError` to
+# `_succeeded`). The constructor is given: keep its parameters, their defaults and its
+# attributes. Use the given `BreakerState` enum for `self.state` and raise the given `CircuitOpenError` to
 # reject. Read the time with `asyncio.get_running_loop().time()`, never `time.time()`.
 #
 # * **Closed**: make the call: `await func(*args, **kwargs)`, return its result, re-raise
@@ -300,18 +303,24 @@ print(run_virtual(ten_callers_fail_fast()).value)
 #   failure; a success sets the count of consecutive failures back to 0. The
 #   `failure_threshold`-th failure in a row **is made and recorded** (its caller gets its
 #   error), and opens the breaker at that instant: the *next* call is rejected. An exception
-#   that is not counted is passed on and counts as a success (the service did answer).
+#   that is not counted is passed on and counts as a success (the service did answer), in
+#   half open too.
 # * **Open**: reject every call with `CircuitOpenError`, without calling `func`, until
 #   `recovery_timeout` seconds after the breaker opened. From `opened_at +
 #   recovery_timeout` on — that instant included — the next call moves the breaker to half
 #   open and is made.
 # * **Half open**: at most `half_open_max_calls` trial calls run at once; a call arriving
 #   while that many run is rejected at once with `CircuitOpenError`. A trial that fails
-#   (a counted exception) opens the breaker again, with a fresh timer. When
-#   `half_open_max_calls` trials have succeeded, it closes, and every count starts again
-#   from 0.
+#   (a counted exception) opens the breaker again, with a fresh timer. Every trial that
+#   ends, however, frees its slot. When `half_open_max_calls` trials have succeeded, it
+#   closes, and every count starts again from 0.
+# * **Late calls**: a call counts only in the period that made it. A call made while closed
+#   that ends after the breaker opened, or a trial that ends after its half-open period
+#   was over (the breaker reopened, or closed), changes nothing: its caller gets its result
+#   or error, and the breaker's state, counts and timer stay as they are.
 # * Change `self.state` only with the given `self._move_to(state)`, which emits every
-#   transition as an event (the pictures and checks read them).
+#   transition as an event with the breaker's `name`, the old and the new state (the
+#   pictures and checks read them).
 #
 # No lock is needed. The checks run each behaviour on its own scenario; clocks do not start
 # at 0.
@@ -321,9 +330,11 @@ from solutions.circuit_breaker import CircuitBreaker
 
 # %% tests="ch07-ex1-trips" points=2
 check_breaker_trips(CircuitBreaker)
+check_breaker_defaults(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_trips(CircuitBreaker, threshold=1, start=0.0)
 check_breaker_trips(CircuitBreaker, threshold=5, start=100.75)
+check_breaker_defaults(CircuitBreaker, start=0.0)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-counts" points=1
@@ -341,15 +352,19 @@ check_breaker_rejects_while_open(CircuitBreaker, timeout=0.5, epsilon=0.0625, st
 
 # %% tests="ch07-ex1-half-open-limit" points=2
 check_breaker_half_open_limit(CircuitBreaker)
+check_breaker_trial_outcomes(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_half_open_limit(CircuitBreaker, limit=1, extra=3, timeout=30.0, start=0.0)
 check_breaker_half_open_limit(CircuitBreaker, limit=3, extra=1, timeout=2.5, start=50.25)
+check_breaker_trial_outcomes(CircuitBreaker, limit=4, timeout=2.5, start=0.0)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-reopens" points=2
 check_breaker_reopens(CircuitBreaker)
+check_breaker_late_calls(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_reopens(CircuitBreaker, timeout=30.0, epsilon=0.125, start=0.0)
+check_breaker_late_calls(CircuitBreaker, timeout=30.0, start=0.0)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-closes" points=2
@@ -430,8 +445,8 @@ check_protected(protected)
 #
 # * The request is made inside the function you give `breaker.call`, so that an open
 #   breaker can refuse to make it (and `CircuitOpenError` reaches the caller);
-# * there too: a 5xx answer raises `UpstreamError(response.status_code, path)` (given), so
-#   that the breaker can count it; a 4xx answer raises `httpx.HTTPStatusError`
+# * there too: a 5xx answer raises `UpstreamError(response.status_code, path)` (given),
+#   `path` being the request's path, `f"/items/{n}"`, so that the breaker can count it; a 4xx answer raises `httpx.HTTPStatusError`
 #   (`response.raise_for_status()`);
 # * one request per call; use only `breaker.call` (the checks give you a stand-in breaker
 #   and the course's service in-process: `/items/13` is down, `/items/42` answers 429).

@@ -58,6 +58,15 @@ class Upstream:
 
         return service_call
 
+    def lookup(self) -> Callable[..., Any]:
+        """An async function ``lookup(n, *, scale=1)`` that returns ``n * scale`` at once; each call is recorded."""
+
+        async def lookup(n: int, *, scale: int = 1) -> int:
+            self.calls.append(asyncio.get_running_loop().time())
+            return n * scale
+
+        return lookup
+
 
 @dataclass
 class Outcome:
@@ -76,12 +85,12 @@ class Outcome:
         return f"{what} at t={self.ended:g} ({made})"
 
 
-async def _call(breaker: Any, upstream: Upstream, func: Callable[[], Any]) -> Outcome:
+async def _call(breaker: Any, upstream: Upstream, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Outcome:
     loop = asyncio.get_running_loop()
     outcome = Outcome(loop.time())
     before = len(upstream.calls)
     try:
-        outcome.value = await breaker.call(func)
+        outcome.value = await breaker.call(func, *args, **kwargs)
     except Exception as error:  # noqa: BLE001  (every error is observed and reported)
         outcome.error = error
     outcome.ended = loop.time()
@@ -156,7 +165,9 @@ def _require_rejected(chain: Chain, what: str, outcome: Outcome, *, wait_hint: s
     )
 
 
-def _require_transitions(chain: Chain, scenario: str, run: VirtualRun[Any], expected: list[tuple[str, str]]) -> None:
+def _require_transitions(
+    chain: Chain, scenario: str, run: VirtualRun[Any], expected: list[tuple[str, str]], *, name: str | None = None
+) -> None:
     seen = [(old, new) for _, old, new in breaker_transitions(run.events)]
     chain.require(
         seen == expected,
@@ -164,6 +175,15 @@ def _require_transitions(chain: Chain, scenario: str, run: VirtualRun[Any], expe
         observed=f"the breaker.state events were: {', '.join(f'{old} -> {new}' for old, new in seen) or 'none'}",
         hint="change state only through self._move_to(new_state), which emits the event; never assign "
         "self.state directly, and move only when the state really changes",
+    )
+    if name is None:
+        return
+    named = breaker_transitions(run.events, name)
+    chain.require(
+        len(named) == len(seen),
+        f"{scenario}: every breaker.state event carries the breaker's name, {name!r}",
+        observed=f"{len(named)} of the {len(seen)} breaker.state events have name={name!r}",
+        hint="keep the given constructor (self.name = name) and the given _move_to, which emits name=self.name",
     )
 
 
@@ -177,7 +197,9 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
     error reaches the caller, and it opens the breaker; the next call is rejected without being made."""
     scenario = _scenario("check_breaker_trips", threshold=threshold, start=start)
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class, scenario, failure_threshold=threshold, recovery_timeout=60.0)
+    breaker = _new_breaker(
+        chain, breaker_class, scenario, failure_threshold=threshold, recovery_timeout=60.0, name="items"
+    )
     upstream = Upstream()
     plan = [True] * (threshold - 1) + [False] + [True] * threshold + [False]
 
@@ -185,7 +207,10 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
         await asyncio.sleep(start)
         outcomes = []
         for fails in plan:
-            outcomes.append(await _call(breaker, upstream, upstream.make(fails=fails)))
+            if fails:
+                outcomes.append(await _call(breaker, upstream, upstream.make(fails=True)))
+            else:
+                outcomes.append(await _call(breaker, upstream, upstream.lookup(), 3, scale=2))
             await asyncio.sleep(1.0)
         return outcomes
 
@@ -197,6 +222,14 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
         f"{scenario}: while closed, a failing call is made and its error reaches the caller unchanged",
         observed=f"call {number} {first.describe()}",
         hint="await func(*args, **kwargs) and re-raise what it raises (`raise`, not a new exception)",
+    )
+    number = threshold
+    success = outcomes[number - 1]
+    chain.require(
+        success.made and success.error is None and success.value == 6,
+        f"{scenario}: call {number}, breaker.call(lookup, 3, scale=2), returns lookup(3, scale=2) == 6",
+        observed=f"call {number} {success.describe()}",
+        hint="pass every argument on, positional and keyword: await func(*args, **kwargs), and return its result",
     )
     for number, outcome in enumerate(outcomes[: 2 * threshold - 1], 1):
         chain.require(
@@ -234,7 +267,7 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
         observed=f"breaker.state is {_state_name(_state(breaker))}",
         hint="use the given BreakerState enum",
     )
-    _require_transitions(chain, scenario, run, [("closed", "open")])
+    _require_transitions(chain, scenario, run, [("closed", "open")], name="items")
 
 
 @learner_facing
@@ -514,6 +547,239 @@ def check_breaker_closes(
     )
 
 
+@learner_facing
+def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
+    """``CircuitBreaker()``, the given constructor's defaults: calls one second apart, 4 failures leave it
+    closed, the 5th opens it; a call 29.75 s after it opened is rejected, one at exactly 30 s is a trial
+    call that succeeds and closes it (one trial); every event is named ``"breaker"``."""
+    scenario = f"check_breaker_defaults(CircuitBreaker, start={start!r})"
+    chain = Chain("CircuitBreaker")
+    breaker = _new_breaker(chain, breaker_class, scenario)
+    upstream = Upstream()
+
+    async def main() -> tuple[list[tuple[Outcome, Any]], Outcome, Outcome, Any]:
+        await asyncio.sleep(start)
+        failures = []
+        for _ in range(5):
+            failures.append((await _call(breaker, upstream, upstream.make(fails=True)), _state(breaker)))
+            await asyncio.sleep(1.0)
+        opened = failures[-1][0].ended or 0.0
+        await _sleep_until(opened + 29.75)
+        early = await _call(breaker, upstream, upstream.make())
+        await _sleep_until(opened + 30.0)
+        trial = await _call(breaker, upstream, upstream.make())
+        return failures, early, trial, _state(breaker)
+
+    (failures, early, trial, state), run = _run(chain, scenario, main, start + 120)
+    for number, (outcome, after) in enumerate(failures, 1):
+        expected = BreakerState.OPEN if number == 5 else BreakerState.CLOSED
+        chain.require(
+            outcome.made and after is expected,
+            f"{scenario}: failure {number} in a row is made and leaves it {expected.name} "
+            "(failure_threshold defaults to 5)",
+            observed=f"that call {outcome.describe()}; then breaker.state is {_state_name(after)}",
+            hint="keep the given constructor and its defaults: failure_threshold=5, recovery_timeout=30.0, "
+            "half_open_max_calls=1, counted=(Exception,), name='breaker'",
+        )
+    opened = failures[-1][0].ended or 0.0
+    _require_rejected(
+        chain,
+        f"{scenario}: a call at t={early.asked:g}, 29.75 s after it opened at t={opened:g},",
+        early,
+        wait_hint="recovery_timeout defaults to 30.0 seconds: keep the given constructor's defaults",
+    )
+    chain.require(
+        trial.made and trial.value == "ok" and state is BreakerState.CLOSED,
+        f"{scenario}: a call at t={trial.asked:g}, 30 s after it opened (recovery_timeout defaults to 30.0), "
+        "is made, and its success closes the breaker (half_open_max_calls defaults to 1)",
+        observed=f"the call {trial.describe()}; then breaker.state is {_state_name(state)}",
+        hint="keep the given constructor and its defaults: failure_threshold=5, recovery_timeout=30.0, "
+        "half_open_max_calls=1, counted=(Exception,), name='breaker'",
+    )
+    _require_transitions(
+        chain, scenario, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], name="breaker"
+    )
+
+
+@learner_facing
+def check_breaker_trial_outcomes(
+    breaker_class: Any, *, limit: int = 3, timeout: float = 10.0, start: float = 6.5
+) -> None:
+    """With ``counted=(ServiceDown,)``, opened at ``start``; from ``start + timeout``, one after the other: a
+    trial call that succeeds, a trial call that raises NotCounted (its error reaches the caller; it is a
+    successful trial: the service answered); then ``limit + 1`` calls arrive at once: both ended trials
+    freed their slots, so exactly ``limit`` are made; ``limit - 2`` of them take 1 s, the others 3 s: when
+    the 1 s ones have succeeded, ``limit`` trials have succeeded and the breaker is closed. ``limit >= 3``."""
+    scenario = _scenario("check_breaker_trial_outcomes", limit=limit, timeout=timeout, start=start)
+    chain = Chain("CircuitBreaker")
+    breaker = _new_breaker(
+        chain,
+        breaker_class,
+        scenario,
+        failure_threshold=1,
+        recovery_timeout=timeout,
+        half_open_max_calls=limit,
+        counted=(ServiceDown,),
+    )
+    upstream = Upstream()
+    durations = [1.0] * (limit - 2) + [3.0] * 3
+
+    async def main() -> Any:
+        await asyncio.sleep(start)
+        opened = await _trip(breaker, upstream, 1)()
+        await _sleep_until(opened + timeout)
+        first = await _call(breaker, upstream, upstream.make(duration=1.0))
+        first_state = _state(breaker)
+        second = await _call(breaker, upstream, upstream.make(fails=True, duration=1.0, error=NotCounted("404")))
+        second_state = _state(breaker)
+        burst_at = asyncio.get_running_loop().time()
+        tasks = [asyncio.create_task(_call(breaker, upstream, upstream.make(duration=d))) for d in durations]
+        await asyncio.sleep(1.5)
+        mid_state = _state(breaker)
+        burst = list(await asyncio.gather(*tasks))
+        return first, first_state, second, second_state, burst_at, burst, mid_state
+
+    (first, first_state, second, second_state, burst_at, burst, mid_state), _ = _run(
+        chain, scenario, main, start + 10 * timeout + 60
+    )
+    chain.require(
+        first.made and first.value == "ok" and first_state is BreakerState.HALF_OPEN,
+        f"{scenario}: trial call 1 (t={first.asked:g}) is made and succeeds; 1 successful trial of {limit}: "
+        "still HALF_OPEN",
+        observed=f"the call {first.describe()}; then breaker.state is {_state_name(first_state)}",
+        hint="once the recovery timeout has passed, make the trial call; close only after half_open_max_calls "
+        "successful trials",
+    )
+    chain.require(
+        second.made and isinstance(second.error, NotCounted) and second_state is BreakerState.HALF_OPEN,
+        f"{scenario}: trial call 2 (t={second.asked:g}) is made, its NotCounted error reaches the caller, and "
+        f"the breaker stays HALF_OPEN (2 successful trials of {limit})",
+        observed=f"the call {second.describe()}; then breaker.state is {_state_name(second_state)}",
+        hint="an error that is not counted is not a failure, in half open too: re-raise it, don't reopen",
+    )
+    made = [outcome for outcome in burst if outcome.made]
+    what = (
+        f"{scenario}: after a trial that succeeded and a trial that raised NotCounted, of {limit + 1} calls "
+        f"arriving together at t={burst_at:g}"
+    )
+    chain.require(
+        len(made) == limit,
+        f"{what}, exactly {limit} are made: every trial that ended freed its slot",
+        observed=f"{len(made)} were made",
+        hint="free a trial's slot exactly once when it ends, whether it succeeded, failed, or raised an error "
+        "that is not counted (self.trials -= 1 on every way out)"
+        if len(made) < limit
+        else "free a trial's slot once, not more: a freed slot that was never taken lets extra trials through",
+    )
+    for outcome in burst:
+        if not outcome.made:
+            _require_rejected(
+                chain, f"{what}, a call beyond the {limit} trial slots", outcome, wait_hint="reject it at once"
+            )
+    chain.require(
+        mid_state is BreakerState.CLOSED,
+        f"{what}: at t={burst_at + 1.5:g}, when the {limit - 2} call(s) of 1 s have succeeded, {limit} trials "
+        "have succeeded (the NotCounted one included: the service did answer), and the breaker is CLOSED",
+        observed=f"breaker.state is {_state_name(mid_state)}",
+        hint="an error that is not counted counts as a success, for a trial too: count it among the successful trials",
+    )
+
+
+@learner_facing
+def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start: float = 4.25) -> None:
+    """Calls that end after the period that made them change nothing. Run 1 (threshold 2): three calls made
+    together while closed fail after 1, 2 and 4 s; the second opens the breaker; the third fails while it is
+    open, and the timer still runs from the opening: a call ``timeout`` s after it is made. Runs 2 and 3
+    (threshold 1, two trial slots): opened at ``start``; at ``start + timeout`` trial A fails after 1 s
+    (reopens) while trial B takes ``timeout + 3`` s; ``timeout`` s after A failed, trial C (4 s) starts; B
+    ends during C, succeeding (run 2) or failing (run 3): B belongs to the earlier half-open period, so after
+    C has succeeded the breaker is still HALF_OPEN (1 successful trial of 2)."""
+    scenario = _scenario("check_breaker_late_calls", timeout=timeout, start=start)
+    chain = Chain("CircuitBreaker")
+    breaker = _new_breaker(chain, breaker_class, scenario, failure_threshold=2, recovery_timeout=timeout)
+    upstream = Upstream()
+
+    async def closed_run() -> tuple[list[Outcome], Outcome]:
+        await asyncio.sleep(start)
+        together = [upstream.make(fails=True, duration=d) for d in (1.0, 2.0, 4.0)]
+        outcomes = await _concurrent(breaker, upstream, together)()
+        await _sleep_until(start + 2.0 + timeout)
+        return outcomes, await _call(breaker, upstream, upstream.make())
+
+    (outcomes, later), run = _run(chain, scenario, closed_run, start + 10 * timeout + 60)
+    what = f"{scenario}, run 1 (failure_threshold=2): three calls made together at t={start:g} fail after 1, 2, 4 s"
+    chain.require(
+        all(outcome.made and isinstance(outcome.error, ServiceDown) for outcome in outcomes),
+        f"{what}: all three are made and their errors reach their callers",
+        observed="; ".join(f"call {number} {outcome.describe()}" for number, outcome in enumerate(outcomes, 1)),
+        hint="while closed, every call is made; re-raise its error",
+    )
+    chain.require(
+        later.made and later.value == "ok",
+        f"{what}; the second opens it at t={start + 2:g}, the third fails while it is open and changes nothing: "
+        f"a call at t={later.asked:g}, {timeout:g} s after it opened, is made",
+        observed=f"the call {later.describe()}",
+        hint="a call made while closed that fails after the breaker has opened is not counted: count a failure "
+        "only while the state is still CLOSED (it must not reopen the breaker nor restart its timer)",
+    )
+    _require_transitions(chain, f"{what}", run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")])
+    for late_fails in (False, True):
+        number = 3 if late_fails else 2
+        breaker = _new_breaker(
+            chain, breaker_class, scenario, failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=2
+        )
+        upstream = Upstream()
+
+        async def half_open_run(
+            breaker: Any = breaker, upstream: Upstream = upstream, late_fails: bool = late_fails
+        ) -> Any:
+            await asyncio.sleep(start)
+            opened = await _trip(breaker, upstream, 1)()
+            await _sleep_until(opened + timeout)
+            a = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=True, duration=1.0)))
+            b = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=late_fails, duration=timeout + 3)))
+            first = await a
+            await _sleep_until((first.ended or 0.0) + timeout)
+            c = await _call(breaker, upstream, upstream.make(duration=4.0))
+            state = _state(breaker)
+            return first, await b, c, state
+
+        (a, b, c, state), run = _run(chain, scenario, half_open_run, start + 10 * timeout + 60)
+        what = (
+            f"{scenario}, run {number} (failure_threshold=1, half_open_max_calls=2): trial A fails at "
+            f"t={a.ended:g} and reopens the breaker; trial B, made at t={b.asked:g}, "
+            f"{'fails' if late_fails else 'succeeds'} at t={b.ended:g}, during trial C of the next half-open "
+            f"period (t={c.asked:g} to t={c.ended:g})"
+        )
+        chain.require(
+            a.made and isinstance(a.error, ServiceDown) and b.made and c.made and c.value == "ok",
+            f"{what}: A, B and C are made, and each caller gets its call's result or error",
+            observed=f"A {a.describe()}; B {b.describe()}; C {c.describe()}",
+            hint="half open admits half_open_max_calls trial calls at once; a failed trial reopens the breaker",
+        )
+        chain.require(
+            (isinstance(b.error, ServiceDown) if late_fails else b.value == "ok"),
+            f"{what}: B's {'error' if late_fails else 'result'} reaches its caller",
+            observed=f"B {b.describe()}",
+            hint="return the call's result, re-raise its error, whatever the breaker's state is by then",
+        )
+        chain.require(
+            state is BreakerState.HALF_OPEN,
+            f"{what}: B belongs to the earlier period and changes nothing; after C succeeded, the breaker is "
+            "HALF_OPEN (1 successful trial of 2)",
+            observed=f"breaker.state is {_state_name(state)}",
+            hint="remember which half-open period admitted a trial (e.g. the opened_at it was made under); when "
+            "it ends in another period (or state), count neither its success nor its failure, and don't free "
+            "a slot of the current period",
+        )
+        _require_transitions(
+            chain,
+            what,
+            run,
+            [("closed", "open"), ("open", "half_open"), ("half_open", "open"), ("open", "half_open")],
+        )
+
+
 # --------------------------------------------------------------------- protected, fetch_item
 
 
@@ -667,6 +933,13 @@ def check_fetch_item(fetch_item: Any, *, seed: int = 7, start: float = 2.25) -> 
                 f"{'raised ' + describe_error(inside) if inside else 'returned (the breaker saw a success)'}",
                 hint="httpx does not raise on a 503: it returns the response. Check response.is_server_error "
                 "inside the function you give the breaker, and raise UpstreamError(response.status_code) there",
+            )
+            chain.require(
+                getattr(inside, "path", None) == f"/items/{n}",
+                f"{what}: the UpstreamError names the request's path, UpstreamError(503, '/items/{n}')",
+                observed=f"its path is {getattr(inside, 'path', None)!r} ({describe_error(inside)})",
+                hint="give UpstreamError the path too: UpstreamError(response.status_code, f'/items/{n}'), so that "
+                "the error says which request failed",
             )
             chain.require(
                 run.error is inside,

@@ -1,4 +1,5 @@
-"""A breaker with a _now() helper, and its counting split over two except clauses."""
+"""A breaker with a _now() helper, and its counting split over two except clauses; a trial is
+recognised as one of the current half-open period by the opened_at it was admitted under."""
 
 
 class CircuitBreaker:
@@ -34,33 +35,35 @@ class CircuitBreaker:
             if self.trials >= self.half_open_max_calls:
                 raise CircuitOpenError(f"{self.name} is half open, every trial slot taken")
             self.trials += 1
+        admitted_under = self.opened_at
         try:
             result = await func(*args, **kwargs)
         except self.counted:
-            if trial:
+            if self._still_my_period(trial, admitted_under):
                 self.trials -= 1
-                if self.state is BreakerState.HALF_OPEN:
-                    self.opened_at = self._now()
-                    self._move_to(BreakerState.OPEN)
-            elif self.state is BreakerState.CLOSED:
+                self.opened_at = self._now()
+                self._move_to(BreakerState.OPEN)
+            elif not trial and self.state is BreakerState.CLOSED:
                 self.failures += 1
                 if self.failures >= self.failure_threshold:
                     self.opened_at = self._now()
                     self._move_to(BreakerState.OPEN)
             raise
         except Exception:
-            if trial:
-                self.trials -= 1
-            elif self.state is BreakerState.CLOSED:
-                self.failures = 0  # an error not counted: the service answered
+            self._on_success(trial, admitted_under)  # an error not counted: the service answered
             raise
-        if trial:
-            self.trials -= 1
-            if self.state is BreakerState.HALF_OPEN:
-                self.successes += 1
-                if self.successes >= self.half_open_max_calls:
-                    self._move_to(BreakerState.CLOSED)
-                    self.failures = self.successes = 0
-        elif self.state is BreakerState.CLOSED:
-            self.failures = 0
+        self._on_success(trial, admitted_under)
         return result
+
+    def _still_my_period(self, trial, admitted_under):
+        return trial and self.state is BreakerState.HALF_OPEN and self.opened_at == admitted_under
+
+    def _on_success(self, trial, admitted_under):
+        if self._still_my_period(trial, admitted_under):
+            self.trials -= 1
+            self.successes += 1
+            if self.successes >= self.half_open_max_calls:
+                self._move_to(BreakerState.CLOSED)
+                self.failures = self.successes = 0
+        elif not trial and self.state is BreakerState.CLOSED:
+            self.failures = 0

@@ -51,8 +51,10 @@ class CircuitBreaker:
         except Exception as error:
             mine = trial and self.state is BreakerState.HALF_OPEN and self.opened_at == opened_at
             self.trials -= mine
-            if not isinstance(error, self.counted):
-                if self.state is BreakerState.CLOSED:
+            if not isinstance(error, self.counted):  # the service answered: a success
+                if mine:
+                    self._trial_succeeded()
+                elif not trial and self.state is BreakerState.CLOSED:
                     self.failures = 0
             elif mine:
                 self._open()
@@ -64,10 +66,13 @@ class CircuitBreaker:
         if trial:
             if self.state is BreakerState.HALF_OPEN and self.opened_at == opened_at:
                 self.trials -= 1
-                self.successes += 1
-                if self.successes >= self.half_open_max_calls:
-                    self._move_to(BreakerState.CLOSED)
-                    self.failures = self.successes = self.trials = 0
+                self._trial_succeeded()
         elif self.state is BreakerState.CLOSED:
             self.failures = 0
         return result
+
+    def _trial_succeeded(self):
+        self.successes += 1
+        if self.successes >= self.half_open_max_calls:
+            self._move_to(BreakerState.CLOSED)
+            self.failures = self.successes = self.trials = 0
