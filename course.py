@@ -28,7 +28,7 @@ BWRAP = Path("/usr/bin/bwrap")  # Debian's bubblewrap: the grading sandbox (auto
 
 def ensure_environment() -> None:
     """Create .venv and install the course into it, unless it is already up to date."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (run by any python3, so that it can say it is too old)
         sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if VENV_PYTHON.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
@@ -104,7 +104,10 @@ def ensure_apt_package(binary: Path, package: str, purpose: str) -> bool:
         )
         if result.returncode != 0:
             tail = "\n".join(result.stdout.strip().splitlines()[-15:])
-            print(f"`{' '.join(command)}` failed (exit {result.returncode}): {purpose}. Its last lines:\n{tail}", flush=True)
+            print(
+                f"`{' '.join(command)}` failed (exit {result.returncode}): {purpose}. Its last lines:\n{tail}",
+                flush=True,
+            )
             return False
     print(f"Installed {binary}." if binary.exists() else f"apt-get installed {package}, but {binary} is still missing.")
     return binary.exists()

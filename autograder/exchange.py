@@ -89,7 +89,7 @@ def release_assignments(assignments: list[str], course_dir: Path = COURSE_DIR) -
 
     Through nbgrader's Python API (one nbgrader start-up rather than one per
     chapter), with the course's ``nbgrader_config.py`` and this exchange root."""
-    from nbgrader.apps import NbGraderAPI
+    from nbgrader.apps import NbGraderAPI  # type: ignore[import-untyped]  # nbgrader ships no type hints
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", str(course_dir)).load_config()

@@ -18,17 +18,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import coursekit
 import nbformat
-from nbgrader.utils import determine_grade
+from nbgrader.utils import determine_grade  # type: ignore[import-untyped]  # nbgrader ships no type hints
 
 import autograder.inside
+import coursekit
 from autograder.feedback import scrub
 from autograder.kit import GradingKit
 from autograder.rebuild import rebuild
 from autograder.sandbox import SANDBOX_ROOT, Limits, SandboxUnavailable, run_sandboxed
 from autograder.submission import NotGradable, find_chapter, parse_submission
 
+NOT_GRADED = "NotGraded"  # the error given to test cells that did not run
 UNSAFE_NOTE = "graded with --unsafe: no sandbox (the code ran with the grader's rights)"
 
 
@@ -93,7 +94,9 @@ def grade_submission(kit: GradingKit, name: str, data: bytes, limits: Limits, un
         raise
     except Exception as error:  # a bug of ours must cost this learner a regrade, not the batch
         where = traceback.format_exception(error)[-2].strip().splitlines()[0]
-        return Graded(zero_report(kit, f"the grader failed on this notebook ({type(error).__name__}: {error}; {where})"), None)
+        return Graded(
+            zero_report(kit, f"the grader failed on this notebook ({type(error).__name__}: {error}; {where})"), None
+        )
 
 
 def _grade(kit: GradingKit, name: str, data: bytes, limits: Limits, unsafe: bool) -> Graded:
@@ -208,29 +211,31 @@ def score(
     """Points per test cell (nbgrader's rule: an error or stderr output fails it), and why."""
     template = nbformat.from_dict(kit.template)
     by_id = {cell.id: cell for cell in executed.cells}
-    names = {cell.id: cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {n}" for n, cell in enumerate(template.cells, 1)}
+    names = {
+        cell.id: cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {n}"
+        for n, cell in enumerate(template.cells, 1)
+    }
     stopped = outcome.get("stopped")
     stop_reason = stop_problem(stopped, names, limits) if stopped else None
+    fail_tests(executed, stop_reason or "this test did not run", only_unrun=True)
     interrupted = set(outcome.get("interrupted", []))
     tests = []
     for cell in template.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("grade"):
             continue
-        ran = by_id.get(cell.id)
-        max_points = float(meta.get("points", 0))
-        if ran is None or ran.get("execution_count") is None:
-            tests.append(TestResult(meta["grade_id"], 0.0, max_points, False, stop_reason or "this test did not run"))
-            continue
-        graded = nbformat.from_dict({**cell, "outputs": ran.outputs})
-        points = float(determine_grade(graded)[0] or 0)
-        message = "" if points == max_points else cell_message(ran, cell.id in interrupted, limits.cell_seconds)
+        graded = nbformat.from_dict({**cell, "outputs": by_id[cell.id].outputs})
+        points, max_points = float(determine_grade(graded)[0] or 0), float(meta.get("points", 0))
+        message = "" if points == max_points else cell_message(graded, cell.id in interrupted, limits.cell_seconds)
         tests.append(TestResult(meta["grade_id"], points, max_points, points == max_points, message))
     problems = [stop_reason] if stop_reason else []
     learner_errors = learner_cell_errors(executed, set(learner_cells), interrupted, names, limits.cell_seconds)
     problems += [learner_errors] if learner_errors else []
     problems += notes
-    review = [f"{names.get(flag.split(':')[0], flag.split(':')[0])}:{flag.partition(':')[2]}" for flag in outcome.get("flags", [])]
+    review = [
+        f"{names.get(flag.split(':')[0], flag.split(':')[0])}:{flag.partition(':')[2]}"
+        for flag in outcome.get("flags", [])
+    ]
     return GradeReport(
         kit.assignment,
         sum(t.points for t in tests),
@@ -259,13 +264,25 @@ def stop_problem(stopped: dict[str, Any], names: dict[str, str], limits: Limits)
     return f"your code ended the Python kernel while running {cell} ({status}: os._exit(), or exit() in a thread)"
 
 
+def fail_tests(notebook: nbformat.NotebookNode, reason: str, *, only_unrun: bool) -> None:
+    """Give test cells (those that never ran, with ``only_unrun``) an error saying ``reason``,
+    so that nbgrader records them at 0 points, as grading scored them."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
+            continue
+        if not only_unrun or cell.get("execution_count") is None:
+            cell.outputs = [nbformat.v4.new_output("error", ename=NOT_GRADED, evalue=reason, traceback=[reason])]
+
+
 def cell_message(cell: nbformat.NotebookNode, interrupted: bool, cell_seconds: int) -> str:
     """What a failed test cell said: its error's message (a check's property/observed/hint)."""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
             if output.ename == "KeyboardInterrupt" and interrupted:
                 return f"this cell did not finish within {cell_seconds} s and was interrupted"
-            return f"{output.ename}: {output.evalue}" if output.ename != "CheckFailed" else output.evalue
+            if output.ename in ("CheckFailed", NOT_GRADED):
+                return str(output.evalue)
+            return f"{output.ename}: {output.evalue}"
     return "this test cell wrote to stderr, which nbgrader counts as a failure"
 
 
@@ -280,7 +297,10 @@ def learner_cell_errors(
             continue
         name, error = names.get(cell.id, cell.id), errors[0]
         if error.ename == "KeyboardInterrupt" and cell.id in interrupted:
-            failures.append(f"{name} ran longer than {cell_seconds} s and was interrupted (an endless loop, or a blocking time.sleep?)")
+            failures.append(
+                f"{name} ran longer than {cell_seconds} s and was interrupted "
+                "(an endless loop, or a blocking time.sleep?)"
+            )
         elif error.ename == "KeyboardInterrupt":
             failures.append(f"{name} raised KeyboardInterrupt itself")
         elif error.ename == "SystemExit":

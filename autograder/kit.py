@@ -34,7 +34,7 @@ class GradingKit:
 
 def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR) -> GradingKit:
     """The kit of ``chapter``, releasing it first when the release is missing or stale."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook  # type: ignore[import-untyped]  # nbgrader ships no type hints
 
     if not is_released(chapter, course_dir):
         release([chapter], course_dir)

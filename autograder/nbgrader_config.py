@@ -7,11 +7,11 @@ the source notebooks are the repository's ``notebooks/<assignment>/`` folders.
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbgrader.preprocessors import GetGrades  # type: ignore[import-untyped]  # nbgrader ships no type hints
 
 from autograder.feedback import HideHiddenTests
 
-c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 (defined by traitlets when it loads this file)
 
 course_root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = course_root

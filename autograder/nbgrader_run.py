@@ -59,7 +59,7 @@ def validate(notebook: Path, course_dir: Path = COURSE_DIR, invert: bool = False
     ``{}`` means success: every test cell passed, or with ``invert`` every one failed.
     Otherwise the keys are nbgrader's: ``failed``, ``passed`` (with ``invert``),
     ``changed`` or ``type_changed``, each a list of cells."""
-    from nbgrader.validator import Validator
+    from nbgrader.validator import Validator  # type: ignore[import-untyped]  # nbgrader ships no type hints
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", str(course_dir)).load_config()

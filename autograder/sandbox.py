@@ -50,6 +50,9 @@ class Limits:
     output_bytes: int = 4 * 1024**2
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass(frozen=True)
 class Finished:
     """How a sandboxed command ended. ``timed_out``: killed at the wall limit."""

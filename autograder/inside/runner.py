@@ -153,7 +153,7 @@ class Run:
                     return {"kind": "wall", "cell": cell.id, "detail": ""}
                 try:
                     await asyncio.wait_for(self.client.async_execute_cell(cell, index), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     return {"kind": "wall", "cell": cell.id, "detail": ""}
                 except DeadKernelError:
                     return {"kind": "kernel-exit", "cell": cell.id, "detail": await self.exit_status()}
@@ -172,7 +172,7 @@ class Run:
         msg_id = kc.execute("", silent=True, store_history=False)
         try:
             await asyncio.wait_for(self.client.async_wait_for_reply(msg_id), self.cell_seconds)
-        except (asyncio.TimeoutError, DeadKernelError):
+        except (TimeoutError, DeadKernelError):
             return False
         return True
 
