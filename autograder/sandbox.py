@@ -12,7 +12,9 @@
   at ``/tmp`` and ``/dev/shm``, discarded with the sandbox;
 - an environment of a few variables only (``--clearenv``);
 - CPU seconds, address space, file size, open files and processes capped per process
-  (``prlimit``), and the whole run capped at ``wall_seconds`` (then killed).
+  (``prlimit``), and the whole run capped at ``wall_seconds`` (then killed);
+- where control groups can be made (:mod:`autograder.cgroups`), the processes and the
+  memory of the whole sandbox capped together.
 
 Where bwrap cannot run (not installed, no user namespaces), :func:`sandbox_problem`
 says why; callers refuse unless the instructor passed ``--unsafe``.
@@ -20,6 +22,7 @@ says why; callers refuse unless the instructor passed ``--unsafe``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -30,6 +33,9 @@ import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder.cgroups import ENV as CGROUPS_ENV
+from autograder.cgroups import JOIN, cgroup_problem, submission_cgroups
 
 SANDBOX_ROOT = "/course"  # where the bound course files appear inside
 SYSTEM_DIRS = ("/usr", "/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")
@@ -165,19 +171,27 @@ def run_sandboxed(
 
 
 def _run(command: list[str], stdin: bytes, limits: Limits, env: dict[str, str], cwd: str | None = None) -> Finished:
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(stdin, timeout=limits.wall_seconds + 30)
-        return Finished(process.returncode, stdout, stderr[-20000:], timed_out=False)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        return Finished(process.returncode, b"", stderr[-20000:], timed_out=True)
+    """Run ``command`` in its own control groups when they can be made (see :mod:`autograder.cgroups`)."""
+    groups: contextlib.AbstractContextManager[list[Path]] = contextlib.nullcontext([])
+    if cgroup_problem() is None:
+        groups = submission_cgroups(limits.processes, limits.memory_bytes)
+    with groups as joined:
+        if joined:
+            command = ["/bin/sh", "-c", JOIN, "sh", *command]
+            env = {**env, CGROUPS_ENV: " ".join(map(str, joined))}
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(stdin, timeout=limits.wall_seconds + 30)
+            return Finished(process.returncode, stdout, stderr[-20000:], timed_out=False)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            return Finished(process.returncode, b"", stderr[-20000:], timed_out=True)
