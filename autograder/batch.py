@@ -7,33 +7,28 @@
    (:func:`autograder.grading.grade_submission`). Results are keyed by learner; a task
    that fails, even on a worker that died three times, is a 0 with its reason for that
    learner alone.
-3. Back on this machine, the executed notebooks (``sandboxed/<student>/<chapter>/``) are
-   recorded in the gradebook by ``nbgrader autograde --no-execute`` (nothing runs in
-   the course directory); a notebook that never ran is recorded as the release with every
-   test cell failed with the reason.
-4. ``nbgrader generate_feedback`` (hidden tests removed) and ``nbgrader export``
-   (``grades.csv``, with ``for_review`` and ``review_evidence`` columns), then a summary.
+3. Back on this machine, :func:`autograder.record.record` records the executed notebooks
+   in the gradebook with nbgrader's ``autograde --no-execute`` (nothing runs in the course
+   directory), writes feedback (hidden tests removed) and ``grades.csv`` (with
+   ``for_review`` and ``review_evidence`` columns); then a summary table.
 
 Running it again grades the same files the same way and gives the same results.
 """
 
 from __future__ import annotations
 
-import csv
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
 from autograder.chapters import COURSE_DIR, select_chapters
 from autograder.cluster import grading_client
 from autograder.collect import collect, regular_files
-from autograder.grading import Graded, GradeReport, fail_tests, grade_submission, zero_report
+from autograder.grading import Graded, GradeReport, grade_submission, zero_report
 from autograder.kit import GradingKit, load_kit
-from autograder.nbgrader_run import NbgraderFailed, nbgrader
+from autograder.record import record
 from autograder.sandbox import DEFAULT_LIMITS, Limits
 
 SANDBOXED = "sandboxed"
@@ -73,8 +68,10 @@ def grade_chapter(
         results = grade_all(
             kit, submissions, limits=limits, workers=workers, scheduler=scheduler, unsafe=unsafe, on_graded=graded
         )
-    if results:
-        record(kit, course_dir, results)
+    failed = record(kit, course_dir, results) if results else {}
+    for student, why in failed.items():
+        report = results[student].report
+        report.problem = "; ".join(filter(None, [report.problem, why]))
     return [StudentResult(student, results[student].report) for student in sorted(results)]
 
 
@@ -113,46 +110,6 @@ def grade_all(
     return results
 
 
-def record(kit: GradingKit, course_dir: Path, results: dict[str, Graded]) -> None:
-    """Record every result in the gradebook, write feedback and grades.csv (see the module's docstring)."""
-    for student, graded in results.items():
-        path = course_dir / SANDBOXED / student / kit.assignment / kit.notebook_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        executed = graded.executed if graded.executed is not None else failed_release(kit, graded.report)
-        nbformat.write(nbformat.from_dict(executed), path)
-        stamp = course_dir / "submitted" / student / kit.assignment / "timestamp.txt"
-        if stamp.is_file() and not stamp.is_symlink():
-            (path.parent / "timestamp.txt").write_text(stamp.read_text(errors="replace")[:64])
-    steps = [
-        ("autograde", kit.assignment, "--force", "--no-execute", f"--CourseDirectory.submitted_directory={SANDBOXED}"),
-        ("generate_feedback", kit.assignment, "--force"),
-        ("export",),
-    ]
-    for step in steps:
-        try:  # nbgrader goes on past a notebook it cannot handle, then exits non-zero
-            nbgrader(*step, course_dir=course_dir)
-        except NbgraderFailed as error:
-            print(f"warning: {error}; see its log above", file=sys.stderr)
-    add_review_columns(course_dir / "grades.csv", kit.assignment, {s: g.report.review for s, g in results.items()})
-
-
-def add_review_columns(path: Path, assignment: str, review: dict[str, list[str]]) -> None:
-    """Add ``for_review`` (yes/no) and ``review_evidence`` to nbgrader's grades.csv."""
-    if not path.exists():
-        return
-    with path.open(newline="") as file:
-        rows = list(csv.DictReader(file))
-    fields = [*(rows[0].keys() if rows else []), "for_review", "review_evidence"]
-    for row in rows:
-        evidence = review.get(row["student_id"], []) if row["assignment"] == assignment else []
-        row["for_review"] = "yes" if evidence else "no"
-        row["review_evidence"] = " | ".join(evidence)
-    with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def summary_table(results: list[StudentResult]) -> str:
     """One line per student: score, review mark, and the reason when the notebook could not run normally."""
     if not results:
@@ -166,11 +123,3 @@ def summary_table(results: list[StudentResult]) -> str:
         reason = (report.problem or "") + (f" [review: {report.review[0]}]" if report.review else "")
         lines.append(f"{result.student:<{width}}  {score:<6}  {review:<6}  {reason[:160]}")
     return "\n".join(lines)
-
-
-def failed_release(kit: GradingKit, report: GradeReport) -> nbformat.NotebookNode:
-    """The release with every test cell failed by ``report.problem``: what gets recorded for a
-    submission that could not run (it shows no solution in the feedback)."""
-    notebook = nbformat.from_dict(kit.template)
-    fail_tests(notebook, report.problem or "not graded", only_unrun=False)
-    return notebook

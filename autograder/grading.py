@@ -137,12 +137,13 @@ def _grade(kit: GradingKit, name: str, data: bytes, limits: Limits, unsafe: bool
     try:
         outcome = json.loads(finished.stdout)
     except ValueError:
-        status = exit_status(finished.returncode)
+        log = finished.stderr.decode(errors="replace").strip()[-2000:]
+        print(f"{name}: the sandbox ended without a result; its last words:\n{log}", file=sys.stderr)
         return Graded(
             zero_report(
                 kit,
-                f"the grading process in the sandbox ended without a result ({status}): the notebook's code "
-                "stopped it, or went over a limit (memory, processes, file size, CPU time)",
+                f"the grading process in the sandbox ended without a result ({exit_status(finished.returncode, True)}):"
+                " the notebook's code stopped it, or went over a limit (memory, processes, file size, CPU time)",
             ),
             None,
         )
@@ -177,10 +178,14 @@ def chapter_mismatch(kit: GradingKit, notebook: nbformat.NotebookNode) -> str | 
     return None
 
 
-def exit_status(code: int | str | None) -> str:
+def exit_status(code: int | str | None, shell: bool = False) -> str:
+    """A process's end in words: its exit status, or the signal that killed it (negative
+    ``code``; with ``shell``, also 128 + the signal, as bwrap and shells report it)."""
     number = int(code) if code not in (None, "unknown") else None
     if number is None:
         return "unknown exit status"
+    if shell and 128 < number < 160:
+        number = 128 - number
     if number < 0:
         return f"killed by signal {signal.Signals(-number).name}"
     return f"exit status {number}"

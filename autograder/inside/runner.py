@@ -7,8 +7,9 @@ private /tmp), runs the cells in order and writes one JSON object on stdout:
 
 - ``notebook``: the executed notebook, outputs capped at ``output_bytes`` in all;
 - ``stopped``: None, or why the run ended early: ``{"kind", "cell", "detail"}`` with kind
-  ``cell-stuck`` (interrupted, still running), ``wall`` (the notebook's time is up) or
-  ``kernel-exit`` (the kernel process ended; ``detail`` is its exit status);
+  ``cell-stuck`` (interrupted at ``cell_seconds``, still running :data:`GRACE_SECONDS`
+  later), ``wall`` (the notebook's time is up) or ``kernel-exit`` (the kernel process
+  ended; ``detail`` is its exit status);
 - ``interrupted``: ids of cells interrupted at ``cell_seconds``;
 - ``flags``: tamper evidence from the watch, and a flag when its heartbeats stop.
 
@@ -27,20 +28,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-# jsonschema imports rfc3987_syntax when it is installed, which builds a grammar for 2+ s
-# per process; nbformat's validation never needs it (it checks IRI formats only).
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
 
-import nbformat  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-from nbclient.exceptions import DeadKernelError  # noqa: E402
-from nbformat import NotebookNode  # noqa: E402
-
-from autograder.inside.kernel import CELL_ORDER, COURSE_CELLS, LEARNER_CELLS, WATCH_FD  # noqa: E402
+from autograder.inside.kernel import CELL_ORDER, COURSE_CELLS, LEARNER_CELLS, WATCH_FD
 
 KERNEL_NAME = "course-sandbox"
 PR_SET_DUMPABLE = 4
 MAX_FLAGS = 40
+GRACE_SECONDS = 5  # after a cell's time is up and it was interrupted, it has this long to stop
 
 
 class Watched(NotebookClient):
@@ -151,30 +149,21 @@ class Run:
                 remaining = self.deadline - time.monotonic()
                 if remaining <= 0:
                     return {"kind": "wall", "cell": cell.id, "detail": ""}
-                try:
-                    await asyncio.wait_for(self.client.async_execute_cell(cell, index), remaining)
-                except TimeoutError:
-                    return {"kind": "wall", "cell": cell.id, "detail": ""}
-                except DeadKernelError:
+                task = asyncio.ensure_future(self.client.async_execute_cell(cell, index))
+                await asyncio.wait({task}, timeout=min(remaining, self.cell_seconds + GRACE_SECONDS))
+                if not task.done():  # nbclient turns its cancellation into DeadKernelError: ignore it
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    stuck = self.deadline - time.monotonic() > 0
+                    return {"kind": "cell-stuck" if stuck else "wall", "cell": cell.id, "detail": ""}
+                if isinstance(task.exception(), DeadKernelError):
                     return {"kind": "kernel-exit", "cell": cell.id, "detail": await self.exit_status()}
+                task.result()  # any other error of nbclient's ends the run (and the runner) loudly
                 self.drain()
                 if cell.id not in self.done and silent_since is None:
                     silent_since = cell.id
                     self.flags.append(f"{cell.id}: the grader's run-time watch stopped reporting (was it removed?)")
-                if cell.id in self.client.interrupted and not await self.responsive():
-                    return {"kind": "cell-stuck", "cell": cell.id, "detail": ""}
         return None
-
-    async def responsive(self) -> bool:
-        """After an interrupt: does the kernel answer a trivial request within a cell's time?"""
-        kc = self.client.kc
-        assert kc is not None
-        msg_id = kc.execute("", silent=True, store_history=False)
-        try:
-            await asyncio.wait_for(self.client.async_wait_for_reply(msg_id), self.cell_seconds)
-        except (TimeoutError, DeadKernelError):
-            return False
-        return True
 
     async def exit_status(self) -> str:
         km = self.client.km

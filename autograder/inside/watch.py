@@ -4,7 +4,8 @@ Two signals, both written as lines to a pipe whose other end the runner (a separ
 process) reads, so code in the kernel can add lines but not take any back:
 
 - an audit hook (:func:`sys.addaudithook`; it cannot be removed) records events whose
-  nearest Python caller is code from a learner cell: imports outside the allow-list,
+  nearest Python caller is code from a learner cell (and a wrapper of ``__import__``
+  the imports of modules already loaded): imports outside the allow-list,
   ``exec``/``compile``, ``__code__`` reads and writes, frame walking, tracing,
   ``gc`` referrer searches, ``ctypes``, signals and subprocesses;
 - after every cell, IPython's ``post_run_cell`` compares what the course set up with
@@ -20,8 +21,10 @@ does not change the score.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 import sys
+import sysconfig
 import threading
 from collections.abc import Iterable
 from types import FrameType
@@ -35,6 +38,7 @@ FORBIDDEN_IMPORTS = frozenset(
 )
 ALLOWED_THIRD_PARTY = frozenset({"coursekit", "httpx", "anyio", "aiometer", "matplotlib", "numpy", "looptime"})
 MACHINERY = ("importlib", "runpy.py", "/IPython/", "<frozen")
+LIBRARY = (*MACHINERY, sysconfig.get_paths()["stdlib"])
 # Module attributes the kernel itself changes: builtins._ (last result), input (stdin
 # forwarding per request), warnings' per-module registry.
 KERNEL_MANAGED = frozenset({"_", "input", "__warningregistry__"})
@@ -99,7 +103,8 @@ class Watch:
         self.busy.on = True
         try:
             why = self.judge(event, args)
-            if why and self.caused_by_learner(sys._getframe(2), through_machinery=event == "import"):
+            through = () if event in ("exec", "compile") else MACHINERY if event == "import" else LIBRARY
+            if why and self.caused_by_learner(sys._getframe(1), through):
                 self.flag(why)
         finally:
             self.busy.on = False
@@ -108,7 +113,7 @@ class Watch:
         if event == "import":
             top = str(args[0]).split(".")[0]
             if top in FORBIDDEN_IMPORTS or (top not in self.stdlib and top not in ALLOWED_THIRD_PARTY):
-                return f"imports `{args[0]}`, outside the modules an exercise needs"
+                return forbidden_import(str(args[0]))
             return None
         if event == "object.__setattr__" or event == "object.__delattr__":
             return f"changes `{getattr(args[0], '__qualname__', type(args[0]).__name__)}.{args[1]}` at run time"
@@ -126,13 +131,17 @@ class Watch:
         code = getattr(function, "__code__", None)
         return code is not None and code.co_filename in self.learner_files
 
-    def caused_by_learner(self, frame: FrameType | None, *, through_machinery: bool) -> bool:
-        """Is ``frame`` (the event's Python caller) learner code? For imports, also when the
-        import machinery (importlib, runpy, IPython's magics) stands between them."""
+    def caused_by_learner(self, frame: FrameType | None, through: tuple[str, ...]) -> bool:
+        """Is ``frame`` (the event's Python caller) learner code, or called by learner code
+        through frames whose file names contain one of ``through``?
+
+        exec/compile count only direct calls (the standard library uses them, e.g. for
+        namedtuple); imports count through the import machinery (importlib, runpy,
+        IPython's magics); other events through the standard library too (subprocess)."""
         while frame is not None:
             if frame.f_code.co_filename in self.learner_files:
                 return True
-            if not through_machinery or not any(part in frame.f_code.co_filename for part in MACHINERY):
+            if not any(part in frame.f_code.co_filename for part in through):
                 return False
             frame = frame.f_back
         return False
@@ -216,11 +225,41 @@ class Watch:
         if transformers != self.transformers:
             self.flag("changes IPython's input transformers, AST transformers or cell events")
             self.transformers = transformers
-        alive = {thread.ident or 0: thread.name for thread in threading.enumerate()}
-        left = sorted(name for ident, name in alive.items() if ident not in self.threads)
+        left = sorted(
+            thread.name
+            for thread in threading.enumerate()
+            if (thread.ident or 0) not in self.threads and self.started_by_learner(thread)
+        )
         if left:
             self.flag(f"leaves threads running after the cell: {', '.join(left[:5])}")
-            self.threads |= alive.keys()
+        self.threads |= {thread.ident or 0 for thread in threading.enumerate()}
+
+    def started_by_learner(self, thread: threading.Thread) -> bool:
+        """Does the thread run learner code (its target, or its class's ``run``)?"""
+        target = getattr(thread, "_target", None)
+        code = getattr(getattr(target, "__func__", target), "__code__", None)
+        run = getattr(type(thread).run, "__code__", None)
+        return any(c is not None and c.co_filename in self.learner_files for c in (code, run))
+
+
+def forbidden_import(name: str) -> str:
+    return f"imports `{name}`, outside the modules an exercise needs"
+
+
+def guard_imports(watch: Watch) -> None:
+    """Wrap ``builtins.__import__``: the audit hook hears only first imports, and most forbidden
+    modules are already loaded by the kernel. (Restoring the original is itself flagged: the
+    watch compares ``builtins`` after every cell.)"""
+    original = builtins.__import__
+
+    def guarded(name: str, *args: Any, **kwargs: Any) -> Any:
+        level = args[3] if len(args) > 3 else kwargs.get("level", 0)
+        if not level and name.split(".")[0] in FORBIDDEN_IMPORTS and watch.learner_files:
+            if watch.caused_by_learner(sys._getframe(1), MACHINERY):
+                watch.flag(forbidden_import(name))
+        return original(name, *args, **kwargs)
+
+    builtins.__import__ = guarded
 
 
 def identities(mapping: Any) -> dict[str, int]:
@@ -254,6 +293,7 @@ def install(fd: int, order: list[str], learner_cells: set[str], course_cells: se
     send cell ids, so the watch counts cells)."""
     watch = Watch(fd, order, learner_cells, course_cells)
     sys.addaudithook(watch.audit)
+    guard_imports(watch)
     return watch
 
 
