@@ -6,7 +6,7 @@ The batch must finish and:
 - the honest learners' scores are what they are alone (6 and 3);
 - the exchange, the honest learners' files and the repository are unchanged;
 - nothing the corpus left (files in /tmp and /dev/shm, processes) outlives the batch;
-- no feedback page shows a hidden test line or the grader's environment.
+- no feedback page shows a hidden test line or anything of the grader's environment.
 Short limits keep it quick: 5 s a cell, 60 s a notebook.
 """
 
@@ -31,6 +31,7 @@ from tests.hostile_submissions import ANY, CASES, CHAPTER, MARKER, SOURCE, Case,
 
 LIMITS = Limits(cell_seconds=5, wall_seconds=60)
 HONEST = {"honest-full": 6.0, "honest-partial": 3.0}
+CANARY = "grader-secret-5d1c"  # in the grader's environment while it grades; no sandbox may see it
 
 
 def learner(case: Case) -> str:
@@ -88,7 +89,11 @@ def graded(course: Path) -> dict[str, StudentResult]:
     ]
     before = fingerprint(*protected)
     started = time.perf_counter()
-    results = grade_chapter(CHAPTER, course_dir=course, workers=2, limits=LIMITS, progress=False)
+    os.environ["COURSE_GRADER_CANARY"] = CANARY
+    try:
+        results = grade_chapter(CHAPTER, course_dir=course, workers=2, limits=LIMITS, progress=False)
+    finally:
+        del os.environ["COURSE_GRADER_CANARY"]
     print(f"\ngraded {len(results)} learners in {time.perf_counter() - started:.0f} s\n{summary_table(results)}")
     assert fingerprint(*protected) == before, "grading changed the exchange, an honest learner's files or the sources"
     return {result.student: result for result in results}
@@ -136,7 +141,7 @@ def test_no_feedback_shows_a_secret(graded: dict[str, StudentResult], course: Pa
         for line in block.splitlines()
         if line.strip()
     }
-    secrets = hidden | {"PYTEST_CURRENT_TEST", str(REPO_ROOT), "/root"}
+    secrets = hidden | {"PYTEST_CURRENT_TEST", CANARY}
     assert hidden
     for student in graded:
         page = course / "feedback" / student / CHAPTER / SOURCE.name.replace(".ipynb", ".html")

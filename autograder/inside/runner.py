@@ -62,7 +62,8 @@ class Watched(NotebookClient):
         size += sum(len(line) for line in content.get("traceback", []))
         if size > self.budget:
             note = f"[{size:,} characters of output removed: this notebook's output is over the grading limit]\n"
-            msg = {**msg, "msg_type": "stream", "content": {"name": "stdout", "text": note}}
+            header = {**msg["header"], "msg_type": "stream"}
+            msg = {**msg, "msg_type": "stream", "header": header, "content": {"name": "stdout", "text": note}}
             size = len(note)
             if self.budget < size:
                 return None

@@ -36,9 +36,9 @@ class Case:
     review: str = ""  # a fragment of the review evidence; "" = not flagged
 
 
-def solved() -> nbformat.NotebookNode:
-    """Chapter 0 as a learner who wrote the reference solutions would hand it in."""
-    notebook = nbformat.read(SOURCE, as_version=4)
+def solved(source: Path = SOURCE) -> nbformat.NotebookNode:
+    """A chapter (0 by default) as a learner who wrote the reference solutions would hand it in."""
+    notebook = nbformat.read(source, as_version=4)
     for cell in notebook.cells:
         cell.source = "\n".join(
             line for line in cell.source.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line
@@ -195,6 +195,7 @@ LOOP_CLOCK = "import asyncio\nasyncio.get_event_loop().time = lambda: 0"
 IMPORT_BY_NAME = "getattr(__builtins__, '__imp' + 'ort__')('ctypes')"
 TRANSFORMER = "get_ipython().input_transformers_cleanup.append(lambda lines: lines)"
 MODULE_SWAP = "import sys\nsys.modules['coursekit.checks'] = type(sys)('coursekit.checks')"
+RUN_MAGIC = "%run -m solutions.asyncio_in_jupyter"
 RUNPY = """
 import runpy
 try:
@@ -337,7 +338,7 @@ CASES = [
     Case("raise SystemExit", in_answer("raise SystemExit"), 6, "raised SystemExit"),
     Case("raise KeyboardInterrupt", in_answer("raise KeyboardInterrupt"), 6, "raised KeyboardInterrupt itself"),
     Case("SIGKILL to its own kernel", in_answer(KILL_SELF), 0, "killed by signal SIGKILL", "sends a signal"),
-    Case("SIGKILL to the grading process", in_answer(KILL_RUNNER), 0, "without a result", "sends a signal"),
+    Case("SIGKILL to the grading process", in_answer(KILL_RUNNER), 0, "without a result (killed by signal SIGKILL)"),
     Case("memory bomb", in_answer("hog = bytearray(8 * 1024**3)", before=True), 3, "MemoryError"),
     Case("50 MB printed", in_answer("print('x' * 50_000_000)"), 6, ""),
     Case("fifteen 40 MB display outputs", in_answer(BIG_DISPLAYS), 6, ""),
@@ -362,7 +363,7 @@ CASES = [
     Case("patching the loop's clock", in_answer(LOOP_CLOCK), 6, "", "changes the event loop"),
     Case("swapping a check's __code__", in_answer(SWAP_CODE), 6, "", "check_countdown.__code__"),
     Case("__import__ fetched from builtins by name", in_answer(IMPORT_BY_NAME), 6, "", "imports `ctypes`"),
-    Case("%run -m of the solutions", in_answer("%run -m solutions.asyncio_in_jupyter"), 6, "", "imports `solutions`"),
+    Case("%run -m of the solutions", in_answer(RUN_MAGIC), 6, "No module named 'solutions'", "imports `solutions`"),
     Case("runpy of the solutions", in_answer(RUNPY), 6, "", "imports `solutions`"),
     Case("an IPython input transformer", in_answer(TRANSFORMER), 6, "", "input transformers"),
     Case("a thread that rebinds a check later", in_answer(THREAD_REBINDS), 6, "", "leaves threads running"),
