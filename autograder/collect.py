@@ -77,10 +77,12 @@ def regular_files(folder: Path) -> list[tuple[str, bytes]]:
                 fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
             except OSError:
                 continue  # a symbolic link, or gone
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+                os.close(fd)
+                continue
             with os.fdopen(fd, "rb") as file:
-                info = os.fstat(file.fileno())
-                if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_BYTES:
-                    found.append((name, file.read(MAX_BYTES + 1)))
+                found.append((name, file.read(MAX_BYTES + 1)))
     finally:
         os.close(directory)
     return found
