@@ -99,9 +99,8 @@ def kill_a_busy_worker(address: str) -> list[str]:
 
     with Client(address, timeout=30) as client:
         processing = client.processing()
-        workers = client.scheduler_info()["workers"]
         busy = next(worker for worker, keys in processing.items() if keys)
-        os.kill(workers[busy]["pid"], signal.SIGKILL)
+        os.kill(client.run(os.getpid, workers=[busy])[busy], signal.SIGKILL)
         return [str(key) for key in processing[busy]]
 
 
