@@ -92,7 +92,7 @@ def test_grades_csv_and_gradebook_agree(parallel: tuple[list, str]) -> None:
 
 def test_the_gradebook_holds_the_scores_grading_computed(course: Path, parallel: tuple[list, str]) -> None:
     """`nbgrader autograde --no-execute` records the sandbox's executed notebooks without drift."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook  # type: ignore[import-untyped]  # nbgrader ships no type hints
 
     results, _ = parallel
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:

@@ -105,7 +105,7 @@ def test_honest_learners_keep_their_scores(graded: dict[str, StudentResult]) -> 
 
 
 def test_every_learner_is_graded_once_and_nothing_else(graded: dict[str, StudentResult], course: Path) -> None:
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook  # type: ignore[import-untyped]  # nbgrader ships no type hints
 
     assert set(graded) == {*HONEST, *map(learner, CASES)}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
