@@ -29,7 +29,7 @@ from autograder.collect import collect, regular_files
 from autograder.grading import Graded, GradeReport, grade_submission, zero_report
 from autograder.kit import GradingKit, load_kit
 from autograder.record import record
-from autograder.sandbox import DEFAULT_LIMITS, Limits
+from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable
 
 SANDBOXED = "sandboxed"
 
@@ -102,6 +102,8 @@ def grade_all(
             student = futures[future]
             try:
                 results[student] = future.result()
+            except SandboxUnavailable:  # a worker without bubblewrap: stop, rather than give everyone 0
+                raise
             except Exception as error:  # the task itself failed, e.g. its workers kept dying
                 results[student] = Graded(
                     zero_report(kit, f"grading failed on the cluster: {type(error).__name__}: {error}"), None

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from autograder.batch import grade_chapter, summary_table
+from autograder.cgroups import cgroup_problem
 from autograder.chapters import COURSE_DIR, select_chapters
 from autograder.grading import GradeReport, grade_submission
 from autograder.kit import load_kit
@@ -47,11 +48,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def refuse_without_sandbox(unsafe: bool) -> bool:
-    """Print why grading cannot be sandboxed here, unless ``unsafe``; True when it must stop."""
+    """Print why grading cannot be sandboxed here, unless ``unsafe``; True when it must stop.
+
+    Also warns when the sandbox's processes and memory can only be capped per process."""
     problem = sandbox_problem()
     if problem and not unsafe:
         print(f"cannot grade: no sandbox: {problem}. Rerun with --unsafe to grade anyway without one.", file=sys.stderr)
         return True
+    weaker = cgroup_problem()
+    if not problem and weaker:
+        print(f"warning: processes and memory are capped per process only: {weaker}", file=sys.stderr)
     return False
 
 

@@ -176,7 +176,7 @@ EXTRA_GRADED = nbformat.v4.new_code_cell(
 BIG_DISPLAYS = """
 from IPython.display import display
 for _ in range(15):
-    display({"text/plain": "y" * 40_000_000}, raw=True)
+    display({"text/plain": "y" * 8_000_000}, raw=True)
 """
 FORKS = f"""
 import os, time
@@ -341,7 +341,7 @@ CASES = [
     Case("SIGKILL to the grading process", in_answer(KILL_RUNNER), 0, "without a result (killed by signal SIGKILL)"),
     Case("memory bomb", in_answer("hog = bytearray(8 * 1024**3)", before=True), 3, "MemoryError"),
     Case("50 MB printed", in_answer("print('x' * 50_000_000)"), 6, ""),
-    Case("fifteen 40 MB display outputs", in_answer(BIG_DISPLAYS), 6, ""),
+    Case("fifteen 8 MB display outputs", in_answer(BIG_DISPLAYS), 6, ""),
     Case("forking 300 processes", in_answer(FORKS), ANY, "raised BlockingIOError", "forks the kernel"),
     Case("a setsid sleeper left running", in_answer(SLEEPER), 6, "", "starts a subprocess"),
     Case("files left in /tmp and /dev/shm", in_answer(LEFT_FILES), 6, ""),
