@@ -7,9 +7,11 @@ nbgrader's own API in this process (one start-up, not one per command):
 - ``autograde`` with nbgrader's ``--no-execute`` settings records it (nothing runs);
 - ``generate_feedback`` writes its feedback page (hidden tests removed);
 
-one learner at a time, so a failure costs only that learner its record or feedback,
-and is returned as their problem. ``grades.csv`` (nbgrader's CSV export) gets two
-columns more: ``for_review`` (yes/no) and ``review_evidence``.
+all learners in one run; nbgrader goes on past a learner it cannot handle, and when a
+run reports a failure, each learner is run alone to find whose it was, so a failure
+costs only that learner their record or feedback, returned as their problem.
+``grades.csv`` (nbgrader's CSV export) gets two columns more: ``for_review`` (yes/no)
+and ``review_evidence``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def record(kit: GradingKit, course_dir: Path, results: dict[str, Graded]) -> dic
     api = NbGraderAPI(config=config)
     failed: dict[str, str] = {}
     for step, run in (("recording", api.autograde), ("feedback", api.generate_feedback)):
-        for student in results:
+        if run(kit.assignment, "*", force=True).get("success"):
+            continue
+        for student in results:  # someone failed (nbgrader went on past them): find who, one at a time
             outcome = run(kit.assignment, student, force=True)
             if not outcome.get("success"):
                 failed[student] = f"{step} failed: {(outcome.get('error') or outcome.get('log') or '').strip()[-300:]}"
