@@ -41,7 +41,7 @@ def chapter_params() -> list[pytest.ParameterSet]:
             id=chapter.assignment,
             marks=pytest.mark.xfail(
                 imports_solutions(chapter),
-                reason="its notebook or coursekit still imports solutions (issue 7.3: the lead removes that on main)",
+                reason="its notebook or its checks module imports solutions (issue 7.3: being removed on main)",
                 strict=False,
             ),
         )
