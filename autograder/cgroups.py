@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 ENV = "COURSE_CGROUPS"
+PREFIX = "course-grading-"  # then the creating process's pid, a dash, a counter
 # Run by /bin/sh before exec'ing the sandbox: join every group listed in $COURSE_CGROUPS.
 JOIN = 'for group in $COURSE_CGROUPS; do echo $$ > "$group/cgroup.procs" || exit 125; done; exec "$@"'
 _names = itertools.count()
@@ -70,7 +71,9 @@ def cgroup_problem() -> str | None:
 def submission_cgroups(processes: int, memory_bytes: int) -> Iterator[list[Path]]:
     """New control groups capping ``processes`` and ``memory_bytes`` for one sandbox; removed after."""
     parents = _parents()
-    name = f"course-grading-{os.getpid()}-{next(_names)}"
+    for parent in parents.values():
+        _sweep(parent)
+    name = f"{PREFIX}{os.getpid()}-{next(_names)}"
     made: list[Path] = []
     try:
         if "v2" in parents:
@@ -99,8 +102,18 @@ def submission_cgroups(processes: int, memory_bytes: int) -> Iterator[list[Path]
             _remove(group)
 
 
+def _sweep(parent: Path) -> None:
+    """Remove groups left by graders that have ended (a group is kept while processes linger)."""
+    for stale in parent.glob(f"{PREFIX}*-*"):
+        creator = stale.name.removeprefix(PREFIX).split("-")[0]
+        if creator.isdigit() and not Path(f"/proc/{creator}").exists():
+            with contextlib.suppress(OSError):
+                stale.rmdir()
+
+
 def _remove(group: Path) -> None:
-    """rmdir a group once its processes are gone (the kernel reaps them shortly after they exit)."""
+    """rmdir a group once its processes are gone (the kernel reaps them shortly after they exit);
+    one still busy after 5 s is left for :func:`_sweep` to remove later."""
     for _ in range(50):
         try:
             group.rmdir()
