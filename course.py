@@ -23,6 +23,7 @@ VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 STAMP = VENV / ".installed-from"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; the browser test (tests/test_browser_e2e.py) drives it
+BWRAP = Path("/usr/bin/bwrap")  # Debian's bubblewrap: the grading sandbox (autograder/sandbox.py)
 
 
 def ensure_environment() -> None:
@@ -52,6 +53,7 @@ def start(extra: list[str]) -> int:
     The chapters are published to nbgrader's exchange first (autograder/exchange/),
     where JupyterLab's Assignments tab fetches them and submissions go."""
     ensure_environment()
+    ensure_bubblewrap()
     subprocess.run(
         [str(VENV_PYTHON), "-m", "autograder", "publish"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
     )  # progress and errors (stderr) reach the terminal
@@ -81,44 +83,52 @@ def runs_browser_test(extra: list[str]) -> bool:
     return not paths or any(path == browser_test or path in browser_test.parents for path in paths)
 
 
-def ensure_chromium() -> None:
-    """Install Debian's Chromium for the browser test if it is missing and we can (root on Debian).
+def ensure_apt_package(binary: Path, package: str, purpose: str) -> bool:
+    """Install Debian's ``package`` if ``binary`` is missing and we can (root on Debian); is ``binary`` there?
 
-    Otherwise the browser test skips, saying why (and fails under CI=true)."""
-    if CHROMIUM.exists():
-        return
+    ``purpose`` says in the messages what goes without it."""
+    if binary.exists():
+        return True
     if os.geteuid() != 0 or not Path("/etc/debian_version").exists() or not shutil.which("apt-get"):
         print(
-            f"{CHROMIUM} is missing and can only be installed automatically as root on Debian: "
-            "the browser test will skip (or fail under CI=true).",
+            f"{binary} is missing and can only be installed automatically as root on Debian "
+            f"(apt-get install {package}): {purpose}.",
             flush=True,
         )
-        return
+        return False
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
-        print(f"Installing Chromium for the browser test: {' '.join(command)} ...", flush=True)
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
+        print(f"Installing {package}: {' '.join(command)} ...", flush=True)
         result = subprocess.run(
             command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         if result.returncode != 0:
             tail = "\n".join(result.stdout.strip().splitlines()[-15:])
             print(
-                f"`{' '.join(command)}` failed (exit {result.returncode}); the browser test will skip "
-                f"(or fail under CI=true). Its last lines:\n{tail}",
+                f"`{' '.join(command)}` failed (exit {result.returncode}): {purpose}. Its last lines:\n{tail}",
                 flush=True,
             )
-            return
-    print(
-        f"Installed {CHROMIUM}."
-        if CHROMIUM.exists()
-        else f"apt-get installed chromium, but {CHROMIUM} is still missing.",
-        flush=True,
-    )
+            return False
+    print(f"Installed {binary}." if binary.exists() else f"apt-get installed {package}, but {binary} is still missing.")
+    return binary.exists()
+
+
+def ensure_chromium() -> None:
+    """Debian's Chromium for the browser test; without it that test skips (and fails under CI=true)."""
+    ensure_apt_package(CHROMIUM, "chromium", "the browser test will skip (or fail under CI=true)")
+
+
+def ensure_bubblewrap() -> None:
+    """Debian's bubblewrap, the sandbox every graded submission runs in (autograder/sandbox.py).
+
+    Without it grading refuses (unless --unsafe) and the grading tests fail, saying why."""
+    ensure_apt_package(BWRAP, "bubblewrap", "grading refuses to run learner code without its sandbox")
 
 
 def test(extra: list[str]) -> int:
     """Run every test: pytest over tests/ and the chapter notebooks (nbval)."""
     ensure_environment()
+    ensure_bubblewrap()
     if runs_browser_test(extra):
         ensure_chromium()
     return subprocess.run([str(VENV_PYTHON), "-m", "pytest", *extra], cwd=ROOT).returncode

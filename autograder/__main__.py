@@ -5,8 +5,8 @@ workspace              put released chapters the learner lacks into workspace/;
                        prints the workspace's absolute path (the only stdout line)
 publish [CHAPTER...]   offer chapters (all by default) in nbgrader's exchange, where
                        the learner's Assignments tab fetches them; prints their folders
-grade PATH.ipynb       grade one notebook in a sandbox; a report, or --json
-grade-all CHAPTER      collect, grade (sandboxed, in parallel), feedback, grades.csv
+grade PATH.ipynb       grade one notebook in its own sandbox; a report, or --json
+grade-all CHAPTER      collect, grade (sandboxed, on Dask), record, feedback, grades.csv
 """
 
 from __future__ import annotations

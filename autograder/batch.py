@@ -1,47 +1,37 @@
 """Grade every submission of a chapter: ``python -m autograder grade-all CHAPTER``.
 
-1. ``nbgrader collect --update`` brings the latest submission of each learner from the
-   exchange into ``submitted/`` (earlier ones stay in the exchange's inbound folder).
-2. Each ``submitted/<student>/<chapter>/`` notebook is graded by
-   :func:`autograder.grading.grade_files`: sandboxed, in throwaway courses, two at a
-   time; a broken or hostile notebook scores 0 with its reason.
-3. The executed notebooks (``sandboxed/<student>/<chapter>/``) are recorded in the real
-   gradebook by ``nbgrader autograde`` with nothing executed (no learner code runs in
-   the course directory); a notebook that never ran is recorded as the release with
-   every test cell failed with the reason.
-4. ``nbgrader generate_feedback`` (hidden tests removed) and ``nbgrader export``
-   (``grades.csv``), then a summary table.
+1. :func:`autograder.collect.collect` brings the latest submission of each learner from
+   the exchange into ``submitted/`` (earlier ones stay in the exchange).
+2. One task per learner goes to a Dask cluster (:mod:`autograder.cluster`): each worker
+   rebuilds the notebook from the release and runs it in its own sandbox
+   (:func:`autograder.grading.grade_submission`). Results are keyed by learner; a task
+   that fails, even on a worker that died three times, is a 0 with its reason for that
+   learner alone.
+3. Back on this machine, :func:`autograder.record.record` records the executed notebooks
+   in the gradebook with nbgrader's ``autograde --no-execute`` (nothing runs in the course
+   directory), writes feedback (hidden tests removed) and ``grades.csv`` (with
+   ``for_review`` and ``review_evidence`` columns); then a summary table.
 
 Running it again grades the same files the same way and gives the same results.
 """
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
-from autograder.chapters import COURSE_DIR, Chapter, select_chapters
-from autograder.exchange import exchange_root
-from autograder.grading import GradeReport, grade_files
-from autograder.nbgrader_run import nbgrader
-from autograder.release import is_released, release, release_dir
+from autograder.chapters import COURSE_DIR, select_chapters
+from autograder.cluster import grading_client
+from autograder.collect import collect, regular_files
+from autograder.grading import Graded, GradeReport, grade_submission, zero_report
+from autograder.kit import GradingKit, load_kit
+from autograder.record import record
+from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable
 
 SANDBOXED = "sandboxed"
-RECORD_ONLY = [  # nbgrader autograde's steps minus clearing outputs and executing
-    "--Autograde.sanitize_preprocessors=nbgrader.preprocessors.DeduplicateIds",
-    "--Autograde.sanitize_preprocessors=nbgrader.preprocessors.OverwriteKernelspec",
-    "--Autograde.sanitize_preprocessors=nbgrader.preprocessors.OverwriteCells",
-    "--Autograde.sanitize_preprocessors=nbgrader.preprocessors.CheckCellMetadata",
-    "--Autograde.autograde_preprocessors=nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "--Autograde.autograde_preprocessors=nbgrader.preprocessors.LimitOutput",
-    "--Autograde.autograde_preprocessors=nbgrader.preprocessors.SaveAutoGrades",
-    "--Autograde.autograde_preprocessors=nbgrader.preprocessors.AssignLatePenalties",
-    "--Autograde.autograde_preprocessors=nbgrader.preprocessors.CheckCellMetadata",
-]
 
 
 @dataclass(frozen=True)
@@ -51,69 +41,87 @@ class StudentResult:
 
 
 def grade_chapter(
-    assignment: str, *, course_dir: Path = COURSE_DIR, workers: int = 2, progress: bool = True
+    assignment: str,
+    *,
+    course_dir: Path = COURSE_DIR,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    unsafe: bool = False,
+    progress: bool = True,
+    on_graded: Callable[[str], None] = lambda student: None,
 ) -> list[StudentResult]:
     """Collect, grade, record, give feedback and export one chapter; results sorted by student."""
-    chapter = select_chapters([assignment])[0]
-    if not is_released(chapter, course_dir):
-        release([chapter], course_dir)
-    if (exchange_root(course_dir) / "asyncio-course" / "inbound").is_dir():
-        nbgrader("collect", assignment, "--update", course_dir=course_dir)
-    folders = sorted(path for path in (course_dir / "submitted").glob(f"*/{assignment}") if path.is_dir())
-    students = [folder.parent.name for folder in folders]
-    notebook = chapter.notebooks[0].name
-    executed = [course_dir / SANDBOXED / student / assignment / notebook for student in students]
-    shutil.rmtree(course_dir / SANDBOXED, ignore_errors=True)
-    with tqdm(total=len(folders), desc=f"grading {assignment}", unit="notebook", disable=not progress) as bar:
-        reports = grade_files(
-            [folder / notebook for folder in folders],
-            assignment,
-            workers=workers,
-            keep_executed=executed,
-            on_graded=bar.update,
+    kit = load_kit(select_chapters([assignment])[0], course_dir)
+    collect(assignment, course_dir)
+    submissions = {
+        folder.name: dict(regular_files(folder / assignment)).get(kit.notebook_name, b"")
+        for folder in sorted((course_dir / "submitted").iterdir() if (course_dir / "submitted").is_dir() else [])
+        if folder.is_dir() and not folder.is_symlink() and (folder / assignment).is_dir()
+    }
+    with tqdm(total=len(submissions), desc=f"grading {assignment}", unit="notebook", disable=not progress) as bar:
+
+        def graded(student: str) -> None:
+            bar.update()
+            on_graded(student)
+
+        results = grade_all(
+            kit, submissions, limits=limits, workers=workers, scheduler=scheduler, unsafe=unsafe, on_graded=graded
         )
-    for student, folder, path, report in zip(students, folders, executed, reports):
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(_failed_release(chapter, course_dir, report), path)
-        if (folder / "timestamp.txt").exists():
-            shutil.copyfile(folder / "timestamp.txt", path.parent / "timestamp.txt")
-    if students:
-        nbgrader(
-            "autograde",
-            assignment,
-            "--force",
-            f"--CourseDirectory.submitted_directory={SANDBOXED}",
-            *RECORD_ONLY,
-            course_dir=course_dir,
-        )
-        nbgrader("generate_feedback", assignment, "--force", course_dir=course_dir)
-        nbgrader("export", course_dir=course_dir)
-    return [StudentResult(student, report) for student, report in zip(students, reports)]
+    failed = record(kit, course_dir, results) if results else {}
+    for student, why in failed.items():
+        report = results[student].report
+        report.problem = "; ".join(filter(None, [report.problem, why]))
+    return [StudentResult(student, results[student].report) for student in sorted(results)]
+
+
+def grade_all(
+    kit: GradingKit,
+    submissions: dict[str, bytes],
+    *,
+    limits: Limits,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    unsafe: bool = False,
+    on_graded: Callable[[str], None] = lambda student: None,
+) -> dict[str, Graded]:
+    """Grade each learner's notebook file as a Dask task; {learner: result}, whatever fails."""
+    from distributed import as_completed
+
+    if not submissions:
+        return {}
+    results: dict[str, Graded] = {}
+    with grading_client(scheduler, workers) as client:
+        futures = {
+            client.submit(
+                grade_submission, kit, f"{student}/{kit.notebook_name}", data, limits, unsafe, key=f"grade-{student}"
+            ): student
+            for student, data in submissions.items()
+        }
+        for future in as_completed(futures):
+            student = futures[future]
+            try:
+                results[student] = future.result()
+            except SandboxUnavailable:  # a worker without bubblewrap: stop, rather than give everyone 0
+                raise
+            except Exception as error:  # the task itself failed, e.g. its workers kept dying
+                results[student] = Graded(
+                    zero_report(kit, f"grading failed on the cluster: {type(error).__name__}: {error}"), None
+                )
+            on_graded(student)
+    return results
 
 
 def summary_table(results: list[StudentResult]) -> str:
-    """One line per student: score, and the reason when the notebook could not run normally."""
+    """One line per student: score, review mark, and the reason when the notebook could not run normally."""
     if not results:
         return "no submissions"
     width = max(len("student"), *(len(result.student) for result in results))
-    lines = [f"{'student':<{width}}  score   reason", f"{'-' * width}  ------  ------"]
+    lines = [f"{'student':<{width}}  score   review  reason", f"{'-' * width}  ------  ------  ------"]
     for result in results:
         report = result.report
         score = f"{report.score:g}/{report.max_score:g}"
-        lines.append(f"{result.student:<{width}}  {score:<6}  {(report.problem or '')[:100]}")
+        review = "YES" if report.review else ""
+        reason = (report.problem or "") + (f" [review: {report.review[0]}]" if report.review else "")
+        lines.append(f"{result.student:<{width}}  {score:<6}  {review:<6}  {reason[:160]}")
     return "\n".join(lines)
-
-
-def _failed_release(chapter: Chapter, course_dir: Path, report: GradeReport) -> nbformat.NotebookNode:
-    """The release notebook with every test cell failed by ``report.problem``: what gets recorded
-    for a submission that could not run (it shows no solution in the feedback)."""
-    notebook = nbformat.read(release_dir(chapter, course_dir) / chapter.notebooks[0].name, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-            cell.outputs = [
-                nbformat.v4.new_output(
-                    "error", ename="NotGraded", evalue=report.problem or "", traceback=[f"NotGraded: {report.problem}"]
-                )
-            ]
-    return notebook

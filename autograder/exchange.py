@@ -33,6 +33,11 @@ from autograder.release import is_released, release, release_dir
 COURSE_ID = "asyncio-course"
 EXCHANGE_ENV = "ASYNCIO_COURSE_EXCHANGE"
 LEARNER_CONFIG = "nbgrader_config.py"
+# nbgrader makes the exchange's root world-writable (0o777), so anyone could rename the
+# course's folder away and put their own in its place. Learners only need to pass
+# through it: to read outbound/ (0o755) and to add their own folder to inbound/ (0o2733,
+# write-only), as nbgrader sets those.
+EXCHANGE_ROOT_MODE = 0o755
 
 
 def exchange_root(course_dir: Path = COURSE_DIR) -> Path:
@@ -72,7 +77,8 @@ def publish(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> list[Path
     """Make the exchange offer the current release of each chapter; return their outbound folders.
 
     Stale releases are generated first; a chapter whose exchange copy already
-    matches its release is left alone."""
+    matches its release is left alone. The exchange's root is then writable by the
+    instructor only (:data:`EXCHANGE_ROOT_MODE`)."""
     stale = [chapter for chapter in chapters if not is_released(chapter, course_dir)]
     if stale:
         print(f"Releasing {', '.join(chapter.assignment for chapter in stale)} ...", file=sys.stderr)
@@ -81,6 +87,7 @@ def publish(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> list[Path
     if unpublished:
         print(f"Publishing {', '.join(unpublished)} to the exchange ...", file=sys.stderr)
         release_assignments(unpublished, course_dir)
+    exchange_root(course_dir).chmod(EXCHANGE_ROOT_MODE)
     return [outbound_dir(chapter, course_dir) for chapter in chapters]
 
 

@@ -3,9 +3,11 @@
 Autograding puts the hidden tests back into each test cell, so by default
 nbgrader's feedback HTML shows them, and a failing hidden assert is quoted in
 its traceback. :class:`HideHiddenTests` (used by ``generate_feedback``, see
-``nbgrader_config.py``) removes the hidden regions, and in a cell that had one
-it drops every traceback or stderr line that quotes a hidden line; the error's
-name and message stay.
+``nbgrader_config.py``) removes the hidden regions of test cells, and in a cell that
+had one it drops every traceback or stderr line that quotes a hidden line; the error's
+name and message stay. (Grading scrubs every other cell's outputs with :func:`scrub`
+before they are recorded.) A hidden-test marker a learner typed into an answer is left
+as text, so it cannot make feedback fail.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ def scrub(text: str, hidden: set[str]) -> str:
 class HideHiddenTests(ClearHiddenTests):
     """ClearHiddenTests, plus: no output of the cell may quote a hidden test line."""
 
-    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int):
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int) -> tuple[NotebookNode, dict]:
+        if not cell.metadata.get("nbgrader", {}).get("grade"):
+            return cell, resources  # hidden tests live in test cells only; a learner's marker is just text
         before = cell.source.splitlines() if cell.cell_type == "code" else []
         if not self._remove_hidden_test_region(cell):
             return cell, resources

@@ -1,51 +1,36 @@
-"""Grade one learner notebook with nbgrader, in a throwaway course directory, in a sandbox.
+"""Grade one submission: rebuild it from the release, run it in its own sandbox, score it.
 
-:func:`grade_file` never lets a broken or hostile notebook crash it: an unreadable
-file, a notebook of another chapter, a kernel that dies, a run past the time budget,
-all give a :class:`GradeReport` scoring 0 with the reason. Only a bad path or a file
-that is not a notebook of this course raises :class:`~autograder.submission.NotGradable`.
-
-The real course directory (gradebook, sources) is never touched: each grading run
-copies the chapter's source into a fresh temporary course, releases it there (which
-records the cells in a private gradebook), and autogrades the submission with the
-kernel started by :mod:`autograder.sandbox`.
+:func:`grade_submission` is the unit of work a Dask worker runs (plain data in, plain
+data out). It never raises: an unreadable file, a notebook of another chapter, a kernel
+that dies, a run past the time limit, even a bug of ours, each give a
+:class:`GradeReport` scoring 0 with the reason. Tamper evidence from the run marks the
+report *for review*; the computed score stays.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
+import json
+import signal
 import sys
 import tempfile
-import threading
-from collections.abc import Callable
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
+from nbgrader.utils import determine_grade
 
-from autograder.chapters import COURSE_DIR, Chapter, select_chapters
-from autograder.nbgrader_run import tools_env
-from autograder.sandbox import KERNEL_NAME, MEMORY_BYTES, install_kernelspec
-from autograder.submission import NotGradable, Submission, find_chapter, read_submission
-from autograder.tamper import scan
+import autograder.inside
+import coursekit
+from autograder.feedback import scrub
+from autograder.kit import GradingKit
+from autograder.rebuild import rebuild
+from autograder.sandbox import SANDBOX_ROOT, Limits, SandboxUnavailable, run_sandboxed
+from autograder.submission import NotGradable, find_chapter, parse_submission
 
-WALL_SECONDS = 600  # one notebook, every cell; cells are also cut at CELL_SECONDS each
-CELL_SECONDS = 60
-CHUNK = 8  # submissions per nbgrader run (its start-up is paid once per chunk)
-
-GRADING_CONFIG = f"""
-
-# --- added for sandboxed grading (autograder/grading.py) ---
-c.ExecutePreprocessor.kernel_name = "{KERNEL_NAME}"
-c.KernelManager.transport = "ipc"
-c.ExecutePreprocessor.interrupt_on_timeout = True
-c.OverwriteCells.add_missing_cells = True
-c.LimitOutput.max_lines = 200
-c.LimitOutput.max_traceback = 40
-"""
+NOT_GRADED = "NotGraded"  # the error given to test cells that did not run
+UNSAFE_NOTE = "graded with --unsafe: no sandbox (the code ran with the grader's rights)"
 
 
 @dataclass
@@ -61,292 +46,270 @@ class TestResult:
 
 @dataclass
 class GradeReport:
-    """The score of one notebook and what each test cell said. ``problem`` is set when the
-    notebook could not be run at all (then every test scores 0 with that reason)."""
+    """The score of one notebook and what each test cell said.
+
+    ``problem``: why the notebook could not run normally (None when it did).
+    ``review``: tamper evidence; a non-empty list marks the submission for an
+    instructor's review (the score is what the tests gave)."""
 
     chapter: str
     score: float
     max_score: float
     tests: list[TestResult] = field(default_factory=list)
     problem: str | None = None
+    review: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def render(self) -> str:
-        """A readable report: the score, then each test with its feedback."""
+        """A readable report: the score, then each test with its feedback, then review evidence."""
         lines = [f"{self.chapter}: {self.score:g} / {self.max_score:g} points"]
         if self.problem:
-            lines.append(f"Could not run the notebook: {self.problem}")
+            lines.append(f"Problem: {self.problem}")
         for test in self.tests:
             mark = "✓" if test.passed else "✗"
             lines.append(f"{mark} {test.id}: {test.points:g} / {test.max_points:g}")
             if not test.passed and test.message and test.message != self.problem:
                 lines += [f"    {line}" for line in test.message.splitlines()]
+        if self.review:
+            lines.append("FOR REVIEW (the score stands until an instructor decides):")
+            lines += [f"    {evidence}" for evidence in self.review]
         return "\n".join(lines)
 
 
-def grade_file(path: Path, chapter_name: str | None = None) -> GradeReport:
-    """Grade the notebook at ``path`` for ``chapter_name`` (found from the notebook if None)."""
-    submission = read_submission(path)
-    if chapter_name is None:
-        if submission.notebook is None:
-            raise NotGradable(
-                f"{path}: {submission.problem}, so its chapter cannot be told; "
-                "name it with --chapter to have it graded 0 with this reason"
-            )
-        chapter_name = find_chapter(submission.notebook).assignment
-    return grade_files([path], chapter_name, workers=1)[0]
+@dataclass(frozen=True)
+class Graded:
+    """What grading one submission gives: the report, and the executed notebook (when it ran)."""
+
+    report: GradeReport
+    executed: dict[str, Any] | None
 
 
-def grade_files(
-    paths: list[Path],
-    chapter_name: str,
-    *,
-    workers: int = 2,
-    keep_executed: list[Path] | None = None,
-    on_graded: Callable[[], None] = lambda: None,
-    **limits: int,
-) -> list[GradeReport]:
-    """Grade submissions of one chapter, ``workers`` at a time; reports in the order of ``paths``.
-
-    Each worker has a course of its own (nbgrader's gradebook is one SQLite file), so
-    the scores are those of a serial run. ``keep_executed[i]``, if given, receives the
-    executed notebook of ``paths[i]`` (when it ran). ``on_graded`` is called after each
-    submission (progress). ``limits``: GradingCourse's cell/wall seconds."""
-    chapter = select_chapters([chapter_name])[0]
-    submissions = [
-        read_submission(path)
-        if path.is_file()
-        else Submission(path, None, f"the submission has no notebook named {path.name}")
-        for path in paths
-    ]
-    reports: list[GradeReport | None] = [None] * len(paths)
-    for index, submission in enumerate(submissions):
-        problem = submission.problem or _chapter_mismatch(submission, chapter)
-        if problem:
-            reports[index] = zero_report(chapter, problem)
-            on_graded()
-
-    pending = [index for index, report in enumerate(reports) if report is None]
-    chunks = [pending[start::workers] for start in range(max(1, workers))]
-
-    def worker(chunk: list[int]) -> None:
-        with GradingCourse(chapter, **limits) as course:
-            for start in range(0, len(chunk), CHUNK):
-                indices = chunk[start : start + CHUNK]
-                graded = course.grade_many(
-                    [
-                        (f"submission-{index}", submissions[index], keep_executed[index] if keep_executed else None)
-                        for index in indices
-                    ]
-                )
-                for index in indices:
-                    reports[index] = graded[f"submission-{index}"]
-                    on_graded()
-
-    threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks if chunk]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return [report for report in reports if report is not None]
-
-
-def _chapter_mismatch(submission: Submission, chapter: Chapter) -> str | None:
+def grade_submission(kit: GradingKit, name: str, data: bytes, limits: Limits, unsafe: bool = False) -> Graded:
+    """Grade the notebook file ``data`` (``name`` is for messages) for ``kit``'s chapter."""
     try:
-        found = find_chapter(submission.notebook)
+        return _grade(kit, name, data, limits, unsafe)
+    except SandboxUnavailable:
+        raise
+    except Exception as error:  # a bug of ours must cost this learner a regrade, not the batch
+        where = traceback.format_exception(error)[-2].strip().splitlines()[0]
+        return Graded(
+            zero_report(kit, f"the grader failed on this notebook ({type(error).__name__}: {error}; {where})"), None
+        )
+
+
+def _grade(kit: GradingKit, name: str, data: bytes, limits: Limits, unsafe: bool) -> Graded:
+    submission = parse_submission(Path(name), data)
+    if submission.notebook is None:
+        return Graded(zero_report(kit, submission.problem or "unreadable"), None)
+    mismatch = chapter_mismatch(kit, submission.notebook)
+    if mismatch:
+        return Graded(zero_report(kit, mismatch), None)
+    rebuilt = rebuild(kit, submission.notebook)
+    job = {
+        "notebook": rebuilt.notebook,
+        "learner_cells": rebuilt.learner_cells,
+        "course_cells": kit.course_cells,
+        "cell_seconds": limits.cell_seconds,
+        "wall_seconds": limits.wall_seconds,
+        "output_bytes": limits.output_bytes,
+    }
+    with tempfile.TemporaryDirectory(prefix="release-view-") as view:
+        for relative, content in kit.release_files:
+            (Path(view) / relative).parent.mkdir(parents=True, exist_ok=True)
+            (Path(view) / relative).write_bytes(content)
+        finished = run_sandboxed(
+            [sys.executable, "-m", "autograder.inside.runner"],
+            json.dumps(job).encode(),
+            limits,
+            binds={
+                f"{SANDBOX_ROOT}/coursekit": Path(coursekit.__file__).parent,
+                f"{SANDBOX_ROOT}/autograder/inside": Path(autograder.inside.__file__).parent,
+                f"{SANDBOX_ROOT}/release": Path(view),
+            },
+            env=sandbox_environment(),
+            unsafe=unsafe,
+        )
+    notes = list(rebuilt.notes) + ([UNSAFE_NOTE] if unsafe else [])
+    if finished.timed_out:
+        return Graded(zero_report(kit, f"the notebook ran past its {limits.wall_seconds} s time limit"), None)
+    try:
+        outcome = json.loads(finished.stdout)
+    except ValueError:
+        log = finished.stderr.decode(errors="replace").strip()[-2000:]
+        print(f"{name}: the sandbox ended without a result; its last words:\n{log}", file=sys.stderr)
+        return Graded(
+            zero_report(
+                kit,
+                f"the grading process in the sandbox ended without a result ({exit_status(finished.returncode, True)}):"
+                " the notebook's code stopped it, or went over a limit (memory, processes, file size, CPU time)",
+            ),
+            None,
+        )
+    executed = nbformat.from_dict(outcome["notebook"])
+    scrub_outputs(executed, set(kit.hidden_lines))
+    report = score(kit, executed, outcome, limits, rebuilt.learner_cells, notes)
+    return Graded(report, executed)
+
+
+def sandbox_environment() -> dict[str, str]:
+    """The few variables the sandboxed runner and kernel get."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": SANDBOX_ROOT,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+        "IPYTHONDIR": "/tmp/ipython",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
+
+
+def chapter_mismatch(kit: GradingKit, notebook: nbformat.NotebookNode) -> str | None:
+    try:
+        found = find_chapter(notebook)
     except NotGradable as error:
         return str(error)
-    if found.assignment != chapter.assignment:
-        return f"this is the notebook of {found.assignment}, not of {chapter.assignment}"
+    if found.assignment != kit.assignment:
+        return f"this is the notebook of {found.assignment}, not of {kit.assignment}"
     return None
 
 
-def tampering_problem(notebook: nbformat.NotebookNode) -> str | None:
-    """The reason to grade 0 if the solution cells change the course's tools, else None."""
-    findings = scan(notebook)
-    if not findings:
-        return None
-    listed = "; ".join(map(str, findings[:5])) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
-    return (
-        "your solution cells change the course's own tools or modules instead of solving the exercises, "
-        f"so the checks cannot be trusted: {listed}"
+def exit_status(code: int | str | None, shell: bool = False) -> str:
+    """A process's end in words: its exit status, or the signal that killed it (negative
+    ``code``; with ``shell``, also 128 + the signal, as bwrap and shells report it)."""
+    number = int(code) if code not in (None, "unknown") else None
+    if number is None:
+        return "unknown exit status"
+    if shell and 128 < number < 160:
+        number = 128 - number
+    if number < 0:
+        return f"killed by signal {signal.Signals(-number).name}"
+    return f"exit status {number}"
+
+
+def scrub_outputs(notebook: nbformat.NotebookNode, hidden: set[str]) -> None:
+    """Remove every output line that quotes a hidden test line, in every cell."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = scrub(output["text"], hidden)
+            if "traceback" in output:
+                output["traceback"] = [scrub(line, hidden) for line in output["traceback"]]
+                output["evalue"] = scrub(output.get("evalue", ""), hidden)
+            for kind, value in output.get("data", {}).items():
+                if isinstance(value, str):
+                    output["data"][kind] = scrub(value, hidden)
+
+
+def score(
+    kit: GradingKit,
+    executed: nbformat.NotebookNode,
+    outcome: dict[str, Any],
+    limits: Limits,
+    learner_cells: tuple[str, ...],
+    notes: list[str],
+) -> GradeReport:
+    """Points per test cell (nbgrader's rule: an error or stderr output fails it), and why."""
+    template = nbformat.from_dict(kit.template)
+    by_id = {cell.id: cell for cell in executed.cells}
+    names = {
+        cell.id: cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {n}"
+        for n, cell in enumerate(template.cells, 1)
+    }
+    stopped = outcome.get("stopped")
+    stop_reason = stop_problem(stopped, names, limits) if stopped else None
+    fail_tests(executed, stop_reason or "this test did not run", only_unrun=True)
+    interrupted = set(outcome.get("interrupted", []))
+    tests = []
+    for cell in template.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        graded = nbformat.from_dict({**cell, "outputs": by_id[cell.id].outputs})
+        points, max_points = float(determine_grade(graded)[0] or 0), float(meta.get("points", 0))
+        message = "" if points == max_points else cell_message(graded, cell.id in interrupted, limits.cell_seconds)
+        tests.append(TestResult(meta["grade_id"], points, max_points, points == max_points, message))
+    problems = [stop_reason] if stop_reason else []
+    learner_errors = learner_cell_errors(executed, set(learner_cells), interrupted, names, limits.cell_seconds)
+    problems += [learner_errors] if learner_errors else []
+    problems += notes
+    review = [
+        f"{names.get(flag.split(':')[0], flag.split(':')[0])}:{flag.partition(':')[2]}"
+        for flag in outcome.get("flags", [])
+    ]
+    return GradeReport(
+        kit.assignment,
+        sum(t.points for t in tests),
+        sum(t.max_points for t in tests),
+        tests,
+        "; ".join(problems) or None,
+        review,
     )
 
 
-def zero_report(chapter: Chapter, problem: str) -> GradeReport:
-    """Every test cell of ``chapter`` at 0 points, with ``problem`` as the reason."""
-    tests = [
-        TestResult(
-            cell.metadata.nbgrader["grade_id"], 0.0, float(cell.metadata.nbgrader.get("points", 0)), False, problem
+def stop_problem(stopped: dict[str, Any], names: dict[str, str], limits: Limits) -> str:
+    cell = names.get(stopped["cell"], stopped["cell"])
+    if stopped["kind"] == "wall":
+        return f"the notebook ran past its {limits.wall_seconds} s time limit (at {cell}) and was stopped"
+    if stopped["kind"] == "cell-stuck":
+        return (
+            f"{cell} could not be stopped: interrupted after {limits.cell_seconds} s, it kept running "
+            "(it catches KeyboardInterrupt, or awaits something that never happens)"
         )
-        for path in chapter.notebooks
-        for cell in nbformat.read(path, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
-    ]
-    return GradeReport(chapter.assignment, 0.0, sum(test.max_points for test in tests), tests, problem)
-
-
-class GradingCourse:
-    """A temporary nbgrader course holding one chapter, released and ready to autograde.
-
-    ``cell_seconds``: wall time one cell may run before it is interrupted;
-    ``wall_seconds``: wall time one whole notebook may take before grading gives up."""
-
-    def __init__(self, chapter: Chapter, *, cell_seconds: int = CELL_SECONDS, wall_seconds: int = WALL_SECONDS) -> None:
-        self.chapter = chapter
-        self.cell_seconds = cell_seconds
-        self.wall_seconds = wall_seconds
-
-    def __enter__(self) -> GradingCourse:
-        self.root = Path(tempfile.mkdtemp(prefix="course-grading-"))
-        self.course = self.root / "autograder"
-        self.course.mkdir()
-        runtime = self.root / "runtime"
-        runtime.mkdir()
-        runtime.chmod(0o1777)  # the sandboxed kernel (nobody) creates its sockets here
-        config = (COURSE_DIR / "nbgrader_config.py").read_text() + GRADING_CONFIG
-        config += f"c.KernelManager.ip = {str(runtime / 'kernel-ipc')!r}  # socket path prefix\n"
-        config += f"c.ExecutePreprocessor.timeout = {self.cell_seconds}\n"
-        (self.course / "nbgrader_config.py").write_text(config)
-        sources = self.root / "notebooks"
-        shutil.copytree(
-            self.chapter.source,
-            sources / self.chapter.assignment,
-            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    status = exit_status(stopped["detail"])
+    if status.startswith("killed"):
+        return (
+            f"the Python kernel was {status} while running {cell}: it went over the "
+            f"{limits.memory_bytes // 1024**3} GB memory limit or a CPU-time limit, or its own code killed it"
         )
-        install_kernelspec(self.root / "jupyter")
-        self.env = {
-            **tools_env(),
-            "JUPYTER_PATH": str(self.root / "jupyter"),
-            "JUPYTER_RUNTIME_DIR": str(runtime),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(COURSE_DIR.parent), os.environ.get("PYTHONPATH")])),
-        }
-        self._nbgrader("generate_assignment", self.chapter.assignment, "--force")
-        # The kernel runs as nobody: it may pass through the course, not read sources or grades.
-        for private in (sources, self.course / "gradebook.db", self.course / "release"):
-            private.chmod(0o700 if private.is_dir() else 0o600)
-        self.root.chmod(0o711)
-        self.course.chmod(0o711)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def grade_many(self, work: list[tuple[str, Submission, Path | None]]) -> dict[str, GradeReport]:
-        """Autograde several submissions in one nbgrader run (one start-up for all of them).
-
-        ``work`` holds (student, submission, where to copy the executed notebook or None).
-        If the run as a whole overruns ``wall_seconds`` per submission, the submissions
-        it did not finish are graded again one at a time, so one cannot hold the others hostage."""
-        reports: dict[str, GradeReport] = {}
-        notebook_name = self.chapter.notebooks[0].name
-        to_run = []
-        for student, submission, keep in work:
-            tampering = tampering_problem(submission.notebook)
-            if tampering:
-                reports[student] = zero_report(self.chapter, tampering)
-                continue
-            folder = self.course / "submitted" / student / self.chapter.assignment
-            folder.mkdir(parents=True, exist_ok=True)
-            nbformat.write(submission.notebook, folder / notebook_name)
-            to_run.append((student, keep))
-        if not to_run:
-            return reports
-        who = ["--student", to_run[0][0]] if len(to_run) == 1 else []
-        try:
-            log = self._nbgrader(
-                "autograde", self.chapter.assignment, *who, "--force", timeout=self.wall_seconds * len(to_run)
-            )
-        except subprocess.TimeoutExpired:
-            if len(to_run) == 1:
-                reports[to_run[0][0]] = zero_report(
-                    self.chapter,
-                    f"grading took longer than {self.wall_seconds} s and was stopped "
-                    "(does a cell loop forever while catching KeyboardInterrupt?)",
-                )
-                return reports
-            log = ""
-        for student, keep in to_run:
-            autograded = self.course / "autograded" / student / self.chapter.assignment / notebook_name
-            section = _log_section(log, student)
-            if autograded.exists() and section:
-                if keep is not None:
-                    keep.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(autograded, keep)
-                reports[student] = self._report(student, nbformat.read(autograded, as_version=4), section)
-            elif log and section:
-                reports[student] = zero_report(self.chapter, _nbgrader_failure(section))
-            else:  # the whole run overran: grade this one alone
-                submitted = self.course / "submitted" / student / self.chapter.assignment / notebook_name
-                alone = Submission(submitted, nbformat.read(submitted, as_version=4), None)
-                reports[student] = self.grade_many([(student, alone, keep)])[student]
-        for student, _ in to_run:  # so that the next run of this course does not grade them again
-            shutil.rmtree(self.course / "submitted" / student, ignore_errors=True)
-        return reports
-
-    def _report(self, student: str, autograded: nbformat.NotebookNode, log: str) -> GradeReport:
-        from nbgrader.api import Gradebook
-
-        cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in autograded.cells}
-        tests = []
-        with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}") as gradebook:
-            submission = gradebook.find_submission(self.chapter.assignment, student)
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.cell.cell_type != "code":
-                        continue
-                    score, max_score = float(grade.score or 0), float(grade.max_score)
-                    message = _cell_message(cells.get(grade.name), self.cell_seconds) if score < max_score else ""
-                    tests.append(TestResult(grade.name, score, max_score, score == max_score, message))
-        problem = _nbgrader_failure(log) if _kernel_died(log) else _learner_cell_errors(autograded, self.cell_seconds)
-        return GradeReport(
-            self.chapter.assignment, sum(t.points for t in tests), sum(t.max_points for t in tests), tests, problem
-        )
-
-    def _nbgrader(self, *args: str, timeout: float | None = None) -> str:
-        """Run nbgrader in the temporary course; return its combined output (its log)."""
-        result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args],
-            cwd=self.course,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-        )
-        return result.stdout
+    return f"your code ended the Python kernel while running {cell} ({status}: os._exit(), or exit() in a thread)"
 
 
-def _cell_message(cell: nbformat.NotebookNode | None, cell_seconds: int) -> str:
+def fail_tests(notebook: nbformat.NotebookNode, reason: str, *, only_unrun: bool) -> None:
+    """Give test cells (those that never ran, with ``only_unrun``) an error saying ``reason``,
+    so that nbgrader records them at 0 points, as grading scored them."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
+            continue
+        if not only_unrun or cell.get("execution_count") is None:
+            cell.outputs = [nbformat.v4.new_output("error", ename=NOT_GRADED, evalue=reason, traceback=[reason])]
+
+
+def cell_message(cell: nbformat.NotebookNode, interrupted: bool, cell_seconds: int) -> str:
     """What a failed test cell said: its error's message (a check's property/observed/hint)."""
-    if cell is None:
-        return "this test cell is missing from the graded notebook"
     for output in cell.get("outputs", []):
         if output.output_type == "error":
-            if output.ename == "CellTimeoutError":
+            if output.ename == "KeyboardInterrupt" and interrupted:
                 return f"this cell did not finish within {cell_seconds} s and was interrupted"
-            return f"{output.ename}: {output.evalue}" if output.ename != "CheckFailed" else output.evalue
-    return "this test cell failed without an error message (did it write to stderr?)"
+            if output.ename in ("CheckFailed", NOT_GRADED):
+                return str(output.evalue)
+            return f"{output.ename}: {output.evalue}"
+    return "this test cell wrote to stderr, which nbgrader counts as a failure"
 
 
-def _learner_cell_errors(notebook: nbformat.NotebookNode, cell_seconds: int) -> str | None:
-    """Which of the learner's (non-test) cells stopped with an error, and why, if any."""
+def learner_cell_errors(
+    notebook: nbformat.NotebookNode, learner: set[str], interrupted: set[str], names: dict[str, str], cell_seconds: int
+) -> str | None:
+    """Which of the learner's cells stopped with an error, and why, if any."""
     failures = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        meta = cell.metadata.get("nbgrader", {})
+    for cell in notebook.cells:
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-        if cell.cell_type != "code" or meta.get("grade") or not errors:
+        if cell.id not in learner or not errors:
             continue
-        name = meta.get("grade_id") or f"cell {number}"
-        error = errors[0]
-        if error.ename in ("KeyboardInterrupt", "CellTimeoutError"):
+        name, error = names.get(cell.id, cell.id), errors[0]
+        if error.ename == "KeyboardInterrupt" and cell.id in interrupted:
             failures.append(
                 f"{name} ran longer than {cell_seconds} s and was interrupted "
                 "(an endless loop, or a blocking time.sleep?)"
             )
+        elif error.ename == "KeyboardInterrupt":
+            failures.append(f"{name} raised KeyboardInterrupt itself")
+        elif error.ename == "SystemExit":
+            failures.append(f"{name} raised SystemExit (sys.exit() or exit()), so it stopped there")
         else:
             failures.append(f"{name} raised {error.ename}: {error.evalue[:160]}")
     if not failures:
@@ -354,34 +317,12 @@ def _learner_cell_errors(notebook: nbformat.NotebookNode, cell_seconds: int) -> 
     return "; ".join(failures) + ". What those cells define is missing for the tests below them."
 
 
-def _log_section(log: str, student: str) -> str:
-    """The part of an nbgrader autograde log about ``student`` ("" if it never got to them)."""
-    parts = re.split(r"(?=\[AutogradeApp \| INFO\] Creating/updating student with ID ')", log)
-    return next(
-        (
-            part
-            for part in parts
-            if part.startswith(f"[AutogradeApp | INFO] Creating/updating student with ID '{student}'")
-        ),
-        "",
-    )
-
-
-def _kernel_died(log: str) -> bool:
-    return "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log
-
-
-def _nbgrader_failure(log: str) -> str:
-    """Why nbgrader could not grade, in a learner's words, from its log."""
-    if _kernel_died(log):
-        return (
-            "the Python kernel died while running your notebook: os._exit(), a crash, or more "
-            f"memory than the {MEMORY_BYTES // 1024**3} GB limit"
-        )
-    if "Timeout waiting for execute reply" in log:
-        return (
-            "a cell could not be stopped: it was interrupted after the time limit and still did not "
-            "finish (it awaits something that never happens, or catches KeyboardInterrupt)"
-        )
-    match = re.search(r"\[AutogradeApp \| ERROR\] (.+)", log)
-    return f"nbgrader could not grade it: {match.group(1)}" if match else "nbgrader could not grade it"
+def zero_report(kit: GradingKit, problem: str) -> GradeReport:
+    """Every test cell of the chapter at 0 points, with ``problem`` as the reason."""
+    tests = [
+        TestResult(meta["grade_id"], 0.0, float(meta.get("points", 0)), False, problem)
+        for cell in kit.template["cells"]
+        for meta in [cell.get("metadata", {}).get("nbgrader", {})]
+        if meta.get("grade") and cell["cell_type"] == "code"
+    ]
+    return GradeReport(kit.assignment, 0.0, sum(test.max_points for test in tests), tests, problem)

@@ -11,7 +11,7 @@ from nbgrader.preprocessors import GetGrades
 
 from autograder.feedback import HideHiddenTests
 
-c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 (defined by traitlets when it loads this file)
 
 course_root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = course_root

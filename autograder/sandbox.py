@@ -1,86 +1,197 @@
-"""Start an IPython kernel for untrusted learner code, with operating-system limits.
+"""Run untrusted code with bubblewrap (``bwrap``), one sandbox per submission.
 
-Used as a kernel's argv (see :func:`install_kernelspec`): jupyter_client starts
+:func:`run_sandboxed` runs a command under ``prlimit`` (per-process limits) and
+``bwrap`` with:
 
-    unshare --net python -m autograder.sandbox CONNECTION_FILE
+- new user, PID, IPC, UTS, cgroup and network namespaces (``--unshare-all``): the
+  sandbox sees only its own processes, has only its own loopback, and runs as
+  ``nobody`` with no capabilities; ``--die-with-parent`` and the PID namespace end every
+  process it started when it ends;
+- a read-only view of only the given folders (the interpreter, its packages, and what
+  the caller binds), a private ``/proc`` and ``/dev``, and size-capped private tmpfs
+  at ``/tmp`` and ``/dev/shm``, discarded with the sandbox;
+- an environment of a few variables only (``--clearenv``);
+- CPU seconds, address space, file size, open files and processes capped per process
+  (``prlimit``), and the whole run capped at ``wall_seconds`` (then killed);
+- where control groups can be made (:mod:`autograder.cgroups`), the processes and the
+  memory of the whole sandbox capped together.
 
-as root; this module then, before any learner code runs:
-
-- caps CPU time, address space (memory), file size and process count (setrlimit);
-- keeps the kernel off the network: ``unshare --net`` gives it an empty network
-  namespace (the kernel talks to nbgrader over Unix sockets, ``transport="ipc"``);
-- drops to the unprivileged user ``nobody``, so it cannot write the gradebook, the
-  course directory or the instructor's files, nor read files that are not world-readable;
-- sets HOME and the working directory to the submission's own folder (writable).
-
-What it does not give (see README, "Grading isolation"): files readable by everyone
-stay readable, and code in the kernel can still subvert the checks in the same process.
+Where bwrap cannot run (not installed, no user namespaces), :func:`sandbox_problem`
+says why; callers refuse unless the instructor passed ``--unsafe``.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import functools
 import os
-import pwd
-import resource
 import shutil
+import signal
+import subprocess
 import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-KERNEL_NAME = "course-sandbox"
-SANDBOX_USER = "nobody"
-CPU_SECONDS = 120
-MEMORY_BYTES = 2 * 1024**3
-FILE_BYTES = 64 * 1024**2
-PROCESSES = 256
+from autograder.cgroups import ENV as CGROUPS_ENV
+from autograder.cgroups import JOIN, cgroup_problem, submission_cgroups
+
+SANDBOX_ROOT = "/course"  # where the bound course files appear inside
+SYSTEM_DIRS = ("/usr", "/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")
 
 
-def install_kernelspec(jupyter_data_dir: Path) -> None:
-    """Write the sandbox kernelspec into ``jupyter_data_dir/kernels``."""
-    argv = [sys.executable, "-m", "autograder.sandbox", "{connection_file}"]
-    if os.geteuid() == 0 and shutil.which("unshare"):
-        argv = [shutil.which("unshare"), "--net", *argv]
-    folder = jupyter_data_dir / "kernels" / KERNEL_NAME
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": argv, "display_name": "Python 3 (course sandbox)", "language": "python"}
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits. Memory, CPU, files and processes are per process (rlimits)."""
+
+    cell_seconds: int = 60
+    wall_seconds: int = 600
+    cpu_seconds: int = 600
+    memory_bytes: int = 2 * 1024**3
+    file_bytes: int = 64 * 1024**2
+    open_files: int = 256
+    processes: int = 64
+    tmp_bytes: int = 256 * 1024**2
+    output_bytes: int = 4 * 1024**2
 
 
-def limit_resources() -> None:
-    for limit, value in (
-        (resource.RLIMIT_CPU, CPU_SECONDS),
-        (resource.RLIMIT_AS, MEMORY_BYTES),
-        (resource.RLIMIT_FSIZE, FILE_BYTES),
-        (resource.RLIMIT_NPROC, PROCESSES),
-    ):
-        resource.setrlimit(limit, (value, value))
+DEFAULT_LIMITS = Limits()
 
 
-def drop_privileges(home: str, connection_file: str) -> str:
-    """Become ``nobody`` (only possible, and only needed, when started as root).
+@dataclass(frozen=True)
+class Finished:
+    """How a sandboxed command ended. ``timed_out``: killed at the wall limit."""
 
-    Returns the connection file the kernel should read: jupyter_client writes it
-    readable by root only, so ``nobody`` gets a private copy of its own."""
-    if os.geteuid() != 0:
-        return connection_file
-    user = pwd.getpwnam(SANDBOX_USER)
-    copy = Path(connection_file).with_name(Path(connection_file).stem + "-sandbox.json")
-    copy.write_bytes(Path(connection_file).read_bytes())
-    os.chown(copy, user.pw_uid, user.pw_gid)
-    copy.chmod(0o600)
-    os.setgroups([])
-    os.setgid(user.pw_gid)
-    os.setuid(user.pw_uid)
-    os.environ.update(HOME=home, USER=SANDBOX_USER, LOGNAME=SANDBOX_USER)
-    return str(copy)
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
 
 
-def main(connection_file: str) -> None:
-    workdir = os.getcwd()
-    limit_resources()
-    connection_file = drop_privileges(workdir, connection_file)
-    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file])
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap cannot run here; the message says why."""
 
 
-if __name__ == "__main__":
-    main(sys.argv[1])
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why no sandbox can be made on this machine, or None when bwrap works."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        return (
+            "bubblewrap (bwrap) is not installed; on Debian or Ubuntu `apt-get install bubblewrap` "
+            "(python3 course.py test/start does it when run as root)"
+        )
+    probe = subprocess.run(
+        [bwrap, "--unshare-all", "--ro-bind", "/", "/", "--", "true"], capture_output=True, text=True, timeout=30
+    )
+    if probe.returncode != 0:
+        return (
+            f"bubblewrap cannot create its namespaces here ({probe.stderr.strip() or probe.returncode}): "
+            "user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone / "
+            "user.max_user_namespaces) or the container forbids them"
+        )
+    return None
+
+
+def interpreter_dirs() -> list[Path]:
+    """Folders the Python interpreter and its installed packages live in."""
+    found = {Path(sys.prefix), Path(sys.base_prefix), Path(sysconfig.get_paths()["stdlib"])}
+    return sorted(path.resolve() for path in found if not str(path.resolve()).startswith(SYSTEM_DIRS[0]))
+
+
+def bwrap_command(argv: list[str], limits: Limits, binds: dict[str, Path], env: dict[str, str]) -> list[str]:
+    """The full command line: prlimit, then bwrap around ``argv``.
+
+    ``binds`` maps a path inside the sandbox to a host path, bound read-only."""
+    bwrap = bwrap_path()
+    assert bwrap is not None
+    command = [
+        "prlimit",
+        f"--cpu={limits.cpu_seconds}",
+        f"--as={limits.memory_bytes}",
+        f"--fsize={limits.file_bytes}",
+        f"--nofile={limits.open_files}",
+        f"--nproc={limits.processes}",
+        "--",
+        bwrap,
+        "--unshare-all",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(limits.tmp_bytes),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(limits.tmp_bytes // 4),
+        "--tmpfs",
+        "/dev/shm",
+    ]
+    for system in SYSTEM_DIRS:
+        command += ["--ro-bind-try", system, system]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        if Path(f"/{link}").is_symlink():
+            command += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+    for path in interpreter_dirs():
+        command += ["--ro-bind", str(path), str(path)]
+    for inside, outside in binds.items():
+        command += ["--ro-bind", str(outside), inside]
+    for name, value in env.items():
+        command += ["--setenv", name, value]
+    return [*command, "--chdir", "/tmp", "--", *argv]
+
+
+def run_sandboxed(
+    argv: list[str], stdin: bytes, limits: Limits, binds: dict[str, Path], env: dict[str, str], *, unsafe: bool = False
+) -> Finished:
+    """Run ``argv`` in a new sandbox (or, with ``unsafe``, as a plain subprocess: no isolation).
+
+    Raises :class:`SandboxUnavailable` when there is no sandbox and not ``unsafe``."""
+    if unsafe:
+        with tempfile.TemporaryDirectory(prefix="unsafe-grading-") as scratch:
+            env = {name: value.replace("/tmp", scratch) for name, value in env.items()}
+            return _run([*argv], stdin, limits, {**os.environ, **env}, cwd=scratch)
+    problem = sandbox_problem()
+    if problem:
+        raise SandboxUnavailable(problem)
+    return _run(bwrap_command(argv, limits, binds, env), stdin, limits, {"PATH": os.environ.get("PATH", "/usr/bin")})
+
+
+def _run(command: list[str], stdin: bytes, limits: Limits, env: dict[str, str], cwd: str | None = None) -> Finished:
+    """Run ``command`` in its own control groups when they can be made (see :mod:`autograder.cgroups`)."""
+    groups: contextlib.AbstractContextManager[list[Path]] = contextlib.nullcontext([])
+    if cgroup_problem() is None:
+        groups = submission_cgroups(limits.processes, limits.memory_bytes)
+    with groups as joined:
+        if joined:
+            command = ["/bin/sh", "-c", JOIN, "sh", *command]
+            env = {**env, CGROUPS_ENV: " ".join(map(str, joined))}
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(stdin, timeout=limits.wall_seconds + 30)
+            return Finished(process.returncode, stdout, stderr[-20000:], timed_out=False)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            return Finished(process.returncode, b"", stderr[-20000:], timed_out=True)

@@ -35,12 +35,15 @@ def read_submission(path: Path) -> Submission:
     """Read ``path`` as a notebook, upgrading old nbformat versions to 4."""
     if not path.is_file():
         raise NotGradable(f"{path}: no such file")
-    size = path.stat().st_size
-    if size == 0:
+    return parse_submission(path, path.read_bytes())
+
+
+def parse_submission(path: Path, raw: bytes) -> Submission:
+    """Read the bytes of a notebook file (``path`` names it in messages only)."""
+    if not raw:
         return Submission(path, None, "the file is empty")
-    if size > MAX_BYTES:
-        return Submission(path, None, f"the file is {size // 1024**2} MB; a notebook of this course is far smaller")
-    raw = path.read_bytes()
+    if len(raw) > MAX_BYTES:
+        return Submission(path, None, f"the file is {len(raw) // 1024**2} MB; a notebook of this course is far smaller")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -54,6 +57,9 @@ def read_submission(path: Path) -> Submission:
             f"the file is not valid JSON (line {error.lineno}, column {error.colno}): "
             "it may have been cut short or edited by hand",
         )
+    except (RecursionError, ValueError) as error:  # nesting too deep; integers over Python's digit limit
+        reason = "it nests too deeply" if isinstance(error, RecursionError) else str(error).split(";")[0]
+        return Submission(path, None, f"the file is JSON that cannot be read as a notebook: {reason}")
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         return Submission(path, None, "the file is JSON but not a Jupyter notebook")
     try:

@@ -1,81 +1,133 @@
 #!/usr/bin/env python3
-"""Grading throughput: notebooks per minute, batch grading vs plain serial nbgrader.
+"""Grading throughput: grade-all (sandboxed, on a local Dask cluster) beside plain serial nbgrader.
 
-    .venv/bin/python benchmarks/grading_throughput.py [N]   # N copies of chapter 0 (default 8)
+    .venv/bin/python benchmarks/grading_throughput.py [N]   # N copies of chapter 0 (default 20)
 
-Both sides grade the same N copies of chapter 0's solved notebook, each in a fresh
-temporary course (release done beforehand, not timed):
+Both sides grade the same N solved copies of chapter 0, each side in a fresh
+temporary course released beforehand (not timed), one after the other in this run:
 
-- ``grade-all``: `autograder.batch.grade_chapter` with 2 workers: sandboxed kernels,
-  then recording, feedback and grades.csv (everything the command does);
-- ``sandboxed grading only``: `autograder.grading.grade_files` with 2 workers, the
-  grading phase of grade-all without recording, feedback and grades.csv;
-- ``nbgrader autograde``: one plain, unsandboxed ``nbgrader autograde`` run over all
-  students, one at a time (nbgrader's own way), nothing else.
-Wall clock; figures vary with the machine and its load.
+- ``nbgrader autograde``: one plain, unsandboxed ``nbgrader autograde`` command over all
+  learners, one at a time (nbgrader's own way): execute and record;
+- ``grade-all``: every notebook rebuilt and run in its own bubblewrap sandbox, as Dask
+  tasks on a local cluster (one thread per core), then recorded through nbgrader's API
+  with feedback and grades.csv: more work than the other side does.
+
+It prints the wall time of each side and of grade-all's two phases, where a sandboxed
+notebook's time goes (from the cells' execution timestamps), whether every learner got
+the same score on both sides, and the throughput ratio. Figures vary with the machine's load.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.batch import grade_chapter  # noqa: E402
-from autograder.chapters import COURSE_DIR  # noqa: E402
-from autograder.grading import grade_files  # noqa: E402
-from autograder.nbgrader_run import autograde, generate_assignment  # noqa: E402
+from autograder.batch import grade_all  # noqa: E402
+from autograder.chapters import COURSE_DIR, Chapter  # noqa: E402
+from autograder.grading import grade_submission  # noqa: E402
+from autograder.kit import GradingKit, load_kit  # noqa: E402
+from autograder.nbgrader_run import tools_env  # noqa: E402
+from autograder.record import record  # noqa: E402
+from autograder.sandbox import Limits, run_sandboxed  # noqa: E402
 from tests.hostile_submissions import CHAPTER, SOURCE, solved  # noqa: E402
 
 
 def course_with_copies(copies: int) -> Path:
+    """A released temporary course whose submitted/ holds ``copies`` solved notebooks."""
     root = Path(tempfile.mkdtemp(prefix="grading-bench-"))
     course = root / "autograder"
     course.mkdir()
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
     shutil.copytree(SOURCE.parent, root / "notebooks" / CHAPTER)
-    notebook = solved()
     for number in range(copies):
         folder = course / "submitted" / f"learner{number:03d}" / CHAPTER
         folder.mkdir(parents=True)
-        nbformat.write(notebook, folder / SOURCE.name)
-    generate_assignment(CHAPTER, course_dir=course)
+        nbformat.write(solved(), folder / SOURCE.name)
+    load_kit(Chapter(CHAPTER, root / "notebooks" / CHAPTER), course)  # releases it
     return course
 
 
-def timed(label: str, copies: int, run) -> float:
-    course = course_with_copies(copies)
+def gradebook_scores(course: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {s.student.id: s.score for s in gradebook.assignment_submissions(CHAPTER)}
+
+
+def nbgrader_autograde(course: Path) -> None:
+    command = [sys.executable, "-m", "nbgrader", "autograde", CHAPTER, "--force"]
+    subprocess.run(command, cwd=course, env=tools_env(), check=True, capture_output=True)
+
+
+def breakdown(kit: GradingKit, data: bytes) -> list[tuple[str, float]]:
+    """One notebook graded alone, in phases: from the cells' execution timestamps and clocks."""
     started = time.perf_counter()
-    run(course)
-    seconds = time.perf_counter() - started
-    shutil.rmtree(course.parent, ignore_errors=True)
-    print(f"{label:<44} {seconds:7.1f} s   {copies / seconds * 60:6.1f} notebooks/min", flush=True)
-    return seconds
+    run_sandboxed(["/bin/true"], b"", Limits(), {}, {})
+    empty_sandbox = time.perf_counter() - started
+    started, wall_started = time.perf_counter(), time.time()
+    graded = grade_submission(kit, "one.ipynb", data, Limits())
+    whole = time.perf_counter() - started
+    assert graded.executed is not None
+    times = [c["metadata"]["execution"] for c in graded.executed["cells"] if c["metadata"].get("execution")]
+    first = datetime.fromisoformat(times[0]["iopub.status.busy"].replace("Z", "+00:00")).timestamp()
+    last = datetime.fromisoformat(times[-1]["iopub.status.idle"].replace("Z", "+00:00")).timestamp()
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import nbgrader.apps"], check=True)
+    nbgrader_import = time.perf_counter() - started
+    return [
+        ("whole notebook, sandboxed", whole),
+        ("  an empty sandbox (bwrap + cgroups + prlimit)", empty_sandbox),
+        ("  sandbox start to first cell (runner + kernel start)", first - wall_started),
+        ("  its cells", last - first),
+        ("  last cell to result (kernel shutdown, scoring)", whole - (last - wall_started)),
+        ("for comparison: nbgrader's start-up (python + import)", nbgrader_import),
+    ]
 
 
 def main() -> None:
-    copies = int(sys.argv[1]) if len(sys.argv) > 1 else 8
-    print(f"{copies} copies of {CHAPTER} (solved), wall clock")
-    batch = timed(
-        "grade-all (2 workers, sandboxed, + feedback/csv)",
-        copies,
-        lambda course: grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False),
-    )
-    timed(
-        "sandboxed grading only (2 workers)",
-        copies,
-        lambda course: grade_files(sorted(course.glob(f"submitted/*/{CHAPTER}/{SOURCE.name}")), CHAPTER, workers=2),
-    )
-    serial = timed(
-        "nbgrader autograde (serial, unsandboxed)", copies, lambda course: autograde(CHAPTER, course_dir=course)
-    )
-    print(f"grade-all / nbgrader autograde throughput: {serial / batch:.2f}x")
+    copies = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    print(f"{copies} solved copies of {CHAPTER}; {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}\n")
+
+    plain = course_with_copies(copies)
+    started = time.perf_counter()
+    nbgrader_autograde(plain)
+    serial = time.perf_counter() - started
+
+    ours = course_with_copies(copies)
+    kit = load_kit(Chapter(CHAPTER, ours.parent / "notebooks" / CHAPTER), ours)
+    files = {p.parent.parent.name: p.read_bytes() for p in sorted(ours.glob(f"submitted/*/{CHAPTER}/*.ipynb"))}
+    started = time.perf_counter()
+    results = grade_all(kit, files, limits=Limits())
+    grading = time.perf_counter() - started
+    record(kit, ours, results)
+    total = time.perf_counter() - started
+
+    rows = [
+        ("nbgrader autograde (serial, unsandboxed)", serial),
+        ("grade-all: sandboxed grading on Dask", grading),
+        ("grade-all: + record, feedback, grades.csv", total),
+    ]
+    for label, seconds in rows:
+        print(f"{label:<46} {seconds:7.1f} s   {copies / seconds * 60:6.1f} notebooks/min")
+    same = gradebook_scores(plain) == gradebook_scores(ours)
+    print(f"\nidentical scores in both gradebooks: {'yes' if same else 'NO'}")
+    print(f"throughput, grade-all (everything) / serial nbgrader autograde: {serial / total:.2f}x")
+
+    print("\nwhere one sandboxed notebook's time goes:")
+    for label, seconds in breakdown(kit, files[min(files)]):
+        print(f"  {label:<52} {seconds:5.2f} s")
+    for course in (plain, ours):
+        shutil.rmtree(course.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""`python -m autograder grade-all`: collect the latest submissions, grade them in a sandbox in
-parallel, record them in the gradebook, give feedback, export grades.csv; rerunning it, or
-grading serially, gives the same grades; a broken notebook costs only its own grade."""
+"""`python -m autograder grade-all`: collect the latest submissions, grade each in its own sandbox
+on a local Dask cluster, record them in the gradebook with `nbgrader autograde --no-execute`, give
+feedback, export grades.csv; rerunning it, or grading one at a time, gives the same grades; a
+broken notebook costs only its own grade."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(SOURCE.parent, root / "notebooks" / CHAPTER)
     by_hand = {"alice": nbformat.writes(solved()).encode(), "bob": b""}
     crashing = solved()
-    crashing.cells.insert(3, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    answer = next(cell for cell in crashing.cells if cell.metadata.get("nbgrader", {}).get("solution"))
+    answer.source += "\nimport os\nos._exit(1)"
     by_hand["carol"] = nbformat.writes(crashing).encode()
     for student, data in by_hand.items():
         folder = course / "submitted" / student / CHAPTER
@@ -55,7 +57,9 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def parallel(course: Path) -> tuple[list, str]:
-    results = grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False)
+    graded_order: list[str] = []
+    results = grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False, on_graded=graded_order.append)
+    assert sorted(graded_order) == sorted(EXPECTED), "the progress callback runs once per learner"
     return results, (course / "grades.csv").read_text()
 
 
@@ -64,7 +68,8 @@ def test_each_learner_gets_their_grade_and_reason(parallel: tuple[list, str]) ->
     print(summary_table(results))
     assert {r.student: r.report.score for r in results} == EXPECTED
     reasons = {r.student: r.report.problem for r in results}
-    assert "empty" in reasons["bob"] and "kernel died" in reasons["carol"]
+    assert "empty" in reasons["bob"] and "your code ended the Python kernel" in reasons["carol"]
+    assert "exit status 1" in reasons["carol"]
     assert reasons["alice"] is None and reasons["dan"] is None
 
 
@@ -82,6 +87,21 @@ def test_grades_csv_and_gradebook_agree(parallel: tuple[list, str]) -> None:
     header = rows[0]
     scores = {row[header.index("student_id")]: float(row[header.index("score")]) for row in rows[1:]}
     assert scores == EXPECTED
+    assert {row[header.index("for_review")] for row in rows[1:]} == {"no"}
+
+
+def test_the_gradebook_holds_the_scores_grading_computed(course: Path, parallel: tuple[list, str]) -> None:
+    """`nbgrader autograde --no-execute` records the sandbox's executed notebooks without drift."""
+    from nbgrader.api import Gradebook
+
+    results, _ = parallel
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for result in results:
+            submission = gradebook.find_submission(CHAPTER, result.student)
+            recorded = {grade.name: grade.score for nb in submission.notebooks for grade in nb.grades}
+            assert {test.id: test.points for test in result.report.tests} == {
+                name: recorded[name] for name in (test.id for test in result.report.tests)
+            }, result.student
 
 
 def test_feedback_is_written_without_hidden_tests(course: Path, parallel: tuple[list, str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +13,13 @@ import nbformat
 from tests.hostile_submissions import SOURCE, solved
 
 
-def grade(*args: str) -> subprocess.CompletedProcess[str]:
+def grade(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "autograder", "grade", *args],
         capture_output=True,
         text=True,
         cwd=Path(__file__).parent.parent,
+        env=env,
     )
 
 
@@ -31,6 +33,7 @@ def test_json_report_of_a_solved_notebook_found_from_the_notebook_itself(tmp_pat
     assert (report["chapter"], report["score"], report["max_score"]) == ("ch00_asyncio_in_jupyter", 6, 6)
     for test in report["tests"]:
         assert set(test) == {"id", "points", "max_points", "passed", "message"} and test["passed"]
+    assert report["review"] == [] and report["problem"] is None
 
 
 def test_readable_report_names_failed_checks(tmp_path: Path) -> None:
@@ -62,3 +65,16 @@ def test_an_unreadable_file_named_for_a_chapter_scores_zero_with_the_reason(tmp_
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["score"] == 0 and "not valid JSON" in report["problem"]
+
+
+def test_without_bubblewrap_it_refuses_unless_unsafe_and_then_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "solved.ipynb"
+    nbformat.write(solved(), path)
+    no_bwrap = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # bwrap is in /usr/bin
+    refused = grade(str(path), env=no_bwrap)
+    assert refused.returncode == 2 and not refused.stdout
+    assert "no sandbox: bubblewrap (bwrap) is not installed" in refused.stderr and "--unsafe" in refused.stderr
+    unsafe = grade(str(path), "--unsafe", "--json", env=no_bwrap)
+    assert unsafe.returncode == 0, unsafe.stderr
+    report = json.loads(unsafe.stdout)
+    assert report["score"] == 6 and "graded with --unsafe: no sandbox" in report["problem"]

@@ -1,58 +1,159 @@
-"""Broken and hostile submissions are graded with a score and a clear reason, and nothing is lost.
+"""A hostile class: every corpus case (tests/hostile_submissions/) is a learner, graded in one
+`grade-all` batch beside two honest learners, in a course with an exchange.
 
-The corpus is in tests/hostile_submissions/. All of it is graded in one batch (two
-workers, sandboxed kernels, short limits: 15 s a cell, 60 s a notebook); the batch must
-finish, every case must get its intended score and reason, and the real course
-directory (gradebook, sources) must be unchanged afterwards.
+The batch must finish and:
+- every case gets its score, its reason, and its review flag (or none);
+- the honest learners' scores are what they are alone (6 and 3);
+- the exchange, the honest learners' files and the repository are unchanged;
+- nothing the corpus left (files in /tmp and /dev/shm, processes) outlives the batch;
+- no feedback page shows a hidden test line or anything of the grader's environment.
+Short limits keep it quick: 5 s a cell, 60 s a notebook.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
+import os
+import re
+import shutil
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from autograder.batch import StudentResult, grade_chapter, summary_table
 from autograder.chapters import COURSE_DIR, REPO_ROOT
-from autograder.grading import GradeReport, grade_files
-from tests.hostile_submissions import CASES, CHAPTER, Case
+from autograder.kit import HIDDEN
+from autograder.sandbox import Limits
+from tests.hostile_submissions import ANY, CASES, CHAPTER, MARKER, SOURCE, Case, solved
 
-CELL_SECONDS, WALL_SECONDS = 15, 60
+LIMITS = Limits(cell_seconds=5, wall_seconds=60)
+HONEST = {"honest-full": 6.0, "honest-partial": 3.0}
+CANARY = "grader-secret-5d1c"  # in the grader's environment while it grades; no sandbox may see it
 
 
-def fingerprint(paths: list[Path]) -> dict[str, str | None]:
-    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None for path in paths}
+def learner(case: Case) -> str:
+    return f"hostile-{CASES.index(case):02d}"
+
+
+def fingerprint(*roots: Path) -> dict[str, str]:
+    files = [path for root in roots for path in ([root] if root.is_file() else sorted(root.rglob("*")))]
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in files if path.is_file()}
+
+
+def leftovers() -> list[str]:
+    """Files and processes carrying the corpus's marker on this machine, outside any sandbox."""
+    found = [str(path) for folder in (Path("/tmp"), Path("/dev/shm")) for path in folder.glob(f"*{MARKER}*")]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "sleep 4242" in command:
+            found.append(f"process {pid}: {command}")
+    return found
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
-    folder = tmp_path_factory.mktemp("corpus")
-    paths = []
-    for number, case in enumerate(CASES):
-        path = folder / f"{number:02d}.ipynb"
-        path.write_bytes(case.make())
-        paths.append(path)
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hostile-class")
+    course = root / "autograder"
+    course.mkdir()
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
+    shutil.copytree(SOURCE.parent, root / "notebooks" / CHAPTER)
+    partial = solved()
+    answer = next(c for c in partial.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ch00-fetch-all")
+    answer.source = "async def fetch_all(delays):\n    return 0.0\n"
+    honest = {"honest-full": nbformat.writes(solved()).encode(), "honest-partial": nbformat.writes(partial).encode()}
+    for student, data in [*honest.items(), *((learner(case), case.make()) for case in CASES)]:
+        folder = course / "submitted" / student / CHAPTER
+        folder.mkdir(parents=True)
+        (folder / SOURCE.name).write_bytes(data)
+    outbound = course / "exchange" / "asyncio-course" / "outbound" / CHAPTER
+    outbound.mkdir(parents=True)
+    shutil.copy2(SOURCE, outbound / SOURCE.name)
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(course: Path) -> dict[str, StudentResult]:
     protected = [
-        *(REPO_ROOT / "notebooks" / CHAPTER).glob("*.ipynb"),
-        COURSE_DIR / "nbgrader_config.py",
-        COURSE_DIR / "gradebook.db",
+        course / "exchange",
+        course / "submitted" / "honest-full",
+        course / "submitted" / "honest-partial",
+        REPO_ROOT / "notebooks",
+        REPO_ROOT / "solutions",
+        REPO_ROOT / "coursekit",
     ]
-    before = fingerprint(protected)
+    before = fingerprint(*protected)
     started = time.perf_counter()
-    reports = grade_files(paths, CHAPTER, workers=2, cell_seconds=CELL_SECONDS, wall_seconds=WALL_SECONDS)
-    print(f"\ngraded {len(paths)} hostile submissions in {time.perf_counter() - started:.0f} s")
-    assert fingerprint(protected) == before, "grading the corpus changed the course's sources, config or gradebook"
-    return {case.name: report for case, report in zip(CASES, reports)}
+    os.environ["COURSE_GRADER_CANARY"] = CANARY
+    try:
+        results = grade_chapter(CHAPTER, course_dir=course, workers=2, limits=LIMITS, progress=False)
+    finally:
+        del os.environ["COURSE_GRADER_CANARY"]
+    print(f"\ngraded {len(results)} learners in {time.perf_counter() - started:.0f} s\n{summary_table(results)}")
+    assert fingerprint(*protected) == before, "grading changed the exchange, an honest learner's files or the sources"
+    return {result.student: result for result in results}
+
+
+def test_honest_learners_keep_their_scores(graded: dict[str, StudentResult]) -> None:
+    assert {student: graded[student].report.score for student in HONEST} == HONEST
+    assert not any(graded[student].report.review or graded[student].report.problem for student in HONEST)
+
+
+def test_every_learner_is_graded_once_and_nothing_else(graded: dict[str, StudentResult], course: Path) -> None:
+    from nbgrader.api import Gradebook
+
+    assert set(graded) == {*HONEST, *map(learner, CASES)}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert {student.id for student in gradebook.students} == set(graded)
+        for student, result in graded.items():
+            assert gradebook.find_submission(CHAPTER, student).score == result.report.score, student
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_case_gets_its_intended_score_and_reason(case: Case, graded: dict[str, GradeReport]) -> None:
-    report = graded[case.name]
-    print(f"{case.name}: {report.score:g}/{report.max_score:g} — {report.problem or ''}")
-    assert report.max_score == 6, report.render()
-    assert report.score == case.score, report.render()
+def test_case_gets_its_score_reason_and_review(case: Case, graded: dict[str, StudentResult]) -> None:
+    report = graded[learner(case)].report
+    print(report.render())
+    assert report.max_score == 6
+    if case.score != ANY:
+        assert report.score == case.score
     reasons = " ".join([report.problem or "", *(test.message for test in report.tests)])
-    assert case.reason in reasons, report.render()
+    assert case.reason in reasons
     if not case.reason:
-        assert report.problem is None, report.render()
+        assert report.problem is None
+    evidence = " ".join(report.review)
+    assert case.review in evidence if case.review else not report.review
+
+
+def test_nothing_outlives_the_batch(graded: dict[str, StudentResult]) -> None:
+    assert leftovers() == []
+
+
+def test_no_feedback_shows_a_secret(graded: dict[str, StudentResult], course: Path) -> None:
+    hidden = {
+        line.strip()
+        for cell in nbformat.read(SOURCE, as_version=4).cells
+        for block in HIDDEN.findall(cell.source)
+        for line in block.splitlines()
+        if line.strip()
+    }
+    secrets = hidden | {"PYTEST_CURRENT_TEST", CANARY}
+    assert hidden
+    for student in graded:
+        page = course / "feedback" / student / CHAPTER / SOURCE.name.replace(".ipynb", ".html")
+        text = html.unescape(re.sub(r"<[^>]*>", "", page.read_text()))
+        assert not [secret for secret in secrets if secret in text], student
+
+
+def test_grades_csv_marks_flagged_learners_for_review(graded: dict[str, StudentResult], course: Path) -> None:
+    import csv
+
+    with (course / "grades.csv").open(newline="") as file:
+        rows = {row["student_id"]: row for row in csv.DictReader(file)}
+    for student, result in graded.items():
+        assert rows[student]["for_review"] == ("yes" if result.report.review else "no"), student
+        assert rows[student]["review_evidence"] == " | ".join(result.report.review), student

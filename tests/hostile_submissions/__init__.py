@@ -1,9 +1,14 @@
-"""Broken and hostile submissions, made from chapter 0's source so they stay in step with it.
+"""Broken, hostile and honestly-mistaken submissions, made from chapter 0's source so they stay in step with it.
 
-Each :class:`Case` writes one submission file (bytes) and says what grading it must give:
-the score (exact, or "less than full") and a fragment of the reason. The solution cells
-of the source are the reference solutions, so an untouched copy scores full marks; each
-case changes one thing.
+Each :class:`Case` writes one submission file (bytes) and says what grading must give:
+the score (a number, or ``ANY`` for tampering, whose score stands but is reviewed), a
+fragment of the reason (``""``: the notebook ran normally, no problem), and a fragment
+of the review evidence (``""``: not flagged). The solution cells of the source are the
+reference solutions, so an untouched copy scores full marks; each case changes one thing.
+
+Isolation probes (``probe(...)``) try to reach something the sandbox must hide, and
+raise ``RuntimeError("sandbox breached: ...")`` if they can: their expected reason is
+``""``, so a breach fails the test with the probe's own words.
 """
 
 from __future__ import annotations
@@ -15,21 +20,25 @@ from pathlib import Path
 
 import nbformat
 
-SOURCE = Path(__file__).parents[2] / "notebooks" / "ch00_asyncio_in_jupyter" / "asyncio_in_jupyter.ipynb"
+REPO = Path(__file__).parents[2]
+SOURCE = REPO / "notebooks" / "ch00_asyncio_in_jupyter" / "asyncio_in_jupyter.ipynb"
 CHAPTER = "ch00_asyncio_in_jupyter"
+ANY = "any"
+MARKER = "course-hostile-marker-4242"  # files and processes the corpus leaves behind carry it
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
     make: Callable[[], bytes]
-    score: float | str  # a number, or "partial" (0 < score < max), or "below-full"
-    reason: str  # a fragment of the report's problem or of a failed test's message
+    score: float | str  # points out of 6, or ANY
+    reason: str  # a fragment of the report's problem or of a failed test's message; "" = no problem
+    review: str = ""  # a fragment of the review evidence; "" = not flagged
 
 
-def solved() -> nbformat.NotebookNode:
-    """Chapter 0 as a learner who wrote the reference solutions would hand it in."""
-    notebook = nbformat.read(SOURCE, as_version=4)
+def solved(source: Path = SOURCE) -> nbformat.NotebookNode:
+    """A chapter (0 by default) as a learner who wrote the reference solutions would hand it in."""
+    notebook = nbformat.read(source, as_version=4)
     for cell in notebook.cells:
         cell.source = "\n".join(
             line for line in cell.source.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line
@@ -39,51 +48,95 @@ def solved() -> nbformat.NotebookNode:
     return notebook
 
 
-def with_first_solution(extra: str, *, before: bool = True) -> Callable[[], bytes]:
-    """A solved notebook whose first solution cell (countdown) also runs ``extra``."""
+def solved_bytes() -> bytes:
+    return nbformat.writes(solved()).encode()
+
+
+def meta(cell: nbformat.NotebookNode) -> dict:
+    return dict(cell.metadata.get("nbgrader", {}))
+
+
+def edited(change: Callable[[nbformat.NotebookNode], None]) -> Callable[[], bytes]:
+    """A solved notebook changed by ``change``."""
 
     def make() -> bytes:
         notebook = solved()
-        cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution"))
-        cell.source = f"{extra}\n{cell.source}" if before else f"{cell.source}\n{extra}"
+        change(notebook)
         return nbformat.writes(notebook).encode()
 
     return make
 
 
-def with_new_cell(code: str) -> Callable[[], bytes]:
-    """A solved notebook with an extra learner cell after the first solution."""
+def in_answer(code: str, *, before: bool = False) -> Callable[[], bytes]:
+    """A solved notebook whose first answer cell (countdown) also runs ``code`` (after its def)."""
 
-    def make() -> bytes:
-        notebook = solved()
-        index = next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("solution"))
-        notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(code))
-        return nbformat.writes(notebook).encode()
+    def change(notebook: nbformat.NotebookNode) -> None:
+        cell = next(c for c in notebook.cells if meta(c).get("solution"))
+        cell.source = f"{code}\n{cell.source}" if before else f"{cell.source}\n{code}"
 
-    return make
+    return edited(change)
 
 
-def without_test_cells() -> bytes:
-    notebook = solved()
-    notebook.cells = [c for c in notebook.cells if not c.metadata.get("nbgrader", {}).get("grade")]
-    return nbformat.writes(notebook).encode()
+def probe(code: str) -> Callable[[], bytes]:
+    """An answer that also tries something the sandbox must prevent; ``breach(what)`` reports success."""
+    return in_answer(f"breaches = []\ndef breach(what):\n    breaches.append(what)\n{code}\n" + BREACHED)
 
 
-def unsolved_with_tests_replaced() -> bytes:
-    notebook = nbformat.read(SOURCE, as_version=4)
+BREACHED = "if breaches:\n    raise RuntimeError(f'sandbox breached: {breaches}')"
+
+
+def add_cell(cell: nbformat.NotebookNode) -> Callable[[], bytes]:
+    def change(notebook: nbformat.NotebookNode) -> None:
+        index = next(i for i, c in enumerate(notebook.cells) if meta(c).get("solution"))
+        notebook.cells.insert(index + 1, cell)
+
+    return edited(change)
+
+
+def duplicate_test_cell(notebook: nbformat.NotebookNode) -> None:
+    index = next(i for i, c in enumerate(notebook.cells) if meta(c).get("grade"))
+    notebook.cells.insert(index + 1, nbformat.from_dict(json.loads(json.dumps(notebook.cells[index]))))
+    notebook.cells[index + 1].id = "pasted-copy"
+
+
+def raise_points(notebook: nbformat.NotebookNode) -> None:
+    next(c for c in notebook.cells if meta(c).get("grade")).metadata.nbgrader["points"] = 100
+
+
+def clear_solution_flag(notebook: nbformat.NotebookNode) -> None:
+    next(c for c in notebook.cells if meta(c).get("solution")).metadata.nbgrader["solution"] = False
+
+
+def other_kernelspec(notebook: nbformat.NotebookNode) -> None:
+    notebook.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+
+
+def drop_fetch_all_answer(notebook: nbformat.NotebookNode) -> None:
+    notebook.cells = [c for c in notebook.cells if meta(c).get("grade_id") != "ch00-fetch-all"]
+
+
+def unsolve(notebook: nbformat.NotebookNode) -> None:
     for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell.source = (
-                "async def countdown(n, delay):\n    return []\n"
-                if "countdown" in cell.source
-                else "async def fetch_all(delays):\n    return 0.0\n"
-            )
-        elif meta.get("grade"):
+        if meta(cell).get("solution"):
+            name = "countdown(n, delay)" if "countdown" in cell.source else "fetch_all(delays)"
+            cell.source = f"async def {name}:\n    return []\n"
+
+
+def tests_replaced(notebook: nbformat.NotebookNode) -> None:
+    unsolve(notebook)
+    for cell in notebook.cells:
+        if meta(cell).get("grade"):
             cell.source = "pass  # the learner 'fixed' the test"
-        if cell.cell_type == "code":
-            cell.outputs = []
-    return nbformat.writes(notebook).encode()
+
+
+def setup_cell_replaced(notebook: nbformat.NotebookNode) -> None:
+    unsolve(notebook)
+    setup = next(c for c in notebook.cells if meta(c).get("grade_id") == "ch00-checks")
+    setup.source = "check_countdown = check_fetch_all = lambda *args, **kwargs: None"
+
+
+def without_test_cells(notebook: nbformat.NotebookNode) -> None:
+    notebook.cells = [c for c in notebook.cells if not meta(c).get("grade")]
 
 
 def old_nbformat() -> bytes:
@@ -91,36 +144,70 @@ def old_nbformat() -> bytes:
 
 
 def another_chapters_notebook() -> bytes:
-    other = Path(__file__).parents[2] / "notebooks" / "ch01_producer_consumer" / "producer_consumer.ipynb"
-    return other.read_bytes()
+    return (REPO / "notebooks" / "ch01_producer_consumer" / "producer_consumer.ipynb").read_bytes()
 
 
-READ_SECRETS = """
-import os
-breaches = []
-for target in ["../../../gradebook.db", "../../../../notebooks", "../../../release", "/root"]:
-    try:
-        open(target, "rb").read() if os.path.isfile(target) else os.listdir(target)
-        breaches.append("read " + target)
-    except OSError:
-        pass
-for target in ["../../../gradebook.db", "../../../nbgrader_config.py", "/work/main/autograder/nbgrader_config.py"]:
-    try:
-        open(target, "ab").close()
-        breaches.append("opened for writing " + target)
-    except OSError:
-        pass
-if breaches:
-    raise RuntimeError(f"sandbox breached: {breaches}")
+def source_not_text() -> bytes:
+    data = json.loads(solved_bytes())
+    next(c for c in data["cells"] if c["cell_type"] == "code")["source"] = 5
+    return json.dumps(data).encode()
+
+
+def deeply_nested() -> bytes:
+    data = json.loads(solved_bytes())
+    data["metadata"]["deep"] = "@"
+    return json.dumps(data).encode().replace(b'"@"', b"[" * 100_000 + b"]" * 100_000)
+
+
+def huge_integer() -> bytes:
+    data = json.loads(solved_bytes())
+    data["metadata"]["big"] = "@"
+    return json.dumps(data).encode().replace(b'"@"', b"9" * 5000)
+
+
+def lone_surrogate() -> bytes:
+    """An answer holding an escaped lone surrogate (valid JSON, not valid text)."""
+    return in_answer("# LONE")().replace(b"LONE", b"\\ud800")
+
+
+EXTRA_GRADED = nbformat.v4.new_code_cell(
+    "pass", metadata={"nbgrader": {"grade": True, "grade_id": "mine", "points": 100, "locked": False}}
+)
+BIG_DISPLAYS = """
+from IPython.display import display
+for _ in range(15):
+    display({"text/plain": "y" * 8_000_000}, raw=True)
 """
-
-NETWORK = """
-import socket
+FORKS = f"""
+import os, time
+for _ in range(300):
+    if os.fork() == 0:
+        time.sleep(60)  # {MARKER}
+        os._exit(0)
+"""
+SLEEPER = f"import subprocess\nsubprocess.Popen(['sleep', '4242'], start_new_session=True)  # {MARKER}"
+LEFT_FILES = f"for folder in ('/tmp', '/dev/shm'):\n    open(folder + '/{MARKER}', 'wb').write(b'x' * 10**7)"
+KILL_SELF = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+KILL_RUNNER = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"
+IMPORT_SOLUTIONS = "try:\n    import solutions\nexcept ImportError:\n    pass"
+GLOBALS_WRITE = "(lambda: 0).__globals__['check_fetch_all'] = lambda *a, **k: None"
+LOOP_CLOCK = "import asyncio\nasyncio.get_event_loop().time = lambda: 0"
+IMPORT_BY_NAME = "getattr(__builtins__, '__imp' + 'ort__')('ctypes')"
+TRANSFORMER = "get_ipython().input_transformers_cleanup.append(lambda lines: lines)"
+MODULE_SWAP = "import sys\nsys.modules['coursekit.checks'] = type(sys)('coursekit.checks')"
+RUN_MAGIC = "%run -m solutions.asyncio_in_jupyter"
+RUNPY = """
+import runpy
 try:
-    socket.create_connection(("127.0.0.1", 8888), timeout=2).close()
-    raise RuntimeError("sandbox breached: a network connection was opened")
-except OSError as error:
-    assert error.errno == 101, error  # ENETUNREACH: the kernel's network namespace is empty
+    runpy.run_module("solutions.asyncio_in_jupyter")
+except ImportError:
+    pass
+"""
+SWAP_CODE = """
+try:
+    check_countdown.__code__ = (lambda *a, **k: None).__code__
+except ValueError:  # its closure does not fit; the attempt is what counts
+    pass
 """
 
 CATCH_INTERRUPTS = """
@@ -132,51 +219,157 @@ while True:
         pass
 """
 
+READ_COURSE = f"""
+import os, sys, glob
+for path in [{str(REPO / "notebooks")!r}, {str(REPO / "solutions")!r}, {str(REPO / "autograder")!r},
+             {str(REPO / "autograder" / "gradebook.db")!r}, {str(REPO / "autograder" / "exchange")!r},
+             "/home", "/tmp/pytest-of-root", "/etc/passwd", "/etc/shadow"]:
+    if os.path.exists(path):
+        breach("sees " + path)
+# The interpreter's folders are bound at their own paths: their parents show only them.
+for folder in [{str(REPO)!r}, "/root", "/work"]:
+    if os.path.isdir(folder):
+        inside = set(os.listdir(folder))
+        if not inside <= {{".venv", ".pyenv", {REPO.name!r}}}:
+            breach(f"lists {{folder}}: {{sorted(inside)}}")
+for path in glob.glob("/course/**", recursive=True):
+    if any(part in path for part in ("solutions", "notebooks", "gradebook", "exchange", "submitted")):
+        breach("sees " + path)
+"""
+
+WRITE_COURSE = """
+import os, sys, coursekit
+for folder in [os.path.dirname(coursekit.__file__), sys.prefix, "/course/release", "/usr/lib"]:
+    try:
+        open(os.path.join(folder, "planted.py"), "w").close()
+        breach("wrote into " + folder)
+    except OSError:
+        pass
+"""
+
+NETWORK = """
+import socket
+for address in [("127.0.0.1", 8786), ("127.0.0.1", 22), ("8.8.8.8", 53), ("1.1.1.1", 443)]:
+    try:
+        socket.create_connection(address, timeout=2).close()
+        breach(f"connected to {address}")
+    except OSError:
+        pass
+"""
+
+OTHER_PROCESSES = """
+import os
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        command = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode(errors="replace")
+    except OSError:
+        continue
+    if "pytest" in command or "dask" in command or "nbgrader" in command:
+        breach("sees the process " + command[:80])
+"""
+
+ENVIRONMENT = """
+import os
+print(dict(os.environ))
+for name in os.environ:
+    if name.startswith(("PYTEST", "CI", "VIRTUAL_ENV", "SSH", "COURSE_")) or "TOKEN" in name or "KEY" in name:
+        breach("the grader's variable " + name)
+"""
+
+CONNECTION_FILES = """
+import glob, json
+for path in glob.glob("/tmp/**/*.json", recursive=True) + glob.glob("/run/**/*.json", recursive=True):
+    try:
+        key = json.load(open(path)).get("key")
+    except (OSError, ValueError, AttributeError):
+        continue
+    if key and path.count("kernel-") and not path.startswith("/tmp/jupyter"):
+        breach("read a kernel connection file " + path)
+"""
+
+LEAK_HIDDEN_TESTS = """
+import linecache, sys
+_original = countdown
+async def countdown(n, delay):
+    frame = sys._getframe()
+    while frame is not None:
+        print("".join(linecache.getlines(frame.f_code.co_filename)))
+        frame = frame.f_back
+    return await _original(n, delay)
+"""
+
+THREAD_REBINDS = """
+import threading, time
+def later():
+    time.sleep(0.2)
+    get_ipython().user_ns["check_fetch_all"] = lambda *args, **kwargs: None
+threading.Thread(target=later, daemon=True).start()
+"""
+
 CASES = [
-    Case("reference", with_new_cell("pass"), 6, ""),
-    Case("infinite loop in a solution cell", with_first_solution("while True:\n    pass"), 3, "was interrupted"),
-    Case("time.sleep(10**6)", with_first_solution("import time\ntime.sleep(10**6)"), 3, "was interrupted"),
-    Case(
-        "awaiting an event never set",
-        with_first_solution("import asyncio\nawait asyncio.Event().wait()"),
-        0,
-        "could not be stopped",
-    ),
-    Case("os._exit(1)", with_new_cell("import os\nos._exit(1)"), 0, "kernel died"),
-    Case("sys.exit()", with_new_cell("raise SystemExit"), 6, "raised SystemExit"),
-    Case("catching KeyboardInterrupt in a loop", with_new_cell(CATCH_INTERRUPTS), 0, "could not be stopped"),
-    Case("50 MB printed", with_new_cell("print('x' * 50_000_000)"), 6, ""),
-    Case("memory bomb", with_first_solution("hog = bytearray(8 * 1024**3)"), 3, "MemoryError"),
-    Case("test cells deleted", without_test_cells, 6, ""),
-    Case("test cells edited", unsolved_with_tests_replaced, 0, "countdown"),
-    Case(
-        "monkeypatching a check",
-        with_first_solution("check_countdown = lambda *a, **k: None", before=False),
-        0,
-        "rebinds `check_countdown`",
-    ),
-    Case(
-        "monkeypatching asyncio.sleep",
-        with_first_solution("import asyncio\nasyncio.sleep = None", before=False),
-        0,
-        "changes `asyncio.sleep`",
-    ),
-    Case(
-        "monkeypatching the clock",
-        with_first_solution("import asyncio\nasyncio.get_running_loop().time = lambda: 0", before=False),
-        0,
-        "changes `asyncio",
-    ),
-    Case("reading and writing outside its folder", with_new_cell(READ_SECRETS), 6, ""),
-    Case("opening a network connection", with_new_cell(NETWORK), 6, ""),
+    # Honest mistakes and edited structure: the rebuilt notebook runs only the answers.
+    Case("reference with an extra cell", add_cell(nbformat.v4.new_code_cell("pass")), 6, ""),
+    Case("test cells deleted", edited(without_test_cells), 6, ""),
+    Case("a test cell pasted twice", edited(duplicate_test_cell), 6, ""),
+    Case("an extra graded cell worth 100 points", add_cell(EXTRA_GRADED), 6, ""),
+    Case("a test's points raised to 100", edited(raise_points), 6, ""),
+    Case("an answer's solution flag cleared", edited(clear_solution_flag), 6, ""),
+    Case("another kernelspec", edited(other_kernelspec), 6, ""),
+    Case("an old nbformat version (v3)", old_nbformat, 6, ""),
+    Case("a hidden-test marker typed into an answer", in_answer("### BEGIN HIDDEN TESTS"), 6, ""),
+    Case("a lone surrogate in an answer", lone_surrogate, 6, "not valid text"),
+    Case("an answer cell missing", edited(drop_fetch_all_answer), 3, "has no cell ch00-fetch-all"),
+    Case("test cells edited to pass, nothing solved", edited(tests_replaced), 0, "countdown"),
+    Case("the locked setup cell replaced by no-op checks", edited(setup_cell_replaced), 0, "countdown"),
+    # Files that are not notebooks of this chapter.
     Case("malformed JSON", lambda: solved_bytes()[:-200], 0, "not valid JSON"),
     Case("empty file", lambda: b"", 0, "empty"),
-    Case("a notebook of another chapter", another_chapters_notebook, 0, "ch01_producer_consumer"),
     Case("non-UTF-8 bytes", lambda: "ÿþ".encode("latin-1") + solved_bytes(), 0, "not UTF-8"),
-    Case("an old nbformat version (v3)", old_nbformat, 6, ""),
     Case("JSON that is not a notebook", lambda: json.dumps({"hello": "world"}).encode(), 0, "not a Jupyter notebook"),
+    Case("JSON nested 100,000 deep", deeply_nested, 0, "nests too deeply"),
+    Case("a 5,000-digit integer", huge_integer, 0, "cannot be read as a notebook"),
+    Case("a notebook of another chapter", another_chapters_notebook, 0, "ch01_producer_consumer"),
+    Case("a cell source that is not text", source_not_text, 0, "malformed"),
+    # Runs that misbehave: each reason says what happened.
+    Case("infinite loop in an answer", in_answer("while True:\n    pass", before=True), 3, "was interrupted"),
+    Case("time.sleep(10**6)", in_answer("import time\ntime.sleep(10**6)", before=True), 3, "was interrupted"),
+    Case("catching KeyboardInterrupt in a loop", in_answer(CATCH_INTERRUPTS), 0, "could not be stopped"),
+    Case("os._exit(1)", in_answer("import os\nos._exit(1)"), 0, "exit status 1"),
+    Case("raise SystemExit", in_answer("raise SystemExit"), 6, "raised SystemExit"),
+    Case("raise KeyboardInterrupt", in_answer("raise KeyboardInterrupt"), 6, "raised KeyboardInterrupt itself"),
+    Case("SIGKILL to its own kernel", in_answer(KILL_SELF), 0, "killed by signal SIGKILL", "sends a signal"),
+    Case("SIGKILL to the grading process", in_answer(KILL_RUNNER), 0, "without a result (killed by signal SIGKILL)"),
+    Case("memory bomb", in_answer("hog = bytearray(8 * 1024**3)", before=True), 3, "MemoryError"),
+    Case("50 MB printed", in_answer("print('x' * 50_000_000)"), 6, ""),
+    Case("fifteen 8 MB display outputs", in_answer(BIG_DISPLAYS), 6, ""),
+    Case("forking 300 processes", in_answer(FORKS), ANY, "raised BlockingIOError", "forks the kernel"),
+    Case("a setsid sleeper left running", in_answer(SLEEPER), 6, "", "starts a subprocess"),
+    Case("files left in /tmp and /dev/shm", in_answer(LEFT_FILES), 6, ""),
+    Case("a file over the size limit", in_answer("open('/tmp/big', 'wb').write(b'x' * 2**27)"), 6, "raised OSError"),
+    # Probes: each must find the sandbox closed.
+    Case("reading the repository, sources, gradebook, exchange", probe(READ_COURSE), 6, ""),
+    Case("writing into the course's packages", probe(WRITE_COURSE), 6, ""),
+    Case("opening network connections", probe(NETWORK), 6, ""),
+    Case("seeing other processes", probe(OTHER_PROCESSES), 6, ""),
+    Case("reading the grader's environment", probe(ENVIRONMENT), 6, ""),
+    Case("reading other kernels' connection files", probe(CONNECTION_FILES), 6, ""),
+    Case("importing the reference solutions", in_answer(IMPORT_SOLUTIONS), 6, "", "imports `solutions`"),
+    # Tampering: the score stands, the submission is flagged with the evidence.
+    Case("rebinding a check", in_answer("check_countdown = lambda *a, **k: None"), 6, "", "rebinds `check_countdown`"),
+    Case("rebinding a check through __globals__", in_answer(GLOBALS_WRITE), 6, "", "rebinds `check_fetch_all`"),
+    Case(
+        "patching asyncio.sleep", in_answer("import asyncio\nasyncio.sleep = None"), ANY, "", "changes `asyncio.sleep`"
+    ),
+    Case("patching the loop's clock", in_answer(LOOP_CLOCK), 6, "", "changes the event loop"),
+    Case("swapping a check's __code__", in_answer(SWAP_CODE), 6, "", "check_countdown.__code__"),
+    Case("__import__ fetched from builtins by name", in_answer(IMPORT_BY_NAME), 6, "", "imports `ctypes`"),
+    Case("%run -m of the solutions", in_answer(RUN_MAGIC), 6, "No module named 'solutions'", "imports `solutions`"),
+    Case("runpy of the solutions", in_answer(RUNPY), 6, "", "imports `solutions`"),
+    Case("an IPython input transformer", in_answer(TRANSFORMER), 6, "", "input transformers"),
+    Case("a thread that rebinds a check later", in_answer(THREAD_REBINDS), 6, "", "leaves threads running"),
+    Case("replacing a module in sys.modules", in_answer(MODULE_SWAP), 6, "", "sys.modules"),
+    Case("a trace function", in_answer("import sys\nsys.settrace(lambda *a: None)"), ANY, "", "trace function"),
+    Case("gc.get_referrers", in_answer("import gc\ngc.get_referrers(check_countdown)"), 6, "", "gc.get_referrers"),
+    Case("exec of a string", in_answer("exec('x = 1')"), 6, "", "exec/eval"),
+    Case("printing the hidden tests from its callers", in_answer(LEAK_HIDDEN_TESTS), 6, "", "walks the call stack"),
 ]
-
-
-def solved_bytes() -> bytes:
-    return nbformat.writes(solved()).encode()

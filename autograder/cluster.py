@@ -1,0 +1,33 @@
+"""The Dask client batch grading hands its tasks to.
+
+By default a ``LocalCluster`` in this process, sized to the machine: one worker with a
+thread per core (a grading task mostly waits for its sandboxed subprocess, so threads
+are enough). With ``scheduler`` (``tcp://HOST:8786``), an existing cluster: its workers
+must have the course installed and bubblewrap, and then run the same sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+@contextmanager
+def grading_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client``: to ``scheduler``, or to a local cluster of ``workers`` threads."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler, timeout=30) as client:
+            yield client
+        return
+    threads = workers or os.cpu_count() or 1
+    with (
+        LocalCluster(  # in-process: its comms are in-memory, it listens on no port but the dashboard's
+            n_workers=1, threads_per_worker=threads, processes=False, dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

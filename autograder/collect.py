@@ -1,0 +1,88 @@
+"""Collect the latest submission of each learner from the exchange, without trusting it.
+
+Replaces ``nbgrader collect --update``, which follows symbolic links and copies whole
+folders. Here, for each learner, the inbound folder with the latest timestamp in its
+name (``<student>+<assignment>+<timestamp>+<random>``) is copied into
+``submitted/<student>/<assignment>/``:
+
+- only regular files named ``*.ipynb`` at the top of the folder, and ``timestamp.txt``;
+- never through a symbolic link (folders and files are opened with ``O_NOFOLLOW``);
+- at most :data:`~autograder.submission.MAX_BYTES` per file;
+- a folder owned by another account than the grader's must belong to the learner it
+  names (nbgrader's ``check_owner``), so nobody can hand in for someone else.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import stat
+from pathlib import Path
+
+from autograder.exchange import inbound_dir
+from autograder.submission import MAX_BYTES
+
+
+def collect(assignment: str, course_dir: Path) -> list[str]:
+    """Copy each learner's latest submission into ``submitted/``; return the learners updated."""
+    inbound = inbound_dir(course_dir)
+    if not inbound.is_dir() or inbound.is_symlink():
+        return []
+    latest: dict[str, tuple[str, Path]] = {}
+    for entry in os.scandir(inbound):
+        parts = entry.name.split("+")
+        if len(parts) < 4 or parts[-3] != assignment or not entry.is_dir(follow_symlinks=False):
+            continue
+        student, timestamp = "+".join(parts[:-3]), parts[-2]
+        if not student or student.startswith(".") or not owned_by(entry, student):
+            continue
+        if student not in latest or timestamp > latest[student][0]:
+            latest[student] = (timestamp, Path(entry.path))
+    updated = []
+    for student, (timestamp, folder) in sorted(latest.items()):
+        target = course_dir / "submitted" / student / assignment
+        stamp = target / "timestamp.txt"
+        if stamp.is_file() and not stamp.is_symlink() and stamp.read_text(errors="replace").strip() >= timestamp:
+            continue
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name, data in regular_files(folder):
+            (target / name).write_bytes(data)
+        stamp.write_text(timestamp)
+        updated.append(student)
+    return updated
+
+
+def owned_by(entry: os.DirEntry[str], student: str) -> bool:
+    """Is the folder the grader's own, or owned by the account named ``student``?"""
+    owner = entry.stat(follow_symlinks=False).st_uid
+    if owner == os.geteuid():
+        return True
+    try:
+        return pwd.getpwuid(owner).pw_name == student
+    except KeyError:
+        return False
+
+
+def regular_files(folder: Path) -> list[tuple[str, bytes]]:
+    """The notebooks at the top of ``folder``: regular files, no links, each read once."""
+    found = []
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for name in sorted(os.listdir(directory)):
+            if not name.endswith(".ipynb"):
+                continue
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
+            except OSError:
+                continue  # a symbolic link, or gone
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+                os.close(fd)
+                continue
+            with os.fdopen(fd, "rb") as file:
+                found.append((name, file.read(MAX_BYTES + 1)))
+    finally:
+        os.close(directory)
+    return found

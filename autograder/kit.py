@@ -1,0 +1,69 @@
+"""What grading a chapter needs, gathered once on the instructor's machine.
+
+A :class:`GradingKit` is plain data (picklable, sent once to every Dask worker): the
+release notebook with the test and locked cells as nbgrader recorded them in the
+gradebook (hidden tests included), which cells are the learner's, the points, the
+hidden-test lines to keep out of feedback, and the release's files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from autograder.chapters import COURSE_DIR, Chapter
+from autograder.release import is_released, release, release_dir
+
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+@dataclass(frozen=True)
+class GradingKit:
+    assignment: str
+    notebook_name: str
+    template: dict[str, Any]  # the graded notebook before the learner's answers go in
+    solution_ids: tuple[str, ...]  # grade ids of the learner's cells, in order
+    course_cells: tuple[str, ...]  # cell ids of locked (course-owned) cells
+    hidden_lines: tuple[str, ...]
+    release_files: tuple[tuple[str, bytes], ...]
+
+
+def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR) -> GradingKit:
+    """The kit of ``chapter``, releasing it first when the release is missing or stale."""
+    from nbgrader.api import Gradebook
+
+    if not is_released(chapter, course_dir):
+        release([chapter], course_dir)
+    folder = release_dir(chapter, course_dir)
+    name = chapter.notebooks[0].name
+    template = nbformat.read(folder / name, as_version=4)
+    hidden: set[str] = set()
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        for cell in template.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") or not (meta.get("grade") or meta.get("locked")):
+                continue
+            source = gradebook.find_source_cell(meta["grade_id"], name.removesuffix(".ipynb"), chapter.assignment)
+            cell.source = source.source
+            for block in HIDDEN.findall(source.source):
+                hidden |= {line.strip() for line in block.splitlines() if line.strip()}
+    cells = template.cells
+    return GradingKit(
+        assignment=chapter.assignment,
+        notebook_name=name,
+        template=dict(template),
+        solution_ids=tuple(c.metadata.nbgrader["grade_id"] for c in cells if _meta(c).get("solution")),
+        course_cells=tuple(c.id for c in cells if _meta(c).get("locked") and not _meta(c).get("solution")),
+        hidden_lines=tuple(sorted(hidden)),
+        release_files=tuple(
+            (str(path.relative_to(folder)), path.read_bytes()) for path in sorted(folder.rglob("*")) if path.is_file()
+        ),
+    )
+
+
+def _meta(cell: Any) -> dict[str, Any]:
+    return dict(cell.metadata.get("nbgrader", {}))
