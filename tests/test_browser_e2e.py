@@ -263,7 +263,10 @@ def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: L
             page.goto(f"{lab.url}/lab/tree/{CHAPTER}/{NOTEBOOK}?token={lab.token}")
             notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
             expect(notebook.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).to_be_attached()
-            answer = notebook.locator(".jp-CodeCell", has_text="async def consumer(queue: asyncio.Queue")
+            # the solution cell: its code begins with the definition (other cells define consumers inside)
+            answer = notebook.locator(".jp-CodeCell").filter(
+                has=page.locator(".cm-content", has_text=re.compile(r"^async def consumer\("))
+            )
             answer.locator(".cm-content").click()
             page.keyboard.press("ControlOrMeta+a")
             page.keyboard.insert_text(solution_text())
