@@ -208,7 +208,11 @@ class Watch:
             now = identities(vars(module))
             if before is not None and now != before:
                 changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
-                changed = [key for key in changed if key not in KERNEL_MANAGED]
+                changed = [
+                    key
+                    for key in changed
+                    if key not in KERNEL_MANAGED and not binds_submodule(name, module, key, before)
+                ]
                 if changed:
                     self.flag(f"changes `{name}.{', '.join(changed[:5])}`")
             self.modules[name] = now
@@ -260,6 +264,14 @@ def guard_imports(watch: Watch) -> None:
         return original(name, *args, **kwargs)
 
     builtins.__import__ = guarded
+
+
+def binds_submodule(name: str, module: Any, key: str, before: dict[str, int]) -> bool:
+    """Is ``module.key`` new, and the submodule ``name.key`` itself? Importing a submodule binds it
+    in its package (``import coursekit.traces`` sets ``coursekit.traces``): that changes nothing
+    the course set up."""
+    value = vars(module).get(key)
+    return key not in before and value is not None and sys.modules.get(f"{name}.{key}") is value
 
 
 def identities(mapping: Any) -> dict[str, int]:
