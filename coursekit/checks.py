@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from coursekit.virtual_time import VirtualRun
 
@@ -69,9 +69,27 @@ class Chain:
             self.fail(prop, observed=observed, hint=hint)
         self.passed(prop)
 
-    def fail(self, prop: str, *, observed: str | Callable[[], str], hint: str) -> None:
+    def fail(self, prop: str, *, observed: str | Callable[[], str], hint: str) -> NoReturn:
         """Stop the chain: ``prop`` does not hold."""
         raise CheckFailed(self.subject, prop, observed() if callable(observed) else observed, hint)
+
+    def fail_unimplemented(self, what: str) -> NoReturn:
+        """Stop the chain: ``what`` raised the release's ``NotImplementedError`` placeholder."""
+        self.fail(
+            f"{what} is implemented",
+            observed="it raised NotImplementedError: the placeholder is still there",
+            hint="replace `raise NotImplementedError()` with your code, then run that cell again",
+        )
+
+    def require_returns(self, what: str, call: Callable[[], R], *, hint: str) -> R:
+        """``call()``'s value, for learner code that runs without the event loop; the placeholder,
+        or any other exception (``hint`` then says what to try), stops the chain."""
+        try:
+            return call()
+        except NotImplementedError:
+            self.fail_unimplemented(what)
+        except Exception as error:
+            self.fail(f"{what} runs without raising", observed=f"raised {describe_error(error)}", hint=hint)
 
     def passed(self, prop: str) -> None:
         print(f"✓ {prop}")
@@ -99,11 +117,7 @@ class Chain:
                 hint="a blocking call (time.sleep, a loop without await) freezes every task",
             )
         if isinstance(run.error, NotImplementedError):
-            self.fail(
-                f"{what} is implemented",
-                observed="it raised NotImplementedError: the placeholder is still there",
-                hint="replace `raise NotImplementedError()` with your code, then run that cell again",
-            )
+            self.fail_unimplemented(what)
         if run.outcome == "raised":
             self.fail(
                 f"{what} runs without raising",

@@ -397,11 +397,7 @@ def _require_async_generator(chain: Chain, merge: Any) -> None:
     if inspect.iscoroutinefunction(merge):  # the release's placeholder has no yield
         run = run_virtual(lambda: merge(), deadline=1.0)
         if isinstance(run.error, NotImplementedError):
-            chain.fail(
-                "merge is implemented",
-                observed="it raised NotImplementedError: the placeholder is still there",
-                hint="replace `raise NotImplementedError()` with your code, then run that cell again",
-            )
+            chain.fail_unimplemented("merge")
     kind = "an async function without yield" if inspect.iscoroutinefunction(merge) else type(merge).__name__
     chain.require(
         inspect.isasyncgenfunction(merge),

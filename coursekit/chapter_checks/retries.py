@@ -10,6 +10,7 @@ begins on the loop's clock, so code that assumes the clock starts at 0 shows up.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import math
@@ -80,20 +81,11 @@ def check_backoff_delays(
         observed=f"backoff_delays is {backoff_delays!r}",
         hint="define it with `def` (not `async def`) and `yield` each delay",
     )
-    try:
-        delays = _draw(backoff_delays, strategy, base, cap, seed, count)
-    except NotImplementedError:
-        chain.fail(
-            f"{call} is implemented",
-            observed="it raised NotImplementedError: the placeholder is still there",
-            hint="replace `raise NotImplementedError()` with your code, then run that cell again",
-        )
-    except Exception as error:
-        chain.fail(
-            f"{call} runs without raising",
-            observed=f"raised {describe_error(error)}",
-            hint="try list(itertools.islice(backoff_delays(...), 5)) in a cell of its own",
-        )
+    delays = chain.require_returns(
+        call,
+        lambda: _draw(backoff_delays, strategy, base, cap, seed, count),
+        hint="try list(itertools.islice(backoff_delays(...), 5)) in a cell of its own",
+    )
     chain.require(
         len(delays) == count,
         f"{call} yields at least {count} delays",
@@ -246,20 +238,11 @@ def check_is_retryable_responses(is_retryable: Callable[..., Any], *, statuses: 
 
 def _require_answer(chain: Chain, is_retryable: Callable[..., Any], outcome: Any, what: str, expected: bool) -> None:
     call = f"is_retryable({what})"
-    try:
-        answer = is_retryable(outcome)
-    except NotImplementedError:
-        chain.fail(
-            f"{call} is implemented",
-            observed="it raised NotImplementedError: the placeholder is still there",
-            hint="replace `raise NotImplementedError()` with your code, then run that cell again",
-        )
-    except Exception as error:
-        chain.fail(
-            f"{call} runs without raising",
-            observed=f"raised {describe_error(error)}",
-            hint="an outcome is either an httpx.Response or an exception: check which with isinstance first",
-        )
+    answer = chain.require_returns(
+        call,
+        lambda: is_retryable(outcome),
+        hint="an outcome is either an httpx.Response or an exception: check which with isinstance first",
+    )
     if isinstance(outcome, httpx.Response) or isinstance(outcome, httpx.HTTPStatusError):
         status = outcome.status_code if isinstance(outcome, httpx.Response) else outcome.response.status_code
         hint = (
@@ -427,23 +410,14 @@ def check_retry_after(
     for what, case, expected, hint in cases:
         call = f"retry_after(a {case.status_code} response with {what})"
         from_now = what in wall_clock  # `later` s of the wall clock, give or take the second formatdate drops
-        try:
-            answer = retry_after(case)
-        except NotImplementedError:
-            chain.fail(
-                f"{call} is implemented",
-                observed="it raised NotImplementedError: the placeholder is still there",
-                hint="replace `raise NotImplementedError()` with your code, then run that cell again",
-            )
-        except Exception as error:
-            chain.fail(
-                f"{call} runs without raising",
-                observed=f"raised {describe_error(error)}",
-                hint=hint
-                if from_now
-                else "a missing or unreadable header gives None: check before parsing, and catch the parser's "
-                "TypeError/ValueError",
-            )
+        answer = chain.require_returns(
+            call,
+            functools.partial(retry_after, case),
+            hint=hint
+            if from_now
+            else "a missing or unreadable header gives None: check before parsing, and catch the parser's "
+            "TypeError/ValueError",
+        )
         number = isinstance(answer, int | float) and not isinstance(answer, bool)
         if expected is None:
             ok = answer is None

@@ -28,7 +28,7 @@ import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
@@ -63,7 +63,7 @@ class ScenarioChain(Chain):
         super().__init__(subject)
         self.scenario = f"{check}({', '.join([subject, *(f'{k}={v!r}' for k, v in arguments.items())])})"
 
-    def fail(self, prop: str, *, observed: str | Callable[[], str], hint: str) -> None:
+    def fail(self, prop: str, *, observed: str | Callable[[], str], hint: str) -> NoReturn:
         text = observed() if callable(observed) else observed
         super().fail(prop, observed=f"{text}\n  scenario: {self.scenario}", hint=hint)
 
@@ -670,11 +670,7 @@ def check_task_manager(
         cancel=cancel,
     )
     if any(isinstance(error, NotImplementedError) for _, error in seen["escaped"]):
-        chain.fail(
-            "TaskManager.run_job is implemented",
-            observed="it raised NotImplementedError: the placeholder is still there",
-            hint="replace `raise NotImplementedError()` with your code, then run that cell again",
-        )
+        chain.fail_unimplemented("TaskManager.run_job")
     chain.require_finished(run, "the task manager")
     jobs: dict[int, Job] = seen["jobs"]
     bad = [(job_id, error) for job_id, error in seen["escaped"] if isinstance(error, InvalidTransition)]
