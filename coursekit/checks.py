@@ -27,11 +27,15 @@ R = TypeVar("R")
 
 
 def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
-    """Mark a public check: when it fails, the learner's traceback ends at their own call.
+    """Mark a public check: its failure names the scenario, and the traceback ends at the learner's call.
 
-    The check's internal frames are cut from the CheckFailed traceback, and the
-    wrapper's frame is hidden (IPython honours ``__tracebackhide__``), so a notebook
-    shows the call in the test cell and then the message."""
+    The scenario is the check's own call with every argument, defaults included
+    (:func:`describe_call`), so a learner can rerun a hidden check in a cell of their own.
+    A check called from inside another keeps the inner, more precise scenario. The check's
+    internal frames are cut from the CheckFailed traceback, and the wrapper's frame is
+    hidden (IPython honours ``__tracebackhide__``), so a notebook shows the call in the
+    test cell and then the message."""
+    signature = inspect.signature(check)
 
     @functools.wraps(check)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -39,20 +43,53 @@ def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
         try:
             return check(*args, **kwargs)
         except CheckFailed as failure:
+            if failure.scenario is None:
+                failure = failure.in_scenario(describe_call(check.__name__, signature, args, kwargs))
             raise failure.with_traceback(None) from None
 
     return wrapper
 
 
-class CheckFailed(AssertionError):
-    """A property did not hold. ``str()`` is the learner-facing message."""
+def describe_call(name: str, signature: inspect.Signature, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    """``name(first, key=value, ...)``: a call that reruns the same scenario.
 
-    def __init__(self, subject: str, prop: str, observed: str, hint: str) -> None:
+    Every argument is shown by keyword after the first (the learner's function or class),
+    defaults included; functions and classes by their name, other values by ``repr``."""
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    shown = [
+        describe_argument(value) if index == 0 else f"{key}={describe_argument(value)}"
+        for index, (key, value) in enumerate(bound.arguments.items())
+    ]
+    return f"{name}({', '.join(shown)})"
+
+
+def describe_argument(value: Any) -> str:
+    """A function or class by its name; anything else by ``repr``."""
+    if inspect.isclass(value) or inspect.isroutine(value):
+        return getattr(value, "__name__", repr(value))
+    return repr(value)
+
+
+class CheckFailed(AssertionError):
+    """A property did not hold. ``str()`` is the learner-facing message:
+    the property, the scenario that ran (when known), what was observed, and a hint."""
+
+    def __init__(self, subject: str, prop: str, observed: str, hint: str, scenario: str | None = None) -> None:
         self.subject, self.prop, self.observed, self.hint = subject, prop, observed, hint
-        super().__init__(f"{subject}: {prop}: FAILED\n  observed: {observed}\n  hint: {hint}")
+        self.scenario = scenario
+        lines = [f"{subject}: {prop}: FAILED"]
+        if scenario is not None:
+            lines.append(f"  scenario: {scenario}")
+        lines += [f"  observed: {observed}", f"  hint: {hint}"]
+        super().__init__("\n".join(lines))
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+    def in_scenario(self, scenario: str) -> CheckFailed:
+        """The same failure, naming the scenario it happened in."""
+        return CheckFailed(self.subject, self.prop, self.observed, self.hint, scenario)
 
 
 class Chain:

@@ -9,7 +9,7 @@ For each chapter, mutmut makes small wrong versions ("mutants") of ``solutions/<
 chapter's graded cells with every visible and hidden check
 (``tests/test_reference_passes_graded_cells.py``). A mutant that passes them all
 *survived*: a wrong program the checks accept. Each survivor must be killed by a sharper
-check, or listed in ``tools/equivalent_mutants.toml`` with a one-line reason why it is not
+check, or listed in ``tools/equivalent_mutants/<topic>.toml`` with a one-line reason why it is not
 wrong (it behaves exactly as the reference). mutmut works in a scratch copy of the
 repository, so the working tree is never touched.
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools.chapter_source import ROOT, Chapter, chapters  # noqa: E402  (after the path is set)
 
-EQUIVALENTS = ROOT / "tools" / "equivalent_mutants.toml"
+EQUIVALENTS = ROOT / "tools" / "equivalent_mutants"
 COPIED = ["solutions", "coursekit", "tools", "tests", "notebooks", "chapters", "conftest.py", "pyproject.toml"]
 MUTMUT = str(Path(sys.executable).parent / "mutmut")
 
@@ -58,10 +58,12 @@ class Report:
 
 
 def equivalent_mutants() -> dict[str, str]:
-    """Mutant name -> why it is not a wrong program, from tools/equivalent_mutants.toml."""
-    if not EQUIVALENTS.is_file():
-        return {}
-    return dict(tomllib.loads(EQUIVALENTS.read_text(encoding="utf-8")).get("equivalent", {}))
+    """Mutant name -> why it is not a wrong program, from every tools/equivalent_mutants/<topic>.toml."""
+    return {
+        name: reason
+        for path in sorted(EQUIVALENTS.glob("*.toml"))
+        for name, reason in tomllib.loads(path.read_text(encoding="utf-8")).get("equivalent", {}).items()
+    }
 
 
 def run_mutmut(chapter: Chapter, scratch: Path) -> Report:

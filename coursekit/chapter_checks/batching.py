@@ -22,15 +22,13 @@ deadline (the one instant the rule leaves open).
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import traceback
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
 from coursekit.analysis import batch_handler_calls, peak_in_flight
-from coursekit.checks import Chain, CheckFailed, describe_error, describe_values, learner_facing
+from coursekit.checks import Chain, describe_error, describe_values, learner_facing
 from coursekit.micro_batching import traced_submit
 from coursekit.queues import STOP, TracedQueue
 from coursekit.stuck_tasks import describe_pending
@@ -54,26 +52,6 @@ DEFAULT_ARRIVALS: Arrivals = (
     (3.4, 9),
     (5.0, 10),
 )
-
-
-def reproducible(check: Callable[P, None]) -> Callable[P, None]:
-    """On failure, add the scenario to the message: the check's call with every argument."""
-    signature = inspect.signature(check)
-
-    @functools.wraps(check)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            check(*args, **kwargs)
-        except CheckFailed as failure:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            given = ", ".join(f"{name}={value!r}" for name, value in list(bound.arguments.items())[1:])
-            scenario = f"{check.__name__}({failure.subject}, {given})"
-            raise CheckFailed(
-                failure.subject, failure.prop, f"{failure.observed}\n  scenario: {scenario}", failure.hint
-            ) from None
-
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -116,7 +94,6 @@ def expected_batches(arrivals: Arrivals, batch_size: int, max_wait: float, stop_
 
 
 @learner_facing
-@reproducible
 def check_collect_batch(
     collect_batch: Callable[..., Any],
     *,
@@ -262,7 +239,6 @@ def _require_batches_match(
 
 
 @learner_facing
-@reproducible
 def check_deliver(
     deliver: Callable[..., Any],
     *,
@@ -618,7 +594,6 @@ def _require_ended(chain: Chain, record: BatcherRun) -> None:
 
 
 @learner_facing
-@reproducible
 def check_batcher_flushes(
     make_batcher: Callable[..., Any],
     *,
@@ -647,7 +622,6 @@ def check_batcher_flushes(
 
 
 @learner_facing
-@reproducible
 def check_batcher_results(
     make_batcher: Callable[..., Any],
     *,
@@ -682,7 +656,6 @@ def check_batcher_results(
 
 
 @learner_facing
-@reproducible
 def check_batcher_failures(
     make_batcher: Callable[..., Any],
     *,
@@ -744,7 +717,6 @@ def check_batcher_failures(
 
 
 @learner_facing
-@reproducible
 def check_batcher_close(
     make_batcher: Callable[..., Any],
     *,
@@ -824,7 +796,6 @@ def check_batcher_close(
 
 
 @learner_facing
-@reproducible
 def check_batcher_slow_handler(
     make_batcher: Callable[..., Any],
     *,
@@ -893,7 +864,6 @@ def greedy_makespan(durations: Sequence[float], concurrency: int) -> float:
 
 
 @learner_facing
-@reproducible
 def check_process_in_chunks(
     process_in_chunks: Callable[..., Any],
     *,

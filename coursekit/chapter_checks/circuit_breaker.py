@@ -102,11 +102,7 @@ async def _sleep_until(when: float) -> None:
     await asyncio.sleep(max(0.0, when - asyncio.get_running_loop().time()))
 
 
-def _scenario(check: str, **arguments: Any) -> str:
-    return f"{check}({', '.join(['CircuitBreaker', *(f'{k}={v!r}' for k, v in arguments.items())])})"
-
-
-def _new_breaker(chain: Chain, breaker_class: Any, scenario: str, **settings: Any) -> Any:
+def _new_breaker(chain: Chain, breaker_class: Any, **settings: Any) -> Any:
     """Make the learner's breaker outside any run (a constructor needs no loop)."""
     chain.require(
         inspect.isclass(breaker_class),
@@ -118,17 +114,17 @@ def _new_breaker(chain: Chain, breaker_class: Any, scenario: str, **settings: An
         return breaker_class(**settings)
     except Exception as error:  # noqa: BLE001  (reported)
         chain.fail(
-            f"{scenario}: CircuitBreaker({', '.join(f'{k}={v!r}' for k, v in settings.items())}) can be made",
+            f"CircuitBreaker({', '.join(f'{k}={v!r}' for k, v in settings.items())}) can be made",
             observed=f"raised {describe_error(error)}",
             hint="keep the given constructor and its parameters",
         )
 
 
-def _run(chain: Chain, scenario: str, main: Callable[[], Awaitable[Any]], deadline: float) -> Any:
+def _run(chain: Chain, main: Callable[[], Awaitable[Any]], deadline: float) -> Any:
     run: VirtualRun[Any] = run_virtual(main, deadline=deadline)
     chain.require_finished(
         run,
-        scenario,
+        "the scenario",
         hang_hint="a breaker must never wait for a lock it already holds, nor hold one while the call runs: "
         "asyncio.Lock is not reentrant (document 001's breaker hangs on its first call this way)",
     )
@@ -166,12 +162,13 @@ def _require_rejected(chain: Chain, what: str, outcome: Outcome, *, wait_hint: s
 
 
 def _require_transitions(
-    chain: Chain, scenario: str, run: VirtualRun[Any], expected: list[tuple[str, str]], *, name: str | None = None
+    chain: Chain, run: VirtualRun[Any], expected: list[tuple[str, str]], *, name: str | None = None, during: str = ""
 ) -> None:
+    """The breaker.state events of ``run`` are ``expected``; ``during`` names the part of the scenario."""
     seen = [(old, new) for _, old, new in breaker_transitions(run.events)]
     chain.require(
         seen == expected,
-        f"{scenario}: every transition is an event, in order: " + ", ".join(f"{old} -> {new}" for old, new in expected),
+        f"{during}every transition is an event, in order: " + ", ".join(f"{old} -> {new}" for old, new in expected),
         observed=f"the breaker.state events were: {', '.join(f'{old} -> {new}' for old, new in seen) or 'none'}",
         hint="change state only through self._move_to(new_state), which emits the event; never assign "
         "self.state directly, and move only when the state really changes",
@@ -181,7 +178,7 @@ def _require_transitions(
     named = breaker_transitions(run.events, name)
     chain.require(
         len(named) == len(seen),
-        f"{scenario}: every breaker.state event carries the breaker's name, {name!r}",
+        f"every breaker.state event carries the breaker's name, {name!r}",
         observed=f"{len(named)} of the {len(seen)} breaker.state events have name={name!r}",
         hint="keep the given constructor (self.name = name) and the given _move_to, which emits name=self.name",
     )
@@ -195,11 +192,8 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
     """Calls one second apart: ``threshold - 1`` failures, a success, ``threshold - 1`` failures (still
     closed: a success resets the count), then the ``threshold``-th consecutive failure: it is made and its
     error reaches the caller, and it opens the breaker; the next call is rejected without being made."""
-    scenario = _scenario("check_breaker_trips", threshold=threshold, start=start)
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(
-        chain, breaker_class, scenario, failure_threshold=threshold, recovery_timeout=60.0, name="items"
-    )
+    breaker = _new_breaker(chain, breaker_class, failure_threshold=threshold, recovery_timeout=60.0, name="items")
     upstream = Upstream()
     plan = [True] * (threshold - 1) + [False] + [True] * threshold + [False]
 
@@ -214,12 +208,12 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
             await asyncio.sleep(1.0)
         return outcomes
 
-    outcomes, run = _run(chain, scenario, main, start + 10 * len(plan))
+    outcomes, run = _run(chain, main, start + 10 * len(plan))
     number = plan.index(True) + 1
     first = outcomes[number - 1]
     chain.require(
         first.made and isinstance(first.error, ServiceDown),
-        f"{scenario}: while closed, a failing call is made and its error reaches the caller unchanged",
+        "while closed, a failing call is made and its error reaches the caller unchanged",
         observed=f"call {number} {first.describe()}",
         hint="await func(*args, **kwargs) and re-raise what it raises (`raise`, not a new exception)",
     )
@@ -227,14 +221,14 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
     success = outcomes[number - 1]
     chain.require(
         success.made and success.error is None and success.value == 6,
-        f"{scenario}: call {number}, breaker.call(lookup, 3, scale=2), returns lookup(3, scale=2) == 6",
+        f"call {number}, breaker.call(lookup, 3, scale=2), returns lookup(3, scale=2) == 6",
         observed=f"call {number} {success.describe()}",
         hint="pass every argument on, positional and keyword: await func(*args, **kwargs), and return its result",
     )
     for number, outcome in enumerate(outcomes[: 2 * threshold - 1], 1):
         chain.require(
             outcome.made,
-            f"{scenario}: call {number} (t={outcome.asked:g}) is made: "
+            f"call {number} (t={outcome.asked:g}) is made: "
             + ("a success in between reset the count of consecutive failures" if number > threshold else "")
             + (f"only {min(number, threshold) - 1} failure(s) before it" if number <= threshold else ""),
             observed=f"call {number} {outcome.describe()}",
@@ -245,12 +239,12 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
     nth = outcomes[2 * threshold - 1]
     chain.require(
         nth.made and isinstance(nth.error, ServiceDown),
-        f"{scenario}: failure {threshold} in a row (t={nth.asked:g}) is made, and its error reaches the caller",
+        f"failure {threshold} in a row (t={nth.asked:g}) is made, and its error reaches the caller",
         observed=f"that call {nth.describe()}",
         hint="the threshold-th failure is recorded, not rejected: make the call, count its failure, then open",
     )
     after = outcomes[-1]
-    what = f"{scenario}: the call after failure {threshold} in a row (t={after.asked:g})"
+    what = f"the call after failure {threshold} in a row (t={after.asked:g})"
     if after.made:
         chain.fail(
             f"{what} is rejected without calling the service",
@@ -263,21 +257,20 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
     _require_rejected(chain, what, after, wait_hint="while open, raise before calling func")
     chain.require(
         _state(breaker) is BreakerState.OPEN,
-        f"{scenario}: the breaker's state is BreakerState.OPEN",
+        "the breaker's state is BreakerState.OPEN",
         observed=f"breaker.state is {_state_name(_state(breaker))}",
         hint="use the given BreakerState enum",
     )
-    _require_transitions(chain, scenario, run, [("closed", "open")], name="items")
+    _require_transitions(chain, run, [("closed", "open")], name="items")
 
 
 @learner_facing
 def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float = 3.5) -> None:
     """With ``counted=(ServiceDown,)``: ``2 * threshold`` calls raising another error (NotCounted) pass
     their error through and do not open it; then ``threshold`` ServiceDown failures do."""
-    scenario = _scenario("check_breaker_counts", threshold=threshold, start=start)
     chain = Chain("CircuitBreaker")
     breaker = _new_breaker(
-        chain, breaker_class, scenario, failure_threshold=threshold, recovery_timeout=60.0, counted=(ServiceDown,)
+        chain, breaker_class, failure_threshold=threshold, recovery_timeout=60.0, counted=(ServiceDown,)
     )
     upstream = Upstream()
 
@@ -290,11 +283,11 @@ def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float
             outcomes.append(await _call(breaker, upstream, upstream.make(fails=True)))
         return outcomes
 
-    outcomes, _ = _run(chain, scenario, main, start + 60)
+    outcomes, _ = _run(chain, main, start + 60)
     for number, outcome in enumerate(outcomes[: 3 * threshold], 1):
         chain.require(
             outcome.made and outcome.error is not None,
-            f"{scenario}: call {number} is made, and its error reaches the caller"
+            f"call {number} is made, and its error reaches the caller"
             + (": NotCounted is not a failure" if number <= 2 * threshold else ""),
             observed=f"call {number} {outcome.describe()}",
             hint="count only exceptions that are instances of self.counted (isinstance(error, self.counted)); "
@@ -302,7 +295,7 @@ def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float
         )
     chain.require(
         isinstance(outcomes[-1].error, CircuitOpenError) and not outcomes[-1].made,
-        f"{scenario}: after {threshold} ServiceDown failures in a row the next call is rejected",
+        f"after {threshold} ServiceDown failures in a row the next call is rejected",
         observed=f"that call {outcomes[-1].describe()}",
         hint="a counted exception is a failure: count it, and open at failure_threshold",
     )
@@ -324,10 +317,9 @@ def check_breaker_rejects_while_open(
     """Opened at ``start`` (one failure, threshold 1): calls at ``timeout / 2`` and ``timeout - epsilon``
     after it are rejected without being made; a call at ``timeout + epsilon`` is made; in a second run,
     a call at exactly ``timeout`` after it is made too (the wait is over)."""
-    scenario = _scenario("check_breaker_rejects_while_open", timeout=timeout, epsilon=epsilon, start=start)
     chain = Chain("CircuitBreaker")
     for probes in ((timeout / 2, timeout - epsilon, timeout + epsilon), (timeout - epsilon, timeout)):
-        breaker = _new_breaker(chain, breaker_class, scenario, failure_threshold=1, recovery_timeout=timeout)
+        breaker = _new_breaker(chain, breaker_class, failure_threshold=1, recovery_timeout=timeout)
         upstream = Upstream()
 
         async def main(breaker: Any = breaker, upstream: Upstream = upstream, probes: Any = probes) -> Any:
@@ -339,9 +331,9 @@ def check_breaker_rejects_while_open(
                 outcomes.append((offset, await _call(breaker, upstream, upstream.make())))
             return opened, outcomes
 
-        (opened, outcomes), _ = _run(chain, scenario, main, start + 10 * timeout + 10)
+        (opened, outcomes), _ = _run(chain, main, start + 10 * timeout + 10)
         for offset, outcome in outcomes:
-            what = f"{scenario}: a call at t={outcome.asked:g}, {offset:g} s after the breaker opened"
+            what = f"a call at t={outcome.asked:g}, {offset:g} s after the breaker opened"
             if offset < timeout:
                 _require_rejected(
                     chain,
@@ -379,10 +371,9 @@ def check_breaker_half_open_limit(
 ) -> None:
     """Opened at ``start``; at ``start + timeout``, ``limit + extra`` calls arrive at once, each taking 2 s:
     exactly ``limit`` are made (trial calls); the other ``extra`` are rejected at once with CircuitOpenError."""
-    scenario = _scenario("check_breaker_half_open_limit", limit=limit, extra=extra, timeout=timeout, start=start)
     chain = Chain("CircuitBreaker")
     breaker = _new_breaker(
-        chain, breaker_class, scenario, failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=limit
+        chain, breaker_class, failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=limit
     )
     upstream = Upstream()
 
@@ -393,9 +384,9 @@ def check_breaker_half_open_limit(
         funcs = [upstream.make(duration=2.0) for _ in range(limit + extra)]
         return await _concurrent(breaker, upstream, funcs)()
 
-    outcomes, _ = _run(chain, scenario, main, start + 10 * timeout + 10)
+    outcomes, _ = _run(chain, main, start + 10 * timeout + 10)
     made = [outcome for outcome in outcomes if outcome.made]
-    what = f"{scenario}: of {limit + extra} calls arriving together at t={start + timeout:g}, half open"
+    what = f"of {limit + extra} calls arriving together at t={start + timeout:g}, half open"
     chain.require(
         len(made) == limit,
         f"{what}, exactly {limit} are made",
@@ -423,9 +414,8 @@ def check_breaker_reopens(
     """Opened at ``start``; the trial call at ``start + timeout`` fails after 1 s: the breaker opens again at
     once, with a fresh timer: a call ``timeout - epsilon`` after that failure is rejected (the old timer
     would have let it through), one ``timeout + epsilon`` after it is made."""
-    scenario = _scenario("check_breaker_reopens", timeout=timeout, epsilon=epsilon, start=start)
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class, scenario, failure_threshold=1, recovery_timeout=timeout)
+    breaker = _new_breaker(chain, breaker_class, failure_threshold=1, recovery_timeout=timeout)
     upstream = Upstream()
 
     async def main() -> tuple[Outcome, Any, list[Outcome]]:
@@ -440,8 +430,8 @@ def check_breaker_reopens(
             later.append(await _call(breaker, upstream, upstream.make()))
         return trial, state, later
 
-    (trial, state, later), run = _run(chain, scenario, main, start + 10 * timeout + 10)
-    what = f"{scenario}: the trial call at t={start + timeout:g}"
+    (trial, state, later), run = _run(chain, main, start + 10 * timeout + 10)
+    what = f"the trial call at t={start + timeout:g}"
     chain.require(
         trial.made and isinstance(trial.error, ServiceDown),
         f"{what} is made, and its error reaches the caller",
@@ -458,20 +448,18 @@ def check_breaker_reopens(
     early, late = later
     _require_rejected(
         chain,
-        f"{scenario}: a call at t={early.asked:g}, {timeout - epsilon:g} s after the trial failed",
+        f"a call at t={early.asked:g}, {timeout - epsilon:g} s after the trial failed",
         early,
         wait_hint="reopening starts a fresh timer: set opened_at to the loop's time of the trial's failure",
     )
     chain.require(
         late.made and late.value == "ok",
-        f"{scenario}: a call at t={late.asked:g}, {timeout + epsilon:g} s after the trial failed at "
-        f"t={failed_at:g}, is made",
+        f"a call at t={late.asked:g}, {timeout + epsilon:g} s after the trial failed at t={failed_at:g}, is made",
         observed=f"the call {late.describe()}",
         hint="after the fresh timer runs out, half open again: make the call",
     )
     _require_transitions(
         chain,
-        scenario,
         run,
         [
             ("closed", "open"),
@@ -490,12 +478,10 @@ def check_breaker_closes(
     """Opened at ``start``; from ``start + timeout``, ``limit`` trial calls one after the other, 1 s each,
     all succeed: half open until the ``limit``-th, closed after it. The counts start again from 0:
     ``threshold - 1`` failures leave it closed, one more opens it."""
-    scenario = _scenario("check_breaker_closes", limit=limit, threshold=threshold, timeout=timeout, start=start)
     chain = Chain("CircuitBreaker")
     breaker = _new_breaker(
         chain,
         breaker_class,
-        scenario,
         failure_threshold=threshold,
         recovery_timeout=timeout,
         half_open_max_calls=limit,
@@ -516,19 +502,19 @@ def check_breaker_closes(
             failures.append((outcome, _state(breaker)))
         return trials, failures
 
-    (trials, failures), run = _run(chain, scenario, main, start + 10 * timeout + 10 * limit + 10)
+    (trials, failures), run = _run(chain, main, start + 10 * timeout + 10 * limit + 10)
     for number, (outcome, state) in enumerate(trials, 1):
         expected = BreakerState.CLOSED if number == limit else BreakerState.HALF_OPEN
         chain.require(
             outcome.made and outcome.value == "ok",
-            f"{scenario}: trial call {number} of {limit} (t={outcome.asked:g}) is made and returns",
+            f"trial call {number} of {limit} (t={outcome.asked:g}) is made and returns",
             observed=f"the call {outcome.describe()}",
             hint="half open admits trial calls one at a time as long as slots are free: free a trial's slot "
             "when it ends",
         )
         chain.require(
             state is expected,
-            f"{scenario}: after {number} successful trial call(s) of {limit}, the breaker is {expected.name}",
+            f"after {number} successful trial call(s) of {limit}, the breaker is {expected.name}",
             observed=f"breaker.state is {_state_name(state)}",
             hint="close only after half_open_max_calls successful trials (document 002 closes after one)"
             if expected is BreakerState.HALF_OPEN
@@ -538,12 +524,12 @@ def check_breaker_closes(
         expected = BreakerState.OPEN if number == threshold else BreakerState.CLOSED
         chain.require(
             outcome.made and state is expected,
-            f"{scenario}: closed again, failure {number} of {threshold} in a row leaves it {expected.name}",
+            f"closed again, failure {number} of {threshold} in a row leaves it {expected.name}",
             observed=f"that call {outcome.describe()}; then breaker.state is {_state_name(state)}",
             hint="closing resets the counts: set the consecutive failures (and the trial counts) back to 0",
         )
     _require_transitions(
-        chain, scenario, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed"), ("closed", "open")]
+        chain, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed"), ("closed", "open")]
     )
 
 
@@ -552,9 +538,8 @@ def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
     """``CircuitBreaker()``, the given constructor's defaults: calls one second apart, 4 failures leave it
     closed, the 5th opens it; a call 29.75 s after it opened is rejected, one at exactly 30 s is a trial
     call that succeeds and closes it (one trial); every event is named ``"breaker"``."""
-    scenario = f"check_breaker_defaults(CircuitBreaker, start={start!r})"
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class, scenario)
+    breaker = _new_breaker(chain, breaker_class)
     upstream = Upstream()
 
     async def main() -> tuple[list[tuple[Outcome, Any]], Outcome, Outcome, Any]:
@@ -570,13 +555,12 @@ def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
         trial = await _call(breaker, upstream, upstream.make())
         return failures, early, trial, _state(breaker)
 
-    (failures, early, trial, state), run = _run(chain, scenario, main, start + 120)
+    (failures, early, trial, state), run = _run(chain, main, start + 120)
     for number, (outcome, after) in enumerate(failures, 1):
         expected = BreakerState.OPEN if number == 5 else BreakerState.CLOSED
         chain.require(
             outcome.made and after is expected,
-            f"{scenario}: failure {number} in a row is made and leaves it {expected.name} "
-            "(failure_threshold defaults to 5)",
+            f"failure {number} in a row is made and leaves it {expected.name} (failure_threshold defaults to 5)",
             observed=f"that call {outcome.describe()}; then breaker.state is {_state_name(after)}",
             hint="keep the given constructor and its defaults: failure_threshold=5, recovery_timeout=30.0, "
             "half_open_max_calls=1, counted=(Exception,), name='breaker'",
@@ -584,20 +568,20 @@ def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
     opened = failures[-1][0].ended or 0.0
     _require_rejected(
         chain,
-        f"{scenario}: a call at t={early.asked:g}, 29.75 s after it opened at t={opened:g},",
+        f"a call at t={early.asked:g}, 29.75 s after it opened at t={opened:g},",
         early,
         wait_hint="recovery_timeout defaults to 30.0 seconds: keep the given constructor's defaults",
     )
     chain.require(
         trial.made and trial.value == "ok" and state is BreakerState.CLOSED,
-        f"{scenario}: a call at t={trial.asked:g}, 30 s after it opened (recovery_timeout defaults to 30.0), "
+        f"a call at t={trial.asked:g}, 30 s after it opened (recovery_timeout defaults to 30.0), "
         "is made, and its success closes the breaker (half_open_max_calls defaults to 1)",
         observed=f"the call {trial.describe()}; then breaker.state is {_state_name(state)}",
         hint="keep the given constructor and its defaults: failure_threshold=5, recovery_timeout=30.0, "
         "half_open_max_calls=1, counted=(Exception,), name='breaker'",
     )
     _require_transitions(
-        chain, scenario, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], name="breaker"
+        chain, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], name="breaker"
     )
 
 
@@ -610,12 +594,10 @@ def check_breaker_trial_outcomes(
     successful trial: the service answered); then ``limit + 1`` calls arrive at once: both ended trials
     freed their slots, so exactly ``limit`` are made; ``limit - 2`` of them take 1 s, the others 3 s: when
     the 1 s ones have succeeded, ``limit`` trials have succeeded and the breaker is closed. ``limit >= 3``."""
-    scenario = _scenario("check_breaker_trial_outcomes", limit=limit, timeout=timeout, start=start)
     chain = Chain("CircuitBreaker")
     breaker = _new_breaker(
         chain,
         breaker_class,
-        scenario,
         failure_threshold=1,
         recovery_timeout=timeout,
         half_open_max_calls=limit,
@@ -640,26 +622,25 @@ def check_breaker_trial_outcomes(
         return first, first_state, second, second_state, burst_at, burst, mid_state
 
     (first, first_state, second, second_state, burst_at, burst, mid_state), _ = _run(
-        chain, scenario, main, start + 10 * timeout + 60
+        chain, main, start + 10 * timeout + 60
     )
     chain.require(
         first.made and first.value == "ok" and first_state is BreakerState.HALF_OPEN,
-        f"{scenario}: trial call 1 (t={first.asked:g}) is made and succeeds; 1 successful trial of {limit}: "
-        "still HALF_OPEN",
+        f"trial call 1 (t={first.asked:g}) is made and succeeds; 1 successful trial of {limit}: still HALF_OPEN",
         observed=f"the call {first.describe()}; then breaker.state is {_state_name(first_state)}",
         hint="once the recovery timeout has passed, make the trial call; close only after half_open_max_calls "
         "successful trials",
     )
     chain.require(
         second.made and isinstance(second.error, NotCounted) and second_state is BreakerState.HALF_OPEN,
-        f"{scenario}: trial call 2 (t={second.asked:g}) is made, its NotCounted error reaches the caller, and "
+        f"trial call 2 (t={second.asked:g}) is made, its NotCounted error reaches the caller, and "
         f"the breaker stays HALF_OPEN (2 successful trials of {limit})",
         observed=f"the call {second.describe()}; then breaker.state is {_state_name(second_state)}",
         hint="an error that is not counted is not a failure, in half open too: re-raise it, don't reopen",
     )
     made = [outcome for outcome in burst if outcome.made]
     what = (
-        f"{scenario}: after a trial that succeeded and a trial that raised NotCounted, of {limit + 1} calls "
+        f"after a trial that succeeded and a trial that raised NotCounted, of {limit + 1} calls "
         f"arriving together at t={burst_at:g}"
     )
     chain.require(
@@ -694,9 +675,8 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
     (reopens) while trial B takes ``timeout + 3`` s; ``timeout`` s after A failed, trial C (4 s) starts; B
     ends during C, succeeding (run 2) or failing (run 3): B belongs to the earlier half-open period, so after
     C has succeeded the breaker is still HALF_OPEN (1 successful trial of 2)."""
-    scenario = _scenario("check_breaker_late_calls", timeout=timeout, start=start)
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class, scenario, failure_threshold=2, recovery_timeout=timeout)
+    breaker = _new_breaker(chain, breaker_class, failure_threshold=2, recovery_timeout=timeout)
     upstream = Upstream()
 
     async def closed_run() -> tuple[list[Outcome], Outcome]:
@@ -706,8 +686,8 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
         await _sleep_until(start + 2.0 + timeout)
         return outcomes, await _call(breaker, upstream, upstream.make())
 
-    (outcomes, later), run = _run(chain, scenario, closed_run, start + 10 * timeout + 60)
-    what = f"{scenario}, run 1 (failure_threshold=2): three calls made together at t={start:g} fail after 1, 2, 4 s"
+    (outcomes, later), run = _run(chain, closed_run, start + 10 * timeout + 60)
+    what = f"run 1 (failure_threshold=2): three calls made together at t={start:g} fail after 1, 2, 4 s"
     chain.require(
         all(outcome.made and isinstance(outcome.error, ServiceDown) for outcome in outcomes),
         f"{what}: all three are made and their errors reach their callers",
@@ -722,11 +702,13 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
         hint="a call made while closed that fails after the breaker has opened is not counted: count a failure "
         "only while the state is still CLOSED (it must not reopen the breaker nor restart its timer)",
     )
-    _require_transitions(chain, f"{what}", run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")])
+    _require_transitions(
+        chain, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], during=f"{what}: "
+    )
     for late_fails in (False, True):
         number = 3 if late_fails else 2
         breaker = _new_breaker(
-            chain, breaker_class, scenario, failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=2
+            chain, breaker_class, failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=2
         )
         upstream = Upstream()
 
@@ -744,9 +726,9 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
             state = _state(breaker)
             return first, await b, c, state
 
-        (a, b, c, state), run = _run(chain, scenario, half_open_run, start + 10 * timeout + 60)
+        (a, b, c, state), run = _run(chain, half_open_run, start + 10 * timeout + 60)
         what = (
-            f"{scenario}, run {number} (failure_threshold=1, half_open_max_calls=2): trial A fails at "
+            f"run {number} (failure_threshold=1, half_open_max_calls=2): trial A fails at "
             f"t={a.ended:g} and reopens the breaker; trial B, made at t={b.asked:g}, "
             f"{'fails' if late_fails else 'succeeds'} at t={b.ended:g}, during trial C of the next half-open "
             f"period (t={c.asked:g} to t={c.ended:g})"
@@ -774,9 +756,9 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
         )
         _require_transitions(
             chain,
-            what,
             run,
             [("closed", "open"), ("open", "half_open"), ("half_open", "open"), ("open", "half_open")],
+            during=f"{what}: ",
         )
 
 
@@ -895,7 +877,6 @@ def check_fetch_item(fetch_item: Any, *, seed: int = 7, start: float = 2.25) -> 
     httpx.HTTPStatusError, not an UpstreamError (a 4xx is not the service failing)."""
     chain = Chain("fetch_item")
     chain.require_async_function(fetch_item, "fetch_item")
-    scenario = f"check_fetch_item(fetch_item, seed={seed!r}, start={start!r})"
     for n, status in ((ITEM_OK, 200), (ITEM_DOWN, 503), (ITEM_LIMITED, 429)):
         service, breaker = _items_service(seed), SpyBreaker()
 
@@ -905,7 +886,7 @@ def check_fetch_item(fetch_item: Any, *, seed: int = 7, start: float = 2.25) -> 
                 return await fetch_item(client, breaker, n)
 
         run = run_virtual(main, deadline=start + 60)
-        what = f"{scenario}: fetch_item(client, breaker, {n}), the service answering {status}"
+        what = f"fetch_item(client, breaker, {n}), the service answering {status}"
         if status == 200:
             chain.require_finished(run, what)
             chain.require(

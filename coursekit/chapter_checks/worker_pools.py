@@ -28,7 +28,7 @@ import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
@@ -56,18 +56,6 @@ def greedy_finish(durations: Sequence[float], limit: int) -> float:
     return max(slots, default=0.0)
 
 
-class ScenarioChain(Chain):
-    """A :class:`Chain` whose failures also name the scenario: the check called with every argument."""
-
-    def __init__(self, subject: str, check: str, **arguments: Any) -> None:
-        super().__init__(subject)
-        self.scenario = f"{check}({', '.join([subject, *(f'{k}={v!r}' for k, v in arguments.items())])})"
-
-    def fail(self, prop: str, *, observed: str | Callable[[], str], hint: str) -> NoReturn:
-        text = observed() if callable(observed) else observed
-        super().fail(prop, observed=f"{text}\n  scenario: {self.scenario}", hint=hint)
-
-
 # -------------------------------------------------------------- limited_map
 
 
@@ -81,7 +69,7 @@ def check_limited_map(
 ) -> None:
     """All items succeed; results in input order; at most ``limit`` in flight, and no idle slot."""
     items = list(items)
-    chain = ScenarioChain("limited_map", "check_limited_map", items=items, limit=limit, durations=durations)
+    chain = Chain("limited_map")
     chain.require_async_function(limited_map, "limited_map")
     work = Workload(varied(items, durations))
     run = run_virtual(lambda: limited_map(work, items, limit), deadline=DEADLINE)
@@ -145,9 +133,7 @@ def check_limited_map_failure(
 ) -> None:
     """One item fails: limited_map raises an ExceptionGroup and cancels the rest at once."""
     items, failing = list(items), sorted(failing, key=repr)
-    chain = ScenarioChain(
-        "limited_map", "check_limited_map_failure", items=items, limit=limit, failing=failing, duration=duration
-    )
+    chain = Chain("limited_map")
     chain.require_async_function(limited_map, "limited_map")
     work = Workload(duration, failing)
     run = run_virtual(lambda: limited_map(work, items, limit), deadline=DEADLINE)
@@ -279,7 +265,7 @@ def check_pool_results(
     """Jobs that succeed: each future holds its result, every job runs once in a task named
     ``worker-1``...``worker-N``, at most N at once, and no worker idles while jobs wait."""
     items = list(items)
-    chain = ScenarioChain("WorkerPool", "check_pool_results", items=items, workers=workers, durations=durations)
+    chain = Chain("WorkerPool")
     _require_pool_class(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers)
     work = seen.work
@@ -329,9 +315,7 @@ def check_pool_errors(
     """Some jobs raise: each failing job's future holds its exception, the other jobs still
     succeed, and leaving the block does not raise."""
     items, failing = list(items), sorted(failing, key=repr)
-    chain = ScenarioChain(
-        "WorkerPool", "check_pool_errors", items=items, workers=workers, failing=failing, durations=durations
-    )
+    chain = Chain("WorkerPool")
     _require_pool_class(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations), failing), items, workers=workers)
     failure = find_item_failure(run.error)
@@ -375,7 +359,7 @@ def check_pool_shutdown(
     """Every job is submitted at t=0 and the block is left at once: leaving waits until every job
     has finished, and no longer; every worker has ended; submit() afterwards is a RuntimeError."""
     items = list(items)
-    chain = ScenarioChain("WorkerPool", "check_pool_shutdown", items=items, workers=workers, durations=durations)
+    chain = Chain("WorkerPool")
     _require_pool_class(chain, WorkerPool)
     late: dict[str, Any] = {}
     work = Workload(varied(items, durations))
@@ -444,9 +428,7 @@ def check_pool_backpressure(
     """Jobs submitted one after another as fast as ``submit`` allows: at most ``maxsize`` ever wait
     to start (0: no bound); ``submit`` returns at once while fewer wait; no worker idles."""
     items = list(items)
-    chain = ScenarioChain(
-        "WorkerPool", "check_pool_backpressure", items=items, workers=workers, maxsize=maxsize, durations=durations
-    )
+    chain = Chain("WorkerPool")
     _require_pool_class(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers, maxsize=maxsize)
     work = seen.work
@@ -496,15 +478,7 @@ def check_pool_cancel(
     runs. 2: the block raises at ``fail_at``: the pool stops at once, every unsettled future is
     cancelled, every worker ends cancelled, and the block's error propagates."""
     items = list(items)
-    chain = ScenarioChain(
-        "WorkerPool",
-        "check_pool_cancel",
-        items=items,
-        workers=workers,
-        duration=duration,
-        cancel_queued=cancel_queued,
-        fail_at=fail_at,
-    )
+    chain = Chain("WorkerPool")
     _require_pool_class(chain, WorkerPool)
     skipped_run, skipped = run_pool(WorkerPool, Workload(duration), items, workers=workers, cancel_queued=cancel_queued)
     never_runs = "a job whose future was cancelled before it started never runs"
@@ -649,16 +623,7 @@ def check_task_manager(
 ) -> None:
     """A TaskManager whose ``run_job`` is the learner's; jobs ``cancel`` are cancelled at ``cancel_at``."""
     items, failing = list(items), sorted(failing, key=repr)
-    chain = ScenarioChain(
-        "TaskManager",
-        "check_task_manager",
-        items=items,
-        workers=workers,
-        failing=failing,
-        duration=duration,
-        cancel_at=cancel_at,
-        cancel=cancel,
-    )
+    chain = Chain("TaskManager")
     chain.require_async_function(getattr(TaskManager, "run_job", None), "TaskManager.run_job")
     run, work, seen = task_manager_scenario(
         TaskManager,
