@@ -8,6 +8,7 @@ round trip (tests/test_nbgrader_roundtrip.py) grades a representative few for re
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -55,6 +56,43 @@ def test_wrong_implementation_fails_with_intended_message(path: Path, capsys: py
     assert failure.value.prop.endswith(expect["property"]), str(failure.value)  # after the scenario, if named
     assert expect["observed"] in failure.value.observed, str(failure.value)
     assert expect.get("hint", "") in failure.value.hint, str(failure.value)
+
+
+def repeated_prefix(headline: str) -> str | None:
+    """A part of ``a: b: c`` that is the same as the part before it ("job 4: job 4: ...")."""
+    parts = headline.split(": ")
+    return next((part for before, part in zip(parts, parts[1:], strict=False) if part == before), None)
+
+
+def same_as_printed(observed: str) -> list[str]:
+    """Each "... X, expected X" of ``observed``: the value shown as seen prints as the expected one."""
+    found = []
+    for match in re.finditer(r", expected (?P<expected>[^;\n]+)", observed):
+        expected, before = match.group("expected").strip().rstrip("."), observed[: match.start()]
+        if before.endswith(expected) and not re.search(r"[\w.\-]$", before[: len(before) - len(expected)]):
+            found.append(f"{before[-len(expected) - 20 :]}{match.group(0)}")
+    return found
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_wrong_implementation_message_reads_well(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The message names the scenario (the check's call), repeats no prefix, and never prints the
+    observed value equal to the expected one."""
+    namespace, checks = load_wrong(path)
+    expect = namespace["EXPECT"]
+    with pytest.raises(CheckFailed) as caught:
+        getattr(checks, expect["check"])(
+            namespace[expect.get("subject", subject_of(expect["check"]))], **expect.get("args", {})
+        )
+    failure = caught.value
+    assert failure.scenario is not None and failure.scenario.startswith(f"{expect['check']}("), (
+        f"the message names no scenario:\n{failure}"
+    )
+    headline = str(failure).splitlines()[0]
+    assert repeated_prefix(headline) is None, f"a prefix is repeated in: {headline}"
+    assert not same_as_printed(failure.observed), (
+        f"observed and expected print the same: {same_as_printed(failure.observed)}"
+    )
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
