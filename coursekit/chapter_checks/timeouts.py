@@ -100,6 +100,7 @@ def check_call_with_fallback(
             observed=f"it returned at t={returned:g}",
             hint="don't wait out the whole timeout: `async with asyncio.timeout(...)` ends with the operation",
         )
+        chain.require_no_leftover_tasks(run, call)
         return
     deadline = start + timeout
     chain.require(
@@ -182,20 +183,22 @@ def check_call_with_fallback_cancelled(
     chain = Chain("call_with_fallback")
     chain.require_async_function(call_with_fallback, "call_with_fallback")
 
-    async def main() -> tuple[str, Any]:
+    async def main() -> tuple[str, Any, list[Call]]:
         await asyncio.sleep(start)
         caller = asyncio.create_task(call_with_fallback(operation, timeout, FALLBACK), name="caller")
         await asyncio.sleep(cancel_at)
         caller.cancel()
         await asyncio.wait({caller})
+        await asyncio.sleep(0)  # one step of the loop, no time: a cancel() just requested is delivered
+        calls = [replace(call) for call in operation.calls]  # as they were when the caller ended
         if caller.cancelled():
-            return "cancelled", None
+            return "cancelled", None, calls
         error = caller.exception()
-        return ("raised", error) if error is not None else ("returned", caller.result())
+        return ("raised", error, calls) if error is not None else ("returned", caller.result(), calls)
 
     run = run_virtual(main, deadline=start + 100 * timeout)
     chain.require_finished(run, what)
-    how, value = run.unwrap()
+    how, value, calls = run.unwrap()
     chain.require(
         how == "cancelled",
         f"{what}: CancelledError propagates",
@@ -203,7 +206,7 @@ def check_call_with_fallback_cancelled(
         hint="a cancellation is not a timeout: never turn CancelledError into the fallback. "
         "Catch TimeoutError only (asyncio.timeout turns its own cancellation into TimeoutError for you)",
     )
-    op = operation.calls[0] if operation.calls else None
+    op = calls[0] if calls else None
     chain.require(
         op is not None and op.cancelled_at == start + cancel_at,
         f"{what}: the operation is cancelled with it",
@@ -436,6 +439,13 @@ def check_shutdown(
             hint="gather(...) re-raises a task's error: look at each task instead (task.exception()), "
             "or use asyncio.wait, which never raises the tasks' errors",
         )
+    if isinstance(run.error, asyncio.CancelledError):
+        chain.fail(
+            f"{call} reports a cancelled task as cancelled",
+            observed="it raised CancelledError",
+            hint="task.exception() and task.result() raise CancelledError on a cancelled task: "
+            "ask task.cancelled() first",
+        )
     chain.require_finished(run, call)
     report, returned = run.unwrap()
     expected = {op.name: _expected_outcome(op, grace) for op in operations}
@@ -483,8 +493,8 @@ def check_shutdown(
         not run.unhandled,
         f"{call} leaves no failure unretrieved",
         observed=lambda: "; ".join(run.unhandled),
-        hint="asyncio logs 'Task exception was never retrieved' unless someone calls task.exception() "
-        "(or awaits the task)",
+        hint="asyncio logs 'exception was never retrieved' for a task or future whose failure nobody reads: "
+        "call task.exception() on each task, and make no futures (shield(), ensure_future()) you then drop",
     )
 
 
