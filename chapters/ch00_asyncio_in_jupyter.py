@@ -385,6 +385,7 @@ check_countdown(countdown, n=1, delay=5)
 ### BEGIN HIDDEN TESTS
 check_countdown(countdown, n=0, delay=2.5)
 check_countdown(countdown, n=4, delay=2.5)
+check_countdown(countdown, n=2, delay=0.75, start=8.0)
 check_countdown(countdown, n=3, delay=1 / 3, start=100.25)
 ### END HIDDEN TESTS
 
@@ -416,6 +417,7 @@ check_fetch_all(fetch_all, delays=[2.5])
 check_fetch_all(fetch_all, delays=[])
 check_fetch_all(fetch_all, delays=[0.5, 2.5, 1.0, 2.5])
 check_fetch_all(fetch_all, delays=[i / 10 for i in range(1, 101)])
+check_fetch_all(fetch_all, delays=[3, 1, 2], start=12.5)
 check_fetch_all(fetch_all, delays=[1 / 3, 0.25], start=7.5)
 ### END HIDDEN TESTS
 

@@ -1,10 +1,11 @@
 """Chapter 0 checks: countdown and fetch_all (see solutions/asyncio_in_jupyter.py).
 
 Each ``check_*`` takes the learner's function, runs one call of it on a virtual
-clock (:func:`~coursekit.virtual_time.run_virtual`), then walks a
-:class:`~coursekit.checks.Chain`: defined -> runs -> terminates -> correct ->
-respects limits. Every property that holds prints a ``✓`` line; the first that
-fails raises :class:`~coursekit.checks.CheckFailed` with what was observed and a hint.
+clock (:func:`~coursekit.virtual_time.run_virtual`) started at loop time ``start``,
+then walks a :class:`~coursekit.checks.Chain`: defined -> runs -> terminates ->
+correct -> respects limits. Every property that holds prints a ``✓`` line; the first
+that fails raises :class:`~coursekit.checks.CheckFailed` with what was observed and a
+hint. The scenario (the check's call) is added to the message by ``learner_facing``.
 
 Both exercises only sleep with ``asyncio.sleep``, so a correct solution takes
 milliseconds of real time: code still running after ``wall_limit`` real seconds
@@ -17,10 +18,17 @@ import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from coursekit.checks import Chain, learner_facing
-from coursekit.virtual_time import run_virtual
+from coursekit.checks import Chain, describe_error, learner_facing
+from coursekit.virtual_time import VirtualRun, run_virtual
 
 WALL_LIMIT = 2.0  # real seconds; the reference solutions need a few milliseconds
+
+
+def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, *, raised_hint: str) -> None:
+    """The run returned; if it raised, ``raised_hint`` says what in this scenario likely caused it."""
+    if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
+        chain.fail(f"{what} runs without raising", observed=f"raised {describe_error(run.error)}", hint=raised_hint)
+    chain.require_finished(run, what)
 
 
 @learner_facing
@@ -35,7 +43,6 @@ def check_countdown(
     """``countdown(n, delay)`` started at loop time ``start`` returns the loop times of its ticks,
     ``[start, start + delay, ..., start + (n-1)*delay]`` rounded to 3 decimals (``[]`` for ``n == 0``),
     and returns right after the last tick."""
-    call = f"countdown({n}, {delay!r})" + (f" started at t={start:g}" if start else "")
     expected = [round(start + i * delay, 3) for i in range(n)]
     duration = round((n - 1) * delay, 3) if n > 0 else 0
 
@@ -47,35 +54,58 @@ def check_countdown(
     chain = Chain("countdown")
     chain.require_async_function(countdown, "countdown")
     run = run_virtual(main, deadline=start + 60, wall_limit=wall_limit)
-    chain.require_finished(run, call)
+    _require_ran(
+        chain,
+        run,
+        "countdown",
+        raised_hint=f"call countdown({n}, {delay!r}) in a cell of its own (inside run_virtual) to see the traceback"
+        + ("; with n=0 the loop must not run at all" if n == 0 else ""),
+    )
     ticks, took = run.unwrap()
     chain.require(
         isinstance(ticks, list),
-        f"{call} returns a list",
-        observed=f"it returned {ticks!r}",
+        "countdown returns a list",
+        observed=f"it returned {ticks!r:.120}",
         hint="append each tick's time to a list, and return the list",
     )
     chain.require(
         len(ticks) == n,
-        f"{call} ticks {n} times",
-        observed=f"it returned {len(ticks)} times: {ticks}",
-        hint="one tick for each of n, n-1, ..., 1; try range(n, 0, -1)",
+        f"countdown ticks {n} time{'s' if n != 1 else ''}",
+        observed=f"it returned {len(ticks)} time{'s' if len(ticks) != 1 else ''}: {ticks}",
+        hint="one tick for each of n, n-1, ..., 1; try range(n, 0, -1)"
+        + ("; countdown(0, delay) ticks never: the loop must not run at all" if n == 0 else ""),
     )
+    planned = [round(i * delay, 3) for i in range(n)]
+    if ticks == planned and start:
+        hint = (
+            f"these are the times planned from 0, but the clock started at t={start:g}: read the time with "
+            "round(asyncio.get_running_loop().time(), 3) at each tick, don't compute it"
+        )
+    elif ticks and ticks[0] != expected[0]:
+        hint = (
+            f"the first tick must come at once, at t={expected[0]:g} (when countdown was called): "
+            "tick first, then sleep, but only between ticks"
+        )
+    elif all(abs(tick - want) < 1e-3 for tick, want in zip(ticks, expected, strict=True)):
+        hint = "round each time to 3 decimals: round(asyncio.get_running_loop().time(), 3)"
+    else:
+        hint = (
+            f"sleep exactly delay={delay!r} seconds between two ticks, and read the time with "
+            "round(asyncio.get_running_loop().time(), 3) right at each tick"
+        )
     chain.require(
         ticks == expected,
-        f"{call} ticks at {expected}",
+        f"countdown ticks at {expected}",
         observed=f"it ticked at {ticks}",
-        hint="tick first, then sleep, but only between ticks; "
-        "read the time with round(asyncio.get_running_loop().time(), 3) at each tick"
-        if len(ticks) == n and ticks and ticks[0] != expected[0]
-        else "tick first, then sleep, but only between ticks; "
-        "read the time with round(asyncio.get_running_loop().time(), 3)",
+        hint=hint,
     )
     chain.require(
         round(took, 3) == duration,
-        f"{call} returns after {duration:g} s",
-        observed=f"it returned after {took:g} simulated seconds",
-        hint="don't sleep after the last tick",
+        f"countdown returns after {duration:g} s",
+        observed=f"it returned after {round(took, 3):g} simulated seconds",
+        hint="return right after the last tick: don't sleep after it"
+        if round(took, 3) > duration
+        else "sleep with `await asyncio.sleep(delay)` between ticks",
     )
 
 
@@ -91,8 +121,6 @@ def check_fetch_all(
     ``max(delays)`` simulated seconds (0 for none), returns that time rounded to 3 decimals, and
     leaves no task running."""
     delays = list(delays)
-    shown = delays if len(delays) <= 5 else f"[{delays[0]}, {delays[1]}, ..., {delays[-1]}]"
-    call = f"fetch_all({shown})" + (f" started at t={start:g}" if start else "")
     expected = round(float(max(delays, default=0)), 3)
 
     async def main() -> tuple[Any, float]:
@@ -103,27 +131,47 @@ def check_fetch_all(
     chain = Chain("fetch_all")
     chain.require_async_function(fetch_all, "fetch_all")
     run = run_virtual(main, deadline=start + 600, wall_limit=wall_limit)
-    chain.require_finished(run, call)
+    _require_ran(
+        chain,
+        run,
+        "fetch_all",
+        raised_hint="with no delays there is nothing to wait for: fetch_all([]) returns 0.0 (max() of an empty "
+        "list raises, and asyncio.wait() refuses an empty set)"
+        if not delays
+        else "call fetch_all on these delays in a cell of its own (inside run_virtual) to see the traceback",
+    )
     value, elapsed = run.unwrap()
     took = round(elapsed, 3)
-    if took == round(sum(delays), 3):
+    if len(delays) > 1 and took == round(sum(delays), 3):
         hint = (
             "the sleeps ran one after another; start them all before awaiting any: asyncio.gather(...) or a TaskGroup"
         )
     elif took < expected:
-        hint = "it returned before the sleeps finished: await them all (gather, or a TaskGroup's block)"
+        hint = (
+            f"it returned after {took:g} s, before the longest sleep ({expected:g} s) had finished: await every "
+            "sleep (gather, a TaskGroup's block, or asyncio.wait with ALL_COMPLETED), not only one of them"
+        )
     else:
         hint = "run each asyncio.sleep(d) exactly once, all at the same time"
     chain.require(
         took == expected,
-        f"{call} takes {expected:g} s (the longest delay)",
+        f"fetch_all takes {expected:g} s (the longest delay)",
         observed=f"it took {took:g} simulated seconds",
         hint=hint,
     )
+    if isinstance(value, int | float) and start and round(value, 3) == round(start + expected, 3):
+        value_hint = (
+            f"that is the loop time at the end; the clock started at t={start:g}, not 0: "
+            "subtract the loop time read at the start"
+        )
+    elif isinstance(value, int | float) and value != expected and round(value, 3) == expected:
+        value_hint = "round the elapsed time to 3 decimals: round(end - start, 3)"
+    else:
+        value_hint = "return the loop time at the end minus the loop time at the start, rounded to 3 decimals"
     chain.require(
         value == expected,
-        f"{call} returns {expected!r}",
+        f"fetch_all returns {expected!r}",
         observed=f"it returned {value!r}",
-        hint="return the loop time at the end minus the loop time at the start, rounded to 3 decimals",
+        hint=value_hint,
     )
-    chain.require_no_leftover_tasks(run, call)
+    chain.require_no_leftover_tasks(run, "fetch_all")

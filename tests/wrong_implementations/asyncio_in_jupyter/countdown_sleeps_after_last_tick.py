@@ -2,9 +2,9 @@
 
 EXPECT = {
     "check": "check_countdown",
-    "property": "countdown(3, 1) returns after 2 s",
+    "property": "countdown returns after 2 s",
     "observed": "it returned after 3 simulated seconds",
-    "hint": "don't sleep after the last tick",
+    "hint": "don't sleep after it",
 }
 
 

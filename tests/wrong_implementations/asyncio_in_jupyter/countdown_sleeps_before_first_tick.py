@@ -2,7 +2,7 @@
 
 EXPECT = {
     "check": "check_countdown",
-    "property": "countdown(3, 1) ticks at [0.0, 1.0, 2.0]",
+    "property": "countdown ticks at [0.0, 1.0, 2.0]",
     "observed": "it ticked at [1.0, 2.0, 3.0]",
 }
 

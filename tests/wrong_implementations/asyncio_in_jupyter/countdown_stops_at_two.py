@@ -2,7 +2,7 @@
 
 EXPECT = {
     "check": "check_countdown",
-    "property": "countdown(3, 1) ticks 3 times",
+    "property": "countdown ticks 3 times",
     "observed": "it returned 2 times: [0.0, 1.0]",
 }
 

@@ -5,7 +5,7 @@ cancelled or awaited, so it outlives the call."""
 
 EXPECT = {
     "check": "check_fetch_all",
-    "property": "fetch_all([1, 2, 3]) leaves no task running when it returns",
+    "property": "fetch_all leaves no task running when it returns",
     "observed": "heartbeat",
     "hint": "await every task you create",
 }

@@ -2,7 +2,7 @@
 
 EXPECT = {
     "check": "check_fetch_all",
-    "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
+    "property": "fetch_all takes 3 s (the longest delay)",
     "observed": "it took 6 simulated seconds",
     "hint": "the sleeps ran one after another",
 }

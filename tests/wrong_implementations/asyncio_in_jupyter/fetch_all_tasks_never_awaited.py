@@ -2,9 +2,9 @@
 
 EXPECT = {
     "check": "check_fetch_all",
-    "property": "fetch_all([1, 2, 3]) takes 3 s (the longest delay)",
+    "property": "fetch_all takes 3 s (the longest delay)",
     "observed": "it took 0 simulated seconds",
-    "hint": "it returned before the sleeps finished",
+    "hint": "before the longest sleep (3 s) had finished",
 }
 
 
