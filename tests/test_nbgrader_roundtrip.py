@@ -1,23 +1,22 @@
-"""Each chapter survives nbgrader's whole cycle: release, validate, autograde, feedback.
+"""Each chapter survives nbgrader's whole cycle: release, autograde, feedback.
 
 For every ``notebooks/ch*/`` assignment, in a throwaway copy of the course
 directory (the real gradebook is never touched):
 
 - the release holds no solution code and no hidden tests, only nbgrader's stubs;
-- ``nbgrader validate`` passes on the source, and ``--invert`` passes on the
-  release (every test cell fails on the untouched student version);
 - autograding scores the reference solutions full marks (with no stderr in any
-  test cell), the untouched release 0 on every graded cell, and a release with
-  only the first solution cell filled in strictly in between;
-- the feedback HTML quotes no hidden test line;
-- a representative wrong implementation per exercise, from ``tests/wrong_implementations/<topic>/``
-  (one student each: the reference with one solution cell replaced by the wrong code),
-  loses points, and the test cell that runs its check scores 0 and shows the intended
-  property (every wrong implementation is run through the graded cells in-process by
-  tests/test_wrong_implementations.py).
+  test cell) and the untouched release 0 on every graded cell (so no test cell
+  passes before its exercise is solved: what ``nbgrader validate --invert`` checks);
+- a representative wrong implementation, from ``tests/wrong_implementations/<topic>/``
+  (the reference with one solution cell replaced by the wrong code), earns partial
+  credit: the test cell that runs its check scores 0 and shows the intended property,
+  and the other cells keep their points (every wrong implementation is run through the
+  graded cells in-process by tests/test_wrong_implementations.py);
+- the feedback HTML quotes no hidden test line.
 
-These run the notebooks, so they are slow: one release and one autograde run
-(three students) per chapter, shared by the tests below.
+These run the notebooks, so they are slow: the chapters go through nbgrader two at a
+time (one release, one autograde of three students, one feedback each), once for
+all the tests below.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ import ast
 import html
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,10 +34,10 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
-from autograder.nbgrader_run import autograde, generate_assignment, generate_feedback, tools_env, validate
+from autograder.nbgrader_run import autograde, generate_assignment, generate_feedback, tools_env
 
 CHAPTERS = find_chapters()
-STUDENTS = ("full", "none", "partial")
+STUDENTS = ("full", "none")
 WRONG_DIR = Path(__file__).parent / "wrong_implementations"
 
 
@@ -51,27 +51,25 @@ class WrongImplementation:
     expect: dict
 
 
-def wrong_implementations(notebook: Path) -> list[WrongImplementation]:
-    """A representative few of the wrong implementations kept for a chapter notebook (folder
-    named after its stem): the first, by file name, for each function or class they replace.
+def representative_wrong(notebook: Path) -> WrongImplementation:
+    """The first, by file name, of the wrong implementations kept for a chapter notebook (folder
+    named after its stem).
 
     Every one of them fails its graded cell in-process (tests/test_wrong_implementations.py);
-    these few show that nbgrader scores such a cell 0 and keeps the other cells' points."""
-    found: list[WrongImplementation] = []
-    for path in sorted((WRONG_DIR / notebook.stem).glob("*.py")):
-        code = path.read_text()
-        tree = ast.parse(code)
-        expect = next(
-            ast.literal_eval(node.value)
-            for node in tree.body
-            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT"
-        )
-        function = next(
-            node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        )
-        if function not in {wrong.function for wrong in found}:
-            found.append(WrongImplementation(f"wrong-{path.stem.replace('_', '-')}", code, function, expect))
-    return found
+    this one shows that nbgrader scores such a cell 0 and keeps the other cells' points."""
+    paths = sorted((WRONG_DIR / notebook.stem).glob("*.py"))
+    assert paths, f"no wrong implementations in {WRONG_DIR / notebook.stem}"
+    code = paths[0].read_text()
+    tree = ast.parse(code)
+    expect = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT"
+    )
+    function = next(
+        node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    )
+    return WrongImplementation(f"wrong-{paths[0].stem.replace('_', '-')}", code, function, expect)
 
 
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE")
@@ -205,27 +203,21 @@ class Roundtrip:
         return nbformat.read(self.path(step, notebook, student), as_version=4)
 
 
-def make_submissions(course: Path, assignment: str, sources: dict[str, nbformat.NotebookNode]) -> None:
-    """``submitted/{full,none,partial}/<assignment>/``, built from the release as a learner would."""
+def make_submissions(
+    course: Path, assignment: str, sources: dict[str, nbformat.NotebookNode], wrong: list[WrongImplementation]
+) -> None:
+    """``submitted/{full,none,<wrong>}/<assignment>/``, built from the release as a learner would."""
     release = {name: nbformat.read(course / "release" / assignment / name, as_version=4) for name in sources}
-    first_notebook = sorted(sources)[0]
-    solution_ids = [grade_id(cell) for cell in sources[first_notebook].cells if is_solution(cell)]
-    assert solution_ids, f"{assignment}/{first_notebook} has no solution cell"
-    for student in STUDENTS:
-        folder = course / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        for name, source in sources.items():
-            every_id = {grade_id(cell) for cell in source.cells if is_solution(cell)}
-            ids = {"full": every_id, "none": set(), "partial": {solution_ids[0]} if name == first_notebook else set()}[
-                student
-            ]
-            nbformat.write(fill_in(release[name], source, ids), folder / name)
     for name, source in sources.items():
         every_id = {grade_id(cell) for cell in source.cells if is_solution(cell)}
-        for wrong in wrong_implementations(Path(name)):
-            folder = course / "submitted" / wrong.student / assignment
+        assert every_id, f"{assignment}/{name} has no solution cell"
+        students = {"full": fill_in(release[name], source, every_id), "none": fill_in(release[name], source, set())}
+        for mistake in wrong:
+            students[mistake.student] = replace_function(fill_in(release[name], source, every_id), mistake)
+        for student, notebook in students.items():
+            folder = course / "submitted" / student / assignment
             folder.mkdir(parents=True, exist_ok=True)
-            nbformat.write(replace_function(fill_in(release[name], source, every_id), wrong), folder / name)
+            nbformat.write(notebook, folder / name)
 
 
 def replace_function(notebook: nbformat.NotebookNode, wrong: WrongImplementation) -> nbformat.NotebookNode:
@@ -255,18 +247,10 @@ def read_scores(course: Path, assignment: str, students: list[str]) -> tuple[dic
     return scores, cell_scores
 
 
-@pytest.fixture(
-    scope="module",
-    params=[pytest.param(chapter, id=chapter.assignment) for chapter in CHAPTERS]
-    or [pytest.param(None, id="no-chapters")],
-)
-def roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Roundtrip:
-    chapter: Chapter | None = request.param
-    if chapter is None:
-        pytest.fail("no chapters found: expected notebooks/ch*/<notebook>.ipynb")
-    root = tmp_path_factory.mktemp(chapter.assignment)
+def take_through_nbgrader(chapter: Chapter, root: Path) -> Roundtrip:
+    """Release ``chapter`` in a throwaway course under ``root``, autograde its students, give feedback."""
     course = root / "autograder"
-    course.mkdir()
+    course.mkdir(parents=True)
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
     shutil.copytree(
         chapter.source,
@@ -274,14 +258,43 @@ def roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
     )
     sources = {path.name: nbformat.read(path, as_version=4) for path in chapter.notebooks}
-
+    wrong = [representative_wrong(path) for path in chapter.notebooks]
     generate_assignment(chapter.assignment, course_dir=course)
-    make_submissions(course, chapter.assignment, sources)
+    make_submissions(course, chapter.assignment, sources, wrong)
     autograde(chapter.assignment, course_dir=course)
-    generate_feedback(chapter.assignment, "partial", course_dir=course)
-    wrong = [w for path in chapter.notebooks for w in wrong_implementations(path)]
+    generate_feedback(chapter.assignment, wrong[0].student, course_dir=course)
     scores, cell_scores = read_scores(course, chapter.assignment, [*STUDENTS, *(w.student for w in wrong)])
     return Roundtrip(chapter, course, sources, scores, cell_scores, wrong)
+
+
+@pytest.fixture(scope="module")
+def roundtrips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Roundtrip | BaseException]:
+    """Every chapter through nbgrader, two at a time (one per core): assignment -> its round trip,
+    or the error that stopped it (reported by that chapter's tests only)."""
+    root = tmp_path_factory.mktemp("roundtrips")
+
+    def attempt(chapter: Chapter) -> Roundtrip | BaseException:
+        try:
+            return take_through_nbgrader(chapter, root / chapter.assignment)
+        except Exception as error:  # noqa: BLE001  (re-raised by the chapter's tests)
+            return error
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip((c.assignment for c in CHAPTERS), pool.map(attempt, CHAPTERS), strict=True))
+
+
+@pytest.fixture(
+    params=[pytest.param(chapter, id=chapter.assignment) for chapter in CHAPTERS]
+    or [pytest.param(None, id="no-chapters")],
+)
+def roundtrip(request: pytest.FixtureRequest, roundtrips: dict[str, Roundtrip | BaseException]) -> Roundtrip:
+    chapter: Chapter | None = request.param
+    if chapter is None:
+        pytest.fail("no chapters found: expected notebooks/ch*/<notebook>.ipynb")
+    outcome = roundtrips[chapter.assignment]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def test_source_has_solutions_and_hidden_tests(roundtrip: Roundtrip) -> None:
@@ -323,29 +336,6 @@ def test_release_has_no_hidden_tests(roundtrip: Roundtrip) -> None:
         assert "HIDDEN TESTS" not in text, f"{name}: the release contains a hidden-test delimiter"
 
 
-def test_validate_passes_on_source(roundtrip: Roundtrip) -> None:
-    for path in roundtrip.chapter.notebooks:
-        problems = validate(
-            roundtrip.course.parent / "notebooks" / roundtrip.chapter.assignment / path.name,
-            course_dir=roundtrip.course,
-        )
-        assert problems == {}, f"nbgrader validate {path.name} (source) found: {problems}"
-
-
-def test_validate_invert_passes_on_release(roundtrip: Roundtrip) -> None:
-    """Every test cell fails on the untouched student version (none passes by accident)."""
-    for path in roundtrip.chapter.notebooks:
-        problems = validate(roundtrip.path("release", path.name), course_dir=roundtrip.course, invert=True)
-        passing = [cell["source"] for cell in problems.get("passed", [])]
-        assert not passing, (
-            f"nbgrader validate --invert {path.name} (release): {len(passing)} test cell(s) pass before "
-            "any solution is written. A cell whose visible part is only a comment (all its tests hidden) "
-            "passes in the release; give it a visible line that fails until the exercise is solved, "
-            "or put its hidden tests in the exercise's visible test cell. The cells:\n\n" + "\n\n---\n".join(passing)
-        )
-        assert problems == {}, f"nbgrader validate --invert {path.name} (release) found: {problems}"
-
-
 def test_reference_solutions_score_full_marks(roundtrip: Roundtrip) -> None:
     score, max_score = roundtrip.scores["full"]
     assert max_score > 0
@@ -369,34 +359,34 @@ def test_reference_solutions_leave_no_stderr_in_test_cells(roundtrip: Roundtrip)
 
 def test_untouched_release_scores_zero_everywhere(roundtrip: Roundtrip) -> None:
     scored = [cell for cell in roundtrip.cell_scores["none"] if cell[1] != 0]
-    assert not scored, f"the untouched release earned points in: {scored}"
-    assert roundtrip.scores["none"][0] == 0
-
-
-def test_first_solution_alone_scores_partial_credit(roundtrip: Roundtrip) -> None:
-    score, max_score = roundtrip.scores["partial"]
-    assert 0 < score < max_score, (
-        f"with only the first solution cell filled in, the score is "
-        f"{score}/{max_score}: {roundtrip.cell_scores['partial']}"
+    assert not scored, (
+        f"the untouched release earned points in: {scored}. A cell whose visible part is only a comment "
+        "(all its tests hidden) passes before the exercise is solved; give it a visible line that fails "
+        "until then, or put its hidden tests in the exercise's visible test cell"
     )
+    assert roundtrip.scores["none"][0] == 0
 
 
 def test_feedback_shows_no_hidden_tests(roundtrip: Roundtrip) -> None:
     for name, source in roundtrip.sources.items():
         hidden = secret_text(source).hidden_lines
-        autograded = notebook_text(roundtrip.read("autograded", name, "partial"))
+        student = roundtrip.wrong[0].student
+        autograded = notebook_text(roundtrip.read("autograded", name, student))
         assert all(line in autograded for line in hidden), "autograde did not restore the hidden tests"
-        feedback = html_text(roundtrip.path("feedback", name, "partial", suffix=".html"))
+        feedback = html_text(roundtrip.path("feedback", name, student, suffix=".html"))
         assert "Score" in feedback or "score" in feedback, "feedback HTML without a score"
         leaked = sorted(line for line in hidden if line in feedback)
         assert not leaked, f"{name}: the feedback HTML quotes hidden test lines: {leaked}"
 
 
-def test_each_wrong_implementation_loses_the_points_of_the_check_it_fails(roundtrip: Roundtrip) -> None:
+def test_a_wrong_implementation_earns_partial_credit(roundtrip: Roundtrip) -> None:
+    """It loses the points of the cell whose check it fails, and keeps some others."""
     for wrong in roundtrip.wrong:
         score, max_score = roundtrip.scores[wrong.student]
         print(f"{roundtrip.chapter.assignment} {wrong.student}: {score:g}/{max_score:g}")  # shown with -s
-        assert score < max_score, f"{wrong.student} scored full marks ({score}/{max_score})"
+        assert 0 < score < max_score, (
+            f"{wrong.student} scored {score}/{max_score}: {roundtrip.cell_scores[wrong.student]}"
+        )
         failed_as_intended = []
         for name in roundtrip.sources:
             cells = {grade_id(cell): cell for cell in roundtrip.read("autograded", name, wrong.student).cells}
