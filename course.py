@@ -3,6 +3,7 @@
 
     python3 course.py start   # set up (first time), then open the course in JupyterLab
     python3 course.py test    # set up (first time), then run the whole test suite
+    python3 course.py test --quick   # the fast subset, for the edit loop
 
 Setting up creates a virtual environment in .venv and installs the pinned
 dependencies from pyproject.toml; it is redone only when pyproject.toml changes.
@@ -126,11 +127,17 @@ def ensure_bubblewrap() -> None:
 
 
 def test(extra: list[str]) -> int:
-    """Run every test: pytest over tests/ and the chapter notebooks (nbval)."""
+    """Run every test: pytest over tests/ and the chapter notebooks (nbval).
+
+    ``--quick`` leaves out the tests marked slow (nbgrader runs, the grading sandbox,
+    the browser, Dask): the edit loop's subset. CI runs everything."""
     ensure_environment()
-    ensure_bubblewrap()
-    if runs_browser_test(extra):
-        ensure_chromium()
+    if "--quick" in extra:
+        extra = [arg for arg in extra if arg != "--quick"] + ["-m", "not slow"]
+    else:
+        ensure_bubblewrap()
+        if runs_browser_test(extra):
+            ensure_chromium()
     return subprocess.run([str(VENV_PYTHON), "-m", "pytest", *extra], cwd=ROOT).returncode
 
 

@@ -17,6 +17,8 @@ from autograder.batch import grade_chapter, summary_table
 from autograder.chapters import COURSE_DIR
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
 NOTEBOOK = SOURCE.name
 EXPECTED = {"alice": 6.0, "bob": 0.0, "carol": 0.0, "dan": 6.0}
 

@@ -53,6 +53,8 @@ from autograder.chapters import COURSE_DIR, REPO_ROOT, select_chapters
 from autograder.exchange import COURSE_ID
 from autograder.nbgrader_run import generate_assignment, nbgrader, tools_env
 
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

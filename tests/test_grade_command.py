@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from tests.hostile_submissions import SOURCE, solved
+
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
 
 def grade(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -24,6 +24,8 @@ from autograder.kit import GradingKit, load_kit
 from autograder.sandbox import Limits
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
 LIMITS = Limits(cell_seconds=20, wall_seconds=120)
 STARTUP_SECONDS = 60
 

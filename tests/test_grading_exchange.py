@@ -16,6 +16,8 @@ from autograder.collect import collect
 from autograder.exchange import EXCHANGE_ENV, inbound_dir, outbound_dir, publish
 from tests.hostile_submissions import CHAPTER, SOURCE
 
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
 
 def submission(course: Path, name: str, files: dict[str, bytes]) -> Path:
     folder = inbound_dir(course) / name

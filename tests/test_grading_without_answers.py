@@ -22,6 +22,8 @@ from autograder.kit import load_kit
 from autograder.sandbox import Limits
 from tests.hostile_submissions import meta, solved
 
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
 
 @pytest.mark.parametrize("chapter", find_chapters(), ids=lambda chapter: chapter.assignment)
 def test_reference_scores_full_and_a_wrong_answer_partial_without_the_answers(chapter: Chapter, tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ from autograder.kit import HIDDEN
 from autograder.sandbox import Limits
 from tests.hostile_submissions import ANY, CASES, CHAPTER, MARKER, SOURCE, Case, solved
 
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
 LIMITS = Limits(cell_seconds=5, wall_seconds=60)
 HONEST = {"honest-full": 6.0, "honest-partial": 3.0}
 CANARY = "grader-secret-5d1c"  # in the grader's environment while it grades; no sandbox may see it

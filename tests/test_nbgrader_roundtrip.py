@@ -36,6 +36,8 @@ from nbgrader.api import Gradebook
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
 from autograder.nbgrader_run import autograde, generate_assignment, generate_feedback, tools_env
 
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
 CHAPTERS = find_chapters()
 STUDENTS = ("full", "none")
 WRONG_DIR = Path(__file__).parent / "wrong_implementations"
