@@ -161,9 +161,32 @@ def check_backoff_delays(
     )
     if strategy in ("full", "equal"):
         _require_whole_range(chain, backoff_delays, call, strategy, base, cap, seed)
+    elif cap > 3 * base:
+        _require_growth(chain, backoff_delays, call, base, cap, seed)
 
 
 COVERAGE_DRAWS = 200  # a uniform draw misses a tenth of its range 200 times in a row with probability 0.9**200
+
+
+def _many(
+    chain: Chain, backoff_delays: Callable[..., Any], call: str, strategy: str, base: float, cap: float, seed: int
+) -> list[float]:
+    """The first ``COVERAGE_DRAWS`` delays, for the properties only many draws show."""
+    try:
+        many: list[float] = _draw(backoff_delays, strategy, base, cap, seed, COVERAGE_DRAWS)
+    except Exception as error:
+        chain.fail(
+            f"{call} runs without raising for {COVERAGE_DRAWS} delays",
+            observed=f"raised {describe_error(error)}",
+            hint="try list(itertools.islice(backoff_delays(...), 200)) in a cell of its own",
+        )
+    chain.require(
+        len(many) == COVERAGE_DRAWS,
+        f"{call} yields at least {COVERAGE_DRAWS} delays",
+        observed=f"it stopped after {len(many)}",
+        hint="the generator never ends: loop with `while True:` and let the retry loop stop taking delays",
+    )
+    return many
 
 
 def _require_whole_range(
@@ -173,14 +196,7 @@ def _require_whole_range(
     not in a part of it."""
     bottom = "0" if strategy == "full" else "v/2"
     what = f"[{bottom}, v]"
-    try:
-        many = _draw(backoff_delays, strategy, base, cap, seed, COVERAGE_DRAWS)
-    except Exception as error:
-        chain.fail(
-            f"{call} runs without raising for {COVERAGE_DRAWS} delays",
-            observed=f"raised {describe_error(error)}",
-            hint="try list(itertools.islice(backoff_delays(...), 200)) in a cell of its own",
-        )
+    many = _many(chain, backoff_delays, call, strategy, base, cap, seed)
     positions = []  # where each delay sits in its range: 0 at its low end, 1 at v
     for n, delay in enumerate(many):
         ceiling = _ceiling(base, cap, n)
@@ -207,6 +223,23 @@ def _require_whole_range(
         f"{call}: over {COVERAGE_DRAWS} delays, jitter covers {what} (some in its lowest tenth, some in its highest)",
         observed=f"the delays sat from {lowest:.0%} to {highest:.0%} of {what} (0% at {bottom}, 100% at v)",
         hint=hint,
+    )
+
+
+def _require_growth(
+    chain: Chain, backoff_delays: Callable[..., Any], call: str, base: float, cap: float, seed: int
+) -> None:
+    """Decorrelated jitter's range follows the delay before: over many draws, some go past 3 * base,
+    which a range fixed at [base, 3 * base] never does."""
+    many = _many(chain, backoff_delays, call, "decorrelated", base, cap, seed)
+    longest = max(many)
+    chain.require(
+        longest > 3 * base * (1 + 1e-9),
+        f"{call}: over {COVERAGE_DRAWS} delays, some pass 3 * base = {3 * base:g} (each range grows with the "
+        "delay before)",
+        observed=f"the longest of {COVERAGE_DRAWS} delays was {longest:.4g}",
+        hint="previous is the delay you yielded before (base only for the first): draw "
+        "rng.uniform(base, 3 * previous), cap it, yield it, and keep it as the next previous",
     )
 
 
