@@ -50,13 +50,15 @@ FIXED_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: the Date of t = 0 for in-
 @dataclass
 class Record:
     """One request as the server saw it: when it arrived (service seconds), its path,
-    the status sent (None: no answer), the outcome, and when it ended (None: never)."""
+    the status sent (None: no answer), the outcome, when it ended (None: never), and the
+    client's ``host:port``, which tells the connections apart (None: not known)."""
 
     time: float
     path: str
     status: int | None = None
     outcome: str = "pending"
     ended: float | None = None
+    client: str | None = None
 
 
 @dataclass
@@ -132,7 +134,8 @@ class Service:
         self._windows[window] += 1  # a rate limit counts the requests of its endpoint (prefix)
         rng = random.Random(f"{self.seed}|{path}|{self._counts[path]}")
         decision = decide(faults, rng, now, self._windows[window])
-        record = Record(now, path)
+        peer = scope.get("client")
+        record = Record(now, path, client=f"{peer[0]}:{peer[1]}" if peer else None)
         self.log.append(record)
         emit("server.request", path=path)
         try:
