@@ -204,7 +204,10 @@ print(run.diagnosis)
 #   `results[item]`; if it raises an `Exception`, store the exception in
 #   `failures[item]` and **go on** with the next item;
 # * mark **every** item you take, `STOP` included, with `queue.task_done()` exactly
-#   once — even if `handle` raises, and even if your task is cancelled while handling;
+#   once, when you have **finished** with it (after `handle` returned or raised, so that
+#   `queue.join()` means "every item was handled") — even if `handle` raises, and even
+#   if your task is cancelled while handling;
+# * an item may come more than once: handle it each time you take it;
 # * never swallow cancellation: `except Exception` is right, `except BaseException` or
 #   a bare `except:` is not (it would catch `CancelledError`);
 # * put nothing back into the queue.
@@ -222,7 +225,9 @@ check_consumer(consumer)
 # %% tests="ch01-ex1-hidden" points=2
 check_consumer(consumer, items=["a", "b"], failing=(), duration=3.0)
 ### BEGIN HIDDEN TESTS
-check_consumer(consumer, items=list(range(10, 30)), failing={12, 19, 29}, duration=0.25)
+check_consumer(consumer, items=list(range(10, 30)), failing={10, 12, 19, 29}, duration=0.25)
+check_consumer(consumer, items=["x", "y", "x", "z", "x"], failing={"z"})
+check_consumer(consumer, items=[], failing=())
 check_consumer_cancelled(consumer)
 ### END HIDDEN TESTS
 
@@ -324,6 +329,16 @@ check_run_pipeline(
     failing={"p2-3", "p4-0"},
 )
 check_run_pipeline(run_pipeline, sources=[[], range(3)], consumers=5, maxsize=10)
+check_run_pipeline(run_pipeline, sources=[], consumers=2, maxsize=3)
+check_run_pipeline(
+    run_pipeline,
+    sources=[["a", "b", "a"], ["b", "c"], ["a"]],
+    consumers=2,
+    maxsize=1,
+    failing={"a"},
+    start=42.5,
+)
+check_run_pipeline(run_pipeline, sources=[range(6), range(10, 13)], consumers=3, maxsize=2, failing={0, 12}, start=7.25)
 check_run_pipeline_cancelled(run_pipeline)
 ### END HIDDEN TESTS
 
@@ -373,15 +388,16 @@ show_queue_depth(both)
 # Write `serve(source, handle, *, consumers, maxsize, stop)`:
 #
 # * `source` is an async iterable of items; `stop` is an `asyncio.Event`;
-# * run `consumers` consumers (your `consumer`) on a `TracedQueue(maxsize)`, and feed
-#   them the items of `source` until the source ends **or** `stop` is set;
+# * run `consumers` consumers (your `consumer`, as tasks named `consumer-1`, … as in
+#   exercise 2) on a `TracedQueue(maxsize)`, and feed them the items of `source` until
+#   the source ends **or** `stop` is set;
 # * once `stop` is set, take **no** new item from `source` (cancel a pending wait for
 #   the next one), but handle every item already taken;
 # * then put one `STOP` per consumer, wait for the consumers, and return
 #   `(results, failures)`.
 #
-# In the checks, an item arrives every 0.5 s, handling one takes 1 s, and `stop` is set
-# at t = 6.25 s.
+# In the visible check, an item arrives every 0.5 s, handling one takes 1 s, and `stop`
+# is set at t = 6.25 s; the hidden checks vary these (and start the clock elsewhere than 0).
 
 # %% solution="ch01-ex3-serve"
 from solutions.producer_consumer import serve
@@ -394,6 +410,9 @@ check_serve(serve, items=7, stop_at=None)
 ### BEGIN HIDDEN TESTS
 check_serve(serve, every=0.1, stop_at=2.05, consumers=3, maxsize=5, duration=0.5)
 check_serve(serve, every=2.0, stop_at=0.5, consumers=2, maxsize=2)
+check_serve(serve, items=0, stop_at=None)
+check_serve(serve, items=6, stop_at=None, consumers=4, maxsize=1, failing={0, 5}, start=30.5)
+check_serve(serve, every=0.75, stop_at=4.0, consumers=1, maxsize=1, failing={0}, start=12.0)
 ### END HIDDEN TESTS
 
 # %%

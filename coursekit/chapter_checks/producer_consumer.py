@@ -2,14 +2,21 @@
 
 Each ``check_*`` runs the learner's function on a virtual clock against a
 :class:`~coursekit.workload.Workload`, then walks a :class:`~coursekit.checks.Chain`:
-defined -> runs -> terminates -> correct -> respects limits. It returns the
-run is silent when everything holds but for the ✓ lines.
+defined -> runs -> terminates -> correct -> respects limits. It is silent when
+everything holds but for the ✓ lines; ``learner_facing`` adds the scenario (the check's
+call) to a failure.
+
+Items may repeat (each occurrence is handled once; ``results[item]`` is the same for
+every occurrence), and the scenarios with ``start`` run on a clock that does not start
+at 0. What is checked is what the statements promise, not one schedule: which consumer
+takes which item, and the order in which the consumers take items, are free.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
@@ -51,7 +58,13 @@ def check_consumer(
     _require_ran(
         chain, run, "consumer", hang_hint=("return as soon as you take STOP; the queue holds nothing after it")
     )
-    _require_each_handled_once(chain, work, items)
+    _require_each_handled_once(
+        chain,
+        work,
+        items,
+        lost_hint="take items until you take STOP and handle each one; an item that repeats is handled "
+        "again each time it is taken (do not skip items you have seen)",
+    )
     _require_outcomes(chain, work, items, results, failures)
     extra_puts = queue.put_count - (len(items) + 1)
     chain.require(
@@ -62,6 +75,17 @@ def check_consumer(
         "a STOP nobody takes is never marked task_done(), and queue.join() never returns",
     )
     _require_task_done_per_get(chain, run, queue)
+    early = _task_done_before_handled(run.events)
+    chain.require(
+        not early,
+        "each item is marked task_done() only once it has been handled",
+        observed=lambda: (
+            f"task_done() for item {early[0]!r} was called while handle({early[0]!r}) had not finished"
+            + (f" (and for {len(early) - 1} more item(s))" if len(early) > 1 else "")
+        ),
+        hint="call queue.task_done() after `await handle(item)` returned or raised (in a `finally:` around it), "
+        "not when you take the item: queue.join() must mean 'every item was handled', not 'every item was taken'",
+    )
 
 
 @learner_facing
@@ -112,13 +136,20 @@ def check_run_pipeline(
     maxsize: int = 4,
     duration: float = 1.0,
     failing: Iterable[Hashable] = (5,),
+    start: float = 0.0,
 ) -> None:
-    """Producers (one per source) and consumers on a bounded queue; all items handled."""
+    """Producers (one per source) and consumers on a bounded queue, started at loop time ``start``;
+    all items handled."""
     chain = Chain("run_pipeline")
     chain.require_async_function(run_pipeline, "run_pipeline")
     work = Workload(duration, failing)
     items = [item for source in sources for item in source]
-    run = run_virtual(lambda: run_pipeline(sources, work, consumers=consumers, maxsize=maxsize), deadline=DEADLINE)
+
+    async def scenario() -> Any:
+        await asyncio.sleep(start)
+        return await run_pipeline(sources, work, consumers=consumers, maxsize=maxsize)
+
+    run = run_virtual(scenario, deadline=start + DEADLINE)
     _require_ran(chain, run, "run_pipeline", hang_hint=_pipeline_hang_hint(run, consumers))
     results, failures = _require_pair(chain, run, "run_pipeline")
     _require_each_handled_once(
@@ -133,8 +164,10 @@ def check_run_pipeline(
     _require_outcomes(chain, work, items, results, failures)
     chain.require_no_leftover_tasks(run, "run_pipeline")
     _require_bounded_queue(chain, run, maxsize)
+    _require_producers(chain, run, sources)
     _require_stop_per_consumer(chain, run, consumers)
     _require_concurrency(chain, run, min(consumers, len(items)), consumers)
+    _require_consumer_names(chain, run, consumers)
 
 
 @learner_facing
@@ -184,40 +217,47 @@ def check_serve(
     consumers: int = 2,
     maxsize: int = 3,
     duration: float = 1.0,
+    failing: Iterable[Hashable] = (),
+    start: float = 0.0,
 ) -> None:
-    """Items arrive every ``every`` s; ``stop`` is set at ``stop_at`` (never if None)."""
+    """Serve starts at loop time ``start``; an item arrives ``every`` s after serve asks for it;
+    ``stop`` is set ``stop_at`` s after the start (never if None)."""
     chain = Chain("serve")
     chain.require_async_function(serve, "serve")
-    work = Workload(duration)
+    work = Workload(duration, failing)
+    stop_time = None if stop_at is None else start + stop_at
 
-    async def arrivals():  # the source: item i becomes available at (i + 1) * every
+    async def arrivals():  # the source: each item arrives `every` s after serve asks for it
         for item in range(items):
+            emit("source.ask", item=item)
             await asyncio.sleep(every)
             emit("source.take", item=item)
             yield item
 
     async def scenario() -> Any:
+        await asyncio.sleep(start)
         stop = asyncio.Event()
-        if stop_at is not None:
-            asyncio.get_running_loop().call_at(stop_at, stop.set)
+        if stop_time is not None:
+            asyncio.get_running_loop().call_at(stop_time, stop.set)
         return await serve(arrivals(), work, consumers=consumers, maxsize=maxsize, stop=stop)
 
-    run = run_virtual(scenario, deadline=DEADLINE)
+    run = run_virtual(scenario, deadline=start + DEADLINE)
     _require_ran(chain, run, "serve", hang_hint=_pipeline_hang_hint(run, consumers))
     results, failures = _require_pair(chain, run, "serve")
     taken = [event["item"] for event in run.of_kind("source.take")]
-    if stop_at is not None:
-        late = [event for event in run.of_kind("source.take") if event.time is not None and event.time > stop_at]
+    if stop_time is not None:
+        late = [event for event in run.of_kind("source.take") if event.time is not None and event.time > stop_time]
         chain.require(
             not late,
             "serve takes no new item from the source once stop is set",
             observed=lambda: (
-                f"stop was set at t={stop_at:g} s, but serve took item {late[0]['item']} "
+                f"stop was set at t={stop_time:g} s, but serve took item {late[0]['item']} "
                 f"at t={late[0].time:g} s" + (f" and {len(late) - 1} more" if len(late) > 1 else "")
             ),
             hint="wait for whichever comes first, the next item or stop.wait() "
             "(asyncio.wait(..., return_when=FIRST_COMPLETED)), and cancel the other",
         )
+    _require_intake_until_stop(chain, run, items, stop_time)
     _require_each_handled_once(
         chain,
         work,
@@ -229,16 +269,17 @@ def check_serve(
     )
     _require_outcomes(chain, work, taken, results, failures)
     chain.require_no_leftover_tasks(run, "serve")
-    if stop_at is not None:
+    if stop_time is not None:
         backlog = maxsize + consumers + 1  # queued + in hand of consumers + held by the producer
-        bound = stop_at + math.ceil(backlog / consumers) * duration
+        bound = stop_time + math.ceil(backlog / consumers) * duration
         chain.require(
             run.elapsed <= bound,
             "serve drains and returns promptly after stop",
-            observed=f"stop at t={stop_at:g} s, returned at t={run.elapsed:g} s (bound {bound:g} s)",
+            observed=f"stop at t={stop_time:g} s, returned at t={run.elapsed:g} s (bound {bound:g} s)",
             hint="after stop, put one STOP per consumer right away and wait for the consumers",
         )
     _require_bounded_queue(chain, run, maxsize)
+    _require_consumer_names(chain, run, consumers)
 
 
 # ----------------------------------------------------------- shared links
@@ -272,22 +313,34 @@ def _require_each_handled_once(
     chain: Chain, work: Workload, items: Iterable[Hashable], lost_hint: str = "take items until STOP; handle each one"
 ) -> None:
     expected = list(items)
-    lost = [item for item in expected if work.completed[item] == 0]
-    cut_short = [item for item in lost if work.calls[item]]
-    chain.require(
-        not lost,
-        "every item is handled",
-        observed=lambda: (
-            f"{len(lost)} of {len(expected)} items were never handled: {describe_values(lost)}"
+    wanted = Counter(expected)
+    lost = [item for item in wanted if work.completed[item] < wanted[item]]
+    cut_short = [item for item in lost if work.calls[item] > work.completed[item]]
+    missing = sum(wanted[item] - work.completed[item] for item in lost)
+
+    def describe_lost() -> str:
+        repeats = [item for item in lost if wanted[item] > 1]
+        return (
+            f"{missing} of {len(expected)} items were never handled: {describe_values(lost)}"
             + (f" ({len(cut_short)} of them were started, then cancelled midway)" if cut_short else "")
-        ),
-        hint=lost_hint,
-    )
-    repeated = sorted((item for item, calls in work.calls.items() if calls > 1), key=repr)
+            + (
+                f"; {describe_values(repeats)} appear{'s' if len(repeats) == 1 else ''} more than once in the "
+                "input, and each occurrence must be handled"
+                if repeats
+                else ""
+            )
+        )
+
+    chain.require(not lost, "every item is handled", observed=describe_lost, hint=lost_hint)
+    repeated = sorted((item for item, calls in work.calls.items() if calls > wanted[item]), key=repr)
     chain.require(
         not repeated,
         "no item is handled twice",
-        observed=lambda: f"handled more than once: {describe_values(repeated)}",
+        observed=lambda: "; ".join(
+            f"handle({item!r}) was called {work.calls[item]} times for {wanted[item]} "
+            f"occurrence{'s' if wanted[item] != 1 else ''}"
+            for item in repeated[:3]
+        ),
         hint="each item taken from the queue is handled by exactly one consumer, once",
     )
 
@@ -305,14 +358,25 @@ def _require_outcomes(
         hint="store `results[item] = await handle(item)` for every item that did not fail",
     )
     wrong = {item: error for item, error in failures.items() if not isinstance(error, ItemFailed)}
+
+    def describe_failures() -> str:
+        if set(failures) != expected_failures:
+            return describe_dict_difference(
+                {item: "an exception" for item in failures},
+                {item: "an exception" for item in expected_failures},
+                "failures",
+            )
+        item, value = next(iter(wrong.items()))
+        return f"failures[{item!r}] is {value!r} (a {type(value).__name__}), not the ItemFailed that handle raised"
+
     chain.require(
         set(failures) == expected_failures and not wrong,
         "failures[item] holds the exception handle(item) raised",
-        observed=lambda: (
-            f"failures has keys {describe_values(sorted(failures, key=repr))}, "
-            f"expected {describe_values(sorted(expected_failures, key=repr))}"
-        ),
-        hint="in `except Exception as error:` store `failures[item] = error`",
+        observed=describe_failures,
+        hint="in `except Exception as error:` store the exception itself, `failures[item] = error` "
+        "(not str(error), not its type)"
+        if set(failures) == expected_failures
+        else "in `except Exception as error:` store `failures[item] = error`, for failing items only",
     )
 
 
@@ -353,6 +417,105 @@ def _require_bounded_queue(chain: Chain, run: VirtualRun[Any], maxsize: int) -> 
     )
 
 
+def _require_producers(chain: Chain, run: VirtualRun[Any], sources: Sequence[Iterable[Hashable]]) -> None:
+    """One producer task per non-empty source put its items, in order; every STOP after the last item."""
+    put_by: dict[str | None, list[Any]] = {}
+    for event in run.of_kind("queue.put"):
+        if event["item"] is not STOP:
+            put_by.setdefault(event.task, []).append(event["item"])
+    wanted = [list(source) for source in sources if list(source)]
+    seen = list(put_by.values())
+    one_task = len(wanted) > 1 and len(seen) == 1
+    chain.require(
+        sorted(map(repr, seen)) == sorted(map(repr, wanted)),
+        "one producer task per source puts that source's items, in order",
+        observed=lambda: (
+            f"all {sum(map(len, seen))} items of the {len(wanted)} sources were put by one task, {next(iter(put_by))!r}"
+            if one_task
+            else "the tasks that put items put: "
+            + "; ".join(f"{task!r}: {describe_values(values)}" for task, values in put_by.items())
+        ),
+        hint="start one producer task for each source (each puts its own source's items, in order), "
+        "so that the sources are read concurrently: one slow source must not hold up the others"
+        if one_task
+        else "each producer puts exactly the items of its own source, in the source's order, and nothing else",
+    )
+    puts = run.of_kind("queue.put")
+    last_item = max((index for index, event in enumerate(puts) if event["item"] is not STOP), default=-1)
+    early = [index for index, event in enumerate(puts) if event["item"] is STOP and index < last_item]
+    chain.require(
+        not early,
+        "the STOPs are put after the last item",
+        observed=lambda: f"a STOP was put before item {puts[last_item]['item']!r}, the last item put",
+        hint="wait until every producer has finished (e.g. an inner TaskGroup, or gather), then put the STOPs: "
+        "a consumer that takes its STOP early leaves the items behind it to the others",
+    )
+
+
+def _require_consumer_names(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
+    names = sorted({event.task or "?" for event in run.of_kind("queue.get")})
+    expected = [f"consumer-{number}" for number in range(1, consumers + 1)]
+    chain.require(
+        names == sorted(expected),
+        "the consumers are tasks named "
+        + (", ".join(expected) if consumers <= 3 else f"consumer-1 ... {expected[-1]}"),
+        observed=f"the tasks that took items from the queue were named {describe_values(names)}",
+        hint='name each consumer task when you create it: create_task(consumer(...), name=f"consumer-{number}"), '
+        "numbered from 1",
+    )
+
+
+def _require_intake_until_stop(chain: Chain, run: VirtualRun[Any], items: int, stop_time: float | None) -> None:
+    """Until stop (or the source's end), serve is always waiting for the next item or for room in the queue."""
+    takes = run.of_kind("source.take")
+    if stop_time is None:
+        chain.require(
+            len(takes) == items,
+            "serve takes every item of the source until it ends",
+            observed=f"the source had {items} items; serve took {len(takes)} and returned at t={run.elapsed:g} s",
+            hint="feed the consumers in a loop that ends only when the source ends (StopAsyncIteration, "
+            "or the end of `async for`) or stop is set",
+        )
+        return
+    asks = [event for event in run.of_kind("source.ask") if (event.time or 0.0) <= stop_time]
+    taken_by_stop = [event for event in takes if (event.time or 0.0) <= stop_time]
+    puts_after = {event["item"] for event in run.of_kind("queue.put") if (event.time or 0.0) > stop_time}
+    blocked = [
+        event
+        for event in run.of_kind("queue.full")
+        if event["item"] is not STOP and (event.time or 0.0) <= stop_time and event["item"] in puts_after
+    ]
+    busy = len(asks) > len(taken_by_stop) or bool(blocked) or len(taken_by_stop) == items
+    chain.require(
+        busy,
+        "serve keeps taking items from the source until stop is set",
+        observed=lambda: (
+            f"when stop was set at t={stop_time:g} s, serve had taken {len(taken_by_stop)} items and was "
+            "waiting neither for the next item nor for room in the queue, though the source had more"
+        ),
+        hint="feed the consumers in a loop that runs until the source ends or stop is set: do not end the "
+        "intake after a fixed number of items, when the queue is empty, or on a timer",
+    )
+
+
+def _task_done_before_handled(events: list[Event]) -> list[Any]:
+    """Items marked task_done() by the task that took them before their handle() call ended."""
+    holding: dict[str | None, list[Any]] = {}  # task -> [item, handled]
+    early: list[Any] = []
+    for event in events:
+        if event.kind == "queue.get":
+            holding[event.task] = [event["item"], event["item"] is STOP]
+        elif event.kind == "work.end":
+            for held in holding.values():
+                if held[0] == event["item"]:
+                    held[1] = True
+        elif event.kind == "queue.task_done":
+            held = holding.pop(event.task, [None, True])
+            if not held[1]:
+                early.append(held[0])
+    return early
+
+
 def _require_stop_per_consumer(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
     stops = _stops_put(run)
     chain.require(
@@ -375,7 +538,14 @@ def _require_concurrency(chain: Chain, run: VirtualRun[Any], expected: int, cons
 
 
 def _pipeline_hang_hint(run: VirtualRun[Any], consumers: int) -> str:
-    waits = " ".join(task.waiting_on for task in run.stuck)
+    waits = " ".join(task.waiting_on for task in run.stuck).lower()
+    puts = run.of_kind("queue.put")
+    stop_first = next((i for i, event in enumerate(puts) if event["item"] is STOP), None)
+    if "queue.put()" in waits and stop_first is not None and any(e["item"] is not STOP for e in puts[stop_first:]):
+        return (
+            "the consumers took their STOPs and ended while producers still had items to put: put the STOPs "
+            "only after every producer has finished"
+        )
     if "queue.get()" in waits and _stops_put(run) < consumers:
         return (
             f"only {_stops_put(run)} STOP(s) were put for {consumers} consumers: each consumer "

@@ -11,15 +11,19 @@ async def run_pipeline(sources, handle, *, consumers, maxsize):
     queue = TracedQueue(maxsize)
     results, failures = {}, {}
 
-    async def produce():
-        for items in sources:
-            for item in items:
-                await queue.put(item)
+    async def produce(items):
+        for item in items:
+            await queue.put(item)
+
+    async def feed():
+        async with asyncio.TaskGroup() as producers:
+            for items in sources:
+                producers.create_task(produce(items))
         for _ in range(consumers):
             await queue.put(STOP)
 
     async with asyncio.TaskGroup() as group:
-        group.create_task(produce())
+        group.create_task(feed())
         for _ in range(consumers):
             await consumer(queue, handle, results, failures)
     return results, failures

@@ -14,9 +14,12 @@ async def run_pipeline(sources, handle, *, consumers, maxsize):
         asyncio.create_task(consumer(queue, handle, results, failures), name=f"consumer-{n}")
         for n in range(1, consumers + 1)
     ]
-    for items in sources:
+
+    async def produce(items):
         for item in items:
             await queue.put(item)
+
+    await asyncio.gather(*(produce(items) for items in sources))
     for _ in range(consumers):
         await queue.put(STOP)
     await asyncio.gather(*workers)
