@@ -363,7 +363,7 @@ check_breaker_trial_outcomes(CircuitBreaker, limit=4, timeout=2.5, start=0.0)
 check_breaker_reopens(CircuitBreaker)
 check_breaker_late_calls(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
-check_breaker_reopens(CircuitBreaker, timeout=30.0, epsilon=0.125, start=0.0)
+check_breaker_reopens(CircuitBreaker, threshold=1, timeout=30.0, epsilon=0.125, start=0.0)
 check_breaker_late_calls(CircuitBreaker, timeout=30.0, start=0.0)
 ### END HIDDEN TESTS
 

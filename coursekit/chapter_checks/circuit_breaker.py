@@ -223,7 +223,10 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
         success.made and success.error is None and success.value == 6,
         f"call {number}, breaker.call(lookup, 3, scale=2), returns lookup(3, scale=2) == 6",
         observed=f"call {number} {success.describe()}",
-        hint="pass every argument on, positional and keyword: await func(*args, **kwargs), and return its result",
+        hint=f"only {threshold - 1} failure(s) came before this call: open only when the count of consecutive "
+        "failures reaches failure_threshold"
+        if isinstance(success.error, CircuitOpenError)
+        else "pass every argument on, positional and keyword: await func(*args, **kwargs), and return its result",
     )
     for number, outcome in enumerate(outcomes[: 2 * threshold - 1], 1):
         chain.require(
@@ -241,7 +244,10 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
         nth.made and isinstance(nth.error, ServiceDown),
         f"failure {threshold} in a row (t={nth.asked:g}) is made, and its error reaches the caller",
         observed=f"that call {nth.describe()}",
-        hint="the threshold-th failure is recorded, not rejected: make the call, count its failure, then open",
+        hint="the caller of the failure that opens the breaker gets that failure's own error: count it, open, "
+        "and re-raise it (`raise`); only the calls after it are rejected"
+        if nth.made
+        else "the threshold-th failure is recorded, not rejected: make the call, count its failure, then open",
     )
     after = outcomes[-1]
     what = f"the call after failure {threshold} in a row (t={after.asked:g})"
@@ -250,7 +256,8 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
             f"{what} is rejected without calling the service",
             observed=f"the call {after.describe()}",
             hint="open the breaker when the count *reaches* failure_threshold (>=): gobreaker's "
-            "`ConsecutiveFailures > 5` trips at the 6th failure, one late"
+            "`ConsecutiveFailures > 5` trips at the 6th failure, one late. And count every error that is an "
+            "instance of self.counted (isinstance(error, self.counted): subclasses too; by default every Exception)"
             if _state(breaker) is not BreakerState.OPEN
             else "while open, raise CircuitOpenError before calling func",
         )
@@ -267,7 +274,8 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
 @learner_facing
 def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float = 3.5) -> None:
     """With ``counted=(ServiceDown,)``: ``2 * threshold`` calls raising another error (NotCounted) pass
-    their error through and do not open it; then ``threshold`` ServiceDown failures do."""
+    their error through and do not open it; then ``threshold - 1`` ServiceDown failures, a NotCounted (a
+    success: the count goes back to 0), and ``threshold`` ServiceDown failures, which open it."""
     chain = Chain("CircuitBreaker")
     breaker = _new_breaker(
         chain, breaker_class, failure_threshold=threshold, recovery_timeout=60.0, counted=(ServiceDown,)
@@ -277,20 +285,31 @@ def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float
     async def main() -> list[Outcome]:
         await asyncio.sleep(start)
         outcomes = []
-        for _ in range(2 * threshold):
-            outcomes.append(await _call(breaker, upstream, upstream.make(fails=True, error=NotCounted("404"))))
-        for _ in range(threshold + 1):
-            outcomes.append(await _call(breaker, upstream, upstream.make(fails=True)))
+        for not_counted in plan:
+            error = NotCounted("404") if not_counted else None
+            outcomes.append(await _call(breaker, upstream, upstream.make(fails=True, error=error)))
         return outcomes
 
+    plan = [True] * (2 * threshold) + [False] * (threshold - 1) + [True] + [False] * (threshold + 1)
+    reset = 3 * threshold  # the NotCounted call between the ServiceDown failures
     outcomes, _ = _run(chain, main, start + 60)
-    for number, outcome in enumerate(outcomes[: 3 * threshold], 1):
+    for number, outcome in enumerate(outcomes[:-1], 1):
+        after_reset = number > reset
         chain.require(
             outcome.made and outcome.error is not None,
             f"call {number} is made, and its error reaches the caller"
-            + (": NotCounted is not a failure" if number <= 2 * threshold else ""),
+            + (": NotCounted is not a failure" if plan[number - 1] else "")
+            + (
+                f": the NotCounted error of call {reset} counts as a success, which sets the count of "
+                "consecutive failures back to 0"
+                if after_reset
+                else ""
+            ),
             observed=f"call {number} {outcome.describe()}",
-            hint="count only exceptions that are instances of self.counted (isinstance(error, self.counted)); "
+            hint="an error that is not counted counts as a success (the service did answer): set the count of "
+            "consecutive failures back to 0"
+            if after_reset
+            else "count only exceptions that are instances of self.counted (isinstance(error, self.counted)); "
             "let the others through without counting them",
         )
     chain.require(
@@ -387,11 +406,16 @@ def check_breaker_half_open_limit(
     outcomes, _ = _run(chain, main, start + 10 * timeout + 10)
     made = [outcome for outcome in outcomes if outcome.made]
     what = f"of {limit + extra} calls arriving together at t={start + timeout:g}, half open"
+    waited = [t for t in upstream.calls if t > start + timeout]
     chain.require(
         len(made) == limit,
         f"{what}, exactly {limit} are made",
-        observed=f"{len(made)} were made",
-        hint="count the trial calls running; while half_open_max_calls of them run, reject the rest "
+        observed=f"{len(made)} were made"
+        + (f", {len(waited)} of them later, at t={', '.join(f'{t:g}' for t in waited)}" if waited else ""),
+        hint="a call beyond the trial slots waited for a free slot and was then made: reject it at once instead "
+        "(a Semaphore or a wait loop makes it wait)"
+        if waited
+        else "count the trial calls running; while half_open_max_calls of them run, reject the rest "
         "(document 002's breaker lets every caller through once half open)"
         if len(made) > limit
         else "half open admits half_open_max_calls trial calls at once, not fewer",
@@ -409,18 +433,19 @@ def check_breaker_half_open_limit(
 
 @learner_facing
 def check_breaker_reopens(
-    breaker_class: Any, *, timeout: float = 10.0, epsilon: float = 0.25, start: float = 4.75
+    breaker_class: Any, *, threshold: int = 2, timeout: float = 10.0, epsilon: float = 0.25, start: float = 4.75
 ) -> None:
-    """Opened at ``start``; the trial call at ``start + timeout`` fails after 1 s: the breaker opens again at
-    once, with a fresh timer: a call ``timeout - epsilon`` after that failure is rejected (the old timer
-    would have let it through), one ``timeout + epsilon`` after it is made."""
+    """Opened at ``start`` by ``threshold`` failures; the trial call at ``start + timeout`` fails after 1 s:
+    the breaker opens again at once (one trial failure is enough, whatever the threshold), with a fresh
+    timer: a call ``timeout - epsilon`` after that failure is rejected (the old timer would have let it
+    through), one ``timeout + epsilon`` after it is made."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class, failure_threshold=1, recovery_timeout=timeout)
+    breaker = _new_breaker(chain, breaker_class, failure_threshold=threshold, recovery_timeout=timeout)
     upstream = Upstream()
 
     async def main() -> tuple[Outcome, Any, list[Outcome]]:
         await asyncio.sleep(start)
-        opened = await _trip(breaker, upstream, 1)()
+        opened = await _trip(breaker, upstream, threshold)()
         await _sleep_until(opened + timeout)
         trial = await _call(breaker, upstream, upstream.make(fails=True, duration=1.0))
         state = _state(breaker)
@@ -442,7 +467,8 @@ def check_breaker_reopens(
         state is BreakerState.OPEN,
         f"{what} fails at t={trial.ended:g}: the breaker is open again at once",
         observed=f"right after, breaker.state is {_state_name(state)}",
-        hint="any failure of a trial call reopens the breaker, whatever failure_threshold says",
+        hint="any failure of a trial call reopens the breaker at once, whatever failure_threshold says: "
+        "the threshold counts failures while closed only",
     )
     failed_at = trial.ended or 0.0
     early, late = later
@@ -570,7 +596,8 @@ def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
         chain,
         f"a call at t={early.asked:g}, 29.75 s after it opened at t={opened:g},",
         early,
-        wait_hint="recovery_timeout defaults to 30.0 seconds: keep the given constructor's defaults",
+        wait_hint="the wait lasts recovery_timeout (30.0 s by default: keep the given constructor's defaults) "
+        "from the failure that opened the breaker, not from an earlier failure",
     )
     chain.require(
         trial.made and trial.value == "ok" and state is BreakerState.CLOSED,
@@ -900,7 +927,10 @@ def check_fetch_item(fetch_item: Any, *, seed: int = 7, start: float = 2.25) -> 
             f"{what} sends one request, through breaker.call",
             observed=f"breaker.call was called {len(breaker.calls)} time(s); the service got "
             f"{len(service.log)} request(s)",
-            hint="make the request inside the function you give breaker.call, once: "
+            hint="one request per fetch_item call: don't call breaker.call again after an error (retries belong "
+            "around fetch_item, chapter 6's retry)"
+            if len(breaker.calls) > 1
+            else "make the request inside the function you give breaker.call, once: "
             "`await breaker.call(get)` where `get` does `await client.get(f'/items/{n}')`",
         )
         if status == 200:
@@ -951,7 +981,7 @@ def check_fetch_item_open(fetch_item: Any, *, seed: int = 7) -> None:
             return await fetch_item(client, breaker, ITEM_OK)
 
     run = run_virtual(main, deadline=60)
-    what = f"check_fetch_item_open(fetch_item, seed={seed!r}): fetch_item(client, breaker, {ITEM_OK}), the breaker open"
+    what = f"fetch_item(client, breaker, {ITEM_OK}), the breaker open"
     chain.require(
         not service.log,
         f"{what} sends no request",
