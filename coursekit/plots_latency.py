@@ -1,0 +1,108 @@
+"""Chapter 9's pictures: latency histograms with percentile lines, CDFs, coordinated omission.
+
+Draw only: the latencies come from the caller, or from a run's events through
+:mod:`coursekit.analysis_latency`. Percentile lines are nearest-rank (numpy's
+``method="inverted_cdf"``, Hyndman & Fan type 1). Each function prints one
+deterministic summary line per series, so notebooks compare strictly under nbval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from coursekit.analysis_latency import latencies_both_ways
+from coursekit.virtual_time import VirtualRun
+
+PERCENTILE_COLOURS = {50: "tab:green", 95: "tab:orange", 99: "tab:red"}
+
+
+def nearest_rank_ms(values: Sequence[float], p: float) -> float:
+    """The nearest-rank percentile of ``values`` (seconds), in milliseconds (numpy's inverted_cdf)."""
+    return float(np.percentile(np.asarray(values, dtype=float), p, method="inverted_cdf")) * 1000
+
+
+def _summary(label: str, values: Sequence[float], percentiles: Sequence[float]) -> str:
+    parts = [f"p{p:g} {nearest_rank_ms(values, p):.1f} ms" for p in percentiles]
+    return f"{label}: {len(values)} latencies, " + ", ".join(parts) + f", max {max(values) * 1000:.1f} ms"
+
+
+def show_latency_histogram(
+    samples: Mapping[str, Sequence[float]],
+    *,
+    percentiles: Sequence[float] = (50, 95, 99),
+    title: str = "Latency histogram",
+) -> None:
+    """One panel per series: a histogram of its latencies on log-spaced bins, with a vertical line at
+    each nearest-rank percentile."""
+    figure, axes = plt.subplots(1, len(samples), figsize=(4.6 * len(samples), 3.0), squeeze=False)
+    for ax, (label, values) in zip(axes[0], samples.items(), strict=True):
+        data = np.asarray(values, dtype=float) * 1000
+        bins = np.geomspace(max(data.min(), 1e-3), data.max() * 1.01, 40)
+        ax.hist(data, bins=bins, color="tab:blue", alpha=0.7)
+        ax.set_xscale("log")
+        for p in percentiles:
+            ax.axvline(
+                nearest_rank_ms(values, p),
+                color=PERCENTILE_COLOURS.get(int(p), "tab:purple"),
+                linestyle="--",
+                label=f"p{p:g}",
+            )
+        ax.legend(fontsize=8)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("latency (ms, log scale)")
+        print(_summary(label, values, percentiles))
+    axes[0][0].set_ylabel("requests")
+    _finish(figure, title)
+
+
+def show_cdf(samples: Mapping[str, Sequence[float]], *, title: str = "Latency CDF") -> None:
+    """Every series' empirical distribution function on one axis: the share of latencies at or below x."""
+    figure, ax = plt.subplots(figsize=(6.5, 3.2))
+    for label, values in samples.items():
+        data = np.sort(np.asarray(values, dtype=float)) * 1000
+        shares = np.arange(1, len(data) + 1) / len(data)
+        ax.step(data, shares, where="post", label=label)
+        print(_summary(label, values, (50, 99)))
+    for share in (0.5, 0.99):
+        ax.axhline(share, color="grey", linestyle=":", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel("share of requests at or below")
+    ax.legend(fontsize=8)
+    _finish(figure, title)
+
+
+def show_coordinated_omission(
+    runs: Mapping[str, VirtualRun[Any]], *, start: float, rate: float, stalls: Sequence[tuple[float, float]] = ()
+) -> None:
+    """One panel per run: each request's latency against its intended send time, measured from the send
+    (crosses: what a closed-loop client records) and from the intended send (dots); stalls hatched."""
+    figure, axes = plt.subplots(1, len(runs), figsize=(4.8 * len(runs), 3.2), sharey=True, squeeze=False)
+    for ax, (label, run) in zip(axes[0], runs.items(), strict=True):
+        intended, from_send, from_intended = latencies_both_ways(run.events, start=start, rate=rate)
+        for begin, end in stalls:
+            ax.axvspan(begin, end, color="tab:grey", alpha=0.2, hatch="//", label="stall")
+        ax.plot(intended, np.asarray(from_intended) * 1000, ".", color="tab:red", label="from intended send")
+        ax.plot(intended, np.asarray(from_send) * 1000, "x", color="tab:blue", markersize=4, label="from send")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("intended send time (virtual s)")
+        ax.legend(fontsize=8)
+        if not from_send:
+            print(f"{label}: no request was answered")
+            continue
+        print(
+            f"{label}: {len(from_send)} requests; p99 from the send {nearest_rank_ms(from_send, 99):.1f} ms, "
+            f"from the intended send {nearest_rank_ms(from_intended, 99):.1f} ms"
+        )
+    axes[0][0].set_ylabel("latency (ms)")
+    _finish(figure, "Coordinated omission: the same run, measured two ways")
+
+
+def _finish(figure: plt.Figure, title: str) -> None:
+    figure.suptitle(title)
+    figure.tight_layout()
+    plt.show()
