@@ -30,9 +30,10 @@
 # 4. race several attempts for the first **successful** answer, not merely the first
 #    finished one (exercise 4).
 #
-# Everything runs on the virtual clock from chapter 0, and the HTTP requests go to a
-# service simulated inside this process (httpx's own `MockTransport`): no network, and
-# the same timings on every run.
+# Everything runs on the virtual clock from chapter 0. The HTTP requests go to the
+# course's fault-injecting service (`coursekit.service`), inside this process through
+# httpx's `ASGITransport` (no network, the same timings on every run), and at the end of
+# section 3 for real, served by uvicorn on 127.0.0.1, with the same client code.
 
 # %% locked="ch04-setup"
 # %matplotlib inline
@@ -45,7 +46,6 @@ import httpx
 
 from coursekit import run_virtual
 from coursekit.chapter_checks.fan_out_fan_in import (
-    FakeService,
     check_fetch_all,
     check_first_success,
     check_merge,
@@ -53,6 +53,9 @@ from coursekit.chapter_checks.fan_out_fan_in import (
     check_run_all,
 )
 from coursekit.plots import show_busy_timeline, show_in_flight
+from coursekit.service import BASE_URL, Faults, Latency, Service
+from coursekit.service.connections import Connections
+from coursekit.service.live import serve_live
 from coursekit.workload import ItemFailed, Workload
 
 T = TypeVar("T")
@@ -199,14 +202,15 @@ show_busy_timeline(
 #
 # Write `run_all(handle, items)`:
 #
-# * call `handle(item)` for every item, **all at the same time**;
+# * call `handle(item)` for every item, **all at the same time** (an item listed twice
+#   is handled twice);
 # * when every call succeeds, return their results as a list **in the order of `items`**;
 # * when a call fails: **cancel** every call still running, **wait** until they have all
 #   ended, then raise an **`ExceptionGroup`** that holds the failure;
 # * leave no task running when you return or raise.
 #
 # A `TaskGroup` does the second half for you. In the checks, item `i` takes
-# `durations[i]` seconds: first nothing fails, then item 2 fails at t = 2 s.
+# `durations[i]` seconds: first nothing fails, then item 2 fails 2 s after the call.
 
 # %% solution="ch04-ex1-run-all"
 from solutions.fan_out_fan_in import run_all
@@ -218,7 +222,10 @@ check_run_all(run_all)
 check_run_all(run_all, durations=(1.0, 2.0), failing=())
 ### BEGIN HIDDEN TESTS
 check_run_all(run_all, durations=(2.0, 0.5, 0.5, 3.0, 1.0, 2.5), failing={1, 2})
-check_run_all(run_all, durations=(4.0, 1.0, 0.25), failing={0})
+check_run_all(run_all, durations=(4.0, 1.0, 0.25), failing={0}, start=0.0)
+check_run_all(run_all, durations=(1.0, 3.0, 0.5, 2.0), failing={3})
+check_run_all(run_all, durations=(1.0, 3.0, 0.5), items=(2, 0, 2, 1), failing=())
+check_run_all(run_all, durations=(1.0, 3.0, 0.5), items=(1, 0, 2, 0), failing={0})
 check_run_all(run_all, durations=(), failing=())
 ### END HIDDEN TESTS
 
@@ -259,23 +266,34 @@ show_busy_timeline(
 # client made for one request throws its pool away, so **every** request pays the
 # handshakes again — and a busy crawler also piles up sockets waiting to close.
 #
-# Our test service is `FakeService`: it answers `GET /items/<n>` with
-# `"content of /items/<n>"` after `latency` seconds, and a new connection costs
-# `connect_time` = 0.1 s. It counts the clients and connections made. Inside
-# `service.intercept()`, a plain `httpx.AsyncClient()` talks to it instead of the network,
-# so we can run the document's code as it is written. 30 URLs, at most 10 at a time:
+# Our service is the course's fault-injecting service (`Service`): `GET /items/<n>`
+# answers `{"item":n}` after its latency, here 0.5 s. In-process, httpx's `ASGITransport`
+# hands each request straight to it: no socket, so no connection to reuse either. So we
+# put `Connections` in front of it, a model of httpx's own connection pool on the virtual
+# clock: a request that finds no idle connection in its client's pool opens one, which
+# takes `connect_time` (the handshakes); a connection goes back to its pool when the answer
+# has been read, and `httpx.Limits(max_connections=...)` caps a pool as it does in httpx.
+# Each connection has its own client port, which the service writes in its log next to
+# each request (`record.client`), as it does when it is served for real. Inside
+# `connections.intercept()`, a plain `httpx.AsyncClient()` is a client of the service
+# with a pool of its own, so we can run the document's code as it is written. 30 URLs, at
+# most 10 at a time, with a handshake of 0.1 s, then of 0.45 s (three round trips to a
+# server across an ocean, over TLS):
 
 
 # %%
-def measure(fetch_everything, n_urls=30):
-    service = FakeService(latency=0.5)
-    urls = [service.url(f"/items/{n}") for n in range(1, n_urls + 1)]
-    with service.intercept():
+def measure(fetch_everything, connect_time, n_urls=30):
+    service = Service(faults=Faults(latency=Latency.fixed(0.5)))
+    connections = Connections(service, connect_time=connect_time)
+    urls = [f"{BASE_URL}/items/{n}" for n in range(1, n_urls + 1)]
+    with connections.intercept():
         run = run_virtual(lambda: fetch_everything(urls))
     bodies = run.unwrap()
+    ports = {record.client for record in service.log}
     print(
-        f"{fetch_everything.__name__:22} {len(bodies)} bodies, {service.clients:2} client(s), "
-        f"{service.connections:2} connections opened, finished at t={run.elapsed:g} s"
+        f"{fetch_everything.__name__:18} connect {connect_time:4g} s: {len(bodies)} bodies, "
+        f"{connections.clients:2} client(s), {connections.opened:2} connections "
+        f"({len(ports):2} client ports in the service's log), done at t={run.elapsed:g} s"
     )
 
 
@@ -303,17 +321,57 @@ async def one_shared_client(urls):
         return await asyncio.gather(*(fetch(url) for url in urls))
 
 
-measure(client_per_request)
-measure(one_shared_client)
+for connect_time in (0.1, 0.45):
+    measure(client_per_request, connect_time)
+    measure(one_shared_client, connect_time)
 
 # %% [markdown]
-# Thirty requests, thirty connections with a client per request; ten with a shared
-# client: one per request in flight, each reused twice. Here a handshake costs 0.1 s
-# against 0.5 s for the answer, so the difference is small; against a server across an
-# ocean over TLS, the handshakes can cost more than the requests themselves. Create the
-# client **once**, where the fan-out starts (or once per program), and pass it to the
-# code that uses it.
+# Thirty requests, thirty connections with a client per request: each of the three waves
+# of ten pays a handshake. With a shared client, ten connections, one per request in
+# flight, each reused twice: only the first wave pays. With 0.1 s handshakes against
+# 0.5 s answers the difference is small (1.8 s against 1.6 s); with 0.45 s handshakes
+# it is 2.85 s against 1.95 s, and it grows with the number of waves. Create the client
+# **once**, where the fan-out starts (or once per program), and pass it to the code that
+# uses it.
 #
+# The pool is also a limit. A shared client with `httpx.Limits(max_connections=5)` and no
+# semaphore at all: the other requests wait in the pool for one of its five connections.
+
+
+# %%
+async def pool_limited(urls):
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=5)) as client:
+        responses = await asyncio.gather(*(client.get(url) for url in urls))
+        return [response.text for response in responses]
+
+
+measure(pool_limited, 0.1)
+
+# %% [markdown]
+# Five connections, six waves of 0.5 s after one handshake. (A pool waits at most its
+# *pool timeout* for a connection, 5 s by default, then raises `httpx.PoolTimeout`:
+# with hundreds of URLs, limit them with a semaphore as above, and keep the pool at least
+# as large.)
+#
+# ### On a real socket
+#
+# The same two functions against the service served for real by uvicorn on 127.0.0.1
+# (`serve_live`), on the real clock, answers taking 10 ms. Here the connections are real
+# TCP connections and the ports in the service's log are the ones the operating system
+# gave them. (How long each run takes varies, so we print only the counts.)
+
+# %%
+for fetch_everything in (client_per_request, one_shared_client):
+    live_service = Service(faults=Faults(latency=Latency.fixed(0.01)))
+    with serve_live(live_service) as url:
+        live_bodies = await fetch_everything([f"{url}/items/{n}" for n in range(1, 31)])
+    ports = {record.client for record in live_service.log}
+    print(
+        f"{fetch_everything.__name__:18} {len(live_bodies)} bodies; the service saw {len(live_service.log)} "
+        f"requests on {'30' if len(ports) == 30 else 'at most 10' if len(ports) <= 10 else len(ports)} connections"
+    )
+
+# %% [markdown]
 # Two more details. A request's **status** is not an error for httpx until you ask:
 # a `503 Service Unavailable` comes back as a normal `Response`; call
 # `response.raise_for_status()` to turn 4xx/5xx answers into `httpx.HTTPStatusError`.
@@ -326,16 +384,18 @@ measure(one_shared_client)
 # Write `fetch_all(client, urls, *, limit=10)`:
 #
 # * send `GET url` for every URL through **`client`**, the one you are given (create no
-#   other client), with **at most `limit`** requests in flight at once, and as many as
-#   that allows;
+#   other client); a URL listed twice is requested twice;
+# * keep **at most `limit`** requests in flight at once, and as many as that allows: when
+#   one ends, the next starts at once;
 # * return a list with one entry per URL, **in the order of `urls`**: the body
 #   (`response.text`) of a successful answer, or the **exception** that URL caused —
 #   `httpx.HTTPStatusError` for a 4xx/5xx answer (use `raise_for_status()`), or whatever
 #   `httpx.HTTPError` the request raised;
 # * one failing URL never affects the others; leave no task running.
 #
-# In the visible check, 8 URLs `/items/1` … `/items/8`, `limit=3`; `/items/4` answers
-# 503 and the server drops the connection of `/items/6`.
+# In the visible check, 8 URLs `/items/1` … `/items/8`, `limit=3`, through a client with
+# a 5 s timeout: `/items/2` takes 2.5 s, the others 1 s; `/items/4` answers 500 or 503,
+# and `/items/6` never answers (the client gives up after 5 s: `httpx.ReadTimeout`).
 
 # %% solution="ch04-ex2-fetch-all"
 from solutions.fan_out_fan_in import fetch_all
@@ -344,20 +404,42 @@ from solutions.fan_out_fan_in import fetch_all
 check_fetch_all(fetch_all)
 
 # %% tests="ch04-ex2-hidden" points=2
-check_fetch_all(fetch_all, count=4, limit=10, failing=(), broken=())
+check_fetch_all(fetch_all, items=(1, 2, 3, 4), limit=10, slow=(), failing=(), hanging=())
 ### BEGIN HIDDEN TESTS
-check_fetch_all(fetch_all, count=20, limit=5, failing=(2, 3, 19), broken=(7,), latency=0.5)
-check_fetch_all(fetch_all, count=6, limit=1, failing=(1,), broken=(6,))
-check_fetch_all(fetch_all, count=0)
+check_fetch_all(fetch_all, items=(3, 1, 3, 2, 1), limit=2, slow=((3, 2.0),), failing=(2,), hanging=())
+check_fetch_all(
+    fetch_all,
+    items=tuple(range(1, 21)),
+    limit=5,
+    latency=0.5,
+    slow=((1, 1.75), (12, 1.25)),
+    failing=(3, 20),
+    refused=(2,),
+    hanging=(7,),
+    start=0.0,
+)
+check_fetch_all(
+    fetch_all,
+    items=(1, 2, 3, 4, 5, 6),
+    limit=1,
+    slow=((5, 0.25),),
+    failing=(1,),
+    refused=(3,),
+    hanging=(6,),
+    timeout=2.0,
+)
+check_fetch_all(fetch_all, items=(5, 6, 7), limit=2, slow=(), failing=(7,), hanging=(5,), timeout=3.0)
+check_fetch_all(fetch_all, items=tuple(range(1, 15)), limit=None, slow=((1, 2.0),), failing=(), hanging=())
+check_fetch_all(fetch_all, items=())
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Your `fetch_all`, in pictures
 #
 # Your `fetch_all` and the reference on 12 URLs with `limit=4`, each answer taking 1 s
-# and `/items/5` answering 503: first one row per request (the time the server spent on
-# it, after the connection was made), then how many were in flight. With the limit, the
-# requests go in three waves of four, over four connections.
+# and `/items/5` answering with an error: first one row per request (from the moment it
+# was sent, its connection's handshake included, to its answer), then how many were in
+# flight. With the limit, the requests go in three waves of four, over four connections.
 
 # %%
 from coursekit.picture_runs.fan_out_fan_in import fetch_all_run
@@ -366,7 +448,7 @@ both = {"your fetch_all": fetch_all_run(fetch_all), "reference": reference_run("
 for label, run in both.items():
     clients, connections = len(run.of_kind("http.client")), len(run.of_kind("http.connect"))
     print(f"{label}: {clients} client(s), {connections} connection(s) opened")
-show_busy_timeline(both, title="fetch_all: one row per request (red: the 503)")
+show_busy_timeline(both, title="fetch_all: one row per request (red: the error)")
 show_in_flight(both, limit=4, title="fetch_all: requests in flight (limit 4)")
 
 # %% [markdown]
@@ -469,8 +551,9 @@ print("tasks still running at the end:", ", ".join(task.name for task in run.lef
 #
 # Write the async generator `merge(*streams)`; each stream is an async generator.
 #
-# * Yield every item of every stream **exactly once**, each **as soon as** its stream
-#   produces it (read all streams at once: one task per stream, feeding a queue);
+# * Yield every item of every stream **exactly once** (whatever its value, `None`
+#   included), each **as soon as** its stream produces it (read all streams at once: one
+#   task per stream, feeding a queue);
 # * end when **every** stream has ended;
 # * if a stream raises an `Exception`, raise it to the reader;
 # * whenever merge stops — all streams ended, a stream failed, the reader closed it
@@ -479,7 +562,7 @@ print("tasks still running at the end:", ", ".join(task.name for task in run.lef
 #   `async with contextlib.aclosing(stream):`) before merge finishes.
 #
 # In the checks, stream `a` yields `a0, a1, …` every 0.5 s, `b` every 0.7 s, `c` every
-# 1.1 s; then the same again with a fourth stream that raises at t = 1.2 s. The second
+# 1.1 s; then the same again with a fourth stream that raises 1.2 s after the start. The second
 # check stops reading after 3 items, once with `break` and once by cancelling the reader.
 
 # %% solution="ch04-ex3-merge"
@@ -494,9 +577,11 @@ check_merge_cancelled(merge, take=4, streams=((0.25, 40), (0.25, 40), (0.25, 40)
 ### BEGIN HIDDEN TESTS
 check_merge(merge, streams=((1.0, 3),))
 check_merge(merge, streams=((0.3, 5), (0.5, 0), (0.25, 7), (2.0, 1)), fail_at=0.8)
+check_merge(merge, streams=((1.0, 3), (0.25, 2), (0.4, 2)), nones=(1,), fail_at=-0.5, start=0.0)
 check_merge(merge, streams=(), fail_at=None)
 check_merge(merge, streams=((0.5, 3),), fail_at=0.1)
 check_merge_cancelled(merge, take=5, streams=((0.25, 50), (0.25, 50), (0.5, 50)))
+check_merge_cancelled(merge, take=1, streams=((2.0, 3), (0.5, 30)), start=0.0)
 ### END HIDDEN TESTS
 
 # %%
@@ -574,6 +659,7 @@ check_first_success(first_success, durations=(1.0,), failing=(), all_fail=(2.0,)
 ### BEGIN HIDDEN TESTS
 check_first_success(first_success, durations=(0.5, 1.0, 1.0, 4.0), failing={0, 1}, all_fail=(3.0, 1.0, 2.0, 0.25))
 check_first_success(first_success, durations=(2.0, 2.0, 0.5), failing={2}, all_fail=(0.5, 0.5))
+check_first_success(first_success, durations=(1.5, 0.5, 1.5), failing={1}, all_fail=(2.0, 0.75, 1.0), start=0.0)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import VirtualRun, emit, run_virtual
-from coursekit.analysis import peak_requests
-from coursekit.chapter_checks.fan_out_fan_in import FakeService, _due, _streams
+from coursekit.analysis import idle_slots, peak_requests
+from coursekit.chapter_checks.fan_out_fan_in import _due, _streams, body_of, items_service
 from coursekit.checks import leaf_exceptions
+from coursekit.service import BASE_URL
+from coursekit.service.connections import Connections
 from coursekit.workload import ItemFailed, Workload
 from solutions.fan_out_fan_in import fetch_all, first_success, merge, run_all
 
@@ -24,31 +26,42 @@ durations = st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0])
 @settings(max_examples=40, deadline=None)
 @given(data=st.data(), count=st.integers(0, 15), limit=st.integers(1, 6))
 def test_fetch_all_answers_every_url_in_place_through_one_client(data: st.DataObject, count: int, limit: int) -> None:
-    paths = [f"/p/{n}" for n in range(count)]
-    failing = data.draw(st.sets(st.sampled_from(paths))) if paths else set()
-    broken = data.draw(st.sets(st.sampled_from(paths))) - failing if paths else set()
-    latency = {path: data.draw(durations) for path in paths}
-    service = FakeService(latency.__getitem__, failing=failing, broken=broken)
+    items = data.draw(st.lists(st.integers(1, 12), min_size=count, max_size=count))  # repeats allowed
+    kinds = {n: data.draw(st.sampled_from(["ok", "ok", "failing", "refused", "hanging"])) for n in set(items)}
+    slow = [(n, data.draw(durations)) for n in set(items)]
+    service = items_service(
+        latency=1.0,
+        slow=slow,
+        failing={n for n, kind in kinds.items() if kind == "failing"},
+        refused={n for n, kind in kinds.items() if kind == "refused"},
+        hanging={n for n, kind in kinds.items() if kind == "hanging"},
+        items=items,
+    )
+    connections = Connections(service, connect_time=0.1)
 
     async def scenario() -> Any:
-        async with service.client() as client:
-            return await fetch_all(client, [service.url(path) for path in paths], limit=limit)
+        async with connections.client(timeout=4.0) as client:
+            return await fetch_all(client, [f"{BASE_URL}/items/{n}" for n in items], limit=limit)
 
     run = run_virtual(scenario)
     assert run.outcome == "returned", run.diagnosis
     results = run.unwrap()
     assert len(results) == count
-    for path, result in zip(paths, results, strict=True):
-        if path in failing:
-            assert isinstance(result, httpx.HTTPStatusError) and result.response.status_code == 503
-        elif path in broken:
-            assert isinstance(result, httpx.RemoteProtocolError)
+    for n, result in zip(items, results, strict=True):
+        if kinds[n] in ("failing", "refused"):
+            assert isinstance(result, httpx.HTTPStatusError)
+            assert result.response.status_code in ((500, 503) if kinds[n] == "failing" else (429,))
+            assert result.request.url.path == f"/items/{n}"
+        elif kinds[n] == "hanging":
+            assert isinstance(result, httpx.ReadTimeout)
         else:
-            assert result == f"content of {path}"
-    assert all(service.requests[path] == 1 for path in paths)
-    assert service.clients == 1
+            assert result == body_of(n)
+    assert sorted(record.path for record in service.log) == sorted(f"/items/{n}" for n in items)
+    assert connections.clients == 1
     assert peak_requests(run.events) == min(limit, count)
-    assert service.connections <= min(limit, count) + len(broken)  # kept-alive connections are reused
+    assert idle_slots(run.events, count, limit) is None  # a free place is taken at once
+    hung = sum(kinds[n] == "hanging" for n in items)
+    assert connections.opened <= min(limit, count) + hung  # kept-alive connections are reused
     assert not run.leftover
 
 
@@ -97,7 +110,7 @@ stream_specs = st.lists(st.tuples(st.sampled_from([0.25, 0.5, 0.7, 1.0]), st.int
 def test_merge_yields_every_item_once_when_it_is_due(spec: list[tuple[float, int]]) -> None:
     closed: set[str] = set()
     sources = _streams(spec, closed)
-    received: list[tuple[float, str]] = []
+    received: list[tuple[float, Any]] = []
 
     async def scenario() -> None:
         async for item in merge(*sources):

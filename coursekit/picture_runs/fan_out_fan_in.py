@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from coursekit.chapter_checks.fan_out_fan_in import FakeService
+from coursekit.chapter_checks.fan_out_fan_in import CONNECT_TIME, items_service
+from coursekit.service import BASE_URL
+from coursekit.service.connections import Connections
 from coursekit.traces import picture_run
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload
@@ -31,14 +33,15 @@ def run_all_run(run_all: Callable[..., Any]) -> VirtualRun[Any]:
 
 @picture_run("fetch_all")
 def fetch_all_run(fetch_all: Callable[..., Any]) -> VirtualRun[Any]:
-    """12 URLs with ``limit=4``, each answer taking 1 s, ``/items/5`` answering 503."""
-    service = FakeService(latency=1.0, failing={"/items/5"})
+    """12 URLs with ``limit=4`` through one client, each answer taking 1 s, ``/items/5`` answering 500 or 503."""
+    service = items_service(latency=1.0, failing={5}, items=range(1, 13))
+    connections = Connections(service, connect_time=CONNECT_TIME)
 
     async def main() -> Any:
-        async with service.client() as client:
-            return await fetch_all(client, [service.url(f"/items/{n}") for n in range(1, 13)], limit=4)
+        async with connections.client() as client:
+            return await fetch_all(client, [f"{BASE_URL}/items/{n}" for n in range(1, 13)], limit=4)
 
-    with service.intercept():
+    with connections.intercept():
         return run_virtual(main)
 
 

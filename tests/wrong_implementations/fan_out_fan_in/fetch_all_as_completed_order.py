@@ -3,7 +3,7 @@
 EXPECT = {
     "check": "check_fetch_all",
     "property": "results[i] is the body (response.text) of urls[i]",
-    "observed": "; expected 'content of /items/",
+    "observed": "; urls[",
     "hint": "as_completed",
 }  # ties finish in any order
 

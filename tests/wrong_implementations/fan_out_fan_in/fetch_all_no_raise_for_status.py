@@ -1,9 +1,10 @@
-"""Never calls raise_for_status(): a 503 page is returned as if it were the content."""
+"""Never calls raise_for_status(): an error page (500 or 503) is returned as if it were the content."""
 
 EXPECT = {
     "check": "check_fetch_all",
-    "property": "a URL answering 503 gets its httpx.HTTPStatusError in its place",
-    "observed": "is '/items/4 is unavailable'",
+    "property": "a URL answering 4xx or 5xx gets its httpx.HTTPStatusError in its place",
+    "observed": "results[3] (/items/4, which answers 500 or 503) is 'internal error'",
+    "hint": "raise_for_status()",
 }
 
 

@@ -2,7 +2,7 @@
 
 EXPECT = {
     "check": "check_fetch_all",
-    "property": "requests run concurrently, up to 3 at a time",
+    "property": "requests run concurrently, up to limit=3 at a time",
     "observed": "at most 1 request(s) were in flight at once",
 }
 

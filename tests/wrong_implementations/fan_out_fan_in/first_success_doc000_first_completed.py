@@ -3,7 +3,7 @@
 EXPECT = {
     "check": "check_first_success",
     "property": "a failed attempt does not end the race",
-    "observed": "raised ItemFailed: item 1 failed at t=1 s, but attempt 2 would have succeeded at t=2 s",
+    "observed": "raised ItemFailed: item 1 failed after 1 s, but attempt 2 would have succeeded after 2 s",
 }
 
 

@@ -4,7 +4,8 @@ cannot tell which attempt succeeded first, and it waits for the slowest."""
 EXPECT = {
     "check": "check_first_success",
     "property": "first_success returns the first successful result",
-    "observed": "it returned ('done', 0); attempt 2 succeeded first, at t=2 s",
+    "observed": "it returned ('done', 0); attempt 2 succeeded first, after 2 s",
+    "hint": "first to succeed in time",
 }
 
 

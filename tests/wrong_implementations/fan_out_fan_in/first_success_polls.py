@@ -3,7 +3,7 @@
 EXPECT = {
     "check": "check_first_success",
     "property": "first_success returns as soon as an attempt succeeds",
-    "observed": "it returned at t=2.25 s; the first success came at t=2 s",
+    "observed": "it returned after 2.25 s; the first success came after 2 s",
 }
 
 

@@ -3,7 +3,7 @@
 EXPECT = {
     "check": "check_merge",
     "property": "merge yields each item as soon as its stream produces it",
-    "observed": "'b0' was due at t=0.7 s but yielded at t=2 s",
+    "observed": "'b0' was due 0.7 s after the start but yielded after 2 s",
 }
 
 

@@ -3,7 +3,7 @@
 EXPECT = {
     "check": "check_run_all",
     "property": "every sibling still running has ended (cancelled) before run_all raises",
-    "observed": "but item 0 went on and ended cancelled at t=2 s",
+    "observed": "but item 0 went on and ended cancelled 2 s after the call",
 }
 
 

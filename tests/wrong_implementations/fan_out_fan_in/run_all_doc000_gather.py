@@ -4,7 +4,7 @@ but the other items go on running, unobserved."""
 EXPECT = {
     "check": "check_run_all",
     "property": "every sibling still running has ended (cancelled) before run_all raises",
-    "observed": "run_all raised at t=2 s, but item 0 went on and ended done at t=3 s; item 3",
+    "observed": "run_all raised 2 s after the call, but item 0 went on and ended done 3 s after the call; item 3",
 }
 
 
