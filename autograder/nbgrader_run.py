@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from autograder.chapters import COURSE_DIR
@@ -25,6 +27,21 @@ def tools_env() -> dict[str, str]:
     """This process's environment with this Python's scripts folder first on PATH."""
     scripts = str(Path(sys.executable).parent)
     return {**os.environ, "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
+
+
+@contextmanager
+def scripts_on_path() -> Iterator[None]:
+    """Within the block, this process's PATH starts with this Python's scripts folder (for
+    nbgrader's API used in this process: a new gradebook runs ``alembic``)."""
+    before = os.environ.get("PATH")
+    os.environ["PATH"] = tools_env()["PATH"]
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PATH"]
+        else:
+            os.environ["PATH"] = before
 
 
 def nbgrader(*args: str, course_dir: Path = COURSE_DIR) -> None:

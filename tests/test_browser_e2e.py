@@ -26,7 +26,11 @@ learner does:
    (``python -m autograder grade PATH --json``). It must match what the browser showed:
    exercise 1's two test cells full marks, every other test cell 0.
 
-Without Chromium or Playwright the test skips, except under CI=true, where it fails.
+A second test opens other chapters in the same JupyterLab (chapter 7: the breaker-state
+picture), answers the exercise whose run the picture draws with the reference, runs all
+cells, and sees the picture of that run next to the reference's.
+
+Without Chromium or Playwright the tests skip, except under CI=true, where they fail.
 On failure a screenshot of the page is saved under the test's tmp path (its path
 is in the failure message).
 """
@@ -44,7 +48,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -73,7 +81,7 @@ SOLVED_TESTS = {"ch01-ex1-visible", "ch01-ex1-hidden"}
 FIRST_FAILING = "ch01-ex2-visible"  # where Run All stops: exercise 2 is still a placeholder
 PLACEHOLDER_MESSAGE = "the placeholder is still there"
 PICTURE_CALL = "show_queue_depth(runs)"  # the first picture, before any exercise
-STARTUP_TIMEOUT = 90  # s: first start releases the chapters (about 20 s)
+STARTUP_TIMEOUT = 240  # s: the first start releases every chapter (about 40 s on a quiet machine)
 WAIT_MS = 60_000  # ms: the longest explicit wait on the page
 
 
@@ -173,10 +181,10 @@ class Lab:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
 
-def solution_text() -> str:
-    """Exercise 1's reference answer, as a learner would type it (no nbgrader delimiters)."""
-    source = nbformat.read(REPO_ROOT / "notebooks" / CHAPTER / NOTEBOOK, as_version=4)
-    cell = next(cell for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == SOLVED)
+def reference_answer(chapter: str, notebook: str, grade_id: str) -> str:
+    """The reference answer of a solution cell, as a learner would type it (no nbgrader delimiters)."""
+    source = nbformat.read(REPO_ROOT / "notebooks" / chapter / notebook, as_version=4)
+    cell = next(cell for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
     return "\n".join(
         line for line in cell.source.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line
     )
@@ -218,8 +226,9 @@ DONE_JS = """(marker) => {
 }"""
 
 
-@pytest.fixture
-def lab(tmp_path: Path):
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    """One JupyterLab for the module's tests (each works on its own chapter)."""
     if not CHROMIUM.exists():
         unavailable(
             f"{CHROMIUM} is missing: `python3 course.py test` installs it as root on Debian (apt-get install chromium)"
@@ -228,7 +237,7 @@ def lab(tmp_path: Path):
         import playwright.sync_api  # noqa: F401
     except ImportError:
         unavailable("the Python package playwright is missing (pyproject.toml pins it)")
-    server = Lab(tmp_path)
+    server = Lab(tmp_path_factory.mktemp("lab"))
     try:
         server.start()
         yield server
@@ -236,13 +245,53 @@ def lab(tmp_path: Path):
         server.stop()
 
 
-def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: Lab, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def answer_and_run_all(page, lab: Lab, chapter: str, notebook: str, begins: str, answer: str, stop: str) -> list[dict]:
+    """Open the workspace's ``chapter/notebook``, replace the code of the solution cell whose code
+    begins with ``begins`` (a regex) by ``answer``, Run All Cells, wait until Run All has stopped at
+    the cell whose source is ``stop``; what each code cell shows (:data:`CELLS_JS`)."""
+    from playwright.sync_api import expect
 
-    timings: dict[str, float] = {"course.py start": lab.startup_seconds}
-    started = time.monotonic()
-    # The learner starts chapter 1 over: its workspace copy goes, the exchange still offers it.
-    shutil.rmtree(lab.workspace / CHAPTER)
+    page.goto(f"{lab.url}/lab/tree/{chapter}/{notebook}?token={lab.token}")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).to_be_attached()
+    # the solution cell: its code begins with the definition (other cells may define the same name inside)
+    cell = panel.locator(".jp-CodeCell").filter(has=page.locator(".cm-content", has_text=re.compile(begins)))
+    cell.locator(".cm-content").click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(answer)
+    expect(cell.locator(".cm-content")).not_to_contain_text("NotImplementedError")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    page.wait_for_function(DONE_JS, arg=stop, timeout=WAIT_MS)
+    return [cell for cell in page.evaluate(CELLS_JS) if cell["code"]]
+
+
+def assert_ran_cleanly_up_to(cells: list[dict], stop: str) -> int:
+    """Every code cell before the one whose source is ``stop`` ran without error output, and none after
+    it ran; ``stop``'s index."""
+    index = next(i for i, cell in enumerate(cells) if cell["source"].strip() == stop)
+    for cell in cells[:index]:
+        assert cell["prompt"].startswith("[") and cell["prompt"][1:-2].isdigit(), cell
+        assert not cell["errors"], f"unexpected error output:\n{cell['source'][:200]}\n{cell['errors']}"
+    assert len(cells[index]["errors"]) == 1 and PLACEHOLDER_MESSAGE in cells[index]["errors"][0], cells[index]
+    for cell in cells[index + 1 :]:
+        assert cell["outputs"] == 0 and not cell["prompt"].strip("[]: "), cell
+    return index
+
+
+def assert_shows_picture(cells: list[dict], call: str, printed: str = "") -> None:
+    """The cell whose source contains ``call`` shows a PNG picture, and ``printed`` in its text."""
+    picture = next(cell for cell in cells if call in cell["source"])
+    assert picture["images"] and picture["images"][0]["src"].startswith("data:image/png"), picture
+    assert picture["images"][0]["width"] > 100, picture
+    assert printed in picture["text"], picture
+
+
+@contextmanager
+def browser_page(lab: Lab, tmp_path: Path) -> Iterator[Any]:
+    """A Chromium page; on failure, a full-page screenshot under ``tmp_path`` and the end of
+    JupyterLab's log are printed with the error."""
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -250,63 +299,7 @@ def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: L
         page.set_default_timeout(WAIT_MS)
         expect.set_options(timeout=WAIT_MS)
         try:
-            page.goto(f"{lab.url}/lab?token={lab.token}")
-            expect(page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")).to_be_visible()
-
-            # 1. Assignments tab: fetch chapter 1.
-            open_assignment_list(page)
-            released = assignment_row(page, "released")
-            released.get_by_role("button", name="Fetch").click()
-            expect(assignment_row(page, "fetched").get_by_role("button", name="Submit")).to_be_visible()
-            assert (lab.workspace / CHAPTER / NOTEBOOK).is_file()
-            timings["fetched"] = time.monotonic() - started
-
-            # 2. Open the notebook, answer exercise 1, run all cells.
-            page.goto(f"{lab.url}/lab/tree/{CHAPTER}/{NOTEBOOK}?token={lab.token}")
-            notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-            expect(notebook.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).to_be_attached()
-            # the solution cell: its code begins with the definition (other cells define consumers inside)
-            answer = notebook.locator(".jp-CodeCell").filter(
-                has=page.locator(".cm-content", has_text=re.compile(r"^async def consumer\("))
-            )
-            answer.locator(".cm-content").click()
-            page.keyboard.press("ControlOrMeta+a")
-            page.keyboard.insert_text(solution_text())
-            expect(answer.locator(".cm-content")).not_to_contain_text("NotImplementedError")
-            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-            stop_marker = "check_run_pipeline(run_pipeline)"
-            page.wait_for_function(DONE_JS, arg=stop_marker, timeout=WAIT_MS)
-            timings["ran"] = time.monotonic() - started
-
-            # 3. What the page shows.
-            cells = [cell for cell in page.evaluate(CELLS_JS) if cell["code"]]
-            stop = next(i for i, cell in enumerate(cells) if cell["source"].strip() == stop_marker)
-            picture = next(cell for cell in cells if PICTURE_CALL in cell["source"])
-            assert picture["images"] and picture["images"][0]["src"].startswith("data:image/png"), picture
-            assert picture["images"][0]["width"] > 100, picture
-            for cell in cells[:stop]:
-                assert cell["prompt"].startswith("[") and cell["prompt"][1:-2].isdigit(), cell
-                assert not cell["errors"], f"unexpected error output:\n{cell['source'][:200]}\n{cell['errors']}"
-            checks = [cell for cell in cells if cell["source"].lstrip().startswith("check_consumer(consumer")]
-            assert len(checks) == 2 and all("✓ consumer runs to the end" in cell["text"] for cell in checks), checks
-            assert len(cells[stop]["errors"]) == 1 and PLACEHOLDER_MESSAGE in cells[stop]["errors"][0], cells[stop]
-            for cell in cells[stop + 1 :]:
-                assert cell["outputs"] == 0 and not cell["prompt"].strip("[]: "), cell
-
-            # 4. Save, then submit from the Assignments tab.
-            page.keyboard.press("ControlOrMeta+s")
-            expect(page.locator(".jp-mod-current.jp-mod-dirty")).to_have_count(0)
-            saved = nbformat.read(lab.workspace / CHAPTER / NOTEBOOK, as_version=4)
-            assert any(
-                output.get("output_type") == "display_data"
-                for cell in saved.cells
-                for output in cell.get("outputs", [])
-            ), "the saved notebook has no picture"
-            open_assignment_list(page)
-            assignment_row(page, "fetched").get_by_role("button", name="Submit").click()
-            expect(assignment_row(page, "submitted")).to_be_visible()
-            timings["submitted"] = time.monotonic() - started
+            yield page
         except Exception:
             shot = tmp_path / "failure.png"
             page.screenshot(path=str(shot), full_page=True)
@@ -315,6 +308,58 @@ def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: L
         finally:
             page.screenshot(path=str(tmp_path / "last.png"))
             browser.close()
+
+
+def test_learner_fetches_runs_and_submits_chapter_1_and_the_grade_matches(lab: Lab, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    timings: dict[str, float] = {"course.py start": lab.startup_seconds}
+    started = time.monotonic()
+    # The learner starts chapter 1 over: its workspace copy goes, the exchange still offers it.
+    shutil.rmtree(lab.workspace / CHAPTER)
+
+    with browser_page(lab, tmp_path) as page:
+        page.goto(f"{lab.url}/lab?token={lab.token}")
+        expect(page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")).to_be_visible()
+
+        # 1. Assignments tab: fetch chapter 1.
+        open_assignment_list(page)
+        released = assignment_row(page, "released")
+        released.get_by_role("button", name="Fetch").click()
+        expect(assignment_row(page, "fetched").get_by_role("button", name="Submit")).to_be_visible()
+        assert (lab.workspace / CHAPTER / NOTEBOOK).is_file()
+        timings["fetched"] = time.monotonic() - started
+
+        # 2. Open the notebook, answer exercise 1, run all cells.
+        stop_marker = "check_run_pipeline(run_pipeline)"
+        cells = answer_and_run_all(
+            page,
+            lab,
+            CHAPTER,
+            NOTEBOOK,
+            r"^async def consumer\(",
+            reference_answer(CHAPTER, NOTEBOOK, SOLVED),
+            stop_marker,
+        )
+        timings["ran"] = time.monotonic() - started
+
+        # 3. What the page shows.
+        assert_shows_picture(cells, PICTURE_CALL)
+        assert_ran_cleanly_up_to(cells, stop_marker)
+        checks = [cell for cell in cells if cell["source"].lstrip().startswith("check_consumer(consumer")]
+        assert len(checks) == 2 and all("✓ consumer runs to the end" in cell["text"] for cell in checks), checks
+
+        # 4. Save, then submit from the Assignments tab.
+        page.keyboard.press("ControlOrMeta+s")
+        expect(page.locator(".jp-mod-current.jp-mod-dirty")).to_have_count(0)
+        saved = nbformat.read(lab.workspace / CHAPTER / NOTEBOOK, as_version=4)
+        assert any(
+            output.get("output_type") == "display_data" for cell in saved.cells for output in cell.get("outputs", [])
+        ), "the saved notebook has no picture"
+        open_assignment_list(page)
+        assignment_row(page, "fetched").get_by_role("button", name="Submit").click()
+        expect(assignment_row(page, "submitted")).to_be_visible()
+        timings["submitted"] = time.monotonic() - started
 
     inbound = list((lab.exchange / COURSE_ID / "inbound").glob(f"*+{CHAPTER}+*"))
     assert len(inbound) == 1, inbound
@@ -370,3 +415,42 @@ def grade(notebook: Path) -> tuple[str, dict[str, tuple[float, float]]]:
         sum(m for _, m in cells.values()),
     ), report
     return "python -m autograder grade", cells
+
+
+@dataclass(frozen=True)
+class ChapterPicture:
+    """A chapter run in the browser with one exercise answered: Run All stops at the next
+    exercise's placeholder, and the picture of the learner's own run is on the page."""
+
+    chapter: str
+    notebook: str
+    solution: str  # the grade id of the solution cell answered
+    begins: str  # a regex its code begins with
+    picture: str  # in the source of the cell that draws the picture
+    printed: str  # in that cell's text output
+    stop: str  # the source of the cell where Run All stops
+
+    def __str__(self) -> str:
+        return self.chapter
+
+
+PICTURES = [
+    ChapterPicture(
+        "ch07_circuit_breaker",
+        "circuit_breaker.ipynb",
+        "ch07-ex1-circuit-breaker",
+        r"^class CircuitBreaker\b",
+        "show_breaker_states(both",
+        "your CircuitBreaker: ",
+        "check_protected(protected)",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", PICTURES, ids=str)
+def test_learner_sees_the_picture_of_their_own_run(case: ChapterPicture, lab: Lab, tmp_path: Path) -> None:
+    answer = reference_answer(case.chapter, case.notebook, case.solution)
+    with browser_page(lab, tmp_path) as page:
+        cells = answer_and_run_all(page, lab, case.chapter, case.notebook, case.begins, answer, case.stop)
+        assert_ran_cleanly_up_to(cells, case.stop)
+        assert_shows_picture(cells, case.picture, case.printed)
