@@ -18,6 +18,7 @@ the course's HTTP service in-process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -813,6 +814,17 @@ class SpyBreaker:
         return result
 
 
+def _describe_given(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], original: Any) -> str:
+    """``(lookup, 3, scale=2)``: what breaker.call was given, the function by name (no address)."""
+    if func is original:
+        name = "lookup"
+    elif isinstance(func, functools.partial):
+        name = _describe_given(func.func, func.args, func.keywords, original).join(("functools.partial", ""))
+    else:
+        name = f"{getattr(func, '__name__', type(func).__name__)} (not the undecorated lookup)"
+    return "(" + ", ".join([name, *map(repr, args), *(f"{key}={value!r}" for key, value in kwargs.items())]) + ")"
+
+
 @learner_facing
 def check_protected(protected: Any) -> None:
     """``@protected(breaker)`` on ``async def lookup(n, *, scale=1)``: decorating calls nothing; each call
@@ -857,7 +869,13 @@ def check_protected(protected: Any) -> None:
     chain.require(
         breaker.calls == [(lookup, (3,), {"scale": 2})],
         "lookup(3, scale=2), decorated, calls breaker.call(lookup, 3, scale=2) once",
-        observed=f"breaker.call was given {breaker.calls!r}",
+        observed=lambda: (
+            "breaker.call was given "
+            + (
+                "; ".join(_describe_given(func, args, kwargs, lookup) for func, args, kwargs in breaker.calls)
+                or "nothing"
+            )
+        ),
         hint="pass the undecorated function and every argument on: breaker.call(func, *args, **kwargs)",
     )
     chain.require(

@@ -576,11 +576,18 @@ def check_retry_attempts(
             hint=hint,
         )
         returned = run.elapsed
+    waits = [later - earlier - latency for earlier, later in itertools.pairwise(call.calls)]
+    restarted = (
+        len(waits) >= 2 and len(set(delays[: len(waits)])) > 1 and all(math.isclose(wait, delays[0]) for wait in waits)
+    )
     chain.require(
         call.calls == expected_times,
         f"{what} calls at t={_times(expected_times)}",
         observed=f"the calls started at t={_times(call.calls)}",
-        hint="wait the policy's delays in order (a fresh policy.delays() per retry() call), after each failed call "
+        hint="every wait was the first delay: make the iterator once per retry() call (delays = policy.delays(), "
+        "before the loop) and take next(delays) from it; each new policy.delays() starts over"
+        if restarted
+        else "wait the policy's delays in order (a fresh policy.delays() per retry() call), after each failed call "
         "ends, with await asyncio.sleep(delay)",
     )
     chain.require(

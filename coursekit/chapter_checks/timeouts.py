@@ -100,7 +100,7 @@ def check_call_with_fallback(
             observed=f"it returned at t={returned:g}",
             hint="don't wait out the whole timeout: `async with asyncio.timeout(...)` ends with the operation",
         )
-        chain.require_no_leftover_tasks(run, call)
+        _require_nothing_left(chain, run, call)
         return
     deadline = start + timeout
     chain.require(
@@ -133,7 +133,17 @@ def check_call_with_fallback(
         observed=f"it returned at t={returned:g}",
         hint="return the fallback as soon as the cancelled operation has ended; don't sleep",
     )
-    chain.require_no_leftover_tasks(run, call)
+    _require_nothing_left(chain, run, call)
+
+
+def _require_nothing_left(chain: Chain, run: VirtualRun[Any], call: str) -> None:
+    chain.require(
+        not run.leftover,
+        f"{call} leaves no task running when it returns",
+        observed=lambda: "; ".join(task.describe() for task in run.leftover),
+        hint="a task you started (a timer, a helper) is still running: cancel it, and wait for it, before "
+        "returning; `async with asyncio.timeout(timeout):` needs no task of its own",
+    )
 
 
 @learner_facing

@@ -6,7 +6,7 @@ EXPECT = {
     "subject": "retry",
     "property": "calls at t=[3, 4.5, 7]",
     "observed": "the calls started at t=[3, 4.5, 6]",
-    "hint": "a fresh policy.delays() per retry() call",
+    "hint": "every wait was the first delay",
 }
 
 

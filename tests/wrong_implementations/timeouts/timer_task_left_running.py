@@ -6,7 +6,7 @@ EXPECT = {
     "args": {"duration": 1.0},
     "property": "leaves no task running when it returns",
     "observed": "timer",
-    "hint": "await every task you create",
+    "hint": "cancel it, and wait for it",
 }
 
 
