@@ -170,7 +170,8 @@ for call_time in (1.0, 0.05):
 # Write `limited_map(func, items, limit)`:
 #
 # * return `[await func(item) for item in items]`: one result per item, **in the order
-#   of the items** (not the order calls finish in);
+#   of the items** (not the order calls finish in); an item that appears twice is two
+#   calls, and no items give `[]`;
 # * run the calls concurrently, with **at most `limit` in flight** at any instant;
 # * start a call **as soon as a slot is free**: no batches;
 # * if a call raises, cancel every other call (running or waiting) at once and raise an
@@ -193,6 +194,9 @@ check_limited_map(limited_map, items=list("abcdefghij"), limit=1, durations=(0.5
 check_limited_map(limited_map, items=list(range(3)), limit=8)
 check_limited_map(limited_map, items=list(range(40)), limit=7, durations=(0.1, 5.0, 0.3, 2.5, 1.0))
 check_limited_map_failure(limited_map, items=list(range(20)), limit=5, failing={0, 13}, duration=0.5)
+check_limited_map(limited_map, items=[3, 1, 3, 2, 1, 3], limit=2, durations=(4.0, 0.5, 1.0), start=5.5)
+check_limited_map(limited_map, items=[], limit=3)
+check_limited_map_failure(limited_map, items=list(range(6)), limit=2, failing={5}, duration=1.5, start=3.0)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -482,7 +486,7 @@ print(run.diagnosis)
 #
 # The graded cells below check one behaviour each, with its own points: results (2),
 # errors (1), shutdown (1), backpressure (1) and cancellation (2). When a check fails, its
-# message ends with the scenario it ran: run that line in a cell of your own to try again.
+# message names the scenario it ran (its `scenario:` line): run that call in a cell of your own to try again.
 
 # %% solution="ch02-ex2-worker-pool"
 from solutions.worker_pools import WorkerPool
@@ -522,6 +526,7 @@ check_pool_cancel(WorkerPool)
 ### BEGIN HIDDEN TESTS
 check_pool_cancel(WorkerPool, items=list(range(10)), workers=3, duration=1.0, cancel_queued=9, fail_at=0.5)
 check_pool_cancel(WorkerPool, items=list("abcd"), workers=1, duration=3.0, cancel_queued="b", fail_at=0.0)
+check_pool_cancel(WorkerPool, items=list(range(5)), workers=2, duration=1.5, cancel_queued=4, fail_at=2.0, start=9.5)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -626,6 +631,10 @@ check_task_manager(TaskManager, items=range(6), workers=1, failing={0}, duration
 ### BEGIN HIDDEN TESTS
 check_task_manager(TaskManager, items=range(10), workers=3, failing={0, 9}, duration=0.7, cancel_at=1.0, cancel=(3, 9))
 check_task_manager(TaskManager, items="xyz", workers=5, failing="y", duration=1.0, cancel_at=0.0, cancel=(1,))
+check_task_manager(
+    TaskManager, items=range(5), workers=2, failing={4}, duration=1.5, cancel_at=2.0, cancel=(3, 5), start=4.25
+)
+check_task_manager(TaskManager, items=[], workers=2, failing=(), cancel=())
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -26,6 +26,7 @@ import heapq
 import inspect
 import itertools
 import math
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,14 +67,28 @@ def check_limited_map(
     items: Sequence[Hashable] = tuple(range(12)),
     limit: int = 4,
     durations: Sequence[float] = DURATIONS,
+    start: float = 0.0,
 ) -> None:
-    """All items succeed; results in input order; at most ``limit`` in flight, and no idle slot."""
+    """All items succeed (an item may repeat: each occurrence is one call); results in input order;
+    at most ``limit`` in flight, and no idle slot. The call starts at loop time ``start``."""
     items = list(items)
     chain = Chain("limited_map")
     chain.require_async_function(limited_map, "limited_map")
     work = Workload(varied(items, durations))
-    run = run_virtual(lambda: limited_map(work, items, limit), deadline=DEADLINE)
-    _require_ran(chain, run, "limited_map")
+
+    async def scenario() -> Any:
+        await asyncio.sleep(start)
+        return await limited_map(work, items, limit)
+
+    run = run_virtual(scenario, deadline=start + DEADLINE)
+    _require_ran(
+        chain,
+        run,
+        "limited_map",
+        raised_hint="with no items there is nothing to run: return [] (asyncio.wait() refuses an empty set)"
+        if not items
+        else "call limited_map with the scenario's items and limit in a cell of your own to see the traceback",
+    )
     expected = [work.expected(item) for item in items]
     chain.require(
         isinstance(run.value, list),
@@ -88,19 +103,31 @@ def check_limited_map(
         observed=lambda: f"returned {len(values)} result(s) for {len(items)} items: {describe_values(values)}",
         hint="await func(item) once for every item and collect what each call returns",
     )
+    first_wrong = next((i for i, (got, want) in enumerate(zip(values, expected, strict=False)) if got != want), 0)
     chain.require(
         values == expected,
         "results are in the order of the items",
-        observed=lambda: f"returned {describe_values(values)}, expected {describe_values(expected)}",
+        observed=lambda: (
+            f"result {first_wrong} (for item {items[first_wrong]!r}) is {values[first_wrong]!r}, "
+            f"expected {expected[first_wrong]!r}"
+        ),
         hint="results must follow the input order, not the order calls finish in: keep the tasks "
         "in a list (or write into results[index]), then read them in order",
     )
-    repeated = sorted((item for item, calls in work.calls.items() if calls > 1), key=repr)
+    wanted = Counter(items)
+    repeated = sorted((item for item in work.calls | wanted if work.calls[item] != wanted[item]), key=repr)
     chain.require(
         not repeated,
-        "each item is handled once",
-        observed=lambda: f"handled more than once: {describe_values(repeated)}",
-        hint="call func(item) exactly once per item",
+        "func is called once per item (an item that repeats, once per occurrence)",
+        observed=lambda: "; ".join(
+            f"func({item!r}) was called {work.calls[item]} time{'s' if work.calls[item] != 1 else ''} "
+            f"for {wanted[item]} occurrence{'s' if wanted[item] != 1 else ''}"
+            for item in repeated[:3]
+        ),
+        hint="call func(item) exactly once for every element of items, repeats included: "
+        "do not skip or cache items seen before, and do not retry"
+        if any(work.calls[item] < wanted[item] for item in repeated)
+        else "call func(item) exactly once per element of items: do not retry, and start each call once",
     )
     chain.require_no_leftover_tasks(run, "limited_map")
     _require_limit(chain, run, limit, len(items))
@@ -130,13 +157,20 @@ def check_limited_map_failure(
     limit: int = 3,
     failing: Iterable[Hashable] = (4,),
     duration: float = 1.0,
+    start: float = 0.0,
 ) -> None:
-    """One item fails: limited_map raises an ExceptionGroup and cancels the rest at once."""
+    """Some item fails: limited_map raises an ExceptionGroup and cancels the rest at once. The call
+    starts at loop time ``start``."""
     items, failing = list(items), sorted(failing, key=repr)
     chain = Chain("limited_map")
     chain.require_async_function(limited_map, "limited_map")
     work = Workload(duration, failing)
-    run = run_virtual(lambda: limited_map(work, items, limit), deadline=DEADLINE)
+
+    async def scenario() -> Any:
+        await asyncio.sleep(start)
+        return await limited_map(work, items, limit)
+
+    run = run_virtual(scenario, deadline=start + DEADLINE)
     if run.outcome != "raised" or isinstance(run.error, NotImplementedError):
         chain.require_finished(run, "limited_map")
     chain.require(
@@ -283,7 +317,14 @@ def check_pool_results(
         observed=lambda: f"handle() was called more than once for {describe_values(repeated)}",
         hint="each job goes into the queue once, and the worker that takes it runs it once",
     )
-    _require_limit(chain, run, workers, len(items))
+    _require_limit(
+        chain,
+        run,
+        workers,
+        len(items),
+        reach_hint="start every worker in __aenter__, and let each take jobs on its own: submit() must not wait "
+        "for its job to start or finish, it returns the future at once",
+    )
     _require_no_idle_slot(
         chain,
         run,
@@ -376,6 +417,14 @@ def check_pool_shutdown(
             late["future"] = await pool.submit("late")
         except Exception as error:
             late["error"] = error
+        try:
+            async with asyncio.timeout(1.0):
+                await pool.shutdown()
+            late["again"] = None
+        except TimeoutError:
+            late["again"] = "it was still waiting 1 s later"
+        except Exception as error:
+            late["again"] = f"it raised {describe_error(error)}"
 
     run = run_virtual(scenario, deadline=DEADLINE)
     chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
@@ -413,6 +462,13 @@ def check_pool_shutdown(
             else "submit('late') returned a future that no worker will ever settle"
         ),
         hint="remember that the pool is closed (a flag set by shutdown()) and `raise RuntimeError(...)` in submit()",
+    )
+    chain.require(
+        late.get("again") is None,
+        "calling shutdown() a second time only waits (here: returns at once)",
+        observed=f"the pool had shut down; a second `await pool.shutdown()`: {late.get('again')}",
+        hint="on a second call, put no more STOPs and raise nothing: only `await asyncio.gather(*workers)` "
+        "again (the workers have ended, so it returns at once)",
     )
 
 
@@ -473,10 +529,12 @@ def check_pool_cancel(
     duration: float = 2.0,
     cancel_queued: Hashable = 5,
     fail_at: float = 1.0,
+    start: float = 0.0,
 ) -> None:
     """Two scenarios. 1: the future of queued job ``cancel_queued`` is cancelled: that job never
-    runs. 2: the block raises at ``fail_at``: the pool stops at once, every unsettled future is
-    cancelled, every worker ends cancelled, and the block's error propagates."""
+    runs. 2: the pool starts at loop time ``start`` and its block raises ``fail_at`` s later: the
+    pool stops at once, every unsettled future is cancelled and every worker has ended cancelled
+    by the time the block is left, the block's error propagates, and the pool is closed."""
     items = list(items)
     chain = Chain("WorkerPool")
     _require_pool_class(chain, WorkerPool)
@@ -501,20 +559,33 @@ def check_pool_cancel(
     work = Workload(duration)
     seen = PoolRun(work)
     pool_tasks: set[asyncio.Task[Any]] = set()
+    after: dict[str, Any] = {}
 
     async def scenario() -> None:
+        await asyncio.sleep(start)
         before = asyncio.all_tasks()
+        pool = WorkerPool(work, workers=workers)
         try:
-            async with WorkerPool(work, workers=workers) as pool:
+            async with pool:
                 for item in items:
                     seen.futures[item] = await pool.submit(item)
                 await asyncio.sleep(fail_at)
                 pool_tasks.update(asyncio.all_tasks() - before)
                 raise BlockFailed("the block using the pool failed")
         except BlockFailed:
-            seen.left_at = asyncio.get_running_loop().time()
+            seen.left_at = asyncio.get_running_loop().time() - start
+            seen.unsettled_when_left = [item for item, future in seen.futures.items() if not future.done()]
+            after["running"] = sorted(task.get_name() for task in pool_tasks if not task.done())
+            try:
+                late = await pool.submit("late")
+                late.cancel()
+                after["submit"] = "returned a future that no worker will ever settle"
+            except RuntimeError:
+                after["submit"] = None
+            except Exception as error:
+                after["submit"] = f"raised {describe_error(error)}"
 
-    run = run_virtual(scenario, deadline=DEADLINE)
+    run = run_virtual(scenario, deadline=start + DEADLINE)
     chain.require_finished(
         run,
         "leaving a block that raised",
@@ -529,10 +600,19 @@ def check_pool_cancel(
     chain.require(
         seen.left_at is not None and math.isclose(seen.left_at, fail_at, abs_tol=CLOCK_RESOLUTION),
         "the pool stops at once when the block raises",
-        observed=f"the block raised at t={fail_at:g} s, and leaving it took until t={seen.left_at:g} s",
+        observed=f"the block raised {fail_at:g} s after the start, and leaving it took until {seen.left_at:g} s "
+        "after the start",
         hint="in __aexit__, if exc_type is not None, do not shut down gracefully: cancel the workers, then await them",
     )
-    unsettled = [item for item, future in seen.futures.items() if not future.done()]
+    chain.require(
+        not after.get("running"),
+        "every worker has ended by the time the block is left",
+        observed=lambda: f"when the block was left, tasks {describe_values(after['running'])} were still running",
+        hint="after cancelling the workers, wait for them to end: `await asyncio.gather(*workers, "
+        "return_exceptions=True)` (cancel() only asks a task to stop)",
+    )
+    unsettled = seen.unsettled_when_left
+    never_started = [item for item in unsettled if not work.calls[item]]
     chain.require(
         not unsettled,
         "every job's future is settled when the pool stops",
@@ -540,8 +620,11 @@ def check_pool_cancel(
             f"when the block had been left, the futures of items {describe_values(unsettled)} were still "
             "pending: whoever awaits them waits forever"
         ),
-        hint="a worker cancelled while running a job cancels that job's future (`except asyncio.CancelledError: "
-        "future.cancel(); raise`), and __aexit__ cancels the futures of jobs still in the queue",
+        hint="__aexit__ must cancel the futures of the jobs still in the queue (get_nowait() until empty(), "
+        "skipping the STOPs)"
+        if never_started
+        else "a worker cancelled while running a job cancels that job's future (`except asyncio.CancelledError: "
+        "future.cancel(); raise`)",
     )
     alive = sorted(task.get_name() for task in pool_tasks if not task.cancelled())
     chain.require(
@@ -554,6 +637,12 @@ def check_pool_cancel(
         ),
         hint="cancel every worker task and await them; a worker must let CancelledError propagate "
         "(`except Exception` does not catch it; re-raise it after cancelling the job's future)",
+    )
+    chain.require(
+        after.get("submit") is None,
+        "after the block raised, the pool is closed: submit() raises RuntimeError",
+        observed=f"submit('late') after the failed block {after.get('submit')}",
+        hint="in __aexit__, close the pool (self._closed = True) on the error path too, not only in shutdown()",
     )
 
 
@@ -581,13 +670,24 @@ def task_manager_scenario(
     duration: float,
     cancel_at: float,
     cancel: Sequence[int],
+    start: float = 0.0,
 ) -> tuple[VirtualRun[Any], Workload, dict[str, Any]]:
-    """Submit ``items`` at t=0; at ``cancel_at`` note the status of each job in ``cancel``, then cancel it."""
+    """Submit ``items`` at loop time ``start``; ``cancel_at`` s later note the status of each job in
+    ``cancel``, then cancel it. ``seen["reraised"]``: ids of jobs whose run_job let CancelledError out."""
     work = Workload(duration, failing)
-    seen: dict[str, Any] = {"jobs": {}, "escaped": [], "cancel_state": {}}
+    seen: dict[str, Any] = {"jobs": {}, "escaped": [], "cancel_state": {}, "reraised": set()}
+
+    class Watched(manager_class):  # type: ignore[misc, valid-type]
+        async def run_job(self, job: Job) -> None:
+            try:
+                await super().run_job(job)
+            except asyncio.CancelledError:
+                seen["reraised"].add(job.id)
+                raise
 
     async def scenario() -> None:
-        async with manager_class(work, workers=workers) as manager:
+        await asyncio.sleep(start)
+        async with Watched(work, workers=workers) as manager:
             seen["jobs"] = manager.jobs
             seen["escaped"] = manager.escaped
             for item in items:
@@ -597,17 +697,19 @@ def task_manager_scenario(
                 seen["cancel_state"][job_id] = manager.jobs[job_id].status
                 manager.cancel(job_id)
 
-    return run_virtual(scenario, deadline=DEADLINE), work, seen
+    return run_virtual(scenario, deadline=start + DEADLINE), work, seen
 
 
-def expected_history(job: Job, run: VirtualRun[Any], cancelled_at: float | None) -> list[tuple[float | None, str]]:
-    """The (time, status) changes ``job`` should have: submitted at t=0, then running and its end at
-    the instants its handler call started and ended, or cancelled at ``cancelled_at`` if it never ran."""
+def expected_history(
+    job: Job, run: VirtualRun[Any], cancelled_at: float | None, start: float = 0.0
+) -> list[tuple[float | None, str]]:
+    """The (time, status) changes ``job`` should have: submitted at ``start``, then running and its end
+    at the instants its handler call started and ended, or cancelled at ``cancelled_at`` if it never ran."""
     starts = [event.time for event in run.of_kind("work.start") if event["item"] == job.item]
     ends = [(event.time, event["outcome"]) for event in run.of_kind("work.end") if event["item"] == job.item]
     if not starts:
-        return [(0.0, "pending"), *([(cancelled_at, "cancelled")] if cancelled_at is not None else [])]
-    return [(0.0, "pending"), (starts[0], "running"), *ends[:1]]
+        return [(start, "pending"), *([(cancelled_at, "cancelled")] if cancelled_at is not None else [])]
+    return [(start, "pending"), (starts[0], "running"), *ends[:1]]
 
 
 @learner_facing
@@ -620,8 +722,10 @@ def check_task_manager(
     duration: float = 1.0,
     cancel_at: float = 0.5,
     cancel: Sequence[int] = (2, 7),
+    start: float = 0.0,
 ) -> None:
-    """A TaskManager whose ``run_job`` is the learner's; jobs ``cancel`` are cancelled at ``cancel_at``."""
+    """A TaskManager whose ``run_job`` is the learner's, started at loop time ``start``; jobs ``cancel``
+    are cancelled ``cancel_at`` s later."""
     items, failing = list(items), sorted(failing, key=repr)
     chain = Chain("TaskManager")
     chain.require_async_function(getattr(TaskManager, "run_job", None), "TaskManager.run_job")
@@ -633,6 +737,7 @@ def check_task_manager(
         duration=duration,
         cancel_at=cancel_at,
         cancel=cancel,
+        start=start,
     )
     if any(isinstance(error, NotImplementedError) for _, error in seen["escaped"]):
         chain.fail_unimplemented("TaskManager.run_job")
@@ -642,9 +747,14 @@ def check_task_manager(
     chain.require(
         not bad,
         "run_job changes a status only along pending → running → done | failed | cancelled",
-        observed=lambda: f"job {bad[0][0]}: {bad[0][1]}",
-        hint="a job cancelled while it was pending must not run: return at once if its status "
-        "is no longer pending (document 004's worker overwrites 'cancelled' with 'running')",
+        observed=lambda: str(bad[0][1]) if str(bad[0][1]).startswith("job ") else f"job {bad[0][0]}: {bad[0][1]}",
+        hint=(
+            "the job's handler had already started while its status still said pending, so cancel() took it "
+            "for a pending job: set RUNNING before `await self.handle(job.item)`, not after"
+            if bad and bad[0][0] in jobs and work.calls[jobs[bad[0][0]].item]
+            else "a job cancelled while it was pending must not run: return at once if its status "
+            "is no longer pending (document 004's worker overwrites 'cancelled' with 'running')"
+        ),
     )
     escaped = list(seen["escaped"])
     chain.require(
@@ -709,7 +819,7 @@ def check_task_manager(
         return [(time, status.value) for time, status in job.history]
 
     def expected(job_id: int, job: Job) -> list[tuple[float | None, str]]:
-        return expected_history(job, run, cancel_at if was.get(job_id) is JobStatus.PENDING else None)
+        return expected_history(job, run, start + cancel_at if was.get(job_id) is JobStatus.PENDING else None, start)
 
     late = [job_id for job_id, job in jobs.items() if history(job) != expected(job_id, job)]
     chain.require(
@@ -718,7 +828,23 @@ def check_task_manager(
         observed=lambda: (
             f"job {late[0]}: history {history(jobs[late[0]])}, expected {expected(late[0], jobs[late[0]])}"
         ),
-        hint="set RUNNING just before awaiting the handler, and the end status as soon as it returns or raises",
+        hint=(
+            "use job.set_status(...) for every change: it records job.history (assigning job.status records nothing)"
+            if late and len(jobs[late[0]].history) == 1 and jobs[late[0]].status is not JobStatus.PENDING
+            else "set RUNNING just before awaiting the handler, and the end status as soon as it returns or raises"
+        ),
+    )
+    swallowed = [
+        job_id
+        for job_id in cancel
+        if was.get(job_id) is JobStatus.RUNNING and job_id in jobs and job_id not in seen["reraised"]
+    ]
+    chain.require(
+        not swallowed,
+        "run_job re-raises the cancellation of a running job",
+        observed=lambda: f"job {swallowed[0]} was cancelled while running, and run_job returned normally",
+        hint="in `except asyncio.CancelledError:` set CANCELLED, then `raise`: a task that swallows its "
+        "cancellation keeps its canceller waiting and hides that it was stopped",
     )
     _require_limit(chain, run, workers, len(items) - len(cancel))
 
@@ -726,18 +852,27 @@ def check_task_manager(
 # ----------------------------------------------------------- shared links
 
 
-def _require_ran(chain: Chain, run: VirtualRun[Any], what: str) -> None:
-    failed_item = find_item_failure(run.error)
-    if failed_item is not None:
+def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, *, raised_hint: str) -> None:
+    """The run returned. An error other than the placeholder's gets ``raised_hint`` (no item fails in
+    these scenarios, so an ItemFailed means a call was made with an item that was not given)."""
+    if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
         chain.fail(
             f"{what} runs without raising",
             observed=f"raised {describe_error(run.error)}",
-            hint="no item fails in this scenario",
+            hint=raised_hint,
         )
     chain.require_finished(run, what)
 
 
-def _require_limit(chain: Chain, run: VirtualRun[Any], limit: int, jobs: int, *, must_reach: bool = True) -> None:
+def _require_limit(
+    chain: Chain,
+    run: VirtualRun[Any],
+    limit: int,
+    jobs: int,
+    *,
+    must_reach: bool = True,
+    reach_hint: str = "start the calls concurrently (tasks), not one after another",
+) -> None:
     peak = peak_in_flight(run.events)
     chain.require(
         peak <= limit,
@@ -753,7 +888,7 @@ def _require_limit(chain: Chain, run: VirtualRun[Any], limit: int, jobs: int, *,
             f"{reach} call{'s' if reach != 1 else ''} run{'s' if reach == 1 else ''} at the same time "
             "when there is enough work",
             observed=f"peak in-flight was {peak}, limit {limit}",
-            hint="start the calls concurrently (tasks), not one after another",
+            hint=reach_hint,
         )
 
 

@@ -3,7 +3,7 @@
 EXPECT = {
     "check": "check_limited_map",
     "property": "results are in the order of the items",
-    "observed": "returned [('done', ",
+    "observed": "is ('done', ",
 }  # which ones first varies: done is a set
 
 

@@ -4,7 +4,7 @@ EXPECT = {
     "subject": "WorkerPool",
     "check": "check_pool_cancel",
     "property": "the pool stops at once when the block raises",
-    "observed": "leaving it took until t=6 s",
+    "observed": "leaving it took until 6 s after the start",
 }
 
 
