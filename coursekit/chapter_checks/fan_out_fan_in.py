@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from coursekit.analysis import idle_slots, peak_requests
+from coursekit.analysis import idle_slots, in_flight, peak_requests
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, emit
 from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Service
@@ -189,14 +189,10 @@ def check_fetch_all(
 
 
 def _never_full_again(events: list[Event], since: float, allowed: int) -> bool:
-    """After ``since``, were fewer than ``allowed`` requests ever in flight at once (places lost for good)?"""
-    running = peak = 0
-    for event in events:
-        if event.kind in ("request.start", "request.end"):
-            running += 1 if event.kind == "request.start" else -1
-            if (event.time or 0.0) > since + 1e-9:
-                peak = max(peak, running)
-    return peak < allowed
+    """After ``since``, were fewer than ``allowed`` requests ever in flight at once (places lost for good)?
+    (The connection model emits work.start/work.end around each request.)"""
+    times, counts = in_flight(events)
+    return max((count for time, count in zip(times, counts, strict=True) if time > since + 1e-9), default=0) < allowed
 
 
 def _require_results_in_place(
@@ -238,7 +234,12 @@ def _require_results_in_place(
         not wrong,
         "results[i] is the body (response.text) of urls[i]",
         observed=observed,
-        hint="store response.text for a successful answer, in the place of its URL",
+        hint=(
+            "that place was never filled: with results stored by URL (urls.index(url), a dict), a URL listed "
+            "twice fills only one place; keep each request's own position"
+            if wrong and results[wrong[0]] is None and items.count(items[wrong[0]]) > 1
+            else "store response.text for a successful answer, in the place of its URL"
+        ),
     )
 
     def place(index: int, kind: str) -> str:
@@ -388,9 +389,13 @@ def check_run_all(
         observed=lambda: (
             f"run_all raised {outcome['at']:g} s after the call, but " + "; ".join(_ended(e, start) for e in late[:4])
         ),
-        hint="gather() without return_exceptions raises at the first error but leaves the others "
-        "running (document 000); a TaskGroup cancels them and waits for them before raising "
-        "(task.cancel() only asks: a task has ended once you have awaited it)",
+        hint=(
+            "you cancelled them but did not wait: task.cancel() only asks, and a task has ended once you have "
+            "awaited it (await asyncio.gather(*tasks, return_exceptions=True)); a TaskGroup does both"
+            if late and all(event["outcome"] == "cancelled" for event in late)
+            else "gather() without return_exceptions raises at the first error but leaves the others "
+            "running (document 000); a TaskGroup cancels them and waits for them before raising"
+        ),
     )
     error = outcome["error"]
     leaves = leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else []

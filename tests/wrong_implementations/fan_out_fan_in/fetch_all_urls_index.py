@@ -5,6 +5,7 @@ EXPECT = {
     "check": "check_fetch_all",
     "property": "results[i] is the body (response.text) of urls[i]",
     "observed": "results[2] is None; urls[2] is /items/3",
+    "hint": "that place was never filled",
     "args": {"items": (3, 1, 3, 2, 1), "limit": 2, "slow": ((3, 2.0),), "failing": (2,), "hanging": ()},
 }
 

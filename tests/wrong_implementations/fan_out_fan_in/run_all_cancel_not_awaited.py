@@ -4,6 +4,7 @@ EXPECT = {
     "check": "check_run_all",
     "property": "every sibling still running has ended (cancelled) before run_all raises",
     "observed": "but item 0 went on and ended cancelled 2 s after the call",
+    "hint": "you cancelled them but did not wait",
 }
 
 

@@ -5,6 +5,7 @@ EXPECT = {
     "check": "check_run_all",
     "property": "every sibling still running has ended (cancelled) before run_all raises",
     "observed": "run_all raised 2 s after the call, but item 0 went on and ended done 3 s after the call; item 3",
+    "hint": "gather() without return_exceptions",
 }
 
 
