@@ -273,6 +273,36 @@ def _new_recorder(chain: Chain, recorder_class: Any, **settings: Any) -> Any:
     )
 
 
+GIVEN_DEFAULTS = (0.01, 1e-6, 3600.0)
+IMPOSSIBLE_SETTINGS: tuple[dict[str, float], ...] = (
+    {"relative_error": 0.0},
+    {"relative_error": 1.0},
+    {"lowest": 0.0},
+    {"lowest": 5.0, "highest": 5.0},
+)
+
+
+def _require_given_constructor(chain: Chain, recorder_class: Any) -> None:
+    """The given constructor is kept: its defaults, and ValueError for settings that cannot work."""
+    default = _new_recorder(chain, recorder_class)
+    kept = tuple(getattr(default, name, None) for name in ("relative_error", "lowest", "highest"))
+    chain.require(
+        kept == GIVEN_DEFAULTS,
+        "LatencyRecorder() has the given defaults: relative_error=0.01, lowest=1e-06, highest=3600.0",
+        observed=f"relative_error, lowest, highest are {kept!r}",
+        hint="keep the given constructor, its parameters and their defaults; add only your own state",
+    )
+    for settings in IMPOSSIBLE_SETTINGS:
+        shown = ", ".join(f"{key}={value!r}" for key, value in settings.items())
+        raised, what = _raised(functools.partial(recorder_class, **settings))
+        chain.require(
+            raised,
+            f"LatencyRecorder({shown}) raises ValueError: those settings cannot work",
+            observed=what,
+            hint="keep the given constructor's checks (0 < relative_error < 1, 0 < lowest < highest)",
+        )
+
+
 def _within(got: Any, exact: float, error: float) -> bool:
     return isinstance(got, int | float) and abs(got - exact) <= error * exact * (1 + ROUNDING)
 
@@ -319,7 +349,16 @@ def check_recorder_basics(
     ValueError and are not counted; so does p outside [0, 100]. After ``record(value)``: count 1, and every
     percentile and the summary's are within ``relative_error`` of ``value``."""
     chain = Chain("LatencyRecorder")
+    _require_given_constructor(chain, recorder_class)
     recorder = _new_recorder(chain, recorder_class, relative_error=relative_error, highest=highest)
+    kept = tuple(getattr(recorder, name, None) for name in ("relative_error", "lowest", "highest"))
+    chain.require(
+        kept == (relative_error, 1e-6, highest),
+        f"LatencyRecorder(relative_error={relative_error!r}, highest={highest!r}) keeps its settings as "
+        "relative_error, lowest, highest",
+        observed=f"they are {kept!r}",
+        hint="keep the given constructor: it sets self.relative_error, self.lowest and self.highest",
+    )
     chain.require(
         getattr(recorder, "count", None) == 0,
         "a new recorder's count is 0",
