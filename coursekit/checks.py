@@ -15,9 +15,11 @@ strictly under nbval.
 
 from __future__ import annotations
 
+import dis
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from coursekit.virtual_time import VirtualRun
@@ -31,23 +33,101 @@ def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
 
     The scenario is the check's own call with every argument, defaults included
     (:func:`describe_call`), so a learner can rerun a hidden check in a cell of their own.
-    A check called from inside another keeps the inner, more precise scenario. The check's
-    internal frames are cut from the CheckFailed traceback, and the wrapper's frame is
-    hidden (IPython honours ``__tracebackhide__``), so a notebook shows the call in the
-    test cell and then the message."""
+    A check called from inside another keeps the inner, more precise scenario. A failure
+    that the release's placeholder caused (the function under check, or a method of the
+    class under check that ran, is still ``raise NotImplementedError()``) says so, whatever
+    property it broke (:func:`watching_placeholders`). The check's internal frames are cut
+    from the CheckFailed traceback, and the wrapper's frame is hidden (IPython honours
+    ``__tracebackhide__``), so a notebook shows the call in the test cell and then the message."""
     signature = inspect.signature(check)
 
     @functools.wraps(check)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         __tracebackhide__ = True  # noqa: F841 (read by IPython and pytest)
-        try:
-            return check(*args, **kwargs)
-        except CheckFailed as failure:
-            if failure.scenario is None:
-                failure = failure.in_scenario(describe_call(check.__name__, signature, args, kwargs))
-            raise failure.with_traceback(None) from None
+        with watching_placeholders(args[0] if args else None) as placeholders:
+            try:
+                return check(*args, **kwargs)
+            except CheckFailed as failure:
+                if placeholders and not failure.prop.endswith(" is implemented"):
+                    failure = unimplemented(failure.subject, " and ".join(placeholders))
+                if failure.scenario is None:
+                    failure = failure.in_scenario(describe_call(check.__name__, signature, args, kwargs))
+                raise failure.with_traceback(None) from None
 
     return wrapper
+
+
+PLACEHOLDER_OPERATIONS = frozenset(
+    {"RESUME", "NOP", "CACHE", "RETURN_GENERATOR", "POP_TOP", "LOAD_GLOBAL", "PUSH_NULL", "PRECALL", "CALL"}
+    | {"LOAD_CONST", "RETURN_VALUE", "RAISE_VARARGS"}
+)
+
+
+def is_placeholder(function: Any) -> bool:
+    """Is ``function``'s body only nbgrader's ``raise NotImplementedError()`` (after a docstring
+    and comments), as the release has it?"""
+    code = getattr(function, "__code__", None)
+    if code is None or code.co_names != ("NotImplementedError",):
+        return False
+    operations = {instruction.opname for instruction in dis.get_instructions(code)}
+    return "RAISE_VARARGS" in operations and operations <= PLACEHOLDER_OPERATIONS
+
+
+@contextmanager
+def watching_placeholders(subject: Any) -> Iterator[list[str]]:
+    """Within the block, a list of the placeholders of ``subject`` that were called: ``subject``
+    itself if it is one (it is the function under check), or those of a class's methods that
+    ran (each is wrapped for the block, raising as before). An unused placeholder (an optional
+    helper left as released) does not count."""
+    called: list[str] = []
+    if inspect.isroutine(subject):
+        if is_placeholder(subject):
+            called.append(getattr(subject, "__name__", "it"))
+        yield called
+        return
+    stubs = (
+        {name: value for name, value in vars(subject).items() if inspect.isfunction(value) and is_placeholder(value)}
+        if inspect.isclass(subject)
+        else {}
+    )
+    for name, stub in stubs.items():
+        setattr(subject, name, _noting_calls(stub, f"{subject.__name__}.{name}", called))
+    try:
+        yield called
+    finally:
+        for name, stub in stubs.items():
+            setattr(subject, name, stub)
+
+
+def _noting_calls(stub: Callable[..., Any], name: str, called: list[str]) -> Callable[..., Any]:
+    """``stub``, of the same kind (async or not), that adds ``name`` to ``called`` when it runs."""
+    if inspect.iscoroutinefunction(stub):
+
+        @functools.wraps(stub)
+        async def noted_async(*args: Any, **kwargs: Any) -> Any:
+            if name not in called:
+                called.append(name)
+            return await stub(*args, **kwargs)
+
+        return noted_async
+
+    @functools.wraps(stub)
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        if name not in called:
+            called.append(name)
+        return stub(*args, **kwargs)
+
+    return noted
+
+
+def unimplemented(subject: str, what: str) -> CheckFailed:
+    """The failure of a check that ran into the release's ``NotImplementedError`` placeholder in ``what``."""
+    return CheckFailed(
+        subject,
+        f"{what} is implemented",
+        observed="it raised NotImplementedError: the placeholder is still there",
+        hint="replace `raise NotImplementedError()` with your code, then run that cell again",
+    )
 
 
 def describe_call(name: str, signature: inspect.Signature, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
@@ -112,11 +192,7 @@ class Chain:
 
     def fail_unimplemented(self, what: str) -> NoReturn:
         """Stop the chain: ``what`` raised the release's ``NotImplementedError`` placeholder."""
-        self.fail(
-            f"{what} is implemented",
-            observed="it raised NotImplementedError: the placeholder is still there",
-            hint="replace `raise NotImplementedError()` with your code, then run that cell again",
-        )
+        raise unimplemented(self.subject, what)
 
     def require_returns(self, what: str, call: Callable[[], R], *, hint: str) -> R:
         """``call()``'s value, for learner code that runs without the event loop; the placeholder,

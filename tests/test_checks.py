@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import pytest
 
 from coursekit import run_virtual
-from coursekit.checks import Chain, CheckFailed, describe_error, learner_facing
+from coursekit.checks import Chain, CheckFailed, describe_error, is_placeholder, learner_facing
 
 
 def test_chain_prints_each_property_and_stops_at_the_first_failure(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,3 +60,66 @@ def test_a_learner_facing_check_fails_with_no_internal_frames() -> None:
         learner_facing(helper)()
     names = [entry.name for entry in failure.traceback]
     assert "helper" not in names and "require" not in names, names
+
+
+def test_a_failing_check_names_its_scenario_with_every_argument() -> None:
+    @learner_facing
+    def check_twice(func: object, *, items: tuple[int, ...] = (1, 2), limit: int = 3) -> None:
+        Chain("twice").require(False, "it doubles", observed="saw 3", hint="-")
+
+    def twice(x: int) -> int:
+        return 2 * x
+
+    with pytest.raises(CheckFailed) as failure:
+        check_twice(twice, limit=1)
+    assert failure.value.scenario == "check_twice(twice, items=(1, 2), limit=1)"
+    assert str(failure.value).splitlines()[1] == "  scenario: check_twice(twice, items=(1, 2), limit=1)"
+
+
+class HalfDone:
+    """A class exercise as released, with one method written: ``run`` is still the placeholder."""
+
+    def __init__(self) -> None:
+        self.ready = True
+
+    def size(self) -> int:
+        return 3
+
+    async def run(self) -> int:
+        """Run it."""
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    def _helper(self) -> None:
+        raise NotImplementedError()
+
+
+@learner_facing
+def check_half_done(cls: type[HalfDone], *, call_run: bool = True) -> None:
+    chain = Chain("HalfDone")
+    value = run_virtual(cls().run).value if call_run else None
+    chain.require(value == 3, "run() returns 3", observed=f"it returned {value!r}", hint="return 3")
+
+
+def test_a_failure_caused_by_a_placeholder_that_ran_names_the_placeholder() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        check_half_done(HalfDone)
+    assert failure.value.prop == "HalfDone.run is implemented"
+    assert "the placeholder is still there" in failure.value.observed
+    assert inspect.iscoroutinefunction(HalfDone.run) and HalfDone.run.__name__ == "run"  # restored
+
+
+def test_a_placeholder_that_did_not_run_changes_nothing() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        check_half_done(HalfDone, call_run=False)
+    assert failure.value.prop == "run() returns 3"
+
+
+def test_only_a_bare_raise_is_a_placeholder() -> None:
+    def partly(x: int) -> int:
+        if x < 0:
+            raise NotImplementedError()
+        return x
+
+    assert is_placeholder(HalfDone.run) and is_placeholder(HalfDone._helper)
+    assert not is_placeholder(partly) and not is_placeholder(HalfDone.size) and not is_placeholder(len)
