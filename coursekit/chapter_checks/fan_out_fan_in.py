@@ -649,6 +649,14 @@ def _require_merge_stops(
 
     run = run_virtual(scenario, deadline=start + DEADLINE)
     what = "the consumer breaks out of its loop" if how == "break" else "the consumer task is cancelled"
+    if isinstance(run.error, BaseExceptionGroup) and run.error.subgroup(GeneratorExit) is not None:
+        chain.fail(
+            f"when {what}, closing merge raises nothing",
+            observed=f"closing merge raised {describe_error(run.error)}",
+            hint="aclose() throws GeneratorExit in at the `yield`; a TaskGroup around the `yield` wraps it in an "
+            "exception group, which aclose() then raises: own the pumps with a list of tasks and a "
+            "try/finally that cancels and awaits them",
+        )
     chain.require_finished(
         run,
         "a consumer that stops with " + ("`break`" if how == "break" else "task.cancel()"),
