@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
+from coursekit.chapter_checks.producer_consumer import require_finished_here
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import emit
 from coursekit.jobs import InvalidTransition, Job, JobStatus
@@ -172,7 +173,7 @@ def check_limited_map_failure(
 
     run = run_virtual(scenario, deadline=start + DEADLINE)
     if run.outcome != "raised" or isinstance(run.error, NotImplementedError):
-        chain.require_finished(run, "limited_map")
+        require_finished_here(chain, run, "limited_map")
     chain.require(
         run.outcome == "raised",
         "limited_map raises when an item fails",
@@ -303,7 +304,7 @@ def check_pool_results(
     _require_pool_class(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers)
     work = seen.work
-    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    require_finished_here(chain, run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
     _require_results(
         chain,
         seen,
@@ -367,7 +368,8 @@ def check_pool_errors(
             hint="in the worker, catch `Exception` around `await handle(item)` and hand it to that job's "
             "future with future.set_exception(error); then go on with the next job (document 004, pitfall 2)",
         )
-    chain.require_finished(
+    require_finished_here(
+        chain,
         run,
         "the pool",
         hang_hint="a worker that died of a job's error takes no more jobs: catch `Exception` around "
@@ -427,7 +429,7 @@ def check_pool_shutdown(
             late["again"] = f"it raised {describe_error(error)}"
 
     run = run_virtual(scenario, deadline=DEADLINE)
-    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    require_finished_here(chain, run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
     unsettled = seen.unsettled_when_left
     chain.require(
         not unsettled,
@@ -488,7 +490,7 @@ def check_pool_backpressure(
     _require_pool_class(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers, maxsize=maxsize)
     work = seen.work
-    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    require_finished_here(chain, run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
     _require_results(chain, seen, items, hint="future.set_result(await handle(item)) in the worker")
     times, waiting = jobs_waiting(run.events)
     if maxsize > 0:
@@ -547,7 +549,7 @@ def check_pool_cancel(
             f"and handle({cancel_queued!r}) was called anyway",
             hint="before running a job, skip it if future.done(): its submitter cancelled it",
         )
-    chain.require_finished(skipped_run, "the pool with one cancelled job")
+    require_finished_here(chain, skipped_run, "the pool with one cancelled job")
     chain.passed(never_runs)
     _require_results(
         chain,
@@ -586,7 +588,8 @@ def check_pool_cancel(
                 after["submit"] = f"raised {describe_error(error)}"
 
     run = run_virtual(scenario, deadline=start + DEADLINE)
-    chain.require_finished(
+    require_finished_here(
+        chain,
         run,
         "leaving a block that raised",
         hang_hint="when the block raised (exc_type is not None), cancel the workers instead of waiting for the jobs",
@@ -741,7 +744,7 @@ def check_task_manager(
     )
     if any(isinstance(error, NotImplementedError) for _, error in seen["escaped"]):
         chain.fail_unimplemented("TaskManager.run_job")
-    chain.require_finished(run, "the task manager")
+    require_finished_here(chain, run, "the task manager")
     jobs: dict[int, Job] = seen["jobs"]
     bad = [(job_id, error) for job_id, error in seen["escaped"] if isinstance(error, InvalidTransition)]
     chain.require(
@@ -861,7 +864,7 @@ def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, *, raised_hint: 
             observed=f"raised {describe_error(run.error)}",
             hint=raised_hint,
         )
-    chain.require_finished(run, what)
+    require_finished_here(chain, run, what)
 
 
 def _require_limit(
