@@ -1,0 +1,59 @@
+"""A waiter writes its future admission time into the log before it sleeps (a reservation), and leaves it
+there when it is cancelled: the slot stays taken, and the waiters behind pass late."""
+
+EXPECT = {
+    "check": "check_log_waiting",
+    "subject": "SlidingLogLimiter",
+    "property": "each request passes at the instant a slot is free, first come, first served",
+    "observed": "a slot was free for it at",
+    "hint": "let a cancelled waiter take nothing",
+}
+
+
+class SlidingLogLimiter:
+    """At most ``limit`` admissions in any ``window`` seconds, by a log of admission times.
+
+    ::
+
+        limiter = SlidingLogLimiter(limit=5, window=1.0)
+        await limiter.acquire()             # waits for a slot
+        if await limiter.try_acquire(): ... # never waits
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError(f"need limit >= 1 and window > 0, got limit={limit}, window={window}")
+        self.limit = limit
+        self.window = window
+        self.log: deque[float] = deque()  # loop times of the admissions still in the window, oldest first
+        self.waiting = 0  # callers inside acquire() that have not been admitted yet
+        self._lock = asyncio.Lock()
+
+    def _forget(self, now: float) -> None:
+        """Drop from the log the admissions that have left the window at loop time ``now``."""
+        while self.log and self.log[0] + self.window <= now:
+            self.log.popleft()
+
+    async def acquire(self) -> None:
+        """Wait (first come, first served) until a slot is free, and take it."""
+        loop = asyncio.get_running_loop()
+        self.waiting += 1
+        try:
+            async with self._lock:
+                self._forget(loop.time())
+                when = loop.time()
+                if len(self.log) >= self.limit:
+                    when = self.log[-self.limit] + self.window
+                self.log.append(when)  # reserved before waiting
+                await asyncio.sleep(when - loop.time())
+        finally:
+            self.waiting -= 1
+
+    async def try_acquire(self) -> bool:
+        """Take a slot if one is free now and nobody waits in acquire(); never wait."""
+        now = asyncio.get_running_loop().time()
+        self._forget(now)
+        if self.waiting or len(self.log) >= self.limit:
+            return False
+        self.log.append(now)
+        return True

@@ -1,0 +1,50 @@
+"""Document 004 ('Per-Client Rate Limiting'): a dict of buckets, one per client, never emptied; it grows with
+every client ever seen."""
+
+EXPECT = {
+    "check": "check_per_client_memory",
+    "subject": "PerClientLimiter",
+    "property": "after each call, len(limiter) <= the clients seen in the last 2 * idle_after = 4 s",
+    "observed": "len(limiter) was",
+    "hint": "document 004's per-client dict keeps every client for ever",
+}
+
+
+class PerClientLimiter:
+    """A token bucket per client, answering at once; clients idle for ``idle_after`` seconds are forgotten.
+
+    ::
+
+        limiter = PerClientLimiter(rate=2.0, capacity=5, idle_after=10.0)
+        decision = limiter.try_acquire("10.0.0.7")
+        if not decision.admitted:
+            ...  # answer 429, Retry-After: decision.retry_after
+    """
+
+    def __init__(self, rate: float, capacity: int, idle_after: float) -> None:
+        if rate <= 0 or capacity < 1:
+            raise ValueError(f"need rate > 0 and capacity >= 1, got rate={rate}, capacity={capacity}")
+        if idle_after < capacity / rate:
+            raise ValueError(f"idle_after must be at least capacity / rate = {capacity / rate:g} s, got {idle_after}")
+        self.rate = rate
+        self.capacity = capacity
+        self.idle_after = idle_after  # a client not seen for this long has a full bucket again
+        # client id -> (tokens, loop time they were counted at), the least recently seen first
+        self.clients: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        """How many clients the limiter keeps state for."""
+        return len(self.clients)
+
+    def try_acquire(self, client_id: str, amount: int = 1) -> Decision:
+        """Take ``amount`` of ``client_id``'s tokens if it has them now; never wait."""
+        if amount > self.capacity:
+            raise ValueError(f"asked for {amount} tokens, but a client's bucket holds at most {self.capacity}")
+        now = asyncio.get_running_loop().time()
+        tokens, seen = self.clients.pop(client_id, (float(self.capacity), now))
+        tokens = min(self.capacity, tokens + (now - seen) * self.rate)
+        if tokens >= amount:
+            self.clients[client_id] = (tokens - amount, now)
+            return Decision(True)
+        self.clients[client_id] = (tokens, now)
+        return Decision(False, (amount - tokens) / self.rate)
