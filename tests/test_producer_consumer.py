@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from coursekit import STOP, run_virtual
 from coursekit.analysis import queue_depth
+from coursekit.chapter_checks.producer_consumer import check_consumer, check_run_pipeline, check_serve
 from coursekit.workload import Workload
 from solutions.producer_consumer import consumer, run_pipeline, serve
 
@@ -125,3 +126,52 @@ def test_consumer_marks_every_item_done_even_when_handling_fails(items: list[int
     run = run_virtual(scenario)
     assert run.outcome == "returned", run.diagnosis
     assert set(failures) == failing and set(results) == set(items) - failing
+
+
+# The checks accept the reference on drawn scenarios: the hidden scenarios are a few fixed points of
+# these spaces (repeated items, the clock not at 0, one consumer or more consumers than items, a
+# queue of 1, failures anywhere), so a check that demands one schedule, or trips on an input shape,
+# shows up here. derandomize=True: the same examples on every run, so the suite stays deterministic.
+
+small_items = st.lists(st.sampled_from("abcdef"), max_size=6)
+starts = st.sampled_from([0.0, 0.25, 7.5, 100.125])
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(items=small_items, data=st.data())
+def test_check_consumer_accepts_the_reference_on_drawn_items(items: list[str], data: st.DataObject) -> None:
+    failing = data.draw(st.sets(st.sampled_from(items))) if items else set()
+    check_consumer(consumer, items=items, failing=failing, duration=data.draw(durations))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    sources=st.lists(small_items, max_size=3),
+    consumers=st.integers(1, 4),
+    maxsize=st.integers(1, 4),
+    start=starts,
+    data=st.data(),
+)
+def test_check_run_pipeline_accepts_the_reference_on_drawn_pipelines(
+    sources: list[list[str]], consumers: int, maxsize: int, start: float, data: st.DataObject
+) -> None:
+    items = sorted({item for source in sources for item in source})
+    failing = data.draw(st.sets(st.sampled_from(items))) if items else set()
+    check_run_pipeline(
+        run_pipeline, sources=sources, consumers=consumers, maxsize=maxsize, failing=failing, start=start
+    )
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(
+    items=st.integers(0, 12),
+    every=st.sampled_from([0.1, 0.5, 2.0]),
+    stop_at=st.one_of(st.none(), st.sampled_from([0.05, 1.3, 4.0])),
+    consumers=st.integers(1, 3),
+    maxsize=st.integers(1, 3),
+    start=starts,
+)
+def test_check_serve_accepts_the_reference_on_drawn_streams(
+    items: int, every: float, stop_at: float | None, consumers: int, maxsize: int, start: float
+) -> None:
+    check_serve(serve, items=items, every=every, stop_at=stop_at, consumers=consumers, maxsize=maxsize, start=start)

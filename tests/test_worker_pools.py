@@ -227,3 +227,65 @@ POOL_CHECKS = [
 @pytest.mark.parametrize("pool", [WorkerPool, JoinThenCancelPool], ids=lambda pool: pool.__name__)
 def test_every_correct_design_passes_the_pool_checks(check: Callable[..., None], pool: type) -> None:
     check(pool)
+
+
+# The checks accept the reference on drawn scenarios: the hidden scenarios are a few fixed points of
+# these spaces (repeated items, the clock not at 0, a limit of 1 or above the work, empty inputs,
+# failures at the first or last item), so a check that demands one schedule, or trips on an input
+# shape, shows up here. derandomize=True: the same examples on every run.
+
+starts = st.sampled_from([0.0, 0.25, 7.5, 100.125])
+step_durations = st.lists(st.sampled_from([0.5, 1.0, 2.0, 4.0]), min_size=1, max_size=4).map(tuple)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 5), max_size=10), st.integers(1, 12), step_durations, starts)
+def test_check_limited_map_accepts_the_reference_on_drawn_inputs(
+    items: list[int], limit: int, durations: tuple[float, ...], start: float
+) -> None:
+    checks.check_limited_map(limited_map, items=items, limit=limit, durations=durations, start=start)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.integers(1, 10), st.integers(1, 6), starts, st.data())
+def test_check_limited_map_failure_accepts_the_reference_on_drawn_failures(
+    n: int, limit: int, start: float, data: st.DataObject
+) -> None:
+    failing = data.draw(st.sets(st.integers(0, n - 1), min_size=1))
+    checks.check_limited_map_failure(limited_map, items=list(range(n)), limit=limit, failing=failing, start=start)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(st.integers(0, 10), st.integers(1, 5), step_durations, st.data())
+def test_check_pool_accepts_the_reference_on_drawn_pools(
+    n: int, workers: int, durations: tuple[float, ...], data: st.DataObject
+) -> None:
+    items = list(range(n))
+    failing = data.draw(st.sets(st.sampled_from(items))) if items else set()
+    checks.check_pool_results(WorkerPool, items=items, workers=workers, durations=durations)
+    checks.check_pool_errors(WorkerPool, items=items, workers=workers, failing=failing, durations=durations)
+    checks.check_pool_shutdown(WorkerPool, items=items, workers=workers, durations=durations)
+    if items:
+        fail_at = data.draw(st.sampled_from([0.0, 0.5, 1.5]))
+        checks.check_pool_cancel(
+            WorkerPool, items=items, workers=workers, cancel_queued=items[-1], fail_at=fail_at, start=data.draw(starts)
+        )
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(st.integers(0, 8), st.integers(1, 4), st.sampled_from([0.0, 0.5, 1.0, 2.5]), starts, st.data())
+def test_check_task_manager_accepts_the_reference_on_drawn_managers(
+    n: int, workers: int, cancel_at: float, start: float, data: st.DataObject
+) -> None:
+    failing = data.draw(st.sets(st.integers(0, n - 1))) if n else set()
+    cancel = tuple(sorted(data.draw(st.sets(st.integers(1, n)))) if n else ())
+    checks.check_task_manager(
+        TaskManager,
+        items=range(n),
+        workers=workers,
+        failing=failing,
+        duration=1.0,
+        cancel_at=cancel_at,
+        cancel=cancel,
+        start=start,
+    )

@@ -849,7 +849,7 @@ def check_task_manager(
         hint="in `except asyncio.CancelledError:` set CANCELLED, then `raise`: a task that swallows its "
         "cancellation keeps its canceller waiting and hides that it was stopped",
     )
-    _require_limit(chain, run, workers, len(items) - len(cancel))
+    _require_limit(chain, run, workers, len(run.of_kind("work.start")))  # jobs cancelled while pending never ran
 
 
 # ----------------------------------------------------------- shared links
