@@ -27,7 +27,7 @@ learner does:
    exercise 1's two test cells full marks, every other test cell 0.
 
 A second test opens other chapters in the same JupyterLab (chapter 7: the breaker-state
-picture), answers the exercise whose run the picture draws with the reference, runs all
+picture; chapter 10: the dashboard), answers the exercise whose run the picture draws with the reference, runs all
 cells, and sees the picture of that run next to the reference's.
 
 Without Chromium or Playwright the tests skip, except under CI=true, where they fail.
@@ -82,7 +82,8 @@ FIRST_FAILING = "ch01-ex2-visible"  # where Run All stops: exercise 2 is still a
 PLACEHOLDER_MESSAGE = "the placeholder is still there"
 PICTURE_CALL = "show_queue_depth(runs)"  # the first picture, before any exercise
 STARTUP_TIMEOUT = 240  # s: the first start releases every chapter (about 40 s on a quiet machine)
-WAIT_MS = 60_000  # ms: the longest explicit wait on the page
+WAIT_MS = 60_000  # ms: the longest explicit wait on the page but Run All
+RUN_ALL_MS = 240_000  # ms: Run All of a whole chapter (chapter 10 runs every cell)
 
 
 def unavailable(reason: str) -> None:
@@ -226,6 +227,15 @@ DONE_JS = """(marker) => {
 }"""
 
 
+# Run All ran to the end: the kernel is idle, no cell waits ([*]), and the last code cell has run.
+DONE_ALL_JS = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel || panel.querySelector('.jp-Notebook-ExecutionIndicator[data-status="busy"]')) return false;
+  const prompts = Array.from(panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')).map(p => p.innerText);
+  return prompts.length > 0 && !prompts.some(p => p.includes('*')) && /\\[\\d+\\]/.test(prompts[prompts.length - 1]);
+}"""
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory):
     """One JupyterLab for the module's tests (each works on its own chapter)."""
@@ -245,10 +255,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         server.stop()
 
 
-def answer_and_run_all(page, lab: Lab, chapter: str, notebook: str, begins: str, answer: str, stop: str) -> list[dict]:
+def answer_and_run_all(
+    page, lab: Lab, chapter: str, notebook: str, begins: str, answer: str, stop: str | None
+) -> list[dict]:
     """Open the workspace's ``chapter/notebook``, replace the code of the solution cell whose code
     begins with ``begins`` (a regex) by ``answer``, Run All Cells, wait until Run All has stopped at
-    the cell whose source is ``stop``; what each code cell shows (:data:`CELLS_JS`)."""
+    the cell whose source is ``stop`` (None: has run every cell); what each code cell shows
+    (:data:`CELLS_JS`)."""
     from playwright.sync_api import expect
 
     page.goto(f"{lab.url}/lab/tree/{chapter}/{notebook}?token={lab.token}")
@@ -262,21 +275,25 @@ def answer_and_run_all(page, lab: Lab, chapter: str, notebook: str, begins: str,
     expect(cell.locator(".cm-content")).not_to_contain_text("NotImplementedError")
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    page.wait_for_function(DONE_JS, arg=stop, timeout=WAIT_MS)
+    if stop is None:
+        page.wait_for_function(DONE_ALL_JS, timeout=RUN_ALL_MS)
+    else:
+        page.wait_for_function(DONE_JS, arg=stop, timeout=RUN_ALL_MS)
     return [cell for cell in page.evaluate(CELLS_JS) if cell["code"]]
 
 
-def assert_ran_cleanly_up_to(cells: list[dict], stop: str) -> int:
-    """Every code cell before the one whose source is ``stop`` ran without error output, and none after
-    it ran; ``stop``'s index."""
-    index = next(i for i, cell in enumerate(cells) if cell["source"].strip() == stop)
+def assert_ran_cleanly_up_to(cells: list[dict], stop: str | None) -> None:
+    """Every code cell before the one whose source is ``stop`` (None: every cell) ran without error
+    output; ``stop`` shows the placeholder's message, and no cell after it ran."""
+    index = len(cells) if stop is None else next(i for i, cell in enumerate(cells) if cell["source"].strip() == stop)
     for cell in cells[:index]:
         assert cell["prompt"].startswith("[") and cell["prompt"][1:-2].isdigit(), cell
         assert not cell["errors"], f"unexpected error output:\n{cell['source'][:200]}\n{cell['errors']}"
+    if stop is None:
+        return
     assert len(cells[index]["errors"]) == 1 and PLACEHOLDER_MESSAGE in cells[index]["errors"][0], cells[index]
     for cell in cells[index + 1 :]:
         assert cell["outputs"] == 0 and not cell["prompt"].strip("[]: "), cell
-    return index
 
 
 def assert_shows_picture(cells: list[dict], call: str, printed: str = "") -> None:
@@ -428,7 +445,7 @@ class ChapterPicture:
     begins: str  # a regex its code begins with
     picture: str  # in the source of the cell that draws the picture
     printed: str  # in that cell's text output
-    stop: str  # the source of the cell where Run All stops
+    stop: str | None  # the source of the cell where Run All stops (None: it runs every cell)
 
     def __str__(self) -> str:
         return self.chapter
@@ -443,6 +460,15 @@ PICTURES = [
         "show_breaker_states(both",
         "your CircuitBreaker: ",
         "check_protected(protected)",
+    ),
+    ChapterPicture(
+        "ch10_resilient_client",
+        "resilient_client.ipynb",
+        "ch10-ex1-resilient-client",
+        r"^class ResilientClient\b",
+        "show_dashboard(",
+        "your ResilientClient: ",
+        None,
     ),
 ]
 
