@@ -62,6 +62,7 @@ class TokenBucket:
         self.capacity = capacity  # the most tokens the bucket holds (the largest burst)
         self.tokens = float(capacity)  # tokens in the bucket now: it starts full
         self.updated: float | None = None  # loop time when self.tokens was last brought up to date
+        self.waiting = 0  # callers inside acquire() that could not pass at once and have not passed yet
         self._lock = asyncio.Lock()  # one waiter at a time, in arrival order
 
     def _refill(self, now: float) -> None:
@@ -78,12 +79,20 @@ class TokenBucket:
         if amount > self.capacity:
             raise ValueError(f"asked for {amount} tokens, but the bucket holds at most {self.capacity}")
         loop = asyncio.get_running_loop()
-        async with self._lock:  # the await below sits between the check and the update: a lock is needed
-            self._refill(loop.time())
-            if self.tokens < amount:  # holding the lock, nobody else takes tokens meanwhile: one sleep is enough
-                await asyncio.sleep((amount - self.tokens) / self.rate)
-                self._refill(loop.time())
+        self._refill(loop.time())
+        if not self.waiting and self.tokens >= amount:  # nobody waits and the tokens are there: no await, no lock
             self.tokens -= amount
+            return
+        self.waiting += 1
+        try:
+            async with self._lock:  # the await below sits between the check and the update: a lock is needed
+                self._refill(loop.time())
+                if self.tokens < amount:  # holding the lock, nobody else takes tokens meanwhile: one sleep is enough
+                    await asyncio.sleep((amount - self.tokens) / self.rate)
+                    self._refill(loop.time())
+                self.tokens -= amount
+        finally:
+            self.waiting -= 1
         ### END SOLUTION
 
 
