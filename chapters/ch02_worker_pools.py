@@ -464,7 +464,8 @@ print(run.diagnosis)
 #   `self._work()`, and returns the pool (given: `return self`).
 # * `submit(item)` raises `RuntimeError` once the pool is closed; otherwise it creates a
 #   future (`asyncio.get_running_loop().create_future()`), puts `(item, future)` in the
-#   queue and returns the future. `await self._queue.put(...)` waits while the queue is
+#   queue and returns the future (each call is a job of its own, even for an item
+#   submitted before). `await self._queue.put(...)` waits while the queue is
 #   full, so at most `maxsize` jobs wait to start (`maxsize=0`: no bound), and `submit`
 #   waits for nothing else.
 # * `_work()` is one worker: take entries from the queue until you take `STOP`, then
@@ -497,6 +498,7 @@ check_pool_results(WorkerPool)
 check_pool_results(WorkerPool, items=list("abcdefg"), workers=1, durations=(0.5, 2.0))
 check_pool_results(WorkerPool, items=[1, 2], workers=4)
 check_pool_results(WorkerPool, items=list(range(30)), workers=6, durations=(0.1, 5.0, 0.3, 2.5, 1.0))
+check_pool_results(WorkerPool, items=["x", "y", "x", "z", "x"], workers=2, durations=(4.0, 0.5))
 ### END HIDDEN TESTS
 
 # %% tests="ch02-ex2-errors" points=1
@@ -504,6 +506,7 @@ check_pool_errors(WorkerPool)
 ### BEGIN HIDDEN TESTS
 check_pool_errors(WorkerPool, items=list("abcdefg"), workers=1, failing={"a", "g"}, durations=(0.5,))
 check_pool_errors(WorkerPool, items=list(range(30)), workers=6, failing=set(range(0, 30, 4)))
+check_pool_errors(WorkerPool, items=["x", "y", "x", "y"], workers=3, failing={"y"}, durations=(1.0, 2.0, 0.5))
 ### END HIDDEN TESTS
 
 # %% tests="ch02-ex2-shutdown" points=1

@@ -261,9 +261,10 @@ def test_check_pool_accepts_the_reference_on_drawn_pools(
     n: int, workers: int, durations: tuple[float, ...], data: st.DataObject
 ) -> None:
     items = list(range(n))
-    failing = data.draw(st.sets(st.sampled_from(items))) if items else set()
-    checks.check_pool_results(WorkerPool, items=items, workers=workers, durations=durations)
-    checks.check_pool_errors(WorkerPool, items=items, workers=workers, failing=failing, durations=durations)
+    repeats = data.draw(st.lists(st.sampled_from("abc"), max_size=6))
+    failing = data.draw(st.sets(st.sampled_from(repeats))) if repeats else set()
+    checks.check_pool_results(WorkerPool, items=repeats, workers=workers, durations=durations)
+    checks.check_pool_errors(WorkerPool, items=repeats, workers=workers, failing=failing, durations=durations)
     checks.check_pool_shutdown(WorkerPool, items=items, workers=workers, durations=durations)
     if items:
         fail_at = data.draw(st.sampled_from([0.0, 0.5, 1.5]))

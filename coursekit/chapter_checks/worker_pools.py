@@ -217,15 +217,19 @@ class BlockFailed(Exception):
 
 @dataclass
 class PoolRun:
-    """What a scenario saw of a pool: each item's future, and when ``async with`` was left."""
+    """What a scenario saw of a pool: the future of each submitted job, in submission order (an item
+    submitted twice is two jobs, with two futures), and when ``async with`` was left."""
 
     work: Workload
-    futures: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+    futures: list[tuple[Hashable, asyncio.Future[Any]]] = field(default_factory=list)
     left_at: float | None = None
     unsettled_when_left: list[Hashable] = field(default_factory=list)
 
-    def finished_ok(self, item: Hashable) -> bool:
-        future = self.futures.get(item)
+    def future_of(self, item: Hashable) -> asyncio.Future[Any] | None:
+        """The last future submitted for ``item``."""
+        return next((future for submitted, future in reversed(self.futures) if submitted == item), None)
+
+    def finished_ok(self, item: Hashable, future: asyncio.Future[Any] | None) -> bool:
         return (
             future is not None
             and future.done()
@@ -251,12 +255,12 @@ def run_pool(
     async def scenario() -> None:
         async with pool_class(work, workers=workers, maxsize=maxsize) as pool:
             for item in items:
-                seen.futures[item] = await pool.submit(item)
+                seen.futures.append((item, await pool.submit(item)))
                 emit("job.submitted", item=item)
-            if cancel_queued is not None:
-                seen.futures[cancel_queued].cancel()
+            if cancel_queued is not None and (future := seen.future_of(cancel_queued)) is not None:
+                future.cancel()
         seen.left_at = asyncio.get_running_loop().time()
-        seen.unsettled_when_left = [item for item, future in seen.futures.items() if not future.done()]
+        seen.unsettled_when_left = [item for item, future in seen.futures if not future.done()]
 
     return run_virtual(scenario, deadline=DEADLINE), seen
 
@@ -277,13 +281,18 @@ def _require_pool_class(chain: Chain, candidate: Any) -> None:
 
 
 def _require_results(chain: Chain, seen: PoolRun, items: Sequence[Hashable], *, hint: str) -> None:
-    wrong = [item for item in items if item not in seen.work.failing and not seen.finished_ok(item)]
+    checked = set(items)
+    wrong = [
+        (item, future)
+        for item, future in seen.futures
+        if item in checked and item not in seen.work.failing and not seen.finished_ok(item, future)
+    ]
     chain.require(
         not wrong,
         "each job's future holds what handle(item) returned",
         observed=lambda: (
-            f"the future of item {wrong[0]!r} {_describe_future(seen.futures.get(wrong[0]))}, "
-            f"expected the result {seen.work.expected(wrong[0])!r}"
+            f"the future of item {wrong[0][0]!r} {_describe_future(wrong[0][1])}, "
+            f"expected the result {seen.work.expected(wrong[0][0])!r}"
         ),
         hint=hint,
     )
@@ -311,12 +320,18 @@ def check_pool_results(
         items,
         hint="submit() returns a future; the worker that takes the job calls future.set_result(await handle(item))",
     )
-    repeated = sorted((item for item, calls in work.calls.items() if calls > 1), key=repr)
+    wanted = Counter(items)
+    repeated = sorted((item for item in work.calls | wanted if work.calls[item] != wanted[item]), key=repr)
     chain.require(
         not repeated,
-        "each job runs once",
-        observed=lambda: f"handle() was called more than once for {describe_values(repeated)}",
-        hint="each job goes into the queue once, and the worker that takes it runs it once",
+        "each job runs once (an item submitted twice is two jobs)",
+        observed=lambda: "; ".join(
+            f"handle({item!r}) was called {work.calls[item]} time{'s' if work.calls[item] != 1 else ''} "
+            f"for {wanted[item]} job{'s' if wanted[item] != 1 else ''}"
+            for item in repeated[:3]
+        ),
+        hint="each submit() puts its own job in the queue, even for an item seen before, and the worker that "
+        "takes it runs it once",
     )
     _require_limit(
         chain,
@@ -375,11 +390,16 @@ def check_pool_errors(
         hang_hint="a worker that died of a job's error takes no more jobs: catch `Exception` around "
         "`await handle(item)`, and go on",
     )
-    wrong = [item for item in failing if not isinstance(_exception(seen.futures.get(item)), ItemFailed)]
+    failing_set = set(failing)
+    wrong = [
+        (item, future)
+        for item, future in seen.futures
+        if item in failing_set and not isinstance(_exception(future), ItemFailed)
+    ]
     chain.require(
         not wrong,
         "a failing job's future holds the exception handle raised",
-        observed=lambda: f"the future of item {wrong[0]!r} {_describe_future(seen.futures.get(wrong[0]))}",
+        observed=lambda: f"the future of item {wrong[0][0]!r} {_describe_future(wrong[0][1])}",
         hint="in `except Exception as error:` call future.set_exception(error): the caller's "
         "`await future` then raises it, type and traceback included",
     )
@@ -412,9 +432,9 @@ def check_pool_shutdown(
         pool = WorkerPool(work, workers=workers)
         async with pool:
             for item in items:
-                seen.futures[item] = await pool.submit(item)
+                seen.futures.append((item, await pool.submit(item)))
         seen.left_at = asyncio.get_running_loop().time()
-        seen.unsettled_when_left = [item for item, future in seen.futures.items() if not seen.finished_ok(item)]
+        seen.unsettled_when_left = [item for item, future in seen.futures if not seen.finished_ok(item, future)]
         try:
             late["future"] = await pool.submit("late")
         except Exception as error:
@@ -437,7 +457,7 @@ def check_pool_shutdown(
         observed=lambda: (
             f"the block was left at t={seen.left_at:g} s; then the futures of items "
             f"{describe_values(unsettled)} were not settled with a result: "
-            f"{_describe_future(seen.futures[unsettled[0]])} (item {unsettled[0]!r})"
+            f"{_describe_future(seen.future_of(unsettled[0]))} (item {unsettled[0]!r})"
         ),
         hint="shutdown() tells each worker to stop only after the jobs already queued (one STOP per "
         "worker, put after them), then waits for the workers: `await asyncio.gather(*workers)`",
@@ -570,13 +590,13 @@ def check_pool_cancel(
         try:
             async with pool:
                 for item in items:
-                    seen.futures[item] = await pool.submit(item)
+                    seen.futures.append((item, await pool.submit(item)))
                 await asyncio.sleep(fail_at)
                 pool_tasks.update(asyncio.all_tasks() - before)
                 raise BlockFailed("the block using the pool failed")
         except BlockFailed:
             seen.left_at = asyncio.get_running_loop().time() - start
-            seen.unsettled_when_left = [item for item, future in seen.futures.items() if not future.done()]
+            seen.unsettled_when_left = [item for item, future in seen.futures if not future.done()]
             after["running"] = sorted(task.get_name() for task in pool_tasks if not task.done())
             try:
                 late = await pool.submit("late")
