@@ -1,49 +1,77 @@
-"""Grading needs no answers (issue 7.3): each chapter's reference submission scores full marks and a
-wrong one partial credit, graded in the sandbox, whose read-only view holds only the interpreter and
-its packages, `coursekit`, `autograder.inside`, the chapter's release and the submission, so
+"""Grading needs no answers: each chapter's reference submission scores full marks and a wrong one
+partial credit, graded in the sandbox, whose read-only view holds only the interpreter and its
+packages, `coursekit`, `autograder.inside`, the chapter's release and the submission, so
 `solutions/` and `notebooks/` can be neither imported nor read there (the hostile corpus's probes
 check that they are absent).
 
 Nothing a chapter ships imports `solutions` (tests/test_answers_kept_apart.py), so every chapter
-must pass.
+must pass. The chapters are released and graded two at a time (one per core), once for all tests.
 """
 
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.batch import grade_all
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
+from autograder.grading import GradeReport, grade_submission
 from autograder.kit import load_kit
 from autograder.sandbox import Limits
 from tests.hostile_submissions import meta, solved
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
+CHAPTERS = find_chapters()
+LIMITS = Limits(cell_seconds=120, wall_seconds=900)
 
-@pytest.mark.parametrize("chapter", find_chapters(), ids=lambda chapter: chapter.assignment)
-def test_reference_scores_full_and_a_wrong_answer_partial_without_the_answers(chapter: Chapter, tmp_path: Path) -> None:
-    (tmp_path / "autograder").mkdir()
-    shutil.copy2(COURSE_DIR / "nbgrader_config.py", tmp_path / "autograder")
-    shutil.copytree(chapter.source, tmp_path / "notebooks" / chapter.assignment)
-    kit = load_kit(Chapter(chapter.assignment, tmp_path / "notebooks" / chapter.assignment), tmp_path / "autograder")
+
+def grade_right_and_wrong(chapter: Chapter, root: Path) -> tuple[GradeReport, GradeReport]:
+    """Release ``chapter`` in a course of its own under ``root``; grade the reference, then the
+    reference with its last exercise left as released."""
+    (root / "autograder").mkdir(parents=True)
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", root / "autograder")
+    shutil.copytree(chapter.source, root / "notebooks" / chapter.assignment)
+    kit = load_kit(Chapter(chapter.assignment, root / "notebooks" / chapter.assignment), root / "autograder")
     source = chapter.notebooks[0]
     right, wrong = solved(source), solved(source)
-    release = nbformat.read(tmp_path / "autograder" / "release" / chapter.assignment / source.name, as_version=4)
+    release = nbformat.read(root / "autograder" / "release" / chapter.assignment / source.name, as_version=4)
     stubs = {meta(c)["grade_id"]: c.source for c in release.cells if meta(c).get("solution")}
     last = [c for c in wrong.cells if meta(c).get("grade_id") in stubs][-1]
-    last.source = stubs[meta(last)["grade_id"]]  # the last exercise left as released
-    graded = grade_all(
-        kit,
-        {"right": nbformat.writes(right).encode(), "wrong": nbformat.writes(wrong).encode()},
-        limits=Limits(cell_seconds=120, wall_seconds=900),
-        workers=2,
-    )
-    right_report, wrong_report = graded["right"].report, graded["wrong"].report
-    assert right_report.score == right_report.max_score > 0, right_report.render()
-    assert 0 < wrong_report.score < wrong_report.max_score, wrong_report.render()
-    assert not right_report.review, right_report.render()
+    last.source = stubs[meta(last)["grade_id"]]
+    graded = [
+        grade_submission(kit, f"{who}/{source.name}", nbformat.writes(notebook).encode(), LIMITS).report
+        for who, notebook in (("right", right), ("wrong", wrong))
+    ]
+    return graded[0], graded[1]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[GradeReport, GradeReport] | BaseException]:
+    """Assignment -> (the reference's report, the wrong answer's), or the error that stopped it."""
+    root = tmp_path_factory.mktemp("without-answers")
+
+    def attempt(chapter: Chapter) -> tuple[GradeReport, GradeReport] | BaseException:
+        try:
+            return grade_right_and_wrong(chapter, root / chapter.assignment)
+        except Exception as error:  # noqa: BLE001  (re-raised by the chapter's test)
+            return error
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip((c.assignment for c in CHAPTERS), pool.map(attempt, CHAPTERS), strict=True))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.assignment)
+def test_reference_scores_full_and_a_wrong_answer_partial_without_the_answers(
+    chapter: Chapter, reports: dict[str, tuple[GradeReport, GradeReport] | BaseException]
+) -> None:
+    outcome = reports[chapter.assignment]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    right, wrong = outcome
+    assert right.score == right.max_score > 0, right.render()
+    assert 0 < wrong.score < wrong.max_score, wrong.render()
+    assert not right.review, right.render()
