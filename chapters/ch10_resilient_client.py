@@ -343,6 +343,7 @@ check_get_cache(ResilientClient)
 ### BEGIN HIDDEN TESTS
 check_get_cache(ResilientClient, ttl=3.0, start=0.0)
 check_get_cache(ResilientClient, ttl=0.0, start=7.25)
+check_get_cache(ResilientClient, ttl=0.75, start=1.5)
 ### END HIDDEN TESTS
 
 # %% tests="ch10-ex3-fallback" points=2

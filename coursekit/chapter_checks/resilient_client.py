@@ -829,8 +829,9 @@ def check_get_cache(client_class: Any, *, ttl: float = 5.0, start: float = 2.75)
     """With ``cache_ttl=ttl`` and ``max_in_flight=1``: gets of ``/items/1`` at t = 0, 1 and ``ttl``, and of
     ``/items/2`` at t = 2; two gets of ``/items/13`` (503) with a fallback; one get of ``/items/1`` at
     t = 1.5 while a slow get (``/items/7`` at t = 1.25, never answered, 0.5 s timeout) holds the bulkhead.
-    A 2xx answer is served from the cache for ``ttl`` seconds from its arrival, without a request and
-    without waiting for the bulkhead; a failed call is not cached. (``ttl=0``: no cache.)"""
+    Also ``/items/3`` at t = 0 and ``ttl / 2``, and a 404 page at t = 3 and 3.25. A 2xx answer is served
+    from the cache for ``ttl`` seconds from its arrival, without a request and without waiting for the
+    bulkhead; a failed call or a 404 is not cached. (``ttl=0``: no cache.)"""
     chain = Chain("ResilientClient.get")
     spies = Spies()
     service = _service()
@@ -856,6 +857,10 @@ def check_get_cache(client_class: Any, *, ttl: float = 5.0, start: float = 2.75)
                 group.create_task(at("down", 4.5, DOWN))
                 group.create_task(at("down again", 4.75, DOWN))
                 group.create_task(at("expired", ttl or 5.0, "/items/1"))
+                group.create_task(at("soon", 0.0, "/items/3"))
+                group.create_task(at("soon again", ttl / 2 if ttl else 0.25, "/items/3"))
+                group.create_task(at("missing", 3.0, "/pages/999"))
+                group.create_task(at("missing again", 3.25, "/pages/999"))
             return seen
 
     seen = _run(chain, client_class, main, start + 30 + ttl)
@@ -883,10 +888,24 @@ def check_get_cache(client_class: Any, *, ttl: float = 5.0, start: float = 2.75)
     else:
         chain.require(
             len(ones) == 3,
-            "with cache_ttl=0 nothing is cached: each get of /items/1 is a request",
+            "with cache_ttl=0 nothing is cached: each get of /items/1 is a request"
+            if not ttl
+            else f"each get of /items/1 (t=0, {ttl:g}, 1.5) finds no answer stored less than {ttl:g} s before: "
+            "a request each",
             observed=f"/items/1 was requested at t={_times(ones)}",
             hint="cache only when policy.cache_ttl > 0",
         )
+    threes = [record.time for record in _requests(service, "/items/3")]
+    half = ttl / 2 if ttl else 0.25
+    chain.require(
+        len(threes) == (1 if ttl else 2),
+        f"a get of /items/3 at t={half:g}, {half:g} s after its first, is "
+        + ("served from the cache" if ttl else "a request (no cache)"),
+        observed=f"/items/3 was requested at t={_times(threes)}",
+        hint="an answer is fresh for cache_ttl seconds, however short: compare now with stored + cache_ttl"
+        if ttl
+        else "cache only when policy.cache_ttl > 0",
+    )
     twos = _requests(service, "/items/2")
     chain.require(
         len(twos) == 1 and isinstance(seen["other"].value, httpx.Response),
@@ -900,6 +919,13 @@ def check_get_cache(client_class: Any, *, ttl: float = 5.0, start: float = 2.75)
         "a failed call is not cached: two gets of /items/13 make two requests",
         observed=f"/items/13 was requested {len(downs)} times; the second get {seen['down again'].describe()}",
         hint="store only 2xx responses from the service, never a fallback's value",
+    )
+    missing = _requests(service, "/pages/999")
+    chain.require(
+        len(missing) == 2,
+        "a non-2xx answer is not cached: two gets of a 404 page make two requests",
+        observed=f"/pages/999 was requested {len(missing)} time(s)",
+        hint="store only 2xx responses (response.is_success)",
     )
 
 
