@@ -901,8 +901,16 @@ def _require_limit(
         peak <= limit,
         f"never more than {limit} call{'s' if limit != 1 else ''} in flight",
         observed=f"peak in-flight was {peak}, limit {limit}",
-        hint="every call must hold a slot for its whole duration: acquire before the call starts, "
-        "release after it ends (`async with semaphore:` around the await)",
+        hint=(
+            f"all {peak} calls ran at once: the limit was not applied to them at all; every call must hold "
+            "a slot for its whole duration (`async with semaphore:` around `await func(item)`)"
+            if peak == jobs
+            else f"one call too many: a limit of {limit} is Semaphore({limit}) (or {limit} workers), and a slot "
+            "is released only after its call has ended"
+            if peak == limit + 1
+            else "every call must hold a slot for its whole duration: acquire before the call starts, "
+            "release after it ends (`async with semaphore:` around the await)"
+        ),
     )
     if must_reach:
         reach = min(limit, jobs)
