@@ -330,7 +330,8 @@ show_bucket(
 
 # %% [markdown]
 # Each burst empties the bucket; the requests beyond it leave one every quarter second, in
-# order; during the quiet spells the bucket fills up again, to 6 and no further.
+# order, at the instant each token is there; during the quiet spells the bucket fills up
+# again, to 6 and no further.
 #
 # ## 4. Windows: fixed, and sliding
 #
@@ -509,7 +510,8 @@ check_log_try(SlidingLogLimiter, limit=6, window=4.0, start=0.0)
 #   down and it is the token bucket (level = capacity − tokens): same answers.
 # * **sliding-window counter** (used by Cloudflare, and by `limits`): two counters, this
 #   window's and the previous one's; the previous one counts in proportion to how much of it
-#   still overlaps the sliding window. One counter's memory, nearly the log's precision.
+#   still overlaps the sliding window. Two counters of memory; as precise as the log when
+#   traffic is smooth.
 # * **GCRA** (generic cell rate algorithm, from ATM networks; redis-cell, pyrate-limiter):
 #   one number, the *theoretical arrival time* of the next request; a request passes if it
 #   is not earlier than that minus the burst allowance. Again the token bucket's answers,
@@ -606,13 +608,14 @@ show_admissions({name: algorithm_run(limiter) for name, limiter in algorithms.it
 
 # %% [markdown]
 # The three bucket-shaped algorithms give the same answers, request for request: they are
-# one algorithm with three kinds of state. They admit more in some one-second windows than
-# the window algorithms do — up to `capacity + rate·T`, the burst plus the refill — and more
-# in all (28 against 25). On this traffic no burst straddles a second boundary, so the fixed
-# window stays within 5 per second; section 4 showed what happens when one does. The sliding
-# log never exceeds 5 in any second, at the price of remembering every admission; the
-# sliding-window counter gets close with two counters, by assuming the previous window's
-# requests were spread evenly.
+# one algorithm with three kinds of state. They admit the most (33 of 40), and up to 7 in
+# some second — `capacity + rate·T`, the burst plus the refill — by design. The **fixed
+# window** lets 10 through within one second, twice its limit: a burst that straddles a
+# boundary gets 5 on each side. The **sliding log** never exceeds 5 in any second, at the
+# price of remembering every admission. The **sliding-window counter** sits in between: it
+# assumes the previous window's requests were spread evenly, and bursts are not, so it lets
+# 7 through in one second — better than the fixed window, with the same two counters of
+# memory, but not exact.
 #
 # Which one? A token bucket (or GCRA) when bursts are welcome and the long-run rate is what
 # matters — most API clients; a sliding log when "never more than N in any window" is a

@@ -89,13 +89,13 @@ def bursty_arrivals(
     seed: int = 8, *, bursts: int = 5, size: tuple[int, int] = (4, 12), quiet: tuple[float, float] = (1.0, 4.0)
 ) -> list[float]:
     """Arrival times (seconds from 0): ``bursts`` bursts of ``size`` requests each (drawn), every burst
-    spread over a quarter of a second, separated by quiet spells of ``quiet`` seconds (drawn). Seeded:
-    the same arguments give the same times. Times are multiples of 1/64 s (exact in binary)."""
+    spread over half a second, separated by quiet spells of ``quiet`` seconds (drawn). Seeded: the same
+    arguments give the same times. Times are multiples of 1/64 s (exact in binary)."""
     rng = random.Random(f"arrivals|{seed}")
     times: list[float] = []
     now = 0.0
     for _ in range(bursts):
         for _ in range(rng.randint(*size)):
-            times.append(now + rng.randrange(16) / 64)
-        now += 0.25 + rng.randrange(int(quiet[0] * 4), int(quiet[1] * 4) + 1) / 4
+            times.append(now + rng.randrange(32) / 64)
+        now += 0.5 + rng.randrange(int(quiet[0] * 4), int(quiet[1] * 4) + 1) / 4
     return sorted(times)
