@@ -251,8 +251,13 @@ check_collect_batch(collect_batch)
 # %% tests="ch03-ex1-hidden" points=2
 check_collect_batch(collect_batch, arrivals=[(0.0, "a"), (0.3, "b"), (2.0, "c")], batch_size=2, max_wait=1.0)
 ### BEGIN HIDDEN TESTS
-check_collect_batch(collect_batch, arrivals=[(n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
-check_collect_batch(collect_batch, arrivals=[(0.5, "x"), (0.6, "y"), (0.7, "z")], batch_size=1, max_wait=2.0)
+check_collect_batch(collect_batch, arrivals=[(3.35 + n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
+check_collect_batch(collect_batch, arrivals=[(4.5, "x"), (4.6, "x"), (4.7, "z")], batch_size=1, max_wait=2.0)
+check_collect_batch(collect_batch, arrivals=[(2.5, 1), (2.6, 2), (2.7, 3)], batch_size=3, max_wait=0.5, stop_after=0.4)
+check_collect_batch(collect_batch, arrivals=[(1.25, "a"), (1.5, "b")], batch_size=5, max_wait=0.5, stop_after=1.0)
+check_collect_batch(
+    collect_batch, arrivals=[(0.75, 1), (1.25, 2), (1.5, 3)], batch_size=2, max_wait=0.0, stop_after=0.1
+)
 check_collect_batch(
     collect_batch,
     arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)],
@@ -270,15 +275,17 @@ check_collect_batch(
 # * call `await handler(items)` **once**, with the batch's items in order;
 # * if it returns one result per item, set the i-th result on the i-th future;
 # * if it raises an `Exception`, set **that** exception on every future of the batch;
-# * if it returns the wrong number of results, set a `ValueError` on every future;
+# * if it returns the wrong number of results (too few or too many), set a `ValueError` on
+#   every future;
 # * skip futures that are already done (a caller that gave up cancels its future);
 # * never raise an `Exception` yourself: your caller is the batch loop, and an error
 #   escaping from here reaches nobody who is waiting;
 # * if you are cancelled (the batcher is being torn down), cancel the batch's futures and
 #   let the `CancelledError` propagate.
 #
-# The check delivers four batches: one that succeeds, one whose handler raises, one whose
-# handler returns a result too few, and one in which a caller gave up.
+# The check delivers six batches: one that succeeds, one whose handler raises, one whose
+# handler returns a result too few and one a result too many, one in which a caller gave up,
+# and one whose delivery is cancelled while the handler runs.
 
 # %% solution="ch03-ex2-deliver"
 from solutions.batching import deliver
@@ -293,20 +300,36 @@ check_deliver(
     failing_batch=["b", "c"],
     failing="c",
     short=["d"],
-    given_up=["e", "f"],
-    gave_up="e",
+    long=["e"],
+    given_up=["f", "g"],
+    gave_up=["f"],
+    torn_down=["h"],
     duration=0.0,
 )
 ### BEGIN HIDDEN TESTS
 check_deliver(
     deliver,
-    ok=list(range(20)),
+    ok=["c", "a", "b", "a"],
     failing_batch=[30, 31, 32, 33],
-    failing=33,
+    failing=30,
     short=[40, 41, 42, 43],
+    long=[44],
     given_up=[50, 51],
-    gave_up=51,
+    gave_up=[51, 31, 41],
+    torn_down=[60, 61, 62],
     duration=2.5,
+)
+check_deliver(
+    deliver,
+    ok=list(range(20)),
+    failing_batch=[70, 71, 72],
+    failing=72,
+    short=[80, 81, 80],
+    long=[90, 90],
+    given_up=[95],
+    gave_up=[95, 14],
+    torn_down=[96, 96],
+    duration=0.5,
 )
 ### END HIDDEN TESTS
 
@@ -319,7 +342,7 @@ check_deliver(
 # starts the background task `self._loop_task`, named `"batch-loop"`, running
 # `self._batch_loop()`.
 #
-# * `submit(item)`: if the batcher is closed, raise `RuntimeError`. Otherwise create a
+# * `submit(item)`: if the batcher is closed (by `close()` or `abort()`), raise `RuntimeError`. Otherwise create a
 #   future (`asyncio.get_running_loop().create_future()`), add it to `self._waiting`, put
 #   `(item, future)` into the inbox and return `await future`; remove the future from
 #   `self._waiting` whatever happens (`try`/`finally`). A future per call: two callers may
@@ -332,8 +355,10 @@ check_deliver(
 #   the waiting: leaving the block (by `return`, too) waits for every task started in it;
 #   since `deliver` never raises, one failing batch cannot cancel the others.
 # * `close()`: unless already closed, set `self._closed` and put `STOP` into the inbox; then
-#   await the background task. Calling it twice is harmless.
-# * `abort()`: set `self._closed`, cancel the background task and wait for it to end
+#   await the background task. Calling it twice is harmless: the second call, too, returns
+#   only once every delivery has finished.
+# * `abort()`: stop at once, without waiting for the handler: set `self._closed`, cancel the
+#   background task (its TaskGroup cancels the deliveries) and wait for it to end
 #   (`await asyncio.wait({self._loop_task})`), then cancel every future in
 #   `self._waiting`: entries still in the inbox, or in the batch being collected, have no
 #   delivery that would resolve them.
@@ -350,8 +375,9 @@ from solutions.batching import MicroBatcher
 # %% tests="ch03-ex3-flushes" points=2
 check_batcher_flushes(MicroBatcher)
 ### BEGIN HIDDEN TESTS
-check_batcher_flushes(MicroBatcher, arrivals=[(n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
-check_batcher_flushes(MicroBatcher, arrivals=[(0.5, "x"), (0.6, "y"), (2.7, "z")], batch_size=1, max_wait=2.0)
+check_batcher_flushes(MicroBatcher, arrivals=[(2.35 + n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
+check_batcher_flushes(MicroBatcher, arrivals=[(0.5, "x"), (0.6, "x"), (2.7, "z")], batch_size=1, max_wait=2.0)
+check_batcher_flushes(MicroBatcher, arrivals=[(1.5, 1), (1.75, 2), (2.0, 3)], batch_size=3, max_wait=0.0)
 check_batcher_flushes(
     MicroBatcher, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)], batch_size=10, max_wait=1.05
 )
@@ -361,7 +387,7 @@ check_batcher_flushes(
 check_batcher_results(MicroBatcher)
 ### BEGIN HIDDEN TESTS
 check_batcher_results(
-    MicroBatcher, arrivals=[(n / 20, n % 3) for n in range(12)], batch_size=5, max_wait=0.3, duration=0.7
+    MicroBatcher, arrivals=[(1.3 + n / 20, n % 3) for n in range(12)], batch_size=5, max_wait=0.3, duration=0.7
 )
 check_batcher_results(MicroBatcher, arrivals=[(0.0, "x"), (0.0, "x")], batch_size=1, max_wait=1.0, duration=2.0)
 ### END HIDDEN TESTS
@@ -380,6 +406,14 @@ check_batcher_failures(
 check_batcher_failures(
     MicroBatcher, arrivals=[(0.5, 1), (1.0, 2), (1.1, 3)], batch_size=1, max_wait=3.0, duration=5.0, failing={2}
 )
+check_batcher_failures(
+    MicroBatcher,
+    arrivals=[(3.0 + n / 10, n) for n in range(12)],
+    batch_size=3,
+    max_wait=0.5,
+    duration=0.5,
+    failing={0, 11},
+)
 ### END HIDDEN TESTS
 
 # %% tests="ch03-ex3-close" points=2
@@ -397,13 +431,23 @@ check_batcher_close(
     close_at=2.0,
     abort_at=0.95,
 )
+check_batcher_close(MicroBatcher, arrivals=[], batch_size=2, max_wait=1.0, duration=1.0, close_at=0.5, abort_at=0.5)
+check_batcher_close(
+    MicroBatcher,
+    arrivals=[(2.1, "a"), (2.2, "a"), (2.3, "b"), (4.0, "c")],
+    batch_size=2,
+    max_wait=1.0,
+    duration=3.0,
+    close_at=4.5,
+    abort_at=4.5,
+)
 ### END HIDDEN TESTS
 
 # %% tests="ch03-ex3-slow-handler" points=2
 check_batcher_slow_handler(MicroBatcher)
 ### BEGIN HIDDEN TESTS
 check_batcher_slow_handler(
-    MicroBatcher, arrivals=[(n / 10, n) for n in range(12)], batch_size=2, max_wait=1.0, duration=0.9
+    MicroBatcher, arrivals=[(1.45 + n / 10, n) for n in range(12)], batch_size=2, max_wait=1.0, duration=0.9
 )
 check_batcher_slow_handler(
     MicroBatcher, arrivals=[(0.0, "a"), (0.6, "b"), (1.2, "c")], batch_size=5, max_wait=0.3, duration=4.0
@@ -542,13 +586,14 @@ show_in_flight(
 # * cut `items` into consecutive chunks of `chunk_size` (the last may be shorter) and call
 #   `await handler(chunk)` once per chunk; it returns one result per item;
 # * at most `concurrency` handler calls at once, and a new chunk starts as soon as a call
-#   finishes (no waves: a wave waits for its slowest call);
+#   finishes (no waves: a wave waits for its slowest call); which chunk goes next is up to you;
 # * return all results as one list, **in input order**, whatever order the calls finish in;
 # * if a call raises, let the error propagate (an `ExceptionGroup` from a `TaskGroup` is
 #   fine), start no further chunk, and leave no call running.
 #
 # The check uses 14 items in chunks of 3, `concurrency=2`; the first chunk takes 3 s and
-# the others 1 s. Then it runs again with item 8's chunk failing.
+# the others 1 s. Then it runs again with item 8's chunk failing. (Hidden scenarios also
+# try no items at all, chunks larger than the work, and repeated items.)
 
 # %% solution="ch03-ex4-process-in-chunks"
 from solutions.batching import process_in_chunks
@@ -571,6 +616,10 @@ check_process_in_chunks(
 )
 check_process_in_chunks(process_in_chunks, items=list(range(7)), chunk_size=10, concurrency=4, failing=0)
 check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, concurrency=1, slow=[5], failing=11)
+check_process_in_chunks(process_in_chunks, items=[], chunk_size=3, concurrency=2, failing=None)
+check_process_in_chunks(
+    process_in_chunks, items=["x", "y", "x", "y", "z"], chunk_size=2, concurrency=2, slow=["z"], failing="y"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]

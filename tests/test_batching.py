@@ -6,7 +6,9 @@ no entry ever arrives at exactly a batch's deadline (the one instant the rule le
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import coursekit.chapter_checks.batching as checks
 from coursekit import STOP, run_virtual
-from coursekit.analysis import item_waits, peak_in_flight
+from coursekit.analysis import idle_slots, item_waits, peak_in_flight
 from coursekit.chapter_checks.batching import (
     check_batcher_close,
     check_batcher_failures,
@@ -25,9 +28,11 @@ from coursekit.chapter_checks.batching import (
     expected_batches,
     greedy_makespan,
 )
+from coursekit.checks import describe_call
 from coursekit.micro_batching import BatchHandler, Entry, traced_submit
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
 from solutions.batching import MicroBatcher, collect_batch, deliver, process_in_chunks
+from tools.chapter_source import chapters
 
 BATCHER_CHECKS = [
     check_batcher_flushes,
@@ -291,3 +296,71 @@ class TimerBatcher:
 @pytest.mark.parametrize("design", [MicroBatcher, TimerBatcher], ids=lambda design: design.__name__)
 def test_every_correct_design_passes_the_batcher_checks(check: Callable[..., None], design: type) -> None:
     check(design)
+
+
+def graded_check_calls() -> list[str]:
+    """Every check call of chapter 3's graded cells, hidden ones included, as written in the source."""
+    (chapter,) = chapters(["ch03"])
+    tree = ast.parse(chapter.source.read_text(encoding="utf-8"))
+    return [
+        ast.unparse(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and ast.unparse(node.value.func).startswith("check_")
+        and ast.unparse(node.value.args[0]) in {"MicroBatcher", "collect_batch", "deliver", "process_in_chunks"}
+    ]
+
+
+@pytest.mark.parametrize("call", graded_check_calls())
+def test_every_scenario_line_is_a_call_a_learner_can_paste_and_rerun(call: str) -> None:
+    """The ``scenario:`` line of a failure (the check's call, every argument shown) evaluates back
+    to the same arguments as the graded cell's call."""
+    names = {"MicroBatcher": MicroBatcher, "collect_batch": collect_batch, "deliver": deliver}
+    names |= {"process_in_chunks": process_in_chunks, "STOP": STOP}
+    node = ast.parse(call, mode="eval").body
+    assert isinstance(node, ast.Call)
+    check = getattr(checks, ast.unparse(node.func))
+    args = [eval(ast.unparse(arg), dict(names)) for arg in node.args]
+    kwargs = {str(keyword.arg): eval(ast.unparse(keyword.value), dict(names)) for keyword in node.keywords}
+    shown = describe_call(check.__name__, inspect.signature(check), args, kwargs)
+    again = ast.parse(shown, mode="eval").body
+    assert isinstance(again, ast.Call)
+    bound = inspect.signature(check).bind(*args, **kwargs)
+    bound.apply_defaults()
+    rerun = {keyword.arg: eval(ast.unparse(keyword.value), dict(names)) for keyword in again.keywords}
+    assert rerun == {key: value for key, value in list(bound.arguments.items())[1:]}
+
+
+async def last_first_chunks(items: list[Any], handler: BatchHandler, *, chunk_size: int, concurrency: int) -> list[Any]:
+    """A correct design with another schedule: chunks taken from the end."""
+    chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
+    todo = list(enumerate(chunks))
+    results: list[Any] = [[] for _ in chunks]
+
+    async def worker() -> None:
+        while todo:
+            index, chunk = todo.pop()
+            results[index] = await handler(chunk)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(concurrency, len(chunks))):
+            group.create_task(worker())
+    return [result for chunk_results in results for result in chunk_results]
+
+
+@settings(max_examples=30, deadline=None)
+@given(size=st.integers(0, 20), chunk_size=st.integers(1, 6), concurrency=st.integers(1, 5), data=st.data())
+def test_no_idle_slot_accepts_any_chunk_order_and_rejects_waves(
+    size: int, chunk_size: int, concurrency: int, data: st.DataObject
+) -> None:
+    """The "a new chunk starts as soon as a call finishes" property holds for the reference and a
+    last-first runner alike, although their total times differ."""
+    items = list(range(size))
+    chunks = [items[i : i + chunk_size] for i in range(0, size, chunk_size)]
+    duration_of = {tuple(chunk): data.draw(st.sampled_from([0.5, 1.0, 3.0])) for chunk in chunks}
+    for design in (process_in_chunks, last_first_chunks):
+        work = BatchWorkload(lambda chunk: duration_of[tuple(chunk)])
+        run = run_virtual(design(items, work, chunk_size=chunk_size, concurrency=concurrency))
+        assert run.value == [Workload.expected(item) for item in items]
+        assert idle_slots(run.events, len(chunks), concurrency) is None

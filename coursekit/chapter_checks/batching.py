@@ -22,12 +22,14 @@ deadline (the one instant the rule leaves open).
 from __future__ import annotations
 
 import asyncio
+import sysconfig
 import traceback
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ParamSpec
 
-from coursekit.analysis import batch_handler_calls, peak_in_flight
+from coursekit.analysis import batch_handler_calls, idle_slots, peak_in_flight
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing
 from coursekit.micro_batching import traced_submit
 from coursekit.queues import STOP, TracedQueue
@@ -65,7 +67,9 @@ class Batch:
 
 
 def expected_batches(arrivals: Arrivals, batch_size: int, max_wait: float, stop_at: float | None = None) -> list[Batch]:
-    """The batches collect_batch returns, called again as soon as it returns, for these arrivals."""
+    """The batches collect_batch returns, called again as soon as it returns, for these arrivals.
+
+    Entries are followed by position, so repeated items are told apart."""
     stream = sorted(arrivals, key=lambda arrival: arrival[0])
     if stop_at is not None:
         stream.append((stop_at, STOP))
@@ -83,8 +87,7 @@ def expected_batches(arrivals: Arrivals, batch_size: int, max_wait: float, stop_
             else:
                 break
         if entries[-1] is STOP or len(entries) == batch_size:
-            arrived = max((t for t, e in stream if e is entries[-1] or e == entries[-1]), default=first)
-            end, reason = max(arrived, first), ("stop" if entries[-1] is STOP else "full")
+            end, reason = max(stream[index - 1][0], first), ("stop" if entries[-1] is STOP else "full")
         batches.append(Batch(end, tuple(entries), reason, first))
         now = end
     return batches
@@ -120,7 +123,32 @@ def check_collect_batch(
                 observed=f"after {DEADLINE:g} simulated seconds: " + ("; ".join(stuck) or run.diagnosis),
                 hint=_collect_hang_hint(run, got, items),
             )
+        if run.outcome == "raised" and isinstance(run.error, TimeoutError):
+            waited = f"after its batch {describe_values(got[-1][1])}" if got else "on its first call"
+            chain.fail(
+                f"{what} runs without raising",
+                observed=f"raised TimeoutError at t={run.elapsed:g} s, {waited}",
+                hint="catch the TimeoutError of `async with asyncio.timeout_at(deadline):` around the "
+                "later gets and return the batch; and put no time limit on the first `await inbox.get()`: "
+                "a batch starts only when an entry comes, however long that takes",
+            )
+        if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
+            chain.fail(
+                f"{what} runs without raising",
+                observed=f"raised {describe_error(run.error)}{_where(run.error)}, after "
+                f"{len(got)} batch{'es' if len(got) != 1 else ''}",
+                hint="the error comes from your own code, not from the inbox: run the scenario line above in a "
+                "cell of its own and read the traceback",
+            )
         chain.require_finished(run, what)
+        empty = [time for time, batch in got if not batch]
+        chain.require(
+            not empty,
+            f"{what} waits for the first entry with no time limit",
+            observed=f"it returned an empty batch at t={empty[0]:g} s" if empty else "",
+            hint="take the first entry with a plain `await inbox.get()`: the max_wait clock starts only once "
+            "a batch has its first entry",
+        )
         if stop_at is None:
             flat = [entry for _, batch in got for entry in batch]
             chain.require(
@@ -135,9 +163,10 @@ def check_collect_batch(
                 not big,
                 f"no batch holds more than batch_size={batch_size} entries",
                 observed=f"a batch of {len(big[0])}: {describe_values(big[0])}" if big else "",
-                hint="stop taking entries as soon as len(batch) == batch_size",
+                hint="stop taking entries as soon as len(batch) == batch_size (`<`, not `<=`, in the loop's test)",
             )
-        _require_batches_match(chain, got, expected_batches(arrivals, batch_size, max_wait, stop_at), max_wait)
+        expected = expected_batches(arrivals, batch_size, max_wait, stop_at)
+        _require_batches_match(chain, got, expected, sorted(time for time, _ in arrivals), batch_size, max_wait)
 
 
 def _collect_run(
@@ -158,7 +187,11 @@ def _collect_run(
             batch = await asyncio.create_task(collect_batch(inbox, batch_size, max_wait), name="collect_batch")
             got.append((loop.time(), list(batch) if isinstance(batch, (list, tuple)) else [batch]))
             taken += len(got[-1][1])
-            if STOP in got[-1][1] or not isinstance(batch, (list, tuple)) or (stop_at is None and taken >= wanted):
+            if not got[-1][1] and len(got) > 2 * wanted + 2:  # empty batches, again and again
+                return
+            if any(entry is STOP for entry in got[-1][1]) or not isinstance(batch, (list, tuple)):
+                return
+            if stop_at is None and taken >= wanted:
                 return
 
     return got, run_virtual(scenario, deadline=DEADLINE)
@@ -171,23 +204,29 @@ def _collect_hang_hint(run: VirtualRun[Any], got: list[tuple[float, list[Any]]],
         return (
             f"{lost} {'entry' if lost == 1 else 'entries'} arrived but never came back in a batch: a partial "
             "batch must also close max_wait seconds after its first entry, even when no further entry comes "
-            "(document 000 stores max_wait and never uses it). Wait for the next entry with "
-            "`async with asyncio.timeout_at(deadline):` around `await inbox.get()`"
+            "(document 000 stores max_wait and never uses it). "
+            "Wait for each later entry with `async with asyncio.timeout_at(deadline):` around "
+            "`await inbox.get()`, the deadline taken from the loop's clock (loop.time(), not time.monotonic())"
         )
-    return "return the batch as soon as you take STOP"
+    return "return the batch as soon as you take STOP, also when STOP is the first entry of a batch"
 
 
 def _require_batches_match(
     chain: Chain,
     got: list[tuple[float, list[Any]]],
     expected: list[Batch],
+    times: Sequence[float],
+    batch_size: int,
     max_wait: float,
     *,
     what: str = "batch",
     verb: str = "returned",
     stop_prop: str = "taking STOP ends the batch at once",
 ) -> None:
-    """Compare batch by batch; the first difference names the rule it breaks."""
+    """Compare batch by batch; the first difference names the rule it breaks, and a hint about its likely cause.
+
+    ``times`` are the entries' arrival times, in order (a batch that closed as an entry arrived
+    closed because it counted itself full)."""
     for number, want in enumerate(expected, start=1):
         if number > len(got):
             chain.fail(
@@ -202,37 +241,87 @@ def _require_batches_match(
             f"{what} {number} was {list(entries)!r}, {verb} at t={time:g} s; "
             f"expected {list(want.entries)!r} at t={want.time:g} s"
         )
+        before = sum(len([entry for entry in batch if entry is not STOP]) for _, batch in got[: number - 1])
+        real = [entry for entry in entries if entry is not STOP]
+        closed_on_arrival = (
+            0 < len(real) and before + len(real) <= len(times) and (abs(times[before + len(real) - 1] - time) < 1e-9)
+        )
+        if want.reason == "stop" or (entries and entries[-1] is STOP):
+            stop_first = want.entries[0] is STOP
+            chain.fail(
+                stop_prop,
+                observed=seen,
+                hint="stop collecting when you take STOP, and return the batch with STOP as its last element"
+                + (
+                    "; here STOP is the first entry of its batch: test for it right after the first get, too"
+                    if stop_first
+                    else ""
+                ),
+            )
+        if closed_on_arrival and time < want.time - 1e-9 and len(entries) == batch_size - 1:
+            chain.fail(
+                f"a {what} holds batch_size={batch_size} entries when it is full",
+                observed=seen,
+                hint="off by one: keep taking entries while len(batch) < batch_size",
+            )
         if want.reason == "full":
             chain.fail(
                 f"a full {what} is {verb} as soon as its last entry arrives",
                 observed=seen,
-                hint="stop waiting as soon as len(batch) == batch_size",
-            )
-        if want.reason == "stop":
-            chain.fail(
-                stop_prop,
-                observed=seen,
-                hint="stop collecting when you take STOP; return the batch with STOP as its last element",
-            )
-        if time > want.time + 1e-9 and len(entries) >= len(want.entries):
-            hint = (
-                f"the deadline is fixed when the first entry is taken: first + max_wait, and no entry is "
-                f"awaited past it. Without one (document 000 stores max_wait and never reads it), or with a "
-                f"timeout on each get() that restarts with every entry, the {what} waits until it fills"
-            )
-        else:
-            hint = (
-                "start the max_wait clock when the first entry arrives (after the first, unlimited "
-                "`await inbox.get()`), not when collect_batch is called"
+                hint="stop waiting as soon as len(batch) == batch_size"
+                if time > want.time + 1e-9
+                else "a batch closes early only when it holds batch_size entries; otherwise wait for "
+                "entries until first + max_wait",
             )
         chain.fail(
             f"a partial {what} is {verb} {max_wait:g} s after its first entry",
             observed=f"{seen} (its first entry arrived at t={want.first:g} s)",
-            hint=hint,
+            hint=_deadline_hint(
+                time,
+                times[before + len(real) - 1] if 0 < len(real) <= len(times) - before else None,
+                want,
+                max_wait,
+                what,
+            ),
+        )
+    if len(got) > len(expected):
+        time, entries = got[len(expected)]
+        chain.fail(
+            f"the handler is never called with an empty {what}" if not entries else f"no {what} is made twice",
+            observed=f"after the {len(expected)} expected {what}es, another: {list(entries)!r} at t={time:g} s",
+            hint="when the batch that ends with STOP holds nothing else, deliver nothing: "
+            "`if batch: ...` before handing it over"
+            if not entries
+            else "hand each collected batch to the handler once",
         )
     chain.passed(f"each {what} closes when full or {max_wait:g} s after its first entry, whichever is first")
     if any(batch.reason == "stop" for batch in expected):
         chain.passed(stop_prop)
+
+
+def _deadline_hint(time: float, last: float | None, want: Batch, max_wait: float, what: str) -> str:
+    """Why a partial batch closed at the wrong time, from when it closed (``last``: when its last entry came)."""
+    if time > want.time + 1e-9 and last is not None and abs(time - (last + max_wait)) < 1e-9:
+        return (
+            f"the {what} closed max_wait after its *last* entry: the deadline is fixed when the first entry is "
+            "taken, first + max_wait on loop.time(); a timeout on each get() (asyncio.wait_for(inbox.get(), "
+            "max_wait)) restarts with every entry, so a trickle of entries keeps the batch open"
+        )
+    if time > want.time + 1e-9:
+        return (
+            f"the {what} stayed open past first + max_wait = {want.time:g} s: the deadline is fixed when the first "
+            "entry is taken, and no entry is awaited past it (document 000 stores max_wait and never reads it)"
+        )
+    if time < want.first + 1e-9:
+        return (
+            "the deadline had already passed when the first entry came: start the max_wait clock when the first "
+            "entry arrives, deadline = loop.time() + max_wait right after the first `await inbox.get()`, not "
+            "when collect_batch is called, and not the bare number max_wait (an absolute time near the start)"
+        )
+    return (
+        "start the max_wait clock when the first entry arrives (after the first, unlimited "
+        "`await inbox.get()`), not when collect_batch is called"
+    )
 
 
 # ----------------------------------------------------------------- deliver
@@ -246,43 +335,32 @@ def check_deliver(
     failing_batch: Sequence[Hashable] = (4, 5, 6),
     failing: Hashable = 5,
     short: Sequence[Hashable] = (7, 8),
-    given_up: Sequence[Hashable] = (9, 10, 11),
-    gave_up: Hashable = 10,
+    long: Sequence[Hashable] = (9, 10),
+    given_up: Sequence[Hashable] = (11, 12, 13),
+    gave_up: Iterable[Hashable] = (12,),
+    torn_down: Sequence[Hashable] = (14, 15),
     duration: float = 1.0,
 ) -> None:
-    """deliver() on four batches: one that succeeds, one whose handler raises, one whose handler
-    returns one result too few, and one where a caller gave up (its future cancelled) before."""
+    """deliver() on six batches: ``ok`` succeeds; ``failing_batch``'s handler raises (it holds
+    ``failing``); ``short``'s handler returns one result too few, ``long``'s one too many; in
+    ``given_up``, the callers of the ``gave_up`` items had given up (their futures cancelled)
+    before (``gave_up`` items in other batches give up too); and ``torn_down``'s delivery is
+    cancelled while its handler runs. Each handler call takes ``duration`` s."""
     chain = Chain("deliver")
     chain.require_async_function(deliver, "deliver")
+    gave_up = frozenset(gave_up)
     cases = [
-        _DeliverCase("a batch", list(ok)),
-        _DeliverCase("a batch whose handler raises", list(failing_batch), fails=frozenset({failing})),
-        _DeliverCase("a batch whose handler returns one result too few", list(short), too_few=True),
-        _DeliverCase("a batch where one caller gave up", list(given_up), cancelled=frozenset({gave_up})),
+        _DeliverCase("a batch", list(ok), gave_up),
+        _DeliverCase("a batch whose handler raises", list(failing_batch), gave_up, fails=frozenset({failing})),
+        _DeliverCase("a batch whose handler returns one result too few", list(short), gave_up, miscount=-1),
+        _DeliverCase("a batch whose handler returns one result too many", list(long), gave_up, miscount=1),
+        _DeliverCase("a batch where a caller gave up", list(given_up), gave_up),
     ]
     for case in cases:
         case.run_with(deliver, duration)
     for case in cases:
-        failure = find_item_failure(case.run.error)
-        if failure is not None:
-            chain.fail(
-                "deliver sets the handler's error on the futures instead of raising",
-                observed=f"for {case.label}, deliver raised {failure!r} and left {len(case.pending)} of "
-                f"{len(case.items)} futures pending: those callers would wait forever",
-                hint="wrap the handler call in try/except Exception as error, and give every future "
-                "of the batch the error with future.set_exception(error)",
-            )
-        if isinstance(case.run.error, asyncio.InvalidStateError):
-            chain.fail(
-                "deliver leaves a future that is already done as it is",
-                observed=f"for {case.label} (the future of {gave_up!r} was cancelled before), deliver raised "
-                f"{describe_error(case.run.error)}",
-                hint="a caller may give up (its future is cancelled): check `if not future.done()` "
-                "before set_result() or set_exception()",
-            )
-        if case.run.outcome != "returned":
-            chain.require_finished(case.run, f"deliver on {case.label}")
-    chain.passed("deliver runs to the end on every batch")
+        _require_delivered(chain, case)
+    chain.passed("deliver runs to the end on every batch, without raising")
     for case in cases:
         _require_quietly(
             chain,
@@ -290,58 +368,105 @@ def check_deliver(
             "the handler is called once, with the batch's items in order",
             observed=f"for {case.label} ({case.items!r}) the handler was called with: "
             f"{', '.join(map(repr, case.work.batches)) or 'nothing'}",
-            hint="call `await handler([item for item, _ in batch])` exactly once",
+            hint="call `await handler([item for item, _ in batch])` exactly once, with the items as they "
+            "are (not sorted, not made unique: two callers may submit equal items)",
         )
     chain.passed("the handler is called once per batch, with the batch's items in order")
     for case in cases:
+        pending = case.pending
         _require_quietly(
             chain,
-            not case.pending,
+            not pending,
             "no future is left pending",
-            observed=f"for {case.label}, the futures of {describe_values(case.pending)} were never "
+            observed=f"for {case.label}, the futures of {describe_values(pending)} were never "
             "resolved: their callers would wait forever",
-            hint=(
-                "check that the handler returned one result per item; if not, set a ValueError on every future"
-                if case.too_few
-                else "every future needs set_result() or set_exception(), whatever the handler did"
-            ),
+            hint=_pending_hint(case),
         )
     chain.passed("no future is left pending")
     for case in cases:
-        _require_outcomes(chain, case.label, case.items, case.futures, case.fails, case.too_few, case.cancelled)
+        _require_outcomes(chain, case)
+    _check_deliver_cancelled(chain, deliver, list(torn_down), gave_up)
+
+
+def _require_delivered(chain: Chain, case: _DeliverCase) -> None:
+    """deliver() returned on this batch: it did not raise, block or hang."""
+    error = case.run.error
+    if case.run.outcome == "raised" and not isinstance(error, NotImplementedError):
+        pending = f", and left {len(case.pending)} of {len(case.items)} futures pending" if case.pending else ""
+        seen = f"for {case.label}, deliver raised {describe_error(error)}{pending}"
+        if find_item_failure(error) is not None:
+            chain.fail(
+                "deliver sets the handler's error on the futures instead of raising",
+                observed=f"{seen}: those callers would wait forever" if case.pending else seen,
+                hint="wrap the handler call in try/except Exception as error, and give every future "
+                "of the batch the error with future.set_exception(error)",
+            )
+        if isinstance(error, asyncio.InvalidStateError):
+            chain.fail(
+                "deliver leaves a future that is already done as it is",
+                observed=f"{seen} (the futures of {describe_values([i for i in case.items if i in case.gave_up])} were "
+                "cancelled before: their callers gave up)",
+                hint="a caller may give up (its future is cancelled): check `if not future.done()` before "
+                "set_result() or set_exception(), on the error paths too",
+            )
+        chain.fail(
+            "deliver never raises an exception",
+            observed=seen,
+            hint="count the results before setting any (len(results) != len(batch)) and then set a ValueError "
+            "on every future instead of raising it: an error escaping deliver reaches none of the callers"
+            if case.miscount
+            else "an error escaping deliver reaches none of the callers: give each future its outcome with "
+            "set_result() or set_exception(), and return",
+        )
+    if case.run.outcome != "returned":
+        chain.require_finished(case.run, f"deliver on {case.label}")
+
+
+def _pending_hint(case: _DeliverCase) -> str:
+    if case.miscount:
+        return (
+            "check that the handler returned one result per item before you set any: zip() stops at the "
+            "shorter list. If the count is wrong, set a ValueError on every future"
+        )
+    if case.fails:
+        return "catch the handler's error (except Exception as error) and set it on every future of the batch"
+    return "every future needs set_result() or set_exception(), whatever the handler did"
 
 
 @dataclass
 class _DeliverCase:
-    """One batch given to deliver(): its handler fails, returns too few results, or a caller gave up."""
+    """One batch given to deliver(): its handler fails, or returns ``miscount`` results too many
+    (negative: too few); the futures of ``gave_up`` items are cancelled before."""
 
     label: str
     items: list[Any]
+    gave_up: frozenset[Hashable] = frozenset()
     fails: frozenset[Hashable] = frozenset()
-    too_few: bool = False
-    cancelled: frozenset[Hashable] = frozenset()
-    futures: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+    miscount: int = 0
+    futures: list[asyncio.Future[Any]] = field(default_factory=list)
     work: BatchWorkload = field(default_factory=BatchWorkload)
     run: VirtualRun[Any] = field(default_factory=lambda: VirtualRun("hung", None, None, [], 0.0, DEADLINE))
 
     @property
     def pending(self) -> list[Hashable]:
-        return [item for item, future in self.futures.items() if not future.done()]
+        return [item for item, future in zip(self.items, self.futures, strict=False) if not future.done()]
 
     def run_with(self, deliver: Callable[..., Any], duration: float) -> None:
         self.work = BatchWorkload(duration, self.fails)
 
         async def handler(batch: list[Any]) -> list[Any]:
             results = await self.work(batch)
-            return results[:-1] if self.too_few else results
+            if self.miscount < 0:
+                return results[: self.miscount]
+            return results + [("extra", None)] * self.miscount
 
         async def scenario() -> None:
             loop = asyncio.get_running_loop()
-            for item in self.items:
-                self.futures[item] = loop.create_future()
-                if item in self.cancelled:
-                    self.futures[item].cancel()
-            await deliver([(item, self.futures[item]) for item in self.items], handler)
+            self.futures = [loop.create_future() for _ in self.items]
+            for item, future in zip(self.items, self.futures, strict=True):
+                if item in self.gave_up:
+                    future.cancel()
+            await deliver(list(zip(self.items, self.futures, strict=True)), handler)
 
         self.run = run_virtual(scenario, deadline=DEADLINE)
 
@@ -352,72 +477,113 @@ def _require_quietly(chain: Chain, holds: bool, prop: str, *, observed: str, hin
         chain.fail(prop, observed=observed, hint=hint)
 
 
-def _require_outcomes(
-    chain: Chain,
-    label: str,
-    items: list[Any],
-    futures: dict[Hashable, asyncio.Future[Any]],
-    fails: frozenset,
-    too_few: bool,
-    cancelled: frozenset,
-) -> None:
-    def outcome(item: Hashable) -> str:
-        future = futures[item]
-        if future.cancelled():
-            return "cancelled"
-        error = future.exception()
-        return f"error {error!r}" if error is not None else f"result {future.result()!r}"
+def _outcome(future: asyncio.Future[Any]) -> str:
+    if future.cancelled():
+        return "cancelled"
+    error = future.exception()
+    return f"error {error!r}" if error is not None else f"result {future.result()!r}"
 
-    for item in items:
-        future = futures[item]
-        if item in cancelled:
+
+def _require_outcomes(chain: Chain, case: _DeliverCase) -> None:
+    if case.fails:
+        prop = "every caller of a failed batch gets the handler's error"
+    elif case.miscount:
+        prop = "a handler that returns the wrong number of results fails every caller with ValueError"
+    else:
+        prop = "each caller gets exactly its own result"
+    for position, (item, future) in enumerate(zip(case.items, case.futures, strict=True)):
+        caller = f"the caller of {item!r}" + (f" (entry {position})" if case.items.count(item) > 1 else "")
+        if item in case.gave_up:
             _require_quietly(
                 chain,
                 future.cancelled(),
                 "a caller that gave up is left alone",
-                observed=f"for {label}, the cancelled future of {item!r} now holds {outcome(item)}",
+                observed=f"for {case.label}, the cancelled future of {item!r} now holds {_outcome(future)}",
                 hint="skip futures that are already done",
             )
-        elif fails:
-            ok = not future.cancelled() and isinstance(future.exception(), ItemFailed)
+        elif case.fails:
             _require_quietly(
                 chain,
-                ok,
-                "every caller of a failed batch gets the handler's error",
-                observed=f"for {label}, the caller of {item!r} got {outcome(item)}",
-                hint="future.set_exception(error) with the exception the handler raised, for every future of the batch",
+                not future.cancelled() and isinstance(future.exception(), ItemFailed),
+                prop,
+                observed=f"for {case.label}, {caller} got {_outcome(future)}",
+                hint="future.set_exception(error) with the very exception the handler raised (not a new one, "
+                "not a cancellation), for every future of the batch",
             )
-        elif too_few:
-            ok = not future.cancelled() and isinstance(future.exception(), ValueError)
+        elif case.miscount:
             _require_quietly(
                 chain,
-                ok,
-                "a handler that returns the wrong number of results fails every caller with ValueError",
-                observed=f"for {label}, the caller of {item!r} got {outcome(item)}",
+                not future.cancelled() and isinstance(future.exception(), ValueError),
+                prop,
+                observed=f"for {case.label}, {caller} got {_outcome(future)}",
                 hint="if len(results) != len(batch), nobody can tell which result is whose: set a "
-                "ValueError on every future",
+                "ValueError on every future, for too many results as for too few",
             )
         else:
-            ok = not future.cancelled() and future.exception() is None and future.result() == Workload.expected(item)
+            want = Workload.expected(item)
+            ok = not future.cancelled() and future.exception() is None and future.result() == want
             _require_quietly(
                 chain,
                 ok,
-                "each caller gets exactly its own result",
-                observed=f"for {label}, the caller of {item!r} got {outcome(item)}, expected "
-                f"result {Workload.expected(item)!r}",
-                hint="the handler's i-th result belongs to the i-th entry: zip(batch, results)",
+                prop,
+                observed=f"for {case.label} ({case.items!r}), {caller} got {_outcome(future)}, expected "
+                f"result {want!r}",
+                hint="the handler's i-th result belongs to the batch's i-th entry: "
+                "`for (_, future), result in zip(batch, results)`",
             )
-    prop = {
-        "a batch": "each caller gets exactly its own result",
-        "a batch whose handler raises": "every caller of a failed batch gets the handler's error",
-    }.get(label)
-    if prop is None:
-        prop = (
-            "a handler that returns the wrong number of results fails every caller with ValueError"
-            if too_few
-            else "a caller that gave up is left alone"
-        )
-    chain.passed(prop)
+    chain.passed(prop if not case.gave_up & set(case.items) else "a caller that gave up is left alone")
+
+
+def _check_deliver_cancelled(chain: Chain, deliver: Callable[..., Any], items: list[Any], gave_up: frozenset) -> None:
+    """deliver() is cancelled 1 s into a handler call that would take 1000 s."""
+    futures: list[asyncio.Future[Any]] = []
+    outcome: list[str] = []
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        futures.extend(loop.create_future() for _ in items)
+        for item, future in zip(items, futures, strict=True):
+            if item in gave_up:
+                future.cancel()
+        task = asyncio.create_task(deliver(list(zip(items, futures, strict=True)), BatchWorkload(1000.0)))
+        await asyncio.sleep(1.0)
+        task.cancel()
+        await asyncio.wait({task}, timeout=GRACE)
+        if not task.done():
+            outcome.append(f"was still running {GRACE:g} s after it was cancelled")
+            task.cancel()
+            await asyncio.wait({task})
+        elif not task.cancelled():
+            error = task.exception()
+            outcome.append(f"raised {describe_error(error)}" if error is not None else "returned normally")
+        for future in futures:  # retrieve what deliver set, so that asyncio does not log it
+            if future.done() and not future.cancelled():
+                future.exception()
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    chain.require_finished(run, "the scenario with a cancelled deliver")
+    pending = [item for item, future in zip(items, futures, strict=True) if not future.cancelled()]
+    chain.require(
+        not pending,
+        "a cancelled deliver cancels its batch's futures",
+        observed=lambda: (
+            f"deliver for {items!r} was cancelled 1 s into the handler call; then "
+            + "; ".join(
+                f"the future of {item!r} {'was still pending' if not future.done() else 'held ' + _outcome(future)}"
+                for item, future in zip(items, futures, strict=True)
+                if not future.cancelled()
+            )
+        ),
+        hint="`except Exception` does not catch asyncio.CancelledError: add `except asyncio.CancelledError:` "
+        "that cancels every future of the batch and then re-raises (`raise`)",
+    )
+    chain.require(
+        not outcome,
+        "a cancelled deliver lets the CancelledError propagate",
+        observed=lambda: f"deliver for {items!r} was cancelled 1 s into the handler call, and {outcome[0]}",
+        hint="after cancelling the futures, re-raise the CancelledError (`raise`): whoever cancelled the delivery "
+        "(the batch loop's TaskGroup, abort()) waits for it to end as cancelled",
+    )
 
 
 # ------------------------------------------------------------ MicroBatcher
@@ -441,16 +607,24 @@ class BatcherRun:
     ending: str  # "close" or "abort"
     end_at: float
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    batcher: Any = None
     ended_at: float | None = None  # when close()/abort() returned or raised; None: not within GRACE
     end_error: BaseException | None = None
     stuck_at_end: list[str] = field(default_factory=list)  # pending tasks GRACE s after the end began
     waiting: list[int] = field(default_factory=list)  # callers still waiting when it returned
-    late_submit: str = ""  # what a submit() after close() did
+    late_submit: str = ""  # what a submit() after close()/abort() did ("" if it raised RuntimeError)
+    again: str = ""  # close() called a second time: how it ended ("" if it returned)
+    again_at: float | None = None  # ... and when
 
     @property
     def calls(self) -> list[tuple[float, list[Any]]]:
         """(time, items) of each handler call."""
         return batch_handler_calls(self.run.events)
+
+    @property
+    def last_outcome_at(self) -> float:
+        """When the last caller got its outcome (a result or an error)."""
+        return max((event.time or 0.0 for event in self.run.of_kind("batch.result")), default=0.0)
 
     def caller(self, number: int) -> str:
         at, item = self.arrivals[number]
@@ -473,6 +647,8 @@ class BatcherRun:
         """How close()/abort() ended, for messages."""
         if self.ended_at is None:
             return f"{self.ending}() had not returned {GRACE:g} s after it was called"
+        if isinstance(self.end_error, asyncio.CancelledError) and not str(self.end_error):
+            return f"{self.ending}() raised CancelledError at t={self.ended_at:g} s"
         if self.end_error is not None:
             return f"{self.ending}() raised {describe_error(self.end_error)} at t={self.ended_at:g} s"
         return f"{self.ending}() returned at t={self.ended_at:g} s"
@@ -489,7 +665,9 @@ def _run_batcher(
     failing: Iterable[Hashable] = (),
     ending: str = "close",
 ) -> BatcherRun:
-    """Callers submit at their times; ``ending`` (close or abort) is called at ``end_at``."""
+    """Callers submit at their times; ``ending`` (close or abort) is called at ``end_at``.
+
+    After close(), close() is called a second time, at once; after either, a late submit()."""
     record = BatcherRun(
         run=VirtualRun("hung", None, None, [], 0.0, DEADLINE),
         work=BatchWorkload(duration, failing),
@@ -500,7 +678,7 @@ def _run_batcher(
 
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
-        batcher = make_batcher(record.work, batch_size=batch_size, max_wait=max_wait)
+        batcher = record.batcher = make_batcher(record.work, batch_size=batch_size, max_wait=max_wait)
 
         async def caller(at: float, item: Hashable) -> Any:
             await asyncio.sleep(at)
@@ -509,22 +687,25 @@ def _run_batcher(
         record.tasks = [asyncio.create_task(caller(at, item), name=f"caller-{item}") for at, item in arrivals]
         await asyncio.sleep(end_at)
         end = asyncio.create_task(getattr(batcher, ending)(), name=ending)
+        again = asyncio.create_task(_close_again(batcher, record), name="close-again") if ending == "close" else None
         await asyncio.wait({end}, timeout=GRACE)
         if end.done():
             record.ended_at = loop.time()
-            record.end_error = None if end.cancelled() else end.exception()
-            await asyncio.sleep(max(0.0, max(at for at, _ in arrivals) - loop.time()))  # every caller came
+            record.end_error = asyncio.CancelledError() if end.cancelled() else end.exception()
+            await asyncio.sleep(max(0.0, max((at for at, _ in arrivals), default=0.0) - loop.time()))
             for _ in range(3):  # callers whose futures were just resolved finish now
                 await asyncio.sleep(0)
         else:
             pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
             record.stuck_at_end = [task.describe() for task in describe_pending(pending)]
         record.waiting = [number for number, task in enumerate(record.tasks) if not task.done()]
-        if ending == "close" and record.ended_at is not None and record.end_error is None:
+        if again is not None:
+            await asyncio.wait({again}, timeout=GRACE)
+        if record.ended_at is not None and record.end_error is None:
             record.late_submit = await _late_submit(batcher)
-        for task in [end, *record.tasks]:  # they would wait for ever: stop them (and say so)
+        for task in [end, *([again] if again else []), *record.tasks]:  # they would wait for ever: stop them
             task.cancel()
-        await asyncio.wait([end, *record.tasks])
+        await asyncio.wait([end, *([again] if again else []), *record.tasks])
         for task in [end, *record.tasks]:  # retrieve errors, so that asyncio does not log them
             if not task.cancelled():
                 task.exception()
@@ -533,8 +714,25 @@ def _run_batcher(
     return record
 
 
+async def _close_again(batcher: Any, record: BatcherRun) -> None:
+    """close() a second time, just after the first, as leaving an ``async with`` block does (the
+    given ``__aexit__`` calls close()): it must return, no earlier than the first."""
+    await asyncio.sleep(0)
+    record.again = "had not returned"
+    try:
+        if hasattr(batcher, "__aexit__"):
+            await batcher.__aexit__(None, None, None)
+        else:
+            await batcher.close()
+        record.again = ""
+    except Exception as error:
+        record.again = f"raised {describe_error(error)}"
+    finally:
+        record.again_at = asyncio.get_running_loop().time()
+
+
 async def _late_submit(batcher: Any) -> str:
-    """What ``submit()`` does after ``close()`` returned, within 1 s: ``RuntimeError`` is right."""
+    """What ``submit()`` does after close()/abort() returned, within 1 s: ``RuntimeError`` is right."""
     late = asyncio.create_task(batcher.submit("late"), name="late-submit")
     await asyncio.wait({late}, timeout=1.0)
     if not late.done():
@@ -567,6 +765,14 @@ def _require_batcher_ran(chain: Chain, record: BatcherRun) -> None:
     chain.passed("the batcher can be used by concurrent callers")
 
 
+def _where(error: BaseException | None) -> str:
+    """`` at line N of f()``: where ``error`` was raised (its innermost frame), if known."""
+    frames = traceback.extract_tb(error.__traceback__) if error is not None else []
+    library = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], str(Path(__file__).parent.parent))
+    own = [frame for frame in frames if not frame.filename.startswith(library)]
+    return f" at line {own[-1].lineno} of {own[-1].name}()" if own else ""
+
+
 def _raised_in(error: BaseException) -> str:
     """The name of the function in which ``error`` was raised (the innermost frame)."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -576,6 +782,27 @@ def _raised_in(error: BaseException) -> str:
 def _require_ended(chain: Chain, record: BatcherRun) -> None:
     """close() or abort() returned, without raising, within GRACE."""
     verb = record.ending
+    handled_stop = any(entry is STOP for _, items in record.calls for entry in items)
+    if verb == "close" and handled_stop:
+        hint = (
+            "STOP reached the handler: take it off the batch (batch.pop()) before you deliver what came before "
+            "it, and deliver nothing if nothing did"
+        )
+    elif verb == "close":
+        hint = (
+            "close() puts STOP in the inbox and awaits the batch loop: the loop must return once it takes STOP "
+            "and every delivery has finished (an error escaping a delivery ends the loop with that error)"
+        )
+    elif isinstance(record.end_error, asyncio.CancelledError):
+        hint = (
+            "awaiting the cancelled batch-loop task (`await self._loop_task`) raises its CancelledError in "
+            "abort(): wait for it with `await asyncio.wait({self._loop_task})`, which does not raise"
+        )
+    else:
+        hint = (
+            "abort() cancels the batch-loop task and waits for it (asyncio.wait), without awaiting anything "
+            "that waits for the handler"
+        )
     chain.require(
         record.ended_at is not None and record.end_error is None,
         f"{verb}() returns",
@@ -583,13 +810,23 @@ def _require_ended(chain: Chain, record: BatcherRun) -> None:
             f"{verb}() was called at t={record.end_at:g} s; {record.ended()}"
             + ("".join(f"\n    {line}" for line in record.stuck_at_end))
         ),
-        hint=(
-            "close() puts STOP in the inbox and awaits the batch loop: the loop must return once it takes STOP "
-            "and every delivery has finished (an error escaping a delivery ends the loop with that error)"
-            if verb == "close"
-            else "abort() cancels the batch-loop task and waits for it (asyncio.wait), without awaiting anything "
-            "that waits for the handler"
+        hint=hint,
+    )
+
+
+def _require_no_futures_kept(chain: Chain, record: BatcherRun) -> None:
+    """Once every caller has its outcome, ``self._waiting`` holds none of their futures."""
+    kept = getattr(record.batcher, "_waiting", None)
+    kept = [future for future in kept if isinstance(future, asyncio.Future)] if isinstance(kept, set) else []
+    chain.require(
+        not kept,
+        "a caller's future leaves self._waiting whatever happens",
+        observed=lambda: (
+            f"once every caller had its outcome ({record.ended()}), self._waiting still held "
+            f"{len(kept)} futures: " + ", ".join(sorted(_outcome(future) for future in kept)[:4])
         ),
+        hint="remove the future in a `finally:` around `return await future`: a caller whose batch failed "
+        "(or who gave up) leaves submit() by an exception, and skips a discard() placed after the await",
     )
 
 
@@ -615,10 +852,13 @@ def check_batcher_flushes(
         sorted(handled, key=repr) == sorted((item for _, item in arrivals), key=repr),
         "the handler gets each item exactly once",
         observed=lambda: f"the handler was called with {_describe_calls(record)}",
-        hint="put each submitted entry in the inbox once, and hand every batch you collect to the handler once",
+        hint="STOP reached the handler: take it off the batch before you deliver the batch"
+        if any(item is STOP for item in handled)
+        else "put each submitted entry in the inbox once, and hand every batch you collect to the handler once",
     )
     expected = [batch for batch in expected_batches(arrivals, batch_size, max_wait) if batch.time < close_at]
-    _require_batches_match(chain, record.calls, expected, max_wait, verb="handed to the handler")
+    times = sorted(at for at, _ in arrivals)
+    _require_batches_match(chain, record.calls, expected, times, batch_size, max_wait, verb="handed to the handler")
 
 
 @learner_facing
@@ -666,7 +906,8 @@ def check_batcher_failures(
     failing: Iterable[Hashable] = (5,),
 ) -> None:
     """The handler raises ItemFailed for a batch holding a ``failing`` item: exactly that batch's
-    callers get the error; the others, later callers too, get their results."""
+    callers get the error; the others, later callers too, get their results. Then no caller's
+    future is left in ``self._waiting``."""
     chain = Chain("MicroBatcher")
     failing = frozenset(failing)
     close_at = max(at for at, _ in arrivals) + max_wait + duration + 1.0
@@ -714,6 +955,7 @@ def check_batcher_failures(
             )
     chain.passed("a failing batch fails only its own callers")
     _require_ended(chain, record)
+    _require_no_futures_kept(chain, record)
 
 
 @learner_facing
@@ -727,8 +969,9 @@ def check_batcher_close(
     close_at: float = 1.7,
     abort_at: float = 0.5,
 ) -> None:
-    """close() at ``close_at``, while a batch is open; then the same callers with abort() at
-    ``abort_at`` instead. Nobody may be left waiting, and nothing left running."""
+    """close() at ``close_at``, while a batch is open, and again at once (by leaving ``async with``);
+    then the same callers with abort() at ``abort_at`` instead. Nobody may be left waiting, nothing
+    left running, and a submit() after either raises RuntimeError."""
     chain = Chain("MicroBatcher")
     record = _run_batcher(
         make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration, end_at=close_at
@@ -763,6 +1006,17 @@ def check_batcher_close(
         hint="close() must wait until every delivery has finished: await the batch loop, and let the loop "
         "return only after its deliveries (an `async with asyncio.TaskGroup()` around them does it)",
     )
+    last = record.last_outcome_at
+    chain.require(
+        not record.again and record.again_at is not None and record.again_at >= last - 1e-9,
+        "close() called twice returns, both times once no caller is waiting",
+        observed=lambda: (
+            f"close() was called at t={close_at:g} s and again at once (leaving `async with`): the second "
+            + (record.again or f"returned at t={record.again_at:g} s, the last caller got its outcome at t={last:g} s")
+        ),
+        hint="a second close() must not put STOP or set the flag again, but it must still await the batch-loop "
+        "task (awaiting a task that has ended returns at once): `if self._closed: return` returns too early",
+    )
     chain.require(
         not record.late_submit,
         "submit() after close() raises RuntimeError",
@@ -782,6 +1036,36 @@ def check_batcher_close(
     )
     _require_batcher_ran(chain, aborted)
     _require_ended(chain, aborted)
+    running = [
+        items
+        for time, items in aborted.calls
+        if time <= abort_at + 1e-9 and time + duration > abort_at + 1e-9 and duration > 0
+    ]
+    chain.require(
+        aborted.ended_at is not None and aborted.ended_at <= abort_at + 1e-9,
+        "abort() returns at once, without waiting for the handler",
+        observed=lambda: (
+            f"abort() was called at t={abort_at:g} s and returned at t={aborted.ended_at:g} s"
+            + (f", while the handler call for {running[0]!r} ran" if running else "")
+        ),
+        hint="abort() does not flush: it cancels the batch-loop task (its TaskGroup cancels the deliveries, "
+        "and deliver() cancels their futures) and waits only for that task to end",
+    )
+    ends = {tuple(event["item"]): event.time or 0.0 for event in aborted.run.of_kind("work.end")}
+    went_on = [
+        (items, ends.get(tuple(items))) for items in running if ends.get(tuple(items), DEADLINE) > abort_at + 1e-9
+    ]
+    chain.require(
+        not went_on,
+        "abort() cancels the handler calls in progress",
+        observed=lambda: (
+            f"abort() returned at t={abort_at:g} s; the handler call for {went_on[0][0]!r} went on "
+            + (f"until t={went_on[0][1]:g} s" if went_on[0][1] is not None else "and never ended")
+        ),
+        hint="start the deliveries in the batch loop's TaskGroup: cancelling the loop task then cancels them, "
+        "and abort(), waiting for the loop task, waits for them to end",
+    )
+    late = [number for number in aborted.waiting if aborted.arrivals[number][0] > abort_at]
     chain.require(
         not aborted.waiting,
         "after abort() returns, no caller is left waiting",
@@ -789,8 +1073,21 @@ def check_batcher_close(
             f"{aborted.ended()}; then "
             + "; ".join(f"{aborted.caller(number)} was still waiting" for number in aborted.waiting)
         ),
-        hint="abort() cancels the batch loop, but entries still in the inbox or in the batch being collected "
-        "have no delivery to cancel them: cancel every future in self._waiting",
+        hint="this caller called submit() after abort(): abort() sets self._closed, and submit() checks it first "
+        "and raises RuntimeError"
+        if late and len(late) == len(aborted.waiting)
+        else "abort() cancels the batch loop, but entries still in the inbox or in the batch being collected "
+        "have no delivery to cancel them: cancel every future in self._waiting"
+        if not {aborted.arrivals[number][1] for number in aborted.waiting} & {i for items in running for i in items}
+        else "the deliveries running at abort() must end too: start them in the batch loop's TaskGroup (cancelling "
+        "the loop cancels them), and let deliver() cancel its futures when it is cancelled",
+    )
+    chain.require(
+        not aborted.late_submit,
+        "submit() after abort() raises RuntimeError",
+        observed=f"after abort() returned, submit('late') {aborted.late_submit}",
+        hint="abort() sets self._closed too: submit() checks it first and raises RuntimeError, so nobody waits "
+        "on a batch loop that was cancelled",
     )
     chain.require_no_leftover_tasks(aborted.run, "abort()")
 
@@ -873,11 +1170,11 @@ def check_process_in_chunks(
     slow: Iterable[Hashable] = (1,),
     slow_time: float = 3.0,
     time: float = 1.0,
-    failing: Hashable = 8,
+    failing: Hashable | None = 8,
 ) -> None:
     """Chunks of ``items``; the chunk holding a ``slow`` item takes ``slow_time`` s, others ``time``.
 
-    Then again with ``failing`` making its chunk's call raise."""
+    Then again with ``failing`` making its chunk's call raise (unless it is None)."""
     chain = Chain("process_in_chunks")
     chain.require_async_function(process_in_chunks, "process_in_chunks")
     items = list(items)
@@ -887,12 +1184,27 @@ def check_process_in_chunks(
     run = run_virtual(
         lambda: process_in_chunks(list(items), work, chunk_size=chunk_size, concurrency=concurrency), deadline=DEADLINE
     )
+    if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
+        chain.fail(
+            "process_in_chunks runs without raising",
+            observed=f"raised {describe_error(run.error)}{_where(run.error)}"
+            + (f" after the handler was called with {', '.join(map(repr, work.batches))}" if work.batches else ""),
+            hint="with no items there is no chunk: return [] without calling the handler (asyncio.wait() "
+            "and a worker count of min(concurrency, len(chunks)) both need care with zero chunks)"
+            if not items
+            else "no call failed in this run: the error comes from your own code. Run the scenario line above "
+            "in a cell of its own and read the traceback",
+        )
     chain.require_finished(run, "process_in_chunks")
     chain.require(
-        sorted(work.batches) == sorted(chunks),
+        sorted(work.batches, key=repr) == sorted(chunks, key=repr),
         f"the handler gets consecutive chunks of {chunk_size} item{'s' if chunk_size != 1 else ''}, each once",
-        observed=lambda: f"the handler was called with {', '.join(map(repr, work.batches))}",
-        hint="cut the items as items[i:i + chunk_size] for i in range(0, len(items), chunk_size)",
+        observed=lambda: (
+            f"the handler was called with {', '.join(map(repr, work.batches)) or 'nothing'}; "
+            f"the chunks are {', '.join(map(repr, chunks)) or 'none'}"
+        ),
+        hint="cut the items as items[i:i + chunk_size] for i in range(0, len(items), chunk_size): the last "
+        "chunk may be shorter, and each chunk goes to exactly one call",
     )
     expected = [Workload.expected(item) for item in items]
     chain.require(
@@ -914,16 +1226,26 @@ def check_process_in_chunks(
         observed=f"{peak} handler calls ran at the same time",
         hint="run the calls through `concurrency` workers, or hold an asyncio.Semaphore(concurrency) around each call",
     )
-    best = greedy_makespan([duration(chunk) for chunk in chunks], concurrency)
+    idle = idle_slots(run.events, len(chunks), concurrency)
     chain.require(
-        run.elapsed <= best + 1e-9,
+        idle is None,
         "a new chunk starts as soon as a call finishes",
-        observed=f"it took {run.elapsed:g} s; starting each chunk as soon as a slot frees up takes {best:g} s"
-        + (f" (never more than {peak} call(s) at once)" if peak < min(concurrency, len(chunks)) else ""),
+        observed=lambda: _describe_idle(idle, concurrency),
         hint="do not run the chunks in waves of `concurrency` (each wave waits for its slowest call, "
-        "as in document 004) nor one after another: let each free worker take the next chunk",
+        "as in document 004) nor one after another: let each free worker take the next chunk at once",
     )
-    _check_chunk_failure(chain, process_in_chunks, items, chunk_size, concurrency, duration, failing)
+    if failing is not None:
+        _check_chunk_failure(chain, process_in_chunks, items, chunk_size, concurrency, duration, failing)
+
+
+def _describe_idle(idle: tuple[float, int, int] | None, concurrency: int) -> str:
+    if idle is None:
+        return ""
+    at, running, waiting = idle
+    return (
+        f"at t={at:g} s only {running} call{'s' if running != 1 else ''} ran (the limit is {concurrency}) "
+        f"while {waiting} chunk{'s' if waiting != 1 else ''} had not started"
+    )
 
 
 def _check_chunk_failure(
@@ -959,7 +1281,8 @@ def _check_chunk_failure(
             f"the chunk of {failing!r} failed at t={failed_at:g} s, then chunk "
             f"{list(late[0]['item'])!r} started at t={late[0].time:g} s"
         ),
-        hint="start the calls in a TaskGroup: the first error cancels the rest",
+        hint="do not catch the error in a worker and go on: let it end the worker, and start the calls in a "
+        "TaskGroup, so that the first error cancels the rest",
     )
     running = [task for task in run.leftover]
     chain.require(
