@@ -327,14 +327,17 @@ def check_bucket_amounts(bucket_class: Any, *, rate: float = 2.0, capacity: int 
 @learner_facing
 def check_bucket_fifo(bucket_class: Any, *, rate: float = 4.0, capacity: int = 4, start: float = 3.0) -> None:
     """At ``start`` ``acquire(capacity)`` empties the bucket; 1/64 s later ``acquire(capacity)`` waits for a
-    full bucket; 1/64 s after that, three ``acquire(1)``: they pass after the big one, in order (first come,
-    first served), although one token is there long before the big request's four."""
+    full bucket; 1/64 s after that, ``acquire(2)`` three times queues behind it. Then, three times, each at
+    an instant when one token is there but the head of the queue needs two, ``acquire(1)``. All pass in the
+    order they were asked (first come, first served), each when its tokens are there."""
     chain = Chain("TokenBucket")
-    step = 1 / 64
-    plan = [(start, capacity), (start + step, capacity)] + [(start + 2 * step + k / 256, 1) for k in range(3)]
+    step, tick = 1 / 64, 1 / rate
+    plan = [(start, capacity), (start + step, capacity)]
+    plan += [(start + 2 * step + k / 256, 2) for k in range(3)]
+    plan += [(start + (capacity + later) * tick, 1) for later in (1, 3, 5)]
     what = (
-        f"acquire({capacity}) at t={_t(start)}, acquire({capacity}) at t={_t(start + step)}, then three "
-        f"acquire(1) from t={_t(start + 2 * step)}"
+        f"acquire({capacity}) at t={_t(start)}, acquire({capacity}) just after, acquire(2) three times just after "
+        f"that, then acquire(1) at t={_t(plan[5][0])}, t={_t(plan[6][0])} and t={_t(plan[7][0])}"
     )
     timed = _bucket_run(chain, bucket_class, rate, capacity, plan, what)
     order = sorted(timed, key=lambda r: (r.admitted if r.admitted is not None else math.inf, r.number))
@@ -497,30 +500,36 @@ async def _try_at(limiter: Any, when: float) -> Answer:
 def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, start: float = 1.5) -> None:
     """``try_acquire()`` ``limit + 1`` times at ``start``: True ``limit`` times, then False, each at once;
     False again ``1/64`` s before ``start + window``, True at ``start + window``. Then, while a caller waits
-    in ``acquire()``: False at once (it neither waits nor passes the waiter), also at the instant a slot frees
-    up for the waiter, and the waiter passes on time."""
+    in ``acquire()``, and another behind it: False at once (it neither waits nor passes the waiters), also at
+    the instants a slot frees up for each, and the waiters pass on time; once nobody waits and the window
+    is empty, True again."""
     chain = Chain("SlidingLogLimiter")
     limiter = _new(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
 
-    async def main() -> tuple[list[Answer], Answer, Answer, Answer, Answer, Timed]:
+    frees = [start + 2 * window, start + 2 * window + 1 / 64 if limit > 1 else start + 3 * window]
+
+    async def main() -> tuple[list[Answer], Answer, Answer, Answer, list[Answer], list[Timed], Answer]:
         await _sleep_until(start)
         burst = [await _try(limiter) for _ in range(limit + 1)]
         await _sleep_until(start + window - 1 / 64)
         before = await _try(limiter)
         await _sleep_until(start + window)
         at = await _try(limiter)
+        for _ in range(limit - 1):  # the window is full again, and its slots free up one at a time
+            await asyncio.sleep(1 / 64)
+            await _try(limiter)
         await asyncio.sleep(1 / 64)
-        for _ in range(limit - 1):
-            await _try(limiter)  # the window is full again; only the slot of `at` frees up at start + 2 * window
-        # The probe's timer is set before the waiter's: at the instant the slots free up, it asks first.
-        probe = asyncio.create_task(_try_at(limiter, start + 2 * window))
+        # The probes' timers are set before the waiters': at the instant a slot frees up, they ask first.
+        probes = [asyncio.create_task(_try_at(limiter, when)) for when in frees]
         await asyncio.sleep(0)
-        waiter = asyncio.create_task(timed_acquire(limiter.acquire, 1))
+        waiters = [asyncio.create_task(timed_acquire(limiter.acquire, n)) for n in (1, 2)]
         await asyncio.sleep(1 / 64)
         during = await _try(limiter)
-        return burst, before, at, during, await probe, await waiter
+        passed = [await probe for probe in probes], [await waiter for waiter in waiters]
+        await _sleep_until(frees[1] + window)  # every admission has left the window, nobody waits
+        return burst, before, at, during, *passed, await _try(limiter)
 
-    burst, before, at, during, probe, waiter = _run(chain, main, start + 10 * window + 60)
+    burst, before, at, during, probes, waiters, final = _run(chain, main, start + 10 * window + 60)
     for number, answer in enumerate(burst, 1):
         expected = number <= limit
         chain.require(
@@ -545,7 +554,7 @@ def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, st
         observed=f"it {at.describe()}",
         hint="an admission at s stops counting at s + window exactly (now >= s + window, not >)",
     )
-    what = f"a caller waits in acquire() from t={_t(waiter.asked)}: try_acquire() at t={_t(during.asked)}"
+    what = f"two callers wait in acquire() from t={_t(waiters[0].asked)}: try_acquire() at t={_t(during.asked)}"
     chain.require(
         during.ended == during.asked,
         f"{what} answers at once",
@@ -559,19 +568,29 @@ def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, st
         observed=f"it {during.describe()}",
         hint="the window is full: no slot is free",
     )
+    for number, (probe, waiter) in enumerate(zip(probes, waiters, strict=True), 1):
+        which = "first" if number == 1 else "second"
+        chain.require(
+            probe.value is False,
+            f"two callers wait in acquire() from t={_t(waiters[0].asked)}: try_acquire() at t={_t(probe.asked)}, "
+            f"the instant a slot frees up for the {which}, returns False: it does not pass the waiters",
+            observed=f"it {probe.describe()}",
+            hint="while someone waits in acquire(), a slot that frees up is theirs: count the waiters (up when "
+            "one starts waiting, down when it passes or is cancelled) and answer False while there are any",
+        )
+        chain.require(
+            waiter.admitted is not None and abs(waiter.admitted - frees[number - 1]) <= TOLERANCE,
+            f"two callers wait in acquire() from t={_t(waiters[0].asked)}: the {which} passes at "
+            f"t={_t(frees[number - 1])}, when a slot frees up for it",
+            observed=f"it passed at t={_t(waiter.admitted)}" if waiter.admitted is not None else "it never passed",
+            hint="try_acquire() must not take a slot, nor delay a waiter",
+        )
     chain.require(
-        probe.value is False,
-        f"a caller waits in acquire() from t={_t(waiter.asked)}: try_acquire() at t={_t(probe.asked)}, the instant "
-        "a slot frees up, returns False: it does not pass the waiter",
-        observed=f"it {probe.describe()}",
-        hint="while someone waits in acquire(), a slot that frees up is theirs: count the waiters and "
-        "answer False while there are any",
-    )
-    chain.require(
-        waiter.admitted is not None and abs(waiter.admitted - (start + 2 * window)) <= TOLERANCE,
-        f"{what}; the waiter passes at t={_t(start + 2 * window)}, when a slot frees up",
-        observed=f"it passed at t={_t(waiter.admitted)}" if waiter.admitted is not None else "it never passed",
-        hint="try_acquire() must not take a slot, nor delay the waiter",
+        final.value is True,
+        f"both waiters passed; try_acquire() at t={_t(final.asked)}, nobody waiting and the window empty, returns True",
+        observed=f"it {final.describe()}",
+        hint="count a waiter down again when it passes or is cancelled (in a finally), so that the count is 0 "
+        "when nobody waits",
     )
 
 

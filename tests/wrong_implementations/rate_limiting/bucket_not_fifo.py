@@ -5,7 +5,7 @@ EXPECT = {
     "check": "check_bucket_fifo",
     "subject": "TokenBucket",
     "property": "requests pass in the order they were asked (first come, first served)",
-    "observed": "in the order 1, 3, 4, 5, 2",
+    "observed": "in the order 1, 3, 5, 6, 4, 7, 8, 2",
     "hint": "must not pass a big one",
 }
 

@@ -4,7 +4,7 @@ at the right instant passes a caller that has been waiting in acquire()."""
 EXPECT = {
     "check": "check_log_try",
     "subject": "SlidingLogLimiter",
-    "property": "returns False: it does not pass the waiter",
+    "property": "returns False: it does not pass the waiters",
     "observed": "returned True",
     "hint": "count the waiters",
 }
