@@ -12,8 +12,6 @@ EXPECT = {
         "slow": ((5, 0.25),),
         "failing": (1,),
         "refused": (3,),
-        "hanging": (6,),
-        "timeout": 2.0,
     },
 }
 
