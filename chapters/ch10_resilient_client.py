@@ -848,8 +848,8 @@ print(
 # | keep one slow dependency from taking every task | bulkhead | `asyncio.Semaphore` around the call | exercise 3; the dashboard: the server never saw more than 4 requests |
 # | answer when everything fails | fallback, cache | a value, or a fresh cached answer | exercise 3; the dashboard's fallback answers during the outage |
 # | crawl a site | combined | a bounded frontier, dedup, depth limit, per-host politeness, the client above | section 7: the "crawl" line above |
-# | run jobs in the background and ask for their status | task manager | a queue, workers, a status per job | chapter 2's `run_job` |
-# | process a stream as it arrives | async generators | `async for`, one item in memory at a time | chapter 4 (fan-in as items complete) |
+# | run jobs in the background and ask for their status | task manager | a queue, workers, a status per job | chapter 2, section 5: 004's manager runs a job it marked cancelled |
+# | process results as they arrive | `as_completed`, async generators | `async for`, one item at a time | chapter 4, section 1: `as_completed` hands over each result when it finishes, `gather` after the slowest |
 #
 # ## Summary
 #
