@@ -44,6 +44,7 @@ from aiolimiter import AsyncLimiter
 from coursekit import run_virtual
 from coursekit.breaker_states import CircuitOpenError
 from coursekit.chapter_checks.resilient_client import (
+    check_admit_links,
     check_attempt,
     check_breaker_for,
     check_fetch_deadline,
@@ -641,6 +642,34 @@ for line in run.diagnosis.splitlines()[1:]:
 # * **outcomes kept**: the status, or the error's type, per page; and every page's latency
 #   in an HdrHistogram (the `hdrh` package), for the report.
 
+# %% [markdown] statement="ch10-ex4-statement"
+# ## Exercise 4 — `admit_links`: the crawler's deduplication and limits (2 points)
+#
+# Write `admit_links(links, depth, depths, *, max_depth, max_pages)`: the links found on a
+# page, to be crawled at `depth`. `depths` maps every URL the crawl has seen to its depth.
+#
+# * It returns, in the order of `links`, the links to crawl, and records each one in
+#   `depths` (`depths[link] = depth`).
+# * A link already in `depths` (seen before, or earlier in `links`) is left out: no page is
+#   crawled twice.
+# * Nothing is admitted when `depth > max_depth`.
+# * `depths` never holds more than `max_pages` URLs: the links past that are left out.
+#
+# No `await`: the crawler calls it between two awaits, so no other worker can see `depths`
+# half updated, and no lock is needed.
+
+# %% solution="ch10-ex4-admit-links"
+from solutions.resilient_client import admit_links
+
+# %% tests="ch10-ex4-admit-links-checks" points=2
+check_admit_links(admit_links)
+### BEGIN HIDDEN TESTS
+check_admit_links(admit_links, max_depth=0, max_pages=5)
+check_admit_links(admit_links, max_depth=3, max_pages=1)
+check_admit_links(admit_links, max_depth=5, max_pages=100)
+check_admit_links(admit_links, max_depth=1, max_pages=3)
+### END HIDDEN TESTS
+
 # %%
 import collections
 from dataclasses import dataclass, field
@@ -673,11 +702,9 @@ async def crawl(client, start, *, max_depth=3, max_pages=100, workers=4, frontie
     next_slot: dict[str, float] = {}  # per host: the earliest time of its next request
     outstanding, progress = 0, asyncio.Event()
 
-    def found(links, depth):  # no await: no other task runs while it dedups
-        for link in links:
-            if link not in result.depths and depth <= max_depth and len(result.depths) < max_pages:
-                result.depths[link] = depth
-                waiting.append((link, depth))
+    def found(links, depth):  # no await: no other task runs while it dedups (exercise 4)
+        for link in admit_links(links, depth, result.depths, max_depth=max_depth, max_pages=max_pages):
+            waiting.append((link, depth))
 
     async def worker():
         nonlocal outstanding

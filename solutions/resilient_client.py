@@ -145,3 +145,17 @@ class ResilientClient:
             self.cache[url] = (loop.time(), response)
         return response
         ### END SOLUTION
+
+
+def admit_links(links: list[str], depth: int, depths: dict[str, int], *, max_depth: int, max_pages: int) -> list[str]:
+    """The links of ``links`` to crawl at ``depth``, in order; each is recorded in ``depths``."""
+    admitted: list[str] = []
+    if depth > max_depth:
+        return admitted
+    for link in links:
+        if len(depths) >= max_pages:
+            break
+        if link not in depths:
+            depths[link] = depth
+            admitted.append(link)
+    return admitted

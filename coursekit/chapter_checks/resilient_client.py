@@ -994,3 +994,51 @@ def check_get_fallback(client_class: Any, *, start: float = 4.25) -> None:
         lambda o: isinstance(o.error, FailedAnswer),
         hint="when self.fallback is None, re-raise (`raise`)",
     )
+
+
+# ---------------------------------------------------------------- exercise 4: the crawler's frontier
+
+
+@learner_facing
+def check_admit_links(admit_links: Any, *, max_depth: int = 2, max_pages: int = 5) -> None:
+    """Four calls on one ``depths`` (``{"/pages/0": 0}`` at first): the links of page 0 at depth 1 (one
+    repeated, one back to page 0), then more at depth 2 (one seen at depth 1), then at depth 3, and an
+    empty list. What each returns and what ``depths`` holds after it are compared with the statement."""
+    chain = Chain("admit_links")
+    depths: dict[str, int] = {"/pages/0": 0}
+    expected_depths = dict(depths)
+    calls = [
+        (["/pages/1", "/pages/2", "/pages/1", "/pages/0"], 1),
+        (["/pages/3", "/pages/2", "/pages/4", "/pages/5"], 2),
+        (["/pages/6"], 3),
+        ([], 1),
+    ]
+    for links, depth in calls:
+        expected: list[str] = []
+        if depth <= max_depth:
+            for link in links:
+                if len(expected_depths) < max_pages and link not in expected_depths:
+                    expected_depths[link] = depth
+                    expected.append(link)
+        before = dict(depths)
+        what = f"admit_links({links!r}, {depth}, depths, max_depth={max_depth}, max_pages={max_pages})"
+        got = chain.require_returns(
+            what,
+            lambda links=links, depth=depth: admit_links(
+                list(links), depth, depths, max_depth=max_depth, max_pages=max_pages
+            ),
+            hint="try it on a list of two links in a cell of its own",
+        )
+        chain.require(
+            list(got) == expected if isinstance(got, list) else False,
+            f"{what}, with depths={before!r}, returns {expected!r}",
+            observed=f"it returned {got!r}",
+            hint="leave out a link already in depths or earlier in the list (no page twice), every link when "
+            "depth > max_depth, and every link once depths holds max_pages URLs; keep the order of links",
+        )
+        chain.require(
+            depths == expected_depths,
+            f"after it, depths == {expected_depths!r}",
+            observed=f"depths is {depths!r}",
+            hint="record each admitted link: depths[link] = depth (and nothing else)",
+        )
