@@ -25,6 +25,8 @@ from coursekit.chapter_checks.batching import (
     check_batcher_flushes,
     check_batcher_results,
     check_batcher_slow_handler,
+    check_collect_batch,
+    check_process_in_chunks,
     expected_batches,
     greedy_makespan,
 )
@@ -364,3 +366,64 @@ def test_no_idle_slot_accepts_any_chunk_order_and_rejects_waves(
         run = run_virtual(design(items, work, chunk_size=chunk_size, concurrency=concurrency))
         assert run.value == [Workload.expected(item) for item in items]
         assert idle_slots(run.events, len(chunks), concurrency) is None
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    times=arrival_times.filter(bool),
+    offset=st.sampled_from([0.0, 2.35, 7.0]),
+    batch_size=st.integers(1, 5),
+    max_wait=max_waits,
+    duration=st.sampled_from([0.0, 0.3, 2.0]),
+    end=st.integers(0, 60).map(lambda tick: tick / 10 + 0.025),
+    repeat=st.booleans(),
+)
+def test_the_batcher_checks_accept_the_reference_on_random_scenarios(
+    times: list[float], offset: float, batch_size: int, max_wait: float, duration: float, end: float, repeat: bool
+) -> None:
+    """No false rejection: the reference passes the checks on arrivals that start anywhere, with
+    repeated items, and close()/abort() at any instant that is not an arrival or a deadline."""
+    arrivals = [(offset + time, number % 3 if repeat else number) for number, time in enumerate(times)]
+    check_collect_batch(collect_batch, arrivals=arrivals, batch_size=batch_size, max_wait=max_wait)
+    check_batcher_flushes(MicroBatcher, arrivals=arrivals, batch_size=batch_size, max_wait=max_wait)
+    check_batcher_results(MicroBatcher, arrivals=arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration)
+    check_batcher_close(
+        MicroBatcher,
+        arrivals=arrivals,
+        batch_size=batch_size,
+        max_wait=max_wait,
+        duration=duration,
+        close_at=offset + end,
+        abort_at=offset + end,
+    )
+    distinct = [(at, number) for number, (at, _) in enumerate(arrivals)]  # the failures check tells callers by item
+    check_batcher_failures(
+        MicroBatcher,
+        arrivals=distinct,
+        batch_size=batch_size,
+        max_wait=max_wait,
+        duration=duration,
+        failing={len(distinct) - 1},
+    )
+    check_batcher_slow_handler(
+        MicroBatcher, arrivals=arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration
+    )
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    items=st.lists(st.integers(0, 5), max_size=15),
+    chunk_size=st.integers(1, 6),
+    concurrency=st.integers(1, 5),
+    slow=st.sets(st.integers(0, 5)),
+    failing=st.one_of(st.none(), st.integers(0, 5)),
+)
+def test_the_chunk_check_accepts_the_reference_and_a_last_first_runner_on_random_scenarios(
+    items: list[int], chunk_size: int, concurrency: int, slow: set[int], failing: int | None
+) -> None:
+    """No false rejection of either schedule, with repeated items, any slow chunks, and a failure anywhere."""
+    failing = failing if failing in items else None
+    for design in (process_in_chunks, last_first_chunks):
+        check_process_in_chunks(
+            design, items=items, chunk_size=chunk_size, concurrency=concurrency, slow=slow, failing=failing
+        )

@@ -7,7 +7,7 @@ EXPECT = {
     "check": "check_collect_batch",
     "property": "collect_batch finishes",
     "observed": "collect_batch was still waiting on queue.get()",
-    "hint": "not time.monotonic()",
+    "hint": "another clock than the loop's (time.monotonic(), time.time())",
 }
 
 
