@@ -1022,13 +1022,11 @@ def check_admit_links(admit_links: Any, *, max_depth: int = 2, max_pages: int = 
                     expected.append(link)
         before = dict(depths)
         what = f"admit_links({links!r}, {depth}, depths, max_depth={max_depth}, max_pages={max_pages})"
-        got = chain.require_returns(
-            what,
-            lambda links=links, depth=depth: admit_links(
-                list(links), depth, depths, max_depth=max_depth, max_pages=max_pages
-            ),
-            hint="try it on a list of two links in a cell of its own",
-        )
+
+        def call(links: list[str] = links, depth: int = depth) -> Any:
+            return admit_links(list(links), depth, depths, max_depth=max_depth, max_pages=max_pages)
+
+        got = chain.require_returns(what, call, hint="try it on a list of two links in a cell of its own")
         chain.require(
             list(got) == expected if isinstance(got, list) else False,
             f"{what}, with depths={before!r}, returns {expected!r}",
