@@ -258,13 +258,12 @@ check_collect_batch(collect_batch, arrivals=[(1.25, "a"), (1.5, "b")], batch_siz
 check_collect_batch(
     collect_batch, arrivals=[(0.75, 1), (1.25, 2), (1.5, 3)], batch_size=2, max_wait=0.0, stop_after=0.1
 )
+# fmt: off
 check_collect_batch(
-    collect_batch,
-    arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)],
-    batch_size=10,
-    max_wait=1.05,
-    stop_after=0.3,
+    collect_batch, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)], batch_size=10, max_wait=1.05,
+    stop_after=0.3,  # STOP joins a partial batch
 )
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% [markdown] statement="ch03-ex2-statement"
@@ -307,30 +306,16 @@ check_deliver(
     duration=0.0,
 )
 ### BEGIN HIDDEN TESTS
+# fmt: off
 check_deliver(
-    deliver,
-    ok=["c", "a", "b", "a"],
-    failing_batch=[30, 31, 32, 33],
-    failing=30,
-    short=[40, 41, 42, 43],
-    long=[44],
-    given_up=[50, 51],
-    gave_up=[51, 31, 41],
-    torn_down=[60, 61, 62],
-    duration=2.5,
+    deliver, ok=["c", "a", "b", "a"], failing_batch=[30, 31, 32, 33], failing=30, short=[40, 41, 42, 43],
+    long=[44], given_up=[50, 51], gave_up=[51, 31, 41], torn_down=[60, 61, 62], duration=2.5,  # unsorted, repeated
 )
 check_deliver(
-    deliver,
-    ok=list(range(20)),
-    failing_batch=[70, 71, 72],
-    failing=72,
-    short=[80, 81, 80],
-    long=[90, 90],
-    given_up=[95],
-    gave_up=[95, 14],
-    torn_down=[96, 96],
-    duration=0.5,
+    deliver, ok=list(range(20)), failing_batch=[70, 71, 72], failing=72, short=[80, 81, 80], long=[90, 90],
+    given_up=[95], gave_up=[95, 14], torn_down=[96, 96], duration=0.5,  # large, failing last
 )
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% [markdown] statement="ch03-ex3-statement"
@@ -395,25 +380,19 @@ check_batcher_results(MicroBatcher, arrivals=[(0.0, "x"), (0.0, "x")], batch_siz
 # %% tests="ch03-ex3-failures" points=2
 check_batcher_failures(MicroBatcher)
 ### BEGIN HIDDEN TESTS
+# fmt: off
 check_batcher_failures(
-    MicroBatcher,
-    arrivals=[(n / 10, n) for n in range(1, 25)],
-    batch_size=4,
-    max_wait=0.25,
-    duration=0.8,
-    failing={7, 18},
+    MicroBatcher, arrivals=[(n / 10, n) for n in range(1, 25)], batch_size=4, max_wait=0.25, duration=0.8,
+    failing={7, 18},  # two failing batches among many
 )
 check_batcher_failures(
     MicroBatcher, arrivals=[(0.5, 1), (1.0, 2), (1.1, 3)], batch_size=1, max_wait=3.0, duration=5.0, failing={2}
 )
 check_batcher_failures(
-    MicroBatcher,
-    arrivals=[(3.0 + n / 10, n) for n in range(12)],
-    batch_size=3,
-    max_wait=0.5,
-    duration=0.5,
-    failing={0, 11},
+    MicroBatcher, arrivals=[(3.0 + n / 10, n) for n in range(12)], batch_size=3, max_wait=0.5, duration=0.5,
+    failing={0, 11},  # the first item of the first batch, the last of the last
 )
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% tests="ch03-ex3-close" points=2
@@ -422,25 +401,19 @@ check_batcher_close(MicroBatcher)
 check_batcher_close(
     MicroBatcher, arrivals=[(0.2, 1), (0.3, 2)], batch_size=5, max_wait=1.0, duration=1.0, close_at=0.35, abort_at=0.35
 )
+# fmt: off
 check_batcher_close(
-    MicroBatcher,
-    arrivals=[(n / 10, n) for n in range(10)],
-    batch_size=4,
-    max_wait=0.15,
-    duration=0.5,
-    close_at=2.0,
-    abort_at=0.95,
+    MicroBatcher, arrivals=[(n / 10, n) for n in range(10)], batch_size=4, max_wait=0.15, duration=0.5,
+    close_at=2.0, abort_at=0.95,  # close() when no batch is open
 )
+# fmt: on
 check_batcher_close(MicroBatcher, arrivals=[], batch_size=2, max_wait=1.0, duration=1.0, close_at=0.5, abort_at=0.5)
+# fmt: off
 check_batcher_close(
-    MicroBatcher,
-    arrivals=[(2.1, "a"), (2.2, "a"), (2.3, "b"), (4.0, "c")],
-    batch_size=2,
-    max_wait=1.0,
-    duration=3.0,
-    close_at=4.5,
-    abort_at=4.5,
+    MicroBatcher, arrivals=[(2.1, "a"), (2.2, "a"), (2.3, "b"), (4.0, "c")], batch_size=2, max_wait=1.0,
+    duration=3.0, close_at=4.5, abort_at=4.5,  # two calls running at close() and at abort()
 )
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% tests="ch03-ex3-slow-handler" points=2
@@ -604,16 +577,12 @@ check_process_in_chunks(process_in_chunks)
 # %% tests="ch03-ex4-hidden" points=2
 check_process_in_chunks(process_in_chunks, items=["a", "b", "c"], chunk_size=1, concurrency=3, slow=["b"], failing="c")
 ### BEGIN HIDDEN TESTS
+# fmt: off
 check_process_in_chunks(
-    process_in_chunks,
-    items=list(range(40)),
-    chunk_size=5,
-    concurrency=3,
-    slow=[0, 17, 24],
-    slow_time=2.5,
-    time=0.5,
-    failing=39,
+    process_in_chunks, items=list(range(40)), chunk_size=5, concurrency=3, slow=[0, 17, 24], slow_time=2.5,
+    time=0.5, failing=39,  # slow chunks first and in the middle; the last item fails
 )
+# fmt: on
 check_process_in_chunks(process_in_chunks, items=list(range(7)), chunk_size=10, concurrency=4, failing=0)
 check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, concurrency=1, slow=[5], failing=11)
 check_process_in_chunks(process_in_chunks, items=[], chunk_size=3, concurrency=2, failing=None)
