@@ -235,7 +235,7 @@ class Chain:
             self.fail(
                 f"{what} runs without raising",
                 observed=f"raised {describe_error(run.error)}",
-                hint="try your function on a tiny input in a cell of its own to see where it fails",
+                hint="run the scenario line above in a cell of its own: its traceback shows the line that raised",
             )
         if run.outcome == "hung":
             self.fail(
