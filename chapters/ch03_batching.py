@@ -251,18 +251,14 @@ check_collect_batch(collect_batch)
 # %% tests="ch03-ex1-hidden" points=2
 check_collect_batch(collect_batch, arrivals=[(0.0, "a"), (0.3, "b"), (2.0, "c")], batch_size=2, max_wait=1.0)
 ### BEGIN HIDDEN TESTS
+# fmt: off
 check_collect_batch(collect_batch, arrivals=[(3.35 + n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
 check_collect_batch(collect_batch, arrivals=[(4.5, "x"), (4.6, "x"), (4.7, "z")], batch_size=1, max_wait=2.0)
 check_collect_batch(collect_batch, arrivals=[(2.5, 1), (2.6, 2), (2.7, 3)], batch_size=3, max_wait=0.5, stop_after=0.4)
 check_collect_batch(collect_batch, arrivals=[(1.25, "a"), (1.5, "b")], batch_size=5, max_wait=0.5, stop_after=1.0)
-check_collect_batch(
-    collect_batch, arrivals=[(0.75, 1), (1.25, 2), (1.5, 3)], batch_size=2, max_wait=0.0, stop_after=0.1
-)
-# fmt: off
-check_collect_batch(
-    collect_batch, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)], batch_size=10, max_wait=1.05,
-    stop_after=0.3,  # STOP joins a partial batch
-)
+check_collect_batch(collect_batch, arrivals=[(0.75, 1), (1.25, 2), (1.5, 3)], batch_size=2, max_wait=0.0, stop_after=0.1)
+# STOP joins a partial batch
+check_collect_batch(collect_batch, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)], batch_size=10, max_wait=1.05, stop_after=0.3)
 # fmt: on
 ### END HIDDEN TESTS
 
@@ -307,14 +303,10 @@ check_deliver(
 )
 ### BEGIN HIDDEN TESTS
 # fmt: off
-check_deliver(
-    deliver, ok=["c", "a", "b", "a"], failing_batch=[30, 31, 32, 33], failing=30, short=[40, 41, 42, 43],
-    long=[44], given_up=[50, 51], gave_up=[51, 31, 41], torn_down=[60, 61, 62], duration=2.5,  # unsorted, repeated
-)
-check_deliver(
-    deliver, ok=list(range(20)), failing_batch=[70, 71, 72], failing=72, short=[80, 81, 80], long=[90, 90],
-    given_up=[95], gave_up=[95, 14], torn_down=[96, 96], duration=0.5,  # large, failing last
-)
+# unsorted, repeated
+check_deliver(deliver, ok=['c', 'a', 'b', 'a'], failing_batch=[30, 31, 32, 33], failing=30, short=[40, 41, 42, 43], long=[44], given_up=[50, 51], gave_up=[51, 31, 41], torn_down=[60, 61, 62], duration=2.5)
+# large, failing last
+check_deliver(deliver, ok=list(range(20)), failing_batch=[70, 71, 72], failing=72, short=[80, 81, 80], long=[90, 90], given_up=[95], gave_up=[95, 14], torn_down=[96, 96], duration=0.5)
 # fmt: on
 ### END HIDDEN TESTS
 
@@ -360,71 +352,55 @@ from solutions.batching import MicroBatcher
 # %% tests="ch03-ex3-flushes" points=2
 check_batcher_flushes(MicroBatcher)
 ### BEGIN HIDDEN TESTS
+# fmt: off
 check_batcher_flushes(MicroBatcher, arrivals=[(2.35 + n * 7 / 100, n) for n in range(20)], batch_size=4, max_wait=0.25)
 check_batcher_flushes(MicroBatcher, arrivals=[(0.5, "x"), (0.6, "x"), (2.7, "z")], batch_size=1, max_wait=2.0)
 check_batcher_flushes(MicroBatcher, arrivals=[(1.5, 1), (1.75, 2), (2.0, 3)], batch_size=3, max_wait=0.0)
-check_batcher_flushes(
-    MicroBatcher, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)], batch_size=10, max_wait=1.05
-)
+check_batcher_flushes(MicroBatcher, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)], batch_size=10, max_wait=1.05)
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% tests="ch03-ex3-results" points=2
 check_batcher_results(MicroBatcher)
 ### BEGIN HIDDEN TESTS
-check_batcher_results(
-    MicroBatcher, arrivals=[(1.3 + n / 20, n % 3) for n in range(12)], batch_size=5, max_wait=0.3, duration=0.7
-)
+# fmt: off
+check_batcher_results(MicroBatcher, arrivals=[(1.3 + n / 20, n % 3) for n in range(12)], batch_size=5, max_wait=0.3, duration=0.7)
 check_batcher_results(MicroBatcher, arrivals=[(0.0, "x"), (0.0, "x")], batch_size=1, max_wait=1.0, duration=2.0)
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% tests="ch03-ex3-failures" points=2
 check_batcher_failures(MicroBatcher)
 ### BEGIN HIDDEN TESTS
 # fmt: off
-check_batcher_failures(
-    MicroBatcher, arrivals=[(n / 10, n) for n in range(1, 25)], batch_size=4, max_wait=0.25, duration=0.8,
-    failing={7, 18},  # two failing batches among many
-)
-check_batcher_failures(
-    MicroBatcher, arrivals=[(0.5, 1), (1.0, 2), (1.1, 3)], batch_size=1, max_wait=3.0, duration=5.0, failing={2}
-)
-check_batcher_failures(
-    MicroBatcher, arrivals=[(3.0 + n / 10, n) for n in range(12)], batch_size=3, max_wait=0.5, duration=0.5,
-    failing={0, 11},  # the first item of the first batch, the last of the last
-)
+# two failing batches among many
+check_batcher_failures(MicroBatcher, arrivals=[(n / 10, n) for n in range(1, 25)], batch_size=4, max_wait=0.25, duration=0.8, failing={7, 18})
+check_batcher_failures(MicroBatcher, arrivals=[(0.5, 1), (1.0, 2), (1.1, 3)], batch_size=1, max_wait=3.0, duration=5.0, failing={2})
+# the first item of the first batch, the last of the last
+check_batcher_failures(MicroBatcher, arrivals=[(3.0 + n / 10, n) for n in range(12)], batch_size=3, max_wait=0.5, duration=0.5, failing={0, 11})
 # fmt: on
 ### END HIDDEN TESTS
 
 # %% tests="ch03-ex3-close" points=2
 check_batcher_close(MicroBatcher)
 ### BEGIN HIDDEN TESTS
-check_batcher_close(
-    MicroBatcher, arrivals=[(0.2, 1), (0.3, 2)], batch_size=5, max_wait=1.0, duration=1.0, close_at=0.35, abort_at=0.35
-)
 # fmt: off
-check_batcher_close(
-    MicroBatcher, arrivals=[(n / 10, n) for n in range(10)], batch_size=4, max_wait=0.15, duration=0.5,
-    close_at=2.0, abort_at=0.95,  # close() when no batch is open
-)
-# fmt: on
+check_batcher_close(MicroBatcher, arrivals=[(0.2, 1), (0.3, 2)], batch_size=5, max_wait=1.0, duration=1.0, close_at=0.35, abort_at=0.35)
+# close() when no batch is open
+check_batcher_close(MicroBatcher, arrivals=[(n / 10, n) for n in range(10)], batch_size=4, max_wait=0.15, duration=0.5, close_at=2.0, abort_at=0.95)
 check_batcher_close(MicroBatcher, arrivals=[], batch_size=2, max_wait=1.0, duration=1.0, close_at=0.5, abort_at=0.5)
-# fmt: off
-check_batcher_close(
-    MicroBatcher, arrivals=[(2.1, "a"), (2.2, "a"), (2.3, "b"), (4.0, "c")], batch_size=2, max_wait=1.0,
-    duration=3.0, close_at=4.5, abort_at=4.5,  # two calls running at close() and at abort()
-)
+# two calls running at close() and at abort()
+check_batcher_close(MicroBatcher, arrivals=[(2.1, 'a'), (2.2, 'a'), (2.3, 'b'), (4.0, 'c')], batch_size=2, max_wait=1.0, duration=3.0, close_at=4.5, abort_at=4.5)
 # fmt: on
 ### END HIDDEN TESTS
 
 # %% tests="ch03-ex3-slow-handler" points=2
 check_batcher_slow_handler(MicroBatcher)
 ### BEGIN HIDDEN TESTS
-check_batcher_slow_handler(
-    MicroBatcher, arrivals=[(1.45 + n / 10, n) for n in range(12)], batch_size=2, max_wait=1.0, duration=0.9
-)
-check_batcher_slow_handler(
-    MicroBatcher, arrivals=[(0.0, "a"), (0.6, "b"), (1.2, "c")], batch_size=5, max_wait=0.3, duration=4.0
-)
+# fmt: off
+check_batcher_slow_handler(MicroBatcher, arrivals=[(1.45 + n / 10, n) for n in range(12)], batch_size=2, max_wait=1.0, duration=0.9)
+check_batcher_slow_handler(MicroBatcher, arrivals=[(0.0, 'a'), (0.6, 'b'), (1.2, 'c')], batch_size=5, max_wait=0.3, duration=4.0)
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -578,17 +554,13 @@ check_process_in_chunks(process_in_chunks)
 check_process_in_chunks(process_in_chunks, items=["a", "b", "c"], chunk_size=1, concurrency=3, slow=["b"], failing="c")
 ### BEGIN HIDDEN TESTS
 # fmt: off
-check_process_in_chunks(
-    process_in_chunks, items=list(range(40)), chunk_size=5, concurrency=3, slow=[0, 17, 24], slow_time=2.5,
-    time=0.5, failing=39,  # slow chunks first and in the middle; the last item fails
-)
-# fmt: on
+# slow chunks first and in the middle; the last item fails
+check_process_in_chunks(process_in_chunks, items=list(range(40)), chunk_size=5, concurrency=3, slow=[0, 17, 24], slow_time=2.5, time=0.5, failing=39)
 check_process_in_chunks(process_in_chunks, items=list(range(7)), chunk_size=10, concurrency=4, failing=0)
 check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, concurrency=1, slow=[5], failing=11)
 check_process_in_chunks(process_in_chunks, items=[], chunk_size=3, concurrency=2, failing=None)
-check_process_in_chunks(
-    process_in_chunks, items=["x", "y", "x", "y", "z"], chunk_size=2, concurrency=2, slow=["z"], failing="y"
-)
+check_process_in_chunks(process_in_chunks, items=['x', 'y', 'x', 'y', 'z'], chunk_size=2, concurrency=2, slow=['z'], failing='y')
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% [markdown]

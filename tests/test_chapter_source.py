@@ -62,6 +62,10 @@ def test_markers_become_nbgrader_cells(tmp_path: Path) -> None:
         ('# %% graded="a"\nprint()\n', "use one of"),
         ('# %% [markdown] locked="a"\n# text\n', "a markdown cell can only be a statement"),
         ('# %% locked="a"\nx = 1\n\n# %% tests="a" points=1\nprint()\n', "repeated: ['a']"),
+        (
+            '# %% tests="a" points=1\nprint(1)\n### BEGIN HIDDEN TESTS\nprint(\n    2,\n)\n### END HIDDEN TESTS\n',
+            "keep each hidden statement on one line",
+        ),
     ],
 )
 def test_a_source_that_cannot_be_built_says_why(tmp_path: Path, text: str, message: str) -> None:

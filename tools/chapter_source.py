@@ -146,8 +146,30 @@ def _nbgrader_cell(chapter: Chapter, number: int, cell: nbformat.NotebookNode) -
         return nbformat.v4.new_code_cell(
             _solution_cell(where, source), metadata=_grading(grade_id, solution=True, locked=False)
         )
+    _require_one_line_statements(where, source)
     body = source.replace("### BEGIN HIDDEN TESTS", f"{HIDDEN_TESTS_NOTE}\n### BEGIN HIDDEN TESTS", 1)
     return nbformat.v4.new_code_cell(body, metadata=_grading(grade_id, grade=True, locked=True, points=points))
+
+
+def _require_one_line_statements(where: str, source: str) -> None:
+    """Every line of a hidden-test region is a comment or a whole statement: the feedback removes
+    output lines that quote a hidden line, which only works for lines long enough to be told apart
+    from ordinary text (a call split over lines leaves lines such as ``limit=5,``)."""
+    inside = False
+    for line in source.splitlines():
+        text = line.strip()
+        if text.startswith("### BEGIN HIDDEN TESTS") or text.startswith("### END HIDDEN TESTS"):
+            inside = text.startswith("### BEGIN")
+            continue
+        if not inside or not text or text.startswith("#"):
+            continue
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            raise ChapterSourceError(
+                f"{where}: keep each hidden statement on one line (`# fmt: off` around the region), "
+                f"not {text!r}: the feedback could not hide a fragment that short"
+            ) from None
 
 
 def _grading(
