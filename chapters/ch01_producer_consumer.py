@@ -320,26 +320,14 @@ check_run_pipeline(run_pipeline)
 # %% tests="ch01-ex2-hidden" points=3
 check_run_pipeline(run_pipeline, sources=[range(30)], consumers=1, maxsize=2, duration=0.1)
 ### BEGIN HIDDEN TESTS
-check_run_pipeline(
-    run_pipeline,
-    sources=[[f"p{p}-{i}" for i in range(4)] for p in range(5)],
-    consumers=4,
-    maxsize=1,
-    duration=0.5,
-    failing={"p2-3", "p4-0"},
-)
+# fmt: off
+check_run_pipeline(run_pipeline, sources=[[f'p{p}-{i}' for i in range(4)] for p in range(5)], consumers=4, maxsize=1, duration=0.5, failing={'p2-3', 'p4-0'})
 check_run_pipeline(run_pipeline, sources=[[], range(3)], consumers=5, maxsize=10)
 check_run_pipeline(run_pipeline, sources=[], consumers=2, maxsize=3)
-check_run_pipeline(
-    run_pipeline,
-    sources=[["a", "b", "a"], ["b", "c"], ["a"]],
-    consumers=2,
-    maxsize=1,
-    failing={"a"},
-    start=42.5,
-)
+check_run_pipeline(run_pipeline, sources=[['a', 'b', 'a'], ['b', 'c'], ['a']], consumers=2, maxsize=1, failing={'a'}, start=42.5)
 check_run_pipeline(run_pipeline, sources=[range(6), range(10, 13)], consumers=3, maxsize=2, failing={0, 12}, start=7.25)
 check_run_pipeline_cancelled(run_pipeline)
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -632,12 +632,12 @@ check_task_manager(TaskManager)
 # %% tests="ch02-ex3-hidden" points=2
 check_task_manager(TaskManager, items=range(6), workers=1, failing={0}, duration=2.0, cancel_at=1.0, cancel=(1, 6))
 ### BEGIN HIDDEN TESTS
+# fmt: off
 check_task_manager(TaskManager, items=range(10), workers=3, failing={0, 9}, duration=0.7, cancel_at=1.0, cancel=(3, 9))
 check_task_manager(TaskManager, items="xyz", workers=5, failing="y", duration=1.0, cancel_at=0.0, cancel=(1,))
-check_task_manager(
-    TaskManager, items=range(5), workers=2, failing={4}, duration=1.5, cancel_at=2.0, cancel=(3, 5), start=4.25
-)
+check_task_manager(TaskManager, items=range(5), workers=2, failing={4}, duration=1.5, cancel_at=2.0, cancel=(3, 5), start=4.25)
 check_task_manager(TaskManager, items=[], workers=2, failing=(), cancel=())
+# fmt: on
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -18,8 +18,11 @@ from __future__ import annotations
 import dis
 import functools
 import inspect
+import sysconfig
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from coursekit.virtual_time import VirtualRun
@@ -231,11 +234,14 @@ class Chain:
             )
         if isinstance(run.error, NotImplementedError):
             self.fail_unimplemented(what)
-        if run.outcome == "raised":
+        if run.outcome == "raised" and run.error is not None:
+            where = learner_line(run.error)
             self.fail(
                 f"{what} runs without raising",
-                observed=f"raised {describe_error(run.error)}",
-                hint="run the scenario line above in a cell of its own: its traceback shows the line that raised",
+                observed=f"raised {describe_error(run.error)}" + (f", {where}" if where else ""),
+                hint="nothing in this scenario should raise: paste the scenario's call into a cell of your own and "
+                "look at the line named above with these arguments (an empty input, a single item, a limit of 1, "
+                "a repeated item are the usual suspects)",
             )
         if run.outcome == "hung":
             self.fail(
@@ -261,6 +267,17 @@ def describe_error(error: BaseException | None) -> str:
         inner = ", ".join(f"{type(e).__name__}: {e}" for e in leaf_exceptions(error))
         return f"{type(error).__name__} containing {inner}"
     return f"{type(error).__name__}: {error}"
+
+
+def learner_line(error: BaseException) -> str:
+    """``at line N of function()``: the innermost frame of ``error`` (its first leaf, for a group)
+    outside the course's code and asyncio, or "" when there is none."""
+    if isinstance(error, BaseExceptionGroup):
+        error = leaf_exceptions(error)[0]
+    paths = sysconfig.get_paths()
+    library = (paths["stdlib"], paths["purelib"], str(Path(__file__).parent))
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith(library)]
+    return f"at line {frames[-1].lineno} of {frames[-1].name}()" if frames else ""
 
 
 def leaf_exceptions(group: BaseExceptionGroup) -> list[BaseException]:

@@ -33,15 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sysconfig
 import traceback
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ParamSpec
 
 from coursekit.analysis import batch_handler_calls, idle_slots, peak_in_flight
-from coursekit.checks import Chain, describe_error, describe_values, learner_facing
+from coursekit.checks import Chain, describe_error, describe_values, learner_facing, learner_line
 from coursekit.micro_batching import traced_submit
 from coursekit.queues import STOP, TracedQueue
 from coursekit.stuck_tasks import describe_pending
@@ -794,10 +792,8 @@ def _require_batcher_ran(chain: Chain, record: BatcherRun) -> None:
 
 def _where(error: BaseException | None) -> str:
     """`` at line N of f()``: where ``error`` was raised (its innermost frame), if known."""
-    frames = traceback.extract_tb(error.__traceback__) if error is not None else []
-    library = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], str(Path(__file__).parent.parent))
-    own = [frame for frame in frames if not frame.filename.startswith(library)]
-    return f" at line {own[-1].lineno} of {own[-1].name}()" if own else ""
+    where = learner_line(error) if error is not None else ""
+    return f" {where}" if where else ""
 
 
 def _raised_in(error: BaseException) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import traceback
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
@@ -25,9 +24,7 @@ from coursekit.analysis import peak_in_flight
 from coursekit.checks import (
     Chain,
     describe_dict_difference,
-    describe_error,
     describe_values,
-    leaf_exceptions,
     learner_facing,
 )
 from coursekit.events import Event, emit
@@ -302,34 +299,7 @@ def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, hang_hint: str |
             hint="wrap `await handle(item)` in try/except Exception, store the exception in "
             "failures[item], and go on with the next item",
         )
-    require_finished_here(chain, run, what, hang_hint=hang_hint)
-
-
-def require_finished_here(chain: Chain, run: VirtualRun[Any], what: str, *, hang_hint: str | None = None) -> None:
-    """``chain.require_finished``, but an error raised by the learner's code names the line it came from,
-    and the hint says how to see it (the scenario may be a hidden one, on an input no visible check uses)."""
-    if run.outcome == "raised" and run.error is not None and not isinstance(run.error, NotImplementedError):
-        where = _learner_line(run.error)
-        chain.fail(
-            f"{what} runs without raising",
-            observed=f"raised {describe_error(run.error)}" + (f", {where}" if where else ""),
-            hint="nothing in this scenario should raise: paste the scenario's call into a cell of your own and "
-            "look at the line named above with these arguments (an empty input, a single item, a limit of 1, "
-            "a repeated item are the usual suspects)",
-        )
     chain.require_finished(run, what, hang_hint=hang_hint)
-
-
-def _learner_line(error: BaseException) -> str:
-    """``at line N of function()`` for the innermost frame of ``error`` outside the course and asyncio."""
-    if isinstance(error, BaseExceptionGroup):
-        error = leaf_exceptions(error)[0]
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if "coursekit" not in frame.filename and "asyncio" not in frame.filename
-    ]
-    return f"at line {frames[-1].lineno} of {frames[-1].name}()" if frames else ""
 
 
 def _require_pair(chain: Chain, run: VirtualRun[Any], what: str) -> tuple[dict[Any, Any], dict[Any, Any]]:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
-from coursekit.chapter_checks.producer_consumer import require_finished_here
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import emit
 from coursekit.jobs import InvalidTransition, Job, JobStatus
@@ -173,7 +172,7 @@ def check_limited_map_failure(
 
     run = run_virtual(scenario, deadline=start + DEADLINE)
     if run.outcome != "raised" or isinstance(run.error, NotImplementedError):
-        require_finished_here(chain, run, "limited_map")
+        chain.require_finished(run, "limited_map")
     chain.require(
         run.outcome == "raised",
         "limited_map raises when an item fails",
@@ -313,7 +312,7 @@ def check_pool_results(
     _require_pool_class(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers)
     work = seen.work
-    require_finished_here(chain, run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
     _require_results(
         chain,
         seen,
@@ -383,8 +382,7 @@ def check_pool_errors(
             hint="in the worker, catch `Exception` around `await handle(item)` and hand it to that job's "
             "future with future.set_exception(error); then go on with the next job (document 004, pitfall 2)",
         )
-    require_finished_here(
-        chain,
+    chain.require_finished(
         run,
         "the pool",
         hang_hint="a worker that died of a job's error takes no more jobs: catch `Exception` around "
@@ -449,7 +447,7 @@ def check_pool_shutdown(
             late["again"] = f"it raised {describe_error(error)}"
 
     run = run_virtual(scenario, deadline=DEADLINE)
-    require_finished_here(chain, run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
     unsettled = seen.unsettled_when_left
     chain.require(
         not unsettled,
@@ -510,7 +508,7 @@ def check_pool_backpressure(
     _require_pool_class(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers, maxsize=maxsize)
     work = seen.work
-    require_finished_here(chain, run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
     _require_results(chain, seen, items, hint="future.set_result(await handle(item)) in the worker")
     times, waiting = jobs_waiting(run.events)
     if maxsize > 0:
@@ -569,7 +567,7 @@ def check_pool_cancel(
             f"and handle({cancel_queued!r}) was called anyway",
             hint="before running a job, skip it if future.done(): its submitter cancelled it",
         )
-    require_finished_here(chain, skipped_run, "the pool with one cancelled job")
+    chain.require_finished(skipped_run, "the pool with one cancelled job")
     chain.passed(never_runs)
     _require_results(
         chain,
@@ -608,8 +606,7 @@ def check_pool_cancel(
                 after["submit"] = f"raised {describe_error(error)}"
 
     run = run_virtual(scenario, deadline=start + DEADLINE)
-    require_finished_here(
-        chain,
+    chain.require_finished(
         run,
         "leaving a block that raised",
         hang_hint="when the block raised (exc_type is not None), cancel the workers instead of waiting for the jobs",
@@ -764,7 +761,7 @@ def check_task_manager(
     )
     if any(isinstance(error, NotImplementedError) for _, error in seen["escaped"]):
         chain.fail_unimplemented("TaskManager.run_job")
-    require_finished_here(chain, run, "the task manager")
+    chain.require_finished(run, "the task manager")
     jobs: dict[int, Job] = seen["jobs"]
     bad = [(job_id, error) for job_id, error in seen["escaped"] if isinstance(error, InvalidTransition)]
     chain.require(
@@ -884,7 +881,7 @@ def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, *, raised_hint: 
             observed=f"raised {describe_error(run.error)}",
             hint=raised_hint,
         )
-    require_finished_here(chain, run, what)
+    chain.require_finished(run, what)
 
 
 def _require_limit(
