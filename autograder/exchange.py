@@ -25,9 +25,10 @@ import filecmp
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from autograder.chapters import COURSE_DIR, Chapter
-from autograder.nbgrader_run import NbgraderFailed
+from autograder.nbgrader_run import nbgrader_api, require_success
 from autograder.release import is_released, release, release_dir
 
 COURSE_ID = "asyncio-course"
@@ -96,18 +97,13 @@ def release_assignments(assignments: list[str], course_dir: Path = COURSE_DIR) -
 
     Through nbgrader's Python API (one nbgrader start-up rather than one per
     chapter), with the course's ``nbgrader_config.py`` and this exchange root."""
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", str(course_dir)).load_config()
-    config.Exchange.root = str(exchange_root(course_dir))
-    config.ExchangeReleaseAssignment.force = True
-    api = NbGraderAPI(config=config)
-    for assignment in assignments:
-        result = api.release_assignment(assignment)
-        if not result or not result.get("success"):
-            details = (result or {}).get("log", "") + (result or {}).get("error", "")
-            raise NbgraderFailed(f"`nbgrader release_assignment {assignment}` failed in {course_dir}:\n{details}")
+    overrides: dict[str, dict[str, Any]] = {
+        "Exchange": {"root": str(exchange_root(course_dir))},
+        "ExchangeReleaseAssignment": {"force": True},
+    }
+    with nbgrader_api(course_dir, overrides) as api:
+        for assignment in assignments:
+            require_success(api.release_assignment(assignment), f"nbgrader release_assignment {assignment}", course_dir)
 
 
 def learner_config(workspace: Path, course_dir: Path = COURSE_DIR) -> str:

@@ -1,10 +1,12 @@
-"""Run nbgrader commands in a course directory.
+"""Run nbgrader in a course directory: through its Python API in this process, or as a command.
 
-Each command runs ``python -m nbgrader`` in a subprocess whose working directory
-is the course directory, so nbgrader reads that folder's ``nbgrader_config.py``.
-nbgrader's own output goes to our stderr, keeping our stdout for results.
-nbgrader runs the ``alembic`` command to open its gradebook, so the folder of
-this Python's scripts goes on PATH (the course's .venv is usually not activated).
+:func:`nbgrader_api` gives nbgrader's Python API for a course folder (its
+``nbgrader_config.py``), one user at a time in this process; :func:`require_success`
+turns a failed result of it into :class:`NbgraderFailed`. :func:`nbgrader` runs
+``python -m nbgrader`` in a subprocess whose working directory is the course folder
+(nbgrader's own output goes to our stderr, keeping our stdout for results).
+Either way nbgrader runs the ``alembic`` command to open its gradebook, so the folder
+of this Python's scripts goes on PATH (the course's .venv is usually not activated).
 """
 
 from __future__ import annotations
@@ -12,11 +14,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autograder.chapters import COURSE_DIR
+
+if TYPE_CHECKING:
+    from nbgrader.apps import NbGraderAPI
+
+# nbgrader's apps are not made to run side by side in one process (and PATH is process-wide).
+# Re-entrant: a thread already inside nbgrader_api may open it again.
+_ONE_AT_A_TIME = threading.RLock()
 
 
 class NbgraderFailed(RuntimeError):
@@ -31,8 +42,7 @@ def tools_env() -> dict[str, str]:
 
 @contextmanager
 def scripts_on_path() -> Iterator[None]:
-    """Within the block, this process's PATH starts with this Python's scripts folder (for
-    nbgrader's API used in this process: a new gradebook runs ``alembic``)."""
+    """Within the block, this process's PATH starts with this Python's scripts folder."""
     before = os.environ.get("PATH")
     os.environ["PATH"] = tools_env()["PATH"]
     try:
@@ -42,6 +52,32 @@ def scripts_on_path() -> Iterator[None]:
             del os.environ["PATH"]
         else:
             os.environ["PATH"] = before
+
+
+@contextmanager
+def nbgrader_api(
+    course_dir: Path = COURSE_DIR, overrides: dict[str, dict[str, Any]] | None = None
+) -> Iterator[NbGraderAPI]:
+    """nbgrader's Python API for ``course_dir`` (its nbgrader_config.py, then ``overrides``, e.g.
+    {"Execute": {"enabled": False}}), in this process: one at a time (a process-wide lock), with this
+    Python's scripts folder on PATH (nbgrader runs ``alembic``)."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    with _ONE_AT_A_TIME, scripts_on_path():
+        config = PyFileConfigLoader("nbgrader_config.py", str(course_dir)).load_config()
+        config.merge(Config(overrides or {}))
+        yield NbGraderAPI(config=config)
+
+
+def require_success(result: dict[str, Any] | None, command: str, course_dir: Path) -> None:
+    """Raise NbgraderFailed naming ``command`` (e.g. "nbgrader generate_assignment ch03_batching") and
+    ``course_dir``, with nbgrader's log and error, unless ``result`` says it succeeded."""
+    if result and result.get("success"):
+        return
+    details = "".join(str((result or {}).get(key) or "") for key in ("log", "error"))
+    raise NbgraderFailed(f"`{command}` failed in {course_dir}:\n{details}")
 
 
 def nbgrader(*args: str, course_dir: Path = COURSE_DIR) -> None:
@@ -68,17 +104,3 @@ def generate_feedback(assignment: str, student: str | None = None, course_dir: P
     """Write HTML feedback for autograded submissions into ``feedback/``."""
     who = ["--student", student] if student is not None else []
     nbgrader("generate_feedback", assignment, *who, "--force", course_dir=course_dir)
-
-
-def validate(notebook: Path, course_dir: Path = COURSE_DIR, invert: bool = False) -> dict:
-    """Run nbgrader's validator on ``notebook`` in this process; return its results.
-
-    ``{}`` means success: every test cell passed, or with ``invert`` every one failed.
-    Otherwise the keys are nbgrader's: ``failed``, ``passed`` (with ``invert``),
-    ``changed`` or ``type_changed``, each a list of cells."""
-    from nbgrader.validator import Validator
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", str(course_dir)).load_config()
-    config.Validator.invert = invert
-    return Validator(config=config).validate(str(notebook))

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from autograder.chapters import COURSE_DIR, Chapter
-from autograder.nbgrader_run import NbgraderFailed, scripts_on_path
-
-_ONE_AT_A_TIME = threading.Lock()  # nbgrader's apps are not made to run side by side in one process
+from autograder.nbgrader_run import nbgrader_api, require_success
 
 
 def release_dir(chapter: Chapter, course_dir: Path = COURSE_DIR) -> Path:
@@ -30,17 +27,8 @@ def release(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> list[Path
 
     Through nbgrader's Python API, all in this process: one nbgrader start-up rather than
     one per chapter (the first ``course.py start`` releases every chapter)."""
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config.loader import PyFileConfigLoader
-
-    with _ONE_AT_A_TIME, scripts_on_path():
-        config = PyFileConfigLoader("nbgrader_config.py", str(course_dir)).load_config()
-        api = NbGraderAPI(config=config)
+    with nbgrader_api(course_dir) as api:
         for chapter in chapters:
             result = api.generate_assignment(chapter.assignment, force=True)
-            if not result or not result.get("success"):
-                details = (result or {}).get("log", "") + (result or {}).get("error", "")
-                raise NbgraderFailed(
-                    f"`nbgrader generate_assignment {chapter.assignment}` failed in {course_dir}:\n{details}"
-                )
+            require_success(result, f"nbgrader generate_assignment {chapter.assignment}", course_dir)
     return [release_dir(chapter, course_dir) for chapter in chapters]
