@@ -7,19 +7,21 @@
    (:func:`autograder.grading.grade_submission`). Results are keyed by learner; a task
    that fails, even on a worker that died three times, is a 0 with its reason for that
    learner alone.
-3. Back on this machine, :func:`autograder.record.record` records the executed notebooks
-   in the gradebook with nbgrader's ``autograde --no-execute`` (nothing runs in the course
-   directory), writes feedback (hidden tests removed) and ``grades.csv`` (with
-   ``for_review`` and ``review_evidence`` columns); then a summary table.
+3. Back on this machine, while the rest are still being graded, an
+   :class:`autograder.record.Recorder` records each batch of finished notebooks in the
+   gradebook with nbgrader's ``autograde --no-execute`` (nothing runs in the course
+   directory) and writes their feedback (hidden tests removed); at the end, ``grades.csv``
+   (with ``for_review`` and ``review_evidence`` columns); then a summary table.
 
 Running it again grades the same files the same way and gives the same results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
@@ -28,10 +30,8 @@ from autograder.cluster import grading_client
 from autograder.collect import collect, regular_files
 from autograder.grading import Graded, GradeReport, grade_submission, zero_report
 from autograder.kit import GradingKit, load_kit
-from autograder.record import record
+from autograder.record import recording
 from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable
-
-SANDBOXED = "sandboxed"
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,23 @@ def grade_chapter(
         for folder in sorted((course_dir / "submitted").iterdir() if (course_dir / "submitted").is_dir() else [])
         if folder.is_dir() and not folder.is_symlink() and (folder / assignment).is_dir()
     }
-    with tqdm(total=len(submissions), desc=f"grading {assignment}", unit="notebook", disable=not progress) as bar:
-
-        def graded(student: str) -> None:
-            bar.update()
-            on_graded(student)
-
-        results = grade_all(
-            kit, submissions, limits=limits, workers=workers, scheduler=scheduler, unsafe=unsafe, on_graded=graded
-        )
-    failed = record(kit, course_dir, results) if results else {}
-    for student, why in failed.items():
-        report = results[student].report
-        report.problem = "; ".join(filter(None, [report.problem, why]))
+    results: dict[str, Graded] = {}
+    bar = tqdm(total=len(submissions), desc=f"grading {assignment}", unit="notebook", disable=not progress)
+    with bar, recording(kit, course_dir) as recorder:
+        for batch in grade_in_batches(
+            kit, submissions, limits=limits, workers=workers, scheduler=scheduler, unsafe=unsafe
+        ):
+            bar.update(len(batch))
+            for student in batch:
+                on_graded(student)
+            for student, why in recorder.record(batch).items():
+                report = batch[student].report
+                report.problem = "; ".join(filter(None, [report.problem, why]))
+            results.update(batch)
     return [StudentResult(student, results[student].report) for student in sorted(results)]
 
 
-def grade_all(
+def grade_in_batches(
     kit: GradingKit,
     submissions: dict[str, bytes],
     *,
@@ -83,14 +83,13 @@ def grade_all(
     workers: int | None = None,
     scheduler: str | None = None,
     unsafe: bool = False,
-    on_graded: Callable[[str], None] = lambda student: None,
-) -> dict[str, Graded]:
-    """Grade each learner's notebook file as a Dask task; {learner: result}, whatever fails."""
+) -> Iterator[dict[str, Graded]]:
+    """Grade each learner's notebook file as a Dask task; yield {learner: result} for every
+    learner, whatever fails, in batches: each holds all that finished since the last was taken."""
     from distributed import as_completed
 
     if not submissions:
-        return {}
-    results: dict[str, Graded] = {}
+        return
     with grading_client(scheduler, workers) as client:
         futures = {
             client.submit(
@@ -98,18 +97,20 @@ def grade_all(
             ): student
             for student, data in submissions.items()
         }
-        for future in as_completed(futures):
-            student = futures[future]
-            try:
-                results[student] = future.result()
-            except SandboxUnavailable:  # a worker without bubblewrap: stop, rather than give everyone 0
-                raise
-            except Exception as error:  # the task itself failed, e.g. its workers kept dying
-                results[student] = Graded(
-                    zero_report(kit, f"grading failed on the cluster: {type(error).__name__}: {error}"), None
-                )
-            on_graded(student)
-    return results
+        for finished in as_completed(futures).batches():
+            yield {futures[future]: outcome(kit, future) for future in finished}
+
+
+def outcome(kit: GradingKit, future: Any) -> Graded:
+    """A finished grading task's result; a task that itself failed (e.g. its workers kept dying)
+    is a 0 with the reason. A worker without bubblewrap stops the batch rather than give everyone 0."""
+    try:
+        graded: Graded = future.result()
+    except SandboxUnavailable:
+        raise
+    except Exception as error:
+        return Graded(zero_report(kit, f"grading failed on the cluster: {type(error).__name__}: {error}"), None)
+    return graded
 
 
 def summary_table(results: list[StudentResult]) -> str:

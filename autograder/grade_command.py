@@ -42,7 +42,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     grade.add_argument("--unsafe", action="store_true", help=UNSAFE_HELP)
     batch = commands.add_parser("grade-all", help="collect, grade, give feedback on and export a chapter")
     batch.add_argument("chapter", metavar="CHAPTER")
-    batch.add_argument("--workers", type=int, help="notebooks graded at once on this machine (default: one per core)")
+    batch.add_argument("--workers", type=int, help="notebooks graded at once on this machine (default: two per core)")
     batch.add_argument("--scheduler", metavar="tcp://HOST:8786", help="an existing Dask cluster to grade on")
     batch.add_argument("--unsafe", action="store_true", help=UNSAFE_HELP)
 

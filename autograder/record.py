@@ -1,15 +1,18 @@
 """Record graded submissions in the gradebook, write their feedback and grades.csv, on this machine.
 
-Each learner's executed notebook (or, when it never ran, the release with every test
-failed with the reason) goes into ``sandboxed/<student>/<chapter>/``. Then, through
-nbgrader's own API in this process (one start-up, not one per command):
+A :class:`Recorder` takes results while the rest of the batch is still being graded, a
+few learners at a time (all those graded since its last call). Each learner's executed
+notebook (or, when it never ran, the release with every test failed with the reason)
+goes into ``sandboxed/<student>/<chapter>/``. Then, through nbgrader's own API in this
+process (one start-up for the whole batch):
 
 - ``autograde`` with nbgrader's ``--no-execute`` settings records it (nothing runs);
 - ``generate_feedback`` writes its feedback page (hidden tests removed);
 
-all learners in one run; nbgrader goes on past a learner it cannot handle, and when a
-run reports a failure, each learner is run alone to find whose it was, so a failure
-costs only that learner their record or feedback, returned as their problem.
+each run covering exactly the learners of that call (every other learner's folder is
+excluded). nbgrader goes on past a learner it cannot handle; when a run reports a
+failure, each of its learners is run alone to find whose it was, so a failure costs only
+that learner their record or feedback, returned as their problem. At the end,
 ``grades.csv`` (nbgrader's CSV export) gets two columns more: ``for_review`` (yes/no)
 and ``review_evidence``.
 """
@@ -17,49 +20,95 @@ and ``review_evidence``.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from autograder.grading import Graded, GradeReport, fail_tests
 from autograder.kit import GradingKit
+from autograder.nbgrader_run import nbgrader_api
 
 SANDBOXED = "sandboxed"
+# What `nbgrader autograde --no-execute` sets: the executed notebooks are recorded as they are.
+NO_EXECUTE: dict[str, dict[str, Any]] = {
+    "CourseDirectory": {"submitted_directory": SANDBOXED},
+    "Execute": {"enabled": False},
+    "ClearOutput": {"enabled": False},
+}
+# nbgrader reads a student id as a glob pattern, and its exclusion list as comma-separated ids.
+PATTERN_CHARACTERS = set("*?[],")
 
 
-def record(kit: GradingKit, course_dir: Path, results: dict[str, Graded]) -> dict[str, str]:
-    """Record, give feedback on and export ``results``; {student: what failed} for those where a step failed."""
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.plugins import CsvExportPlugin
-    from traitlets.config.loader import PyFileConfigLoader
+class Recorder:
+    """Records results in one course's gradebook through an open nbgrader API."""
 
-    for student, graded in results.items():
-        path = course_dir / SANDBOXED / student / kit.assignment / kit.notebook_name
+    def __init__(self, kit: GradingKit, course_dir: Path, api: Any) -> None:
+        self.kit, self.course_dir, self.api = kit, course_dir, api
+        self.review: dict[str, list[str]] = {}
+
+    def record(self, results: dict[str, Graded]) -> dict[str, str]:
+        """Record ``results`` and write their feedback; {student: what failed} for those where a step failed."""
+        failed = {s: "not recorded: nbgrader would read this id as a pattern" for s in results if unsafe_id(s)}
+        batch = {student: graded for student, graded in results.items() if student not in failed}
+        for student, graded in batch.items():
+            self.review[student] = graded.report.review
+            self.stage(student, graded)
+        if not batch:
+            return failed
+        others = ",".join(sorted(self.known_students() - set(batch)))
+        for step, run in (("recording", self.api.autograde), ("feedback", self.api.generate_feedback)):
+            self.api.coursedir.student_id_exclude = others
+            try:
+                if run(self.kit.assignment, "*", force=True).get("success"):
+                    continue
+                for student in batch:  # someone failed (nbgrader went on past them): find who, one at a time
+                    outcome = run(self.kit.assignment, student, force=True)
+                    if not outcome.get("success"):
+                        why = (outcome.get("error") or outcome.get("log") or "").strip()[-300:]
+                        failed[student] = f"{step} failed: {why}"
+            finally:
+                self.api.coursedir.student_id_exclude = ""
+        return failed
+
+    def stage(self, student: str, graded: Graded) -> None:
+        """Write what nbgrader will record for ``student`` (and their submission time) into ``sandboxed/``."""
+        path = self.course_dir / SANDBOXED / student / self.kit.assignment / self.kit.notebook_name
         path.parent.mkdir(parents=True, exist_ok=True)
-        executed = graded.executed if graded.executed is not None else failed_release(kit, graded.report)
+        executed = graded.executed if graded.executed is not None else failed_release(self.kit, graded.report)
         nbformat.write(nbformat.from_dict(executed), path)
-        stamp = course_dir / "submitted" / student / kit.assignment / "timestamp.txt"
+        stamp = self.course_dir / "submitted" / student / self.kit.assignment / "timestamp.txt"
         if stamp.is_file() and not stamp.is_symlink():
             (path.parent / "timestamp.txt").write_text(stamp.read_text(errors="replace")[:64])
-    config = PyFileConfigLoader("nbgrader_config.py", str(course_dir)).load_config()
-    config.CourseDirectory.submitted_directory = SANDBOXED
-    config.Execute.enabled = False  # what `nbgrader autograde --no-execute` sets
-    config.ClearOutput.enabled = False
-    api = NbGraderAPI(config=config)
-    failed: dict[str, str] = {}
-    for step, run in (("recording", api.autograde), ("feedback", api.generate_feedback)):
-        if run(kit.assignment, "*", force=True).get("success"):
-            continue
-        for student in results:  # someone failed (nbgrader went on past them): find who, one at a time
-            outcome = run(kit.assignment, student, force=True)
-            if not outcome.get("success"):
-                failed[student] = f"{step} failed: {(outcome.get('error') or outcome.get('log') or '').strip()[-300:]}"
-    with Gradebook(config.CourseDirectory.db_url) as gradebook:
-        export = CsvExportPlugin(to=str(course_dir / "grades.csv"))
-        export.export(gradebook)
-    add_review_columns(course_dir / "grades.csv", kit.assignment, {s: g.report.review for s, g in results.items()})
-    return failed
+
+    def known_students(self) -> set[str]:
+        """Every student folder an nbgrader run over ``*`` would find (to exclude all but a batch)."""
+        folders = [self.course_dir / SANDBOXED, self.course_dir / "autograded"]
+        return {entry.name for folder in folders if folder.is_dir() for entry in folder.iterdir()}
+
+    def export(self) -> None:
+        """Write ``grades.csv``: nbgrader's export of the whole gradebook, with the review columns."""
+        from nbgrader.api import Gradebook
+        from nbgrader.plugins import CsvExportPlugin
+
+        with Gradebook(self.api.coursedir.db_url) as gradebook:
+            CsvExportPlugin(to=str(self.course_dir / "grades.csv")).export(gradebook)
+        add_review_columns(self.course_dir / "grades.csv", self.kit.assignment, self.review)
+
+
+@contextmanager
+def recording(kit: GradingKit, course_dir: Path) -> Iterator[Recorder]:
+    """A :class:`Recorder` for ``course_dir``; ``grades.csv`` is written when the block ends normally."""
+    with nbgrader_api(course_dir, NO_EXECUTE) as api:
+        recorder = Recorder(kit, course_dir, api)
+        yield recorder
+        recorder.export()
+
+
+def unsafe_id(student: str) -> bool:
+    return bool(PATTERN_CHARACTERS & set(student))
 
 
 def add_review_columns(path: Path, assignment: str, review: dict[str, list[str]]) -> None:

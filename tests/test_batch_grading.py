@@ -5,6 +5,7 @@ broken notebook costs only its own grade."""
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 import shutil
@@ -14,7 +15,10 @@ import nbformat
 import pytest
 
 from autograder.batch import grade_chapter, summary_table
-from autograder.chapters import COURSE_DIR
+from autograder.chapters import COURSE_DIR, Chapter
+from autograder.grading import Graded, zero_report
+from autograder.kit import load_kit
+from autograder.record import recording
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
@@ -128,3 +132,35 @@ def test_a_serial_rerun_gives_the_same_grades(course: Path, parallel: tuple[list
         (r.student, r.report.score, r.report.problem) for r in results
     ]
     assert (course / "grades.csv").read_text() == csv
+
+
+def test_results_recorded_in_batches_are_each_recorded_once(tmp_path: Path) -> None:
+    """grade-all records each batch of finished notebooks while the rest are graded: a batch's
+    nbgrader runs touch only its own learners, and grades.csv holds every learner at the end."""
+    course = tmp_path / "autograder"
+    course.mkdir()
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
+    shutil.copytree(SOURCE.parent, tmp_path / "notebooks" / CHAPTER)
+    kit = load_kit(Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER), course)
+
+    def not_run(why: str) -> Graded:
+        return Graded(zero_report(kit, why), None)
+
+    def written(student: str) -> dict[Path, int]:
+        files = [*(course / "autograded" / student).rglob("*.ipynb"), *(course / "feedback" / student).rglob("*.html")]
+        return {path: path.stat().st_mtime_ns for path in files}
+
+    with recording(kit, course) as recorder:
+        assert recorder.record({"erin": not_run("first batch")}) == {}
+        first = written("erin")
+        assert len(first) == 2, "erin's autograded notebook and feedback page"
+        assert recorder.record({"frank": not_run("second batch"), "gus": not_run("second batch")}) == {}
+        assert written("erin") == first, "the second batch's nbgrader runs rewrote the first batch's learner"
+        assert len(written("frank")) == len(written("gus")) == 2
+        failed = recorder.record({"h*": not_run("a pattern")})
+        assert list(failed) == ["h*"] and "pattern" in failed["h*"]
+    with (course / "grades.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert sorted((row["assignment"], row["student_id"], row["score"]) for row in rows) == [
+        (CHAPTER, student, "0.0") for student in ("erin", "frank", "gus")
+    ]

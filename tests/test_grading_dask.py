@@ -18,8 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import grade_all
+from autograder.batch import grade_in_batches
 from autograder.chapters import COURSE_DIR, Chapter
+from autograder.grading import Graded
 from autograder.kit import GradingKit, load_kit
 from autograder.sandbox import Limits
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
@@ -109,16 +110,15 @@ def kill_a_busy_worker(address: str) -> list[str]:
 def test_a_real_cluster_grades_like_a_local_one_and_survives_a_killed_worker(
     cluster: str, kit: GradingKit, submissions: dict[str, bytes]
 ) -> None:
-    local = grade_all(kit, submissions, limits=LIMITS, workers=2)
+    local = {s: g for batch in grade_in_batches(kit, submissions, limits=LIMITS, workers=2) for s, g in batch.items()}
     progress: list[str] = []
     lost: list[str] = []
-
-    def graded(student: str) -> None:
-        progress.append(student)
-        if len(progress) == 1:
+    remote: dict[str, Graded] = {}
+    for batch in grade_in_batches(kit, submissions, limits=LIMITS, scheduler=cluster):
+        if not progress:
             lost.extend(kill_a_busy_worker(cluster))
-
-    remote = grade_all(kit, submissions, limits=LIMITS, scheduler=cluster, on_graded=graded)
+        progress.extend(batch)
+        remote.update(batch)
     assert lost, "the killed worker held no task"
     assert sorted(progress) == sorted(submissions), "progress reaches every learner once"
     scores = {student: graded.report.score for student, graded in local.items()}

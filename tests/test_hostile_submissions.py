@@ -93,7 +93,7 @@ def graded(course: Path) -> dict[str, StudentResult]:
     started = time.perf_counter()
     os.environ["COURSE_GRADER_CANARY"] = CANARY
     try:
-        results = grade_chapter(CHAPTER, course_dir=course, workers=2, limits=LIMITS, progress=False)
+        results = grade_chapter(CHAPTER, course_dir=course, limits=LIMITS, progress=False)
     finally:
         del os.environ["COURSE_GRADER_CANARY"]
     print(f"\ngraded {len(results)} learners in {time.perf_counter() - started:.0f} s\n{summary_table(results)}")

@@ -23,6 +23,7 @@ def main() -> None:
     learner = set(os.environ.pop(LEARNER_CELLS).split())
     course = set(os.environ.pop(COURSE_CELLS).split())
     the_watch = watch.install(fd, os.environ.pop(CELL_ORDER).split(), learner, course)
+    sys.modules["debugpy"] = None  # type: ignore[assignment]  # no debugger attaches here; ipykernel then skips it
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()

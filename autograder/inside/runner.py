@@ -1,7 +1,8 @@
 """Run one graded notebook inside the sandbox: ``python -m autograder.inside.runner``.
 
 Reads a job (JSON) on stdin: ``notebook``, ``learner_cells`` and ``course_cells``
-(cell ids), ``cell_seconds``, ``wall_seconds``, ``output_bytes``. Starts the kernel of
+(cell ids), ``cell_seconds``, ``wall_seconds``, ``output_bytes``, and
+``matplotlib_font_list`` (the grader's, put into the kernel's ``MPLCONFIGDIR``). Starts the kernel of
 :mod:`autograder.inside.kernel` with nbclient (its connection file in the sandbox's
 private /tmp), runs the cells in order and writes one JSON object on stdout:
 
@@ -82,6 +83,14 @@ def write_kernelspec(runtime: Path) -> None:
     argv = [sys.executable, "-m", "autograder.inside.kernel", "-f", "{connection_file}"]
     spec = {"argv": argv, "display_name": "course sandbox", "language": "python"}
     (folder / "kernel.json").write_text(json.dumps(spec))
+
+
+def seed_matplotlib_folder(font_list: dict[str, str]) -> None:
+    """Give the kernel's empty matplotlib folder the grader's font list (``{file name: text}``)."""
+    folder = Path(os.environ["MPLCONFIGDIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in font_list.items():
+        (folder / Path(name).name).write_text(text)
 
 
 class Run:
@@ -178,6 +187,7 @@ def main() -> None:
     job = json.loads(sys.stdin.read())
     runtime = Path(os.environ["JUPYTER_RUNTIME_DIR"])
     write_kernelspec(runtime)
+    seed_matplotlib_folder(job.get("matplotlib_font_list", {}))
     os.environ["JUPYTER_PATH"] = str(runtime)
     run = Run(job)
     stopped = asyncio.run(run.execute())
