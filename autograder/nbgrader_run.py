@@ -92,15 +92,3 @@ def generate_assignment(assignment: str, course_dir: Path = COURSE_DIR) -> Path:
     """Build the student version of ``assignment``; return its release folder."""
     nbgrader("generate_assignment", assignment, "--force", course_dir=course_dir)
     return course_dir / "release" / assignment
-
-
-def autograde(assignment: str, student: str | None = None, course_dir: Path = COURSE_DIR) -> None:
-    """Autograde ``submitted/<student>/<assignment>`` (every student's when ``student`` is None)."""
-    who = ["--student", student] if student is not None else []
-    nbgrader("autograde", assignment, *who, "--force", course_dir=course_dir)
-
-
-def generate_feedback(assignment: str, student: str | None = None, course_dir: Path = COURSE_DIR) -> None:
-    """Write HTML feedback for autograded submissions into ``feedback/``."""
-    who = ["--student", student] if student is not None else []
-    nbgrader("generate_feedback", assignment, *who, "--force", course_dir=course_dir)

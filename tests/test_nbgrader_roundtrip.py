@@ -16,7 +16,8 @@ directory (the real gradebook is never touched):
 
 These run the notebooks, so they are slow: the chapters go through nbgrader two at a
 time (one release, one autograde of three students, one feedback each), once for
-all the tests below.
+all the tests below, through nbgrader's Python API in two worker processes: nbgrader
+starts twice in all, not three times per chapter.
 """
 
 from __future__ import annotations
@@ -25,16 +26,15 @@ import ast
 import html
 import re
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
-from autograder.nbgrader_run import autograde, generate_assignment, generate_feedback, tools_env
+from autograder.nbgrader_run import nbgrader_api, require_success
+from tests.per_chapter import outcome_of, per_chapter
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
@@ -233,24 +233,28 @@ def replace_function(notebook: nbformat.NotebookNode, wrong: WrongImplementation
 
 
 def read_scores(course: Path, assignment: str, students: list[str]) -> tuple[dict, dict]:
-    """Each student's (score, max_score), and each graded cell's (name, score, max_score)."""
+    """Each student's (score, max_score), and each graded cell's (name, score, max_score).
+
+    Called within :func:`nbgrader_api` (nbgrader's Gradebook runs ``alembic``)."""
+    from nbgrader.api import Gradebook
+
     scores, cell_scores = {}, {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PATH", tools_env()["PATH"])  # nbgrader's Gradebook runs `alembic`
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-            for student in students:
-                submission = gradebook.find_submission(assignment, student)
-                scores[student] = (submission.score, submission.max_score)
-                cell_scores[student] = [
-                    (f"{notebook.name}:{grade.name}", grade.score, grade.max_score)
-                    for notebook in submission.notebooks
-                    for grade in notebook.grades
-                ]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for student in students:
+            submission = gradebook.find_submission(assignment, student)
+            scores[student] = (submission.score, submission.max_score)
+            cell_scores[student] = [
+                (f"{notebook.name}:{grade.name}", grade.score, grade.max_score)
+                for notebook in submission.notebooks
+                for grade in notebook.grades
+            ]
     return scores, cell_scores
 
 
 def take_through_nbgrader(chapter: Chapter, root: Path) -> Roundtrip:
-    """Release ``chapter`` in a throwaway course under ``root``, autograde its students, give feedback."""
+    """Release ``chapter`` in a throwaway course under ``root``, autograde its students, give feedback.
+
+    Runs in a worker process (see the ``roundtrips`` fixture), through nbgrader's Python API."""
     course = root / "autograder"
     course.mkdir(parents=True)
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
@@ -261,28 +265,24 @@ def take_through_nbgrader(chapter: Chapter, root: Path) -> Roundtrip:
     )
     sources = {path.name: nbformat.read(path, as_version=4) for path in chapter.notebooks}
     wrong = [representative_wrong(path) for path in chapter.notebooks]
-    generate_assignment(chapter.assignment, course_dir=course)
-    make_submissions(course, chapter.assignment, sources, wrong)
-    autograde(chapter.assignment, course_dir=course)
-    generate_feedback(chapter.assignment, wrong[0].student, course_dir=course)
-    scores, cell_scores = read_scores(course, chapter.assignment, [*STUDENTS, *(w.student for w in wrong)])
+    assignment = chapter.assignment
+    with nbgrader_api(course) as api:
+        result = api.generate_assignment(assignment, force=True)
+        require_success(result, f"nbgrader generate_assignment {assignment}", course)
+        make_submissions(course, assignment, sources, wrong)
+        require_success(api.autograde(assignment, "*", force=True), f"nbgrader autograde {assignment}", course)
+        result = api.generate_feedback(assignment, wrong[0].student, force=True)
+        require_success(result, f"nbgrader generate_feedback {assignment} --student {wrong[0].student}", course)
+        scores, cell_scores = read_scores(course, assignment, [*STUDENTS, *(w.student for w in wrong)])
     return Roundtrip(chapter, course, sources, scores, cell_scores, wrong)
 
 
 @pytest.fixture(scope="module")
 def roundtrips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Roundtrip | BaseException]:
-    """Every chapter through nbgrader, two at a time (one per core): assignment -> its round trip,
-    or the error that stopped it (reported by that chapter's tests only)."""
-    root = tmp_path_factory.mktemp("roundtrips")
-
-    def attempt(chapter: Chapter) -> Roundtrip | BaseException:
-        try:
-            return take_through_nbgrader(chapter, root / chapter.assignment)
-        except Exception as error:  # noqa: BLE001  (re-raised by the chapter's tests)
-            return error
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip((c.assignment for c in CHAPTERS), pool.map(attempt, CHAPTERS), strict=True))
+    """Every chapter through nbgrader, two at a time (two worker processes, one per core, each
+    starting nbgrader once): assignment -> its round trip, or the error that stopped it (reported
+    by that chapter's tests only)."""
+    return per_chapter(take_through_nbgrader, CHAPTERS, tmp_path_factory.mktemp("roundtrips"), processes=True)
 
 
 @pytest.fixture(
@@ -293,10 +293,7 @@ def roundtrip(request: pytest.FixtureRequest, roundtrips: dict[str, Roundtrip | 
     chapter: Chapter | None = request.param
     if chapter is None:
         pytest.fail("no chapters found: expected notebooks/ch*/<notebook>.ipynb")
-    outcome = roundtrips[chapter.assignment]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
+    return outcome_of(roundtrips, chapter)
 
 
 def test_source_has_solutions_and_hidden_tests(roundtrip: Roundtrip) -> None:

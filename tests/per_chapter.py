@@ -1,0 +1,56 @@
+"""Do one slow job per chapter, two at a time (one per core), keeping each chapter's outcome apart.
+
+A module-scoped fixture calls :func:`per_chapter` once for all its tests; each chapter's test
+calls :func:`outcome_of`, which re-raises the error that stopped that chapter's job, so a
+failure in one chapter fails only that chapter's tests.
+
+Threads suit a job that waits on subprocesses (grading in the sandbox). A job that runs
+nbgrader's Python API in the process itself takes ``processes=True``: two worker processes,
+each starting nbgrader once and then doing chapter after chapter (nbgrader's apps do not
+run side by side in one process).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from autograder.chapters import Chapter
+
+T = TypeVar("T")
+WORKERS = 2
+
+
+def per_chapter(
+    job: Callable[[Chapter, Path], T], chapters: list[Chapter], root: Path, *, processes: bool = False
+) -> dict[str, T | BaseException]:
+    """Assignment -> ``job(chapter, root / assignment)``, or the error that stopped it.
+
+    With ``processes``, ``job`` is a module-level function, and its arguments, result and
+    errors are pickled; the workers are fresh interpreters (``spawn``: nothing of this
+    process's threads or state is forked into them)."""
+    pool: Executor = (
+        ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        if processes
+        else ThreadPoolExecutor(WORKERS)
+    )
+    outcomes: dict[str, T | BaseException] = {}
+    with pool:
+        futures = {chapter.assignment: pool.submit(job, chapter, root / chapter.assignment) for chapter in chapters}
+        for assignment, future in futures.items():
+            try:
+                outcomes[assignment] = future.result()
+            except Exception as error:  # noqa: BLE001  (re-raised by the chapter's tests, see outcome_of)
+                outcomes[assignment] = error
+    return outcomes
+
+
+def outcome_of(outcomes: dict[str, T | BaseException], chapter: Chapter) -> T:
+    """``chapter``'s result; the error that stopped its job is raised here, in its own test."""
+    outcome = outcomes[chapter.assignment]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
