@@ -13,8 +13,11 @@ run side by side in one process).
 from __future__ import annotations
 
 import multiprocessing
+import pickle
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,14 +35,18 @@ def per_chapter(
     With ``processes``, ``job`` is a module-level function, and its arguments, result and
     errors are pickled; the workers are fresh interpreters (``spawn``: nothing of this
     process's threads or state is forked into them)."""
-    pool: Executor = (
-        ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
-        if processes
-        else ThreadPoolExecutor(WORKERS)
-    )
+    pool: Executor
+    run: Callable[[Chapter, Path], T]
+    if processes:
+        pool, run = (
+            ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")),
+            partial(_portable, job),
+        )
+    else:
+        pool, run = ThreadPoolExecutor(WORKERS), job
     outcomes: dict[str, T | BaseException] = {}
     with pool:
-        futures = {chapter.assignment: pool.submit(job, chapter, root / chapter.assignment) for chapter in chapters}
+        futures = {chapter.assignment: pool.submit(run, chapter, root / chapter.assignment) for chapter in chapters}
         for assignment, future in futures.items():
             try:
                 outcomes[assignment] = future.result()
@@ -54,3 +61,18 @@ def outcome_of(outcomes: dict[str, T | BaseException], chapter: Chapter) -> T:
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+def _portable(job: Callable[[Chapter, Path], T], chapter: Chapter, folder: Path) -> T:
+    """``job(chapter, folder)`` in a worker process. An error that pickle cannot bring back
+    (one whose ``__init__`` wants other arguments than its ``args``, e.g. nbclient's
+    CellExecutionError) would break the whole pool, failing every chapter: it comes back
+    as a RuntimeError holding its traceback instead."""
+    try:
+        return job(chapter, folder)
+    except Exception as error:
+        try:
+            pickle.loads(pickle.dumps(error))
+        except Exception:  # noqa: BLE001  (any failure to make the trip back)
+            raise RuntimeError("".join(traceback.format_exception(error))) from None
+        raise

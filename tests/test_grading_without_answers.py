@@ -11,7 +11,6 @@ must pass. The chapters are released and graded two at a time (one per core), on
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -22,6 +21,7 @@ from autograder.grading import GradeReport, grade_submission
 from autograder.kit import load_kit
 from autograder.sandbox import Limits
 from tests.hostile_submissions import meta, solved
+from tests.per_chapter import outcome_of, per_chapter
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
@@ -52,26 +52,14 @@ def grade_right_and_wrong(chapter: Chapter, root: Path) -> tuple[GradeReport, Gr
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[GradeReport, GradeReport] | BaseException]:
     """Assignment -> (the reference's report, the wrong answer's), or the error that stopped it."""
-    root = tmp_path_factory.mktemp("without-answers")
-
-    def attempt(chapter: Chapter) -> tuple[GradeReport, GradeReport] | BaseException:
-        try:
-            return grade_right_and_wrong(chapter, root / chapter.assignment)
-        except Exception as error:  # noqa: BLE001  (re-raised by the chapter's test)
-            return error
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip((c.assignment for c in CHAPTERS), pool.map(attempt, CHAPTERS), strict=True))
+    return per_chapter(grade_right_and_wrong, CHAPTERS, tmp_path_factory.mktemp("without-answers"))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.assignment)
 def test_reference_scores_full_and_a_wrong_answer_partial_without_the_answers(
     chapter: Chapter, reports: dict[str, tuple[GradeReport, GradeReport] | BaseException]
 ) -> None:
-    outcome = reports[chapter.assignment]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    right, wrong = outcome
+    right, wrong = outcome_of(reports, chapter)
     assert right.score == right.max_score > 0, right.render()
     assert 0 < wrong.score < wrong.max_score, wrong.render()
     assert not right.review, right.render()
