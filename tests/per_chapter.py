@@ -1,10 +1,11 @@
-"""Do one slow job per chapter, two at a time (one per core), keeping each chapter's outcome apart.
+"""Do one slow job per chapter, a few at a time, keeping each chapter's outcome apart.
 
 A module-scoped fixture calls :func:`per_chapter` once for all its tests; each chapter's test
 calls :func:`outcome_of`, which re-raises the error that stopped that chapter's job, so a
 failure in one chapter fails only that chapter's tests.
 
-Threads suit a job that waits on subprocesses (grading in the sandbox). A job that runs
+Threads suit a job that waits on subprocesses (grading in the sandbox); such a job leaves
+its core idle part of the time, so it may run two per core, as grade-all does. A job that runs
 nbgrader's Python API in the process itself takes ``processes=True``: two worker processes,
 each starting nbgrader once and then doing chapter after chapter (nbgrader's apps do not
 run side by side in one process).
@@ -24,13 +25,19 @@ from typing import TypeVar
 from autograder.chapters import Chapter
 
 T = TypeVar("T")
-WORKERS = 2
+WORKERS = 2  # one per core on the 2-core machine the suite is sized for
 
 
 def per_chapter(
-    job: Callable[[Chapter, Path], T], chapters: list[Chapter], root: Path, *, processes: bool = False
+    job: Callable[[Chapter, Path], T],
+    chapters: list[Chapter],
+    root: Path,
+    *,
+    processes: bool = False,
+    workers: int = WORKERS,
 ) -> dict[str, T | BaseException]:
-    """Assignment -> ``job(chapter, root / assignment)``, or the error that stopped it.
+    """Assignment -> ``job(chapter, root / assignment)``, or the error that stopped it; ``workers``
+    chapters at a time.
 
     With ``processes``, ``job`` is a module-level function, and its arguments, result and
     errors are pickled; the workers are fresh interpreters (``spawn``: nothing of this
@@ -39,11 +46,11 @@ def per_chapter(
     run: Callable[[Chapter, Path], T]
     if processes:
         pool, run = (
-            ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")),
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")),
             partial(_portable, job),
         )
     else:
-        pool, run = ThreadPoolExecutor(WORKERS), job
+        pool, run = ThreadPoolExecutor(workers), job
     outcomes: dict[str, T | BaseException] = {}
     with pool:
         futures = {chapter.assignment: pool.submit(run, chapter, root / chapter.assignment) for chapter in chapters}
