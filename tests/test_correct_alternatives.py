@@ -14,11 +14,11 @@ import nbformat
 import pytest
 
 from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, run_cell
-from tools.chapter_source import chapters
+from tools.chapter_source import chapters_by_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 ALTERNATIVES = sorted(ROOT.glob("tests/correct_alternatives/*/*.py"))
-BY_TOPIC = {chapter.topic: chapter for chapter in chapters()}
+BY_TOPIC = chapters_by_topic()
 
 
 def test_every_alternative_names_a_chapter() -> None:

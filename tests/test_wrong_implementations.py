@@ -18,11 +18,11 @@ import pytest
 
 from coursekit.checks import CheckFailed
 from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, run_cell
-from tools.chapter_source import chapters
+from tools.chapter_source import chapters_by_topic
 
 WRONG = Path(__file__).parent / "wrong_implementations"
 CASES = sorted(path for path in WRONG.glob("*/*.py"))
-BY_TOPIC = {chapter.topic: chapter for chapter in chapters()}
+BY_TOPIC = chapters_by_topic()
 
 
 def load_wrong(path: Path) -> tuple[dict[str, Any], ModuleType]:

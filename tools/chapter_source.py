@@ -85,6 +85,11 @@ def chapters(names: list[str] | None = None) -> list[Chapter]:
     return chosen
 
 
+def chapters_by_topic() -> dict[str, Chapter]:
+    """Every chapter, keyed by its topic (``worker_pools``: the folder name its tests use)."""
+    return {chapter.topic: chapter for chapter in chapters()}
+
+
 def read_cells(chapter: Chapter) -> list[nbformat.NotebookNode]:
     """The source's cells as jupytext reads them (markers still in the metadata)."""
     return list(jupytext.read(chapter.source, fmt="py:percent").cells)

@@ -17,21 +17,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
-
-from coursekit.service.app import Service
+from starlette.types import ASGIApp
 
 START_LIMIT = 10.0  # real seconds to wait for the server to listen before giving up
 STOP_LIMIT = 2  # real seconds open requests get to finish when the block ends
 
 
 @contextmanager
-def serve_live(service: Service, *, port: int = 0) -> Iterator[str]:
-    """Serve ``service`` on 127.0.0.1:``port`` (0: a free port) until the block ends; yield its URL."""
+def serve_live(app: ASGIApp, *, port: int = 0) -> Iterator[str]:
+    """Serve ``app`` (a ``Service``, or any ASGI app, e.g. a middleware around one) on
+    127.0.0.1:``port`` (0: a free port) until the block ends; yield its URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     config = uvicorn.Config(
-        service, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=STOP_LIMIT
+        app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=STOP_LIMIT
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="course-service", daemon=True)
