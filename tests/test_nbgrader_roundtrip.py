@@ -14,16 +14,18 @@ directory (the real gradebook is never touched):
   graded cells in-process by tests/test_wrong_implementations.py);
 - the feedback HTML quotes no hidden test line.
 
-These run the notebooks, so they are slow: the chapters go through nbgrader two at a
-time (one release, one autograde of three students, one feedback each), once for
-all the tests below, through nbgrader's Python API in two worker processes: nbgrader
-starts twice in all, not three times per chapter.
+These run the notebooks, so they are slow: the chapters go through nbgrader two per
+core at a time (one release, one autograde of three students, one feedback each), once
+for all the tests below, through nbgrader's Python API in that many worker processes:
+nbgrader starts once per worker, not three times per chapter. (A notebook's kernel
+leaves its core idle part of the time, so two per core finish sooner.)
 """
 
 from __future__ import annotations
 
 import ast
 import html
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -33,12 +35,14 @@ import nbformat
 import pytest
 
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
+from autograder.cluster import NOTEBOOKS_PER_CORE
 from autograder.nbgrader_run import nbgrader_api, require_success
 from tests.per_chapter import outcome_of, per_chapter
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
 CHAPTERS = find_chapters()
+CHAPTERS_AT_ONCE = NOTEBOOKS_PER_CORE * (os.cpu_count() or 1)
 STUDENTS = ("full", "none")
 WRONG_DIR = Path(__file__).parent / "wrong_implementations"
 
@@ -279,10 +283,11 @@ def take_through_nbgrader(chapter: Chapter, root: Path) -> Roundtrip:
 
 @pytest.fixture(scope="module")
 def roundtrips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Roundtrip | BaseException]:
-    """Every chapter through nbgrader, two at a time (two worker processes, one per core, each
-    starting nbgrader once): assignment -> its round trip, or the error that stopped it (reported
-    by that chapter's tests only)."""
-    return per_chapter(take_through_nbgrader, CHAPTERS, tmp_path_factory.mktemp("roundtrips"), processes=True)
+    """Every chapter through nbgrader, two per core at a time (worker processes, each starting
+    nbgrader once): assignment -> its round trip, or the error that stopped it (reported by that
+    chapter's tests only)."""
+    root = tmp_path_factory.mktemp("roundtrips")
+    return per_chapter(take_through_nbgrader, CHAPTERS, root, processes=True, workers=CHAPTERS_AT_ONCE)
 
 
 @pytest.fixture(
