@@ -21,6 +21,11 @@ from typing import Any
 NOTEBOOKS_PER_CORE = 2
 
 
+def notebooks_at_once() -> int:
+    """How many notebooks this machine grades at once by default: two per core."""
+    return NOTEBOOKS_PER_CORE * (os.cpu_count() or 1)
+
+
 @contextmanager
 def grading_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A ``distributed.Client``: to ``scheduler``, or to a local cluster of ``workers`` threads."""
@@ -30,7 +35,7 @@ def grading_client(scheduler: str | None = None, workers: int | None = None) -> 
         with Client(scheduler, timeout=30) as client:
             yield client
         return
-    threads = workers or NOTEBOOKS_PER_CORE * (os.cpu_count() or 1)
+    threads = workers or notebooks_at_once()
     with (
         LocalCluster(  # in-process: its comms are in-memory, it listens on no port but the dashboard's
             n_workers=1, threads_per_worker=threads, processes=False, dashboard_address="127.0.0.1:0"

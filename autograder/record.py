@@ -23,13 +23,16 @@ import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
 from autograder.grading import Graded, GradeReport, fail_tests
 from autograder.kit import GradingKit
 from autograder.nbgrader_run import nbgrader_api
+
+if TYPE_CHECKING:
+    from nbgrader.apps import NbGraderAPI
 
 SANDBOXED = "sandboxed"
 # What `nbgrader autograde --no-execute` sets: the executed notebooks are recorded as they are.
@@ -45,7 +48,7 @@ PATTERN_CHARACTERS = set("*?[],")
 class Recorder:
     """Records results in one course's gradebook through an open nbgrader API."""
 
-    def __init__(self, kit: GradingKit, course_dir: Path, api: Any) -> None:
+    def __init__(self, kit: GradingKit, course_dir: Path, api: NbGraderAPI) -> None:
         self.kit, self.course_dir, self.api = kit, course_dir, api
         self.review: dict[str, list[str]] = {}
 
@@ -58,10 +61,9 @@ class Recorder:
             self.stage(student, graded)
         if not batch:
             return failed
-        others = ",".join(sorted(self.known_students() - set(batch)))
-        for step, run in (("recording", self.api.autograde), ("feedback", self.api.generate_feedback)):
-            self.api.coursedir.student_id_exclude = others
-            try:
+        self.api.coursedir.student_id_exclude = ",".join(sorted(self.known_students() - set(batch)))
+        try:
+            for step, run in (("recording", self.api.autograde), ("feedback", self.api.generate_feedback)):
                 if run(self.kit.assignment, "*", force=True).get("success"):
                     continue
                 for student in batch:  # someone failed (nbgrader went on past them): find who, one at a time
@@ -69,8 +71,8 @@ class Recorder:
                     if not outcome.get("success"):
                         why = (outcome.get("error") or outcome.get("log") or "").strip()[-300:]
                         failed[student] = f"{step} failed: {why}"
-            finally:
-                self.api.coursedir.student_id_exclude = ""
+        finally:
+            self.api.coursedir.student_id_exclude = ""
         return failed
 
     def stage(self, student: str, graded: Graded) -> None:

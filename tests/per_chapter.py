@@ -4,11 +4,11 @@ A module-scoped fixture calls :func:`per_chapter` once for all its tests; each c
 calls :func:`outcome_of`, which re-raises the error that stopped that chapter's job, so a
 failure in one chapter fails only that chapter's tests.
 
-Threads suit a job that waits on subprocesses (grading in the sandbox); such a job leaves
-its core idle part of the time, so it may run two per core, as grade-all does. A job that runs
-nbgrader's Python API in the process itself takes ``processes=True``: two worker processes,
-each starting nbgrader once and then doing chapter after chapter (nbgrader's apps do not
-run side by side in one process).
+Chapters run two per core at a time, as grade-all grades notebooks: a job that runs a
+notebook leaves its core idle part of the time. Threads suit a job that waits on
+subprocesses (grading in the sandbox). A job that runs nbgrader's Python API in the
+process itself takes ``processes=True``: worker processes, each starting nbgrader once and
+then doing chapter after chapter (nbgrader's apps do not run side by side in one process).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from autograder.chapters import Chapter
+from autograder.cluster import notebooks_at_once
 
 T = TypeVar("T")
-WORKERS = 2  # one per core on the 2-core machine the suite is sized for
 
 
 def per_chapter(
@@ -34,14 +34,13 @@ def per_chapter(
     root: Path,
     *,
     processes: bool = False,
-    workers: int = WORKERS,
 ) -> dict[str, T | BaseException]:
-    """Assignment -> ``job(chapter, root / assignment)``, or the error that stopped it; ``workers``
-    chapters at a time.
+    """Assignment -> ``job(chapter, root / assignment)``, or the error that stopped it.
 
     With ``processes``, ``job`` is a module-level function, and its arguments, result and
     errors are pickled; the workers are fresh interpreters (``spawn``: nothing of this
     process's threads or state is forked into them)."""
+    workers = notebooks_at_once()
     pool: Executor
     run: Callable[[Chapter, Path], T]
     if processes:

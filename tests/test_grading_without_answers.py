@@ -5,13 +5,11 @@ packages, `coursekit`, `autograder.inside`, the chapter's release and the submis
 check that they are absent).
 
 Nothing a chapter ships imports `solutions` (tests/test_answers_kept_apart.py), so every chapter
-must pass. The chapters are released and graded once for all tests, two per core at a time, as grade-all
-grades (a sandboxed notebook leaves its core idle part of the time).
+must pass. The chapters are released and graded once for all tests, two per core at a time.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -19,7 +17,6 @@ import nbformat
 import pytest
 
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
-from autograder.cluster import NOTEBOOKS_PER_CORE
 from autograder.grading import GradeReport, grade_submission
 from autograder.kit import load_kit
 from autograder.sandbox import Limits
@@ -30,7 +27,6 @@ pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
 CHAPTERS = find_chapters()
 LIMITS = Limits(cell_seconds=120, wall_seconds=900)
-GRADING_THREADS = NOTEBOOKS_PER_CORE * (os.cpu_count() or 1)
 
 
 def grade_right_and_wrong(chapter: Chapter, root: Path) -> tuple[GradeReport, GradeReport]:
@@ -56,9 +52,7 @@ def grade_right_and_wrong(chapter: Chapter, root: Path) -> tuple[GradeReport, Gr
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[GradeReport, GradeReport] | BaseException]:
     """Assignment -> (the reference's report, the wrong answer's), or the error that stopped it."""
-    return per_chapter(
-        grade_right_and_wrong, CHAPTERS, tmp_path_factory.mktemp("without-answers"), workers=GRADING_THREADS
-    )
+    return per_chapter(grade_right_and_wrong, CHAPTERS, tmp_path_factory.mktemp("without-answers"))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.assignment)

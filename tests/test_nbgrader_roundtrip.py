@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ast
 import html
-import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -35,14 +34,12 @@ import nbformat
 import pytest
 
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
-from autograder.cluster import NOTEBOOKS_PER_CORE
 from autograder.nbgrader_run import nbgrader_api, require_success
 from tests.per_chapter import outcome_of, per_chapter
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
 CHAPTERS = find_chapters()
-CHAPTERS_AT_ONCE = NOTEBOOKS_PER_CORE * (os.cpu_count() or 1)
 STUDENTS = ("full", "none")
 WRONG_DIR = Path(__file__).parent / "wrong_implementations"
 
@@ -287,7 +284,7 @@ def roundtrips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Roundtrip 
     nbgrader once): assignment -> its round trip, or the error that stopped it (reported by that
     chapter's tests only)."""
     root = tmp_path_factory.mktemp("roundtrips")
-    return per_chapter(take_through_nbgrader, CHAPTERS, root, processes=True, workers=CHAPTERS_AT_ONCE)
+    return per_chapter(take_through_nbgrader, CHAPTERS, root, processes=True)
 
 
 @pytest.fixture(
