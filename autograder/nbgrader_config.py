@@ -10,6 +10,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
 from autograder.feedback import HideHiddenTests
+from autograder.feedback_page import FeedbackPage
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 (defined by traitlets when it loads this file)
 
@@ -26,6 +27,8 @@ c.ClearHiddenTests.enforce_metadata = True
 # Feedback shows scores and visible tests only: hidden test code and the
 # tracebacks that would quote it are removed (autograde restored them).
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# nbconvert's HTML export, its templates compiled once per process (grade-all's many runs).
+c.GenerateFeedback.exporter_class = FeedbackPage
 
 # Seconds a single cell may run when autograding or validating.
 c.ExecutePreprocessor.timeout = 120

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Grading throughput: grade-all (sandboxed, on a local Dask cluster) beside plain serial nbgrader.
 
-    .venv/bin/python benchmarks/grading_throughput.py [N]   # N copies of chapter 0 (default 20)
+    .venv/bin/python benchmarks/grading_throughput.py [N] [ROUNDS]   # defaults: 20 copies, 2 rounds
 
 Both sides grade the same N solved copies of chapter 0, each side in a fresh
-temporary course released beforehand (not timed), one after the other in this run:
+temporary course released beforehand (not timed):
 
 - ``nbgrader autograde``: one plain, unsandboxed ``nbgrader autograde`` command over all
   learners, one at a time (nbgrader's own way): execute and record;
@@ -14,10 +14,13 @@ temporary course released beforehand (not timed), one after the other in this ru
   with its feedback while the rest are graded, then grades.csv: more work than the other
   side does.
 
-It prints the wall time of each side, how long grade-all went on after its last notebook
-was graded (recording the last batch, grades.csv), where a sandboxed notebook's time goes
-(from the cells' execution timestamps), whether every learner got the same score on both
-sides, and the throughput ratio. Figures vary with the machine's load.
+A virtual machine's speed drifts by a third within minutes, so the sides take turns over
+ROUNDS rounds, the first side alternating (serial first in odd rounds). Each round
+prints both wall times, the ratio, how long grade-all went on after its last notebook
+was graded (recording the last batch, grades.csv) and whether every learner got the same
+score on both sides; the end prints the throughput ratio over all rounds (total serial
+time / total grade-all time) and where one sandboxed notebook's time goes (from the
+cells' execution timestamps). Figures vary with the machine's load.
 """
 
 from __future__ import annotations
@@ -96,38 +99,64 @@ def breakdown(kit: GradingKit, data: bytes) -> list[tuple[str, float]]:
     ]
 
 
-def main() -> None:
-    copies = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    print(f"{copies} solved copies of {CHAPTER}; {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}\n")
-
-    plain = course_with_copies(copies)
+def serial_round(copies: int) -> tuple[float, dict[str, float]]:
+    """Plain serial nbgrader over ``copies`` notebooks: its wall time and the gradebook's scores."""
+    course = course_with_copies(copies)
     started = time.perf_counter()
-    nbgrader_autograde(plain)
-    serial = time.perf_counter() - started
+    nbgrader_autograde(course)
+    seconds = time.perf_counter() - started
+    scores = gradebook_scores(course)
+    shutil.rmtree(course.parent, ignore_errors=True)
+    return seconds, scores
 
-    ours = course_with_copies(copies)
+
+def grade_all_round(copies: int) -> tuple[float, float, dict[str, float]]:
+    """grade-all over ``copies`` notebooks: its wall time, its time after the last notebook was
+    graded, and the gradebook's scores."""
+    course = course_with_copies(copies)
     graded_at: list[float] = []
     started = time.perf_counter()
-    grade_chapter(CHAPTER, course_dir=ours, progress=False, on_graded=lambda _: graded_at.append(time.perf_counter()))
-    total = time.perf_counter() - started
+    grade_chapter(CHAPTER, course_dir=course, progress=False, on_graded=lambda _: graded_at.append(time.perf_counter()))
+    seconds = time.perf_counter() - started
+    scores = gradebook_scores(course)
+    shutil.rmtree(course.parent, ignore_errors=True)
+    return seconds, started + seconds - graded_at[-1], scores
 
-    for label, seconds in [
-        ("nbgrader autograde (serial, unsandboxed)", serial),
-        ("grade-all: sandboxed on Dask, recorded, feedback", total),
-    ]:
-        print(f"{label:<50} {seconds:7.1f} s   {copies / seconds * 60:6.1f} notebooks/min")
-    print(f"{'  of which after the last notebook was graded':<50} {started + total - graded_at[-1]:7.1f} s")
-    same = gradebook_scores(plain) == gradebook_scores(ours)
-    print(f"\nidentical scores in both gradebooks: {'yes' if same else 'NO'}")
-    print(f"throughput, grade-all (everything) / serial nbgrader autograde: {serial / total:.2f}x")
+
+def main() -> None:
+    copies = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    print(f"{copies} solved copies of {CHAPTER}; {os.cpu_count()} cores; {rounds} rounds\n")
+    header = ("round", "load", "serial nbgrader", "grade-all", "after last", "ratio")
+    print("{:<6} {:>5} {:>16} {:>10} {:>11} {:>6}  same scores".format(*header))
+    totals = [0.0, 0.0]
+    for number in range(1, rounds + 1):
+        load = os.getloadavg()[0]
+        if number % 2:
+            serial, serial_scores = serial_round(copies)
+            ours, tail, our_scores = grade_all_round(copies)
+        else:
+            ours, tail, our_scores = grade_all_round(copies)
+            serial, serial_scores = serial_round(copies)
+        totals[0] += serial
+        totals[1] += ours
+        same = "yes" if serial_scores == our_scores and len(our_scores) == copies else "NO"
+        print(
+            f"{number:<6} {load:5.1f} {serial:14.1f} s {ours:8.1f} s {tail:9.1f} s {serial / ours:5.2f}x  {same}",
+            flush=True,
+        )
+    serial_rate, our_rate = (copies * rounds / seconds * 60 for seconds in totals)
+    print(f"\nnbgrader autograde (serial, unsandboxed):         {serial_rate:6.1f} notebooks/min")
+    print(f"grade-all (sandboxed on Dask, recorded, feedback): {our_rate:6.1f} notebooks/min")
+    print(f"throughput over all rounds, grade-all / serial nbgrader autograde: {totals[0] / totals[1]:.2f}x")
 
     print("\nwhere one sandboxed notebook's time goes:")
-    kit = load_kit(Chapter(CHAPTER, ours.parent / "notebooks" / CHAPTER), ours)
-    one = (ours / "submitted" / "learner000" / CHAPTER / SOURCE.name).read_bytes()
+    course = course_with_copies(1)
+    kit = load_kit(Chapter(CHAPTER, course.parent / "notebooks" / CHAPTER), course)
+    one = (course / "submitted" / "learner000" / CHAPTER / SOURCE.name).read_bytes()
     for label, seconds in breakdown(kit, one):
         print(f"  {label:<52} {seconds:5.2f} s")
-    for course in (plain, ours):
-        shutil.rmtree(course.parent, ignore_errors=True)
+    shutil.rmtree(course.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

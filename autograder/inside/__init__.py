@@ -6,7 +6,21 @@ read-only at ``/course/autograder/inside``); it imports nothing else of the cour
 
 import sys
 
-# nbformat validates with jsonschema, which imports rfc3987_syntax when it is installed
-# (a Jupyter dependency here) and builds a Lark grammar for it: 2+ s in every process
-# that imports nbformat, grader and sandbox alike. Nothing here validates IRI formats.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+# nbformat imports jsonschema, and jsonschema imports the optional libraries of its format
+# checkers when they are installed (Jupyter's dependencies install them here). No notebook
+# schema uses a format, so in every process that imports this package first (the grader,
+# Dask workers, the sandbox's runner) they stay unimported: rfc3987_syntax alone builds a
+# Lark grammar for 2+ s of CPU at import, the others take 0.1 s more per sandboxed notebook.
+# (idna stays: httpx needs it.)
+UNUSED_FORMAT_CHECKERS = (
+    "rfc3987_syntax",
+    "rfc3986_validator",
+    "rfc3339_validator",
+    "fqdn",
+    "isoduration",
+    "jsonpointer",
+    "uri_template",
+    "webcolors",
+)
+for _name in UNUSED_FORMAT_CHECKERS:
+    sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
