@@ -18,6 +18,7 @@ import pickle
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -39,8 +40,19 @@ def per_chapter(
 
     With ``processes``, ``job`` is a module-level function, and its arguments, result and
     errors are pickled; the workers are fresh interpreters (``spawn``: nothing of this
-    process's threads or state is forked into them)."""
-    workers = notebooks_at_once()
+    process's threads or state is forked into them). A worker process that dies (killed,
+    out of memory) breaks its pool: every chapter left unfinished by it is then run again
+    alone in a pool of its own, so only the chapter whose worker dies again gets the error."""
+    outcomes, broken = _run_all(job, chapters, root, notebooks_at_once(), processes)
+    for chapter in broken:
+        outcomes.update(_run_all(job, [chapter], root, 1, processes)[0])
+    return outcomes
+
+
+def _run_all(
+    job: Callable[[Chapter, Path], T], chapters: list[Chapter], root: Path, workers: int, processes: bool
+) -> tuple[dict[str, T | BaseException], list[Chapter]]:
+    """One pool's outcomes, and the chapters it left unfinished because a worker process died."""
     pool: Executor
     run: Callable[[Chapter, Path], T]
     if processes:
@@ -51,14 +63,18 @@ def per_chapter(
     else:
         pool, run = ThreadPoolExecutor(workers), job
     outcomes: dict[str, T | BaseException] = {}
+    broken = []
     with pool:
-        futures = {chapter.assignment: pool.submit(run, chapter, root / chapter.assignment) for chapter in chapters}
-        for assignment, future in futures.items():
+        futures = {chapter: pool.submit(run, chapter, root / chapter.assignment) for chapter in chapters}
+        for chapter, future in futures.items():
             try:
-                outcomes[assignment] = future.result()
+                outcomes[chapter.assignment] = future.result()
+            except BrokenProcessPool as error:
+                outcomes[chapter.assignment] = error
+                broken.append(chapter)
             except Exception as error:  # noqa: BLE001  (re-raised by the chapter's tests, see outcome_of)
-                outcomes[assignment] = error
-    return outcomes
+                outcomes[chapter.assignment] = error
+    return outcomes, broken if len(chapters) > 1 else []
 
 
 def outcome_of(outcomes: dict[str, T | BaseException], chapter: Chapter) -> T:
