@@ -74,7 +74,7 @@ def _run_all(
                 broken.append(chapter)
             except Exception as error:  # noqa: BLE001  (re-raised by the chapter's tests, see outcome_of)
                 outcomes[chapter.assignment] = error
-    return outcomes, broken if len(chapters) > 1 else []
+    return outcomes, broken
 
 
 def outcome_of(outcomes: dict[str, T | BaseException], chapter: Chapter) -> T:
