@@ -16,11 +16,12 @@ temporary course released beforehand (not timed):
 
 A virtual machine's speed drifts by a third within minutes, so the sides take turns over
 ROUNDS rounds, the first side alternating (serial first in odd rounds). Each round
-prints both wall times, the ratio, how long grade-all went on after its last notebook
-was graded (recording the last batch, grades.csv) and whether every learner got the same
-score on both sides; the end prints the throughput ratio over all rounds (total serial
-time / total grade-all time) and where one sandboxed notebook's time goes (from the
-cells' execution timestamps). Figures vary with the machine's load.
+prints both wall times, the whole machine's CPU time per notebook while each side ran,
+the ratio, how long grade-all went on after its last notebook was graded (recording the
+last batch, grades.csv) and whether every learner got the same score on both sides. The
+end prints the throughput ratio over all rounds (total serial time / total grade-all
+time) and where one sandboxed notebook's time goes (from the cells' execution
+timestamps). Figures vary with the machine's load.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ def gradebook_scores(course: Path) -> dict[str, float]:
         return {s.student.id: s.score for s in gradebook.assignment_submissions(CHAPTER)}
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time every core of this machine has spent busy since boot (Linux's /proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
 def nbgrader_autograde(course: Path) -> None:
     command = [sys.executable, "-m", "nbgrader", "autograde", CHAPTER, "--force"]
     subprocess.run(command, cwd=course, env=tools_env(), check=True, capture_output=True)
@@ -99,56 +107,59 @@ def breakdown(kit: GradingKit, data: bytes) -> list[tuple[str, float]]:
     ]
 
 
-def serial_round(copies: int) -> tuple[float, dict[str, float]]:
-    """Plain serial nbgrader over ``copies`` notebooks: its wall time and the gradebook's scores."""
+def serial_round(copies: int) -> tuple[float, float, dict[str, float]]:
+    """Plain serial nbgrader over ``copies`` notebooks: its wall time, the machine's CPU time
+    meanwhile, and the gradebook's scores."""
     course = course_with_copies(copies)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), machine_cpu_seconds()
     nbgrader_autograde(course)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, machine_cpu_seconds() - cpu
     scores = gradebook_scores(course)
     shutil.rmtree(course.parent, ignore_errors=True)
-    return seconds, scores
+    return seconds, cpu, scores
 
 
-def grade_all_round(copies: int) -> tuple[float, float, dict[str, float]]:
-    """grade-all over ``copies`` notebooks: its wall time, its time after the last notebook was
-    graded, and the gradebook's scores."""
+def grade_all_round(copies: int) -> tuple[float, float, float, dict[str, float]]:
+    """grade-all over ``copies`` notebooks: its wall time, the machine's CPU time meanwhile,
+    its time after the last notebook was graded, and the gradebook's scores."""
     course = course_with_copies(copies)
     graded_at: list[float] = []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), machine_cpu_seconds()
     grade_chapter(CHAPTER, course_dir=course, progress=False, on_graded=lambda _: graded_at.append(time.perf_counter()))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, machine_cpu_seconds() - cpu
     scores = gradebook_scores(course)
     shutil.rmtree(course.parent, ignore_errors=True)
-    return seconds, started + seconds - graded_at[-1], scores
+    return seconds, cpu, started + seconds - graded_at[-1], scores
 
 
 def main() -> None:
     copies = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     print(f"{copies} solved copies of {CHAPTER}; {os.cpu_count()} cores; {rounds} rounds\n")
-    header = ("round", "load", "serial nbgrader", "grade-all", "after last", "ratio")
-    print("{:<6} {:>5} {:>16} {:>10} {:>11} {:>6}  same scores".format(*header))
+    header = ("round", "load", "serial nbgrader", "CPU/nb", "grade-all", "CPU/nb", "after last", "ratio")
+    print("{:<6} {:>5} {:>16} {:>7} {:>10} {:>7} {:>11} {:>6}  same scores".format(*header))
     totals = [0.0, 0.0]
     for number in range(1, rounds + 1):
         load = os.getloadavg()[0]
         if number % 2:
-            serial, serial_scores = serial_round(copies)
-            ours, tail, our_scores = grade_all_round(copies)
+            serial, serial_cpu, serial_scores = serial_round(copies)
+            ours, our_cpu, tail, our_scores = grade_all_round(copies)
         else:
-            ours, tail, our_scores = grade_all_round(copies)
-            serial, serial_scores = serial_round(copies)
+            ours, our_cpu, tail, our_scores = grade_all_round(copies)
+            serial, serial_cpu, serial_scores = serial_round(copies)
         totals[0] += serial
         totals[1] += ours
         same = "yes" if serial_scores == our_scores and len(our_scores) == copies else "NO"
         print(
-            f"{number:<6} {load:5.1f} {serial:14.1f} s {ours:8.1f} s {tail:9.1f} s {serial / ours:5.2f}x  {same}",
+            f"{number:<6} {load:5.1f} {serial:14.1f} s {serial_cpu / copies:5.2f} s {ours:8.1f} s "
+            f"{our_cpu / copies:5.2f} s {tail:9.1f} s {serial / ours:5.2f}x  {same}",
             flush=True,
         )
     serial_rate, our_rate = (copies * rounds / seconds * 60 for seconds in totals)
     print(f"\nnbgrader autograde (serial, unsandboxed):         {serial_rate:6.1f} notebooks/min")
     print(f"grade-all (sandboxed on Dask, recorded, feedback): {our_rate:6.1f} notebooks/min")
     print(f"throughput over all rounds, grade-all / serial nbgrader autograde: {totals[0] / totals[1]:.2f}x")
+    print("(CPU/nb: the whole machine's CPU time while that side ran, per notebook)")
 
     print("\nwhere one sandboxed notebook's time goes:")
     course = course_with_copies(1)
