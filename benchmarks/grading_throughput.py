@@ -32,8 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import nbformat
 
@@ -46,6 +48,8 @@ from autograder.kit import GradingKit, load_kit  # noqa: E402
 from autograder.nbgrader_run import tools_env  # noqa: E402
 from autograder.sandbox import Limits, run_sandboxed  # noqa: E402
 from tests.hostile_submissions import CHAPTER, SOURCE, solved  # noqa: E402
+
+T = TypeVar("T")
 
 
 def course_with_copies(copies: int) -> Path:
@@ -107,29 +111,24 @@ def breakdown(kit: GradingKit, data: bytes) -> list[tuple[str, float]]:
     ]
 
 
-def serial_round(copies: int) -> tuple[float, float, dict[str, float]]:
-    """Plain serial nbgrader over ``copies`` notebooks: its wall time, the machine's CPU time
-    meanwhile, and the gradebook's scores."""
+def timed_round(copies: int, grade: Callable[[Path], T]) -> tuple[float, float, dict[str, float], T]:
+    """``grade`` over a fresh course of ``copies`` notebooks: its wall time, the machine's CPU
+    time meanwhile, the gradebook's scores, and what ``grade`` returned."""
     course = course_with_copies(copies)
     started, cpu = time.perf_counter(), machine_cpu_seconds()
-    nbgrader_autograde(course)
+    returned = grade(course)
     seconds, cpu = time.perf_counter() - started, machine_cpu_seconds() - cpu
     scores = gradebook_scores(course)
     shutil.rmtree(course.parent, ignore_errors=True)
-    return seconds, cpu, scores
+    return seconds, cpu, scores, returned
 
 
-def grade_all_round(copies: int) -> tuple[float, float, float, dict[str, float]]:
-    """grade-all over ``copies`` notebooks: its wall time, the machine's CPU time meanwhile,
-    its time after the last notebook was graded, and the gradebook's scores."""
-    course = course_with_copies(copies)
+def grade_all(course: Path) -> float:
+    """grade-all (:func:`grade_chapter` with its defaults) over ``course``; returns how long it
+    went on after its last notebook was graded."""
     graded_at: list[float] = []
-    started, cpu = time.perf_counter(), machine_cpu_seconds()
     grade_chapter(CHAPTER, course_dir=course, progress=False, on_graded=lambda _: graded_at.append(time.perf_counter()))
-    seconds, cpu = time.perf_counter() - started, machine_cpu_seconds() - cpu
-    scores = gradebook_scores(course)
-    shutil.rmtree(course.parent, ignore_errors=True)
-    return seconds, cpu, started + seconds - graded_at[-1], scores
+    return time.perf_counter() - graded_at[-1]
 
 
 def main() -> None:
@@ -142,11 +141,11 @@ def main() -> None:
     for number in range(1, rounds + 1):
         load = os.getloadavg()[0]
         if number % 2:
-            serial, serial_cpu, serial_scores = serial_round(copies)
-            ours, our_cpu, tail, our_scores = grade_all_round(copies)
+            serial, serial_cpu, serial_scores, _ = timed_round(copies, nbgrader_autograde)
+            ours, our_cpu, our_scores, tail = timed_round(copies, grade_all)
         else:
-            ours, our_cpu, tail, our_scores = grade_all_round(copies)
-            serial, serial_cpu, serial_scores = serial_round(copies)
+            ours, our_cpu, our_scores, tail = timed_round(copies, grade_all)
+            serial, serial_cpu, serial_scores, _ = timed_round(copies, nbgrader_autograde)
         totals[0] += serial
         totals[1] += ours
         same = "yes" if serial_scores == our_scores and len(our_scores) == copies else "NO"
