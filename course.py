@@ -40,7 +40,9 @@ def ensure_environment() -> None:
     print("Installing the course's dependencies (first run only) ...", flush=True)
     pip = [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", str(ROOT)], check=True)
+    # setuptools' notice about editable installs is for package authors, not for learners.
+    quiet = {**os.environ, "PYTHONWARNINGS": "ignore:Editable installation"}
+    subprocess.run([*pip, "-e", str(ROOT)], check=True, env=quiet)
     STAMP.write_text(wanted)
 
 

@@ -31,13 +31,18 @@ from autograder.collect import collect, regular_files
 from autograder.grading import Graded, GradeReport, grade_submission, zero_report
 from autograder.kit import GradingKit, load_kit
 from autograder.record import recording
+from autograder.release import ensure_released
 from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable
 
 
 @dataclass(frozen=True)
 class StudentResult:
+    """One learner's grade; ``feedback_released``: their feedback page is in the exchange, where
+    Fetch Feedback finds it (False when they handed in outside the exchange, or a step failed)."""
+
     student: str
     report: GradeReport
+    feedback_released: bool = False
 
 
 def grade_chapter(
@@ -51,8 +56,11 @@ def grade_chapter(
     progress: bool = True,
     on_graded: Callable[[str], None] = lambda student: None,
 ) -> list[StudentResult]:
-    """Collect, grade, record, give feedback and export one chapter; results sorted by student."""
-    kit = load_kit(select_chapters([assignment])[0], course_dir)
+    """Release (if the gradebook lacks the current release), collect, grade, record, give feedback,
+    release it, and export one chapter; results sorted by student."""
+    chapter = select_chapters([assignment])[0]
+    ensure_released([chapter], course_dir)
+    kit = load_kit(chapter, course_dir)
     collect(assignment, course_dir)
     submissions = {
         folder.name: dict(regular_files(folder / assignment)).get(kit.notebook_name, b"")
@@ -60,6 +68,7 @@ def grade_chapter(
         if folder.is_dir() and not folder.is_symlink() and (folder / assignment).is_dir()
     }
     results: dict[str, Graded] = {}
+    problems: dict[str, str] = {}
     bar = tqdm(total=len(submissions), desc=f"grading {assignment}", unit="notebook", disable=not progress)
     with bar, recording(kit, course_dir) as recorder:
         for batch in grade_in_batches(
@@ -71,8 +80,12 @@ def grade_chapter(
             for student, why in recorder.record(batch).items():
                 report = batch[student].report
                 report.problem = "; ".join(filter(None, [report.problem, why]))
+                problems[student] = why
             results.update(batch)
-    return [StudentResult(student, results[student].report) for student in sorted(results)]
+    return [
+        StudentResult(student, results[student].report, student not in problems and student not in recorder.unreleased)
+        for student in sorted(results)
+    ]
 
 
 def grade_in_batches(
@@ -111,6 +124,27 @@ def outcome(kit: GradingKit, future: Any) -> Graded:
     except Exception as error:
         return Graded(zero_report(kit, f"grading failed on the cluster: {type(error).__name__}: {error}"), None)
     return graded
+
+
+def where_results_are(assignment: str, results: list[StudentResult], course_dir: Path = COURSE_DIR) -> str:
+    """The closing lines of grade-all: where grades.csv, the feedback and the review list are."""
+    released = [result.student for result in results if result.feedback_released]
+    kept = [result.student for result in results if not result.feedback_released]
+    review = [result.student for result in results if result.report.review]
+    lines = [
+        f"grades.csv:  {course_dir / 'grades.csv'} (every chapter's grades; for_review and review_evidence at the end)",
+        f"feedback:    {course_dir / 'feedback'}/<student>/{assignment}/",
+        f"             released to {len(released)} of {len(results)}: they get it with Fetch Feedback "
+        "(Assignments tab)",
+    ]
+    if kept:
+        lines.append(f"             not released (handed in outside the exchange, or a step failed): {', '.join(kept)}")
+    lines.append(
+        f"for review:  {', '.join(review)} (grades.csv's review_evidence says why; the scores stand)"
+        if review
+        else "for review:  nobody"
+    )
+    return "\n".join(lines)
 
 
 def summary_table(results: list[StudentResult]) -> str:

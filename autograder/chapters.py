@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-COURSE_DIR = Path(__file__).resolve().parent
-"""nbgrader's course root: nbgrader_config.py, gradebook.db, release/, submitted/, ..."""
-REPO_ROOT = COURSE_DIR.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COURSE_DIR = REPO_ROOT / "instructor"
+"""nbgrader's course root: its nbgrader_config.py (in git), and what grading makes there (not in git):
+gradebook.db, release/, submitted/, sandboxed/, autograded/, feedback/, exchange/, grades.csv."""
 SOURCE_DIR = REPO_ROOT / "notebooks"
 WORKSPACE_DIR = REPO_ROOT / "workspace"
 

@@ -5,7 +5,9 @@ folders. Here, for each learner, the inbound folder with the latest timestamp in
 name (``<student>+<assignment>+<timestamp>+<random>``) is copied into
 ``submitted/<student>/<assignment>/``:
 
-- only regular files named ``*.ipynb`` at the top of the folder, and ``timestamp.txt``;
+- only regular files named ``*.ipynb`` at the top of the folder, ``timestamp.txt``, and
+  ``submission_secret.txt`` when it is what nbgrader's submit writes (hex digits only):
+  releasing feedback names the learner's page after it, and their Fetch Feedback finds it so;
 - never through a symbolic link (folders and files are opened with ``O_NOFOLLOW``);
 - at most :data:`~autograder.submission.MAX_BYTES` per file;
 - a folder owned by another account than the grader's must belong to the learner it
@@ -16,12 +18,17 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import stat
 from pathlib import Path
 
 from autograder.exchange import inbound_dir
 from autograder.submission import MAX_BYTES
+
+SECRET = "submission_secret.txt"
+SECRET_MAX = 256
+HEX = re.compile(rb"[0-9a-f]+")
 
 
 def collect(assignment: str, course_dir: Path) -> list[str]:
@@ -49,9 +56,26 @@ def collect(assignment: str, course_dir: Path) -> list[str]:
         target.mkdir(parents=True)
         for name, data in regular_files(folder):
             (target / name).write_bytes(data)
+        secret = submission_secret(folder)
+        if secret:
+            (target / SECRET).write_text(secret)
         stamp.write_text(timestamp)
         updated.append(student)
     return updated
+
+
+def submission_secret(folder: Path) -> str | None:
+    """The submission's ``submission_secret.txt`` if it is a regular file of at most
+    :data:`SECRET_MAX` hex digits (nbgrader writes 128), else None."""
+    try:
+        fd = os.open(folder / SECRET, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        data = file.read(SECRET_MAX + 1)
+    return data.decode("ascii") if 0 < len(data) <= SECRET_MAX and HEX.fullmatch(data) else None
 
 
 def owned_by(entry: os.DirEntry[str], student: str) -> bool:

@@ -29,7 +29,7 @@ from typing import Any
 
 from autograder.chapters import COURSE_DIR, Chapter
 from autograder.nbgrader_run import nbgrader_api, require_success
-from autograder.release import is_released, release, release_dir
+from autograder.release import ensure_released, is_released, release_dir
 
 COURSE_ID = "asyncio-course"
 EXCHANGE_ENV = "ASYNCIO_COURSE_EXCHANGE"
@@ -80,10 +80,7 @@ def publish(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> list[Path
     Stale releases are generated first; a chapter whose exchange copy already
     matches its release is left alone. The exchange's root is then writable by the
     instructor only (:data:`EXCHANGE_ROOT_MODE`)."""
-    stale = [chapter for chapter in chapters if not is_released(chapter, course_dir)]
-    if stale:
-        print(f"Releasing {', '.join(chapter.assignment for chapter in stale)} ...", file=sys.stderr)
-        release(stale, course_dir)
+    ensure_released(chapters, course_dir)
     unpublished = [chapter.assignment for chapter in chapters if not is_published(chapter, course_dir)]
     if unpublished:
         print(f"Publishing {', '.join(unpublished)} to the exchange ...", file=sys.stderr)

@@ -21,11 +21,12 @@ import json
 import sys
 from pathlib import Path
 
-from autograder.batch import grade_chapter, summary_table
+from autograder.batch import grade_chapter, summary_table, where_results_are
 from autograder.cgroups import cgroup_problem
 from autograder.chapters import COURSE_DIR, select_chapters
 from autograder.grading import GradeReport, grade_submission
 from autograder.kit import load_kit
+from autograder.release import ensure_released
 from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, sandbox_problem
 from autograder.submission import NotGradable, find_chapter, parse_submission
 
@@ -76,7 +77,9 @@ def grade_file(
                 "name it with --chapter to have it graded 0 with this reason"
             )
         chapter_name = find_chapter(submission.notebook).assignment
-    kit = load_kit(select_chapters([chapter_name])[0], COURSE_DIR)
+    chapter = select_chapters([chapter_name])[0]
+    ensure_released([chapter], COURSE_DIR)
+    kit = load_kit(chapter, COURSE_DIR)
     return grade_submission(kit, path.name, data, limits, unsafe).report
 
 
@@ -85,6 +88,8 @@ def run_batch(args: argparse.Namespace) -> int:
         return 2
     results = grade_chapter(args.chapter, workers=args.workers, scheduler=args.scheduler, unsafe=args.unsafe)
     print(summary_table(results))
+    print()
+    print(where_results_are(args.chapter, results))
     return 0
 
 

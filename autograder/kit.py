@@ -16,7 +16,7 @@ from typing import Any
 import nbformat
 
 from autograder.chapters import COURSE_DIR, Chapter
-from autograder.release import is_released, release, release_dir
+from autograder.release import is_released, release_dir
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
@@ -33,11 +33,14 @@ class GradingKit:
 
 
 def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR) -> GradingKit:
-    """The kit of ``chapter``, releasing it first when the release is missing or stale."""
+    """The kit of ``chapter``, from its release (:func:`autograder.release.ensure_released` makes it)."""
     from nbgrader.api import Gradebook
 
     if not is_released(chapter, course_dir):
-        release([chapter], course_dir)
+        raise ValueError(
+            f"{chapter.assignment} has no current release in {course_dir}: "
+            f"release it first (python -m autograder release {chapter.assignment})"
+        )
     folder = release_dir(chapter, course_dir)
     name = chapter.notebooks[0].name
     template = nbformat.read(folder / name, as_version=4)

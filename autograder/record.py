@@ -8,6 +8,9 @@ process (one start-up for the whole batch):
 
 - ``autograde`` with nbgrader's ``--no-execute`` settings records it (nothing runs);
 - ``generate_feedback`` writes its feedback page (hidden tests removed);
+- ``release_feedback`` puts that page in the exchange, where the learner's Fetch Feedback
+  finds it (for submissions handed in through the exchange: the page's name there is made
+  from the secret nbgrader's submit gave the submission);
 
 each run covering exactly the learners of that call (every other learner's folder is
 excluded). nbgrader goes on past a learner it cannot handle; when a run reports a
@@ -20,13 +23,15 @@ and ``review_evidence``.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from autograder.collect import SECRET, SECRET_MAX
 from autograder.grading import Graded, GradeReport, fail_tests
 from autograder.kit import GradingKit
 from autograder.nbgrader_run import nbgrader_api
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
 
 SANDBOXED = "sandboxed"
+SUBMISSION_FACTS = ("timestamp.txt", SECRET)
 # What `nbgrader autograde --no-execute` sets: the executed notebooks are recorded as they are.
 NO_EXECUTE: dict[str, dict[str, Any]] = {
     "CourseDirectory": {"submitted_directory": SANDBOXED},
@@ -51,39 +57,66 @@ class Recorder:
     def __init__(self, kit: GradingKit, course_dir: Path, api: NbGraderAPI) -> None:
         self.kit, self.course_dir, self.api = kit, course_dir, api
         self.review: dict[str, list[str]] = {}
+        self.unreleased: set[str] = set()  # recorded, but handed in outside the exchange: no feedback to release
 
     def record(self, results: dict[str, Graded]) -> dict[str, str]:
-        """Record ``results`` and write their feedback; {student: what failed} for those where a step failed."""
+        """Record ``results``, write their feedback and release it to the exchange; {student: what failed}
+        for those where a step failed. Feedback is released only to learners who handed in through the
+        exchange (the others are listed in :attr:`unreleased`)."""
         failed = {s: "not recorded: nbgrader would read this id as a pattern" for s in results if unsafe_id(s)}
         batch = {student: graded for student, graded in results.items() if student not in failed}
         for student, graded in batch.items():
             self.review[student] = graded.report.review
             self.stage(student, graded)
-        if not batch:
-            return failed
-        self.api.coursedir.student_id_exclude = ",".join(sorted(self.known_students() - set(batch)))
+        steps: list[tuple[str, Callable[[str, str], dict[str, Any]]]] = [
+            ("recording", lambda assignment, student: self.api.autograde(assignment, student, force=True)),
+            ("feedback", lambda assignment, student: self.api.generate_feedback(assignment, student, force=True)),
+            ("releasing feedback", self.api.release_feedback),
+        ]
+        for step, run in steps:
+            students = set(batch) - set(failed)
+            if step == "releasing feedback":
+                handed_in = {student for student in students if self.has_secret(student)}
+                self.unreleased |= students - handed_in
+                students = handed_in
+            failed |= self.run_step(step, run, students)
+        return failed
+
+    def run_step(self, step: str, run: Callable[[str, str], dict[str, Any]], students: set[str]) -> dict[str, str]:
+        """Run one nbgrader step over ``students`` only (every other learner excluded); if it fails,
+        run it for each of them alone to find whose failure it was: {student: why}."""
+        if not students:
+            return {}
+        failed = {}
+        self.api.coursedir.student_id_exclude = ",".join(sorted(self.known_students() - students))
         try:
-            for step, run in (("recording", self.api.autograde), ("feedback", self.api.generate_feedback)):
-                if run(self.kit.assignment, "*", force=True).get("success"):
-                    continue
-                for student in batch:  # someone failed (nbgrader went on past them): find who, one at a time
-                    outcome = run(self.kit.assignment, student, force=True)
-                    if not outcome.get("success"):
-                        why = (outcome.get("error") or outcome.get("log") or "").strip()[-300:]
-                        failed[student] = f"{step} failed: {why}"
+            if run(self.kit.assignment, "*").get("success"):
+                return {}
+            for student in sorted(students):  # nbgrader went on past someone, or stopped: find who
+                outcome = run(self.kit.assignment, student)
+                if not outcome.get("success"):
+                    why = (outcome.get("error") or outcome.get("log") or "").strip()[-300:]
+                    failed[student] = f"{step} failed: {why}"
         finally:
             self.api.coursedir.student_id_exclude = ""
         return failed
 
+    def has_secret(self, student: str) -> bool:
+        """Did ``student`` hand in through the exchange (so that their feedback can be released)?"""
+        return (self.course_dir / SANDBOXED / student / self.kit.assignment / SECRET).is_file()
+
     def stage(self, student: str, graded: Graded) -> None:
-        """Write what nbgrader will record for ``student`` (and their submission time) into ``sandboxed/``."""
+        """Write what nbgrader will record for ``student`` into ``sandboxed/``, with the submission's
+        time and secret (feedback is released under a name made from the secret)."""
         path = self.course_dir / SANDBOXED / student / self.kit.assignment / self.kit.notebook_name
         path.parent.mkdir(parents=True, exist_ok=True)
         executed = graded.executed if graded.executed is not None else failed_release(self.kit, graded.report)
         nbformat.write(nbformat.from_dict(executed), path)
-        stamp = self.course_dir / "submitted" / student / self.kit.assignment / "timestamp.txt"
-        if stamp.is_file() and not stamp.is_symlink():
-            (path.parent / "timestamp.txt").write_text(stamp.read_text(errors="replace")[:64])
+        submitted = self.course_dir / "submitted" / student / self.kit.assignment
+        for name in SUBMISSION_FACTS:  # written by collect (validated there), read by nbgrader
+            fact = submitted / name
+            if fact.is_file() and not fact.is_symlink():
+                (path.parent / name).write_text(fact.read_text(errors="replace")[:SECRET_MAX])
 
     def known_students(self) -> set[str]:
         """Every student folder an nbgrader run over ``*`` would find (to exclude all but a batch)."""
@@ -102,8 +135,14 @@ class Recorder:
 
 @contextmanager
 def recording(kit: GradingKit, course_dir: Path) -> Iterator[Recorder]:
-    """A :class:`Recorder` for ``course_dir``; ``grades.csv`` is written when the block ends normally."""
-    with nbgrader_api(course_dir, NO_EXECUTE) as api:
+    """A :class:`Recorder` for ``course_dir``; ``grades.csv`` is written when the block ends normally.
+
+    SQLAlchemy's warnings about nbgrader's own session handling are silenced: nothing an
+    instructor can act on."""
+    from sqlalchemy.exc import SAWarning
+
+    with nbgrader_api(course_dir, NO_EXECUTE) as api, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning)
         recorder = Recorder(kit, course_dir, api)
         yield recorder
         recorder.export()

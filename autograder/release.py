@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import sys
+from contextlib import closing
 from pathlib import Path
 
 from autograder.chapters import COURSE_DIR, Chapter
@@ -14,12 +17,37 @@ def release_dir(chapter: Chapter, course_dir: Path = COURSE_DIR) -> Path:
 
 
 def is_released(chapter: Chapter, course_dir: Path = COURSE_DIR) -> bool:
-    """True if every source notebook has a release at least as new as itself."""
+    """True if every source notebook has a release at least as new as itself, recorded in the
+    course's gradebook (which grading reads the test cells from)."""
     for source in chapter.notebooks:
         released = release_dir(chapter, course_dir) / source.name
         if not released.exists() or released.stat().st_mtime < source.stat().st_mtime:
             return False
-    return True
+    return recorded_notebooks(chapter, course_dir) >= {source.stem for source in chapter.notebooks}
+
+
+def recorded_notebooks(chapter: Chapter, course_dir: Path = COURSE_DIR) -> set[str]:
+    """The notebooks of ``chapter`` that the gradebook has a release of (none without a gradebook).
+
+    Read with sqlite3 from nbgrader's tables: opening nbgrader's Gradebook would run alembic."""
+    database = course_dir / "gradebook.db"
+    if not database.is_file():
+        return set()
+    query = "SELECT notebook.name FROM notebook JOIN assignment ON notebook.assignment_id = assignment.id "
+    query += "WHERE assignment.name = ?"
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            return {name for (name,) in connection.execute(query, (chapter.assignment,))}
+    except sqlite3.Error:  # not made by nbgrader yet (no tables)
+        return set()
+
+
+def ensure_released(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> None:
+    """Release the chapters whose release is missing, stale or not in the gradebook, saying so on stderr."""
+    stale = [chapter for chapter in chapters if not is_released(chapter, course_dir)]
+    if stale:
+        print(f"Releasing {', '.join(chapter.assignment for chapter in stale)} ...", file=sys.stderr)
+        release(stale, course_dir)
 
 
 def release(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> list[Path]:

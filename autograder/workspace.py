@@ -15,7 +15,7 @@ from pathlib import Path
 
 from autograder.chapters import COURSE_DIR, WORKSPACE_DIR, Chapter
 from autograder.exchange import write_learner_config
-from autograder.release import is_released, release, release_dir
+from autograder.release import ensure_released, release_dir
 
 WORKSPACE_ENV = "ASYNCIO_COURSE_WORKSPACE"
 
@@ -33,10 +33,7 @@ def ensure_workspace(chapters: list[Chapter], workspace: Path = WORKSPACE_DIR, c
     already in the workspace is never overwritten: it is the learner's work.
     The workspace's ``nbgrader_config.py`` (the exchange, for the Assignments tab)
     is written too."""
-    stale = [chapter for chapter in chapters if not is_released(chapter, course_dir)]
-    if stale:
-        print(f"Releasing {', '.join(chapter.assignment for chapter in stale)} ...", file=sys.stderr)
-        release(stale, course_dir)
+    ensure_released(chapters, course_dir)
     workspace.mkdir(parents=True, exist_ok=True)
     for chapter in chapters:
         released = release_dir(chapter, course_dir)

@@ -46,6 +46,7 @@ from autograder.chapters import COURSE_DIR, Chapter  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
 from autograder.kit import GradingKit, load_kit  # noqa: E402
 from autograder.nbgrader_run import tools_env  # noqa: E402
+from autograder.release import ensure_released  # noqa: E402
 from autograder.sandbox import Limits, run_sandboxed  # noqa: E402
 from tests.hostile_submissions import CHAPTER, SOURCE, solved  # noqa: E402
 
@@ -63,7 +64,7 @@ def course_with_copies(copies: int) -> Path:
         folder = course / "submitted" / f"learner{number:03d}" / CHAPTER
         folder.mkdir(parents=True)
         nbformat.write(solved(), folder / SOURCE.name)
-    load_kit(Chapter(CHAPTER, root / "notebooks" / CHAPTER), course)  # releases it
+    ensure_released([Chapter(CHAPTER, root / "notebooks" / CHAPTER)], course)
     return course
 
 

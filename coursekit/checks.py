@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from coursekit.virtual_time import VirtualRun
@@ -47,17 +48,73 @@ def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(check)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         __tracebackhide__ = True  # noqa: F841 (read by IPython and pytest)
-        with watching_placeholders(args[0] if args else None) as placeholders:
+        with watching_placeholders(args[0] if args else None) as placeholders, holding() as held:
             try:
                 return check(*args, **kwargs)
             except CheckFailed as failure:
                 if placeholders and not failure.prop.endswith(" is implemented"):
                     failure = unimplemented(failure.subject, " and ".join(placeholders))
+                elif not failure.held and not failure.prop.endswith(" is implemented"):
+                    failure = failure.having_held(tuple(held))
                 if failure.scenario is None:
                     failure = failure.in_scenario(describe_call(check.__name__, signature, args, kwargs))
                 raise failure.with_traceback(None) from None
 
     return wrapper
+
+
+_held: list[list[str]] = []  # the properties that held in the learner-facing check running now (outermost)
+
+
+@contextmanager
+def holding() -> Iterator[list[str]]:
+    """Within the block, the ✓ lines of :meth:`Chain.passed` are kept in the list it gives, and
+    printed when the block ends without an error: a failure is the first thing a learner reads,
+    and it names the properties that held before it. A check called inside another adds to the
+    outer one's list."""
+    if _held:
+        yield _held[-1]
+        return
+    held: list[str] = []
+    _held.append(held)
+    try:
+        yield held
+    finally:
+        _held.pop()
+    for prop in held:
+        print(f"✓ {prop}")
+
+
+def learner_frames(tb: TracebackType | None) -> TracebackType | None:
+    """The traceback ``tb`` without the course's own frames (``coursekit``): what the learner wrote."""
+    frames = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(str(Path(__file__).parent)):
+            frames.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for frame in reversed(frames):
+        rebuilt = TracebackType(rebuilt, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return rebuilt
+
+
+def show_check_failure(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: TracebackType | None, tb_offset: Any = None
+) -> None:
+    """IPython's custom exception handler for :class:`CheckFailed`: the usual error output (so the
+    cell fails, and nbgrader scores it 0), its traceback showing the learner's frames only."""
+    shell.showtraceback((etype, value, learner_frames(tb)), tb_offset=tb_offset)
+
+
+def show_failures_in_ipython() -> None:
+    """In an IPython kernel, show every CheckFailed with :func:`show_check_failure`."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((CheckFailed,), show_check_failure)
 
 
 PLACEHOLDER_OPERATIONS = frozenset(
@@ -154,17 +211,34 @@ def describe_argument(value: Any) -> str:
     return repr(value)
 
 
+HELD_SHOWN = 2  # a failure names at most this many of the properties that held before it (the last ones)
+
+
 class CheckFailed(AssertionError):
     """A property did not hold. ``str()`` is the learner-facing message:
     the property, the scenario that ran (when known), what was observed, and a hint."""
 
-    def __init__(self, subject: str, prop: str, observed: str, hint: str, scenario: str | None = None) -> None:
+    def __init__(
+        self,
+        subject: str,
+        prop: str,
+        observed: str,
+        hint: str,
+        scenario: str | None = None,
+        held: tuple[str, ...] = (),
+    ) -> None:
         self.subject, self.prop, self.observed, self.hint = subject, prop, observed, hint
-        self.scenario = scenario
+        self.scenario, self.held = scenario, held
         lines = [f"{subject}: {prop}: FAILED"]
         if scenario is not None:
             lines.append(f"  scenario: {scenario}")
         lines += [f"  observed: {observed}", f"  hint: {hint}"]
+        if len(held) > HELD_SHOWN:
+            lines.append(
+                f"  held before it: {len(held)} properties, the last {HELD_SHOWN}: {'; '.join(held[-HELD_SHOWN:])}"
+            )
+        elif held:
+            lines.append(f"  held before it: {'; '.join(held)}")
         super().__init__("\n".join(lines))
 
     def __str__(self) -> str:
@@ -172,7 +246,11 @@ class CheckFailed(AssertionError):
 
     def in_scenario(self, scenario: str) -> CheckFailed:
         """The same failure, naming the scenario it happened in."""
-        return CheckFailed(self.subject, self.prop, self.observed, self.hint, scenario)
+        return CheckFailed(self.subject, self.prop, self.observed, self.hint, scenario, self.held)
+
+    def having_held(self, held: tuple[str, ...]) -> CheckFailed:
+        """The same failure, naming the properties that held before it."""
+        return CheckFailed(self.subject, self.prop, self.observed, self.hint, self.scenario, held)
 
 
 class Chain:
@@ -208,7 +286,11 @@ class Chain:
             self.fail(f"{what} runs without raising", observed=f"raised {describe_error(error)}", hint=hint)
 
     def passed(self, prop: str) -> None:
-        print(f"✓ {prop}")
+        """``prop`` held: a ✓ line, printed now, or when the learner-facing check ends (:func:`holding`)."""
+        if _held:
+            _held[-1].append(prop)
+        else:
+            print(f"✓ {prop}")
 
     def require_async_function(self, candidate: Any, name: str) -> None:
         """The learner defined ``name`` with ``async def``."""
@@ -309,3 +391,6 @@ def describe_dict_difference(actual: dict[Any, Any], expected: dict[Any, Any], n
         key = wrong[0]
         parts.append(f"{name}[{key!r}] is {actual[key]!r}, expected {expected[key]!r}")
     return "; ".join(parts)
+
+
+show_failures_in_ipython()

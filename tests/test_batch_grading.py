@@ -19,6 +19,7 @@ from autograder.chapters import COURSE_DIR, Chapter
 from autograder.grading import Graded, zero_report
 from autograder.kit import load_kit
 from autograder.record import recording
+from autograder.release import ensure_released
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
@@ -141,7 +142,9 @@ def test_results_recorded_in_batches_are_each_recorded_once(tmp_path: Path) -> N
     course.mkdir()
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
     shutil.copytree(SOURCE.parent, tmp_path / "notebooks" / CHAPTER)
-    kit = load_kit(Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER), course)
+    chapter = Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER)
+    ensure_released([chapter], course)
+    kit = load_kit(chapter, course)
 
     def not_run(why: str) -> Graded:
         return Graded(zero_report(kit, why), None)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from types import TracebackType
 
 import pytest
 
 from coursekit import run_virtual
-from coursekit.checks import Chain, CheckFailed, describe_error, is_placeholder, learner_facing
+from coursekit.checks import Chain, CheckFailed, describe_error, is_placeholder, learner_facing, learner_frames
 
 
 def test_chain_prints_each_property_and_stops_at_the_first_failure(capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,3 +124,59 @@ def test_only_a_bare_raise_is_a_placeholder() -> None:
 
     assert is_placeholder(HalfDone.run) and is_placeholder(HalfDone._helper)
     assert not is_placeholder(partly) and not is_placeholder(HalfDone.size) and not is_placeholder(len)
+
+
+@learner_facing
+def check_three_things(value: int) -> None:
+    chain = Chain("value")
+    for limit in (30, 20, 10):
+        chain.require(value < limit, f"it is below {limit}", observed=f"it is {value}", hint=f"try {limit - 1}")
+
+
+def test_a_learner_facing_check_prints_the_held_properties_only_when_it_passes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    check_three_things(5)
+    assert capsys.readouterr().out == "✓ it is below 30\n✓ it is below 20\n✓ it is below 10\n"
+    with pytest.raises(CheckFailed) as failure:
+        check_three_things(15)
+    assert capsys.readouterr().out == "", "a failure is the first thing the learner reads"
+    assert str(failure.value).splitlines()[0] == "value: it is below 10: FAILED"
+    assert str(failure.value).splitlines()[-1] == "  held before it: it is below 30; it is below 20"
+
+
+def test_a_long_list_of_held_properties_is_summarized() -> None:
+    failure = CheckFailed("s", "p", "o", "h", held=("a", "b", "c", "d"))
+    assert str(failure).splitlines()[-1] == "  held before it: 4 properties, the last 2: c; d"
+
+
+def test_a_check_inside_a_check_prints_its_lines_with_the_outer_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    @learner_facing
+    def check_outer(value: int) -> None:
+        Chain("outer").require(True, "outer holds", observed="-", hint="-")
+        check_three_things(value)
+
+    with pytest.raises(CheckFailed) as failure:
+        check_outer(15)
+    assert capsys.readouterr().out == ""
+    assert failure.value.held == ("outer holds", "it is below 30", "it is below 20")
+
+
+def test_the_notebook_traceback_of_a_failure_shows_only_the_learners_frames() -> None:
+    def learners_cell() -> None:
+        check_three_things(99)
+
+    with pytest.raises(CheckFailed) as failure:
+        learners_cell()
+    full = [frame.tb_frame.f_code.co_name for frame in walk_tb(failure.value.__traceback__)]
+    shown = [frame.tb_frame.f_code.co_name for frame in walk_tb(learner_frames(failure.value.__traceback__))]
+    assert "wrapper" in full and shown == [name for name in full if name != "wrapper"]
+    assert shown[-1] == "learners_cell"
+
+
+def walk_tb(tb: TracebackType | None) -> list[TracebackType]:
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    return frames

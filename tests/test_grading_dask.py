@@ -22,6 +22,7 @@ from autograder.batch import grade_in_batches
 from autograder.chapters import COURSE_DIR, Chapter
 from autograder.grading import Graded
 from autograder.kit import GradingKit, load_kit
+from autograder.release import ensure_released
 from autograder.sandbox import Limits
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
@@ -37,7 +38,9 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> GradingKit:
     (root / "autograder").mkdir()
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", root / "autograder")
     shutil.copytree(SOURCE.parent, root / "notebooks" / CHAPTER)
-    return load_kit(Chapter(CHAPTER, root / "notebooks" / CHAPTER), root / "autograder")
+    chapter = Chapter(CHAPTER, root / "notebooks" / CHAPTER)
+    ensure_released([chapter], root / "autograder")
+    return load_kit(chapter, root / "autograder")
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import pytest
 from autograder.chapters import COURSE_DIR, Chapter
 from autograder.grading import grade_submission, sandbox_environment
 from autograder.kit import load_kit
+from autograder.release import ensure_released
 from autograder.sandbox import DEFAULT_LIMITS
 from tests.hostile_submissions import CHAPTER, SOURCE, in_answer
 
@@ -45,7 +46,9 @@ def test_the_kernel_never_imports_pytest_or_debugpy(tmp_path: Path) -> None:
     course.mkdir()
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
     shutil.copytree(SOURCE.parent, tmp_path / "notebooks" / CHAPTER)
-    kit = load_kit(Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER), course)
+    chapter = Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER)
+    ensure_released([chapter], course)
+    kit = load_kit(chapter, course)
     report = f"import sys\nprint({LOADED!r}, [n for n in {KERNEL_SKIPS!r} if sys.modules.get(n)])"
     graded = grade_submission(kit, "start-up.ipynb", in_answer(report)(), DEFAULT_LIMITS)
     assert graded.report.score == graded.report.max_score, graded.report.render()

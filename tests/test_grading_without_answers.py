@@ -19,6 +19,7 @@ import pytest
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
 from autograder.grading import GradeReport, grade_submission
 from autograder.kit import load_kit
+from autograder.release import ensure_released
 from autograder.sandbox import Limits
 from tests.hostile_submissions import meta, solved
 from tests.per_chapter import outcome_of, per_chapter
@@ -35,7 +36,9 @@ def grade_right_and_wrong(chapter: Chapter, root: Path) -> tuple[GradeReport, Gr
     (root / "autograder").mkdir(parents=True)
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", root / "autograder")
     shutil.copytree(chapter.source, root / "notebooks" / chapter.assignment)
-    kit = load_kit(Chapter(chapter.assignment, root / "notebooks" / chapter.assignment), root / "autograder")
+    copied = Chapter(chapter.assignment, root / "notebooks" / chapter.assignment)
+    ensure_released([copied], root / "autograder")
+    kit = load_kit(copied, root / "autograder")
     source = chapter.notebooks[0]
     right, wrong = solved(source), solved(source)
     release = nbformat.read(root / "autograder" / "release" / chapter.assignment / source.name, as_version=4)

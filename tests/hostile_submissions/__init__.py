@@ -222,7 +222,8 @@ while True:
 READ_COURSE = f"""
 import os, sys, glob
 for path in [{str(REPO / "notebooks")!r}, {str(REPO / "solutions")!r}, {str(REPO / "autograder")!r},
-             {str(REPO / "autograder" / "gradebook.db")!r}, {str(REPO / "autograder" / "exchange")!r},
+             {str(REPO / "instructor")!r}, {str(REPO / "instructor" / "gradebook.db")!r},
+             {str(REPO / "instructor" / "exchange")!r},
              "/home", "/tmp/pytest-of-root", "/etc/passwd", "/etc/shadow"]:
     if os.path.exists(path):
         breach("sees " + path)

@@ -1,0 +1,127 @@
+"""The whole loop through nbgrader's exchange, as learners and the instructor live it: the chapter
+is published, two learners fetch it and hand it in with nbgrader's own submit, one grading command
+grades, records and releases the feedback, and each learner's Fetch Feedback brings back their own
+page, and only theirs. A notebook put into ``submitted/`` by hand is graded but has nothing to be
+released to, and the summary says so."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from traitlets.config import Config
+
+from autograder.batch import StudentResult, grade_chapter, where_results_are
+from autograder.chapters import COURSE_DIR, Chapter
+from autograder.collect import collect, submission_secret
+from autograder.exchange import COURSE_ID, EXCHANGE_ENV, inbound_dir, publish
+from tests.hostile_submissions import CHAPTER, SOURCE, solved
+
+pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
+NOTEBOOK = SOURCE.stem
+
+
+def exchange_step(step: str, student: str, workspace: Path, exchange: Path) -> None:
+    """Run nbgrader's learner-side exchange step (``fetch_assignment``, ``submit``, ``fetch_feedback``)
+    as the Assignments tab runs it, for ``student`` with their own workspace and submission cache."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeFetchFeedback, ExchangeSubmit
+
+    config = Config(
+        {
+            "CourseDirectory": {"course_id": COURSE_ID, "student_id": student, "assignment_id": CHAPTER},
+            "Exchange": {
+                "root": str(exchange),
+                "assignment_dir": str(workspace),
+                "cache": str(workspace / ".nbgrader_cache"),
+            },
+        }
+    )
+    kinds: dict[str, Any] = {
+        "fetch_assignment": ExchangeFetchAssignment,
+        "submit": ExchangeSubmit,
+        "fetch_feedback": ExchangeFetchFeedback,
+    }
+    coursedir = CourseDirectory(config=config)
+    kinds[step](coursedir=coursedir, authenticator=Authenticator(config=config), config=config).start()
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[StudentResult]]:
+    root = tmp_path_factory.mktemp("loop")
+    course = root / "instructor"
+    course.mkdir()
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
+    shutil.copytree(SOURCE.parent, root / "notebooks" / CHAPTER)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(EXCHANGE_ENV, raising=False)
+        publish([Chapter(CHAPTER, root / "notebooks" / CHAPTER)], course)
+        exchange = course / "exchange"
+        for student in ("ann", "bob"):
+            workspace = root / student
+            exchange_step("fetch_assignment", student, workspace, exchange)
+            if student == "ann":  # bob hands in the chapter as fetched: nothing solved
+                nbformat.write(solved(), workspace / CHAPTER / SOURCE.name)
+            exchange_step("submit", student, workspace, exchange)
+        by_hand = course / "submitted" / "cid" / CHAPTER
+        by_hand.mkdir(parents=True)
+        nbformat.write(solved(), by_hand / SOURCE.name)
+        results = grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False)
+        for student in ("ann", "bob"):
+            exchange_step("fetch_feedback", student, root / student, exchange)
+    return root, course, results
+
+
+def fetched_pages(workspace: Path) -> list[Path]:
+    return sorted((workspace / CHAPTER / "feedback").glob(f"*/{NOTEBOOK}.html"))
+
+
+def page_score(page: Path) -> str:
+    found = re.search(r"Score: ([0-9.]+) / ([0-9.]+)", page.read_text())
+    assert found, f"{page} shows no score"
+    return f"{float(found[1]):g}/{float(found[2]):g}"
+
+
+def test_each_learner_fetches_their_own_feedback(loop: tuple[Path, Path, list[StudentResult]]) -> None:
+    root, _, results = loop
+    scores = {result.student: f"{result.report.score:g}/{result.report.max_score:g}" for result in results}
+    assert scores == {"ann": "6/6", "bob": "0/6", "cid": "6/6"}
+    for student in ("ann", "bob"):
+        pages = fetched_pages(root / student)
+        assert len(pages) == 1, f"{student}'s Fetch Feedback brought {pages}, not their one feedback page"
+        assert page_score(pages[0]) == scores[student], f"{student} got a page with someone else's score"
+    assert fetched_pages(root / "ann")[0].read_text() != fetched_pages(root / "bob")[0].read_text()
+
+
+def test_feedback_is_released_only_where_a_learner_can_fetch_it(loop: tuple[Path, Path, list[StudentResult]]) -> None:
+    _, course, results = loop
+    released = {result.student: result.feedback_released for result in results}
+    assert released == {"ann": True, "bob": True, "cid": False}
+    assert len(list((course / "exchange" / COURSE_ID / "feedback").glob("*.html"))) == 2
+    closing = where_results_are(CHAPTER, results, course)
+    assert str(course / "grades.csv") in closing and f"{course / 'feedback'}/<student>/{CHAPTER}/" in closing
+    assert "released to 2 of 3" in closing and "handed in outside the exchange, or a step failed): cid" in closing
+    assert "for review:  nobody" in closing
+
+
+def test_collect_keeps_only_a_secret_nbgrader_could_have_written(tmp_path: Path) -> None:
+    inbound = inbound_dir(tmp_path)
+    for name, secret in [("ann", b"0f" * 64), ("bob", b"../../etc\n"), ("cid", b"a" * 5000)]:
+        folder = inbound / f"{name}+{CHAPTER}+2026-12-01 10:00:00.000000 UTC+x"
+        folder.mkdir(parents=True)
+        (folder / "n.ipynb").write_bytes(b"{}")
+        (folder / "submission_secret.txt").write_bytes(secret)
+    linked = inbound / f"dan+{CHAPTER}+2026-12-01 10:00:00.000000 UTC+x"
+    linked.mkdir()
+    (linked / "submission_secret.txt").symlink_to(next(inbound.glob("ann+*")) / "submission_secret.txt")
+    assert submission_secret(linked) is None
+    assert collect(CHAPTER, tmp_path) == ["ann", "bob", "cid", "dan"]
+    kept = {path.parts[-3] for path in (tmp_path / "submitted").glob(f"*/{CHAPTER}/submission_secret.txt")}
+    assert kept == {"ann"}
+    assert (tmp_path / "submitted" / "ann" / CHAPTER / "submission_secret.txt").read_text() == "0f" * 64
