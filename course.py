@@ -2,6 +2,7 @@
 """The course's two commands; needs only Python 3.11+ to start.
 
     python3 course.py start   # set up (first time), then open the course in JupyterLab
+    python3 course.py start --instructor   # JupyterLab in the instructor's course directory
     python3 course.py test    # set up (first time), then run the whole test suite
     python3 course.py test --quick   # the fast subset, for the edit loop
 
@@ -51,27 +52,41 @@ def venv_tool(name: str) -> str:
 
 
 def start(extra: list[str]) -> int:
-    """Open JupyterLab on 127.0.0.1 in the learner's workspace (the released chapters).
+    """Open JupyterLab on 127.0.0.1 in the learner's workspace (the released chapters), on the
+    course home page, with a learner's tools (learner_screen/).
 
-    The chapters are published to nbgrader's exchange first (autograder/exchange/),
-    where JupyterLab's Assignments tab fetches them and submissions go."""
+    The chapters are published to nbgrader's exchange first (instructor/exchange/), where
+    JupyterLab's Assignments tab fetches them and submissions go. ``--instructor`` opens
+    JupyterLab in the instructor's course directory (instructor/) instead, with nbgrader's
+    formgrader and Create Assignment."""
     ensure_environment()
     ensure_bubblewrap()
+    instructor = "--instructor" in extra
+    extra = [arg for arg in extra if arg != "--instructor"]
     subprocess.run(
         [str(VENV_PYTHON), "-m", "autograder", "publish"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
     )  # progress and errors (stderr) reach the terminal
-    workspace = subprocess.run(
-        [str(VENV_PYTHON), "-m", "autograder", "workspace"],
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,  # progress and errors (stderr) reach the terminal
-    ).stdout.strip()
-    command = [venv_tool("jupyter"), "lab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={workspace}", *extra]
+    if instructor:
+        root, settings = str(ROOT / "instructor"), []
+    else:
+        root = subprocess.run(
+            [str(VENV_PYTHON), "-m", "autograder", "workspace"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,  # progress and errors (stderr) reach the terminal
+        ).stdout.strip()
+        settings = [f"--config={ROOT / 'learner_screen' / 'jupyter_server_config.py'}"]
+    command = [venv_tool("jupyter"), "lab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}", *settings]
+    command += extra
     if os.geteuid() == 0:  # containers often run as root; JupyterLab refuses that unless told
         command.insert(2, "--ServerApp.allow_root=True")
-    print(f"Starting JupyterLab in {workspace} (Ctrl+C to stop) ...", flush=True)
-    os.execv(command[0], command)
+    # Kernels inherit the workspace's place: Check my work saves the learner's progress there.
+    env = {**os.environ, "ASYNCIO_COURSE_WORKSPACE": root} if not instructor else dict(os.environ)
+    who = "the instructor's course directory" if instructor else "your workspace"
+    print(f"Starting JupyterLab in {who}, {root} (Ctrl+C to stop) ...", flush=True)
+    os.chdir(root)  # nbgrader's extensions read nbgrader_config.py from the working folder
+    os.execve(command[0], command, env)
 
 
 def runs_browser_test(extra: list[str]) -> bool:

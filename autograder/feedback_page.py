@@ -10,6 +10,8 @@ before using it, so an edited template is compiled afresh. The pages are unchang
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jinja2 import Environment
 from jinja2.bccache import Bucket, BytecodeCache
 from nbconvert.exporters import HTMLExporter
@@ -30,6 +32,9 @@ class CompiledTemplates(BytecodeCache):
 
 
 PROCESS_TEMPLATES = CompiledTemplates()
+# The course's feedback page (nbgrader's, extended): set as HTMLExporter.template_file, it is found
+# by its path, and the nbgrader page it extends by nbgrader's template_name.
+FEEDBACK_TEMPLATE = str(Path(__file__).with_name("feedback_page.html.j2"))
 
 
 class FeedbackPage(HTMLExporter):

@@ -29,6 +29,7 @@ from autograder.kit import GradingKit
 from autograder.rebuild import rebuild
 from autograder.sandbox import SANDBOX_ROOT, Limits, SandboxUnavailable, run_sandboxed
 from autograder.submission import NotGradable, find_chapter, parse_submission
+from coursekit.check_my_work import GRADING_ENV
 
 NOT_GRADED = "NotGraded"  # the error given to test cells that did not run
 UNSAFE_NOTE = "graded with --unsafe: no sandbox (the code ran with the grader's rights)"
@@ -184,6 +185,8 @@ def sandbox_environment() -> dict[str, str]:
         # fastjsonschema, first compiles the schema: 0.1 s of CPU a notebook, more than
         # jsonschema takes for all of a notebook's outputs.
         "NBFORMAT_VALIDATOR": "jsonschema",
+        # The chapter's last cell, check_my_work, runs nothing when grading: the graded cells are the score.
+        GRADING_ENV: "1",
     }
 
 

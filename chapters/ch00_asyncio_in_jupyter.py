@@ -445,3 +445,17 @@ check_fetch_all(fetch_all, delays=[1 / 3, 0.25], start=7.5)
 # * Before you submit: **Kernel → Restart Kernel and Run All Cells**, and check that
 #   every cell runs. Code that only worked because of a cell you later deleted will fail
 #   in the autograder's fresh kernel.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("asyncio_in_jupyter.ipynb")

@@ -38,6 +38,7 @@ from coursekit.chapter_checks.producer_consumer import (
     check_run_pipeline_cancelled,
     check_serve,
 )
+from coursekit.exercise_gate import exercise_done
 from coursekit.plots import show_busy_timeline, show_queue_depth
 from coursekit.workload import Workload
 
@@ -341,12 +342,13 @@ check_run_pipeline_cancelled(run_pipeline)
 from coursekit.picture_runs.producer_consumer import pipeline_run
 from coursekit.traces import reference_run
 
-both = {
-    "your run_pipeline": pipeline_run(run_pipeline),
-    "reference": reference_run("producer_consumer", "pipeline_run"),
-}
-show_busy_timeline(both)
-show_queue_depth(both)
+if exercise_done("exercises 1 and 2", consumer, run_pipeline):
+    both = {
+        "your run_pipeline": pipeline_run(run_pipeline),
+        "reference": reference_run("producer_consumer", "pipeline_run"),
+    }
+    show_busy_timeline(both)
+    show_queue_depth(both)
 
 # %% [markdown]
 # ## 4. Graceful shutdown
@@ -406,11 +408,12 @@ check_serve(serve, every=0.75, stop_at=4.0, consumers=1, maxsize=1, failing={0},
 # %%
 from coursekit.picture_runs.producer_consumer import serve_run
 
-show_queue_depth(
-    {"your serve": serve_run(serve), "reference": reference_run("producer_consumer", "serve_run")},
-    title="Queue depth during a graceful shutdown",
-    marks={"stop": 6.25},
-)
+if exercise_done("exercises 1 and 3", consumer, serve):
+    show_queue_depth(
+        {"your serve": serve_run(serve), "reference": reference_run("producer_consumer", "serve_run")},
+        title="Queue depth during a graceful shutdown",
+        marks={"stop": 6.25},
+    )
 
 # %% [markdown]
 # Here an item arrives every 0.25 s, twice as fast as two consumers handle them, so the
@@ -487,3 +490,17 @@ for limit, count in sorted(results.items()):
 #
 # Next: chapter 2 turns the consumers into a reusable **worker pool** and looks at
 # concurrency limits.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("producer_consumer.ipynb")

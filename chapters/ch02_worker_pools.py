@@ -40,6 +40,7 @@ from coursekit.chapter_checks.worker_pools import (
     check_task_manager,
 )
 from coursekit.checks import CheckFailed
+from coursekit.exercise_gate import exercise_done
 from coursekit.jobs import BackgroundJobs, Job, JobStatus  # noqa: F401  (used by the solution cells)
 from coursekit.picture_runs.worker_pools import LIMIT, limited_map_run, manager_run, pool_run, varied_durations
 from coursekit.plots import show_busy_timeline, show_in_flight
@@ -207,10 +208,14 @@ check_limited_map_failure(limited_map, items=list(range(6)), limit=2, failing={5
 # stay there until the last items run out.
 
 # %%
-show_in_flight(
-    {"your limited_map": limited_map_run(limited_map), "reference": reference_run("worker_pools", "limited_map_run")},
-    limit=LIMIT,
-)
+if exercise_done("exercise 1", limited_map):
+    show_in_flight(
+        {
+            "your limited_map": limited_map_run(limited_map),
+            "reference": reference_run("worker_pools", "limited_map_run"),
+        },
+        limit=LIMIT,
+    )
 
 # %% [markdown]
 # ## 2. Document 003's four styles, measured
@@ -271,21 +276,28 @@ async def style_queue_workers(func, items, limit):
 
 
 # %%
-STYLES = {
-    "v1 task set": style_task_set,
-    "v2 Semaphore + batches": style_batches,
-    "v3 queue + workers": style_queue_workers,
-    "v4 TaskGroup + Semaphore": limited_map,
+STYLES = {  # each style, with document 003's stars for it
+    "v1 task set": (style_task_set, "***"),
+    "v2 Semaphore + batches": (style_batches, "****"),
+    "v3 queue + workers": (style_queue_workers, "*****"),
 }
+if exercise_done("exercise 1", limited_map):
+    STYLES["v4 TaskGroup + Semaphore"] = (limited_map, "*****")
 
 durations = varied_durations(40, seed=7)
 total = sum(durations)
+
+
+def style_run(style):
+    """`style` on the 40 items, limit 5, on the virtual clock."""
+    work = Workload(lambda i: durations[i])
+    return run_virtual(lambda: style(work, range(40), 5))
+
+
 print(f"40 items, {total:g} s of work in all, limit 5: at best {total / 5:g} s\n")
 print(f"{'style':<26}{'finished at':>12}{'slots used':>12}{'003 stars':>11}")
-runs = {}
-for (name, style), stars in zip(STYLES.items(), ["***", "****", "*****", "*****"], strict=True):
-    work = Workload(lambda i: durations[i])
-    runs[name] = run = run_virtual(lambda: style(work, range(40), 5))  # noqa: B023  (run at once, in this iteration)
+for name, (style, stars) in STYLES.items():
+    run = style_run(style)
     print(f"{name:<26}{run.elapsed:>11g}s{total / (5 * run.elapsed):>12.0%}{stars:>11}")
 
 # %% [markdown]
@@ -294,13 +306,11 @@ for (name, style), stars in zip(STYLES.items(), ["***", "****", "*****", "*****"
 # item finishes, the other four slots sit idle. The in-flight pictures make it plain:
 
 # %%
-show_in_flight(
-    {
-        "v2 Semaphore + batches": runs["v2 Semaphore + batches"],
-        "v4 TaskGroup + Semaphore": runs["v4 TaskGroup + Semaphore"],
-    },
-    limit=5,
-)
+if exercise_done("exercise 1", limited_map):
+    show_in_flight(
+        {"v2 Semaphore + batches": style_run(style_batches), "v4 TaskGroup + Semaphore": style_run(limited_map)},
+        limit=5,
+    )
 
 # %% [markdown]
 # What separates v1, v3 and v4 is not throughput but **cost per job** and **behaviour on
@@ -368,7 +378,7 @@ for name, mapper in [("aiometer.run_all", aiometer_map), ("anyio CapacityLimiter
 # %% [markdown]
 # Both pass: same limit, same order, no idle slot. (`limit < 1` is our own rule, hence
 # the guard.) On a failure their semantics differ from a `TaskGroup`'s, and the check
-# says how (its last lines name the scenario it ran, so you could run it again):
+# says how (its `scenario:` line names the call it ran, so you could run it again):
 
 # %%
 for name, mapper in [("aiometer.run_all", aiometer_map), ("anyio CapacityLimiter", anyio_map)]:
@@ -540,7 +550,10 @@ check_pool_cancel(WorkerPool, items=list(range(5)), workers=2, duration=1.5, can
 # workers, jobs 4 and 9 failing.
 
 # %%
-show_busy_timeline({"your WorkerPool": pool_run(WorkerPool), "reference": reference_run("worker_pools", "pool_run")})
+if exercise_done("exercise 2", WorkerPool):
+    show_busy_timeline(
+        {"your WorkerPool": pool_run(WorkerPool), "reference": reference_run("worker_pools", "pool_run")}
+    )
 
 
 # %% [markdown]
@@ -648,12 +661,13 @@ check_task_manager(TaskManager, items=[], workers=2, failing=(), cancel=())
 # the reference:
 
 # %%
-mine, reference = manager_run(TaskManager), reference_run("worker_pools", "manager_run")
-for label, run in [("your TaskManager", mine), ("reference", reference)]:
-    print(f"--- {label}: {run.outcome}")
-    for job_id, history in run.value or []:
-        print(f"job {job_id}: " + " -> ".join(f"{status} (t={time:g})" for time, status in history))
-show_busy_timeline({"your TaskManager": mine, "reference": reference}, title="Jobs per worker (grey: cancelled)")
+if exercise_done("exercise 3", TaskManager):
+    mine, reference = manager_run(TaskManager), reference_run("worker_pools", "manager_run")
+    for label, run in [("your TaskManager", mine), ("reference", reference)]:
+        print(f"--- {label}: {run.outcome}")
+        for job_id, history in run.value or []:
+            print(f"job {job_id}: " + " -> ".join(f"{status} (t={time:g})" for time, status in history))
+    show_busy_timeline({"your TaskManager": mine, "reference": reference}, title="Jobs per worker (grey: cancelled)")
 
 
 # %% [markdown]
@@ -676,3 +690,17 @@ show_busy_timeline({"your TaskManager": mine, "reference": reference}, title="Jo
 # | `CancelledError` is re-raised | cancellation swallowed; futures never settled | — |
 #
 # Next: chapter 3 groups jobs into **batches** on purpose, flushed by size or by time.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("worker_pools.ipynb")

@@ -48,6 +48,7 @@ from coursekit.chapter_checks.batching import (
     check_deliver,
     check_process_in_chunks,
 )
+from coursekit.exercise_gate import exercise_done
 from coursekit.micro_batching import BatchHandler, Entry, caller_reports, serve  # noqa: F401  (Entry, BatchHandler: solution cells)
 from coursekit.picture_runs.batching import LOCK_DEMO_ARRIVALS, chunks_run, slow_handler_run
 from coursekit.plots import show_batch_tradeoff, show_batches, show_in_flight
@@ -411,11 +412,15 @@ check_batcher_slow_handler(MicroBatcher, arrivals=[(0.0, 'a'), (0.6, 'b'), (1.2,
 # stay under the red line, and the batches should not wait for the previous handler call.
 
 # %%
-show_batches(
-    {"your MicroBatcher": slow_handler_run(MicroBatcher), "reference": reference_run("batching", "slow_handler_run")},
-    batch_size=5,
-    max_wait=0.5,
-)
+if exercise_done("exercises 1, 2 and 3", collect_batch, deliver, MicroBatcher):
+    show_batches(
+        {
+            "your MicroBatcher": slow_handler_run(MicroBatcher),
+            "reference": reference_run("batching", "slow_handler_run"),
+        },
+        batch_size=5,
+        max_wait=0.5,
+    )
 
 # %% [markdown]
 # ## 4. Choosing `batch_size`: latency against throughput
@@ -435,7 +440,8 @@ def sized_run(batch_size):
     return run_virtual(serve(MicroBatcher, steady_traffic, backend, batch_size=batch_size, max_wait=1.0))
 
 
-show_batch_tradeoff({size: sized_run(size) for size in (1, 2, 5, 10, 20, 50, 100, 200)})
+if exercise_done("exercises 1, 2 and 3", collect_batch, deliver, MicroBatcher):
+    show_batch_tradeoff({size: sized_run(size) for size in (1, 2, 5, 10, 20, 50, 100, 200)})
 
 
 # %% [markdown]
@@ -571,10 +577,11 @@ check_process_in_chunks(process_in_chunks, items=['x', 'y', 'x', 'y', 'z'], chun
 # limit and stay there until the chunks run out.
 
 # %%
-show_in_flight(
-    {"your process_in_chunks": chunks_run(process_in_chunks), "reference": reference_run("batching", "chunks_run")},
-    limit=4,
-)
+if exercise_done("exercise 4", process_in_chunks):
+    show_in_flight(
+        {"your process_in_chunks": chunks_run(process_in_chunks), "reference": reference_run("batching", "chunks_run")},
+        limit=4,
+    )
 
 # %% [markdown]
 # ### In production: `aiometer`
@@ -617,3 +624,17 @@ check_process_in_chunks(process_with_aiometer)
 # | pick `batch_size` by measuring | too small: the backend cannot keep up; too large: items wait for company | — |
 #
 # Next: chapter 4, fan-out / fan-in.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("batching.ipynb")

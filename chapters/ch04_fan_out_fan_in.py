@@ -52,6 +52,7 @@ from coursekit.chapter_checks.fan_out_fan_in import (
     check_merge_cancelled,
     check_run_all,
 )
+from coursekit.exercise_gate import exercise_done
 from coursekit.plots import show_busy_timeline, show_in_flight
 from coursekit.service import BASE_URL, Faults, Latency, Service
 from coursekit.service.connections import Connections
@@ -240,10 +241,11 @@ check_run_all(run_all, durations=(), failing=())
 from coursekit.picture_runs.fan_out_fan_in import run_all_run
 from coursekit.traces import reference_run
 
-show_busy_timeline(
-    {"your run_all": run_all_run(run_all), "reference": reference_run("fan_out_fan_in", "run_all_run")},
-    title="run_all: the first failure cancels the siblings",
-)
+if exercise_done("exercise 1", run_all):
+    show_busy_timeline(
+        {"your run_all": run_all_run(run_all), "reference": reference_run("fan_out_fan_in", "run_all_run")},
+        title="run_all: the first failure cancels the siblings",
+    )
 
 
 # %% [markdown]
@@ -425,12 +427,13 @@ check_fetch_all(fetch_all, items=())
 # %%
 from coursekit.picture_runs.fan_out_fan_in import fetch_all_run
 
-both = {"your fetch_all": fetch_all_run(fetch_all), "reference": reference_run("fan_out_fan_in", "fetch_all_run")}
-for label, run in both.items():
-    clients, connections = len(run.of_kind("http.client")), len(run.of_kind("http.connect"))
-    print(f"{label}: {clients} client(s), {connections} connection(s) opened")
-show_busy_timeline(both, title="fetch_all: one row per request (red: the error)")
-show_in_flight(both, limit=4, title="fetch_all: requests in flight (limit 4)")
+if exercise_done("exercise 2", fetch_all):
+    both = {"your fetch_all": fetch_all_run(fetch_all), "reference": reference_run("fan_out_fan_in", "fetch_all_run")}
+    for label, run in both.items():
+        clients, connections = len(run.of_kind("http.client")), len(run.of_kind("http.connect"))
+        print(f"{label}: {clients} client(s), {connections} connection(s) opened")
+    show_busy_timeline(both, title="fetch_all: one row per request (red: the error)")
+    show_in_flight(both, limit=4, title="fetch_all: requests in flight (limit 4)")
 
 # %% [markdown]
 # ## 4. Fan-in of streams: merge
@@ -566,8 +569,9 @@ check_merge_cancelled(merge, take=1, streams=((2.0, 3), (0.5, 30)), start=0.0)
 ### END HIDDEN TESTS
 
 # %%
-run = run_virtual(lambda: read_five(merge))
-print("tasks still running at the end:", len(run.leftover))
+if exercise_done("exercise 3", merge):
+    run = run_virtual(lambda: read_five(merge))
+    print("tasks still running at the end:", len(run.leftover))
 
 
 # %% [markdown]
@@ -652,10 +656,11 @@ check_first_success(first_success, durations=(1.5, 0.5, 1.5), failing={1}, all_f
 # %%
 from coursekit.picture_runs.fan_out_fan_in import race_run
 
-both = {"your first_success": race_run(first_success), "reference": reference_run("fan_out_fan_in", "race_run")}
-for label, run in both.items():
-    print(f"{label} returned {run.value!r}")
-show_busy_timeline(both, title="A race for the first success")
+if exercise_done("exercise 4", first_success):
+    both = {"your first_success": race_run(first_success), "reference": reference_run("fan_out_fan_in", "race_run")}
+    for label, run in both.items():
+        print(f"{label} returned {run.value!r}")
+    show_busy_timeline(both, title="A race for the first success")
 
 # %% [markdown]
 # ## Summary
@@ -674,3 +679,17 @@ show_busy_timeline(both, title="A race for the first success")
 # Libraries: `anyio` offers task groups with the same cancel-the-siblings rule (and
 # `anyio.create_memory_object_stream` for fan-in); `aiometer.run_all` and `amap` run
 # fan-outs with a concurrency limit (chapter 2). Next: chapter 5, timeouts and cancellation.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("fan_out_fan_in.ipynb")

@@ -47,6 +47,7 @@ from coursekit.chapter_checks.timeouts import (
     check_shutdown_nothing,
     check_shutdown_stubborn,
 )
+from coursekit.exercise_gate import exercise_done
 from coursekit.operations import Operation
 from coursekit.plots import show_busy_timeline
 
@@ -255,15 +256,16 @@ check_call_with_fallback_cancelled(call_with_fallback, cancel_at=0.25, timeout=1
 from coursekit.picture_runs.timeouts import LOOKUP_TIMEOUT, fallback_run
 from coursekit.traces import reference_run
 
-both = {
-    "your call_with_fallback": fallback_run(call_with_fallback),
-    "reference": reference_run("timeouts", "fallback_run"),
-}
-for label, run in both.items():
-    print(f"{label}: returned {run.value!r} at t={run.elapsed:g}")
-show_busy_timeline(
-    both, title="A late lookup: cancelled, cleaned up, then the fallback", marks={"timeout": LOOKUP_TIMEOUT}
-)
+if exercise_done("exercise 1", call_with_fallback):
+    both = {
+        "your call_with_fallback": fallback_run(call_with_fallback),
+        "reference": reference_run("timeouts", "fallback_run"),
+    }
+    for label, run in both.items():
+        print(f"{label}: returned {run.value!r} at t={run.elapsed:g}")
+    show_busy_timeline(
+        both, title="A late lookup: cancelled, cleaned up, then the fallback", marks={"timeout": LOOKUP_TIMEOUT}
+    )
 
 # %% [markdown]
 # ## 5. Cancelling many: what a `TaskGroup` does
@@ -386,7 +388,8 @@ async def handle_request(deadline):
     return await render(row, deadline)
 
 
-print(run_virtual(lambda: handle_request(Deadline.after(5.0))).value)
+if exercise_done("exercise 2", Deadline):
+    print(run_virtual(lambda: handle_request(Deadline.after(5.0))).value)
 
 # %% [markdown]
 # ## 7. Graceful shutdown
@@ -448,10 +451,11 @@ check_shutdown_stubborn(shutdown, grace=0.25, work=1.75)
 # %%
 from coursekit.picture_runs.timeouts import GRACE, shutdown_run
 
-both = {"your shutdown": shutdown_run(shutdown), "reference": reference_run("timeouts", "shutdown_run")}
-for label, run in both.items():
-    print(f"{label}: {run.value}")
-show_busy_timeline(both, title="A graceful shutdown", marks={"grace ends": GRACE})
+if exercise_done("exercise 3", shutdown):
+    both = {"your shutdown": shutdown_run(shutdown), "reference": reference_run("timeouts", "shutdown_run")}
+    for label, run in both.items():
+        print(f"{label}: {run.value}")
+    show_busy_timeline(both, title="A graceful shutdown", marks={"grace ends": GRACE})
 
 # %% [markdown]
 # ## 8. On a real socket: the course's HTTP service
@@ -481,9 +485,10 @@ async def fetch_with_fallbacks(url):
             print(f"GET {path}: {'fallback (no answer within 0.5 s)' if answer is None else answer.status_code}")
 
 
-with serve_live(service) as url:
-    await fetch_with_fallbacks(url)
-print("what the server saw:", [(record.path, record.outcome) for record in service.log])
+if exercise_done("exercise 1", call_with_fallback):
+    with serve_live(service) as url:
+        await fetch_with_fallbacks(url)
+    print("what the server saw:", [(record.path, record.outcome) for record in service.log])
 
 # %% [markdown]
 # The server's own log shows the hanging request as `cancelled`: when the timeout
@@ -538,3 +543,17 @@ except CheckFailed as failure:
 # | shut down in three steps: grace, cancel, wait | lost work, or a shutdown that never ends | exercise 3 |
 #
 # Next: chapter 6, retries and backoff, where a timeout becomes a reason to try again.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("timeouts.ipynb")

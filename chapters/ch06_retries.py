@@ -46,6 +46,7 @@ from coursekit.chapter_checks.retries import (
     check_retry_not_retryable,
     check_retry_service,
 )
+from coursekit.exercise_gate import exercise_done
 from coursekit.plots import show_attempts, show_server_load
 from coursekit.retry_policy import (  # noqa: F401  (Permanent, ScriptedCall, delays_of: to try your retry)
     Permanent,
@@ -191,9 +192,10 @@ check_backoff_delays(backoff_delays, strategy="decorrelated", base=0.2, cap=6.0,
 # Here are the first eight delays of each strategy, with `base=1`, `cap=20`:
 
 # %%
-for strategy in ("constant", "exponential", "full", "equal", "decorrelated"):
-    delays = backoff_delays(strategy, base=1.0, cap=20.0, rng=random.Random(42))
-    print(f"{strategy:>12}: " + " ".join(f"{next(delays):5.2f}" for _ in range(8)))
+if exercise_done("exercise 1", backoff_delays):
+    for strategy in ("constant", "exponential", "full", "equal", "decorrelated"):
+        delays = backoff_delays(strategy, base=1.0, cap=20.0, rng=random.Random(42))
+        print(f"{strategy:>12}: " + " ".join(f"{next(delays):5.2f}" for _ in range(8)))
 
 # %% [markdown]
 # ## 3. Bug hunt: no jitter, a thundering herd
@@ -439,10 +441,11 @@ check_retry_deadline(retry, deadline=40.0, latency=1.0, asked=60, start=7.25)
 from coursekit.picture_runs.retries import OUTAGE, clients_run
 from coursekit.traces import reference_run
 
-both = {"your retry": clients_run(retry), "reference": reference_run("retries", "clients_run")}
-for label, run in both.items():
-    print(f"{label}: final statuses {run.value}")
-show_attempts(both, outage=OUTAGE, title="Five clients retrying through an outage")
+if exercise_done("exercise 3", retry):
+    both = {"your retry": clients_run(retry), "reference": reference_run("retries", "clients_run")}
+    for label, run in both.items():
+        print(f"{label}: final statuses {run.value}")
+    show_attempts(both, outage=OUTAGE, title="Five clients retrying through an outage")
 
 # %% [markdown]
 # ### A retry budget
@@ -486,17 +489,18 @@ async def steady_traffic(budget):
         await asyncio.gather(*(caller(number) for number in range(40)))
 
 
-budget = RetryBudget(ratio=0.1, limit=10.0)
-show_server_load(
-    {  # 1,000 and more HTTP requests each: seconds of real time, so a wall-clock backstop well past that
-        "no budget": run_virtual(steady_traffic(None), wall_limit=120),
-        "a shared retry budget": run_virtual(steady_traffic(budget), wall_limit=120),
-    },
-    width=1.0,
-    outage=BUDGET_OUTAGE,
-    title="40 callers, a request per second each, through a 10 s outage",
-)
-print(f"retries the budget refused: {budget.refused}")
+if exercise_done("exercises 1 and 3", backoff_delays, retry):
+    budget = RetryBudget(ratio=0.1, limit=10.0)
+    show_server_load(
+        {  # 1,000 and more HTTP requests each: seconds of real time, so a wall-clock backstop well past that
+            "no budget": run_virtual(steady_traffic(None), wall_limit=120),
+            "a shared retry budget": run_virtual(steady_traffic(budget), wall_limit=120),
+        },
+        width=1.0,
+        outage=BUDGET_OUTAGE,
+        title="40 callers, a request per second each, through a 10 s outage",
+    )
+    print(f"retries the budget refused: {budget.refused}")
 
 # %% [markdown]
 # Without a budget the service gets about five times its normal load for the whole
@@ -533,10 +537,11 @@ async def fetch_live(url):
         return await retry(lambda: client.get("/items/7"), live_policy)
 
 
-with serve_live(live_service) as url:
-    response = await fetch_live(url)
-print(f"final answer: {response.status_code} {response.json()}")
-print("what the server saw:", [(record.path, record.status) for record in live_service.log])
+if exercise_done("exercises 1, 2 and 3", backoff_delays, is_retryable, retry_after, retry):
+    with serve_live(live_service) as url:
+        response = await fetch_live(url)
+    print(f"final answer: {response.status_code} {response.json()}")
+    print("what the server saw:", [(record.path, record.status) for record in live_service.log])
 
 # %% [markdown]
 # ## 7. The production libraries: tenacity and stamina
@@ -677,3 +682,17 @@ for check in (check_retry_attempts, check_retry_not_retryable, check_retry_backo
 # | never retry `CancelledError` | a cancelled task keeps calling | exercise 3 |
 #
 # Next: chapter 7, the circuit breaker, which stops calling a service that is down.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("retries.ipynb")

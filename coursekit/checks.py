@@ -145,18 +145,26 @@ def watching_placeholders(subject: Any) -> Iterator[list[str]]:
             called.append(getattr(subject, "__name__", "it"))
         yield called
         return
-    stubs = (
-        {name: value for name, value in vars(subject).items() if inspect.isfunction(value) and is_placeholder(value)}
-        if inspect.isclass(subject)
-        else {}
-    )
-    for name, stub in stubs.items():
-        setattr(subject, name, _noting_calls(stub, f"{subject.__name__}.{name}", called))
+    stubs = placeholder_methods(subject) if inspect.isclass(subject) else {}
+    for name, (stub, function) in stubs.items():
+        noting = _noting_calls(function, f"{subject.__name__}.{name}", called)
+        setattr(subject, name, type(stub)(noting) if isinstance(stub, classmethod | staticmethod) else noting)
     try:
         yield called
     finally:
-        for name, stub in stubs.items():
+        for name, (stub, _) in stubs.items():
             setattr(subject, name, stub)
+
+
+def placeholder_methods(cls: type) -> dict[str, tuple[Any, Callable[..., Any]]]:
+    """The methods of ``cls`` still left as the release's placeholder: {name: (the class attribute,
+    its function)}; class and static methods included (their function is the wrapped one)."""
+    found: dict[str, tuple[Any, Callable[..., Any]]] = {}
+    for name, value in vars(cls).items():
+        function = value.__func__ if isinstance(value, classmethod | staticmethod) else value
+        if inspect.isfunction(function) and is_placeholder(function):
+            found[name] = (value, function)
+    return found
 
 
 def _noting_calls(stub: Callable[..., Any], name: str, called: list[str]) -> Callable[..., Any]:

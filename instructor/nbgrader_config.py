@@ -10,7 +10,8 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
 from autograder.feedback import HideHiddenTests
-from autograder.feedback_page import FeedbackPage
+from autograder.feedback_labels import LabelForLearners
+from autograder.feedback_page import FEEDBACK_TEMPLATE, FeedbackPage
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 (defined by traitlets when it loads this file)
 
@@ -26,9 +27,11 @@ c.ClearHiddenTests.enforce_metadata = True
 
 # Feedback shows scores and visible tests only: hidden test code and the
 # tracebacks that would quote it are removed (autograde restored them).
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
-# nbconvert's HTML export, its templates compiled once per process (grade-all's many runs).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, LabelForLearners, CSSHTMLHeaderPreprocessor]
+# nbconvert's HTML export, its templates compiled once per process (grade-all's many runs), with
+# the course's page (nbgrader's, each graded cell named by its exercise, long lines wrapped).
 c.GenerateFeedback.exporter_class = FeedbackPage
+c.HTMLExporter.template_file = FEEDBACK_TEMPLATE
 
 # Seconds a single cell may run when autograding or validating.
 c.ExecutePreprocessor.timeout = 120

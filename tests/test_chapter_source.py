@@ -51,6 +51,8 @@ def test_markers_become_nbgrader_cells(tmp_path: Path) -> None:
     assert "async def call_with_fallback(" in cells[2].source and "class Deadline:" in cells[2].source
     assert cells[2].source.count("### BEGIN SOLUTION") == 6  # the function's body, and five methods
     assert f"{HIDDEN_TESTS_NOTE}\n### BEGIN HIDDEN TESTS" in cells[3].source
+    tags = [c.metadata.get("tags", []) for c in cells]
+    assert tags == [[], [], [], ["raises-exception"], []], "only test cells let Run All go on past an error"
 
 
 @pytest.mark.parametrize(

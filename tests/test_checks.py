@@ -10,6 +10,7 @@ import pytest
 
 from coursekit import run_virtual
 from coursekit.checks import Chain, CheckFailed, describe_error, is_placeholder, learner_facing, learner_frames
+from coursekit.exercise_gate import exercise_done, unfinished
 
 
 def test_chain_prints_each_property_and_stops_at_the_first_failure(capsys: pytest.CaptureFixture[str]) -> None:
@@ -94,6 +95,10 @@ class HalfDone:
     def _helper(self) -> None:
         raise NotImplementedError()
 
+    @classmethod
+    def make(cls) -> HalfDone:
+        raise NotImplementedError()
+
 
 @learner_facing
 def check_half_done(cls: type[HalfDone], *, call_run: bool = True) -> None:
@@ -108,6 +113,22 @@ def test_a_failure_caused_by_a_placeholder_that_ran_names_the_placeholder() -> N
     assert failure.value.prop == "HalfDone.run is implemented"
     assert "the placeholder is still there" in failure.value.observed
     assert inspect.iscoroutinefunction(HalfDone.run) and HalfDone.run.__name__ == "run"  # restored
+
+
+@learner_facing
+def check_made(cls: type[HalfDone]) -> None:
+    try:
+        made: HalfDone | None = cls.make()
+    except NotImplementedError:
+        made = None
+    Chain("HalfDone").require(made is not None, "make() makes one", observed="-", hint="-")
+
+
+def test_a_class_method_left_as_released_is_named_and_restored() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        check_made(HalfDone)
+    assert failure.value.prop == "HalfDone.make is implemented"
+    assert isinstance(vars(HalfDone)["make"], classmethod) and is_placeholder(vars(HalfDone)["make"].__func__)
 
 
 def test_a_placeholder_that_did_not_run_changes_nothing() -> None:
@@ -180,3 +201,17 @@ def walk_tb(tb: TracebackType | None) -> list[TracebackType]:
         frames.append(tb)
         tb = tb.tb_next
     return frames
+
+
+def test_a_cell_that_needs_an_exercise_says_which_instead_of_running(capsys: pytest.CaptureFixture[str]) -> None:
+    assert unfinished(HalfDone) == ["HalfDone.run", "HalfDone._helper", "HalfDone.make"]
+    assert not exercise_done("exercise 2", HalfDone)
+    assert capsys.readouterr().out == (
+        "This cell runs your code from exercise 2, and `HalfDone.run`, `HalfDone._helper`, `HalfDone.make` still raise "
+        "NotImplementedError: do exercise 2 first, then run this cell again.\n"
+    )
+
+    def written() -> int:
+        return 1
+
+    assert exercise_done("exercise 1", written) and capsys.readouterr().out == ""

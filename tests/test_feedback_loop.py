@@ -1,8 +1,9 @@
 """The whole loop through nbgrader's exchange, as learners and the instructor live it: the chapter
 is published, two learners fetch it and hand it in with nbgrader's own submit, one grading command
 grades, records and releases the feedback, and each learner's Fetch Feedback brings back their own
-page, and only theirs. A notebook put into ``submitted/`` by hand is graded but has nothing to be
-released to, and the summary says so."""
+page, and only theirs, which names each graded cell by its exercise, wraps long lines, keeps their
+pictures and says which course version graded it. A notebook put into ``submitted/`` by hand is
+graded but has nothing to be released to, and the summary says so."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from autograder.batch import StudentResult, grade_chapter, where_results_are
 from autograder.chapters import COURSE_DIR, Chapter
 from autograder.collect import collect, submission_secret
 from autograder.exchange import COURSE_ID, EXCHANGE_ENV, inbound_dir, publish
+from coursekit.version import course_version
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
@@ -125,3 +127,20 @@ def test_collect_keeps_only_a_secret_nbgrader_could_have_written(tmp_path: Path)
     kept = {path.parts[-3] for path in (tmp_path / "submitted").glob(f"*/{CHAPTER}/submission_secret.txt")}
     assert kept == {"ann"}
     assert (tmp_path / "submitted" / "ann" / CHAPTER / "submission_secret.txt").read_text() == "0f" * 64
+
+
+def test_the_feedback_page_reads_for_a_learner(loop: tuple[Path, Path, list[StudentResult]]) -> None:
+    root, _, _ = loop
+    solved_page, unsolved_page = (fetched_pages(root / student)[0].read_text() for student in ("ann", "bob"))
+    for page in (solved_page, unsolved_page):
+        names = re.findall(r'<li><a href="#ch00-[^"]+">([^<]+)</a> \(Score', page)
+        assert names == [
+            "Exercise A: countdown, check 1 of 2",
+            "Exercise A: countdown, check 2 of 2",
+            "Exercise B: fetch_all, check 1 of 2",
+            "Exercise B: fetch_all, check 2 of 2",
+        ], "each graded cell is named by its exercise"
+        assert f"Graded by course version {course_version()}." in page
+        assert "No response." not in page, "no automatic comment block in an autograded course"
+        assert "white-space: pre-wrap" in page, "long lines wrap"
+    assert "<img" in solved_page, "the learner's own picture is kept"

@@ -7,6 +7,8 @@ directory (the real gradebook is never touched):
 - autograding scores the reference solutions full marks (with no stderr in any
   test cell) and the untouched release 0 on every graded cell (so no test cell
   passes before its exercise is solved: what ``nbgrader validate --invert`` checks);
+  every other cell of the untouched release runs without an error (Run All shows the
+  whole chapter; a cell that needs an exercise says which);
 - a representative wrong implementation, from ``tests/wrong_implementations/<topic>/``
   (the reference with one solution cell replaced by the wrong code), earns partial
   credit: the test cell that runs its check scores 0 and shows the intended property,
@@ -366,6 +368,24 @@ def test_untouched_release_scores_zero_everywhere(roundtrip: Roundtrip) -> None:
         "until then, or put its hidden tests in the exercise's visible test cell"
     )
     assert roundtrip.scores["none"][0] == 0
+
+
+def test_untouched_release_runs_every_cell_but_the_checks(roundtrip: Roundtrip) -> None:
+    """Run All on an untouched chapter shows all of it: only graded cells fail (tagged raises-exception,
+    so JupyterLab's Run All goes on past them); a cell that needs an exercise says which, without an error."""
+    for name in roundtrip.sources:
+        for cell in roundtrip.read("autograded", name, "none").cells:
+            if cell.cell_type != "code":
+                continue
+            if is_test(cell):
+                assert "raises-exception" in cell.metadata.get("tags", []), f"{name}: {grade_id(cell)} stops Run All"
+                continue
+            noise = [
+                output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
+                for output in cell.outputs
+                if output.output_type == "error" or output.get("name") == "stderr"
+            ]
+            assert not noise, f"{name}: on the untouched release, this cell fails:\n{cell.source[:300]}\n{noise}"
 
 
 def test_feedback_shows_no_hidden_tests(roundtrip: Roundtrip) -> None:

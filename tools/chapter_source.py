@@ -14,7 +14,9 @@ marker                                 the cell in the built notebook
                                        solution regions (tools/solution_regions.py)
 ``# %% tests="ID" points=N``           graded, locked checks; a
                                        ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN
-                                       TESTS`` part is removed from the release
+                                       TESTS`` part is removed from the release; tagged
+                                       ``raises-exception``, so that Run All goes on
+                                       past a failing check
 =====================================  ===============================================
 
 Cells without a marker are plain markdown or code. ``name="..."`` names a cell so
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 HIDDEN_TESTS_NOTE = "# More checks, hidden from you, run here when your notebook is graded."
 ROLES = ("statement", "locked", "solution", "tests")
+RUN_ALL_GOES_ON = "raises-exception"  # the tag of every graded test cell
 # What jupytext itself keeps about the text layout (blank lines between cells): not a marker.
 LAYOUT_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
 
@@ -153,7 +156,10 @@ def _nbgrader_cell(chapter: Chapter, number: int, cell: nbformat.NotebookNode) -
         )
     _require_one_line_statements(where, source)
     body = source.replace("### BEGIN HIDDEN TESTS", f"{HIDDEN_TESTS_NOTE}\n### BEGIN HIDDEN TESTS", 1)
-    return nbformat.v4.new_code_cell(body, metadata=_grading(grade_id, grade=True, locked=True, points=points))
+    # JupyterLab's Run All goes on past a cell tagged raises-exception: an unsolved exercise's
+    # failing check does not hide the rest of the chapter (nbgrader still scores it 0).
+    metadata = {**_grading(grade_id, grade=True, locked=True, points=points), "tags": [RUN_ALL_GOES_ON]}
+    return nbformat.v4.new_code_cell(body, metadata=metadata)
 
 
 def _require_one_line_statements(where: str, source: str) -> None:

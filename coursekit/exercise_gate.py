@@ -1,0 +1,41 @@
+"""Cells that run the learner's code say which exercise to do first, instead of failing.
+
+A demonstration or picture that needs an exercise's answer is written as::
+
+    if exercise_done("exercise 1", CircuitBreaker):
+        show_breaker_states(...)
+
+While ``CircuitBreaker`` (or any function given) still holds the release's
+``raise NotImplementedError()`` placeholder, the cell prints which exercise it needs and
+draws nothing, so Run All on an untouched chapter shows every other part of it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from coursekit.checks import is_placeholder, placeholder_methods
+
+
+def unfinished(subject: Any) -> list[str]:
+    """The placeholders left in ``subject``: the function itself, or a class's methods (by name)."""
+    name = getattr(subject, "__name__", repr(subject))
+    if inspect.isclass(subject):
+        return [f"{name}.{method}" for method in placeholder_methods(subject)]
+    return [name] if is_placeholder(subject) else []
+
+
+def exercise_done(exercise: str, *subjects: Any) -> bool:
+    """True when none of ``subjects`` is the release's placeholder; otherwise say that this cell
+    needs ``exercise`` (e.g. "exercise 1") first, and return False."""
+    left = [placeholder for subject in subjects for placeholder in unfinished(subject)]
+    if not left:
+        return True
+    shown = ", ".join(f"`{name}`" for name in left)
+    print(
+        f"This cell runs your code from {exercise}, and {shown} still "
+        f"{'raises' if len(left) == 1 else 'raise'} NotImplementedError: "
+        f"do {exercise} first, then run this cell again."
+    )
+    return False
