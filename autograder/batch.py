@@ -33,6 +33,7 @@ from autograder.kit import GradingKit, load_kit
 from autograder.record import recording
 from autograder.release import ensure_released
 from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable
+from coursekit.version import course_version
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ def outcome(kit: GradingKit, future: Any) -> Graded:
 
 
 def where_results_are(assignment: str, results: list[StudentResult], course_dir: Path = COURSE_DIR) -> str:
-    """The closing lines of grade-all: where grades.csv, the feedback and the review list are."""
+    """The closing lines of grade-all: where grades.csv, the feedback and the review list are, and
+    which learners worked on a chapter released by another course version than the grading one."""
     released = [result.student for result in results if result.feedback_released]
     kept = [result.student for result in results if not result.feedback_released]
     review = [result.student for result in results if result.report.review]
@@ -144,7 +146,20 @@ def where_results_are(assignment: str, results: list[StudentResult], course_dir:
         if review
         else "for review:  nobody"
     )
-    return "\n".join(lines)
+    return "\n".join([*lines, version_line(results)])
+
+
+def version_line(results: list[StudentResult]) -> str:
+    """Which course version graded, and the learners whose notebook another version released
+    (grades.csv's released_by and graded_by columns)."""
+    graded_by = sorted({result.report.graded_by for result in results}) or [course_version()]
+    others = [
+        f"{result.student} ({result.report.released_by})"
+        for result in results
+        if result.report.released_by != result.report.graded_by
+    ]
+    line = f"versions:    graded by {', '.join(graded_by)}; "
+    return line + (f"released by another version for: {', '.join(others)}" if others else "all released by it")
 
 
 def summary_table(results: list[StudentResult]) -> str:

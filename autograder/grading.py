@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import signal
 import sys
 import tempfile
@@ -30,8 +31,13 @@ from autograder.rebuild import rebuild
 from autograder.sandbox import SANDBOX_ROOT, Limits, SandboxUnavailable, run_sandboxed
 from autograder.submission import NotGradable, find_chapter, parse_submission
 from coursekit.check_my_work import GRADING_ENV
+from coursekit.version import course_version
 
 NOT_GRADED = "NotGraded"  # the error given to test cells that did not run
+UNKNOWN_VERSION = "unknown"
+# A course version as a released notebook carries it (PEP 440-like, at most about 60 characters):
+# nothing else from the learner's notebook reaches grades.csv's version columns.
+VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9}){0,3}([.+-]?[A-Za-z0-9]{1,12}){0,3}")
 UNSAFE_NOTE = "graded with --unsafe: no sandbox (the code ran with the grader's rights)"
 
 
@@ -52,7 +58,9 @@ class GradeReport:
 
     ``problem``: why the notebook could not run normally (None when it did).
     ``review``: tamper evidence; a non-empty list marks the submission for an
-    instructor's review (the score is what the tests gave)."""
+    instructor's review (the score is what the tests gave).
+    ``released_by``: the course version that released the notebook the learner worked on (as the
+    notebook says, checked to look like a version), ``graded_by`` the one that graded it."""
 
     chapter: str
     score: float
@@ -60,6 +68,8 @@ class GradeReport:
     tests: list[TestResult] = field(default_factory=list)
     problem: str | None = None
     review: list[str] = field(default_factory=list)
+    released_by: str = UNKNOWN_VERSION
+    graded_by: str = field(default_factory=course_version)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,10 +115,18 @@ def _grade(kit: GradingKit, name: str, data: bytes, limits: Limits, unsafe: bool
     submission = parse_submission(Path(name), data)
     if submission.notebook is None:
         return Graded(zero_report(kit, submission.problem or "unreadable"), None)
-    mismatch = chapter_mismatch(kit, submission.notebook)
+    graded = _grade_notebook(kit, name, submission.notebook, limits, unsafe)
+    graded.report.released_by = released_version(submission.notebook)
+    return graded
+
+
+def _grade_notebook(
+    kit: GradingKit, name: str, notebook: nbformat.NotebookNode, limits: Limits, unsafe: bool
+) -> Graded:
+    mismatch = chapter_mismatch(kit, notebook)
     if mismatch:
         return Graded(zero_report(kit, mismatch), None)
-    rebuilt = rebuild(kit, submission.notebook)
+    rebuilt = rebuild(kit, notebook)
     job = {
         "notebook": rebuilt.notebook,
         "learner_cells": rebuilt.learner_cells,
@@ -188,6 +206,13 @@ def sandbox_environment() -> dict[str, str]:
         # The chapter's last cell, check_my_work, runs nothing when grading: the graded cells are the score.
         GRADING_ENV: "1",
     }
+
+
+def released_version(notebook: nbformat.NotebookNode) -> str:
+    """The course version that released ``notebook`` (:func:`autograder.release.stamp_version`),
+    or ``unknown`` when it carries none or not one that looks like a version (the learner can edit it)."""
+    version = notebook.metadata.get("course", {}).get("released_by") if isinstance(notebook.metadata, dict) else None
+    return version if isinstance(version, str) and VERSION.fullmatch(version) else UNKNOWN_VERSION
 
 
 def chapter_mismatch(kit: GradingKit, notebook: nbformat.NotebookNode) -> str | None:

@@ -16,13 +16,16 @@ each run covering exactly the learners of that call (every other learner's folde
 excluded). nbgrader goes on past a learner it cannot handle; when a run reports a
 failure, each of its learners is run alone to find whose it was, so a failure costs only
 that learner their record or feedback, returned as their problem. At the end,
-``grades.csv`` (nbgrader's CSV export) gets two columns more: ``for_review`` (yes/no)
-and ``review_evidence``.
+``grades.csv`` (nbgrader's CSV export) gets four columns more: ``for_review`` (yes/no),
+``review_evidence``, ``released_by`` (the course version that released the notebook the
+learner worked on) and ``graded_by`` (the version that graded it). These facts are kept per
+chapter and learner in ``grading_facts.json``, so every chapter's rows keep them.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 
 from autograder.collect import SECRET, SECRET_MAX
-from autograder.grading import Graded, GradeReport, fail_tests
+from autograder.grading import UNKNOWN_VERSION, Graded, GradeReport, fail_tests
 from autograder.kit import GradingKit
 from autograder.nbgrader_run import nbgrader_api
 
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
 
 SANDBOXED = "sandboxed"
+FACTS = "grading_facts.json"  # {chapter: {student: {review, released_by, graded_by}}}
 SUBMISSION_FACTS = ("timestamp.txt", SECRET)
 # What `nbgrader autograde --no-execute` sets: the executed notebooks are recorded as they are.
 NO_EXECUTE: dict[str, dict[str, Any]] = {
@@ -56,7 +60,7 @@ class Recorder:
 
     def __init__(self, kit: GradingKit, course_dir: Path, api: NbGraderAPI) -> None:
         self.kit, self.course_dir, self.api = kit, course_dir, api
-        self.review: dict[str, list[str]] = {}
+        self.facts: dict[str, dict[str, Any]] = {}  # {student: the extra columns' facts} of this chapter
         self.unreleased: set[str] = set()  # recorded, but handed in outside the exchange: no feedback to release
 
     def record(self, results: dict[str, Graded]) -> dict[str, str]:
@@ -66,7 +70,12 @@ class Recorder:
         failed = {s: "not recorded: nbgrader would read this id as a pattern" for s in results if unsafe_id(s)}
         batch = {student: graded for student, graded in results.items() if student not in failed}
         for student, graded in batch.items():
-            self.review[student] = graded.report.review
+            report = graded.report
+            self.facts[student] = {
+                "review": report.review,
+                "released_by": report.released_by,
+                "graded_by": report.graded_by,
+            }
             self.stage(student, graded)
         steps: list[tuple[str, Callable[[str, str], dict[str, Any]]]] = [
             ("recording", lambda assignment, student: self.api.autograde(assignment, student, force=True)),
@@ -130,7 +139,11 @@ class Recorder:
 
         with Gradebook(self.api.coursedir.db_url) as gradebook:
             CsvExportPlugin(to=str(self.course_dir / "grades.csv")).export(gradebook)
-        add_review_columns(self.course_dir / "grades.csv", self.kit.assignment, self.review)
+        facts_file = self.course_dir / FACTS
+        facts = json.loads(facts_file.read_text(encoding="utf-8")) if facts_file.is_file() else {}
+        facts.setdefault(self.kit.assignment, {}).update(self.facts)
+        facts_file.write_text(json.dumps(facts, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+        add_columns(self.course_dir / "grades.csv", facts)
 
 
 @contextmanager
@@ -152,15 +165,20 @@ def unsafe_id(student: str) -> bool:
     return bool(PATTERN_CHARACTERS & set(student))
 
 
-def add_review_columns(path: Path, assignment: str, review: dict[str, list[str]]) -> None:
-    """Add ``for_review`` (yes/no) and ``review_evidence`` to nbgrader's grades.csv."""
+def add_columns(path: Path, facts: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Add ``for_review`` (yes/no), ``review_evidence``, ``released_by`` and ``graded_by`` to nbgrader's
+    grades.csv, from ``facts`` ({chapter: {student: facts}}); a row graded before these were kept gets
+    ``no``, empty evidence and ``unknown`` versions."""
     with path.open(newline="") as file:
         rows = list(csv.DictReader(file))
-    fields = [*(rows[0].keys() if rows else []), "for_review", "review_evidence"]
+    fields = [*(rows[0].keys() if rows else []), "for_review", "review_evidence", "released_by", "graded_by"]
     for row in rows:
-        evidence = review.get(row["student_id"], []) if row["assignment"] == assignment else []
+        known = facts.get(row["assignment"], {}).get(row["student_id"], {})
+        evidence = known.get("review", [])
         row["for_review"] = "yes" if evidence else "no"
         row["review_evidence"] = " | ".join(evidence)
+        row["released_by"] = known.get("released_by", UNKNOWN_VERSION)
+        row["graded_by"] = known.get("graded_by", UNKNOWN_VERSION)
     with path.open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=fields)
         writer.writeheader()

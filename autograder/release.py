@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 from contextlib import closing
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from autograder.chapters import COURSE_DIR, Chapter
 from autograder.nbgrader_run import nbgrader_api, require_success
+from coursekit.version import course_version
 
 
 def release_dir(chapter: Chapter, course_dir: Path = COURSE_DIR) -> Path:
@@ -59,4 +61,14 @@ def release(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> list[Path
         for chapter in chapters:
             result = api.generate_assignment(chapter.assignment, force=True)
             require_success(result, f"nbgrader generate_assignment {chapter.assignment}", course_dir)
+            stamp_version(release_dir(chapter, course_dir))
     return [release_dir(chapter, course_dir) for chapter in chapters]
+
+
+def stamp_version(folder: Path) -> None:
+    """Write the course's version into each released notebook's metadata (``course.released_by``):
+    the learner's copy carries it, so grading can tell which version released what it grades."""
+    for path in sorted(folder.glob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        notebook.setdefault("metadata", {}).setdefault("course", {})["released_by"] = course_version()
+        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

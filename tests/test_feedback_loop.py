@@ -7,6 +7,7 @@ graded but has nothing to be released to, and the summary says so."""
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +21,7 @@ from autograder.batch import StudentResult, grade_chapter, where_results_are
 from autograder.chapters import COURSE_DIR, Chapter
 from autograder.collect import collect, submission_secret
 from autograder.exchange import COURSE_ID, EXCHANGE_ENV, inbound_dir, publish
+from autograder.grading import released_version
 from coursekit.version import course_version
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
@@ -68,8 +70,10 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Stu
         for student in ("ann", "bob"):
             workspace = root / student
             exchange_step("fetch_assignment", student, workspace, exchange)
-            if student == "ann":  # bob hands in the chapter as fetched: nothing solved
-                nbformat.write(solved(), workspace / CHAPTER / SOURCE.name)
+            if student == "ann":  # ann answers in her fetched copy; bob hands it in as fetched: nothing solved
+                fetched = nbformat.read(workspace / CHAPTER / SOURCE.name, as_version=4)
+                fetched.cells = solved().cells
+                nbformat.write(fetched, workspace / CHAPTER / SOURCE.name)
             exchange_step("submit", student, workspace, exchange)
         by_hand = course / "submitted" / "cid" / CHAPTER
         by_hand.mkdir(parents=True)
@@ -110,6 +114,31 @@ def test_feedback_is_released_only_where_a_learner_can_fetch_it(loop: tuple[Path
     assert str(course / "grades.csv") in closing and f"{course / 'feedback'}/<student>/{CHAPTER}/" in closing
     assert "released to 2 of 3" in closing and "handed in outside the exchange, or a step failed): cid" in closing
     assert "for review:  nobody" in closing
+    version = course_version()
+    assert f"versions:    graded by {version}; released by another version for: cid (unknown)" in closing
+
+
+def test_grades_csv_says_which_version_released_and_graded_each_notebook(
+    loop: tuple[Path, Path, list[StudentResult]],
+) -> None:
+    _, course, _ = loop
+    with (course / "grades.csv").open(newline="") as file:
+        rows = {row["student_id"]: row for row in csv.DictReader(file)}
+    version = course_version()
+    assert {student: (row["released_by"], row["graded_by"]) for student, row in rows.items()} == {
+        "ann": (version, version),
+        "bob": (version, version),
+        "cid": ("unknown", version),  # put in submitted/ by hand from the source: no release stamp
+    }
+
+
+@pytest.mark.parametrize("claimed", ['=HYPERLINK("x")', "1.0\n2.0", "9" * 80, 3, None])
+def test_a_released_version_is_taken_only_when_it_looks_like_one(claimed: object) -> None:
+    notebook = solved()
+    notebook.metadata["course"]["released_by"] = claimed
+    assert released_version(notebook) == "unknown"
+    notebook.metadata["course"]["released_by"] = "0.2.0rc1"
+    assert released_version(notebook) == "0.2.0rc1"
 
 
 def test_collect_keeps_only_a_secret_nbgrader_could_have_written(tmp_path: Path) -> None:
