@@ -56,6 +56,7 @@ from coursekit.chapter_checks.circuit_breaker import (
     check_protected,
 )
 from coursekit.events import emit  # noqa: F401  (your solutions' _move_to)
+from coursekit.exercise_gate import exercise_done
 from coursekit.operations import Operation, OperationFailed
 from coursekit.plots import show_breaker_states
 
@@ -380,22 +381,25 @@ check_breaker_closes(CircuitBreaker, limit=2, threshold=1, timeout=0.75, start=3
 # Two clients ask the course's HTTP service for an item every second, through one breaker
 # (3 failures in a row, 10 s recovery timeout, 2 trial calls), for 80 s. The service is
 # down from t = 20 to t = 45 (hatched). Bands: green closed, red open, orange half open;
-# dots are calls the service answered, crosses failures, ticks calls the breaker rejected
-# without making them. Top, your `CircuitBreaker`; bottom, the reference.
+# a half-open period is short (a trial that fails at once lasts no time at all), so each
+# one is marked with a triangle and drawn at least 0.8 s wide. Dots are calls the service
+# answered, crosses failures, ticks calls the breaker rejected without making them. Top,
+# your `CircuitBreaker`; bottom, the reference.
 
 # %%
 from coursekit.picture_runs.circuit_breaker import OUTAGES, breaker_run
 from coursekit.traces import reference_run
 
-both = {
-    "your CircuitBreaker": breaker_run(CircuitBreaker),
-    "reference": reference_run("circuit_breaker", "breaker_run"),
-}
-show_breaker_states(both, outages=OUTAGES)
+if exercise_done("exercise 1", CircuitBreaker):
+    both = {
+        "your CircuitBreaker": breaker_run(CircuitBreaker),
+        "reference": reference_run("circuit_breaker", "breaker_run"),
+    }
+    show_breaker_states(both, outages=OUTAGES)
 
 # %% [markdown]
 # During the 25 s outage the service saw five failing calls: three that opened the breaker,
-# then one trial call per recovery timeout. Everything else was rejected at once, and
+# then one trial call per recovery timeout, each failing at once (the first two triangles). Everything else was rejected at once, and
 # when the service came back, two trial calls closed the breaker within a second.
 #
 # ## 6. A breaker as a decorator
@@ -476,19 +480,16 @@ check_fetch_item_open(fetch_item)
 from coursekit.service import Faults, Latency, Service
 from coursekit.service.live import serve_live
 
-live_service = Service(seed=7, faults=Faults(latency=Latency.fixed(0.005), outages=((0.0, 0.5),)))
-live_breaker = CircuitBreaker(2, 0.3, 1, counted=(UpstreamError, httpx.TransportError), name="live")
 
-
-async def ask_for_items(url):
+async def ask_for_items(url, service, breaker):
     outcomes: list[str] = []
     loop = asyncio.get_running_loop()
     async with httpx.AsyncClient(base_url=url) as client:
-        live_service.start()  # the outage's 0.5 s count from the first call, however long the server took to start
+        service.start()  # the outage's 0.5 s count from the first call, however long the server took to start
         end = loop.time() + 1.5
         while loop.time() < end:
             try:
-                await fetch_item(client, live_breaker, 1)
+                await fetch_item(client, breaker, 1)
                 outcomes.append("answered")
             except (UpstreamError, httpx.TransportError):  # a 5xx, or no answer at all: both counted
                 outcomes.append("failed")
@@ -498,11 +499,14 @@ async def ask_for_items(url):
     return outcomes
 
 
-with serve_live(live_service) as url:
-    outcomes = await ask_for_items(url)
-print("the breaker rejected calls during the outage:", "rejected" in outcomes)
-print("the server saw fewer requests than the client made calls:", len(live_service.log) < len(outcomes))
-print("the last call was answered:", outcomes[-1] == "answered", "- the breaker ended", live_breaker.state.name)
+if exercise_done("exercises 1 and 3", CircuitBreaker, fetch_item):
+    live_service = Service(seed=7, faults=Faults(latency=Latency.fixed(0.005), outages=((0.0, 0.5),)))
+    live_breaker = CircuitBreaker(2, 0.3, 1, counted=(UpstreamError, httpx.TransportError), name="live")
+    with serve_live(live_service) as url:
+        outcomes = await ask_for_items(url, live_service, live_breaker)
+    print("the breaker rejected calls during the outage:", "rejected" in outcomes)
+    print("the server saw fewer requests than the client made calls:", len(live_service.log) < len(outcomes))
+    print("the last call was answered:", outcomes[-1] == "answered", "- the breaker ended", live_breaker.state.name)
 
 # %% [markdown]
 # ## 9. The production libraries
@@ -661,6 +665,8 @@ async def half_open_rush(breaker):
 with warnings.catch_warnings():  # pybreaker drops a coroutine it made (see below); Python would warn
     warnings.simplefilter("ignore", RuntimeWarning)
     for breaker_class in (PyBreaker, AioBreaker, Purgatory, CircuitBreaker):
+        if breaker_class is CircuitBreaker and not exercise_done("exercise 1", CircuitBreaker):
+            continue  # the libraries' rows need none of your code; yours needs exercise 1
         made = await half_open_rush(breaker_class(failure_threshold=1, recovery_timeout=0.2, half_open_max_calls=1))
         gc.collect()
         print(f"{breaker_class.__name__:>14}: {made} of 5 calls made while half open")
@@ -757,3 +763,17 @@ print("failure rate >= 30%:  ", run_virtual(flaky_service_for(FailureRateBreaker
 # | count a failure rate when "N in a row" is too coarse | a service failing 40% of the time never trips the breaker | section 10 |
 #
 # Next: chapter 8, rate limiting.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("circuit_breaker.ipynb")

@@ -42,6 +42,7 @@ from coursekit.chapter_checks.rate_limiting import (
     check_per_client_limits,
     check_per_client_memory,
 )
+from coursekit.exercise_gate import exercise_done
 from coursekit.rate_limits import Decision, bursty_arrivals, timed_acquire  # noqa: F401  (your solutions return Decision)
 
 # %% [markdown]
@@ -324,9 +325,11 @@ from coursekit.picture_runs.rate_limiting import BUCKET, bucket_run
 from coursekit.plots_rate_limiting import show_bucket
 from coursekit.traces import reference_run
 
-show_bucket(
-    {"your TokenBucket": bucket_run(TokenBucket), "reference": reference_run("rate_limiting", "bucket_run")}, **BUCKET
-)
+if exercise_done("exercise 1", TokenBucket):
+    show_bucket(
+        {"your TokenBucket": bucket_run(TokenBucket), "reference": reference_run("rate_limiting", "bucket_run")},
+        **BUCKET,
+    )
 
 # %% [markdown]
 # Each burst empties the bucket; the requests beyond it leave one every quarter second, in
@@ -516,6 +519,12 @@ check_log_try(SlidingLogLimiter, limit=6, window=4.0, start=0.0)
 #   one number, the *theoretical arrival time* of the next request; a request passes if it
 #   is not earlier than that minus the burst allowance. Again the token bucket's answers,
 #   with a single float of state.
+#
+# The chart has a row per algorithm: grey bars count the requests asked, blue bars those
+# admitted, per 1 s bin (0 to 1 s, 1 to 2 s, ...); the dashed line is the limit, 5. A limit
+# is about **every** window of 1 s, not only those bins: the shaded span is each
+# algorithm's busiest 1 s window at any start, and the count on the right is how many it
+# admitted in it.
 
 
 # %%
@@ -611,7 +620,8 @@ show_admissions({name: algorithm_run(limiter) for name, limiter in algorithms.it
 # one algorithm with three kinds of state. They admit the most (33 of 40), and up to 7 in
 # some second — `capacity + rate·T`, the burst plus the refill — by design. The **fixed
 # window** lets 10 through within one second, twice its limit: a burst that straddles a
-# boundary gets 5 on each side. The **sliding log** never exceeds 5 in any second, at the
+# boundary gets 5 on each side (its busiest window straddles t = 3, where each bin holds
+# only 5). The **sliding log** never exceeds 5 in any second, at the
 # price of remembering every admission. The **sliding-window counter** sits in between: it
 # assumes the previous window's requests were spread evenly, and bursts are not, so it lets
 # 7 through in one second — better than the fixed window, with the same two counters of
@@ -732,7 +742,8 @@ async def million_clients(limiter, clients=1_000_000, per_step=1000):
     return "\n".join(lines)
 
 
-print(run_virtual(million_clients(PerClientLimiter(4.0, 8, 2.0)), deadline=1000, wall_limit=120).unwrap())
+if exercise_done("exercise 3", PerClientLimiter):
+    print(run_virtual(million_clients(PerClientLimiter(4.0, 8, 2.0)), deadline=1000, wall_limit=120).unwrap())
 
 # %% [markdown]
 # Flat: after the first two seconds, it tracks the clients of the last two seconds, about
@@ -745,9 +756,13 @@ print(run_virtual(million_clients(PerClientLimiter(4.0, 8, 2.0)), deadline=1000,
 from coursekit.picture_runs.rate_limiting import clients_run
 from coursekit.plots_rate_limiting import show_tracked
 
-show_tracked(
-    {"your PerClientLimiter": clients_run(PerClientLimiter), "reference": reference_run("rate_limiting", "clients_run")}
-)
+if exercise_done("exercise 3", PerClientLimiter):
+    show_tracked(
+        {
+            "your PerClientLimiter": clients_run(PerClientLimiter),
+            "reference": reference_run("rate_limiting", "clients_run"),
+        }
+    )
 
 # %% [markdown]
 # ## 7. The server side: 429 and `Retry-After`
@@ -797,7 +812,8 @@ async def two_clients():
     print(f"the service itself saw {len(service.log)} requests; the middleware answered the rest")
 
 
-run_virtual(two_clients(), deadline=120).unwrap()
+if exercise_done("exercise 3", PerClientLimiter):
+    run_virtual(two_clients(), deadline=120).unwrap()
 
 # %% [markdown]
 # The impatient client got 4 answers and 6 refusals. The polite one got all ten: 4 at once,
@@ -820,12 +836,13 @@ async def polite_live(url):
         return [(await get_politely(client, f"/items/{n}", "live")).status_code for n in range(6)]
 
 
-live_service = Service(seed=8)
-live_guarded = RateLimitMiddleware(live_service, PerClientLimiter(2.0, 3, 10.0))
-with serve_live(live_guarded) as url:
-    statuses = await polite_live(url)
-print("every request was answered 200 in the end:", statuses == [200] * 6)
-print("the service itself saw exactly those 6 requests:", len(live_service.log) == 6)
+if exercise_done("exercise 3", PerClientLimiter):
+    live_service = Service(seed=8)
+    live_guarded = RateLimitMiddleware(live_service, PerClientLimiter(2.0, 3, 10.0))
+    with serve_live(live_guarded) as url:
+        statuses = await polite_live(url)
+    print("every request was answered 200 in the end:", statuses == [200] * 6)
+    print("the service itself saw exactly those 6 requests:", len(live_service.log) == 6)
 
 # %% [markdown]
 # ## 8. The production libraries
@@ -1008,3 +1025,17 @@ print(f"{within} passed within the first 60 s; the first twelve at {[round(t, 3)
 # | answer 429 with `Retry-After`, and honour it | blind retries hammer the server | section 7 |
 #
 # Next: chapter 9, latency statistics.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("rate_limiting.ipynb")

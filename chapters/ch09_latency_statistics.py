@@ -47,6 +47,7 @@ from coursekit.chapter_checks.latency_statistics import (
     check_recorder_error_bound,
     check_recorder_memory,
 )
+from coursekit.exercise_gate import exercise_done
 from coursekit.latency import METHODS, StalledService, footprint, log_buckets, memory_budget  # noqa: F401  (METHODS: your solutions)
 from coursekit.plots_latency import show_cdf, show_coordinated_omission, show_latency_histogram
 from coursekit.service import Faults, Latency
@@ -291,11 +292,6 @@ check_recorder_memory(LatencyRecorder, relative_error=0.001, size=50000, seed=6,
 # %%
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
-ours = LatencyRecorder(relative_error=0.01, lowest=1e-6, highest=3600.0)
-hdr = HdrHistogram(1, 3_600_000_000, 2)  # microseconds, 1 µs .. 1 h, 2 significant digits
-for seconds in day_sample:
-    ours.record(seconds)
-    hdr.record_value(round(seconds * 1e6))
 ordered = sorted(day_sample)
 
 
@@ -308,10 +304,16 @@ def worst_error(answer):
     return max(errors)
 
 
-print(f"ours: worst relative error {worst_error(ours.percentile):.3%} (bound 1%)")
-print(f"hdrh: worst relative error {worst_error(lambda p: hdr.get_value_at_percentile(p) / 1e6):.3%} (bound 1%)")
-print(f"ours: {footprint(ours)} bytes (budget {memory_budget(0.01, 1e-6, 3600.0)})")
-print(f"hdrh: {hdr.counts_len} counters of {hdr.word_size} bytes = {hdr.counts_len * hdr.word_size} bytes")
+if exercise_done("exercise 2", LatencyRecorder):
+    ours = LatencyRecorder(relative_error=0.01, lowest=1e-6, highest=3600.0)
+    hdr = HdrHistogram(1, 3_600_000_000, 2)  # microseconds, 1 µs .. 1 h, 2 significant digits
+    for seconds in day_sample:
+        ours.record(seconds)
+        hdr.record_value(round(seconds * 1e6))
+    print(f"ours: worst relative error {worst_error(ours.percentile):.3%} (bound 1%)")
+    print(f"hdrh: worst relative error {worst_error(lambda p: hdr.get_value_at_percentile(p) / 1e6):.3%} (bound 1%)")
+    print(f"ours: {footprint(ours)} bytes (budget {memory_budget(0.01, 1e-6, 3600.0)})")
+    print(f"hdrh: {hdr.counts_len} counters of {hdr.word_size} bytes = {hdr.counts_len * hdr.word_size} bytes")
 
 # %% [markdown]
 # Both stay within their bound. HdrHistogram allocates every counter of its range up front
@@ -338,9 +340,10 @@ print("hdrh p99 of no values:", HdrHistogram(1, 3_600_000_000, 2).get_value_at_p
 # ## 6. Pictures of a latency distribution
 #
 # The course's service with a long-tailed latency (lognormal, median 40 ms), 500 requests
-# one after another on the virtual clock, recorded in your `LatencyRecorder`. A histogram
-# (log-scaled buckets) with its percentiles, and the cumulative distribution (CDF): the
-# share of requests at or below each latency; p50 and p99 are where it crosses 0.5 and 0.99.
+# one after another on the virtual clock. A histogram (log-scaled buckets) with its
+# nearest-rank percentiles, and the cumulative distribution (CDF): the share of requests
+# at or below each latency; p50 and p99 are where it crosses the guide lines at 0.5 and
+# 0.99.
 
 # %%
 tail_service = StalledService(seed=4, faults=Faults(latency=Latency.lognormal(0.04, 0.7)))
@@ -358,12 +361,19 @@ async def one_at_a_time(service, count):
 
 
 tail = run_virtual(one_at_a_time(tail_service, 500), deadline=1000, wall_limit=120).unwrap()
-recorded = LatencyRecorder(relative_error=0.01, lowest=1e-4, highest=60.0)
-for seconds in tail:
-    recorded.record(seconds)
-print({key: round(value * 1000, 1) if key != "count" else value for key, value in recorded.summary().items()})
 show_latency_histogram({"the service, lognormal latency": tail})
 show_cdf({"the service, lognormal latency": tail})
+
+# %% [markdown]
+# The same 500 latencies recorded in your `LatencyRecorder` (1 % relative error), its
+# summary in milliseconds: within 1 % of the exact percentiles printed above the histogram.
+
+# %%
+if exercise_done("exercise 2", LatencyRecorder):
+    recorded = LatencyRecorder(relative_error=0.01, lowest=1e-4, highest=60.0)
+    for seconds in tail:
+        recorded.record(seconds)
+    print({key: round(value * 1000, 1) if key != "count" else value for key, value in recorded.summary().items()})
 
 # %% [markdown]
 # ## 7. Coordinated omission
@@ -401,8 +411,9 @@ async def crawler_report(urls, max_concurrent=10):
 
 
 reported, waited = run_virtual(crawler_report([f"/pages/{n}" for n in range(100)])).unwrap()
-print(f"the crawler reports p99 = {percentile(reported, 99) * 1000:.0f} ms (nearest rank)")
-print(f"its callers waited p99 = {percentile(waited, 99) * 1000:.0f} ms")
+if exercise_done("exercise 1", percentile):
+    print(f"the crawler reports p99 = {percentile(reported, 99) * 1000:.0f} ms (nearest rank)")
+    print(f"its callers waited p99 = {percentile(waited, 99) * 1000:.0f} ms")
 
 # %% [markdown]
 # The fix is to measure from when the request **should** have been sent. A constant-rate
@@ -434,10 +445,12 @@ async def closed_loop(service, rate, count):
 
 
 naive = run_virtual(closed_loop(stalled(), 8.0, 320), deadline=120, wall_limit=120).unwrap()
-print(
-    f"closed loop, timed from the send: p50 {percentile(naive, 50) * 1000:.1f} ms, p99 {percentile(naive, 99) * 1000:.1f} ms"
-)
-print(f"  latencies over 1 s: {sum(seconds > 1 for seconds in naive)} of {len(naive)}")
+if exercise_done("exercise 1", percentile):
+    print(
+        f"closed loop, timed from the send: p50 {percentile(naive, 50) * 1000:.1f} ms, "
+        f"p99 {percentile(naive, 99) * 1000:.1f} ms"
+    )
+    print(f"  latencies over 1 s: {sum(seconds > 1 for seconds in naive)} of {len(naive)}")
 
 # %% [markdown]
 # A p99 of about 50 ms for a service that froze for two seconds in a forty-second run. Now
@@ -502,11 +515,12 @@ check_constant_rate_connections(constant_rate, rate=16.0, count=30, connections=
 from coursekit.picture_runs.latency_statistics import RATE, STALLS, START, stall_run
 from coursekit.traces import reference_run
 
-both = {
-    "your constant_rate": stall_run(constant_rate),
-    "reference": reference_run("latency_statistics", "stall_run"),
-}
-show_coordinated_omission(both, start=START, rate=RATE, stalls=STALLS)
+if exercise_done("exercise 3", constant_rate):
+    both = {
+        "your constant_rate": stall_run(constant_rate),
+        "reference": reference_run("latency_statistics", "stall_run"),
+    }
+    show_coordinated_omission(both, start=START, rate=RATE, stalls=STALLS)
 
 # %% [markdown]
 # The same requests, the same answers: from the send, one request took 2 s and the rest
@@ -515,9 +529,10 @@ show_coordinated_omission(both, start=START, rate=RATE, stalls=STALLS)
 # latencies in a histogram and a CDF:
 
 # %%
-yours = both["your constant_rate"].unwrap()
-show_latency_histogram({"from the intended send (yours)": yours, "from the send (closed loop)": naive})
-show_cdf({"from the intended send (yours)": yours, "from the send (closed loop)": naive})
+if exercise_done("exercise 3", constant_rate):
+    yours = both["your constant_rate"].unwrap()
+    show_latency_histogram({"from the intended send (yours)": yours, "from the send (closed loop)": naive})
+    show_cdf({"from the intended send (yours)": yours, "from the send (closed loop)": naive})
 
 # %% [markdown]
 # ## 8. On a real socket
@@ -535,8 +550,6 @@ import httpx
 
 from coursekit.service.live import serve_live
 
-live = StalledService(seed=2, faults=Faults(latency=Latency.fixed(0.005)), stalls=((0.2, 0.7),))
-
 
 async def live_load(url):
     async with httpx.AsyncClient(base_url=url) as client:
@@ -547,13 +560,15 @@ async def live_load(url):
         return await constant_rate(get_item, rate=50.0, count=50, connections=8)
 
 
-with serve_live(live) as url:
-    live_latencies = await live_load(url)
-live_recorder = LatencyRecorder(relative_error=0.01, lowest=1e-5, highest=60.0)
-for seconds in live_latencies:
-    live_recorder.record(max(seconds, 1e-5))
-print("latencies recorded:", live_recorder.count, "- requests the server saw:", len(live.log))
-print("the p99, from the intended send, shows the stall (over 100 ms):", live_recorder.p99 > 0.1)
+if exercise_done("exercises 2 and 3", LatencyRecorder, constant_rate):
+    live = StalledService(seed=2, faults=Faults(latency=Latency.fixed(0.005)), stalls=((0.2, 0.7),))
+    with serve_live(live) as url:
+        live_latencies = await live_load(url)
+    live_recorder = LatencyRecorder(relative_error=0.01, lowest=1e-5, highest=60.0)
+    for seconds in live_latencies:
+        live_recorder.record(max(seconds, 1e-5))
+    print("latencies recorded:", live_recorder.count, "- requests the server saw:", len(live.log))
+    print("the p99, from the intended send, shows the stall (over 100 ms):", live_recorder.p99 > 0.1)
 
 # %% [markdown]
 # ## Summary
@@ -567,3 +582,17 @@ print("the p99, from the intended send, shows the stall (over 100 ms):", live_re
 # | time from the intended send | a closed loop records one slow request per stall, not all of them | document 000 §8, section 7, exercise 3 |
 #
 # Next: chapter 10, the layers together.
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("latency_statistics.ipynb")

@@ -58,6 +58,7 @@ from coursekit.chapter_checks.resilient_client import (
     check_get_fallback,
     check_limiter_made_once,
 )
+from coursekit.exercise_gate import exercise_done
 from coursekit.resilience_layers import (  # noqa: F401  (Breaker, Limiter: your solution's annotations)
     Breaker,
     ClientPolicy,
@@ -362,20 +363,21 @@ check_get_fallback(ResilientClient, start=0.0)
 # that answers `None`. The service answers with a long tail (median 0.15 s), fails 2% of
 # requests, and is down from t = 12 to t = 22 (shaded). Every series is read from events
 # the layers and the service emit, not from your code. Left, your `ResilientClient`; right,
-# the reference's recorded run.
+# the reference's recorded run; the legend below names every mark.
 
 # %%
 from coursekit.picture_runs.resilient_client import OUTAGES, dashboard_run
 from coursekit.plots_dashboard import show_dashboard
 from coursekit.traces import reference_run
 
-show_dashboard(
-    {
-        "your ResilientClient": dashboard_run(ResilientClient),
-        "reference": reference_run("resilient_client", "dashboard_run"),
-    },
-    outages=OUTAGES,
-)
+if exercise_done("exercises 1 to 3", ResilientClient):
+    show_dashboard(
+        {
+            "your ResilientClient": dashboard_run(ResilientClient),
+            "reference": reference_run("resilient_client", "dashboard_run"),
+        },
+        outages=OUTAGES,
+    )
 
 # %% [markdown]
 # What to read in it:
@@ -385,8 +387,10 @@ show_dashboard(
 #   (6, one per caller) and as a median latency of about half a second, most of it spent
 #   waiting for a token. A limiter protects the service and costs the callers latency;
 # * when the outage starts, three failures open the **breaker**; from then on calls fail
-#   fast into the fallback (ticks), the latency drops to 0 and admissions stop: an open
-#   breaker spends no tokens and sends no requests. Every 5 s one trial call goes through;
+#   fast into the fallback (the black bars: calls the fallback answered, per second, on the
+#   right axis), the latency drops to 0 and admissions stop: an open breaker spends no
+#   tokens and sends no requests. Every 5 s one trial call goes through (a triangle marks
+#   each half-open period);
 # * **retries** are rare: a 2% error rate costs a retry now and then; during the outage
 #   the breaker, not the retry loop, answers;
 # * the **server's load** is at most the bulkhead's 4 requests, and nothing during the outage.
@@ -773,27 +777,29 @@ async def crawl_service(service, **settings):
 
 crawl_site = Service(seed=6, pages=60, faults=Faults(latency=Latency.uniform(0.02, 0.2), error_rate=0.05))
 settings = {"max_depth": 3, "workers": 4, "frontier_size": 4, "interval": 0.05}
-crawl_run = run_virtual(crawl_service(crawl_site, **settings), deadline=300)
-result = crawl_run.unwrap()
-print(result.report(), f"in {crawl_run.elapsed:.2f} s")
+if exercise_done("exercises 1 to 4", ResilientClient, admit_links):
+    crawl_run = run_virtual(crawl_service(crawl_site, **settings), deadline=300)
+    result = crawl_run.unwrap()
+    print(result.report(), f"in {crawl_run.elapsed:.2f} s")
 
-within = {f"/pages/{n}" for n, depth in breadth_first_depths(crawl_site.links).items() if depth <= 3}
-requested = collections.Counter(record.path for record in crawl_site.log if record.status == 200)
-first_requests: dict[str, float] = {}
-for record in crawl_site.log:
-    first_requests.setdefault(record.path, record.time)
-times = sorted(first_requests.values())
-retries = len(crawl_site.log) - len(first_requests)
-print("every page within depth 3 was crawled, and no other:", set(result.outcomes) == within)
-print("no page was fetched twice:", max(requested.values()) == 1)
-print(
-    f"the frontier never held more than {settings['frontier_size']}:", result.peak_frontier <= settings["frontier_size"]
-)
-print(
-    "the crawler's requests were never closer than 0.05 s:",
-    min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.05 - 1e-9,
-)
-print(f"the client's retries came on top: {retries}, on its own backoff")
+    within = {f"/pages/{n}" for n, depth in breadth_first_depths(crawl_site.links).items() if depth <= 3}
+    requested = collections.Counter(record.path for record in crawl_site.log if record.status == 200)
+    first_requests: dict[str, float] = {}
+    for record in crawl_site.log:
+        first_requests.setdefault(record.path, record.time)
+    times = sorted(first_requests.values())
+    retries = len(crawl_site.log) - len(first_requests)
+    print("every page within depth 3 was crawled, and no other:", set(result.outcomes) == within)
+    print("no page was fetched twice:", max(requested.values()) == 1)
+    print(
+        f"the frontier never held more than {settings['frontier_size']}:",
+        result.peak_frontier <= settings["frontier_size"],
+    )
+    print(
+        "the crawler's requests were never closer than 0.05 s:",
+        min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.05 - 1e-9,
+    )
+    print(f"the client's retries came on top: {retries}, on its own backoff")
 
 # %% [markdown]
 # The same crawl against the service served for real on 127.0.0.1 by uvicorn, on the
@@ -804,8 +810,6 @@ print(f"the client's retries came on top: {retries}, on its own backoff")
 # NBVAL_IGNORE_OUTPUT
 # (why: real sockets and the real clock; the latency percentiles change on every run)
 from coursekit.service.live import serve_live
-
-live_site = Service(seed=6, pages=60, faults=Faults(latency=Latency.uniform(0.002, 0.02), error_rate=0.05))
 
 
 async def crawl_live(url):
@@ -819,10 +823,12 @@ async def crawl_live(url):
         return await crawl(client, "/pages/0", max_depth=3, workers=4, frontier_size=4, interval=0.005)
 
 
-with serve_live(live_site) as url:
-    live = await crawl_live(url)
-print(live.report())
-print("same pages as on the virtual clock:", set(live.outcomes) == set(result.outcomes))
+if exercise_done("exercises 1 to 4", ResilientClient, admit_links):
+    live_site = Service(seed=6, pages=60, faults=Faults(latency=Latency.uniform(0.002, 0.02), error_rate=0.05))
+    with serve_live(live_site) as url:
+        live = await crawl_live(url)
+    print(live.report())
+    print("same pages as on the virtual clock:", set(live.outcomes) == set(result.outcomes))
 
 # %% [markdown]
 # ## 8. The pattern selection guide, as a decision table
@@ -858,11 +864,12 @@ bugged = run_virtual(during_outage(resilient_api_call), deadline=120).unwrap().s
 fixed = run_virtual(during_outage(shared_version()), deadline=120).unwrap().split(" requests")[0]
 print(f"40 jobs, 5 at a time: batches {batches:.1f} s, a semaphore pool {pooled:.1f} s")
 print(f"outage, 40 calls: breaker per call {bugged} requests, shared {fixed}")
-print(f"crawl: {len(result.outcomes)} pages, peak frontier {result.peak_frontier} of {settings['frontier_size']}")
 print(
     f"order: {orders['retry outside the breaker']['requests during the outage']} vs "
     f"{orders['breaker outside the retry']['requests during the outage']} requests during the outage"
 )
+if exercise_done("exercises 1 to 4", ResilientClient, admit_links):  # the crawl of section 7 used your code
+    print(f"crawl: {len(result.outcomes)} pages, peak frontier {result.peak_frontier} of {settings['frontier_size']}")
 
 # %% [markdown]
 # | if you need to ... | use | key components | measured |
@@ -889,3 +896,17 @@ print(
 # | honour `Retry-After`, inside a deadline | retries too early, or a caller waits for ever | exercise 2 |
 # | cache fresh answers before the bulkhead | every call pays a request and a slot | exercise 3 |
 # | bound the crawler's frontier; never `put` while holding a lock | memory grows; or a deadlock | 004, section 7 |
+
+# %% [markdown]
+# ## Check my work
+#
+# Every visible check of this chapter, exercise by exercise, without stopping at the first
+# failure: which graded cells pass, their points, and the first failing property with its
+# hint. It reads the notebook as last saved, so save first (Ctrl+S). Run it before you
+# submit; the course home page shows its result. Grading runs these checks again, with
+# hidden ones.
+
+# %%
+from coursekit.check_my_work import check_my_work
+
+check_my_work("resilient_client.ipynb")

@@ -165,6 +165,23 @@ def breaker_bands(events: list[Event], end: float, origin: float = 0.0) -> list[
     return bands
 
 
+def breaker_periods(events: list[Event], state: str, end: float) -> list[tuple[float, float]]:
+    """(start, end) of every period a breaker spent in ``state``, in order, from its ``breaker.state``
+    events; unlike :func:`breaker_bands`, a period of no length counts (a half-open trial that fails at
+    once reopens the breaker at the instant it went half open). One still under way ends at ``end``."""
+    periods: list[tuple[float, float]] = []
+    since: float | None = None
+    for time, old, new in breaker_transitions(events):
+        if old == state and since is not None:
+            periods.append((since, time))
+            since = None
+        if new == state:
+            since = time
+    if since is not None:
+        periods.append((since, max(since, end)))
+    return periods
+
+
 def breaker_calls(events: list[Event]) -> dict[str, list[float]]:
     """When calls reached the service and how they ended, and when the breaker rejected calls:
     ``{"ok": [...], "failed": [...], "rejected": [...]}``, from ``server.response`` events

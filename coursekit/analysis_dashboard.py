@@ -1,6 +1,7 @@
 """What chapter 10's dashboard shows, read from a run's events only (see coursekit/analysis.py).
 
-Event kinds read here: ``call.start`` / ``call.end`` (a caller's call of the client, ``latency``),
+Event kinds read here: ``call.start`` / ``call.end`` (a caller's call of the client, ``latency``,
+``outcome``: ``"answered"``, or ``"fallback"`` when the client's fallback answered),
 ``breaker.state`` / ``breaker.rejected``, ``limiter.admitted``, ``server.request`` /
 ``server.response`` (with ``path``: each call asks for a URL of its own, so a path's second
 request is a retry). Times are virtual seconds; series are per bin of ``width`` seconds.
@@ -13,7 +14,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]  # hdrhistogram ships no type hints
 
-from coursekit.analysis import breaker_bands
+from coursekit.analysis import breaker_bands, breaker_periods
 from coursekit.events import Event
 
 
@@ -100,3 +101,19 @@ def overall_latency(events: list[Event]) -> dict[str, Any]:
 def breaker_states_of(events: list[Event], end: float) -> list[tuple[float, float, str]]:
     """(start, end, state) spans of the breaker's state (one breaker: the dashboard's one host)."""
     return breaker_bands(events, end=end)
+
+
+def half_open_periods_of(events: list[Event], end: float) -> list[tuple[float, float]]:
+    """(start, end) of every half-open period of the breaker, those of no length included."""
+    return breaker_periods(events, "half_open", end)
+
+
+def fallbacks_per_bin(events: list[Event], end: float, width: float) -> tuple[list[float], list[int]]:
+    """(bin starts, counts) of the calls the client's fallback answered (``call.end`` with
+    ``outcome="fallback"``), in the bin each ended in."""
+    starts = _bins(end, width)
+    counts = [0] * len(starts)
+    for event in events:
+        if event.kind == "call.end" and event.fields.get("outcome") == "fallback":
+            counts[min(int((event.time or 0.0) // width), len(counts) - 1)] += 1
+    return starts, counts

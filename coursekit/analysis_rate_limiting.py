@@ -69,13 +69,20 @@ def per_window(times: list[float], width: float, end: float, origin: float = 0.0
 
 def most_in_any_window(times: list[float], window: float) -> int:
     """The most of ``times`` within any half-open window of ``window`` seconds."""
+    return busiest_window(times, window)[1]
+
+
+def busiest_window(times: list[float], window: float) -> tuple[float, int]:
+    """(start, count): the earliest window ``[start, start + window)`` holding the most of ``times``, where
+    ``start`` is one of them (no window holds more than one that starts at a time); (0.0, 0) for none."""
     ordered = sorted(times)
-    best = first = 0
+    best, start, first = 0, 0.0, 0
     for last, when in enumerate(ordered):
         while ordered[first] <= when - window:
             first += 1
-        best = max(best, last - first + 1)
-    return best
+        if last - first + 1 > best:
+            best, start = last - first + 1, ordered[first]
+    return start, best
 
 
 def tracked_clients(events: list[Event]) -> tuple[list[float], list[int], list[int]]:

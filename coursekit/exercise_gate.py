@@ -19,11 +19,18 @@ from coursekit.checks import is_placeholder, placeholder_methods
 
 
 def unfinished(subject: Any) -> list[str]:
-    """The placeholders left in ``subject``: the function itself, or a class's methods (by name)."""
+    """The placeholders left in ``subject``: the function itself, or a class's methods (by name).
+
+    A class's private helpers (``_name``, not ``__dunder__``) do not count: a statement may leave
+    them optional, and a learner may write the class without them."""
     name = getattr(subject, "__name__", repr(subject))
     if inspect.isclass(subject):
-        return [f"{name}.{method}" for method in placeholder_methods(subject)]
+        return [f"{name}.{method}" for method in placeholder_methods(subject) if not is_private_helper(method)]
     return [name] if is_placeholder(subject) else []
+
+
+def is_private_helper(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 def exercise_done(exercise: str, *subjects: Any) -> bool:

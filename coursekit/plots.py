@@ -19,6 +19,7 @@ from coursekit.analysis import (
     batch_calls,
     breaker_bands,
     breaker_calls,
+    breaker_periods,
     breaker_transitions,
     busy_intervals,
     in_flight,
@@ -113,9 +114,10 @@ def _ending(run: VirtualRun[Any]) -> str:
     return f"did not finish normally: {run.diagnosis.splitlines()[0]}"
 
 
-def _finish(figure: plt.Figure, title: str) -> None:
+def _finish(figure: plt.Figure, title: str, *, bottom: float = 0.0) -> None:
+    """Title, lay out (leaving ``bottom``, a share of the height, for a figure legend), show, close."""
     figure.suptitle(title)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, bottom, 1, 1))
     plt.show()
     plt.close(figure)
 
@@ -201,6 +203,78 @@ def show_batch_tradeoff(
 
 
 STATE_COLOURS = {"closed": "tab:green", "open": "tab:red", "half_open": "tab:orange"}
+STATE_LABELS = {"closed": "closed", "open": "open", "half_open": "half open"}
+SHORTEST_PERIOD = 0.01  # a half-open period is drawn at least this share of the time axis wide
+
+
+def half_open_mark_label(shortest: float) -> str:
+    """The legend's words for the marker above each half-open period (drawn at least ``shortest`` s wide)."""
+    return f"each half-open period (trial calls), drawn at least {shortest:.1f} s wide"
+
+
+def draw_breaker_states(
+    ax: Any,
+    bands: list[tuple[float, float, str]],
+    half_open: list[tuple[float, float]],
+    *,
+    span: float,
+    ymin: float,
+    ymax: float,
+    alpha: float,
+) -> None:
+    """Draw a breaker's (start, end, state) ``bands`` between ``ymin`` and ``ymax`` (axes fractions), and
+    on top every ``half_open`` period (start, end), even one of no length: at least ``SHORTEST_PERIOD *
+    span`` wide, outlined, with a marker above it labelled :func:`half_open_mark_label`."""
+    shortest = SHORTEST_PERIOD * span
+    for start, end, state in bands:
+        if state != "half_open":
+            ax.axvspan(start, end, ymin=ymin, ymax=ymax, color=STATE_COLOURS.get(state, "tab:blue"), alpha=alpha)
+    drawn = [(start, max(end, start + shortest)) for start, end in half_open]
+    for start, end in drawn:
+        ax.axvspan(
+            start,
+            end,
+            ymin=ymin,
+            ymax=ymax,
+            facecolor=STATE_COLOURS["half_open"],
+            edgecolor="black",
+            linewidth=0.6,
+            alpha=HALF_OPEN_ALPHA,
+            zorder=1.5,
+        )
+    ax.scatter(
+        [(start + end) / 2 for start, end in drawn],
+        [ymax + 0.06] * len(drawn),
+        transform=ax.get_xaxis_transform(),
+        marker="v",
+        s=36,
+        color=STATE_COLOURS["half_open"],
+        edgecolors="black",
+        linewidths=0.6,
+        zorder=3,
+        clip_on=False,
+        label=half_open_mark_label(shortest),
+    )
+
+
+HALF_OPEN_ALPHA = 0.8
+
+
+def state_handles(alpha: float) -> tuple[list[Any], list[str]]:
+    """Legend handles and labels of the breaker's states, as :func:`draw_breaker_states` draws them."""
+    handles = [
+        plt.Rectangle(
+            (0, 0),
+            1,
+            1,
+            facecolor=colour,
+            edgecolor="black" if state == "half_open" else "none",
+            linewidth=0.6,
+            alpha=HALF_OPEN_ALPHA if state == "half_open" else alpha,
+        )
+        for state, colour in STATE_COLOURS.items()
+    ]
+    return handles, [STATE_LABELS[state] for state in STATE_COLOURS]
 
 
 def show_breaker_states(
@@ -209,40 +283,48 @@ def show_breaker_states(
     outages: tuple[tuple[float, float], ...] = (),
     title: str = "Breaker state over time, against the service's outages",
 ) -> None:
-    """Per run: the breaker's state as coloured bands (green closed, red open, orange half open), the
+    """Per run: the breaker's state as coloured bands (green closed, red open, orange half open; every
+    half-open period marked with a triangle and drawn wide enough to see, even one of no length), the
     service's outages as a hatched strip below, and every call marked: a dot for one the service
-    answered, a cross for a failure, a tick for one the breaker rejected without calling."""
-    figure, axes = plt.subplots(len(runs), 1, figsize=(9.0, 1.9 * len(runs)), sharex=True, squeeze=False)
+    answered, a cross for a failure, a tick for one the breaker rejected without calling. Every mark is
+    in the legend."""
+    figure, axes = plt.subplots(len(runs), 1, figsize=(9.0, 1.9 * len(runs) + 0.9), sharex=True, squeeze=False)
+    span = max((run.elapsed for run in runs.values()), default=1.0)
     for ax, (label, run) in zip(axes[:, 0], runs.items(), strict=True):
-        bands = breaker_bands(run.events, end=run.elapsed)
-        for start, end, state in bands:
-            ax.axvspan(start, end, ymin=0.35, ymax=1.0, color=STATE_COLOURS.get(state, "tab:blue"), alpha=0.35)
+        half_open = breaker_periods(run.events, "half_open", end=run.elapsed)
+        draw_breaker_states(
+            ax, breaker_bands(run.events, end=run.elapsed), half_open, span=span, ymin=0.35, ymax=0.88, alpha=0.35
+        )
         for start, end in outages:
             ax.axvspan(start, end, ymin=0.0, ymax=0.25, facecolor="none", edgecolor="tab:grey", hatch="///")
         marks = breaker_calls(run.events)
-        ax.scatter(marks["ok"], [0.8] * len(marks["ok"]), s=10, color="tab:green", label="answered")
-        ax.scatter(marks["failed"], [0.65] * len(marks["failed"]), s=18, marker="x", color="tab:red", label="failed")
-        ax.scatter(marks["rejected"], [0.5] * len(marks["rejected"]), s=18, marker="|", color="black", label="rejected")
+        ax.scatter(marks["ok"], [0.76] * len(marks["ok"]), s=10, color="tab:green", zorder=2)
+        ax.scatter(marks["failed"], [0.62] * len(marks["failed"]), s=18, marker="x", color="tab:red", zorder=2)
+        ax.scatter(marks["rejected"], [0.48] * len(marks["rejected"]), s=18, marker="|", color="black", zorder=2)
         ax.set_ylim(0, 1)
-        ax.set_yticks([0.125, 0.65], ["outage", "calls"])
+        ax.set_yticks([0.125, 0.62], ["outage", "calls"])
         ax.set_title(label, fontsize=10)
         opened = sum(1 for _, _, new in breaker_transitions(run.events) if new == "open")
         print(
             f"{label}: {len(marks['ok']) + len(marks['failed'])} call(s) reached the service "
             f"({len(marks['failed'])} failed), {len(marks['rejected'])} rejected, opened {opened} time(s), "
-            f"{_ending(run)}"
+            f"half open {len(half_open)} time(s), {_ending(run)}"
         )
-    handles = [plt.Rectangle((0, 0), 1, 1, color=colour, alpha=0.35) for colour in STATE_COLOURS.values()]
-    axes[-1][0].legend(
-        handles + axes[0][0].get_legend_handles_labels()[0],
-        [*STATE_COLOURS, "answered", "failed", "rejected"],
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.55),
-        fontsize=8,
-        ncol=6,
+    handles, labels = state_handles(0.35)
+    marks_legend = {
+        half_open_mark_label(SHORTEST_PERIOD * span): plt.Line2D(
+            [], [], marker="v", linestyle="", color=STATE_COLOURS["half_open"], markeredgecolor="black"
+        ),
+        "a call the service answered": plt.Line2D([], [], marker="o", markersize=4, linestyle="", color="tab:green"),
+        "a call that failed (5xx)": plt.Line2D([], [], marker="x", linestyle="", color="tab:red"),
+        "a call the breaker rejected (not made)": plt.Line2D([], [], marker="|", linestyle="", color="black"),
+        "service down (outage)": plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="tab:grey", hatch="///"),
+    }
+    figure.legend(
+        handles + list(marks_legend.values()), labels + list(marks_legend), loc="lower center", fontsize=8, ncol=3
     )
     axes[-1][0].set_xlabel("virtual time (s)")
-    _finish(figure, title)
+    _finish(figure, title, bottom=0.75 / (1.9 * len(runs) + 0.9))
 
 
 def show_attempts(

@@ -38,7 +38,7 @@ def show_latency_histogram(
 ) -> None:
     """One panel per series: a histogram of its latencies on log-spaced bins, with a vertical line at
     each nearest-rank percentile."""
-    figure, axes = plt.subplots(1, len(samples), figsize=(4.6 * len(samples), 3.0), squeeze=False)
+    figure, axes = plt.subplots(1, len(samples), figsize=(6.0 * len(samples), 3.0), squeeze=False)
     for ax, (label, values) in zip(axes[0], samples.items(), strict=True):
         data = np.asarray(values, dtype=float) * 1000
         bins = np.geomspace(max(data.min(), 1e-3), data.max() * 1.01, 40)
@@ -49,9 +49,9 @@ def show_latency_histogram(
                 nearest_rank_ms(values, p),
                 color=PERCENTILE_COLOURS.get(int(p), "tab:purple"),
                 linestyle="--",
-                label=f"p{p:g}",
+                label=percentile_label(values, p),
             )
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="nearest rank", title_fontsize=8)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("latency (ms, log scale)")
         print(_summary(label, values, percentiles))
@@ -59,20 +59,50 @@ def show_latency_histogram(
     _finish(figure, title)
 
 
+def percentile_label(values: Sequence[float], p: float) -> str:
+    """A percentile line's legend label: which percentile, its value, and the method."""
+    return f"p{p:g} = {nearest_rank_ms(values, p):.1f} ms"
+
+
+CDF_GUIDES = {
+    50: ("--", "share 0.5: a curve crosses it at its p50"),
+    99: (":", "share 0.99: a curve crosses it at its p99"),
+}
+
+
 def show_cdf(samples: Mapping[str, Sequence[float]], *, title: str = "Latency CDF") -> None:
-    """Every series' empirical distribution function on one axis: the share of latencies at or below x."""
-    figure, ax = plt.subplots(figsize=(6.5, 3.2))
+    """Every series' empirical distribution function on one axis: the share of latencies at or below x;
+    guide lines at the shares 0.5 and 0.99, labelled, where each curve reaches its p50 and p99 (a dot
+    on the curve)."""
+    figure, ax = plt.subplots(figsize=(6.5, 3.4))
     for label, values in samples.items():
         data = np.sort(np.asarray(values, dtype=float)) * 1000
         shares = np.arange(1, len(data) + 1) / len(data)
-        ax.step(data, shares, where="post", label=label)
+        (line,) = ax.step(data, shares, where="post", label=label)
+        ax.plot(
+            [nearest_rank_ms(values, p) for p in CDF_GUIDES],
+            [p / 100 for p in CDF_GUIDES],
+            "o",
+            markersize=4,
+            color=line.get_color(),
+        )
         print(_summary(label, values, (50, 99)))
-    for share in (0.5, 0.99):
-        ax.axhline(share, color="grey", linestyle=":", linewidth=1)
+    for p, (style, words) in CDF_GUIDES.items():
+        ax.axhline(p / 100, color="grey", linestyle=style, linewidth=1, label=words)
+        ax.annotate(
+            f"p{p}",
+            (0.0, p / 100),
+            xycoords=("axes fraction", "data"),
+            xytext=(3, 2),
+            textcoords="offset points",
+            fontsize=8,
+            color="dimgrey",
+        )
+    ax.plot([], [], "o", markersize=4, color="grey", label="each curve's p50 and p99 (nearest rank)")
     ax.set_xscale("log")
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("share of requests at or below")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     _finish(figure, title)
 
 
@@ -84,8 +114,15 @@ def show_coordinated_omission(
     figure, axes = plt.subplots(1, len(runs), figsize=(4.8 * len(runs), 3.2), sharey=True, squeeze=False)
     for ax, (label, run) in zip(axes[0], runs.items(), strict=True):
         intended, from_send, from_intended = latencies_both_ways(run.events, start=start, rate=rate)
-        for begin, end in stalls:
-            ax.axvspan(begin, end, color="tab:grey", alpha=0.2, hatch="//", label="stall")
+        for number, (begin, end) in enumerate(stalls):
+            ax.axvspan(
+                begin,
+                end,
+                color="tab:grey",
+                alpha=0.2,
+                hatch="//",
+                label=None if number else "service stalled (requests held)",
+            )
         ax.plot(intended, np.asarray(from_intended) * 1000, ".", color="tab:red", label="from intended send")
         ax.plot(intended, np.asarray(from_send) * 1000, "x", color="tab:blue", markersize=4, label="from send")
         ax.set_title(label, fontsize=10)

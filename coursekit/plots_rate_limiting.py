@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_rgba
 
 from coursekit.analysis_rate_limiting import (
     admissions,
     bucket_tokens,
+    busiest_window,
     most_in_any_window,
     per_window,
     refusals,
@@ -49,7 +51,7 @@ def show_bucket(
         times, tokens = bucket_tokens(run.events, rate, capacity)
         ax.plot(times, tokens, color="tab:blue", linewidth=1.2, label="tokens left")
         ax.axhline(capacity, color="tab:grey", linestyle="--", linewidth=1, label=f"capacity {capacity}")
-        ax.axhline(0, color="black", linewidth=0.6)
+        ax.axhline(0, color="black", linewidth=0.6, label="empty (below: more passed than it allows)")
         passed = admissions(run.events)
         at_once = [when for when, _, waited in passed if waited <= 1e-9]
         delayed = [when for when, _, waited in passed if waited > 1e-9]
@@ -66,36 +68,60 @@ def show_bucket(
             f"(longest {max(waits, default=0.0):.3g} s), at most {most_in_any_window([w for w, _, _ in passed], 1.0)} "
             f"in any 1 s, lowest token level {min(tokens, default=float(capacity)):.3g}, {_ending(run)}"
         )
-    axes[0][0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.45), ncol=5, fontsize=8)
+    axes[0][0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.2), ncol=3, fontsize=8)
     axes[-1][0].set_xlabel("virtual time (s)")
     _finish(figure, title)
 
 
-def show_admissions(
-    runs: Runs, *, width: float = 1.0, limit: float | None = None, title: str = "Admissions per window"
-) -> None:
-    """One row per run (e.g. per algorithm): arrivals per ``width`` seconds as grey bars, admissions as
-    blue bars in front; ``limit`` as a dashed line. The summary gives admitted, refused and the most
-    admissions in any window of ``width`` seconds (sliding, not just the drawn bins)."""
-    figure, axes = plt.subplots(len(runs), 1, figsize=(9.0, 1.5 * len(runs) + 0.6), sharex=True, squeeze=False)
+def show_admissions(runs: Runs, *, width: float = 1.0, limit: float | None = None, title: str | None = None) -> None:
+    """One row per run (e.g. per algorithm): arrivals per bin of ``width`` seconds as grey bars, admissions
+    as blue bars in front; ``limit`` (per ``width`` seconds) as a dashed line; and the busiest window of
+    ``width`` seconds at any start (sliding, not just the drawn bins) outlined, with its count on the
+    right. The summary gives admitted, refused and that count."""
+    figure, axes = plt.subplots(len(runs), 1, figsize=(9.0, 1.5 * len(runs) + 0.9), sharex=True, squeeze=False)
     end = max((run.elapsed for run in runs.values()), default=width)
     for ax, (label, run) in zip(axes[:, 0], runs.items(), strict=True):
         asked = requests(run.events)
         passed = [when for when, _, _ in admissions(run.events)]
         starts, arrived = per_window(asked, width, end)
         _, admitted = per_window(passed, width, end)
-        ax.bar(starts, arrived, width=width, align="edge", color="lightgrey", label="asked")
-        ax.bar(starts, admitted, width=width * 0.6, align="edge", color="tab:blue", label="admitted")
+        ax.bar(starts, arrived, width=width, align="edge", color="lightgrey", label=f"asked, per {width:g} s bin")
+        ax.bar(
+            starts, admitted, width=width * 0.6, align="edge", color="tab:blue", label=f"admitted, per {width:g} s bin"
+        )
         if limit is not None:
-            ax.axhline(limit, color="tab:red", linestyle="--", linewidth=1, label=f"limit {limit:g}")
+            ax.axhline(
+                limit, color="tab:red", linestyle="--", linewidth=1, label=f"limit: {limit:g} per {width:g} s window"
+            )
+        busiest, most = busiest_window(passed, width)
+        if most:
+            ax.axvspan(
+                busiest,
+                busiest + width,
+                facecolor=to_rgba("tab:purple", 0.12),
+                edgecolor="tab:purple",
+                linestyle=":",
+                linewidth=1.2,
+                zorder=0,
+                label=f"the busiest {width:g} s window, at any start",
+            )
+        ax.text(
+            1.01,
+            0.5,
+            f"at most {most}\nin any {width:g} s",
+            transform=ax.transAxes,
+            fontsize=8,
+            va="center",
+            color="tab:purple",
+        )
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
         print(
             f"{label:>22}: {len(passed)} admitted, {len(refusals(run.events))} refused, "
             f"at most {most_in_any_window(passed, width)} in any {width:g} s"
         )
-    axes[0][0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.6), ncol=3, fontsize=8)
-    axes[-1][0].set_xlabel("virtual time (s)")
-    _finish(figure, title)
+    axes[0][0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=2, fontsize=8)
+    axes[-1][0].set_xlabel(f"virtual time (s); bars: bins of {width:g} s")
+    _finish(figure, title or f"Admissions per {width:g} s bin, and the most in any {width:g} s window")
 
 
 def show_tracked(runs: Runs, *, title: str = "Clients a per-client limiter keeps state for") -> None:
