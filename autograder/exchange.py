@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from autograder.release import ensure_released, is_released, release_dir
 
 COURSE_ID = "asyncio-course"
 EXCHANGE_ENV = "ASYNCIO_COURSE_EXCHANGE"
+STUDENT_ENV = "ASYNCIO_COURSE_STUDENT"
+VALID_STUDENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 LEARNER_CONFIG = "nbgrader_config.py"
 # nbgrader makes the exchange's root world-writable (0o777), so anyone could rename the
 # course's folder away and put their own in its place. Learners only need to pass
@@ -104,7 +107,13 @@ def release_assignments(assignments: list[str], course_dir: Path = COURSE_DIR) -
 
 
 def learner_config(workspace: Path, course_dir: Path = COURSE_DIR) -> str:
-    """The text of the learner's ``nbgrader_config.py`` for ``workspace``."""
+    """The text of the learner's ``nbgrader_config.py`` for ``workspace``; the learner's id in the
+    exchange is ``$ASYNCIO_COURSE_STUDENT`` when set (several learners on one machine and account),
+    else nbgrader's default, the login name."""
+    student = os.environ.get(STUDENT_ENV)
+    if student is not None and not VALID_STUDENT.fullmatch(student):
+        raise ValueError(f"${STUDENT_ENV}={student!r}: a learner id is letters, digits, '_', '-' and '.', not first")
+    named = f"c.CourseDirectory.student_id = {student!r}\n" if student else ""
     return f"""\
 # Written by `python3 course.py start` (autograder/exchange.py), rewritten at each start.
 # JupyterLab's Assignments tab reads it: where the course's exchange is, and
@@ -117,7 +126,7 @@ c.Exchange.assignment_dir = {str(workspace)!r}
 c.Exchange.cache = {str(workspace / ".nbgrader_cache")!r}
 # Validate (Assignments tab) may run each cell as long as the autograder does.
 c.ExecutePreprocessor.timeout = 120
-"""
+{named}"""
 
 
 def write_learner_config(workspace: Path, course_dir: Path = COURSE_DIR) -> Path:

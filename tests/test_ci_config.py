@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # PyYAML (installed with dask) ships no type information
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information
 
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ".github/workflows/ci.yml"
