@@ -95,10 +95,15 @@ def _worth_showing(line: str) -> bool:
     return line.endswith(": FAILED") or line.lstrip().startswith("hint:") or not line.startswith(" ")
 
 
-def check_my_work(notebook: str, namespace: dict[str, Any] | None = None) -> WorkReport | None:
-    """Run the visible checks of every graded cell of ``notebook`` (a file name in the working
-    folder) in ``namespace`` (the notebook's, by default); print the table; return the report
-    (None when grading or when the notebook is not there)."""
+def check_my_work(notebook: str) -> None:
+    """Run the visible checks of every graded cell of ``notebook`` (a file name in this notebook's
+    folder) in this notebook's namespace, and print the table (the cell shows nothing else)."""
+    checked_work(notebook, _notebook_namespace())
+
+
+def checked_work(notebook: str, namespace: dict[str, Any]) -> WorkReport | None:
+    """What :func:`check_my_work` does, in ``namespace``: print the table, save the learner's
+    progress; the report (None when grading, or when the notebook is not there)."""
     if os.environ.get(GRADING_ENV):
         print("Check my work does not run while grading: the graded cells above are your score.")
         return None
@@ -106,7 +111,7 @@ def check_my_work(notebook: str, namespace: dict[str, Any] | None = None) -> Wor
     if not path.is_file():
         print(f"Check my work reads {notebook} from this notebook's folder, and it is not there.")
         return None
-    report = run_visible_checks(path, _notebook_namespace() if namespace is None else namespace)
+    report = run_visible_checks(path, namespace)
     print(report.table())
     _save_progress(report, path.parent)
     return report

@@ -4,8 +4,8 @@ A learner's screen shows a learner's tools: the course home page opens first, nb
 Assignments tab and Validate stay, and the instructor's tools (formgrader, Create Assignment,
 Course List) are off, in the server and in the page. The page's settings (``lab_settings/``):
 the disabled plugins (``page_config.json``) and the defaults a learner starts with
-(``overrides.json``: no news pop-up, no update check). The language-server extension is off
-too: the course ships no language server, so it would only log that it found none.
+(``overrides.json``: no news pop-up, no update check). Nothing
+in the start-up log asks the learner to act on what they cannot change.
 """
 
 import os
@@ -17,7 +17,15 @@ c.ServerApp.jpserver_extensions = {
     "course_home": True,
     "nbgrader.server_extensions.formgrader": False,
     "nbgrader.server_extensions.course_list": False,
-    "jupyter_lsp": False,
 }
+# The course ships no language server: looking for the usual ones only logs that each is missing.
+c.LanguageServerManager.autodetect = False
 c.LabApp.app_settings_dir = os.path.join(here, "lab_settings")
+# Kernels talk to the server over local sockets only the learner can open (IPC), not TCP ports
+# any local account could reach; ipykernel warns about the latter at every start.
+c.KernelManager.transport = "ipc"
+# Pings every 30 s, each answered within 30 s (the default timeout, three intervals, is longer
+# than the interval, which tornado warns about at every connection).
+c.ServerApp.websocket_ping_interval = 30
+c.ServerApp.websocket_ping_timeout = 30
 c.LabApp.default_url = "/course"  # the course home page (course_home)

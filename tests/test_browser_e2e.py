@@ -15,7 +15,8 @@ course's learner_screen/ decides the rest). Playwright drives Debian's Chromium
    through the whole chapter (graded cells are tagged raises-exception); only the graded cells
    of unsolved exercises fail, with the placeholder's message; Check my work, the last cell,
    prints its table; ann's home page then shows 2 of 6 graded cells passing, and submitted.
-   Each saves and submits.
+   Each saves and submits; bob's Validate button shows the first failing check at once, with
+   no course-internal frame.
 3. The instructor grades with grade-all's code in a copy of the course directory: it
    collects, grades, records and releases both learners' feedback.
 4. Each learner clicks Fetch Feedback and reads their own page: their own score, graded
@@ -338,6 +339,22 @@ def fetch_and_submit(page, lab: Lab, answer: str | None) -> Any:
     return saved
 
 
+def validate(page, lab: Lab, shot: Path) -> str:
+    """Click the notebook's Validate button; the text of nbgrader's Validation Results dialog, whose
+    first failing check must be readable without scrolling (a screenshot goes to ``shot``)."""
+    from playwright.sync_api import expect
+
+    panel = open_notebook(page, lab, CHAPTER, NOTEBOOK)
+    panel.locator(".jp-Toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(".jp-Dialog", has_text="Validation Results")
+    expect(dialog).to_be_visible(timeout=RUN_ALL_MS)  # Validate runs the whole notebook again
+    expect(dialog.get_by_text(re.compile(r": FAILED$")).first).to_be_in_viewport()
+    page.screenshot(path=str(shot))
+    text = str(dialog.inner_text())
+    dialog.get_by_role("button", name="Ok").click()
+    return text
+
+
 def fetch_feedback(page, lab: Lab) -> str:
     """Fetch Feedback in the Assignments tab; the text of the feedback page it brings."""
     page.goto(f"{lab.url}/lab?token={lab.token}")
@@ -368,6 +385,18 @@ def test_learners_screen_opens_on_the_course_home_page(labs: dict[str, Lab], tmp
         rows.first.locator("a.title").click()
         page.wait_for_url(re.compile(r"/lab/tree/ch00_asyncio_in_jupyter/"))
         assert_learner_screen(page, lab)
+        open_notebook(page, lab, "ch00_asyncio_in_jupyter", "asyncio_in_jupyter.ipynb")  # a kernel starts
+    assert not noise_in_log(lab.log_path.read_text(errors="replace")), lab.log()
+
+
+def noise_in_log(log: str) -> list[str]:
+    """The warnings in JupyterLab's log that a learner could not act on. Jupyter's note that a
+    fetched notebook is not trusted yet (it becomes trusted when the learner saves it) is not one."""
+    return [
+        line
+        for line in log.splitlines()
+        if ("[W " in line or "WARNING" in line or "Warning:" in line) and "is not trusted" not in line
+    ]
 
 
 def test_two_learners_submit_and_each_fetches_their_own_feedback(
@@ -386,6 +415,9 @@ def test_two_learners_submit_and_each_fetches_their_own_feedback(
         assert "yes" in row.locator("td.submitted").inner_text()
     with browser_page(bob, tmp_path / "bob") as page:
         assert_whole_chapter_ran(fetch_and_submit(page, bob, None), set())
+        validation = validate(page, bob, tmp_path / "bob" / "validate.png")
+        assert "consumer: consumer is implemented: FAILED" in validation
+        assert "coursekit" not in validation, "no course-internal frame in what Validate shows"
 
     # The instructor grades the chapter with grade-all's code, in a copy of the course directory.
     course = instructor_course(tmp_path / "course")

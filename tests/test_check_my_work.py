@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursekit.check_my_work import GRADING_ENV, PROGRESS_DIR, WORKSPACE_ENV, check_my_work
+from coursekit.check_my_work import GRADING_ENV, PROGRESS_DIR, WORKSPACE_ENV, checked_work
 from tests.graded_cells import graded_namespace
 from tools.chapter_source import chapters
 
@@ -40,7 +40,7 @@ def namespace_with(code: str) -> dict:
 def test_every_exercise_is_checked_and_a_failure_stops_nothing(
     chapter_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    report = check_my_work(CHAPTER.notebook.name, namespace_with(WRONG_COLLECT))
+    report = checked_work(CHAPTER.notebook.name, namespace_with(WRONG_COLLECT))
     assert report is not None
     titles = [exercise.title for exercise in report.exercises]
     assert len(titles) == 4 and all(title.startswith(f"Exercise {n}") for n, title in enumerate(titles, 1))
@@ -57,14 +57,14 @@ def test_every_exercise_is_checked_and_a_failure_stops_nothing(
 
 
 def test_all_passing_says_grading_adds_hidden_checks(chapter_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    report = check_my_work(CHAPTER.notebook.name, namespace_with(""))
+    report = checked_work(CHAPTER.notebook.name, namespace_with(""))
     assert report is not None and report.failing_cells == 0
     assert "All 11 graded cells pass their visible checks. Grading adds hidden checks." in capsys.readouterr().out
 
 
 def test_nothing_runs_while_grading(chapter_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(GRADING_ENV, "1")
-    assert check_my_work(CHAPTER.notebook.name, {}) is None  # an empty namespace would fail every check
+    assert checked_work(CHAPTER.notebook.name, {}) is None  # an empty namespace would fail every check
     assert not (chapter_folder.parent / PROGRESS_DIR).exists()
 
 
@@ -72,5 +72,5 @@ def test_progress_is_saved_only_in_the_learners_workspace(
     chapter_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(WORKSPACE_ENV)
-    assert check_my_work(CHAPTER.notebook.name, namespace_with("")) is not None
+    assert checked_work(CHAPTER.notebook.name, namespace_with("")) is not None
     assert not (chapter_folder.parent / PROGRESS_DIR).exists()
