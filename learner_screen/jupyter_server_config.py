@@ -24,8 +24,7 @@ c.LabApp.app_settings_dir = os.path.join(here, "lab_settings")
 # Kernels talk to the server over local sockets only the learner can open (IPC), not TCP ports
 # any local account could reach; ipykernel warns about the latter at every start.
 c.KernelManager.transport = "ipc"
-# Pings every 30 s, each answered within 30 s (the default timeout, three intervals, is longer
-# than the interval, which tornado warns about at every connection).
-c.ServerApp.websocket_ping_interval = 30
-c.ServerApp.websocket_ping_timeout = 30
+# Kernel websockets: a ping every 30 s, each to be answered within 30 s (ms). jupyter_server's
+# default timeout is three intervals, which tornado refuses with a warning at every connection.
+c.ServerApp.tornado_settings = {"ws_ping_interval": 30_000, "ws_ping_timeout": 30_000}
 c.LabApp.default_url = "/course"  # the course home page (course_home)

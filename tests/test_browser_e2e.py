@@ -348,7 +348,7 @@ def validate(page, lab: Lab, shot: Path) -> str:
     panel.locator(".jp-Toolbar").get_by_text("Validate", exact=True).click()
     dialog = page.locator(".jp-Dialog", has_text="Validation Results")
     expect(dialog).to_be_visible(timeout=RUN_ALL_MS)  # Validate runs the whole notebook again
-    expect(dialog.get_by_text(re.compile(r": FAILED$")).first).to_be_in_viewport()
+    expect(dialog.locator("pre", has_text=": FAILED").first).to_be_in_viewport(ratio=1)  # the whole message
     page.screenshot(path=str(shot))
     text = str(dialog.inner_text())
     dialog.get_by_role("button", name="Ok").click()
