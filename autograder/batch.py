@@ -134,7 +134,8 @@ def where_results_are(assignment: str, results: list[StudentResult], course_dir:
     kept = [result.student for result in results if not result.feedback_released]
     review = [result.student for result in results if result.report.review]
     lines = [
-        f"grades.csv:  {course_dir / 'grades.csv'} (every chapter's grades; for_review and review_evidence at the end)",
+        f"grades.csv:  {course_dir / 'grades.csv'} (every chapter's grades; at the end of each row: "
+        "for_review, review_evidence, released_by, graded_by)",
         f"feedback:    {course_dir / 'feedback'}/<student>/{assignment}/",
         f"             released to {len(released)} of {len(results)}: they get it with Fetch Feedback "
         "(Assignments tab)",
