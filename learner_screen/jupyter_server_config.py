@@ -21,6 +21,8 @@ c.ServerApp.jpserver_extensions = {
 # The course ships no language server: looking for the usual ones only logs that each is missing.
 c.LanguageServerManager.autodetect = False
 c.LabApp.app_settings_dir = os.path.join(here, "lab_settings")
+# One kernel: the course's own (this environment's python3), whatever other kernels the machine has.
+c.KernelSpecManager.allowed_kernelspecs = {"python3"}
 # Kernels talk to the server over local sockets only the learner can open (IPC), not TCP ports
 # any local account could reach; ipykernel warns about the latter at every start.
 c.KernelManager.transport = "ipc"

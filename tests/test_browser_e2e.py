@@ -373,6 +373,8 @@ def fetch_feedback(page, lab: Lab) -> str:
 
 
 def test_learners_screen_opens_on_the_course_home_page(labs: dict[str, Lab], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     lab = labs["ann"]
     with browser_page(lab, tmp_path) as page:
         page.goto(f"{lab.url}/?token={lab.token}")  # where `course.py start` sends the browser
@@ -382,6 +384,11 @@ def test_learners_screen_opens_on_the_course_home_page(labs: dict[str, Lab], tmp
         assert "asyncio in Jupyter" in rows.first.inner_text() and "Exercise A" in rows.first.inner_text()
         assert f"course version {course_version()}" in page.locator("#course-version").inner_text()
         page.screenshot(path=str(tmp_path / "home.png"))
+        page.goto(f"{lab.url}/lab?token={lab.token}")
+        notebooks = page.locator(".jp-Launcher-section", has_text="Notebook").locator(".jp-LauncherCard")
+        expect(notebooks).to_have_count(1)  # the course's kernel only
+        expect(page.locator(".jp-Launcher-section", has_text="Jupytext")).to_have_count(0)
+        page.goto(f"{lab.url}/course?token={lab.token}")
         rows.first.locator("a.title").click()
         page.wait_for_url(re.compile(r"/lab/tree/ch00_asyncio_in_jupyter/"))
         assert_learner_screen(page, lab)
