@@ -13,6 +13,7 @@ as text, so it cannot make feedback fail.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
@@ -22,16 +23,24 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 LINE_NUMBER = re.compile(r"^\s*-*>?\s*\d+\s")
 
 
+def normalized(text: str) -> str:
+    """``text`` as a reader sees it: compatibility forms folded (NFKC: full-width letters, ligatures),
+    invisible format characters (zero-width spaces and joiners, direction marks) and ANSI colours gone."""
+    folded = unicodedata.normalize("NFKC", ANSI.sub("", text))
+    return "".join(character for character in folded if unicodedata.category(character) != "Cf")
+
+
 def quotes(line: str, hidden: set[str]) -> bool:
-    """Does an output line show one of the ``hidden`` source lines?"""
-    text = ANSI.sub("", line).strip()
+    """Does an output line show one of the ``hidden`` source lines (both already :func:`normalized`)?"""
+    text = normalized(line).strip()
     code = LINE_NUMBER.sub("", text).strip()
     return code in hidden or text in hidden or any(len(h) >= 10 and h in text for h in hidden)
 
 
 def scrub(text: str, hidden: set[str]) -> str:
-    """``text`` without the lines that quote a hidden line."""
-    return "".join(line for line in text.splitlines(keepends=True) if not quotes(line, hidden))
+    """``text`` without the lines that quote a hidden line, compared as a reader sees them (:func:`normalized`)."""
+    seen = {normalized(line) for line in hidden}
+    return "".join(line for line in text.splitlines(keepends=True) if not quotes(line, seen))
 
 
 class HideHiddenTests(ClearHiddenTests):

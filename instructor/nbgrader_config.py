@@ -32,6 +32,9 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, LabelForLearners
 # the course's page (nbgrader's, each graded cell named by its exercise, long lines wrapped).
 c.GenerateFeedback.exporter_class = FeedbackPage
 c.HTMLExporter.template_file = FEEDBACK_TEMPLATE
+# Outputs are the learner's: nbconvert sanitizes their HTML (no script, no event handler, no
+# active content), so a feedback page is inert in the learner's browser and the instructor's.
+c.HTMLExporter.sanitize_html = True
 
 # Seconds a single cell may run when autograding or validating.
 c.ExecutePreprocessor.timeout = 120

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ from tests.hostile_submissions import CHAPTER, SOURCE, solved
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
 NOTEBOOK = SOURCE.stem
+ACTIVE_HTML = (
+    '<b>bold</b><script>alert("s")</script><img src="x" onerror="alert(1)"><a href="javascript:alert(2)">a</a>'
+)
 
 
 def exchange_step(step: str, student: str, workspace: Path, exchange: Path) -> None:
@@ -78,6 +82,11 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Stu
         by_hand = course / "submitted" / "cid" / CHAPTER
         by_hand.mkdir(parents=True)
         nbformat.write(solved(), by_hand / SOURCE.name)
+        active = solved()  # eve's answer shows HTML that would run in whoever opens her feedback
+        answer = next(cell for cell in active.cells if cell.metadata.get("nbgrader", {}).get("solution"))
+        answer.source += f"\nfrom IPython.display import HTML, display\ndisplay(HTML({ACTIVE_HTML!r}))\n"
+        (course / "submitted" / "eve" / CHAPTER).mkdir(parents=True)
+        nbformat.write(active, course / "submitted" / "eve" / CHAPTER / SOURCE.name)
         results = grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False)
         for student in ("ann", "bob"):
             exchange_step("fetch_feedback", student, root / student, exchange)
@@ -97,7 +106,7 @@ def page_score(page: Path) -> str:
 def test_each_learner_fetches_their_own_feedback(loop: tuple[Path, Path, list[StudentResult]]) -> None:
     root, _, results = loop
     scores = {result.student: f"{result.report.score:g}/{result.report.max_score:g}" for result in results}
-    assert scores == {"ann": "6/6", "bob": "0/6", "cid": "6/6"}
+    assert scores == {"ann": "6/6", "bob": "0/6", "cid": "6/6", "eve": "6/6"}
     for student in ("ann", "bob"):
         pages = fetched_pages(root / student)
         assert len(pages) == 1, f"{student}'s Fetch Feedback brought {pages}, not their one feedback page"
@@ -108,14 +117,14 @@ def test_each_learner_fetches_their_own_feedback(loop: tuple[Path, Path, list[St
 def test_feedback_is_released_only_where_a_learner_can_fetch_it(loop: tuple[Path, Path, list[StudentResult]]) -> None:
     _, course, results = loop
     released = {result.student: result.feedback_released for result in results}
-    assert released == {"ann": True, "bob": True, "cid": False}
+    assert released == {"ann": True, "bob": True, "cid": False, "eve": False}
     assert len(list((course / "exchange" / COURSE_ID / "feedback").glob("*.html"))) == 2
     closing = where_results_are(CHAPTER, results, course)
     assert str(course / "grades.csv") in closing and f"{course / 'feedback'}/<student>/{CHAPTER}/" in closing
-    assert "released to 2 of 3" in closing and "handed in outside the exchange, or a step failed): cid" in closing
+    assert "released to 2 of 4" in closing and "handed in outside the exchange, or a step failed): cid, eve" in closing
     assert "for review:  nobody" in closing
     version = course_version()
-    assert f"versions:    graded by {version}; released by another version for: cid (unknown)" in closing
+    assert f"versions:    graded by {version}; released by another version for: cid (unknown), eve (unknown)" in closing
 
 
 def test_grades_csv_says_which_version_released_and_graded_each_notebook(
@@ -129,6 +138,7 @@ def test_grades_csv_says_which_version_released_and_graded_each_notebook(
         "ann": (version, version),
         "bob": (version, version),
         "cid": ("unknown", version),  # put in submitted/ by hand from the source: no release stamp
+        "eve": ("unknown", version),
     }
 
 
@@ -173,3 +183,35 @@ def test_the_feedback_page_reads_for_a_learner(loop: tuple[Path, Path, list[Stud
         assert "No response." not in page, "no automatic comment block in an autograded course"
         assert "white-space: pre-wrap" in page, "long lines wrap"
     assert "<img" in solved_page, "the learner's own picture is kept"
+
+
+def test_a_learners_html_output_is_inert_in_the_feedback_page(loop: tuple[Path, Path, list[StudentResult]]) -> None:
+    _, course, _ = loop
+    page = ActiveParts()
+    page.feed((course / "feedback" / "eve" / CHAPTER / f"{NOTEBOOK}.html").read_text())
+    assert page.bold, "the learner's HTML output is shown"
+    assert not page.found, f"active content reached the feedback page: {page.found}"
+
+
+class ActiveParts(HTMLParser):
+    """What of eve's HTML output would run in a browser: a script with her code, an event-handler
+    attribute, a javascript: link (her code shown as text, escaped, is not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self.bold = False
+        self.in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.in_script = tag == "script"
+        self.bold = self.bold or tag == "b"
+        self.found += [f"<{tag} {name}=...>" for name, _ in attrs if name.startswith("on")]
+        self.found += [f"<{tag} {name}={value}>" for name, value in attrs if (value or "").startswith("javascript:")]
+
+    def handle_data(self, data: str) -> None:
+        if self.in_script and 'alert("s")' in data:
+            self.found.append("<script> with the learner's code")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_script = False

@@ -279,11 +279,16 @@ def identities(mapping: Any) -> dict[str, int]:
 
 
 def bound_names(source: str, namespace: dict[str, Any]) -> list[str]:
-    """The top-level names a course cell binds (imports, defs, assignments) that exist now."""
+    """The top-level names a course cell binds (imports, defs, assignments) that exist now.
+
+    The cell is read as IPython runs it: its magics (``%matplotlib inline``) become Python first,
+    through a transformer of IPython's own that the learner's code cannot have changed."""
     import ast
 
+    from IPython.core.inputtransformer2 import TransformerManager
+
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError:
         return []
     names: set[str] = set()
