@@ -14,6 +14,7 @@ must have the course installed and bubblewrap, and then run the same sandbox.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -38,8 +39,10 @@ def grading_client(scheduler: str | None = None, workers: int | None = None) -> 
         return
     threads = workers or notebooks_at_once()
     with (
+        # The worker's scratch space (dask-scratch-space/) goes with the batch, not left in /tmp.
+        tempfile.TemporaryDirectory(prefix="grading-dask-") as scratch,
         # Dask's statistical profiler samples every thread every 10 ms: 1 s of CPU in a 50 s batch.
-        dask.config.set({"distributed.worker.profile.enabled": False}),
+        dask.config.set({"distributed.worker.profile.enabled": False, "temporary-directory": scratch}),
         LocalCluster(  # in-process: its comms are in-memory, it listens on no port but the dashboard's
             n_workers=1, threads_per_worker=threads, processes=False, dashboard_address="127.0.0.1:0"
         ) as cluster,

@@ -16,6 +16,7 @@ import signal
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,9 @@ def _grade_notebook(
             ),
             None,
         )
+    unreadable = invalid_text(outcome)
+    if unreadable:
+        return Graded(zero_report(kit, unreadable), None)
     executed = nbformat.from_dict(outcome["notebook"])
     scrub_outputs(executed, set(kit.hidden_lines))
     report = score(kit, executed, outcome, limits, rebuilt.learner_cells, notes)
@@ -206,6 +210,32 @@ def sandbox_environment() -> dict[str, str]:
         # The chapter's last cell, check_my_work, runs nothing when grading: the graded cells are the score.
         GRADING_ENV: "1",
     }
+
+
+def invalid_text(outcome: Any) -> str | None:
+    """Why the sandbox's result holds text that no notebook file, page or gradebook can hold
+    (a lone surrogate, a NUL character), or None: such a result is that learner's 0, with this reason."""
+    for text in strings(outcome):
+        if "\x00" in text:
+            return "the notebook's outputs hold a NUL character"
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "the notebook's outputs hold text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a parsed JSON value: the keys and values of its objects, its arrays' items."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
 
 
 def released_version(notebook: nbformat.NotebookNode) -> str:

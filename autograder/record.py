@@ -68,15 +68,21 @@ class Recorder:
         for those where a step failed. Feedback is released only to learners who handed in through the
         exchange (the others are listed in :attr:`unreleased`)."""
         failed = {s: "not recorded: nbgrader would read this id as a pattern" for s in results if unsafe_id(s)}
-        batch = {student: graded for student, graded in results.items() if student not in failed}
-        for student, graded in batch.items():
+        for student, graded in results.items():
+            if student in failed:
+                continue
+            try:
+                self.stage(student, graded)
+            except (OSError, ValueError) as error:  # e.g. text a file cannot hold: this learner's alone
+                failed[student] = f"not recorded: {type(error).__name__}: {error}"[:300]
+                continue
             report = graded.report
             self.facts[student] = {
                 "review": report.review,
                 "released_by": report.released_by,
                 "graded_by": report.graded_by,
             }
-            self.stage(student, graded)
+        batch = {student: graded for student, graded in results.items() if student not in failed}
         steps: list[tuple[str, Callable[[str, str], dict[str, Any]]]] = [
             ("recording", lambda assignment, student: self.api.autograde(assignment, student, force=True)),
             ("feedback", lambda assignment, student: self.api.generate_feedback(assignment, student, force=True)),

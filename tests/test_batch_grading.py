@@ -16,7 +16,7 @@ import pytest
 
 from autograder.batch import grade_chapter, summary_table
 from autograder.chapters import COURSE_DIR, Chapter
-from autograder.grading import Graded, zero_report
+from autograder.grading import Graded, invalid_text, zero_report
 from autograder.kit import load_kit
 from autograder.record import recording
 from autograder.release import ensure_released
@@ -167,3 +167,28 @@ def test_results_recorded_in_batches_are_each_recorded_once(tmp_path: Path) -> N
     assert sorted((row["assignment"], row["student_id"], row["score"]) for row in rows) == [
         (CHAPTER, student, "0.0") for student in ("erin", "frank", "gus")
     ]
+
+
+def test_text_no_file_can_hold_costs_only_that_learner(tmp_path: Path) -> None:
+    """A result carrying a lone surrogate or a NUL (forged, or printed by the learner's code) is that
+    learner's 0 with the reason when graded, and if it reaches recording, only theirs goes unrecorded."""
+    assert invalid_text({"outputs": [{"text": "ok \U0001f600 \\u0000 as typed"}]}) is None
+    assert "not valid Unicode" in (invalid_text({"notebook": {"cells": [{"text": "a\ud800b"}]}}) or "")
+    assert "NUL" in (invalid_text({"k\x00": 1}) or "")
+
+    course = tmp_path / "autograder"
+    course.mkdir()
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
+    shutil.copytree(SOURCE.parent, tmp_path / "notebooks" / CHAPTER)
+    chapter = Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER)
+    ensure_released([chapter], course)
+    kit = load_kit(chapter, course)
+    forged = nbformat.from_dict(kit.template)
+    forged.cells[0].source = "lone \ud800 surrogate"
+    with recording(kit, course) as recorder:
+        failed = recorder.record(
+            {"ivy": Graded(zero_report(kit, "forged"), forged), "jo": Graded(zero_report(kit, "fine"), None)}
+        )
+    assert list(failed) == ["ivy"] and "not recorded" in failed["ivy"], failed
+    with (course / "grades.csv").open(newline="") as file:
+        assert [row["student_id"] for row in csv.DictReader(file)] == ["jo"]

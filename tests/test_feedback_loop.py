@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -87,10 +88,17 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Stu
         answer.source += f"\nfrom IPython.display import HTML, display\ndisplay(HTML({ACTIVE_HTML!r}))\n"
         (course / "submitted" / "eve" / CHAPTER).mkdir(parents=True)
         nbformat.write(active, course / "submitted" / "eve" / CHAPTER / SOURCE.name)
+        before = dask_leftovers()
         results = grade_chapter(CHAPTER, course_dir=course, workers=2, progress=False)
+        assert dask_leftovers() <= before, "the local Dask cluster left its scratch space in the temporary folder"
         for student in ("ann", "bob"):
             exchange_step("fetch_feedback", student, root / student, exchange)
     return root, course, results
+
+
+def dask_leftovers() -> set[str]:
+    """What a local Dask cluster may leave in the temporary folder."""
+    return {entry.name for entry in Path(tempfile.gettempdir()).iterdir() if "dask" in entry.name}
 
 
 def fetched_pages(workspace: Path) -> list[Path]:
