@@ -15,11 +15,10 @@ import nbformat
 import pytest
 
 from autograder.batch import grade_chapter, summary_table
-from autograder.chapters import COURSE_DIR, Chapter
+from autograder.chapters import COURSE_DIR
 from autograder.grading import Graded, invalid_text, zero_report
-from autograder.kit import load_kit
 from autograder.record import recording
-from autograder.release import ensure_released
+from tests.course_copy import released_course
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
@@ -138,13 +137,7 @@ def test_a_serial_rerun_gives_the_same_grades(course: Path, parallel: tuple[list
 def test_results_recorded_in_batches_are_each_recorded_once(tmp_path: Path) -> None:
     """grade-all records each batch of finished notebooks while the rest are graded: a batch's
     nbgrader runs touch only its own learners, and grades.csv holds every learner at the end."""
-    course = tmp_path / "autograder"
-    course.mkdir()
-    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
-    shutil.copytree(SOURCE.parent, tmp_path / "notebooks" / CHAPTER)
-    chapter = Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER)
-    ensure_released([chapter], course)
-    kit = load_kit(chapter, course)
+    course, kit = released_course(tmp_path, SOURCE.parent)
 
     def not_run(why: str) -> Graded:
         return Graded(zero_report(kit, why), None)
@@ -176,13 +169,7 @@ def test_text_no_file_can_hold_costs_only_that_learner(tmp_path: Path) -> None:
     assert "not valid Unicode" in (invalid_text({"notebook": {"cells": [{"text": "a\ud800b"}]}}) or "")
     assert "NUL" in (invalid_text({"k\x00": 1}) or "")
 
-    course = tmp_path / "autograder"
-    course.mkdir()
-    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
-    shutil.copytree(SOURCE.parent, tmp_path / "notebooks" / CHAPTER)
-    chapter = Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER)
-    ensure_released([chapter], course)
-    kit = load_kit(chapter, course)
+    course, kit = released_course(tmp_path, SOURCE.parent)
     forged = nbformat.from_dict(kit.template)
     forged.cells[0].source = "lone \ud800 surrogate"
     with recording(kit, course) as recorder:

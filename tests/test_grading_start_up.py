@@ -5,7 +5,6 @@ with jsonschema (no fastjsonschema compile); the kernel imports neither pytest n
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.chapters import COURSE_DIR, Chapter
 from autograder.grading import grade_submission, sandbox_environment
-from autograder.kit import load_kit
-from autograder.release import ensure_released
 from autograder.sandbox import DEFAULT_LIMITS
-from tests.hostile_submissions import CHAPTER, SOURCE, in_answer
+from tests.course_copy import released_course
+from tests.hostile_submissions import SOURCE, in_answer
 
 REPO = Path(__file__).parents[1]
 LOADED = "start-up check, loaded:"
@@ -42,13 +39,7 @@ def test_the_runner_leaves_format_checkers_out_and_validates_with_jsonschema() -
 
 @pytest.mark.slow
 def test_the_kernel_never_imports_pytest_or_debugpy(tmp_path: Path) -> None:
-    course = tmp_path / "autograder"
-    course.mkdir()
-    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
-    shutil.copytree(SOURCE.parent, tmp_path / "notebooks" / CHAPTER)
-    chapter = Chapter(CHAPTER, tmp_path / "notebooks" / CHAPTER)
-    ensure_released([chapter], course)
-    kit = load_kit(chapter, course)
+    _, kit = released_course(tmp_path, SOURCE.parent)
     report = f"import sys\nprint({LOADED!r}, [n for n in {KERNEL_SKIPS!r} if sys.modules.get(n)])"
     graded = grade_submission(kit, "start-up.ipynb", in_answer(report)(), DEFAULT_LIMITS)
     assert graded.report.score == graded.report.max_score, graded.report.render()

@@ -5,19 +5,16 @@ cell of their own (a setup cell that starts with ``%matplotlib inline`` used to 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder import chapters as assignments
-from autograder.chapters import COURSE_DIR, select_chapters
+from autograder.chapters import select_chapters
 from autograder.grading import grade_submission
 from autograder.inside.watch import bound_names
-from autograder.kit import load_kit
-from autograder.release import ensure_released
 from autograder.sandbox import DEFAULT_LIMITS
+from tests.course_copy import released_course
 from tests.hostile_submissions import solved
 from tools.chapter_source import Chapter, chapters
 
@@ -55,14 +52,8 @@ def test_rebinding_a_check_of_chapter_1_is_flagged_for_review(tmp_path: Path) ->
     """End to end, in the sandbox: an answer cell of chapter 1 (whose setup cell starts with a magic)
     replaces the check its exercise is graded by."""
     chapter = select_chapters(["ch01_producer_consumer"])[0]
-    course = tmp_path / "instructor"
-    course.mkdir()
-    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
-    shutil.copytree(chapter.source, tmp_path / "notebooks" / chapter.assignment)
-    copied = assignments.Chapter(chapter.assignment, tmp_path / "notebooks" / chapter.assignment)
-    ensure_released([copied], course)
-    kit = load_kit(copied, course)
-    notebook = solved(copied.notebooks[0])
+    _, kit = released_course(tmp_path, chapter.source)
+    notebook = solved(chapter.notebooks[0])
     answer = next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("solution"))
     answer.source += "\n\ncheck_consumer = lambda *args, **kwargs: None\n"
     report = grade_submission(kit, "cheat.ipynb", nbformat.writes(notebook).encode(), DEFAULT_LIMITS).report
