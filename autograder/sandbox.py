@@ -31,8 +31,10 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autograder.cgroups import ENV as CGROUPS_ENV
 from autograder.cgroups import JOIN, cgroup_problem, submission_cgroups
@@ -188,10 +190,65 @@ def _run(command: list[str], stdin: bytes, limits: Limits, env: dict[str, str], 
             cwd=cwd,
             start_new_session=True,
         )
+        assert process.stdin and process.stdout and process.stderr
+        stop = functools.partial(_kill_group, process.pid)
+        stdout = CappedReader(process.stdout, RESULT_MAX_BYTES, keep="head", on_overflow=stop)
+        stderr = CappedReader(process.stderr, STDERR_KEPT_BYTES, keep="tail")
+        threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True).start()
         try:
-            stdout, stderr = process.communicate(stdin, timeout=limits.wall_seconds + 30)
-            return Finished(process.returncode, stdout, stderr[-20000:], timed_out=False)
+            process.wait(timeout=limits.wall_seconds + 30)
+            timed_out = False
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
-            return Finished(process.returncode, b"", stderr[-20000:], timed_out=True)
+            stop()
+            process.wait()
+            timed_out = True
+        out, err = stdout.result(), stderr.result()
+        return Finished(process.returncode, b"" if timed_out or stdout.overflowed else out, err, timed_out=timed_out)
+
+
+RESULT_MAX_BYTES = 128 * 1024**2  # the runner's result: a notebook of at most 64 MB, outputs capped at 4 MB
+STDERR_KEPT_BYTES = 20_000  # the end of what the sandbox wrote to stderr, for the grader's log
+PIPE_GRACE_SECONDS = 10  # how long a pipe may stay open after the sandbox's process ended
+
+
+class CappedReader:
+    """Reads a pipe to its end in a thread of its own, keeping at most ``cap`` bytes: the first
+    (``keep="head"``; past the cap ``on_overflow`` is called once and the rest is read and dropped)
+    or the last (``keep="tail"``). Nothing the sandbox writes is buffered whole."""
+
+    def __init__(self, pipe: Any, cap: int, *, keep: str, on_overflow: Any = None) -> None:
+        self.pipe, self.cap, self.keep, self.on_overflow = pipe, cap, keep, on_overflow
+        self.kept = bytearray()
+        self.overflowed = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        with self.pipe:
+            while chunk := self.pipe.read1(1 << 16):
+                if self.keep == "tail":
+                    self.kept += chunk
+                    del self.kept[: max(0, len(self.kept) - self.cap)]
+                elif len(self.kept) + len(chunk) <= self.cap:
+                    self.kept += chunk
+                elif not self.overflowed:
+                    self.overflowed = True
+                    if self.on_overflow is not None:
+                        self.on_overflow()
+
+    def result(self) -> bytes:
+        """What was kept, once the pipe has ended, or after :data:`PIPE_GRACE_SECONDS` (something left
+        running outside the sandbox's process group may hold the pipe open: what it writes later is lost)."""
+        self.thread.join(PIPE_GRACE_SECONDS)
+        return bytes(self.kept)
+
+
+def _feed(pipe: Any, data: bytes) -> None:
+    """Write ``data`` to the sandbox's stdin and close it (it may stop reading: that is its problem)."""
+    with contextlib.suppress(OSError), pipe:
+        pipe.write(data)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
