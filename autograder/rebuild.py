@@ -2,7 +2,8 @@
 
 Every cell comes from the kit's template (the release, with the gradebook's test and
 locked cells) except the solution cells, whose source is taken from the submission's
-cell with the same grade id. The learner's extra cells, edited metadata, points,
+cell with the same grade id (an answer over :data:`ANSWER_MAX_CHARACTERS` is graded as
+released, and the report says why). The learner's extra cells, edited metadata, points,
 kernelspec and test cells are never used.
 """
 
@@ -14,6 +15,11 @@ from dataclasses import dataclass
 import nbformat
 
 from autograder.kit import GradingKit
+
+
+# An answer cell's largest source: the references' largest is about 4,000 characters; a megabyte
+# answer cost the grader gigabytes and a 70 MB feedback page.
+ANSWER_MAX_CHARACTERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,12 @@ def rebuild(kit: GradingKit, submission: nbformat.NotebookNode) -> Rebuilt:
             notes.append(f"your notebook has no cell {meta['grade_id']}; the release's unsolved version was graded")
             continue
         source = answers[meta["grade_id"]]
+        if len(source) > ANSWER_MAX_CHARACTERS:
+            notes.append(
+                f"cell {meta['grade_id']} holds {len(source):,} characters, over the limit of "
+                f"{ANSWER_MAX_CHARACTERS:,} for an answer; the release's unsolved version was graded"
+            )
+            continue
         clean = source.encode("utf-8", "replace").decode("utf-8")
         if clean != source:
             notes.append(f"cell {meta['grade_id']} held characters that are not valid text; they became '?'")

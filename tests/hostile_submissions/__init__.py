@@ -342,6 +342,7 @@ CASES = [
     Case("SIGKILL to the grading process", in_answer(KILL_RUNNER), 0, "without a result (killed by signal SIGKILL)"),
     Case("memory bomb", in_answer("hog = bytearray(8 * 1024**3)", before=True), 3, "MemoryError"),
     Case("50 MB printed", in_answer("print('x' * 50_000_000)"), 6, ""),
+    Case("a 1 MB answer cell", in_answer("# " + "x" * 1_000_000), 3, "over the limit of 100,000 for an answer"),
     Case("fifteen 8 MB display outputs", in_answer(BIG_DISPLAYS), 6, ""),
     Case("forking 300 processes", in_answer(FORKS), ANY, "raised BlockingIOError", "forks the kernel"),
     Case("a setsid sleeper left running", in_answer(SLEEPER), 6, "", "starts a subprocess"),
