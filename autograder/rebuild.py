@@ -16,7 +16,6 @@ import nbformat
 
 from autograder.kit import GradingKit
 
-
 # An answer cell's largest source: the references' largest is about 4,000 characters; a megabyte
 # answer cost the grader gigabytes and a 70 MB feedback page.
 ANSWER_MAX_CHARACTERS = 100_000
