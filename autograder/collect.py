@@ -67,15 +67,12 @@ def collect(assignment: str, course_dir: Path) -> list[str]:
 def submission_secret(folder: Path) -> str | None:
     """The submission's ``submission_secret.txt`` if it is a regular file of at most
     :data:`SECRET_MAX` hex digits (nbgrader writes 128), else None."""
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        fd = os.open(folder / SECRET, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            return None
-        data = file.read(SECRET_MAX + 1)
-    return data.decode("ascii") if 0 < len(data) <= SECRET_MAX and HEX.fullmatch(data) else None
+        data = read_regular(SECRET, directory, SECRET_MAX)
+    finally:
+        os.close(directory)
+    return data.decode("ascii") if data and HEX.fullmatch(data) else None
 
 
 def owned_by(entry: os.DirEntry[str], student: str) -> bool:
@@ -95,18 +92,24 @@ def regular_files(folder: Path) -> list[tuple[str, bytes]]:
     directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         for name in sorted(os.listdir(directory)):
-            if not name.endswith(".ipynb"):
-                continue
-            try:
-                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
-            except OSError:
-                continue  # a symbolic link, or gone
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
-                os.close(fd)
-                continue
-            with os.fdopen(fd, "rb") as file:
-                found.append((name, file.read(MAX_BYTES + 1)))
+            data = read_regular(name, directory, MAX_BYTES) if name.endswith(".ipynb") else None
+            if data is not None:
+                found.append((name, data))
     finally:
         os.close(directory)
     return found
+
+
+def read_regular(name: str, directory: int, limit: int) -> bytes | None:
+    """The content of ``name`` in the open ``directory`` if it is a regular file (not through a
+    symbolic link) of at most ``limit`` bytes, else None."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
+    except OSError:
+        return None  # a symbolic link, or gone
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a pipe, a device
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as file:
+        data = file.read(limit + 1)
+    return data if len(data) <= limit else None

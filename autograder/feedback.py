@@ -26,6 +26,8 @@ LINE_NUMBER = re.compile(r"^\s*-*>?\s*\d+\s")
 def normalized(text: str) -> str:
     """``text`` as a reader sees it: compatibility forms folded (NFKC: full-width letters, ligatures),
     invisible format characters (zero-width spaces and joiners, direction marks) and ANSI colours gone."""
+    if text.isascii():  # most output: nothing to fold, no format character
+        return ANSI.sub("", text)
     folded = unicodedata.normalize("NFKC", ANSI.sub("", text))
     return "".join(character for character in folded if unicodedata.category(character) != "Cf")
 

@@ -86,16 +86,13 @@ class Recorder:
         steps: list[tuple[str, Callable[[str, str], dict[str, Any]]]] = [
             ("recording", lambda assignment, student: self.api.autograde(assignment, student, force=True)),
             ("feedback", lambda assignment, student: self.api.generate_feedback(assignment, student, force=True)),
-            ("releasing feedback", self.api.release_feedback),
         ]
         for step, run in steps:
-            students = set(batch) - set(failed)
-            if step == "releasing feedback":
-                handed_in = {student for student in students if self.has_secret(student)}
-                self.unreleased |= students - handed_in
-                students = handed_in
-            failed |= self.run_step(step, run, students)
-        return failed
+            failed |= self.run_step(step, run, set(batch) - set(failed))
+        written = set(batch) - set(failed)
+        handed_in = {student for student in written if self.has_secret(student)}
+        self.unreleased |= written - handed_in
+        return failed | self.run_step("releasing feedback", self.api.release_feedback, handed_in)
 
     def run_step(self, step: str, run: Callable[[str, str], dict[str, Any]], students: set[str]) -> dict[str, str]:
         """Run one nbgrader step over ``students`` only (every other learner excluded); if it fails,

@@ -7,7 +7,7 @@ from pathlib import Path
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from autograder.chapters import select_chapters
+from autograder.chapters import Chapter, select_chapters
 from autograder.exchange import COURSE_ID, exchange_root
 from autograder.release import release_dir
 from course_home.page import render_home
@@ -24,7 +24,7 @@ class HomeHandler(JupyterHandler):
 
     @web.authenticated
     def get(self) -> None:
-        releases = {chapter.assignment: release_dir(chapter) for chapter in select_chapters([])}
+        released = {chapter.assignment: released_notebook(chapter) for chapter in select_chapters([])}
         exchange = exchange_root()
         chapters = [
             chapter_progress(
@@ -32,11 +32,14 @@ class HomeHandler(JupyterHandler):
                 self.workspace,
                 COURSE_ID,
                 exchange if exchange.is_dir() else None,
-                next(iter(sorted(releases[entry.assignment].glob("*.ipynb"))), None)
-                if entry.assignment in releases
-                else None,
+                released.get(entry.assignment),
             )
             for entry in table_of_contents()
         ]
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(render_home(chapters, course_version(), self.base_url))
+
+
+def released_notebook(chapter: Chapter) -> Path | None:
+    """The chapter's released notebook in the instructor's course directory, if it was released."""
+    return next(iter(sorted(release_dir(chapter).glob("*.ipynb"))), None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dis
 import functools
 import inspect
+import sys
 import sysconfig
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -107,12 +108,10 @@ def show_check_failure(
 
 
 def show_failures_in_ipython() -> None:
-    """In an IPython kernel, show every CheckFailed with :func:`show_check_failure`."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    """In an IPython kernel, show every CheckFailed with :func:`show_check_failure`. Outside one
+    (the grader, a test) IPython is not imported for it."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
     if shell is not None:
         shell.set_custom_exc((CheckFailed,), show_check_failure)
 

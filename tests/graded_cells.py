@@ -54,3 +54,12 @@ def graded_cells_using(notebook: nbformat.NotebookNode, names: set[str]) -> list
 def run_cell(chapter: Chapter, cell: nbformat.NotebookNode, namespace: dict[str, Any]) -> None:
     """Run one graded cell (its hidden tests included); raises what the cell raises."""
     exec(compile(cell.source, f"{chapter.assignment} {cell.metadata.nbgrader.grade_id}", "exec"), namespace)
+
+
+def errors_of(cell: nbformat.NotebookNode) -> list[str]:
+    """What a cell shows as an error, as JupyterLab and nbgrader see it: its tracebacks and stderr."""
+    return [
+        output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
+        for output in cell.get("outputs", [])
+        if output.output_type == "error" or output.get("name") == "stderr"
+    ]

@@ -54,6 +54,7 @@ import pytest
 from autograder.batch import grade_chapter
 from autograder.chapters import COURSE_DIR, REPO_ROOT, select_chapters
 from coursekit.version import course_version
+from tests.graded_cells import errors_of
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
@@ -260,15 +261,6 @@ def answer_run_all_and_save(page, lab: Lab, chapter: str, notebook: str, begins:
 
 def text_of(cell: Any) -> str:
     return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
-
-
-def errors_of(cell: Any) -> list[str]:
-    """What the learner sees as an error in ``cell``: tracebacks and stderr."""
-    return [
-        output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
-        for output in cell.outputs
-        if output.output_type == "error" or output.get("name") == "stderr"
-    ]
 
 
 def assert_whole_chapter_ran(notebook: Any, solved: set[str]) -> None:

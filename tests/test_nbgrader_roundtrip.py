@@ -37,6 +37,7 @@ import pytest
 
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
 from autograder.nbgrader_run import nbgrader_api, require_success
+from tests.graded_cells import errors_of
 from tests.per_chapter import outcome_of, per_chapter
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
@@ -352,11 +353,7 @@ def test_reference_solutions_leave_no_stderr_in_test_cells(roundtrip: Roundtrip)
         for cell in roundtrip.read("autograded", name, "full").cells:
             if not is_test(cell):
                 continue
-            noise = [
-                output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
-                for output in cell.outputs
-                if output.output_type == "error" or output.get("name") == "stderr"
-            ]
+            noise = errors_of(cell)
             assert not noise, f"{name}: test cell {grade_id(cell)} wrote to stderr or raised:\n{noise}"
 
 
@@ -380,11 +377,7 @@ def test_untouched_release_runs_every_cell_but_the_checks(roundtrip: Roundtrip) 
             if is_test(cell):
                 assert "raises-exception" in cell.metadata.get("tags", []), f"{name}: {grade_id(cell)} stops Run All"
                 continue
-            noise = [
-                output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
-                for output in cell.outputs
-                if output.output_type == "error" or output.get("name") == "stderr"
-            ]
+            noise = errors_of(cell)
             assert not noise, f"{name}: on the untouched release, this cell fails:\n{cell.source[:300]}\n{noise}"
 
 
