@@ -6,6 +6,7 @@ fixtures count where they run), so the slow parts of the suite are plain to see.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 
 import pytest
 
@@ -23,3 +24,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for path, seconds in sorted(_seconds_by_file.items(), key=lambda item: -item[1]):
         terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
     terminalreporter.write_line(f"{sum(_seconds_by_file.values()):8.1f} s  in all")
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_by_grading() -> Iterator[None]:
+    """Every test leaves no sandbox, runner, kernel or grading folder behind (tests/grading_leftovers.py)."""
+    from tests.grading_leftovers import left_since, present
+
+    before = present()
+    yield
+    left = left_since(before)
+    assert not left, f"left behind: {left}"

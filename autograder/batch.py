@@ -13,6 +13,9 @@
    directory) and writes their feedback (hidden tests removed); at the end, ``grades.csv``
    (with ``for_review`` and ``review_evidence`` columns); then a summary table.
 
+A learner whose id grading cannot carry (:mod:`autograder.learner_ids`) is refused up front:
+0 points with the reason, in the results and in ``grades.csv``, never skipped in silence.
+
 Running it again grades the same files the same way and gives the same results.
 """
 
@@ -27,7 +30,7 @@ from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hint
 
 from autograder.chapters import COURSE_DIR, select_chapters
 from autograder.cluster import grading_client
-from autograder.collect import collect, regular_files
+from autograder.collect import collect, refused_learners, regular_files
 from autograder.grading import Graded, GradeReport, grade_submission, zero_report
 from autograder.kit import GradingKit, load_kit
 from autograder.record import recording
@@ -63,15 +66,17 @@ def grade_chapter(
     ensure_released([chapter], course_dir)
     kit = load_kit(chapter, course_dir)
     collect(assignment, course_dir)
+    refused = refused_learners(assignment, course_dir)
     submissions = {
         folder.name: dict(regular_files(folder / assignment)).get(kit.notebook_name, b"")
         for folder in sorted((course_dir / "submitted").iterdir() if (course_dir / "submitted").is_dir() else [])
-        if folder.is_dir() and not folder.is_symlink() and (folder / assignment).is_dir()
+        if folder.is_dir() and not folder.is_symlink() and (folder / assignment).is_dir() and folder.name not in refused
     }
     results: dict[str, Graded] = {}
     problems: dict[str, str] = {}
     bar = tqdm(total=len(submissions), desc=f"grading {assignment}", unit="notebook", disable=not progress)
     with bar, recording(kit, course_dir) as recorder:
+        recorder.refused = refused
         for batch in grade_in_batches(
             kit, submissions, limits=limits, workers=workers, scheduler=scheduler, unsafe=unsafe
         ):
@@ -83,8 +88,13 @@ def grade_chapter(
                 report.problem = "; ".join(filter(None, [report.problem, why]))
                 problems[student] = why
             results.update(batch)
+    results |= {student: Graded(zero_report(kit, f"refused: {why}"), None) for student, why in refused.items()}
     return [
-        StudentResult(student, results[student].report, student not in problems and student not in recorder.unreleased)
+        StudentResult(
+            student,
+            results[student].report,
+            student not in problems and student not in recorder.unreleased and student not in refused,
+        )
         for student in sorted(results)
     ]
 

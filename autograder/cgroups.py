@@ -1,11 +1,13 @@
-"""Per-submission caps on processes and total memory, with the kernel's control groups.
+"""Per-submission caps on processes, total memory and CPU, with the kernel's control groups.
 
 rlimits count per process (memory, CPU) or per user (processes; and not at all for
 root, which is what the sandbox's ``nobody`` is outside its namespace when grading runs
 as root). So when this process may create control groups (root, cgroup v1 ``pids`` and
 ``memory`` hierarchies, or a cgroup v2 tree with those controllers delegated), each
 submission gets its own: ``pids.max`` caps the processes of the whole sandbox and the
-memory limit caps all its memory together. :func:`submission_cgroups` yields the
+memory limit caps all its memory together. Where the ``cpu`` controller is there too, a
+CPU quota caps the whole sandbox at ``cpus`` cores, however many processes it forks, so
+one submission cannot starve the classmates graded beside it. :func:`submission_cgroups` yields the
 folders to join; :data:`JOIN` is the shell snippet that moves the sandbox into them
 before anything of it runs. Where none can be made, it yields nothing and
 :func:`cgroup_problem` says why.
@@ -38,8 +40,12 @@ def _own_path(controller: str) -> str | None:
     return None
 
 
+CPU_PERIOD_MICROSECONDS = 100_000
+
+
 def _parents() -> dict[str, Path]:
-    """Where new groups for ``pids`` and ``memory`` go: {controller: parent folder}."""
+    """Where new groups go: {controller: parent folder} (v1), or {"v2": parent}; empty when
+    ``pids`` and ``memory`` are not both there (``cpu`` is used when it is there)."""
     if (ROOT / "cgroup.controllers").exists():  # v2, unified
         own = _own_path("")
         parent = ROOT / (own or "/").lstrip("/")
@@ -48,18 +54,18 @@ def _parents() -> dict[str, Path]:
             return {}
         return {"v2": parent}
     found = {}
-    for controller in ("pids", "memory"):
+    for controller in ("pids", "memory", "cpu"):
         own = _own_path(controller)
         if own is not None and (ROOT / controller).is_dir():
             found[controller] = ROOT / controller / own.lstrip("/")
-    return found
+    return found if {"pids", "memory"} <= set(found) else {}
 
 
 @functools.cache
 def cgroup_problem() -> str | None:
     """Why no per-submission control group can be made here, or None."""
     try:
-        with submission_cgroups(processes=16, memory_bytes=1024**3) as groups:
+        with submission_cgroups(processes=16, memory_bytes=1024**3, cpus=1.0) as groups:
             if not groups:
                 return "no cgroup hierarchy with the pids and memory controllers is writable here"
     except OSError as error:
@@ -68,8 +74,9 @@ def cgroup_problem() -> str | None:
 
 
 @contextlib.contextmanager
-def submission_cgroups(processes: int, memory_bytes: int) -> Iterator[list[Path]]:
-    """New control groups capping ``processes`` and ``memory_bytes`` for one sandbox; removed after."""
+def submission_cgroups(processes: int, memory_bytes: int, cpus: float) -> Iterator[list[Path]]:
+    """New control groups capping ``processes``, ``memory_bytes`` and (where the ``cpu``
+    controller is there) ``cpus`` cores for one sandbox; removed after."""
     parents = _parents()
     for parent in parents.values():
         _sweep(parent)
@@ -78,15 +85,18 @@ def submission_cgroups(processes: int, memory_bytes: int) -> Iterator[list[Path]
     try:
         if "v2" in parents:
             control = parents["v2"] / "cgroup.subtree_control"
-            enabled = set(control.read_text().split())
-            if not {"pids", "memory"} <= enabled:
-                control.write_text("+pids +memory")
+            available = set((parents["v2"] / "cgroup.controllers").read_text().split())
+            wanted = {"pids", "memory"} | ({"cpu"} & available)
+            if not wanted <= set(control.read_text().split()):
+                control.write_text(" ".join(f"+{controller}" for controller in sorted(wanted)))
             group = parents["v2"] / name
             group.mkdir()
             made.append(group)
             (group / "pids.max").write_text(str(processes))
             (group / "memory.max").write_text(str(memory_bytes))
             (group / "memory.swap.max").write_text("0")
+            if "cpu" in wanted:
+                (group / "cpu.max").write_text(f"{round(cpus * CPU_PERIOD_MICROSECONDS)} {CPU_PERIOD_MICROSECONDS}")
         else:
             for controller, parent in parents.items():
                 group = parent / name
@@ -94,8 +104,11 @@ def submission_cgroups(processes: int, memory_bytes: int) -> Iterator[list[Path]
                 made.append(group)
                 if controller == "pids":
                     (group / "pids.max").write_text(str(processes))
-                else:
+                elif controller == "memory":
                     (group / "memory.limit_in_bytes").write_text(str(memory_bytes))
+                else:
+                    (group / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_MICROSECONDS))
+                    (group / "cpu.cfs_quota_us").write_text(str(round(cpus * CPU_PERIOD_MICROSECONDS)))
         yield made
     finally:
         for group in made:

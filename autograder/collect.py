@@ -21,9 +21,11 @@ import pwd
 import re
 import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from autograder.exchange import inbound_dir
+from autograder.learner_ids import id_problem
 from autograder.submission import MAX_BYTES
 
 SECRET = "submission_secret.txt"
@@ -31,18 +33,33 @@ SECRET_MAX = 256
 HEX = re.compile(rb"[0-9a-f]+")
 
 
-def collect(assignment: str, course_dir: Path) -> list[str]:
-    """Copy each learner's latest submission into ``submitted/``; return the learners updated."""
+def inbound_submissions(assignment: str, course_dir: Path) -> Iterator[tuple[str, str, os.DirEntry[str]]]:
+    """``(learner id, timestamp, folder)`` of every submission of ``assignment`` in the exchange
+    (real folders only; the id is not checked)."""
     inbound = inbound_dir(course_dir)
     if not inbound.is_dir() or inbound.is_symlink():
-        return []
-    latest: dict[str, tuple[str, Path]] = {}
+        return
     for entry in os.scandir(inbound):
         parts = entry.name.split("+")
-        if len(parts) < 4 or parts[-3] != assignment or not entry.is_dir(follow_symlinks=False):
-            continue
-        student, timestamp = "+".join(parts[:-3]), parts[-2]
-        if not student or student.startswith(".") or not owned_by(entry, student):
+        if len(parts) >= 4 and parts[-3] == assignment and entry.is_dir(follow_symlinks=False):
+            yield "+".join(parts[:-3]), parts[-2], entry
+
+
+def refused_learners(assignment: str, course_dir: Path) -> dict[str, str]:
+    """Learner ids, in the exchange or in ``submitted/``, that cannot be graded, and why
+    (:mod:`autograder.learner_ids`)."""
+    ids = {student for student, _, _ in inbound_submissions(assignment, course_dir)}
+    submitted = course_dir / "submitted"
+    ids |= {entry.name for entry in os.scandir(submitted)} if submitted.is_dir() else set()
+    return {student: why for student in sorted(ids) if (why := id_problem(student))}
+
+
+def collect(assignment: str, course_dir: Path) -> list[str]:
+    """Copy each learner's latest submission into ``submitted/``; return the learners updated.
+    Learners whose id cannot be graded are left out (:func:`refused_learners` names them)."""
+    latest: dict[str, tuple[str, Path]] = {}
+    for student, timestamp, entry in inbound_submissions(assignment, course_dir):
+        if id_problem(student) or not owned_by(entry, student):
             continue
         if student not in latest or timestamp > latest[student][0]:
             latest[student] = (timestamp, Path(entry.path))

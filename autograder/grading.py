@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import signal
 import sys
@@ -27,18 +28,21 @@ from nbgrader.utils import determine_grade
 import autograder.inside
 import coursekit
 from autograder.feedback import scrub
+from autograder.hidden_scenarios import probe_cells, verdict
 from autograder.kit import GradingKit
 from autograder.rebuild import rebuild
-from autograder.sandbox import SANDBOX_ROOT, Limits, SandboxUnavailable, run_sandboxed
+from autograder.sandbox import SANDBOX_ROOT, Limits, SandboxUnavailable, kernel_sandbox, run_capped
 from autograder.submission import NotGradable, find_chapter, parse_submission
 from coursekit.check_my_work import GRADING_ENV
 from coursekit.version import course_version
 
 NOT_GRADED = "NotGraded"  # the error given to test cells that did not run
+HIDDEN_SCENARIO = "HiddenScenarioFailed"  # the error given to test cells whose hidden scenarios disagree
 UNKNOWN_VERSION = "unknown"
 # A course version as a released notebook carries it (PEP 440-like, at most about 60 characters):
 # nothing else from the learner's notebook reaches grades.csv's version columns.
 VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9}){0,3}([.+-]?[A-Za-z0-9]{1,12}){0,3}")
+RUNNER = [sys.executable, "-m", "autograder.runner"]
 UNSAFE_NOTE = "graded with --unsafe: no sandbox (the code ran with the grader's rights)"
 
 
@@ -128,6 +132,11 @@ def _grade_notebook(
     if mismatch:
         return Graded(zero_report(kit, mismatch), None)
     rebuilt = rebuild(kit, notebook)
+    graded_cells = {
+        cell.metadata.nbgrader["grade_id"]: cell.id
+        for cell in nbformat.from_dict(kit.template).cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+    }
     job = {
         "notebook": rebuilt.notebook,
         "learner_cells": rebuilt.learner_cells,
@@ -135,29 +144,32 @@ def _grade_notebook(
         "cell_seconds": limits.cell_seconds,
         "wall_seconds": limits.wall_seconds,
         "output_bytes": limits.output_bytes,
+        "runner_memory_bytes": 2 * limits.memory_bytes,  # it runs no learner code, but reads what the kernel sends
         "matplotlib_font_list": matplotlib_font_list(),
+        "probes": probe_cells(kit.hidden, graded_cells),
     }
+    kernel = [sys.executable, "-m", "autograder.inside.kernel", "-f", "{connection_file}"]
     with tempfile.TemporaryDirectory(prefix="release-view-") as view:
         for relative, content in kit.release_files:
             (Path(view) / relative).parent.mkdir(parents=True, exist_ok=True)
             (Path(view) / relative).write_bytes(content)
-        finished = run_sandboxed(
-            [sys.executable, "-m", "autograder.inside.runner"],
-            json.dumps(job).encode(),
-            limits,
-            binds={
-                f"{SANDBOX_ROOT}/coursekit": Path(coursekit.__file__).parent,
-                f"{SANDBOX_ROOT}/autograder/inside": Path(autograder.inside.__file__).parent,
-                f"{SANDBOX_ROOT}/release": Path(view),
-            },
-            env=sandbox_environment(),
-            unsafe=unsafe,
-        )
+        binds = {
+            f"{SANDBOX_ROOT}/coursekit": Path(coursekit.__file__).parent,
+            f"{SANDBOX_ROOT}/autograder/inside": Path(autograder.inside.__file__).parent,
+            f"{SANDBOX_ROOT}/release": Path(view),
+        }
+        with kernel_sandbox(kernel, limits, binds, sandbox_environment(), unsafe=unsafe) as sandbox:
+            job["kernel"] = sandbox
+            finished = run_capped(RUNNER, json.dumps(job).encode(), limits, runner_environment())
     notes = list(rebuilt.notes) + ([UNSAFE_NOTE] if unsafe else [])
     if finished.timed_out:
         return Graded(zero_report(kit, f"the notebook ran past its {limits.wall_seconds} s time limit"), None)
     try:
+        if finished.returncode != 0:
+            raise ValueError("a runner that did not end normally has no result")
         outcome = json.loads(finished.stdout)
+        if not isinstance(outcome, dict):
+            raise ValueError("not a result")
     except ValueError:
         log = finished.stderr.decode(errors="replace").strip()[-2000:]
         print(f"{name}: the sandbox ended without a result; its last words:\n{log}", file=sys.stderr)
@@ -191,8 +203,15 @@ def matplotlib_font_list() -> dict[str, str]:
     return {path.name: path.read_text() for path in Path(matplotlib.get_cachedir()).glob("fontlist-*.json")}
 
 
+def runner_environment() -> dict[str, str]:
+    """The runner's variables: the grader's, plus one. nbformat validates every output the runner
+    receives; its default validator, fastjsonschema, first compiles the schema: 0.1 s of CPU a
+    notebook, more than jsonschema takes for all of a notebook's outputs."""
+    return {**os.environ, "NBFORMAT_VALIDATOR": "jsonschema"}
+
+
 def sandbox_environment() -> dict[str, str]:
-    """The few variables the sandboxed runner and kernel get."""
+    """The few variables the sandboxed kernel gets."""
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": "/tmp",
@@ -203,10 +222,6 @@ def sandbox_environment() -> dict[str, str]:
         "IPYTHONDIR": "/tmp/ipython",
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        # nbformat validates every output the runner receives. Its default validator,
-        # fastjsonschema, first compiles the schema: 0.1 s of CPU a notebook, more than
-        # jsonschema takes for all of a notebook's outputs.
-        "NBFORMAT_VALIDATOR": "jsonschema",
         # The chapter's last cell, check_my_work, runs nothing when grading: the graded cells are the score.
         GRADING_ENV: "1",
     }
@@ -301,12 +316,17 @@ def score(
     stop_reason = stop_problem(stopped, names, limits) if stopped else None
     fail_tests(executed, stop_reason or "this test did not run", only_unrun=True)
     interrupted = set(outcome.get("interrupted", []))
+    observations = outcome.get("observations")
+    observations = observations if isinstance(observations, dict) else {}
     tests = []
     for cell in template.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("grade"):
             continue
         graded = nbformat.from_dict({**cell, "outputs": by_id[cell.id].outputs})
+        if determine_grade(graded)[0] and (why := verdict(kit.hidden, meta["grade_id"], observations.get(cell.id))):
+            disagree(by_id[cell.id], why)
+            graded.outputs = by_id[cell.id].outputs
         points, max_points = float(determine_grade(graded)[0] or 0), float(meta.get("points", 0))
         message = "" if points == max_points else cell_message(graded, cell.id in interrupted, limits.cell_seconds)
         tests.append(TestResult(meta["grade_id"], points, max_points, points == max_points, message))
@@ -337,7 +357,12 @@ def stop_problem(stopped: dict[str, Any], names: dict[str, str], limits: Limits)
             f"{cell} could not be stopped: interrupted after {limits.cell_seconds} s, it kept running "
             "(it catches KeyboardInterrupt, or awaits something that never happens)"
         )
-    status = exit_status(stopped["detail"])
+    if stopped["kind"] == "wrote-outside":
+        return (
+            f"while running {cell}, your code wrote files into the folder of the kernel's connection "
+            "(only /tmp is yours to write), so the run was stopped there"
+        )
+    status = exit_status(stopped["detail"], shell=True)  # the kernel's sandbox reports a signal as 128 + its number
     if status.startswith("killed"):
         return (
             f"the Python kernel was {status} while running {cell}: it went over the "
@@ -356,13 +381,18 @@ def fail_tests(notebook: nbformat.NotebookNode, reason: str, *, only_unrun: bool
             cell.outputs = [nbformat.v4.new_output("error", ename=NOT_GRADED, evalue=reason, traceback=[reason])]
 
 
+def disagree(cell: nbformat.NotebookNode, why: str) -> None:
+    """Fail a test cell whose checks passed in the kernel but whose hidden scenarios disagree."""
+    cell.outputs.append(nbformat.v4.new_output("error", ename=HIDDEN_SCENARIO, evalue=why, traceback=[why]))
+
+
 def cell_message(cell: nbformat.NotebookNode, interrupted: bool, cell_seconds: int) -> str:
     """What a failed test cell said: its error's message (a check's property/observed/hint)."""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
             if output.ename == "KeyboardInterrupt" and interrupted:
                 return f"this cell did not finish within {cell_seconds} s and was interrupted"
-            if output.ename in ("CheckFailed", NOT_GRADED):
+            if output.ename in ("CheckFailed", NOT_GRADED, HIDDEN_SCENARIO):
                 return str(output.evalue)
             return f"{output.ename}: {output.evalue}"
     return "this test cell wrote to stderr, which nbgrader counts as a failure"

@@ -3,12 +3,15 @@
 A :class:`GradingKit` is plain data (picklable, sent once to every Dask worker): the
 release notebook with the test and locked cells as nbgrader recorded them in the
 gradebook (hidden tests included), which cells are the learner's, the points, the
-hidden-test lines to keep out of feedback, and the release's files.
+hidden-test lines to keep out of feedback, the release's files, and the batch's hidden
+scenarios with the reference's observations of them (:mod:`autograder.hidden_scenarios`,
+drawn from a fresh seed each time a kit is loaded).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 import nbformat
 
 from autograder.chapters import COURSE_DIR, Chapter
+from autograder.hidden_scenarios import HiddenScenarios, prepare
 from autograder.release import is_released, release_dir
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
@@ -30,10 +34,13 @@ class GradingKit:
     course_cells: tuple[str, ...]  # cell ids of locked (course-owned) cells
     hidden_lines: tuple[str, ...]
     release_files: tuple[tuple[str, bytes], ...]
+    hidden: HiddenScenarios
 
 
-def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR) -> GradingKit:
-    """The kit of ``chapter``, from its release (:func:`autograder.release.ensure_released` makes it)."""
+def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR, seed: int | None = None) -> GradingKit:
+    """The kit of ``chapter``, from its release (:func:`autograder.release.ensure_released` makes it).
+
+    ``seed`` draws the hidden scenarios (a fresh random one when None)."""
     from nbgrader.api import Gradebook
 
     if not is_released(chapter, course_dir):
@@ -55,6 +62,9 @@ def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR) -> GradingKit:
             for block in HIDDEN.findall(source.source):
                 hidden |= {line.strip() for line in block.splitlines() if line.strip()}
     cells = template.cells
+    graded = [c.metadata.nbgrader["grade_id"] for c in cells if c.cell_type == "code" and _meta(c).get("grade")]
+    topic = Path(name).stem  # a chapter's notebook is named after its topic
+    hidden_scenarios = prepare(topic, dict(template), graded, secrets.randbits(63) if seed is None else seed)
     return GradingKit(
         assignment=chapter.assignment,
         notebook_name=name,
@@ -65,6 +75,7 @@ def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR) -> GradingKit:
         release_files=tuple(
             (str(path.relative_to(folder)), path.read_bytes()) for path in sorted(folder.rglob("*")) if path.is_file()
         ),
+        hidden=hidden_scenarios,
     )
 
 

@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 
 from autograder.collect import SECRET, SECRET_MAX
-from autograder.grading import UNKNOWN_VERSION, Graded, GradeReport, fail_tests
+from autograder.grading import UNKNOWN_VERSION, Graded, GradeReport, fail_tests, zero_report
 from autograder.kit import GradingKit
+from autograder.learner_ids import id_problem
 from autograder.nbgrader_run import nbgrader_api
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ NO_EXECUTE: dict[str, dict[str, Any]] = {
     "ClearOutput": {"enabled": False},
 }
 # nbgrader reads a student id as a glob pattern, and its exclusion list as comma-separated ids.
-PATTERN_CHARACTERS = set("*?[],")
 
 
 class Recorder:
@@ -62,12 +62,13 @@ class Recorder:
         self.kit, self.course_dir, self.api = kit, course_dir, api
         self.facts: dict[str, dict[str, Any]] = {}  # {student: the extra columns' facts} of this chapter
         self.unreleased: set[str] = set()  # recorded, but handed in outside the exchange: no feedback to release
+        self.refused: dict[str, str] = {}  # {student: why their id cannot be graded}: a row of grades.csv each
 
     def record(self, results: dict[str, Graded]) -> dict[str, str]:
         """Record ``results``, write their feedback and release it to the exchange; {student: what failed}
         for those where a step failed. Feedback is released only to learners who handed in through the
         exchange (the others are listed in :attr:`unreleased`)."""
-        failed = {s: "not recorded: nbgrader would read this id as a pattern" for s in results if unsafe_id(s)}
+        failed = {s: f"not recorded: {why}" for s in results if (why := id_problem(s))}
         for student, graded in results.items():
             if student in failed:
                 continue
@@ -147,6 +148,7 @@ class Recorder:
         facts.setdefault(self.kit.assignment, {}).update(self.facts)
         facts_file.write_text(json.dumps(facts, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
         add_columns(self.course_dir / "grades.csv", facts)
+        add_refused(self.course_dir / "grades.csv", self.kit, self.refused)
 
 
 @contextmanager
@@ -164,8 +166,12 @@ def recording(kit: GradingKit, course_dir: Path) -> Iterator[Recorder]:
         recorder.export()
 
 
-def unsafe_id(student: str) -> bool:
-    return bool(PATTERN_CHARACTERS & set(student))
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_in_spreadsheets(text: str) -> str:
+    """``text`` as a spreadsheet shows it, never runs it: one that would start a formula gets a ``'`` first."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def add_columns(path: Path, facts: dict[str, dict[str, dict[str, Any]]]) -> None:
@@ -179,9 +185,29 @@ def add_columns(path: Path, facts: dict[str, dict[str, dict[str, Any]]]) -> None
         known = facts.get(row["assignment"], {}).get(row["student_id"], {})
         evidence = known.get("review", [])
         row["for_review"] = "yes" if evidence else "no"
-        row["review_evidence"] = " | ".join(evidence)
+        row["review_evidence"] = inert_in_spreadsheets(" | ".join(evidence))
         row["released_by"] = known.get("released_by", UNKNOWN_VERSION)
         row["graded_by"] = known.get("graded_by", UNKNOWN_VERSION)
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def add_refused(path: Path, kit: GradingKit, refused: dict[str, str]) -> None:
+    """A row of grades.csv for each learner refused up front (:mod:`autograder.learner_ids`): 0 points,
+    for review, the reason as the evidence. nbgrader's gradebook cannot hold them."""
+    if not refused:
+        return
+    with path.open(newline="") as file:
+        reader = csv.DictReader(file)
+        fields, rows = list(reader.fieldnames or []), list(reader)
+    max_score = sum(test.max_points for test in zero_report(kit, "").tests)
+    for student, why in sorted(refused.items()):
+        row = dict.fromkeys(fields, "")
+        row.update(assignment=kit.assignment, student_id=student, raw_score="0.0", score="0.0")
+        row.update(max_score=str(max_score), for_review="yes", review_evidence=inert_in_spreadsheets(f"refused: {why}"))
+        rows.append({name: value for name, value in row.items() if name in fields})
     with path.open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=fields)
         writer.writeheader()

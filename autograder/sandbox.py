@@ -1,7 +1,7 @@
 """Run untrusted code with bubblewrap (``bwrap``), one sandbox per submission.
 
-:func:`run_sandboxed` runs a command under ``prlimit`` (per-process limits) and
-``bwrap`` with:
+:func:`kernel_sandbox` gives the command that starts a submission's kernel under
+``prlimit`` (per-process limits) and ``bwrap`` with:
 
 - new user, PID, IPC, UTS, cgroup and network namespaces (``--unshare-all``): the
   sandbox sees only its own processes, has only its own loopback, and runs as
@@ -12,9 +12,12 @@
   at ``/tmp`` and ``/dev/shm``, discarded with the sandbox;
 - an environment of a few variables only (``--clearenv``);
 - CPU seconds, address space, file size, open files and processes capped per process
-  (``prlimit``), and the whole run capped at ``wall_seconds`` (then killed);
-- where control groups can be made (:mod:`autograder.cgroups`), the processes and the
-  memory of the whole sandbox capped together.
+  (``prlimit``);
+- where control groups can be made (:mod:`autograder.cgroups`), the processes, the
+  memory and the CPU share of the whole sandbox capped together.
+
+:func:`run_capped` runs the (trusted) process that starts it and reads its result, under
+caps and a wall-clock limit.
 
 Where bwrap cannot run (not installed, no user namespaces), :func:`sandbox_problem`
 says why; callers refuse unless the instructor passed ``--unsafe``.
@@ -32,6 +35,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +49,8 @@ SYSTEM_DIRS = ("/usr", "/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-submission limits. Memory, CPU, files and processes are per process (rlimits)."""
+    """Per-submission limits. Memory, CPU time, files and processes are per process (rlimits);
+    with control groups (:mod:`autograder.cgroups`), processes, memory and ``cpus`` are per sandbox."""
 
     cell_seconds: int = 60
     wall_seconds: int = 600
@@ -56,6 +61,7 @@ class Limits:
     processes: int = 64
     tmp_bytes: int = 256 * 1024**2
     output_bytes: int = 4 * 1024**2
+    cpus: float = 1.0  # cores the whole sandbox may use at once (a cgroup CPU quota, where there is one)
 
 
 DEFAULT_LIMITS = Limits()
@@ -106,10 +112,13 @@ def interpreter_dirs() -> list[Path]:
     return sorted(path.resolve() for path in found if not str(path.resolve()).startswith(SYSTEM_DIRS[0]))
 
 
-def bwrap_command(argv: list[str], limits: Limits, binds: dict[str, Path], env: dict[str, str]) -> list[str]:
+def bwrap_command(
+    argv: list[str], limits: Limits, binds: dict[str, Path], env: dict[str, str], writable: Path | None = None
+) -> list[str]:
     """The full command line: prlimit, then bwrap around ``argv``.
 
-    ``binds`` maps a path inside the sandbox to a host path, bound read-only."""
+    ``binds`` maps a path inside the sandbox to a host path, bound read-only; ``writable`` is
+    a host folder bound read-write at its own path."""
     bwrap = bwrap_path()
     assert bwrap is not None
     command = [
@@ -151,59 +160,70 @@ def bwrap_command(argv: list[str], limits: Limits, binds: dict[str, Path], env: 
         command += ["--ro-bind", str(path), str(path)]
     for inside, outside in binds.items():
         command += ["--ro-bind", str(outside), inside]
+    if writable is not None:
+        command += ["--bind", str(writable), str(writable)]
     for name, value in env.items():
         command += ["--setenv", name, value]
     return [*command, "--chdir", "/tmp", "--", *argv]
 
 
-def run_sandboxed(
-    argv: list[str], stdin: bytes, limits: Limits, binds: dict[str, Path], env: dict[str, str], *, unsafe: bool = False
-) -> Finished:
-    """Run ``argv`` in a new sandbox (or, with ``unsafe``, as a plain subprocess: no isolation).
+@contextlib.contextmanager
+def kernel_sandbox(
+    argv: list[str], limits: Limits, binds: dict[str, Path], env: dict[str, str], *, unsafe: bool = False
+) -> Iterator[dict[str, Any]]:
+    """How to start one submission's kernel ``argv`` in a new sandbox, for as long as the block runs:
+    ``{"argv", "env", "share"}``, the command and its environment for the process that starts it,
+    and ``share``, a new empty folder bound read-write into the sandbox at its own path (for the
+    kernel's connection file and sockets). Where control groups can be made, the sandbox joins
+    its own (:mod:`autograder.cgroups`), removed with the block. With ``unsafe``: no sandbox at
+    all, ``/tmp`` in ``env`` moved to ``share``.
 
     Raises :class:`SandboxUnavailable` when there is no sandbox and not ``unsafe``."""
-    if unsafe:
-        with tempfile.TemporaryDirectory(prefix="unsafe-grading-") as scratch:
-            env = {name: value.replace("/tmp", scratch) for name, value in env.items()}
-            return _run([*argv], stdin, limits, {**os.environ, **env}, cwd=scratch)
-    problem = sandbox_problem()
+    problem = None if unsafe else sandbox_problem()
     if problem:
         raise SandboxUnavailable(problem)
-    return _run(bwrap_command(argv, limits, binds, env), stdin, limits, {"PATH": os.environ.get("PATH", "/usr/bin")})
-
-
-def _run(command: list[str], stdin: bytes, limits: Limits, env: dict[str, str], cwd: str | None = None) -> Finished:
-    """Run ``command`` in its own control groups when they can be made (see :mod:`autograder.cgroups`)."""
     groups: contextlib.AbstractContextManager[list[Path]] = contextlib.nullcontext([])
-    if cgroup_problem() is None:
-        groups = submission_cgroups(limits.processes, limits.memory_bytes)
-    with groups as joined:
+    if not unsafe and cgroup_problem() is None:
+        groups = submission_cgroups(limits.processes, limits.memory_bytes, limits.cpus)
+    with tempfile.TemporaryDirectory(prefix="kernel-") as share, groups as joined:
+        if unsafe:
+            moved = {name: value.replace("/tmp", share) for name, value in env.items()}
+            yield {"argv": argv, "env": {**os.environ, **moved}, "share": share}
+            return
+        command = bwrap_command(argv, limits, binds, env, writable=Path(share))
+        launch = {"PATH": os.environ.get("PATH", "/usr/bin")}
         if joined:
             command = ["/bin/sh", "-c", JOIN, "sh", *command]
-            env = {**env, CGROUPS_ENV: " ".join(map(str, joined))}
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        assert process.stdin and process.stdout and process.stderr
-        stop = functools.partial(_kill_group, process.pid)
-        stdout = CappedReader(process.stdout, RESULT_MAX_BYTES, keep="head", on_overflow=stop)
-        stderr = CappedReader(process.stderr, STDERR_KEPT_BYTES, keep="tail")
-        threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True).start()
-        try:
-            process.wait(timeout=limits.wall_seconds + 30)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            stop()
-            process.wait()
-            timed_out = True
-        out, err = stdout.result(), stderr.result()
-        return Finished(process.returncode, b"" if timed_out or stdout.overflowed else out, err, timed_out=timed_out)
+            launch[CGROUPS_ENV] = " ".join(map(str, joined))
+        yield {"argv": command, "env": launch, "share": share}
+
+
+def run_capped(command: list[str], stdin: bytes, limits: Limits, env: dict[str, str]) -> Finished:
+    """Run ``command`` (in a session of its own, killed with it at ``limits.wall_seconds`` + 30 s),
+    feeding it ``stdin``; keep at most :data:`RESULT_MAX_BYTES` of its stdout (past that it is
+    killed and has no result) and the last :data:`STDERR_KEPT_BYTES` of its stderr."""
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    assert process.stdin and process.stdout and process.stderr
+    stop = functools.partial(_kill_group, process.pid)
+    stdout = CappedReader(process.stdout, RESULT_MAX_BYTES, keep="head", on_overflow=stop)
+    stderr = CappedReader(process.stderr, STDERR_KEPT_BYTES, keep="tail")
+    threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True).start()
+    try:
+        process.wait(timeout=limits.wall_seconds + 30)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        stop()
+        process.wait()
+        timed_out = True
+    out, err = stdout.result(), stderr.result()
+    return Finished(process.returncode, b"" if timed_out or stdout.overflowed else out, err, timed_out=timed_out)
 
 
 RESULT_MAX_BYTES = 128 * 1024**2  # the runner's result: a notebook of at most 64 MB, outputs capped at 4 MB

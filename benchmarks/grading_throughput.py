@@ -47,7 +47,7 @@ from autograder.grading import grade_submission  # noqa: E402
 from autograder.kit import GradingKit, load_kit  # noqa: E402
 from autograder.nbgrader_run import tools_env  # noqa: E402
 from autograder.release import ensure_released  # noqa: E402
-from autograder.sandbox import Limits, run_sandboxed  # noqa: E402
+from autograder.sandbox import Limits, bwrap_command, run_capped  # noqa: E402
 from tests.hostile_submissions import CHAPTER, SOURCE, solved  # noqa: E402
 
 T = TypeVar("T")
@@ -90,7 +90,7 @@ def nbgrader_autograde(course: Path) -> None:
 def breakdown(kit: GradingKit, data: bytes) -> list[tuple[str, float]]:
     """One notebook graded alone, in phases: from the cells' execution timestamps and clocks."""
     started = time.perf_counter()
-    run_sandboxed(["/bin/true"], b"", Limits(), {}, {})
+    run_capped(bwrap_command(["/bin/true"], Limits(), {}, {}), b"", Limits(), {"PATH": os.environ["PATH"]})
     empty_sandbox = time.perf_counter() - started
     started, wall_started = time.perf_counter(), time.time()
     graded = grade_submission(kit, "one.ipynb", data, Limits())

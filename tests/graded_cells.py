@@ -10,12 +10,12 @@ if it raises.
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 from typing import Any
 
 import nbformat
 
+from autograder.reference_run import reference_namespace
 from tools.chapter_source import Chapter
 
 
@@ -25,13 +25,7 @@ def is_test(cell: nbformat.NotebookNode) -> bool:
 
 def graded_namespace(chapter: Chapter, notebook: nbformat.NotebookNode, code: str, filename: str) -> dict[str, Any]:
     """The notebook's locked setup cells (magics left out), the reference's names, then ``code``."""
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("locked") and not is_test(cell):
-            setup = "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))
-            exec(compile(setup, f"{chapter.assignment} setup", "exec"), namespace)
-    reference = importlib.import_module(f"solutions.{chapter.topic}")
-    namespace.update({name: value for name, value in vars(reference).items() if not name.startswith("__")})
+    namespace = reference_namespace(notebook, chapter.topic)
     exec(compile(code, filename, "exec"), namespace)
     return namespace
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grading import grade_submission, sandbox_environment
+from autograder.grading import grade_submission, runner_environment
 from autograder.sandbox import DEFAULT_LIMITS
 from tests.course_copy import released_course
 from tests.hostile_submissions import SOURCE, in_answer
@@ -26,11 +26,11 @@ KERNEL_SKIPS = ("pytest", "debugpy")
 
 def test_the_runner_leaves_format_checkers_out_and_validates_with_jsonschema() -> None:
     code = (
-        "import sys, json, autograder.inside.runner, nbformat.json_compat as compat;"
+        "import sys, json, autograder.runner, nbformat.json_compat as compat;"
         f"print(json.dumps([[n for n in {FORMAT_CHECKERS!r} if sys.modules.get(n)],"
         " compat.get_current_validator().name]))"
     )
-    environment = {**sandbox_environment(), "PYTHONPATH": str(REPO)}
+    environment = {**runner_environment(), "PYTHONPATH": str(REPO)}
     ran = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
     loaded, validator = json.loads(ran.stdout)
     assert loaded == [], f"the runner imported jsonschema format checkers no notebook uses: {loaded}"

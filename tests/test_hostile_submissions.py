@@ -26,13 +26,24 @@ import pytest
 from autograder.batch import StudentResult, grade_chapter, summary_table
 from autograder.chapters import COURSE_DIR, REPO_ROOT
 from autograder.kit import HIDDEN
+from autograder.record import FORMULA_STARTS, inert_in_spreadsheets
 from autograder.sandbox import Limits
-from tests.hostile_submissions import ANY, CASES, CHAPTER, MARKER, SOURCE, Case, solved
+from tests.grading_leftovers import left_since, present
+from tests.hostile_submissions import ANY, CASES, CHAPTER, SOURCE, Case, solved, solved_bytes
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
 LIMITS = Limits(cell_seconds=5, wall_seconds=60)
 HONEST = {"honest-full": 6.0, "honest-partial": 3.0}
+REFUSED = {".dotted": "starts with a dot", "star*id": "as a pattern", "comma,id": "as a pattern or a list"}
+# Active content a learner's output could carry into a page: a tag that runs something (escaped text does not).
+TAG = re.compile(r"<[a-zA-Z][^>]*>")
+ACTIVE = re.compile(r"^<(script|iframe|object|embed)\b|\son[a-z]+\s*=|javascript:", re.I)
+LEFT: list[str] = []  # what the batch left running or on disk (tests/grading_leftovers.py)
+PEAK: list[int] = []  # the grading process's peak resident memory during the batch, bytes
+# The bound stated in the README: grading this class (83 learners, four at a time, each result
+# capped at 128 MB and its outputs at 4 MB) keeps the grader's resident memory under it (280 MB measured).
+GRADER_PEAK_BOUND = 768 * 1024**2
 CANARY = "grader-secret-5d1c"  # in the grader's environment while it grades; no sandbox may see it
 
 
@@ -43,19 +54,6 @@ def learner(case: Case) -> str:
 def fingerprint(*roots: Path) -> dict[str, str]:
     files = [path for root in roots for path in ([root] if root.is_file() else sorted(root.rglob("*")))]
     return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in files if path.is_file()}
-
-
-def leftovers() -> list[str]:
-    """Files and processes carrying the corpus's marker on this machine, outside any sandbox."""
-    found = [str(path) for folder in (Path("/tmp"), Path("/dev/shm")) for path in folder.glob(f"*{MARKER}*")]
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "sleep 4242" in command:
-            found.append(f"process {pid}: {command}")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +67,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     answer = next(c for c in partial.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ch00-fetch-all")
     answer.source = "async def fetch_all(delays):\n    return 0.0\n"
     honest = {"honest-full": nbformat.writes(solved()).encode(), "honest-partial": nbformat.writes(partial).encode()}
-    for student, data in [*honest.items(), *((learner(case), case.make()) for case in CASES)]:
+    refused = ((student, solved_bytes()) for student in REFUSED)
+    for student, data in [*honest.items(), *((learner(case), case.make()) for case in CASES), *refused]:
         folder = course / "submitted" / student / CHAPTER
         folder.mkdir(parents=True)
         (folder / SOURCE.name).write_bytes(data)
@@ -90,6 +89,8 @@ def graded(course: Path) -> dict[str, StudentResult]:
         REPO_ROOT / "coursekit",
     ]
     before = fingerprint(*protected)
+    running = present()
+    Path("/proc/self/clear_refs").write_text("5")  # from here, VmHWM is this batch's peak
     started = time.perf_counter()
     os.environ["COURSE_GRADER_CANARY"] = CANARY
     try:
@@ -98,6 +99,8 @@ def graded(course: Path) -> dict[str, StudentResult]:
         del os.environ["COURSE_GRADER_CANARY"]
     print(f"\ngraded {len(results)} learners in {time.perf_counter() - started:.0f} s\n{summary_table(results)}")
     assert fingerprint(*protected) == before, "grading changed the exchange, an honest learner's files or the sources"
+    LEFT.extend(left_since(running))
+    PEAK.append(peak_memory())
     return {result.student: result for result in results}
 
 
@@ -109,11 +112,12 @@ def test_honest_learners_keep_their_scores(graded: dict[str, StudentResult]) -> 
 def test_every_learner_is_graded_once_and_nothing_else(graded: dict[str, StudentResult], course: Path) -> None:
     from nbgrader.api import Gradebook
 
-    assert set(graded) == {*HONEST, *map(learner, CASES)}
+    assert set(graded) == {*HONEST, *map(learner, CASES), *REFUSED}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        assert {student.id for student in gradebook.students} == set(graded)
+        assert {student.id for student in gradebook.students} == set(graded) - set(REFUSED)
         for student, result in graded.items():
-            assert gradebook.find_submission(CHAPTER, student).score == result.report.score, student
+            if student not in REFUSED:
+                assert gradebook.find_submission(CHAPTER, student).score == result.report.score, student
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -131,8 +135,37 @@ def test_case_gets_its_score_reason_and_review(case: Case, graded: dict[str, Stu
     assert case.review in evidence if case.review else not report.review
 
 
+@pytest.mark.parametrize("student", REFUSED)
+def test_an_id_grading_cannot_carry_is_refused_with_its_reason(
+    student: str, graded: dict[str, StudentResult], course: Path
+) -> None:
+    import csv
+
+    report = graded[student].report
+    assert report.score == 0 and REFUSED[student] in (report.problem or ""), report.render()
+    with (course / "grades.csv").open(newline="") as file:
+        rows = {row["student_id"]: row for row in csv.DictReader(file)}
+    assert rows[student]["score"] == "0.0" and rows[student]["for_review"] == "yes"
+    assert REFUSED[student] in rows[student]["review_evidence"]
+
+
+def peak_memory() -> int:
+    """This process's peak resident memory since ``clear_refs`` was last reset (``VmHWM``), bytes."""
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
+    return int(line.split()[1]) * 1024
+
+
+def test_the_grader_stays_under_its_memory_bound(graded: dict[str, StudentResult]) -> None:
+    print(f"the grader's peak resident memory during the batch: {PEAK[0] / 1024**2:.0f} MB")
+    assert PEAK[0] < GRADER_PEAK_BOUND
+
+
 def test_nothing_outlives_the_batch(graded: dict[str, StudentResult]) -> None:
-    assert leftovers() == []
+    assert LEFT == []
+
+
+def active_tags(page: str) -> set[str]:
+    return {tag for tag in TAG.findall(page) if ACTIVE.search(tag)}
 
 
 def test_no_feedback_shows_a_secret(graded: dict[str, StudentResult], course: Path) -> None:
@@ -145,10 +178,16 @@ def test_no_feedback_shows_a_secret(graded: dict[str, StudentResult], course: Pa
     }
     secrets = hidden | {"PYTEST_CURRENT_TEST", CANARY}
     assert hidden
-    for student in graded:
-        page = course / "feedback" / student / CHAPTER / SOURCE.name.replace(".ipynb", ".html")
-        text = html.unescape(re.sub(r"<[^>]*>", "", page.read_text()))
+    pages = {
+        student: (course / "feedback" / student / CHAPTER / SOURCE.name.replace(".ipynb", ".html")).read_text()
+        for student in sorted(set(graded) - set(REFUSED))
+    }
+    page_template = active_tags(pages["honest-full"])  # the page's own scripts (MathJax), in every page
+    for student, raw in pages.items():
+        text = html.unescape(re.sub(r"<[^>]*>", "", raw))
         assert not [secret for secret in secrets if secret in text], student
+        active = active_tags(raw) - page_template
+        assert not active, f"{student}'s feedback page holds active content: {sorted(active)[:3]}"
 
 
 def test_grades_csv_marks_flagged_learners_for_review(graded: dict[str, StudentResult], course: Path) -> None:
@@ -157,5 +196,8 @@ def test_grades_csv_marks_flagged_learners_for_review(graded: dict[str, StudentR
     with (course / "grades.csv").open(newline="") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     for student, result in graded.items():
+        if student in REFUSED:
+            continue
         assert rows[student]["for_review"] == ("yes" if result.report.review else "no"), student
-        assert rows[student]["review_evidence"] == " | ".join(result.report.review), student
+        assert rows[student]["review_evidence"] == inert_in_spreadsheets(" | ".join(result.report.review)), student
+        assert not rows[student]["review_evidence"].startswith(FORMULA_STARTS), student

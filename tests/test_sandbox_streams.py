@@ -1,5 +1,5 @@
-"""The grader reads what a sandbox writes under a cap and never buffers it whole: a flood on stderr
-keeps only its end, a result past its cap stops the sandbox and counts as no result."""
+"""The grader reads what the runner writes under a cap and never buffers it whole: a flood on stderr
+keeps only its end, a result past its cap stops the runner and counts as no result."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import sys
 import pytest
 
 from autograder import sandbox
-from autograder.sandbox import STDERR_KEPT_BYTES, Limits, run_sandboxed
+from autograder.sandbox import STDERR_KEPT_BYTES, Limits, run_capped
 
 LIMITS = Limits(cell_seconds=60, wall_seconds=120)
 
 
 def run(code: str) -> sandbox.Finished:
-    """``code`` run by this Python as run_sandboxed runs a command, without the sandbox itself (the
-    reading of its pipes is what is tested here)."""
-    return run_sandboxed([sys.executable, "-c", code], b"", LIMITS, {}, {}, unsafe=True)
+    """``code`` run by this Python as the grader runs the runner (the reading of its pipes is what is tested here)."""
+    return run_capped([sys.executable, "-c", code], b"", LIMITS, {})
 
 
 def test_a_flood_on_stderr_keeps_only_its_end() -> None:

@@ -1,38 +1,49 @@
 """The sandbox's IPython kernel: ``python -m autograder.inside.kernel -f CONNECTION_FILE``.
 
-It installs the tamper watch (:mod:`autograder.inside.watch`) before ipykernel or any
-learner code is loaded, then starts ipykernel as usual. The runner passes the watch's
-pipe and the cell roles in the environment, which is then cleared of them.
+It reads its job from :data:`JOB_FILE` beside the connection file (the runner writes both,
+outside the sandbox): ``watch_fd`` (the watch's pipe, passed down to this process),
+``learner_cells``, ``course_cells`` and ``order`` (cell ids), and ``matplotlib_font_list``
+(the grader's, put into the empty ``MPLCONFIGDIR``). It installs the tamper watch
+(:mod:`autograder.inside.watch`) before ipykernel or any learner code is loaded, then
+starts ipykernel as usual, without a history database.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from pathlib import Path
 
 from autograder.inside import watch
 
-WATCH_FD = "COURSE_WATCH_FD"
-LEARNER_CELLS = "COURSE_LEARNER_CELLS"
-COURSE_CELLS = "COURSE_COURSE_CELLS"
-CELL_ORDER = "COURSE_CELL_ORDER"
+JOB_FILE = "kernel-job.json"
 # Never imported in this kernel: ipykernel skips debugpy (no debugger attaches here), and
 # looptime, under coursekit, skips the pytest fixture it offers when pytest is installed
 # (importing pytest costs 0.25 s of CPU a notebook).
 NEVER_IMPORTED = ("debugpy", "pytest")
 
 
+def seed_matplotlib_folder(font_list: dict[str, str]) -> None:
+    """Give the kernel's empty matplotlib folder the grader's font list (``{file name: text}``), so
+    that a notebook's first plot does not rebuild it."""
+    folder = Path(os.environ["MPLCONFIGDIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in font_list.items():
+        (folder / Path(name).name).write_text(text)
+
+
 def main() -> None:
-    fd = int(os.environ.pop(WATCH_FD))
-    learner = set(os.environ.pop(LEARNER_CELLS).split())
-    course = set(os.environ.pop(COURSE_CELLS).split())
-    the_watch = watch.install(fd, os.environ.pop(CELL_ORDER).split(), learner, course)
+    connection_file = sys.argv[sys.argv.index("-f") + 1]
+    job = json.loads((Path(connection_file).parent / JOB_FILE).read_text())
+    seed_matplotlib_folder(job["matplotlib_font_list"])
+    the_watch = watch.install(job["watch_fd"], job["order"], set(job["learner_cells"]), set(job["course_cells"]))
     for name in NEVER_IMPORTED:
         sys.modules[name] = None  # type: ignore[assignment]
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    app.initialize(sys.argv[1:])
+    app.initialize([*sys.argv[1:], "--HistoryManager.enabled=False"])  # no database of every cell's source
     watch.attach(the_watch, app.shell)
     app.start()
 

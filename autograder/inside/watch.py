@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
+import linecache
 import os
 import sys
 import sysconfig
@@ -41,6 +43,7 @@ MACHINERY = ("importlib", "runpy.py", "/IPython/", "<frozen")
 LIBRARY = (*MACHINERY, sysconfig.get_paths()["stdlib"])
 # Module attributes the kernel itself changes: builtins._ (last result), input (stdin
 # forwarding per request), warnings' per-module registry.
+FORGOTTEN = "# (a course cell: its source is not kept)"
 KERNEL_MANAGED = frozenset({"_", "input", "__warningregistry__"})
 FRAME_ATTRIBUTES = frozenset({"f_back", "f_globals", "f_locals", "tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 ALWAYS_FLAGGED = {
@@ -162,6 +165,7 @@ class Watch:
             self.course_names.update(
                 (name, id(self.shell.user_ns[name])) for name in bound_names(result.info.raw_cell, self.shell.user_ns)
             )
+            forget_source(self.shell, result.info.raw_cell)
         self.check()
         self.write(f"done {self.current}")
 
@@ -239,11 +243,33 @@ class Watch:
         self.threads |= {thread.ident or 0 for thread in threading.enumerate()}
 
     def started_by_learner(self, thread: threading.Thread) -> bool:
-        """Does the thread run learner code (its target, or its class's ``run``)?"""
+        """Does the thread run learner code (its target, unwrapped from ``functools.partial``
+        and bound methods, or its class's ``run``)?"""
         target = getattr(thread, "_target", None)
+        while isinstance(target, functools.partial):
+            target = target.func
         code = getattr(getattr(target, "__func__", target), "__code__", None)
         run = getattr(type(thread).run, "__code__", None)
         return any(c is not None and c.co_filename in self.learner_files for c in (code, run))
+
+
+def forget_source(shell: Any, source: str) -> None:
+    """Keep a course cell's source (its hidden tests) out of the kernel's reach once it has run:
+    IPython's input history (``In``, ``_ih``, ``_i``, ``_iN``), the line cache of tracebacks,
+    and the last error's traceback (its frames hold the cell's code). The history database is
+    off in this kernel (:mod:`autograder.inside.kernel`)."""
+    history = shell.history_manager
+    for entries in (history.input_hist_raw, history.input_hist_parsed):
+        entries[:] = [FORGOTTEN if entry == source or source.strip() in entry else entry for entry in entries]
+    for name, value in list(shell.user_ns.items()):
+        if name.startswith("_i") and isinstance(value, str) and value and value.strip() in source:
+            shell.user_ns[name] = FORGOTTEN
+    for name, entry in list(linecache.cache.items()):
+        if len(entry) > 2 and "".join(entry[2] or ()).strip() == source.strip():
+            del linecache.cache[name]
+    for attribute in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, attribute):
+            setattr(sys, attribute, None)
 
 
 def forbidden_import(name: str) -> str:

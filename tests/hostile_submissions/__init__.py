@@ -278,8 +278,11 @@ for name in os.environ:
 """
 
 CONNECTION_FILES = """
-import glob, json
+import glob, json, os
+own = os.path.dirname(get_ipython().config.IPKernelApp.connection_file)
 for path in glob.glob("/tmp/**/*.json", recursive=True) + glob.glob("/run/**/*.json", recursive=True):
+    if os.path.dirname(path) == own:
+        continue
     try:
         key = json.load(open(path)).get("key")
     except (OSError, ValueError, AttributeError):
@@ -305,6 +308,109 @@ def later():
     time.sleep(0.2)
     get_ipython().user_ns["check_fetch_all"] = lambda *args, **kwargs: None
 threading.Thread(target=later, daemon=True).start()
+"""
+
+
+def unsolved_with(code: str) -> Callable[[], bytes]:
+    """Nothing solved (every answer returns a constant), and ``code`` runs in the first answer cell:
+    whatever it does to the kernel, the hidden scenarios must still score it 0."""
+
+    def change(notebook: nbformat.NotebookNode) -> None:
+        unsolve(notebook)
+        cell = next(c for c in notebook.cells if meta(c).get("solution"))
+        cell.source = f"{cell.source}\n{code}"
+
+    return edited(change)
+
+
+CUSTOM_EXC = "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)"
+SHOWTRACEBACK = "get_ipython().showtraceback = lambda *args, **kwargs: None"
+REWRITE_LATER_CELLS = (
+    "get_ipython().input_transformers_cleanup.append("
+    "lambda lines: ['pass\\n'] if any('check_' in line for line in lines) else lines)"
+)
+AST_EMPTIES_CELLS = """
+import ast
+class Empty(ast.NodeTransformer):
+    def visit_Module(self, node):
+        return ast.Module(body=[], type_ignores=[])
+get_ipython().ast_transformers.append(Empty())
+"""
+FAILURE_PATH_REPLACED = "import coursekit.checks\ncoursekit.checks.Chain.fail = lambda self, *args, **kwargs: None"
+TRACEBACK_FORMATTER = "get_ipython().InteractiveTB.structured_traceback = lambda *args, **kwargs: []\n" + CUSTOM_EXC
+WATCH_BLINDED = f"""
+for event in ("pre_run_cell", "post_run_cell"):
+    get_ipython().events.callbacks[event].clear()
+{CUSTOM_EXC}
+"""
+WATCH_FLOODED = f"""
+import os, stat
+decoys = "".join(f"flag =HYPERLINK(\\"x\\"): decoy {{n}}\\n" for n in range(500)).encode()
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, decoys)
+    except OSError:
+        pass
+{CUSTOM_EXC}
+"""
+FORGED_RESULT = """
+import json, os, signal
+forged = json.dumps({"notebook": {}, "stopped": None, "interrupted": [], "flags": [], "observations": {}})
+for path in ("/proc/1/fd/1", "/proc/1/fd/2", "/proc/self/fd/1"):
+    try:
+        with open(path, "w") as out:
+            out.write(forged)
+    except OSError:
+        pass
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    if int(pid) != os.getpid():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+"""
+FORGED_OBSERVATIONS = f"""
+import coursekit.probing
+coursekit.probing.Probe.run = lambda self, names, scenario: {{"returned": {{"ticks": [], "ended": 0.0}}}}
+{CUSTOM_EXC}
+"""
+DISPLAY_ID_FLOOD = """
+from IPython.display import display, update_display
+for _ in range(3):
+    display({"text/plain": "small"}, raw=True, display_id="shared")
+for _ in range(10):
+    update_display({"text/plain": "z" * 8_000_000}, raw=True, display_id="shared")
+"""
+MANY_EMPTY_OUTPUTS = """
+from IPython.display import display
+for _ in range(3_000):
+    display({"text/plain": ""}, raw=True)
+"""
+READ_INPUT_HISTORY = "print('HISTORY', In, _ih, {k: v for k, v in globals().items() if k.startswith('_i')})"
+PARTIAL_THREAD = """
+import functools, threading, time
+def later(name):
+    time.sleep(0.2)
+    get_ipython().user_ns[name] = lambda *args, **kwargs: None
+threading.Thread(target=functools.partial(later, "check_fetch_all"), daemon=True).start()
+"""
+INVISIBLE_LEAK = LEAK_HIDDEN_TESTS.replace('print("".join(', 'print("\\u200b".join(')
+SCRIPT_OUTPUT = (
+    "from IPython.display import HTML, display\n"
+    "display(HTML('<script>alert(1)</script><img src=x onerror=alert(2)><a href=\"javascript:alert(3)\">x</a>'))"
+)
+CPU_HOG = f"""
+import os
+for _ in range(8):
+    if os.fork() == 0:
+        while True:  # {MARKER}
+            pass
+"""
+SOCKET_FOLDER = """
+import glob, os
+for folder in glob.glob("/tmp/kernel-*"):
+    open(os.path.join(folder, "planted"), "w").write("x")
 """
 
 CASES = [
@@ -339,7 +445,7 @@ CASES = [
     Case("raise SystemExit", in_answer("raise SystemExit"), 6, "raised SystemExit"),
     Case("raise KeyboardInterrupt", in_answer("raise KeyboardInterrupt"), 6, "raised KeyboardInterrupt itself"),
     Case("SIGKILL to its own kernel", in_answer(KILL_SELF), 0, "killed by signal SIGKILL", "sends a signal"),
-    Case("SIGKILL to the grading process", in_answer(KILL_RUNNER), 0, "without a result (killed by signal SIGKILL)"),
+    Case("SIGKILL to its parent (the runner is out of reach)", in_answer(KILL_RUNNER), 6, "", "sends a signal"),
     Case("memory bomb", in_answer("hog = bytearray(8 * 1024**3)", before=True), 3, "MemoryError"),
     Case("50 MB printed", in_answer("print('x' * 50_000_000)"), 6, ""),
     Case("a 1 MB answer cell", in_answer("# " + "x" * 1_000_000), 3, "over the limit of 100,000 for an answer"),
@@ -374,4 +480,25 @@ CASES = [
     Case("gc.get_referrers", in_answer("import gc\ngc.get_referrers(check_countdown)"), 6, "", "gc.get_referrers"),
     Case("exec of a string", in_answer("exec('x = 1')"), 6, "", "exec/eval"),
     Case("printing the hidden tests from its callers", in_answer(LEAK_HIDDEN_TESTS), 6, "", "walks the call stack"),
+    Case("... with a zero-width space on every line", in_answer(INVISIBLE_LEAK), 6, "", "walks the call stack"),
+    Case("reading the input history (In, _ih, _iN)", in_answer(READ_INPUT_HISTORY), 6, ""),
+    Case("a thread through functools.partial", in_answer(PARTIAL_THREAD), 6, "", "leaves threads running"),
+    Case("an HTML output with a script and handlers", in_answer(SCRIPT_OUTPUT), 6, ""),
+    # Budgets: the notebook is graded, what is over a limit is cut.
+    Case("one display updated to 8 MB in three copies, 10 times", in_answer(DISPLAY_ID_FLOOD), 6, ""),
+    Case("3,000 empty outputs", in_answer(MANY_EMPTY_OUTPUTS), 6, ""),
+    Case("eight CPU-bound children", in_answer(CPU_HOG), ANY, "", "forks the kernel"),
+    Case("writing into the kernel's socket folder", in_answer(SOCKET_FOLDER), 0, "wrote files into the folder"),
+    # Forging the verdict with nothing solved: the hidden scenarios decide, so each scores 0.
+    Case("unsolved, errors swallowed by a custom exception handler", unsolved_with(CUSTOM_EXC), 0, "hidden scenario"),
+    Case("unsolved, showtraceback replaced", unsolved_with(SHOWTRACEBACK), 0, "hidden scenario"),
+    Case("unsolved, later test cells rewritten to pass", unsolved_with(REWRITE_LATER_CELLS), 0, "hidden", "input"),
+    Case("unsolved, an AST transformer empties every cell", unsolved_with(AST_EMPTIES_CELLS), 0, "", "AST"),
+    Case("unsolved, checks rebound", unsolved_with("check_countdown = check_fetch_all = print"), 0, "", "rebinds"),
+    Case("unsolved, the checks' failure path replaced", unsolved_with(FAILURE_PATH_REPLACED), 0, "hidden"),
+    Case("unsolved, IPython's traceback formatter replaced", unsolved_with(TRACEBACK_FORMATTER), 0, "hidden scenario"),
+    Case("unsolved, the watch's events removed", unsolved_with(WATCH_BLINDED), 0, "hidden", "stopped reporting"),
+    Case("unsolved, the watch flooded with decoy flags", unsolved_with(WATCH_FLOODED), 0, "hidden", "decoy"),
+    Case("unsolved, a forged result, then everything killed", unsolved_with(FORGED_RESULT), 0, "", "sends a signal"),
+    Case("unsolved, the probes' observations forged", unsolved_with(FORGED_OBSERVATIONS), 0, "hidden"),
 ]

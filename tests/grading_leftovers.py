@@ -1,0 +1,41 @@
+"""What grading may leave behind, and a check that it left nothing.
+
+After a test, no sandbox, runner or kernel it started may still run, and no folder or
+file it made may remain in /tmp or /dev/shm: per-submission folders (``kernel-``,
+``release-view-``, ``unsafe-grading-``), Dask's scratch space, and anything named after
+a hostile case's marker. ``conftest.py`` checks this around every test.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from tests.hostile_submissions import MARKER
+
+FOLDERS = (Path("/tmp"), Path("/dev/shm"))
+PREFIXES = ("kernel-", "release-view-", "unsafe-grading-", "dask-scratch-space", MARKER)
+COMMANDS = ("autograder.inside.kernel", "autograder.runner", "bwrap", MARKER, "sleep 4242")
+SETTLE_SECONDS = 10  # killed processes take a moment to be reaped, and their folders to be removed
+
+
+def present() -> set[str]:
+    """Grading's folders and processes on this machine now (processes as ``pid: command``)."""
+    found = {str(path) for folder in FOLDERS for path in folder.iterdir() if path.name.startswith(PREFIXES)}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(part in command for part in COMMANDS) and int(pid) != os.getpid():
+            found.add(f"{pid}: {command[:200]}")
+    return found
+
+
+def left_since(before: set[str]) -> list[str]:
+    """What appeared since ``before`` and is still there once things have had time to end."""
+    ends = time.monotonic() + SETTLE_SECONDS
+    while (new := present() - before) and time.monotonic() < ends:
+        time.sleep(0.2)
+    return sorted(new)

@@ -1,0 +1,84 @@
+"""Every graded cell has a probe (coursekit/probing.py), and each probe tells solved from unsolved.
+
+For each chapter: the reference agrees with itself on scenarios drawn from two seeds (the
+observations are deterministic); the untouched release (nbgrader's stubs) disagrees on at
+least one scenario of every probe, so unsolved work scores 0 whatever the kernel reports;
+every correct alternative agrees with the reference on every probe of a cell that uses it.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from coursekit.probing import Probe, probes_of
+from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, is_test
+from tests.test_release_placeholders import released_answers
+from tools.chapter_source import Chapter, chapters, chapters_by_topic
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = [pytest.param(chapter, id=chapter.topic) for chapter in chapters()]
+ALTERNATIVES = sorted(ROOT.glob("tests/correct_alternatives/*/*.py"))
+SEEDS = (1, 2)
+
+
+def graded_ids(chapter: Chapter) -> list[str]:
+    notebook = nbformat.read(chapter.notebook, as_version=4)
+    return [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells if is_test(cell)]
+
+
+def namespace_with(chapter: Chapter, code: str, label: str) -> dict[str, Any]:
+    return graded_namespace(chapter, nbformat.read(chapter.notebook, as_version=4), code, label)
+
+
+def disagreements(probe: Probe, seed: int, names: dict[str, Any], reference: dict[str, Any]) -> list[str]:
+    """What differs, scenario by scenario, between ``names`` and the reference."""
+    found = []
+    for scenario in probe.scenarios(random.Random(seed)):
+        why = probe.differs(scenario, probe.run(names, scenario), probe.run(reference, scenario))
+        if why:
+            found.append(f"{scenario}: {why}")
+    return found
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_graded_cell_has_a_probe(chapter: Chapter) -> None:
+    assert set(probes_of(chapter.topic)) == set(graded_ids(chapter))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_reference_agrees_with_itself(chapter: Chapter) -> None:
+    first, second = (namespace_with(chapter, "", f"reference {n}") for n in (1, 2))
+    for cell, probe in probes_of(chapter.topic).items():
+        for seed in SEEDS:
+            assert not disagreements(probe, seed, first, second), f"{cell}: the reference is not deterministic"
+            observed = [probe.run(first, scenario) for scenario in probe.scenarios(random.Random(seed))]
+            assert any(not (isinstance(o, dict) and "raised" in o) for o in observed), f"{cell}: reference raises"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_untouched_release_disagrees_on_every_probe(chapter: Chapter) -> None:
+    notebook = nbformat.read(chapter.notebook, as_version=4)
+    release = namespace_with(chapter, released_answers(notebook), f"{chapter.assignment} release")
+    reference = namespace_with(chapter, "", "reference")
+    for cell, probe in probes_of(chapter.topic).items():
+        assert disagreements(probe, SEEDS[0], release, reference), f"{cell}: the untouched release agrees"
+
+
+@pytest.mark.parametrize("path", ALTERNATIVES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_correct_alternative_agrees_with_the_reference(path: Path) -> None:
+    chapter = chapters_by_topic()[path.parent.name]
+    code = path.read_text(encoding="utf-8")
+    names = namespace_with(chapter, code, str(path))
+    reference = namespace_with(chapter, "", "reference")
+    notebook = nbformat.read(chapter.notebook, as_version=4)
+    probes = probes_of(chapter.topic)
+    for cell in graded_cells_using(notebook, defined_names(code)):
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        for seed in SEEDS:
+            found = disagreements(probes[grade_id], seed, names, reference)
+            assert not found, f"{grade_id} rejects {path.name}:\n" + "\n".join(found[:3])
