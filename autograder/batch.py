@@ -35,7 +35,7 @@ from autograder.grading import Graded, GradeReport, grade_submission, zero_repor
 from autograder.kit import GradingKit, load_kit
 from autograder.record import recording
 from autograder.release import ensure_released
-from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable
+from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, sweep_scratch
 from coursekit.version import course_version
 
 
@@ -123,6 +123,7 @@ def grade_in_batches(
         }
         for finished in as_completed(futures).batches():
             yield {futures[future]: outcome(kit, future) for future in finished}
+    sweep_scratch()  # what a worker killed mid-task on this machine left behind
 
 
 def outcome(kit: GradingKit, future: Any) -> Graded:

@@ -15,7 +15,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,15 @@ from autograder.feedback import scrub
 from autograder.hidden_scenarios import probe_cells, verdict
 from autograder.kit import GradingKit
 from autograder.rebuild import rebuild
-from autograder.sandbox import SANDBOX_ROOT, Limits, SandboxUnavailable, kernel_sandbox, run_capped
+from autograder.sandbox import (
+    SANDBOX_ROOT,
+    Limits,
+    SandboxUnavailable,
+    kernel_sandbox,
+    run_capped,
+    scratch_folder,
+    sweep_scratch,
+)
 from autograder.submission import NotGradable, find_chapter, parse_submission
 from coursekit.check_my_work import GRADING_ENV
 from coursekit.version import course_version
@@ -149,7 +156,8 @@ def _grade_notebook(
         "probes": probe_cells(kit.hidden, graded_cells),
     }
     kernel = [sys.executable, "-m", "autograder.inside.kernel", "-f", "{connection_file}"]
-    with tempfile.TemporaryDirectory(prefix="release-view-") as view:
+    sweep_scratch()
+    with scratch_folder("release-view-") as view:
         for relative, content in kit.release_files:
             (Path(view) / relative).parent.mkdir(parents=True, exist_ok=True)
             (Path(view) / relative).write_bytes(content)

@@ -22,6 +22,10 @@ from coursekit.probing import probes_of
 
 PROBE_CELL_PREFIX = "hidden-scenarios-"
 REFERENCE_SECONDS = 300
+HINT = (
+    "the cell's own checks passed, so look in this scenario for what they did not try: a boundary "
+    "(0, 1, empty, a time exactly on a limit), a start time other than 0, a second call on the same object"
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def verdict(hidden: HiddenScenarios, grade_id: str, observed: Any) -> str | None
             rerun = f"rerun({hidden.topic!r}, {grade_id!r}, {scenario!r})"
             return (
                 f"on a hidden scenario drawn for this grading run, {why}. "
-                f"To see what your code does, run: from coursekit.probing import rerun; {rerun}"
+                f"To see what your code does, run: from coursekit.probing import rerun; {rerun}. "
+                f"Hint: {HINT}"
             )
     return None

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import resource
+import signal
 import sys
 import time
 from pathlib import Path
@@ -49,6 +51,7 @@ from nbformat import NotebookNode
 from autograder.inside.kernel import JOB_FILE
 
 KERNEL_NAME = "course-sandbox"
+PR_SET_PDEATHSIG = 1
 MAX_FLAGS = 40
 GRACE_SECONDS = 5  # after a cell's time is up and it was interrupted, it has this long to stop
 OBSERVATIONS = "application/vnd.asyncio-course.observations+json"  # coursekit.probing.MIME
@@ -276,7 +279,17 @@ class Run:
         return "unknown" if code is None else str(code)
 
 
+def die_with_the_grader() -> None:
+    """End when the process that started this one ends (a Dask worker killed mid-task): the kernel's
+    sandbox ends with this process in turn (bwrap's ``--die-with-parent``)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the grader ended before the line above
+        os._exit(1)
+
+
 def main() -> None:
+    die_with_the_grader()
     job = json.loads(sys.stdin.read())
     cap = job["runner_memory_bytes"]
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import getpass
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -185,7 +187,7 @@ def kernel_sandbox(
     groups: contextlib.AbstractContextManager[list[Path]] = contextlib.nullcontext([])
     if not unsafe and cgroup_problem() is None:
         groups = submission_cgroups(limits.processes, limits.memory_bytes, limits.cpus)
-    with tempfile.TemporaryDirectory(prefix="kernel-") as share, groups as joined:
+    with scratch_folder("kernel-") as share, groups as joined:
         if unsafe:
             moved = {name: value.replace("/tmp", share) for name, value in env.items()}
             yield {"argv": argv, "env": {**os.environ, **moved}, "share": share}
@@ -196,6 +198,36 @@ def kernel_sandbox(
             command = ["/bin/sh", "-c", JOIN, "sh", *command]
             launch[CGROUPS_ENV] = " ".join(map(str, joined))
         yield {"argv": command, "env": launch, "share": share}
+
+
+SCRATCH_PREFIXES = ("kernel-", "release-view-")
+SCRATCH_NAME = re.compile(r"(?:kernel|release-view)-(\d+)-")
+
+
+def scratch_folder(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A new folder for one submission, named ``<prefix><this process's pid>-…`` (removed with the
+    block; one whose grader was killed is removed by :func:`sweep_scratch`)."""
+    assert prefix in SCRATCH_PREFIXES
+    return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-")
+
+
+def sweep_scratch() -> None:
+    """Remove the submission folders of graders that have ended without removing them (a Dask
+    worker killed mid-task); never those of a grader still running."""
+    folder = Path(tempfile.gettempdir())
+    for entry in folder.iterdir():
+        found = SCRATCH_NAME.match(entry.name)
+        if found and not running(int(found.group(1))) and entry.owner() == getpass.getuser():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def running(pid: int) -> bool:
+    """Is process ``pid`` running (a zombie, killed but not yet reaped, is not)?"""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def run_capped(command: list[str], stdin: bytes, limits: Limits, env: dict[str, str]) -> Finished:

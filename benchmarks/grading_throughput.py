@@ -104,7 +104,7 @@ def breakdown(kit: GradingKit, data: bytes) -> list[tuple[str, float]]:
     nbgrader_import = time.perf_counter() - started
     return [
         ("whole notebook, sandboxed", whole),
-        ("  an empty sandbox (bwrap + cgroups + prlimit)", empty_sandbox),
+        ("  an empty sandbox (bwrap + prlimit)", empty_sandbox),
         ("  sandbox start to first cell (runner + kernel start)", first - wall_started),
         ("  its cells", last - first),
         ("  last cell to result (kernel shutdown, scoring)", whole - (last - wall_started)),

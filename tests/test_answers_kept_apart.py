@@ -1,6 +1,9 @@
 """Nothing a learner receives, and nothing the grader needs, can reach the answers in ``solutions/``.
 
-- no module of ``coursekit/`` or ``autograder/`` imports ``solutions``;
+- no module of ``coursekit/`` or ``autograder/`` imports ``solutions``, but one:
+  ``autograder/reference_run.py``, which has the reference observe a batch's hidden scenarios
+  on the instructor's machine, in a process of its own (never in a sandbox: it is not in
+  ``autograder/inside/``, the only part of ``autograder`` a sandbox sees);
 - no cell of any chapter notebook imports it (so neither does the release built from them);
 - the course environment does not install ``solutions``: a kernel started outside the
   repository (a learner's, in ``workspace/``) cannot import it.
@@ -18,7 +21,8 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = sorted([*ROOT.glob("coursekit/**/*.py"), *ROOT.glob("autograder/**/*.py")])
+REFERENCE_RUN = ROOT / "autograder" / "reference_run.py"
+SHIPPED = sorted({*ROOT.glob("coursekit/**/*.py"), *ROOT.glob("autograder/**/*.py")} - {REFERENCE_RUN})
 NOTEBOOKS = sorted(ROOT.glob("notebooks/ch*/*.ipynb"))
 
 
@@ -48,6 +52,11 @@ def test_the_detector_finds_imports() -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_shipped_module_does_not_import_solutions(path: Path) -> None:
     assert not imports_solutions(path.read_text(encoding="utf-8")), f"{path.relative_to(ROOT)} imports solutions"
+
+
+def test_only_the_reference_run_imports_the_reference_and_no_sandbox_sees_it() -> None:
+    assert imports_solutions(REFERENCE_RUN.read_text(encoding="utf-8"))
+    assert ROOT / "autograder" / "inside" not in REFERENCE_RUN.parents
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)

@@ -8,14 +8,18 @@ every correct alternative agrees with the reference on every probe of a cell tha
 
 from __future__ import annotations
 
+import json
 import random
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 
-from coursekit.probing import Probe, probes_of
+from autograder.hidden_scenarios import prepare, verdict
+from coursekit.probing import Probe, observations, probes_of, rerun
 from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, is_test
 from tests.test_release_placeholders import released_answers
 from tools.chapter_source import Chapter, chapters, chapters_by_topic
@@ -33,6 +37,11 @@ def graded_ids(chapter: Chapter) -> list[str]:
 
 def namespace_with(chapter: Chapter, code: str, label: str) -> dict[str, Any]:
     return graded_namespace(chapter, nbformat.read(chapter.notebook, as_version=4), code, label)
+
+
+def rerun_in(names: dict[str, Any]) -> Callable[..., Any]:
+    """``rerun`` as a learner calls it in their notebook, with ``names`` as the notebook's namespace."""
+    return lambda topic, cell, scenario: rerun(topic, cell, scenario, names)
 
 
 def disagreements(probe: Probe, seed: int, names: dict[str, Any], reference: dict[str, Any]) -> list[str]:
@@ -82,3 +91,24 @@ def test_correct_alternative_agrees_with_the_reference(path: Path) -> None:
         for seed in SEEDS:
             found = disagreements(probes[grade_id], seed, names, reference)
             assert not found, f"{grade_id} rejects {path.name}:\n" + "\n".join(found[:3])
+
+
+def test_the_grader_fails_a_cell_whose_scenarios_disagree_and_names_one_to_rerun() -> None:
+    """The grader's side (autograder/hidden_scenarios.py): the reference observes in a process of its
+    own; observations that agree pass; missing ones fail; the first disagreement is named as a
+    ``rerun(...)`` call that, run in the learner's namespace, gives what the learner's code gave."""
+    chapter = chapters_by_topic()["asyncio_in_jupyter"]
+    notebook = nbformat.read(chapter.notebook, as_version=4)
+    cell = "ch00-countdown-tests"
+    hidden = prepare(chapter.topic, dict(notebook), [cell], seed=7)
+    reference = namespace_with(chapter, "", "reference")
+    assert verdict(hidden, cell, observations(chapter.topic, cell, reference, hidden.scenarios[cell])) is None
+    assert "did not report" in (verdict(hidden, cell, None) or "")
+    learner = namespace_with(chapter, "async def countdown(n, delay):\n    return [0.0] * n\n", "learner")
+    observed = observations(chapter.topic, cell, learner, hidden.scenarios[cell])
+    why = verdict(hidden, cell, observed)
+    assert why is not None and "hidden scenario" in why and "Hint:" in why
+    call = re.search(r"from coursekit\.probing import rerun; (rerun\(.*?\))\. Hint", why)
+    assert call is not None, why
+    rerun_observation = eval(call.group(1).replace("rerun(", "rerun_in(", 1), {"rerun_in": rerun_in(learner)})
+    assert json.dumps(rerun_observation) in why
