@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""How much a CPU-hogging submission slows the classmate graded beside it, with and without the
-sandbox's CPU quota (``Limits.cpus``, a cgroup quota; autograder/cgroups.py).
+"""How much a CPU-hogging submission slows the classmate graded beside it, with the sandbox's CPU
+control group (a quota of ``Limits.cpus`` cores; autograder/cgroups.py) and without one (as before
+it existed: the hog's processes then compete one by one with everyone else's).
 
     .venv/bin/python benchmarks/cpu_neighbour.py [ROUNDS]   # default: 3 rounds
 
 The honest notebook is chapter 0 solved. The hog is the same notebook whose first answer forks
 eight children that spin until its sandbox ends, then sleeps 30 s so that they spin all the
 while the honest one is graded. Each round grades the honest notebook alone, then beside the
-hog with the quota (one core, the default), then beside the hog without one (a quota of 64
-cores, i.e. none on this machine). It prints the honest notebook's wall time in each setting,
+hog in its CPU control group (one core, the default), then beside the hog with no CPU control
+group. It prints the honest notebook's wall time in each setting,
 the median over the rounds, and the slowdown against alone. Needs root (or a delegated cgroup
 v2 tree) for the quota; figures vary with the machine's load.
 """
@@ -21,13 +22,13 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autograder import cgroups  # noqa: E402
 from autograder.cgroups import cgroup_problem  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
 from autograder.kit import GradingKit  # noqa: E402
@@ -46,11 +47,22 @@ time.sleep(30)
 LIMITS = Limits(cell_seconds=60, wall_seconds=120)
 
 
-def honest_seconds(kit: GradingKit, honest: bytes, hog: bytes | None, cpus: float) -> float:
-    """Wall time of grading ``honest``, started 2 s after ``hog`` (when given) with quota ``cpus``."""
+def without_cpu_groups() -> dict[str, Path]:
+    """Where control groups go, without the ``cpu`` controller (as before the CPU quota)."""
+    return {controller: parent for controller, parent in PARENTS().items() if controller != "cpu"}
+
+
+PARENTS = cgroups._parents
+
+
+def honest_seconds(kit: GradingKit, honest: bytes, hog: bytes | None, cpu_group: bool) -> float:
+    """Wall time of grading ``honest``, started 4 s after ``hog`` (when given), which runs in a CPU
+    control group of its own or (not ``cpu_group``) in none."""
     if hog is not None:
-        threading.Thread(target=grade_submission, args=(kit, "hog.ipynb", hog, replace(LIMITS, cpus=cpus))).start()
-        time.sleep(2)  # the hog's children are spinning
+        cgroups._parents = PARENTS if cpu_group else without_cpu_groups
+        threading.Thread(target=grade_submission, args=(kit, "hog.ipynb", hog, LIMITS)).start()
+        time.sleep(4)  # the hog's children are spinning
+        cgroups._parents = PARENTS
     started = time.perf_counter()
     report = grade_submission(kit, "honest.ipynb", honest, LIMITS).report
     assert report.score == report.max_score, report.render()
@@ -65,14 +77,14 @@ def main() -> None:
     _, kit = released_course(root, SOURCE.parent)
     honest, hog = nbformat.writes(solved()).encode(), in_answer(HOG)()
     settings = {
-        "alone": (None, 1.0),
-        "beside the hog, quota 1 core": (hog, 1.0),
-        "beside the hog, no quota": (hog, 64.0),
+        "alone": (None, True),
+        "beside the hog, in its CPU group": (hog, True),
+        "beside the hog, no CPU group": (hog, False),
     }
     seconds: dict[str, list[float]] = {name: [] for name in settings}
     for number in range(1, rounds + 1):
-        for name, (other, cpus) in settings.items():
-            seconds[name].append(honest_seconds(kit, honest, other, cpus))
+        for name, (other, cpu_group) in settings.items():
+            seconds[name].append(honest_seconds(kit, honest, other, cpu_group))
             time.sleep(31)  # the hog's sandbox has ended
         print(f"round {number}: " + ", ".join(f"{name} {times[-1]:.1f} s" for name, times in seconds.items()))
     alone = statistics.median(seconds["alone"])

@@ -21,21 +21,34 @@ SETTLE_SECONDS = 10  # killed processes take a moment to be reaped, and their fo
 
 
 def present() -> set[str]:
-    """Grading's folders and processes on this machine now (processes as ``pid: command``)."""
+    """Grading's folders, and the ids of every process, on this machine now (cheap: no command line is read)."""
     found = {str(path) for folder in FOLDERS for path in folder.iterdir() if path.name.startswith(PREFIXES)}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    return found | {f"pid {pid}" for pid in os.listdir("/proc") if pid.isdigit()}
+
+
+def grading_processes(pids: set[str]) -> set[str]:
+    """Those of ``pids`` (``pid N``) that are grading's, as ``N: command``."""
+    found = set()
+    for pid in pids:
+        number = pid.removeprefix("pid ")
         try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            command = Path(f"/proc/{number}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if any(part in command for part in COMMANDS) and int(pid) != os.getpid():
-            found.add(f"{pid}: {command[:200]}")
+        if any(part in command for part in COMMANDS) and int(number) != os.getpid():
+            found.add(f"{number}: {command[:200]}")
     return found
 
 
 def left_since(before: set[str]) -> list[str]:
-    """What appeared since ``before`` and is still there once things have had time to end."""
+    """Grading's folders and processes that appeared since ``before`` and are still there once
+    things have had time to end."""
     ends = time.monotonic() + SETTLE_SECONDS
-    while (new := present() - before) and time.monotonic() < ends:
+    while True:
+        new = present() - before
+        left = {entry for entry in new if not entry.startswith("pid ")} | grading_processes(
+            {entry for entry in new if entry.startswith("pid ")}
+        )
+        if not left or time.monotonic() > ends:
+            return sorted(left)
         time.sleep(0.2)
-    return sorted(new)

@@ -1,4 +1,8 @@
-"""Chapter 0 probes: countdown and fetch_all on random counts, delays and start times."""
+"""Chapter 0 probes: countdown and fetch_all on random counts, delays and start times.
+
+The visible cells' probes draw the kind of call their checks make (a few ticks, a few delays,
+the clock at 0); the hidden cells' probes draw from everything the statement allows (no tick,
+one tick, no delays, a clock started later)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,10 @@ def draw_countdown(rng: random.Random) -> dict[str, Any]:
     return {"n": rng.randint(0, 7), "delay": round(rng.uniform(0.05, 4), 3), "start": _start(rng)}
 
 
+def draw_ordinary_countdown(rng: random.Random) -> dict[str, Any]:
+    return {"n": rng.randint(2, 7), "delay": round(rng.uniform(0.05, 4), 3), "start": 0.0}
+
+
 def observe_countdown(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """The ticks ``countdown(n, delay)`` returns when started at ``start``, and when it ended."""
 
@@ -35,6 +43,10 @@ def draw_fetch_all(rng: random.Random) -> dict[str, Any]:
     return {"delays": delays, "start": _start(rng)}
 
 
+def draw_ordinary_fetch_all(rng: random.Random) -> dict[str, Any]:
+    return {"delays": [round(rng.uniform(0.01, 5), 2) for _ in range(rng.randint(2, 8))], "start": 0.0}
+
+
 def observe_fetch_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """What ``fetch_all(delays)`` returns when started at ``start``, when it ended, and tasks left over."""
 
@@ -47,11 +59,9 @@ def observe_fetch_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any
     return {**outcome(run), "left_running": len(run.leftover)}
 
 
-COUNTDOWN = Probe(draw_countdown, observe_countdown)
-FETCH_ALL = Probe(draw_fetch_all, observe_fetch_all)
 PROBES = {
-    "ch00-countdown-tests": COUNTDOWN,
-    "ch00-countdown-hidden-tests": COUNTDOWN,
-    "ch00-fetch-all-tests": FETCH_ALL,
-    "ch00-fetch-all-hidden-tests": FETCH_ALL,
+    "ch00-countdown-tests": Probe(draw_ordinary_countdown, observe_countdown),
+    "ch00-countdown-hidden-tests": Probe(draw_countdown, observe_countdown),
+    "ch00-fetch-all-tests": Probe(draw_ordinary_fetch_all, observe_fetch_all),
+    "ch00-fetch-all-hidden-tests": Probe(draw_fetch_all, observe_fetch_all),
 }
