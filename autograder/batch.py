@@ -76,7 +76,7 @@ def grade_chapter(
     problems: dict[str, str] = {}
     bar = tqdm(total=len(submissions), desc=f"grading {assignment}", unit="notebook", disable=not progress)
     with bar, recording(kit, course_dir) as recorder:
-        recorder.refused = refused
+        recorder.refused = {student: f"refused: {why}" for student, why in refused.items()}
         for batch in grade_in_batches(
             kit, submissions, limits=limits, workers=workers, scheduler=scheduler, unsafe=unsafe
         ):

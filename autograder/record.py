@@ -63,6 +63,7 @@ class Recorder:
         self.facts: dict[str, dict[str, Any]] = {}  # {student: the extra columns' facts} of this chapter
         self.unreleased: set[str] = set()  # recorded, but handed in outside the exchange: no feedback to release
         self.refused: dict[str, str] = {}  # {student: why their id cannot be graded}: a row of grades.csv each
+        self.failed: dict[str, str] = {}  # {student: the step that failed}: a row of grades.csv for those not recorded
 
     def record(self, results: dict[str, Graded]) -> dict[str, str]:
         """Record ``results``, write their feedback and release it to the exchange; {student: what failed}
@@ -93,7 +94,9 @@ class Recorder:
         written = set(batch) - set(failed)
         handed_in = {student for student in written if self.has_secret(student)}
         self.unreleased |= written - handed_in
-        return failed | self.run_step("releasing feedback", self.api.release_feedback, handed_in)
+        failed |= self.run_step("releasing feedback", self.api.release_feedback, handed_in)
+        self.failed.update(failed)
+        return failed
 
     def run_step(self, step: str, run: Callable[[str, str], dict[str, Any]], students: set[str]) -> dict[str, str]:
         """Run one nbgrader step over ``students`` only (every other learner excluded); if it fails,
@@ -148,7 +151,7 @@ class Recorder:
         facts.setdefault(self.kit.assignment, {}).update(self.facts)
         facts_file.write_text(json.dumps(facts, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
         add_columns(self.course_dir / "grades.csv", facts)
-        add_refused(self.course_dir / "grades.csv", self.kit, self.refused)
+        add_missing(self.course_dir / "grades.csv", self.kit, {**self.failed, **self.refused})
 
 
 @contextmanager
@@ -194,19 +197,22 @@ def add_columns(path: Path, facts: dict[str, dict[str, dict[str, Any]]]) -> None
         writer.writerows(rows)
 
 
-def add_refused(path: Path, kit: GradingKit, refused: dict[str, str]) -> None:
-    """A row of grades.csv for each learner refused up front (:mod:`autograder.learner_ids`): 0 points,
-    for review, the reason as the evidence. nbgrader's gradebook cannot hold them."""
-    if not refused:
-        return
+def add_missing(path: Path, kit: GradingKit, missing: dict[str, str]) -> None:
+    """A row of grades.csv for each learner of ``missing`` ({student: why}) the gradebook does not
+    hold (refused up front, :mod:`autograder.learner_ids`, or not recorded): 0 points, for review,
+    the reason as the evidence. So grades.csv names every learner of the batch."""
     with path.open(newline="") as file:
         reader = csv.DictReader(file)
         fields, rows = list(reader.fieldnames or []), list(reader)
+    listed = {(row["assignment"], row["student_id"]) for row in rows}
+    missing = {student: why for student, why in missing.items() if (kit.assignment, student) not in listed}
+    if not missing:
+        return
     max_score = sum(test.max_points for test in zero_report(kit, "").tests)
-    for student, why in sorted(refused.items()):
+    for student, why in sorted(missing.items()):
         row = dict.fromkeys(fields, "")
         row.update(assignment=kit.assignment, student_id=student, raw_score="0.0", score="0.0")
-        row.update(max_score=str(max_score), for_review="yes", review_evidence=inert_in_spreadsheets(f"refused: {why}"))
+        row.update(max_score=str(max_score), for_review="yes", review_evidence=inert_in_spreadsheets(why))
         rows.append({name: value for name, value in row.items() if name in fields})
     with path.open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=fields)

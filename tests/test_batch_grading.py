@@ -158,8 +158,10 @@ def test_results_recorded_in_batches_are_each_recorded_once(tmp_path: Path) -> N
     with (course / "grades.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
     assert sorted((row["assignment"], row["student_id"], row["score"]) for row in rows) == [
-        (CHAPTER, student, "0.0") for student in ("erin", "frank", "gus")
-    ]
+        (CHAPTER, student, "0.0") for student in ("erin", "frank", "gus", "h*")
+    ], "grades.csv names every learner, the one nbgrader could not record too"
+    unrecorded = next(row for row in rows if row["student_id"] == "h*")
+    assert unrecorded["for_review"] == "yes" and "pattern" in unrecorded["review_evidence"]
 
 
 def test_text_no_file_can_hold_costs_only_that_learner(tmp_path: Path) -> None:
@@ -178,4 +180,6 @@ def test_text_no_file_can_hold_costs_only_that_learner(tmp_path: Path) -> None:
         )
     assert list(failed) == ["ivy"] and "not recorded" in failed["ivy"], failed
     with (course / "grades.csv").open(newline="") as file:
-        assert [row["student_id"] for row in csv.DictReader(file)] == ["jo"]
+        rows = list(csv.DictReader(file))
+    assert [row["student_id"] for row in rows] == ["jo", "ivy"], "ivy is named, with why she was not recorded"
+    assert "not recorded" in rows[1]["review_evidence"] and rows[1]["score"] == "0.0"

@@ -58,6 +58,14 @@ def draw_items(rng: random.Random, size: int) -> list[Hashable]:
     return [rng.choice(pool) for _ in range(size)]
 
 
+def draw_distinct_items(rng: random.Random, size: int) -> list[Hashable]:
+    """``size`` distinct items (at most 33), ints or strings."""
+    names: list[Hashable] = (
+        list(range(rng.randint(-3, 5), 60)) if rng.random() < 0.5 else [a + b for a in "xyz" for b in "abcdefghijk"]
+    )
+    return rng.sample(names, min(len(names), size))
+
+
 def draw_size(rng: random.Random, high: int) -> int:
     """0 or 1 now and then, else up to ``high``."""
     return rng.choice([0, 1, *[rng.randint(2, high)] * 4])
@@ -144,8 +152,10 @@ def ended_as(task: asyncio.Task[Any]) -> Any:
 # ---------------------------------------------------------------- consumer
 
 
-def draw_consumer(rng: random.Random) -> dict[str, Any]:
-    items = draw_items(rng, draw_size(rng, 12))
+def draw_consumer(rng: random.Random, *, repeats: bool = True) -> dict[str, Any]:
+    """Items (repeated now and then, unless ``repeats`` is False), some failing, call durations."""
+    size = draw_size(rng, 12)
+    items = draw_items(rng, size) if repeats else draw_distinct_items(rng, size)
     return {
         "items": items,
         "failing": draw_failing(rng, items),
@@ -345,7 +355,9 @@ def observe_serve(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     }
 
 
-CONSUMER = Probe(draw_consumer, observe_consumer)
+# The visible cell's checks give every item once (its statement sentence about repeated items is
+# graded by the hidden cell): its probe does the same.
+CONSUMER = Probe(lambda rng: draw_consumer(rng, repeats=False), observe_consumer)
 CONSUMER_CANCELLED = Probe(draw_consumer_cancelled, observe_consumer_cancelled)
 PIPELINE = Probe(draw_pipeline, observe_pipeline)
 PIPELINE_CANCELLED = Probe(draw_pipeline_cancelled, observe_pipeline_cancelled)

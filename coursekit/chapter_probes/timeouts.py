@@ -285,29 +285,39 @@ def _nested(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------- shutdown
 
 
-def _draw_shutdown(rng: random.Random, *, stubborn: float, empty: float) -> dict[str, Any]:
+def draw_shutdown(rng: random.Random) -> dict[str, Any]:
     grace = _q(rng, STEP, 6)
-    count = 0 if rng.random() < empty else rng.randint(1, 5)
     tasks = [
         {
             "name": f"task {n}",
             "duration": _around(rng, grace, rng.random() < 0.5, 10),
             "fails": rng.random() < 0.3,
             "cleanup": _cleanup(rng),
-            "stubborn": rng.random() < stubborn,
+            "stubborn": False,
         }
-        for n in range(count)
+        for n in range(rng.randint(1, 5))
     ]
     return {"grace": grace, "tasks": tasks, "start": _start(rng)}
 
 
-def draw_shutdown(rng: random.Random) -> dict[str, Any]:
-    return _draw_shutdown(rng, stubborn=0.0, empty=0.0)
-
-
 def draw_shutdown_edge_cases(rng: random.Random) -> dict[str, Any]:
-    """Tasks that ignore their cancellation, and now and then no task at all."""
-    return _draw_shutdown(rng, stubborn=0.5, empty=0.3)
+    """What the edge cases are about: tasks that ignore their cancellation and return (at least one
+    still running at the end of the grace period), or now and then no task at all. Failures and
+    tasks that end cancelled are the results' cell's (:func:`draw_shutdown`)."""
+    grace = _q(rng, STEP, 6)
+    count = 0 if rng.random() < 0.3 else rng.randint(1, 4)
+    late = [n == 0 or rng.random() < 0.6 for n in range(count)]
+    tasks = [
+        {
+            "name": f"task {n}",
+            "duration": _around(rng, grace, late[n], 10),
+            "fails": False,
+            "cleanup": 0.0,
+            "stubborn": True,
+        }
+        for n in range(count)
+    ]
+    return {"grace": grace, "tasks": tasks, "start": _start(rng)}
 
 
 def observe_shutdown(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
