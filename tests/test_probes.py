@@ -3,11 +3,17 @@
 For each chapter: the reference agrees with itself on scenarios drawn from two seeds (the
 observations are deterministic); the untouched release (nbgrader's stubs) disagrees on at
 least one scenario of every probe, so unsolved work scores 0 whatever the kernel reports;
-every correct alternative agrees with the reference on every probe of a cell that uses it.
+every correct alternative agrees with the reference on every probe of a cell that uses it;
+and a probe is no stricter than its cell's checks: on a wrong implementation (tests/
+wrong_implementations/) whose bug belongs to another cell, a cell whose checks pass is not
+failed by its probe, so the score stays the true one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import json
 import random
 import re
@@ -20,7 +26,7 @@ import pytest
 
 from autograder.hidden_scenarios import prepare, verdict
 from coursekit.probing import Probe, observations, probes_of, rerun
-from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, is_test
+from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, is_test, run_cell
 from tests.test_release_placeholders import released_answers
 from tools.chapter_source import Chapter, chapters, chapters_by_topic
 
@@ -46,12 +52,29 @@ def rerun_in(names: dict[str, Any]) -> Callable[..., Any]:
 
 def disagreements(probe: Probe, seed: int, names: dict[str, Any], reference: dict[str, Any]) -> list[str]:
     """What differs, scenario by scenario, between ``names`` and the reference."""
+    scenarios = probe.scenarios(random.Random(seed))
+    return differences(probe, names, (scenarios, [probe.run(reference, scenario) for scenario in scenarios]))
+
+
+def differences(probe: Probe, names: dict[str, Any], made: tuple[list[dict[str, Any]], list[Any]]) -> list[str]:
+    """What differs between ``names``' observations and the expected ones, given ``made``: (scenarios, expected)."""
+    scenarios, expected = made
     found = []
-    for scenario in probe.scenarios(random.Random(seed)):
-        why = probe.differs(scenario, probe.run(names, scenario), probe.run(reference, scenario))
+    for scenario, wanted in zip(scenarios, expected, strict=True):
+        why = probe.differs(scenario, probe.run(names, scenario), wanted)
         if why:
             found.append(f"{scenario}: {why}")
     return found
+
+
+@functools.cache
+def reference_observations(topic: str, grade_id: str, seed: int) -> tuple[list[dict[str, Any]], list[Any]]:
+    """A cell's scenarios for ``seed`` and the reference's observations of them (made once per test run)."""
+    chapter = chapters_by_topic()[topic]
+    probe = probes_of(topic)[grade_id]
+    scenarios = probe.scenarios(random.Random(seed))
+    reference = namespace_with(chapter, "", f"reference for {grade_id}")
+    return scenarios, [probe.run(reference, scenario) for scenario in scenarios]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -83,13 +106,12 @@ def test_correct_alternative_agrees_with_the_reference(path: Path) -> None:
     chapter = chapters_by_topic()[path.parent.name]
     code = path.read_text(encoding="utf-8")
     names = namespace_with(chapter, code, str(path))
-    reference = namespace_with(chapter, "", "reference")
     notebook = nbformat.read(chapter.notebook, as_version=4)
     probes = probes_of(chapter.topic)
     for cell in graded_cells_using(notebook, defined_names(code)):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         for seed in SEEDS:
-            found = disagreements(probes[grade_id], seed, names, reference)
+            found = differences(probes[grade_id], names, reference_observations(chapter.topic, grade_id, seed))
             assert not found, f"{grade_id} rejects {path.name}:\n" + "\n".join(found[:3])
 
 
@@ -112,3 +134,35 @@ def test_the_grader_fails_a_cell_whose_scenarios_disagree_and_names_one_to_rerun
     assert call is not None, why
     rerun_observation = eval(call.group(1).replace("rerun(", "rerun_in(", 1), {"rerun_in": rerun_in(learner)})
     assert json.dumps(rerun_observation) in why
+
+
+# Wrong implementations the probe rightly rejects while the cell's own checks miss the bug: gaps in
+# the checks (the cell's statement sentence is broken), to close there (issue 21), not in the probe.
+CHECK_GAPS = {
+    ("batching/keeps_going_after_failure", "ch03-ex4-hidden"): "no hidden failure leaves a chunk queued",
+    ("timeouts/cleanup_given_a_second", "ch05-ex3-results"): "no check's cleanup is longer than 1 s",
+    ("retries/doc002_jitter_past_the_cap", "ch06-ex1-decorrelated"): "no check compares two seeds",
+    ("retries/exponential_from_one", "ch06-ex1-decorrelated"): "no check compares two seeds",
+    ("circuit_breaker/timer_from_first_failure", "ch07-ex1-open"): "the check opens with a threshold of 1",
+}
+WRONG = sorted(ROOT.glob("tests/wrong_implementations/*/*.py"))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_probe_fails_no_cell_whose_checks_pass_on_a_wrong_implementation(chapter: Chapter) -> None:
+    notebook = nbformat.read(chapter.notebook, as_version=4)
+    probes = probes_of(chapter.topic)
+    stricter = []
+    for path in [path for path in WRONG if path.parent.name == chapter.topic]:
+        code = path.read_text(encoding="utf-8")
+        for cell in graded_cells_using(notebook, defined_names(code)):
+            grade_id, names = cell.metadata["nbgrader"]["grade_id"], namespace_with(chapter, code, str(path))
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    run_cell(chapter, cell, names)
+            except Exception:
+                continue  # the checks fail it: the probe may too
+            found = differences(probes[grade_id], names, reference_observations(chapter.topic, grade_id, SEEDS[0]))
+            if found and (f"{chapter.topic}/{path.stem}", grade_id) not in CHECK_GAPS:
+                stricter.append(f"{path.stem} on {grade_id}: {found[0][:300]}")
+    assert not stricter, "probes stricter than their cells' checks:\n" + "\n".join(stricter)

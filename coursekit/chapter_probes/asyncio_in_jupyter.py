@@ -44,7 +44,8 @@ def draw_fetch_all(rng: random.Random) -> dict[str, Any]:
 
 
 def draw_ordinary_fetch_all(rng: random.Random) -> dict[str, Any]:
-    return {"delays": [round(rng.uniform(0.01, 5), 2) for _ in range(rng.randint(2, 8))], "start": 0.0}
+    """Increasing delays, as in the visible check's ``fetch_all([1, 2, 3])``."""
+    return {"delays": sorted(round(rng.uniform(0.01, 5), 2) for _ in range(rng.randint(2, 8))), "start": 0.0}
 
 
 def observe_fetch_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coursekit.analysis import batch_handler_calls, idle_slots, peak_in_flight
+from coursekit.chapter_checks.batching import expected_batches
 from coursekit.events import emit
 from coursekit.probing import Probe, outcome
 from coursekit.queues import STOP
@@ -49,6 +50,11 @@ def _arrivals(rng: random.Random, count: int, start: float, together: bool) -> l
 def _items(rng: random.Random, count: int) -> list[int]:
     """Small ints, repeated now and then (two callers may submit equal items)."""
     return [rng.randint(0, max(2, count)) for _ in range(count)]
+
+
+def _distinct_items(rng: random.Random, count: int) -> list[int]:
+    """``count`` distinct small ints, in ascending order (as the visible checks give them)."""
+    return sorted(rng.sample(range(3 * count + 3), count))
 
 
 def _entry(entry: Any) -> Any:
@@ -99,6 +105,23 @@ def draw_collect(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def draw_collect_ordinary(rng: random.Random) -> dict[str, Any]:
+    """As the visible check: more entries than ``batch_size`` (2 to 5), at distinct times, a
+    ``max_wait`` above 0, and (mostly) a STOP that comes while the last batch is still open, so
+    that it joins it; never a STOP alone in its batch, nor ``max_wait=0`` (the hidden cell's)."""
+    batch_size = rng.randint(2, 5)
+    max_wait = round(0.05 + TICK * rng.randint(1, 8), 2)
+    count = rng.randint(batch_size + 1, 14)
+    times = _arrivals(rng, count, _start(rng), together=False)
+    arrivals = [[time, item] for time, item in zip(times, _distinct_items(rng, count), strict=True)]
+    last = expected_batches([(time, item) for time, item in arrivals], batch_size, max_wait)[-1]
+    room = [
+        round(times[-1] + TICK * ticks, 3) for ticks in range(1, 9) if times[-1] + TICK * ticks < last.first + max_wait
+    ]
+    stop_at = rng.choice(room) if room and last.reason == "timeout" and rng.random() < 0.7 else None
+    return {"arrivals": arrivals, "batch_size": batch_size, "max_wait": max_wait, "stop_at": stop_at}
+
+
 def _put_all(inbox: asyncio.Queue[Any], entries: list[Any]) -> None:
     for entry in entries:
         inbox.put_nowait(entry)
@@ -139,20 +162,32 @@ def observe_collect(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 KINDS = ("ok", "fails", "short", "long", "torn_down")
 
 
-def draw_deliver(rng: random.Random) -> dict[str, Any]:
+def draw_deliver(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]:
+    """Batches of each kind (some of them); callers at ``gave_up`` positions gave up before. Unless
+    ``ordinary``: items repeated and unsorted now and then, callers who gave up in any batch, a
+    result count off by up to the batch's size, an instant handler now and then. ``ordinary`` (as
+    the visible check): distinct items in ascending order, callers giving up only in a batch
+    whose handler succeeds, one result too few or too many, a handler that takes a while."""
     cases = []
     for kind in rng.sample(KINDS, rng.randint(2, len(KINDS))):
-        items = _items(rng, rng.randint(1, 6))
+        count = rng.randint(1, 6)
+        items = _distinct_items(rng, count) if ordinary else _items(rng, count)
+        quitters = rng.choice([0, 0, 1, len(items) // 2]) if kind == "ok" or not ordinary else 0
+        gave_up = sorted(rng.sample(range(len(items)), quitters))
+        failing = rng.choice(items)
+        miscount = rng.randint(1, len(items)) if kind == "short" else rng.randint(1, 3)
         cases.append(
             {
                 "kind": kind,
                 "items": items,
-                "gave_up": sorted(rng.sample(range(len(items)), rng.choice([0, 0, 1, len(items) // 2]))),
-                "failing": rng.choice(items),
-                "miscount": rng.randint(1, len(items)) if kind == "short" else rng.randint(1, 3),
+                "gave_up": gave_up,
+                "failing": failing,
+                "miscount": 1 if ordinary else miscount,
             }
         )
-    duration = rng.choice([0.0, round(TICK * rng.randint(1, 30), 2)])
+    duration = round(TICK * rng.randint(1, 30), 2)
+    if not ordinary:
+        duration = rng.choice([0.0, duration])
     return {"cases": cases, "duration": duration, "cancel_at": round(TICK * rng.randint(0, 40) + OFF_GRID, 3)}
 
 
@@ -252,26 +287,33 @@ def draw_flushes(rng: random.Random) -> dict[str, Any]:
 
 
 def draw_results(rng: random.Random) -> dict[str, Any]:
-    """Random arrivals of repeated items; a handler that takes a while."""
+    """Random arrivals of repeated items; a handler that takes a while. close() comes once every
+    batch is done even if the handler calls ran one after another: when they overlap is another
+    cell's behaviour (the slow-handler cell's), and this cell's checks close late enough."""
     scenario = draw_flushes(rng)
     scenario["duration"] = round(TICK * rng.randint(0, 20), 2)
-    scenario["end_at"] = round(scenario["end_at"] + scenario["duration"], 3)
+    serial = scenario["duration"] * len(scenario["arrivals"])  # one batch per caller, at worst
+    scenario["end_at"] = round(scenario["end_at"] + serial, 3)
     return scenario
 
 
 def draw_groups(rng: random.Random) -> dict[str, Any]:
-    """Full batches only (max_wait is longer than a group takes to arrive); one item in some of them fails."""
+    """Full batches only (max_wait is longer than a group takes to arrive); one item in some of them
+    fails. close() comes once every batch is done even if the handler calls ran one after another:
+    when they overlap is the slow-handler cell's behaviour, and this cell's checks close late enough."""
     batch_size = rng.randint(1, 5)
     times = _groups(rng, batch_size, rng.randint(1, 4), _start(rng))
     items = list(range(len(times)))
     duration = round(TICK * rng.randint(0, 30), 2)
+    max_wait = round(0.05 + TICK * rng.randint(batch_size, batch_size + 5), 2)
+    serial = (duration + max_wait) * (len(times) // batch_size)  # every batch after the one before
     return {
         "arrivals": [[time, item] for time, item in zip(times, items, strict=True)],
         "batch_size": batch_size,
-        "max_wait": round(0.05 + TICK * rng.randint(batch_size, batch_size + 5), 2),
+        "max_wait": max_wait,
         "duration": duration,
         "failing": rng.sample(items, min(len(items), rng.choice([1, 1, 2, 3]))),
-        "end_at": round(times[-1] + duration + 1 + OFF_GRID, 3),
+        "end_at": round(times[-1] + serial + 1 + OFF_GRID, 3),
     }
 
 
@@ -392,10 +434,36 @@ def observe_failures(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
 def observe_close(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """With close() at ``end_at``, then with abort() at ``abort_at`` (virtual times): the handler's
-    calls and their ends, each caller's outcome and when, when close()/abort() (and the second
-    close()) returned, the submit() after them, tasks left running."""
+    calls and their ends, each caller's outcome and when, when abort() returned and whether close()
+    (and the second close()) returned only once every caller who came before had its outcome, the
+    submit() after them, tasks left running. Handler calls with no item are left out: delivering
+    nothing is the batch loop's rule, graded by the flushes cell (and such a call delays close())."""
     keys = ("calls", "ends", "callers", "end", "again", "late", "left_running")
-    return {ending: _pick(serve(names, scenario, ending), *keys) for ending in ("close", "abort")}
+    observed = {ending: _pick(serve(names, scenario, ending), *keys) for ending in ("close", "abort")}
+    closed = observed["close"]
+    for key in ("calls", "ends"):
+        if closed[key] is not None:
+            closed[key] = [call for call in closed[key] if call[1]]
+    if closed["callers"] is not None:
+        came = [
+            done
+            for (_, done), (at, _) in zip(closed["callers"], scenario["arrivals"], strict=False)
+            if at < scenario["end_at"]
+        ]
+        last = None if None in came else max(came, default=0.0)
+        after = functools.partial(_after, last)
+        if closed["end"] is not None:
+            closed["end"] = [closed["end"][0], after(closed["end"][1])]
+        if isinstance(closed["again"], float | int):
+            closed["again"] = ["returned", after(closed["again"])]
+    return observed
+
+
+def _after(last: float | None, time: float | None) -> str:
+    """Whether ``time`` (when close() returned) came once every caller had its outcome (at ``last``)."""
+    if time is None:
+        return "not returned"
+    return "after every outcome" if last is not None and time >= last - 1e-9 else "before an outcome"
 
 
 def observe_slow_handler(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
@@ -431,17 +499,25 @@ async def _late_submit(batcher: Any) -> Any:
 # ---------------------------------------------------------------- process_in_chunks
 
 
-def draw_chunks(rng: random.Random) -> dict[str, Any]:
-    items = _items(rng, 0 if rng.random() < 0.2 else rng.randint(1, 24))
+def draw_chunks(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]:
+    """Items cut in chunks, some slow, one failing now and then. Unless ``ordinary``: no items now
+    and then, repeated items, a chunk larger than the work. ``ordinary`` (as the visible check):
+    distinct items, more than one chunk, a failing item always."""
+    if ordinary:
+        chunk_size = rng.randint(1, 5)
+        items = _distinct_items(rng, rng.randint(chunk_size + 1, 24))
+    else:
+        items = _items(rng, 0 if rng.random() < 0.2 else rng.randint(1, 24))
+        chunk_size = 30 if rng.random() < 0.1 else rng.randint(1, 5)
     early = items[: max(1, len(items) // 3)]  # a failure early leaves chunks that must not start
     return {
         "items": items,
-        "chunk_size": 30 if rng.random() < 0.1 else rng.randint(1, 5),
+        "chunk_size": chunk_size,
         "concurrency": rng.randint(1, 4),
         "slow": rng.sample(items, min(len(items), rng.choice([0, 1, 2, 3]))),
         "slow_time": round(TICK * rng.randint(11, 40), 2),
         "time": round(TICK * rng.randint(1, 10), 2),
-        "failing": rng.choice(rng.choice([early, items])) if items and rng.random() < 0.8 else None,
+        "failing": rng.choice(rng.choice([early, items])) if items and (ordinary or rng.random() < 0.8) else None,
     }
 
 
@@ -498,19 +574,18 @@ def observe_chunks(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     return observed
 
 
-COLLECT = Probe(draw_collect, observe_collect)
-DELIVER = Probe(draw_deliver, observe_deliver)
-CHUNKS = Probe(draw_chunks, observe_chunks, count=10)
+# A visible cell's probe draws inputs of the kind its check uses (still random); the hidden
+# cell's draws every input the statement allows: the edge cases are the hidden cell's points.
 PROBES = {
-    "ch03-ex1-visible": COLLECT,
-    "ch03-ex1-hidden": COLLECT,
-    "ch03-ex2-visible": DELIVER,
-    "ch03-ex2-hidden": DELIVER,
+    "ch03-ex1-visible": Probe(draw_collect_ordinary, observe_collect),
+    "ch03-ex1-hidden": Probe(draw_collect, observe_collect),
+    "ch03-ex2-visible": Probe(functools.partial(draw_deliver, ordinary=True), observe_deliver),
+    "ch03-ex2-hidden": Probe(draw_deliver, observe_deliver),
     "ch03-ex3-flushes": Probe(draw_flushes, observe_flushes),
     "ch03-ex3-results": Probe(draw_results, observe_results),
     "ch03-ex3-failures": Probe(draw_groups, observe_failures),
     "ch03-ex3-close": Probe(draw_close, observe_close),
     "ch03-ex3-slow-handler": Probe(draw_slow_handler, observe_slow_handler),
-    "ch03-ex4-visible": CHUNKS,
-    "ch03-ex4-hidden": CHUNKS,
+    "ch03-ex4-visible": Probe(functools.partial(draw_chunks, ordinary=True), observe_chunks, count=10),
+    "ch03-ex4-hidden": Probe(draw_chunks, observe_chunks, count=10),
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import itertools
 import random
@@ -65,15 +66,19 @@ def _running(events: list[Event]) -> list[Any]:
 # ------------------------------------------------------------------------- run_all
 
 
-def draw_run_all(rng: random.Random) -> dict[str, Any]:
-    """Distinct durations (so the first failure is one item); items repeated now and then."""
-    count = 0 if rng.random() < 0.1 else rng.randint(1, 7)
+def draw_run_all(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]:
+    """Distinct durations (so the first failure is one item). Unless ``ordinary``: no items now and
+    then, items repeated now and then, none to three failing. ``ordinary`` (as the visible check):
+    each item once, one failing."""
+    count = rng.randint(2, 7) if ordinary else 0 if rng.random() < 0.1 else rng.randint(1, 7)
     durations = [STEP * step for step in rng.sample(range(1, 17), count)]
     items = list(range(count))
-    if count and rng.random() < 0.45:
+    if count and not ordinary and rng.random() < 0.45:
         items = [rng.randrange(count) for _ in range(rng.randint(1, 8))]
     present = sorted(set(items))
     failing = rng.sample(present, min(len(present), 0 if rng.random() < 0.15 else rng.randint(1, 3)))
+    if ordinary:
+        failing = [rng.choice(present)]
     return {"durations": durations, "items": items, "failing": sorted(failing), "start": _start(rng)}
 
 
@@ -119,15 +124,21 @@ def observe_run_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 # ----------------------------------------------------------------------- fetch_all
 
 
-def draw_fetch_all(rng: random.Random) -> dict[str, Any]:
-    """URLs /items/<n>, repeated now and then; some slow, failing (500/503), refused (429) or hanging."""
-    limit = None if rng.random() < 0.3 else rng.randint(1, 5)
-    count = 0 if rng.random() < 0.08 else rng.randint(1, 9)
+def draw_fetch_all(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]:
+    """URLs /items/<n>, repeated now and then; some slow, failing (500/503), refused (429) or hanging;
+    now and then no URL, or no limit given (the default). ``ordinary`` (as the visible check): a
+    limit given, distinct URLs, some slow, failing (500/503) or hanging."""
+    limit = None if rng.random() < 0.3 and not ordinary else rng.randint(1, 5)
+    count = rng.randint(1, 9) if ordinary else 0 if rng.random() < 0.08 else rng.randint(1, 9)
     if limit is None and rng.random() < 0.7:  # more URLs than the default limit
         count = rng.randint(DEFAULT_LIMIT + 1, DEFAULT_LIMIT + 6)
-    items = [rng.randint(1, count + 2) for _ in range(count)]
+    if ordinary:
+        items = rng.sample(range(1, count + 3), count)
+    else:
+        items = [rng.randint(1, count + 2) for _ in range(count)]
     faulty = rng.sample(sorted(set(items)), min(len(set(items)), rng.randint(0, 4)))
-    kinds = {n: rng.choice(["slow", "failing", "refused", "hanging"]) for n in faulty}
+    faults = ["slow", "failing", "hanging"] if ordinary else ["slow", "failing", "refused", "hanging"]
+    kinds = {n: rng.choice(faults) for n in faulty}
     chosen = {kind: [n for n in faulty if kinds[n] == kind] for kind in ("slow", "failing", "refused", "hanging")}
     return {
         "items": items,
@@ -196,16 +207,25 @@ def _spec(rng: random.Random, count: int, items: tuple[int, int]) -> list[list[A
     return [[round(0.05 * rng.randint(2, 24), 2), rng.randint(*items)] for _ in range(count)]
 
 
-def draw_merge(rng: random.Random) -> dict[str, Any]:
+def draw_merge(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]:
     """Streams read to their end (one of them yielding None now and then), the same with one more
     that raises ``abs(fail_at)`` s after the start (first if negative), and long streams whose
-    reader stops early (``break`` after ``take`` items, or cancelled at ``cancel_at``)."""
-    streams = _spec(rng, 0 if rng.random() < 0.1 else rng.randint(1, 4), (0, 6))
-    talking = [number for number, (_, count) in enumerate(streams) if count]
+    reader stops early (``break`` after ``take`` items, or cancelled at ``cancel_at``). ``ordinary``
+    (as the visible checks): one to four streams, each with items, none of them None, and the
+    failing stream, last, always."""
+    if ordinary:
+        streams = _spec(rng, rng.randint(1, 4), (1, 6))
+        nones: list[int] = []
+        fail_at: float | None = round(0.05 * rng.randint(1, 60), 2)
+    else:
+        streams = _spec(rng, 0 if rng.random() < 0.1 else rng.randint(1, 4), (0, 6))
+        talking = [number for number, (_, count) in enumerate(streams) if count]
+        nones = rng.sample(talking, 1) if talking and rng.random() < 0.75 else []
+        fail_at = round(rng.choice([-0.05, 0.05]) * rng.randint(1, 60), 2) if rng.random() < 0.8 else None
     return {
         "streams": streams,
-        "nones": rng.sample(talking, 1) if talking and rng.random() < 0.75 else [],
-        "fail_at": round(rng.choice([-0.05, 0.05]) * rng.randint(1, 60), 2) if rng.random() < 0.8 else None,
+        "nones": nones,
+        "fail_at": fail_at,
         "stop": _spec(rng, rng.randint(1, 3), (40, 60)),
         "take": rng.randint(1, 6),
         "how": rng.choice(["break", "cancel"]),
@@ -303,15 +323,24 @@ def observe_merge(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 # ------------------------------------------------------------------- first_success
 
 
-def draw_first_success(rng: random.Random) -> dict[str, Any]:
-    """A race with ties now and then and at least one success; a race where every attempt fails."""
-    durations = [_steps(rng, 1, 6) for _ in range(rng.randint(1, 5))]
+def draw_first_success(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]:
+    """A race with ties now and then and at least one success; a race where every attempt fails.
+    ``ordinary`` (as the visible check): no two attempts of a race end at the same instant."""
+    count = rng.randint(1, 5)
+    if ordinary:
+        durations = [STEP * step for step in rng.sample(range(1, 17), count)]
+    else:
+        durations = [_steps(rng, 1, 6) for _ in range(count)]
     failing = rng.sample(range(len(durations)), min(rng.randint(0, len(durations) - 1) for _ in range(2)))
     wins = [number for number in range(len(durations)) if number not in failing]
-    if len(wins) > 1 and rng.random() < 0.6:  # two successes at the same instant: the first listed wins
+    if len(wins) > 1 and not ordinary and rng.random() < 0.6:  # two successes at the same instant: the first wins
         first, second = sorted(rng.sample(wins, 2))
         durations[second] = durations[first] = min(durations[number] for number in wins)
-    all_fail = [_steps(rng, 1, 8) for _ in range(rng.randint(1, 5))]
+    failures = rng.randint(1, 5)
+    if ordinary:
+        all_fail = [STEP * step for step in rng.sample(range(1, 17), failures)]
+    else:
+        all_fail = [_steps(rng, 1, 8) for _ in range(failures)]
     return {"durations": durations, "failing": sorted(failing), "all_fail": all_fail, "start": _start(rng)}
 
 
@@ -362,17 +391,20 @@ def observe_first_success(names: Mapping[str, Any], scenario: dict[str, Any]) ->
     }
 
 
-RUN_ALL = Probe(draw_run_all, observe_run_all)
-FETCH_ALL = Probe(draw_fetch_all, observe_fetch_all)
-MERGE = Probe(draw_merge, observe_merge)
-FIRST_SUCCESS = Probe(draw_first_success, observe_first_success)
+def _ordinary(draw: Callable[..., dict[str, Any]]) -> Callable[[random.Random], dict[str, Any]]:
+    """``draw`` for a visible cell: inputs of the kind its check uses (still random)."""
+    return functools.partial(draw, ordinary=True)
+
+
+# A visible cell's probe draws inputs of the kind its check uses (still random); the hidden
+# cell's draws every input the statement allows: the edge cases are the hidden cell's points.
 PROBES = {
-    "ch04-ex1-visible": RUN_ALL,
-    "ch04-ex1-hidden": RUN_ALL,
-    "ch04-ex2-visible": FETCH_ALL,
-    "ch04-ex2-hidden": FETCH_ALL,
-    "ch04-ex3-visible": MERGE,
-    "ch04-ex3-hidden": MERGE,
-    "ch04-ex4-visible": FIRST_SUCCESS,
-    "ch04-ex4-hidden": FIRST_SUCCESS,
+    "ch04-ex1-visible": Probe(_ordinary(draw_run_all), observe_run_all),
+    "ch04-ex1-hidden": Probe(draw_run_all, observe_run_all),
+    "ch04-ex2-visible": Probe(_ordinary(draw_fetch_all), observe_fetch_all),
+    "ch04-ex2-hidden": Probe(draw_fetch_all, observe_fetch_all),
+    "ch04-ex3-visible": Probe(_ordinary(draw_merge), observe_merge),
+    "ch04-ex3-hidden": Probe(draw_merge, observe_merge),
+    "ch04-ex4-visible": Probe(_ordinary(draw_first_success), observe_first_success),
+    "ch04-ex4-hidden": Probe(draw_first_success, observe_first_success),
 }

@@ -187,13 +187,12 @@ def _settings(scenario: dict[str, Any]) -> dict[str, float]:
 
 def judge_recorder(scenario: dict[str, Any], observed: Any, expected: Any) -> str | None:
     """Everything but the approximate answers as the reference's; each approximate answer within
-    ``relative_error`` of the exact nearest-rank percentile of every value recorded; the footprint, when
-    observed, within ``memory_budget``."""
+    ``relative_error`` of the exact nearest-rank percentile of every value recorded."""
     got, want = _returned(observed), _returned(expected)
     same_keys = isinstance(got, dict) and isinstance(want, dict) and set(got) == set(want)
     if not same_keys or len(got["approximate"]) != len(want["approximate"]):
         return f"observed {shown(observed)}, the statement gives {shown(expected)}"
-    for key in sorted(set(want) - {"approximate", "footprint"}):
+    for key in sorted(set(want) - {"approximate"}):
         if got[key] != want[key]:
             return f"{key}: observed {shown(got[key])}, the statement gives {shown(want[key])}"
     ordered = sorted(recorded(scenario))
@@ -202,10 +201,6 @@ def judge_recorder(scenario: dict[str, Any], observed: Any, expected: Any) -> st
         exact = ordered[exact_rank(p, len(ordered)) - 1]
         if not (_number(value) and abs(value - exact) <= error * exact * (1 + ROUNDING) + SLACK):
             return f"percentile {p!r} is {shown(value)}, not within {error:g} of the exact {exact!r}"
-    if "footprint" in want:
-        budget = memory_budget(error, scenario["lowest"], scenario["highest"])
-        if not (_number(got["footprint"]) and got["footprint"] <= budget):
-            return f"footprint(recorder) is {shown(got['footprint'])} bytes, over the budget of {budget}"
     return None
 
 
@@ -264,9 +259,9 @@ def draw_error_bound(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def observe_recorded(names: Mapping[str, Any], scenario: dict[str, Any], *, memory: bool = False) -> Any:
+def observe_recorded(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """After recording the scenario's latencies: count, the approximate answers (:func:`asked`), the
-    summary's other keys; with ``memory``, ``footprint(recorder)`` too."""
+    summary's other keys."""
     cls = names["LatencyRecorder"]
 
     def observe() -> dict[str, Any]:
@@ -274,8 +269,7 @@ def observe_recorded(names: Mapping[str, Any], scenario: dict[str, Any], *, memo
         for value in recorded(scenario):
             recorder.record(value)
         approximate, summary = _approximate(recorder, scenario)
-        found = {"count": recorder.count, "approximate": approximate, "summary": summary}
-        return {**found, "footprint": footprint(recorder)} if memory else found
+        return {"count": recorder.count, "approximate": approximate, "summary": summary}
 
     return unblocked(observe)
 
@@ -297,8 +291,49 @@ def draw_memory(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def memory_ps(scenario: dict[str, Any]) -> list[float]:
+    """The p the memory probe asks for: the checks' 99, then the scenario's."""
+    return [99, *scenario["ps"]]
+
+
 def observe_memory(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
-    return observe_recorded(names, scenario, memory=True)
+    """After recording the scenario's latencies: ``footprint(recorder)``, and ``percentile(p)`` for each
+    p of :func:`memory_ps` (what a recorder of every value answers). The count, the summary and the
+    properties are the basics cell's business, the exact bound the error-bound cell's."""
+    cls = names["LatencyRecorder"]
+
+    def observe() -> dict[str, Any]:
+        recorder = cls(**_settings(scenario))
+        for value in recorded(scenario):
+            recorder.record(value)
+        answers = [answer(recorder.percentile, p) for p in memory_ps(scenario)]
+        return {"approximate": answers, "footprint": footprint(recorder)}
+
+    return unblocked(observe)
+
+
+def judge_memory(scenario: dict[str, Any], observed: Any, expected: Any) -> str | None:
+    """The footprint within ``memory_budget``; each answer within one bucket of the statement's layout,
+    a factor ``(1 + e) / (1 - e)``, of the exact nearest-rank percentile of every value recorded: the
+    answer of a recorder that counts every value in buckets, whichever value of its bucket it reports
+    (within ``relative_error`` is the error-bound cell's business); a recorder that forgets values, or
+    answers a constant, is farther off."""
+    got, want = _returned(observed), _returned(expected)
+    if not isinstance(got, dict) or not isinstance(want, dict) or set(got) != set(want):
+        return f"observed {shown(observed)}, the statement gives {shown(expected)}"
+    if not isinstance(got["approximate"], list) or len(got["approximate"]) != len(want["approximate"]):
+        return f"observed {shown(observed)}, the statement gives {shown(expected)}"
+    error = scenario["relative_error"]
+    bucket = (1 + error) / (1 - error) * (1 + ROUNDING)
+    ordered = sorted(recorded(scenario))
+    for p, value in zip(memory_ps(scenario), got["approximate"], strict=True):
+        exact = ordered[exact_rank(p, len(ordered)) - 1]
+        if not (_number(value) and exact / bucket - SLACK <= value <= exact * bucket + SLACK):
+            return f"percentile {p!r} is {shown(value)}, not within a bucket of the exact {exact!r}"
+    budget = memory_budget(error, scenario["lowest"], scenario["highest"])
+    if not (_number(got["footprint"]) and got["footprint"] <= budget):
+        return f"footprint(recorder) is {shown(got['footprint'])} bytes, over the budget of {budget}"
+    return None
 
 
 # ------------------------------------------------------------------ exercise 3: constant_rate
@@ -328,9 +363,11 @@ def draw_schedule(rng: random.Random) -> dict[str, Any]:
 
 
 def draw_intended(rng: random.Random) -> dict[str, Any]:
-    """One to three connections, service times within the interval (often half or a quarter of it, so
-    that answers come back on the ticks); the service stalls from the intended time of a request in the
-    first half, and comes back before the last two are due (so that requests are still arriving)."""
+    """One to three connections, one service time for every request (as in the checks: answers then come
+    in the order the requests were sent; latencies in request order when they do not are the schedule
+    cell's business), within the interval (often half or a quarter of it, so that answers come back on
+    the ticks); the service stalls from the intended time of a request in the first half, and comes back
+    before the last two are due (so that requests are still arriving)."""
     rate = rng.choice([2, 4, 8, 16])
     aligned = [rng.choice([0.5, 0.25]) / rate]
     count = rng.randint(8, 24)
@@ -343,7 +380,7 @@ def draw_intended(rng: random.Random) -> dict[str, Any]:
         "rate": rate,
         "count": count,
         "connections": rng.randint(1, 3),
-        "durations": rng.choice([aligned, aligned, _durations(rng, 1, 64 // rate)]),
+        "durations": rng.choice([aligned, aligned, [rng.randint(1, 64 // rate) / 64]]),
         "stall": [stalled, stalled + rng.randint(1, min(quarters, 12)) / 4],
     }
 
@@ -392,7 +429,7 @@ LINEAR = Probe(draw_values, observe_percentiles("linear"), judge=judge_linear)
 EDGES = Probe(draw_edges, observe_edges)
 BASICS = Probe(draw_basics, observe_basics, judge=judge_recorder)
 ERROR_BOUND = Probe(draw_error_bound, observe_recorded, judge=judge_recorder)
-MEMORY = Probe(draw_memory, observe_memory, count=4, judge=judge_recorder)
+MEMORY = Probe(draw_memory, observe_memory, count=4, judge=judge_memory)
 PROBES = {
     "ch09-ex1-nearest-rank": NEAREST_RANK,
     "ch09-ex1-linear": LINEAR,

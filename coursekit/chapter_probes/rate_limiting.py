@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -146,11 +147,18 @@ def draw_rate(rng: random.Random) -> dict[str, Any]:
 
 
 def draw_amounts(rng: random.Random) -> dict[str, Any]:
-    """Requests of random amounts, some more than ``capacity`` (ValueError at once), at a few instants."""
-    capacity = rng.randint(1, 6)
-    instants = sorted(_ticks(rng, 0, 2) for _ in range(rng.randint(1, 3)))
-    requests = [[rng.choice(instants), rng.randint(1, capacity + 2)] for _ in range(rng.randint(2, 8))]
-    return _bucket(rng, capacity, sorted(requests, key=lambda request: request[0]))
+    """Requests of random amounts, some more than ``capacity`` (ValueError at once), at a few instants: from
+    the start, and later ones before the bucket could have filled up again (``rate * t`` tokens accrued by
+    then, at most the tokens asked for before: how the bucket is capped is the rate cell's business)."""
+    capacity, rate = rng.randint(1, 6), _rate(rng)
+    requests: list[list[Any]] = []
+    at, asked = 0.0, 0  # the instant, the tokens asked for before it
+    for _ in range(rng.randint(1, 3)):
+        amounts = [rng.randint(1, capacity + 2) for _ in range(rng.randint(1, 4))]
+        requests += [[at, amount] for amount in amounts]
+        asked += sum(amount for amount in amounts if amount <= capacity)
+        at = rng.randint(math.ceil(at / TICK), max(math.ceil(at / TICK), math.floor(asked / rate / TICK))) * TICK
+    return _bucket(rng, capacity, requests, rate=rate)
 
 
 def draw_fifo(rng: random.Random) -> dict[str, Any]:

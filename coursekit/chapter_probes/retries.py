@@ -239,9 +239,14 @@ def _error(kind: str, status: int) -> BaseException:
     return error_class(f"{kind} in the code")
 
 
+# An HTTPStatusError's status, in the errors' cell: that the response's status decides, on statuses
+# every reading of "429 or 5xx" agrees on; the whole range of statuses is the responses' cell's.
+COMMON_STATUSES = (429, 500, 502, 503, 504, 400, 401, 403, 404, 409, 410, 422)
+
+
 def draw_errors(rng: random.Random) -> dict[str, Any]:
     kinds = [*HTTPX_ERRORS, "HTTPStatusError", "HTTPStatusError", *PROGRAMMING_ERRORS]  # statuses decide more often
-    return {"errors": [[rng.choice(kinds), _status(rng)] for _ in range(rng.randint(8, 16))]}
+    return {"errors": [[rng.choice(kinds), rng.choice(COMMON_STATUSES)] for _ in range(rng.randint(8, 16))]}
 
 
 def observe_errors(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
@@ -346,6 +351,7 @@ def observe_retry_after(names: Mapping[str, Any], scenario: dict[str, Any]) -> A
 
 RETRYABLE = ("transient", 500, 502, 503, 504, 429)
 FINAL = ("ok", "permanent", 200, 404, None)  # None: the last retryable outcome repeats
+SUCCESSES = ("ok", 200, None)  # the finals of the deadline's cell
 
 
 def _outcome_of(token: Any, n: int) -> Any:
@@ -360,9 +366,9 @@ def _outcome_of(token: Any, n: int) -> Any:
     return _response(status) if after is None else _response(status, **{"retry-after": str(after)})
 
 
-def _script(rng: random.Random, retryable: Sequence[Any], longest: int) -> list[Any]:
+def _script(rng: random.Random, retryable: Sequence[Any], longest: int, finals: Sequence[Any] = FINAL) -> list[Any]:
     tokens = [rng.choice(retryable) for _ in range(rng.randint(0, longest))]
-    final = rng.choice(FINAL if tokens else [token for token in FINAL if token is not None])
+    final = rng.choice(finals if tokens else [token for token in finals if token is not None])
     return tokens if final is None else [*tokens, final]
 
 
@@ -491,13 +497,15 @@ def _against_service(names: Mapping[str, Any], settings: dict[str, Any]) -> Any:
 
 def draw_deadline(rng: random.Random) -> dict[str, Any]:
     """Retryable failures under a deadline, with non-uniform delays; or with a constant delay and
-    Retry-After (see :func:`draw_backoff`)."""
+    Retry-After (see :func:`draw_backoff`). As in the checks, there is a delay for every retry and
+    the script ends in a success or goes on failing: running out of delays and outcomes that are not
+    retryable (a Permanent error, a 404) are the attempts' cell's (:func:`draw_attempts`)."""
     attempts = rng.randint(2, 20)
     with_asked = rng.random() < 0.35
     asked = [[429, rng.randint(0, 30)], [503, rng.randint(0, 12)]] if with_asked else []
-    delays = [_q(rng, 0, 3)] * attempts if with_asked else [_q(rng, 0, 8) for _ in range(rng.randint(1, 8))]
+    delays = [_q(rng, 0, 3)] * attempts if with_asked else [_q(rng, 0, 8) for _ in range(attempts)]
     return {
-        "script": _script(rng, ["transient", 503, *asked], 12),
+        "script": _script(rng, ["transient", 503, *asked], 12, SUCCESSES),
         "attempts": attempts,
         "delays": delays,
         "deadline": _q(rng, 0, 20),

@@ -285,19 +285,24 @@ def _nested(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------- shutdown
 
 
-def draw_shutdown(rng: random.Random) -> dict[str, Any]:
+def _draw_shutdown(rng: random.Random, *, stubborn: float, empty: float) -> dict[str, Any]:
     grace = _q(rng, STEP, 6)
+    count = 0 if rng.random() < empty else rng.randint(1, 5)
     tasks = [
         {
             "name": f"task {n}",
             "duration": _around(rng, grace, rng.random() < 0.5, 10),
             "fails": rng.random() < 0.3,
             "cleanup": _cleanup(rng),
-            "stubborn": False,
+            "stubborn": rng.random() < stubborn,
         }
-        for n in range(rng.randint(1, 5))
+        for n in range(count)
     ]
     return {"grace": grace, "tasks": tasks, "start": _start(rng)}
+
+
+def draw_shutdown(rng: random.Random) -> dict[str, Any]:
+    return _draw_shutdown(rng, stubborn=0.0, empty=0.0)
 
 
 def draw_shutdown_edge_cases(rng: random.Random) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from coursekit.analysis import peak_in_flight
 from coursekit.chapter_checks.worker_pools import BlockFailed
 from coursekit.chapter_probes.producer_consumer import (
     by_call_order,
+    draw_distinct_items,
     draw_durations,
     draw_failing,
     draw_items,
@@ -45,6 +46,11 @@ def _work(scenario: dict[str, Any]) -> Workload:
     return by_call_order(scenario["durations"], scenario.get("failing", []))
 
 
+def without(observation: Any, *keys: str) -> Any:
+    """``observation`` (a dict) without ``keys``: what a cell's checks do not examine."""
+    return {key: value for key, value in observation.items() if key not in keys}
+
+
 def both(**parts: Probe) -> Probe:
     """A probe made of several: a scenario holds one scenario of each part, the observation one
     observation of each (a part that raises is observed as raising; the others still run)."""
@@ -57,9 +63,15 @@ def both(**parts: Probe) -> Probe:
 # -------------------------------------------------------------- limited_map
 
 
-def draw_limited_map(rng: random.Random) -> dict[str, Any]:
+def draw_limited_map(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]:
+    """Items (``ordinary``: one to 30 distinct items, as the visible check gives; else 0 to 30,
+    repeated now and then), a limit, call durations, a limit below 1, and a start time."""
+    if ordinary:
+        items = draw_distinct_items(rng, rng.choice([1, *[rng.randint(2, 30)] * 4]))
+    else:
+        items = draw_items(rng, draw_size(rng, 30))
     return {
-        "items": draw_items(rng, draw_size(rng, 30)),
+        "items": items,
         "limit": rng.randint(1, 8),
         "durations": draw_durations(rng) + draw_durations(rng),
         "bad_limit": rng.choice([0, 0, -1, -rng.randint(2, 9)]),
@@ -87,6 +99,11 @@ def observe_limited_map(names: Mapping[str, Any], scenario: dict[str, Any]) -> A
         "no_items": _edge_call(names, scenario, [], scenario["limit"]),
         "bad_limit": _edge_call(names, scenario, [1, 2], scenario["bad_limit"]),
     }
+
+
+def observe_limited_map_ordinary(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """As :func:`observe_limited_map`, without the call on no items (the hidden cell grades it)."""
+    return without(observe_limited_map(names, scenario), "no_items")
 
 
 def _edge_call(names: Mapping[str, Any], scenario: dict[str, Any], items: list[Any], limit: int) -> Any:
@@ -134,8 +151,13 @@ def observe_limited_map_failure(names: Mapping[str, Any], scenario: dict[str, An
 # --------------------------------------------------------------- WorkerPool
 
 
-def draw_pool(rng: random.Random, *, failing: bool = False, maxsize: bool = False) -> dict[str, Any]:
-    items = draw_items(rng, draw_size(rng, 24))
+def draw_pool(
+    rng: random.Random, *, failing: bool = False, maxsize: bool = False, repeats: bool = True
+) -> dict[str, Any]:
+    """Items (repeated now and then, unless ``repeats`` is False), workers, a queue bound (if
+    ``maxsize``), failing items (if ``failing``), call durations and a start time."""
+    size = draw_size(rng, 24)
+    items = draw_items(rng, size) if repeats else draw_distinct_items(rng, size)
     return {
         "items": items,
         "workers": rng.randint(1, 6),
@@ -212,14 +234,31 @@ def _pool_run(
     }
 
 
+# What each WorkerPool cell's probe leaves out of ``_pool_run``'s observation: what only another
+# cell's checks examine (task names, how often each job ran, when submit() returned and how many
+# calls ran at once: the results and backpressure cells).
+TASKS = ("tasks",)
+CONCURRENCY = ("submitted", "in_flight", "peak", "ended", "left")
+
+
 def observe_pool(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """Jobs submitted, then the block left normally (see ``_pool_run``)."""
     return _pool_run(names, scenario)
 
 
+def observe_pool_errors(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """As :func:`observe_pool`: what the block gave, what escaped it, and every future."""
+    return without(_pool_run(names, scenario), *TASKS, *CONCURRENCY, "calls", "left_running")
+
+
+def observe_pool_backpressure(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """As :func:`observe_pool`, without the tasks' names and the calls per item."""
+    return without(_pool_run(names, scenario), *TASKS, "calls")
+
+
 async def _after_shutdown(pool: Any) -> dict[str, Any]:
     """What submit() does once the pool has shut down, and what a second shutdown() does
-    within a second (when it returned, on the loop's clock)."""
+    within a second (how long it took)."""
     found: dict[str, Any] = {}
     try:
         late = await pool.submit("late")
@@ -227,10 +266,11 @@ async def _after_shutdown(pool: Any) -> dict[str, Any]:
         late.cancel()
     except Exception as error:  # noqa: BLE001  (what it raises is the observation)
         found["submit"] = {"raised": type(error).__name__}
+    called = asyncio.get_running_loop().time()
     try:
         async with asyncio.timeout(1.0):
             await pool.shutdown()
-        found["shutdown_again"] = {"returned_at": asyncio.get_running_loop().time()}
+        found["shutdown_again"] = {"returned_after": asyncio.get_running_loop().time() - called}
     except TimeoutError:
         found["shutdown_again"] = "still waiting 1 s later"
     except Exception as error:  # noqa: BLE001
@@ -239,14 +279,19 @@ async def _after_shutdown(pool: Any) -> dict[str, Any]:
 
 
 def observe_pool_shutdown(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
-    """Jobs submitted, the block left normally; then submit() and shutdown() again."""
-    return _pool_run(names, scenario, after=_after_shutdown)
+    """Jobs submitted, the block left normally; then submit() and shutdown() again. Observed: every
+    future, how long after the last job's end the block was left, tasks left running, and what
+    submit() and shutdown() do then (not when things happened: that is the results cell's)."""
+    seen = _pool_run(names, scenario, after=_after_shutdown)
+    if "left" in seen:  # the last instant the calls in flight changed is the last call's end
+        seen["left_after_last_end"] = seen["left"] - max([scenario["start"], *seen["in_flight"][0]])
+    return without(seen, *TASKS, *CONCURRENCY, "calls")
 
 
 def draw_pool_cancel(rng: random.Random) -> dict[str, Any]:
     """A pool scenario with more jobs than workers; a queued job to cancel in one run, and when
     the block fails in another."""
-    scenario = draw_pool(rng)
+    scenario = draw_pool(rng, repeats=False)
     scenario["items"] += list(range(100, 102 + scenario["workers"] - len(scenario["items"])))
     rounds = -(-len(scenario["items"]) // scenario["workers"]) * rng.choice([1, 1, 2])
     return {
@@ -257,11 +302,14 @@ def draw_pool_cancel(rng: random.Random) -> dict[str, Any]:
 
 
 def observe_pool_cancel(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
-    """Two runs: the future of queued job ``cancel`` is cancelled; the block raises at ``fail_at``
-    (then: what submit() does)."""
+    """Two runs: the future of queued job ``cancel`` is cancelled (observed: every future and each
+    item's calls); the block raises at ``fail_at`` (observed: when it was left, what escaped, every
+    future, pool tasks still running or not cancelled, then what submit() does)."""
+    cancelled = _pool_run(names, scenario, cancel=scenario["cancel"])
+    failed = _pool_run(names, scenario, fail_at=scenario["fail_at"], after=_after_failure)
     return {
-        "cancelled_job": _pool_run(names, scenario, cancel=scenario["cancel"]),
-        "failed_block": _pool_run(names, scenario, fail_at=scenario["fail_at"], after=_after_failure),
+        "cancelled_job": without(cancelled, *TASKS, *CONCURRENCY, "left_running"),
+        "failed_block": without(failed, *TASKS, "submitted", "in_flight", "peak", "ended", "calls"),
     }
 
 
@@ -356,12 +404,13 @@ LIMITED_MAP = Probe(draw_limited_map, observe_limited_map)
 LIMITED_MAP_FAILURE = Probe(draw_limited_map_failure, observe_limited_map_failure)
 TASK_MANAGER = Probe(draw_task_manager, observe_task_manager)
 PROBES = {
-    "ch02-ex1-visible": LIMITED_MAP,
+    # the visible cell's checks give distinct items, at least one: its probe does the same
+    "ch02-ex1-visible": Probe(lambda rng: draw_limited_map(rng, ordinary=True), observe_limited_map_ordinary),
     "ch02-ex1-hidden": both(ok=LIMITED_MAP, failing=LIMITED_MAP_FAILURE),
     "ch02-ex2-results": Probe(draw_pool, observe_pool),
-    "ch02-ex2-errors": Probe(lambda rng: draw_pool(rng, failing=True), observe_pool),
-    "ch02-ex2-shutdown": Probe(draw_pool, observe_pool_shutdown),
-    "ch02-ex2-backpressure": Probe(lambda rng: draw_pool(rng, maxsize=True), observe_pool),
+    "ch02-ex2-errors": Probe(lambda rng: draw_pool(rng, failing=True), observe_pool_errors),
+    "ch02-ex2-shutdown": Probe(lambda rng: draw_pool(rng, repeats=False), observe_pool_shutdown),
+    "ch02-ex2-backpressure": Probe(lambda rng: draw_pool(rng, maxsize=True, repeats=False), observe_pool_backpressure),
     "ch02-ex2-cancel": Probe(draw_pool_cancel, observe_pool_cancel),
     "ch02-ex3-visible": TASK_MANAGER,
     "ch02-ex3-hidden": TASK_MANAGER,
