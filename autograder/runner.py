@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
@@ -57,6 +59,8 @@ GRACE_SECONDS = 5  # after a cell's time is up and it was interrupted, it has th
 OBSERVATIONS = "application/vnd.asyncio-course.observations+json"  # coursekit.probing.MIME
 MAX_OUTPUTS = 2_000  # in the whole notebook (the references make about 200)
 SHARE_LOOK_SECONDS = 0.5
+MESSAGE_MAX_BYTES = 64 * 1024**2  # one message from the kernel (a notebook's outputs are capped at 4 MB in all)
+HEARD_MAX_CHARACTERS = 65_536  # of a line from the watch not yet ended
 PROBE_OUTPUT_BYTES = 1024**2  # the output budget of each probe cell, apart from the notebook's
 PROBE_OUTPUTS = 100
 
@@ -117,6 +121,16 @@ class Watched(NotebookClient):
                 super()._update_display_id(display_id, kept)
 
 
+class CappedManager(AsyncKernelManager):
+    """A kernel manager whose clients' sockets drop any message from the kernel over
+    :data:`MESSAGE_MAX_BYTES` (ZeroMQ's ``MAXMSGSIZE``): no single message is read whole past it."""
+
+    def client(self, **kwargs: Any) -> Any:
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_MAX_BYTES)
+        return super().client(context=context, **kwargs)
+
+
 def runs(cell: NotebookNode) -> bool:
     """Does nbclient execute this cell? (It skips markdown and empty code cells.)"""
     return cell.cell_type == "code" and bool(cell.source.strip())
@@ -155,7 +169,7 @@ class Run:
         self.heard = ""
         self.read_end, self.write_end = os.pipe()
         os.set_blocking(self.read_end, False)
-        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(self.share / "k"))
+        manager = CappedManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(self.share / "k"))
         manager.connection_file = str(self.share / "connection.json")
         self.client = Watched(
             self.notebook,
@@ -170,9 +184,10 @@ class Run:
         )
 
     def drain(self) -> None:
-        """Read what the watch wrote; keep its flags (the first MAX_FLAGS distinct ones)."""
+        """Read what the watch wrote (at most 1 MB a call: the loop calls again while there is more);
+        keep its flags (the first MAX_FLAGS distinct ones)."""
         chunks = []
-        while True:
+        for _ in range(16):
             try:
                 chunk = os.read(self.read_end, 65536)
             except BlockingIOError:
@@ -182,6 +197,7 @@ class Run:
             chunks.append(chunk)
         self.heard += b"".join(chunks).decode("utf-8", "replace")
         *lines, self.heard = self.heard.split("\n")
+        self.heard = self.heard[-HEARD_MAX_CHARACTERS:]  # a line that never ends is not kept whole
         for line in lines:
             if line.startswith("flag ") and line[5:] not in self.flags and len(self.flags) < MAX_FLAGS:
                 self.flags.append(line[5:])

@@ -9,19 +9,23 @@ The honest notebook is chapter 0 solved. The hog is the same notebook whose firs
 eight children that spin until its sandbox ends, then sleeps 30 s so that they spin all the
 while the honest one is graded. Each round grades the honest notebook alone, then beside the
 hog in its CPU control group (one core, the default), then beside the hog with no CPU control
-group. It prints the honest notebook's wall time in each setting,
+group, and, where this process may switch the kernel's autogroup scheduling off (root), the
+same two again with it off. (Autogroup gives each session, so each sandbox, a fair share by
+itself; many servers run without it.) It prints the honest notebook's wall time in each setting,
 the median over the rounds, and the slowdown against alone. Needs root (or a delegated cgroup
 v2 tree) for the quota; figures vary with the machine's load.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -55,6 +59,28 @@ def without_cpu_groups() -> dict[str, Path]:
 PARENTS = cgroups._parents
 
 
+AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+@contextlib.contextmanager
+def autogroup(on: bool) -> Iterator[None]:
+    """The kernel's autogroup scheduling switched ``on`` or off for the block (then as it was)."""
+    before = AUTOGROUP.read_text().strip()
+    AUTOGROUP.write_text("1" if on else "0")
+    try:
+        yield
+    finally:
+        AUTOGROUP.write_text(before)
+
+
+def may_switch_autogroup() -> bool:
+    try:
+        with autogroup(AUTOGROUP.read_text().strip() == "1"):
+            return True
+    except OSError:
+        return False
+
+
 def honest_seconds(kit: GradingKit, honest: bytes, hog: bytes | None, cpu_group: bool) -> float:
     """Wall time of grading ``honest``, started 4 s after ``hog`` (when given), which runs in a CPU
     control group of its own or (not ``cpu_group``) in none."""
@@ -77,21 +103,25 @@ def main() -> None:
     _, kit = released_course(root, SOURCE.parent)
     honest, hog = nbformat.writes(solved()).encode(), in_answer(HOG)()
     settings = {
-        "alone": (None, True),
-        "beside the hog, in its CPU group": (hog, True),
-        "beside the hog, no CPU group": (hog, False),
+        "alone": (None, True, True),
+        "beside the hog, in its CPU group": (hog, True, True),
+        "beside the hog, no CPU group": (hog, False, True),
     }
+    if may_switch_autogroup():
+        settings["autogroup off, in its CPU group"] = (hog, True, False)
+        settings["autogroup off, no CPU group"] = (hog, False, False)
     seconds: dict[str, list[float]] = {name: [] for name in settings}
     for number in range(1, rounds + 1):
-        for name, (other, cpu_group) in settings.items():
-            seconds[name].append(honest_seconds(kit, honest, other, cpu_group))
+        for name, (other, cpu_group, autogroup_on) in settings.items():
+            with autogroup(autogroup_on) if may_switch_autogroup() else contextlib.nullcontext():
+                seconds[name].append(honest_seconds(kit, honest, other, cpu_group))
             time.sleep(31)  # the hog's sandbox has ended
         print(f"round {number}: " + ", ".join(f"{name} {times[-1]:.1f} s" for name, times in seconds.items()))
     alone = statistics.median(seconds["alone"])
     print(f"\nthe honest notebook's grading time, median of {rounds} rounds (2 cores):")
     for name, times in seconds.items():
         median = statistics.median(times)
-        print(f"  {name:<30} {median:6.1f} s  {median / alone:5.2f}x alone")
+        print(f"  {name:<34} {median:6.1f} s  {median / alone:5.2f}x alone")
     shutil.rmtree(root, ignore_errors=True)
 
 

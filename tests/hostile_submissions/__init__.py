@@ -382,6 +382,7 @@ for _ in range(3):
 for _ in range(10):
     update_display({"text/plain": "z" * 8_000_000}, raw=True, display_id="shared")
 """
+ONE_HUGE_MESSAGE = "from IPython.display import display\ndisplay({'text/plain': 'x' * 200_000_000}, raw=True)"
 MANY_EMPTY_OUTPUTS = """
 from IPython.display import display
 for _ in range(3_000):
@@ -487,6 +488,7 @@ CASES = [
     # Budgets: the notebook is graded, what is over a limit is cut.
     Case("one display updated to 8 MB in three copies, 10 times", in_answer(DISPLAY_ID_FLOOD), 6, ""),
     Case("3,000 empty outputs", in_answer(MANY_EMPTY_OUTPUTS), 6, ""),
+    Case("one 200 MB message", in_answer(ONE_HUGE_MESSAGE), 6, ""),
     Case("eight CPU-bound children", in_answer(CPU_HOG), ANY, "", "forks the kernel"),
     Case("writing into the kernel's socket folder", in_answer(SOCKET_FOLDER), 0, "wrote files into the folder"),
     # Forging the verdict with nothing solved: the hidden scenarios decide, so each scores 0.
