@@ -43,8 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import zmq
-import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
@@ -59,7 +57,6 @@ GRACE_SECONDS = 5  # after a cell's time is up and it was interrupted, it has th
 OBSERVATIONS = "application/vnd.asyncio-course.observations+json"  # coursekit.probing.MIME
 MAX_OUTPUTS = 2_000  # in the whole notebook (the references make about 200)
 SHARE_LOOK_SECONDS = 0.5
-MESSAGE_MAX_BYTES = 64 * 1024**2  # one message from the kernel (a notebook's outputs are capped at 4 MB in all)
 HEARD_MAX_CHARACTERS = 65_536  # of a line from the watch not yet ended
 PROBE_OUTPUT_BYTES = 1024**2  # the output budget of each probe cell, apart from the notebook's
 PROBE_OUTPUTS = 100
@@ -121,16 +118,6 @@ class Watched(NotebookClient):
                 super()._update_display_id(display_id, kept)
 
 
-class CappedManager(AsyncKernelManager):
-    """A kernel manager whose clients' sockets drop any message from the kernel over
-    :data:`MESSAGE_MAX_BYTES` (ZeroMQ's ``MAXMSGSIZE``): no single message is read whole past it."""
-
-    def client(self, **kwargs: Any) -> Any:
-        context = zmq.asyncio.Context()
-        context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_MAX_BYTES)
-        return super().client(context=context, **kwargs)
-
-
 def runs(cell: NotebookNode) -> bool:
     """Does nbclient execute this cell? (It skips markdown and empty code cells.)"""
     return cell.cell_type == "code" and bool(cell.source.strip())
@@ -169,7 +156,7 @@ class Run:
         self.heard = ""
         self.read_end, self.write_end = os.pipe()
         os.set_blocking(self.read_end, False)
-        manager = CappedManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(self.share / "k"))
+        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(self.share / "k"))
         manager.connection_file = str(self.share / "connection.json")
         self.client = Watched(
             self.notebook,
