@@ -46,15 +46,17 @@ class Probe:
     that is observed too). ``judge(scenario, observed, expected)``, when given, replaces
     equality: it returns what is wrong with ``observed`` (one line), or None; use it where
     the statement allows more than one answer (a random draw within bounds).
-    ``count`` scenarios are drawn per grading run."""
+    Per grading run: one scenario from each of ``edges`` (draws of a boundary the statement
+    names, such as no items or one, so that every run tries it), then ``count`` from ``draw``."""
 
     draw: Callable[[random.Random], dict[str, Any]]
     observe: Callable[[Mapping[str, Any], dict[str, Any]], Any]
     count: int = 8
     judge: Callable[[dict[str, Any], Any, Any], str | None] | None = None
+    edges: tuple[Callable[[random.Random], dict[str, Any]], ...] = ()
 
     def scenarios(self, rng: random.Random) -> list[dict[str, Any]]:
-        return [canonical(self.draw(rng)) for _ in range(self.count)]
+        return [canonical(edge(rng)) for edge in self.edges] + [canonical(self.draw(rng)) for _ in range(self.count)]
 
     def run(self, names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
         """The observation of one scenario; an error or a hang is an observation too."""

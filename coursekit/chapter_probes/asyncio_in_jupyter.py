@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from coursekit.probing import Probe, outcome
@@ -60,9 +60,19 @@ def observe_fetch_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any
     return {**outcome(run), "left_running": len(run.leftover)}
 
 
+def ticks(n: int) -> Callable[[random.Random], dict[str, Any]]:
+    """Draws of a countdown of exactly ``n`` ticks."""
+    return lambda rng: {**draw_countdown(rng), "n": n}
+
+
+def delays(count: int) -> Callable[[random.Random], dict[str, Any]]:
+    """Draws of a fetch_all of exactly ``count`` delays."""
+    return lambda rng: {"delays": [round(rng.uniform(0.01, 5), 2) for _ in range(count)], "start": _start(rng)}
+
+
 PROBES = {
     "ch00-countdown-tests": Probe(draw_ordinary_countdown, observe_countdown),
-    "ch00-countdown-hidden-tests": Probe(draw_countdown, observe_countdown),
+    "ch00-countdown-hidden-tests": Probe(draw_countdown, observe_countdown, edges=(ticks(0), ticks(1))),
     "ch00-fetch-all-tests": Probe(draw_ordinary_fetch_all, observe_fetch_all),
-    "ch00-fetch-all-hidden-tests": Probe(draw_fetch_all, observe_fetch_all),
+    "ch00-fetch-all-hidden-tests": Probe(draw_fetch_all, observe_fetch_all, edges=(delays(0), delays(1))),
 }
