@@ -258,7 +258,7 @@ def run_capped(command: list[str], stdin: bytes, limits: Limits, env: dict[str, 
     return Finished(process.returncode, b"" if timed_out or stdout.overflowed else out, err, timed_out=timed_out)
 
 
-RESULT_MAX_BYTES = 128 * 1024**2  # the runner's result: a notebook of at most 64 MB, outputs capped at 4 MB
+RESULT_MAX_BYTES = 32 * 1024**2  # the runner's result: the rebuilt notebook, its outputs capped at 4 MB
 STDERR_KEPT_BYTES = 20_000  # the end of what the sandbox wrote to stderr, for the grader's log
 PIPE_GRACE_SECONDS = 10  # how long a pipe may stay open after the sandbox's process ended
 

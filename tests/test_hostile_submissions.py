@@ -42,7 +42,7 @@ ACTIVE = re.compile(r"^<(script|iframe|object|embed)\b|\son[a-z]+\s*=|javascript
 LEFT: list[str] = []  # what the batch left running or on disk (tests/grading_leftovers.py)
 PEAK: list[int] = []  # the grading process's peak resident memory during the batch, bytes
 # The bound stated in the README: grading this class (83 learners, four at a time, each result
-# capped at 128 MB and its outputs at 4 MB) keeps the grader's resident memory under it (280 MB measured).
+# capped at 32 MB and its outputs at 4 MB) keeps the grader's resident memory under it (280 MB measured).
 GRADER_PEAK_BOUND = 768 * 1024**2
 CANARY = "grader-secret-5d1c"  # in the grader's environment while it grades; no sandbox may see it
 
