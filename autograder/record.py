@@ -150,8 +150,16 @@ class Recorder:
         facts = json.loads(facts_file.read_text(encoding="utf-8")) if facts_file.is_file() else {}
         facts.setdefault(self.kit.assignment, {}).update(self.facts)
         facts_file.write_text(json.dumps(facts, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
-        add_columns(self.course_dir / "grades.csv", facts)
-        add_missing(self.course_dir / "grades.csv", self.kit, {**self.failed, **self.refused})
+        path = self.course_dir / "grades.csv"
+        with path.open(newline="") as file:
+            reader = csv.DictReader(file)
+            fields, rows = list(reader.fieldnames or []), list(reader)
+        add_columns(rows, facts)
+        rows += missing_rows(rows, self.kit, {**self.failed, **self.refused})
+        with path.open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=[*fields, *EXTRA_COLUMNS], restval="")
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 @contextmanager
@@ -169,6 +177,7 @@ def recording(kit: GradingKit, course_dir: Path) -> Iterator[Recorder]:
         recorder.export()
 
 
+EXTRA_COLUMNS = ("for_review", "review_evidence", "released_by", "graded_by")  # after nbgrader's own
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -177,13 +186,10 @@ def inert_in_spreadsheets(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def add_columns(path: Path, facts: dict[str, dict[str, dict[str, Any]]]) -> None:
-    """Add ``for_review`` (yes/no), ``review_evidence``, ``released_by`` and ``graded_by`` to nbgrader's
-    grades.csv, from ``facts`` ({chapter: {student: facts}}); a row graded before these were kept gets
-    ``no``, empty evidence and ``unknown`` versions."""
-    with path.open(newline="") as file:
-        rows = list(csv.DictReader(file))
-    fields = [*(rows[0].keys() if rows else []), "for_review", "review_evidence", "released_by", "graded_by"]
+def add_columns(rows: list[dict[str, str]], facts: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Give each of nbgrader's grades.csv ``rows`` ``for_review`` (yes/no), ``review_evidence``,
+    ``released_by`` and ``graded_by``, from ``facts`` ({chapter: {student: facts}}); a row graded
+    before these were kept gets ``no``, empty evidence and ``unknown`` versions."""
     for row in rows:
         known = facts.get(row["assignment"], {}).get(row["student_id"], {})
         evidence = known.get("review", [])
@@ -191,33 +197,27 @@ def add_columns(path: Path, facts: dict[str, dict[str, dict[str, Any]]]) -> None
         row["review_evidence"] = inert_in_spreadsheets(" | ".join(evidence))
         row["released_by"] = known.get("released_by", UNKNOWN_VERSION)
         row["graded_by"] = known.get("graded_by", UNKNOWN_VERSION)
-    with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
-def add_missing(path: Path, kit: GradingKit, missing: dict[str, str]) -> None:
-    """A row of grades.csv for each learner of ``missing`` ({student: why}) the gradebook does not
-    hold (refused up front, :mod:`autograder.learner_ids`, or not recorded): 0 points, for review,
-    the reason as the evidence. So grades.csv names every learner of the batch."""
-    with path.open(newline="") as file:
-        reader = csv.DictReader(file)
-        fields, rows = list(reader.fieldnames or []), list(reader)
+def missing_rows(rows: list[dict[str, str]], kit: GradingKit, missing: dict[str, str]) -> list[dict[str, str]]:
+    """A grades.csv row for each learner of ``missing`` ({student: why}) that ``rows`` lack (refused up
+    front, :mod:`autograder.learner_ids`, or not recorded): 0 points, for review, the reason as the
+    evidence. So grades.csv names every learner of the batch."""
     listed = {(row["assignment"], row["student_id"]) for row in rows}
-    missing = {student: why for student, why in missing.items() if (kit.assignment, student) not in listed}
-    if not missing:
-        return
     max_score = sum(test.max_points for test in zero_report(kit, "").tests)
-    for student, why in sorted(missing.items()):
-        row = dict.fromkeys(fields, "")
-        row.update(assignment=kit.assignment, student_id=student, raw_score="0.0", score="0.0")
-        row.update(max_score=str(max_score), for_review="yes", review_evidence=inert_in_spreadsheets(why))
-        rows.append({name: value for name, value in row.items() if name in fields})
-    with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    return [
+        {
+            "assignment": kit.assignment,
+            "student_id": student,
+            "raw_score": "0.0",
+            "score": "0.0",
+            "max_score": str(max_score),
+            "for_review": "yes",
+            "review_evidence": inert_in_spreadsheets(why),
+        }
+        for student, why in sorted(missing.items())
+        if (kit.assignment, student) not in listed
+    ]
 
 
 def failed_release(kit: GradingKit, report: GradeReport) -> nbformat.NotebookNode:

@@ -201,7 +201,7 @@ def kernel_sandbox(
 
 
 SCRATCH_PREFIXES = ("kernel-", "release-view-")
-SCRATCH_NAME = re.compile(r"(?:kernel|release-view)-(\d+)-")
+SCRATCH_NAME = re.compile(f"(?:{'|'.join(map(re.escape, SCRATCH_PREFIXES))})(\\d+)-")
 
 
 def scratch_folder(prefix: str) -> tempfile.TemporaryDirectory[str]:

@@ -1,8 +1,8 @@
 """What grading may leave behind, and a check that it left nothing.
 
 After a test, no sandbox, runner or kernel it started may still run, and no folder or
-file it made may remain in /tmp or /dev/shm: per-submission folders (``kernel-``,
-``release-view-``, ``unsafe-grading-``), Dask's scratch space, and anything named after
+file it made may remain in /tmp or /dev/shm: per-submission folders
+(:data:`autograder.sandbox.SCRATCH_PREFIXES`), Dask's scratch space, and anything named after
 a hostile case's marker. ``conftest.py`` checks this around every test.
 """
 
@@ -12,10 +12,11 @@ import os
 import time
 from pathlib import Path
 
+from autograder.sandbox import SCRATCH_PREFIXES
 from tests.hostile_submissions import MARKER
 
 FOLDERS = (Path("/tmp"), Path("/dev/shm"))
-PREFIXES = ("kernel-", "release-view-", "unsafe-grading-", "dask-scratch-space", MARKER)
+PREFIXES = (*SCRATCH_PREFIXES, "dask-scratch-space", MARKER)
 COMMANDS = ("autograder.inside.kernel", "autograder.runner", "bwrap", MARKER, "sleep 4242")
 SETTLE_SECONDS = 10  # killed processes take a moment to be reaped, and their folders to be removed
 
