@@ -5,8 +5,8 @@
 2. One task per learner goes to a Dask cluster (:mod:`autograder.cluster`): each worker
    rebuilds the notebook from the release and runs it in its own sandbox
    (:func:`autograder.grading.grade_submission`). Results are keyed by learner; a task
-   that fails, even on a worker that died three times, is a 0 with its reason for that
-   learner alone.
+   that fails, or whose worker dies (it is not retried elsewhere), is a 0 with its reason
+   for that learner alone.
 3. Back on this machine, while the rest are still being graded, an
    :class:`autograder.record.Recorder` records each batch of finished notebooks in the
    gradebook with nbgrader's ``autograde --no-execute`` (nothing runs in the course
@@ -21,6 +21,7 @@ Running it again grades the same files the same way and gives the same results.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,30 +110,52 @@ def grade_in_batches(
     unsafe: bool = False,
 ) -> Iterator[dict[str, Graded]]:
     """Grade each learner's notebook file as a Dask task; yield {learner: result} for every
-    learner, whatever fails, in batches: each holds all that finished since the last was taken."""
+    learner, whatever fails, in batches: each holds all that finished since the last was taken.
+
+    No more tasks are in flight than the cluster has threads, so the scheduler hands each task
+    to an idle thread and a worker holds only the notebooks it is running: a worker that dies
+    takes no queued classmate with it."""
     from distributed import as_completed
 
     if not submissions:
         return
+    waiting = iter(submissions.items())
     with grading_client(scheduler, workers) as client:
-        futures = {
-            client.submit(
-                grade_submission, kit, f"{student}/{kit.notebook_name}", data, limits, unsafe, key=f"grade-{student}"
-            ): student
-            for student, data in submissions.items()
-        }
-        for finished in as_completed(futures).batches():
-            yield {futures[future]: outcome(kit, future) for future in finished}
+        students: dict[Any, str] = {}
+        running = as_completed()
+
+        def top_up() -> None:
+            free = max(1, sum(client.nthreads().values())) - running.count()
+            for student, data in itertools.islice(waiting, max(0, free)):
+                path = f"{student}/{kit.notebook_name}"
+                future = client.submit(grade_submission, kit, path, data, limits, unsafe, key=f"grade-{student}")
+                students[future] = student
+                running.add(future)
+
+        top_up()
+        for finished in running.batches():
+            top_up()  # before the caller records this batch, so that no thread waits meanwhile
+            yield {students.pop(future): outcome(kit, future) for future in finished}
     sweep_scratch()  # what a worker killed mid-task on this machine left behind
 
 
+WORKER_LOST = (
+    "the Dask worker grading this notebook was lost while it ran (killed, or out of memory); a notebook whose "
+    "worker dies is not graded again, so that it cannot take down the cluster one worker after another"
+)
+
+
 def outcome(kit: GradingKit, future: Any) -> Graded:
-    """A finished grading task's result; a task that itself failed (e.g. its workers kept dying)
-    is a 0 with the reason. A worker without bubblewrap stops the batch rather than give everyone 0."""
+    """A finished grading task's result; a task that itself failed (its worker died, say) is a 0
+    with the reason. A worker without bubblewrap stops the batch rather than give everyone 0."""
+    from distributed import KilledWorker
+
     try:
         graded: Graded = future.result()
     except SandboxUnavailable:
         raise
+    except KilledWorker:
+        return Graded(zero_report(kit, WORKER_LOST), None)
     except Exception as error:
         return Graded(zero_report(kit, f"grading failed on the cluster: {type(error).__name__}: {error}"), None)
     return graded

@@ -8,7 +8,11 @@ records finished notebooks meanwhile; on 2 cores, 20 notebooks of chapter 0 took
 graded one per core and 35 s two per core (``benchmarks/grading_throughput.py``).
 
 With ``scheduler`` (``tcp://HOST:8786``), an existing cluster: its workers
-must have the course installed and bubblewrap, and then run the same sandbox.
+must have the course installed and bubblewrap, and then run the same sandbox. Each worker
+must run one task at a time (``dask worker --nthreads 1``; ``--nworkers`` for more per
+machine), and the batch tells the scheduler never to retry a task whose worker died
+(:func:`one_loss_per_poison`): a notebook that takes its worker down costs one worker and
+its own grade, never a classmate's.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from contextlib import contextmanager
 from typing import Any
 
 NOTEBOOKS_PER_CORE = 2
+
+
+class ClusterUnfit(Exception):
+    """An existing cluster whose workers run several tasks at once: a notebook that kills its
+    worker would fail the classmates graded beside it."""
 
 
 def notebooks_at_once() -> int:
@@ -35,6 +44,7 @@ def grading_client(scheduler: str | None = None, workers: int | None = None) -> 
 
     if scheduler is not None:
         with Client(scheduler, timeout=30) as client:
+            one_loss_per_poison(client)
             yield client
         return
     threads = workers or notebooks_at_once()
@@ -49,3 +59,28 @@ def grading_client(scheduler: str | None = None, workers: int | None = None) -> 
         Client(cluster) as client,
     ):
         yield client
+
+
+def one_loss_per_poison(client: Any) -> None:
+    """Make an existing cluster fail a task at the first loss of the worker running it (Dask's
+    default ``allowed-failures`` retries it on three more workers). Set on the running
+    scheduler, so it holds whatever launched the cluster, and stays set after the batch.
+    Raises :class:`ClusterUnfit`, naming them, if connected workers have more than one thread."""
+    crowded = {
+        address: worker["nthreads"]
+        for address, worker in client.scheduler_info(n_workers=-1)["workers"].items()
+        if worker["nthreads"] != 1
+    }
+    if crowded:
+        listed = ", ".join(f"{address} ({threads} threads)" for address, threads in sorted(crowded.items()))
+        raise ClusterUnfit(
+            f"workers with more than one thread: {listed}. A notebook that kills its worker would fail every "
+            "classmate graded on it; start workers with `dask worker --nthreads 1` (and --nworkers N for more "
+            "per machine)"
+        )
+    client.run_on_scheduler(_fail_at_first_loss)
+
+
+def _fail_at_first_loss(dask_scheduler: Any) -> None:
+    """Runs on the scheduler: a task whose worker dies is failed (KilledWorker), not retried."""
+    dask_scheduler.allowed_failures = 0

@@ -24,6 +24,7 @@ from pathlib import Path
 from autograder.batch import grade_chapter, summary_table, where_results_are
 from autograder.cgroups import cgroup_problem
 from autograder.chapters import COURSE_DIR, select_chapters
+from autograder.cluster import ClusterUnfit
 from autograder.grading import GradeReport, grade_submission
 from autograder.kit import load_kit
 from autograder.release import ensure_released
@@ -86,7 +87,11 @@ def grade_file(
 def run_batch(args: argparse.Namespace) -> int:
     if refuse_without_sandbox(args.unsafe):
         return 2
-    results = grade_chapter(args.chapter, workers=args.workers, scheduler=args.scheduler, unsafe=args.unsafe)
+    try:
+        results = grade_chapter(args.chapter, workers=args.workers, scheduler=args.scheduler, unsafe=args.unsafe)
+    except ClusterUnfit as error:
+        print(f"cannot grade on {args.scheduler}: {error}", file=sys.stderr)
+        return 2
     print(summary_table(results))
     print()
     print(where_results_are(args.chapter, results))

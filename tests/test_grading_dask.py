@@ -1,7 +1,11 @@
-"""grade-all on an existing Dask cluster: a real `dask scheduler` and two `dask worker` processes on
-127.0.0.1. The same submissions are graded on the default local cluster and on the real one, where
-a worker that holds tasks is killed (SIGKILL, no nanny to restart it) after the first result: every
-learner still gets a result, the scores are those of the local run, and progress reaches every learner.
+"""grade-all on an existing Dask cluster: a real `dask scheduler` (Dask's default config, which
+retries a task on three more workers) and two single-thread `dask worker` processes on 127.0.0.1.
+
+The same submissions are graded on the default local cluster and on the real one, where one of
+them is a poison pill: a stand-in that kills (SIGKILL, no nanny to restart it) the worker running
+it, on every worker it lands on. The pill costs one worker and is a 0 with the reason; every
+classmate gets the local run's score, and progress reaches every learner. A cluster whose workers
+run several notebooks at once is refused, naming them.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +23,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import grade_in_batches
+from autograder.batch import WORKER_LOST, grade_in_batches
 from autograder.chapters import COURSE_DIR, Chapter
+from autograder.cluster import ClusterUnfit, grading_client
 from autograder.grading import Graded
 from autograder.kit import GradingKit, load_kit
 from autograder.release import ensure_released
@@ -99,32 +105,61 @@ def cluster(tmp_path: Path) -> Iterator[str]:
             stop(process)
 
 
-def kill_a_busy_worker(address: str) -> list[str]:
-    """SIGKILL a worker that is running or holding tasks; the keys it held."""
-    from distributed import Client
+class PoisonPill(threading.Thread):
+    """Kills each worker that starts grading ``learner``'s notebook, as a notebook that takes its
+    worker down would, but spares the cluster's last worker: a pill retried there is graded (and
+    the test fails) rather than the batch waiting for ever. ``killed`` lists the workers killed."""
 
-    with Client(address, timeout=30) as client:
-        processing = client.processing()
-        busy = next(worker for worker, keys in processing.items() if keys)
-        os.kill(client.run(os.getpid, workers=[busy])[busy], signal.SIGKILL)
-        return [str(key) for key in processing[busy]]
+    def __init__(self, scheduler: str, learner: str) -> None:
+        super().__init__(daemon=True)
+        self.scheduler, self.key, self.killed = scheduler, f"grade-{learner}", list[str]()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        from distributed import Client
+
+        with Client(self.scheduler, timeout=30) as client:
+            while not self.done.wait(0.1):
+                processing = client.processing()
+                for worker, keys in processing.items():
+                    if self.key in map(str, keys) and worker not in self.killed and len(processing) > 1:
+                        os.kill(client.run(os.getpid, workers=[worker])[worker], signal.SIGKILL)
+                        self.killed.append(worker)
 
 
-def test_a_real_cluster_grades_like_a_local_one_and_survives_a_killed_worker(
+def test_a_real_cluster_grades_like_a_local_one_and_a_poison_pill_costs_one_worker(
     cluster: str, kit: GradingKit, submissions: dict[str, bytes]
 ) -> None:
     local = {s: g for batch in grade_in_batches(kit, submissions, limits=LIMITS, workers=2) for s, g in batch.items()}
+    pill = PoisonPill(cluster, "pill")
     progress: list[str] = []
-    lost: list[str] = []
     remote: dict[str, Graded] = {}
-    for batch in grade_in_batches(kit, submissions, limits=LIMITS, scheduler=cluster):
-        if not progress:
-            lost.extend(kill_a_busy_worker(cluster))
-        progress.extend(batch)
-        remote.update(batch)
-    assert lost, "the killed worker held no task"
-    assert sorted(progress) == sorted(submissions), "progress reaches every learner once"
+    with_pill = {**submissions, "pill": submissions["full-0"]}
+    pill.start()
+    try:
+        for batch in grade_in_batches(kit, with_pill, limits=LIMITS, scheduler=cluster):
+            progress.extend(batch)
+            remote.update(batch)
+    finally:
+        pill.done.set()
+        pill.join()
+    assert len(pill.killed) == 1, "the pill's worker was not killed"
+    assert sorted(progress) == sorted([*submissions, "pill"]), "progress reaches every learner once"
+    pill_report = remote["pill"].report
+    assert (pill_report.score, pill_report.problem) == (0, WORKER_LOST), "the pill was retried on another worker"
     scores = {student: graded.report.score for student, graded in local.items()}
     assert scores == {**{f"full-{n}": 6 for n in range(4)}, **{f"partial-{n}": 3 for n in range(2)}}
-    assert {student: graded.report.score for student, graded in remote.items()} == scores
-    assert not [graded.report.problem for graded in remote.values() if graded.report.problem]
+    classmates = {student: graded.report for student, graded in remote.items() if student != "pill"}
+    assert {student: report.score for student, report in classmates.items()} == scores
+    assert not [report.problem for report in classmates.values() if report.problem]
+
+
+def test_a_cluster_whose_workers_run_several_notebooks_at_once_is_refused() -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as crowded:
+        unfit = pytest.raises(ClusterUnfit, match=r"\(2 threads\).*--nthreads 1")
+        with unfit, grading_client(crowded.scheduler_address):
+            pass
