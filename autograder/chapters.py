@@ -1,9 +1,12 @@
-"""Where things are, and which chapters (nbgrader assignments) exist."""
+"""Where things are, and which chapters (nbgrader assignments) exist: those of the table of
+contents (:mod:`coursekit.table_of_contents`) whose notebooks are in the source folder."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from coursekit.table_of_contents import ChapterEntry, chapter_entry, table_of_contents
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COURSE_DIR = REPO_ROOT / "instructor"
@@ -25,16 +28,16 @@ class Chapter:
         """The chapter's source notebooks, sorted by name."""
         return sorted(self.source.glob("*.ipynb"))
 
+    @property
+    def entry(self) -> ChapterEntry:
+        """Its entry in the table of contents (KeyError if it has none)."""
+        return chapter_entry(self.assignment)
+
 
 def find_chapters(source_dir: Path = SOURCE_DIR) -> list[Chapter]:
-    """Every folder of ``source_dir`` whose name starts with ``ch`` and holds a notebook."""
-    if not source_dir.is_dir():
-        return []
-    found = [
-        Chapter(path.name, path)
-        for path in sorted(source_dir.iterdir())
-        if path.is_dir() and path.name.startswith("ch")
-    ]
+    """The chapters of the table of contents, in its order, whose folder in ``source_dir``
+    (``<assignment>/``) holds a notebook."""
+    found = [Chapter(entry.assignment, source_dir / entry.assignment) for entry in table_of_contents()]
     return [chapter for chapter in found if chapter.notebooks]
 
 

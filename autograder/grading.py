@@ -148,6 +148,7 @@ def _grade_notebook(
         "notebook": rebuilt.notebook,
         "learner_cells": rebuilt.learner_cells,
         "course_cells": kit.course_cells,
+        "importable": kit.importable,
         "cell_seconds": limits.cell_seconds,
         "wall_seconds": limits.wall_seconds,
         "output_bytes": limits.output_bytes,

@@ -35,6 +35,7 @@ class GradingKit:
     hidden_lines: tuple[str, ...]
     release_files: tuple[tuple[str, bytes], ...]
     hidden: HiddenScenarios
+    importable: tuple[str, ...]  # third-party packages a learner's answer may import (course.toml)
 
 
 def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR, seed: int | None = None) -> GradingKit:
@@ -49,7 +50,8 @@ def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR, seed: int | None =
             f"release it first (python -m autograder release {chapter.assignment})"
         )
     folder = release_dir(chapter, course_dir)
-    name = chapter.notebooks[0].name
+    entry = chapter.entry
+    name = f"{entry.topic}.ipynb"
     template = nbformat.read(folder / name, as_version=4)
     hidden: set[str] = set()
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
@@ -63,8 +65,7 @@ def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR, seed: int | None =
                 hidden |= {line.strip() for line in block.splitlines() if line.strip()}
     cells = template.cells
     graded = [c.metadata.nbgrader["grade_id"] for c in cells if c.cell_type == "code" and _meta(c).get("grade")]
-    topic = Path(name).stem  # a chapter's notebook is named after its topic
-    hidden_scenarios = prepare(topic, dict(template), graded, secrets.randbits(63) if seed is None else seed)
+    hidden_scenarios = prepare(entry.topic, dict(template), graded, secrets.randbits(63) if seed is None else seed)
     return GradingKit(
         assignment=chapter.assignment,
         notebook_name=name,
@@ -76,6 +77,7 @@ def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR, seed: int | None =
             (str(path.relative_to(folder)), path.read_bytes()) for path in sorted(folder.rglob("*")) if path.is_file()
         ),
         hidden=hidden_scenarios,
+        importable=tuple(sorted(entry.importable)),
     )
 
 

@@ -7,7 +7,8 @@ out are its Jupyter sockets (in ``kernel.share``, a folder of the runner's bound
 sandbox) and the watch's pipe, both read here under caps.
 
 Reads a job (JSON) on stdin: ``notebook``, ``learner_cells`` and ``course_cells`` (cell
-ids), ``cell_seconds``, ``wall_seconds``, ``output_bytes``, ``runner_memory_bytes`` (its own
+ids), ``importable`` (the third-party packages a learner's answer may import without a
+review flag), ``cell_seconds``, ``wall_seconds``, ``output_bytes``, ``runner_memory_bytes`` (its own
 address-space cap), ``matplotlib_font_list``,
 ``probes`` (cells to run right after a graded cell: ``{"after", "id", "source"}``, see
 :mod:`autograder.hidden_scenarios`) and ``kernel``: ``{"argv", "env", "share"}``, the
@@ -141,6 +142,7 @@ class Run:
         self.deadline = time.monotonic() + job["wall_seconds"]
         self.learner_cells: list[str] = job["learner_cells"]
         self.course_cells: list[str] = job["course_cells"]
+        self.importable: list[str] = job["importable"]
         self.kernel: dict[str, Any] = job["kernel"]
         self.share = Path(self.kernel["share"])
         self.font_list: dict[str, str] = job.get("matplotlib_font_list", {})
@@ -201,6 +203,7 @@ class Run:
             "learner_cells": self.learner_cells,
             "course_cells": [*self.course_cells, *(p.id for ps in self.probes.values() for p in ps)],
             "order": self.order(),
+            "importable": self.importable,
             "matplotlib_font_list": self.font_list,
         }
         (self.share / JOB_FILE).write_text(json.dumps(kernel_job))

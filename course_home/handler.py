@@ -12,7 +12,7 @@ from autograder.exchange import COURSE_ID, exchange_root
 from autograder.release import release_dir
 from course_home.page import render_home
 from course_home.progress import chapter_progress
-from course_home.table_of_contents import table_of_contents
+from coursekit.table_of_contents import table_of_contents
 from coursekit.version import course_version
 
 

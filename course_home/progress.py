@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course_home.table_of_contents import ChapterEntry, NotebookOutline, outline
+from course_home.outline import NotebookOutline, outline
 from coursekit.check_my_work import PROGRESS_DIR
+from coursekit.table_of_contents import ChapterEntry
 
 CACHE_DIR = ".nbgrader_cache"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from coursekit.table_of_contents import ChapterEntry
 from tools.chapter_source import HIDDEN_TESTS_NOTE, Chapter, ChapterSourceError, build_notebook
 
 GOOD = """# %% [markdown] statement="ch99-ex1-statement"
@@ -29,9 +30,8 @@ print("plain")
 
 
 def chapter(tmp_path: Path, text: str) -> Chapter:
-    source = tmp_path / "ch99_timeouts.py"
-    source.write_text(text, encoding="utf-8")
-    return Chapter(source)
+    (tmp_path / "ch99_timeouts.py").write_text(text, encoding="utf-8")
+    return Chapter(ChapterEntry(99, "timeouts", "Timeouts again", "a throwaway chapter", ()), tmp_path)
 
 
 def test_markers_become_nbgrader_cells(tmp_path: Path) -> None:

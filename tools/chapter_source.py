@@ -1,5 +1,8 @@
 """A chapter's text source, ``chapters/chNN_<topic>.py`` (jupytext py:percent), as an nbgrader notebook.
 
+Which chapters there are, and their numbers and topics, is the table of contents' to say
+(:mod:`coursekit.table_of_contents`).
+
 Cells are separated by ``# %%`` lines. A marker after ``# %%`` gives a cell its
 nbgrader role:
 
@@ -36,6 +39,7 @@ import jupytext
 import nbformat
 from nbformat.v4 import new_notebook
 
+from coursekit.table_of_contents import ChapterEntry, table_of_contents
 from tools.solution_regions import solution_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,23 +57,29 @@ class ChapterSourceError(ValueError):
 
 @dataclass(frozen=True)
 class Chapter:
-    """One chapter: its text source and where its notebook, reference and checks live."""
+    """One chapter of the table of contents: its text source (in ``sources``) and where its notebook goes."""
 
-    source: Path
+    entry: ChapterEntry
+    sources: Path = CHAPTERS
 
     @property
     def assignment(self) -> str:
-        """``ch02_worker_pools``: the nbgrader assignment, the source's file name."""
-        return self.source.stem
+        """``ch02_worker_pools``: the nbgrader assignment."""
+        return self.entry.assignment
 
     @property
     def number(self) -> int:
-        return int(self.assignment[2:4])
+        return self.entry.number
 
     @property
     def topic(self) -> str:
         """``worker_pools``: the names of the notebook, the reference module and the checks."""
-        return self.assignment[5:]
+        return self.entry.topic
+
+    @property
+    def source(self) -> Path:
+        """``chapters/<assignment>.py``."""
+        return self.sources / f"{self.assignment}.py"
 
     @property
     def notebook(self) -> Path:
@@ -77,14 +87,15 @@ class Chapter:
 
 
 def chapters(names: list[str] | None = None) -> list[Chapter]:
-    """Every chapter under ``chapters/``, or those whose assignment starts with one of ``names``."""
-    found = [Chapter(path) for path in sorted(CHAPTERS.glob("ch[0-9][0-9]_*.py"))]
+    """Every chapter of the table of contents, or those whose assignment starts with one of ``names``."""
+    found = [Chapter(entry) for entry in table_of_contents()]
     if not names:
         return found
     chosen = [chapter for chapter in found if any(chapter.assignment.startswith(name) for name in names)]
     unknown = [name for name in names if not any(c.assignment.startswith(name) for c in found)]
     if unknown:
-        raise ChapterSourceError(f"no chapter source matches {', '.join(unknown)} in {CHAPTERS}")
+        known = ", ".join(chapter.assignment for chapter in found)
+        raise ChapterSourceError(f"no chapter in course.toml matches {', '.join(unknown)} (chapters: {known})")
     return chosen
 
 

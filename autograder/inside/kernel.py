@@ -2,7 +2,8 @@
 
 It reads its job from :data:`JOB_FILE` beside the connection file (the runner writes both,
 outside the sandbox): ``watch_fd`` (the watch's pipe, passed down to this process),
-``learner_cells``, ``course_cells`` and ``order`` (cell ids), and ``matplotlib_font_list``
+``learner_cells``, ``course_cells`` and ``order`` (cell ids), ``importable`` (the
+third-party packages the learner may import), and ``matplotlib_font_list``
 (the grader's, put into the empty ``MPLCONFIGDIR``). It installs the tamper watch
 (:mod:`autograder.inside.watch`) before ipykernel or any learner code is loaded, then
 starts ipykernel as usual, without a history database.
@@ -37,7 +38,9 @@ def main() -> None:
     connection_file = sys.argv[sys.argv.index("-f") + 1]
     job = json.loads((Path(connection_file).parent / JOB_FILE).read_text())
     seed_matplotlib_folder(job["matplotlib_font_list"])
-    the_watch = watch.install(job["watch_fd"], job["order"], set(job["learner_cells"]), set(job["course_cells"]))
+    the_watch = watch.install(
+        job["watch_fd"], job["order"], set(job["learner_cells"]), set(job["course_cells"]), frozenset(job["importable"])
+    )
     for name in NEVER_IMPORTED:
         sys.modules[name] = None  # type: ignore[assignment]
     from ipykernel.kernelapp import IPKernelApp

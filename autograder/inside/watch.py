@@ -38,7 +38,6 @@ WATCHED_PACKAGES = frozenset(
 FORBIDDEN_IMPORTS = frozenset(
     {"ctypes", "_ctypes", "runpy", "code", "codeop", "pdb", "bdb", "solutions", "autograder", "importlib", "gc"}
 )
-ALLOWED_THIRD_PARTY = frozenset({"coursekit", "httpx", "anyio", "aiometer", "matplotlib", "numpy", "looptime"})
 MACHINERY = ("importlib", "runpy.py", "/IPython/", "<frozen")
 LIBRARY = (*MACHINERY, sysconfig.get_paths()["stdlib"])
 # Module attributes the kernel itself changes: builtins._ (last result), input (stdin
@@ -71,8 +70,11 @@ ALWAYS_FLAGGED = {
 class Watch:
     """The kernel's watch; :func:`install` makes the one instance."""
 
-    def __init__(self, fd: int, order: list[str], learner_cells: set[str], course_cells: set[str]) -> None:
+    def __init__(
+        self, fd: int, order: list[str], learner_cells: set[str], course_cells: set[str], importable: frozenset[str]
+    ) -> None:
         self.fd = fd
+        self.importable = importable
         self.order = order
         self.count = 0
         self.learner_cells = learner_cells
@@ -115,7 +117,7 @@ class Watch:
     def judge(self, event: str, args: tuple[Any, ...]) -> str | None:
         if event == "import":
             top = str(args[0]).split(".")[0]
-            if top in FORBIDDEN_IMPORTS or (top not in self.stdlib and top not in ALLOWED_THIRD_PARTY):
+            if top in FORBIDDEN_IMPORTS or (top not in self.stdlib and top not in self.importable):
                 return forbidden_import(str(args[0]))
             return None
         if event == "object.__setattr__" or event == "object.__delattr__":
@@ -329,12 +331,15 @@ def bound_names(source: str, namespace: dict[str, Any]) -> list[str]:
     return sorted(name for name in names if name in namespace)
 
 
-def install(fd: int, order: list[str], learner_cells: set[str], course_cells: set[str]) -> Watch:
+def install(
+    fd: int, order: list[str], learner_cells: set[str], course_cells: set[str], importable: frozenset[str]
+) -> Watch:
     """Start the audit hook now; :func:`attach` it to the shell once IPython exists.
 
     ``order``: the ids of the cells the runner will execute, in order (nbclient does not
-    send cell ids, so the watch counts cells)."""
-    watch = Watch(fd, order, learner_cells, course_cells)
+    send cell ids, so the watch counts cells). ``importable``: the third-party packages the
+    chapter's entry in the table of contents allows; a learner's import of another flags."""
+    watch = Watch(fd, order, learner_cells, course_cells, importable)
     sys.addaudithook(watch.audit)
     guard_imports(watch)
     return watch

@@ -1,4 +1,4 @@
-"""The course's table of contents (``course.toml``), and what a chapter's notebook says of itself.
+"""What a chapter's notebook says of itself: its exercises and its estimated time.
 
 A chapter's exercises are its statement cells (:mod:`coursekit.statements`), with the points of
 the graded cells after them. Its estimated time is read from the
@@ -11,26 +11,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.chapters import REPO_ROOT
 from coursekit.statements import cell_source, exercises
 
-TABLE_OF_CONTENTS = REPO_ROOT / "course.toml"
 WORDS_PER_MINUTE = 150
 MINUTES_PER_EXERCISE = 20
-
-
-@dataclass(frozen=True)
-class ChapterEntry:
-    """One chapter as ``course.toml`` lists it."""
-
-    number: int
-    assignment: str
-    title: str
-    learn: str
 
 
 @dataclass(frozen=True)
@@ -45,12 +32,6 @@ class NotebookOutline:
 
     exercises: tuple[Exercise, ...]
     minutes: int
-
-
-def table_of_contents(path: Path = TABLE_OF_CONTENTS) -> list[ChapterEntry]:
-    """The chapters of ``course.toml``, by number."""
-    entries = tomllib.loads(path.read_text(encoding="utf-8"))["chapter"]
-    return sorted((ChapterEntry(**entry) for entry in entries), key=lambda entry: entry.number)
 
 
 def outline(notebook: Path) -> NotebookOutline:
