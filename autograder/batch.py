@@ -32,10 +32,9 @@ from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hint
 from autograder.chapters import COURSE_DIR, select_chapters
 from autograder.cluster import grading_client
 from autograder.collect import collect, refused_learners, regular_files
-from autograder.grading import Graded, GradeReport, grade_submission, zero_report
 from autograder.kit import GradingKit, load_kit
 from autograder.record import recording
-from autograder.release import ensure_released
+from autograder.report import Graded, GradeReport, zero_report
 from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, sweep_scratch
 from coursekit.version import course_version
 
@@ -48,6 +47,12 @@ class StudentResult:
     student: str
     report: GradeReport
     feedback_released: bool = False
+    not_recorded: str | None = None  # why a recording step (nbgrader's record, feedback, release) failed
+
+    @property
+    def problem(self) -> str | None:
+        """Why the notebook could not run normally, and why recording it failed, if either."""
+        return "; ".join(filter(None, [self.report.problem, self.not_recorded])) or None
 
 
 def grade_chapter(
@@ -61,10 +66,10 @@ def grade_chapter(
     progress: bool = True,
     on_graded: Callable[[str], None] = lambda student: None,
 ) -> list[StudentResult]:
-    """Release (if the gradebook lacks the current release), collect, grade, record, give feedback,
-    release it, and export one chapter; results sorted by student."""
+    """Collect, grade, record, give feedback, release it, and export one chapter; results sorted by
+    student. The chapter must have a current release (ValueError otherwise): releasing is a step of
+    its own, so that grading never changes the tests learners were given."""
     chapter = select_chapters([assignment])[0]
-    ensure_released([chapter], course_dir)
     kit = load_kit(chapter, course_dir)
     collect(assignment, course_dir)
     refused = refused_learners(assignment, course_dir)
@@ -84,10 +89,7 @@ def grade_chapter(
             bar.update(len(batch))
             for student in batch:
                 on_graded(student)
-            for student, why in recorder.record(batch).items():
-                report = batch[student].report
-                report.problem = "; ".join(filter(None, [report.problem, why]))
-                problems[student] = why
+            problems |= recorder.record(batch)
             results.update(batch)
     results |= {student: Graded(zero_report(kit, f"refused: {why}"), None) for student, why in refused.items()}
     return [
@@ -95,6 +97,7 @@ def grade_chapter(
             student,
             results[student].report,
             student not in problems and student not in recorder.unreleased and student not in refused,
+            problems.get(student),
         )
         for student in sorted(results)
     ]
@@ -117,10 +120,12 @@ def grade_in_batches(
     takes no queued classmate with it."""
     from distributed import as_completed
 
+    from autograder.kit_on_workers import grade_on_worker, kit_on_workers
+
     if not submissions:
         return
     waiting = iter(submissions.items())
-    with grading_client(scheduler, workers) as client:
+    with grading_client(scheduler, workers) as client, kit_on_workers(client, kit) as kit_name:
         students: dict[Any, str] = {}
         running = as_completed()
 
@@ -128,7 +133,7 @@ def grade_in_batches(
             free = max(1, sum(client.nthreads().values())) - running.count()
             for student, data in itertools.islice(waiting, max(0, free)):
                 path = f"{student}/{kit.notebook_name}"
-                future = client.submit(grade_submission, kit, path, data, limits, unsafe, key=f"grade-{student}")
+                future = client.submit(grade_on_worker, kit_name, path, data, limits, unsafe, key=f"grade-{student}")
                 students[future] = student
                 running.add(future)
 
@@ -207,6 +212,6 @@ def summary_table(results: list[StudentResult]) -> str:
         report = result.report
         score = f"{report.score:g}/{report.max_score:g}"
         review = "YES" if report.review else ""
-        reason = (report.problem or "") + (f" [review: {report.review[0]}]" if report.review else "")
+        reason = (result.problem or "") + (f" [review: {report.review[0]}]" if report.review else "")
         lines.append(f"{result.student:<{width}}  {score:<6}  {review:<6}  {reason[:160]}")
     return "\n".join(lines)

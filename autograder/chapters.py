@@ -16,6 +16,10 @@ SOURCE_DIR = REPO_ROOT / "notebooks"
 WORKSPACE_DIR = REPO_ROOT / "workspace"
 
 
+class UnknownChapter(ValueError):
+    """A chapter name that is not a chapter of the course; the message lists those there are."""
+
+
 @dataclass(frozen=True)
 class Chapter:
     """One nbgrader assignment: ``notebooks/<assignment>/*.ipynb``."""
@@ -42,7 +46,7 @@ def find_chapters(source_dir: Path = SOURCE_DIR) -> list[Chapter]:
 
 
 def select_chapters(names: list[str], source_dir: Path = SOURCE_DIR) -> list[Chapter]:
-    """The chapters named (all of them when ``names`` is empty); unknown names are an error."""
+    """The chapters named (all of them when ``names`` is empty); :class:`UnknownChapter` for unknown names."""
     chapters = find_chapters(source_dir)
     if not names:
         return chapters
@@ -50,5 +54,5 @@ def select_chapters(names: list[str], source_dir: Path = SOURCE_DIR) -> list[Cha
     unknown = [name for name in names if name not in by_name]
     if unknown:
         known = ", ".join(by_name) or "none"
-        raise ValueError(f"no such chapter: {', '.join(unknown)} (chapters: {known})")
+        raise UnknownChapter(f"no such chapter: {', '.join(unknown)} (chapters: {known})")
     return [by_name[name] for name in names]

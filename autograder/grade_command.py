@@ -23,11 +23,11 @@ from pathlib import Path
 
 from autograder.batch import grade_chapter, summary_table, where_results_are
 from autograder.cgroups import cgroup_problem
-from autograder.chapters import COURSE_DIR, select_chapters
+from autograder.chapters import COURSE_DIR, UnknownChapter, select_chapters
 from autograder.cluster import ClusterUnfit
-from autograder.grading import GradeReport, grade_submission
-from autograder.kit import load_kit
-from autograder.release import ensure_released
+from autograder.grading import grade_parsed
+from autograder.kit import NotReleased, load_kit
+from autograder.report import GradeReport
 from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, sandbox_problem
 from autograder.submission import NotGradable, find_chapter, parse_submission
 
@@ -66,22 +66,20 @@ def refuse_without_sandbox(unsafe: bool) -> bool:
 def grade_file(
     path: Path, chapter_name: str | None = None, *, unsafe: bool = False, limits: Limits = DEFAULT_LIMITS
 ) -> GradeReport:
-    """Grade the notebook at ``path`` for ``chapter_name`` (found from the notebook if None)."""
+    """Grade the notebook at ``path`` for ``chapter_name`` (found from the notebook if None); the file
+    is read and parsed once."""
     if not path.is_file():
         raise NotGradable(f"{path}: no such file")
-    data = path.read_bytes()
+    submission = parse_submission(Path(path.name), path.read_bytes())
     if chapter_name is None:
-        submission = parse_submission(path, data)
         if submission.notebook is None:
             raise NotGradable(
                 f"{path}: {submission.problem}, so its chapter cannot be told; "
                 "name it with --chapter to have it graded 0 with this reason"
             )
         chapter_name = find_chapter(submission.notebook).assignment
-    chapter = select_chapters([chapter_name])[0]
-    ensure_released([chapter], COURSE_DIR)
-    kit = load_kit(chapter, COURSE_DIR)
-    return grade_submission(kit, path.name, data, limits, unsafe).report
+    kit = load_kit(select_chapters([chapter_name])[0], COURSE_DIR)
+    return grade_parsed(kit, submission, limits, unsafe).report
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -89,8 +87,8 @@ def run_batch(args: argparse.Namespace) -> int:
         return 2
     try:
         results = grade_chapter(args.chapter, workers=args.workers, scheduler=args.scheduler, unsafe=args.unsafe)
-    except ClusterUnfit as error:
-        print(f"cannot grade on {args.scheduler}: {error}", file=sys.stderr)
+    except (UnknownChapter, NotReleased, ClusterUnfit) as error:
+        print(f"cannot grade: {error}", file=sys.stderr)
         return 2
     print(summary_table(results))
     print()
@@ -103,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         report = grade_file(args.path, args.chapter, unsafe=args.unsafe)
-    except (NotGradable, ValueError, SandboxUnavailable) as error:  # ValueError: an unknown --chapter
+    except (NotGradable, UnknownChapter, NotReleased, SandboxUnavailable) as error:
         print(f"cannot grade: {error}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.render())

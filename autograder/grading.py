@@ -17,7 +17,6 @@ import signal
 import sys
 import traceback
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from autograder.feedback import scrub
 from autograder.hidden_scenarios import probe_cells, verdict
 from autograder.kit import GradingKit
 from autograder.rebuild import rebuild
+from autograder.report import NOT_GRADED, UNKNOWN_VERSION, Graded, GradeReport, TestResult, fail_tests, zero_report
 from autograder.sandbox import (
     SANDBOX_ROOT,
     Limits,
@@ -39,13 +39,10 @@ from autograder.sandbox import (
     scratch_folder,
     sweep_scratch,
 )
-from autograder.submission import NotGradable, find_chapter, parse_submission
+from autograder.submission import NotGradable, Submission, find_chapter, parse_submission
 from coursekit.check_my_work import GRADING_ENV
-from coursekit.version import course_version
 
-NOT_GRADED = "NotGraded"  # the error given to test cells that did not run
 HIDDEN_SCENARIO = "HiddenScenarioFailed"  # the error given to test cells whose hidden scenarios disagree
-UNKNOWN_VERSION = "unknown"
 # A course version as a released notebook carries it (PEP 440-like, at most about 60 characters):
 # nothing else from the learner's notebook reaches grades.csv's version columns.
 VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9}){0,3}([.+-]?[A-Za-z0-9]{1,12}){0,3}")
@@ -53,67 +50,20 @@ RUNNER = [sys.executable, "-m", "autograder.runner"]
 UNSAFE_NOTE = "graded with --unsafe: no sandbox (the code ran with the grader's rights)"
 
 
-@dataclass
-class TestResult:
-    """One graded test cell: ``id`` is its nbgrader grade_id."""
-
-    id: str
-    points: float
-    max_points: float
-    passed: bool
-    message: str
-
-
-@dataclass
-class GradeReport:
-    """The score of one notebook and what each test cell said.
-
-    ``problem``: why the notebook could not run normally (None when it did).
-    ``review``: tamper evidence; a non-empty list marks the submission for an
-    instructor's review (the score is what the tests gave).
-    ``released_by``: the course version that released the notebook the learner worked on (as the
-    notebook says, checked to look like a version), ``graded_by`` the one that graded it."""
-
-    chapter: str
-    score: float
-    max_score: float
-    tests: list[TestResult] = field(default_factory=list)
-    problem: str | None = None
-    review: list[str] = field(default_factory=list)
-    released_by: str = UNKNOWN_VERSION
-    graded_by: str = field(default_factory=course_version)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def render(self) -> str:
-        """A readable report: the score, then each test with its feedback, then review evidence."""
-        lines = [f"{self.chapter}: {self.score:g} / {self.max_score:g} points"]
-        if self.problem:
-            lines.append(f"Problem: {self.problem}")
-        for test in self.tests:
-            mark = "✓" if test.passed else "✗"
-            lines.append(f"{mark} {test.id}: {test.points:g} / {test.max_points:g}")
-            if not test.passed and test.message and test.message != self.problem:
-                lines += [f"    {line}" for line in test.message.splitlines()]
-        if self.review:
-            lines.append("FOR REVIEW (the score stands until an instructor decides):")
-            lines += [f"    {evidence}" for evidence in self.review]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Graded:
-    """What grading one submission gives: the report, and the executed notebook (when it ran)."""
-
-    report: GradeReport
-    executed: dict[str, Any] | None
-
-
 def grade_submission(kit: GradingKit, name: str, data: bytes, limits: Limits, unsafe: bool = False) -> Graded:
     """Grade the notebook file ``data`` (``name`` is for messages) for ``kit``'s chapter."""
+    return grade_parsed(kit, parse_submission(Path(name), data), limits, unsafe)
+
+
+def grade_parsed(kit: GradingKit, submission: Submission, limits: Limits, unsafe: bool = False) -> Graded:
+    """Grade a submission already read (:func:`autograder.submission.parse_submission`) for ``kit``'s
+    chapter. Raises only :class:`SandboxUnavailable`; anything else is this learner's 0 with the reason."""
     try:
-        return _grade(kit, name, data, limits, unsafe)
+        if submission.notebook is None:
+            return Graded(zero_report(kit, submission.problem or "unreadable"), None)
+        graded = _grade_notebook(kit, str(submission.path), submission.notebook, limits, unsafe)
+        graded.report.released_by = released_version(submission.notebook)
+        return graded
     except SandboxUnavailable:
         raise
     except Exception as error:  # a bug of ours must cost this learner a regrade, not the batch
@@ -121,15 +71,6 @@ def grade_submission(kit: GradingKit, name: str, data: bytes, limits: Limits, un
         return Graded(
             zero_report(kit, f"the grader failed on this notebook ({type(error).__name__}: {error}; {where})"), None
         )
-
-
-def _grade(kit: GradingKit, name: str, data: bytes, limits: Limits, unsafe: bool) -> Graded:
-    submission = parse_submission(Path(name), data)
-    if submission.notebook is None:
-        return Graded(zero_report(kit, submission.problem or "unreadable"), None)
-    graded = _grade_notebook(kit, name, submission.notebook, limits, unsafe)
-    graded.report.released_by = released_version(submission.notebook)
-    return graded
 
 
 def _grade_notebook(
@@ -380,16 +321,6 @@ def stop_problem(stopped: dict[str, Any], names: dict[str, str], limits: Limits)
     return f"your code ended the Python kernel while running {cell} ({status}: os._exit(), or exit() in a thread)"
 
 
-def fail_tests(notebook: nbformat.NotebookNode, reason: str, *, only_unrun: bool) -> None:
-    """Give test cells (those that never ran, with ``only_unrun``) an error saying ``reason``,
-    so that nbgrader records them at 0 points, as grading scored them."""
-    for cell in notebook.cells:
-        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
-            continue
-        if not only_unrun or cell.get("execution_count") is None:
-            cell.outputs = [nbformat.v4.new_output("error", ename=NOT_GRADED, evalue=reason, traceback=[reason])]
-
-
 def disagree(cell: nbformat.NotebookNode, why: str) -> None:
     """Fail a test cell whose checks passed in the kernel but whose hidden scenarios disagree."""
     cell.outputs.append(nbformat.v4.new_output("error", ename=HIDDEN_SCENARIO, evalue=why, traceback=[why]))
@@ -431,14 +362,3 @@ def learner_cell_errors(
     if not failures:
         return None
     return "; ".join(failures) + ". What those cells define is missing for the tests below them."
-
-
-def zero_report(kit: GradingKit, problem: str) -> GradeReport:
-    """Every test cell of the chapter at 0 points, with ``problem`` as the reason."""
-    tests = [
-        TestResult(meta["grade_id"], 0.0, float(meta.get("points", 0)), False, problem)
-        for cell in kit.template["cells"]
-        for meta in [cell.get("metadata", {}).get("nbgrader", {})]
-        if meta.get("grade") and cell["cell_type"] == "code"
-    ]
-    return GradeReport(kit.assignment, 0.0, sum(test.max_points for test in tests), tests, problem)

@@ -22,6 +22,11 @@ from autograder.chapters import COURSE_DIR, Chapter
 from autograder.hidden_scenarios import HiddenScenarios, prepare
 from autograder.release import is_released, release_dir
 
+
+class NotReleased(ValueError):
+    """A chapter without a current release in the course directory: release it first."""
+
+
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
@@ -41,13 +46,15 @@ class GradingKit:
 def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR, seed: int | None = None) -> GradingKit:
     """The kit of ``chapter``, from its release (:func:`autograder.release.ensure_released` makes it).
 
-    ``seed`` draws the hidden scenarios (a fresh random one when None)."""
+    ``seed`` draws the hidden scenarios (a fresh random one when None). Raises :class:`NotReleased`
+    when the chapter has no current release."""
     from nbgrader.api import Gradebook
 
     if not is_released(chapter, course_dir):
-        raise ValueError(
-            f"{chapter.assignment} has no current release in {course_dir}: "
-            f"release it first (python -m autograder release {chapter.assignment})"
+        raise NotReleased(
+            f"{chapter.assignment} has no current release in {course_dir} (none yet, or its source changed since): "
+            f"release it first with `python -m autograder release {chapter.assignment}`. Grading never releases: "
+            "learners who fetched an earlier release would be graded on tests they were never given"
         )
     folder = release_dir(chapter, course_dir)
     entry = chapter.entry

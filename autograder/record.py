@@ -13,7 +13,9 @@ process (one start-up for the whole batch):
   from the secret nbgrader's submit gave the submission);
 
 each run covering exactly the learners of that call (every other learner's folder is
-excluded). nbgrader goes on past a learner it cannot handle; when a run reports a
+excluded). Between recording and feedback, the score nbgrader recorded is compared with the
+score grading computed: a learner whose two differ is not given feedback, and is marked
+for review with both. nbgrader goes on past a learner it cannot handle; when a run reports a
 failure, each of its learners is run alone to find whose it was, so a failure costs only
 that learner their record or feedback, returned as their problem. At the end,
 ``grades.csv`` (nbgrader's CSV export) gets four columns more: ``for_review`` (yes/no),
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 
 from autograder.collect import SECRET, SECRET_MAX
-from autograder.grading import UNKNOWN_VERSION, Graded, GradeReport, fail_tests, zero_report
 from autograder.kit import GradingKit
 from autograder.learner_ids import id_problem
 from autograder.nbgrader_run import nbgrader_api
+from autograder.report import UNKNOWN_VERSION, Graded, GradeReport, failed_release, zero_report
 
 if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
@@ -89,8 +92,12 @@ class Recorder:
             ("recording", lambda assignment, student: self.api.autograde(assignment, student, force=True)),
             ("feedback", lambda assignment, student: self.api.generate_feedback(assignment, student, force=True)),
         ]
-        for step, run in steps:
-            failed |= self.run_step(step, run, set(batch) - set(failed))
+        failed |= self.run_step(*steps[0], set(batch) - set(failed))
+        disagreeing = self.disagreements({s: batch[s].report for s in batch if s not in failed})
+        for student, why in disagreeing.items():
+            self.facts[student]["review"] = [*self.facts[student]["review"], why]
+        failed |= disagreeing
+        failed |= self.run_step(*steps[1], set(batch) - set(failed))
         written = set(batch) - set(failed)
         handed_in = {student for student in written if self.has_secret(student)}
         self.unreleased |= written - handed_in
@@ -116,6 +123,23 @@ class Recorder:
         finally:
             self.api.coursedir.student_id_exclude = ""
         return failed
+
+    def disagreements(self, reports: dict[str, GradeReport]) -> dict[str, str]:
+        """The learners whose score as nbgrader recorded it (from their executed notebook) is not the
+        score grading computed: {student: why}. One of the two is wrong, so that learner's feedback
+        is held back and their grades.csv row (nbgrader's score) is marked for review."""
+        from nbgrader.api import Gradebook
+
+        found = {}
+        with Gradebook(self.api.coursedir.db_url) as gradebook:
+            for student, report in reports.items():
+                recorded = gradebook.find_submission(self.kit.assignment, student).score
+                if not math.isclose(recorded, report.score, abs_tol=1e-6):
+                    found[student] = (
+                        f"nbgrader recorded {recorded:g} of {report.max_score:g} points where grading scored "
+                        f"{report.score:g}; feedback held back: regrade this learner"
+                    )
+        return found
 
     def has_secret(self, student: str) -> bool:
         """Did ``student`` hand in through the exchange (so that their feedback can be released)?"""
@@ -218,11 +242,3 @@ def missing_rows(rows: list[dict[str, str]], kit: GradingKit, missing: dict[str,
         for student, why in sorted(missing.items())
         if (kit.assignment, student) not in listed
     ]
-
-
-def failed_release(kit: GradingKit, report: GradeReport) -> nbformat.NotebookNode:
-    """The release with every test cell failed by ``report.problem``: what gets recorded for a
-    submission that could not run (it shows no solution in the feedback)."""
-    notebook = nbformat.from_dict(kit.template)
-    fail_tests(notebook, report.problem or "not graded", only_unrun=False)
-    return notebook

@@ -15,9 +15,12 @@ import nbformat
 import pytest
 
 from autograder.batch import grade_chapter, summary_table
-from autograder.chapters import COURSE_DIR
-from autograder.grading import Graded, invalid_text, zero_report
+from autograder.chapters import COURSE_DIR, select_chapters
+from autograder.grading import invalid_text
+from autograder.kit import NotReleased
 from autograder.record import recording
+from autograder.release import ensure_released
+from autograder.report import Graded, zero_report
 from tests.course_copy import released_course
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
@@ -58,7 +61,17 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
             cell.source = "async def countdown(n, delay):\n    raise NotImplementedError()\n"
     inbound(course, "dan", "2026-11-20 10:00:00.000000 UTC", unsolved)  # the earlier try
     inbound(course, "dan", "2026-11-21 09:30:00.000000 UTC", solved())  # the latest
+    ensure_released(select_chapters([CHAPTER]), course)
     return course
+
+
+def test_grading_a_chapter_without_a_current_release_is_refused(tmp_path: Path) -> None:
+    """Releasing is a step of its own: grade-all never changes the tests learners were given."""
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", tmp_path)
+    inbound(tmp_path, "lee", "2026-11-21 09:30:00.000000 UTC", solved())
+    with pytest.raises(NotReleased, match=rf"{CHAPTER} has no current release .* `python -m autograder release"):
+        grade_chapter(CHAPTER, course_dir=tmp_path, progress=False)
+    assert not (tmp_path / "release").exists() and not (tmp_path / "submitted").exists()
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +196,20 @@ def test_text_no_file_can_hold_costs_only_that_learner(tmp_path: Path) -> None:
         rows = list(csv.DictReader(file))
     assert [row["student_id"] for row in rows] == ["jo", "ivy"], "ivy is named, with why she was not recorded"
     assert "not recorded" in rows[1]["review_evidence"] and rows[1]["score"] == "0.0"
+
+
+def test_a_score_nbgrader_records_differently_holds_back_that_learners_feedback(tmp_path: Path) -> None:
+    """Grading scores once; nbgrader's recording of the executed notebook must agree, or the learner's
+    feedback is held back and their grades.csv row is marked for review with both scores."""
+    course, kit = released_course(tmp_path, SOURCE.parent)
+    claimed = zero_report(kit, "a report that claims full marks for a notebook that failed every test")
+    claimed.score = claimed.max_score
+    with recording(kit, course) as recorder:
+        failed = recorder.record({"kay": Graded(claimed, None), "lou": Graded(zero_report(kit, "honest 0"), None)})
+    assert list(failed) == ["kay"], failed
+    assert "nbgrader recorded 0 of 6 points where grading scored 6" in failed["kay"]
+    assert not (course / "feedback" / "kay").exists() and (course / "feedback" / "lou").is_dir()
+    with (course / "grades.csv").open(newline="") as file:
+        rows = {row["student_id"]: row for row in csv.DictReader(file)}
+    assert rows["kay"]["for_review"] == "yes" and "nbgrader recorded 0" in rows["kay"]["review_evidence"]
+    assert rows["lou"]["for_review"] == "no"

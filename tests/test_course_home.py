@@ -11,9 +11,9 @@ import pytest
 from nbgrader.utils import notebook_hash
 
 from autograder.chapters import find_chapters
+from course_home.outline import outline
 from course_home.page import render_home
 from course_home.progress import chapter_progress
-from course_home.outline import outline
 from coursekit.statements import HEADING, statement_title
 from coursekit.table_of_contents import ChapterEntry
 

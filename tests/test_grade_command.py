@@ -11,9 +11,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.hostile_submissions import SOURCE, solved
+from autograder.chapters import COURSE_DIR, select_chapters
+from autograder.release import ensure_released
+from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+
+
+@pytest.fixture(scope="module", autouse=True)
+def released() -> None:
+    """`grade` grades against the instructor's current release, which is a step of its own."""
+    ensure_released(select_chapters([CHAPTER]), COURSE_DIR)
 
 
 def grade(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

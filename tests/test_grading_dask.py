@@ -4,8 +4,9 @@ retries a task on three more workers) and two single-thread `dask worker` proces
 The same submissions are graded on the default local cluster and on the real one, where one of
 them is a poison pill: a stand-in that kills (SIGKILL, no nanny to restart it) the worker running
 it, on every worker it lands on. The pill costs one worker and is a 0 with the reason; every
-classmate gets the local run's score, and progress reaches every learner. A cluster whose workers
-run several notebooks at once is refused, naming them.
+classmate gets the local run's score, and progress reaches every learner. The batch's grading
+kit is sent once to each worker (a worker plugin), and taken off them at the end. A cluster whose
+workers run several notebooks at once is refused, naming them.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ import pytest
 from autograder.batch import WORKER_LOST, grade_in_batches
 from autograder.chapters import COURSE_DIR, Chapter
 from autograder.cluster import ClusterUnfit, grading_client
-from autograder.grading import Graded
 from autograder.kit import GradingKit, load_kit
 from autograder.release import ensure_released
+from autograder.report import Graded
 from autograder.sandbox import Limits
 from tests.hostile_submissions import CHAPTER, SOURCE, solved
 
@@ -105,6 +106,15 @@ def cluster(tmp_path: Path) -> Iterator[str]:
             stop(process)
 
 
+def kits_on_workers(address: str) -> list[list[str]]:
+    """The names of the grading kits each worker holds."""
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        held = client.run(lambda dask_worker: sorted(n for n in dask_worker.plugins if n.startswith("grading-kit-")))
+    return [held[worker] for worker in sorted(held)]
+
+
 class PoisonPill(threading.Thread):
     """Kills each worker that starts grading ``learner``'s notebook, as a notebook that takes its
     worker down would, but spares the cluster's last worker: a pill retried there is graded (and
@@ -138,12 +148,18 @@ def test_a_real_cluster_grades_like_a_local_one_and_a_poison_pill_costs_one_work
     pill.start()
     try:
         for batch in grade_in_batches(kit, with_pill, limits=LIMITS, scheduler=cluster):
+            if not progress:
+                during = kits_on_workers(cluster)
             progress.extend(batch)
             remote.update(batch)
     finally:
         pill.done.set()
         pill.join()
     assert len(pill.killed) == 1, "the pill's worker was not killed"
+    assert len(during) >= 1 and all(len(names) == 1 and names == during[0] for names in during), (
+        f"the batch's kit is not held once by every worker: {during}"
+    )
+    assert kits_on_workers(cluster) == [[]], "the kit stays on the workers after the batch"
     assert sorted(progress) == sorted([*submissions, "pill"]), "progress reaches every learner once"
     pill_report = remote["pill"].report
     assert (pill_report.score, pill_report.problem) == (0, WORKER_LOST), "the pill was retried on another worker"

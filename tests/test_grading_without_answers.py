@@ -17,9 +17,10 @@ import nbformat
 import pytest
 
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
-from autograder.grading import GradeReport, grade_submission
+from autograder.grading import grade_submission
 from autograder.kit import load_kit
 from autograder.release import ensure_released
+from autograder.report import GradeReport
 from autograder.sandbox import Limits
 from tests.hostile_submissions import meta, solved
 from tests.per_chapter import outcome_of, per_chapter

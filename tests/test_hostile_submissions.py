@@ -24,9 +24,10 @@ import nbformat
 import pytest
 
 from autograder.batch import StudentResult, grade_chapter, summary_table
-from autograder.chapters import COURSE_DIR, REPO_ROOT
+from autograder.chapters import COURSE_DIR, REPO_ROOT, select_chapters
 from autograder.kit import HIDDEN
 from autograder.record import FORMULA_STARTS, inert_in_spreadsheets
+from autograder.release import ensure_released
 from autograder.sandbox import Limits
 from tests.grading_leftovers import left_since, present
 from tests.hostile_submissions import ANY, CASES, CHAPTER, SOURCE, Case, solved, solved_bytes
@@ -75,6 +76,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outbound = course / "exchange" / "asyncio-course" / "outbound" / CHAPTER
     outbound.mkdir(parents=True)
     shutil.copy2(SOURCE, outbound / SOURCE.name)
+    ensure_released(select_chapters([CHAPTER]), course)
     return course
 
 
@@ -106,7 +108,7 @@ def graded(course: Path) -> dict[str, StudentResult]:
 
 def test_honest_learners_keep_their_scores(graded: dict[str, StudentResult]) -> None:
     assert {student: graded[student].report.score for student in HONEST} == HONEST
-    assert not any(graded[student].report.review or graded[student].report.problem for student in HONEST)
+    assert not any(graded[student].report.review or graded[student].problem for student in HONEST)
 
 
 def test_every_learner_is_graded_once_and_nothing_else(graded: dict[str, StudentResult], course: Path) -> None:
@@ -118,6 +120,7 @@ def test_every_learner_is_graded_once_and_nothing_else(graded: dict[str, Student
         for student, result in graded.items():
             if student not in REFUSED:
                 assert gradebook.find_submission(CHAPTER, student).score == result.report.score, student
+                assert result.not_recorded is None, f"{student}: {result.not_recorded}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
