@@ -10,7 +10,9 @@ Event kinds read here: ``work.start`` / ``work.end`` (a handler call; batch call
 ``size``), ``queue.put`` / ``queue.get`` (with ``depth``), ``request.start`` /
 ``request.end`` (HTTP requests), ``batch.submit`` / ``batch.result``, ``job.submitted``
 (a job handed to a worker pool), ``breaker.state`` (a circuit breaker's transition: ``old``,
-``new``), ``breaker.rejected``, ``server.response`` (the course's HTTP service).
+``new``), ``breaker.rejected``, ``server.response`` (the course's HTTP service),
+``queue.task_done``, ``check.raised`` / ``check.returned`` (a check's scenario saw the
+function under test end).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import itertools
 from typing import Any
 
 from coursekit.events import Event
+from coursekit.queues import STOP
 
 
 def in_flight(events: list[Event]) -> tuple[list[float], list[int]]:
@@ -217,3 +220,60 @@ def attempts_by_client(events: list[Event]) -> dict[str, list[tuple[float, int |
         if event.kind == "server.response":
             attempts.setdefault(event.fields["path"], []).append((event.time or 0.0, event.fields.get("status")))
     return attempts
+
+
+def stops_put(events: list[Event]) -> int:
+    """How many STOP sentinels were put into a queue."""
+    return sum(1 for event in events if event.kind == "queue.put" and event["item"] is STOP)
+
+
+def taken_without_task_done(events: list[Event]) -> list[Any]:
+    """Items a task took with get() and did not mark done before its next get() or the end."""
+    holding: dict[str | None, Any] = {}
+    missing: list[Any] = []
+    for event in events:
+        if event.kind == "queue.get":
+            if event.task in holding:
+                missing.append(holding[event.task])
+            holding[event.task] = event["item"]
+        elif event.kind == "queue.task_done":
+            holding.pop(event.task, None)
+    return missing + list(holding.values())
+
+
+def task_done_before_handled(events: list[Event]) -> list[Any]:
+    """Items marked task_done() by the task that took them before their handle() call ended (a STOP
+    is never handled, so it is never early)."""
+    holding: dict[str | None, list[Any]] = {}  # task -> [item, handled]
+    early: list[Any] = []
+    for event in events:
+        if event.kind == "queue.get":
+            holding[event.task] = [event["item"], event["item"] is STOP]
+        elif event.kind == "work.end":
+            for held in holding.values():
+                if held[0] == event["item"]:
+                    held[1] = True
+        elif event.kind == "queue.task_done":
+            held = holding.pop(event.task, [None, True])
+            if not held[1]:
+                early.append(held[0])
+    return early
+
+
+def ended_after(events: list[Event], marker: str) -> list[Event]:
+    """The ``work.end`` events after the first ``marker`` event (e.g. ``check.raised``), by time then item."""
+    at = next(index for index, event in enumerate(events) if event.kind == marker)
+    ended = [event for event in events[at:] if event.kind == "work.end"]
+    return sorted(ended, key=lambda event: (event.time, repr(event["item"])))
+
+
+def running_at(events: list[Event], marker: str) -> set[Any]:
+    """The items whose handle() call had started and not ended when the first ``marker`` event came."""
+    at = next(index for index, event in enumerate(events) if event.kind == marker)
+    running: set[Any] = set()
+    for event in events[:at]:
+        if event.kind == "work.start":
+            running.add(event["item"])
+        elif event.kind == "work.end":
+            running.discard(event["item"])
+    return running

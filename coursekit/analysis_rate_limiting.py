@@ -11,6 +11,8 @@ the checks measure. Event kinds read here: ``limiter.request``, ``limiter.admitt
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from coursekit.events import Event
 
@@ -67,22 +69,39 @@ def per_window(times: list[float], width: float, end: float, origin: float = 0.0
     return [origin + k * width for k in range(bins)], counts
 
 
-def most_in_any_window(times: list[float], window: float) -> int:
-    """The most of ``times`` within any half-open window of ``window`` seconds."""
-    return busiest_window(times, window)[1]
+CLOCK_RESOLUTION = 1e-5
+"""Seconds: instants closer than this are one instant (the virtual clock ticks in microseconds)."""
 
 
-def busiest_window(times: list[float], window: float) -> tuple[float, int]:
-    """(start, count): the earliest window ``[start, start + window)`` holding the most of ``times``, where
-    ``start`` is one of them (no window holds more than one that starts at a time); (0.0, 0) for none."""
+@dataclass(frozen=True)
+class Window:
+    """A run of times less than a window apart: the earliest, the latest, and how many."""
+
+    first: float
+    last: float
+    count: int
+
+
+def most_in_any_window(times: Sequence[float], window: float) -> int:
+    """The most of ``times`` within any half-open window of ``window`` seconds (:func:`busiest_window`)."""
+    return busiest_window(times, window).count
+
+
+def busiest_window(times: Sequence[float], window: float) -> Window:
+    """The earliest window ``[first, first + window)`` that holds the most of ``times``, where ``first`` is
+    one of them (no window holds more than one that starts at a time); a time within
+    :data:`CLOCK_RESOLUTION` of ``first + window`` is outside it. ``Window(0.0, 0.0, 0)`` for no times.
+    Chapter 8's checks and its pictures both measure windows with this."""
     ordered = sorted(times)
-    best, start, first = 0, 0.0, 0
-    for last, when in enumerate(ordered):
-        while ordered[first] <= when - window:
-            first += 1
-        if last - first + 1 > best:
-            best, start = last - first + 1, ordered[first]
-    return start, best
+    best = Window(0.0, 0.0, 0)
+    last = 0
+    for first, start in enumerate(ordered):
+        last = max(last, first)
+        while last + 1 < len(ordered) and ordered[last + 1] < start + window - CLOCK_RESOLUTION:
+            last += 1
+        if last - first + 1 > best.count:
+            best = Window(start, ordered[last], last - first + 1)
+    return best
 
 
 def tracked_clients(events: list[Event]) -> tuple[list[float], list[int], list[int]]:

@@ -93,11 +93,12 @@ def show_admissions(runs: Runs, *, width: float = 1.0, limit: float | None = Non
             ax.axhline(
                 limit, color="tab:red", linestyle="--", linewidth=1, label=f"limit: {limit:g} per {width:g} s window"
             )
-        busiest, most = busiest_window(passed, width)
+        busiest = busiest_window(passed, width)
+        most = busiest.count
         if most:
             ax.axvspan(
-                busiest,
-                busiest + width,
+                busiest.first,
+                busiest.first + width,
                 facecolor=to_rgba("tab:purple", 0.12),
                 edgecolor="tab:purple",
                 linestyle=":",

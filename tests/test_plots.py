@@ -168,13 +168,13 @@ def test_dashboard_counts_fallbacks_per_second_and_has_every_mark_in_its_legend(
 
 
 def test_admissions_picture_names_its_window(shown: list[Figure]) -> None:
-    from coursekit.analysis_rate_limiting import busiest_window, most_in_any_window
+    from coursekit.analysis_rate_limiting import Window, busiest_window, most_in_any_window
     from coursekit.plots_rate_limiting import show_admissions
 
     times = [0.0, 0.5, 0.875, 0.875, 1.0, 1.0, 1.25, 2.5]
     events = [event(when, "limiter.request") for when in times]
     events += [event(when, "limiter.admitted", amount=1, waited=0.0) for when in times[1:]]
-    assert busiest_window(times[1:], 1.0) == (0.5, 6)
+    assert busiest_window(times[1:], 1.0) == Window(0.5, 1.25, 6)
     assert most_in_any_window(times[1:], 1.0) == 6
     show_admissions({"a limiter": run_of(events, 3.0)}, width=1.0, limit=5)
     (figure,) = shown

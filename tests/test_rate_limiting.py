@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 from typing import Any
 
 import httpx
@@ -18,19 +19,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coursekit.analysis_rate_limiting import bucket_tokens, most_in_any_window, per_window
+from coursekit.analysis_rate_limiting import admissions, bucket_tokens, busiest_window, most_in_any_window, per_window
+from coursekit.chapter_checks import rate_limiting as rate_limiting_checks
 from coursekit.chapter_checks.rate_limiting import (
     BucketModel,
     bucket_schedule,
-    busiest_window,
+    check_log_limit,
     log_schedule,
     worst_bucket_window,
 )
+from coursekit.checks import CheckFailed
 from coursekit.events import Event
 from coursekit.rate_limit_middleware import RateLimitMiddleware
 from coursekit.rate_limits import Decision, Timed, bursty_arrivals, timed_acquire
 from coursekit.service import BASE_URL, Service
-from coursekit.virtual_time import run_virtual
+from coursekit.virtual_time import VirtualRun, run_virtual
 from solutions.rate_limiting import PerClientLimiter, SlidingLogLimiter, TokenBucket
 
 grid = st.integers(0, 64 * 3).map(lambda n: n / 64)  # 0 .. 3 s between arrivals
@@ -130,7 +133,7 @@ def test_sliding_log_admits_each_request_when_the_model_says(
 
     timed = run_virtual(main, deadline=start + 2000).unwrap()
     assert [r.admitted for r in timed] == pytest.approx(log_schedule(plan, limit, window), abs=TOLERANCE)
-    assert busiest_window([r.admitted or 0.0 for r in timed], window)[2] <= limit
+    assert busiest_window([r.admitted or 0.0 for r in timed], window).count <= limit
 
 
 @settings(max_examples=60, deadline=None)
@@ -281,3 +284,40 @@ def test_tokens_follow_admissions_and_windows_count() -> None:
     assert most_in_any_window([0.5, 0.5, 1.5, 3.0], 1.0) == 2
     assert most_in_any_window([0.5, 0.5, 1.4, 3.0], 1.0) == 3
     assert per_window([0.5, 0.5, 1.5, 3.0], 1.0, 4.0) == ([0.0, 1.0, 2.0, 3.0], [2, 1, 0, 1])
+
+
+class FixedWindowCounter:
+    """A counter reset at every multiple of ``window``: the mistake ``check_log_limit`` is for."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window, self.index, self.count = limit, window, -1, 0
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            index = math.floor(loop.time() / self.window)
+            if index != self.index:
+                self.index, self.count = index, 0
+            if self.count < self.limit:
+                self.count += 1
+                return
+            await asyncio.sleep((index + 1) * self.window - loop.time())
+
+
+def test_the_window_check_and_the_window_picture_measure_one_trace_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_log_limit's verdict and the admissions picture's "at most N in any window" come from one
+    measure (analysis_rate_limiting.busiest_window): on the events of the check's own run of a fixed
+    window, the picture's reading says the count the check observed."""
+    runs: list[VirtualRun[Any]] = []
+
+    def keep(*args: Any, **kwargs: Any) -> VirtualRun[Any]:
+        runs.append(run_virtual(*args, **kwargs))
+        return runs[-1]
+
+    monkeypatch.setattr(rate_limiting_checks, "run_virtual", keep)
+    with pytest.raises(CheckFailed) as failure:
+        check_log_limit(FixedWindowCounter)
+    (run,) = runs
+    window = busiest_window([when for when, _, _ in admissions(run.events)], 1.0)
+    assert window.count > 3, "a fixed window lets more than the limit through around its reset"
+    assert f"{window.count} passed from t={window.first:g} to t={window.last:g}" in failure.value.observed

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from coursekit.analysis import idle_slots, in_flight, peak_requests
+from coursekit.analysis import ended_after, idle_slots, in_flight, peak_requests, running_at
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, emit
 from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Service
@@ -378,11 +378,7 @@ def check_run_all(
             else "start every item at once in a TaskGroup"
         ),
     )
-    raised_at = next(index for index, event in enumerate(run.events) if event.kind == "check.raised")
-    late = sorted(
-        (event for event in run.events[raised_at:] if event.kind == "work.end"),
-        key=lambda event: (event.time, repr(event["item"])),
-    )
+    late = ended_after(run.events, "check.raised")
     chain.require(
         not late,
         "every sibling still running has ended (cancelled) before run_all raises",
@@ -749,13 +745,7 @@ def check_first_success(
         hint="do not wait for every attempt (gather does): wait with "
         "asyncio.wait(..., return_when=FIRST_COMPLETED), in a loop",
     )
-    returned_at = next(index for index, event in enumerate(run.events) if event.kind == "check.returned")
-    running: set[Any] = set()
-    for event in run.events[:returned_at]:
-        if event.kind == "work.start":
-            running.add(event["item"])
-        elif event.kind == "work.end":
-            running.discard(event["item"])
+    running = running_at(run.events, "check.returned")
     chain.require(
         not running and not run.leftover,
         "the losers are cancelled, and have ended, when first_success returns",

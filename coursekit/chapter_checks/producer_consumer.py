@@ -20,14 +20,14 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from coursekit.analysis import peak_in_flight
+from coursekit.analysis import peak_in_flight, stops_put, taken_without_task_done, task_done_before_handled
 from coursekit.checks import (
     Chain,
     describe_dict_difference,
     describe_values,
     learner_facing,
 )
-from coursekit.events import Event, emit
+from coursekit.events import emit
 from coursekit.queues import STOP, TracedQueue
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload, find_item_failure
@@ -80,7 +80,7 @@ def check_consumer(
         "a STOP nobody takes is never marked task_done(), and queue.join() never returns",
     )
     _require_task_done_per_get(chain, run, queue)
-    early = _task_done_before_handled(run.events)
+    early = task_done_before_handled(run.events)
     chain.require(
         not early,
         "each item is marked task_done() only once it has been handled",
@@ -386,7 +386,7 @@ def _require_outcomes(
 
 
 def _require_task_done_per_get(chain: Chain, run: VirtualRun[Any], queue: TracedQueue) -> None:
-    missing = _taken_without_task_done(run.events)
+    missing = taken_without_task_done(run.events)
     chain.require(
         not missing,
         "every item taken, STOP included, is marked task_done()",
@@ -503,26 +503,8 @@ def _require_intake_until_stop(chain: Chain, run: VirtualRun[Any], items: int, s
     )
 
 
-def _task_done_before_handled(events: list[Event]) -> list[Any]:
-    """Items marked task_done() by the task that took them before their handle() call ended."""
-    holding: dict[str | None, list[Any]] = {}  # task -> [item, handled]
-    early: list[Any] = []
-    for event in events:
-        if event.kind == "queue.get":
-            holding[event.task] = [event["item"], event["item"] is STOP]
-        elif event.kind == "work.end":
-            for held in holding.values():
-                if held[0] == event["item"]:
-                    held[1] = True
-        elif event.kind == "queue.task_done":
-            held = holding.pop(event.task, [None, True])
-            if not held[1]:
-                early.append(held[0])
-    return early
-
-
 def _require_stop_per_consumer(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
-    stops = _stops_put(run)
+    stops = stops_put(run.events)
     chain.require(
         stops == consumers,
         "one STOP is put per consumer",
@@ -551,9 +533,9 @@ def _pipeline_hang_hint(run: VirtualRun[Any], consumers: int) -> str:
             "the consumers took their STOPs and ended while producers still had items to put: put the STOPs "
             "only after every producer has finished"
         )
-    if "queue.get()" in waits and _stops_put(run) < consumers:
+    if "queue.get()" in waits and stops_put(run.events) < consumers:
         return (
-            f"only {_stops_put(run)} STOP(s) were put for {consumers} consumers: each consumer "
+            f"only {stops_put(run.events)} STOP(s) were put for {consumers} consumers: each consumer "
             "ends when it takes a STOP, so put one per consumer"
         )
     if "queue.join()" in waits:
@@ -561,24 +543,3 @@ def _pipeline_hang_hint(run: VirtualRun[Any], consumers: int) -> str:
     if "queue.put()" in waits:
         return "a put() waits while the queue is full: is every consumer still taking items?"
     return "look at what each task above was waiting for: who should have woken it?"
-
-
-# --------------------------------------------------------- event analysis
-
-
-def _stops_put(run: VirtualRun[Any]) -> int:
-    return sum(1 for event in run.of_kind("queue.put") if event["item"] is STOP)
-
-
-def _taken_without_task_done(events: list[Event]) -> list[Any]:
-    """Items each task took with get() and did not mark done before its next get() or the end."""
-    holding: dict[str | None, Any] = {}
-    missing: list[Any] = []
-    for event in events:
-        if event.kind == "queue.get":
-            if event.task in holding:
-                missing.append(holding[event.task])
-            holding[event.task] = event["item"]
-        elif event.kind == "queue.task_done":
-            holding.pop(event.task, None)
-    return missing + list(holding.values())

@@ -25,11 +25,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from coursekit.analysis_rate_limiting import CLOCK_RESOLUTION, busiest_window
 from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.rate_limits import Decision, Timed, timed_acquire
 from coursekit.virtual_time import VirtualRun, run_virtual
 
-TOLERANCE = 1e-5  # seconds: the virtual clock ticks in microseconds
+TOLERANCE = CLOCK_RESOLUTION  # seconds: the virtual clock ticks in microseconds
 
 FIFO_HINT = (
     "serve waiters first come, first served: an asyncio.Lock held while a waiter sleeps for its tokens "
@@ -151,20 +152,6 @@ def worst_bucket_window(passed: Sequence[tuple[float, int]], rate: float, capaci
             if over > excess:
                 excess, worst = over, (a, b, total)
     return worst
-
-
-def busiest_window(passed: Sequence[float], window: float) -> tuple[float, float, int]:
-    """(first, last, count): the most admissions within less than ``window`` seconds of each other."""
-    passed = sorted(passed)
-    best = (0.0, 0.0, 0)
-    j = 0
-    for i, first in enumerate(passed):
-        j = max(j, i)
-        while j + 1 < len(passed) and passed[j + 1] < first + window - TOLERANCE:
-            j += 1
-        if j - i + 1 > best[2]:
-            best = (first, passed[j], j - i + 1)
-    return best
 
 
 PHRASES = {
@@ -415,7 +402,8 @@ def check_log_limit(
     arrivals = [start] + [late] * burst
     what = f"1 request at t={_t(start)}, then {burst} at t={_t(late)}"
     _, timed = _log_run(chain, limiter_class, limit, window, arrivals, what)
-    first, last, count = busiest_window([r.admitted for r in timed if r.admitted is not None], window)
+    busiest = busiest_window([r.admitted for r in timed if r.admitted is not None], window)
+    first, last, count = busiest.first, busiest.last, busiest.count
     chain.require(
         count <= limit,
         f"{what}: at most limit={limit} pass in any {_t(window)} s",
