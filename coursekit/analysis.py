@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from coursekit.events import Event
+from coursekit.events import Event, Kind
 from coursekit.queues import STOP
 
 
@@ -31,13 +31,13 @@ def in_flight(events: list[Event]) -> tuple[list[float], list[int]]:
     count = 0
     count_at: dict[float, int] = {0.0: 0}
     for event in events:
-        if event.kind in ("work.start", "work.end"):
-            count += 1 if event.kind == "work.start" else -1
+        if event.kind in (Kind.WORK_START, Kind.WORK_END):
+            count += 1 if event.kind == Kind.WORK_START else -1
             count_at[event.time or 0.0] = count
     return list(count_at), list(count_at.values())
 
 
-def peak_in_flight(events: list[Event], start: str = "work.start", end: str = "work.end") -> int:
+def peak_in_flight(events: list[Event], start: str = Kind.WORK_START, end: str = Kind.WORK_END) -> int:
     """The most ``start``..``end`` spans (by default handle() calls) open at once, counting
     every start before ends at the same instant."""
     count = peak = 0
@@ -58,7 +58,7 @@ def queue_depth(events: list[Event]) -> tuple[list[float], list[int]]:
     no spike."""
     depth_at: dict[float, int] = {0.0: 0}
     for event in events:
-        if event.kind in ("queue.put", "queue.get"):
+        if event.kind in (Kind.QUEUE_PUT, Kind.QUEUE_GET):
             depth_at[event.time or 0.0] = event["depth"]
     return list(depth_at), list(depth_at.values())
 
@@ -69,9 +69,9 @@ def busy_intervals(events: list[Event]) -> dict[str, list[tuple[float, float, st
     intervals: dict[str, list[tuple[float, float, str]]] = {}
     for event in events:
         key = (event.task, event.fields.get("item"))
-        if event.kind == "work.start":
+        if event.kind == Kind.WORK_START:
             open_work[key] = event.time or 0.0
-        elif event.kind == "work.end" and key in open_work:
+        elif event.kind == Kind.WORK_END and key in open_work:
             start = open_work.pop(key)
             intervals.setdefault(event.task or "?", []).append((start, event.time or 0.0, event["outcome"]))
     return intervals
@@ -79,9 +79,8 @@ def busy_intervals(events: list[Event]) -> dict[str, list[tuple[float, float, st
 
 def batch_calls(events: list[Event]) -> list[tuple[float, int]]:
     """(time, size) of each batch handler call, from ``work.start`` events that carry a ``size``."""
-    return [
-        (event.time or 0.0, event["size"]) for event in events if event.kind == "work.start" and "size" in event.fields
-    ]
+    starts = [event for event in events if event.kind == Kind.WORK_START and "size" in event.fields]
+    return [(event.time or 0.0, event["size"]) for event in starts]
 
 
 def item_waits(events: list[Event]) -> dict[Any, tuple[float, float | None, float | None]]:
@@ -90,13 +89,13 @@ def item_waits(events: list[Event]) -> dict[Any, tuple[float, float | None, floa
     waits: dict[Any, list[float | None]] = {}
     for event in events:
         time = event.time or 0.0
-        if event.kind == "batch.submit":
+        if event.kind == Kind.BATCH_SUBMIT:
             waits[event["item"]] = [time, None, None]
-        elif event.kind == "work.start" and "size" in event.fields:
+        elif event.kind == Kind.WORK_START and "size" in event.fields:
             for item in event["item"]:
                 if item in waits and waits[item][1] is None:
                     waits[item][1] = time
-        elif event.kind == "batch.result" and event["item"] in waits:
+        elif event.kind == Kind.BATCH_RESULT and event["item"] in waits:
             waits[event["item"]][2] = time
     return {item: (w[0], w[1], w[2]) for item, w in waits.items()}  # type: ignore[misc]
 
@@ -104,11 +103,11 @@ def item_waits(events: list[Event]) -> dict[Any, tuple[float, float | None, floa
 def idle_slots(events: list[Event], total: int, limit: int) -> tuple[float, int, int] | None:
     """The first instant (time, in flight, waiting) when fewer than ``limit`` calls ran while items waited."""
     started = running = 0
-    by_time = itertools.groupby((e for e in events if e.kind in ("work.start", "work.end")), key=lambda e: e.time)
+    by_time = itertools.groupby((e for e in events if e.kind in (Kind.WORK_START, Kind.WORK_END)), key=lambda e: e.time)
     for time, group in by_time:
         for event in group:
-            started += event.kind == "work.start"
-            running += 1 if event.kind == "work.start" else -1
+            started += event.kind == Kind.WORK_START
+            running += 1 if event.kind == Kind.WORK_START else -1
         waiting = total - started
         if waiting and running < limit:
             return time or 0.0, running, waiting
@@ -117,7 +116,7 @@ def idle_slots(events: list[Event], total: int, limit: int) -> tuple[float, int,
 
 def peak_requests(events: list[Event]) -> int:
     """The most requests in flight at once (connecting or waiting for the answer)."""
-    return peak_in_flight(events, "request.start", "request.end")
+    return peak_in_flight(events, Kind.REQUEST_START, Kind.REQUEST_END)
 
 
 def jobs_waiting(events: list[Event]) -> tuple[list[float], list[int]]:
@@ -127,8 +126,8 @@ def jobs_waiting(events: list[Event]) -> tuple[list[float], list[int]]:
     count = 0
     count_at: dict[float, int] = {0.0: 0}
     for event in events:
-        if event.kind in ("job.submitted", "work.start"):
-            count += 1 if event.kind == "job.submitted" else -1
+        if event.kind in (Kind.JOB_SUBMITTED, Kind.WORK_START):
+            count += 1 if event.kind == Kind.JOB_SUBMITTED else -1
             count_at[event.time or 0.0] = count
     return list(count_at), list(count_at.values())
 
@@ -138,7 +137,7 @@ def batch_handler_calls(events: list[Event]) -> list[tuple[float, list[Any]]]:
     return [
         (event.time or 0.0, list(event["item"]))
         for event in events
-        if event.kind == "work.start" and "size" in event.fields
+        if event.kind == Kind.WORK_START and "size" in event.fields
     ]
 
 
@@ -147,7 +146,7 @@ def breaker_transitions(events: list[Event], name: str | None = None) -> list[tu
     return [
         (event.time or 0.0, event["old"], event["new"])
         for event in events
-        if event.kind == "breaker.state" and (name is None or event.fields.get("name") == name)
+        if event.kind == Kind.BREAKER_STATE and (name is None or event.fields.get("name") == name)
     ]
 
 
@@ -191,10 +190,10 @@ def breaker_calls(events: list[Event]) -> dict[str, list[float]]:
     (a status of 500 or more is a failure) and ``breaker.rejected`` events (emitted by the caller)."""
     marks: dict[str, list[float]] = {"ok": [], "failed": [], "rejected": []}
     for event in events:
-        if event.kind == "server.response":
+        if event.kind == Kind.SERVER_RESPONSE:
             status = event.fields.get("status")
             marks["failed" if status is None or status >= 500 else "ok"].append(event.time or 0.0)
-        elif event.kind == "breaker.rejected":
+        elif event.kind == Kind.BREAKER_REJECTED:
             marks["rejected"].append(event.time or 0.0)
     return marks
 
@@ -202,7 +201,7 @@ def breaker_calls(events: list[Event]) -> dict[str, list[float]]:
 def server_load(events: list[Event], width: float) -> tuple[list[float], list[int]]:
     """(bin starts, counts): requests the service received per bin of ``width`` seconds, from
     ``server.request`` events, from t = 0 to the bin of the last request (empty bins included)."""
-    times = [event.time or 0.0 for event in events if event.kind == "server.request"]
+    times = [event.time or 0.0 for event in events if event.kind == Kind.SERVER_REQUEST]
     if not times:
         return [], []
     bins = int(max(times) // width) + 1
@@ -217,14 +216,14 @@ def attempts_by_client(events: list[Event]) -> dict[str, list[tuple[float, int |
     (None: no answer), from ``server.response`` events, in order."""
     attempts: dict[str, list[tuple[float, int | None]]] = {}
     for event in events:
-        if event.kind == "server.response":
+        if event.kind == Kind.SERVER_RESPONSE:
             attempts.setdefault(event.fields["path"], []).append((event.time or 0.0, event.fields.get("status")))
     return attempts
 
 
 def stops_put(events: list[Event]) -> int:
     """How many STOP sentinels were put into a queue."""
-    return sum(1 for event in events if event.kind == "queue.put" and event["item"] is STOP)
+    return sum(1 for event in events if event.kind == Kind.QUEUE_PUT and event["item"] is STOP)
 
 
 def taken_without_task_done(events: list[Event]) -> list[Any]:
@@ -232,11 +231,11 @@ def taken_without_task_done(events: list[Event]) -> list[Any]:
     holding: dict[str | None, Any] = {}
     missing: list[Any] = []
     for event in events:
-        if event.kind == "queue.get":
+        if event.kind == Kind.QUEUE_GET:
             if event.task in holding:
                 missing.append(holding[event.task])
             holding[event.task] = event["item"]
-        elif event.kind == "queue.task_done":
+        elif event.kind == Kind.QUEUE_TASK_DONE:
             holding.pop(event.task, None)
     return missing + list(holding.values())
 
@@ -247,13 +246,13 @@ def task_done_before_handled(events: list[Event]) -> list[Any]:
     holding: dict[str | None, list[Any]] = {}  # task -> [item, handled]
     early: list[Any] = []
     for event in events:
-        if event.kind == "queue.get":
+        if event.kind == Kind.QUEUE_GET:
             holding[event.task] = [event["item"], event["item"] is STOP]
-        elif event.kind == "work.end":
+        elif event.kind == Kind.WORK_END:
             for held in holding.values():
                 if held[0] == event["item"]:
                     held[1] = True
-        elif event.kind == "queue.task_done":
+        elif event.kind == Kind.QUEUE_TASK_DONE:
             held = holding.pop(event.task, [None, True])
             if not held[1]:
                 early.append(held[0])
@@ -263,7 +262,7 @@ def task_done_before_handled(events: list[Event]) -> list[Any]:
 def ended_after(events: list[Event], marker: str) -> list[Event]:
     """The ``work.end`` events after the first ``marker`` event (e.g. ``check.raised``), by time then item."""
     at = next(index for index, event in enumerate(events) if event.kind == marker)
-    ended = [event for event in events[at:] if event.kind == "work.end"]
+    ended = [event for event in events[at:] if event.kind == Kind.WORK_END]
     return sorted(ended, key=lambda event: (event.time, repr(event["item"])))
 
 
@@ -272,8 +271,8 @@ def running_at(events: list[Event], marker: str) -> set[Any]:
     at = next(index for index, event in enumerate(events) if event.kind == marker)
     running: set[Any] = set()
     for event in events[:at]:
-        if event.kind == "work.start":
+        if event.kind == Kind.WORK_START:
             running.add(event["item"])
-        elif event.kind == "work.end":
+        elif event.kind == Kind.WORK_END:
             running.discard(event["item"])
     return running

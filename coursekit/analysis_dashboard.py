@@ -15,7 +15,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]  # hdrhistogram ships no type hints
 
 from coursekit.analysis import breaker_bands, breaker_periods
-from coursekit.events import Event
+from coursekit.events import Event, Kind
 
 
 def _bins(end: float, width: float) -> list[float]:
@@ -26,8 +26,8 @@ def calls_in_flight(events: list[Event]) -> tuple[list[float], list[int]]:
     """(times, counts): calls of the client under way (waiting for the bulkhead, retrying, requesting)."""
     count, times, counts = 0, [0.0], [0]
     for event in events:
-        if event.kind in ("call.start", "call.end"):
-            count += 1 if event.kind == "call.start" else -1
+        if event.kind in (Kind.CALL_START, Kind.CALL_END):
+            count += 1 if event.kind == Kind.CALL_START else -1
             times.append(event.time or 0.0)
             counts.append(count)
     return times, counts
@@ -37,8 +37,8 @@ def requests_in_flight(events: list[Event]) -> tuple[list[float], list[int]]:
     """(times, counts): requests the service was working on (the server's own load)."""
     count, times, counts = 0, [0.0], [0]
     for event in events:
-        if event.kind in ("server.request", "server.response"):
-            count += 1 if event.kind == "server.request" else -1
+        if event.kind in (Kind.SERVER_REQUEST, Kind.SERVER_RESPONSE):
+            count += 1 if event.kind == Kind.SERVER_REQUEST else -1
             times.append(event.time or 0.0)
             counts.append(count)
     return times, counts
@@ -60,7 +60,7 @@ def retries_per_bin(events: list[Event], end: float, width: float) -> tuple[list
     counts = [0] * len(starts)
     seen: Counter[str] = Counter()
     for event in events:
-        if event.kind == "server.request":
+        if event.kind == Kind.SERVER_REQUEST:
             seen[event["path"]] += 1
             if seen[event["path"]] > 1:
                 counts[min(int((event.time or 0.0) // width), len(counts) - 1)] += 1
@@ -75,7 +75,7 @@ def latency_percentiles(
     starts = _bins(end, width)
     histograms = [HdrHistogram(1, 600_000_000, 3) for _ in starts]
     for event in events:
-        if event.kind == "call.end":
+        if event.kind == Kind.CALL_END:
             histograms[min(int((event.time or 0.0) // width), len(starts) - 1)].record_value(
                 max(1, round(event["latency"] * 1e6))
             )
@@ -89,7 +89,7 @@ def overall_latency(events: list[Event]) -> dict[str, Any]:
     """Calls, and p50 / p90 / p99 / max latency in seconds over the whole run (HdrHistogram)."""
     histogram = HdrHistogram(1, 600_000_000, 3)
     for event in events:
-        if event.kind == "call.end":
+        if event.kind == Kind.CALL_END:
             histogram.record_value(max(1, round(event["latency"] * 1e6)))
     summary: dict[str, Any] = {"calls": histogram.get_total_count()}
     for p in (50.0, 90.0, 99.0):
@@ -114,6 +114,6 @@ def fallbacks_per_bin(events: list[Event], end: float, width: float) -> tuple[li
     starts = _bins(end, width)
     counts = [0] * len(starts)
     for event in events:
-        if event.kind == "call.end" and event.fields.get("outcome") == "fallback":
+        if event.kind == Kind.CALL_END and event.fields.get("outcome") == "fallback":
             counts[min(int((event.time or 0.0) // width), len(counts) - 1)] += 1
     return starts, counts

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from coursekit.events import Event
+from coursekit.events import Event, Kind
 
 
 def request_times(events: Sequence[Event]) -> dict[int, tuple[float, float]]:
     """Request number -> (sent, answered), loop seconds, for every request that was answered."""
-    sent = {event["request"]: event.time for event in events if event.kind == "load.sent"}
-    done = {event["request"]: event.time for event in events if event.kind == "load.done"}
+    sent = {event["request"]: event.time for event in events if event.kind == Kind.LOAD_SENT}
+    done = {event["request"]: event.time for event in events if event.kind == Kind.LOAD_DONE}
     return {i: (float(sent[i] or 0.0), float(done[i] or 0.0)) for i in sorted(done) if i in sent}
 
 

@@ -14,24 +14,24 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from coursekit.events import Event
+from coursekit.events import Event, Kind
 
 
 def admissions(events: list[Event]) -> list[tuple[float, int, float]]:
     """(time, amount, seconds waited) of every admitted request, in order."""
     return [
-        (event.time or 0.0, event["amount"], event["waited"]) for event in events if event.kind == "limiter.admitted"
+        (event.time or 0.0, event["amount"], event["waited"]) for event in events if event.kind == Kind.LIMITER_ADMITTED
     ]
 
 
 def requests(events: list[Event]) -> list[float]:
     """When each request was asked for."""
-    return [event.time or 0.0 for event in events if event.kind == "limiter.request"]
+    return [event.time or 0.0 for event in events if event.kind == Kind.LIMITER_REQUEST]
 
 
 def refusals(events: list[Event]) -> list[float]:
     """When each refused request was refused."""
-    return [event.time or 0.0 for event in events if event.kind == "limiter.refused"]
+    return [event.time or 0.0 for event in events if event.kind == Kind.LIMITER_REFUSED]
 
 
 def bucket_tokens(events: list[Event], rate: float, capacity: float) -> tuple[list[float], list[float]]:
@@ -107,7 +107,7 @@ def busiest_window(times: Sequence[float], window: float) -> Window:
 def tracked_clients(events: list[Event]) -> tuple[list[float], list[int], list[int]]:
     """(times, tracked, seen): at each ``limiter.tracked`` event, the clients the limiter keeps state for and
     the distinct clients seen so far."""
-    picked = [event for event in events if event.kind == "limiter.tracked"]
+    picked = [event for event in events if event.kind == Kind.LIMITER_TRACKED]
     return (
         [event.time or 0.0 for event in picked],
         [event["count"] for event in picked],

@@ -27,6 +27,7 @@ from coursekit.analysis import (
     peak_in_flight,
     queue_depth,
 )
+from coursekit.events import Kind
 from coursekit.virtual_time import VirtualRun
 
 Runs = Mapping[str, VirtualRun[Any]]
@@ -43,7 +44,7 @@ def show_queue_depth(
     for ax, (label, run) in zip(axes[0], runs.items(), strict=True):
         times, depths = queue_depth(run.events)
         ax.step(times, depths, where="post", color="tab:blue")
-        maxsizes = {e["maxsize"] for e in run.of_kind("queue.put")} - {0}
+        maxsizes = {e["maxsize"] for e in run.of_kind(Kind.QUEUE_PUT)} - {0}
         for maxsize in maxsizes:
             ax.axhline(maxsize, color="tab:red", linestyle="--", linewidth=1, label=f"maxsize {maxsize}")
         for name, when in (marks or {}).items():
@@ -52,7 +53,7 @@ def show_queue_depth(
             ax.legend(loc="best", fontsize=8)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("virtual time (s)")
-        full_waits = len(run.of_kind("queue.full"))
+        full_waits = len(run.of_kind(Kind.QUEUE_FULL))
         print(f"{label}: peak depth {max(depths)}, {full_waits} put(s) waited on a full queue, {_ending(run)}")
     axes[0][0].set_ylabel("items waiting")
     _finish(figure, title)

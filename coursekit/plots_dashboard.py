@@ -21,6 +21,7 @@ from coursekit.analysis_dashboard import (
     requests_in_flight,
     retries_per_bin,
 )
+from coursekit.events import Kind
 from coursekit.plots import SHORTEST_PERIOD, STATE_COLOURS, draw_breaker_states, half_open_mark_label, state_handles
 from coursekit.virtual_time import VirtualRun
 
@@ -84,7 +85,7 @@ def show_dashboard(
         right.tick_params(labelsize=7)
         fallback_axes.append(right)
         most_fallbacks = max(most_fallbacks, *fallbacks)
-        starts, admitted = per_bin(events, "limiter.admitted", end, width)
+        starts, admitted = per_bin(events, Kind.LIMITER_ADMITTED, end, width)
         panels[2].bar(starts, admitted, width=width, align="edge", color="tab:purple")
         starts, retried = retries_per_bin(events, end, width)
         panels[3].bar(starts, retried, width=width, align="edge", color="tab:orange")
@@ -103,11 +104,11 @@ def show_dashboard(
         panels[0].set_title(label, fontsize=10)
         panels[-1].set_xlabel("virtual time (s)")
         summary = overall_latency(events)
-        opened = sum(1 for e in run.of_kind("breaker.state") if e["new"] == "open")
-        rejected = len(run.of_kind("breaker.rejected"))
+        opened = sum(1 for e in run.of_kind(Kind.BREAKER_STATE) if e["new"] == "open")
+        rejected = len(run.of_kind(Kind.BREAKER_REJECTED))
         print(
             f"{label}: {summary['calls']} calls, p50 {summary['p50']:.3f} s, p99 {summary['p99']:.3f} s; "
-            f"{len(run.of_kind('server.request'))} requests ({sum(retried)} retries), "
+            f"{len(run.of_kind(Kind.SERVER_REQUEST))} requests ({sum(retried)} retries), "
             f"{rejected} rejected by the breaker, {sum(fallbacks)} answered by the fallback, "
             f"opened {opened} time(s); value {run.value}"
         )

@@ -40,6 +40,7 @@ from typing import Any, ParamSpec
 
 from coursekit.analysis import batch_handler_calls, idle_slots, peak_in_flight
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing, learner_line
+from coursekit.events import Kind
 from coursekit.micro_batching import traced_submit
 from coursekit.queues import STOP, TracedQueue
 from coursekit.stuck_tasks import describe_pending
@@ -1076,7 +1077,7 @@ def check_batcher_close(
         hint="abort() does not flush: it cancels the batch-loop task (its TaskGroup cancels the deliveries, "
         "and deliver() cancels their futures) and waits only for that task to end",
     )
-    ends = {tuple(event["item"]): event.time or 0.0 for event in aborted.run.of_kind("work.end")}
+    ends = {tuple(event["item"]): event.time or 0.0 for event in aborted.run.of_kind(Kind.WORK_END)}
     went_on = [
         (items, ends.get(tuple(items))) for items in running if ends.get(tuple(items), DEADLINE) > abort_at + 1e-9
     ]
@@ -1135,7 +1136,7 @@ def check_batcher_slow_handler(
     )
     _require_batcher_ran(chain, record)
     expected = expected_batches(arrivals, batch_size, max_wait)
-    starts = record.run.of_kind("work.start")
+    starts = record.run.of_kind(Kind.WORK_START)
     for number, (want, (time, items)) in enumerate(zip(expected, record.calls, strict=False)):
         running = [(start, got) for start, got in record.calls[:number] if start < want.time < start + duration]
         if time > want.time + 1e-9 and running:
@@ -1297,8 +1298,8 @@ def _check_chunk_failure(
         hint="let the handler's exception propagate (a TaskGroup raises it in an ExceptionGroup); "
         "do not use return_exceptions=True or swallow it",
     )
-    failed_at = next(event.time or 0.0 for event in run.of_kind("work.end") if event["outcome"] == "failed")
-    late = [event for event in run.of_kind("work.start") if (event.time or 0.0) > failed_at + 1e-9]
+    failed_at = next(event.time or 0.0 for event in run.of_kind(Kind.WORK_END) if event["outcome"] == "failed")
+    late = [event for event in run.of_kind(Kind.WORK_START) if (event.time or 0.0) > failed_at + 1e-9]
     chain.require(
         not late,
         "after a chunk fails, no new chunk starts",

@@ -22,7 +22,7 @@ import httpx
 
 from coursekit.analysis import ended_after, idle_slots, in_flight, peak_requests, running_at
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
-from coursekit.events import Event, emit
+from coursekit.events import Event, Kind, emit
 from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Service
 from coursekit.service.connections import Connections
 from coursekit.virtual_time import run_virtual
@@ -353,7 +353,7 @@ def check_run_all(
             outcome["value"] = await call(work)
         except BaseException as error:  # noqa: BLE001 (whatever it raised is what we check)
             outcome["error"], outcome["at"] = error, loop.time() - start
-            emit("check.raised")
+            emit(Kind.CHECK_RAISED)
         await asyncio.sleep(longest + 1)  # watch what keeps running
 
     run = run_virtual(scenario, deadline=start + DEADLINE)
@@ -378,7 +378,7 @@ def check_run_all(
             else "start every item at once in a TaskGroup"
         ),
     )
-    late = ended_after(run.events, "check.raised")
+    late = ended_after(run.events, Kind.CHECK_RAISED)
     chain.require(
         not late,
         "every sibling still running has ended (cancelled) before run_all raises",
@@ -417,11 +417,11 @@ def _stream(
         try:
             for number in range(count):
                 await asyncio.sleep(max(0.0, origin + (number + 1) * every - loop.time()))
-                emit("stream.item", item=f"{name}{number}")
+                emit(Kind.STREAM_ITEM, item=f"{name}{number}")
                 yield None if nones else f"{name}{number}"
         finally:
             closed.add(name)
-            emit("stream.closed", stream=name)
+            emit(Kind.STREAM_CLOSED, stream=name)
 
     return items()
 
@@ -659,7 +659,7 @@ def _require_merge_stops(
         hang_hint="merge's cleanup (a `finally:` around the loop) must not wait for "
         "the streams to end: cancel the pumping tasks, then await them",
     )
-    after = [event["item"] for event in run.of_kind("stream.item") if event.time > state["stopped"] + 1e-9]
+    after = [event["item"] for event in run.of_kind(Kind.STREAM_ITEM) if event.time > state["stopped"] + 1e-9]
     chain.require(
         not run.leftover and not after,
         f"when {what}, merge cancels its tasks and reads no more items",
@@ -707,7 +707,7 @@ def check_first_success(
     async def scenario() -> Any:
         await asyncio.sleep(start)
         value = await first_success(*attempts)
-        emit("check.returned")
+        emit(Kind.CHECK_RETURNED)
         return value
 
     run = run_virtual(scenario, deadline=start + DEADLINE)
@@ -745,7 +745,7 @@ def check_first_success(
         hint="do not wait for every attempt (gather does): wait with "
         "asyncio.wait(..., return_when=FIRST_COMPLETED), in a loop",
     )
-    running = running_at(run.events, "check.returned")
+    running = running_at(run.events, Kind.CHECK_RETURNED)
     chain.require(
         not running and not run.leftover,
         "the losers are cancelled, and have ended, when first_success returns",

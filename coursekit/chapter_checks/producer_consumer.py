@@ -27,7 +27,7 @@ from coursekit.checks import (
     describe_values,
     learner_facing,
 )
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.queues import STOP, TracedQueue
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload, find_item_failure
@@ -120,7 +120,7 @@ def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float =
         hint="never swallow CancelledError: `except Exception` does not catch it, "
         "`except BaseException` or a bare `except:` does",
     )
-    taken = len(run.of_kind("queue.get"))
+    taken = len(run.of_kind(Kind.QUEUE_GET))
     chain.require(
         queue.done_count == taken,
         "the item a cancelled consumer was handling is still marked task_done()",
@@ -234,9 +234,9 @@ def check_serve(
 
     async def arrivals():  # the source: each item arrives `every` s after serve asks for it
         for item in range(items):
-            emit("source.ask", item=item)
+            emit(Kind.SOURCE_ASK, item=item)
             await asyncio.sleep(every)
-            emit("source.take", item=item)
+            emit(Kind.SOURCE_TAKE, item=item)
             yield item
 
     async def scenario() -> Any:
@@ -249,9 +249,9 @@ def check_serve(
     run = run_virtual(scenario, deadline=start + DEADLINE)
     _require_ran(chain, run, "serve", hang_hint=_pipeline_hang_hint(run, consumers))
     results, failures = _require_pair(chain, run, "serve")
-    taken = [event["item"] for event in run.of_kind("source.take")]
+    taken = [event["item"] for event in run.of_kind(Kind.SOURCE_TAKE)]
     if stop_time is not None:
-        late = [event for event in run.of_kind("source.take") if event.time is not None and event.time > stop_time]
+        late = [event for event in run.of_kind(Kind.SOURCE_TAKE) if event.time is not None and event.time > stop_time]
         chain.require(
             not late,
             "serve takes no new item from the source once stop is set",
@@ -391,7 +391,7 @@ def _require_task_done_per_get(chain: Chain, run: VirtualRun[Any], queue: Traced
         not missing,
         "every item taken, STOP included, is marked task_done()",
         observed=lambda: (
-            f"took {len(run.of_kind('queue.get'))} items, called task_done() "
+            f"took {len(run.of_kind(Kind.QUEUE_GET))} items, called task_done() "
             f"{queue.done_count} times; never marked done: {describe_values(missing)}"
         ),
         hint=(
@@ -404,7 +404,7 @@ def _require_task_done_per_get(chain: Chain, run: VirtualRun[Any], queue: Traced
 
 
 def _require_bounded_queue(chain: Chain, run: VirtualRun[Any], maxsize: int) -> None:
-    puts = run.of_kind("queue.put")
+    puts = run.of_kind(Kind.QUEUE_PUT)
     chain.require(
         bool(puts),
         "the pipeline's queue is a TracedQueue",
@@ -425,7 +425,7 @@ def _require_bounded_queue(chain: Chain, run: VirtualRun[Any], maxsize: int) -> 
 def _require_producers(chain: Chain, run: VirtualRun[Any], sources: Sequence[Iterable[Hashable]]) -> None:
     """One producer task per non-empty source put its items, in order; every STOP after the last item."""
     put_by: dict[str | None, list[Any]] = {}
-    for event in run.of_kind("queue.put"):
+    for event in run.of_kind(Kind.QUEUE_PUT):
         if event["item"] is not STOP:
             put_by.setdefault(event.task, []).append(event["item"])
     wanted = [list(source) for source in sources if list(source)]
@@ -445,7 +445,7 @@ def _require_producers(chain: Chain, run: VirtualRun[Any], sources: Sequence[Ite
         if one_task
         else "each producer puts exactly the items of its own source, in the source's order, and nothing else",
     )
-    puts = run.of_kind("queue.put")
+    puts = run.of_kind(Kind.QUEUE_PUT)
     last_item = max((index for index, event in enumerate(puts) if event["item"] is not STOP), default=-1)
     early = [index for index, event in enumerate(puts) if event["item"] is STOP and index < last_item]
     chain.require(
@@ -458,7 +458,7 @@ def _require_producers(chain: Chain, run: VirtualRun[Any], sources: Sequence[Ite
 
 
 def _require_consumer_names(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
-    names = sorted({event.task or "?" for event in run.of_kind("queue.get")})
+    names = sorted({event.task or "?" for event in run.of_kind(Kind.QUEUE_GET)})
     expected = [f"consumer-{number}" for number in range(1, consumers + 1)]
     chain.require(
         names == sorted(expected),
@@ -472,7 +472,7 @@ def _require_consumer_names(chain: Chain, run: VirtualRun[Any], consumers: int) 
 
 def _require_intake_until_stop(chain: Chain, run: VirtualRun[Any], items: int, stop_time: float | None) -> None:
     """Until stop (or the source's end), serve is always waiting for the next item or for room in the queue."""
-    takes = run.of_kind("source.take")
+    takes = run.of_kind(Kind.SOURCE_TAKE)
     if stop_time is None:
         chain.require(
             len(takes) == items,
@@ -482,12 +482,12 @@ def _require_intake_until_stop(chain: Chain, run: VirtualRun[Any], items: int, s
             "or the end of `async for`) or stop is set",
         )
         return
-    asks = [event for event in run.of_kind("source.ask") if (event.time or 0.0) <= stop_time]
+    asks = [event for event in run.of_kind(Kind.SOURCE_ASK) if (event.time or 0.0) <= stop_time]
     taken_by_stop = [event for event in takes if (event.time or 0.0) <= stop_time]
-    puts_after = {event["item"] for event in run.of_kind("queue.put") if (event.time or 0.0) > stop_time}
+    puts_after = {event["item"] for event in run.of_kind(Kind.QUEUE_PUT) if (event.time or 0.0) > stop_time}
     blocked = [
         event
-        for event in run.of_kind("queue.full")
+        for event in run.of_kind(Kind.QUEUE_FULL)
         if event["item"] is not STOP and (event.time or 0.0) <= stop_time and event["item"] in puts_after
     ]
     busy = len(asks) > len(taken_by_stop) or bool(blocked) or len(taken_by_stop) == items
@@ -526,7 +526,7 @@ def _require_concurrency(chain: Chain, run: VirtualRun[Any], expected: int, cons
 
 def _pipeline_hang_hint(run: VirtualRun[Any], consumers: int) -> str:
     waits = " ".join(task.waiting_on for task in run.stuck).lower()
-    puts = run.of_kind("queue.put")
+    puts = run.of_kind(Kind.QUEUE_PUT)
     stop_first = next((i for i, event in enumerate(puts) if event["item"] is STOP), None)
     if "queue.put()" in waits and stop_first is not None and any(e["item"] is not STOP for e in puts[stop_first:]):
         return (

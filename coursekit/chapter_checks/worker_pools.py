@@ -33,7 +33,7 @@ from typing import Any
 
 from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.jobs import InvalidTransition, Job, JobStatus
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload, find_item_failure
@@ -189,9 +189,9 @@ def check_limited_map_failure(
         "ExceptionGroup (asyncio.gather raises the bare error and leaves the others running)",
     )
     chain.require_no_leftover_tasks(run, "limited_map")
-    failed_at = min(e.time or 0.0 for e in run.of_kind("work.end") if e["outcome"] == "failed")
-    late = [e for e in run.of_kind("work.start") if (e.time or 0.0) > failed_at]
-    unfinished = [e for e in run.of_kind("work.end") if e["outcome"] == "cancelled" and e.time != failed_at]
+    failed_at = min(e.time or 0.0 for e in run.of_kind(Kind.WORK_END) if e["outcome"] == "failed")
+    late = [e for e in run.of_kind(Kind.WORK_START) if (e.time or 0.0) > failed_at]
+    unfinished = [e for e in run.of_kind(Kind.WORK_END) if e["outcome"] == "cancelled" and e.time != failed_at]
     chain.require(
         not late and not unfinished and run.elapsed == failed_at,
         "the first failure cancels every other call at once",
@@ -255,7 +255,7 @@ def run_pool(
         async with pool_class(work, workers=workers, maxsize=maxsize) as pool:
             for item in items:
                 seen.futures.append((item, await pool.submit(item)))
-                emit("job.submitted", item=item)
+                emit(Kind.JOB_SUBMITTED, item=item)
             if cancel_queued is not None and (future := seen.future_of(cancel_queued)) is not None:
                 future.cancel()
         seen.left_at = asyncio.get_running_loop().time()
@@ -349,7 +349,7 @@ def check_pool_results(
         hint="a worker takes the next job as soon as its job ends (and submit() must not wait for "
         "a job to finish before it returns)",
     )
-    names = sorted({event.task or "?" for event in run.of_kind("work.start")})
+    names = sorted({event.task or "?" for event in run.of_kind(Kind.WORK_START)})
     expected = {f"worker-{number}" for number in range(1, workers + 1)}
     chain.require(
         set(names) <= expected and len(names) == min(workers, len(items)),
@@ -460,7 +460,7 @@ def check_pool_shutdown(
         hint="shutdown() tells each worker to stop only after the jobs already queued (one STOP per "
         "worker, put after them), then waits for the workers: `await asyncio.gather(*workers)`",
     )
-    last_end = max((event.time or 0.0 for event in run.of_kind("work.end")), default=0.0)
+    last_end = max((event.time or 0.0 for event in run.of_kind(Kind.WORK_END)), default=0.0)
     chain.require(
         seen.left_at == last_end,
         "leaving the block returns as soon as the last job has finished",
@@ -520,7 +520,7 @@ def check_pool_backpressure(
             hint="create the queue with the pool's maxsize (asyncio.Queue(maxsize)) and `await queue.put(...)` "
             "in submit(): put waits while the queue is full",
         )
-    at_once = len([event for event in run.of_kind("job.submitted") if event.time == 0.0])
+    at_once = len([event for event in run.of_kind(Kind.JOB_SUBMITTED) if event.time == 0.0])
     room = len(items) if maxsize == 0 else min(len(items), maxsize)
     chain.require(
         at_once >= room,
@@ -725,8 +725,8 @@ def expected_history(
 ) -> list[tuple[float | None, str]]:
     """The (time, status) changes ``job`` should have: submitted at ``start``, then running and its end
     at the instants its handler call started and ended, or cancelled at ``cancelled_at`` if it never ran."""
-    starts = [event.time for event in run.of_kind("work.start") if event["item"] == job.item]
-    ends = [(event.time, event["outcome"]) for event in run.of_kind("work.end") if event["item"] == job.item]
+    starts = [event.time for event in run.of_kind(Kind.WORK_START) if event["item"] == job.item]
+    ends = [(event.time, event["outcome"]) for event in run.of_kind(Kind.WORK_END) if event["item"] == job.item]
     if not starts:
         return [(start, "pending"), *([(cancelled_at, "cancelled")] if cancelled_at is not None else [])]
     return [(start, "pending"), (starts[0], "running"), *ends[:1]]
@@ -866,7 +866,7 @@ def check_task_manager(
         hint="in `except asyncio.CancelledError:` set CANCELLED, then `raise`: a task that swallows its "
         "cancellation keeps its canceller waiting and hides that it was stopped",
     )
-    _require_limit(chain, run, workers, len(run.of_kind("work.start")))  # jobs cancelled while pending never ran
+    _require_limit(chain, run, workers, len(run.of_kind(Kind.WORK_START)))  # jobs cancelled while pending never ran
 
 
 # ----------------------------------------------------------- shared links

@@ -19,7 +19,7 @@ from typing import Any
 
 from coursekit.analysis import batch_handler_calls, idle_slots, peak_in_flight
 from coursekit.chapter_checks.batching import expected_batches
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.probing import Probe, outcome
 from coursekit.queues import STOP
 from coursekit.virtual_time import run_virtual
@@ -396,7 +396,7 @@ def serve(names: Mapping[str, Any], scenario: dict[str, Any], ending: str = "clo
         return observed
 
     run = run_virtual(main, deadline=end_at + 3 * GRACE + scenario["duration"] + 10, wall_limit=WALL)
-    ends = sorted(([e.time, list(e["item"]), e["outcome"]] for e in run.of_kind("work.end")), key=repr)
+    ends = sorted(([e.time, list(e["item"]), e["outcome"]] for e in run.of_kind(Kind.WORK_END)), key=repr)
     return {
         "run": run.outcome if run.outcome != "raised" else ["raised", type(run.error).__name__],
         **(run.value or {}),
@@ -538,7 +538,7 @@ def _chunk_run(names: Mapping[str, Any], scenario: dict[str, Any], failing: list
                 )
             }
         except Exception as error:
-            emit("probe.raised")
+            emit(Kind.PROBE_RAISED)
             failure = find_item_failure(error)
             return {"raised": str(failure) if failure is not None else type(error).__name__}
 
@@ -563,12 +563,12 @@ def observe_chunks(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     }
     if scenario["failing"] is not None:
         got, run = _chunk_run(names, scenario, [scenario["failing"]])
-        failed = [e.time for e in run.of_kind("work.end") if e["outcome"] == "failed"]
-        before = list(itertools.takewhile(lambda e: e.kind != "probe.raised", run.events))
+        failed = [e.time for e in run.of_kind(Kind.WORK_END) if e["outcome"] == "failed"]
+        before = list(itertools.takewhile(lambda e: e.kind != Kind.PROBE_RAISED, run.events))
         observed["failing"] = {
             "result": got,
-            "started_after": sum(1 for e in run.of_kind("work.start") if failed and e.time > failed[0] + 1e-9),
-            "running": sum(e.kind == "work.start" for e in before) - sum(e.kind == "work.end" for e in before),
+            "started_after": sum(1 for e in run.of_kind(Kind.WORK_START) if failed and e.time > failed[0] + 1e-9),
+            "running": sum(e.kind == Kind.WORK_START for e in before) - sum(e.kind == Kind.WORK_END for e in before),
             "left_running": len(run.leftover),
         }
     return observed

@@ -37,6 +37,7 @@ from typing import Any
 from coursekit.analysis import breaker_transitions
 from coursekit.breaker_states import BreakerState, CircuitOpenError, UpstreamError
 from coursekit.chapter_checks.circuit_breaker import NotCounted, ServiceDown, SpyBreaker
+from coursekit.events import Kind
 from coursekit.probing import Probe, outcome
 from coursekit.service import Faults, Latency, RateLimit, Service
 from coursekit.virtual_time import run_virtual
@@ -224,7 +225,7 @@ def _play(
         moves = breaker_transitions(run.events)
         observed["transitions"] = [[old, new, time - start] for time, old, new in moves if new != "half_open"]
         if event_names:
-            observed["names"] = sorted({str(event.fields.get("name")) for event in run.of_kind("breaker.state")})
+            observed["names"] = sorted({str(event.fields.get("name")) for event in run.of_kind(Kind.BREAKER_STATE)})
     return observed
 
 

@@ -23,7 +23,7 @@ import httpx
 from coursekit.analysis import idle_slots, peak_requests
 from coursekit.chapter_checks.fan_out_fan_in import CONNECT_TIME, DEFAULT_LIMIT, _streams, items_service
 from coursekit.checks import leaf_exceptions
-from coursekit.events import Event, emit
+from coursekit.events import Event, Kind, emit
 from coursekit.probing import Probe, outcome
 from coursekit.service import BASE_URL
 from coursekit.service.connections import Connections
@@ -58,8 +58,8 @@ def _running(events: list[Event]) -> list[Any]:
     """The items whose work started and had not ended, after ``events``."""
     running: Counter[Any] = Counter()
     for event in events:
-        if event.kind in ("work.start", "work.end"):
-            running[event["item"]] += 1 if event.kind == "work.start" else -1
+        if event.kind in (Kind.WORK_START, Kind.WORK_END):
+            running[event["item"]] += 1 if event.kind == Kind.WORK_START else -1
     return sorted((item for item, count in running.items() if count > 0), key=repr)
 
 
@@ -97,15 +97,15 @@ def _run_all(names: Mapping[str, Any], scenario: dict[str, Any], failing: list[i
             leaves = leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else [error]
             got = {"raised": type(error).__name__, "holds": sorted({repr(leaf) for leaf in leaves})}
         got["at"] = loop.time() - start
-        emit("probe.ended")
+        emit(Kind.PROBE_ENDED)
         await asyncio.sleep(WATCH)
         return got
 
     run = run_virtual(main, deadline=start + 60, wall_limit=WALL)
-    after = run.events[len(_until(run.events, "probe.ended")) :]
+    after = run.events[len(_until(run.events, Kind.PROBE_ENDED)) :]
     return {
         **outcome(run),
-        "ended_after": sorted([e.time - start, e["item"], e["outcome"]] for e in after if e.kind == "work.end"),
+        "ended_after": sorted([e.time - start, e["item"], e["outcome"]] for e in after if e.kind == Kind.WORK_END),
         "calls": sorted(work.calls.items()),
         "left_running": len(run.leftover),
     }
@@ -245,14 +245,14 @@ def _merge_run(
     async def main() -> Any:
         await asyncio.sleep(start)
         got = await read(names["merge"], streams)
-        emit("probe.ended")
+        emit(Kind.PROBE_ENDED)
         closed_then = sorted(closed)
         await asyncio.sleep(WATCH)
         return {"got": got, "closed": closed_then}
 
     run = run_virtual(main, deadline=start + 120, wall_limit=WALL)
-    ended = [event.time or 0.0 for event in run.of_kind("probe.ended")]
-    after = [e for e in run.of_kind("stream.item") if ended and (e.time or 0.0) > ended[0] + 1e-9]
+    ended = [event.time or 0.0 for event in run.of_kind(Kind.PROBE_ENDED)]
+    after = [e for e in run.of_kind(Kind.STREAM_ITEM) if ended and (e.time or 0.0) > ended[0] + 1e-9]
     return {**outcome(run), "read_after": len(after), "left_running": len(run.leftover)}
 
 
@@ -361,13 +361,13 @@ def _race(names: Mapping[str, Any], durations: list[float], failing: list[int], 
             if isinstance(error, BaseExceptionGroup):
                 got["group"] = [error.message, [repr(leaf) for leaf in leaf_exceptions(error)]]
         got["at"] = loop.time() - start
-        emit("probe.ended")
+        emit(Kind.PROBE_ENDED)
         return got
 
     run = run_virtual(main, deadline=start + 60, wall_limit=WALL)
     return {
         **outcome(run),
-        "still_running": _running(_until(run.events, "probe.ended")),
+        "still_running": _running(_until(run.events, Kind.PROBE_ENDED)),
         "left_running": len(run.leftover),
     }
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from typing import Any
 
 from coursekit.analysis import in_flight, peak_in_flight
-from coursekit.events import Event
+from coursekit.events import Event, Kind
 from coursekit.probing import Probe, outcome
 from coursekit.queues import STOP, TracedQueue
 from coursekit.virtual_time import VirtualRun, run_virtual
@@ -120,12 +120,12 @@ def _handled(work: Workload) -> dict[str, Any]:
 
 def _queue(events: list[Event], maxsize: int) -> dict[str, Any]:
     """The queue's maxsize(s), how far it went over ``maxsize``, and who took items from it."""
-    puts = [event for event in events if event.kind == "queue.put"]
+    puts = [event for event in events if event.kind == Kind.QUEUE_PUT]
     peak = max((event["depth"] for event in puts), default=0)
     return {
         "maxsize": sorted({event["maxsize"] for event in puts}),
         "overfull": max(0, peak - maxsize),
-        "takers": sorted({str(event.task) for event in events if event.kind == "queue.get"}),
+        "takers": sorted({str(event.task) for event in events if event.kind == Kind.QUEUE_GET}),
     }
 
 
@@ -195,8 +195,8 @@ def _consume(names: Mapping[str, Any], scenario: dict[str, Any], cancel_at: floa
         **outcome(run),
         **_recorded((results, failures)),
         **_handled(work),
-        "task_done": [[event.time, event["unfinished"]] for event in run.of_kind("queue.task_done")],
-        "taken": len(run.of_kind("queue.get")),
+        "task_done": [[event.time, event["unfinished"]] for event in run.of_kind(Kind.QUEUE_TASK_DONE)],
+        "taken": len(run.of_kind(Kind.QUEUE_GET)),
         "put_back": queue.put_count - len(scenario["items"]) - 1,
         "ended": run.elapsed,
     }
@@ -245,14 +245,14 @@ def _producers(events: list[Event]) -> list[list[Any]]:
     """The items (STOPs left out) each task put, in order; the tasks in no particular order."""
     put_by: dict[str | None, list[Any]] = {}
     for event in events:
-        if event.kind == "queue.put" and event["item"] is not STOP:
+        if event.kind == Kind.QUEUE_PUT and event["item"] is not STOP:
             put_by.setdefault(event.task, []).append(event["item"])
     return sorted(put_by.values(), key=repr)
 
 
 def _stops(events: list[Event]) -> dict[str, int]:
     """How many STOPs were put, and how many of them before the last item."""
-    puts = [event["item"] is STOP for event in events if event.kind == "queue.put"]
+    puts = [event["item"] is STOP for event in events if event.kind == Kind.QUEUE_PUT]
     last_item = max((index for index, stop in enumerate(puts) if not stop), default=-1)
     return {"stops": sum(puts), "stops_early": sum(puts[:last_item])}
 

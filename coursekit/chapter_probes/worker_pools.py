@@ -30,6 +30,7 @@ from coursekit.chapter_probes.producer_consumer import (
     timeline,
 )
 from coursekit.checks import leaf_exceptions
+from coursekit.events import Kind
 from coursekit.probing import Probe, outcome
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import Workload
@@ -135,13 +136,13 @@ def observe_limited_map_failure(names: Mapping[str, Any], scenario: dict[str, An
 
     run = _run(main, scenario)
     group = run.error if isinstance(run.error, BaseExceptionGroup) else None
-    failed = [event.time or 0.0 for event in run.of_kind("work.end") if event["outcome"] == "failed"]
+    failed = [event.time or 0.0 for event in run.of_kind(Kind.WORK_END) if event["outcome"] == "failed"]
     failed_at = min(failed, default=run.elapsed)
     return {
         **outcome(run),
         "inside": sorted(map(error_of, leaf_exceptions(group))) if group else None,
-        "started_after": sum(1 for e in run.of_kind("work.start") if (e.time or 0.0) > failed_at),
-        "ended_after": sum(1 for e in run.of_kind("work.end") if (e.time or 0.0) > failed_at),
+        "started_after": sum(1 for e in run.of_kind(Kind.WORK_START) if (e.time or 0.0) > failed_at),
+        "ended_after": sum(1 for e in run.of_kind(Kind.WORK_END) if (e.time or 0.0) > failed_at),
         "returned_after": run.elapsed - failed_at,
         "over_limit": max(0, peak_in_flight(run.events) - scenario["limit"]),
         "left_running": len(run.leftover),
@@ -224,7 +225,7 @@ def _pool_run(
 
     run = _run(main, scenario)
     expected = {f"worker-{number}" for number in range(1, scenario["workers"] + 1)}
-    ran_in = {str(event.task) for event in run.of_kind("work.start")}
+    ran_in = {str(event.task) for event in run.of_kind(Kind.WORK_START)}
     return {
         **outcome(run),
         **seen,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from coursekit.breaker_states import CircuitOpenError, UpstreamError
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.service import Faults, Latency, Service
 from coursekit.traces import picture_run
 from coursekit.virtual_time import VirtualRun, run_virtual
@@ -46,7 +46,7 @@ def breaker_run(breaker_class: Any) -> VirtualRun[Any]:
                 await breaker.call(get, client, n)
             except CircuitOpenError:
                 tally["rejected"] += 1
-                emit("breaker.rejected")
+                emit(Kind.BREAKER_REJECTED)
             except UpstreamError:
                 pass
             await asyncio.sleep(1.0)

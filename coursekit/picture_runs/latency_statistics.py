@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.latency import StalledService
 from coursekit.service import Faults, Latency
 from coursekit.traces import picture_run
@@ -34,9 +34,9 @@ def stall_run(constant_rate: Any) -> VirtualRun[Any]:
         async with service.client() as client:
 
             async def call(i: int) -> int:
-                emit("load.sent", request=i)
+                emit(Kind.LOAD_SENT, request=i)
                 response = await client.get(f"/items/{i}")
-                emit("load.done", request=i, status=response.status_code)
+                emit(Kind.LOAD_DONE, request=i, status=response.status_code)
                 return response.status_code
 
             await asyncio.sleep(START)

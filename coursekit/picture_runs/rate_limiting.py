@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.rate_limits import bursty_arrivals, timed_acquire
 from coursekit.traces import picture_run
 from coursekit.virtual_time import VirtualRun, run_virtual
@@ -51,7 +51,7 @@ def clients_run(limiter_class: Any, clients: int = 6000, per_tick: int = 12) -> 
                 limiter.try_acquire(f"client-{seen}")
                 seen += 1
             most = max(most, len(limiter))
-            emit("limiter.tracked", count=len(limiter), seen=seen)
+            emit(Kind.LIMITER_TRACKED, count=len(limiter), seen=seen)
         return most
 
     return run_virtual(main, deadline=clients / per_tick / 64 + 60, wall_limit=30)

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.resilience_layers import ClientPolicy, breakers_of, jittered_delays
 from coursekit.service import Faults, Latency, Service
 from coursekit.traces import picture_run
@@ -37,7 +37,7 @@ class CountingLimiter:
 
     async def acquire(self, amount: float = 1) -> None:
         await self.limiter.acquire(amount)
-        emit("limiter.admitted")
+        emit(Kind.LIMITER_ADMITTED)
 
     async def __aenter__(self) -> None:
         await self.acquire()
@@ -66,11 +66,11 @@ def dashboard_run(client_class: Any) -> VirtualRun[Any]:
         while loop.time() < DURATION:
             n += 1
             started = loop.time()
-            emit("call.start", caller=number)
+            emit(Kind.CALL_START, caller=number)
             response = await client.get(f"/items/{number * 10_000 + n}")
             outcome = "fallback" if response is None else "answered"
             tally[outcome] += 1
-            emit("call.end", caller=number, latency=loop.time() - started, outcome=outcome)
+            emit(Kind.CALL_END, caller=number, latency=loop.time() - started, outcome=outcome)
             await asyncio.sleep(max(0.0, started + 0.5 - loop.time()))
 
     async def main() -> dict[str, int]:
