@@ -10,7 +10,7 @@ directory (the real gradebook is never touched):
   every other cell of the untouched release runs without an error (Run All shows the
   whole chapter; a cell that needs an exercise says which);
 - a representative wrong implementation, from ``tests/wrong_implementations/<topic>/``
-  (the reference with one solution cell replaced by the wrong code), earns partial
+  (the reference with one solution cell replaced by the code its patch changes), earns partial
   credit: the test cell that runs its check scores 0 and shows the intended property,
   and the other cells keep their points (every wrong implementation is run through the
   graded cells in-process by tests/test_wrong_implementations.py);
@@ -39,12 +39,12 @@ from autograder.chapters import COURSE_DIR, Chapter, find_chapters
 from autograder.nbgrader_run import nbgrader_api, require_success
 from tests.graded_cells import errors_of
 from tests.per_chapter import outcome_of, per_chapter
+from tests.wrong_cases import wrong_cases
 
 pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
 CHAPTERS = find_chapters()
 STUDENTS = ("full", "none")
-WRONG_DIR = Path(__file__).parent / "wrong_implementations"
 
 
 @dataclass(frozen=True)
@@ -63,19 +63,15 @@ def representative_wrong(notebook: Path) -> WrongImplementation:
 
     Every one of them fails its graded cell in-process (tests/test_wrong_implementations.py);
     this one shows that nbgrader scores such a cell 0 and keeps the other cells' points."""
-    paths = sorted((WRONG_DIR / notebook.stem).glob("*.py"))
-    assert paths, f"no wrong implementations in {WRONG_DIR / notebook.stem}"
-    code = paths[0].read_text()
-    tree = ast.parse(code)
-    expect = next(
-        ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT"
-    )
+    cases = wrong_cases(notebook.stem)
+    assert cases, f"no wrong implementations in tests/wrong_implementations/{notebook.stem}/"
+    first = cases[0]
     function = next(
-        node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        node.name
+        for node in ast.parse(first.code).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     )
-    return WrongImplementation(f"wrong-{paths[0].stem.replace('_', '-')}", code, function, expect)
+    return WrongImplementation(f"wrong-{first.name.replace('_', '-')}", first.code, function, first.expect)
 
 
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE")

@@ -27,6 +27,7 @@ from autograder.hidden_scenarios import prepare, verdict
 from coursekit.probing import Probe, observations, probes_of, rerun
 from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, is_test, run_cell
 from tests.test_release_placeholders import released_answers
+from tests.wrong_cases import wrong_cases
 from tools.chapter_source import Chapter, chapters, chapters_by_topic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +144,6 @@ CHECK_GAPS = {
     ("retries/exponential_from_one", "ch06-ex1-decorrelated"): "no check compares two seeds",
     ("circuit_breaker/timer_from_first_failure", "ch07-ex1-open"): "the check opens with a threshold of 1",
 }
-WRONG = sorted(ROOT.glob("tests/wrong_implementations/*/*.py"))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -151,16 +151,15 @@ def test_a_probe_fails_no_cell_whose_checks_pass_on_a_wrong_implementation(chapt
     notebook = nbformat.read(chapter.notebook, as_version=4)
     probes = probes_of(chapter.topic)
     stricter = []
-    for path in [path for path in WRONG if path.parent.name == chapter.topic]:
-        code = path.read_text(encoding="utf-8")
-        for cell in graded_cells_using(notebook, defined_names(code)):
-            grade_id, names = cell.metadata["nbgrader"]["grade_id"], namespace_with(chapter, code, str(path))
+    for case in wrong_cases(chapter.topic):
+        for cell in graded_cells_using(notebook, defined_names(case.code)):
+            grade_id, names = cell.metadata["nbgrader"]["grade_id"], namespace_with(chapter, case.code, case.filename)
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     run_cell(chapter, cell, names)
             except Exception:
                 continue  # the checks fail it: the probe may too
             found = differences(probes[grade_id], names, reference_observations(chapter.topic, grade_id, SEEDS[0]))
-            if found and (f"{chapter.topic}/{path.stem}", grade_id) not in CHECK_GAPS:
-                stricter.append(f"{path.stem} on {grade_id}: {found[0][:300]}")
+            if found and (case.id, grade_id) not in CHECK_GAPS:
+                stricter.append(f"{case.name} on {grade_id}: {found[0][:300]}")
     assert not stricter, "probes stricter than their cells' checks:\n" + "\n".join(stricter)

@@ -2,7 +2,7 @@
 
 ``tests/statement_checks/<topic>.toml`` maps each chapter's statements to its checks (the
 format is in that folder's README). Read together with the chapter source, the
-notebook's graded cells and ``tests/wrong_implementations/<topic>/``, it must show:
+notebook's graded cells and the wrong implementations (tests/wrong_cases.py), it must show:
 
 - each bullet of a statement is quoted by a requirement, and each quote is in its statement;
 - each requirement names the check calls (scenarios) that verify it, exactly as a graded
@@ -26,10 +26,10 @@ import nbformat
 import pytest
 
 from tests.graded_cells import is_test
+from tests.wrong_cases import wrong_cases
 from tools.chapter_source import Chapter, chapters, read_cells
 
 MAPS = Path(__file__).parent / "statement_checks"
-WRONG = Path(__file__).parent / "wrong_implementations"
 CHAPTERS = [chapter for chapter in chapters() if any("statement" in cell.metadata for cell in read_cells(chapter))]
 
 
@@ -106,13 +106,9 @@ def function_of(call: str) -> str:
     return ast.unparse(node.func)
 
 
-def expected_check(topic: str, stem: str) -> str:
-    """The check a wrong implementation's ``EXPECT`` says must fail."""
-    tree = ast.parse((WRONG / topic / f"{stem}.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECT":
-            return str(ast.literal_eval(node.value)["check"])
-    raise AssertionError(f"{topic}/{stem}.py has no EXPECT")
+def expected_checks(topic: str) -> dict[str, str]:
+    """Name of each wrong implementation of ``topic`` -> the check its ``EXPECT`` says must fail."""
+    return {case.name: str(case.expect["check"]) for case in wrong_cases(topic)}
 
 
 chapter_param = pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.assignment)
@@ -156,14 +152,15 @@ def test_every_requirement_is_verified_by_graded_checks(chapter: Chapter) -> Non
 @chapter_param
 def test_every_requirement_is_broken_by_a_wrong_implementation_its_checks_catch(chapter: Chapter) -> None:
     problems = []
+    expected = expected_checks(chapter.topic)
     for requirement in requirements(chapter):
         if not requirement.broken_by:
             problems.append(f"{requirement}: no wrong implementation shows that its checks can fail")
         checked = {function_of(call) for call in requirement.checks}
         for stem in requirement.broken_by:
-            if not (WRONG / chapter.topic / f"{stem}.py").is_file():
-                problems.append(f"{requirement}: no tests/wrong_implementations/{chapter.topic}/{stem}.py")
-            elif (check := expected_check(chapter.topic, stem)) not in checked:
+            if stem not in expected:
+                problems.append(f"{requirement}: no tests/wrong_implementations/{chapter.topic}/{stem}.diff")
+            elif (check := expected[stem]) not in checked:
                 problems.append(f"{requirement}: {stem} is expected to fail {check}, not one of {sorted(checked)}")
     assert not problems, "\n".join(problems)
 
@@ -180,5 +177,5 @@ def test_every_check_verifies_a_requirement(chapter: Chapter) -> None:
 @chapter_param
 def test_every_wrong_implementation_breaks_a_requirement(chapter: Chapter) -> None:
     named = {stem for requirement in requirements(chapter) for stem in requirement.broken_by}
-    kept = {path.stem for path in (WRONG / chapter.topic).glob("*.py")}
+    kept = {case.name for case in wrong_cases(chapter.topic)}
     assert not kept - named, f"wrong implementations that break no listed requirement: {sorted(kept - named)}"

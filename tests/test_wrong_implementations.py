@@ -1,13 +1,19 @@
 """Every chapter's checks fail, as intended, on each wrong implementation, in-process.
 
-Each wrong implementation is tested twice: its ``EXPECT``'d check, called directly, fails
-with the intended property, observation and hint; and in the chapter's notebook, a graded
-cell that uses it fails with that property (the cell nbgrader would score 0). The nbgrader
-round trip (tests/test_nbgrader_roundtrip.py) grades a representative few for real."""
+Each wrong implementation (a patch of the reference, read by tests/wrong_cases.py) is tested
+twice: its ``EXPECT``'d check, called directly, fails with the intended property, observation
+and hint; and in the chapter's notebook, a graded cell that uses it fails with that property
+(the cell nbgrader would score 0). The nbgrader round trip (tests/test_nbgrader_roundtrip.py)
+grades a representative few for real.
+
+And every diff applies to the reference as it is now and changes at least one top-level function
+or class, so an edit of the reference that breaks a patch fails, naming the file and the hunk. The
+applier takes no fuzz: a hunk moves with the lines around it, and stops where its lines are gone."""
 
 from __future__ import annotations
 
 import importlib
+import linecache
 import re
 from pathlib import Path
 from types import ModuleType
@@ -18,19 +24,28 @@ import pytest
 
 from coursekit.checks import CheckFailed
 from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, run_cell
+from tests.wrong_cases import (
+    FOLDER,
+    PatchError,
+    WrongCase,
+    changed_statements,
+    diff_of,
+    patched,
+    wrong_case,
+    wrong_cases,
+)
 from tools.chapter_source import chapters_by_topic
 
-WRONG = Path(__file__).parent / "wrong_implementations"
-CASES = sorted(path for path in WRONG.glob("*/*.py"))
+CASES = wrong_cases()
 BY_TOPIC = chapters_by_topic()
+cases_param = pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 
 
-def load_wrong(path: Path) -> tuple[dict[str, Any], ModuleType]:
+def load_wrong(case: WrongCase) -> tuple[dict[str, Any], ModuleType]:
     """Run a wrong solution cell in the namespace of its chapter's reference module."""
-    topic = path.parent.name
-    namespace = dict(vars(importlib.import_module(f"solutions.{topic}")))
-    exec(compile(path.read_text(), str(path), "exec"), namespace)
-    return namespace, importlib.import_module(f"coursekit.chapter_checks.{topic}")
+    namespace = dict(vars(importlib.import_module(f"solutions.{case.topic}")))
+    exec(compile(case.code, case.filename, "exec"), namespace)
+    return namespace, importlib.import_module(f"coursekit.chapter_checks.{case.topic}")
 
 
 def subject_of(check_name: str) -> str:
@@ -39,17 +54,17 @@ def subject_of(check_name: str) -> str:
 
 
 def test_there_are_at_least_five_wrong_implementations_per_chapter() -> None:
-    topics = {path.parent.name for path in CASES}
+    topics = {case.topic for case in CASES}
     assert topics, "no wrong implementations found"
     for topic in topics:
-        count = sum(1 for path in CASES if path.parent.name == topic)
+        count = sum(1 for case in CASES if case.topic == topic)
         assert count >= 5, f"{topic}: only {count} wrong implementations"
 
 
-@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_wrong_implementation_fails_with_intended_message(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    namespace, checks = load_wrong(path)
-    expect = namespace["EXPECT"]
+@cases_param
+def test_wrong_implementation_fails_with_intended_message(case: WrongCase, capsys: pytest.CaptureFixture[str]) -> None:
+    namespace, checks = load_wrong(case)
+    expect = case.expect
     check = getattr(checks, expect["check"])
     with pytest.raises(CheckFailed) as failure:
         check(namespace[expect.get("subject", subject_of(expect["check"]))], **expect.get("args", {}))
@@ -74,12 +89,12 @@ def same_as_printed(observed: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_wrong_implementation_message_reads_well(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@cases_param
+def test_wrong_implementation_message_reads_well(case: WrongCase, capsys: pytest.CaptureFixture[str]) -> None:
     """The message names the scenario (the check's call), repeats no prefix, and never prints the
     observed value equal to the expected one."""
-    namespace, checks = load_wrong(path)
-    expect = namespace["EXPECT"]
+    namespace, checks = load_wrong(case)
+    expect = case.expect
     with pytest.raises(CheckFailed) as caught:
         getattr(checks, expect["check"])(
             namespace[expect.get("subject", subject_of(expect["check"]))], **expect.get("args", {})
@@ -95,20 +110,21 @@ def test_wrong_implementation_message_reads_well(path: Path, capsys: pytest.Capt
     )
 
 
-@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_wrong_implementation_fails_a_graded_cell_as_intended(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@cases_param
+def test_wrong_implementation_fails_a_graded_cell_as_intended(
+    case: WrongCase, capsys: pytest.CaptureFixture[str]
+) -> None:
     """In its chapter's notebook, some graded cell that uses the wrong code fails with the intended
     property, as that cell does when nbgrader grades it (scoring 0)."""
-    chapter = BY_TOPIC[path.parent.name]
+    chapter = BY_TOPIC[case.topic]
     notebook = nbformat.read(chapter.notebook, as_version=4)
-    code = path.read_text(encoding="utf-8")
-    cells = graded_cells_using(notebook, defined_names(code))
-    assert cells, f"no graded cell of {chapter.notebook.name} uses {sorted(defined_names(code))}"
-    expect = load_wrong(path)[0]["EXPECT"]
+    cells = graded_cells_using(notebook, defined_names(case.code))
+    assert cells, f"no graded cell of {chapter.notebook.name} uses {sorted(defined_names(case.code))}"
+    expect = case.expect
     failures = []
     for cell in cells:
         try:
-            run_cell(chapter, cell, graded_namespace(chapter, notebook, code, str(path)))
+            run_cell(chapter, cell, graded_namespace(chapter, notebook, case.code, case.filename))
         except CheckFailed as failure:
             failures.append(failure)
             if failure.prop.endswith(expect["property"]):
@@ -116,3 +132,80 @@ def test_wrong_implementation_fails_a_graded_cell_as_intended(path: Path, capsys
     raise AssertionError(
         f"no graded cell failed with '{expect['property']}'; they failed with: {[str(f) for f in failures]}"
     )
+
+
+def test_every_file_of_the_folder_is_a_case() -> None:
+    others = sorted(
+        str(path.relative_to(FOLDER))
+        for path in FOLDER.rglob("*")
+        if path.is_file() and path.suffix != ".diff" and path.name != "README.md"
+    )
+    assert not others, f"files tests/wrong_cases.py does not read (a case is a .diff): {others}"
+
+
+@cases_param
+def test_diff_applies_and_changes_a_definition(case: WrongCase) -> None:
+    assert case.description and "TODO" not in case.description, f"{case.path}: say what the bug is"
+    assert defined_names(case.code), f"{case.path}: the diff changes no top-level function or class"
+
+
+REFERENCE = "import asyncio\n\n\ndef first():\n    return 1\n\n\ndef second():\n    return 2\n"
+EDITED = REFERENCE.replace("return 2", "return 3")
+
+
+def case_file(tmp_path: Path, diff: str) -> Path:
+    path = tmp_path / "topic" / "case.diff"
+    path.parent.mkdir()
+    path.write_text(f"What is wrong.\n\nEXPECT = {{'check': 'check_second'}}\n\n{diff}", encoding="utf-8")
+    return path
+
+
+def made_diff(reference: str, edited: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr("tests.wrong_cases.reference_source", lambda topic, revision=None: reference)
+    return diff_of("topic", edited)
+
+
+def test_a_hunk_follows_its_lines_when_the_reference_grows_above_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = case_file(tmp_path, made_diff(REFERENCE, EDITED, monkeypatch))
+    case = wrong_case(path)
+    assert (case.id, case.description, case.expect) == ("topic/case", "What is wrong.", {"check": "check_second"})
+    grown = REFERENCE.replace("import asyncio\n", "import asyncio\nimport time\n\nLIMIT = 3\n")
+    diff = path.read_text(encoding="utf-8").partition("\n\n--- ")[2]
+    result = patched(grown, "--- " + diff, "topic", path)
+    assert result == grown.replace("return 2", "return 3")
+    assert changed_statements(grown, result, path) == "def second():\n    return 3\n"
+
+
+def test_the_code_runs_under_a_name_whose_lines_tracebacks_quote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = wrong_case(case_file(tmp_path, made_diff(REFERENCE, EDITED, monkeypatch)))
+    monkeypatch.setattr("tests.wrong_cases.reference_source", lambda topic, revision=None: REFERENCE)
+    assert case.code == "def second():\n    return 3\n"
+    assert linecache.getline(case.filename, 2) == "    return 3\n"
+
+
+def test_a_hunk_whose_lines_changed_stops_with_the_file_and_the_hunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = case_file(tmp_path, made_diff(REFERENCE, EDITED, monkeypatch))
+    diff = "--- " + path.read_text(encoding="utf-8").partition("\n\n--- ")[2]
+    with pytest.raises(
+        PatchError, match=rf"{re.escape(str(path))}: hunk @@ -\d+,\d+ \+\d+,\d+ @@ does not apply to solutions/topic.py"
+    ):
+        patched(REFERENCE.replace("def second():", "def second(x):"), diff, "topic", path)
+
+
+def test_a_hunk_that_lost_a_line_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    diff = made_diff(REFERENCE, EDITED, monkeypatch)
+    cut = "".join(line for line in diff.splitlines(keepends=True) if line != "-    return 2\n")
+    with pytest.raises(PatchError, match="announces"):
+        patched(REFERENCE, cut, "topic", case_file(tmp_path, cut))
+
+
+def test_only_the_changed_and_new_statements_make_the_cell() -> None:
+    edited = REFERENCE.replace("import asyncio\n", "import asyncio\nimport time\n") + "\n\nclass Extra:\n    pass\n"
+    cell = changed_statements(REFERENCE, edited.replace("return 1", "return time.time()"), Path("x.diff"))
+    assert cell == "import time\n\n\ndef first():\n    return time.time()\n\n\nclass Extra:\n    pass\n"
