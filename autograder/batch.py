@@ -25,7 +25,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
@@ -37,6 +37,9 @@ from autograder.record import recording
 from autograder.report import Graded, GradeReport, zero_report
 from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, sweep_scratch
 from coursekit.version import course_version
+
+if TYPE_CHECKING:
+    from distributed import Future
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def grade_in_batches(
         return
     waiting = iter(submissions.items())
     with grading_client(scheduler, workers) as client, kit_on_workers(client, kit) as kit_name:
-        students: dict[Any, str] = {}
+        students: dict[Future[Graded], str] = {}
         running = as_completed()
 
         def top_up() -> None:
@@ -150,7 +153,7 @@ WORKER_LOST = (
 )
 
 
-def outcome(kit: GradingKit, future: Any) -> Graded:
+def outcome(kit: GradingKit, future: Future[Graded]) -> Graded:
     """A finished grading task's result; a task that itself failed (its worker died, say) is a 0
     with the reason. A worker without bubblewrap stops the batch rather than give everyone 0."""
     from distributed import KilledWorker

@@ -21,7 +21,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import Client, Scheduler
 
 NOTEBOOKS_PER_CORE = 2
 
@@ -37,7 +40,7 @@ def notebooks_at_once() -> int:
 
 
 @contextmanager
-def grading_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+def grading_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Client]:
     """A ``distributed.Client``: to ``scheduler``, or to a local cluster of ``workers`` threads."""
     import dask
     from distributed import Client, LocalCluster
@@ -61,7 +64,7 @@ def grading_client(scheduler: str | None = None, workers: int | None = None) -> 
         yield client
 
 
-def one_loss_per_poison(client: Any) -> None:
+def one_loss_per_poison(client: Client) -> None:
     """Make an existing cluster fail a task at the first loss of the worker running it (Dask's
     default ``allowed-failures`` retries it on three more workers). Set on the running
     scheduler, so it holds whatever launched the cluster, and stays set after the batch.
@@ -81,6 +84,6 @@ def one_loss_per_poison(client: Any) -> None:
     client.run_on_scheduler(_fail_at_first_loss)
 
 
-def _fail_at_first_loss(dask_scheduler: Any) -> None:
+def _fail_at_first_loss(dask_scheduler: Scheduler) -> None:
     """Runs on the scheduler: a task whose worker dies is failed (KilledWorker), not retried."""
     dask_scheduler.allowed_failures = 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
@@ -45,10 +46,12 @@ def scrub(text: str, hidden: set[str]) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if not quotes(line, seen))
 
 
-class HideHiddenTests(ClearHiddenTests):
+class HideHiddenTests(ClearHiddenTests):  # type: ignore[misc]  # nbgrader ships no types: its classes are Any
     """ClearHiddenTests, plus: no output of the cell may quote a hidden test line."""
 
-    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int) -> tuple[NotebookNode, dict]:
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], cell_index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         if not cell.metadata.get("nbgrader", {}).get("grade"):
             return cell, resources  # hidden tests live in test cells only; a learner's marker is just text
         before = cell.source.splitlines() if cell.cell_type == "code" else []

@@ -34,7 +34,7 @@ from autograder.submission import NotGradable, find_chapter, parse_submission
 UNSAFE_HELP = "grade without a sandbox (the learner's code runs with your rights); reports say so"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     grade = commands.add_parser("grade", help="grade one notebook (sandboxed) and print the result")
     grade.add_argument("path", type=Path, metavar="PATH.ipynb")
     grade.add_argument("--json", action="store_true", help="print one JSON object instead of a report")

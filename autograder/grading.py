@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import nbformat
 from nbgrader.utils import determine_grade
@@ -41,6 +41,9 @@ from autograder.sandbox import (
 )
 from autograder.submission import NotGradable, Submission, find_chapter, parse_submission
 from coursekit.check_my_work import GRADING_ENV
+
+if TYPE_CHECKING:
+    from autograder.runner import RunnerJob, RunnerOutcome, Stopped
 
 HIDDEN_SCENARIO = "HiddenScenarioFailed"  # the error given to test cells whose hidden scenarios disagree
 # A course version as a released notebook carries it (PEP 440-like, at most about 60 characters):
@@ -85,18 +88,7 @@ def _grade_notebook(
         for cell in nbformat.from_dict(kit.template).cells
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
     }
-    job = {
-        "notebook": rebuilt.notebook,
-        "learner_cells": rebuilt.learner_cells,
-        "course_cells": kit.course_cells,
-        "importable": kit.importable,
-        "cell_seconds": limits.cell_seconds,
-        "wall_seconds": limits.wall_seconds,
-        "output_bytes": limits.output_bytes,
-        "runner_memory_bytes": 2 * limits.memory_bytes,  # it runs no learner code, but reads what the kernel sends
-        "matplotlib_font_list": matplotlib_font_list(),
-        "probes": probe_cells(kit.hidden, graded_cells),
-    }
+    font_list, probes = matplotlib_font_list(), probe_cells(kit.hidden, graded_cells)
     kernel = [sys.executable, "-m", "autograder.inside.kernel", "-f", "{connection_file}"]
     sweep_scratch()
     with scratch_folder("release-view-") as view:
@@ -109,7 +101,20 @@ def _grade_notebook(
             f"{SANDBOX_ROOT}/release": Path(view),
         }
         with kernel_sandbox(kernel, limits, binds, sandbox_environment(), unsafe=unsafe) as sandbox:
-            job["kernel"] = sandbox
+            job: RunnerJob = {
+                "notebook": rebuilt.notebook,
+                "learner_cells": rebuilt.learner_cells,
+                "course_cells": kit.course_cells,
+                "importable": kit.importable,
+                "cell_seconds": limits.cell_seconds,
+                "wall_seconds": limits.wall_seconds,
+                "output_bytes": limits.output_bytes,
+                # The runner runs no learner code, but reads what the kernel sends.
+                "runner_memory_bytes": 2 * limits.memory_bytes,
+                "matplotlib_font_list": font_list,
+                "probes": probes,
+                "kernel": sandbox,
+            }
             finished = run_capped(RUNNER, json.dumps(job).encode(), limits, runner_environment())
     notes = list(rebuilt.notes) + ([UNSAFE_NOTE] if unsafe else [])
     if finished.timed_out:
@@ -117,7 +122,7 @@ def _grade_notebook(
     try:
         if finished.returncode != 0:
             raise ValueError("a runner that did not end normally has no result")
-        outcome = json.loads(finished.stdout)
+        outcome: RunnerOutcome = json.loads(finished.stdout)
         if not isinstance(outcome, dict):
             raise ValueError("not a result")
     except ValueError:
@@ -134,7 +139,7 @@ def _grade_notebook(
     unreadable = invalid_text(outcome)
     if unreadable:
         return Graded(zero_report(kit, unreadable), None)
-    executed = nbformat.from_dict(outcome["notebook"])
+    executed: nbformat.NotebookNode = nbformat.from_dict(outcome["notebook"])
     scrub_outputs(executed, set(kit.hidden_lines))
     report = score(kit, executed, outcome, limits, rebuilt.learner_cells, notes)
     return Graded(report, executed)
@@ -177,7 +182,7 @@ def sandbox_environment() -> dict[str, str]:
     }
 
 
-def invalid_text(outcome: Any) -> str | None:
+def invalid_text(outcome: object) -> str | None:
     """Why the sandbox's result holds text that no notebook file, page or gradebook can hold
     (a lone surrogate, a NUL character), or None: such a result is that learner's 0, with this reason."""
     for text in strings(outcome):
@@ -190,7 +195,7 @@ def invalid_text(outcome: Any) -> str | None:
     return None
 
 
-def strings(value: Any) -> Iterator[str]:
+def strings(value: object) -> Iterator[str]:
     """Every string in a parsed JSON value: the keys and values of its objects, its arrays' items."""
     if isinstance(value, str):
         yield value
@@ -250,13 +255,13 @@ def scrub_outputs(notebook: nbformat.NotebookNode, hidden: set[str]) -> None:
 def score(
     kit: GradingKit,
     executed: nbformat.NotebookNode,
-    outcome: dict[str, Any],
+    outcome: RunnerOutcome,
     limits: Limits,
     learner_cells: tuple[str, ...],
     notes: list[str],
 ) -> GradeReport:
     """Points per test cell (nbgrader's rule: an error or stderr output fails it), and why."""
-    template = nbformat.from_dict(kit.template)
+    template: nbformat.NotebookNode = nbformat.from_dict(kit.template)
     by_id = {cell.id: cell for cell in executed.cells}
     names = {
         cell.id: cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {n}"
@@ -273,7 +278,7 @@ def score(
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("grade"):
             continue
-        graded = nbformat.from_dict({**cell, "outputs": by_id[cell.id].outputs})
+        graded: nbformat.NotebookNode = nbformat.from_dict({**cell, "outputs": by_id[cell.id].outputs})
         if determine_grade(graded)[0] and (why := verdict(kit.hidden, meta["grade_id"], observations.get(cell.id))):
             disagree(by_id[cell.id], why)
             graded.outputs = by_id[cell.id].outputs
@@ -298,7 +303,7 @@ def score(
     )
 
 
-def stop_problem(stopped: dict[str, Any], names: dict[str, str], limits: Limits) -> str:
+def stop_problem(stopped: Stopped, names: dict[str, str], limits: Limits) -> str:
     cell = names.get(stopped["cell"], stopped["cell"])
     if stopped["kind"] == "wall":
         return f"the notebook ran past its {limits.wall_seconds} s time limit (at {cell}) and was stopped"

@@ -15,10 +15,13 @@ import random
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from autograder.chapters import REPO_ROOT
-from coursekit.probing import probes_of
+from coursekit.probing import Observation, Scenario, probes_of
+
+if TYPE_CHECKING:
+    from autograder.reference_run import ReferenceJob
 
 PROBE_CELL_PREFIX = "hidden-scenarios-"
 REFERENCE_SECONDS = 300
@@ -34,19 +37,30 @@ class HiddenScenarios:
 
     topic: str
     seed: int
-    scenarios: dict[str, list[Any]]
-    expected: dict[str, list[Any]]
+    scenarios: dict[str, list[Scenario]]
+    expected: dict[str, list[Observation]]
 
 
-def draw(topic: str, cells: list[str], seed: int) -> dict[str, list[Any]]:
+class ProbeCell(TypedDict):
+    """A cell the runner runs right after a graded cell (:func:`probe_cells`)."""
+
+    after: str  # the graded cell's id
+    id: str  # its own cell id
+    source: str
+
+
+def draw(topic: str, cells: list[str], seed: int) -> dict[str, list[Scenario]]:
     """Each graded cell's scenarios; a cell's draw depends only on the seed and its id."""
     probes = probes_of(topic)
     return {cell: probes[cell].scenarios(random.Random(f"{seed}:{cell}")) for cell in cells}
 
 
-def expected_observations(topic: str, notebook: dict[str, Any], scenarios: dict[str, list[Any]]) -> dict[str, Any]:
+def expected_observations(
+    topic: str, notebook: dict[str, Any], scenarios: dict[str, list[Scenario]]
+) -> dict[str, list[Observation]]:
     """The reference's observations of ``scenarios``, made in a process of its own."""
-    job = json.dumps({"topic": topic, "notebook": notebook, "scenarios": scenarios})
+    reference_job: ReferenceJob = {"topic": topic, "notebook": notebook, "scenarios": scenarios}
+    job = json.dumps(reference_job)
     done = subprocess.run(
         [sys.executable, "-m", "autograder.reference_run"],
         input=job,
@@ -57,7 +71,7 @@ def expected_observations(topic: str, notebook: dict[str, Any], scenarios: dict[
     )
     if done.returncode != 0:
         raise RuntimeError(f"the reference could not observe {topic}'s hidden scenarios:\n{done.stderr[-3000:]}")
-    found: dict[str, Any] = json.loads(done.stdout)
+    found: dict[str, list[Observation]] = json.loads(done.stdout)
     return found
 
 
@@ -66,10 +80,9 @@ def prepare(topic: str, notebook: dict[str, Any], cells: list[str], seed: int) -
     return HiddenScenarios(topic, seed, scenarios, expected_observations(topic, notebook, scenarios))
 
 
-def probe_cells(hidden: HiddenScenarios, cell_ids: dict[str, str]) -> list[dict[str, str]]:
-    """The cells the runner runs right after each graded cell (``cell_ids``: grade id -> cell id):
-    ``{"after": cell id, "id": its own id, "source": code}``."""
-    cells = []
+def probe_cells(hidden: HiddenScenarios, cell_ids: dict[str, str]) -> list[ProbeCell]:
+    """The cells the runner runs right after each graded cell (``cell_ids``: grade id -> cell id)."""
+    cells: list[ProbeCell] = []
     for n, (grade_id, scenarios) in enumerate(hidden.scenarios.items()):
         call = f"report({json.dumps(hidden.topic)}, {json.dumps(grade_id)}, {json.dumps(json.dumps(scenarios))})"
         source = f"__import__('coursekit.probing').probing.{call}"
@@ -77,7 +90,7 @@ def probe_cells(hidden: HiddenScenarios, cell_ids: dict[str, str]) -> list[dict[
     return cells
 
 
-def verdict(hidden: HiddenScenarios, grade_id: str, observed: Any) -> str | None:
+def verdict(hidden: HiddenScenarios, grade_id: str, observed: object) -> str | None:
     """Why ``grade_id``'s observations do not agree with the reference's (the first scenario
     that differs, as a call to rerun), or None when they all agree."""
     probe = probes_of(hidden.topic)[grade_id]

@@ -59,7 +59,7 @@ def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR, seed: int | None =
     folder = release_dir(chapter, course_dir)
     entry = chapter.entry
     name = f"{entry.topic}.ipynb"
-    template = nbformat.read(folder / name, as_version=4)
+    template: nbformat.NotebookNode = nbformat.read(folder / name, as_version=4)
     hidden: set[str] = set()
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
         for cell in template.cells:
@@ -88,5 +88,5 @@ def load_kit(chapter: Chapter, course_dir: Path = COURSE_DIR, seed: int | None =
     )
 
 
-def _meta(cell: Any) -> dict[str, Any]:
+def _meta(cell: nbformat.NotebookNode) -> dict[str, Any]:
     return dict(cell.metadata.get("nbgrader", {}))

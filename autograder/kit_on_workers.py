@@ -10,9 +10,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from distributed import WorkerPlugin, get_worker
+from distributed import Client, WorkerPlugin, get_worker
 
 from autograder.grading import grade_submission
 from autograder.kit import GradingKit
@@ -28,7 +27,7 @@ class KitPlugin(WorkerPlugin):
 
 
 @contextmanager
-def kit_on_workers(client: Any, kit: GradingKit) -> Iterator[str]:
+def kit_on_workers(client: Client, kit: GradingKit) -> Iterator[str]:
     """Send ``kit`` to every worker of ``client``'s cluster for the block's duration; yields the
     name a task gives :func:`grade_on_worker`."""
     name = f"grading-kit-{secrets.token_hex(8)}"  # two batches on one cluster keep theirs apart

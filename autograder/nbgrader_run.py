@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from autograder.chapters import COURSE_DIR
 
@@ -32,6 +32,14 @@ _ONE_AT_A_TIME = threading.RLock()
 
 class NbgraderFailed(RuntimeError):
     """An nbgrader command exited with an error."""
+
+
+class NbgraderResult(TypedDict):
+    """What a command of nbgrader's Python API (:class:`~nbgrader.apps.NbGraderAPI`) returns."""
+
+    success: bool
+    error: NotRequired[str | None]
+    log: NotRequired[str]
 
 
 def tools_env() -> dict[str, str]:
@@ -71,12 +79,12 @@ def nbgrader_api(
         yield NbGraderAPI(config=config)
 
 
-def require_success(result: dict[str, Any] | None, command: str, course_dir: Path) -> None:
+def require_success(result: NbgraderResult | None, command: str, course_dir: Path) -> None:
     """Raise NbgraderFailed naming ``command`` (e.g. "nbgrader generate_assignment ch03_batching") and
     ``course_dir``, with nbgrader's log and error, unless ``result`` says it succeeded."""
     if result and result.get("success"):
         return
-    details = "".join(str((result or {}).get(key) or "") for key in ("log", "error"))
+    details = "".join(str(result.get(key) or "") for key in ("log", "error")) if result else ""
     raise NbgraderFailed(f"`{command}` failed in {course_dir}:\n{details}")
 
 

@@ -35,7 +35,7 @@ def rebuild(kit: GradingKit, submission: nbformat.NotebookNode) -> Rebuilt:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in kit.solution_ids and grade_id not in answers and isinstance(cell.get("source"), str):
             answers[grade_id] = cell.source
-    notebook = nbformat.from_dict(copy.deepcopy(kit.template))
+    notebook: nbformat.NotebookNode = nbformat.from_dict(copy.deepcopy(kit.template))
     notes, learner = [], []
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})

@@ -33,14 +33,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import nbformat
 
 from autograder.collect import SECRET, SECRET_MAX
 from autograder.kit import GradingKit
 from autograder.learner_ids import id_problem
-from autograder.nbgrader_run import nbgrader_api
+from autograder.nbgrader_run import NbgraderResult, nbgrader_api
 from autograder.report import UNKNOWN_VERSION, Graded, GradeReport, failed_release, zero_report
 
 if TYPE_CHECKING:
@@ -58,12 +58,20 @@ NO_EXECUTE: dict[str, dict[str, Any]] = {
 # nbgrader reads a student id as a glob pattern, and its exclusion list as comma-separated ids.
 
 
+class Facts(TypedDict):
+    """One learner's facts for the extra columns of grades.csv (see the module's docstring)."""
+
+    review: list[str]
+    released_by: str
+    graded_by: str
+
+
 class Recorder:
     """Records results in one course's gradebook through an open nbgrader API."""
 
     def __init__(self, kit: GradingKit, course_dir: Path, api: NbGraderAPI) -> None:
         self.kit, self.course_dir, self.api = kit, course_dir, api
-        self.facts: dict[str, dict[str, Any]] = {}  # {student: the extra columns' facts} of this chapter
+        self.facts: dict[str, Facts] = {}  # {student: the extra columns' facts} of this chapter
         self.unreleased: set[str] = set()  # recorded, but handed in outside the exchange: no feedback to release
         self.refused: dict[str, str] = {}  # {student: why their id cannot be graded}: a row of grades.csv each
         self.failed: dict[str, str] = {}  # {student: the step that failed}: a row of grades.csv for those not recorded
@@ -88,7 +96,7 @@ class Recorder:
                 "graded_by": report.graded_by,
             }
         batch = {student: graded for student, graded in results.items() if student not in failed}
-        steps: list[tuple[str, Callable[[str, str], dict[str, Any]]]] = [
+        steps: list[tuple[str, Callable[[str, str], NbgraderResult]]] = [
             ("recording", lambda assignment, student: self.api.autograde(assignment, student, force=True)),
             ("feedback", lambda assignment, student: self.api.generate_feedback(assignment, student, force=True)),
         ]
@@ -105,7 +113,7 @@ class Recorder:
         self.failed.update(failed)
         return failed
 
-    def run_step(self, step: str, run: Callable[[str, str], dict[str, Any]], students: set[str]) -> dict[str, str]:
+    def run_step(self, step: str, run: Callable[[str, str], NbgraderResult], students: set[str]) -> dict[str, str]:
         """Run one nbgrader step over ``students`` only (every other learner excluded); if it fails,
         run it for each of them alone to find whose failure it was: {student: why}."""
         if not students:

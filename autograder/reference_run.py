@@ -14,9 +14,17 @@ import importlib
 import io
 import json
 import sys
-from typing import Any
+from typing import Any, TypedDict
 
-from coursekit.probing import observations
+from coursekit.probing import Observation, Scenario, observations
+
+
+class ReferenceJob(TypedDict):
+    """What this module reads on stdin (:func:`autograder.hidden_scenarios.expected_observations` writes it)."""
+
+    topic: str
+    notebook: dict[str, Any]  # the release notebook, as JSON
+    scenarios: dict[str, list[Scenario]]  # {graded cell's grade id: its scenarios}
 
 
 def setup_namespace(notebook: dict[str, Any]) -> dict[str, Any]:
@@ -40,10 +48,10 @@ def reference_namespace(notebook: dict[str, Any], topic: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    job = json.loads(sys.stdin.read())
+    job: ReferenceJob = json.loads(sys.stdin.read())
     with contextlib.redirect_stdout(io.StringIO()):  # what the setup cells print is not the result
         names = reference_namespace(job["notebook"], job["topic"])
-        found = {
+        found: dict[str, list[Observation]] = {
             cell: observations(job["topic"], cell, names, scenarios) for cell, scenarios in job["scenarios"].items()
         }
     sys.stdout.write(json.dumps(found))

@@ -97,6 +97,6 @@ def fail_tests(notebook: nbformat.NotebookNode, reason: str, *, only_unrun: bool
 def failed_release(kit: GradingKit, report: GradeReport) -> nbformat.NotebookNode:
     """The release with every test cell failed by ``report.problem``: what gets recorded for a
     submission that could not run (it shows no solution in the feedback)."""
-    notebook = nbformat.from_dict(kit.template)
+    notebook: nbformat.NotebookNode = nbformat.from_dict(kit.template)
     fail_tests(notebook, report.problem or "not graded", only_unrun=False)
     return notebook

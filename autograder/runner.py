@@ -40,8 +40,9 @@ import resource
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -49,7 +50,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
-from autograder.inside.kernel import JOB_FILE
+from autograder.inside.kernel import JOB_FILE, KernelJob
+
+if TYPE_CHECKING:
+    from autograder.hidden_scenarios import ProbeCell
+    from autograder.sandbox import KernelCommand
 
 KERNEL_NAME = "course-sandbox"
 PR_SET_PDEATHSIG = 1
@@ -61,6 +66,40 @@ SHARE_LOOK_SECONDS = 0.5
 HEARD_MAX_CHARACTERS = 65_536  # of a line from the watch not yet ended
 PROBE_OUTPUT_BYTES = 1024**2  # the output budget of each probe cell, apart from the notebook's
 PROBE_OUTPUTS = 100
+
+
+class RunnerJob(TypedDict):
+    """What the runner reads on stdin (see the module's docstring; :mod:`autograder.grading` writes it)."""
+
+    notebook: dict[str, Any]  # the rebuilt notebook, as JSON
+    learner_cells: Sequence[str]
+    course_cells: Sequence[str]
+    importable: Sequence[str]
+    cell_seconds: int
+    wall_seconds: int
+    output_bytes: int
+    runner_memory_bytes: int
+    matplotlib_font_list: dict[str, str]
+    probes: list[ProbeCell]
+    kernel: KernelCommand
+
+
+class Stopped(TypedDict):
+    """Why a run ended early (see the module's docstring)."""
+
+    kind: Literal["cell-stuck", "wall", "kernel-exit", "wrote-outside"]
+    cell: str
+    detail: str  # the kernel's exit status, for kernel-exit ("" otherwise)
+
+
+class RunnerOutcome(TypedDict):
+    """What the runner writes on stdout (see the module's docstring)."""
+
+    notebook: dict[str, Any]  # the executed notebook, as JSON
+    stopped: Stopped | None
+    interrupted: list[str]
+    flags: list[str]
+    observations: dict[str, Any]  # {graded cell's id: what its probe cell displayed (the kernel's, unchecked)}
 
 
 class Watched(NotebookClient):
@@ -136,19 +175,19 @@ def write_kernelspec(folder: Path, argv: list[str]) -> None:
 class Run:
     """One notebook's execution and what it observed."""
 
-    def __init__(self, job: dict[str, Any]) -> None:
-        self.notebook = nbformat.from_dict(job["notebook"])
-        self.cell_seconds: int = job["cell_seconds"]
+    def __init__(self, job: RunnerJob) -> None:
+        self.notebook: NotebookNode = nbformat.from_dict(job["notebook"])
+        self.cell_seconds = job["cell_seconds"]
         self.deadline = time.monotonic() + job["wall_seconds"]
-        self.learner_cells: list[str] = job["learner_cells"]
-        self.course_cells: list[str] = job["course_cells"]
-        self.importable: list[str] = job["importable"]
-        self.kernel: dict[str, Any] = job["kernel"]
+        self.learner_cells = job["learner_cells"]
+        self.course_cells = job["course_cells"]
+        self.importable = job["importable"]
+        self.kernel = job["kernel"]
         self.share = Path(self.kernel["share"])
-        self.font_list: dict[str, str] = job.get("matplotlib_font_list", {})
+        self.font_list = job.get("matplotlib_font_list", {})
         self.probes: dict[str, list[NotebookNode]] = {}
         for probe in job.get("probes", []):
-            cell = nbformat.v4.new_code_cell(probe["source"])
+            cell: NotebookNode = nbformat.v4.new_code_cell(probe["source"])
             cell.id = probe["id"]
             self.probes.setdefault(probe["after"], []).append(cell)
         self.observations: dict[str, Any] = {}
@@ -193,12 +232,12 @@ class Run:
             elif line.startswith("done "):
                 self.done.add(line[5:])
 
-    async def execute(self) -> dict[str, Any] | None:
+    async def execute(self) -> Stopped | None:
         """Run every cell; the reason the run stopped early, or None."""
         self.done: set[str] = set()
         loop = asyncio.get_running_loop()
         loop.add_reader(self.read_end, self.drain)
-        kernel_job = {
+        kernel_job: KernelJob = {
             "watch_fd": self.write_end,
             "learner_cells": self.learner_cells,
             "course_cells": [*self.course_cells, *(p.id for ps in self.probes.values() for p in ps)],
@@ -243,7 +282,7 @@ class Run:
         """The ids of the cells the kernel will run, in order (probe cells included)."""
         return [each.id for cell in self.notebook.cells if runs(cell) for each in [cell, *self.probes.get(cell.id, [])]]
 
-    async def run_cell(self, cell: NotebookNode, index: int) -> dict[str, Any] | None:
+    async def run_cell(self, cell: NotebookNode, index: int) -> Stopped | None:
         """Run one cell (a probe cell with an output budget of its own); why the run must stop, or None."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
@@ -296,14 +335,14 @@ def die_with_the_grader() -> None:
 
 def main() -> None:
     die_with_the_grader()
-    job = json.loads(sys.stdin.read())
+    job: RunnerJob = json.loads(sys.stdin.read())
     cap = job["runner_memory_bytes"]
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     os.environ["JUPYTER_RUNTIME_DIR"] = os.environ["JUPYTER_PATH"] = job["kernel"]["share"]
     run = Run(job)
     stopped = asyncio.run(run.execute())
     run.drain()
-    outcome = {
+    outcome: RunnerOutcome = {
         "notebook": run.notebook,
         "stopped": stopped,
         "interrupted": run.client.interrupted,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import getpass
+import io
 import os
 import re
 import shutil
@@ -37,10 +38,10 @@ import sys
 import sysconfig
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Literal, TypedDict
 
 from autograder.cgroups import ENV as CGROUPS_ENV
 from autograder.cgroups import JOIN, cgroup_problem, submission_cgroups
@@ -67,6 +68,14 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+class KernelCommand(TypedDict):
+    """How to start a submission's kernel (:func:`kernel_sandbox`; the runner's job carries it)."""
+
+    argv: list[str]  # the command; "{connection_file}" in it is filled in by whoever starts it
+    env: dict[str, str]  # the environment of the process that starts it
+    share: str  # the folder for the kernel's connection file and sockets, bound read-write into the sandbox
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,7 @@ def bwrap_command(
 @contextlib.contextmanager
 def kernel_sandbox(
     argv: list[str], limits: Limits, binds: dict[str, Path], env: dict[str, str], *, unsafe: bool = False
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[KernelCommand]:
     """How to start one submission's kernel ``argv`` in a new sandbox, for as long as the block runs:
     ``{"argv", "env", "share"}``, the command and its environment for the process that starts it,
     and ``share``, a new empty folder bound read-write into the sandbox at its own path (for the
@@ -242,7 +251,9 @@ def run_capped(command: list[str], stdin: bytes, limits: Limits, env: dict[str, 
         env=env,
         start_new_session=True,
     )
-    assert process.stdin and process.stdout and process.stderr
+    # With PIPE and the default buffering, stdout and stderr are buffered readers (typeshed: IO[bytes]).
+    assert process.stdin and isinstance(process.stdout, io.BufferedReader)
+    assert isinstance(process.stderr, io.BufferedReader)
     stop = functools.partial(_kill_group, process.pid)
     stdout = CappedReader(process.stdout, RESULT_MAX_BYTES, keep="head", on_overflow=stop)
     stderr = CappedReader(process.stderr, STDERR_KEPT_BYTES, keep="tail")
@@ -268,7 +279,14 @@ class CappedReader:
     (``keep="head"``; past the cap ``on_overflow`` is called once and the rest is read and dropped)
     or the last (``keep="tail"``). Nothing the sandbox writes is buffered whole."""
 
-    def __init__(self, pipe: Any, cap: int, *, keep: str, on_overflow: Any = None) -> None:
+    def __init__(
+        self,
+        pipe: io.BufferedReader,
+        cap: int,
+        *,
+        keep: Literal["head", "tail"],
+        on_overflow: Callable[[], None] | None = None,
+    ) -> None:
         self.pipe, self.cap, self.keep, self.on_overflow = pipe, cap, keep, on_overflow
         self.kept = bytearray()
         self.overflowed = False
@@ -295,7 +313,7 @@ class CappedReader:
         return bytes(self.kept)
 
 
-def _feed(pipe: Any, data: bytes) -> None:
+def _feed(pipe: IO[bytes], data: bytes) -> None:
     """Write ``data`` to the sandbox's stdin and close it (it may stop reading: that is its problem)."""
     with contextlib.suppress(OSError), pipe:
         pipe.write(data)

@@ -63,7 +63,7 @@ def parse_submission(path: Path, raw: bytes) -> Submission:
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         return Submission(path, None, "the file is JSON but not a Jupyter notebook")
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        notebook: nbformat.NotebookNode = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
     except Exception as error:  # nbformat raises many kinds for malformed notebooks
         return Submission(path, None, f"the notebook is malformed: {str(error).splitlines()[0][:200]}")

@@ -21,16 +21,20 @@ import inspect
 import sys
 import sysconfig
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from coursekit.virtual_time import VirtualRun
 
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
 P = ParamSpec("P")
 R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
 
 
 def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
@@ -100,7 +104,11 @@ def learner_frames(tb: TracebackType | None) -> TracebackType | None:
 
 
 def show_check_failure(
-    shell: Any, etype: type[BaseException], value: BaseException, tb: TracebackType | None, tb_offset: Any = None
+    shell: InteractiveShell,
+    etype: type[BaseException],
+    value: BaseException,
+    tb: TracebackType | None,
+    tb_offset: int | None = None,
 ) -> None:
     """IPython's custom exception handler for :class:`CheckFailed`: the usual error output (so the
     cell fails, and nbgrader scores it 0), its traceback showing the learner's frames only."""
@@ -122,7 +130,7 @@ PLACEHOLDER_OPERATIONS = frozenset(
 )
 
 
-def is_placeholder(function: Any) -> bool:
+def is_placeholder(function: object) -> bool:
     """Is ``function``'s body only nbgrader's ``raise NotImplementedError()`` (after a docstring
     and comments), as the release has it?"""
     code = getattr(function, "__code__", None)
@@ -133,7 +141,7 @@ def is_placeholder(function: Any) -> bool:
 
 
 @contextmanager
-def watching_placeholders(subject: Any) -> Iterator[list[str]]:
+def watching_placeholders(subject: object) -> Iterator[list[str]]:
     """Within the block, a list of the placeholders of ``subject`` that were called: ``subject``
     itself if it is one (it is the function under check), or those of a class's methods that
     ran (each is wrapped for the block, raising as before). An unused placeholder (an optional
@@ -144,7 +152,10 @@ def watching_placeholders(subject: Any) -> Iterator[list[str]]:
             called.append(getattr(subject, "__name__", "it"))
         yield called
         return
-    stubs = placeholder_methods(subject) if inspect.isclass(subject) else {}
+    if not inspect.isclass(subject):
+        yield called
+        return
+    stubs = placeholder_methods(subject)
     for name, (stub, function) in stubs.items():
         noting = _noting_calls(function, f"{subject.__name__}.{name}", called)
         setattr(subject, name, type(stub)(noting) if isinstance(stub, classmethod | staticmethod) else noting)
@@ -155,10 +166,10 @@ def watching_placeholders(subject: Any) -> Iterator[list[str]]:
             setattr(subject, name, stub)
 
 
-def placeholder_methods(cls: type) -> dict[str, tuple[Any, Callable[..., Any]]]:
+def placeholder_methods(cls: type) -> dict[str, tuple[object, Callable[..., Any]]]:
     """The methods of ``cls`` still left as the release's placeholder: {name: (the class attribute,
     its function)}; class and static methods included (their function is the wrapped one)."""
-    found: dict[str, tuple[Any, Callable[..., Any]]] = {}
+    found: dict[str, tuple[object, Callable[..., Any]]] = {}
     for name, value in vars(cls).items():
         function = value.__func__ if isinstance(value, classmethod | staticmethod) else value
         if inspect.isfunction(function) and is_placeholder(function):
@@ -197,7 +208,7 @@ def unimplemented(subject: str, what: str) -> CheckFailed:
     )
 
 
-def describe_call(name: str, signature: inspect.Signature, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+def describe_call(name: str, signature: inspect.Signature, args: Sequence[object], kwargs: Mapping[str, object]) -> str:
     """``name(first, key=value, ...)``: a call that reruns the same scenario.
 
     Every argument is shown by keyword after the first (the learner's function or class),
@@ -211,7 +222,7 @@ def describe_call(name: str, signature: inspect.Signature, args: Sequence[Any], 
     return f"{name}({', '.join(shown)})"
 
 
-def describe_argument(value: Any) -> str:
+def describe_argument(value: object) -> str:
     """A function or class by its name; anything else by ``repr``."""
     if inspect.isclass(value) or inspect.isroutine(value):
         return getattr(value, "__name__", repr(value))
@@ -299,7 +310,7 @@ class Chain:
         else:
             print(f"✓ {prop}")
 
-    def require_async_function(self, candidate: Any, name: str) -> None:
+    def require_async_function(self, candidate: object, name: str) -> None:
         """The learner defined ``name`` with ``async def``."""
         if inspect.isfunction(candidate):
             kind = "a plain function (`def`, not `async def`)"
@@ -378,13 +389,13 @@ def leaf_exceptions(group: BaseExceptionGroup) -> list[BaseException]:
     ]
 
 
-def describe_values(values: Sequence[Any], limit: int = 8) -> str:
+def describe_values(values: Sequence[object], limit: int = 8) -> str:
     """``[a, b, ...]``: at most ``limit`` values, by repr."""
     shown = ", ".join(map(repr, values[:limit]))
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
-def describe_dict_difference(actual: dict[Any, Any], expected: dict[Any, Any], name: str = "the dict") -> str:
+def describe_dict_difference(actual: Mapping[K, object], expected: Mapping[K, object], name: str = "the dict") -> str:
     """Missing keys, unexpected keys, and the first wrong value of dict ``name``, in one line."""
     missing = [key for key in expected if key not in actual]
     extra = [key for key in actual if key not in expected]

@@ -13,12 +13,11 @@ draws nothing, so Run All on an untouched chapter shows every other part of it.
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 from coursekit.checks import is_placeholder, placeholder_methods
 
 
-def unfinished(subject: Any) -> list[str]:
+def unfinished(subject: object) -> list[str]:
     """The placeholders left in ``subject``: the function itself, or a class's methods (by name).
 
     A class's private helpers (``_name``, not ``__dunder__``) do not count: a statement may leave
@@ -33,7 +32,7 @@ def is_private_helper(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
-def exercise_done(exercise: str, *subjects: Any) -> bool:
+def exercise_done(exercise: str, *subjects: object) -> bool:
     """True when none of ``subjects`` is the release's placeholder; otherwise say that this cell
     needs ``exercise`` (e.g. "exercise 1") first, and return False."""
     left = [placeholder for subject in subjects for placeholder in unfinished(subject)]

@@ -24,7 +24,6 @@ import sys
 import types
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -36,7 +35,7 @@ METHODS = ("nearest-rank", "linear")
 _SHARED = (type, types.BuiltinFunctionType, types.FunctionType, types.MethodType, types.ModuleType, type(None))
 
 
-def footprint(obj: Any) -> int:
+def footprint(obj: object) -> int:
     """Bytes held by ``obj``: ``sys.getsizeof`` summed over the object, its attributes
     (``__dict__``, ``__slots__``) and the items of its containers (list, tuple, set, dict,
     deque, array), each object counted once. Classes, functions and modules are not counted

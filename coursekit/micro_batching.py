@@ -15,17 +15,33 @@ reads; :func:`serve` and :func:`caller_reports` play callers arriving at given t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from coursekit.events import emit
 
 Entry = tuple[Any, "asyncio.Future[Any]"]
 BatchHandler = Callable[[list[Any]], Awaitable[Sequence[Any]]]
-MakeBatcher = Callable[..., Any]
 
 
-async def traced_submit(batcher: Any, item: Any) -> Any:
+class Batcher(Protocol):
+    """What every batcher has (the learner's ``MicroBatcher``); items and results are the callers'."""
+
+    async def submit(self, item: Any) -> Any: ...
+
+    async def close(self) -> None: ...
+
+
+class MakeBatcher(Protocol):
+    """How a batcher is made, to be used with ``async with``: the learner's ``MicroBatcher`` class."""
+
+    def __call__(
+        self, handler: BatchHandler, *, batch_size: int, max_wait: float
+    ) -> contextlib.AbstractAsyncContextManager[Batcher]: ...
+
+
+async def traced_submit(batcher: Batcher, item: Any) -> Any:
     """``await batcher.submit(item)``, between a ``batch.submit`` and a ``batch.result`` event."""
     emit("batch.submit", item=item)
     outcome = "cancelled"
@@ -78,4 +94,4 @@ async def caller_reports(submit: Callable[[Any], Awaitable[Any]], arrivals: Iter
     return await asyncio.gather(*tasks)
 
 
-__all__ = ["BatchHandler", "Entry", "MakeBatcher", "caller_reports", "serve", "traced_submit"]
+__all__ = ["BatchHandler", "Batcher", "Entry", "MakeBatcher", "caller_reports", "serve", "traced_submit"]

@@ -27,13 +27,22 @@ import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias, overload
 
 from coursekit.virtual_time import VirtualRun
 
 DIGITS = 6
 MIME = "application/vnd.asyncio-course.observations+json"
 SHOWN_CHARACTERS = 300  # of an observation, in a message
+
+JSON: TypeAlias = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
+# One hidden scenario, as ``draw`` makes it: a JSON object, whose values the probe that drew it
+# reads by key (a scenario may nest other probes' scenarios).
+Scenario: TypeAlias = dict[str, Any]
+Observation: TypeAlias = JSON  # what ``observe`` returned, made plain JSON by :func:`canonical`
+# A namespace the code under test is found in by name (the kernel's, or the reference's): its
+# values are whatever the learner's cells defined.
+Names: TypeAlias = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -49,16 +58,16 @@ class Probe:
     Per grading run: one scenario from each of ``edges`` (draws of a boundary the statement
     names, such as no items or one, so that every run tries it), then ``count`` from ``draw``."""
 
-    draw: Callable[[random.Random], dict[str, Any]]
-    observe: Callable[[Mapping[str, Any], dict[str, Any]], Any]
+    draw: Callable[[random.Random], Scenario]
+    observe: Callable[[Names, Scenario], object]
     count: int = 8
-    judge: Callable[[dict[str, Any], Any, Any], str | None] | None = None
-    edges: tuple[Callable[[random.Random], dict[str, Any]], ...] = ()
+    judge: Callable[[Scenario, Observation, Observation], str | None] | None = None
+    edges: tuple[Callable[[random.Random], Scenario], ...] = ()
 
-    def scenarios(self, rng: random.Random) -> list[dict[str, Any]]:
+    def scenarios(self, rng: random.Random) -> list[Scenario]:
         return [canonical(edge(rng)) for edge in self.edges] + [canonical(self.draw(rng)) for _ in range(self.count)]
 
-    def run(self, names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    def run(self, names: Names, scenario: Scenario) -> Observation:
         """The observation of one scenario; an error or a hang is an observation too."""
         try:
             return canonical(self.observe(names, scenario))
@@ -67,7 +76,7 @@ class Probe:
         except BaseException as error:  # noqa: BLE001  (the learner's code may raise anything)
             return {"raised": type(error).__name__}
 
-    def differs(self, scenario: dict[str, Any], observed: Any, expected: Any) -> str | None:
+    def differs(self, scenario: Scenario, observed: Observation, expected: Observation) -> str | None:
         """What is wrong with ``observed`` (one line), or None when it agrees with ``expected``."""
         if self.judge is not None and not _raised(expected):
             return None if observed == expected else self.judge(scenario, observed, expected)
@@ -76,11 +85,15 @@ class Probe:
         return f"observed {shown(observed)}, the statement gives {shown(expected)}"
 
 
-def _raised(observation: Any) -> bool:
+def _raised(observation: Observation) -> bool:
     return isinstance(observation, dict) and set(observation) == {"raised"}
 
 
-def canonical(value: Any) -> Any:
+@overload
+def canonical(value: Mapping[str, object]) -> dict[str, JSON]: ...
+@overload
+def canonical(value: object) -> JSON: ...
+def canonical(value: object) -> JSON:
     """``value`` as plain JSON with floats rounded to :data:`DIGITS` decimals (tuples become lists)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
@@ -95,7 +108,7 @@ def canonical(value: Any) -> Any:
     raise TypeError(f"an observation holds a {type(value).__name__}, not plain JSON")
 
 
-def outcome(run: VirtualRun[Any]) -> Any:
+def outcome(run: VirtualRun[Any]) -> dict[str, object]:
     """A virtual run as an observation: its value, or how it did not return."""
     if run.outcome == "returned":
         return {"returned": run.value}
@@ -104,7 +117,7 @@ def outcome(run: VirtualRun[Any]) -> Any:
     return {run.outcome: True}
 
 
-def shown(observation: Any) -> str:
+def shown(observation: Observation) -> str:
     text = json.dumps(observation)
     return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
 
@@ -115,7 +128,7 @@ def probes_of(topic: str) -> dict[str, Probe]:
     return dict(module.PROBES)
 
 
-def observations(topic: str, cell: str, names: Mapping[str, Any], scenarios: list[dict[str, Any]]) -> list[Any]:
+def observations(topic: str, cell: str, names: Names, scenarios: list[Scenario]) -> list[Observation]:
     """The observations of ``cell``'s probe on ``scenarios``, with the code found in ``names``."""
     probe = probes_of(topic)[cell]
     return [probe.run(names, scenario) for scenario in scenarios]
@@ -132,7 +145,7 @@ def report(topic: str, cell: str, scenarios_json: str) -> None:
     display({MIME: {"cell": cell, "observations": found}}, raw=True)
 
 
-def rerun(topic: str, cell: str, scenario: dict[str, Any], names: Mapping[str, Any] | None = None) -> Any:
+def rerun(topic: str, cell: str, scenario: Scenario, names: Names | None = None) -> Observation:
     """What your code gives on one scenario of a grading report (``names``: your notebook's, by default)."""
     if names is None:
         from IPython import get_ipython

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -32,6 +32,8 @@ from coursekit.rate_limits import Decision
 
 
 class NonWaitingLimiter(Protocol):
+    """What the middleware needs of a limiter (the learner's ``PerClientLimiter``)."""
+
     def try_acquire(self, client_id: str, amount: int = 1) -> Decision: ...
 
 
@@ -47,7 +49,7 @@ def client_id(scope: Scope) -> str:
 class RateLimitMiddleware:
     """``app`` behind ``limiter``: a refused request gets 429 and ``Retry-After`` without reaching ``app``."""
 
-    def __init__(self, app: ASGIApp, limiter: Any, *, key: Callable[[Scope], str] = client_id) -> None:
+    def __init__(self, app: ASGIApp, limiter: NonWaitingLimiter, *, key: Callable[[Scope], str] = client_id) -> None:
         self.app, self.limiter, self.key = app, limiter, key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

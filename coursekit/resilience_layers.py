@@ -125,13 +125,15 @@ class _LoopClock:
 def _on_loop_clock() -> Iterator[None]:
     """purgatory reads ``time.time()``; for the span of one synchronous step it reads the loop's clock.
 
-    No ``await`` happens inside, so no other task can see the swap."""
-    saved = purgatory_model.time
-    purgatory_model.time = _LoopClock  # type: ignore[assignment]  # only .time() is used
+    No ``await`` happens inside, so no other task can see the swap. The swap is in the module's
+    namespace: ``time`` is a global purgatory imported there, not a name it exports."""
+    namespace = vars(purgatory_model)
+    saved = namespace["time"]
+    namespace["time"] = _LoopClock  # only .time() is used
     try:
         yield
     finally:
-        purgatory_model.time = saved
+        namespace["time"] = saved
 
 
 _STATES = {"closed": BreakerState.CLOSED, "opened": BreakerState.OPEN, "half-opened": BreakerState.HALF_OPEN}

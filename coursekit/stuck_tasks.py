@@ -75,7 +75,7 @@ def _describe(task: asyncio.Task[Any]) -> StuckTask:
     return StuckTask(task.get_name(), coroutine, waiting_on, where)
 
 
-def _await_chain(coro: Any) -> list[FrameType]:
+def _await_chain(coro: object) -> list[FrameType]:
     """The frames of a suspended coroutine and everything it awaits, outermost first."""
     frames: list[FrameType] = []
     while coro is not None:

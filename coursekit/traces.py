@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 from coursekit.events import Event
@@ -65,7 +66,7 @@ def picture_run(subject: str) -> Callable[[F], F]:
     return mark
 
 
-def picture_runs(module: Any) -> dict[str, PictureRun]:
+def picture_runs(module: ModuleType) -> dict[str, PictureRun]:
     """The picture runs a module defines, by name."""
     return {
         name: value for name, value in vars(module).items() if callable(value) and hasattr(value, "reference_subject")
@@ -142,7 +143,7 @@ def same_traces(saved: str, recorded: str) -> bool:
 
 
 def _canonical(text: str) -> dict[str, Any]:
-    traces = json.loads(text)
+    traces: dict[str, Any] = json.loads(text)
     for trace in traces.values():
         events = [json.dumps(event, sort_keys=True) for event in trace["events"]]
         events = [re.sub(r'"task-\d+"', '"task-?"', event) for event in events]

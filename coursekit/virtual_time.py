@@ -30,6 +30,7 @@ import threading
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Generic, Literal, TypeVar, cast
 
 import looptime
@@ -215,7 +216,7 @@ def _cancel_everything(loop: asyncio.AbstractEventLoop, wall_limit: float) -> No
                 coroutine.close()
 
 
-def _raise_wall_clock_exceeded(signum: int, frame: Any) -> None:
+def _raise_wall_clock_exceeded(signum: int, frame: FrameType | None) -> None:
     raise WallClockExceeded("the code kept the thread busy past the wall-clock limit")
 
 
@@ -238,7 +239,7 @@ def _innermost_user_line(error: BaseException) -> str:
 
 def _describe_context(context: dict[str, Any]) -> str:
     exception = context.get("exception")
-    message = context.get("message", "")
+    message: str = context.get("message", "")
     task = context.get("task") or context.get("future")
     if isinstance(task, asyncio.Task):
         message = f"{message} (task {task.get_name()})"

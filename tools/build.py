@@ -23,7 +23,6 @@ import importlib
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
@@ -67,7 +66,7 @@ def coalesce_streams(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        merged: list[Any] = []
+        merged: list[nbformat.NotebookNode] = []
         for output in cell.outputs:
             previous = merged[-1] if merged else None
             if (

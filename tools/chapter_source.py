@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,10 @@ from nbformat.v4 import new_notebook
 
 from coursekit.table_of_contents import ChapterEntry, table_of_contents
 from tools.solution_regions import solution_source
+
+# nbformat's cell constructors are unannotated; each returns a NotebookNode.
+new_code_cell: Callable[..., nbformat.NotebookNode] = nbformat.v4.new_code_cell
+new_markdown_cell: Callable[..., nbformat.NotebookNode] = nbformat.v4.new_markdown_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
@@ -120,7 +125,7 @@ def named_cell(chapter: Chapter, name: str) -> str:
 def build_notebook(chapter: Chapter) -> nbformat.NotebookNode:
     """The nbgrader source notebook of ``chapter``, without outputs."""
     cells = [_nbgrader_cell(chapter, number, cell) for number, cell in enumerate(read_cells(chapter))]
-    notebook = new_notebook(
+    notebook: nbformat.NotebookNode = new_notebook(
         cells=cells,
         metadata={
             "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -150,27 +155,25 @@ def _nbgrader_cell(chapter: Chapter, number: int, cell: nbformat.NotebookNode) -
         if roles and roles != ["statement"]:
             raise ChapterSourceError(f"{where}: a markdown cell can only be a statement, not {roles[0]}")
         if roles:
-            return nbformat.v4.new_markdown_cell(source, metadata=_grading(marker["statement"], locked=True))
-        return nbformat.v4.new_markdown_cell(source)
+            return new_markdown_cell(source, metadata=_grading(marker["statement"], locked=True))
+        return new_markdown_cell(source)
     if not roles:
-        return nbformat.v4.new_code_cell(source)
+        return new_code_cell(source)
     role, grade_id = roles[0], marker[roles[0]]
     if (role == "tests") != (points is not None):
         raise ChapterSourceError(f"{where}: points= goes with tests= and only there")
     if role == "statement":
         raise ChapterSourceError(f"{where}: statement= marks a markdown cell; use locked= for code")
     if role == "locked":
-        return nbformat.v4.new_code_cell(source, metadata=_grading(grade_id, locked=True))
+        return new_code_cell(source, metadata=_grading(grade_id, locked=True))
     if role == "solution":
-        return nbformat.v4.new_code_cell(
-            _solution_cell(where, source), metadata=_grading(grade_id, solution=True, locked=False)
-        )
+        return new_code_cell(_solution_cell(where, source), metadata=_grading(grade_id, solution=True, locked=False))
     _require_one_line_statements(where, source)
     body = source.replace("### BEGIN HIDDEN TESTS", f"{HIDDEN_TESTS_NOTE}\n### BEGIN HIDDEN TESTS", 1)
     # JupyterLab's Run All goes on past a cell tagged raises-exception: an unsolved exercise's
     # failing check does not hide the rest of the chapter (nbgrader still scores it 0).
     metadata = {**_grading(grade_id, grade=True, locked=True, points=points), "tags": [RUN_ALL_GOES_ON]}
-    return nbformat.v4.new_code_cell(body, metadata=metadata)
+    return new_code_cell(body, metadata=metadata)
 
 
 def _require_one_line_statements(where: str, source: str) -> None:

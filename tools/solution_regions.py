@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import inspect
-from typing import Any
+from types import FunctionType
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -25,8 +25,8 @@ class NoSolutionRegion(ValueError):
     """A reference object that does not say which part the learner writes."""
 
 
-def solution_source(obj: Any) -> str:
-    """``obj``'s exact source, with its solution region(s) marked."""
+def solution_source(obj: FunctionType | type) -> str:
+    """``obj``'s exact source (a reference function or class), with its solution region(s) marked."""
     source = inspect.getsource(obj).rstrip("\n")
     if BEGIN in source:
         return source

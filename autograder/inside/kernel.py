@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TypedDict
 
 from autograder.inside import watch
 
@@ -23,6 +25,17 @@ JOB_FILE = "kernel-job.json"
 # looptime, under coursekit, skips the pytest fixture it offers when pytest is installed
 # (importing pytest costs 0.25 s of CPU a notebook).
 NEVER_IMPORTED = ("debugpy", "pytest")
+
+
+class KernelJob(TypedDict):
+    """The kernel's job, as the runner writes it to :data:`JOB_FILE` (see the module's docstring)."""
+
+    watch_fd: int
+    learner_cells: Sequence[str]
+    course_cells: Sequence[str]
+    order: Sequence[str]
+    importable: Sequence[str]
+    matplotlib_font_list: dict[str, str]
 
 
 def seed_matplotlib_folder(font_list: dict[str, str]) -> None:
@@ -36,7 +49,7 @@ def seed_matplotlib_folder(font_list: dict[str, str]) -> None:
 
 def main() -> None:
     connection_file = sys.argv[sys.argv.index("-f") + 1]
-    job = json.loads((Path(connection_file).parent / JOB_FILE).read_text())
+    job: KernelJob = json.loads((Path(connection_file).parent / JOB_FILE).read_text())
     seed_matplotlib_folder(job["matplotlib_font_list"])
     the_watch = watch.install(
         job["watch_fd"], job["order"], set(job["learner_cells"]), set(job["course_cells"]), frozenset(job["importable"])

@@ -28,8 +28,8 @@ import os
 import sys
 import sysconfig
 import threading
-from collections.abc import Iterable
-from types import FrameType
+from collections.abc import Iterable, Mapping, Sequence
+from types import FrameType, ModuleType
 from typing import Any
 
 WATCHED_PACKAGES = frozenset(
@@ -71,7 +71,7 @@ class Watch:
     """The kernel's watch; :func:`install` makes the one instance."""
 
     def __init__(
-        self, fd: int, order: list[str], learner_cells: set[str], course_cells: set[str], importable: frozenset[str]
+        self, fd: int, order: Sequence[str], learner_cells: set[str], course_cells: set[str], importable: frozenset[str]
     ) -> None:
         self.fd = fd
         self.importable = importable
@@ -132,7 +132,7 @@ class Watch:
             return f"uses ctypes ({event})"
         return ALWAYS_FLAGGED.get(event)
 
-    def defined_by_learner(self, function: Any) -> bool:
+    def defined_by_learner(self, function: object) -> bool:
         code = getattr(function, "__code__", None)
         return code is not None and code.co_filename in self.learner_files
 
@@ -179,7 +179,7 @@ class Watch:
         self.transformers = self.transformer_ids()
         self.threads = {thread.ident or 0 for thread in threading.enumerate()}
 
-    def watched_modules(self) -> Iterable[tuple[str, Any]]:
+    def watched_modules(self) -> Iterable[tuple[str, ModuleType]]:
         for name, module in list(sys.modules.items()):
             if name.split(".")[0] in WATCHED_PACKAGES and module is not None:
                 yield name, module
@@ -294,7 +294,7 @@ def guard_imports(watch: Watch) -> None:
     builtins.__import__ = guarded
 
 
-def binds_submodule(name: str, module: Any, key: str, before: dict[str, int]) -> bool:
+def binds_submodule(name: str, module: ModuleType, key: str, before: dict[str, int]) -> bool:
     """Is ``module.key`` new, and the submodule ``name.key`` itself? Importing a submodule binds it
     in its package (``import coursekit.traces`` sets ``coursekit.traces``): that changes nothing
     the course set up."""
@@ -302,7 +302,7 @@ def binds_submodule(name: str, module: Any, key: str, before: dict[str, int]) ->
     return key not in before and value is not None and sys.modules.get(f"{name}.{key}") is value
 
 
-def identities(mapping: Any) -> dict[str, int]:
+def identities(mapping: Mapping[str, object]) -> dict[str, int]:
     return {str(key): id(value) for key, value in list(mapping.items())}
 
 
@@ -332,7 +332,7 @@ def bound_names(source: str, namespace: dict[str, Any]) -> list[str]:
 
 
 def install(
-    fd: int, order: list[str], learner_cells: set[str], course_cells: set[str], importable: frozenset[str]
+    fd: int, order: Sequence[str], learner_cells: set[str], course_cells: set[str], importable: frozenset[str]
 ) -> Watch:
     """Start the audit hook now; :func:`attach` it to the shell once IPython exists.
 

@@ -38,7 +38,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from coursekit.events import emit
 from coursekit.service.faults import Faults, decide
@@ -159,7 +159,7 @@ class Service:
             emit("server.response", path=path, status=record.status, outcome=record.outcome)
 
     def _recording(self, send: Send, record: Record) -> Send:
-        async def send_and_record(message: Any) -> None:
+        async def send_and_record(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.status = message["status"]
                 message.setdefault("headers", []).append((b"date", self._date(0.0).encode()))
