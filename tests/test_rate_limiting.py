@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coursekit import scenario
 from coursekit.analysis_rate_limiting import admissions, bucket_tokens, busiest_window, most_in_any_window, per_window
-from coursekit.chapter_checks import rate_limiting as rate_limiting_checks
 from coursekit.chapter_checks.rate_limiting import (
     BucketModel,
     bucket_schedule,
@@ -314,7 +314,7 @@ def test_the_window_check_and_the_window_picture_measure_one_trace_alike(monkeyp
         runs.append(run_virtual(*args, **kwargs))
         return runs[-1]
 
-    monkeypatch.setattr(rate_limiting_checks, "run_virtual", keep)
+    monkeypatch.setattr(scenario, "run_virtual", keep)
     with pytest.raises(CheckFailed) as failure:
         check_log_limit(FixedWindowCounter)
     (run,) = runs

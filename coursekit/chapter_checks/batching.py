@@ -43,6 +43,7 @@ from coursekit.checks import Chain, describe_error, describe_values, learner_fac
 from coursekit.events import Kind
 from coursekit.micro_batching import traced_submit
 from coursekit.queues import STOP, TracedQueue
+from coursekit.scenario import sleep_until
 from coursekit.stuck_tasks import describe_pending
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
@@ -713,7 +714,7 @@ def _run_batcher(
         if end.done():
             record.ended_at = loop.time()
             record.end_error = asyncio.CancelledError() if end.cancelled() else end.exception()
-            await asyncio.sleep(max(0.0, max((at for at, _ in arrivals), default=0.0) - loop.time()))
+            await sleep_until(max((at for at, _ in arrivals), default=0.0))
             for _ in range(3):  # callers whose futures were just resolved finish now
                 await asyncio.sleep(0)
         else:

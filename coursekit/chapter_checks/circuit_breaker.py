@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ import httpx
 from coursekit.analysis import breaker_transitions
 from coursekit.breaker_states import BreakerState, CircuitOpenError, UpstreamError
 from coursekit.checks import Chain, describe_error, learner_facing
+from coursekit.scenario import make, run_scenario, sleep_until
 from coursekit.service import Faults, RateLimit, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
 
@@ -99,36 +99,14 @@ async def _call(breaker: Any, upstream: Upstream, func: Callable[..., Any], *arg
     return outcome
 
 
-async def _sleep_until(when: float) -> None:
-    await asyncio.sleep(max(0.0, when - asyncio.get_running_loop().time()))
-
-
-def _new_breaker(chain: Chain, breaker_class: Any, **settings: Any) -> Any:
-    """Make the learner's breaker outside any run (a constructor needs no loop)."""
-    chain.require(
-        inspect.isclass(breaker_class),
-        "CircuitBreaker is a class",
-        observed=f"CircuitBreaker is {breaker_class!r}",
-        hint="run the cell that defines `class CircuitBreaker`",
-    )
-    try:
-        return breaker_class(**settings)
-    except Exception as error:  # noqa: BLE001  (reported)
-        chain.fail(
-            f"CircuitBreaker({', '.join(f'{k}={v!r}' for k, v in settings.items())}) can be made",
-            observed=f"raised {describe_error(error)}",
-            hint="keep the given constructor and its parameters",
-        )
+HANG_HINT = (
+    "a breaker must never wait for a lock it already holds, nor hold one while the call runs: "
+    "asyncio.Lock is not reentrant (document 001's breaker hangs on its first call this way)"
+)
 
 
 def _run(chain: Chain, main: Callable[[], Awaitable[Any]], deadline: float) -> Any:
-    run: VirtualRun[Any] = run_virtual(main, deadline=deadline)
-    chain.require_finished(
-        run,
-        "the scenario",
-        hang_hint="a breaker must never wait for a lock it already holds, nor hold one while the call runs: "
-        "asyncio.Lock is not reentrant (document 001's breaker hangs on its first call this way)",
-    )
+    run = run_scenario(chain, main, deadline=deadline, hang_hint=HANG_HINT)
     return run.value, run
 
 
@@ -194,7 +172,9 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
     closed: a success resets the count), then the ``threshold``-th consecutive failure: it is made and its
     error reaches the caller, and it opens the breaker; the next call is rejected without being made."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class, failure_threshold=threshold, recovery_timeout=60.0, name="items")
+    breaker = make(
+        chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=60.0, name="items"
+    )
     upstream = Upstream()
     plan = [True] * (threshold - 1) + [False] + [True] * threshold + [False]
 
@@ -278,8 +258,13 @@ def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float
     their error through and do not open it; then ``threshold - 1`` ServiceDown failures, a NotCounted (a
     success: the count goes back to 0), and ``threshold`` ServiceDown failures, which open it."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(
-        chain, breaker_class, failure_threshold=threshold, recovery_timeout=60.0, counted=(ServiceDown,)
+    breaker = make(
+        chain,
+        breaker_class,
+        "CircuitBreaker",
+        failure_threshold=threshold,
+        recovery_timeout=60.0,
+        counted=(ServiceDown,),
     )
     upstream = Upstream()
 
@@ -339,7 +324,7 @@ def check_breaker_rejects_while_open(
     a call at exactly ``timeout`` after it is made too (the wait is over)."""
     chain = Chain("CircuitBreaker")
     for probes in ((timeout / 2, timeout - epsilon, timeout + epsilon), (timeout - epsilon, timeout)):
-        breaker = _new_breaker(chain, breaker_class, failure_threshold=1, recovery_timeout=timeout)
+        breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout)
         upstream = Upstream()
 
         async def main(breaker: Any = breaker, upstream: Upstream = upstream, probes: Any = probes) -> Any:
@@ -347,7 +332,7 @@ def check_breaker_rejects_while_open(
             opened = await _trip(breaker, upstream, 1)()
             outcomes = []
             for offset in probes:
-                await _sleep_until(opened + offset)
+                await sleep_until(opened + offset)
                 outcomes.append((offset, await _call(breaker, upstream, upstream.make())))
             return opened, outcomes
 
@@ -392,15 +377,15 @@ def check_breaker_half_open_limit(
     """Opened at ``start``; at ``start + timeout``, ``limit + extra`` calls arrive at once, each taking 2 s:
     exactly ``limit`` are made (trial calls); the other ``extra`` are rejected at once with CircuitOpenError."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(
-        chain, breaker_class, failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=limit
+    breaker = make(
+        chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=limit
     )
     upstream = Upstream()
 
     async def main() -> list[Outcome]:
         await asyncio.sleep(start)
         opened = await _trip(breaker, upstream, 1)()
-        await _sleep_until(opened + timeout)
+        await sleep_until(opened + timeout)
         funcs = [upstream.make(duration=2.0) for _ in range(limit + extra)]
         return await _concurrent(breaker, upstream, funcs)()
 
@@ -441,18 +426,18 @@ def check_breaker_reopens(
     timer: a call ``timeout - epsilon`` after that failure is rejected (the old timer would have let it
     through), one ``timeout + epsilon`` after it is made."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class, failure_threshold=threshold, recovery_timeout=timeout)
+    breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=timeout)
     upstream = Upstream()
 
     async def main() -> tuple[Outcome, Any, list[Outcome]]:
         await asyncio.sleep(start)
         opened = await _trip(breaker, upstream, threshold)()
-        await _sleep_until(opened + timeout)
+        await sleep_until(opened + timeout)
         trial = await _call(breaker, upstream, upstream.make(fails=True, duration=1.0))
         state = _state(breaker)
         later = []
         for offset in (timeout - epsilon, timeout + epsilon):
-            await _sleep_until(trial.asked + 1.0 + offset)
+            await sleep_until(trial.asked + 1.0 + offset)
             later.append(await _call(breaker, upstream, upstream.make()))
         return trial, state, later
 
@@ -506,9 +491,10 @@ def check_breaker_closes(
     all succeed: half open until the ``limit``-th, closed after it. The counts start again from 0:
     ``threshold - 1`` failures leave it closed, one more opens it."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(
+    breaker = make(
         chain,
         breaker_class,
+        "CircuitBreaker",
         failure_threshold=threshold,
         recovery_timeout=timeout,
         half_open_max_calls=limit,
@@ -518,7 +504,7 @@ def check_breaker_closes(
     async def main() -> tuple[list[tuple[Outcome, Any]], list[tuple[Outcome, Any]]]:
         await asyncio.sleep(start)
         opened = await _trip(breaker, upstream, threshold)()
-        await _sleep_until(opened + timeout)
+        await sleep_until(opened + timeout)
         trials = []
         for _ in range(limit):
             outcome = await _call(breaker, upstream, upstream.make(duration=1.0))
@@ -566,7 +552,7 @@ def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
     closed, the 5th opens it; a call 29.75 s after it opened is rejected, one at exactly 30 s is a trial
     call that succeeds and closes it (one trial); every event is named ``"breaker"``."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class)
+    breaker = make(chain, breaker_class, "CircuitBreaker")
     upstream = Upstream()
 
     async def main() -> tuple[list[tuple[Outcome, Any]], Outcome, Outcome, Any]:
@@ -576,9 +562,9 @@ def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
             failures.append((await _call(breaker, upstream, upstream.make(fails=True)), _state(breaker)))
             await asyncio.sleep(1.0)
         opened = failures[-1][0].ended or 0.0
-        await _sleep_until(opened + 29.75)
+        await sleep_until(opened + 29.75)
         early = await _call(breaker, upstream, upstream.make())
-        await _sleep_until(opened + 30.0)
+        await sleep_until(opened + 30.0)
         trial = await _call(breaker, upstream, upstream.make())
         return failures, early, trial, _state(breaker)
 
@@ -623,9 +609,10 @@ def check_breaker_trial_outcomes(
     freed their slots, so exactly ``limit`` are made; ``limit - 2`` of them take 1 s, the others 3 s: when
     the 1 s ones have succeeded, ``limit`` trials have succeeded and the breaker is closed. ``limit >= 3``."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(
+    breaker = make(
         chain,
         breaker_class,
+        "CircuitBreaker",
         failure_threshold=1,
         recovery_timeout=timeout,
         half_open_max_calls=limit,
@@ -637,7 +624,7 @@ def check_breaker_trial_outcomes(
     async def main() -> Any:
         await asyncio.sleep(start)
         opened = await _trip(breaker, upstream, 1)()
-        await _sleep_until(opened + timeout)
+        await sleep_until(opened + timeout)
         first = await _call(breaker, upstream, upstream.make(duration=1.0))
         first_state = _state(breaker)
         second = await _call(breaker, upstream, upstream.make(fails=True, duration=1.0, error=NotCounted("404")))
@@ -704,14 +691,14 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
     ends during C, succeeding (run 2) or failing (run 3): B belongs to the earlier half-open period, so after
     C has succeeded the breaker is still HALF_OPEN (1 successful trial of 2)."""
     chain = Chain("CircuitBreaker")
-    breaker = _new_breaker(chain, breaker_class, failure_threshold=2, recovery_timeout=timeout)
+    breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=2, recovery_timeout=timeout)
     upstream = Upstream()
 
     async def closed_run() -> tuple[list[Outcome], Outcome]:
         await asyncio.sleep(start)
         together = [upstream.make(fails=True, duration=d) for d in (1.0, 2.0, 4.0)]
         outcomes = await _concurrent(breaker, upstream, together)()
-        await _sleep_until(start + 2.0 + timeout)
+        await sleep_until(start + 2.0 + timeout)
         return outcomes, await _call(breaker, upstream, upstream.make())
 
     (outcomes, later), run = _run(chain, closed_run, start + 10 * timeout + 60)
@@ -735,8 +722,8 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
     )
     for late_fails in (False, True):
         number = 3 if late_fails else 2
-        breaker = _new_breaker(
-            chain, breaker_class, failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=2
+        breaker = make(
+            chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=2
         )
         upstream = Upstream()
 
@@ -745,11 +732,11 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
         ) -> Any:
             await asyncio.sleep(start)
             opened = await _trip(breaker, upstream, 1)()
-            await _sleep_until(opened + timeout)
+            await sleep_until(opened + timeout)
             a = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=True, duration=1.0)))
             b = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=late_fails, duration=timeout + 3)))
             first = await a
-            await _sleep_until((first.ended or 0.0) + timeout)
+            await sleep_until((first.ended or 0.0) + timeout)
             c = await _call(breaker, upstream, upstream.make(duration=4.0))
             state = _state(breaker)
             return first, await b, c, state

@@ -23,6 +23,7 @@ import httpx
 from coursekit.analysis import ended_after, idle_slots, in_flight, peak_requests, running_at
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, Kind, emit
+from coursekit.scenario import sleep_until
 from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Service
 from coursekit.service.connections import Connections
 from coursekit.virtual_time import run_virtual
@@ -416,7 +417,7 @@ def _stream(
         loop = asyncio.get_running_loop()
         try:
             for number in range(count):
-                await asyncio.sleep(max(0.0, origin + (number + 1) * every - loop.time()))
+                await sleep_until(origin + (number + 1) * every)
                 emit(Kind.STREAM_ITEM, item=f"{name}{number}")
                 yield None if nones else f"{name}{number}"
         finally:

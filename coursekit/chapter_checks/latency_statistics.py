@@ -34,6 +34,7 @@ from typing import Any
 
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing
 from coursekit.latency import footprint, memory_budget
+from coursekit.scenario import require_class
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 PS = (0, 1, 7, 10, 12.5, 25, 50, 90, 95, 99, 99.5, 100)
@@ -259,12 +260,7 @@ def check_percentile_edges(percentile: Any, *, value: float = 0.25) -> None:
 
 
 def _new_recorder(chain: Chain, recorder_class: Any, **settings: Any) -> Any:
-    chain.require(
-        inspect.isclass(recorder_class),
-        "LatencyRecorder is a class",
-        observed=f"LatencyRecorder is {recorder_class!r}",
-        hint="run the cell that defines `class LatencyRecorder`",
-    )
+    require_class(chain, recorder_class, "LatencyRecorder")
     shown = ", ".join(f"{key}={value!r}" for key, value in settings.items())
     return chain.require_returns(
         f"LatencyRecorder({shown})",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import Any
 from coursekit.analysis_rate_limiting import CLOCK_RESOLUTION, busiest_window
 from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.rate_limits import Decision, Timed, timed_acquire
-from coursekit.virtual_time import VirtualRun, run_virtual
+from coursekit.scenario import make, run_scenario, sleep_until
 
 TOLERANCE = CLOCK_RESOLUTION  # seconds: the virtual clock ticks in microseconds
 
@@ -43,44 +42,13 @@ SPIN_HINT = (
 )
 
 
-def _new(chain: Chain, cls: Any, name: str, **settings: Any) -> Any:
-    """Make the learner's limiter outside any run (a constructor needs no loop)."""
-    chain.require(
-        inspect.isclass(cls),
-        f"{name} is a class",
-        observed=f"{name} is {cls!r}",
-        hint=f"run the cell that defines `class {name}`",
-    )
-    try:
-        return cls(**settings)
-    except Exception as error:  # noqa: BLE001  (reported)
-        chain.fail(
-            f"{name}({', '.join(f'{k}={v!r}' for k, v in settings.items())}) can be made",
-            observed=f"raised {describe_error(error)}",
-            hint="keep the given constructor and its parameters",
-        )
-
-
 def _run(chain: Chain, main: Callable[[], Awaitable[Any]], deadline: float, what: str = "the scenario") -> Any:
-    run: VirtualRun[Any] = run_virtual(main, deadline=deadline)
-    if run.outcome == "blocked":
-        chain.fail(
-            f"{what} never blocks the event loop",
-            observed=run.diagnosis,
-            hint=SPIN_HINT + "; and never call time.sleep() or loop without an await",
-        )
-    chain.require_finished(run, what, hang_hint=SPIN_HINT)
-    chain.require(
-        not run.unhandled,
-        f"{what} leaves no error unretrieved",
-        observed=lambda: "; ".join(run.unhandled),
-        hint="a task your limiter starts must not fail unseen: await it, or cancel it when it is no longer needed",
+    blocked = SPIN_HINT + "; and never call time.sleep() or loop without an await"
+    unhandled = "a task your limiter starts must not fail unseen: await it, or cancel it when it is no longer needed"
+    run = run_scenario(
+        chain, main, deadline=deadline, what=what, hang_hint=SPIN_HINT, blocked_hint=blocked, unhandled_hint=unhandled
     )
     return run.value
-
-
-async def _sleep_until(when: float) -> None:
-    await asyncio.sleep(max(0.0, when - asyncio.get_running_loop().time()))
 
 
 async def _arrivals(plan: Sequence[tuple[float, Callable[[], Awaitable[Any]], int]]) -> list[Timed]:
@@ -88,7 +56,7 @@ async def _arrivals(plan: Sequence[tuple[float, Callable[[], Awaitable[Any]], in
     one instant start in the plan's order); request numbers count from 1."""
     tasks = []
     for number, (when, call, amount) in enumerate(plan, 1):
-        await _sleep_until(when)
+        await sleep_until(when)
         tasks.append(asyncio.create_task(timed_acquire(call, number, amount)))
     return list(await asyncio.gather(*tasks))
 
@@ -192,7 +160,7 @@ def _bucket_run(
     chain: Chain, bucket_class: Any, rate: float, capacity: int, plan: Sequence[tuple[float, int]], what: str
 ) -> list[Timed]:
     """Each (arrival, amount) of ``plan`` asks one bucket for ``amount`` tokens, in its own task."""
-    bucket = _new(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
+    bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
 
     async def main() -> list[Timed]:
         return await _arrivals([(when, functools.partial(bucket.acquire, amount), amount) for when, amount in plan])
@@ -279,11 +247,11 @@ def check_bucket_amounts(bucket_class: Any, *, rate: float = 2.0, capacity: int 
     ``acquire(capacity)``, ``acquire(3)``, ``acquire(1)``, ``acquire(2)``: each passes when its amount has
     accrued, in that order."""
     chain = Chain("TokenBucket")
-    bucket = _new(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
+    bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
     amounts = [capacity, 3, 1, 2]
 
     async def main() -> tuple[Timed, list[Timed]]:
-        await _sleep_until(start)
+        await sleep_until(start)
         too_much = await timed_acquire(lambda: bucket.acquire(capacity + 1), 0, capacity + 1)
         tasks = [
             asyncio.create_task(timed_acquire(functools.partial(bucket.acquire, amount), number, amount))
@@ -343,10 +311,10 @@ def check_bucket_cancel(bucket_class: Any, *, rate: float = 2.0, capacity: int =
     cancelled after 1/4 s, A (first in line) 1/8 s later: their tokens go to C and D, at the instants they
     would have had them had A and B never asked; each cancelled call ends cancelled."""
     chain = Chain("TokenBucket")
-    bucket = _new(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
+    bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
 
     async def main() -> tuple[list[Timed], list[bool]]:
-        await _sleep_until(start)
+        await sleep_until(start)
         first = [asyncio.create_task(timed_acquire(bucket.acquire, n)) for n in range(1, capacity + 1)]
         waiters = [asyncio.create_task(timed_acquire(bucket.acquire, n)) for n in range(capacity + 1, capacity + 5)]
         await asyncio.sleep(0.25)
@@ -380,7 +348,7 @@ def check_bucket_cancel(bucket_class: Any, *, rate: float = 2.0, capacity: int =
 def _log_run(
     chain: Chain, limiter_class: Any, limit: int, window: float, arrivals: Sequence[float], what: str
 ) -> tuple[Any, list[Timed]]:
-    limiter = _new(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+    limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
 
     async def main() -> list[Timed]:
         return await _arrivals([(when, limiter.acquire, 1) for when in arrivals])
@@ -431,10 +399,10 @@ def check_log_waiting(limiter_class: Any, *, limit: int = 2, window: float = 0.5
         hint=FIFO_HINT,
     )
     _require_schedule(chain, timed, log_schedule(arrivals, limit, window), what, unit="slot")
-    limiter = _new(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+    limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
 
     async def cancelling() -> tuple[list[Timed], list[bool]]:
-        await _sleep_until(start)
+        await sleep_until(start)
         tasks = [asyncio.create_task(timed_acquire(limiter.acquire, n)) for n in range(1, limit + 5)]
         await asyncio.sleep(window / 4)
         tasks[limit + 1].cancel()
@@ -480,7 +448,7 @@ async def _try(limiter: Any) -> Answer:
 
 
 async def _try_at(limiter: Any, when: float) -> Answer:
-    await _sleep_until(when)
+    await sleep_until(when)
     return await _try(limiter)
 
 
@@ -492,16 +460,16 @@ def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, st
     the instants a slot frees up for each, and the waiters pass on time; once nobody waits and the window
     is empty, True again."""
     chain = Chain("SlidingLogLimiter")
-    limiter = _new(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+    limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
 
     frees = [start + 2 * window, start + 2 * window + 1 / 64 if limit > 1 else start + 3 * window]
 
     async def main() -> tuple[list[Answer], Answer, Answer, Answer, list[Answer], list[Timed], Answer]:
-        await _sleep_until(start)
+        await sleep_until(start)
         burst = [await _try(limiter) for _ in range(limit + 1)]
-        await _sleep_until(start + window - 1 / 64)
+        await sleep_until(start + window - 1 / 64)
         before = await _try(limiter)
-        await _sleep_until(start + window)
+        await sleep_until(start + window)
         at = await _try(limiter)
         for _ in range(limit - 1):  # the window is full again, and its slots free up one at a time
             await asyncio.sleep(1 / 64)
@@ -514,7 +482,7 @@ def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, st
         await asyncio.sleep(1 / 64)
         during = await _try(limiter)
         passed = [await probe for probe in probes], [await waiter for waiter in waiters]
-        await _sleep_until(frees[1] + window)  # every admission has left the window, nobody waits
+        await sleep_until(frees[1] + window)  # every admission has left the window, nobody waits
         return burst, before, at, during, *passed, await _try(limiter)
 
     burst, before, at, during, probes, waiters, final = _run(chain, main, start + 10 * window + 60)
@@ -667,19 +635,19 @@ def check_per_client_limits(
     ``capacity / rate`` s of quiet, ``try_acquire("c1", capacity)`` passes; ``0.75 / rate`` s later, asking
     2 tokens (1 if capacity is 1) is refused with the exact wait."""
     chain = Chain("PerClientLimiter")
-    limiter = _new(
+    limiter = make(
         chain, limiter_class, "PerClientLimiter", rate=rate, capacity=capacity, idle_after=2 * capacity / rate
     )
     names = [f"c{n}" for n in range(1, clients + 1)]
 
     async def main() -> tuple[list[Asked], Asked]:
-        await _sleep_until(start)
+        await sleep_until(start)
         log = [_ask(limiter, "c1") for _ in range(capacity + 2)]
         log += [_ask(limiter, name) for name in names[1:]]
-        await _sleep_until(start + 1 / rate)
+        await sleep_until(start + 1 / rate)
         log += [_ask(limiter, "c1"), _ask(limiter, "c1")]
         too_much = _ask(limiter, "c1", capacity + 1)
-        await _sleep_until(start + 1 / rate + capacity / rate)
+        await sleep_until(start + 1 / rate + capacity / rate)
         log.append(_ask(limiter, "c1", capacity))
         await asyncio.sleep(0.75 / rate)
         log.append(_ask(limiter, "c1", min(2, capacity)))
@@ -709,7 +677,7 @@ def check_per_client_memory(
     is at most the number of distinct clients seen in the last ``2 * idle_after`` seconds."""
     chain = Chain("PerClientLimiter")
     rate, capacity = 4.0, 8
-    limiter = _new(chain, limiter_class, "PerClientLimiter", rate=rate, capacity=capacity, idle_after=idle_after)
+    limiter = make(chain, limiter_class, "PerClientLimiter", rate=rate, capacity=capacity, idle_after=idle_after)
     tick = 1 / 64
     ticks = max(1, math.ceil(clients / per_tick))
     back_ticks = {0, round(idle_after / 2 / tick), round(idle_after / 2 / tick) + 4}
@@ -718,7 +686,7 @@ def check_per_client_memory(
         log: list[Asked] = []
         sizes: list[tuple[float, int, str]] = []
         for n in range(ticks):
-            await _sleep_until(start + n * tick)
+            await sleep_until(start + n * tick)
             now = asyncio.get_running_loop().time()
             if n in back_ticks:
                 log.extend(_ask(limiter, "back") for _ in range(capacity))

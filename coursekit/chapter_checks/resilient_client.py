@@ -15,7 +15,6 @@ log (:attr:`coursekit.service.Service.log`).
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ import httpx
 from coursekit.breaker_states import CircuitOpenError
 from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.resilience_layers import ClientPolicy, FailedAnswer, delays_of
+from coursekit.scenario import require_class
 from coursekit.service import Faults, Latency, RateLimit, Record, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
 
@@ -189,12 +189,7 @@ def _make(client_class: Any, http: httpx.AsyncClient, policy: ClientPolicy, spie
 
 
 def _run(chain: Chain, client_class: Any, main: Callable[[], Awaitable[Any]], deadline: float) -> Any:
-    chain.require(
-        inspect.isclass(client_class),
-        "ResilientClient is a class",
-        observed=f"ResilientClient is {client_class!r}",
-        hint="run the cell that defines `class ResilientClient`",
-    )
+    require_class(chain, client_class, "ResilientClient")
     run: VirtualRun[Any] = run_virtual(main, deadline=deadline)
     if isinstance(run.error, _CannotMake):
         chain.fail(

@@ -10,13 +10,13 @@ that record when they were called, cancelled and done cleaning up.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.operations import Call, Operation, OperationFailed
+from coursekit.scenario import require_class, run_scenario
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 FALLBACK = "fallback"
@@ -232,19 +232,8 @@ def check_call_with_fallback_cancelled(
 # ---------------------------------------------------------------------- Deadline
 
 
-def _require_deadline_class(chain: Chain, deadline_class: Any) -> None:
-    chain.require(
-        inspect.isclass(deadline_class),
-        "Deadline is a class",
-        observed=f"Deadline is {deadline_class!r}",
-        hint="run the cell that defines `class Deadline`",
-    )
-
-
 def _run_deadline(chain: Chain, scenario: str, body: Callable[[], Any], deadline: float) -> Any:
-    run = run_virtual(body, deadline=deadline)
-    chain.require_finished(run, scenario)
-    return run.value
+    return run_scenario(chain, body, deadline=deadline, what=scenario).value
 
 
 @learner_facing
@@ -252,7 +241,7 @@ def check_deadline_clock(deadline_class: Any, *, seconds: float = 3.0, start: fl
     """``Deadline.after(seconds)`` at ``start``: ``when``, ``remaining()`` and ``expired()`` read the
     loop's clock; remaining is exact and never negative; expired from ``when`` on, ``when`` included."""
     chain = Chain("Deadline")
-    _require_deadline_class(chain, deadline_class)
+    require_class(chain, deadline_class, "Deadline")
     scenario = f"Deadline.after({seconds:g}) made at t={start:g}"
     probes = (0.0, seconds / 2, seconds, seconds + 2)
 
@@ -298,7 +287,7 @@ def check_deadline_child(
     """At ``start + 1``, a child of ``Deadline.after(parent)`` made at ``start`` ends ``shorter`` s
     from now, or at the parent's ``when`` if ``longer`` would go past it; a child is a Deadline."""
     chain = Chain("Deadline")
-    _require_deadline_class(chain, deadline_class)
+    require_class(chain, deadline_class, "Deadline")
     scenario = f"Deadline.after({parent:g}) made at t={start:g}"
 
     async def main() -> list[tuple[float, Any]]:
@@ -335,7 +324,7 @@ def check_deadline_scope(
     the deadline, cleans up, and the block raises ``TimeoutError``; in time, the block ends with it.
     Through nested calls, an inner ``child(...)`` scope never runs past the outer deadline."""
     chain = Chain("Deadline")
-    _require_deadline_class(chain, deadline_class)
+    require_class(chain, deadline_class, "Deadline")
     for duration in (work, seconds / 2):
         operation = Operation("step", duration, cleanup=cleanup)
         scenario = f"`async with Deadline.after({seconds:g}).scope(): await {operation!r}()` at t={start:g}"

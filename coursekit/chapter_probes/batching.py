@@ -22,6 +22,7 @@ from coursekit.chapter_checks.batching import expected_batches
 from coursekit.events import Kind, emit
 from coursekit.probing import Probe, outcome
 from coursekit.queues import STOP
+from coursekit.scenario import sleep_until
 from coursekit.virtual_time import run_virtual
 from coursekit.workload import BatchWorkload, ItemFailed, find_item_failure
 
@@ -379,7 +380,7 @@ def serve(names: Mapping[str, Any], scenario: dict[str, Any], ending: str = "clo
         again = asyncio.create_task(_close_again(batcher)) if ending == "close" else None
         await asyncio.wait({end}, timeout=GRACE)
         ended = loop.time() if end.done() else None
-        await asyncio.sleep(max(0.0, max((time for time, _ in arrivals), default=0.0) - loop.time()))
+        await sleep_until(max((time for time, _ in arrivals), default=0.0))
         for _ in range(3):  # callers whose futures were just resolved finish now
             await asyncio.sleep(0)
         observed = {

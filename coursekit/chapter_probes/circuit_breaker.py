@@ -39,6 +39,7 @@ from coursekit.breaker_states import BreakerState, CircuitOpenError, UpstreamErr
 from coursekit.chapter_checks.circuit_breaker import NotCounted, ServiceDown, SpyBreaker
 from coursekit.events import Kind
 from coursekit.probing import Probe, outcome
+from coursekit.scenario import sleep_until
 from coursekit.service import Faults, Latency, RateLimit, Service
 from coursekit.virtual_time import run_virtual
 
@@ -211,7 +212,7 @@ def _play(
         breaker = names["CircuitBreaker"](**settings)
         tasks: list[asyncio.Task[dict[str, Any]]] = []
         for wave in scenario["waves"]:
-            await asyncio.sleep(max(0.0, start + wave["at"] - loop.time()))
+            await sleep_until(start + wave["at"])
             for _ in wave["calls"]:
                 tasks.append(asyncio.create_task(one(breaker, len(tasks))))
                 if scenario["sequential"]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from coursekit.probing import Probe, outcome
 from coursekit.rate_limits import Decision, bursty_arrivals, timed_acquire
+from coursekit.scenario import sleep_until
 from coursekit.virtual_time import run_virtual
 
 TICK = 1 / 64  # arrivals are multiples of it
@@ -295,7 +296,7 @@ def observe_per_client(names: Mapping[str, Any], scenario: dict[str, Any], *, si
         )
         decisions, lengths = [], []
         for at, client, amount in scenario["calls"]:
-            await asyncio.sleep(max(0.0, start + at - loop.time()))
+            await sleep_until(start + at)
             decisions.append(_decision(limiter, client, amount))
             if sizes:
                 lengths.append(_size(limiter))

@@ -7,6 +7,7 @@ from typing import Any
 
 from coursekit.events import Kind, emit
 from coursekit.rate_limits import bursty_arrivals, timed_acquire
+from coursekit.scenario import sleep_until
 from coursekit.traces import picture_run
 from coursekit.virtual_time import VirtualRun, run_virtual
 
@@ -26,7 +27,7 @@ def bucket_run(bucket_class: Any) -> VirtualRun[Any]:
         loop = asyncio.get_running_loop()
         tasks = []
         for number, when in enumerate(arrivals, 1):
-            await asyncio.sleep(max(0.0, when - loop.time()))
+            await sleep_until(when)
             tasks.append(asyncio.create_task(timed_acquire(bucket.acquire, number)))
         done = await asyncio.gather(*tasks)
         waited = sum(1 for request in done if request.waited)
@@ -46,7 +47,7 @@ def clients_run(limiter_class: Any, clients: int = 6000, per_tick: int = 12) -> 
         loop = asyncio.get_running_loop()
         most = seen = 0
         for tick in range(-(-clients // per_tick)):
-            await asyncio.sleep(max(0.0, tick / 64 - loop.time()))
+            await sleep_until(tick / 64)
             for _ in range(min(per_tick, clients - seen)):
                 limiter.try_acquire(f"client-{seen}")
                 seen += 1

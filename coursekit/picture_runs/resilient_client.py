@@ -17,6 +17,7 @@ from aiolimiter import AsyncLimiter
 
 from coursekit.events import Kind, emit
 from coursekit.resilience_layers import ClientPolicy, breakers_of, jittered_delays
+from coursekit.scenario import sleep_until
 from coursekit.service import Faults, Latency, Service
 from coursekit.traces import picture_run
 from coursekit.virtual_time import VirtualRun, run_virtual
@@ -71,7 +72,7 @@ def dashboard_run(client_class: Any) -> VirtualRun[Any]:
             outcome = "fallback" if response is None else "answered"
             tally[outcome] += 1
             emit(Kind.CALL_END, caller=number, latency=loop.time() - started, outcome=outcome)
-            await asyncio.sleep(max(0.0, started + 0.5 - loop.time()))
+            await sleep_until(started + 0.5)
 
     async def main() -> dict[str, int]:
         async with service.client() as http:
