@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.queues import STOP, TracedQueue
 
 
@@ -62,7 +62,7 @@ class Job:
             raise InvalidTransition(f"job {self.id}: {self.status.value} -> {status.value} is not allowed")
         self.status = status
         self.history.append((asyncio.get_running_loop().time(), status))
-        emit("job.status", job=self.id, status=status.value)
+        emit(Kind.JOB_STATUS, job=self.id, status=status.value)
 
 
 class BackgroundJobs:

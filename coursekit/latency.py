@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.service import Service
 
 METHODS = ("nearest-rank", "linear")
@@ -91,7 +91,7 @@ class StalledService(Service):
             now = self.now()
             for start, end in self.stalls:
                 if start <= now < end:
-                    emit("server.stalled", path=scope["path"], until=end)
+                    emit(Kind.SERVER_STALLED, path=scope["path"], until=end)
                     await asyncio.sleep(end - now)
                     break
         await super().__call__(scope, receive, send)

@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 
 Entry = tuple[Any, "asyncio.Future[Any]"]
 BatchHandler = Callable[[list[Any]], Awaitable[Sequence[Any]]]
@@ -43,7 +43,7 @@ class MakeBatcher(Protocol):
 
 async def traced_submit(batcher: Batcher, item: Any) -> Any:
     """``await batcher.submit(item)``, between a ``batch.submit`` and a ``batch.result`` event."""
-    emit("batch.submit", item=item)
+    emit(Kind.BATCH_SUBMIT, item=item)
     outcome = "cancelled"
     try:
         result = await batcher.submit(item)
@@ -53,7 +53,7 @@ async def traced_submit(batcher: Batcher, item: Any) -> Any:
         outcome = "failed"
         raise
     finally:
-        emit("batch.result", item=item, outcome=outcome)
+        emit(Kind.BATCH_RESULT, item=item, outcome=outcome)
 
 
 async def serve(

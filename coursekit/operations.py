@@ -19,7 +19,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 
 
 class OperationFailed(Exception):
@@ -62,21 +62,21 @@ class Operation:
         loop = asyncio.get_running_loop()
         call = Call(loop.time())
         self.calls.append(call)
-        emit("work.start", item=self.name)
+        emit(Kind.WORK_START, item=self.name)
         try:
             await self._work(call)
         except asyncio.CancelledError:
             call.outcome, call.ended, call.cancelled_at = "cancelled", loop.time(), loop.time()
-            emit("work.end", item=self.name, outcome="cancelled")
+            emit(Kind.WORK_END, item=self.name, outcome="cancelled")
             await self._clean_up(call)
             raise
         call.ended = loop.time()
         if self.error is not None:
             call.outcome = "failed"
-            emit("work.end", item=self.name, outcome="failed")
+            emit(Kind.WORK_END, item=self.name, outcome="failed")
             raise self.error
         call.outcome = "done"
-        emit("work.end", item=self.name, outcome="done")
+        emit(Kind.WORK_END, item=self.name, outcome="done")
         return self.result
 
     async def _work(self, call: Call) -> None:
@@ -93,9 +93,9 @@ class Operation:
     async def _clean_up(self, call: Call) -> None:
         if self.cleanup <= 0:
             return
-        emit("work.start", item=f"{self.name} cleanup")
+        emit(Kind.WORK_START, item=f"{self.name} cleanup")
         try:
             await asyncio.sleep(self.cleanup)
             call.cleaned_up = asyncio.get_running_loop().time()  # only a cleanup that ran to its end
         finally:
-            emit("work.end", item=f"{self.name} cleanup", outcome="cleanup")
+            emit(Kind.WORK_END, item=f"{self.name} cleanup", outcome="cleanup")

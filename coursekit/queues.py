@@ -19,7 +19,7 @@ from typing import Any
 
 from typing_extensions import TypeVar
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 
 # Defaults to Any (PEP 696) so that a plain ``TracedQueue(maxsize)`` in demo code is a
 # ``TracedQueue[Any]`` without a type argument.
@@ -62,20 +62,20 @@ class TracedQueue(asyncio.Queue[T]):
 
     async def put(self, item: T) -> None:
         if self.full():
-            emit("queue.full", queue=self.name, item=item)
+            emit(Kind.QUEUE_FULL, queue=self.name, item=item)
         await super().put(item)
 
     def put_nowait(self, item: T) -> None:
         super().put_nowait(item)
         self.put_count += 1
-        emit("queue.put", queue=self.name, item=item, depth=self.qsize(), maxsize=self.maxsize)
+        emit(Kind.QUEUE_PUT, queue=self.name, item=item, depth=self.qsize(), maxsize=self.maxsize)
 
     def get_nowait(self) -> T:
         item = super().get_nowait()
-        emit("queue.get", queue=self.name, item=item, depth=self.qsize())
+        emit(Kind.QUEUE_GET, queue=self.name, item=item, depth=self.qsize())
         return item
 
     def task_done(self) -> None:
         super().task_done()
         self.done_count += 1
-        emit("queue.task_done", queue=self.name, unfinished=self.unfinished)
+        emit(Kind.QUEUE_TASK_DONE, queue=self.name, unfinished=self.unfinished)

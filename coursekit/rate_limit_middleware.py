@@ -27,7 +27,7 @@ from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.rate_limits import Decision
 
 
@@ -59,11 +59,11 @@ class RateLimitMiddleware:
         client = self.key(scope)
         decision = self.limiter.try_acquire(client)
         if decision.admitted:
-            emit("middleware.admitted", client=client)
+            emit(Kind.MIDDLEWARE_ADMITTED, client=client)
             await self.app(scope, receive, send)
             return
         seconds = max(1, math.ceil(decision.retry_after))
-        emit("middleware.limited", client=client, retry_after=seconds)
+        emit(Kind.MIDDLEWARE_LIMITED, client=client, retry_after=seconds)
         await send(
             {
                 "type": "http.response.start",

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 
 
 @dataclass(frozen=True)
@@ -64,24 +64,24 @@ async def timed_acquire(
     loop = asyncio.get_running_loop()
     timed = Timed(number, amount, loop.time())
     fields = {"number": number, "amount": amount, "client": client}
-    emit("limiter.request", **fields)
+    emit(Kind.LIMITER_REQUEST, **fields)
     try:
         value = await call()
     except asyncio.CancelledError:
         timed.cancelled = True
-        emit("limiter.cancelled", **fields)
+        emit(Kind.LIMITER_CANCELLED, **fields)
         raise
     except Exception as error:  # noqa: BLE001  (reported to whoever reads the Timed)
         timed.error, timed.ended = error, loop.time()
-        emit("limiter.failed", error=type(error).__name__, **fields)
+        emit(Kind.LIMITER_FAILED, error=type(error).__name__, **fields)
         return timed
     timed.value, timed.ended = value, loop.time()
     if value is False or (isinstance(value, Decision) and not value.admitted):
         retry_after = value.retry_after if isinstance(value, Decision) else None
-        emit("limiter.refused", retry_after=retry_after, **fields)
+        emit(Kind.LIMITER_REFUSED, retry_after=retry_after, **fields)
     else:
         timed.admitted = loop.time()
-        emit("limiter.admitted", waited=timed.admitted - timed.asked, **fields)
+        emit(Kind.LIMITER_ADMITTED, waited=timed.admitted - timed.asked, **fields)
     return timed
 
 

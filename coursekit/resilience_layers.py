@@ -34,7 +34,7 @@ import tenacity
 from purgatory.domain.model import Context, OpenedState
 
 from coursekit.breaker_states import BreakerState, CircuitOpenError, UpstreamError
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.retry_policy import delays_of, retry_after_seconds
 
 __all__ = [
@@ -162,7 +162,7 @@ class LoopClockBreaker:
     def _observe(self) -> None:
         now = _STATES[self.context.state]
         if now is not self.seen:
-            emit("breaker.state", name=self.name, old=self.seen.value, new=now.value)
+            emit(Kind.BREAKER_STATE, name=self.name, old=self.seen.value, new=now.value)
             self.seen = now
 
     async def call(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -170,7 +170,7 @@ class LoopClockBreaker:
             try:
                 self.context.handle_new_request()
             except OpenedState:
-                emit("breaker.rejected", name=self.name)
+                emit(Kind.BREAKER_REJECTED, name=self.name)
                 raise CircuitOpenError(f"{self.name} is open") from None
             finally:
                 self._observe()

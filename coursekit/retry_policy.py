@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 
 
 class Transient(Exception):
@@ -107,10 +107,10 @@ class ScriptedCall:
         loop = asyncio.get_running_loop()
         number = len(self.calls)
         self.calls.append(loop.time())
-        emit("retry.attempt", client=self.name, attempt=number + 1)
+        emit(Kind.RETRY_ATTEMPT, client=self.name, attempt=number + 1)
         await asyncio.sleep(self.latency)
         outcome = self.script[min(number, len(self.script) - 1)]
-        emit("retry.outcome", client=self.name, attempt=number + 1, outcome=_describe(outcome))
+        emit(Kind.RETRY_OUTCOME, client=self.name, attempt=number + 1, outcome=_describe(outcome))
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from coursekit.checks import leaf_exceptions
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 
 
 class ItemFailed(Exception):
@@ -40,7 +40,7 @@ class Workload:
 
     async def __call__(self, item: Hashable) -> tuple[str, Hashable]:
         self.calls[item] += 1
-        emit("work.start", item=item)
+        emit(Kind.WORK_START, item=item)
         outcome = "cancelled"
         try:
             await asyncio.sleep(self.duration(item))
@@ -52,7 +52,7 @@ class Workload:
         finally:
             if outcome != "cancelled":
                 self.completed[item] += 1
-            emit("work.end", item=item, outcome=outcome)
+            emit(Kind.WORK_END, item=item, outcome=outcome)
 
 
 def find_item_failure(error: BaseException | None) -> BaseException | None:
@@ -109,7 +109,7 @@ class BatchWorkload:
     async def __call__(self, items: list[Any]) -> list[Any]:
         items = list(items)
         self.batches.append(items)
-        emit("work.start", item=tuple(items), size=len(items))
+        emit(Kind.WORK_START, item=tuple(items), size=len(items))
         outcome = "cancelled"
         try:
             if self.connections is None:
@@ -126,4 +126,4 @@ class BatchWorkload:
             outcome = "done"
             return [Workload.expected(item) for item in items]
         finally:
-            emit("work.end", item=tuple(items), size=len(items), outcome=outcome)
+            emit(Kind.WORK_END, item=tuple(items), size=len(items), outcome=outcome)

@@ -414,7 +414,6 @@ def _stream(
     (a live source, like a socket)."""
 
     async def items() -> AsyncGenerator[str | None, None]:
-        loop = asyncio.get_running_loop()
         try:
             for number in range(count):
                 await sleep_until(origin + (number + 1) * every)

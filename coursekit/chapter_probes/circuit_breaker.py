@@ -205,7 +205,6 @@ def _play(
         return {**seen, "closed": _state(breaker) == "closed"}
 
     async def main() -> list[dict[str, Any]]:
-        loop = asyncio.get_running_loop()
         settings = dict(scenario["settings"])
         if "counted" in settings:
             settings["counted"] = COUNTED[settings["counted"]]

@@ -290,7 +290,6 @@ def observe_per_client(names: Mapping[str, Any], scenario: dict[str, Any], *, si
     start = scenario["start"]
 
     async def main() -> Any:
-        loop = asyncio.get_running_loop()
         limiter = names["PerClientLimiter"](
             rate=scenario["rate"], capacity=scenario["capacity"], idle_after=scenario["idle_after"]
         )

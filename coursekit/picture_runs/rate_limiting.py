@@ -24,7 +24,6 @@ def bucket_run(bucket_class: Any) -> VirtualRun[Any]:
     arrivals = bursty_arrivals(8)
 
     async def main() -> dict[str, int]:
-        loop = asyncio.get_running_loop()
         tasks = []
         for number, when in enumerate(arrivals, 1):
             await sleep_until(when)
@@ -44,7 +43,6 @@ def clients_run(limiter_class: Any, clients: int = 6000, per_tick: int = 12) -> 
     limiter = limiter_class(**CLIENTS)
 
     async def main() -> int:
-        loop = asyncio.get_running_loop()
         most = seen = 0
         for tick in range(-(-clients // per_tick)):
             await sleep_until(tick / 64)

@@ -40,7 +40,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.service.faults import Faults, decide
 
 BASE_URL = "http://service.test"
@@ -137,7 +137,7 @@ class Service:
         peer = scope.get("client")
         record = Record(now, path, client=f"{peer[0]}:{peer[1]}" if peer else None)
         self.log.append(record)
-        emit("server.request", path=path)
+        emit(Kind.SERVER_REQUEST, path=path)
         try:
             if decision.outcome == "hang":  # no answer, ever: wait until the client goes away
                 while (await receive())["type"] != "http.disconnect":
@@ -156,7 +156,7 @@ class Service:
             raise
         finally:
             record.ended = self.now()
-            emit("server.response", path=path, status=record.status, outcome=record.outcome)
+            emit(Kind.SERVER_RESPONSE, path=path, status=record.status, outcome=record.outcome)
 
     def _recording(self, send: Send, record: Record) -> Send:
         async def send_and_record(message: Message) -> None:

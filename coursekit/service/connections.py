@@ -57,7 +57,7 @@ from unittest import mock
 
 import httpx
 
-from coursekit.events import emit
+from coursekit.events import Kind, emit
 from coursekit.service.app import BASE_URL, Service
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx.AsyncClient's own
@@ -79,7 +79,7 @@ class Connections:
     def pool(self, limits: httpx.Limits = DEFAULT_LIMITS) -> Pool:
         """A new, empty connection pool: the transport of one client."""
         self.clients += 1
-        emit("http.client", number=self.clients)
+        emit(Kind.HTTP_CLIENT, number=self.clients)
         return Pool(self, self.clients, limits)
 
     def client(self, *, limits: httpx.Limits = DEFAULT_LIMITS, **options: Any) -> httpx.AsyncClient:
@@ -129,8 +129,8 @@ class Pool(httpx.AsyncBaseTransport):
         path = request.url.path
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         self.connections.requests += 1
-        emit("request.start", path=path, client=self.number)
-        emit("work.start", item=path)
+        emit(Kind.REQUEST_START, path=path, client=self.number)
+        emit(Kind.WORK_START, item=path)
         outcome = "cancelled"
         try:
             connection = await self._acquire(request, timeouts.get("pool"), timeouts.get("connect"))
@@ -154,8 +154,8 @@ class Pool(httpx.AsyncBaseTransport):
                 extensions=response.extensions,
             )
         finally:
-            emit("work.end", item=path, outcome=outcome)
-            emit("request.end", path=path, outcome=outcome)
+            emit(Kind.WORK_END, item=path, outcome=outcome)
+            emit(Kind.REQUEST_END, path=path, outcome=outcome)
 
     async def aclose(self) -> None:
         self.closed = True
@@ -207,7 +207,7 @@ class Pool(httpx.AsyncBaseTransport):
             raise
         connections.opened += 1
         port = FIRST_PORT + connections.opened - 1
-        emit("http.connect", number=connections.opened, client=self.number, port=port)
+        emit(Kind.HTTP_CONNECT, number=connections.opened, client=self.number, port=port)
         return Connection(connections.service, port)
 
     def _release(self, connection: Connection) -> None:
