@@ -53,6 +53,7 @@ import pytest
 
 from autograder.batch import grade_chapter
 from autograder.chapters import COURSE_DIR, REPO_ROOT, select_chapters
+from autograder.release import ensure_released
 from coursekit.version import course_version
 from tests.graded_cells import errors_of
 
@@ -439,7 +440,7 @@ def test_two_learners_submit_and_each_fetches_their_own_feedback(
 
 
 def instructor_course(root: Path) -> Path:
-    """A throwaway copy of the instructor's course directory (its configuration and chapter 1)."""
+    """A throwaway copy of the instructor's course directory (its configuration and chapter 1, released)."""
     course = root / "instructor"
     course.mkdir(parents=True)
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
@@ -447,6 +448,7 @@ def instructor_course(root: Path) -> Path:
     shutil.copytree(
         chapter.source, root / "notebooks" / CHAPTER, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
     )
+    ensure_released([chapter], course)  # the release step grading needs, as `python -m autograder release` does
     return course
 
 
