@@ -1,26 +1,30 @@
-"""Each chapter survives nbgrader's whole cycle: release, autograde, feedback.
+"""Each chapter survives grading's whole cycle: release, grading, recording, feedback.
 
-For every ``notebooks/ch*/`` assignment, in a throwaway copy of the course
-directory (the real gradebook is never touched):
+For every chapter, in a throwaway copy of the course directory (the real gradebook is never
+touched):
 
 - the release holds no solution code and no hidden tests, only nbgrader's stubs;
-- autograding scores the reference solutions full marks (with no stderr in any
-  test cell) and the untouched release 0 on every graded cell (so no test cell
-  passes before its exercise is solved: what ``nbgrader validate --invert`` checks);
-  every other cell of the untouched release runs without an error (Run All shows the
-  whole chapter; a cell that needs an exercise says which);
+- the reference solutions, graded as grade-all grades them (in the sandbox, whose read-only
+  view holds neither `solutions/` nor `notebooks/`, then recorded with nbgrader's
+  ``autograde --no-execute``), score full marks with no stderr in any test cell;
+- nbgrader's own ``autograde`` (the formgrader's button: it runs the notebook itself)
+  scores the untouched release 0 on every graded cell (so no test cell passes before its
+  exercise is solved: what ``nbgrader validate --invert`` checks), and every other cell of
+  the untouched release runs without an error (Run All shows the whole chapter; a cell
+  that needs an exercise says which);
 - a representative wrong implementation, from ``tests/wrong_implementations/<topic>/``
-  (the reference with one solution cell replaced by the code its patch changes), earns partial
-  credit: the test cell that runs its check scores 0 and shows the intended property,
-  and the other cells keep their points (every wrong implementation is run through the
-  graded cells in-process by tests/test_wrong_implementations.py);
+  (the reference with one solution cell replaced by the code its patch changes), earns
+  partial credit from nbgrader's own autograde: the test cell that runs its check scores 0
+  and shows the intended property, and the other cells keep their points; the sandbox,
+  without the answers, gives it the same points cell by cell (every wrong implementation
+  is run through the graded cells in-process by tests/test_wrong_implementations.py);
 - the feedback HTML quotes no hidden test line.
 
-These run the notebooks, so they are slow: the chapters go through nbgrader two per
-core at a time (one release, one autograde of three students, one feedback each), once
-for all the tests below, through nbgrader's Python API in that many worker processes:
-nbgrader starts once per worker, not three times per chapter. (A notebook's kernel
-leaves its core idle part of the time, so two per core finish sooner.)
+These run the notebooks, so they are slow: the chapters go through it two per core at a
+time (one release, two sandboxed gradings, one nbgrader autograde of two students, one
+feedback each), once for all the tests below, in that many worker processes: nbgrader
+starts once per worker, not once per step. (A notebook's kernel leaves its core idle part
+of the time, so two per core finish sooner.)
 """
 
 from __future__ import annotations
@@ -36,7 +40,12 @@ import nbformat
 import pytest
 
 from autograder.chapters import COURSE_DIR, Chapter, find_chapters
+from autograder.grading import grade_submission
+from autograder.kit import load_kit
 from autograder.nbgrader_run import nbgrader_api, require_success
+from autograder.record import recording
+from autograder.report import GradeReport
+from autograder.sandbox import Limits
 from tests.graded_cells import errors_of
 from tests.per_chapter import outcome_of, per_chapter
 from tests.wrong_cases import wrong_cases
@@ -45,6 +54,7 @@ pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
 
 CHAPTERS = find_chapters()
 STUDENTS = ("full", "none")
+LIMITS = Limits(cell_seconds=120, wall_seconds=900)  # generous: two chapters per core run at once
 
 
 @dataclass(frozen=True)
@@ -196,6 +206,7 @@ class Roundtrip:
     scores: dict[str, tuple[float, float]]
     cell_scores: dict[str, list[tuple[str, float, float]]]
     wrong: list[WrongImplementation]
+    sandboxed: dict[str, GradeReport]  # the reference ("full") and the wrong one, graded in the sandbox
 
     def path(self, step: str, notebook: str, student: str | None = None, suffix: str = ".ipynb") -> Path:
         folder = self.course / step / (student or "") / self.chapter.assignment
@@ -207,19 +218,23 @@ class Roundtrip:
 
 def make_submissions(
     course: Path, assignment: str, sources: dict[str, nbformat.NotebookNode], wrong: list[WrongImplementation]
-) -> None:
-    """``submitted/{full,none,<wrong>}/<assignment>/``, built from the release as a learner would."""
+) -> dict[str, nbformat.NotebookNode]:
+    """Each student's notebook, built from the release as a learner would: ``full`` (the reference),
+    ``none`` (untouched) and one per wrong implementation; all but ``full`` are also put in
+    ``submitted/<student>/<assignment>/`` for nbgrader's own autograde."""
     release = {name: nbformat.read(course / "release" / assignment / name, as_version=4) for name in sources}
-    for name, source in sources.items():
-        every_id = {grade_id(cell) for cell in source.cells if is_solution(cell)}
-        assert every_id, f"{assignment}/{name} has no solution cell"
-        students = {"full": fill_in(release[name], source, every_id), "none": fill_in(release[name], source, set())}
-        for mistake in wrong:
-            students[mistake.student] = replace_function(fill_in(release[name], source, every_id), mistake)
-        for student, notebook in students.items():
+    ((name, source),) = sources.items()  # one notebook a chapter
+    every_id = {grade_id(cell) for cell in source.cells if is_solution(cell)}
+    assert every_id, f"{assignment}/{name} has no solution cell"
+    students = {"full": fill_in(release[name], source, every_id), "none": fill_in(release[name], source, set())}
+    for mistake in wrong:
+        students[mistake.student] = replace_function(fill_in(release[name], source, every_id), mistake)
+    for student, notebook in students.items():
+        if student != "full":
             folder = course / "submitted" / student / assignment
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(notebook, folder / name)
+    return students
 
 
 def replace_function(notebook: nbformat.NotebookNode, wrong: WrongImplementation) -> nbformat.NotebookNode:
@@ -251,30 +266,45 @@ def read_scores(course: Path, assignment: str, students: list[str]) -> tuple[dic
     return scores, cell_scores
 
 
+def as_bytes(notebook: nbformat.NotebookNode) -> bytes:
+    return nbformat.writes(notebook).encode()
+
+
 def take_through_nbgrader(chapter: Chapter, root: Path) -> Roundtrip:
-    """Release ``chapter`` in a throwaway course under ``root``, autograde its students, give feedback.
+    """Release ``chapter`` in a throwaway course under ``root``; grade the reference and the wrong one in
+    the sandbox and record the reference as grade-all does; autograde the others with nbgrader's own
+    autograde; give the wrong one feedback.
 
     Runs in a worker process (see the ``roundtrips`` fixture), through nbgrader's Python API."""
     course = root / "autograder"
     course.mkdir(parents=True)
     shutil.copy2(COURSE_DIR / "nbgrader_config.py", course)
-    shutil.copytree(
-        chapter.source,
-        root / "notebooks" / chapter.assignment,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-    )
+    copied = Chapter(chapter.assignment, root / "notebooks" / chapter.assignment)
+    shutil.copytree(chapter.source, copied.source, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     sources = {path.name: nbformat.read(path, as_version=4) for path in chapter.notebooks}
     wrong = [representative_wrong(path) for path in chapter.notebooks]
     assignment = chapter.assignment
     with nbgrader_api(course) as api:
-        result = api.generate_assignment(assignment, force=True)
-        require_success(result, f"nbgrader generate_assignment {assignment}", course)
-        make_submissions(course, assignment, sources, wrong)
+        require_success(
+            api.generate_assignment(assignment, force=True), f"nbgrader generate_assignment {assignment}", course
+        )
+    notebooks = make_submissions(course, assignment, sources, wrong)
+    kit = load_kit(copied, course)
+    sandboxed = {
+        student: grade_submission(
+            kit, f"{student}/{kit.notebook_name}", nbformat.writes(notebooks[student]).encode(), LIMITS
+        )
+        for student in ("full", *(mistake.student for mistake in wrong))
+    }
+    with recording(kit, course) as recorder:
+        assert not recorder.record({"full": sandboxed["full"]}), "grade-all's recording of the reference failed"
+    with nbgrader_api(course) as api:
         require_success(api.autograde(assignment, "*", force=True), f"nbgrader autograde {assignment}", course)
         result = api.generate_feedback(assignment, wrong[0].student, force=True)
         require_success(result, f"nbgrader generate_feedback {assignment} --student {wrong[0].student}", course)
         scores, cell_scores = read_scores(course, assignment, [*STUDENTS, *(w.student for w in wrong)])
-    return Roundtrip(chapter, course, sources, scores, cell_scores, wrong)
+    reports = {student: graded.report for student, graded in sandboxed.items()}
+    return Roundtrip(chapter, course, sources, scores, cell_scores, wrong, reports)
 
 
 @pytest.fixture(scope="module")
@@ -409,3 +439,17 @@ def test_a_wrong_implementation_earns_partial_credit(roundtrip: Roundtrip) -> No
             f"{wrong.student}: no test cell scored 0 with "
             f"'{wrong.expect['property']}: FAILED'; cells: {roundtrip.cell_scores[wrong.student]}"
         )
+
+
+def test_the_sandbox_scores_without_the_answers_what_nbgrader_scores(roundtrip: Roundtrip) -> None:
+    """Graded in the sandbox, where `solutions/` and `notebooks/` are absent, the reference scores full
+    marks with nothing for review, and the wrong implementation partial credit, no cell more than
+    nbgrader's own autograde gave it (the batch's hidden scenarios can only take points away: a
+    later exercise that uses the wrong function loses them too)."""
+    full = roundtrip.sandboxed["full"]
+    assert full.score == full.max_score > 0 and not full.review and full.problem is None, full.render()
+    for wrong in roundtrip.wrong:
+        report = roundtrip.sandboxed[wrong.student]
+        by_nbgrader = {name.split(":", 1)[1]: score for name, score, _ in roundtrip.cell_scores[wrong.student]}
+        assert 0 < report.score < report.max_score, report.render()
+        assert [test.id for test in report.tests if test.points > by_nbgrader[test.id]] == [], report.render()
