@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 
 from coursekit.analysis import (
     batch_calls,
@@ -115,7 +118,7 @@ def _ending(run: VirtualRun[Any]) -> str:
     return f"did not finish normally: {run.diagnosis.splitlines()[0]}"
 
 
-def _finish(figure: plt.Figure, title: str, *, bottom: float = 0.0) -> None:
+def _finish(figure: Figure, title: str, *, bottom: float = 0.0) -> None:
     """Title, lay out (leaving ``bottom``, a share of the height, for a figure legend), show, close."""
     figure.suptitle(title)
     figure.tight_layout(rect=(0, bottom, 1, 1))
@@ -264,7 +267,7 @@ HALF_OPEN_ALPHA = 0.8
 def state_handles(alpha: float) -> tuple[list[Any], list[str]]:
     """Legend handles and labels of the breaker's states, as :func:`draw_breaker_states` draws them."""
     handles = [
-        plt.Rectangle(
+        Rectangle(
             (0, 0),
             1,
             1,
@@ -313,13 +316,13 @@ def show_breaker_states(
         )
     handles, labels = state_handles(0.35)
     marks_legend = {
-        half_open_mark_label(SHORTEST_PERIOD * span): plt.Line2D(
+        half_open_mark_label(SHORTEST_PERIOD * span): Line2D(
             [], [], marker="v", linestyle="", color=STATE_COLOURS["half_open"], markeredgecolor="black"
         ),
-        "a call the service answered": plt.Line2D([], [], marker="o", markersize=4, linestyle="", color="tab:green"),
-        "a call that failed (5xx)": plt.Line2D([], [], marker="x", linestyle="", color="tab:red"),
-        "a call the breaker rejected (not made)": plt.Line2D([], [], marker="|", linestyle="", color="black"),
-        "service down (outage)": plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="tab:grey", hatch="///"),
+        "a call the service answered": Line2D([], [], marker="o", markersize=4, linestyle="", color="tab:green"),
+        "a call that failed (5xx)": Line2D([], [], marker="x", linestyle="", color="tab:red"),
+        "a call the breaker rejected (not made)": Line2D([], [], marker="|", linestyle="", color="black"),
+        "service down (outage)": Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="tab:grey", hatch="///"),
     }
     figure.legend(
         handles + list(marks_legend.values()), labels + list(marks_legend), loc="lower center", fontsize=8, ncol=3

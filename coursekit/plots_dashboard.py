@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 
 from coursekit.analysis_dashboard import (
     breaker_states_of,
@@ -120,12 +122,12 @@ def show_dashboard(
     handles, labels = state_handles(STATE_ALPHA)
     latency_handles, latency_labels = axes[4][0].get_legend_handles_labels()
     marks = {
-        half_open_mark_label(SHORTEST_PERIOD * span): plt.Line2D(
+        half_open_mark_label(SHORTEST_PERIOD * span): Line2D(
             [], [], marker="v", linestyle="", color=STATE_COLOURS["half_open"], markeredgecolor="black"
         ),
-        fallback_label(width): plt.Rectangle((0, 0), 1, 1, color=FALLBACK_COLOUR, alpha=0.75),
+        fallback_label(width): Rectangle((0, 0), 1, 1, color=FALLBACK_COLOUR, alpha=0.75),
         **dict(zip(latency_labels, latency_handles, strict=True)),
-        "service down (outage)": plt.Rectangle((0, 0), 1, 1, color=OUTAGE_COLOUR, alpha=OUTAGE_ALPHA * 2),
+        "service down (outage)": Rectangle((0, 0), 1, 1, color=OUTAGE_COLOUR, alpha=OUTAGE_ALPHA * 2),
     }
     figure.legend(handles + list(marks.values()), labels + list(marks), loc="lower center", ncol=3, fontsize=8)
     figure.suptitle(title)

@@ -13,6 +13,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from coursekit.analysis_latency import latencies_both_ways
 from coursekit.virtual_time import VirtualRun
@@ -139,7 +140,7 @@ def show_coordinated_omission(
     _finish(figure, "Coordinated omission: the same run, measured two ways")
 
 
-def _finish(figure: plt.Figure, title: str) -> None:
+def _finish(figure: Figure, title: str) -> None:
     figure.suptitle(title)
     figure.tight_layout()
     plt.show()

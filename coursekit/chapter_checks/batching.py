@@ -551,7 +551,9 @@ def _require_outcomes(chain: Chain, case: _DeliverCase, shown: set[str]) -> None
         chain.passed(done)
 
 
-def _check_deliver_cancelled(chain: Chain, deliver: Callable[..., Any], items: list[Any], gave_up: frozenset) -> None:
+def _check_deliver_cancelled(
+    chain: Chain, deliver: Callable[..., Any], items: list[Any], gave_up: frozenset[Any]
+) -> None:
     """deliver() is cancelled 1 s into a handler call that would take 1000 s."""
     futures: list[asyncio.Future[Any]] = []
     outcome: list[str] = []

@@ -362,7 +362,9 @@ def check_breaker_rejects_while_open(
             )
 
 
-def _concurrent(breaker: Any, upstream: Upstream, funcs: list[Callable[[], Any]]) -> Callable[[], Awaitable[Any]]:
+def _concurrent(
+    breaker: Any, upstream: Upstream, funcs: list[Callable[[], Any]]
+) -> Callable[[], Awaitable[list[Outcome]]]:
     async def together() -> list[Outcome]:
         tasks = [asyncio.create_task(_call(breaker, upstream, func)) for func in funcs]
         return list(await asyncio.gather(*tasks))

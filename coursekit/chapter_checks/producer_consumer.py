@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 from coursekit.analysis import peak_in_flight, stops_put, taken_without_task_done, task_done_before_handled
@@ -232,7 +232,7 @@ def check_serve(
     work = Workload(duration, failing)
     stop_time = None if stop_at is None else start + stop_at
 
-    async def arrivals():  # the source: each item arrives `every` s after serve asks for it
+    async def arrivals() -> AsyncIterator[int]:  # the source: each item arrives `every` s after serve asks for it
         for item in range(items):
             emit(Kind.SOURCE_ASK, item=item)
             await asyncio.sleep(every)
@@ -311,7 +311,8 @@ def _require_pair(chain: Chain, run: VirtualRun[Any], what: str) -> tuple[dict[A
         observed=f"it returned {value!r:.120}",
         hint="end with `return results, failures` (two dicts)",
     )
-    return value
+    results, failures = value
+    return results, failures
 
 
 def _require_each_handled_once(

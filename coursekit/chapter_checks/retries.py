@@ -53,7 +53,7 @@ def _outcome(run: VirtualRun[Any]) -> str:
 
 
 def _ceiling(base: float, cap: float, n: int) -> float:
-    return min(cap, base * 2**n)
+    return float(min(cap, base * 2**n))
 
 
 def _draw(backoff_delays: Callable[..., Any], strategy: str, base: float, cap: float, seed: int, count: int) -> Any:

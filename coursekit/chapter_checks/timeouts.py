@@ -391,7 +391,9 @@ def _shutdown_call(operations: list[Operation], grace: float, start: float) -> s
     return f"shutdown([{listed}], grace={grace:g}) at t={start:g}"
 
 
-def _run_shutdown(shutdown: Callable[..., Any], operations: list[Operation], grace: float, start: float):
+def _run_shutdown(
+    shutdown: Callable[..., Any], operations: list[Operation], grace: float, start: float
+) -> VirtualRun[tuple[Any, float]]:
     async def main() -> tuple[Any, float]:
         await asyncio.sleep(start)
         tasks = _named_tasks(operations)

@@ -233,7 +233,7 @@ def observe_responses(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any
 def _error(kind: str, status: int) -> BaseException:
     if kind == "HTTPStatusError":
         return httpx.HTTPStatusError(str(status), request=REQUEST, response=_response(status))
-    error_class = getattr(httpx, kind, None) or getattr(builtins, kind)
+    error_class: type[BaseException] = getattr(httpx, kind, None) or getattr(builtins, kind)
     if issubclass(error_class, httpx.RequestError):
         return error_class(f"{kind} on GET /items/1", request=REQUEST)
     return error_class(f"{kind} in the code")

@@ -359,7 +359,7 @@ def observe_task_manager(names: Mapping[str, Any], scenario: dict[str, Any]) -> 
 
     manager_class: Any = names["TaskManager"]
 
-    class Watched(manager_class):
+    class Watched(manager_class):  # type: ignore[misc]  # the learner's class, known only at run time
         async def run_job(self, job: Any) -> None:
             try:
                 await super().run_job(job)
