@@ -78,6 +78,7 @@ PLACEHOLDER_MESSAGE = "the placeholder is still there"
 PICTURE_CALL = "show_queue_depth(runs)"  # the first picture, before any exercise
 LAST_CELL = "from coursekit.check_my_work import check_my_work"  # every chapter ends with Check my work
 STARTUP_TIMEOUT = 240  # s: the first start releases every chapter (about 40 s on a quiet machine)
+NOTEBOOK_OPEN_SECONDS = 120  # until a notebook shows with its kernel idle
 WAIT_MS = 60_000  # ms: the longest explicit wait on the page but Run All
 RUN_ALL_MS = 300_000  # ms: Run All of a whole chapter (chapter 10 is the longest)
 LEARNERS = ("ann", "bob")  # ann answers exercise 1 of chapter 1; bob hands the chapter in as fetched
@@ -224,17 +225,25 @@ def labs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lab]]:
 def open_notebook(page, lab: Lab, chapter: str, notebook: str) -> Any:
     """The notebook open in JupyterLab, its kernel idle (a learner's JupyterLab may first ask which
     kernel to use: the notebook's own is chosen, as a learner would)."""
-    from playwright.sync_api import expect
 
     page.goto(f"{lab.url}/lab/tree/{chapter}/{notebook}?token={lab.token}")
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     select = page.locator(".jp-Dialog").get_by_role("button", name="Select")
-    expect(panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").or_(select)).to_be_attached()
-    if select.is_visible():
-        select.click()
-    # the kernel has started and answered (the status bar says so), and the notebook has the focus
-    expect(page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$"))).to_be_visible()
-    panel.locator(".jp-Cell").first.click()
+    idle = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$"))
+    first_cell = panel.locator(".jp-Cell").first
+    # The kernel dialog may come before or after the kernel reports idle: answer it whenever it is
+    # there, until the kernel has started and answered (the status bar says so) and the notebook shows.
+    deadline = time.monotonic() + NOTEBOOK_OPEN_SECONDS
+    while not (idle.is_visible() and first_cell.is_visible() and not select.is_visible()):
+        if select.is_visible():
+            select.click()
+        assert time.monotonic() < deadline, (
+            f"{notebook} did not open with an idle kernel in {NOTEBOOK_OPEN_SECONDS} s: kernel idle "
+            f"{idle.is_visible()}, notebook panels {panel.count()}, first cell visible {first_cell.is_visible()}, "
+            f"dialogs {page.locator('.jp-Dialog').all_inner_texts()}"
+        )
+        page.wait_for_timeout(250)
+    first_cell.click()  # the notebook has the focus
     return panel
 
 
