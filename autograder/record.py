@@ -96,22 +96,28 @@ class Recorder:
                 "graded_by": report.graded_by,
             }
         batch = {student: graded for student, graded in results.items() if student not in failed}
-        steps: list[tuple[str, Callable[[str, str], NbgraderResult]]] = [
-            ("recording", lambda assignment, student: self.api.autograde(assignment, student, force=True)),
-            ("feedback", lambda assignment, student: self.api.generate_feedback(assignment, student, force=True)),
-        ]
-        failed |= self.run_step(*steps[0], set(batch) - set(failed))
+        failed |= self.run_step("recording", self.autograde, set(batch) - set(failed))
         disagreeing = self.disagreements({s: batch[s].report for s in batch if s not in failed})
         for student, why in disagreeing.items():
             self.facts[student]["review"] = [*self.facts[student]["review"], why]
         failed |= disagreeing
-        failed |= self.run_step(*steps[1], set(batch) - set(failed))
+        failed |= self.run_step("feedback", self.generate_feedback, set(batch) - set(failed))
         written = set(batch) - set(failed)
         handed_in = {student for student in written if self.has_secret(student)}
         self.unreleased |= written - handed_in
         failed |= self.run_step("releasing feedback", self.api.release_feedback, handed_in)
         self.failed.update(failed)
         return failed
+
+    def autograde(self, assignment: str, student: str) -> NbgraderResult:
+        """nbgrader's ``autograde --no-execute --force`` (see :data:`NO_EXECUTE`)."""
+        result: NbgraderResult = self.api.autograde(assignment, student, force=True)  # nbgrader is untyped
+        return result
+
+    def generate_feedback(self, assignment: str, student: str) -> NbgraderResult:
+        """nbgrader's ``generate_feedback --force``."""
+        result: NbgraderResult = self.api.generate_feedback(assignment, student, force=True)
+        return result
 
     def run_step(self, step: str, run: Callable[[str, str], NbgraderResult], students: set[str]) -> dict[str, str]:
         """Run one nbgrader step over ``students`` only (every other learner excluded); if it fails,

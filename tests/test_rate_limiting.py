@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
 from typing import Any
 
 import httpx
@@ -35,6 +34,7 @@ from coursekit.rate_limits import Decision, Timed, bursty_arrivals, timed_acquir
 from coursekit.service import BASE_URL, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
 from solutions.rate_limiting import PerClientLimiter, SlidingLogLimiter, TokenBucket
+from tests.wrong_cases import wrong_cases
 
 grid = st.integers(0, 64 * 3).map(lambda n: n / 64)  # 0 .. 3 s between arrivals
 starts = st.integers(0, 64 * 20).map(lambda n: n / 64)
@@ -286,28 +286,12 @@ def test_tokens_follow_admissions_and_windows_count() -> None:
     assert per_window([0.5, 0.5, 1.5, 3.0], 1.0, 4.0) == ([0.0, 1.0, 2.0, 3.0], [2, 1, 0, 1])
 
 
-class FixedWindowCounter:
-    """A counter reset at every multiple of ``window``: the mistake ``check_log_limit`` is for."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window, self.index, self.count = limit, window, -1, 0
-
-    async def acquire(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            index = math.floor(loop.time() / self.window)
-            if index != self.index:
-                self.index, self.count = index, 0
-            if self.count < self.limit:
-                self.count += 1
-                return
-            await asyncio.sleep((index + 1) * self.window - loop.time())
-
-
 def test_the_window_check_and_the_window_picture_measure_one_trace_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     """check_log_limit's verdict and the admissions picture's "at most N in any window" come from one
     measure (analysis_rate_limiting.busiest_window): on the events of the check's own run of a fixed
-    window, the picture's reading says the count the check observed."""
+    window (the wrong implementation rate_limiting/log_fixed_window), the picture's reading says the
+    count the check observed."""
+    (fixed_window,) = [case for case in wrong_cases("rate_limiting") if case.name == "log_fixed_window"]
     runs: list[VirtualRun[Any]] = []
 
     def keep(*args: Any, **kwargs: Any) -> VirtualRun[Any]:
@@ -316,7 +300,7 @@ def test_the_window_check_and_the_window_picture_measure_one_trace_alike(monkeyp
 
     monkeypatch.setattr(scenario, "run_virtual", keep)
     with pytest.raises(CheckFailed) as failure:
-        check_log_limit(FixedWindowCounter)
+        check_log_limit(fixed_window.names()["SlidingLogLimiter"])
     (run,) = runs
     window = busiest_window([when for when, _, _ in admissions(run.events)], 1.0)
     assert window.count > 3, "a fixed window lets more than the limit through around its reset"

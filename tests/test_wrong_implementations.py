@@ -43,9 +43,7 @@ cases_param = pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 
 def load_wrong(case: WrongCase) -> tuple[dict[str, Any], ModuleType]:
     """Run a wrong solution cell in the namespace of its chapter's reference module."""
-    namespace = dict(vars(importlib.import_module(f"solutions.{case.topic}")))
-    exec(compile(case.code, case.filename, "exec"), namespace)
-    return namespace, importlib.import_module(f"coursekit.chapter_checks.{case.topic}")
+    return case.names(), importlib.import_module(f"coursekit.chapter_checks.{case.topic}")
 
 
 def subject_of(check_name: str) -> str:

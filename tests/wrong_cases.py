@@ -24,6 +24,7 @@ import argparse
 import ast
 import difflib
 import functools
+import importlib
 import linecache
 import re
 import subprocess
@@ -69,6 +70,13 @@ class WrongCase:
         """The solution cell: the top-level statements the diff changes or adds, in the reference's
         order. Made when a test first asks for it, so a diff that no longer applies fails that test."""
         return solution_cell(self.path)
+
+    def names(self) -> dict[str, Any]:
+        """The namespace of the chapter's reference module with the solution cell run in it, as a
+        learner's cell runs in their notebook."""
+        namespace = dict(vars(importlib.import_module(f"solutions.{self.topic}")))
+        exec(compile(self.code, self.filename, "exec"), namespace)
+        return namespace
 
     @property
     def filename(self) -> str:
