@@ -9,7 +9,7 @@ a dict, 1% relative error), and hdrh's ``HdrHistogram.record_value`` (2 signific
 digits, 1%; it takes integers, so the row includes turning seconds into microseconds).
 The cost per record is the median of ``--runs`` runs (the rows interleaved, after a
 warm-up round), minus the same loop doing nothing, divided by ``--values``. It also
-prints what each holds afterwards (``coursekit.latency.footprint``; hdrh's counts array)
+prints what each holds afterwards (``coursekit.chapters.latency_statistics.given.footprint``; hdrh's counts array)
 and the time of one p99 query. Wall clock: compare the rows of one run, not runs on
 different machines. The script reports ratios; it asserts nothing.
 """
@@ -29,7 +29,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from coursekit.latency import footprint  # noqa: E402  (after the path is set)
+from coursekit.chapters.latency_statistics.given import footprint  # noqa: E402  (after the path is set)
 from solutions.latency_statistics import LatencyRecorder  # noqa: E402
 
 

@@ -36,8 +36,8 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from coursekit.breaker_states import CircuitOpenError  # noqa: E402  (after the path is set)
-from coursekit.resilience_layers import (  # noqa: E402
+from coursekit.chapters.circuit_breaker.given import CircuitOpenError  # noqa: E402  (after the path is set)
+from coursekit.chapters.resilient_client.given import (
     ClientPolicy,
     FailedAnswer,
     LoopClockBreaker,

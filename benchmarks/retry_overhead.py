@@ -32,7 +32,7 @@ import tenacity
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coursekit.retry_policy import RetryPolicy, Transient, delays_of  # noqa: E402  (after the path is set)
+from coursekit.chapters.retries.given import RetryPolicy, Transient, delays_of  # noqa: E402  (after the path is set)
 from solutions.retries import retry  # noqa: E402
 
 Wrapper = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]

@@ -318,7 +318,7 @@ plt.show()
 # Here is a small check: "both greetings together take 2 simulated seconds".
 
 # %%
-from coursekit.checks import Chain, CheckFailed
+from coursekit import Chain, CheckFailed
 
 
 def check_greetings(candidate):
@@ -359,7 +359,7 @@ for candidate in (one_after_another, deadlock):
 # The test cells call the chapter's checks; the next cell imports them (run it first).
 
 # %% locked="ch00-checks"
-from coursekit.chapter_checks.asyncio_in_jupyter import check_countdown, check_fetch_all
+from coursekit.chapters.asyncio_in_jupyter import check_countdown, check_fetch_all
 
 # %% [markdown] statement="ch00-countdown-task"
 # ### Exercise A: `countdown` (3 points)
@@ -456,6 +456,6 @@ check_fetch_all(fetch_all, delays=[1 / 3, 0.25], start=7.5)
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("asyncio_in_jupyter.ipynb")

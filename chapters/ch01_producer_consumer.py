@@ -30,17 +30,17 @@ import asyncio
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence  # noqa: F401  (your solutions' annotations)
 from typing import Any  # noqa: F401  (your solutions' annotations)
 
-from coursekit import STOP, TracedQueue, run_virtual
-from coursekit.chapter_checks.producer_consumer import (
+from coursekit import STOP, TracedQueue, exercise_done, run_virtual
+from coursekit.chapters.producer_consumer import (
+    Workload,
     check_consumer,
     check_consumer_cancelled,
     check_run_pipeline,
     check_run_pipeline_cancelled,
     check_serve,
+    show_busy_timeline,
+    show_queue_depth,
 )
-from coursekit.exercise_gate import exercise_done
-from coursekit.plots import show_busy_timeline, show_queue_depth
-from coursekit.workload import Workload
 
 # %% [markdown]
 # ## 1. `asyncio.Queue` in four calls
@@ -339,8 +339,8 @@ check_run_pipeline_cancelled(run_pipeline)
 # item, and item 5 failing (red).
 
 # %%
-from coursekit.picture_runs.producer_consumer import pipeline_run
-from coursekit.traces import reference_run
+from coursekit import reference_run
+from coursekit.chapters.producer_consumer import pipeline_run
 
 if exercise_done("exercises 1 and 2", consumer, run_pipeline):
     both = {
@@ -406,7 +406,7 @@ check_serve(serve, every=0.75, stop_at=4.0, consumers=1, maxsize=1, failing={0},
 ### END HIDDEN TESTS
 
 # %%
-from coursekit.picture_runs.producer_consumer import serve_run
+from coursekit.chapters.producer_consumer import serve_run
 
 if exercise_done("exercises 1 and 3", consumer, serve):
     show_queue_depth(
@@ -444,7 +444,7 @@ if exercise_done("exercises 1 and 3", consumer, serve):
 # %%
 from concurrent.futures import ProcessPoolExecutor
 
-from coursekit.workload import count_primes
+from coursekit.chapters.producer_consumer import count_primes
 
 
 async def cpu_pipeline(limits, consumers=2):
@@ -501,6 +501,6 @@ for limit, count in sorted(results.items()):
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("producer_consumer.ipynb")

@@ -27,9 +27,13 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable  # noqa: F401  (used by the solution cells)
 from typing import Any, Self, TypeVar  # noqa: F401  (used by the solution cells)
 
-from coursekit import STOP, TracedQueue, run_virtual  # noqa: F401  (STOP: used by the solution cells)
-from coursekit.analysis import peak_in_flight
-from coursekit.chapter_checks.worker_pools import (
+from coursekit import STOP, CheckFailed, TracedQueue, exercise_done, reference_run, run_virtual  # noqa: F401  (STOP: used by the solution cells)
+from coursekit.chapters.worker_pools import (  # noqa: F401  (used by the solution cells)
+    LIMIT,
+    BackgroundJobs,
+    Job,
+    JobStatus,
+    Workload,
     check_limited_map,
     check_limited_map_failure,
     check_pool_backpressure,
@@ -38,14 +42,14 @@ from coursekit.chapter_checks.worker_pools import (
     check_pool_results,
     check_pool_shutdown,
     check_task_manager,
+    limited_map_run,
+    manager_run,
+    peak_in_flight,
+    pool_run,
+    show_busy_timeline,
+    show_in_flight,
+    varied_durations,
 )
-from coursekit.checks import CheckFailed
-from coursekit.exercise_gate import exercise_done
-from coursekit.jobs import BackgroundJobs, Job, JobStatus  # noqa: F401  (used by the solution cells)
-from coursekit.picture_runs.worker_pools import LIMIT, limited_map_run, manager_run, pool_run, varied_durations
-from coursekit.plots import show_busy_timeline, show_in_flight
-from coursekit.traces import reference_run
-from coursekit.workload import Workload
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -701,6 +705,6 @@ if exercise_done("exercise 3", TaskManager):
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("worker_pools.ipynb")

@@ -37,8 +37,14 @@ from collections.abc import Sequence  # noqa: F401  (used by the learner's solut
 from types import TracebackType  # noqa: F401  (used by the learner's solution cells)
 from typing import Any  # noqa: F401  (used by the learner's solution cells)
 
-from coursekit import STOP, run_virtual  # noqa: F401  (STOP: used by the learner's solution cells)
-from coursekit.chapter_checks.batching import (
+from coursekit import STOP, exercise_done, reference_run, run_virtual  # noqa: F401  (STOP: used by the learner's solution cells)
+from coursekit.chapters.batching import (  # noqa: F401  (Entry, BatchHandler: solution cells)
+    LOCK_DEMO_ARRIVALS,
+    BatchHandler,
+    BatchWorkload,
+    Entry,
+    Workload,
+    caller_reports,
     check_batcher_close,
     check_batcher_failures,
     check_batcher_flushes,
@@ -47,13 +53,13 @@ from coursekit.chapter_checks.batching import (
     check_collect_batch,
     check_deliver,
     check_process_in_chunks,
+    chunks_run,
+    serve,
+    show_batch_tradeoff,
+    show_batches,
+    show_in_flight,
+    slow_handler_run,
 )
-from coursekit.exercise_gate import exercise_done
-from coursekit.micro_batching import BatchHandler, Entry, caller_reports, serve  # noqa: F401  (Entry, BatchHandler: solution cells)
-from coursekit.picture_runs.batching import LOCK_DEMO_ARRIVALS, chunks_run, slow_handler_run
-from coursekit.plots import show_batch_tradeoff, show_batches, show_in_flight
-from coursekit.traces import reference_run
-from coursekit.workload import BatchWorkload, Workload
 
 # %% [markdown]
 # ## 1. The rule, in pictures
@@ -102,7 +108,7 @@ show_batches(
 # `process(item)` appends `(item, future)` to a list under a lock, calls `_flush()` when the
 # list reaches `batch_size`, and awaits the future. Here is the same design, written again
 # so that we can run it. To play callers, `caller_reports(submit, arrivals)` (given, from
-# `coursekit.micro_batching`) starts one caller per `(item, time)`, each calling
+# `coursekit.chapters.batching.given`) starts one caller per `(item, time)`, each calling
 # `await submit(item)` at its time, and returns what each one saw:
 
 
@@ -635,6 +641,6 @@ check_process_in_chunks(process_with_aiometer)
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("batching.ipynb")

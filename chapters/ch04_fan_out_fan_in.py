@@ -44,20 +44,21 @@ from typing import Any, TypeVar  # noqa: F401  (your solutions' annotations)
 
 import httpx
 
-from coursekit import run_virtual
-from coursekit.chapter_checks.fan_out_fan_in import (
+from coursekit import exercise_done, run_virtual
+from coursekit.chapters.fan_out_fan_in import (
+    ItemFailed,
+    Workload,
     check_fetch_all,
     check_first_success,
     check_merge,
     check_merge_cancelled,
     check_run_all,
+    show_busy_timeline,
+    show_in_flight,
 )
-from coursekit.exercise_gate import exercise_done
-from coursekit.plots import show_busy_timeline, show_in_flight
 from coursekit.service import BASE_URL, Faults, Latency, Service
 from coursekit.service.connections import Connections
 from coursekit.service.live import serve_live
-from coursekit.workload import ItemFailed, Workload
 
 T = TypeVar("T")
 
@@ -238,8 +239,8 @@ check_run_all(run_all, durations=(), failing=())
 # show up as a green bar past t = 2 s.
 
 # %%
-from coursekit.picture_runs.fan_out_fan_in import run_all_run
-from coursekit.traces import reference_run
+from coursekit import reference_run
+from coursekit.chapters.fan_out_fan_in import run_all_run
 
 if exercise_done("exercise 1", run_all):
     show_busy_timeline(
@@ -425,7 +426,7 @@ check_fetch_all(fetch_all, items=())
 # flight. With the limit, the requests go in three waves of four, over four connections.
 
 # %%
-from coursekit.picture_runs.fan_out_fan_in import fetch_all_run
+from coursekit.chapters.fan_out_fan_in import fetch_all_run
 
 if exercise_done("exercise 2", fetch_all):
     both = {"your fetch_all": fetch_all_run(fetch_all), "reference": reference_run("fan_out_fan_in", "fetch_all_run")}
@@ -654,7 +655,7 @@ check_first_success(first_success, durations=(1.5, 0.5, 1.5), failing={1}, all_f
 # `us` wins (green), `asia` is cancelled (grey) the moment `us` answers.
 
 # %%
-from coursekit.picture_runs.fan_out_fan_in import race_run
+from coursekit.chapters.fan_out_fan_in import race_run
 
 if exercise_done("exercise 4", first_success):
     both = {"your first_success": race_run(first_success), "reference": reference_run("fan_out_fan_in", "race_run")}
@@ -690,6 +691,6 @@ if exercise_done("exercise 4", first_success):
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("fan_out_fan_in.ipynb")

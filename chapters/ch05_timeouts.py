@@ -35,8 +35,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection  # noqa: F401  (your solutions' annotations)
 from typing import Any, Literal, Self, TypeVar  # noqa: F401  (Any, Self: your solutions' annotations)
 
-from coursekit import run_virtual
-from coursekit.chapter_checks.timeouts import (
+from coursekit import exercise_done, run_virtual
+from coursekit.chapters.timeouts import (
+    Operation,
     check_call_with_fallback,
     check_call_with_fallback_cancelled,
     check_call_with_fallback_errors,
@@ -46,10 +47,8 @@ from coursekit.chapter_checks.timeouts import (
     check_shutdown,
     check_shutdown_nothing,
     check_shutdown_stubborn,
+    show_busy_timeline,
 )
-from coursekit.exercise_gate import exercise_done
-from coursekit.operations import Operation
-from coursekit.plots import show_busy_timeline
 
 T = TypeVar("T")
 Outcome = Literal["finished", "failed", "cancelled"]
@@ -253,8 +252,8 @@ check_call_with_fallback_cancelled(call_with_fallback, cancel_at=0.25, timeout=1
 # timeout; orange its cleanup, which must end before the caller moves on.
 
 # %%
-from coursekit.picture_runs.timeouts import LOOKUP_TIMEOUT, fallback_run
-from coursekit.traces import reference_run
+from coursekit import reference_run
+from coursekit.chapters.timeouts import LOOKUP_TIMEOUT, fallback_run
 
 if exercise_done("exercise 1", call_with_fallback):
     both = {
@@ -449,7 +448,7 @@ check_shutdown_stubborn(shutdown, grace=0.25, work=1.75)
 # 0.5 s (orange). Left, your `shutdown`; right, the reference.
 
 # %%
-from coursekit.picture_runs.timeouts import GRACE, shutdown_run
+from coursekit.chapters.timeouts import GRACE, shutdown_run
 
 if exercise_done("exercise 3", shutdown):
     both = {"your shutdown": shutdown_run(shutdown), "reference": reference_run("timeouts", "shutdown_run")}
@@ -504,7 +503,7 @@ if exercise_done("exercise 1", call_with_fallback):
 # %%
 import anyio
 
-from coursekit.checks import CheckFailed
+from coursekit import CheckFailed
 
 
 async def anyio_fallback(operation, timeout, fallback):
@@ -554,6 +553,6 @@ except CheckFailed as failure:
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("timeouts.ipynb")

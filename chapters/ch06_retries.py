@@ -33,8 +33,12 @@ from typing import Any, Literal, TypeVar  # noqa: F401  (Any: your solutions' an
 
 import httpx
 
-from coursekit import run_virtual
-from coursekit.chapter_checks.retries import (
+from coursekit import exercise_done, run_virtual
+from coursekit.chapters.retries import (  # noqa: F401  (Permanent, ScriptedCall, delays_of: to try your retry)
+    Permanent,
+    RetryPolicy,
+    ScriptedCall,
+    Transient,
     check_backoff_delays,
     check_is_retryable_errors,
     check_is_retryable_responses,
@@ -45,15 +49,9 @@ from coursekit.chapter_checks.retries import (
     check_retry_deadline,
     check_retry_not_retryable,
     check_retry_service,
-)
-from coursekit.exercise_gate import exercise_done
-from coursekit.plots import show_attempts, show_server_load
-from coursekit.retry_policy import (  # noqa: F401  (Permanent, ScriptedCall, delays_of: to try your retry)
-    Permanent,
-    RetryPolicy,
-    ScriptedCall,
-    Transient,
     delays_of,
+    show_attempts,
+    show_server_load,
 )
 from coursekit.service import Faults, Latency, Service
 
@@ -438,8 +436,8 @@ check_retry_deadline(retry, deadline=40.0, latency=1.0, asked=60, start=7.25)
 # answer: red 503, green 200. Left, your `retry`; right, the reference.
 
 # %%
-from coursekit.picture_runs.retries import OUTAGE, clients_run
-from coursekit.traces import reference_run
+from coursekit import reference_run
+from coursekit.chapters.retries import OUTAGE, clients_run
 
 if exercise_done("exercise 3", retry):
     both = {"your retry": clients_run(retry), "reference": reference_run("retries", "clients_run")}
@@ -454,13 +452,13 @@ if exercise_done("exercise 3", retry):
 # process each start a request every second (users do not wait for each other), and the
 # service is down from t = 5 to t = 15. Each request is retried with your `retry` (5
 # attempts, full jitter). On the right, the process shares one `RetryBudget` (given in
-# `coursekit.retry_policy`): every request deposits 0.1 of a token, every retry takes a
+# `coursekit.chapters.retries.given`): every request deposits 0.1 of a token, every retry takes a
 # whole one, so retries stay near 10 % of the requests once the 10 tokens it starts with
 # are spent. The policy's `retryable` asks the budget, so a refused retry simply ends the
 # call with its last answer.
 
 # %%
-from coursekit.retry_policy import RetryBudget, transient_or_busy
+from coursekit.chapters.retries import RetryBudget, transient_or_busy
 
 BUDGET_OUTAGE = (5.0, 15.0)
 
@@ -558,7 +556,7 @@ import re
 import stamina
 import tenacity
 
-from coursekit.checks import CheckFailed
+from coursekit import CheckFailed
 
 
 def tenacity_retry(reraise):
@@ -693,6 +691,6 @@ for check in (check_retry_attempts, check_retry_not_retryable, check_retry_backo
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("retries.ipynb")

@@ -39,9 +39,13 @@ from typing import Any, ParamSpec, TypeVar  # noqa: F401  (your solutions' annot
 
 import httpx
 
-from coursekit import run_virtual
-from coursekit.breaker_states import BreakerState, CircuitOpenError, UpstreamError
-from coursekit.chapter_checks.circuit_breaker import (
+from coursekit import exercise_done, run_virtual
+from coursekit.chapters.circuit_breaker import (
+    BreakerState,
+    CircuitOpenError,
+    Operation,
+    OperationFailed,
+    UpstreamError,
     check_breaker_closes,
     check_breaker_counts,
     check_breaker_defaults,
@@ -54,11 +58,9 @@ from coursekit.chapter_checks.circuit_breaker import (
     check_fetch_item,
     check_fetch_item_open,
     check_protected,
+    show_breaker_states,
 )
 from coursekit.events import emit  # noqa: F401  (your solutions' _move_to)
-from coursekit.exercise_gate import exercise_done
-from coursekit.operations import Operation, OperationFailed
-from coursekit.plots import show_breaker_states
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -387,8 +389,8 @@ check_breaker_closes(CircuitBreaker, limit=2, threshold=1, timeout=0.75, start=3
 # your `CircuitBreaker`; bottom, the reference.
 
 # %%
-from coursekit.picture_runs.circuit_breaker import OUTAGES, breaker_run
-from coursekit.traces import reference_run
+from coursekit import reference_run
+from coursekit.chapters.circuit_breaker import OUTAGES, breaker_run
 
 if exercise_done("exercise 1", CircuitBreaker):
     both = {
@@ -528,7 +530,7 @@ import purgatory
 import pybreaker
 from purgatory.domain.model import OpenedState
 
-from coursekit.checks import CheckFailed
+from coursekit import CheckFailed
 
 LIBRARY_STATES = {
     "closed": "closed",
@@ -774,6 +776,6 @@ print("failure rate >= 30%:  ", run_virtual(flaky_service_for(FailureRateBreaker
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("circuit_breaker.ipynb")

@@ -29,8 +29,10 @@
 import asyncio
 from collections import OrderedDict, deque  # noqa: F401  (your solutions' state)
 
-from coursekit import run_virtual
-from coursekit.chapter_checks.rate_limiting import (
+from coursekit import exercise_done, run_virtual
+from coursekit.chapters.rate_limiting import (  # noqa: F401  (your solutions return Decision)
+    Decision,
+    bursty_arrivals,
     check_bucket_amounts,
     check_bucket_burst,
     check_bucket_cancel,
@@ -41,9 +43,8 @@ from coursekit.chapter_checks.rate_limiting import (
     check_log_waiting,
     check_per_client_limits,
     check_per_client_memory,
+    timed_acquire,
 )
-from coursekit.exercise_gate import exercise_done
-from coursekit.rate_limits import Decision, bursty_arrivals, timed_acquire  # noqa: F401  (your solutions return Decision)
 
 # %% [markdown]
 # ## 1. Bug hunt: a concurrency limit is not a rate limit
@@ -321,9 +322,8 @@ check_bucket_cancel(TokenBucket, rate=2.0, capacity=3, start=0.0)
 # Top, your `TokenBucket`; bottom, the reference.
 
 # %%
-from coursekit.picture_runs.rate_limiting import BUCKET, bucket_run
-from coursekit.plots_rate_limiting import show_bucket
-from coursekit.traces import reference_run
+from coursekit import reference_run
+from coursekit.chapters.rate_limiting import BUCKET, bucket_run, show_bucket
 
 if exercise_done("exercise 1", TokenBucket):
     show_bucket(
@@ -603,7 +603,7 @@ def algorithm_run(limiter):
     return run_virtual(main)
 
 
-from coursekit.plots_rate_limiting import show_admissions
+from coursekit.chapters.rate_limiting import show_admissions
 
 algorithms = {
     "token bucket": TokenBucketNow(5.0, 5),
@@ -753,8 +753,7 @@ if exercise_done("exercise 3", PerClientLimiter):
 # reference (forgotten after 2 s):
 
 # %%
-from coursekit.picture_runs.rate_limiting import clients_run
-from coursekit.plots_rate_limiting import show_tracked
+from coursekit.chapters.rate_limiting import clients_run, show_tracked
 
 if exercise_done("exercise 3", PerClientLimiter):
     show_tracked(
@@ -781,7 +780,7 @@ if exercise_done("exercise 3", PerClientLimiter):
 # %%
 import httpx
 
-from coursekit.rate_limit_middleware import RateLimitMiddleware
+from coursekit.chapters.rate_limiting import RateLimitMiddleware
 from coursekit.service import BASE_URL, Service
 
 
@@ -873,7 +872,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from pyrate_limiter import AbstractClock, InMemoryBucket, Limiter, Rate, SingleBucketFactory
 
-from coursekit.checks import CheckFailed
+from coursekit import CheckFailed
 
 
 class AioLimiterBucket:
@@ -1036,6 +1035,6 @@ print(f"{within} passed within the first 60 s; the first twelve at {[round(t, 3)
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("rate_limiting.ipynb")

@@ -35,8 +35,10 @@ from typing import Any  # noqa: F401  (your solutions' annotations)
 
 import numpy as np
 
-from coursekit import run_virtual
-from coursekit.chapter_checks.latency_statistics import (
+from coursekit import exercise_done, run_virtual
+from coursekit.chapters.latency_statistics import (  # noqa: F401  (METHODS: your solutions)
+    METHODS,
+    StalledService,
     check_constant_rate_connections,
     check_constant_rate_from_intended,
     check_constant_rate_schedule,
@@ -46,10 +48,13 @@ from coursekit.chapter_checks.latency_statistics import (
     check_recorder_basics,
     check_recorder_error_bound,
     check_recorder_memory,
+    footprint,
+    log_buckets,
+    memory_budget,
+    show_cdf,
+    show_coordinated_omission,
+    show_latency_histogram,
 )
-from coursekit.exercise_gate import exercise_done
-from coursekit.latency import METHODS, StalledService, footprint, log_buckets, memory_budget  # noqa: F401  (METHODS: your solutions)
-from coursekit.plots_latency import show_cdf, show_coordinated_omission, show_latency_histogram
 from coursekit.service import Faults, Latency
 
 # %% [markdown]
@@ -512,8 +517,8 @@ check_constant_rate_connections(constant_rate, rate=16.0, count=30, connections=
 # intended send (red dots). Left, your `constant_rate`; right, the reference.
 
 # %%
-from coursekit.picture_runs.latency_statistics import RATE, STALLS, START, stall_run
-from coursekit.traces import reference_run
+from coursekit import reference_run
+from coursekit.chapters.latency_statistics import RATE, STALLS, START, stall_run
 
 if exercise_done("exercise 3", constant_rate):
     both = {
@@ -593,6 +598,6 @@ if exercise_done("exercises 2 and 3", LatencyRecorder, constant_rate):
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("latency_statistics.ipynb")

@@ -41,9 +41,15 @@ from typing import Any  # noqa: F401  (your solution's annotations)
 import httpx
 from aiolimiter import AsyncLimiter
 
-from coursekit import run_virtual
-from coursekit.breaker_states import CircuitOpenError
-from coursekit.chapter_checks.resilient_client import (
+from coursekit import exercise_done, run_virtual
+from coursekit.chapters.resilient_client import (  # noqa: F401  (Breaker, Limiter, delays_of, retry_after_seconds: your solution's code)
+    Breaker,
+    CircuitOpenError,
+    ClientPolicy,
+    FailedAnswer,
+    Limiter,
+    LoopClockBreaker,
+    breakers_of,
     check_admit_links,
     check_attempt,
     check_breaker_for,
@@ -57,15 +63,6 @@ from coursekit.chapter_checks.resilient_client import (
     check_get_cache,
     check_get_fallback,
     check_limiter_made_once,
-)
-from coursekit.exercise_gate import exercise_done
-from coursekit.resilience_layers import (  # noqa: F401  (Breaker, Limiter: your solution's annotations)
-    Breaker,
-    ClientPolicy,
-    FailedAnswer,
-    Limiter,
-    LoopClockBreaker,
-    breakers_of,
     delays_of,
     host_of,
     is_failed_answer,
@@ -366,9 +363,8 @@ check_get_fallback(ResilientClient, start=0.0)
 # the reference's recorded run; the legend below names every mark.
 
 # %%
-from coursekit.picture_runs.resilient_client import OUTAGES, dashboard_run
-from coursekit.plots_dashboard import show_dashboard
-from coursekit.traces import reference_run
+from coursekit import reference_run
+from coursekit.chapters.resilient_client import OUTAGES, dashboard_run, show_dashboard
 
 if exercise_done("exercises 1 to 3", ResilientClient):
     show_dashboard(
@@ -907,6 +903,6 @@ if exercise_done("exercises 1 to 4", ResilientClient, admit_links):  # the crawl
 # hidden ones.
 
 # %%
-from coursekit.check_my_work import check_my_work
+from coursekit import check_my_work
 
 check_my_work("resilient_client.ipynb")

@@ -22,13 +22,13 @@ observation too, so a scenario never stops the others.
 
 from __future__ import annotations
 
-import importlib
 import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias, overload
 
+from coursekit import chapters
 from coursekit.virtual_time import VirtualRun
 
 DIGITS = 6
@@ -123,8 +123,8 @@ def shown(observation: Observation) -> str:
 
 
 def probes_of(topic: str) -> dict[str, Probe]:
-    """Graded cell id -> probe, for the chapter on ``topic`` (``coursekit.chapter_probes.<topic>``)."""
-    module = importlib.import_module(f"coursekit.chapter_probes.{topic}")
+    """Graded cell id -> probe, for the chapter on ``topic`` (``coursekit.chapters.<topic>.probes``)."""
+    module = chapters.part(topic, "probes")
     return dict(module.PROBES)
 
 

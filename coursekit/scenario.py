@@ -1,5 +1,10 @@
 """The scenario kit the chapters' checks, probes and picture runs share: make the learner's
-object, run a scenario on the virtual clock, wait for an instant. One copy for every chapter.
+object, run a scenario on the virtual clock, wait for an instant, time one call and record what it
+did (:class:`Outcome`), and spy on a collaborator (:class:`Spy`). One copy for every chapter.
+
+A check is a scenario plus named properties: the scenario runs the learner's code once and returns
+what it observed (a run, outcomes, spies); each property is a small function of that observation
+that passes the check's :class:`~coursekit.checks.Chain` or fails it with its own hint.
 
 Every failure goes through the check's :class:`~coursekit.checks.Chain`, so it names the
 property, what was observed and a hint, like any other.
@@ -10,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from coursekit.checks import Chain, describe_error
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 T = TypeVar("T")
+P = ParamSpec("P")
 KEEP_THE_CONSTRUCTOR = "keep the given constructor and its parameters"
 
 
@@ -73,3 +80,69 @@ def run_scenario(
             hint=unhandled_hint,
         )
     return run
+
+
+@dataclass
+class Outcome:
+    """What one awaited call did, on the loop's clock: when it was asked and ended, and its value, or
+    the error it raised (``cancelled`` when that error was ``CancelledError``)."""
+
+    asked: float
+    ended: float | None = None
+    value: Any = None
+    error: BaseException | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return isinstance(self.error, asyncio.CancelledError)
+
+    @property
+    def took(self) -> float | None:
+        """Seconds from asked to ended (None while it runs)."""
+        return None if self.ended is None else self.ended - self.asked
+
+    def describe(self, show: Callable[[Any], str] = repr) -> str:
+        """``returned VALUE at t=..`` or ``raised ERROR at t=..``; ``show`` words a value."""
+        what = f"raised {describe_error(self.error)}" if self.error is not None else f"returned {show(self.value)}"
+        return f"{what} at t={self.ended:g}" if self.ended is not None else f"{what} (still running)"
+
+
+async def timed_call(call: Awaitable[Any], *, catch: type[BaseException] = Exception) -> Outcome:
+    """Await ``call`` and record its :class:`Outcome`. Errors of type ``catch`` are recorded (pass
+    ``BaseException`` to record a cancellation too); any other propagates."""
+    loop = asyncio.get_running_loop()
+    outcome = Outcome(loop.time())
+    try:
+        outcome.value = await call
+    except catch as error:
+        outcome.error = error
+    outcome.ended = loop.time()
+    return outcome
+
+
+@dataclass
+class Spy(Generic[P, T]):
+    """An async callable that stands in for a collaborator and records each call: the loop time it
+    started, its arguments, and its :class:`Outcome` once it ended. ``behaviour`` does the work."""
+
+    behaviour: Callable[P, Awaitable[T]]
+    name: str = "spy"
+    calls: list[tuple[float, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        self.calls.append((asyncio.get_running_loop().time(), args, dict(kwargs)))
+        outcome = await timed_call(self.behaviour(*args, **kwargs), catch=BaseException)
+        self.outcomes.append(outcome)
+        if outcome.error is not None:
+            raise outcome.error
+        value: T = outcome.value
+        return value
+
+    @property
+    def started(self) -> list[float]:
+        """The loop times of the calls, in order."""
+        return [time for time, _, _ in self.calls]

@@ -91,4 +91,9 @@ def _is_library(frame: FrameType) -> bool:
     """asyncio's and coursekit's own frames; a chapter's check scenarios count as user code,
     so that a wait is described at the learner's call, not inside the scenario."""
     filename = frame.f_code.co_filename
-    return "/asyncio/" in filename or ("/coursekit/" in filename and "/chapter_checks/" not in filename)
+    return "/asyncio/" in filename or ("/coursekit/" in filename and not is_chapter_checks(filename))
+
+
+def is_chapter_checks(filename: str) -> bool:
+    """Whether ``filename`` is a chapter's checks module (``coursekit/chapters/<topic>/checks.py``)."""
+    return "/coursekit/chapters/" in filename and filename.endswith("/checks.py")

@@ -1,9 +1,9 @@
 """Reference traces: the recorded runs of the reference solutions that pictures compare against.
 
-A chapter's picture runs (``coursekit/picture_runs/<topic>.py``) are functions that take
+A chapter's picture runs (``coursekit/chapters/<topic>/pictures.py``) are functions that take
 an implementation (the learner's, or the reference) and return a
 :class:`~coursekit.virtual_time.VirtualRun`. The build (``tools/build.py``) runs each one
-with the reference solution and saves the run in ``coursekit/reference_traces/<topic>.json``;
+with the reference solution and saves the run in ``coursekit/chapters/<topic>/reference_trace.json``;
 notebooks load it with :func:`reference_run`, so no learner kernel and no grader needs
 the answers in ``solutions/``. ``tests/test_reference_traces.py`` fails when a saved trace
 is no longer what the reference does.
@@ -23,14 +23,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
+from coursekit.chapters import trace_file
 from coursekit.events import Event
 from coursekit.virtual_time import VirtualRun
 
-TRACES = Path(__file__).resolve().parent / "reference_traces"
 F = TypeVar("F", bound=Callable[..., VirtualRun[Any]])
 
 
@@ -75,7 +74,7 @@ def picture_runs(module: ModuleType) -> dict[str, PictureRun]:
 
 def reference_run(topic: str, name: str) -> VirtualRun[Any]:
     """The reference solution's run of picture run ``name`` of chapter ``topic``, as recorded."""
-    path = TRACES / f"{topic}.json"
+    path = trace_file(topic)
     traces = json.loads(path.read_text(encoding="utf-8"))
     if name not in traces:
         raise KeyError(f"{path.name} has no trace {name!r}; rebuild the chapter (tools/build.py)")

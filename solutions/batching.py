@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from coursekit.micro_batching import BatchHandler, Entry
+from coursekit.chapters.batching.given import BatchHandler, Entry
 from coursekit.queues import STOP
 
 

@@ -5,7 +5,7 @@ seconds under :func:`coursekit.virtual_time.run_virtual`; never ``time.time()``.
 
 :class:`CircuitBreaker` — ``await breaker.call(func, *args, **kwargs)`` awaits
 ``func(*args, **kwargs)`` and returns its result or raises its error, unless the breaker
-rejects the call without making it, with :class:`~coursekit.breaker_states.CircuitOpenError`.
+rejects the call without making it, with :class:`~coursekit.chapters.circuit_breaker.given.CircuitOpenError`.
 
 - **Closed**: every call is made. An exception that is an instance of ``counted`` is a
   failure; a success resets the count of consecutive failures to 0. The
@@ -28,7 +28,7 @@ rejects the call without making it, with :class:`~coursekit.breaker_states.Circu
 call goes through ``breaker.call``, with the same arguments, name and docstring.
 
 :func:`fetch_item` — ``GET /items/{n}`` through ``breaker.call``. A 5xx answer raises
-:class:`~coursekit.breaker_states.UpstreamError` *inside* the call, so the breaker can count
+:class:`~coursekit.chapters.circuit_breaker.given.UpstreamError` *inside* the call, so the breaker can count
 it; a 4xx answer raises ``httpx.HTTPStatusError``; a 2xx answer gives the JSON body.
 """
 
@@ -41,7 +41,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
-from coursekit.breaker_states import BreakerState, CircuitOpenError, UpstreamError
+from coursekit.chapters.circuit_breaker.given import BreakerState, CircuitOpenError, UpstreamError
 from coursekit.events import emit
 
 T = TypeVar("T")

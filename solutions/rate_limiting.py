@@ -27,7 +27,7 @@ returns ``True`` (and records the admission) when a slot is free and nobody is w
 ``window``) would let ``2 * limit`` through around a boundary; the log never more than ``limit``.
 
 :class:`PerClientLimiter` — a token bucket per client id, with no waiting:
-``try_acquire(client_id, amount=1)`` returns a :class:`~coursekit.rate_limits.Decision`,
+``try_acquire(client_id, amount=1)`` returns a :class:`~coursekit.chapters.rate_limiting.given.Decision`,
 admitted (the tokens taken) or not, with ``retry_after`` the exact seconds until the same
 request would be admitted. A client not seen for ``idle_after`` seconds has a full bucket
 again (``idle_after >= capacity / rate``), so forgetting it changes no answer: the limiter
@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict, deque
 
-from coursekit.rate_limits import Decision
+from coursekit.chapters.rate_limiting.given import Decision
 
 # ----------------------------------------------------------------- exercise 1
 

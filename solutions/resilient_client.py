@@ -18,7 +18,7 @@ puts these layers around every request, outermost first::
   limiter never limits).
 - :meth:`attempt` ``(url, timeout)``: one admission from ``self.limiter`` (``await
   acquire()``), then ``GET url`` within ``timeout`` seconds (``TimeoutError`` after it); a
-  429 or 5xx answer raises :class:`~coursekit.resilience_layers.FailedAnswer`; any other
+  429 or 5xx answer raises :class:`~coursekit.chapters.resilient_client.given.FailedAnswer`; any other
   answer (2xx, 3xx, a 4xx but 429) is returned.
 - :meth:`fetch` ``(url)`` (exercise 2): each attempt goes through ``breaker_for(host).call``,
   so a timeout, a transport error or a failed answer is a failure the breaker counts.
@@ -44,8 +44,15 @@ from typing import Any
 
 import httpx
 
-from coursekit.breaker_states import CircuitOpenError
-from coursekit.resilience_layers import Breaker, ClientPolicy, FailedAnswer, Limiter, host_of, retry_after_seconds
+from coursekit.chapters.circuit_breaker.given import CircuitOpenError
+from coursekit.chapters.resilient_client.given import (
+    Breaker,
+    ClientPolicy,
+    FailedAnswer,
+    Limiter,
+    host_of,
+    retry_after_seconds,
+)
 
 
 class ResilientClient:

@@ -44,7 +44,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from coursekit.retry_policy import RetryPolicy
+from coursekit.chapters.retries.given import RetryPolicy
 
 T = TypeVar("T")
 Strategy = Literal["constant", "exponential", "full", "equal", "decorrelated"]

@@ -24,8 +24,8 @@ submitted before it has finished and every worker has ended. If the block raises
 pool stops at once: workers are cancelled, every unsettled future is cancelled, and
 the error propagates.
 
-:class:`TaskManager` — :class:`coursekit.jobs.BackgroundJobs` (given) with the one method
-the learner writes, ``run_job``: it moves a :class:`~coursekit.jobs.Job` along
+:class:`TaskManager` — :class:`coursekit.chapters.worker_pools.given.BackgroundJobs` (given) with the one method
+the learner writes, ``run_job``: it moves a :class:`~coursekit.chapters.worker_pools.given.Job` along
 ``pending`` -> ``running`` -> ``done`` | ``failed`` | ``cancelled``.
 
 The learner writes the parts between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
@@ -38,7 +38,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Self, TypeVar
 
-from coursekit.jobs import BackgroundJobs, Job, JobStatus
+from coursekit.chapters.worker_pools.given import BackgroundJobs, Job, JobStatus
 from coursekit.queues import STOP, TracedQueue
 
 T = TypeVar("T")
@@ -162,7 +162,7 @@ class WorkerPool:
 
 
 class TaskManager(BackgroundJobs):
-    """Background jobs with a status (see :class:`~coursekit.jobs.BackgroundJobs`): each
+    """Background jobs with a status (see :class:`~coursekit.chapters.worker_pools.given.BackgroundJobs`): each
     worker calls ``run_job(job)`` for every job it takes, in a task of its own."""
 
     async def run_job(self, job: Job) -> None:

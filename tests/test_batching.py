@@ -16,10 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import coursekit.chapter_checks.batching as checks
+import coursekit.chapters.batching.checks as checks
 from coursekit import STOP, run_virtual
-from coursekit.analysis import idle_slots, item_waits, peak_in_flight
-from coursekit.chapter_checks.batching import (
+from coursekit.analysis import idle_slots, peak_in_flight
+from coursekit.chapters.batching.analysis import item_waits
+from coursekit.chapters.batching.checks import (
     check_batcher_close,
     check_batcher_failures,
     check_batcher_flushes,
@@ -30,8 +31,8 @@ from coursekit.chapter_checks.batching import (
     expected_batches,
     greedy_makespan,
 )
+from coursekit.chapters.batching.given import BatchHandler, Entry, traced_submit
 from coursekit.checks import describe_call
-from coursekit.micro_batching import BatchHandler, Entry, traced_submit
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
 from solutions.batching import MicroBatcher, collect_batch, deliver, process_in_chunks
 from tools.chapter_source import chapters

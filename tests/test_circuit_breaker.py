@@ -14,9 +14,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coursekit.analysis import breaker_bands, breaker_transitions
-from coursekit.breaker_states import BreakerState, CircuitOpenError
-from coursekit.operations import Operation, OperationFailed
+from coursekit.chapters.circuit_breaker.analysis import breaker_bands, breaker_transitions
+from coursekit.chapters.circuit_breaker.given import BreakerState, CircuitOpenError
+from coursekit.chapters.timeouts.given import Operation, OperationFailed
 from coursekit.virtual_time import run_virtual
 from solutions.circuit_breaker import CircuitBreaker
 

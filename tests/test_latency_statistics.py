@@ -24,8 +24,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coursekit.chapter_checks.latency_statistics import PS, RECORDER_PS, Backend, planned
-from coursekit.latency import footprint, memory_budget
+from coursekit.chapters.latency_statistics.checks import PS, RECORDER_PS, Backend, planned
+from coursekit.chapters.latency_statistics.given import footprint, memory_budget
 from coursekit.virtual_time import run_virtual
 from solutions.latency_statistics import LatencyRecorder, constant_rate, percentile
 

@@ -13,7 +13,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from coursekit.analysis import busy_intervals, queue_depth
+from coursekit.analysis import busy_intervals
+from coursekit.chapters.producer_consumer.analysis import queue_depth
 from coursekit.events import Event
 from coursekit.virtual_time import VirtualRun
 
@@ -87,7 +88,7 @@ def collection_labelled(ax: Any, label: str) -> Any:
 
 
 def test_breaker_periods_keep_half_open_periods_of_no_length() -> None:
-    from coursekit.analysis import breaker_bands, breaker_periods
+    from coursekit.chapters.circuit_breaker.analysis import breaker_bands, breaker_periods
 
     events = [
         event(10.0, "breaker.state", old="closed", new="open"),
@@ -109,9 +110,14 @@ def test_breaker_periods_keep_half_open_periods_of_no_length() -> None:
 def test_breaker_picture_shows_every_half_open_period_and_has_every_mark_in_its_legend(
     shown: list[Figure],
 ) -> None:
-    from coursekit.analysis import breaker_periods
-    from coursekit.picture_runs.circuit_breaker import OUTAGES
-    from coursekit.plots import SHORTEST_PERIOD, STATE_COLOURS, half_open_mark_label, show_breaker_states
+    from coursekit.chapters.circuit_breaker.analysis import breaker_periods
+    from coursekit.chapters.circuit_breaker.pictures import OUTAGES
+    from coursekit.chapters.circuit_breaker.plots import (
+        SHORTEST_PERIOD,
+        STATE_COLOURS,
+        half_open_mark_label,
+        show_breaker_states,
+    )
     from coursekit.traces import reference_run
 
     run = reference_run("circuit_breaker", "breaker_run")
@@ -135,10 +141,10 @@ def test_breaker_picture_shows_every_half_open_period_and_has_every_mark_in_its_
 
 
 def test_dashboard_counts_fallbacks_per_second_and_has_every_mark_in_its_legend(shown: list[Figure]) -> None:
-    from coursekit.analysis_dashboard import fallbacks_per_bin
-    from coursekit.picture_runs.resilient_client import OUTAGES
-    from coursekit.plots import SHORTEST_PERIOD, half_open_mark_label
-    from coursekit.plots_dashboard import fallback_label, show_dashboard
+    from coursekit.chapters.circuit_breaker.plots import SHORTEST_PERIOD, half_open_mark_label
+    from coursekit.chapters.resilient_client.analysis import fallbacks_per_bin
+    from coursekit.chapters.resilient_client.pictures import OUTAGES
+    from coursekit.chapters.resilient_client.plots import fallback_label, show_dashboard
     from coursekit.traces import reference_run
 
     run = reference_run("resilient_client", "dashboard_run")
@@ -168,8 +174,8 @@ def test_dashboard_counts_fallbacks_per_second_and_has_every_mark_in_its_legend(
 
 
 def test_admissions_picture_names_its_window(shown: list[Figure]) -> None:
-    from coursekit.analysis_rate_limiting import Window, busiest_window, most_in_any_window
-    from coursekit.plots_rate_limiting import show_admissions
+    from coursekit.chapters.rate_limiting.analysis import Window, busiest_window, most_in_any_window
+    from coursekit.chapters.rate_limiting.plots import show_admissions
 
     times = [0.0, 0.5, 0.875, 0.875, 1.0, 1.0, 1.25, 2.5]
     events = [event(when, "limiter.request") for when in times]
@@ -190,7 +196,7 @@ def test_admissions_picture_names_its_window(shown: list[Figure]) -> None:
 
 
 def test_latency_pictures_label_their_guide_lines(shown: list[Figure]) -> None:
-    from coursekit.plots_latency import show_cdf, show_latency_histogram
+    from coursekit.chapters.latency_statistics.plots import show_cdf, show_latency_histogram
 
     values = [0.001 * n for n in range(1, 101)]
     show_latency_histogram({"a service": values})

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import STOP, run_virtual
-from coursekit.analysis import queue_depth
-from coursekit.chapter_checks.producer_consumer import check_consumer, check_run_pipeline, check_serve
+from coursekit.chapters.producer_consumer.analysis import queue_depth
+from coursekit.chapters.producer_consumer.checks import check_consumer, check_run_pipeline, check_serve
 from coursekit.workload import Workload
 from solutions.producer_consumer import consumer, run_pipeline, serve
 

@@ -19,18 +19,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursekit import scenario
-from coursekit.analysis_rate_limiting import admissions, bucket_tokens, busiest_window, most_in_any_window, per_window
-from coursekit.chapter_checks.rate_limiting import (
+from coursekit.chapters.rate_limiting.analysis import (
+    admissions,
+    bucket_tokens,
+    busiest_window,
+    most_in_any_window,
+    per_window,
+)
+from coursekit.chapters.rate_limiting.checks import (
     BucketModel,
     bucket_schedule,
     check_log_limit,
     log_schedule,
     worst_bucket_window,
 )
+from coursekit.chapters.rate_limiting.given import Decision, RateLimitMiddleware, Timed, bursty_arrivals, timed_acquire
 from coursekit.checks import CheckFailed
 from coursekit.events import Event
-from coursekit.rate_limit_middleware import RateLimitMiddleware
-from coursekit.rate_limits import Decision, Timed, bursty_arrivals, timed_acquire
 from coursekit.service import BASE_URL, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
 from solutions.rate_limiting import PerClientLimiter, SlidingLogLimiter, TokenBucket

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from coursekit.traces import TRACES, dumps, from_json, reference_run, same_traces, to_json
+from coursekit.chapters import trace_file
+from coursekit.traces import dumps, from_json, reference_run, same_traces, to_json
 from tools.build import recorded_traces
 from tools.chapter_source import Chapter, chapters
 
@@ -14,12 +15,12 @@ WITH_PICTURES = [chapter for chapter in chapters() if recorded_traces(chapter) i
 
 
 def test_chapters_with_pictures_are_found() -> None:
-    assert WITH_PICTURES, "no chapter has picture runs (coursekit/picture_runs/<topic>.py)"
+    assert WITH_PICTURES, "no chapter has picture runs (coursekit/chapters/<topic>/pictures.py)"
 
 
 @pytest.mark.parametrize("chapter", WITH_PICTURES, ids=lambda c: c.assignment)
 def test_saved_traces_are_up_to_date(chapter: Chapter) -> None:
-    saved = TRACES / f"{chapter.topic}.json"
+    saved = trace_file(chapter.topic)
     assert saved.is_file(), f"{saved.name} is missing: run `.venv/bin/python tools/build.py {chapter.assignment[:4]}`"
     recorded = recorded_traces(chapter)
     assert recorded is not None

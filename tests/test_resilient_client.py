@@ -17,9 +17,9 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coursekit.breaker_states import CircuitOpenError
-from coursekit.chapter_checks.resilient_client import Spies
-from coursekit.resilience_layers import ClientPolicy, FailedAnswer, breakers_of, delays_of
+from coursekit.chapters.circuit_breaker.given import CircuitOpenError
+from coursekit.chapters.resilient_client.checks import Spies
+from coursekit.chapters.resilient_client.given import ClientPolicy, FailedAnswer, breakers_of, delays_of
 from coursekit.service import Faults, Latency, Service
 from coursekit.virtual_time import run_virtual
 from solutions.resilient_client import ResilientClient

@@ -19,7 +19,14 @@ import httpx
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from coursekit.retry_policy import Permanent, RetryPolicy, ScriptedCall, Transient, delays_of, retry_after_seconds
+from coursekit.chapters.retries.given import (
+    Permanent,
+    RetryPolicy,
+    ScriptedCall,
+    Transient,
+    delays_of,
+    retry_after_seconds,
+)
 from coursekit.virtual_time import run_virtual
 from solutions.retries import backoff_delays, is_retryable, retry, retry_after
 

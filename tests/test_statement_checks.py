@@ -15,7 +15,6 @@ notebook's graded cells and the wrong implementations (tests/wrong_cases.py), it
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from coursekit.chapters import part
 from tests.graded_cells import is_test
 from tests.wrong_cases import wrong_cases
 from tools.chapter_source import Chapter, chapters, read_cells
@@ -167,7 +167,7 @@ def test_every_requirement_is_broken_by_a_wrong_implementation_its_checks_catch(
 
 @chapter_param
 def test_every_check_verifies_a_requirement(chapter: Chapter) -> None:
-    checks = vars(importlib.import_module(f"coursekit.chapter_checks.{chapter.topic}"))
+    checks = vars(part(chapter.topic, "checks"))
     mapped = {function_of(call) for requirement in requirements(chapter) for call in requirement.checks}
     called = {function_of(call) for call in graded_calls(chapter)} & set(checks)
     unmapped = sorted(called - mapped)

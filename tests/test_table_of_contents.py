@@ -27,8 +27,8 @@ PARTS = {  # what a chapter is made of, by the entry's names
     "source": "chapters/{assignment}.py",
     "notebook": "notebooks/{assignment}/{topic}.ipynb",
     "reference": "solutions/{topic}.py",
-    "checks": "coursekit/chapter_checks/{topic}.py",
-    "probes": "coursekit/chapter_probes/{topic}.py",
+    "checks": "coursekit/chapters/{topic}/checks.py",
+    "probes": "coursekit/chapters/{topic}/probes.py",
     "statement map": "tests/statement_checks/{topic}.toml",
 }
 

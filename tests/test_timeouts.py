@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from coursekit.operations import Operation, OperationFailed
+from coursekit.chapters.timeouts.given import Operation, OperationFailed
 from coursekit.virtual_time import run_virtual
 from solutions.timeouts import Deadline, call_with_fallback, shutdown
 

@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import coursekit.chapters.worker_pools.checks as checks
 from coursekit import run_virtual
-from coursekit.analysis import idle_slots, jobs_waiting, peak_in_flight
-from coursekit.chapter_checks import worker_pools as checks
-from coursekit.chapter_checks.worker_pools import greedy_finish
+from coursekit.analysis import idle_slots, peak_in_flight
+from coursekit.chapters.worker_pools.analysis import jobs_waiting
+from coursekit.chapters.worker_pools.checks import greedy_finish
+from coursekit.chapters.worker_pools.given import ALLOWED, JobStatus
 from coursekit.events import emit
-from coursekit.jobs import ALLOWED, JobStatus
 from coursekit.workload import ItemFailed, Workload
 from solutions.worker_pools import TaskManager, WorkerPool, limited_map
 

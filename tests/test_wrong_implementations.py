@@ -12,7 +12,6 @@ applier takes no fuzz: a hunk moves with the lines around it, and stops where it
 
 from __future__ import annotations
 
-import importlib
 import linecache
 import re
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from coursekit import chapters
 from coursekit.checks import CheckFailed
 from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, run_cell
 from tests.wrong_cases import (
@@ -43,7 +43,7 @@ cases_param = pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 
 def load_wrong(case: WrongCase) -> tuple[dict[str, Any], ModuleType]:
     """Run a wrong solution cell in the namespace of its chapter's reference module."""
-    return case.names(), importlib.import_module(f"coursekit.chapter_checks.{case.topic}")
+    return case.names(), chapters.part(case.topic, "checks")
 
 
 def subject_of(check_name: str) -> str:

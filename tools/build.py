@@ -7,9 +7,9 @@
 
 For each chapter ``chapters/chNN_<topic>.py``, in order:
 
-1. record the reference traces: each picture run of ``coursekit/picture_runs/<topic>.py``
+1. record the reference traces: each picture run of ``coursekit/chapters/<topic>/pictures.py``
    with the reference from ``solutions/<topic>.py``, into
-   ``coursekit/reference_traces/<topic>.json`` (left as it is when only the order of
+   ``coursekit/chapters/<topic>/reference_trace.json`` (left as it is when only the order of
    simultaneous events differs: see :func:`coursekit.traces.same_traces`);
 2. write ``notebooks/chNN_<topic>/<topic>.ipynb`` (tools/chapter_source.py);
 3. run it in a fresh kernel and keep its outputs, with each cell's stream outputs merged
@@ -28,16 +28,16 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coursekit.traces import TRACES, dumps, picture_runs, same_traces  # noqa: E402  (after the path is set)
+from coursekit.chapters import has_part, part, trace_file  # noqa: E402
+from coursekit.traces import dumps, picture_runs, same_traces  # noqa: E402  (after the path is set)
 from tools.chapter_source import ROOT, Chapter, build_notebook, chapters  # noqa: E402
 
 
 def recorded_traces(chapter: Chapter) -> str | None:
     """The text of the chapter's trace file as the reference makes it now (None: no picture runs)."""
-    try:
-        runs = importlib.import_module(f"coursekit.picture_runs.{chapter.topic}")
-    except ModuleNotFoundError:
+    if not has_part(chapter.topic, "pictures"):
         return None
+    runs = part(chapter.topic, "pictures")
     reference = importlib.import_module(f"solutions.{chapter.topic}")
     traces = {name: run(getattr(reference, run.reference_subject)) for name, run in picture_runs(runs).items()}
     return dumps(traces)
@@ -45,9 +45,8 @@ def recorded_traces(chapter: Chapter) -> str | None:
 
 def build(chapter: Chapter, *, execute: bool) -> None:
     traces = recorded_traces(chapter)
-    saved = TRACES / f"{chapter.topic}.json"
+    saved = trace_file(chapter.topic)
     if traces is not None and not (saved.is_file() and same_traces(saved.read_text(encoding="utf-8"), traces)):
-        TRACES.mkdir(exist_ok=True)
         saved.write_text(traces, encoding="utf-8")
     chapter.notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(build_notebook(chapter), chapter.notebook)

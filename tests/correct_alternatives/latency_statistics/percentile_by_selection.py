@@ -5,7 +5,7 @@ import heapq
 import random
 from fractions import Fraction
 
-from coursekit.latency import METHODS
+from coursekit.chapters.latency_statistics.given import METHODS
 
 
 def _select(values, k):

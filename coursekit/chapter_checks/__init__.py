@@ -1,1 +1,0 @@
-"""The graded checks of each chapter, one module per chapter."""

@@ -1,0 +1,547 @@
+"""Chapter 1 checks: consumer, run_pipeline and serve (see solutions/producer_consumer.py).
+
+Each ``check_*`` runs the learner's function on a virtual clock against a
+:class:`~coursekit.workload.Workload`, then walks a :class:`~coursekit.checks.Chain`:
+defined -> runs -> terminates -> correct -> respects limits. It is silent when
+everything holds but for the ✓ lines; ``learner_facing`` adds the scenario (the check's
+call) to a failure.
+
+Items may repeat (each occurrence is handled once; ``results[item]`` is the same for
+every occurrence), and the scenarios with ``start`` run on a clock that does not start
+at 0. What is checked is what the statements promise, not one schedule: which consumer
+takes which item, and the order in which the consumers take items, are free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
+from typing import Any
+
+from coursekit.analysis import peak_in_flight
+from coursekit.chapters.producer_consumer.analysis import stops_put, taken_without_task_done, task_done_before_handled
+from coursekit.checks import (
+    Chain,
+    describe_dict_difference,
+    describe_values,
+    learner_facing,
+)
+from coursekit.events import Kind, emit
+from coursekit.queues import STOP, TracedQueue
+from coursekit.virtual_time import VirtualRun, run_virtual
+from coursekit.workload import ItemFailed, Workload, find_item_failure
+
+DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
+
+
+# ---------------------------------------------------------------- consumer
+
+
+@learner_facing
+def check_consumer(
+    consumer: Callable[..., Any],
+    *,
+    items: Sequence[Hashable] = (1, 2, 3, 4, 5),
+    failing: Iterable[Hashable] = (3,),
+    duration: float = 1.0,
+) -> None:
+    """One consumer drains a queue holding ``items`` then STOP."""
+    chain = Chain("consumer")
+    chain.require_async_function(consumer, "consumer")
+    work = Workload(duration, failing)
+    queue: TracedQueue = TracedQueue()
+    results: dict[Hashable, Any] = {}
+    failures: dict[Hashable, Exception] = {}
+
+    async def scenario() -> None:
+        for item in [*items, STOP]:
+            queue.put_nowait(item)
+        await consumer(queue, work, results, failures)
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    _require_ran(
+        chain, run, "consumer", hang_hint=("return as soon as you take STOP; the queue holds nothing after it")
+    )
+    _require_each_handled_once(
+        chain,
+        work,
+        items,
+        lost_hint="take items until you take STOP and handle each one; an item that repeats is handled "
+        "again each time it is taken (do not skip items you have seen)",
+    )
+    _require_outcomes(chain, work, items, results, failures)
+    extra_puts = queue.put_count - (len(items) + 1)
+    chain.require(
+        extra_puts == 0,
+        "consumer puts nothing back into the queue",
+        observed=f"consumer put {extra_puts} item(s) into the queue it consumes from",
+        hint="every consumer gets its own STOP, so do not put STOP back (document 001 does): "
+        "a STOP nobody takes is never marked task_done(), and queue.join() never returns",
+    )
+    _require_task_done_per_get(chain, run, queue)
+    early = task_done_before_handled(run.events)
+    chain.require(
+        not early,
+        "each item is marked task_done() only once it has been handled",
+        observed=lambda: (
+            f"task_done() for item {early[0]!r} was called while handle({early[0]!r}) had not finished"
+            + (f" (and for {len(early) - 1} more item(s))" if len(early) > 1 else "")
+        ),
+        hint="call queue.task_done() after `await handle(item)` returned or raised (in a `finally:` around it), "
+        "not when you take the item: queue.join() must mean 'every item was handled', not 'every item was taken'",
+    )
+
+
+@learner_facing
+def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float = 1.5) -> None:
+    """A consumer cancelled while handling an item still marks that item done."""
+    chain = Chain("consumer")
+    chain.require_async_function(consumer, "consumer")
+    work = Workload(1.0)
+    queue: TracedQueue = TracedQueue()
+    task_state: dict[str, bool] = {}
+
+    async def scenario() -> None:
+        for item in [1, 2, 3, 4, STOP]:
+            queue.put_nowait(item)
+        task = asyncio.create_task(consumer(queue, work, {}, {}), name="consumer-1")
+        await asyncio.sleep(cancel_at)
+        task.cancel()
+        await asyncio.wait({task})
+        task_state["cancelled"] = task.cancelled()
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    _require_ran(chain, run, "the cancellation scenario")
+    chain.require(
+        task_state.get("cancelled", False),
+        "a cancelled consumer ends as cancelled",
+        observed="the consumer task did not end as cancelled after task.cancel()",
+        hint="never swallow CancelledError: `except Exception` does not catch it, "
+        "`except BaseException` or a bare `except:` does",
+    )
+    taken = len(run.of_kind(Kind.QUEUE_GET))
+    chain.require(
+        queue.done_count == taken,
+        "the item a cancelled consumer was handling is still marked task_done()",
+        observed=f"it took {taken} item(s) and marked {queue.done_count} done before it was cancelled",
+        hint="call queue.task_done() in a `finally:` block so it runs on cancellation too",
+    )
+
+
+# ------------------------------------------------------------ run_pipeline
+
+
+@learner_facing
+def check_run_pipeline(
+    run_pipeline: Callable[..., Any],
+    *,
+    sources: Sequence[Sequence[Hashable]] = (range(1, 9), range(101, 109)),
+    consumers: int = 3,
+    maxsize: int = 4,
+    duration: float = 1.0,
+    failing: Iterable[Hashable] = (5,),
+    start: float = 0.0,
+) -> None:
+    """Producers (one per source) and consumers on a bounded queue, started at loop time ``start``;
+    all items handled."""
+    chain = Chain("run_pipeline")
+    chain.require_async_function(run_pipeline, "run_pipeline")
+    work = Workload(duration, failing)
+    items = [item for source in sources for item in source]
+
+    async def scenario() -> Any:
+        await asyncio.sleep(start)
+        return await run_pipeline(sources, work, consumers=consumers, maxsize=maxsize)
+
+    run = run_virtual(scenario, deadline=start + DEADLINE)
+    _require_ran(chain, run, "run_pipeline", hang_hint=_pipeline_hang_hint(run, consumers))
+    results, failures = _require_pair(chain, run, "run_pipeline")
+    _require_each_handled_once(
+        chain,
+        work,
+        items,
+        lost_hint=(
+            "return only after every consumer has finished: they finish when they take their STOP. "
+            "Guessing with asyncio.sleep() (document 004) loses items whenever the guess is short"
+        ),
+    )
+    _require_outcomes(chain, work, items, results, failures)
+    chain.require_no_leftover_tasks(run, "run_pipeline")
+    _require_bounded_queue(chain, run, maxsize)
+    _require_producers(chain, run, sources)
+    _require_stop_per_consumer(chain, run, consumers)
+    _require_concurrency(chain, run, min(consumers, len(items)), consumers)
+    _require_consumer_names(chain, run, consumers)
+
+
+@learner_facing
+def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at: float = 2.5) -> None:
+    """Cancelling run_pipeline midway leaves none of its tasks running."""
+    chain = Chain("run_pipeline")
+    chain.require_async_function(run_pipeline, "run_pipeline")
+    outcome: dict[str, bool] = {}
+
+    async def scenario() -> None:
+        pipeline = asyncio.create_task(
+            run_pipeline([range(10), range(100, 110)], Workload(1.0), consumers=3, maxsize=4), name="pipeline"
+        )
+        await asyncio.sleep(cancel_at)
+        pipeline.cancel()
+        await asyncio.wait({pipeline})
+        outcome["cancelled"] = pipeline.cancelled()
+        await asyncio.sleep(0)  # let anything it left behind show itself
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    _require_ran(chain, run, "the cancellation scenario")
+    chain.require(
+        outcome.get("cancelled", False),
+        "cancelling run_pipeline makes it end as cancelled",
+        observed="after pipeline.cancel() the task did not end as cancelled",
+        hint="let CancelledError propagate; do not catch it",
+    )
+    chain.require(
+        not run.leftover,
+        "cancelling run_pipeline also cancels every task it started",
+        observed=lambda: "; ".join(task.describe() for task in run.leftover),
+        hint="start producers and consumers inside `async with asyncio.TaskGroup()`: "
+        "cancelling the pipeline then cancels them and waits for them",
+    )
+
+
+# ------------------------------------------------------------------- serve
+
+
+@learner_facing
+def check_serve(
+    serve: Callable[..., Any],
+    *,
+    items: int = 1000,
+    every: float = 0.5,
+    stop_at: float | None = 6.25,
+    consumers: int = 2,
+    maxsize: int = 3,
+    duration: float = 1.0,
+    failing: Iterable[Hashable] = (),
+    start: float = 0.0,
+) -> None:
+    """Serve starts at loop time ``start``; an item arrives ``every`` s after serve asks for it;
+    ``stop`` is set ``stop_at`` s after the start (never if None)."""
+    chain = Chain("serve")
+    chain.require_async_function(serve, "serve")
+    work = Workload(duration, failing)
+    stop_time = None if stop_at is None else start + stop_at
+
+    async def arrivals() -> AsyncIterator[int]:  # the source: each item arrives `every` s after serve asks for it
+        for item in range(items):
+            emit(Kind.SOURCE_ASK, item=item)
+            await asyncio.sleep(every)
+            emit(Kind.SOURCE_TAKE, item=item)
+            yield item
+
+    async def scenario() -> Any:
+        await asyncio.sleep(start)
+        stop = asyncio.Event()
+        if stop_time is not None:
+            asyncio.get_running_loop().call_at(stop_time, stop.set)
+        return await serve(arrivals(), work, consumers=consumers, maxsize=maxsize, stop=stop)
+
+    run = run_virtual(scenario, deadline=start + DEADLINE)
+    _require_ran(chain, run, "serve", hang_hint=_pipeline_hang_hint(run, consumers))
+    results, failures = _require_pair(chain, run, "serve")
+    taken = [event["item"] for event in run.of_kind(Kind.SOURCE_TAKE)]
+    if stop_time is not None:
+        late = [event for event in run.of_kind(Kind.SOURCE_TAKE) if event.time is not None and event.time > stop_time]
+        chain.require(
+            not late,
+            "serve takes no new item from the source once stop is set",
+            observed=lambda: (
+                f"stop was set at t={stop_time:g} s, but serve took item {late[0]['item']} "
+                f"at t={late[0].time:g} s" + (f" and {len(late) - 1} more" if len(late) > 1 else "")
+            ),
+            hint="wait for whichever comes first, the next item or stop.wait() "
+            "(asyncio.wait(..., return_when=FIRST_COMPLETED)), and cancel the other",
+        )
+    _require_intake_until_stop(chain, run, items, stop_time)
+    _require_each_handled_once(
+        chain,
+        work,
+        taken,
+        lost_hint=(
+            "an item taken from the source is a promise: after stop, still put it in the queue, "
+            "then the STOPs, and let the consumers drain it"
+        ),
+    )
+    _require_outcomes(chain, work, taken, results, failures)
+    chain.require_no_leftover_tasks(run, "serve")
+    if stop_time is not None:
+        backlog = maxsize + consumers + 1  # queued + in hand of consumers + held by the producer
+        bound = stop_time + math.ceil(backlog / consumers) * duration
+        chain.require(
+            run.elapsed <= bound,
+            "serve drains and returns promptly after stop",
+            observed=f"stop at t={stop_time:g} s, returned at t={run.elapsed:g} s (bound {bound:g} s)",
+            hint="after stop, put one STOP per consumer right away and wait for the consumers",
+        )
+    _require_bounded_queue(chain, run, maxsize)
+    _require_consumer_names(chain, run, consumers)
+
+
+# ----------------------------------------------------------- shared links
+
+
+def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, hang_hint: str | None = None) -> None:
+    failed_item = find_item_failure(run.error)
+    if failed_item is not None:
+        chain.fail(
+            f"{what} keeps going when handle(item) raises",
+            observed=f"handle() raised {failed_item!r} and it escaped",
+            hint="wrap `await handle(item)` in try/except Exception, store the exception in "
+            "failures[item], and go on with the next item",
+        )
+    chain.require_finished(run, what, hang_hint=hang_hint)
+
+
+def _require_pair(chain: Chain, run: VirtualRun[Any], what: str) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    value = run.unwrap()  # callers checked with _require_ran that the run returned
+    is_pair = isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict) and isinstance(value[1], dict)
+    chain.require(
+        is_pair,
+        f"{what} returns (results, failures)",
+        observed=f"it returned {value!r:.120}",
+        hint="end with `return results, failures` (two dicts)",
+    )
+    results, failures = value
+    return results, failures
+
+
+def _require_each_handled_once(
+    chain: Chain, work: Workload, items: Iterable[Hashable], lost_hint: str = "take items until STOP; handle each one"
+) -> None:
+    expected = list(items)
+    wanted = Counter(expected)
+    lost = [item for item in wanted if work.completed[item] < wanted[item]]
+    cut_short = [item for item in lost if work.calls[item] > work.completed[item]]
+    missing = sum(wanted[item] - work.completed[item] for item in lost)
+
+    def describe_lost() -> str:
+        repeats = [item for item in lost if wanted[item] > 1]
+        return (
+            f"{missing} of {len(expected)} items were never handled: {describe_values(lost)}"
+            + (f" ({len(cut_short)} of them were started, then cancelled midway)" if cut_short else "")
+            + (
+                f"; {describe_values(repeats)} appear{'s' if len(repeats) == 1 else ''} more than once in the "
+                "input, and each occurrence must be handled"
+                if repeats
+                else ""
+            )
+        )
+
+    chain.require(not lost, "every item is handled", observed=describe_lost, hint=lost_hint)
+    repeated = sorted((item for item, calls in work.calls.items() if calls > wanted[item]), key=repr)
+    chain.require(
+        not repeated,
+        "no item is handled twice",
+        observed=lambda: "; ".join(
+            f"handle({item!r}) was called {work.calls[item]} times for {wanted[item]} "
+            f"occurrence{'s' if wanted[item] != 1 else ''}"
+            for item in repeated[:3]
+        ),
+        hint="each item taken from the queue is handled by exactly one consumer, once",
+    )
+
+
+def _require_outcomes(
+    chain: Chain, work: Workload, items: Iterable[Hashable], results: dict[Any, Any], failures: dict[Any, Any]
+) -> None:
+    items = list(items)
+    expected_results = {item: work.expected(item) for item in items if item not in work.failing}
+    expected_failures = {item for item in items if item in work.failing}
+    chain.require(
+        results == expected_results,
+        "results[item] holds what handle(item) returned",
+        observed=lambda: describe_dict_difference(results, expected_results, "results"),
+        hint="store `results[item] = await handle(item)` for every item that did not fail",
+    )
+    wrong = {item: error for item, error in failures.items() if not isinstance(error, ItemFailed)}
+
+    def describe_failures() -> str:
+        if set(failures) != expected_failures:
+            return describe_dict_difference(
+                {item: "an exception" for item in failures},
+                {item: "an exception" for item in expected_failures},
+                "failures",
+            )
+        item, value = next(iter(wrong.items()))
+        return f"failures[{item!r}] is {value!r} (a {type(value).__name__}), not the ItemFailed that handle raised"
+
+    chain.require(
+        set(failures) == expected_failures and not wrong,
+        "failures[item] holds the exception handle(item) raised",
+        observed=describe_failures,
+        hint="in `except Exception as error:` store the exception itself, `failures[item] = error` "
+        "(not str(error), not its type)"
+        if set(failures) == expected_failures
+        else "in `except Exception as error:` store `failures[item] = error`, for failing items only",
+    )
+
+
+def _require_task_done_per_get(chain: Chain, run: VirtualRun[Any], queue: TracedQueue) -> None:
+    missing = taken_without_task_done(run.events)
+    chain.require(
+        not missing,
+        "every item taken, STOP included, is marked task_done()",
+        observed=lambda: (
+            f"took {len(run.of_kind(Kind.QUEUE_GET))} items, called task_done() "
+            f"{queue.done_count} times; never marked done: {describe_values(missing)}"
+        ),
+        hint=(
+            "the STOP you take needs task_done() too"
+            if missing == [STOP]
+            else "call queue.task_done() in a `finally:` block, so it also runs when "
+            "handle() raises or you `continue`; otherwise queue.join() never returns"
+        ),
+    )
+
+
+def _require_bounded_queue(chain: Chain, run: VirtualRun[Any], maxsize: int) -> None:
+    puts = run.of_kind(Kind.QUEUE_PUT)
+    chain.require(
+        bool(puts),
+        "the pipeline's queue is a TracedQueue",
+        observed="no queue events were recorded, so the checks cannot see your queue",
+        hint="create the queue with `TracedQueue(maxsize)` (it is an asyncio.Queue that reports)",
+    )
+    sizes = sorted({event["maxsize"] for event in puts})
+    peak = max(event["depth"] for event in puts)
+    chain.require(
+        sizes == [maxsize] and peak <= maxsize,
+        f"the queue is bounded to maxsize={maxsize}",
+        observed=f"queue maxsize {' and '.join(map(str, sizes))} (0 = unbounded); up to {peak} items waited in it",
+        hint="pass maxsize to the queue: when it is full, put() waits, and that "
+        "backpressure keeps fast producers from piling up memory (document 004, pitfall 1)",
+    )
+
+
+def _require_producers(chain: Chain, run: VirtualRun[Any], sources: Sequence[Iterable[Hashable]]) -> None:
+    """One producer task per non-empty source put its items, in order; every STOP after the last item."""
+    put_by: dict[str | None, list[Any]] = {}
+    for event in run.of_kind(Kind.QUEUE_PUT):
+        if event["item"] is not STOP:
+            put_by.setdefault(event.task, []).append(event["item"])
+    wanted = [list(source) for source in sources if list(source)]
+    seen = list(put_by.values())
+    one_task = len(wanted) > 1 and len(seen) == 1
+    chain.require(
+        sorted(map(repr, seen)) == sorted(map(repr, wanted)),
+        "one producer task per source puts that source's items, in order",
+        observed=lambda: (
+            f"all {sum(map(len, seen))} items of the {len(wanted)} sources were put by one task, {next(iter(put_by))!r}"
+            if one_task
+            else "the tasks that put items put: "
+            + "; ".join(f"{task!r}: {describe_values(values)}" for task, values in put_by.items())
+        ),
+        hint="start one producer task for each source (each puts its own source's items, in order), "
+        "so that the sources are read concurrently: one slow source must not hold up the others"
+        if one_task
+        else "each producer puts exactly the items of its own source, in the source's order, and nothing else",
+    )
+    puts = run.of_kind(Kind.QUEUE_PUT)
+    last_item = max((index for index, event in enumerate(puts) if event["item"] is not STOP), default=-1)
+    early = [index for index, event in enumerate(puts) if event["item"] is STOP and index < last_item]
+    chain.require(
+        not early,
+        "the STOPs are put after the last item",
+        observed=lambda: f"a STOP was put before item {puts[last_item]['item']!r}, the last item put",
+        hint="wait until every producer has finished (e.g. an inner TaskGroup, or gather), then put the STOPs: "
+        "a consumer that takes its STOP early leaves the items behind it to the others",
+    )
+
+
+def _require_consumer_names(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
+    names = sorted({event.task or "?" for event in run.of_kind(Kind.QUEUE_GET)})
+    expected = [f"consumer-{number}" for number in range(1, consumers + 1)]
+    chain.require(
+        names == sorted(expected),
+        "the consumers are tasks named "
+        + (", ".join(expected) if consumers <= 3 else f"consumer-1 ... {expected[-1]}"),
+        observed=f"the tasks that took items from the queue were named {describe_values(names)}",
+        hint='name each consumer task when you create it: create_task(consumer(...), name=f"consumer-{number}"), '
+        "numbered from 1",
+    )
+
+
+def _require_intake_until_stop(chain: Chain, run: VirtualRun[Any], items: int, stop_time: float | None) -> None:
+    """Until stop (or the source's end), serve is always waiting for the next item or for room in the queue."""
+    takes = run.of_kind(Kind.SOURCE_TAKE)
+    if stop_time is None:
+        chain.require(
+            len(takes) == items,
+            "serve takes every item of the source until it ends",
+            observed=f"the source had {items} items; serve took {len(takes)} and returned at t={run.elapsed:g} s",
+            hint="feed the consumers in a loop that ends only when the source ends (StopAsyncIteration, "
+            "or the end of `async for`) or stop is set",
+        )
+        return
+    asks = [event for event in run.of_kind(Kind.SOURCE_ASK) if (event.time or 0.0) <= stop_time]
+    taken_by_stop = [event for event in takes if (event.time or 0.0) <= stop_time]
+    puts_after = {event["item"] for event in run.of_kind(Kind.QUEUE_PUT) if (event.time or 0.0) > stop_time}
+    blocked = [
+        event
+        for event in run.of_kind(Kind.QUEUE_FULL)
+        if event["item"] is not STOP and (event.time or 0.0) <= stop_time and event["item"] in puts_after
+    ]
+    busy = len(asks) > len(taken_by_stop) or bool(blocked) or len(taken_by_stop) == items
+    chain.require(
+        busy,
+        "serve keeps taking items from the source until stop is set",
+        observed=lambda: (
+            f"when stop was set at t={stop_time:g} s, serve had taken {len(taken_by_stop)} items and was "
+            "waiting neither for the next item nor for room in the queue, though the source had more"
+        ),
+        hint="feed the consumers in a loop that runs until the source ends or stop is set: do not end the "
+        "intake after a fixed number of items, when the queue is empty, or on a timer",
+    )
+
+
+def _require_stop_per_consumer(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
+    stops = stops_put(run.events)
+    chain.require(
+        stops == consumers,
+        "one STOP is put per consumer",
+        observed=f"{stops} STOP(s) put for {consumers} consumers",
+        hint="after the producers finish, put exactly one STOP for each consumer",
+    )
+
+
+def _require_concurrency(chain: Chain, run: VirtualRun[Any], expected: int, consumers: int) -> None:
+    peak = peak_in_flight(run.events)
+    plural = "s" if consumers != 1 else ""
+    chain.require(
+        peak == expected,
+        f"{consumers} consumer{plural} handle items at the same time",
+        observed=f"at most {peak} item(s) were being handled at once",
+        hint="start every consumer as its own task before waiting on any of them",
+    )
+
+
+def _pipeline_hang_hint(run: VirtualRun[Any], consumers: int) -> str:
+    waits = " ".join(task.waiting_on for task in run.stuck).lower()
+    puts = run.of_kind(Kind.QUEUE_PUT)
+    stop_first = next((i for i, event in enumerate(puts) if event["item"] is STOP), None)
+    if "queue.put()" in waits and stop_first is not None and any(e["item"] is not STOP for e in puts[stop_first:]):
+        return (
+            "the consumers took their STOPs and ended while producers still had items to put: put the STOPs "
+            "only after every producer has finished"
+        )
+    if "queue.get()" in waits and stops_put(run.events) < consumers:
+        return (
+            f"only {stops_put(run.events)} STOP(s) were put for {consumers} consumers: each consumer "
+            "ends when it takes a STOP, so put one per consumer"
+        )
+    if "queue.join()" in waits:
+        return "queue.join() waits until every put, STOP included, got its task_done()"
+    if "queue.put()" in waits:
+        return "a put() waits while the queue is full: is every consumer still taking items?"
+    return "look at what each task above was waiting for: who should have woken it?"

@@ -1,0 +1,742 @@
+"""Chapter 8 checks: the ``TokenBucket``, ``SlidingLogLimiter`` and ``PerClientLimiter`` classes.
+
+The semantics are those of the chapter's statements and ``solutions/rate_limiting.py``.
+
+Each check runs one scenario on the virtual clock, starting at ``start`` (not 0), and
+compares what happened with a model of the statement: for a limiter that waits, the
+instant each request must pass is unique (first come, first served, each at the instant
+its tokens or its slot are there), so the model gives it and the check compares, after
+the properties a learner reads first (never more than the limit in a window; exactly
+``capacity`` at once from idle). Any design that keeps the statement passes: a lock or a
+queue of futures, refilling on each call or by a timer of its own.
+
+The checks' numbers are exact in binary (rates that are powers of two, times that are
+multiples of 1/64 s), so that the virtual clock gives exact answers and a loop
+``while tokens < amount: await asyncio.sleep(...)`` cannot spin on a rounding error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from coursekit.chapters.rate_limiting.analysis import CLOCK_RESOLUTION, busiest_window
+from coursekit.chapters.rate_limiting.given import Decision, Timed, timed_acquire
+from coursekit.checks import Chain, describe_error, learner_facing
+from coursekit.scenario import make, run_scenario, sleep_until
+
+TOLERANCE = CLOCK_RESOLUTION  # seconds: the virtual clock ticks in microseconds
+
+FIFO_HINT = (
+    "serve waiters first come, first served: an asyncio.Lock held while a waiter sleeps for its tokens "
+    "does it (its waiters are woken in order), so does a deque of futures that only the head may leave"
+)
+SPIN_HINT = (
+    "a waiter must wake up by itself, at the instant its tokens (or its slot) are there: "
+    "await asyncio.sleep(seconds until then). A loop that sleeps 0 s (or a few 1e-17 s) never lets the "
+    "virtual clock move"
+)
+
+
+def _run(chain: Chain, main: Callable[[], Awaitable[Any]], deadline: float, what: str = "the scenario") -> Any:
+    blocked = SPIN_HINT + "; and never call time.sleep() or loop without an await"
+    unhandled = "a task your limiter starts must not fail unseen: await it, or cancel it when it is no longer needed"
+    run = run_scenario(
+        chain, main, deadline=deadline, what=what, hang_hint=SPIN_HINT, blocked_hint=blocked, unhandled_hint=unhandled
+    )
+    return run.value
+
+
+async def _arrivals(plan: Sequence[tuple[float, Callable[[], Awaitable[Any]], int]]) -> list[Timed]:
+    """Each (arrival, call, amount) of ``plan``, in order, as a task started at its arrival time (tasks of
+    one instant start in the plan's order); request numbers count from 1."""
+    tasks = []
+    for number, (when, call, amount) in enumerate(plan, 1):
+        await sleep_until(when)
+        tasks.append(asyncio.create_task(timed_acquire(call, number, amount)))
+    return list(await asyncio.gather(*tasks))
+
+
+def _failures(chain: Chain, timed: Sequence[Timed], what: str) -> None:
+    for request in timed:
+        if request.error is not None:
+            chain.fail(
+                f"{what}: every request passes without raising",
+                observed=f"request {request.number} (asked at t={request.asked:g}) raised "
+                f"{describe_error(request.error)}",
+                hint="acquire() returns when the request has been let through; it raises only ValueError "
+                "for an amount the limiter can never grant",
+            )
+
+
+def _t(value: float) -> str:
+    return f"{round(value, 6):g}"
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def bucket_schedule(requests: Sequence[tuple[float, int]], rate: float, capacity: int) -> list[float]:
+    """When each (arrival, amount) request passes a full bucket served first come, first served."""
+    tokens, updated, previous, times = float(capacity), None, -math.inf, []
+    for arrival, amount in requests:
+        now = max(arrival, previous)
+        if updated is not None:
+            tokens = min(capacity, tokens + (now - updated) * rate)
+        if tokens < amount:
+            now += (amount - tokens) / rate
+            tokens = float(amount)
+        tokens -= amount
+        updated = previous = now
+        times.append(now)
+    return times
+
+
+def log_schedule(arrivals: Sequence[float], limit: int, window: float) -> list[float]:
+    """When each request passes a sliding log served first come, first served."""
+    times: list[float] = []
+    for number, arrival in enumerate(arrivals):
+        when = max(arrival, times[-1] if times else -math.inf)
+        if number >= limit:
+            when = max(when, times[number - limit] + window)
+        times.append(when)
+    return times
+
+
+def worst_bucket_window(passed: Sequence[tuple[float, int]], rate: float, capacity: int) -> tuple[float, float, int]:
+    """(a, b, tokens): the interval [a, b] that holds the most tokens beyond ``capacity + rate * (b - a)``."""
+    passed = sorted(passed)
+    worst = (0.0, 0.0, 0)
+    excess = -math.inf
+    for i, (a, _) in enumerate(passed):
+        total = 0
+        for b, amount in passed[i:]:
+            total += amount
+            over = total - capacity - rate * (b - a)
+            if over > excess:
+                excess, worst = over, (a, b, total)
+    return worst
+
+
+PHRASES = {
+    "tokens": ("its tokens are there", "its tokens were there at"),
+    "slot": ("a slot is free", "a slot was free for it at"),
+}
+
+
+def _require_schedule(
+    chain: Chain, timed: Sequence[Timed], expected: Sequence[float], what: str, *, unit: str = "tokens"
+) -> None:
+    """Each request passed at the instant the model says; the first that did not is reported."""
+    ready, was_ready = PHRASES[unit]
+    prop = f"{what}: each request passes at the instant {ready}, first come, first served"
+    for request, when in zip(timed, expected, strict=True):
+        if request.admitted is not None and abs(request.admitted - when) <= TOLERANCE:
+            continue
+        early = request.admitted is not None and request.admitted < when
+        passed = "never passed" if request.admitted is None else f"passed at t={_t(request.admitted)}"
+        chain.fail(
+            prop,
+            observed=f"request {request.number} (amount {request.amount}, asked at t={_t(request.asked)}) {passed}; "
+            f"{was_ready} t={_t(when)}",
+            hint=(
+                "it passed early: a request may not pass ahead of an earlier one still waiting. " + FIFO_HINT
+                if early
+                else f"it waited too long: wake it at the instant {ready} (sleep exactly until then, no polling "
+                "tick), and let a cancelled waiter take nothing"
+            ),
+        )
+    chain.passed(prop)
+
+
+# ----------------------------------------------------------------------------- TokenBucket
+
+
+def _bucket_run(
+    chain: Chain, bucket_class: Any, rate: float, capacity: int, plan: Sequence[tuple[float, int]], what: str
+) -> list[Timed]:
+    """Each (arrival, amount) of ``plan`` asks one bucket for ``amount`` tokens, in its own task."""
+    bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
+
+    async def main() -> list[Timed]:
+        return await _arrivals([(when, functools.partial(bucket.acquire, amount), amount) for when, amount in plan])
+
+    last = max((when for when, _ in plan), default=0.0)
+    timed: list[Timed] = _run(chain, main, last + sum(a for _, a in plan) / rate + 60, what)
+    _failures(chain, timed, what)
+    return timed
+
+
+@learner_facing
+def check_bucket_burst(
+    bucket_class: Any, *, rate: float = 4.0, capacity: int = 5, extra: int = 3, start: float = 2.5
+) -> None:
+    """``capacity + extra`` requests of 1 token at ``start``, from idle: exactly ``capacity`` pass at
+    ``start``; the others one every ``1 / rate`` seconds after it."""
+    chain = Chain("TokenBucket")
+    plan = [(start, 1)] * (capacity + extra)
+    what = f"{capacity + extra} requests at t={_t(start)}"
+    timed = _bucket_run(chain, bucket_class, rate, capacity, plan, what)
+    at_once = sum(1 for request in timed if request.admitted is not None and request.admitted <= start + TOLERANCE)
+    chain.require(
+        at_once <= capacity,
+        f"{what}: at most capacity={capacity} pass at once",
+        observed=f"{at_once} passed at t={_t(start)}",
+        hint="take a token per request, and let a request that finds too few tokens wait; "
+        "document 001's bucket answers False and its callers poll, document 004's wait_and_acquire "
+        "ignores the second acquire()'s answer",
+    )
+    chain.require(
+        at_once == capacity,
+        f"{what}: from idle, exactly capacity={capacity} pass at once (the bucket starts full)",
+        observed=f"{at_once} passed at t={_t(start)}",
+        hint="the bucket starts full, whenever the first request comes: count the refill from the first "
+        "acquire(), not from t = 0 (the clock does not start at 0 here) nor from an empty bucket",
+    )
+    _require_schedule(chain, timed, bucket_schedule(plan, rate, capacity), what)
+
+
+@learner_facing
+def check_bucket_rate(
+    bucket_class: Any, *, rate: float = 8.0, capacity: int = 8, requests: int = 40, start: float = 1.25
+) -> None:
+    """``requests`` requests of 1 token together at ``start`` (document 004's scenario: 50 at 10/s);
+    in any interval of T seconds at most ``capacity + rate * T`` pass, the last at ``start + (requests -
+    capacity) / rate``. Then, after an idle spell long enough to refill the bucket four times,
+    ``capacity + 2`` together: exactly ``capacity`` pass at once (a bucket never holds more)."""
+    chain = Chain("TokenBucket")
+    idle = start + max(0, requests - capacity) / rate + 4 * capacity / rate
+    plan = [(start, 1)] * requests + [(idle, 1)] * (capacity + 2)
+    what = f"{requests} requests at t={_t(start)}, then {capacity + 2} at t={_t(idle)}"
+    timed = _bucket_run(chain, bucket_class, rate, capacity, plan, what)
+    passed = [(r.admitted, r.amount) for r in timed if r.admitted is not None]
+    a, b, total = worst_bucket_window(passed, rate, capacity)
+    allowed = capacity + rate * (b - a)
+    chain.require(
+        total <= allowed + TOLERANCE,
+        f"{what}: in any interval of T seconds, at most capacity + rate * T = {capacity} + {_t(rate)} * T pass",
+        observed=f"{total} passed between t={_t(a)} and t={_t(b)}, where at most {_t(allowed)} may"
+        if b > a
+        else f"{total} passed at once at t={_t(a)}, where at most {capacity} may",
+        hint="after a waiter has slept, it must find its tokens there and take them (check again, or hold "
+        "the lock while it sleeps so nobody else takes them): document 004's wait_and_acquire sleeps, then "
+        "ignores the second acquire()'s answer, and document 002's limiter lets every sleeper through together"
+        if b > a or a != idle
+        else "tokens accrue at rate a second but never beyond capacity: min(capacity, tokens + elapsed * rate)",
+    )
+    second = timed[requests:]
+    at_once = sum(1 for r in second if r.admitted is not None and r.admitted <= idle + TOLERANCE)
+    chain.require(
+        at_once == capacity,
+        f"{what}: after the idle spell, exactly capacity={capacity} of the {capacity + 2} pass at once",
+        observed=f"{at_once} passed at t={_t(idle)}",
+        hint="tokens accrue at rate per second but never beyond capacity: min(capacity, tokens + elapsed * rate)"
+        if at_once > capacity
+        else "tokens accrue while nobody asks: refill from the time of the last update, however long ago",
+    )
+    _require_schedule(chain, timed, bucket_schedule(plan, rate, capacity), what)
+
+
+@learner_facing
+def check_bucket_amounts(bucket_class: Any, *, rate: float = 2.0, capacity: int = 4, start: float = 0.5) -> None:
+    """At ``start``: ``acquire(capacity + 1)`` raises ValueError at once and takes nothing; then, together,
+    ``acquire(capacity)``, ``acquire(3)``, ``acquire(1)``, ``acquire(2)``: each passes when its amount has
+    accrued, in that order."""
+    chain = Chain("TokenBucket")
+    bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
+    amounts = [capacity, 3, 1, 2]
+
+    async def main() -> tuple[Timed, list[Timed]]:
+        await sleep_until(start)
+        too_much = await timed_acquire(lambda: bucket.acquire(capacity + 1), 0, capacity + 1)
+        tasks = [
+            asyncio.create_task(timed_acquire(functools.partial(bucket.acquire, amount), number, amount))
+            for number, amount in enumerate(amounts, 1)
+        ]
+        return too_much, list(await asyncio.gather(*tasks))
+
+    too_much, timed = _run(chain, main, start + 60)
+    chain.require(
+        isinstance(too_much.error, ValueError),
+        f"acquire({capacity + 1}) with capacity={capacity} raises ValueError",
+        observed="it " + (f"raised {describe_error(too_much.error)}" if too_much.error else "returned"),
+        hint="a request for more than capacity tokens can never be served (the bucket never holds that "
+        "many): raise ValueError before waiting",
+    )
+    chain.require(
+        too_much.ended == too_much.asked,
+        f"acquire({capacity + 1}) raises at once",
+        observed=f"it was asked at t={_t(too_much.asked)} and raised at t={_t(too_much.ended or 0.0)}",
+        hint="check the amount first, before taking the lock or sleeping",
+    )
+    what = f"then acquire({capacity}), acquire(3), acquire(1), acquire(2) together at t={_t(start)}"
+    _failures(chain, timed, what)
+    expected = bucket_schedule([(start, amount) for amount in amounts], rate, capacity)
+    _require_schedule(chain, timed, expected, f"acquire({capacity + 1}) raised; {what}")
+
+
+@learner_facing
+def check_bucket_fifo(bucket_class: Any, *, rate: float = 4.0, capacity: int = 4, start: float = 3.0) -> None:
+    """At ``start`` ``acquire(capacity)`` empties the bucket; 1/64 s later ``acquire(capacity)`` waits for a
+    full bucket; 1/64 s after that, ``acquire(2)`` three times queues behind it. Then, three times, each at
+    an instant when one token is there but the head of the queue needs two, ``acquire(1)``. All pass in the
+    order they were asked (first come, first served), each when its tokens are there."""
+    chain = Chain("TokenBucket")
+    step, tick = 1 / 64, 1 / rate
+    plan = [(start, capacity), (start + step, capacity)]
+    plan += [(start + 2 * step + k / 256, 2) for k in range(3)]
+    plan += [(start + (capacity + later) * tick, 1) for later in (1, 3, 5)]
+    what = (
+        f"acquire({capacity}) at t={_t(start)}, acquire({capacity}) just after, acquire(2) three times just after "
+        f"that, then acquire(1) at t={_t(plan[5][0])}, t={_t(plan[6][0])} and t={_t(plan[7][0])}"
+    )
+    timed = _bucket_run(chain, bucket_class, rate, capacity, plan, what)
+    order = sorted(timed, key=lambda r: (r.admitted if r.admitted is not None else math.inf, r.number))
+    chain.require(
+        [r.number for r in order] == [r.number for r in timed],
+        f"{what}: requests pass in the order they were asked (first come, first served)",
+        observed="they passed in the order " + ", ".join(str(r.number) for r in order),
+        hint="a small request that arrives later must not pass a big one still waiting: " + FIFO_HINT,
+    )
+    _require_schedule(chain, timed, bucket_schedule(plan, rate, capacity), what)
+
+
+@learner_facing
+def check_bucket_cancel(bucket_class: Any, *, rate: float = 2.0, capacity: int = 2, start: float = 1.5) -> None:
+    """At ``start``: ``capacity`` requests pass, then waiters A, B, C, D queue. B (waiting behind A) is
+    cancelled after 1/4 s, A (first in line) 1/8 s later: their tokens go to C and D, at the instants they
+    would have had them had A and B never asked; each cancelled call ends cancelled."""
+    chain = Chain("TokenBucket")
+    bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
+
+    async def main() -> tuple[list[Timed], list[bool]]:
+        await sleep_until(start)
+        first = [asyncio.create_task(timed_acquire(bucket.acquire, n)) for n in range(1, capacity + 1)]
+        waiters = [asyncio.create_task(timed_acquire(bucket.acquire, n)) for n in range(capacity + 1, capacity + 5)]
+        await asyncio.sleep(0.25)
+        waiters[1].cancel()
+        await asyncio.sleep(0.125)
+        waiters[0].cancel()
+        done = await asyncio.gather(*first, *waiters, return_exceptions=True)
+        timed = [r for r in done if isinstance(r, Timed)]
+        return timed, [waiters[0].cancelled(), waiters[1].cancelled()]
+
+    timed, cancelled = _run(chain, main, start + 60)
+    what = (
+        f"{capacity} requests at t={_t(start)}, then waiters A, B, C, D; B cancelled at t={_t(start + 0.25)}, "
+        f"A at t={_t(start + 0.375)}"
+    )
+    chain.require(
+        all(cancelled),
+        f"{what}: the cancelled acquire() calls end cancelled",
+        observed=f"A {'was' if cancelled[0] else 'was not'} cancelled, B {'was' if cancelled[1] else 'was not'}",
+        hint="let CancelledError propagate out of acquire() (clean up in a finally, or re-raise it)",
+    )
+    _failures(chain, timed, what)
+    plan = [(start, 1)] * capacity + [(start, 1)] * 2
+    expected = bucket_schedule(plan, rate, capacity)
+    _require_schedule(chain, timed, expected, what)
+
+
+# ----------------------------------------------------------------------------- SlidingLogLimiter
+
+
+def _log_run(
+    chain: Chain, limiter_class: Any, limit: int, window: float, arrivals: Sequence[float], what: str
+) -> tuple[Any, list[Timed]]:
+    limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+
+    async def main() -> list[Timed]:
+        return await _arrivals([(when, limiter.acquire, 1) for when in arrivals])
+
+    timed: list[Timed] = _run(chain, main, max(arrivals, default=0.0) + len(arrivals) * window + 60, what)
+    _failures(chain, timed, what)
+    return limiter, timed
+
+
+@learner_facing
+def check_log_limit(
+    limiter_class: Any, *, limit: int = 3, window: float = 1.0, start: float = 0.75, burst: int = 7
+) -> None:
+    """One request at ``start``, then ``burst`` together ``window / 8`` before ``start + window``: a fixed
+    window would let ``2 * limit - 1`` through within ``window / 8`` of the boundary; a sliding log never
+    more than ``limit`` in any ``window`` seconds, each waiter passing when the oldest admission leaves."""
+    chain = Chain("SlidingLogLimiter")
+    late = start + window - window / 8
+    arrivals = [start] + [late] * burst
+    what = f"1 request at t={_t(start)}, then {burst} at t={_t(late)}"
+    _, timed = _log_run(chain, limiter_class, limit, window, arrivals, what)
+    busiest = busiest_window([r.admitted for r in timed if r.admitted is not None], window)
+    first, last, count = busiest.first, busiest.last, busiest.count
+    chain.require(
+        count <= limit,
+        f"{what}: at most limit={limit} pass in any {_t(window)} s",
+        observed=f"{count} passed from t={_t(first)} to t={_t(last)}",
+        hint="a counter reset at fixed instants lets 2 * limit through around the reset; keep the times of "
+        "the admissions of the last window seconds and count those (an admission at s counts until s + window)",
+    )
+    _require_schedule(chain, timed, log_schedule(arrivals, limit, window), what, unit="slot")
+
+
+@learner_facing
+def check_log_waiting(limiter_class: Any, *, limit: int = 2, window: float = 0.5, start: float = 2.0) -> None:
+    """At ``start``, ``limit + 4`` requests together: they pass in order, ``limit`` per window. Then the
+    same with the second and third waiters cancelled before their turn: the others pass as if these had
+    never asked."""
+    chain = Chain("SlidingLogLimiter")
+    arrivals = [start] * (limit + 4)
+    what = f"{limit + 4} requests at t={_t(start)}"
+    _, timed = _log_run(chain, limiter_class, limit, window, arrivals, what)
+    order = sorted(timed, key=lambda r: (r.admitted if r.admitted is not None else math.inf, r.number))
+    chain.require(
+        [r.number for r in order] == [r.number for r in timed],
+        f"{what}: they pass in the order they were asked (first come, first served)",
+        observed="they passed in the order " + ", ".join(str(r.number) for r in order),
+        hint=FIFO_HINT,
+    )
+    _require_schedule(chain, timed, log_schedule(arrivals, limit, window), what, unit="slot")
+    limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+
+    async def cancelling() -> tuple[list[Timed], list[bool]]:
+        await sleep_until(start)
+        tasks = [asyncio.create_task(timed_acquire(limiter.acquire, n)) for n in range(1, limit + 5)]
+        await asyncio.sleep(window / 4)
+        tasks[limit + 1].cancel()
+        tasks[limit].cancel()
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        return [r for r in done if isinstance(r, Timed)], [tasks[limit].cancelled(), tasks[limit + 1].cancelled()]
+
+    kept, cancelled = _run(chain, cancelling, start + 60, "the run with cancelled waiters")
+    what = (
+        f"{limit + 4} requests at t={_t(start)}, waiters {limit + 1} and {limit + 2} cancelled at "
+        f"t={_t(start + window / 4)}"
+    )
+    chain.require(
+        all(cancelled),
+        f"{what}: the cancelled acquire() calls end cancelled",
+        observed=f"{sum(cancelled)} of the 2 ended cancelled",
+        hint="let CancelledError propagate out of acquire() (clean up in a finally, or re-raise it)",
+    )
+    _failures(chain, kept, what)
+    _require_schedule(chain, kept, log_schedule([start] * (limit + 2), limit, window), what, unit="slot")
+
+
+@dataclass
+class Answer:
+    asked: float
+    ended: float
+    value: Any
+    error: BaseException | None = None
+
+    def describe(self) -> str:
+        what = f"raised {describe_error(self.error)}" if self.error is not None else f"returned {self.value!r}"
+        return f"{what} at t={_t(self.ended)}"
+
+
+async def _try(limiter: Any) -> Answer:
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    try:
+        value = await limiter.try_acquire()
+    except Exception as error:  # noqa: BLE001  (reported)
+        return Answer(asked, loop.time(), None, error)
+    return Answer(asked, loop.time(), value)
+
+
+async def _try_at(limiter: Any, when: float) -> Answer:
+    await sleep_until(when)
+    return await _try(limiter)
+
+
+@learner_facing
+def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, start: float = 1.5) -> None:
+    """``try_acquire()`` ``limit + 1`` times at ``start``: True ``limit`` times, then False, each at once;
+    False again ``1/64`` s before ``start + window``, True at ``start + window``. Then, while a caller waits
+    in ``acquire()``, and another behind it: False at once (it neither waits nor passes the waiters), also at
+    the instants a slot frees up for each, and the waiters pass on time; once nobody waits and the window
+    is empty, True again."""
+    chain = Chain("SlidingLogLimiter")
+    limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+
+    frees = [start + 2 * window, start + 2 * window + 1 / 64 if limit > 1 else start + 3 * window]
+
+    async def main() -> tuple[list[Answer], Answer, Answer, Answer, list[Answer], list[Timed], Answer]:
+        await sleep_until(start)
+        burst = [await _try(limiter) for _ in range(limit + 1)]
+        await sleep_until(start + window - 1 / 64)
+        before = await _try(limiter)
+        await sleep_until(start + window)
+        at = await _try(limiter)
+        for _ in range(limit - 1):  # the window is full again, and its slots free up one at a time
+            await asyncio.sleep(1 / 64)
+            await _try(limiter)
+        await asyncio.sleep(1 / 64)
+        # The probes' timers are set before the waiters': at the instant a slot frees up, they ask first.
+        probes = [asyncio.create_task(_try_at(limiter, when)) for when in frees]
+        await asyncio.sleep(0)
+        waiters = [asyncio.create_task(timed_acquire(limiter.acquire, n)) for n in (1, 2)]
+        await asyncio.sleep(1 / 64)
+        during = await _try(limiter)
+        passed = [await probe for probe in probes], [await waiter for waiter in waiters]
+        await sleep_until(frees[1] + window)  # every admission has left the window, nobody waits
+        return burst, before, at, during, *passed, await _try(limiter)
+
+    burst, before, at, during, probes, waiters, final = _run(chain, main, start + 10 * window + 60)
+    for number, answer in enumerate(burst, 1):
+        expected = number <= limit
+        chain.require(
+            answer.value is expected and answer.ended == answer.asked,
+            f"try_acquire() number {number} at t={_t(start)} returns {expected} at once",
+            observed=f"it {answer.describe()}",
+            hint=(
+                "from idle, the first limit calls are admitted: append the time to the log and return True"
+                if expected
+                else "with limit admissions in the last window seconds, return False at once: never wait"
+            ),
+        )
+    chain.require(
+        before.value is False,
+        f"after {limit} admissions at t={_t(start)}, try_acquire() at t={_t(start + window - 1 / 64)} returns False",
+        observed=f"it {before.describe()}",
+        hint="an admission at s counts until s + window: forget it only when now >= s + window",
+    )
+    chain.require(
+        at.value is True,
+        f"try_acquire() at t={_t(start + window)}, when the admissions of t={_t(start)} leave the window, returns True",
+        observed=f"it {at.describe()}",
+        hint="an admission at s stops counting at s + window exactly (now >= s + window, not >)",
+    )
+    what = f"two callers wait in acquire() from t={_t(waiters[0].asked)}: try_acquire() at t={_t(during.asked)}"
+    chain.require(
+        during.ended == during.asked,
+        f"{what} answers at once",
+        observed=f"it {during.describe()}",
+        hint="try_acquire() must never wait, not even for a lock that a sleeping waiter holds "
+        "(document 004's sliding window sleeps while holding the lock is_allowed() needs)",
+    )
+    chain.require(
+        during.value is False,
+        f"{what} returns False",
+        observed=f"it {during.describe()}",
+        hint="the window is full: no slot is free",
+    )
+    for number, (probe, waiter) in enumerate(zip(probes, waiters, strict=True), 1):
+        which = "first" if number == 1 else "second"
+        chain.require(
+            probe.value is False,
+            f"two callers wait in acquire() from t={_t(waiters[0].asked)}: try_acquire() at t={_t(probe.asked)}, "
+            f"the instant a slot frees up for the {which}, returns False: it does not pass the waiters",
+            observed=f"it {probe.describe()}",
+            hint="while someone waits in acquire(), a slot that frees up is theirs: count the waiters (up when "
+            "one starts waiting, down when it passes or is cancelled) and answer False while there are any",
+        )
+        chain.require(
+            waiter.admitted is not None and abs(waiter.admitted - frees[number - 1]) <= TOLERANCE,
+            f"two callers wait in acquire() from t={_t(waiters[0].asked)}: the {which} passes at "
+            f"t={_t(frees[number - 1])}, when a slot frees up for it",
+            observed=f"it passed at t={_t(waiter.admitted)}" if waiter.admitted is not None else "it never passed",
+            hint="try_acquire() must not take a slot, nor delay a waiter",
+        )
+    chain.require(
+        final.value is True,
+        f"both waiters passed; try_acquire() at t={_t(final.asked)}, nobody waiting and the window empty, returns True",
+        observed=f"it {final.describe()}",
+        hint="count a waiter down again when it passes or is cancelled (in a finally), so that the count is 0 "
+        "when nobody waits",
+    )
+
+
+# ----------------------------------------------------------------------------- PerClientLimiter
+
+
+@dataclass
+class Asked:
+    client: str
+    amount: int
+    time: float
+    decision: Any = None
+    error: BaseException | None = None
+
+    def describe(self) -> str:
+        if self.error is not None:
+            return f"raised {describe_error(self.error)}"
+        return f"returned {self.decision!r}"
+
+
+def _ask(limiter: Any, client: str, amount: int = 1) -> Asked:
+    asked = Asked(client, amount, asyncio.get_running_loop().time())
+    try:
+        asked.decision = limiter.try_acquire(client, amount) if amount != 1 else limiter.try_acquire(client)
+    except Exception as error:  # noqa: BLE001  (reported)
+        asked.error = error
+    return asked
+
+
+class BucketModel:
+    """The statement's per-client buckets, one decision at a time."""
+
+    def __init__(self, rate: float, capacity: int) -> None:
+        self.rate, self.capacity = rate, capacity
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def ask(self, client: str, amount: int, now: float) -> Decision:
+        tokens, seen = self.buckets.get(client, (float(self.capacity), now))
+        tokens = min(self.capacity, tokens + (now - seen) * self.rate)
+        if tokens >= amount:
+            self.buckets[client] = (tokens - amount, now)
+            return Decision(True)
+        self.buckets[client] = (tokens, now)
+        return Decision(False, (amount - tokens) / self.rate)
+
+
+def _require_decision(chain: Chain, asked: Asked, expected: Decision, what: str) -> None:
+    decision = asked.decision
+    label = f"try_acquire({asked.client!r}{'' if asked.amount == 1 else f', {asked.amount}'}) at t={_t(asked.time)}"
+    if asked.error is not None or not isinstance(decision, Decision):
+        chain.fail(
+            f"{what}: try_acquire returns a Decision",
+            observed=f"{label} {asked.describe()}",
+            hint="return Decision(True) when admitted, Decision(False, retry_after) when not (given, in "
+            "coursekit.chapters.rate_limiting.given); never wait",
+        )
+    if decision.admitted != expected.admitted:
+        chain.fail(
+            f"{what}: each client has its own bucket of capacity tokens, refilled at rate a second",
+            observed=f"{label} returned {decision!r}, "
+            + ("although the client had its tokens" if expected.admitted else "although the client had used them up"),
+            hint=(
+                "a refused call takes no token, and a client's tokens accrue from its last call: "
+                "min(capacity, tokens + elapsed * rate); clients do not share tokens"
+                if expected.admitted
+                else "keep each client's bucket until it is full again: a client forgotten (or reset) too early "
+                "gets a fresh bucket and passes more than capacity + rate * T"
+            ),
+        )
+    if not expected.admitted and not abs(decision.retry_after - expected.retry_after) <= TOLERANCE:
+        chain.fail(
+            f"{what}: a refusal's retry_after is the seconds until the same request would pass",
+            observed=f"{label} returned retry_after={_t(decision.retry_after)}; the tokens are there in "
+            f"{_t(expected.retry_after)} s",
+            hint="retry_after = (amount - tokens) / rate, with tokens brought up to date now",
+        )
+
+
+@learner_facing
+def check_per_client_limits(
+    limiter_class: Any, *, rate: float = 2.0, capacity: int = 3, start: float = 4.5, clients: int = 2
+) -> None:
+    """Client "c1" asks ``capacity + 2`` times at ``start``: ``capacity`` admitted, then refused with
+    ``retry_after = 1 / rate`` (a refusal takes nothing); the other clients are admitted meanwhile. At
+    ``start + 1 / rate`` "c1" passes once; ``try_acquire("c1", capacity + 1)`` raises ValueError; after
+    ``capacity / rate`` s of quiet, ``try_acquire("c1", capacity)`` passes; ``0.75 / rate`` s later, asking
+    2 tokens (1 if capacity is 1) is refused with the exact wait."""
+    chain = Chain("PerClientLimiter")
+    limiter = make(
+        chain, limiter_class, "PerClientLimiter", rate=rate, capacity=capacity, idle_after=2 * capacity / rate
+    )
+    names = [f"c{n}" for n in range(1, clients + 1)]
+
+    async def main() -> tuple[list[Asked], Asked]:
+        await sleep_until(start)
+        log = [_ask(limiter, "c1") for _ in range(capacity + 2)]
+        log += [_ask(limiter, name) for name in names[1:]]
+        await sleep_until(start + 1 / rate)
+        log += [_ask(limiter, "c1"), _ask(limiter, "c1")]
+        too_much = _ask(limiter, "c1", capacity + 1)
+        await sleep_until(start + 1 / rate + capacity / rate)
+        log.append(_ask(limiter, "c1", capacity))
+        await asyncio.sleep(0.75 / rate)
+        log.append(_ask(limiter, "c1", min(2, capacity)))
+        return log, too_much
+
+    log, too_much = _run(chain, main, start + 60)
+    model = BucketModel(rate, capacity)
+    what = f"{clients} client(s) from t={_t(start)}"
+    for asked in log:
+        _require_decision(chain, asked, model.ask(asked.client, asked.amount, asked.time), what)
+    chain.passed(f"{what}: every decision and retry_after is the statement's")
+    chain.require(
+        isinstance(too_much.error, ValueError),
+        f"try_acquire('c1', {capacity + 1}) with capacity={capacity} raises ValueError",
+        observed=f"it {too_much.describe()}",
+        hint="a request for more than capacity tokens can never pass: raise ValueError",
+    )
+
+
+@learner_facing
+def check_per_client_memory(
+    limiter_class: Any, *, clients: int = 2000, per_tick: int = 4, idle_after: float = 2.0, start: float = 0.5
+) -> None:
+    """``clients`` distinct ids, ``per_tick`` new ones every 1/64 s, each asking once, while client "heavy"
+    asks every 1/64 s (rate 4, capacity 8) and client "back" empties its bucket, then comes back after
+    ``idle_after / 2`` s of quiet: every decision is the statement's, and after every call ``len(limiter)``
+    is at most the number of distinct clients seen in the last ``2 * idle_after`` seconds."""
+    chain = Chain("PerClientLimiter")
+    rate, capacity = 4.0, 8
+    limiter = make(chain, limiter_class, "PerClientLimiter", rate=rate, capacity=capacity, idle_after=idle_after)
+    tick = 1 / 64
+    ticks = max(1, math.ceil(clients / per_tick))
+    back_ticks = {0, round(idle_after / 2 / tick), round(idle_after / 2 / tick) + 4}
+
+    async def main() -> tuple[list[Asked], list[tuple[float, int, str]]]:
+        log: list[Asked] = []
+        sizes: list[tuple[float, int, str]] = []
+        for n in range(ticks):
+            await sleep_until(start + n * tick)
+            now = asyncio.get_running_loop().time()
+            if n in back_ticks:
+                log.extend(_ask(limiter, "back") for _ in range(capacity))
+            log.append(_ask(limiter, "heavy"))
+            sizes.append((now, _size(limiter), "heavy"))
+            for k in range(n * per_tick, min(clients, (n + 1) * per_tick)):
+                log.append(_ask(limiter, f"id-{k}"))
+                sizes.append((now, _size(limiter), f"id-{k}"))
+        return log, sizes
+
+    log, sizes = _run(chain, main, start + ticks * tick + 60)
+    model = BucketModel(rate, capacity)
+    what = f"{clients} distinct clients, {per_tick} new every 1/64 s from t={_t(start)}"
+    for asked in log:
+        _require_decision(chain, asked, model.ask(asked.client, asked.amount, asked.time), what)
+    chain.passed(f"{what}: every decision and retry_after is the statement's")
+    seen = sorted((a.time, a.client) for a in log)
+    recent: dict[str, int] = {}  # the clients seen in (now - 2 * idle_after, now], with their calls
+    enter = leave = 0
+    for now, size, last in sizes:
+        while enter < len(seen) and seen[enter][0] <= now:
+            recent[seen[enter][1]] = recent.get(seen[enter][1], 0) + 1
+            enter += 1
+        while seen[leave][0] <= now - 2 * idle_after:
+            recent[seen[leave][1]] -= 1
+            if not recent[seen[leave][1]]:
+                del recent[seen[leave][1]]
+            leave += 1
+        if size is None:
+            chain.fail(
+                f"{what}: len(limiter) is the number of clients tracked",
+                observed=f"len(limiter) raised or is not an int (after try_acquire({last!r}))",
+                hint="keep the given __len__, or return the number of clients you keep state for",
+            )
+        if size > len(recent):
+            chain.fail(
+                f"{what}: after each call, len(limiter) <= the clients seen in the last 2 * idle_after = "
+                f"{_t(2 * idle_after)} s",
+                observed=f"at t={_t(now)}, after try_acquire({last!r}), len(limiter) was {size}; "
+                f"{len(recent)} distinct clients had called since t={_t(now - 2 * idle_after)}",
+                hint="forget clients not seen for idle_after seconds (their buckets are full again, so nothing "
+                "changes for them); document 004's per-client dict keeps every client for ever. Keep clients "
+                "in order of their last call (an OrderedDict, move_to_end) to find the idle ones at once",
+            )
+    chain.passed(f"{what}: after each call, len(limiter) <= the clients seen in the last {_t(2 * idle_after)} s")
+
+
+def _size(limiter: Any) -> Any:
+    try:
+        size = len(limiter)
+    except Exception:  # noqa: BLE001  (reported by the caller)
+        return None
+    return size if isinstance(size, int) else None

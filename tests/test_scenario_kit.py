@@ -1,0 +1,80 @@
+"""The shared scenario kit (coursekit/scenario.py): timed calls and spies record on the loop's clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from coursekit.checks import Chain, CheckFailed
+from coursekit.scenario import Outcome, Spy, make, sleep_until, timed_call
+from coursekit.virtual_time import run_virtual
+
+
+async def answer_after(seconds: float, value: object = "ok") -> object:
+    await asyncio.sleep(seconds)
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
+def test_a_timed_call_records_when_it_was_asked_and_ended_and_its_value_or_error() -> None:
+    async def scenario() -> tuple[Outcome, Outcome]:
+        await sleep_until(1.5)
+        returned = await timed_call(answer_after(2.0))
+        raised = await timed_call(answer_after(0.5, ValueError("no")))
+        return returned, raised
+
+    run = run_virtual(scenario, deadline=10)
+    assert run.value is not None
+    returned, raised = run.value
+    assert (returned.asked, returned.ended, returned.value, returned.took) == (1.5, 3.5, "ok", 2.0)
+    assert returned.describe() == "returned 'ok' at t=3.5"
+    assert isinstance(raised.error, ValueError) and raised.ended == 4.0 and not raised.cancelled
+    assert raised.describe().startswith("raised ValueError")
+
+
+def test_a_cancellation_is_recorded_only_when_asked_for() -> None:
+    async def scenario() -> Outcome:
+        task = asyncio.ensure_future(timed_call(answer_after(5.0), catch=BaseException))
+        await asyncio.sleep(1.0)
+        task.cancel()
+        return await task
+
+    outcome = run_virtual(scenario, deadline=10).value
+    assert outcome is not None and outcome.cancelled and outcome.ended == 1.0
+
+    async def not_recorded() -> Outcome:
+        task = asyncio.ensure_future(timed_call(answer_after(5.0)))
+        await asyncio.sleep(1.0)
+        task.cancel()
+        return await task
+
+    assert isinstance(run_virtual(not_recorded, deadline=10).error, asyncio.CancelledError)
+
+
+def test_a_spy_records_each_call_and_passes_its_result_or_error_on() -> None:
+    spy = Spy(answer_after, name="upstream")
+
+    async def scenario() -> tuple[object, Outcome]:
+        first = await spy(1.0, "a")
+        await sleep_until(4.0)
+        second = await timed_call(spy(0.5, KeyError("k")))
+        return first, second
+
+    run = run_virtual(scenario, deadline=10)
+    assert run.value is not None
+    first, second = run.value
+    assert first == "a" and isinstance(second.error, KeyError)
+    assert spy.started == [0.0, 4.0] and spy.calls[1][1] == (0.5, second.error)
+    assert [outcome.ended for outcome in spy.outcomes] == [1.0, 4.5] and repr(spy) == "upstream"
+
+
+def test_make_names_the_class_and_settings_that_could_not_be_made() -> None:
+    class Broken:
+        def __init__(self, size: int) -> None:
+            raise RuntimeError("boom")
+
+    with pytest.raises(CheckFailed) as failure:
+        make(Chain("Broken"), Broken, "Broken", size=3)
+    assert failure.value.prop == "Broken(size=3) can be made" and "RuntimeError" in failure.value.observed
