@@ -34,24 +34,56 @@ from __future__ import annotations
 import asyncio
 import functools
 import traceback
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec
+from typing import Any, NoReturn, Protocol
 
 from coursekit.analysis import idle_slots, peak_in_flight
 from coursekit.chapters.batching.analysis import batch_handler_calls
-from coursekit.chapters.batching.given import traced_submit
+from coursekit.chapters.batching.given import BatchHandler, Entry, traced_submit
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing, learner_line
 from coursekit.events import Kind
 from coursekit.queues import STOP, TracedQueue
-from coursekit.scenario import sleep_until
+from coursekit.scenario import Outcome, sleep_until, timed_call
 from coursekit.stuck_tasks import describe_pending
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
 
+# ---------------------------------------------------------- the learner's code, as the statement gives it
+
+CollectBatch = Callable[[TracedQueue[Any], int, float], Coroutine[Any, Any, object]]
+"""``collect_batch(inbox, batch_size, max_wait)``: the next batch (a list)."""
+
+Deliver = Callable[[list[Entry], BatchHandler], Coroutine[Any, Any, object]]
+"""``deliver(batch, handler)``: every entry's future gets its outcome."""
+
+
+class ProcessInChunks(Protocol):
+    """``process_in_chunks(items, handler, *, chunk_size, concurrency)``: the results, in input order."""
+
+    def __call__(
+        self, items: list[Any], handler: BatchWorkload, *, chunk_size: int, concurrency: int
+    ) -> Awaitable[object]: ...
+
+
+class BatcherUnderCheck(Protocol):
+    """A ``MicroBatcher``: callers submit, and close() or abort() ends it."""
+
+    async def submit(self, item: Any) -> Any: ...
+
+    async def close(self) -> None: ...
+
+    async def abort(self) -> None: ...
+
+
+class MakeBatcher(Protocol):
+    """The learner's class: ``MicroBatcher(handler, batch_size=..., max_wait=...)``."""
+
+    def __call__(self, handler: BatchWorkload, *, batch_size: int, max_wait: float) -> BatcherUnderCheck: ...
+
+
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 Arrivals = Sequence[tuple[float, Hashable]]
-P = ParamSpec("P")
 
 # Item 1 .. 10 arrive at these times: full batches, gaps, a lone item, spread-out items.
 DEFAULT_ARRIVALS: Arrivals = (
@@ -108,9 +140,21 @@ def expected_batches(arrivals: Arrivals, batch_size: int, max_wait: float, stop_
 # ----------------------------------------------------------- collect_batch
 
 
+@dataclass
+class Collected:
+    """collect_batch called again each time it returned: (when, batch) of each call, and the run."""
+
+    batches: list[tuple[float, list[Any]]]
+    run: VirtualRun[None]
+
+    @property
+    def flat(self) -> list[Any]:
+        return [entry for _, batch in self.batches for entry in batch]
+
+
 @learner_facing
 def check_collect_batch(
-    collect_batch: Callable[..., Any],
+    collect_batch: CollectBatch,
     *,
     arrivals: Arrivals = DEFAULT_ARRIVALS,
     batch_size: int = 3,
@@ -126,69 +170,29 @@ def check_collect_batch(
     items = [item for _, item in sorted(arrivals, key=lambda arrival: arrival[0])]
     last = max(time for time, _ in arrivals)
     for stop_at in (None, last + stop_after):
-        got, run = _collect_run(collect_batch, arrivals, batch_size, max_wait, stop_at)
+        collected = collect_batches(collect_batch, arrivals, batch_size, max_wait, stop_at)
         what = "collect_batch" if stop_at is None else "collect_batch (with STOP at the end)"
-        if run.outcome == "hung":
-            stuck = [task.describe() for task in run.stuck if task.name == "collect_batch"]
-            chain.fail(
-                f"{what} finishes",
-                observed=f"after {DEADLINE:g} simulated seconds: " + ("; ".join(stuck) or run.diagnosis),
-                hint=_collect_hang_hint(run, got, items),
-            )
-        if run.outcome == "raised" and isinstance(run.error, TimeoutError):
-            waited = f"after its batch {describe_values(got[-1][1])}" if got else "on its first call"
-            chain.fail(
-                f"{what} runs without raising",
-                observed=f"raised TimeoutError at t={run.elapsed:g} s, {waited}",
-                hint="catch the TimeoutError of `async with asyncio.timeout_at(deadline):` around the "
-                "later gets and return the batch; and put no time limit on the first `await inbox.get()`: "
-                "a batch starts only when an entry comes, however long that takes",
-            )
-        if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
-            chain.fail(
-                f"{what} runs without raising",
-                observed=f"raised {describe_error(run.error)}{_where(run.error)}, after "
-                f"{len(got)} batch{'es' if len(got) != 1 else ''}",
-                hint="the error comes from your own code, not from the inbox: run the scenario line above in a "
-                "cell of its own and read the traceback",
-            )
-        chain.require_finished(run, what)
-        empty = [time for time, batch in got if not batch]
-        chain.require(
-            not empty,
-            f"{what} waits for the first entry with no time limit",
-            observed=f"it returned an empty batch at t={empty[0]:g} s" if empty else "",
-            hint="take the first entry with a plain `await inbox.get()`: the max_wait clock starts only once "
-            "a batch has its first entry",
-        )
+        collect_batch_runs_to_the_end(chain, collected, items, what)
+        waits_for_the_first_entry_without_limit(chain, collected, what)
         if stop_at is None:
-            flat = [entry for _, batch in got for entry in batch]
-            chain.require(
-                flat == items,
-                "every entry is returned once, in arrival order",
-                observed=f"entries returned, in order: {describe_values(flat, 12)}; arrived: "
-                f"{describe_values(items, 12)}",
-                hint="append each entry you take to the batch; take entries only with inbox.get()",
-            )
-            big = [batch for _, batch in got if len(batch) > batch_size]
-            chain.require(
-                not big,
-                f"no batch holds more than batch_size={batch_size} entries",
-                observed=f"a batch of {len(big[0])}: {describe_values(big[0])}" if big else "",
-                hint="stop taking entries as soon as len(batch) == batch_size (`<`, not `<=`, in the loop's test)",
-            )
+            returns_every_entry_once_in_order(chain, collected, items)
+            no_batch_holds_more_than_batch_size(chain, collected, batch_size)
         expected = expected_batches(arrivals, batch_size, max_wait, stop_at)
-        _require_batches_match(chain, got, expected, sorted(time for time, _ in arrivals), batch_size, max_wait)
+        batches_close_by_the_rule(
+            chain, collected.batches, expected, sorted(time for time, _ in arrivals), Rule(batch_size, max_wait)
+        )
 
 
-def _collect_run(
-    collect_batch: Callable[..., Any], arrivals: Arrivals, batch_size: int, max_wait: float, stop_at: float | None
-) -> tuple[list[tuple[float, list[Any]]], VirtualRun[Any]]:
+def collect_batches(
+    collect_batch: CollectBatch, arrivals: Arrivals, batch_size: int, max_wait: float, stop_at: float | None
+) -> Collected:
+    """The scenario: entries (and STOP at ``stop_at``) put at their times; collect_batch called until
+    it returns STOP, every entry (without STOP), or empty batches again and again."""
     got: list[tuple[float, list[Any]]] = []
     wanted = len(arrivals)
 
     async def scenario() -> None:
-        inbox: TracedQueue = TracedQueue(name="inbox")
+        inbox: TracedQueue[Any] = TracedQueue(name="inbox")
         loop = asyncio.get_running_loop()
         for time, item in arrivals:
             loop.call_at(time, inbox.put_nowait, item)
@@ -206,10 +210,40 @@ def _collect_run(
             if stop_at is None and taken >= wanted:
                 return
 
-    return got, run_virtual(scenario, deadline=DEADLINE)
+    return Collected(got, run_virtual(scenario, deadline=DEADLINE))
 
 
-def _collect_hang_hint(run: VirtualRun[Any], got: list[tuple[float, list[Any]]], items: list[Any]) -> str:
+def collect_batch_runs_to_the_end(chain: Chain, collected: Collected, items: list[Any], what: str) -> None:
+    """It neither hangs nor raises (a TimeoutError, or an error of its own)."""
+    run, got = collected.run, collected.batches
+    if run.outcome == "hung":
+        stuck = [task.describe() for task in run.stuck if task.name == "collect_batch"]
+        chain.fail(
+            f"{what} finishes",
+            observed=f"after {DEADLINE:g} simulated seconds: " + ("; ".join(stuck) or run.diagnosis),
+            hint=_collect_hang_hint(got, items),
+        )
+    if run.outcome == "raised" and isinstance(run.error, TimeoutError):
+        waited = f"after its batch {describe_values(got[-1][1])}" if got else "on its first call"
+        chain.fail(
+            f"{what} runs without raising",
+            observed=f"raised TimeoutError at t={run.elapsed:g} s, {waited}",
+            hint="catch the TimeoutError of `async with asyncio.timeout_at(deadline):` around the "
+            "later gets and return the batch; and put no time limit on the first `await inbox.get()`: "
+            "a batch starts only when an entry comes, however long that takes",
+        )
+    if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
+        chain.fail(
+            f"{what} runs without raising",
+            observed=f"raised {describe_error(run.error)}{_where(run.error)}, after "
+            f"{len(got)} batch{'es' if len(got) != 1 else ''}",
+            hint="the error comes from your own code, not from the inbox: run the scenario line above in a "
+            "cell of its own and read the traceback",
+        )
+    chain.require_finished(run, what)
+
+
+def _collect_hang_hint(got: list[tuple[float, list[Any]]], items: list[Any]) -> str:
     returned = sum(len(batch) for _, batch in got)
     if returned < len(items):
         lost = len(items) - returned
@@ -224,22 +258,60 @@ def _collect_hang_hint(run: VirtualRun[Any], got: list[tuple[float, list[Any]]],
     return "return the batch as soon as you take STOP, also when STOP is the first entry of a batch"
 
 
-def _require_batches_match(
-    chain: Chain,
-    got: list[tuple[float, list[Any]]],
-    expected: list[Batch],
-    times: Sequence[float],
-    batch_size: int,
-    max_wait: float,
-    *,
-    what: str = "batch",
-    verb: str = "returned",
-    stop_prop: str = "taking STOP ends the batch at once",
+def waits_for_the_first_entry_without_limit(chain: Chain, collected: Collected, what: str) -> None:
+    empty = [time for time, batch in collected.batches if not batch]
+    chain.require(
+        not empty,
+        f"{what} waits for the first entry with no time limit",
+        observed=f"it returned an empty batch at t={empty[0]:g} s" if empty else "",
+        hint="take the first entry with a plain `await inbox.get()`: the max_wait clock starts only once "
+        "a batch has its first entry",
+    )
+
+
+def returns_every_entry_once_in_order(chain: Chain, collected: Collected, items: list[Any]) -> None:
+    flat = collected.flat
+    chain.require(
+        flat == items,
+        "every entry is returned once, in arrival order",
+        observed=f"entries returned, in order: {describe_values(flat, 12)}; arrived: {describe_values(items, 12)}",
+        hint="append each entry you take to the batch; take entries only with inbox.get()",
+    )
+
+
+def no_batch_holds_more_than_batch_size(chain: Chain, collected: Collected, batch_size: int) -> None:
+    big = [batch for _, batch in collected.batches if len(batch) > batch_size]
+    chain.require(
+        not big,
+        f"no batch holds more than batch_size={batch_size} entries",
+        observed=f"a batch of {len(big[0])}: {describe_values(big[0])}" if big else "",
+        hint="stop taking entries as soon as len(batch) == batch_size (`<`, not `<=`, in the loop's test)",
+    )
+
+
+# The rule's comparison, shared by collect_batch and the MicroBatcher's flushes.
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The batching rule under check, and how its messages name a batch (``what``), its closing
+    (``verb``) and the STOP property (``stop_prop``)."""
+
+    batch_size: int
+    max_wait: float
+    what: str = "batch"
+    verb: str = "returned"
+    stop_prop: str = "taking STOP ends the batch at once"
+
+
+def batches_close_by_the_rule(
+    chain: Chain, got: list[tuple[float, list[Any]]], expected: list[Batch], times: Sequence[float], rule: Rule
 ) -> None:
     """Compare batch by batch; the first difference names the rule it breaks, and a hint about its likely cause.
 
     ``times`` are the entries' arrival times, in order (a batch that closed as an entry arrived
     closed because it counted itself full)."""
+    what = rule.what
     for number, want in enumerate(expected, start=1):
         if number > len(got):
             chain.fail(
@@ -248,55 +320,8 @@ def _require_batches_match(
                 hint="keep collecting until STOP",
             )
         time, entries = got[number - 1]
-        if list(entries) == list(want.entries) and abs(time - want.time) < 1e-9:
-            continue
-        seen = (
-            f"{what} {number} was {list(entries)!r}, {verb} at t={time:g} s; "
-            f"expected {list(want.entries)!r} at t={want.time:g} s"
-        )
-        before = sum(len([entry for entry in batch if entry is not STOP]) for _, batch in got[: number - 1])
-        real = [entry for entry in entries if entry is not STOP]
-        closed_on_arrival = (
-            0 < len(real) and before + len(real) <= len(times) and (abs(times[before + len(real) - 1] - time) < 1e-9)
-        )
-        if want.reason == "stop" or (entries and entries[-1] is STOP):
-            stop_first = want.entries[0] is STOP
-            chain.fail(
-                stop_prop,
-                observed=seen,
-                hint="stop collecting when you take STOP, and return the batch with STOP as its last element"
-                + (
-                    "; here STOP is the first entry of its batch: test for it right after the first get, too"
-                    if stop_first
-                    else ""
-                ),
-            )
-        if closed_on_arrival and time < want.time - 1e-9 and len(entries) == batch_size - 1:
-            chain.fail(
-                f"a {what} holds batch_size={batch_size} entries when it is full",
-                observed=seen,
-                hint="off by one: keep taking entries while len(batch) < batch_size",
-            )
-        if want.reason == "full":
-            chain.fail(
-                f"a full {what} is {verb} as soon as its last entry arrives",
-                observed=seen,
-                hint="stop waiting as soon as len(batch) == batch_size"
-                if time > want.time + 1e-9
-                else "a batch closes early only when it holds batch_size entries; otherwise wait for "
-                "entries until first + max_wait",
-            )
-        chain.fail(
-            f"a partial {what} is {verb} {max_wait:g} s after its first entry",
-            observed=f"{seen} (its first entry arrived at t={want.first:g} s)",
-            hint=_deadline_hint(
-                time,
-                times[before + len(real) - 1] if 0 < len(real) <= len(times) - before else None,
-                want,
-                max_wait,
-                what,
-            ),
-        )
+        if list(entries) != list(want.entries) or abs(time - want.time) >= 1e-9:
+            _fail_batch(chain, number, got, want, times, rule)
     if len(got) > len(expected):
         time, entries = got[len(expected)]
         chain.fail(
@@ -307,9 +332,58 @@ def _require_batches_match(
             if not entries
             else "hand each collected batch to the handler once",
         )
-    chain.passed(f"each {what} closes when full or {max_wait:g} s after its first entry, whichever is first")
+    chain.passed(f"each {what} closes when full or {rule.max_wait:g} s after its first entry, whichever is first")
     if any(batch.reason == "stop" for batch in expected):
-        chain.passed(stop_prop)
+        chain.passed(rule.stop_prop)
+
+
+def _fail_batch(
+    chain: Chain, number: int, got: list[tuple[float, list[Any]]], want: Batch, times: Sequence[float], rule: Rule
+) -> NoReturn:
+    """Batch ``number`` differs from the rule's: name the rule it breaks, from how it differs."""
+    what, verb, batch_size = rule.what, rule.verb, rule.batch_size
+    time, entries = got[number - 1]
+    seen = (
+        f"{what} {number} was {list(entries)!r}, {verb} at t={time:g} s; "
+        f"expected {list(want.entries)!r} at t={want.time:g} s"
+    )
+    before = sum(len([entry for entry in batch if entry is not STOP]) for _, batch in got[: number - 1])
+    real = [entry for entry in entries if entry is not STOP]
+    closed_on_arrival = (
+        0 < len(real) and before + len(real) <= len(times) and (abs(times[before + len(real) - 1] - time) < 1e-9)
+    )
+    if want.reason == "stop" or (entries and entries[-1] is STOP):
+        chain.fail(
+            rule.stop_prop,
+            observed=seen,
+            hint="stop collecting when you take STOP, and return the batch with STOP as its last element"
+            + (
+                "; here STOP is the first entry of its batch: test for it right after the first get, too"
+                if want.entries[0] is STOP
+                else ""
+            ),
+        )
+    if closed_on_arrival and time < want.time - 1e-9 and len(entries) == batch_size - 1:
+        chain.fail(
+            f"a {what} holds batch_size={batch_size} entries when it is full",
+            observed=seen,
+            hint="off by one: keep taking entries while len(batch) < batch_size",
+        )
+    if want.reason == "full":
+        chain.fail(
+            f"a full {what} is {verb} as soon as its last entry arrives",
+            observed=seen,
+            hint="stop waiting as soon as len(batch) == batch_size"
+            if time > want.time + 1e-9
+            else "a batch closes early only when it holds batch_size entries; otherwise wait for "
+            "entries until first + max_wait",
+        )
+    last = times[before + len(real) - 1] if 0 < len(real) <= len(times) - before else None
+    chain.fail(
+        f"a partial {what} is {verb} {rule.max_wait:g} s after its first entry",
+        observed=f"{seen} (its first entry arrived at t={want.first:g} s)",
+        hint=_deadline_hint(time, last, want, rule.max_wait, what),
+    )
 
 
 def _deadline_hint(time: float, last: float | None, want: Batch, max_wait: float, what: str) -> str:
@@ -342,7 +416,7 @@ def _deadline_hint(time: float, last: float | None, want: Batch, max_wait: float
 
 @learner_facing
 def check_deliver(
-    deliver: Callable[..., Any],
+    deliver: Deliver,
     *,
     ok: Sequence[Hashable] = (1, 2, 3),
     failing_batch: Sequence[Hashable] = (4, 5, 6),
@@ -372,37 +446,64 @@ def check_deliver(
     for case in cases:
         case.run_with(deliver, duration)
     for case in cases:
-        _require_delivered(chain, case)
+        deliver_returns(chain, case)
     chain.passed("deliver runs to the end on every batch, without raising")
-    for case in cases:
-        _require_quietly(
-            chain,
-            case.work.batches == [case.items],
-            "the handler is called once, with the batch's items in order",
-            observed=f"for {case.label} ({case.items!r}) the handler was called with: "
-            f"{', '.join(map(repr, case.work.batches)) or 'nothing'}",
-            hint="call `await handler([item for item, _ in batch])` exactly once, with the items as they "
-            "are (not sorted, not made unique: two callers may submit equal items)",
-        )
-    chain.passed("the handler is called once per batch, with the batch's items in order")
-    for case in cases:
-        pending = case.pending
-        _require_quietly(
-            chain,
-            not pending,
-            "no future is left pending",
-            observed=f"for {case.label}, the futures of {describe_values(pending)} were never "
-            "resolved: their callers would wait forever",
-            hint=_pending_hint(case),
-        )
-    chain.passed("no future is left pending")
+    handler_is_called_once_per_batch(chain, cases)
+    no_future_is_left_pending(chain, cases)
     shown: set[str] = set()
     for case in cases:
-        _require_outcomes(chain, case, shown)
-    _check_deliver_cancelled(chain, deliver, list(torn_down), gave_up)
+        callers_get_their_outcomes(chain, case, shown)
+    torn = cancel_a_delivery(deliver, list(torn_down), gave_up)
+    cancelled_deliver_cancels_its_futures(chain, torn)
+    cancelled_deliver_lets_the_cancellation_propagate(chain, torn)
 
 
-def _require_delivered(chain: Chain, case: _DeliverCase) -> None:
+@dataclass
+class _DeliverCase:
+    """One batch given to deliver(): its handler fails, or returns ``miscount`` results too many
+    (negative: too few); the futures of ``gave_up`` items are cancelled before."""
+
+    label: str
+    items: list[Any]
+    gave_up: frozenset[Hashable] = frozenset()
+    fails: frozenset[Hashable] = frozenset()
+    miscount: int = 0
+    futures: list[asyncio.Future[Any]] = field(default_factory=list)
+    work: BatchWorkload = field(default_factory=BatchWorkload)
+    run: VirtualRun[None] = field(default_factory=lambda: VirtualRun("hung", None, None, [], 0.0, DEADLINE))
+
+    @property
+    def pending(self) -> list[Hashable]:
+        return [item for item, future in zip(self.items, self.futures, strict=False) if not future.done()]
+
+    def run_with(self, deliver: Deliver, duration: float) -> None:
+        """The scenario: deliver() on this batch, its futures made (and those given up cancelled) first."""
+        self.work = BatchWorkload(duration, self.fails)
+
+        async def handler(batch: list[Any]) -> list[Any]:
+            results = await self.work(batch)
+            if self.miscount < 0:
+                return results[: self.miscount]
+            return results + [("extra", None)] * self.miscount
+
+        async def scenario() -> None:
+            self.futures = _futures(self.items, self.gave_up)
+            await deliver(list(zip(self.items, self.futures, strict=True)), handler)
+
+        self.run = run_virtual(scenario, deadline=DEADLINE)
+
+
+def _futures(items: list[Any], gave_up: frozenset[Hashable]) -> list[asyncio.Future[Any]]:
+    """A future per item, on the running loop; those of the ``gave_up`` items already cancelled."""
+    loop = asyncio.get_running_loop()
+    futures: list[asyncio.Future[Any]] = [loop.create_future() for _ in items]
+    for item, future in zip(items, futures, strict=True):
+        if item in gave_up:
+            future.cancel()
+    return futures
+
+
+def deliver_returns(chain: Chain, case: _DeliverCase) -> None:
     """deliver() returned on this batch: it did not raise, block or hang."""
     error = case.run.error
     if case.run.outcome == "raised" and not isinstance(error, NotImplementedError):
@@ -436,6 +537,34 @@ def _require_delivered(chain: Chain, case: _DeliverCase) -> None:
         chain.require_finished(case.run, f"deliver on {case.label}")
 
 
+def handler_is_called_once_per_batch(chain: Chain, cases: list[_DeliverCase]) -> None:
+    for case in cases:
+        _require_quietly(
+            chain,
+            case.work.batches == [case.items],
+            "the handler is called once, with the batch's items in order",
+            observed=f"for {case.label} ({case.items!r}) the handler was called with: "
+            f"{', '.join(map(repr, case.work.batches)) or 'nothing'}",
+            hint="call `await handler([item for item, _ in batch])` exactly once, with the items as they "
+            "are (not sorted, not made unique: two callers may submit equal items)",
+        )
+    chain.passed("the handler is called once per batch, with the batch's items in order")
+
+
+def no_future_is_left_pending(chain: Chain, cases: list[_DeliverCase]) -> None:
+    for case in cases:
+        pending = case.pending
+        _require_quietly(
+            chain,
+            not pending,
+            "no future is left pending",
+            observed=f"for {case.label}, the futures of {describe_values(pending)} were never "
+            "resolved: their callers would wait forever",
+            hint=_pending_hint(case),
+        )
+    chain.passed("no future is left pending")
+
+
 def _pending_hint(case: _DeliverCase) -> str:
     if case.miscount:
         return (
@@ -447,58 +576,20 @@ def _pending_hint(case: _DeliverCase) -> str:
     return "every future needs set_result() or set_exception(), whatever the handler did"
 
 
-@dataclass
-class _DeliverCase:
-    """One batch given to deliver(): its handler fails, or returns ``miscount`` results too many
-    (negative: too few); the futures of ``gave_up`` items are cancelled before."""
-
-    label: str
-    items: list[Any]
-    gave_up: frozenset[Hashable] = frozenset()
-    fails: frozenset[Hashable] = frozenset()
-    miscount: int = 0
-    futures: list[asyncio.Future[Any]] = field(default_factory=list)
-    work: BatchWorkload = field(default_factory=BatchWorkload)
-    run: VirtualRun[Any] = field(default_factory=lambda: VirtualRun("hung", None, None, [], 0.0, DEADLINE))
-
-    @property
-    def pending(self) -> list[Hashable]:
-        return [item for item, future in zip(self.items, self.futures, strict=False) if not future.done()]
-
-    def run_with(self, deliver: Callable[..., Any], duration: float) -> None:
-        self.work = BatchWorkload(duration, self.fails)
-
-        async def handler(batch: list[Any]) -> list[Any]:
-            results = await self.work(batch)
-            if self.miscount < 0:
-                return results[: self.miscount]
-            return results + [("extra", None)] * self.miscount
-
-        async def scenario() -> None:
-            loop = asyncio.get_running_loop()
-            self.futures = [loop.create_future() for _ in self.items]
-            for item, future in zip(self.items, self.futures, strict=True):
-                if item in self.gave_up:
-                    future.cancel()
-            await deliver(list(zip(self.items, self.futures, strict=True)), handler)
-
-        self.run = run_virtual(scenario, deadline=DEADLINE)
-
-
 def _require_quietly(chain: Chain, holds: bool, prop: str, *, observed: str, hint: str) -> None:
     """Like chain.require, without the ✓ line (for a property tested item by item)."""
     if not holds:
         chain.fail(prop, observed=observed, hint=hint)
 
 
-def _outcome(future: asyncio.Future[Any]) -> str:
+def _describe_future(future: asyncio.Future[Any]) -> str:
     if future.cancelled():
         return "cancelled"
     error = future.exception()
     return f"error {error!r}" if error is not None else f"result {future.result()!r}"
 
 
-def _require_outcomes(chain: Chain, case: _DeliverCase, shown: set[str]) -> None:
+def callers_get_their_outcomes(chain: Chain, case: _DeliverCase, shown: set[str]) -> None:
     """Each caller of this batch got the outcome the statement gives it; a ✓ line per property not ``shown`` yet."""
     if case.fails:
         prop = "every caller of a failed batch gets the handler's error"
@@ -508,12 +599,13 @@ def _require_outcomes(chain: Chain, case: _DeliverCase, shown: set[str]) -> None
         prop = "each caller gets exactly its own result"
     for position, (item, future) in enumerate(zip(case.items, case.futures, strict=True)):
         caller = f"the caller of {item!r}" + (f" (entry {position})" if case.items.count(item) > 1 else "")
+        got = f"for {case.label}, {caller} got {_describe_future(future)}"
         if item in case.gave_up:
             _require_quietly(
                 chain,
                 future.cancelled(),
                 "a caller that gave up is left alone",
-                observed=f"for {case.label}, the cancelled future of {item!r} now holds {_outcome(future)}",
+                observed=f"for {case.label}, the cancelled future of {item!r} now holds {_describe_future(future)}",
                 hint="skip futures that are already done",
             )
         elif case.fails:
@@ -521,7 +613,7 @@ def _require_outcomes(chain: Chain, case: _DeliverCase, shown: set[str]) -> None
                 chain,
                 not future.cancelled() and isinstance(future.exception(), ItemFailed),
                 prop,
-                observed=f"for {case.label}, {caller} got {_outcome(future)}",
+                observed=got,
                 hint="future.set_exception(error) with the very exception the handler raised (not a new one, "
                 "not a cancellation), for every future of the batch",
             )
@@ -530,18 +622,17 @@ def _require_outcomes(chain: Chain, case: _DeliverCase, shown: set[str]) -> None
                 chain,
                 not future.cancelled() and isinstance(future.exception(), ValueError),
                 prop,
-                observed=f"for {case.label}, {caller} got {_outcome(future)}",
+                observed=got,
                 hint="if len(results) != len(batch), nobody can tell which result is whose: set a "
                 "ValueError on every future, for too many results as for too few",
             )
         else:
             want = Workload.expected(item)
-            ok = not future.cancelled() and future.exception() is None and future.result() == want
             _require_quietly(
                 chain,
-                ok,
+                not future.cancelled() and future.exception() is None and future.result() == want,
                 prop,
-                observed=f"for {case.label} ({case.items!r}), {caller} got {_outcome(future)}, expected "
+                observed=f"for {case.label} ({case.items!r}), {caller} got {_describe_future(future)}, expected "
                 f"result {want!r}",
                 hint="the handler's i-th result belongs to the batch's i-th entry: "
                 "`for (_, future), result in zip(batch, results)`",
@@ -552,55 +643,67 @@ def _require_outcomes(chain: Chain, case: _DeliverCase, shown: set[str]) -> None
         chain.passed(done)
 
 
-def _check_deliver_cancelled(
-    chain: Chain, deliver: Callable[..., Any], items: list[Any], gave_up: frozenset[Any]
-) -> None:
-    """deliver() is cancelled 1 s into a handler call that would take 1000 s."""
-    futures: list[asyncio.Future[Any]] = []
-    outcome: list[str] = []
+@dataclass
+class TornDown:
+    """deliver() cancelled 1 s into a handler call that would take 1000 s: its futures, how it
+    ended if not as cancelled ("" if it did), and the run."""
+
+    items: list[Any]
+    futures: list[asyncio.Future[Any]]
+    ended: str
+    run: VirtualRun[None]
+
+
+def cancel_a_delivery(deliver: Deliver, items: list[Any], gave_up: frozenset[Hashable]) -> TornDown:
+    """The scenario: deliver() on ``items`` is cancelled 1 s into its handler call, then given GRACE s."""
+    torn = TornDown(items, [], "", VirtualRun("hung", None, None, [], 0.0, DEADLINE))
 
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        futures.extend(loop.create_future() for _ in items)
-        for item, future in zip(items, futures, strict=True):
-            if item in gave_up:
-                future.cancel()
-        task = asyncio.create_task(deliver(list(zip(items, futures, strict=True)), BatchWorkload(1000.0)))
+        torn.futures = _futures(items, gave_up)
+        task = asyncio.create_task(deliver(list(zip(items, torn.futures, strict=True)), BatchWorkload(1000.0)))
         await asyncio.sleep(1.0)
         task.cancel()
         await asyncio.wait({task}, timeout=GRACE)
         if not task.done():
-            outcome.append(f"was still running {GRACE:g} s after it was cancelled")
+            torn.ended = f"was still running {GRACE:g} s after it was cancelled"
             task.cancel()
             await asyncio.wait({task})
         elif not task.cancelled():
             error = task.exception()
-            outcome.append(f"raised {describe_error(error)}" if error is not None else "returned normally")
-        for future in futures:  # retrieve what deliver set, so that asyncio does not log it
+            torn.ended = f"raised {describe_error(error)}" if error is not None else "returned normally"
+        for future in torn.futures:  # retrieve what deliver set, so that asyncio does not log it
             if future.done() and not future.cancelled():
                 future.exception()
 
-    run = run_virtual(scenario, deadline=DEADLINE)
-    chain.require_finished(run, "deliver, cancelled during the handler call,")
-    pending = [item for item, future in zip(items, futures, strict=True) if not future.cancelled()]
+    torn.run = run_virtual(scenario, deadline=DEADLINE)
+    return torn
+
+
+def cancelled_deliver_cancels_its_futures(chain: Chain, torn: TornDown) -> None:
+    chain.require_finished(torn.run, "deliver, cancelled during the handler call,")
+    pairs = list(zip(torn.items, torn.futures, strict=True))
     chain.require(
-        not pending,
+        all(future.cancelled() for _, future in pairs),
         "a cancelled deliver cancels its batch's futures",
         observed=lambda: (
-            f"deliver for {items!r} was cancelled 1 s into the handler call; then "
+            f"deliver for {torn.items!r} was cancelled 1 s into the handler call; then "
             + "; ".join(
-                f"the future of {item!r} {'was still pending' if not future.done() else 'held ' + _outcome(future)}"
-                for item, future in zip(items, futures, strict=True)
+                f"the future of {item!r} "
+                + ("was still pending" if not future.done() else "held " + _describe_future(future))
+                for item, future in pairs
                 if not future.cancelled()
             )
         ),
         hint="`except Exception` does not catch asyncio.CancelledError: add `except asyncio.CancelledError:` "
         "that cancels every future of the batch and then re-raises (`raise`)",
     )
+
+
+def cancelled_deliver_lets_the_cancellation_propagate(chain: Chain, torn: TornDown) -> None:
     chain.require(
-        not outcome,
+        not torn.ended,
         "a cancelled deliver lets the CancelledError propagate",
-        observed=lambda: f"deliver for {items!r} was cancelled 1 s into the handler call, and {outcome[0]}",
+        observed=lambda: f"deliver for {torn.items!r} was cancelled 1 s into the handler call, and {torn.ended}",
         hint="after cancelling the futures, re-raise the CancelledError (`raise`): whoever cancelled the delivery "
         "(the batch loop's TaskGroup, abort()) waits for it to end as cancelled",
     )
@@ -621,7 +724,7 @@ GRACE = 30.0  # simulated seconds that close() / abort() get to return
 class BatcherRun:
     """One scenario's run: each caller's task, and what close() or abort() did."""
 
-    run: VirtualRun[Any]
+    run: VirtualRun[None]
     work: BatchWorkload
     arrivals: Arrivals
     ending: str  # "close" or "abort"
@@ -633,15 +736,13 @@ class BatcherRun:
     stuck_at_end: list[str] = field(default_factory=list)  # pending tasks GRACE s after the end began
     waiting: list[int] = field(default_factory=list)  # callers still waiting when it returned
     late_submit: str = ""  # what a submit() after close()/abort() did ("" if it raised RuntimeError)
-    again: str = ""  # close() called a second time: how it ended ("" if it returned)
-    again_at: float | None = None  # ... and when
+    again: Outcome | None = None  # close() called a second time (None: it had not returned)
+    done_at: dict[int, float] = field(default_factory=dict)  # caller number -> when its task ended
 
     @property
     def calls(self) -> list[tuple[float, list[Any]]]:
         """(time, items) of each handler call."""
         return batch_handler_calls(self.run.events)
-
-    done_at: dict[int, float] = field(default_factory=dict)  # caller number -> when its task ended
 
     @property
     def last_outcome_at(self) -> float:
@@ -666,6 +767,16 @@ class BatcherRun:
         task = self.tasks[number]
         return None if number in self.waiting or task.cancelled() else task.exception()
 
+    def got_result(self, number: int, item: Hashable) -> bool:
+        """Caller ``number`` got the result of ``item``."""
+        task = self.tasks[number]
+        return (
+            self.error_of(number) is None
+            and number not in self.waiting
+            and not task.cancelled()
+            and task.result() == Workload.expected(item)
+        )
+
     def ended(self) -> str:
         """How close()/abort() ended, for messages."""
         if self.ended_at is None:
@@ -678,7 +789,7 @@ class BatcherRun:
 
 
 def _run_batcher(
-    make_batcher: Callable[..., Any],
+    make_batcher: MakeBatcher,
     arrivals: Arrivals,
     *,
     batch_size: int,
@@ -688,7 +799,7 @@ def _run_batcher(
     failing: Iterable[Hashable] = (),
     ending: str = "close",
 ) -> BatcherRun:
-    """Callers submit at their times; ``ending`` (close or abort) is called at ``end_at``.
+    """The scenario: callers submit at their times; ``ending`` (close or abort) is called at ``end_at``.
 
     After close(), close() is called a second time, at once; after either, a late submit()."""
     record = BatcherRun(
@@ -700,7 +811,6 @@ def _run_batcher(
     )
 
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
         batcher = record.batcher = make_batcher(record.work, batch_size=batch_size, max_wait=max_wait)
 
         async def caller(at: float, item: Hashable) -> Any:
@@ -711,32 +821,39 @@ def _run_batcher(
         for number, task in enumerate(record.tasks):
             task.add_done_callback(functools.partial(_note_done, record, number))
         await asyncio.sleep(end_at)
-        end = asyncio.create_task(getattr(batcher, ending)(), name=ending)
-        again = asyncio.create_task(_close_again(batcher, record), name="close-again") if ending == "close" else None
-        await asyncio.wait({end}, timeout=GRACE)
-        if end.done():
-            record.ended_at = loop.time()
-            record.end_error = asyncio.CancelledError() if end.cancelled() else end.exception()
-            await sleep_until(max((at for at, _ in arrivals), default=0.0))
-            for _ in range(3):  # callers whose futures were just resolved finish now
-                await asyncio.sleep(0)
-        else:
-            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            record.stuck_at_end = [task.describe() for task in describe_pending(pending)]
-        record.waiting = [number for number, task in enumerate(record.tasks) if not task.done()]
-        if again is not None:
-            await asyncio.wait({again}, timeout=GRACE)
-        if record.ended_at is not None and record.end_error is None:
-            record.late_submit = await _late_submit(batcher)
-        for task in [end, *([again] if again else []), *record.tasks]:  # they would wait for ever: stop them
-            task.cancel()
-        await asyncio.wait([end, *([again] if again else []), *record.tasks])
-        for task in [end, *record.tasks]:  # retrieve errors, so that asyncio does not log them
-            if not task.cancelled():
-                task.exception()
+        await _end_the_batcher(record, batcher)
 
     record.run = run_virtual(scenario, deadline=DEADLINE)
     return record
+
+
+async def _end_the_batcher(record: BatcherRun, batcher: BatcherUnderCheck) -> None:
+    """close() (and close() again) or abort() now; note how it ended and who still waits, try a late
+    submit(), then stop what is left."""
+    loop = asyncio.get_running_loop()
+    end = asyncio.create_task(getattr(batcher, record.ending)(), name=record.ending)
+    again = asyncio.create_task(_close_again(batcher, record), name="close-again") if record.ending == "close" else None
+    await asyncio.wait({end}, timeout=GRACE)
+    if end.done():
+        record.ended_at = loop.time()
+        record.end_error = asyncio.CancelledError() if end.cancelled() else end.exception()
+        await sleep_until(max((at for at, _ in record.arrivals), default=0.0))
+        for _ in range(3):  # callers whose futures were just resolved finish now
+            await asyncio.sleep(0)
+    else:
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        record.stuck_at_end = [task.describe() for task in describe_pending(pending)]
+    record.waiting = [number for number, task in enumerate(record.tasks) if not task.done()]
+    if again is not None:
+        await asyncio.wait({again}, timeout=GRACE)
+    if record.ended_at is not None and record.end_error is None:
+        record.late_submit = await _late_submit(batcher)
+    for task in [end, *([again] if again else []), *record.tasks]:  # they would wait for ever: stop them
+        task.cancel()
+    await asyncio.wait([end, *([again] if again else []), *record.tasks])
+    for task in [end, *record.tasks]:  # retrieve errors, so that asyncio does not log them
+        if not task.cancelled():
+            task.exception()
 
 
 def _note_done(record: BatcherRun, number: int, task: asyncio.Task[Any]) -> None:
@@ -744,24 +861,21 @@ def _note_done(record: BatcherRun, number: int, task: asyncio.Task[Any]) -> None
     record.done_at.setdefault(number, task.get_loop().time())
 
 
-async def _close_again(batcher: Any, record: BatcherRun) -> None:
+async def _close_again(batcher: BatcherUnderCheck, record: BatcherRun) -> None:
     """close() a second time, just after the first, as leaving an ``async with`` block does (the
     given ``__aexit__`` calls close()): it must return, no earlier than the first."""
     await asyncio.sleep(0)
-    record.again = "had not returned"
-    try:
+
+    async def close_again() -> None:
         if hasattr(batcher, "__aexit__"):
             await batcher.__aexit__(None, None, None)
         else:
             await batcher.close()
-        record.again = ""
-    except Exception as error:
-        record.again = f"raised {describe_error(error)}"
-    finally:
-        record.again_at = asyncio.get_running_loop().time()
+
+    record.again = await timed_call(close_again())
 
 
-async def _late_submit(batcher: Any) -> str:
+async def _late_submit(batcher: BatcherUnderCheck) -> str:
     """What ``submit()`` does after close()/abort() returned, within 1 s: ``RuntimeError`` is right."""
     late = asyncio.create_task(batcher.submit("late"), name="late-submit")
     await asyncio.wait({late}, timeout=1.0)
@@ -780,7 +894,19 @@ def _describe_calls(record: BatcherRun) -> str:
     return ", ".join(f"{items!r} at t={time:g} s" for time, items in record.calls) or "nothing"
 
 
-def _require_batcher_ran(chain: Chain, record: BatcherRun) -> None:
+def _where(error: BaseException | None) -> str:
+    """`` at line N of f()``: where ``error`` was raised (its innermost frame), if known."""
+    where = learner_line(error) if error is not None else ""
+    return f" {where}" if where else ""
+
+
+def _raised_in(error: BaseException) -> str:
+    """The name of the function in which ``error`` was raised (the innermost frame)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return frames[-1].name if frames else "a method"
+
+
+def batcher_can_be_used(chain: Chain, record: BatcherRun) -> None:
     """The scenario itself ran: no block, no error of the batcher's constructor, no placeholder."""
     if record.run.outcome != "returned":
         chain.require_finished(record.run, "the scenario")
@@ -795,19 +921,7 @@ def _require_batcher_ran(chain: Chain, record: BatcherRun) -> None:
     chain.passed("the batcher can be used by concurrent callers")
 
 
-def _where(error: BaseException | None) -> str:
-    """`` at line N of f()``: where ``error`` was raised (its innermost frame), if known."""
-    where = learner_line(error) if error is not None else ""
-    return f" {where}" if where else ""
-
-
-def _raised_in(error: BaseException) -> str:
-    """The name of the function in which ``error`` was raised (the innermost frame)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    return frames[-1].name if frames else "a method"
-
-
-def _require_ended(chain: Chain, record: BatcherRun) -> None:
+def batcher_ends(chain: Chain, record: BatcherRun) -> None:
     """close() or abort() returned, without raising, within GRACE."""
     verb = record.ending
     handled_stop = any(entry is STOP for _, items in record.calls for entry in items)
@@ -842,7 +956,7 @@ def _require_ended(chain: Chain, record: BatcherRun) -> None:
     )
 
 
-def _require_no_futures_kept(chain: Chain, record: BatcherRun) -> None:
+def no_future_is_kept(chain: Chain, record: BatcherRun) -> None:
     """Once every caller has its outcome, ``self._waiting`` holds none of their futures."""
     kept = getattr(record.batcher, "_waiting", None)
     kept = [future for future in kept if isinstance(future, asyncio.Future)] if isinstance(kept, set) else []
@@ -851,16 +965,35 @@ def _require_no_futures_kept(chain: Chain, record: BatcherRun) -> None:
         "a caller's future leaves self._waiting whatever happens",
         observed=lambda: (
             f"once every caller had its outcome ({record.ended()}), self._waiting still held "
-            f"{len(kept)} futures: " + ", ".join(sorted(_outcome(future) for future in kept)[:4])
+            f"{len(kept)} futures: " + ", ".join(sorted(_describe_future(future) for future in kept)[:4])
         ),
         hint="remove the future in a `finally:` around `return await future`: a caller whose batch failed "
         "(or who gave up) leaves submit() by an exception, and skips a discard() placed after the await",
     )
 
 
+def submit_after_the_end_raises(chain: Chain, record: BatcherRun) -> None:
+    """A submit() after close() or abort() returned raised RuntimeError."""
+    hint = {
+        "close": "close() sets a flag; submit() checks it first and raises RuntimeError, so nobody waits on a "
+        "batcher that has stopped",
+        "abort": "abort() sets self._closed too: submit() checks it first and raises RuntimeError, so nobody waits "
+        "on a batch loop that was cancelled",
+    }[record.ending]
+    chain.require(
+        not record.late_submit,
+        f"submit() after {record.ending}() raises RuntimeError",
+        observed=f"after {record.ending}() returned, submit('late') {record.late_submit}",
+        hint=hint,
+    )
+
+
+# The behaviours, one check each.
+
+
 @learner_facing
 def check_batcher_flushes(
-    make_batcher: Callable[..., Any],
+    make_batcher: MakeBatcher,
     *,
     arrivals: Arrivals = DEFAULT_ARRIVALS,
     batch_size: int = 3,
@@ -874,24 +1007,29 @@ def check_batcher_flushes(
     record = _run_batcher(
         make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=0.0, end_at=close_at
     )
-    _require_batcher_ran(chain, record)
+    batcher_can_be_used(chain, record)
+    handler_gets_each_item_once(chain, record)
+    expected = [batch for batch in expected_batches(arrivals, batch_size, max_wait) if batch.time < close_at]
+    times = sorted(at for at, _ in arrivals)
+    rule = Rule(batch_size, max_wait, verb="handed to the handler")
+    batches_close_by_the_rule(chain, record.calls, expected, times, rule)
+
+
+def handler_gets_each_item_once(chain: Chain, record: BatcherRun) -> None:
     handled = [item for _, items in record.calls for item in items]
     chain.require(
-        sorted(handled, key=repr) == sorted((item for _, item in arrivals), key=repr),
+        sorted(handled, key=repr) == sorted((item for _, item in record.arrivals), key=repr),
         "the handler gets each item exactly once",
         observed=lambda: f"the handler was called with {_describe_calls(record)}",
         hint="STOP reached the handler: take it off the batch before you deliver the batch"
         if any(item is STOP for item in handled)
         else "put each submitted entry in the inbox once, and hand every batch you collect to the handler once",
     )
-    expected = [batch for batch in expected_batches(arrivals, batch_size, max_wait) if batch.time < close_at]
-    times = sorted(at for at, _ in arrivals)
-    _require_batches_match(chain, record.calls, expected, times, batch_size, max_wait, verb="handed to the handler")
 
 
 @learner_facing
 def check_batcher_results(
-    make_batcher: Callable[..., Any],
+    make_batcher: MakeBatcher,
     *,
     arrivals: Arrivals = ((0.0, "a"), (0.1, "b"), (0.2, "a"), (0.3, "c"), (0.4, "d"), (0.5, "c")),
     batch_size: int = 3,
@@ -905,7 +1043,11 @@ def check_batcher_results(
     record = _run_batcher(
         make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration, end_at=close_at
     )
-    _require_batcher_ran(chain, record)
+    batcher_can_be_used(chain, record)
+    each_caller_gets_its_own_result(chain, record)
+
+
+def each_caller_gets_its_own_result(chain: Chain, record: BatcherRun) -> None:
     for number, (_, item) in enumerate(record.arrivals):
         task = record.tasks[number]
         ok = number not in record.waiting and not task.cancelled() and task.exception() is None
@@ -925,7 +1067,7 @@ def check_batcher_results(
 
 @learner_facing
 def check_batcher_failures(
-    make_batcher: Callable[..., Any],
+    make_batcher: MakeBatcher,
     *,
     arrivals: Arrivals = tuple((n / 10, n) for n in range(1, 10)) + ((2.0, 10), (2.1, 11), (2.2, 12)),
     batch_size: int = 3,
@@ -949,8 +1091,17 @@ def check_batcher_failures(
         end_at=close_at,
         failing=failing,
     )
-    _require_batcher_ran(chain, record)
+    batcher_can_be_used(chain, record)
     failed = [(time, items) for time, items in record.calls if failing & set(items)]
+    every_caller_of_a_failing_batch_gets_the_error(chain, record, failed, duration)
+    a_failing_batch_fails_only_its_own_callers(chain, record, failed, duration)
+    batcher_ends(chain, record)
+    no_future_is_kept(chain, record)
+
+
+def every_caller_of_a_failing_batch_gets_the_error(
+    chain: Chain, record: BatcherRun, failed: list[tuple[float, list[Any]]], duration: float
+) -> None:
     in_failed = {item for _, items in failed for item in items}
     fail_times = ", ".join(f"t={time + duration:g} s" for time, _ in failed)
     for number, (_, item) in enumerate(record.arrivals):
@@ -965,15 +1116,18 @@ def check_batcher_failures(
                 "that batch (deliver() does this): an error nobody catches reaches none of the callers",
             )
     chain.passed("every caller of a failing batch gets the handler's error")
+
+
+def a_failing_batch_fails_only_its_own_callers(
+    chain: Chain, record: BatcherRun, failed: list[tuple[float, list[Any]]], duration: float
+) -> None:
+    in_failed = {item for _, items in failed for item in items}
     for number, (at, item) in enumerate(record.arrivals):
         if item not in in_failed:
             after = " (it arrived after the failure)" if failed and at > failed[0][0] + duration else ""
             _require_quietly(
                 chain,
-                record.error_of(number) is None
-                and number not in record.waiting
-                and not record.tasks[number].cancelled()
-                and record.tasks[number].result() == Workload.expected(item),
+                record.got_result(number, item),
                 "a failing batch fails only its own callers",
                 observed=f"{record.caller(number)}{after} {record.outcome(number)}, expected "
                 f"{Workload.expected(item)!r}; the handler was called with "
@@ -983,13 +1137,11 @@ def check_batcher_failures(
                 "delivery (deliver() never raises)",
             )
     chain.passed("a failing batch fails only its own callers")
-    _require_ended(chain, record)
-    _require_no_futures_kept(chain, record)
 
 
 @learner_facing
 def check_batcher_close(
-    make_batcher: Callable[..., Any],
+    make_batcher: MakeBatcher,
     *,
     arrivals: Arrivals = ((0.0, 1), (0.1, 2), (0.2, 3), (0.3, 4), (1.5, 5)),
     batch_size: int = 3,
@@ -1005,55 +1157,12 @@ def check_batcher_close(
     record = _run_batcher(
         make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration, end_at=close_at
     )
-    _require_batcher_ran(chain, record)
-    stream = iter(sorted(arrivals, key=lambda arrival: arrival[0]))  # the batches take the entries in this order
-    open_at_close = [
-        item
-        for batch in expected_batches(arrivals, batch_size, max_wait)
-        for at, item in [next(stream) for _ in batch.entries]
-        if batch.first < close_at < batch.time and at < close_at
-    ]
-    if open_at_close:
-        at_close = [items for time, items in record.calls if abs(time - close_at) < 1e-9]
-        chain.require(
-            any(set(open_at_close) <= set(items) for items in at_close),
-            "close() hands the open batch to the handler at once",
-            observed=lambda: (
-                f"close() was called at t={close_at:g} s with {describe_values(open_at_close)} "
-                f"waiting for their batch; handler calls: " + _describe_calls(record)
-            ),
-            hint="close() puts STOP in the inbox; when the batch loop takes STOP it delivers the batch it holds "
-            "(without STOP) before it returns",
-        )
-    _require_ended(chain, record)
-    chain.require(
-        not record.waiting,
-        "after close() returns, no caller is left waiting",
-        observed=lambda: (
-            f"{record.ended()}; then "
-            + "; ".join(f"{record.caller(number)} was still waiting" for number in record.waiting)
-        ),
-        hint="close() must wait until every delivery has finished: await the batch loop, and let the loop "
-        "return only after its deliveries (an `async with asyncio.TaskGroup()` around them does it)",
-    )
-    last = record.last_outcome_at
-    chain.require(
-        not record.again and record.again_at is not None and record.again_at >= last - 1e-9,
-        "close() called twice returns, both times once no caller is waiting",
-        observed=lambda: (
-            f"close() was called at t={close_at:g} s and again at once (leaving `async with`): the second "
-            + (record.again or f"returned at t={record.again_at:g} s, the last caller got its outcome at t={last:g} s")
-        ),
-        hint="a second close() must not put STOP or set the flag again, but it must still await the batch-loop "
-        "task (awaiting a task that has ended returns at once): `if self._closed: return` returns too early",
-    )
-    chain.require(
-        not record.late_submit,
-        "submit() after close() raises RuntimeError",
-        observed=f"after close() returned, submit('late') {record.late_submit}",
-        hint="close() sets a flag; submit() checks it first and raises RuntimeError, so nobody waits on a "
-        "batcher that has stopped",
-    )
+    batcher_can_be_used(chain, record)
+    close_flushes_the_open_batch(chain, record, batch_size, max_wait)
+    batcher_ends(chain, record)
+    nobody_waits_after_close(chain, record)
+    close_twice_returns_once_nobody_waits(chain, record)
+    submit_after_the_end_raises(chain, record)
     chain.require_no_leftover_tasks(record.run, "close()")
     aborted = _run_batcher(
         make_batcher,
@@ -1064,13 +1173,86 @@ def check_batcher_close(
         end_at=abort_at,
         ending="abort",
     )
-    _require_batcher_ran(chain, aborted)
-    _require_ended(chain, aborted)
+    batcher_can_be_used(chain, aborted)
+    batcher_ends(chain, aborted)
     running = [
         items
         for time, items in aborted.calls
         if time <= abort_at + 1e-9 and time + duration > abort_at + 1e-9 and duration > 0
     ]
+    abort_returns_at_once(chain, aborted, running)
+    abort_cancels_the_calls_in_progress(chain, aborted, running)
+    nobody_waits_after_abort(chain, aborted, running)
+    submit_after_the_end_raises(chain, aborted)
+    chain.require_no_leftover_tasks(aborted.run, "abort()")
+
+
+def close_flushes_the_open_batch(chain: Chain, record: BatcherRun, batch_size: int, max_wait: float) -> None:
+    """The batch open when close() is called goes to the handler then (if there is one)."""
+    close_at, arrivals = record.end_at, record.arrivals
+    stream = iter(sorted(arrivals, key=lambda arrival: arrival[0]))  # the batches take the entries in this order
+    open_at_close = [
+        item
+        for batch in expected_batches(arrivals, batch_size, max_wait)
+        for at, item in [next(stream) for _ in batch.entries]
+        if batch.first < close_at < batch.time and at < close_at
+    ]
+    if not open_at_close:
+        return
+    at_close = [items for time, items in record.calls if abs(time - close_at) < 1e-9]
+    chain.require(
+        any(set(open_at_close) <= set(items) for items in at_close),
+        "close() hands the open batch to the handler at once",
+        observed=lambda: (
+            f"close() was called at t={close_at:g} s with {describe_values(open_at_close)} "
+            f"waiting for their batch; handler calls: " + _describe_calls(record)
+        ),
+        hint="close() puts STOP in the inbox; when the batch loop takes STOP it delivers the batch it holds "
+        "(without STOP) before it returns",
+    )
+
+
+def _still_waiting(record: BatcherRun) -> str:
+    """How close()/abort() ended, and who was still waiting then."""
+    return f"{record.ended()}; then " + "; ".join(
+        f"{record.caller(number)} was still waiting" for number in record.waiting
+    )
+
+
+def nobody_waits_after_close(chain: Chain, record: BatcherRun) -> None:
+    chain.require(
+        not record.waiting,
+        "after close() returns, no caller is left waiting",
+        observed=lambda: _still_waiting(record),
+        hint="close() must wait until every delivery has finished: await the batch loop, and let the loop "
+        "return only after its deliveries (an `async with asyncio.TaskGroup()` around them does it)",
+    )
+
+
+def close_twice_returns_once_nobody_waits(chain: Chain, record: BatcherRun) -> None:
+    again, last = record.again, record.last_outcome_at
+
+    def second() -> str:
+        if again is None:
+            return "had not returned"
+        if again.error is not None:
+            return f"raised {describe_error(again.error)}"
+        return f"returned at t={again.ended:g} s, the last caller got its outcome at t={last:g} s"
+
+    chain.require(
+        again is not None and again.error is None and again.ended is not None and again.ended >= last - 1e-9,
+        "close() called twice returns, both times once no caller is waiting",
+        observed=lambda: (
+            f"close() was called at t={record.end_at:g} s and again at once (leaving `async with`): the second "
+            + second()
+        ),
+        hint="a second close() must not put STOP or set the flag again, but it must still await the batch-loop "
+        "task (awaiting a task that has ended returns at once): `if self._closed: return` returns too early",
+    )
+
+
+def abort_returns_at_once(chain: Chain, aborted: BatcherRun, running: list[list[Any]]) -> None:
+    abort_at = aborted.end_at
     chain.require(
         aborted.ended_at is not None and aborted.ended_at <= abort_at + 1e-9,
         "abort() returns at once, without waiting for the handler",
@@ -1081,6 +1263,10 @@ def check_batcher_close(
         hint="abort() does not flush: it cancels the batch-loop task (its TaskGroup cancels the deliveries, "
         "and deliver() cancels their futures) and waits only for that task to end",
     )
+
+
+def abort_cancels_the_calls_in_progress(chain: Chain, aborted: BatcherRun, running: list[list[Any]]) -> None:
+    abort_at = aborted.end_at
     ends = {tuple(event["item"]): event.time or 0.0 for event in aborted.run.of_kind(Kind.WORK_END)}
     went_on = [
         (items, ends.get(tuple(items))) for items in running if ends.get(tuple(items), DEADLINE) > abort_at + 1e-9
@@ -1095,14 +1281,14 @@ def check_batcher_close(
         hint="start the deliveries in the batch loop's TaskGroup: cancelling the loop task then cancels them, "
         "and abort(), waiting for the loop task, waits for them to end",
     )
-    late = [number for number in aborted.waiting if aborted.arrivals[number][0] > abort_at]
+
+
+def nobody_waits_after_abort(chain: Chain, aborted: BatcherRun, running: list[list[Any]]) -> None:
+    late = [number for number in aborted.waiting if aborted.arrivals[number][0] > aborted.end_at]
     chain.require(
         not aborted.waiting,
         "after abort() returns, no caller is left waiting",
-        observed=lambda: (
-            f"{aborted.ended()}; then "
-            + "; ".join(f"{aborted.caller(number)} was still waiting" for number in aborted.waiting)
-        ),
+        observed=lambda: _still_waiting(aborted),
         hint="this caller called submit() after abort(): abort() sets self._closed, and submit() checks it first "
         "and raises RuntimeError"
         if late and len(late) == len(aborted.waiting)
@@ -1112,19 +1298,11 @@ def check_batcher_close(
         else "the deliveries running at abort() must end too: start them in the batch loop's TaskGroup (cancelling "
         "the loop cancels them), and let deliver() cancel its futures when it is cancelled",
     )
-    chain.require(
-        not aborted.late_submit,
-        "submit() after abort() raises RuntimeError",
-        observed=f"after abort() returned, submit('late') {aborted.late_submit}",
-        hint="abort() sets self._closed too: submit() checks it first and raises RuntimeError, so nobody waits "
-        "on a batch loop that was cancelled",
-    )
-    chain.require_no_leftover_tasks(aborted.run, "abort()")
 
 
 @learner_facing
 def check_batcher_slow_handler(
-    make_batcher: Callable[..., Any],
+    make_batcher: MakeBatcher,
     *,
     arrivals: Arrivals = tuple((n / 10, n) for n in range(6)),
     batch_size: int = 3,
@@ -1138,8 +1316,14 @@ def check_batcher_slow_handler(
     record = _run_batcher(
         make_batcher, arrivals, batch_size=batch_size, max_wait=max_wait, duration=duration, end_at=close_at
     )
-    _require_batcher_ran(chain, record)
+    batcher_can_be_used(chain, record)
     expected = expected_batches(arrivals, batch_size, max_wait)
+    slow_handler_does_not_delay_the_next_batch(chain, record, expected, duration)
+
+
+def slow_handler_does_not_delay_the_next_batch(
+    chain: Chain, record: BatcherRun, expected: list[Batch], duration: float
+) -> None:
     starts = record.run.of_kind(Kind.WORK_START)
     for number, (want, (time, items)) in enumerate(zip(expected, record.calls, strict=False)):
         running = [(start, got) for start, got in record.calls[:number] if start < want.time < start + duration]
@@ -1190,9 +1374,30 @@ def greedy_makespan(durations: Sequence[float], concurrency: int) -> float:
     return max(free) if durations else 0.0
 
 
+@dataclass
+class Chunked:
+    """process_in_chunks on ``items`` with ``work`` as the handler: the run, and the chunks it should make."""
+
+    items: list[Any]
+    chunks: list[list[Any]]
+    work: BatchWorkload
+    run: VirtualRun[object]
+
+
+def run_in_chunks(
+    process_in_chunks: ProcessInChunks, items: list[Any], work: BatchWorkload, chunk_size: int, concurrency: int
+) -> Chunked:
+    """The scenario: one call of process_in_chunks, with ``work`` as the handler."""
+    chunks = [items[start : start + chunk_size] for start in range(0, len(items), chunk_size)]
+    run = run_virtual(
+        lambda: process_in_chunks(list(items), work, chunk_size=chunk_size, concurrency=concurrency), deadline=DEADLINE
+    )
+    return Chunked(items, chunks, work, run)
+
+
 @learner_facing
 def check_process_in_chunks(
-    process_in_chunks: Callable[..., Any],
+    process_in_chunks: ProcessInChunks,
     *,
     items: Sequence[Hashable] = tuple(range(1, 15)),
     chunk_size: int = 3,
@@ -1207,13 +1412,24 @@ def check_process_in_chunks(
     Then again with ``failing`` making its chunk's call raise (unless it is None)."""
     chain = Chain("process_in_chunks")
     chain.require_async_function(process_in_chunks, "process_in_chunks")
-    items = list(items)
-    chunks = [items[start : start + chunk_size] for start in range(0, len(items), chunk_size)]
     duration = _chunk_duration(slow, slow_time, time)
-    work = BatchWorkload(duration)
-    run = run_virtual(
-        lambda: process_in_chunks(list(items), work, chunk_size=chunk_size, concurrency=concurrency), deadline=DEADLINE
-    )
+    chunked = run_in_chunks(process_in_chunks, list(items), BatchWorkload(duration), chunk_size, concurrency)
+    process_in_chunks_runs_to_the_end(chain, chunked)
+    handler_gets_each_chunk_once(chain, chunked, chunk_size)
+    results_come_back_in_input_order(chain, chunked)
+    chain.require_no_leftover_tasks(chunked.run, "process_in_chunks")
+    at_most_concurrency_chunks_at_once(chain, chunked, concurrency)
+    a_new_chunk_starts_as_soon_as_a_call_finishes(chain, chunked, concurrency)
+    if failing is not None:
+        work = BatchWorkload(duration, {failing})
+        failed = run_in_chunks(process_in_chunks, list(items), work, chunk_size, concurrency)
+        a_failing_chunk_makes_it_raise(chain, failed, failing)
+        no_chunk_starts_after_a_failure(chain, failed, failing)
+        no_call_is_left_running_after_a_failure(chain, failed)
+
+
+def process_in_chunks_runs_to_the_end(chain: Chain, chunked: Chunked) -> None:
+    run, work = chunked.run, chunked.work
     if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
         chain.fail(
             "process_in_chunks runs without raising",
@@ -1221,42 +1437,52 @@ def check_process_in_chunks(
             + (f" after the handler was called with {', '.join(map(repr, work.batches))}" if work.batches else ""),
             hint="with no items there is no chunk: return [] without calling the handler (asyncio.wait() "
             "and a worker count of min(concurrency, len(chunks)) both need care with zero chunks)"
-            if not items
+            if not chunked.items
             else "no call failed in this run: the error comes from your own code. Run the scenario line above "
             "in a cell of its own and read the traceback",
         )
     chain.require_finished(run, "process_in_chunks")
+
+
+def handler_gets_each_chunk_once(chain: Chain, chunked: Chunked, chunk_size: int) -> None:
+    batches, chunks = chunked.work.batches, chunked.chunks
     chain.require(
-        sorted(work.batches, key=repr) == sorted(chunks, key=repr),
+        sorted(batches, key=repr) == sorted(chunks, key=repr),
         f"the handler gets consecutive chunks of {chunk_size} item{'s' if chunk_size != 1 else ''}, each once",
         observed=lambda: (
-            f"the handler was called with {', '.join(map(repr, work.batches)) or 'nothing'}; "
+            f"the handler was called with {', '.join(map(repr, batches)) or 'nothing'}; "
             f"the chunks are {', '.join(map(repr, chunks)) or 'none'}"
         ),
         hint="cut the items as items[i:i + chunk_size] for i in range(0, len(items), chunk_size): the last "
         "chunk may be shorter, and each chunk goes to exactly one call",
     )
-    expected = [Workload.expected(item) for item in items]
+
+
+def results_come_back_in_input_order(chain: Chain, chunked: Chunked) -> None:
+    value = chunked.run.value
     chain.require(
-        run.value == expected,
+        value == [Workload.expected(item) for item in chunked.items],
         "the results come back in input order",
         observed=lambda: (
-            f"returned {describe_values(list(run.value), 6)}"
-            if isinstance(run.value, list)
-            else f"returned {run.value!r:.100}"
+            f"returned {describe_values(list(value), 6)}" if isinstance(value, list) else f"returned {value!r:.100}"
         ),
         hint="store each chunk's results at the chunk's index, then concatenate in index order "
         "(appending as calls finish gives completion order)",
     )
-    chain.require_no_leftover_tasks(run, "process_in_chunks")
-    peak = peak_in_flight(run.events)
+
+
+def at_most_concurrency_chunks_at_once(chain: Chain, chunked: Chunked, concurrency: int) -> None:
+    peak = peak_in_flight(chunked.run.events)
     chain.require(
         peak <= concurrency,
         f"at most {concurrency} chunks are handled at once",
         observed=f"{peak} handler calls ran at the same time",
         hint="run the calls through `concurrency` workers, or hold an asyncio.Semaphore(concurrency) around each call",
     )
-    idle = idle_slots(run.events, len(chunks), concurrency)
+
+
+def a_new_chunk_starts_as_soon_as_a_call_finishes(chain: Chain, chunked: Chunked, concurrency: int) -> None:
+    idle = idle_slots(chunked.run.events, len(chunked.chunks), concurrency)
     chain.require(
         idle is None,
         "a new chunk starts as soon as a call finishes",
@@ -1264,8 +1490,6 @@ def check_process_in_chunks(
         hint="do not run the chunks in waves of `concurrency` (each wave waits for its slowest call, "
         "as in document 004) nor one after another: let each free worker take the next chunk at once",
     )
-    if failing is not None:
-        _check_chunk_failure(chain, process_in_chunks, items, chunk_size, concurrency, duration, failing)
 
 
 def _describe_idle(idle: tuple[float, int, int] | None, concurrency: int) -> str:
@@ -1278,30 +1502,22 @@ def _describe_idle(idle: tuple[float, int, int] | None, concurrency: int) -> str
     )
 
 
-def _check_chunk_failure(
-    chain: Chain,
-    process_in_chunks: Callable[..., Any],
-    items: list[Any],
-    chunk_size: int,
-    concurrency: int,
-    duration: Callable[[list[Any]], float],
-    failing: Hashable,
-) -> None:
-    work = BatchWorkload(duration, {failing})
-    run = run_virtual(
-        lambda: process_in_chunks(list(items), work, chunk_size=chunk_size, concurrency=concurrency), deadline=DEADLINE
-    )
+def a_failing_chunk_makes_it_raise(chain: Chain, failed: Chunked, failing: Hashable) -> None:
+    run = failed.run
     if run.outcome in ("hung", "blocked"):
         chain.require_finished(run, "process_in_chunks with a failing chunk")
-    raised = find_item_failure(run.error)
     seen = f"returned {run.value!r:.100}" if run.outcome == "returned" else f"raised {describe_error(run.error)}"
     chain.require(
-        raised is not None,
+        find_item_failure(run.error) is not None,
         "a failing chunk makes process_in_chunks raise its error",
         observed=f"item {failing!r}'s chunk raised ItemFailed, and process_in_chunks {seen}",
         hint="let the handler's exception propagate (a TaskGroup raises it in an ExceptionGroup); "
         "do not use return_exceptions=True or swallow it",
     )
+
+
+def no_chunk_starts_after_a_failure(chain: Chain, failed: Chunked, failing: Hashable) -> None:
+    run = failed.run
     failed_at = next(event.time or 0.0 for event in run.of_kind(Kind.WORK_END) if event["outcome"] == "failed")
     late = [event for event in run.of_kind(Kind.WORK_START) if (event.time or 0.0) > failed_at + 1e-9]
     chain.require(
@@ -1314,7 +1530,10 @@ def _check_chunk_failure(
         hint="do not catch the error in a worker and go on: let it end the worker, and start the calls in a "
         "TaskGroup, so that the first error cancels the rest",
     )
-    running = [task for task in run.leftover]
+
+
+def no_call_is_left_running_after_a_failure(chain: Chain, failed: Chunked) -> None:
+    running = failed.run.leftover
     chain.require(
         not running,
         "after a chunk fails, no call is left running",
