@@ -7,6 +7,9 @@ check per behaviour (results, errors, shutdown, backpressure, cancellation), so 
 earn its own points. A failure names the scenario with its arguments: calling that check
 with them in a cell of your own runs the same scenario again.
 
+Each check is a short driver: a scenario function runs the learner's code and returns what it
+observed, then named property functions, in the order a learner reads them, pass or fail the chain.
+
 The semantics checked (the chapter's statements say the same):
 
 - ``limited_map(func, items, limit)``: every item once, results in input order, at most
@@ -27,17 +30,41 @@ import inspect
 import itertools
 import math
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from coursekit.analysis import idle_slots, peak_in_flight
 from coursekit.chapters.worker_pools.analysis import jobs_waiting
-from coursekit.chapters.worker_pools.given import InvalidTransition, Job, JobStatus
+from coursekit.chapters.worker_pools.given import BackgroundJobs, InvalidTransition, Job, JobStatus
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Kind, emit
+from coursekit.scenario import Outcome, sleep_until, timed_call
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload, find_item_failure
+
+# ------------------------------------------------------ the learner's subjects
+
+LimitedMap = Callable[..., Awaitable[object]]
+"""``async def limited_map(func, items, limit) -> list``."""
+
+
+class Pool(Protocol):
+    """A ``WorkerPool(handle, workers=N, maxsize=M)`` as the statement defines it."""
+
+    async def __aenter__(self) -> Pool: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc_info: Any) -> bool | None: ...
+
+    async def submit(self, item: Hashable) -> asyncio.Future[Any]: ...
+
+    async def shutdown(self) -> None: ...
+
+
+PoolClass = Callable[..., Pool]
+"""The learner's ``WorkerPool`` class."""
+
+# ``TaskManager`` is a subclass of the given ``BackgroundJobs``: its checks take ``type[BackgroundJobs]``.
 
 DEADLINE = 300.0  # simulated seconds; every scenario below needs far less
 CLOCK_RESOLUTION = 1e-6  # the virtual clock's step: looptime rounds times to it
@@ -63,7 +90,7 @@ def greedy_finish(durations: Sequence[float], limit: int) -> float:
 
 @learner_facing
 def check_limited_map(
-    limited_map: Callable[..., Any],
+    limited_map: LimitedMap,
     *,
     items: Sequence[Hashable] = tuple(range(12)),
     limit: int = 4,
@@ -76,13 +103,8 @@ def check_limited_map(
     chain = Chain("limited_map")
     chain.require_async_function(limited_map, "limited_map")
     work = Workload(varied(items, durations))
-
-    async def scenario() -> Any:
-        await asyncio.sleep(start)
-        return await limited_map(work, items, limit)
-
-    run = run_virtual(scenario, deadline=start + DEADLINE)
-    _require_ran(
+    run = run_limited_map(limited_map, work, items, limit, start)
+    runs_without_raising(
         chain,
         run,
         "limited_map",
@@ -90,7 +112,39 @@ def check_limited_map(
         if not items
         else "call limited_map with the scenario's items and limit in a cell of your own to see the traceback",
     )
-    expected = [work.expected(item) for item in items]
+    values = returns_one_result_per_item(chain, run, work, items)
+    results_follow_the_items(chain, values, work, items)
+    func_is_called_once_per_item(chain, work, items)
+    chain.require_no_leftover_tasks(run, "limited_map")
+    never_more_in_flight_than_the_limit(chain, run, limit, len(items))
+    no_slot_idles_while_calls_wait(
+        chain,
+        run,
+        [work.duration(item) for item in items],
+        limit,
+        "a call starts as soon as a slot is free (no batches)",
+        hint="batches wait for their slowest member (document 003's second version): instead let "
+        "every item wait for a slot of its own, e.g. one task per item under a Semaphore",
+    )
+    a_limit_of_zero_is_a_value_error(chain, limited_map, work)
+
+
+def run_limited_map(
+    limited_map: LimitedMap, work: Workload, items: list[Hashable], limit: int, start: float
+) -> VirtualRun[object]:
+    """``await limited_map(work, items, limit)`` at loop time ``start``, on the virtual clock."""
+
+    async def scenario() -> object:
+        await sleep_until(start)
+        return await limited_map(work, items, limit)
+
+    return run_virtual(scenario, deadline=start + DEADLINE)
+
+
+def returns_one_result_per_item(
+    chain: Chain, run: VirtualRun[object], work: Workload, items: list[Hashable]
+) -> list[Any]:
+    """limited_map returned a list with one result per item (in any order): the list."""
     chain.require(
         isinstance(run.value, list),
         "limited_map returns a list",
@@ -98,12 +152,18 @@ def check_limited_map(
         hint="return a list of the results",
     )
     values: list[Any] = run.value if isinstance(run.value, list) else []
+    expected = [work.expected(item) for item in items]
     chain.require(
         sorted(map(repr, values)) == sorted(map(repr, expected)),
         "limited_map returns one result per item",
         observed=lambda: f"returned {len(values)} result(s) for {len(items)} items: {describe_values(values)}",
         hint="await func(item) once for every item and collect what each call returns",
     )
+    return values
+
+
+def results_follow_the_items(chain: Chain, values: list[Any], work: Workload, items: list[Hashable]) -> None:
+    expected = [work.expected(item) for item in items]
     first_wrong = next((i for i, (got, want) in enumerate(zip(values, expected, strict=False)) if got != want), 0)
     chain.require(
         values == expected,
@@ -115,44 +175,49 @@ def check_limited_map(
         hint="results must follow the input order, not the order calls finish in: keep the tasks "
         "in a list (or write into results[index]), then read them in order",
     )
+
+
+def miscounted(work: Workload, items: Sequence[Hashable]) -> tuple[Counter[Hashable], list[Hashable]]:
+    """How often each item was given, and the items whose handler was called a different number of times."""
     wanted = Counter(items)
-    repeated = sorted((item for item in work.calls | wanted if work.calls[item] != wanted[item]), key=repr)
+    return wanted, sorted((item for item in work.calls | wanted if work.calls[item] != wanted[item]), key=repr)
+
+
+def describe_counts(work: Workload, wanted: Counter[Hashable], repeated: list[Hashable], call: str, unit: str) -> str:
+    """``call(item) was called N times for M units``, for the first three miscounted items."""
+    return "; ".join(
+        f"{call}({item!r}) was called {work.calls[item]} time{'s' if work.calls[item] != 1 else ''} "
+        f"for {wanted[item]} {unit}{'s' if wanted[item] != 1 else ''}"
+        for item in repeated[:3]
+    )
+
+
+def func_is_called_once_per_item(chain: Chain, work: Workload, items: list[Hashable]) -> None:
+    wanted, repeated = miscounted(work, items)
     chain.require(
         not repeated,
         "func is called once per item (an item that repeats, once per occurrence)",
-        observed=lambda: "; ".join(
-            f"func({item!r}) was called {work.calls[item]} time{'s' if work.calls[item] != 1 else ''} "
-            f"for {wanted[item]} occurrence{'s' if wanted[item] != 1 else ''}"
-            for item in repeated[:3]
-        ),
+        observed=lambda: describe_counts(work, wanted, repeated, "func", "occurrence"),
         hint="call func(item) exactly once for every element of items, repeats included: "
         "do not skip or cache items seen before, and do not retry"
         if any(work.calls[item] < wanted[item] for item in repeated)
         else "call func(item) exactly once per element of items: do not retry, and start each call once",
     )
-    chain.require_no_leftover_tasks(run, "limited_map")
-    _require_limit(chain, run, limit, len(items))
-    _require_no_idle_slot(
-        chain,
-        run,
-        [work.duration(item) for item in items],
-        limit,
-        "a call starts as soon as a slot is free (no batches)",
-        hint="batches wait for their slowest member (document 003's second version): instead let "
-        "every item wait for a slot of its own, e.g. one task per item under a Semaphore",
-    )
+
+
+def a_limit_of_zero_is_a_value_error(chain: Chain, limited_map: LimitedMap, work: Workload) -> None:
     invalid = run_virtual(lambda: limited_map(work, [1, 2], 0), deadline=10.0)
     chain.require(
         isinstance(invalid.error, ValueError),
         "limit=0 is a ValueError",
-        observed=f"limited_map(func, [1, 2], 0) {_outcome(invalid)}",
+        observed=f"limited_map(func, [1, 2], 0) {describe_run(invalid)}",
         hint="with no slot, nothing could ever run: check `if limit < 1: raise ValueError(...)` first",
     )
 
 
 @learner_facing
 def check_limited_map_failure(
-    limited_map: Callable[..., Any],
+    limited_map: LimitedMap,
     *,
     items: Sequence[Hashable] = tuple(range(10)),
     limit: int = 3,
@@ -166,12 +231,15 @@ def check_limited_map_failure(
     chain = Chain("limited_map")
     chain.require_async_function(limited_map, "limited_map")
     work = Workload(duration, failing)
+    run = run_limited_map(limited_map, work, items, limit, start)
+    raises_when_an_item_fails(chain, run, work)
+    the_failure_surfaces_as_an_exception_group(chain, run)
+    chain.require_no_leftover_tasks(run, "limited_map")
+    the_first_failure_cancels_every_other_call(chain, run)
+    never_more_in_flight_than_the_limit(chain, run, limit, len(items), must_reach=False)
 
-    async def scenario() -> Any:
-        await asyncio.sleep(start)
-        return await limited_map(work, items, limit)
 
-    run = run_virtual(scenario, deadline=start + DEADLINE)
+def raises_when_an_item_fails(chain: Chain, run: VirtualRun[object], work: Workload) -> None:
     if run.outcome != "raised" or isinstance(run.error, NotImplementedError):
         chain.require_finished(run, "limited_map")
     chain.require(
@@ -181,6 +249,9 @@ def check_limited_map_failure(
         f"returned {run.value!r:.80}",
         hint="do not catch the error (nor use return_exceptions=True): an asyncio.TaskGroup re-raises it for you",
     )
+
+
+def the_failure_surfaces_as_an_exception_group(chain: Chain, run: VirtualRun[object]) -> None:
     group = run.error if isinstance(run.error, BaseExceptionGroup) else None
     chain.require(
         group is not None and any(isinstance(e, ItemFailed) for e in leaf_exceptions(group)),
@@ -189,7 +260,9 @@ def check_limited_map_failure(
         hint="run the calls in an asyncio.TaskGroup: it cancels the others and raises an "
         "ExceptionGroup (asyncio.gather raises the bare error and leaves the others running)",
     )
-    chain.require_no_leftover_tasks(run, "limited_map")
+
+
+def the_first_failure_cancels_every_other_call(chain: Chain, run: VirtualRun[object]) -> None:
     failed_at = min(e.time or 0.0 for e in run.of_kind(Kind.WORK_END) if e["outcome"] == "failed")
     late = [e for e in run.of_kind(Kind.WORK_START) if (e.time or 0.0) > failed_at]
     unfinished = [e for e in run.of_kind(Kind.WORK_END) if e["outcome"] == "cancelled" and e.time != failed_at]
@@ -203,12 +276,15 @@ def check_limited_map_failure(
         ),
         hint="a TaskGroup cancels its other tasks when one fails; waiting items must not start",
     )
-    _require_limit(chain, run, limit, len(items), must_reach=False)
 
 
 # --------------------------------------------------------------- WorkerPool
 
 POOL_METHODS = ("__aenter__", "__aexit__", "submit", "shutdown")
+SHUTDOWN_HANG_HINT = (
+    "leaving the block calls shutdown(): it must make every worker return (one STOP per worker, "
+    "after the jobs) and then await the workers"
+)
 
 
 class BlockFailed(Exception):
@@ -240,14 +316,14 @@ class PoolRun:
 
 
 def run_pool(
-    pool_class: Callable[..., Any],
+    pool_class: PoolClass,
     work: Workload,
     items: Sequence[Hashable],
     *,
     workers: int,
     maxsize: int = 0,
     cancel_queued: Hashable | None = None,
-) -> tuple[VirtualRun[Any], PoolRun]:
+) -> tuple[VirtualRun[None], PoolRun]:
     """Submit ``items`` at t=0 (each ``job.submitted`` once ``submit`` returns), optionally cancel
     one item's future, and leave the block normally."""
     seen = PoolRun(work)
@@ -265,7 +341,7 @@ def run_pool(
     return run_virtual(scenario, deadline=DEADLINE), seen
 
 
-def _require_pool_class(chain: Chain, candidate: Any) -> None:
+def pool_is_a_class_with_async_methods(chain: Chain, candidate: object) -> None:
     """The learner's WorkerPool is a class whose protocol methods are ``async def``."""
     missing = [name for name in POOL_METHODS if not inspect.iscoroutinefunction(getattr(candidate, name, None))]
     chain.require(
@@ -280,7 +356,7 @@ def _require_pool_class(chain: Chain, candidate: Any) -> None:
     )
 
 
-def _require_results(chain: Chain, seen: PoolRun, items: Sequence[Hashable], *, hint: str) -> None:
+def each_future_holds_its_result(chain: Chain, seen: PoolRun, items: Sequence[Hashable], *, hint: str) -> None:
     checked = set(items)
     wrong = [
         (item, future)
@@ -291,7 +367,7 @@ def _require_results(chain: Chain, seen: PoolRun, items: Sequence[Hashable], *, 
         not wrong,
         "each job's future holds what handle(item) returned",
         observed=lambda: (
-            f"the future of item {wrong[0][0]!r} {_describe_future(wrong[0][1])}, "
+            f"the future of item {wrong[0][0]!r} {describe_future(wrong[0][1])}, "
             f"expected the result {seen.work.expected(wrong[0][0])!r}"
         ),
         hint=hint,
@@ -300,7 +376,7 @@ def _require_results(chain: Chain, seen: PoolRun, items: Sequence[Hashable], *, 
 
 @learner_facing
 def check_pool_results(
-    WorkerPool: Callable[..., Any],
+    WorkerPool: PoolClass,
     *,
     items: Sequence[Hashable] = tuple(range(1, 13)),
     workers: int = 3,
@@ -310,30 +386,18 @@ def check_pool_results(
     ``worker-1``...``worker-N``, at most N at once, and no worker idles while jobs wait."""
     items = list(items)
     chain = Chain("WorkerPool")
-    _require_pool_class(chain, WorkerPool)
+    pool_is_a_class_with_async_methods(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers)
     work = seen.work
-    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
-    _require_results(
+    chain.require_finished(run, "the pool", hang_hint=SHUTDOWN_HANG_HINT)
+    each_future_holds_its_result(
         chain,
         seen,
         items,
         hint="submit() returns a future; the worker that takes the job calls future.set_result(await handle(item))",
     )
-    wanted = Counter(items)
-    repeated = sorted((item for item in work.calls | wanted if work.calls[item] != wanted[item]), key=repr)
-    chain.require(
-        not repeated,
-        "each job runs once (an item submitted twice is two jobs)",
-        observed=lambda: "; ".join(
-            f"handle({item!r}) was called {work.calls[item]} time{'s' if work.calls[item] != 1 else ''} "
-            f"for {wanted[item]} job{'s' if wanted[item] != 1 else ''}"
-            for item in repeated[:3]
-        ),
-        hint="each submit() puts its own job in the queue, even for an item seen before, and the worker that "
-        "takes it runs it once",
-    )
-    _require_limit(
+    each_job_runs_once(chain, work, items)
+    never_more_in_flight_than_the_limit(
         chain,
         run,
         workers,
@@ -341,7 +405,7 @@ def check_pool_results(
         reach_hint="start every worker in __aenter__, and let each take jobs on its own: submit() must not wait "
         "for its job to start or finish, it returns the future at once",
     )
-    _require_no_idle_slot(
+    no_slot_idles_while_calls_wait(
         chain,
         run,
         [work.duration(item) for item in items],
@@ -350,10 +414,25 @@ def check_pool_results(
         hint="a worker takes the next job as soon as its job ends (and submit() must not wait for "
         "a job to finish before it returns)",
     )
+    the_jobs_run_in_named_workers(chain, run, workers, len(items))
+
+
+def each_job_runs_once(chain: Chain, work: Workload, items: list[Hashable]) -> None:
+    wanted, repeated = miscounted(work, items)
+    chain.require(
+        not repeated,
+        "each job runs once (an item submitted twice is two jobs)",
+        observed=lambda: describe_counts(work, wanted, repeated, "handle", "job"),
+        hint="each submit() puts its own job in the queue, even for an item seen before, and the worker that "
+        "takes it runs it once",
+    )
+
+
+def the_jobs_run_in_named_workers(chain: Chain, run: VirtualRun[None], workers: int, jobs: int) -> None:
     names = sorted({event.task or "?" for event in run.of_kind(Kind.WORK_START)})
     expected = {f"worker-{number}" for number in range(1, workers + 1)}
     chain.require(
-        set(names) <= expected and len(names) == min(workers, len(items)),
+        set(names) <= expected and len(names) == min(workers, jobs),
         f"the jobs run in tasks named worker-1{f' ... worker-{workers}' if workers > 1 else ''}",
         observed=f"handle() ran in tasks named {describe_values(names)}",
         hint='name each worker task: asyncio.create_task(..., name=f"worker-{number}"), numbered from 1',
@@ -362,7 +441,7 @@ def check_pool_results(
 
 @learner_facing
 def check_pool_errors(
-    WorkerPool: Callable[..., Any],
+    WorkerPool: PoolClass,
     *,
     items: Sequence[Hashable] = tuple(range(1, 13)),
     workers: int = 3,
@@ -373,8 +452,19 @@ def check_pool_errors(
     succeed, and leaving the block does not raise."""
     items, failing = list(items), sorted(failing, key=repr)
     chain = Chain("WorkerPool")
-    _require_pool_class(chain, WorkerPool)
+    pool_is_a_class_with_async_methods(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations), failing), items, workers=workers)
+    a_worker_keeps_going_when_a_job_raises(chain, run)
+    a_failing_future_holds_the_exception(chain, seen, failing)
+    each_future_holds_its_result(
+        chain,
+        seen,
+        items,
+        hint="a failing job must not stop its worker: after future.set_exception(error), take the next job",
+    )
+
+
+def a_worker_keeps_going_when_a_job_raises(chain: Chain, run: VirtualRun[None]) -> None:
     failure = find_item_failure(run.error)
     if failure is not None:
         chain.fail(
@@ -389,30 +479,62 @@ def check_pool_errors(
         hang_hint="a worker that died of a job's error takes no more jobs: catch `Exception` around "
         "`await handle(item)`, and go on",
     )
+
+
+def a_failing_future_holds_the_exception(chain: Chain, seen: PoolRun, failing: Sequence[Hashable]) -> None:
     failing_set = set(failing)
     wrong = [
         (item, future)
         for item, future in seen.futures
-        if item in failing_set and not isinstance(_exception(future), ItemFailed)
+        if item in failing_set and not isinstance(future_exception(future), ItemFailed)
     ]
     chain.require(
         not wrong,
         "a failing job's future holds the exception handle raised",
-        observed=lambda: f"the future of item {wrong[0][0]!r} {_describe_future(wrong[0][1])}",
+        observed=lambda: f"the future of item {wrong[0][0]!r} {describe_future(wrong[0][1])}",
         hint="in `except Exception as error:` call future.set_exception(error): the caller's "
         "`await future` then raises it, type and traceback included",
     )
-    _require_results(
-        chain,
-        seen,
-        items,
-        hint="a failing job must not stop its worker: after future.set_exception(error), take the next job",
-    )
+
+
+@dataclass
+class ShutdownRun(PoolRun):
+    """A pool left normally, then asked once more: ``submit('late')``, and ``shutdown()`` a second time
+    (``second_shutdown``: what went wrong with it, None if it returned within 1 s)."""
+
+    late_submit: Outcome | None = None
+    second_shutdown: str | None = None
+
+
+def shutdown_scenario(
+    pool_class: PoolClass, work: Workload, items: Sequence[Hashable], *, workers: int
+) -> tuple[VirtualRun[None], ShutdownRun]:
+    """Submit ``items`` at t=0 and leave the block at once; then submit once more and shut down again."""
+    seen = ShutdownRun(work)
+
+    async def scenario() -> None:
+        pool = pool_class(work, workers=workers)
+        async with pool:
+            for item in items:
+                seen.futures.append((item, await pool.submit(item)))
+        seen.left_at = asyncio.get_running_loop().time()
+        seen.unsettled_when_left = [item for item, future in seen.futures if not seen.finished_ok(item, future)]
+        seen.late_submit = await timed_call(pool.submit("late"))
+        try:
+            async with asyncio.timeout(1.0):
+                await pool.shutdown()
+            seen.second_shutdown = None
+        except TimeoutError:
+            seen.second_shutdown = "it was still waiting 1 s later"
+        except Exception as error:
+            seen.second_shutdown = f"it raised {describe_error(error)}"
+
+    return run_virtual(scenario, deadline=DEADLINE), seen
 
 
 @learner_facing
 def check_pool_shutdown(
-    WorkerPool: Callable[..., Any],
+    WorkerPool: PoolClass,
     *,
     items: Sequence[Hashable] = tuple(range(1, 11)),
     workers: int = 2,
@@ -422,33 +544,22 @@ def check_pool_shutdown(
     has finished, and no longer; every worker has ended; submit() afterwards is a RuntimeError."""
     items = list(items)
     chain = Chain("WorkerPool")
-    _require_pool_class(chain, WorkerPool)
-    late: dict[str, Any] = {}
-    work = Workload(varied(items, durations))
-    seen = PoolRun(work)
+    pool_is_a_class_with_async_methods(chain, WorkerPool)
+    run, seen = shutdown_scenario(WorkerPool, Workload(varied(items, durations)), items, workers=workers)
+    chain.require_finished(run, "the pool", hang_hint=SHUTDOWN_HANG_HINT)
+    leaving_waits_for_every_job(chain, seen)
+    leaving_returns_when_the_last_job_ends(chain, run, seen)
+    chain.require(
+        not run.leftover,
+        "every worker has ended when shutdown() returns",
+        observed=lambda: "still running after the pool shut down: " + "; ".join(t.describe() for t in run.leftover),
+        hint="each worker returns when it takes STOP; shutdown() awaits every worker task",
+    )
+    submit_after_shutdown_raises(chain, seen)
+    a_second_shutdown_only_waits(chain, seen)
 
-    async def scenario() -> None:
-        pool = WorkerPool(work, workers=workers)
-        async with pool:
-            for item in items:
-                seen.futures.append((item, await pool.submit(item)))
-        seen.left_at = asyncio.get_running_loop().time()
-        seen.unsettled_when_left = [item for item, future in seen.futures if not seen.finished_ok(item, future)]
-        try:
-            late["future"] = await pool.submit("late")
-        except Exception as error:
-            late["error"] = error
-        try:
-            async with asyncio.timeout(1.0):
-                await pool.shutdown()
-            late["again"] = None
-        except TimeoutError:
-            late["again"] = "it was still waiting 1 s later"
-        except Exception as error:
-            late["again"] = f"it raised {describe_error(error)}"
 
-    run = run_virtual(scenario, deadline=DEADLINE)
-    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
+def leaving_waits_for_every_job(chain: Chain, seen: ShutdownRun) -> None:
     unsettled = seen.unsettled_when_left
     chain.require(
         not unsettled,
@@ -456,11 +567,14 @@ def check_pool_shutdown(
         observed=lambda: (
             f"the block was left at t={seen.left_at:g} s; then the futures of items "
             f"{describe_values(unsettled)} were not settled with a result: "
-            f"{_describe_future(seen.future_of(unsettled[0]))} (item {unsettled[0]!r})"
+            f"{describe_future(seen.future_of(unsettled[0]))} (item {unsettled[0]!r})"
         ),
         hint="shutdown() tells each worker to stop only after the jobs already queued (one STOP per "
         "worker, put after them), then waits for the workers: `await asyncio.gather(*workers)`",
     )
+
+
+def leaving_returns_when_the_last_job_ends(chain: Chain, run: VirtualRun[None], seen: ShutdownRun) -> None:
     last_end = max((event.time or 0.0 for event in run.of_kind(Kind.WORK_END)), default=0.0)
     chain.require(
         seen.left_at == last_end,
@@ -468,26 +582,28 @@ def check_pool_shutdown(
         observed=f"the last job ended at t={last_end:g} s, the block was left at t={seen.left_at:g} s",
         hint="wait for the workers themselves (await them), not for a guessed time",
     )
+
+
+def submit_after_shutdown_raises(chain: Chain, seen: ShutdownRun) -> None:
+    late = seen.late_submit
+    error = late.error if late is not None else None
     chain.require(
-        not run.leftover,
-        "every worker has ended when shutdown() returns",
-        observed=lambda: "still running after the pool shut down: " + "; ".join(t.describe() for t in run.leftover),
-        hint="each worker returns when it takes STOP; shutdown() awaits every worker task",
-    )
-    chain.require(
-        isinstance(late.get("error"), RuntimeError),
+        isinstance(error, RuntimeError),
         "submit() after shutdown raises RuntimeError",
         observed=(
-            f"submit('late') raised {describe_error(late['error'])}"
-            if "error" in late
+            f"submit('late') raised {describe_error(error)}"
+            if error is not None
             else "submit('late') returned a future that no worker will ever settle"
         ),
         hint="remember that the pool is closed (a flag set by shutdown()) and `raise RuntimeError(...)` in submit()",
     )
+
+
+def a_second_shutdown_only_waits(chain: Chain, seen: ShutdownRun) -> None:
     chain.require(
-        late.get("again") is None,
+        seen.second_shutdown is None,
         "calling shutdown() a second time only waits (here: returns at once)",
-        observed=f"the pool had shut down; a second `await pool.shutdown()`: {late.get('again')}",
+        observed=f"the pool had shut down; a second `await pool.shutdown()`: {seen.second_shutdown}",
         hint="on a second call, put no more STOPs and raise nothing: only `await asyncio.gather(*workers)` "
         "again (the workers have ended, so it returns at once)",
     )
@@ -495,7 +611,7 @@ def check_pool_shutdown(
 
 @learner_facing
 def check_pool_backpressure(
-    WorkerPool: Callable[..., Any],
+    WorkerPool: PoolClass,
     *,
     items: Sequence[Hashable] = tuple(range(1, 9)),
     workers: int = 2,
@@ -506,32 +622,15 @@ def check_pool_backpressure(
     to start (0: no bound); ``submit`` returns at once while fewer wait; no worker idles."""
     items = list(items)
     chain = Chain("WorkerPool")
-    _require_pool_class(chain, WorkerPool)
+    pool_is_a_class_with_async_methods(chain, WorkerPool)
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers, maxsize=maxsize)
     work = seen.work
-    chain.require_finished(run, "the pool", hang_hint=_SHUTDOWN_HANG_HINT)
-    _require_results(chain, seen, items, hint="future.set_result(await handle(item)) in the worker")
-    times, waiting = jobs_waiting(run.events)
+    chain.require_finished(run, "the pool", hang_hint=SHUTDOWN_HANG_HINT)
+    each_future_holds_its_result(chain, seen, items, hint="future.set_result(await handle(item)) in the worker")
     if maxsize > 0:
-        worst = max(range(len(waiting)), key=waiting.__getitem__)
-        chain.require(
-            waiting[worst] <= maxsize,
-            f"at most maxsize={maxsize} jobs wait to start",
-            observed=f"at t={times[worst]:g} s, {waiting[worst]} submitted jobs were waiting for a worker",
-            hint="create the queue with the pool's maxsize (asyncio.Queue(maxsize)) and `await queue.put(...)` "
-            "in submit(): put waits while the queue is full",
-        )
-    at_once = len([event for event in run.of_kind(Kind.JOB_SUBMITTED) if event.time == 0.0])
-    room = len(items) if maxsize == 0 else min(len(items), maxsize)
-    chain.require(
-        at_once >= room,
-        "submit() returns at once while fewer than maxsize jobs wait"
-        if maxsize
-        else "with maxsize=0, submit() never waits",
-        observed=f"only {at_once} of the {len(items)} submit() calls returned at t=0 s",
-        hint="submit() only waits for room in the queue, never for a job to start or finish",
-    )
-    _require_no_idle_slot(
+        at_most_maxsize_jobs_wait(chain, run, maxsize)
+    submit_returns_at_once_while_there_is_room(chain, run, len(items), maxsize)
+    no_slot_idles_while_calls_wait(
         chain,
         run,
         [work.duration(item) for item in items],
@@ -541,9 +640,34 @@ def check_pool_backpressure(
     )
 
 
+def at_most_maxsize_jobs_wait(chain: Chain, run: VirtualRun[None], maxsize: int) -> None:
+    times, waiting = jobs_waiting(run.events)
+    worst = max(range(len(waiting)), key=waiting.__getitem__)
+    chain.require(
+        waiting[worst] <= maxsize,
+        f"at most maxsize={maxsize} jobs wait to start",
+        observed=f"at t={times[worst]:g} s, {waiting[worst]} submitted jobs were waiting for a worker",
+        hint="create the queue with the pool's maxsize (asyncio.Queue(maxsize)) and `await queue.put(...)` "
+        "in submit(): put waits while the queue is full",
+    )
+
+
+def submit_returns_at_once_while_there_is_room(chain: Chain, run: VirtualRun[None], jobs: int, maxsize: int) -> None:
+    at_once = len([event for event in run.of_kind(Kind.JOB_SUBMITTED) if event.time == 0.0])
+    room = jobs if maxsize == 0 else min(jobs, maxsize)
+    chain.require(
+        at_once >= room,
+        "submit() returns at once while fewer than maxsize jobs wait"
+        if maxsize
+        else "with maxsize=0, submit() never waits",
+        observed=f"only {at_once} of the {jobs} submit() calls returned at t=0 s",
+        hint="submit() only waits for room in the queue, never for a job to start or finish",
+    )
+
+
 @learner_facing
 def check_pool_cancel(
-    WorkerPool: Callable[..., Any],
+    WorkerPool: PoolClass,
     *,
     items: Sequence[Hashable] = tuple(range(1, 7)),
     workers: int = 2,
@@ -558,34 +682,70 @@ def check_pool_cancel(
     by the time the block is left, the block's error propagates, and the pool is closed."""
     items = list(items)
     chain = Chain("WorkerPool")
-    _require_pool_class(chain, WorkerPool)
+    pool_is_a_class_with_async_methods(chain, WorkerPool)
     skipped_run, skipped = run_pool(WorkerPool, Workload(duration), items, workers=workers, cancel_queued=cancel_queued)
+    a_job_cancelled_before_it_started_never_runs(chain, skipped_run, skipped, cancel_queued)
+    each_future_holds_its_result(
+        chain,
+        skipped,
+        [item for item in items if item != cancel_queued],
+        hint="skip only the job whose future is done; run every other one",
+    )
+    work = Workload(duration)
+    failed = failing_block_scenario(WorkerPool, work, items, workers=workers, fail_at=fail_at, start=start)
+    chain.require_finished(
+        failed.run,
+        "leaving a block that raised",
+        hang_hint="when the block raised (exc_type is not None), cancel the workers instead of waiting for the jobs",
+    )
+    the_block_error_propagates(chain, failed)
+    the_pool_stops_at_once_when_the_block_raises(chain, failed, fail_at)
+    every_worker_has_ended_when_the_block_is_left(chain, failed)
+    every_future_is_settled_when_the_pool_stops(chain, failed)
+    every_worker_ends_cancelled(chain, failed)
+    the_pool_is_closed_after_the_block_raised(chain, failed)
+
+
+def a_job_cancelled_before_it_started_never_runs(
+    chain: Chain, run: VirtualRun[None], seen: PoolRun, cancel_queued: Hashable
+) -> None:
     never_runs = "a job whose future was cancelled before it started never runs"
-    if skipped.work.calls[cancel_queued]:  # first: running it may be what made the pool crash
+    if seen.work.calls[cancel_queued]:  # first: running it may be what made the pool crash
         chain.fail(
             never_runs,
             observed=f"the future of item {cancel_queued!r} was cancelled while the job waited in the queue, "
             f"and handle({cancel_queued!r}) was called anyway",
             hint="before running a job, skip it if future.done(): its submitter cancelled it",
         )
-    chain.require_finished(skipped_run, "the pool with one cancelled job")
+    chain.require_finished(run, "the pool with one cancelled job")
     chain.passed(never_runs)
-    _require_results(
-        chain,
-        skipped,
-        [item for item in items if item != cancel_queued],
-        hint="skip only the job whose future is done; run every other one",
-    )
 
-    work = Workload(duration)
+
+@dataclass
+class FailedBlock:
+    """A pool whose ``async with`` block raised: ``seen.left_at`` is seconds after the start, ``running``
+    the pool's tasks still running when the block was left, ``late_submit`` what ``submit('late')`` did
+    then (None: it raised RuntimeError)."""
+
+    run: VirtualRun[None]
+    seen: PoolRun
+    pool_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    running: list[str] = field(default_factory=list)
+    late_submit: str | None = None
+
+
+def failing_block_scenario(
+    pool_class: PoolClass, work: Workload, items: Sequence[Hashable], *, workers: int, fail_at: float, start: float
+) -> FailedBlock:
+    """At ``start``: submit ``items``, and ``fail_at`` s later raise BlockFailed in the block."""
     seen = PoolRun(work)
     pool_tasks: set[asyncio.Task[Any]] = set()
     after: dict[str, Any] = {}
 
     async def scenario() -> None:
-        await asyncio.sleep(start)
+        await sleep_until(start)
         before = asyncio.all_tasks()
-        pool = WorkerPool(work, workers=workers)
+        pool = pool_class(work, workers=workers)
         try:
             async with pool:
                 for item in items:
@@ -607,33 +767,42 @@ def check_pool_cancel(
                 after["submit"] = f"raised {describe_error(error)}"
 
     run = run_virtual(scenario, deadline=start + DEADLINE)
-    chain.require_finished(
-        run,
-        "leaving a block that raised",
-        hang_hint="when the block raised (exc_type is not None), cancel the workers instead of waiting for the jobs",
-    )
+    return FailedBlock(run, seen, pool_tasks, after.get("running", []), after.get("submit"))
+
+
+def the_block_error_propagates(chain: Chain, failed: FailedBlock) -> None:
     chain.require(
-        seen.left_at is not None,
+        failed.seen.left_at is not None,
         "the block's error propagates out of `async with`",
         observed="the block raised BlockFailed, and `async with WorkerPool(...)` swallowed it",
         hint="__aexit__ must not return True: return None and the error goes on to the caller",
     )
+
+
+def the_pool_stops_at_once_when_the_block_raises(chain: Chain, failed: FailedBlock, fail_at: float) -> None:
+    left_at = failed.seen.left_at
     chain.require(
-        seen.left_at is not None and math.isclose(seen.left_at, fail_at, abs_tol=CLOCK_RESOLUTION),
+        left_at is not None and math.isclose(left_at, fail_at, abs_tol=CLOCK_RESOLUTION),
         "the pool stops at once when the block raises",
-        observed=f"the block raised {fail_at:g} s after the start, and leaving it took until {seen.left_at:g} s "
+        observed=f"the block raised {fail_at:g} s after the start, and leaving it took until {left_at:g} s "
         "after the start",
         hint="in __aexit__, if exc_type is not None, do not shut down gracefully: cancel the workers, then await them",
     )
+
+
+def every_worker_has_ended_when_the_block_is_left(chain: Chain, failed: FailedBlock) -> None:
     chain.require(
-        not after.get("running"),
+        not failed.running,
         "every worker has ended by the time the block is left",
-        observed=lambda: f"when the block was left, tasks {describe_values(after['running'])} were still running",
+        observed=lambda: f"when the block was left, tasks {describe_values(failed.running)} were still running",
         hint="after cancelling the workers, wait for them to end: `await asyncio.gather(*workers, "
         "return_exceptions=True)` (cancel() only asks a task to stop)",
     )
-    unsettled = seen.unsettled_when_left
-    never_started = [item for item in unsettled if not work.calls[item]]
+
+
+def every_future_is_settled_when_the_pool_stops(chain: Chain, failed: FailedBlock) -> None:
+    unsettled = failed.seen.unsettled_when_left
+    never_started = [item for item in unsettled if not failed.seen.work.calls[item]]
     chain.require(
         not unsettled,
         "every job's future is settled when the pool stops",
@@ -647,33 +816,45 @@ def check_pool_cancel(
         else "a worker cancelled while running a job cancels that job's future (`except asyncio.CancelledError: "
         "future.cancel(); raise`)",
     )
-    alive = sorted(task.get_name() for task in pool_tasks if not task.cancelled())
+
+
+def every_worker_ends_cancelled(chain: Chain, failed: FailedBlock) -> None:
+    alive = sorted(task.get_name() for task in failed.pool_tasks if not task.cancelled())
     chain.require(
-        not alive and not run.leftover,
+        not alive and not failed.run.leftover,
         "every worker ends cancelled",
         observed=lambda: (
             f"tasks {describe_values(alive)} ended without being cancelled"
             if alive
-            else "; ".join(task.describe() for task in run.leftover)
+            else "; ".join(task.describe() for task in failed.run.leftover)
         ),
         hint="cancel every worker task and await them; a worker must let CancelledError propagate "
         "(`except Exception` does not catch it; re-raise it after cancelling the job's future)",
     )
+
+
+def the_pool_is_closed_after_the_block_raised(chain: Chain, failed: FailedBlock) -> None:
     chain.require(
-        after.get("submit") is None,
+        failed.late_submit is None,
         "after the block raised, the pool is closed: submit() raises RuntimeError",
-        observed=f"submit('late') after the failed block {after.get('submit')}",
+        observed=f"submit('late') after the failed block {failed.late_submit}",
         hint="in __aexit__, close the pool (self._closed = True) on the error path too, not only in shutdown()",
     )
 
 
-_SHUTDOWN_HANG_HINT = (
-    "leaving the block calls shutdown(): it must make every worker return (one STOP per worker, "
-    "after the jobs) and then await the workers"
-)
+def describe_future(future: asyncio.Future[Any] | None) -> str:
+    if future is None:
+        return "was never returned by submit()"
+    if not future.done():
+        return "is still pending"
+    if future.cancelled():
+        return "was cancelled"
+    if future.exception() is not None:
+        return f"holds the exception {future.exception()!r}"
+    return f"holds the result {future.result()!r}"
 
 
-def _exception(future: asyncio.Future[Any] | None) -> BaseException | None:
+def future_exception(future: asyncio.Future[Any] | None) -> BaseException | None:
     if future is None or not future.done() or future.cancelled():
         return None
     return future.exception()
@@ -682,8 +863,21 @@ def _exception(future: asyncio.Future[Any] | None) -> BaseException | None:
 # ------------------------------------------------------------- TaskManager
 
 
+@dataclass
+class ManagerRun:
+    """What a TaskManager scenario saw: its jobs and the errors run_job let escape (the manager's own
+    dict and list), the status of each job to cancel just before it was cancelled, and the ids of the
+    jobs whose run_job let CancelledError out."""
+
+    work: Workload
+    jobs: dict[int, Job] = field(default_factory=dict)
+    escaped: list[tuple[int, BaseException]] = field(default_factory=list)
+    was: dict[int, JobStatus] = field(default_factory=dict)
+    reraised: set[int] = field(default_factory=set)
+
+
 def task_manager_scenario(
-    manager_class: Callable[..., Any],
+    manager_class: type[BackgroundJobs],
     *,
     items: Sequence[Hashable],
     workers: int,
@@ -692,37 +886,37 @@ def task_manager_scenario(
     cancel_at: float,
     cancel: Sequence[int],
     start: float = 0.0,
-) -> tuple[VirtualRun[Any], Workload, dict[str, Any]]:
+) -> tuple[VirtualRun[None], ManagerRun]:
     """Submit ``items`` at loop time ``start``; ``cancel_at`` s later note the status of each job in
-    ``cancel``, then cancel it. ``seen["reraised"]``: ids of jobs whose run_job let CancelledError out."""
+    ``cancel``, then cancel it."""
     work = Workload(duration, failing)
-    seen: dict[str, Any] = {"jobs": {}, "escaped": [], "cancel_state": {}, "reraised": set()}
+    seen = ManagerRun(work)
 
     class Watched(manager_class):  # type: ignore[misc, valid-type]
         async def run_job(self, job: Job) -> None:
             try:
                 await super().run_job(job)
             except asyncio.CancelledError:
-                seen["reraised"].add(job.id)
+                seen.reraised.add(job.id)
                 raise
 
     async def scenario() -> None:
-        await asyncio.sleep(start)
+        await sleep_until(start)
         async with Watched(work, workers=workers) as manager:
-            seen["jobs"] = manager.jobs
-            seen["escaped"] = manager.escaped
+            seen.jobs = manager.jobs
+            seen.escaped = manager.escaped
             for item in items:
                 manager.submit(item)
             await asyncio.sleep(cancel_at)
             for job_id in cancel:
-                seen["cancel_state"][job_id] = manager.jobs[job_id].status
+                seen.was[job_id] = manager.jobs[job_id].status
                 manager.cancel(job_id)
 
-    return run_virtual(scenario, deadline=start + DEADLINE), work, seen
+    return run_virtual(scenario, deadline=start + DEADLINE), seen
 
 
 def expected_history(
-    job: Job, run: VirtualRun[Any], cancelled_at: float | None, start: float = 0.0
+    job: Job, run: VirtualRun[None], cancelled_at: float | None, start: float = 0.0
 ) -> list[tuple[float | None, str]]:
     """The (time, status) changes ``job`` should have: submitted at ``start``, then running and its end
     at the instants its handler call started and ended, or cancelled at ``cancelled_at`` if it never ran."""
@@ -735,7 +929,7 @@ def expected_history(
 
 @learner_facing
 def check_task_manager(
-    TaskManager: Callable[..., Any],
+    TaskManager: type[BackgroundJobs],
     *,
     items: Sequence[Hashable] = tuple("abcdefgh"),
     workers: int = 2,
@@ -750,7 +944,7 @@ def check_task_manager(
     items, failing = list(items), sorted(failing, key=repr)
     chain = Chain("TaskManager")
     chain.require_async_function(getattr(TaskManager, "run_job", None), "TaskManager.run_job")
-    run, work, seen = task_manager_scenario(
+    run, seen = task_manager_scenario(
         TaskManager,
         items=items,
         workers=workers,
@@ -760,11 +954,23 @@ def check_task_manager(
         cancel=cancel,
         start=start,
     )
-    if any(isinstance(error, NotImplementedError) for _, error in seen["escaped"]):
+    if any(isinstance(error, NotImplementedError) for _, error in seen.escaped):
         chain.fail_unimplemented("TaskManager.run_job")
     chain.require_finished(run, "the task manager")
-    jobs: dict[int, Job] = seen["jobs"]
-    bad = [(job_id, error) for job_id, error in seen["escaped"] if isinstance(error, InvalidTransition)]
+    run_job_changes_status_only_along_the_life_cycle(chain, seen)
+    run_job_records_a_failure_instead_of_raising_it(chain, seen)
+    a_job_cancelled_while_pending_never_runs(chain, seen)
+    each_job_ends_with_the_right_status(chain, seen)
+    a_done_job_holds_the_result(chain, seen)
+    a_failed_job_holds_the_exception(chain, seen)
+    each_status_changes_when_the_job_does(chain, run, seen, start=start, cancel_at=cancel_at)
+    run_job_reraises_the_cancellation_of_a_running_job(chain, seen, cancel)
+    never_more_in_flight_than_the_limit(chain, run, workers, len(run.of_kind(Kind.WORK_START)))  # cancelled jobs
+
+
+def run_job_changes_status_only_along_the_life_cycle(chain: Chain, seen: ManagerRun) -> None:
+    jobs, work = seen.jobs, seen.work
+    bad = [(job_id, error) for job_id, error in seen.escaped if isinstance(error, InvalidTransition)]
     chain.require(
         not bad,
         "run_job changes a status only along pending → running → done | failed | cancelled",
@@ -777,16 +983,24 @@ def check_task_manager(
             "is no longer pending (document 004's worker overwrites 'cancelled' with 'running')"
         ),
     )
-    escaped = list(seen["escaped"])
+
+
+def run_job_records_a_failure_instead_of_raising_it(chain: Chain, seen: ManagerRun) -> None:
+    escaped = list(seen.escaped)
     chain.require(
         not escaped,
         "run_job records a job's failure instead of raising it",
         observed=lambda: f"run_job let {describe_error(escaped[0][1])} escape for job {escaped[0][0]}",
         hint="catch `Exception`, store it in job.error and set the status to FAILED",
     )
-    was: dict[int, JobStatus] = seen["cancel_state"]
+
+
+def a_job_cancelled_while_pending_never_runs(chain: Chain, seen: ManagerRun) -> None:
+    jobs = seen.jobs
     ran_anyway = [
-        job_id for job_id, job in jobs.items() if was.get(job_id) is JobStatus.PENDING and work.calls[job.item]
+        job_id
+        for job_id, job in jobs.items()
+        if seen.was.get(job_id) is JobStatus.PENDING and seen.work.calls[job.item]
     ]
     chain.require(
         not ran_anyway,
@@ -797,21 +1011,39 @@ def check_task_manager(
         hint="check job.status before running it: return if it is no longer pending",
     )
 
-    def expected_status(job_id: int, job: Job) -> JobStatus:
-        if was.get(job_id) in (JobStatus.PENDING, JobStatus.RUNNING):
-            return JobStatus.CANCELLED
-        return JobStatus.FAILED if job.item in work.failing else JobStatus.DONE
 
-    wrong = [job_id for job_id, job in jobs.items() if job.status is not expected_status(job_id, job)]
+def expected_status(seen: ManagerRun, job_id: int, job: Job) -> JobStatus:
+    if seen.was.get(job_id) in (JobStatus.PENDING, JobStatus.RUNNING):
+        return JobStatus.CANCELLED
+    return JobStatus.FAILED if job.item in seen.work.failing else JobStatus.DONE
+
+
+def each_job_ends_with_the_right_status(chain: Chain, seen: ManagerRun) -> None:
+    jobs = seen.jobs
+    wrong = [job_id for job_id, job in jobs.items() if job.status is not expected_status(seen, job_id, job)]
     chain.require(
         not wrong,
         "each job ends with the right status",
         observed=lambda: (
             f"job {wrong[0]} (item {jobs[wrong[0]].item!r}) ended as {jobs[wrong[0]].status.value!r}, "
-            f"expected {expected_status(wrong[0], jobs[wrong[0]]).value!r}"
+            f"expected {expected_status(seen, wrong[0], jobs[wrong[0]]).value!r}"
         ),
-        hint=_status_hint(expected_status(wrong[0], jobs[wrong[0]])) if wrong else "",
+        hint=status_hint(expected_status(seen, wrong[0], jobs[wrong[0]])) if wrong else "",
     )
+
+
+def status_hint(expected: JobStatus) -> str:
+    return {
+        JobStatus.DONE: "after handle returns, set the status to DONE",
+        JobStatus.FAILED: "when handle raises an Exception, set the status to FAILED",
+        JobStatus.CANCELLED: "when CancelledError arrives while running, set CANCELLED and re-raise it",
+        JobStatus.RUNNING: "set RUNNING just before awaiting handle",
+        JobStatus.PENDING: "the job never left pending",
+    }[expected]
+
+
+def a_done_job_holds_the_result(chain: Chain, seen: ManagerRun) -> None:
+    jobs, work = seen.jobs, seen.work
     results = [
         job_id for job_id, job in jobs.items() if job.status is JobStatus.DONE and job.result != work.expected(job.item)
     ]
@@ -824,6 +1056,10 @@ def check_task_manager(
         ),
         hint="job.result = await self.handle(job.item)",
     )
+
+
+def a_failed_job_holds_the_exception(chain: Chain, seen: ManagerRun) -> None:
+    jobs = seen.jobs
     errors = [
         job_id
         for job_id, job in jobs.items()
@@ -836,11 +1072,18 @@ def check_task_manager(
         hint="store the exception object (`job.error = error`), not str(error)",
     )
 
+
+def each_status_changes_when_the_job_does(
+    chain: Chain, run: VirtualRun[None], seen: ManagerRun, *, start: float, cancel_at: float
+) -> None:
+    jobs = seen.jobs
+
     def history(job: Job) -> list[tuple[float | None, str]]:
         return [(time, status.value) for time, status in job.history]
 
     def expected(job_id: int, job: Job) -> list[tuple[float | None, str]]:
-        return expected_history(job, run, start + cancel_at if was.get(job_id) is JobStatus.PENDING else None, start)
+        cancelled_at = start + cancel_at if seen.was.get(job_id) is JobStatus.PENDING else None
+        return expected_history(job, run, cancelled_at, start)
 
     late = [job_id for job_id, job in jobs.items() if history(job) != expected(job_id, job)]
     chain.require(
@@ -855,10 +1098,13 @@ def check_task_manager(
             else "set RUNNING just before awaiting the handler, and the end status as soon as it returns or raises"
         ),
     )
+
+
+def run_job_reraises_the_cancellation_of_a_running_job(chain: Chain, seen: ManagerRun, cancel: Sequence[int]) -> None:
     swallowed = [
         job_id
         for job_id in cancel
-        if was.get(job_id) is JobStatus.RUNNING and job_id in jobs and job_id not in seen["reraised"]
+        if seen.was.get(job_id) is JobStatus.RUNNING and job_id in seen.jobs and job_id not in seen.reraised
     ]
     chain.require(
         not swallowed,
@@ -867,13 +1113,12 @@ def check_task_manager(
         hint="in `except asyncio.CancelledError:` set CANCELLED, then `raise`: a task that swallows its "
         "cancellation keeps its canceller waiting and hides that it was stopped",
     )
-    _require_limit(chain, run, workers, len(run.of_kind(Kind.WORK_START)))  # jobs cancelled while pending never ran
 
 
-# ----------------------------------------------------------- shared links
+# ----------------------------------------------------------- shared properties
 
 
-def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, *, raised_hint: str) -> None:
+def runs_without_raising(chain: Chain, run: VirtualRun[object], what: str, *, raised_hint: str) -> None:
     """The run returned. An error other than the placeholder's gets ``raised_hint`` (no item fails in
     these scenarios, so an ItemFailed means a call was made with an item that was not given)."""
     if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
@@ -885,7 +1130,7 @@ def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, *, raised_hint: 
     chain.require_finished(run, what)
 
 
-def _require_limit(
+def never_more_in_flight_than_the_limit(
     chain: Chain,
     run: VirtualRun[Any],
     limit: int,
@@ -894,6 +1139,7 @@ def _require_limit(
     must_reach: bool = True,
     reach_hint: str = "start the calls concurrently (tasks), not one after another",
 ) -> None:
+    """At most ``limit`` calls in flight; with ``must_reach``, as many as ``limit`` (or ``jobs``) at some instant."""
     peak = peak_in_flight(run.events)
     chain.require(
         peak <= limit,
@@ -921,7 +1167,7 @@ def _require_limit(
         )
 
 
-def _require_no_idle_slot(
+def no_slot_idles_while_calls_wait(
     chain: Chain, run: VirtualRun[Any], durations: list[float], limit: int, prop: str, *, hint: str
 ) -> None:
     """``prop``: at no instant fewer than ``limit`` calls ran while some of the ``len(durations)`` waited."""
@@ -936,31 +1182,10 @@ def _require_no_idle_slot(
     chain.passed(prop)
 
 
-def _outcome(run: VirtualRun[Any]) -> str:
+def describe_run(run: VirtualRun[object]) -> str:
+    """``returned ..``, ``raised ..`` or ``did not finish: ..``: how a short run ended."""
     if run.outcome == "returned":
         return f"returned {run.value!r:.60}"
     if run.outcome == "raised":
         return f"raised {describe_error(run.error)}"
     return f"did not finish: {run.diagnosis.splitlines()[0]}"
-
-
-def _describe_future(future: asyncio.Future[Any] | None) -> str:
-    if future is None:
-        return "was never returned by submit()"
-    if not future.done():
-        return "is still pending"
-    if future.cancelled():
-        return "was cancelled"
-    if future.exception() is not None:
-        return f"holds the exception {future.exception()!r}"
-    return f"holds the result {future.result()!r}"
-
-
-def _status_hint(expected: JobStatus) -> str:
-    return {
-        JobStatus.DONE: "after handle returns, set the status to DONE",
-        JobStatus.FAILED: "when handle raises an Exception, set the status to FAILED",
-        JobStatus.CANCELLED: "when CancelledError arrives while running, set CANCELLED and re-raise it",
-        JobStatus.RUNNING: "set RUNNING just before awaiting handle",
-        JobStatus.PENDING: "the job never left pending",
-    }[expected]
