@@ -4,9 +4,10 @@
 through :class:`coursekit.service.connections.Connections`, which models each client's
 connection pool (a new connection costs ``CONNECT_TIME`` s) and counts the clients made.
 
-Each ``check_*`` runs the learner's function on a virtual clock and walks a
-:class:`~coursekit.checks.Chain`: defined -> runs -> terminates -> correct ->
-respects limits. Its defaults are the scenario of the visible test cell.
+Each ``check_*`` is a scenario plus named properties: the scenario runs the learner's function on
+a virtual clock and returns what it observed; each property, in order, passes the check's
+:class:`~coursekit.checks.Chain` or fails it with its own hint: defined -> runs -> terminates ->
+correct -> respects limits. Its defaults are the scenario of the visible test cell.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import asyncio
 import contextlib
 import inspect
 from collections import Counter
-from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import httpx
 
@@ -24,15 +25,23 @@ from coursekit.analysis import ended_after, idle_slots, in_flight, running_at
 from coursekit.chapters.fan_out_fan_in.analysis import peak_requests
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, Kind, emit
-from coursekit.scenario import sleep_until
+from coursekit.scenario import Outcome, sleep_until, timed_call
 from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Service
 from coursekit.service.connections import Connections
-from coursekit.virtual_time import run_virtual
+from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload, find_item_failure
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 CONNECT_TIME = 0.1  # seconds a new connection to the service takes (the handshakes)
 DEFAULT_LIMIT = 10  # fetch_all's limit when none is given, as the statement's signature says
+
+# ------------------------------------------------------- the learner's subjects
+
+FetchAll = Callable[..., Awaitable[object]]  # fetch_all(client, urls, *, limit=10) -> list
+RunAll = Callable[..., Awaitable[object]]  # run_all(handle, items) -> list
+Merge = Callable[..., AsyncGenerator[object, None]]  # async def merge(*streams): ... yield
+Attempt = Callable[[], Awaitable[object]]
+FirstSuccess = Callable[..., Awaitable[object]]  # first_success(*attempts)
 
 
 # ------------------------------------------------------------ the service
@@ -72,9 +81,44 @@ def body_of(n: int) -> str:
 # --------------------------------------------------------------- fetch_all
 
 
+@dataclass
+class FetchCase:
+    """check_fetch_all's scenario: the items listed, the limit, and which items fail, and how."""
+
+    items: list[int]
+    limit: int | None
+    failing: set[int]
+    refused: set[int]
+    hanging: set[int]
+    start: float
+
+    @property
+    def paths(self) -> list[str]:
+        return [f"/items/{n}" for n in self.items]
+
+    @property
+    def allowed(self) -> int:
+        return DEFAULT_LIMIT if self.limit is None else self.limit
+
+    @property
+    def called(self) -> str:
+        return f"limit={self.limit}" if self.limit is not None else f"the default limit={DEFAULT_LIMIT}"
+
+
+@dataclass
+class FetchRun:
+    """What fetch_all did: the run, the paths the service was asked for, and the clients and
+    connections made."""
+
+    run: VirtualRun[object]
+    sent: Counter[str]
+    clients: int
+    opened: int
+
+
 @learner_facing
 def check_fetch_all(
-    fetch_all: Callable[..., Any],
+    fetch_all: FetchAll,
     *,
     items: Sequence[int] = (1, 2, 3, 4, 5, 6, 7, 8),
     limit: int | None = 3,
@@ -91,22 +135,46 @@ def check_fetch_all(
     ``limit=None``: fetch_all(client, urls), whose default limit is 10."""
     chain = Chain("fetch_all")
     chain.require_async_function(fetch_all, "fetch_all")
-    failing, refused, hanging = set(failing), set(refused), set(hanging)
-    service = items_service(latency=latency, slow=slow, failing=failing, refused=refused, hanging=hanging, items=items)
-    connections = Connections(service, connect_time=CONNECT_TIME)
-    paths = [f"/items/{n}" for n in items]
-    urls = [BASE_URL + path for path in paths]
+    case = FetchCase(list(items), limit, set(failing), set(refused), set(hanging), start)
+    seen = fetch_all_scenario(fetch_all, case, latency=latency, slow=slow, timeout=timeout)
+    one_failing_url_does_not_raise(chain, seen.run)
+    chain.require_finished(seen.run, "fetch_all")
+    results = returns_one_entry_per_url(chain, seen.run.unwrap(), case)
+    requests_every_url_once_per_listing(chain, seen, case)
+    bodies_are_in_place(chain, results, case)
+    errors_are_in_place(chain, results, case)
+    chain.require_no_leftover_tasks(seen.run, "fetch_all")
+    sends_through_the_one_client(chain, seen, case)
+    peak = peak_requests(seen.run.events)
+    requests_run_concurrently(chain, peak, case)
+    stays_within_the_limit(chain, peak, case)
+    fills_a_free_place_at_once(chain, seen.run, case)
 
-    async def scenario() -> Any:
-        await asyncio.sleep(start)
+
+def fetch_all_scenario(
+    fetch_all: FetchAll, case: FetchCase, *, latency: float, slow: Sequence[tuple[int, float]], timeout: float
+) -> FetchRun:
+    """At t = start, fetch_all(client, urls[, limit=limit]) through a new client of the items service."""
+    service = items_service(
+        latency=latency, slow=slow, failing=case.failing, refused=case.refused, hanging=case.hanging, items=case.items
+    )
+    connections = Connections(service, connect_time=CONNECT_TIME)
+    urls = [BASE_URL + path for path in case.paths]
+
+    async def scenario() -> object:
+        await asyncio.sleep(case.start)
         service.start()
         async with connections.client(timeout=timeout) as client:
-            if limit is None:
+            if case.limit is None:
                 return await fetch_all(client, list(urls))
-            return await fetch_all(client, list(urls), limit=limit)
+            return await fetch_all(client, list(urls), limit=case.limit)
 
     with connections.intercept():
-        run = run_virtual(scenario, deadline=start + DEADLINE)
+        run = run_virtual(scenario, deadline=case.start + DEADLINE)
+    return FetchRun(run, Counter(record.path for record in service.log), connections.clients, connections.opened)
+
+
+def one_failing_url_does_not_raise(chain: Chain, run: VirtualRun[object]) -> None:
     if isinstance(run.error, httpx.HTTPError) or isinstance(run.error, BaseExceptionGroup):
         chain.fail(
             "one failing URL does not make fetch_all raise",
@@ -114,16 +182,21 @@ def check_fetch_all(
             hint="store each URL's exception in its place: asyncio.gather(..., return_exceptions=True), "
             "or try/except httpx.HTTPError around each request",
         )
-    chain.require_finished(run, "fetch_all")
-    results = run.unwrap()
+
+
+def returns_one_entry_per_url(chain: Chain, results: object, case: FetchCase) -> list[object]:
     chain.require(
-        isinstance(results, list) and len(results) == len(urls),
+        isinstance(results, list) and len(results) == len(case.items),
         "fetch_all returns a list with one entry per URL",
-        observed=f"it returned {_short(results)} for {len(urls)} URL(s)",
+        observed=f"it returned {_short(results)} for {len(case.items)} URL(s)",
         hint="return one entry per URL, e.g. the list asyncio.gather(...) gives you",
     )
-    sent = Counter(record.path for record in service.log)
-    listed = Counter(paths)
+    assert isinstance(results, list)
+    return results
+
+
+def requests_every_url_once_per_listing(chain: Chain, seen: FetchRun, case: FetchCase) -> None:
+    sent, listed = seen.sent, Counter(case.paths)
     extra = sorted(path for path in sent if sent[path] > listed[path])
     short = [path for path in listed if sent[path] < listed[path]]
     chain.require(
@@ -139,51 +212,131 @@ def check_fetch_all(
             else "start exactly one request per entry of urls"
         ),
     )
-    _require_results_in_place(chain, results, items, failing, refused, hanging)
-    chain.require_no_leftover_tasks(run, "fetch_all")
+
+
+def bodies_are_in_place(chain: Chain, results: list[object], case: FetchCase) -> None:
+    """results[i] is the body of urls[i] for every URL that answers."""
+    items = case.items
+    erroring = case.failing | case.refused | case.hanging
+    bodies = {body_of(n): index for index, n in reversed(list(enumerate(items)))}
+    wrong = [index for index, n in enumerate(items) if n not in erroring and results[index] != body_of(n)]
+
+    def observed() -> str:
+        index = wrong[0]
+        got = results[index]
+        where = f", the body of urls[{bodies[got]}]" if isinstance(got, str) and got in bodies else ""
+        return f"results[{index}] is {_short(got)}{where}; urls[{index}] is /items/{items[index]}"
+
+    def misplaced(got: object, index: int) -> bool:
+        """``got`` belongs to another URL than urls[index]: its body, or an error about another URL."""
+        if isinstance(got, httpx.HTTPError):
+            return _url_of(got) not in (None, f"/items/{items[index]}")
+        return isinstance(got, str) and got in bodies
+
+    prop = "results[i] is the body (response.text) of urls[i]"
+    if wrong and isinstance(results[wrong[0]], httpx.Response):
+        chain.fail(prop, observed=observed, hint="return response.text, not the Response object")
+    if wrong and misplaced(results[wrong[0]], wrong[0]):
+        chain.fail(
+            prop,
+            observed=observed,
+            hint="keep the input order: gather returns results in the order of its arguments, "
+            "whereas as_completed yields them in the order they finish (and urls.index() finds "
+            "only the first of two equal URLs)",
+        )
     chain.require(
-        connections.clients == 1,
+        not wrong,
+        prop,
+        observed=observed,
+        hint=(
+            "that place was never filled: with results stored by URL (urls.index(url), a dict), a URL listed "
+            "twice fills only one place; keep each request's own position"
+            if wrong and results[wrong[0]] is None and items.count(items[wrong[0]]) > 1
+            else "store response.text for a successful answer, in the place of its URL"
+        ),
+    )
+
+
+def errors_are_in_place(chain: Chain, results: list[object], case: FetchCase) -> None:
+    """results[i] is the error of urls[i] for every URL that answers 4xx/5xx or never answers."""
+    for index, n in enumerate(case.items):
+        got = results[index]
+        status = got.response.status_code if isinstance(got, httpx.HTTPStatusError) else None
+        url_ok = isinstance(got, httpx.HTTPError) and _url_of(got) == f"/items/{n}"
+        if n in case.failing or n in case.refused:
+            kind = "answers 500 or 503" if n in case.failing else "answers 429 Too Many Requests"
+            statuses = (500, 503) if n in case.failing else (429,)
+            chain.require(
+                status in statuses and url_ok,
+                "a URL answering 4xx or 5xx gets its httpx.HTTPStatusError in its place",
+                observed=f"results[{index}] (/items/{n}, which {kind}) is {_short(got)}"
+                + (f" about {_url_of(got)}" if isinstance(got, httpx.HTTPError) and not url_ok else ""),
+                hint=(
+                    "store each URL's own error in its own place"
+                    if status in statuses
+                    else "call response.raise_for_status() on every response: any 4xx/5xx answer (429 too) "
+                    "is not an error for httpx until you ask"
+                ),
+            )
+        elif n in case.hanging:
+            chain.require(
+                isinstance(got, httpx.TimeoutException) and url_ok,
+                "a URL whose request raised gets that httpx error in its place",
+                observed=f"results[{index}] (/items/{n}, which never answers: the client times out) is {_short(got)}",
+                hint="store the exception the request raised (here httpx.ReadTimeout) in that URL's place",
+            )
+
+
+def sends_through_the_one_client(chain: Chain, seen: FetchRun, case: FetchCase) -> None:
+    chain.require(
+        seen.clients == 1,
         "fetch_all sends every request through the one client it is given",
-        observed=f"{connections.clients - 1} more client(s) were created for {len(urls)} URL(s); "
-        f"{connections.opened} connections were opened in all, each costing {CONNECT_TIME:g} s",
+        observed=f"{seen.clients - 1} more client(s) were created for {len(case.items)} URL(s); "
+        f"{seen.opened} connections were opened in all, each costing {CONNECT_TIME:g} s",
         hint="use the `client` argument; do not open `httpx.AsyncClient()` per request "
         "(document 000 does): each new client has an empty connection pool, so every "
         "request pays a new connection",
     )
-    peak = peak_requests(run.events)
-    allowed = DEFAULT_LIMIT if limit is None else limit
-    called = f"limit={limit}" if limit is not None else f"the default limit={DEFAULT_LIMIT}"
+
+
+def requests_run_concurrently(chain: Chain, peak: int, case: FetchCase) -> None:
     chain.require(
-        peak >= min(allowed, len(urls)),
-        f"requests run concurrently, up to {called} at a time",
+        peak >= min(case.allowed, len(case.items)),
+        f"requests run concurrently, up to {case.called} at a time",
         observed=f"at most {peak} request(s) were in flight at once",
         hint=(
             "start every request before awaiting any (gather, or tasks in a TaskGroup)"
-            if limit is not None or peak <= 1
+            if case.limit is not None or peak <= 1
             else f"keep the signature of the statement: `*, limit={DEFAULT_LIMIT}`"
         ),
     )
+
+
+def stays_within_the_limit(chain: Chain, peak: int, case: FetchCase) -> None:
     chain.require(
-        peak <= allowed,
-        f"at most {called} requests are in flight at once",
+        peak <= case.allowed,
+        f"at most {case.called} requests are in flight at once",
         observed=f"{peak} requests were in flight at once",
         hint=(
             "hold an asyncio.Semaphore(limit) around each `await client.get(url)`"
-            if limit is not None
+            if case.limit is not None
             else f"keep the signature of the statement: `*, limit={DEFAULT_LIMIT}`"
         ),
     )
-    idle = idle_slots(run.events, len(urls), allowed)
+
+
+def fills_a_free_place_at_once(chain: Chain, run: VirtualRun[object], case: FetchCase) -> None:
+    idle = idle_slots(run.events, len(case.items), case.allowed)
     at, running, waiting = idle or (0.0, 0, 0)
     chain.require(
         idle is None,
         "a new request starts as soon as one of the limit's places is free",
-        observed=f"{at - start:g} s after the call only {running} request(s) were in flight "
+        observed=f"{at - case.start:g} s after the call only {running} request(s) were in flight "
         f"while {waiting} URL(s) had not been requested yet",
         hint=(
             "a request that failed kept its place: give the place back however the request ends "
             "(`async with semaphore:`, not acquire() and a release() that an exception skips)"
-            if idle is not None and _never_full_again(run.events, at, allowed)
+            if idle is not None and _never_full_again(run.events, at, case.allowed)
             else "do not send the URLs in fixed batches of `limit` (a batch waits for its slowest request): "
             "start every request at once and let a Semaphore(limit) admit the next one when one ends"
         ),
@@ -197,84 +350,6 @@ def _never_full_again(events: list[Event], since: float, allowed: int) -> bool:
     return max((count for time, count in zip(times, counts, strict=True) if time > since + 1e-9), default=0) < allowed
 
 
-def _require_results_in_place(
-    chain: Chain, results: list[Any], items: Sequence[int], failing: set[int], refused: set[int], hanging: set[int]
-) -> None:
-    """results[i] is the body of urls[i], or the error its request met."""
-    erroring = failing | refused | hanging
-    bodies = {body_of(n): index for index, n in reversed(list(enumerate(items)))}
-    wrong = [index for index, n in enumerate(items) if n not in erroring and results[index] != body_of(n)]
-
-    def observed() -> str:
-        index = wrong[0]
-        got = results[index]
-        where = f", the body of urls[{bodies[got]}]" if isinstance(got, str) and got in bodies else ""
-        return f"results[{index}] is {_short(got)}{where}; urls[{index}] is /items/{items[index]}"
-
-    def misplaced(index: int) -> bool:
-        """results[index] belongs to another URL: its body, or an error about another URL."""
-        got = results[index]
-        if isinstance(got, httpx.HTTPError):
-            return _url_of(got) not in (None, f"/items/{items[index]}")
-        return isinstance(got, str) and got in bodies
-
-    if wrong and isinstance(results[wrong[0]], httpx.Response):
-        chain.fail(
-            "results[i] is the body (response.text) of urls[i]",
-            observed=observed,
-            hint="return response.text, not the Response object",
-        )
-    if wrong and misplaced(wrong[0]):
-        chain.fail(
-            "results[i] is the body (response.text) of urls[i]",
-            observed=observed,
-            hint="keep the input order: gather returns results in the order of its arguments, "
-            "whereas as_completed yields them in the order they finish (and urls.index() finds "
-            "only the first of two equal URLs)",
-        )
-    chain.require(
-        not wrong,
-        "results[i] is the body (response.text) of urls[i]",
-        observed=observed,
-        hint=(
-            "that place was never filled: with results stored by URL (urls.index(url), a dict), a URL listed "
-            "twice fills only one place; keep each request's own position"
-            if wrong and results[wrong[0]] is None and items.count(items[wrong[0]]) > 1
-            else "store response.text for a successful answer, in the place of its URL"
-        ),
-    )
-
-    def place(index: int, kind: str) -> str:
-        return f"results[{index}] (/items/{items[index]}, which {kind})"
-
-    for index, n in enumerate(items):
-        got = results[index]
-        status = got.response.status_code if isinstance(got, httpx.HTTPStatusError) else None
-        url_ok = isinstance(got, httpx.HTTPError) and _url_of(got) == f"/items/{n}"
-        if n in failing or n in refused:
-            kind = "answers 500 or 503" if n in failing else "answers 429 Too Many Requests"
-            statuses = (500, 503) if n in failing else (429,)
-            chain.require(
-                status in statuses and url_ok,
-                "a URL answering 4xx or 5xx gets its httpx.HTTPStatusError in its place",
-                observed=f"{place(index, kind)} is {_short(got)}"
-                + (f" about {_url_of(got)}" if isinstance(got, httpx.HTTPError) and not url_ok else ""),
-                hint=(
-                    "store each URL's own error in its own place"
-                    if status in statuses
-                    else "call response.raise_for_status() on every response: any 4xx/5xx answer (429 too) "
-                    "is not an error for httpx until you ask"
-                ),
-            )
-        elif n in hanging:
-            chain.require(
-                isinstance(got, httpx.TimeoutException) and url_ok,
-                "a URL whose request raised gets that httpx error in its place",
-                observed=f"{place(index, 'never answers: the client times out')} is {_short(got)}",
-                hint="store the exception the request raised (here httpx.ReadTimeout) in that URL's place",
-            )
-
-
 def _url_of(error: httpx.HTTPError) -> str | None:
     try:
         return error.request.url.path
@@ -285,9 +360,23 @@ def _url_of(error: httpx.HTTPError) -> str | None:
 # ----------------------------------------------------------------- run_all
 
 
+@dataclass
+class RunAllCase:
+    """check_run_all's scenario: item i takes durations[i] s; the items in ``failing`` fail."""
+
+    durations: Sequence[float]
+    items: list[int]
+    failing: list[int]
+    start: float
+
+    @property
+    def longest(self) -> float:
+        return max((self.durations[item] for item in self.items), default=0.0)
+
+
 @learner_facing
 def check_run_all(
-    run_all: Callable[..., Any],
+    run_all: RunAll,
     *,
     durations: Sequence[float] = (3.0, 1.5, 2.0, 4.0, 0.5),
     failing: Iterable[int] = (2,),
@@ -298,19 +387,49 @@ def check_run_all(
     0..n-1, and may repeat one). First without failures, then with the items in ``failing`` failing."""
     chain = Chain("run_all")
     chain.require_async_function(run_all, "run_all")
-    items = list(range(len(durations))) if items is None else list(items)
-    failing = sorted(set(failing) & set(items))
-
+    listed = list(range(len(durations))) if items is None else list(items)
+    case = RunAllCase(durations, listed, sorted(set(failing) & set(listed)), start)
     work = Workload(lambda item: durations[item])
-
-    async def call(work: Workload) -> Any:
-        await asyncio.sleep(start)
-        return await run_all(work, list(items))
-
-    run = run_virtual(lambda: call(work), deadline=start + DEADLINE)
+    run = run_virtual(lambda: _run_all_at_start(run_all, work, case), deadline=start + DEADLINE)
     chain.require_finished(run, "run_all")
-    expected = [work.expected(item) for item in items]
-    if isinstance(run.value, list) and sorted(map(repr, run.value)) == sorted(map(repr, expected)):
+    returns_the_results_in_order(chain, run.value, work, case)
+    calls_handle_once_per_entry(chain, work, case)
+    handles_every_item_at_once(chain, run.elapsed - start, case)
+    chain.require_no_leftover_tasks(run, "run_all")
+    if not case.failing:
+        return
+    failed = failing_item_scenario(run_all, case)
+    chain.require_finished(failed, "run_all with a failing item")
+    outcome = failed.unwrap()
+    raises_when_an_item_fails(chain, outcome)
+    raises_as_soon_as_the_first_item_fails(chain, outcome, case)
+    siblings_have_ended_before_it_raises(chain, failed.events, outcome, case)
+    the_failure_is_an_exception_group(chain, outcome.error)
+
+
+async def _run_all_at_start(run_all: RunAll, work: Workload, case: RunAllCase) -> object:
+    await asyncio.sleep(case.start)
+    return await run_all(work, list(case.items))
+
+
+def failing_item_scenario(run_all: RunAll, case: RunAllCase) -> VirtualRun[Outcome]:
+    """run_all with the failing items failing; what it did, then what kept running for longest + 1 s."""
+    work = Workload(lambda item: case.durations[item], case.failing)
+
+    async def scenario() -> Outcome:
+        await asyncio.sleep(case.start)
+        outcome = await timed_call(run_all(work, list(case.items)), catch=BaseException)
+        if outcome.error is not None:
+            emit(Kind.CHECK_RAISED)
+        await asyncio.sleep(case.longest + 1)  # watch what keeps running
+        return outcome
+
+    return run_virtual(scenario, deadline=case.start + DEADLINE)
+
+
+def returns_the_results_in_order(chain: Chain, value: object, work: Workload, case: RunAllCase) -> None:
+    expected = [work.expected(item) for item in case.items]
+    if isinstance(value, list) and sorted(map(repr, value)) == sorted(map(repr, expected)):
         hint = (
             "collect results in input order (gather does; or keep the tasks in a list and read "
             "task.result() after the TaskGroup), not in the order the items finish"
@@ -318,12 +437,15 @@ def check_run_all(
     else:
         hint = "return one result per entry of items: a dict keyed by item loses an item listed twice"
     chain.require(
-        run.value == expected,
+        value == expected,
         "run_all returns the results in the order of items",
-        observed=lambda: f"for items {describe_values(items)} it returned {_short(run.value)}",
+        observed=lambda: f"for items {describe_values(case.items)} it returned {_short(value)}",
         hint=hint,
     )
-    wanted = Counter(items)
+
+
+def calls_handle_once_per_entry(chain: Chain, work: Workload, case: RunAllCase) -> None:
+    wanted = Counter(case.items)
     calls = [item for item in wanted if work.calls[item] != wanted[item]]
     chain.require(
         not calls,
@@ -334,58 +456,52 @@ def check_run_all(
         ),
         hint="call handle(item) once per entry of items, even when two entries are equal",
     )
-    longest = max((durations[item] for item in items), default=0.0)
-    took = run.elapsed - start
+
+
+def handles_every_item_at_once(chain: Chain, took: float, case: RunAllCase) -> None:
     chain.require(
-        _same(took, longest),
+        _same(took, case.longest),
         "run_all handles every item at the same time",
-        observed=f"it took {took:g} s; the longest item takes {longest:g} s",
+        observed=f"it took {took:g} s; the longest item takes {case.longest:g} s",
         hint="start every item before awaiting any",
     )
-    chain.require_no_leftover_tasks(run, "run_all")
-    if not failing:
-        return
 
-    work = Workload(lambda item: durations[item], failing)
-    outcome: dict[str, Any] = {}
 
-    async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            outcome["value"] = await call(work)
-        except BaseException as error:  # noqa: BLE001 (whatever it raised is what we check)
-            outcome["error"], outcome["at"] = error, loop.time() - start
-            emit(Kind.CHECK_RAISED)
-        await asyncio.sleep(longest + 1)  # watch what keeps running
-
-    run = run_virtual(scenario, deadline=start + DEADLINE)
-    chain.require_finished(run, "run_all with a failing item")
+def raises_when_an_item_fails(chain: Chain, outcome: Outcome) -> None:
     chain.require(
-        "error" in outcome,
+        outcome.error is not None,
         "run_all raises when an item fails",
-        observed=lambda: f"it returned {_short(outcome.get('value'))}",
+        observed=lambda: f"it returned {_short(outcome.value)}",
         hint="let the failure propagate: a TaskGroup raises it; gather(return_exceptions=True) "
         "would turn it into a result",
     )
-    first = min(durations[item] for item in failing)
-    first_item = min(failing, key=lambda item: durations[item])
+
+
+def raises_as_soon_as_the_first_item_fails(chain: Chain, outcome: Outcome, case: RunAllCase) -> None:
+    first = min(case.durations[item] for item in case.failing)
+    first_item = min(case.failing, key=lambda item: case.durations[item])
+    at = outcome.took or 0.0
     chain.require(
-        _same(outcome["at"], first),
+        _same(at, first),
         "run_all raises as soon as the first item fails",
-        observed=f"it raised {outcome['at']:g} s after the call; item {first_item} failed after {first:g} s",
+        observed=f"it raised {at:g} s after the call; item {first_item} failed after {first:g} s",
         hint=(
             "do not wait for the other items to finish before raising: a TaskGroup raises once the "
             "siblings it cancelled have ended"
-            if outcome["at"] > first
+            if at > first
             else "start every item at once in a TaskGroup"
         ),
     )
-    late = ended_after(run.events, Kind.CHECK_RAISED)
+
+
+def siblings_have_ended_before_it_raises(chain: Chain, events: list[Event], outcome: Outcome, case: RunAllCase) -> None:
+    late = ended_after(events, Kind.CHECK_RAISED)
     chain.require(
         not late,
         "every sibling still running has ended (cancelled) before run_all raises",
         observed=lambda: (
-            f"run_all raised {outcome['at']:g} s after the call, but " + "; ".join(_ended(e, start) for e in late[:4])
+            f"run_all raised {outcome.took or 0.0:g} s after the call, but "
+            + "; ".join(_ended(e, case.start) for e in late[:4])
         ),
         hint=(
             "you cancelled them but did not wait: task.cancel() only asks, and a task has ended once you have "
@@ -395,7 +511,9 @@ def check_run_all(
             "running (document 000); a TaskGroup cancels them and waits for them before raising"
         ),
     )
-    error = outcome["error"]
+
+
+def the_failure_is_an_exception_group(chain: Chain, error: BaseException | None) -> None:
     leaves = leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else []
     chain.require(
         isinstance(error, ExceptionGroup) and any(isinstance(e, ItemFailed) for e in leaves),
@@ -445,7 +563,12 @@ def _due(spec: Sequence[tuple[float, int]]) -> dict[str, float]:
     return dict(sorted(due.items(), key=lambda pair: pair[1]))
 
 
-def _require_async_generator(chain: Chain, merge: Any) -> None:
+def _open_streams(spec: Sequence[tuple[float, int]], closed: set[str]) -> list[str]:
+    """The names of the streams ``spec`` whose ``finally:`` has not run."""
+    return sorted({"abcdefgh"[number] for number in range(len(spec))} - closed)
+
+
+def merge_is_an_async_generator(chain: Chain, merge: Merge) -> None:
     if inspect.iscoroutinefunction(merge):  # the release's placeholder has no yield
         run = run_virtual(lambda: merge(), deadline=1.0)
         if isinstance(run.error, NotImplementedError):
@@ -459,9 +582,12 @@ def _require_async_generator(chain: Chain, merge: Any) -> None:
     )
 
 
+Received = list[tuple[float, object]]  # (seconds after the start, item) for each item merge yielded
+
+
 @learner_facing
 def check_merge(
-    merge: Callable[..., Any],
+    merge: Merge,
     *,
     streams: Sequence[tuple[float, int]] = ((0.5, 4), (0.7, 3), (1.1, 2)),
     fail_at: float | None = 1.2,
@@ -473,25 +599,45 @@ def check_merge(
     more that raises ``fail_at`` s after the start (first if ``fail_at`` is negative: -x means x s;
     skipped if None). Times in messages are seconds after the start."""
     chain = Chain("merge")
-    _require_async_generator(chain, merge)
+    merge_is_an_async_generator(chain, merge)
     nones = tuple(nones)
-    closed: set[str] = set()
-    sources = _streams(streams, closed, start, nones)
-    received: list[tuple[float, str | None]] = []
-
-    async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        await asyncio.sleep(start)
-        async for item in merge(*sources):
-            received.append((loop.time() - start, item))
-
-    run = run_virtual(scenario, deadline=start + DEADLINE)
+    run = merge_scenario(merge, streams, nones, start)
     chain.require_finished(
         run, "merge", hang_hint=("merge must end when the last stream ends: count the streams that have ended")
     )
     silent = {"abcdefgh"[number] for number in nones}
-    produced = _due(streams)
-    expected = [(at, None if name[0] in silent else name) for name, at in produced.items()]
+    expected: Received = [(at, None if name[0] in silent else name) for name, at in _due(streams).items()]
+    yields_every_item_once(chain, run.unwrap(), expected)
+    yields_each_item_when_due(chain, run.unwrap(), expected)
+    ends_when_the_last_stream_ends(chain, run.elapsed - start, expected)
+    chain.require_no_leftover_tasks(run, "merge")
+    if fail_at is not None:
+        closed: set[str] = set()
+        failed = failing_stream_scenario(merge, _streams(streams, closed, start), fail_at, start)
+        finishes_when_a_stream_raises(chain, failed, abs(fail_at), start)
+        raises_the_stream_error(chain, failed.error)
+        raises_as_soon_as_the_stream_fails(chain, failed.elapsed - start, abs(fail_at))
+        cancels_and_closes_on_a_stream_error(chain, failed, _open_streams(streams, closed))
+
+
+def merge_scenario(
+    merge: Merge, streams: Sequence[tuple[float, int]], nones: Sequence[int], start: float
+) -> VirtualRun[Received]:
+    """At t = start, read merge(*streams) to its end: each item with when it came."""
+    sources = _streams(streams, set(), start, nones)
+
+    async def scenario() -> Received:
+        received: Received = []
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(start)
+        async for item in merge(*sources):
+            received.append((loop.time() - start, item))
+        return received
+
+    return run_virtual(scenario, deadline=start + DEADLINE)
+
+
+def yields_every_item_once(chain: Chain, received: Received, expected: Received) -> None:
     wanted = Counter(value for _, value in expected)
     got = Counter(value for _, value in received)
     missing = [value for value in wanted if got[value] < wanted[value]]
@@ -514,8 +660,11 @@ def check_merge(
             else "yield each item once: put it in the queue once, and take each entry once"
         ),
     )
-    late: list[tuple[float, float, str | None]] = []
-    for value in wanted:
+
+
+def yields_each_item_when_due(chain: Chain, received: Received, expected: Received) -> None:
+    late: list[tuple[float, float, object]] = []
+    for value in Counter(value for _, value in expected):
         due = sorted(at for at, v in expected if v == value)
         came = sorted(at for at, v in received if v == value)
         late += [(at, when, value) for at, when in zip(due, came, strict=True) if not _same(at, when)]
@@ -527,28 +676,26 @@ def check_merge(
         hint="read every stream at once, each in its own task, and yield whatever comes "
         "first; reading the streams one after another makes the later ones wait",
     )
-    last = max(produced.values(), default=0.0)
+
+
+def ends_when_the_last_stream_ends(chain: Chain, took: float, expected: Received) -> None:
+    last = max((at for at, _ in expected), default=0.0)
     chain.require(
-        _same(run.elapsed - start, last),
+        _same(took, last),
         "merge ends as soon as the last stream ends",
-        observed=f"the last item came {last:g} s after the start, merge ended after {run.elapsed - start:g} s",
+        observed=f"the last item came {last:g} s after the start, merge ended after {took:g} s",
         hint="do not sleep or poll: wait on the queue, and stop once every stream has ended",
     )
-    chain.require_no_leftover_tasks(run, "merge")
-    if fail_at is not None:
-        _require_stream_error_raised(chain, merge, streams, fail_at, start)
 
 
-def _require_stream_error_raised(
-    chain: Chain, merge: Callable[..., Any], streams: Sequence[tuple[float, int]], fail_at: float, start: float
-) -> None:
-    """The same streams plus one that raises ItemFailed ``abs(fail_at)`` s after the start (first if negative)."""
-    closed: set[str] = set()
-    sources = _streams(streams, closed, start)
-    after = abs(fail_at)
+def failing_stream_scenario(
+    merge: Merge, sources: list[AsyncGenerator[str | None, None]], fail_at: float, start: float
+) -> VirtualRun[None]:
+    """At t = start, read merge(...) of ``sources`` plus one stream that raises ItemFailed ``abs(fail_at)``
+    s after the start (first if ``fail_at`` is negative)."""
 
     async def failing() -> AsyncGenerator[str, None]:
-        await asyncio.sleep(after)
+        await asyncio.sleep(abs(fail_at))
         raise ItemFailed("the stream broke")
         yield "never"  # makes this an async generator
 
@@ -558,7 +705,10 @@ def _require_stream_error_raised(
         async for _ in merge(*together):
             pass
 
-    run = run_virtual(scenario, deadline=start + DEADLINE)
+    return run_virtual(scenario, deadline=start + DEADLINE)
+
+
+def finishes_when_a_stream_raises(chain: Chain, run: VirtualRun[None], after: float, start: float) -> None:
     if run.outcome == "hung":
         chain.fail(
             "merge finishes when a stream raises",
@@ -569,24 +719,31 @@ def _require_stream_error_raised(
         )
     if run.outcome == "blocked":
         chain.require_finished(run, "merge with a failing stream")
-    error = find_item_failure(run.error)
+
+
+def raises_the_stream_error(chain: Chain, error: BaseException | None) -> None:
     chain.require(
-        error is not None,
+        find_item_failure(error) is not None,
         "when a stream raises, merge raises that error to the reader",
         observed=(
-            f"merge raised {describe_error(run.error)}"
-            if run.error is not None
+            f"merge raised {describe_error(error)}"
+            if error is not None
             else "merge ended normally, as if the failed stream had simply ended"
         ),
         hint="catch the Exception in the pump, put it in the queue, and raise it in merge",
     )
+
+
+def raises_as_soon_as_the_stream_fails(chain: Chain, took: float, after: float) -> None:
     chain.require(
-        _same(run.elapsed - start, after),
+        _same(took, after),
         "merge raises as soon as the stream fails",
-        observed=f"the stream failed {after:g} s after the start, merge raised after {run.elapsed - start:g} s",
+        observed=f"the stream failed {after:g} s after the start, merge raised after {took:g} s",
         hint="raise the error when you take it from the queue; do not wait for the other streams",
     )
-    still_open = sorted({"abcdefgh"[number] for number in range(len(streams))} - closed)
+
+
+def cancels_and_closes_on_a_stream_error(chain: Chain, run: VirtualRun[None], still_open: list[str]) -> None:
     chain.require(
         not run.leftover and not still_open,
         "when a stream raises, merge cancels its tasks and closes the other streams",
@@ -600,7 +757,7 @@ def _require_stream_error_raised(
 
 @learner_facing
 def check_merge_cancelled(
-    merge: Callable[..., Any],
+    merge: Merge,
     *,
     take: int = 3,
     streams: Sequence[tuple[float, int]] = ((0.5, 100), (0.5, 100), (1.0, 2)),
@@ -609,18 +766,30 @@ def check_merge_cancelled(
     """At t = ``start``, the consumer stops early: ``break`` after ``take`` items (merge closed by
     aclosing), then a consumer task cancelled while it waits for the next item."""
     chain = Chain("merge")
-    _require_async_generator(chain, merge)
+    merge_is_an_async_generator(chain, merge)
     for how in ("break", "cancel"):
-        _require_merge_stops(chain, merge, how, take, streams, start)
+        what = "the consumer breaks out of its loop" if how == "break" else "the consumer task is cancelled"
+        run = stopping_consumer_scenario(merge, how, take, streams, start)
+        closing_merge_raises_nothing(chain, run, what)
+        chain.require_finished(
+            run,
+            "a consumer that stops with " + ("`break`" if how == "break" else "task.cancel()"),
+            hang_hint="merge's cleanup (a `finally:` around the loop) must not wait for "
+            "the streams to end: cancel the pumping tasks, then await them",
+        )
+        stopped, closed = run.unwrap()
+        reads_no_more_items_once_stopped(chain, run, stopped, what, start)
+        closes_every_stream_before_returning(chain, _open_streams(streams, closed), what)
 
 
-def _require_merge_stops(
-    chain: Chain, merge: Callable[..., Any], how: str, take: int, streams: Sequence[tuple[float, int]], start: float
-) -> None:
-    """One round of check_merge_cancelled: the consumer stops by ``how`` (``"break"`` or ``"cancel"``)."""
+def stopping_consumer_scenario(
+    merge: Merge, how: str, take: int, streams: Sequence[tuple[float, int]], start: float
+) -> VirtualRun[tuple[float, set[str]]]:
+    """At t = start, a consumer of merge(*streams) stops by ``how`` (``"break"`` after ``take`` items, or
+    ``"cancel"`` of its task); the run's value: when it had stopped, and the streams closed by then.
+    The run goes on 5 s more, for whatever merge left behind."""
     closed: set[str] = set()
     sources = _streams(streams, closed, start)
-    state: dict[str, Any] = {}
 
     async def consume() -> None:
         async with contextlib.aclosing(merge(*sources)) as merged:
@@ -630,7 +799,7 @@ def _require_merge_stops(
                 if count == take and how == "break":
                     break
 
-    async def scenario() -> None:
+    async def scenario() -> tuple[float, set[str]]:
         loop = asyncio.get_running_loop()
         await asyncio.sleep(start)
         if how == "break":
@@ -640,12 +809,14 @@ def _require_merge_stops(
             await asyncio.sleep(streams[0][0] * take + 0.01)
             consumer.cancel()
             await asyncio.wait({consumer})
-        state["stopped"] = loop.time()
-        state["closed"] = set(closed)
+        stopped = (loop.time(), set(closed))
         await asyncio.sleep(5)  # anything merge left behind shows itself meanwhile
+        return stopped
 
-    run = run_virtual(scenario, deadline=start + DEADLINE)
-    what = "the consumer breaks out of its loop" if how == "break" else "the consumer task is cancelled"
+    return run_virtual(scenario, deadline=start + DEADLINE)
+
+
+def closing_merge_raises_nothing(chain: Chain, run: VirtualRun[tuple[float, set[str]]], what: str) -> None:
     if isinstance(run.error, BaseExceptionGroup) and run.error.subgroup(GeneratorExit) is not None:
         chain.fail(
             f"when {what}, closing merge raises nothing",
@@ -654,29 +825,34 @@ def _require_merge_stops(
             "exception group, which aclose() then raises: own the pumps with a list of tasks and a "
             "try/finally that cancels and awaits them",
         )
-    chain.require_finished(
-        run,
-        "a consumer that stops with " + ("`break`" if how == "break" else "task.cancel()"),
-        hang_hint="merge's cleanup (a `finally:` around the loop) must not wait for "
-        "the streams to end: cancel the pumping tasks, then await them",
-    )
-    after = [event["item"] for event in run.of_kind(Kind.STREAM_ITEM) if event.time > state["stopped"] + 1e-9]
+
+
+def reads_no_more_items_once_stopped(
+    chain: Chain, run: VirtualRun[tuple[float, set[str]]], stopped: float, what: str, start: float
+) -> None:
+    after = [
+        event["item"]
+        for event in run.of_kind(Kind.STREAM_ITEM)
+        if event.time is not None and event.time > stopped + 1e-9
+    ]
     chain.require(
         not run.leftover and not after,
         f"when {what}, merge cancels its tasks and reads no more items",
         observed=lambda: (
-            f"after the consumer stopped, {state['stopped'] - start:g} s after the start, "
+            f"after the consumer stopped, {stopped - start:g} s after the start, "
             f"{len(after)} more item(s) were read from the streams"
             + (f"; 5 s later, {len(run.leftover)} task(s) it started were still running" if run.leftover else "")
         ),
         hint="wrap merge's loop in try/finally; in the finally, cancel every pumping task and "
         "await them (the Go version in document 002 has no way to stop its goroutines)",
     )
-    names = sorted({"abcdefgh"[number] for number in range(len(streams))} - state["closed"])
+
+
+def closes_every_stream_before_returning(chain: Chain, still_open: list[str], what: str) -> None:
     chain.require(
-        not names,
+        not still_open,
         f"when {what}, every stream is closed before merge returns",
-        observed=f"stream(s) {', '.join(names)} were left open (their `finally:` had not run)",
+        observed=f"stream(s) {', '.join(still_open)} were left open (their `finally:` had not run)",
         hint="in each pump, iterate inside `async with contextlib.aclosing(stream):`, "
         "so the stream is closed however the pump ends",
     )
@@ -687,7 +863,7 @@ def _require_merge_stops(
 
 @learner_facing
 def check_first_success(
-    first_success: Callable[..., Any],
+    first_success: FirstSuccess,
     *,
     durations: Sequence[float] = (3.0, 1.0, 2.0),
     failing: Iterable[int] = (1,),
@@ -700,45 +876,83 @@ def check_first_success(
     chain.require_async_function(first_success, "first_success")
     failing = set(failing)
     work = Workload(lambda item: durations[item], failing)
-    attempts = [_attempt(work, number) for number in range(len(durations))]
     winners = sorted((duration, number) for number, duration in enumerate(durations) if number not in failing)
     assert winners, "the race needs an attempt that succeeds"
-    win_at, winner = winners[0]
+    run = race_scenario(first_success, work, len(durations), start)
+    a_failed_attempt_does_not_end_the_race(chain, run, winners, start)
+    chain.require_finished(run, "first_success")
+    returns_the_first_success(chain, run.value, work, winners)
+    returns_as_soon_as_an_attempt_succeeds(chain, run.elapsed - start, winners)
+    the_losers_have_ended_when_it_returns(chain, run, start)
 
-    async def scenario() -> Any:
+    work = Workload(lambda item: all_fail[item], set(range(len(all_fail))))
+    run = race_scenario(first_success, work, len(all_fail), start)
+    raises_when_every_attempt_fails(chain, run)
+    raises_a_group_of_every_error_in_input_order(chain, run.error, len(all_fail))
+    the_group_says_every_attempt_failed(chain, run.error)
+    raises_once_the_last_attempt_has_failed(chain, run.elapsed - start, max(all_fail))
+    chain.require_no_leftover_tasks(run, "first_success")
+    raises_value_error_without_attempts(chain, first_success)
+
+
+def race_scenario(first_success: FirstSuccess, work: Workload, count: int, start: float) -> VirtualRun[object]:
+    """At t = start, first_success(attempt_0, ..., attempt_<count-1>), attempt i doing ``work(i)``; the
+    event check.returned marks its return."""
+    attempts = [_attempt(work, number) for number in range(count)]
+
+    async def scenario() -> object:
         await asyncio.sleep(start)
         value = await first_success(*attempts)
         emit(Kind.CHECK_RETURNED)
         return value
 
-    run = run_virtual(scenario, deadline=start + DEADLINE)
-    took = run.elapsed - start
-    failed_item = find_item_failure(run.error)
-    if failed_item is not None:
+    return run_virtual(scenario, deadline=start + DEADLINE)
+
+
+def _attempt(work: Workload, number: int) -> Attempt:
+    async def attempt() -> object:
+        return await work(number)
+
+    attempt.__name__ = attempt.__qualname__ = f"attempt_{number}"
+    return attempt
+
+
+def a_failed_attempt_does_not_end_the_race(
+    chain: Chain, run: VirtualRun[object], winners: list[tuple[float, int]], start: float
+) -> None:
+    win_at, winner = winners[0]
+    if find_item_failure(run.error) is not None:
         chain.fail(
             "a failed attempt does not end the race",
-            observed=f"first_success raised {describe_error(run.error)} after {took:g} s, "
+            observed=f"first_success raised {describe_error(run.error)} after {run.elapsed - start:g} s, "
             f"but attempt {winner} would have succeeded after {win_at:g} s",
             hint="the first attempt to *complete* is not necessarily the first to *succeed* "
             "(document 000's race): when a finished attempt failed, keep waiting for the others",
         )
-    chain.require_finished(run, "first_success")
+
+
+def returns_the_first_success(chain: Chain, value: object, work: Workload, winners: list[tuple[float, int]]) -> None:
+    win_at, winner = winners[0]
     tied = [number for duration, number in winners if _same(duration, win_at)]
     chain.require(
-        run.value == work.expected(winner),
+        value == work.expected(winner),
         "first_success returns the first successful result",
-        observed=f"it returned {_short(run.value)}; attempt {winner} succeeded first, "
+        observed=f"it returned {_short(value)}; attempt {winner} succeeded first, "
         f"after {win_at:g} s, with {work.expected(winner)!r}",
         hint=(
             "attempts that succeed at the same instant are ranked by their order in `attempts`: "
             "`done` is a set, so look through your tasks in input order"
-            if len(tied) > 1 and run.value in [work.expected(number) for number in tied]
+            if len(tied) > 1 and value in [work.expected(number) for number in tied]
             else "that attempt succeeded later: the winner is the first to succeed in time, not in the "
             "list; wait for the attempts to finish one by one (asyncio.wait(..., FIRST_COMPLETED) in a loop)"
-            if run.value in [work.expected(number) for _, number in winners]
+            if value in [work.expected(number) for _, number in winners]
             else "return the result of the attempt that succeeded first (task.result()), nothing else"
         ),
     )
+
+
+def returns_as_soon_as_an_attempt_succeeds(chain: Chain, took: float, winners: list[tuple[float, int]]) -> None:
+    win_at = winners[0][0]
     chain.require(
         _same(took, win_at),
         "first_success returns as soon as an attempt succeeds",
@@ -746,12 +960,16 @@ def check_first_success(
         hint="do not wait for every attempt (gather does): wait with "
         "asyncio.wait(..., return_when=FIRST_COMPLETED), in a loop",
     )
+
+
+def the_losers_have_ended_when_it_returns(chain: Chain, run: VirtualRun[object], start: float) -> None:
     running = running_at(run.events, Kind.CHECK_RETURNED)
     chain.require(
         not running and not run.leftover,
         "the losers are cancelled, and have ended, when first_success returns",
         observed=lambda: (
-            f"when it returned, after {took:g} s, attempt(s) {describe_values(sorted(running))} were still running"
+            f"when it returned, after {run.elapsed - start:g} s, attempt(s) {describe_values(sorted(running))} "
+            "were still running"
             if running
             else "; ".join(task.describe() for task in run.leftover)
         ),
@@ -759,16 +977,8 @@ def check_first_success(
         "return_exceptions=True)`) in a `finally:`, before returning",
     )
 
-    work = Workload(lambda item: all_fail[item], set(range(len(all_fail))))
-    attempts = [_attempt(work, number) for number in range(len(all_fail))]
 
-    async def all_failing() -> Any:
-        await asyncio.sleep(start)
-        return await first_success(*attempts)
-
-    run = run_virtual(all_failing, deadline=start + DEADLINE)
-    took = run.elapsed - start
-    last = max(all_fail)
+def raises_when_every_attempt_fails(chain: Chain, run: VirtualRun[object]) -> None:
     if run.outcome in ("hung", "blocked"):
         chain.require_finished(
             run,
@@ -781,9 +991,11 @@ def check_first_success(
         observed=f"it returned {_short(run.value)}",
         hint="when no attempt is left, raise ExceptionGroup('every attempt failed', errors)",
     )
-    error = run.error
+
+
+def raises_a_group_of_every_error_in_input_order(chain: Chain, error: BaseException | None, count: int) -> None:
     leaves = leaf_exceptions(error) if isinstance(error, BaseExceptionGroup) else []
-    expected_messages = [f"item {number!r} failed" for number in range(len(all_fail))]
+    expected_messages = [f"item {number!r} failed" for number in range(count)]
     in_order = sorted(map(str, leaves)) == sorted(expected_messages)
     chain.require(
         isinstance(error, ExceptionGroup) and [str(e) for e in leaves] == expected_messages,
@@ -796,20 +1008,27 @@ def check_first_success(
             "and raise ExceptionGroup('every attempt failed', errors)"
         ),
     )
+
+
+def the_group_says_every_attempt_failed(chain: Chain, error: BaseException | None) -> None:
     chain.require(
         isinstance(error, ExceptionGroup) and error.message == "every attempt failed",
         "when every attempt fails, the ExceptionGroup's message is 'every attempt failed'",
         observed=f"its message is {getattr(error, 'message', None)!r}",
         hint="raise ExceptionGroup('every attempt failed', errors), as the statement says",
     )
+
+
+def raises_once_the_last_attempt_has_failed(chain: Chain, took: float, last: float) -> None:
     chain.require(
         _same(took, last),
         "it raises once the last attempt has failed",
         observed=f"it raised after {took:g} s; the last attempt failed after {last:g} s",
         hint="raise as soon as no attempt is pending, not before",
     )
-    chain.require_no_leftover_tasks(run, "first_success")
 
+
+def raises_value_error_without_attempts(chain: Chain, first_success: FirstSuccess) -> None:
     run = run_virtual(first_success, deadline=DEADLINE)
     chain.require(
         isinstance(run.error, ValueError),
@@ -821,14 +1040,6 @@ def check_first_success(
         ),
         hint="check `if not attempts:` first and raise ValueError: there is nothing to race",
     )
-
-
-def _attempt(work: Workload, number: int) -> Callable[[], Any]:
-    async def attempt() -> Any:
-        return await work(number)
-
-    attempt.__name__ = attempt.__qualname__ = f"attempt_{number}"
-    return attempt
 
 
 # ------------------------------------------------------------------ helpers
@@ -844,7 +1055,7 @@ def _same(a: float | None, b: float) -> bool:
     return a is not None and abs(a - b) < 1e-6
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     if isinstance(value, BaseException):
         return describe_error(value).splitlines()[0]
     if isinstance(value, list):
