@@ -13,6 +13,9 @@ made. The breaker's transitions are read from its ``breaker.state`` events
 ``protected`` and ``fetch_item`` are checked with a :class:`SpyBreaker` (so a mistake in
 the learner's ``CircuitBreaker`` does not cost these points twice) and, for ``fetch_item``,
 the course's HTTP service in-process.
+
+Each check is a scenario (a function that runs the learner's code and returns what it saw)
+plus named properties, each a function of that observation with its own hints.
 """
 
 from __future__ import annotations
@@ -21,16 +24,40 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from coursekit.chapters.circuit_breaker.analysis import breaker_transitions
 from coursekit.chapters.circuit_breaker.given import BreakerState, CircuitOpenError, UpstreamError
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import make, run_scenario, sleep_until
+from coursekit.events import Event
+from coursekit.scenario import Outcome, make, run_scenario, sleep_until, timed_call
 from coursekit.service import Faults, RateLimit, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
+
+# --------------------------------------------------------------------- the learner's subjects
+
+
+class Breaker(Protocol):
+    """What ``protected`` and ``fetch_item`` use of a breaker: ``await breaker.call(func, *args, **kwargs)``."""
+
+    async def call(self, func: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class CircuitBreakerLike(Breaker, Protocol):
+    """The learner's ``CircuitBreaker`` (made with the given constructor's keywords): ``call`` and ``state``."""
+
+    state: BreakerState
+
+
+AsyncFunction = Callable[..., Awaitable[Any]]
+# protected(breaker) -> decorator, and fetch_item(client, breaker, n): ``...`` for the arguments, as the learner
+# types the breaker as their own CircuitBreaker (the checks pass a SpyBreaker, a Breaker like it)
+Protected = Callable[..., Callable[[AsyncFunction], AsyncFunction]]
+FetchItem = Callable[..., Awaitable[Any]]
+
+# --------------------------------------------------------------------- stand-ins and timed calls
 
 
 class ServiceDown(Exception):
@@ -48,7 +75,9 @@ class Upstream:
 
     calls: list[float] = field(default_factory=list)
 
-    def make(self, fails: bool = False, duration: float = 0.0, error: Exception | None = None) -> Callable[[], Any]:
+    def make(
+        self, fails: bool = False, duration: float = 0.0, error: Exception | None = None
+    ) -> Callable[[], Awaitable[str]]:
         async def service_call() -> str:
             self.calls.append(asyncio.get_running_loop().time())
             if duration:
@@ -59,7 +88,7 @@ class Upstream:
 
         return service_call
 
-    def lookup(self) -> Callable[..., Any]:
+    def lookup(self) -> Callable[..., Awaitable[int]]:
         """An async function ``lookup(n, *, scale=1)`` that returns ``n * scale`` at once; each call is recorded."""
 
         async def lookup(n: int, *, scale: int = 1) -> int:
@@ -70,33 +99,42 @@ class Upstream:
 
 
 @dataclass
-class Outcome:
-    """What one ``breaker.call`` did: when it was asked, when it ended, whether the upstream was
-    called, and the result or the error."""
+class BreakerCall(Outcome):
+    """What one ``breaker.call`` did (an :class:`~coursekit.scenario.Outcome`), and whether the upstream
+    was called (``made``)."""
 
-    asked: float
-    ended: float | None = None
     made: bool = False
-    value: Any = None
-    error: BaseException | None = None
 
-    def describe(self) -> str:
-        what = f"raised {describe_error(self.error)}" if self.error is not None else f"returned {self.value!r}"
+    def describe(self, show: Callable[[Any], str] = repr) -> str:
         made = "the service was called" if self.made else "the service was not called"
-        return f"{what} at t={self.ended:g} ({made})"
+        return f"{super().describe(show)} ({made})"
 
 
-async def _call(breaker: Any, upstream: Upstream, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Outcome:
-    loop = asyncio.get_running_loop()
-    outcome = Outcome(loop.time())
+async def _call(breaker: Breaker, upstream: Upstream, func: AsyncFunction, *args: Any, **kwargs: Any) -> BreakerCall:
+    """``breaker.call(func, *args, **kwargs)``, timed; ``made`` if ``upstream`` was called meanwhile."""
     before = len(upstream.calls)
-    try:
-        outcome.value = await breaker.call(func, *args, **kwargs)
-    except Exception as error:  # noqa: BLE001  (every error is observed and reported)
-        outcome.error = error
-    outcome.ended = loop.time()
-    outcome.made = len(upstream.calls) > before
-    return outcome
+
+    async def through_the_breaker() -> Any:  # a `call` that raises before it awaits is recorded too
+        return await breaker.call(func, *args, **kwargs)
+
+    outcome = await timed_call(through_the_breaker())
+    return BreakerCall(outcome.asked, outcome.ended, outcome.value, outcome.error, made=len(upstream.calls) > before)
+
+
+async def _open_at(start: float, breaker: Breaker, upstream: Upstream, failures: int) -> float:
+    """At ``start``, ``failures`` failing calls one after the other (they open it); the loop's time after the last."""
+    await asyncio.sleep(start)
+    for _ in range(failures):
+        await _call(breaker, upstream, upstream.make(fails=True))
+    return asyncio.get_running_loop().time()
+
+
+async def _together(
+    breaker: Breaker, upstream: Upstream, funcs: list[Callable[[], Awaitable[str]]]
+) -> list[BreakerCall]:
+    """A call of each of ``funcs`` through ``breaker``, all started at once."""
+    tasks = [asyncio.create_task(_call(breaker, upstream, func)) for func in funcs]
+    return list(await asyncio.gather(*tasks))
 
 
 HANG_HINT = (
@@ -105,20 +143,19 @@ HANG_HINT = (
 )
 
 
-def _run(chain: Chain, main: Callable[[], Awaitable[Any]], deadline: float) -> Any:
-    run = run_scenario(chain, main, deadline=deadline, hang_hint=HANG_HINT)
-    return run.value, run
-
-
-def _state(breaker: Any) -> Any:
+def _state(breaker: Breaker) -> object:
     return getattr(breaker, "state", None)
 
 
-def _state_name(state: Any) -> str:
+def _state_name(state: object) -> str:
     return state.name if isinstance(state, BreakerState) else repr(state)
 
 
-def _require_rejected(chain: Chain, what: str, outcome: Outcome, *, wait_hint: str) -> None:
+# --------------------------------------------------------------------- properties several checks share
+
+
+def rejected_at_once_without_calling(chain: Chain, what: str, outcome: BreakerCall, *, wait_hint: str) -> None:
+    """``what`` is rejected: the service is not called, CircuitOpenError is raised, at once."""
     chain.require(
         not outcome.made,
         f"{what} is rejected without calling the service",
@@ -140,11 +177,11 @@ def _require_rejected(chain: Chain, what: str, outcome: Outcome, *, wait_hint: s
     )
 
 
-def _require_transitions(
-    chain: Chain, run: VirtualRun[Any], expected: list[tuple[str, str]], *, name: str | None = None, during: str = ""
+def every_transition_is_an_event(
+    chain: Chain, events: list[Event], expected: list[tuple[str, str]], *, name: str | None = None, during: str = ""
 ) -> None:
-    """The breaker.state events of ``run`` are ``expected``; ``during`` names the part of the scenario."""
-    seen = [(old, new) for _, old, new in breaker_transitions(run.events)]
+    """The breaker.state ``events`` are ``expected``; ``during`` names the part of the scenario."""
+    seen = [(old, new) for _, old, new in breaker_transitions(events)]
     chain.require(
         seen == expected,
         f"{during}every transition is an event, in order: " + ", ".join(f"{old} -> {new}" for old, new in expected),
@@ -154,7 +191,7 @@ def _require_transitions(
     )
     if name is None:
         return
-    named = breaker_transitions(run.events, name)
+    named = breaker_transitions(events, name)
     chain.require(
         len(named) == len(seen),
         f"every breaker.state event carries the breaker's name, {name!r}",
@@ -163,43 +200,70 @@ def _require_transitions(
     )
 
 
+def leaves_it(chain: Chain, prop: str, outcome: BreakerCall, state: object, expected: BreakerState, hint: str) -> None:
+    """``prop``: the call was made and left the breaker in state ``expected``."""
+    chain.require(
+        outcome.made and state is expected,
+        prop,
+        observed=f"that call {outcome.describe()}; then breaker.state is {_state_name(state)}",
+        hint=hint,
+    )
+
+
 # --------------------------------------------------------------------- CircuitBreaker
 
 
-@learner_facing
-def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float = 5.25) -> None:
-    """Calls one second apart: ``threshold - 1`` failures, a success, ``threshold - 1`` failures (still
-    closed: a success resets the count), then the ``threshold``-th consecutive failure: it is made and its
-    error reaches the caller, and it opens the breaker; the next call is rejected without being made."""
-    chain = Chain("CircuitBreaker")
-    breaker = make(
-        chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=60.0, name="items"
-    )
-    upstream = Upstream()
-    plan = [True] * (threshold - 1) + [False] + [True] * threshold + [False]
+@dataclass
+class Seen:
+    """What a breaker scenario saw: its calls through ``breaker.call`` in order, the breaker's state at the
+    moments the scenario looked, the times the upstream was called, and the run's events."""
 
-    async def main() -> list[Outcome]:
+    calls: list[BreakerCall]
+    states: list[object] = field(default_factory=list)
+    service_calls: list[float] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+def _observe(chain: Chain, main: Callable[[], Awaitable[Seen]], deadline: float) -> Seen:
+    """Run ``main`` on the virtual clock (it must finish); what it saw, with the run's events."""
+    run = run_scenario(chain, main, deadline=deadline, hang_hint=HANG_HINT)
+    seen = run.unwrap()
+    seen.events = run.events
+    return seen
+
+
+def _trips(chain: Chain, breaker: CircuitBreakerLike, plan: list[bool], start: float) -> Seen:
+    """From ``start``, calls one second apart, failing where ``plan`` says, else ``lookup(3, scale=2)``."""
+    upstream = Upstream()
+
+    async def main() -> Seen:
         await asyncio.sleep(start)
-        outcomes = []
+        calls = []
         for fails in plan:
             if fails:
-                outcomes.append(await _call(breaker, upstream, upstream.make(fails=True)))
+                calls.append(await _call(breaker, upstream, upstream.make(fails=True)))
             else:
-                outcomes.append(await _call(breaker, upstream, upstream.lookup(), 3, scale=2))
+                calls.append(await _call(breaker, upstream, upstream.lookup(), 3, scale=2))
             await asyncio.sleep(1.0)
-        return outcomes
+        return Seen(calls)
 
-    outcomes, run = _run(chain, main, start + 10 * len(plan))
+    return _observe(chain, main, start + 10 * len(plan))
+
+
+def a_failure_while_closed_reaches_its_caller(chain: Chain, seen: Seen, plan: list[bool]) -> None:
     number = plan.index(True) + 1
-    first = outcomes[number - 1]
+    first = seen.calls[number - 1]
     chain.require(
         first.made and isinstance(first.error, ServiceDown),
         "while closed, a failing call is made and its error reaches the caller unchanged",
         observed=f"call {number} {first.describe()}",
         hint="await func(*args, **kwargs) and re-raise what it raises (`raise`, not a new exception)",
     )
+
+
+def arguments_and_result_pass_through(chain: Chain, seen: Seen, threshold: int) -> None:
     number = threshold
-    success = outcomes[number - 1]
+    success = seen.calls[number - 1]
     chain.require(
         success.made and success.error is None and success.value == 6,
         f"call {number}, breaker.call(lookup, 3, scale=2), returns lookup(3, scale=2) == 6",
@@ -209,7 +273,10 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
         if isinstance(success.error, CircuitOpenError)
         else "pass every argument on, positional and keyword: await func(*args, **kwargs), and return its result",
     )
-    for number, outcome in enumerate(outcomes[: 2 * threshold - 1], 1):
+
+
+def calls_before_the_threshold_are_made(chain: Chain, seen: Seen, threshold: int) -> None:
+    for number, outcome in enumerate(seen.calls[: 2 * threshold - 1], 1):
         chain.require(
             outcome.made,
             f"call {number} (t={outcome.asked:g}) is made: "
@@ -220,7 +287,10 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
             if number > threshold
             else "open only when the count of consecutive failures reaches failure_threshold (>=, not before)",
         )
-    nth = outcomes[2 * threshold - 1]
+
+
+def the_failure_that_opens_it_reaches_its_caller(chain: Chain, seen: Seen, threshold: int) -> None:
+    nth = seen.calls[2 * threshold - 1]
     chain.require(
         nth.made and isinstance(nth.error, ServiceDown),
         f"failure {threshold} in a row (t={nth.asked:g}) is made, and its error reaches the caller",
@@ -230,7 +300,10 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
         if nth.made
         else "the threshold-th failure is recorded, not rejected: make the call, count its failure, then open",
     )
-    after = outcomes[-1]
+
+
+def the_call_after_it_is_rejected(chain: Chain, seen: Seen, threshold: int, state: object) -> None:
+    after = seen.calls[-1]
     what = f"the call after failure {threshold} in a row (t={after.asked:g})"
     if after.made:
         chain.fail(
@@ -239,47 +312,58 @@ def check_breaker_trips(breaker_class: Any, *, threshold: int = 3, start: float 
             hint="open the breaker when the count *reaches* failure_threshold (>=): gobreaker's "
             "`ConsecutiveFailures > 5` trips at the 6th failure, one late. And count every error that is an "
             "instance of self.counted (isinstance(error, self.counted): subclasses too; by default every Exception)"
-            if _state(breaker) is not BreakerState.OPEN
+            if state is not BreakerState.OPEN
             else "while open, raise CircuitOpenError before calling func",
         )
-    _require_rejected(chain, what, after, wait_hint="while open, raise before calling func")
+    rejected_at_once_without_calling(chain, what, after, wait_hint="while open, raise before calling func")
+
+
+def the_state_is_open(chain: Chain, state: object) -> None:
     chain.require(
-        _state(breaker) is BreakerState.OPEN,
+        state is BreakerState.OPEN,
         "the breaker's state is BreakerState.OPEN",
-        observed=f"breaker.state is {_state_name(_state(breaker))}",
+        observed=f"breaker.state is {_state_name(state)}",
         hint="use the given BreakerState enum",
     )
-    _require_transitions(chain, run, [("closed", "open")], name="items")
 
 
 @learner_facing
-def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float = 3.5) -> None:
-    """With ``counted=(ServiceDown,)``: ``2 * threshold`` calls raising another error (NotCounted) pass
-    their error through and do not open it; then ``threshold - 1`` ServiceDown failures, a NotCounted (a
-    success: the count goes back to 0), and ``threshold`` ServiceDown failures, which open it."""
+def check_breaker_trips(breaker_class: type[CircuitBreakerLike], *, threshold: int = 3, start: float = 5.25) -> None:
+    """Calls one second apart: ``threshold - 1`` failures, a success, ``threshold - 1`` failures (still
+    closed: a success resets the count), then the ``threshold``-th consecutive failure: it is made and its
+    error reaches the caller, and it opens the breaker; the next call is rejected without being made."""
     chain = Chain("CircuitBreaker")
     breaker = make(
-        chain,
-        breaker_class,
-        "CircuitBreaker",
-        failure_threshold=threshold,
-        recovery_timeout=60.0,
-        counted=(ServiceDown,),
+        chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=60.0, name="items"
     )
+    plan = [True] * (threshold - 1) + [False] + [True] * threshold + [False]
+    seen = _trips(chain, breaker, plan, start)
+    a_failure_while_closed_reaches_its_caller(chain, seen, plan)
+    arguments_and_result_pass_through(chain, seen, threshold)
+    calls_before_the_threshold_are_made(chain, seen, threshold)
+    the_failure_that_opens_it_reaches_its_caller(chain, seen, threshold)
+    the_call_after_it_is_rejected(chain, seen, threshold, _state(breaker))
+    the_state_is_open(chain, _state(breaker))
+    every_transition_is_an_event(chain, seen.events, [("closed", "open")], name="items")
+
+
+def _failing_calls(chain: Chain, breaker: CircuitBreakerLike, not_counted: list[bool], start: float) -> Seen:
+    """From ``start``, failing calls one after the other: NotCounted where ``not_counted`` says, else ServiceDown."""
     upstream = Upstream()
 
-    async def main() -> list[Outcome]:
+    async def main() -> Seen:
         await asyncio.sleep(start)
-        outcomes = []
-        for not_counted in plan:
-            error = NotCounted("404") if not_counted else None
-            outcomes.append(await _call(breaker, upstream, upstream.make(fails=True, error=error)))
-        return outcomes
+        calls = []
+        for other in not_counted:
+            error = NotCounted("404") if other else None
+            calls.append(await _call(breaker, upstream, upstream.make(fails=True, error=error)))
+        return Seen(calls)
 
-    plan = [True] * (2 * threshold) + [False] * (threshold - 1) + [True] + [False] * (threshold + 1)
-    reset = 3 * threshold  # the NotCounted call between the ServiceDown failures
-    outcomes, _ = _run(chain, main, start + 60)
-    for number, outcome in enumerate(outcomes[:-1], 1):
+    return _observe(chain, main, start + 60)
+
+
+def errors_not_counted_pass_and_reset(chain: Chain, seen: Seen, plan: list[bool], reset: int) -> None:
+    for number, outcome in enumerate(seen.calls[:-1], 1):
         after_reset = number > reset
         chain.require(
             outcome.made and outcome.error is not None,
@@ -298,103 +382,113 @@ def check_breaker_counts(breaker_class: Any, *, threshold: int = 2, start: float
             else "count only exceptions that are instances of self.counted (isinstance(error, self.counted)); "
             "let the others through without counting them",
         )
+
+
+def counted_failures_open_it(chain: Chain, seen: Seen, threshold: int) -> None:
     chain.require(
-        isinstance(outcomes[-1].error, CircuitOpenError) and not outcomes[-1].made,
+        isinstance(seen.calls[-1].error, CircuitOpenError) and not seen.calls[-1].made,
         f"after {threshold} ServiceDown failures in a row the next call is rejected",
-        observed=f"that call {outcomes[-1].describe()}",
+        observed=f"that call {seen.calls[-1].describe()}",
         hint="a counted exception is a failure: count it, and open at failure_threshold",
     )
 
 
-def _trip(breaker: Any, upstream: Upstream, failures: int) -> Callable[[], Awaitable[float]]:
-    async def trip() -> float:
-        for _ in range(failures):
-            await _call(breaker, upstream, upstream.make(fails=True))
-        return asyncio.get_running_loop().time()
+@learner_facing
+def check_breaker_counts(breaker_class: type[CircuitBreakerLike], *, threshold: int = 2, start: float = 3.5) -> None:
+    """With ``counted=(ServiceDown,)``: ``2 * threshold`` calls raising another error (NotCounted) pass
+    their error through and do not open it; then ``threshold - 1`` ServiceDown failures, a NotCounted (a
+    success: the count goes back to 0), and ``threshold`` ServiceDown failures, which open it."""
+    chain = Chain("CircuitBreaker")
+    breaker = make(
+        chain,
+        breaker_class,
+        "CircuitBreaker",
+        failure_threshold=threshold,
+        recovery_timeout=60.0,
+        counted=(ServiceDown,),
+    )
+    plan = [True] * (2 * threshold) + [False] * (threshold - 1) + [True] + [False] * (threshold + 1)
+    reset = 3 * threshold  # the NotCounted call between the ServiceDown failures
+    seen = _failing_calls(chain, breaker, plan, start)
+    errors_not_counted_pass_and_reset(chain, seen, plan, reset)
+    counted_failures_open_it(chain, seen, threshold)
 
-    return trip
+
+def _open_then_call(
+    chain: Chain, breaker: CircuitBreakerLike, offsets: tuple[float, ...], start: float, timeout: float
+) -> Seen:
+    """Opened at ``start`` by one failure; then a call at each of ``offsets`` after it opened."""
+    upstream = Upstream()
+
+    async def main() -> Seen:
+        opened = await _open_at(start, breaker, upstream, 1)
+        calls = []
+        for offset in offsets:
+            await sleep_until(opened + offset)
+            calls.append(await _call(breaker, upstream, upstream.make()))
+        return Seen(calls)
+
+    return _observe(chain, main, start + 10 * timeout + 10)
+
+
+def made_once_the_timeout_has_passed(
+    chain: Chain, what: str, outcome: BreakerCall, offset: float, timeout: float
+) -> None:
+    wall_clock = outcome.error is not None and isinstance(outcome.error, CircuitOpenError)
+    chain.require(
+        outcome.made and outcome.error is None and outcome.value == "ok",
+        f"{what} is made: the recovery timeout has passed"
+        + (" (at exactly opened_at + recovery_timeout, the wait is over)" if offset == timeout else ""),
+        observed=f"the call {outcome.describe()}",
+        hint="at opened_at + recovery_timeout the wait is over: compare with >=, not >"
+        if offset == timeout and wall_clock
+        else "measure on the loop's clock, asyncio.get_running_loop().time(): time.time() and "
+        "time.monotonic() are other clocks, and do not move with the loop's (virtual) time"
+        if wall_clock
+        else "when the wait is over, move to half open and make the call",
+    )
 
 
 @learner_facing
 def check_breaker_rejects_while_open(
-    breaker_class: Any, *, timeout: float = 30.0, epsilon: float = 0.25, start: float = 7.25
+    breaker_class: type[CircuitBreakerLike], *, timeout: float = 30.0, epsilon: float = 0.25, start: float = 7.25
 ) -> None:
     """Opened at ``start`` (one failure, threshold 1): calls at ``timeout / 2`` and ``timeout - epsilon``
     after it are rejected without being made; a call at ``timeout + epsilon`` is made; in a second run,
     a call at exactly ``timeout`` after it is made too (the wait is over)."""
     chain = Chain("CircuitBreaker")
-    for probes in ((timeout / 2, timeout - epsilon, timeout + epsilon), (timeout - epsilon, timeout)):
+    for offsets in ((timeout / 2, timeout - epsilon, timeout + epsilon), (timeout - epsilon, timeout)):
         breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout)
-        upstream = Upstream()
-
-        async def main(breaker: Any = breaker, upstream: Upstream = upstream, probes: Any = probes) -> Any:
-            await asyncio.sleep(start)
-            opened = await _trip(breaker, upstream, 1)()
-            outcomes = []
-            for offset in probes:
-                await sleep_until(opened + offset)
-                outcomes.append((offset, await _call(breaker, upstream, upstream.make())))
-            return opened, outcomes
-
-        (opened, outcomes), _ = _run(chain, main, start + 10 * timeout + 10)
-        for offset, outcome in outcomes:
+        seen = _open_then_call(chain, breaker, offsets, start, timeout)
+        for offset, outcome in zip(offsets, seen.calls, strict=True):
             what = f"a call at t={outcome.asked:g}, {offset:g} s after the breaker opened"
             if offset < timeout:
-                _require_rejected(
+                rejected_at_once_without_calling(
                     chain,
                     what,
                     outcome,
                     wait_hint="while open, reject every call until recovery_timeout seconds after it opened",
                 )
-                continue
-            wall_clock = outcome.error is not None and isinstance(outcome.error, CircuitOpenError)
-            chain.require(
-                outcome.made and outcome.error is None and outcome.value == "ok",
-                f"{what} is made: the recovery timeout has passed"
-                + (" (at exactly opened_at + recovery_timeout, the wait is over)" if offset == timeout else ""),
-                observed=f"the call {outcome.describe()}",
-                hint="at opened_at + recovery_timeout the wait is over: compare with >=, not >"
-                if offset == timeout and wall_clock
-                else "measure on the loop's clock, asyncio.get_running_loop().time(): time.time() and "
-                "time.monotonic() are other clocks, and do not move with the loop's (virtual) time"
-                if wall_clock
-                else "when the wait is over, move to half open and make the call",
-            )
+            else:
+                made_once_the_timeout_has_passed(chain, what, outcome, offset, timeout)
 
 
-def _concurrent(
-    breaker: Any, upstream: Upstream, funcs: list[Callable[[], Any]]
-) -> Callable[[], Awaitable[list[Outcome]]]:
-    async def together() -> list[Outcome]:
-        tasks = [asyncio.create_task(_call(breaker, upstream, func)) for func in funcs]
-        return list(await asyncio.gather(*tasks))
-
-    return together
-
-
-@learner_facing
-def check_breaker_half_open_limit(
-    breaker_class: Any, *, limit: int = 2, extra: int = 2, timeout: float = 10.0, start: float = 2.5
-) -> None:
-    """Opened at ``start``; at ``start + timeout``, ``limit + extra`` calls arrive at once, each taking 2 s:
-    exactly ``limit`` are made (trial calls); the other ``extra`` are rejected at once with CircuitOpenError."""
-    chain = Chain("CircuitBreaker")
-    breaker = make(
-        chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=limit
-    )
+def _half_open_burst(chain: Chain, breaker: CircuitBreakerLike, calls: int, start: float, timeout: float) -> Seen:
+    """Opened at ``start`` by one failure; at ``start + timeout``, ``calls`` calls of 2 s arrive at once."""
     upstream = Upstream()
 
-    async def main() -> list[Outcome]:
-        await asyncio.sleep(start)
-        opened = await _trip(breaker, upstream, 1)()
+    async def main() -> Seen:
+        opened = await _open_at(start, breaker, upstream, 1)
         await sleep_until(opened + timeout)
-        funcs = [upstream.make(duration=2.0) for _ in range(limit + extra)]
-        return await _concurrent(breaker, upstream, funcs)()
+        funcs = [upstream.make(duration=2.0) for _ in range(calls)]
+        return Seen(await _together(breaker, upstream, funcs), service_calls=upstream.calls)
 
-    outcomes, _ = _run(chain, main, start + 10 * timeout + 10)
-    made = [outcome for outcome in outcomes if outcome.made]
-    what = f"of {limit + extra} calls arriving together at t={start + timeout:g}, half open"
-    waited = [t for t in upstream.calls if t > start + timeout]
+    return _observe(chain, main, start + 10 * timeout + 10)
+
+
+def exactly_limit_trials_are_made(chain: Chain, seen: Seen, what: str, limit: int, since: float) -> None:
+    made = [outcome for outcome in seen.calls if outcome.made]
+    waited = [t for t in seen.service_calls if t > since]
     chain.require(
         len(made) == limit,
         f"{what}, exactly {limit} are made",
@@ -408,43 +502,60 @@ def check_breaker_half_open_limit(
         if len(made) > limit
         else "half open admits half_open_max_calls trial calls at once, not fewer",
     )
-    for outcome in outcomes:
-        if outcome.made:
-            continue
-        _require_rejected(
-            chain,
-            f"{what}, a call beyond the {limit} trial slots",
-            outcome,
-            wait_hint="reject the calls beyond the trial slots",
-        )
+
+
+def the_others_are_rejected(chain: Chain, calls: list[BreakerCall], what: str, limit: int, wait_hint: str) -> None:
+    for outcome in calls:
+        if not outcome.made:
+            rejected_at_once_without_calling(
+                chain, f"{what}, a call beyond the {limit} trial slots", outcome, wait_hint=wait_hint
+            )
 
 
 @learner_facing
-def check_breaker_reopens(
-    breaker_class: Any, *, threshold: int = 2, timeout: float = 10.0, epsilon: float = 0.25, start: float = 4.75
+def check_breaker_half_open_limit(
+    breaker_class: type[CircuitBreakerLike],
+    *,
+    limit: int = 2,
+    extra: int = 2,
+    timeout: float = 10.0,
+    start: float = 2.5,
 ) -> None:
-    """Opened at ``start`` by ``threshold`` failures; the trial call at ``start + timeout`` fails after 1 s:
-    the breaker opens again at once (one trial failure is enough, whatever the threshold), with a fresh
-    timer: a call ``timeout - epsilon`` after that failure is rejected (the old timer would have let it
-    through), one ``timeout + epsilon`` after it is made."""
+    """Opened at ``start``; at ``start + timeout``, ``limit + extra`` calls arrive at once, each taking 2 s:
+    exactly ``limit`` are made (trial calls); the other ``extra`` are rejected at once with CircuitOpenError."""
     chain = Chain("CircuitBreaker")
-    breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=timeout)
+    breaker = make(
+        chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=limit
+    )
+    seen = _half_open_burst(chain, breaker, limit + extra, start, timeout)
+    what = f"of {limit + extra} calls arriving together at t={start + timeout:g}, half open"
+    exactly_limit_trials_are_made(chain, seen, what, limit, start + timeout)
+    the_others_are_rejected(chain, seen.calls, what, limit, "reject the calls beyond the trial slots")
+
+
+def _failed_trial(
+    chain: Chain, breaker: CircuitBreakerLike, threshold: int, start: float, timeout: float, epsilon: float
+) -> Seen:
+    """Opened at ``start``; a trial failing after 1 s at ``start + timeout`` (the state right after it); then
+    calls ``timeout - epsilon`` and ``timeout + epsilon`` after that failure."""
     upstream = Upstream()
 
-    async def main() -> tuple[Outcome, Any, list[Outcome]]:
-        await asyncio.sleep(start)
-        opened = await _trip(breaker, upstream, threshold)()
+    async def main() -> Seen:
+        opened = await _open_at(start, breaker, upstream, threshold)
         await sleep_until(opened + timeout)
         trial = await _call(breaker, upstream, upstream.make(fails=True, duration=1.0))
         state = _state(breaker)
-        later = []
+        calls = [trial]
         for offset in (timeout - epsilon, timeout + epsilon):
             await sleep_until(trial.asked + 1.0 + offset)
-            later.append(await _call(breaker, upstream, upstream.make()))
-        return trial, state, later
+            calls.append(await _call(breaker, upstream, upstream.make()))
+        return Seen(calls, [state])
 
-    (trial, state, later), run = _run(chain, main, start + 10 * timeout + 10)
-    what = f"the trial call at t={start + timeout:g}"
+    return _observe(chain, main, start + 10 * timeout + 10)
+
+
+def a_failed_trial_reopens_it_at_once(chain: Chain, seen: Seen, what: str) -> None:
+    trial, state = seen.calls[0], seen.states[0]
     chain.require(
         trial.made and isinstance(trial.error, ServiceDown),
         f"{what} is made, and its error reaches the caller",
@@ -458,9 +569,12 @@ def check_breaker_reopens(
         hint="any failure of a trial call reopens the breaker at once, whatever failure_threshold says: "
         "the threshold counts failures while closed only",
     )
+
+
+def reopening_starts_a_fresh_timer(chain: Chain, seen: Seen, timeout: float, epsilon: float) -> None:
+    trial, early, late = seen.calls
     failed_at = trial.ended or 0.0
-    early, late = later
-    _require_rejected(
+    rejected_at_once_without_calling(
         chain,
         f"a call at t={early.asked:g}, {timeout - epsilon:g} s after the trial failed",
         early,
@@ -472,9 +586,29 @@ def check_breaker_reopens(
         observed=f"the call {late.describe()}",
         hint="after the fresh timer runs out, half open again: make the call",
     )
-    _require_transitions(
+
+
+@learner_facing
+def check_breaker_reopens(
+    breaker_class: type[CircuitBreakerLike],
+    *,
+    threshold: int = 2,
+    timeout: float = 10.0,
+    epsilon: float = 0.25,
+    start: float = 4.75,
+) -> None:
+    """Opened at ``start`` by ``threshold`` failures; the trial call at ``start + timeout`` fails after 1 s:
+    the breaker opens again at once (one trial failure is enough, whatever the threshold), with a fresh
+    timer: a call ``timeout - epsilon`` after that failure is rejected (the old timer would have let it
+    through), one ``timeout + epsilon`` after it is made."""
+    chain = Chain("CircuitBreaker")
+    breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=timeout)
+    seen = _failed_trial(chain, breaker, threshold, start, timeout, epsilon)
+    a_failed_trial_reopens_it_at_once(chain, seen, f"the trial call at t={start + timeout:g}")
+    reopening_starts_a_fresh_timer(chain, seen, timeout, epsilon)
+    every_transition_is_an_event(
         chain,
-        run,
+        seen.events,
         [
             ("closed", "open"),
             ("open", "half_open"),
@@ -485,40 +619,28 @@ def check_breaker_reopens(
     )
 
 
-@learner_facing
-def check_breaker_closes(
-    breaker_class: Any, *, limit: int = 3, threshold: int = 2, timeout: float = 5.0, start: float = 1.5
-) -> None:
-    """Opened at ``start``; from ``start + timeout``, ``limit`` trial calls one after the other, 1 s each,
-    all succeed: half open until the ``limit``-th, closed after it. The counts start again from 0:
-    ``threshold - 1`` failures leave it closed, one more opens it."""
-    chain = Chain("CircuitBreaker")
-    breaker = make(
-        chain,
-        breaker_class,
-        "CircuitBreaker",
-        failure_threshold=threshold,
-        recovery_timeout=timeout,
-        half_open_max_calls=limit,
-    )
+def _trials_then_failures(
+    chain: Chain, breaker: CircuitBreakerLike, limit: int, threshold: int, start: float, timeout: float
+) -> Seen:
+    """Opened at ``start``; from ``start + timeout``, ``limit`` trials of 1 s that succeed, then ``threshold``
+    failures, one after the other; the state after each call."""
     upstream = Upstream()
 
-    async def main() -> tuple[list[tuple[Outcome, Any]], list[tuple[Outcome, Any]]]:
-        await asyncio.sleep(start)
-        opened = await _trip(breaker, upstream, threshold)()
+    async def main() -> Seen:
+        opened = await _open_at(start, breaker, upstream, threshold)
         await sleep_until(opened + timeout)
-        trials = []
-        for _ in range(limit):
-            outcome = await _call(breaker, upstream, upstream.make(duration=1.0))
-            trials.append((outcome, _state(breaker)))
-        failures = []
-        for _ in range(threshold):
-            outcome = await _call(breaker, upstream, upstream.make(fails=True))
-            failures.append((outcome, _state(breaker)))
-        return trials, failures
+        seen = Seen([])
+        for fails, duration, count in ((False, 1.0, limit), (True, 0.0, threshold)):
+            for _ in range(count):
+                seen.calls.append(await _call(breaker, upstream, upstream.make(fails=fails, duration=duration)))
+                seen.states.append(_state(breaker))
+        return seen
 
-    (trials, failures), run = _run(chain, main, start + 10 * timeout + 10 * limit + 10)
-    for number, (outcome, state) in enumerate(trials, 1):
+    return _observe(chain, main, start + 10 * timeout + 10 * limit + 10)
+
+
+def closes_after_limit_successful_trials(chain: Chain, seen: Seen, limit: int) -> None:
+    for number, (outcome, state) in enumerate(zip(seen.calls[:limit], seen.states[:limit], strict=True), 1):
         expected = BreakerState.CLOSED if number == limit else BreakerState.HALF_OPEN
         chain.require(
             outcome.made and outcome.value == "ok",
@@ -535,53 +657,95 @@ def check_breaker_closes(
             if expected is BreakerState.HALF_OPEN
             else "count the successful trials; at half_open_max_calls, close",
         )
-    for number, (outcome, state) in enumerate(failures, 1):
+
+
+def closing_resets_the_counts(chain: Chain, seen: Seen, limit: int, threshold: int) -> None:
+    for number, (outcome, state) in enumerate(zip(seen.calls[limit:], seen.states[limit:], strict=True), 1):
         expected = BreakerState.OPEN if number == threshold else BreakerState.CLOSED
-        chain.require(
-            outcome.made and state is expected,
+        leaves_it(
+            chain,
             f"closed again, failure {number} of {threshold} in a row leaves it {expected.name}",
-            observed=f"that call {outcome.describe()}; then breaker.state is {_state_name(state)}",
-            hint="closing resets the counts: set the consecutive failures (and the trial counts) back to 0",
+            outcome,
+            state,
+            expected,
+            "closing resets the counts: set the consecutive failures (and the trial counts) back to 0",
         )
-    _require_transitions(
-        chain, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed"), ("closed", "open")]
-    )
 
 
 @learner_facing
-def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
-    """``CircuitBreaker()``, the given constructor's defaults: calls one second apart, 4 failures leave it
-    closed, the 5th opens it; a call 29.75 s after it opened is rejected, one at exactly 30 s is a trial
-    call that succeeds and closes it (one trial); every event is named ``"breaker"``."""
+def check_breaker_closes(
+    breaker_class: type[CircuitBreakerLike],
+    *,
+    limit: int = 3,
+    threshold: int = 2,
+    timeout: float = 5.0,
+    start: float = 1.5,
+) -> None:
+    """Opened at ``start``; from ``start + timeout``, ``limit`` trial calls one after the other, 1 s each,
+    all succeed: half open until the ``limit``-th, closed after it. The counts start again from 0:
+    ``threshold - 1`` failures leave it closed, one more opens it."""
     chain = Chain("CircuitBreaker")
-    breaker = make(chain, breaker_class, "CircuitBreaker")
+    breaker = make(
+        chain,
+        breaker_class,
+        "CircuitBreaker",
+        failure_threshold=threshold,
+        recovery_timeout=timeout,
+        half_open_max_calls=limit,
+    )
+    seen = _trials_then_failures(chain, breaker, limit, threshold, start, timeout)
+    closes_after_limit_successful_trials(chain, seen, limit)
+    closing_resets_the_counts(chain, seen, limit, threshold)
+    every_transition_is_an_event(
+        chain, seen.events, [("closed", "open"), ("open", "half_open"), ("half_open", "closed"), ("closed", "open")]
+    )
+
+
+KEEP_THE_DEFAULTS = (
+    "keep the given constructor and its defaults: failure_threshold=5, recovery_timeout=30.0, "
+    "half_open_max_calls=1, counted=(Exception,), name='breaker'"
+)
+
+
+def _with_defaults(chain: Chain, breaker: CircuitBreakerLike, start: float) -> Seen:
+    """From ``start``, 5 failures one second apart (the state after each); calls 29.75 s and 30 s after
+    the last failure (the state after the second)."""
     upstream = Upstream()
 
-    async def main() -> tuple[list[tuple[Outcome, Any]], Outcome, Outcome, Any]:
+    async def main() -> Seen:
         await asyncio.sleep(start)
-        failures = []
+        seen = Seen([])
         for _ in range(5):
-            failures.append((await _call(breaker, upstream, upstream.make(fails=True)), _state(breaker)))
+            seen.calls.append(await _call(breaker, upstream, upstream.make(fails=True)))
+            seen.states.append(_state(breaker))
             await asyncio.sleep(1.0)
-        opened = failures[-1][0].ended or 0.0
-        await sleep_until(opened + 29.75)
-        early = await _call(breaker, upstream, upstream.make())
-        await sleep_until(opened + 30.0)
-        trial = await _call(breaker, upstream, upstream.make())
-        return failures, early, trial, _state(breaker)
+        opened = seen.calls[-1].ended or 0.0
+        for offset in (29.75, 30.0):
+            await sleep_until(opened + offset)
+            seen.calls.append(await _call(breaker, upstream, upstream.make()))
+        seen.states.append(_state(breaker))
+        return seen
 
-    (failures, early, trial, state), run = _run(chain, main, start + 120)
-    for number, (outcome, after) in enumerate(failures, 1):
+    return _observe(chain, main, start + 120)
+
+
+def failure_threshold_defaults_to_5(chain: Chain, seen: Seen) -> None:
+    for number, (outcome, after) in enumerate(zip(seen.calls[:5], seen.states[:5], strict=True), 1):
         expected = BreakerState.OPEN if number == 5 else BreakerState.CLOSED
-        chain.require(
-            outcome.made and after is expected,
+        leaves_it(
+            chain,
             f"failure {number} in a row is made and leaves it {expected.name} (failure_threshold defaults to 5)",
-            observed=f"that call {outcome.describe()}; then breaker.state is {_state_name(after)}",
-            hint="keep the given constructor and its defaults: failure_threshold=5, recovery_timeout=30.0, "
-            "half_open_max_calls=1, counted=(Exception,), name='breaker'",
+            outcome,
+            after,
+            expected,
+            KEEP_THE_DEFAULTS,
         )
-    opened = failures[-1][0].ended or 0.0
-    _require_rejected(
+
+
+def recovery_timeout_defaults_to_30_and_one_trial_closes(chain: Chain, seen: Seen) -> None:
+    early, trial, state = seen.calls[5], seen.calls[6], seen.states[5]
+    opened = seen.calls[4].ended or 0.0
+    rejected_at_once_without_calling(
         chain,
         f"a call at t={early.asked:g}, 29.75 s after it opened at t={opened:g},",
         early,
@@ -593,17 +757,107 @@ def check_breaker_defaults(breaker_class: Any, *, start: float = 2.75) -> None:
         f"a call at t={trial.asked:g}, 30 s after it opened (recovery_timeout defaults to 30.0), "
         "is made, and its success closes the breaker (half_open_max_calls defaults to 1)",
         observed=f"the call {trial.describe()}; then breaker.state is {_state_name(state)}",
-        hint="keep the given constructor and its defaults: failure_threshold=5, recovery_timeout=30.0, "
-        "half_open_max_calls=1, counted=(Exception,), name='breaker'",
+        hint=KEEP_THE_DEFAULTS,
     )
-    _require_transitions(
-        chain, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], name="breaker"
+
+
+@learner_facing
+def check_breaker_defaults(breaker_class: type[CircuitBreakerLike], *, start: float = 2.75) -> None:
+    """``CircuitBreaker()``, the given constructor's defaults: calls one second apart, 4 failures leave it
+    closed, the 5th opens it; a call 29.75 s after it opened is rejected, one at exactly 30 s is a trial
+    call that succeeds and closes it (one trial); every event is named ``"breaker"``."""
+    chain = Chain("CircuitBreaker")
+    breaker = make(chain, breaker_class, "CircuitBreaker")
+    seen = _with_defaults(chain, breaker, start)
+    failure_threshold_defaults_to_5(chain, seen)
+    recovery_timeout_defaults_to_30_and_one_trial_closes(chain, seen)
+    every_transition_is_an_event(
+        chain, seen.events, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], name="breaker"
+    )
+
+
+@dataclass
+class TrialOutcomes:
+    """What check_breaker_trial_outcomes saw: two trials one after the other, each with the state after it;
+    then a burst of calls at ``burst_at``, and the state 1.5 s later."""
+
+    first: BreakerCall
+    first_state: object
+    second: BreakerCall
+    second_state: object
+    burst_at: float
+    burst: list[BreakerCall]
+    mid_state: object
+
+
+def _trial_outcomes(
+    chain: Chain, breaker: CircuitBreakerLike, limit: int, start: float, timeout: float
+) -> TrialOutcomes:
+    """Opened at ``start``; a trial that succeeds, one that raises NotCounted, then ``limit + 1`` calls at once."""
+    upstream = Upstream()
+    durations = [1.0] * (limit - 2) + [3.0] * 3
+
+    async def main() -> TrialOutcomes:
+        opened = await _open_at(start, breaker, upstream, 1)
+        await sleep_until(opened + timeout)
+        first = await _call(breaker, upstream, upstream.make(duration=1.0))
+        first_state = _state(breaker)
+        second = await _call(breaker, upstream, upstream.make(fails=True, duration=1.0, error=NotCounted("404")))
+        second_state = _state(breaker)
+        burst_at = asyncio.get_running_loop().time()
+        tasks = [asyncio.create_task(_call(breaker, upstream, upstream.make(duration=d))) for d in durations]
+        await asyncio.sleep(1.5)
+        mid_state = _state(breaker)
+        burst = list(await asyncio.gather(*tasks))
+        return TrialOutcomes(first, first_state, second, second_state, burst_at, burst, mid_state)
+
+    return run_scenario(chain, main, deadline=start + 10 * timeout + 60, hang_hint=HANG_HINT).unwrap()
+
+
+def a_not_counted_trial_error_is_no_failure(chain: Chain, seen: TrialOutcomes, limit: int) -> None:
+    first, second = seen.first, seen.second
+    chain.require(
+        first.made and first.value == "ok" and seen.first_state is BreakerState.HALF_OPEN,
+        f"trial call 1 (t={first.asked:g}) is made and succeeds; 1 successful trial of {limit}: still HALF_OPEN",
+        observed=f"the call {first.describe()}; then breaker.state is {_state_name(seen.first_state)}",
+        hint="once the recovery timeout has passed, make the trial call; close only after half_open_max_calls "
+        "successful trials",
+    )
+    chain.require(
+        second.made and isinstance(second.error, NotCounted) and seen.second_state is BreakerState.HALF_OPEN,
+        f"trial call 2 (t={second.asked:g}) is made, its NotCounted error reaches the caller, and "
+        f"the breaker stays HALF_OPEN (2 successful trials of {limit})",
+        observed=f"the call {second.describe()}; then breaker.state is {_state_name(seen.second_state)}",
+        hint="an error that is not counted is not a failure, in half open too: re-raise it, don't reopen",
+    )
+
+
+def every_ended_trial_frees_its_slot(chain: Chain, seen: TrialOutcomes, what: str, limit: int) -> None:
+    made = [outcome for outcome in seen.burst if outcome.made]
+    chain.require(
+        len(made) == limit,
+        f"{what}, exactly {limit} are made: every trial that ended freed its slot",
+        observed=f"{len(made)} were made",
+        hint="free a trial's slot exactly once when it ends, whether it succeeded, failed, or raised an error "
+        "that is not counted (self.trials -= 1 on every way out)"
+        if len(made) < limit
+        else "free a trial's slot once, not more: a freed slot that was never taken lets extra trials through",
+    )
+
+
+def a_not_counted_trial_is_a_success(chain: Chain, seen: TrialOutcomes, what: str, limit: int) -> None:
+    chain.require(
+        seen.mid_state is BreakerState.CLOSED,
+        f"{what}: at t={seen.burst_at + 1.5:g}, when the {limit - 2} call(s) of 1 s have succeeded, {limit} trials "
+        "have succeeded (the NotCounted one included: the service did answer), and the breaker is CLOSED",
+        observed=f"breaker.state is {_state_name(seen.mid_state)}",
+        hint="an error that is not counted counts as a success, for a trial too: count it among the successful trials",
     )
 
 
 @learner_facing
 def check_breaker_trial_outcomes(
-    breaker_class: Any, *, limit: int = 3, timeout: float = 10.0, start: float = 6.5
+    breaker_class: type[CircuitBreakerLike], *, limit: int = 3, timeout: float = 10.0, start: float = 6.5
 ) -> None:
     """With ``counted=(ServiceDown,)``, opened at ``start``; from ``start + timeout``, one after the other: a
     trial call that succeeds, a trial call that raises NotCounted (its error reaches the caller; it is a
@@ -620,91 +874,36 @@ def check_breaker_trial_outcomes(
         half_open_max_calls=limit,
         counted=(ServiceDown,),
     )
-    upstream = Upstream()
-    durations = [1.0] * (limit - 2) + [3.0] * 3
-
-    async def main() -> Any:
-        await asyncio.sleep(start)
-        opened = await _trip(breaker, upstream, 1)()
-        await sleep_until(opened + timeout)
-        first = await _call(breaker, upstream, upstream.make(duration=1.0))
-        first_state = _state(breaker)
-        second = await _call(breaker, upstream, upstream.make(fails=True, duration=1.0, error=NotCounted("404")))
-        second_state = _state(breaker)
-        burst_at = asyncio.get_running_loop().time()
-        tasks = [asyncio.create_task(_call(breaker, upstream, upstream.make(duration=d))) for d in durations]
-        await asyncio.sleep(1.5)
-        mid_state = _state(breaker)
-        burst = list(await asyncio.gather(*tasks))
-        return first, first_state, second, second_state, burst_at, burst, mid_state
-
-    (first, first_state, second, second_state, burst_at, burst, mid_state), _ = _run(
-        chain, main, start + 10 * timeout + 60
-    )
-    chain.require(
-        first.made and first.value == "ok" and first_state is BreakerState.HALF_OPEN,
-        f"trial call 1 (t={first.asked:g}) is made and succeeds; 1 successful trial of {limit}: still HALF_OPEN",
-        observed=f"the call {first.describe()}; then breaker.state is {_state_name(first_state)}",
-        hint="once the recovery timeout has passed, make the trial call; close only after half_open_max_calls "
-        "successful trials",
-    )
-    chain.require(
-        second.made and isinstance(second.error, NotCounted) and second_state is BreakerState.HALF_OPEN,
-        f"trial call 2 (t={second.asked:g}) is made, its NotCounted error reaches the caller, and "
-        f"the breaker stays HALF_OPEN (2 successful trials of {limit})",
-        observed=f"the call {second.describe()}; then breaker.state is {_state_name(second_state)}",
-        hint="an error that is not counted is not a failure, in half open too: re-raise it, don't reopen",
-    )
-    made = [outcome for outcome in burst if outcome.made]
+    seen = _trial_outcomes(chain, breaker, limit, start, timeout)
+    a_not_counted_trial_error_is_no_failure(chain, seen, limit)
     what = (
         f"after a trial that succeeded and a trial that raised NotCounted, of {limit + 1} calls "
-        f"arriving together at t={burst_at:g}"
+        f"arriving together at t={seen.burst_at:g}"
     )
-    chain.require(
-        len(made) == limit,
-        f"{what}, exactly {limit} are made: every trial that ended freed its slot",
-        observed=f"{len(made)} were made",
-        hint="free a trial's slot exactly once when it ends, whether it succeeded, failed, or raised an error "
-        "that is not counted (self.trials -= 1 on every way out)"
-        if len(made) < limit
-        else "free a trial's slot once, not more: a freed slot that was never taken lets extra trials through",
-    )
-    for outcome in burst:
-        if not outcome.made:
-            _require_rejected(
-                chain, f"{what}, a call beyond the {limit} trial slots", outcome, wait_hint="reject it at once"
-            )
-    chain.require(
-        mid_state is BreakerState.CLOSED,
-        f"{what}: at t={burst_at + 1.5:g}, when the {limit - 2} call(s) of 1 s have succeeded, {limit} trials "
-        "have succeeded (the NotCounted one included: the service did answer), and the breaker is CLOSED",
-        observed=f"breaker.state is {_state_name(mid_state)}",
-        hint="an error that is not counted counts as a success, for a trial too: count it among the successful trials",
-    )
+    every_ended_trial_frees_its_slot(chain, seen, what, limit)
+    the_others_are_rejected(chain, seen.burst, what, limit, "reject it at once")
+    a_not_counted_trial_is_a_success(chain, seen, what, limit)
 
 
-@learner_facing
-def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start: float = 4.25) -> None:
-    """Calls that end after the period that made them change nothing. Run 1 (threshold 2): three calls made
-    together while closed fail after 1, 2 and 4 s; the second opens the breaker; the third fails while it is
-    open, and the timer still runs from the opening: a call ``timeout`` s after it is made. Runs 2 and 3
-    (threshold 1, two trial slots): opened at ``start``; at ``start + timeout`` trial A fails after 1 s
-    (reopens) while trial B takes ``timeout + 3`` s; ``timeout`` s after A failed, trial C (4 s) starts; B
-    ends during C, succeeding (run 2) or failing (run 3): B belongs to the earlier half-open period, so after
-    C has succeeded the breaker is still HALF_OPEN (1 successful trial of 2)."""
-    chain = Chain("CircuitBreaker")
-    breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=2, recovery_timeout=timeout)
+def _late_failures_while_open(chain: Chain, breaker: CircuitBreakerLike, start: float, timeout: float) -> Seen:
+    """Run 1: at ``start``, three calls together failing after 1, 2 and 4 s; a call ``timeout`` s after
+    the second failed."""
     upstream = Upstream()
 
-    async def closed_run() -> tuple[list[Outcome], Outcome]:
+    async def main() -> Seen:
         await asyncio.sleep(start)
         together = [upstream.make(fails=True, duration=d) for d in (1.0, 2.0, 4.0)]
-        outcomes = await _concurrent(breaker, upstream, together)()
+        calls = await _together(breaker, upstream, together)
         await sleep_until(start + 2.0 + timeout)
-        return outcomes, await _call(breaker, upstream, upstream.make())
+        return Seen([*calls, await _call(breaker, upstream, upstream.make())])
 
-    (outcomes, later), run = _run(chain, closed_run, start + 10 * timeout + 60)
-    what = f"run 1 (failure_threshold=2): three calls made together at t={start:g} fail after 1, 2, 4 s"
+    return _observe(chain, main, start + 10 * timeout + 60)
+
+
+def a_late_failure_while_open_changes_nothing(
+    chain: Chain, seen: Seen, what: str, start: float, timeout: float
+) -> None:
+    *outcomes, later = seen.calls
     chain.require(
         all(outcome.made and isinstance(outcome.error, ServiceDown) for outcome in outcomes),
         f"{what}: all three are made and their errors reach their callers",
@@ -719,61 +918,88 @@ def check_breaker_late_calls(breaker_class: Any, *, timeout: float = 10.0, start
         hint="a call made while closed that fails after the breaker has opened is not counted: count a failure "
         "only while the state is still CLOSED (it must not reopen the breaker nor restart its timer)",
     )
-    _require_transitions(
-        chain, run, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], during=f"{what}: "
+
+
+def _late_trial(chain: Chain, breaker: CircuitBreakerLike, late_fails: bool, start: float, timeout: float) -> Seen:
+    """Runs 2 and 3: opened at ``start``; at ``start + timeout`` trial A fails after 1 s while trial B takes
+    ``timeout + 3`` s (failing if ``late_fails``); ``timeout`` s after A failed, trial C of 4 s. Calls A, B,
+    C; the state after C."""
+    upstream = Upstream()
+
+    async def main() -> Seen:
+        opened = await _open_at(start, breaker, upstream, 1)
+        await sleep_until(opened + timeout)
+        a = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=True, duration=1.0)))
+        b = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=late_fails, duration=timeout + 3)))
+        first = await a
+        await sleep_until((first.ended or 0.0) + timeout)
+        c = await _call(breaker, upstream, upstream.make(duration=4.0))
+        state = _state(breaker)
+        return Seen([first, await b, c], [state])
+
+    return _observe(chain, main, start + 10 * timeout + 60)
+
+
+def a_late_trial_changes_nothing(chain: Chain, seen: Seen, what: str, late_fails: bool) -> None:
+    a, b, c = seen.calls
+    chain.require(
+        a.made and isinstance(a.error, ServiceDown) and b.made and c.made and c.value == "ok",
+        f"{what}: A, B and C are made, and each caller gets its call's result or error",
+        observed=f"A {a.describe()}; B {b.describe()}; C {c.describe()}",
+        hint="half open admits half_open_max_calls trial calls at once; a failed trial reopens the breaker",
+    )
+    chain.require(
+        (isinstance(b.error, ServiceDown) if late_fails else b.value == "ok"),
+        f"{what}: B's {'error' if late_fails else 'result'} reaches its caller",
+        observed=f"B {b.describe()}",
+        hint="return the call's result, re-raise its error, whatever the breaker's state is by then",
+    )
+    chain.require(
+        seen.states[0] is BreakerState.HALF_OPEN,
+        f"{what}: B belongs to the earlier period and changes nothing; after C succeeded, the breaker is "
+        "HALF_OPEN (1 successful trial of 2)",
+        observed=f"breaker.state is {_state_name(seen.states[0])}",
+        hint="remember which half-open period admitted a trial (e.g. the opened_at it was made under); when "
+        "it ends in another period (or state), count neither its success nor its failure, and don't free "
+        "a slot of the current period",
+    )
+
+
+@learner_facing
+def check_breaker_late_calls(
+    breaker_class: type[CircuitBreakerLike], *, timeout: float = 10.0, start: float = 4.25
+) -> None:
+    """Calls that end after the period that made them change nothing. Run 1 (threshold 2): three calls made
+    together while closed fail after 1, 2 and 4 s; the second opens the breaker; the third fails while it is
+    open, and the timer still runs from the opening: a call ``timeout`` s after it is made. Runs 2 and 3
+    (threshold 1, two trial slots): opened at ``start``; at ``start + timeout`` trial A fails after 1 s
+    (reopens) while trial B takes ``timeout + 3`` s; ``timeout`` s after A failed, trial C (4 s) starts; B
+    ends during C, succeeding (run 2) or failing (run 3): B belongs to the earlier half-open period, so after
+    C has succeeded the breaker is still HALF_OPEN (1 successful trial of 2)."""
+    chain = Chain("CircuitBreaker")
+    breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=2, recovery_timeout=timeout)
+    seen = _late_failures_while_open(chain, breaker, start, timeout)
+    what = f"run 1 (failure_threshold=2): three calls made together at t={start:g} fail after 1, 2, 4 s"
+    a_late_failure_while_open_changes_nothing(chain, seen, what, start, timeout)
+    every_transition_is_an_event(
+        chain, seen.events, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], during=f"{what}: "
     )
     for late_fails in (False, True):
-        number = 3 if late_fails else 2
         breaker = make(
             chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=2
         )
-        upstream = Upstream()
-
-        async def half_open_run(
-            breaker: Any = breaker, upstream: Upstream = upstream, late_fails: bool = late_fails
-        ) -> Any:
-            await asyncio.sleep(start)
-            opened = await _trip(breaker, upstream, 1)()
-            await sleep_until(opened + timeout)
-            a = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=True, duration=1.0)))
-            b = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=late_fails, duration=timeout + 3)))
-            first = await a
-            await sleep_until((first.ended or 0.0) + timeout)
-            c = await _call(breaker, upstream, upstream.make(duration=4.0))
-            state = _state(breaker)
-            return first, await b, c, state
-
-        (a, b, c, state), run = _run(chain, half_open_run, start + 10 * timeout + 60)
+        seen = _late_trial(chain, breaker, late_fails, start, timeout)
+        a, b, c = seen.calls
         what = (
-            f"run {number} (failure_threshold=1, half_open_max_calls=2): trial A fails at "
+            f"run {3 if late_fails else 2} (failure_threshold=1, half_open_max_calls=2): trial A fails at "
             f"t={a.ended:g} and reopens the breaker; trial B, made at t={b.asked:g}, "
             f"{'fails' if late_fails else 'succeeds'} at t={b.ended:g}, during trial C of the next half-open "
             f"period (t={c.asked:g} to t={c.ended:g})"
         )
-        chain.require(
-            a.made and isinstance(a.error, ServiceDown) and b.made and c.made and c.value == "ok",
-            f"{what}: A, B and C are made, and each caller gets its call's result or error",
-            observed=f"A {a.describe()}; B {b.describe()}; C {c.describe()}",
-            hint="half open admits half_open_max_calls trial calls at once; a failed trial reopens the breaker",
-        )
-        chain.require(
-            (isinstance(b.error, ServiceDown) if late_fails else b.value == "ok"),
-            f"{what}: B's {'error' if late_fails else 'result'} reaches its caller",
-            observed=f"B {b.describe()}",
-            hint="return the call's result, re-raise its error, whatever the breaker's state is by then",
-        )
-        chain.require(
-            state is BreakerState.HALF_OPEN,
-            f"{what}: B belongs to the earlier period and changes nothing; after C succeeded, the breaker is "
-            "HALF_OPEN (1 successful trial of 2)",
-            observed=f"breaker.state is {_state_name(state)}",
-            hint="remember which half-open period admitted a trial (e.g. the opened_at it was made under); when "
-            "it ends in another period (or state), count neither its success nor its failure, and don't free "
-            "a slot of the current period",
-        )
-        _require_transitions(
+        a_late_trial_changes_nothing(chain, seen, what, late_fails)
+        every_transition_is_an_event(
             chain,
-            run,
+            seen.events,
             [("closed", "open"), ("open", "half_open"), ("half_open", "open"), ("open", "half_open")],
             during=f"{what}: ",
         )
@@ -814,18 +1040,21 @@ def _describe_given(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], or
     return "(" + ", ".join([name, *map(repr, args), *(f"{key}={value!r}" for key, value in kwargs.items())]) + ")"
 
 
-@learner_facing
-def check_protected(protected: Any) -> None:
-    """``@protected(breaker)`` on ``async def lookup(n, *, scale=1)``: decorating calls nothing; each call
-    of the result goes through ``breaker.call`` once, with ``lookup`` and the same arguments, and returns
-    its result; the name and docstring are kept; an open breaker's CircuitOpenError reaches the caller."""
-    chain = Chain("protected")
-    chain.require(
-        callable(protected),
-        "protected is defined",
-        observed=f"protected is {protected!r}",
-        hint="run the cell that defines `def protected(breaker):`",
-    )
+def _raised_or_returned(run: VirtualRun[Any]) -> str:
+    return "raised " + describe_error(run.error) if run.error else "returned " + repr(run.value)
+
+
+@dataclass
+class Decorated:
+    """``protected(breaker)(lookup)``: the spy breaker, the undecorated ``lookup`` and the decorated one."""
+
+    breaker: SpyBreaker
+    lookup: AsyncFunction
+    guarded: AsyncFunction
+
+
+def _decorate(chain: Chain, protected: Protected) -> Decorated:
+    """Decorate ``async def lookup(n, *, scale=1)`` (it takes 1 s) with ``protected(spy breaker)``."""
     breaker = SpyBreaker()
 
     async def lookup(n: int, *, scale: int = 1) -> int:
@@ -841,20 +1070,26 @@ def check_protected(protected: Any) -> None:
             observed=f"raised {describe_error(error)}",
             hint="protected(breaker) returns a decorator: a function that takes func and returns a new async function",
         )
+    return Decorated(breaker, lookup, guarded)
+
+
+def decorating_calls_nothing_and_gives_a_function(chain: Chain, decorated: Decorated) -> None:
     chain.require(
-        not breaker.calls,
+        not decorated.breaker.calls,
         "@protected(breaker) calls nothing when it decorates",
-        observed=f"breaker.call was called {len(breaker.calls)} time(s) at decoration",
+        observed=f"breaker.call was called {len(decorated.breaker.calls)} time(s) at decoration",
         hint="the decorator returns a new function; the breaker is used when that function is called",
     )
     chain.require(
-        callable(guarded),
+        callable(decorated.guarded),
         "@protected(breaker) gives a function",
-        observed=f"it gave {guarded!r}",
+        observed=f"it gave {decorated.guarded!r}",
         hint="the decorator returns a new async function: `async def guarded(*args, **kwargs): ...`",
     )
-    run = run_virtual(lambda: guarded(3, scale=2), deadline=60)
-    chain.require_finished(run, "lookup(3, scale=2), decorated")
+
+
+def a_call_goes_through_breaker_call(chain: Chain, decorated: Decorated, run: VirtualRun[Any]) -> None:
+    breaker, lookup = decorated.breaker, decorated.lookup
     chain.require(
         breaker.calls == [(lookup, (3,), {"scale": 2})],
         "lookup(3, scale=2), decorated, calls breaker.call(lookup, 3, scale=2) once",
@@ -873,6 +1108,9 @@ def check_protected(protected: Any) -> None:
         observed=f"it returned {run.value!r}",
         hint="return what breaker.call returns",
     )
+
+
+def keeps_the_name_and_docstring(chain: Chain, guarded: AsyncFunction) -> None:
     chain.require(
         getattr(guarded, "__name__", None) == "lookup" and getattr(guarded, "__doc__", None) == "Look n up.",
         "the decorated function keeps lookup's name and docstring",
@@ -880,14 +1118,37 @@ def check_protected(protected: Any) -> None:
         f"{getattr(guarded, '__doc__', None)!r}",
         hint="decorate the wrapper with @functools.wraps(func)",
     )
+
+
+def an_open_breaker_rejection_reaches_the_caller(chain: Chain, protected: Protected, lookup: AsyncFunction) -> None:
     closed = SpyBreaker(open=True)
     run = run_virtual(lambda: protected(closed)(lookup)(1), deadline=60)
     chain.require(
         isinstance(run.error, CircuitOpenError),
         "with an open breaker, the decorated call raises CircuitOpenError",
-        observed=f"it {'raised ' + describe_error(run.error) if run.error else 'returned ' + repr(run.value)}",
+        observed=f"it {_raised_or_returned(run)}",
         hint="let the breaker's error through: don't catch it",
     )
+
+
+@learner_facing
+def check_protected(protected: Protected) -> None:
+    """``@protected(breaker)`` on ``async def lookup(n, *, scale=1)``: decorating calls nothing; each call
+    of the result goes through ``breaker.call`` once, with ``lookup`` and the same arguments, and returns
+    its result; the name and docstring are kept; an open breaker's CircuitOpenError reaches the caller."""
+    chain = Chain("protected")
+    chain.require(
+        callable(protected),
+        "protected is defined",
+        observed=f"protected is {protected!r}",
+        hint="run the cell that defines `def protected(breaker):`",
+    )
+    decorated = _decorate(chain, protected)
+    decorating_calls_nothing_and_gives_a_function(chain, decorated)
+    run = run_scenario(chain, lambda: decorated.guarded(3, scale=2), deadline=60, what="lookup(3, scale=2), decorated")
+    a_call_goes_through_breaker_call(chain, decorated, run)
+    keeps_the_name_and_docstring(chain, decorated.guarded)
+    an_open_breaker_rejection_reaches_the_caller(chain, protected, decorated.lookup)
 
 
 ITEM_OK, ITEM_DOWN, ITEM_LIMITED = 7, 13, 42
@@ -904,101 +1165,124 @@ def _items_service(seed: int) -> Service:
     )
 
 
+@dataclass
+class Fetched:
+    """One ``fetch_item(client, breaker, n)`` against the items service: the run, the service, the spy breaker."""
+
+    run: VirtualRun[Any]
+    service: Service
+    breaker: SpyBreaker
+
+
+def _fetch(fetch_item: FetchItem, n: int, seed: int, *, start: float | None = None, open: bool = False) -> Fetched:
+    """``fetch_item(client, breaker, n)`` on the virtual clock (from ``start``, if given), through a spy breaker."""
+    service, breaker = _items_service(seed), SpyBreaker(open=open)
+
+    async def main() -> Any:
+        if start is not None:
+            await asyncio.sleep(start)
+        async with service.client() as client:
+            return await fetch_item(client, breaker, n)
+
+    return Fetched(run_virtual(main, deadline=60 if start is None else start + 60), service, breaker)
+
+
+def returns_the_json_body(chain: Chain, fetched: Fetched, what: str, n: int) -> None:
+    chain.require_finished(fetched.run, what)
+    chain.require(
+        fetched.run.value == {"item": n},
+        f"{what} returns the JSON body",
+        observed=f"it returned {fetched.run.value!r}",
+        hint="return response.json()",
+    )
+
+
+def sends_one_request_through_the_breaker(chain: Chain, fetched: Fetched, what: str) -> None:
+    breaker, service = fetched.breaker, fetched.service
+    chain.require(
+        len(breaker.calls) == 1 and len(service.log) == 1,
+        f"{what} sends one request, through breaker.call",
+        observed=f"breaker.call was called {len(breaker.calls)} time(s); the service got {len(service.log)} request(s)",
+        hint="one request per fetch_item call: don't call breaker.call again after an error (retries belong "
+        "around fetch_item, chapter 6's retry)"
+        if len(breaker.calls) > 1
+        else "make the request inside the function you give breaker.call, once: "
+        "`await breaker.call(get)` where `get` does `await client.get(f'/items/{n}')`",
+    )
+
+
+def a_5xx_raises_upstream_error_inside_the_breaker(chain: Chain, fetched: Fetched, what: str, n: int) -> None:
+    inside = fetched.breaker.raised[0] if fetched.breaker.raised else None
+    chain.require(
+        isinstance(inside, UpstreamError) and getattr(inside, "status", None) == 503,
+        f"{what} raises UpstreamError(503) inside breaker.call, where the breaker counts it",
+        observed=f"the function given to breaker.call "
+        f"{'raised ' + describe_error(inside) if inside else 'returned (the breaker saw a success)'}",
+        hint="httpx does not raise on a 503: it returns the response. Check response.is_server_error "
+        "inside the function you give the breaker, and raise UpstreamError(response.status_code) there",
+    )
+    chain.require(
+        getattr(inside, "path", None) == f"/items/{n}",
+        f"{what}: the UpstreamError names the request's path, UpstreamError(503, '/items/{n}')",
+        observed=f"its path is {getattr(inside, 'path', None)!r} ({describe_error(inside)})",
+        hint="give UpstreamError the path too: UpstreamError(response.status_code, f'/items/{n}'), so that "
+        "the error says which request failed",
+    )
+    chain.require(
+        fetched.run.error is inside,
+        f"{what} lets that UpstreamError reach the caller",
+        observed=f"fetch_item {'raised ' + describe_error(fetched.run.error) if fetched.run.error else 'returned'}",
+        hint="don't catch it outside the breaker",
+    )
+
+
+def a_4xx_is_not_an_upstream_error(chain: Chain, fetched: Fetched, what: str) -> None:
+    inside = fetched.breaker.raised[0] if fetched.breaker.raised else None
+    chain.require(
+        isinstance(inside, httpx.HTTPStatusError) and not isinstance(inside, UpstreamError),
+        f"{what} raises httpx.HTTPStatusError, not UpstreamError: a 4xx is not the service failing",
+        observed=f"the function given to breaker.call "
+        f"{'raised ' + describe_error(inside) if inside else 'returned (no error)'}",
+        hint="UpstreamError is for 5xx answers only (response.is_server_error); for a 4xx, response.raise_for_status()",
+    )
+
+
 @learner_facing
-def check_fetch_item(fetch_item: Any, *, seed: int = 7, start: float = 2.25) -> None:
+def check_fetch_item(fetch_item: FetchItem, *, seed: int = 7, start: float = 2.25) -> None:
     """Against the course's service, through a spy breaker: item 7 gives its JSON body; item 13 (503)
     raises UpstreamError with status 503 inside ``breaker.call``; item 42 (429) raises
     httpx.HTTPStatusError, not an UpstreamError (a 4xx is not the service failing)."""
     chain = Chain("fetch_item")
     chain.require_async_function(fetch_item, "fetch_item")
     for n, status in ((ITEM_OK, 200), (ITEM_DOWN, 503), (ITEM_LIMITED, 429)):
-        service, breaker = _items_service(seed), SpyBreaker()
-
-        async def main(service: Service = service, breaker: SpyBreaker = breaker, n: int = n) -> Any:
-            await asyncio.sleep(start)
-            async with service.client() as client:
-                return await fetch_item(client, breaker, n)
-
-        run = run_virtual(main, deadline=start + 60)
+        fetched = _fetch(fetch_item, n, seed, start=start)
         what = f"fetch_item(client, breaker, {n}), the service answering {status}"
         if status == 200:
-            chain.require_finished(run, what)
-            chain.require(
-                run.value == {"item": n},
-                f"{what} returns the JSON body",
-                observed=f"it returned {run.value!r}",
-                hint="return response.json()",
-            )
-        chain.require(
-            len(breaker.calls) == 1 and len(service.log) == 1,
-            f"{what} sends one request, through breaker.call",
-            observed=f"breaker.call was called {len(breaker.calls)} time(s); the service got "
-            f"{len(service.log)} request(s)",
-            hint="one request per fetch_item call: don't call breaker.call again after an error (retries belong "
-            "around fetch_item, chapter 6's retry)"
-            if len(breaker.calls) > 1
-            else "make the request inside the function you give breaker.call, once: "
-            "`await breaker.call(get)` where `get` does `await client.get(f'/items/{n}')`",
-        )
-        if status == 200:
-            continue
-        inside = breaker.raised[0] if breaker.raised else None
+            returns_the_json_body(chain, fetched, what, n)
+        sends_one_request_through_the_breaker(chain, fetched, what)
         if status == 503:
-            chain.require(
-                isinstance(inside, UpstreamError) and getattr(inside, "status", None) == 503,
-                f"{what} raises UpstreamError(503) inside breaker.call, where the breaker counts it",
-                observed=f"the function given to breaker.call "
-                f"{'raised ' + describe_error(inside) if inside else 'returned (the breaker saw a success)'}",
-                hint="httpx does not raise on a 503: it returns the response. Check response.is_server_error "
-                "inside the function you give the breaker, and raise UpstreamError(response.status_code) there",
-            )
-            chain.require(
-                getattr(inside, "path", None) == f"/items/{n}",
-                f"{what}: the UpstreamError names the request's path, UpstreamError(503, '/items/{n}')",
-                observed=f"its path is {getattr(inside, 'path', None)!r} ({describe_error(inside)})",
-                hint="give UpstreamError the path too: UpstreamError(response.status_code, f'/items/{n}'), so that "
-                "the error says which request failed",
-            )
-            chain.require(
-                run.error is inside,
-                f"{what} lets that UpstreamError reach the caller",
-                observed=f"fetch_item {'raised ' + describe_error(run.error) if run.error else 'returned'}",
-                hint="don't catch it outside the breaker",
-            )
-        else:
-            chain.require(
-                isinstance(inside, httpx.HTTPStatusError) and not isinstance(inside, UpstreamError),
-                f"{what} raises httpx.HTTPStatusError, not UpstreamError: a 4xx is not the service failing",
-                observed=f"the function given to breaker.call "
-                f"{'raised ' + describe_error(inside) if inside else 'returned (no error)'}",
-                hint="UpstreamError is for 5xx answers only (response.is_server_error); for a 4xx, "
-                "response.raise_for_status()",
-            )
+            a_5xx_raises_upstream_error_inside_the_breaker(chain, fetched, what, n)
+        elif status == 429:
+            a_4xx_is_not_an_upstream_error(chain, fetched, what)
 
 
 @learner_facing
-def check_fetch_item_open(fetch_item: Any, *, seed: int = 7) -> None:
+def check_fetch_item_open(fetch_item: FetchItem, *, seed: int = 7) -> None:
     """With an open (spy) breaker: fetch_item raises CircuitOpenError and sends no request at all."""
     chain = Chain("fetch_item")
     chain.require_async_function(fetch_item, "fetch_item")
-    service, breaker = _items_service(seed), SpyBreaker(open=True)
-
-    async def main() -> Any:
-        async with service.client() as client:
-            return await fetch_item(client, breaker, ITEM_OK)
-
-    run = run_virtual(main, deadline=60)
+    fetched = _fetch(fetch_item, ITEM_OK, seed, open=True)
     what = f"fetch_item(client, breaker, {ITEM_OK}), the breaker open"
     chain.require(
-        not service.log,
+        not fetched.service.log,
         f"{what} sends no request",
-        observed=f"the service got {len(service.log)} request(s)",
+        observed=f"the service got {len(fetched.service.log)} request(s)",
         hint="the request must be made inside the function you give breaker.call, so that an open breaker "
         "can refuse to make it; don't send it first and hand the response to the breaker",
     )
     chain.require(
-        isinstance(run.error, CircuitOpenError),
+        isinstance(fetched.run.error, CircuitOpenError),
         f"{what} raises CircuitOpenError",
-        observed=f"fetch_item {'raised ' + describe_error(run.error) if run.error else 'returned ' + repr(run.value)}",
+        observed=f"fetch_item {_raised_or_returned(fetched.run)}",
         hint="let the breaker's CircuitOpenError reach the caller",
     )
