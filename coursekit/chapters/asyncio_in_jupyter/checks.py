@@ -1,10 +1,10 @@
 """Chapter 0 checks: countdown and fetch_all (see solutions/asyncio_in_jupyter.py).
 
 Each ``check_*`` takes the learner's function, runs one call of it on a virtual
-clock (:func:`~coursekit.virtual_time.run_virtual`) started at loop time ``start``,
-then walks a :class:`~coursekit.checks.Chain`: defined -> runs -> terminates ->
-correct -> respects limits. Every property that holds prints a ``✓`` line; the first
-that fails raises :class:`~coursekit.checks.CheckFailed` with what was observed and a
+clock (:func:`timed_run`) started at loop time ``start``, then walks a
+:class:`~coursekit.checks.Chain`: defined -> runs -> terminates -> correct -> respects
+limits, one named property function each. Every property that holds prints a ``✓`` line;
+the first that fails raises :class:`~coursekit.checks.CheckFailed` with what was observed and a
 hint. The scenario (the check's call) is added to the message by ``learner_facing``.
 
 Both exercises only sleep with ``asyncio.sleep``, so a correct solution takes
@@ -14,26 +14,51 @@ blocks the thread (``time.sleep``, a loop without ``await``) and is reported so.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from coursekit.checks import Chain, describe_error, learner_facing
+from coursekit.scenario import Outcome, sleep_until, timed_call
 from coursekit.virtual_time import VirtualRun, run_virtual
+
+# The learner's functions, as the statement gives them.
+Countdown = Callable[[int, float], Awaitable[object]]
+"""``countdown(n, delay)``: the loop times of its ticks."""
+FetchAll = Callable[[list[float]], Awaitable[object]]
+"""``fetch_all(delays)``: the seconds it took."""
 
 WALL_LIMIT = 2.0  # real seconds; the reference solutions need a few milliseconds
 
 
-def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, *, raised_hint: str) -> None:
+def timed_run(
+    call: Callable[[], Awaitable[object]], *, start: float, deadline: float, wall_limit: float
+) -> VirtualRun[Outcome]:
+    """The scenario: ``call()`` once, at loop time ``start``, timed; an error it raises ends the run."""
+
+    async def main() -> Outcome:
+        await sleep_until(start)
+        outcome = await timed_call(call())
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
+
+    return run_virtual(main, deadline=deadline, wall_limit=wall_limit)
+
+
+def runs_to_the_end(chain: Chain, run: VirtualRun[Outcome], what: str, *, raised_hint: str) -> Outcome:
     """The run returned; if it raised, ``raised_hint`` says what in this scenario likely caused it."""
     if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
         chain.fail(f"{what} runs without raising", observed=f"raised {describe_error(run.error)}", hint=raised_hint)
     chain.require_finished(run, what)
+    return run.unwrap()
+
+
+# ----------------------------------------------------------------- countdown
 
 
 @learner_facing
 def check_countdown(
-    countdown: Callable[..., Any],
+    countdown: Countdown,
     *,
     n: int = 3,
     delay: float = 1,
@@ -43,31 +68,33 @@ def check_countdown(
     """``countdown(n, delay)`` started at loop time ``start`` returns the loop times of its ticks,
     ``[start, start + delay, ..., start + (n-1)*delay]`` rounded to 3 decimals (``[]`` for ``n == 0``),
     and returns right after the last tick."""
-    expected = [round(start + i * delay, 3) for i in range(n)]
-    duration = round((n - 1) * delay, 3) if n > 0 else 0
-
-    async def main() -> tuple[Any, float]:
-        await asyncio.sleep(start)
-        ticks = await countdown(n, delay)
-        return ticks, asyncio.get_running_loop().time() - start
-
     chain = Chain("countdown")
     chain.require_async_function(countdown, "countdown")
-    run = run_virtual(main, deadline=start + 60, wall_limit=wall_limit)
-    _require_ran(
+    run = timed_run(lambda: countdown(n, delay), start=start, deadline=start + 60, wall_limit=wall_limit)
+    outcome = runs_to_the_end(
         chain,
         run,
         "countdown",
         raised_hint=f"call countdown({n}, {delay!r}) in a cell of its own (inside run_virtual) to see the traceback"
         + ("; with n=0 the loop must not run at all" if n == 0 else ""),
     )
-    ticks, took = run.unwrap()
+    ticks = outcome.value
+    countdown_returns_a_list(chain, ticks)
+    countdown_ticks_n_times(chain, ticks, n)
+    countdown_ticks_on_time(chain, ticks, n, delay, start)
+    countdown_returns_after_the_last_tick(chain, outcome, n, delay)
+
+
+def countdown_returns_a_list(chain: Chain, ticks: Any) -> None:
     chain.require(
         isinstance(ticks, list),
         "countdown returns a list",
         observed=f"it returned {ticks!r:.120}",
         hint="append each tick's time to a list, and return the list",
     )
+
+
+def countdown_ticks_n_times(chain: Chain, ticks: list[Any], n: int) -> None:
     chain.require(
         len(ticks) == n,
         f"countdown ticks {n} time{'s' if n != 1 else ''}",
@@ -75,6 +102,10 @@ def check_countdown(
         hint="one tick for each of n, n-1, ..., 1; try range(n, 0, -1)"
         + ("; countdown(0, delay) ticks never: the loop must not run at all" if n == 0 else ""),
     )
+
+
+def countdown_ticks_on_time(chain: Chain, ticks: list[Any], n: int, delay: float, start: float) -> None:
+    expected = [round(start + i * delay, 3) for i in range(n)]
     planned = [round(i * delay, 3) for i in range(n)]
     if ticks == planned and start:
         hint = (
@@ -99,19 +130,27 @@ def check_countdown(
         observed=f"it ticked at {ticks}",
         hint=hint,
     )
+
+
+def countdown_returns_after_the_last_tick(chain: Chain, outcome: Outcome, n: int, delay: float) -> None:
+    duration = round((n - 1) * delay, 3) if n > 0 else 0
+    took = round(outcome.took or 0.0, 3)
     chain.require(
-        round(took, 3) == duration,
+        took == duration,
         f"countdown returns after {duration:g} s",
-        observed=f"it returned after {round(took, 3):g} simulated seconds",
+        observed=f"it returned after {took:g} simulated seconds",
         hint="return right after the last tick: don't sleep after it"
-        if round(took, 3) > duration
+        if took > duration
         else "sleep with `await asyncio.sleep(delay)` between ticks",
     )
 
 
+# ----------------------------------------------------------------- fetch_all
+
+
 @learner_facing
 def check_fetch_all(
-    fetch_all: Callable[..., Any],
+    fetch_all: FetchAll,
     *,
     delays: Iterable[float] = (1, 2, 3),
     start: float = 0.0,
@@ -121,17 +160,10 @@ def check_fetch_all(
     ``max(delays)`` simulated seconds (0 for none), returns that time rounded to 3 decimals, and
     leaves no task running."""
     delays = list(delays)
-    expected = round(float(max(delays, default=0)), 3)
-
-    async def main() -> tuple[Any, float]:
-        await asyncio.sleep(start)
-        value = await fetch_all(delays)
-        return value, asyncio.get_running_loop().time() - start
-
     chain = Chain("fetch_all")
     chain.require_async_function(fetch_all, "fetch_all")
-    run = run_virtual(main, deadline=start + 600, wall_limit=wall_limit)
-    _require_ran(
+    run = timed_run(lambda: fetch_all(delays), start=start, deadline=start + 600, wall_limit=wall_limit)
+    outcome = runs_to_the_end(
         chain,
         run,
         "fetch_all",
@@ -140,8 +172,14 @@ def check_fetch_all(
         if not delays
         else "call fetch_all on these delays in a cell of its own (inside run_virtual) to see the traceback",
     )
-    value, elapsed = run.unwrap()
-    took = round(elapsed, 3)
+    expected = round(float(max(delays, default=0)), 3)
+    fetch_all_takes_the_longest_delay(chain, outcome, delays, expected)
+    fetch_all_returns_the_time_it_took(chain, outcome.value, expected, start)
+    chain.require_no_leftover_tasks(run, "fetch_all")
+
+
+def fetch_all_takes_the_longest_delay(chain: Chain, outcome: Outcome, delays: list[float], expected: float) -> None:
+    took = round(outcome.took or 0.0, 3)
     if len(delays) > 1 and took == round(sum(delays), 3):
         hint = (
             "the sleeps ran one after another; start them all before awaiting any: asyncio.gather(...) or a TaskGroup"
@@ -159,19 +197,21 @@ def check_fetch_all(
         observed=f"it took {took:g} simulated seconds",
         hint=hint,
     )
+
+
+def fetch_all_returns_the_time_it_took(chain: Chain, value: Any, expected: float, start: float) -> None:
     if isinstance(value, int | float) and start and round(value, 3) == round(start + expected, 3):
-        value_hint = (
+        hint = (
             f"that is the loop time at the end; the clock started at t={start:g}, not 0: "
             "subtract the loop time read at the start"
         )
     elif isinstance(value, int | float) and value != expected and round(value, 3) == expected:
-        value_hint = "round the elapsed time to 3 decimals: round(end - start, 3)"
+        hint = "round the elapsed time to 3 decimals: round(end - start, 3)"
     else:
-        value_hint = "return the loop time at the end minus the loop time at the start, rounded to 3 decimals"
+        hint = "return the loop time at the end minus the loop time at the start, rounded to 3 decimals"
     chain.require(
         value == expected,
         f"fetch_all returns {expected!r}",
         observed=f"it returned {value!r}",
-        hint=value_hint,
+        hint=hint,
     )
-    chain.require_no_leftover_tasks(run, "fetch_all")
