@@ -24,14 +24,13 @@ from coursekit.chapters.resilient_client.checks import (
     DOWN,
     HANG,
     MIRROR,
-    Outcome,
     Spies,
-    _outcome,
     _peak,
     _service,
 )
 from coursekit.chapters.resilient_client.given import ClientPolicy, FailedAnswer, delays_of
 from coursekit.probing import Probe, outcome
+from coursekit.scenario import Outcome, timed_call
 from coursekit.service import Faults, Latency, Service
 from coursekit.virtual_time import run_virtual
 
@@ -186,7 +185,7 @@ def observe_attempt(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     async def script(http: httpx.AsyncClient) -> Any:
         origin = asyncio.get_running_loop().time()
         client = make(names, http, ClientPolicy(attempt_timeout=scenario["timeout"]), spies)
-        calls = [timed(await _outcome(client.attempt(url, scenario["timeout"])), origin) for url in scenario["urls"]]
+        calls = [timed(await timed_call(client.attempt(url, scenario["timeout"])), origin) for url in scenario["urls"]]
         return {"calls": calls, "admissions": [t - origin for t in spies.admissions], "requests": requests(service)}
 
     return run_client(scenario, service, script)
@@ -223,12 +222,12 @@ def observe_retries(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     async def script(http: httpx.AsyncClient) -> Any:
         origin = asyncio.get_running_loop().time()
         client = make(names, http, policy_of(scenario), spies)
-        fetched = await _outcome(client.fetch("/items/1"))
+        fetched = await timed_call(client.fetch("/items/1"))
         breakers = [[breaker.name, len(breaker.calls)] for breaker in spies.breakers]
-        down = await _outcome(client.fetch(DOWN))
-        missing = await _outcome(client.fetch(MISSING))
+        down = await timed_call(client.fetch(DOWN))
+        missing = await timed_call(client.fetch(MISSING))
         other = make(names, http, policy_of(scenario, attempts=1), shared)
-        results = [result(o.value, o.error) for o in [await _outcome(other.fetch(url)) for url in scenario["shared"]]]
+        results = [result(o.value, o.error) for o in [await timed_call(other.fetch(url)) for url in scenario["shared"]]]
         return {
             "fetch": {**timed(fetched, origin), "failure": failure_index(spies, fetched.error)},
             "requests": requests(service, "/items/1"),
@@ -273,7 +272,7 @@ def observe_retry_after(names: Mapping[str, Any], scenario: dict[str, Any]) -> A
         await asyncio.sleep(scenario["taken"])
         await http.get(BUSY)  # the window's one request
         await asyncio.sleep(scenario["later"])
-        fetched = timed(await _outcome(make(names, http, policy_of(scenario), Spies()).fetch(BUSY)), origin)
+        fetched = timed(await timed_call(make(names, http, policy_of(scenario), Spies()).fetch(BUSY)), origin)
         return {"fetch": fetched, "requests": requests(service, BUSY)[1:]}
 
     return run_client(scenario, service, script)
@@ -302,12 +301,12 @@ def observe_timeouts(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
     async def script(http: httpx.AsyncClient) -> Any:
         origin = asyncio.get_running_loop().time()
-        hang = await _outcome(make(names, http, policy_of(scenario["hang"]), spies).fetch(HANG))
+        hang = await timed_call(make(names, http, policy_of(scenario["hang"]), spies).fetch(HANG))
         seen = [[type(error).__name__, t - origin] for breaker in spies.breakers for t, error in breaker.failures]
         client = make(names, http, policy_of(scenario["deadline"]), limited)
         down_origin = asyncio.get_running_loop().time()
-        down = await _outcome(client.fetch(DOWN))
-        late = await _outcome(client.fetch(HANG))
+        down = await timed_call(client.fetch(DOWN))
+        late = await timed_call(client.fetch(HANG))
         made = [origin + time - down_origin for _, time, _ in requests(service, DOWN)]
         return {
             "hang": {**timed(hang, origin), "failure": failure_index(spies, hang.error), "seen": seen},
@@ -339,7 +338,7 @@ def observe_fast_fail(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any
 
     async def script(http: httpx.AsyncClient) -> Any:
         origin = asyncio.get_running_loop().time()
-        fetched = await _outcome(make(names, http, policy_of(scenario), spies).fetch(DOWN))
+        fetched = await timed_call(make(names, http, policy_of(scenario), spies).fetch(DOWN))
         breakers = [[len(b.calls), [t - origin for t in b.rejections]] for b in spies.breakers]
         return {"fetch": timed(fetched, origin), "requests": requests(service, DOWN), "breakers": breakers}
 
@@ -369,7 +368,7 @@ def observe_bulkhead(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
         async def wave(at: float, wanted: list[str]) -> list[Outcome]:
             await asyncio.sleep(origin + at - loop.time())
-            return list(await asyncio.gather(*(_outcome(client.get(url)) for url in wanted)))
+            return list(await asyncio.gather(*(timed_call(client.get(url)) for url in wanted)))
 
         waves = [wave(at, [next(urls) for _ in range(size)]) for at, size in scenario["waves"]]
         calls = [call for done in await asyncio.gather(*waves) for call in done]
@@ -431,7 +430,7 @@ def observe_cache(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
         async def get(at: float, url: str) -> Outcome:
             await asyncio.sleep(origin + at - loop.time())
-            return await _outcome(client.get(url))
+            return await timed_call(client.get(url))
 
         calls = await asyncio.gather(*(get(at, url) for at, url in scenario["gets"]))
         responses = [call.value if isinstance(call.value, httpx.Response) else None for call in calls]
@@ -482,7 +481,7 @@ def observe_fallback(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
         async def observed(client: Any, url: str) -> dict[str, Any]:
             before = len(called)
-            found = timed(await _outcome(client.get(url)), origin)
+            found = timed(await timed_call(client.get(url)), origin)
             return {**found, "fallback": called[before:]}
 
         client = make(names, http, policy, spies, fallback=fallback)
