@@ -1,24 +1,28 @@
 """Chapter 6 checks: backoff_delays, is_retryable, retry_after and retry (semantics: solutions/retries.py).
 
-Each ``check_*`` runs one scenario, named in every message with its arguments, then walks a
-:class:`~coursekit.checks.Chain`: defined -> runs -> terminates -> correct. ``retry`` runs on
-the virtual clock against :class:`~coursekit.chapters.retries.given.ScriptedCall` stand-ins (which
-record when each call started) or the course's HTTP service; ``start`` is when the scenario
-begins on the loop's clock, so code that assumes the clock starts at 0 shows up.
+Each ``check_*`` is a scenario plus named properties: the scenario runs the learner's code once
+(:mod:`coursekit.scenario`) and returns what it observed; each property, a function of that
+observation with its own hints, passes the check's :class:`~coursekit.checks.Chain` or fails it:
+defined -> runs -> terminates -> correct. ``retry`` runs on the virtual clock against
+:class:`~coursekit.chapters.retries.given.ScriptedCall` stand-ins (which record when each call
+started) or the course's HTTP service; ``start`` is when the scenario begins on the loop's clock,
+so code that assumes the clock starts at 0 shows up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import itertools
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any
+from typing import Literal, Protocol, TypeVar
 
 import httpx
 
@@ -31,8 +35,34 @@ from coursekit.chapters.retries.given import (
     retry_after_seconds,
 )
 from coursekit.checks import Chain, describe_error, learner_facing
+from coursekit.scenario import Outcome, run_scenario, sleep_until, timed_call
 from coursekit.service import Faults, Latency, RateLimit, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
+
+T = TypeVar("T")
+
+# ------------------------------------------------------------------ the learner's subjects
+
+Strategy = Literal["constant", "exponential", "full", "equal", "decorrelated"]
+
+
+class BackoffDelays(Protocol):
+    """``backoff_delays(strategy, base=, cap=, rng=)``: the delays, in seconds, of ``strategy``."""
+
+    def __call__(self, strategy: Strategy, *, base: float, cap: float, rng: random.Random) -> Iterable[float]: ...
+
+
+# is_retryable(outcome): is a response, or an exception, worth another call?
+IsRetryable = Callable[[httpx.Response | BaseException], bool]
+# retry_after(response): the seconds the response asks to wait, or None
+RetryAfter = Callable[[httpx.Response], float | None]
+
+
+class Retry(Protocol):
+    """``await retry(call, policy)``: the outcome of ``call()``, retried as ``policy`` says."""
+
+    def __call__(self, call: Callable[[], Awaitable[T]], policy: RetryPolicy, /) -> Awaitable[T]: ...
+
 
 EPOCH = 1_767_225_600.0  # a Date for the responses the checks make
 
@@ -41,30 +71,56 @@ def _times(times: list[float]) -> str:
     return "[" + ", ".join(f"{t:g}" for t in times) + "]"
 
 
-def _outcome(run: VirtualRun[Any]) -> str:
-    if run.outcome == "raised":
-        return f"raised {describe_error(run.error)}"
-    if run.outcome in ("hung", "blocked"):
-        return run.diagnosis.splitlines()[0]
-    return f"returned {run.unwrap()[0]!r}"
+def _response(status: int, **headers: str) -> httpx.Response:
+    request = httpx.Request("GET", "http://service.test/items/1")
+    return httpx.Response(status, headers=headers, request=request)
+
+
+def is_a_plain_function(
+    chain: Chain, function: object, name: str, *, kind: str = "a plain function", hint: str = "define it with `def`"
+) -> None:
+    chain.require(
+        callable(function) and not inspect.iscoroutinefunction(function),
+        f"{name} is {kind}",
+        observed=f"{name} is {function!r}",
+        hint=hint,
+    )
 
 
 # ------------------------------------------------------------------ backoff_delays
 
-
-def _ceiling(base: float, cap: float, n: int) -> float:
-    return float(min(cap, base * 2**n))
+COVERAGE_DRAWS = 200  # a uniform draw misses a tenth of its range 200 times in a row with probability 0.9**200
 
 
-def _draw(backoff_delays: Callable[..., Any], strategy: str, base: float, cap: float, seed: int, count: int) -> Any:
-    return list(itertools.islice(backoff_delays(strategy, base=base, cap=cap, rng=random.Random(seed)), count))
+@dataclass(frozen=True)
+class Backoff:
+    """A scenario of backoff_delays: its arguments, the call that shows them, and the draws."""
+
+    strategy: Strategy
+    base: float
+    cap: float
+    seed: int
+
+    @property
+    def call(self) -> str:
+        return (
+            f"backoff_delays({self.strategy!r}, base={self.base:g}, cap={self.cap:g}, rng=random.Random({self.seed}))"
+        )
+
+    def ceiling(self, n: int) -> float:
+        return float(min(self.cap, self.base * 2**n))
+
+    def draw(self, backoff_delays: BackoffDelays, count: int) -> list[float]:
+        """The first ``count`` delays, from a fresh ``random.Random(seed)``."""
+        delays = backoff_delays(self.strategy, base=self.base, cap=self.cap, rng=random.Random(self.seed))
+        return list(itertools.islice(delays, count))
 
 
 @learner_facing
 def check_backoff_delays(
-    backoff_delays: Callable[..., Any],
+    backoff_delays: BackoffDelays,
     *,
-    strategy: str = "exponential",
+    strategy: Strategy = "exponential",
     base: float = 1.0,
     cap: float = 30.0,
     seed: int = 7,
@@ -73,34 +129,56 @@ def check_backoff_delays(
     """The first ``count`` delays of ``strategy`` are within its bounds (exactly the value, for constant
     and exponential); jittered ones come from the ``rng`` passed in (a seed repeats them) and spread
     over their range."""
-    call = f"backoff_delays({strategy!r}, base={base:g}, cap={cap:g}, rng=random.Random({seed}))"
+    backoff = Backoff(strategy, base, cap, seed)
     chain = Chain("backoff_delays")
-    chain.require(
-        callable(backoff_delays) and not inspect.iscoroutinefunction(backoff_delays),
-        "backoff_delays is a plain function (or generator)",
-        observed=f"backoff_delays is {backoff_delays!r}",
+    is_a_plain_function(
+        chain,
+        backoff_delays,
+        "backoff_delays",
+        kind="a plain function (or generator)",
         hint="define it with `def` (not `async def`) and `yield` each delay",
     )
     delays = chain.require_returns(
-        call,
-        lambda: _draw(backoff_delays, strategy, base, cap, seed, count),
+        backoff.call,
+        lambda: backoff.draw(backoff_delays, count),
         hint="try list(itertools.islice(backoff_delays(...), 5)) in a cell of its own",
     )
+    yields_at_least(chain, backoff.call, delays, count)
+    yields_numbers_of_seconds(chain, backoff.call, delays)
+    each_delay_is_within_its_bounds(chain, backoff, delays)
+    if strategy in ("constant", "exponential"):
+        return
+    the_same_seed_gives_the_same_delays(chain, backoff, delays, again=backoff.draw(backoff_delays, count))
+    jitter_spreads_the_delays(chain, backoff, delays)
+    if strategy in ("full", "equal"):
+        jitter_covers_the_whole_range(chain, backoff, many_delays(chain, backoff_delays, backoff))
+    elif cap > 3 * base:
+        decorrelated_ranges_grow(chain, backoff, many_delays(chain, backoff_delays, backoff))
+
+
+def yields_at_least(chain: Chain, call: str, delays: list[float], count: int) -> None:
     chain.require(
         len(delays) == count,
         f"{call} yields at least {count} delays",
         observed=f"it stopped after {len(delays)}",
         hint="the generator never ends: loop with `while True:` and let the retry loop stop taking delays",
     )
+
+
+def yields_numbers_of_seconds(chain: Chain, call: str, delays: list[float]) -> None:
     chain.require(
         all(isinstance(d, int | float) and math.isfinite(d) for d in delays),
         f"{call} yields numbers of seconds",
         observed=f"it yielded {delays!r}",
         hint="yield a float each time",
     )
+
+
+def each_delay_is_within_its_bounds(chain: Chain, backoff: Backoff, delays: list[float]) -> None:
+    strategy, base, cap = backoff.strategy, backoff.base, backoff.cap
     previous = base
     for n, delay in enumerate(delays):
-        ceiling = _ceiling(base, cap, n)
+        ceiling = backoff.ceiling(n)
         low, high = {
             "constant": (base, base),
             "exponential": (ceiling, ceiling),
@@ -128,26 +206,31 @@ def check_backoff_delays(
             }[strategy]
         chain.require(
             low - 1e-9 <= delay <= high + 1e-9,
-            f"{call}: delay {n} is " + (f"{low:g}" if low == high else f"in [{low:g}, {high:g}]"),
+            f"{backoff.call}: delay {n} is " + (f"{low:g}" if low == high else f"in [{low:g}, {high:g}]"),
             observed=f"delay {n} is {delay:g} (the first ones: {', '.join(f'{d:.4g}' for d in delays[: n + 1])})",
             hint=hint,
         )
         previous = delay
-    if strategy in ("constant", "exponential"):
-        return
-    again = _draw(backoff_delays, strategy, base, cap, seed, count)
+
+
+def the_same_seed_gives_the_same_delays(
+    chain: Chain, backoff: Backoff, delays: list[float], again: list[float]
+) -> None:
     chain.require(
         again == delays,
-        f"{call}: the same seed gives the same delays",
-        observed=f"a second random.Random({seed}) gave {', '.join(f'{d:.4g}' for d in again[:4])}, ... "
+        f"{backoff.call}: the same seed gives the same delays",
+        observed=f"a second random.Random({backoff.seed}) gave {', '.join(f'{d:.4g}' for d in again[:4])}, ... "
         f"instead of {', '.join(f'{d:.4g}' for d in delays[:4])}, ...",
         hint="draw every random number from the `rng` argument (rng.uniform), never from the random module",
     )
-    ceilings = [_ceiling(base, cap, n) for n in range(count)]
-    if strategy == "full":
+
+
+def jitter_spreads_the_delays(chain: Chain, backoff: Backoff, delays: list[float]) -> None:
+    ceilings = [backoff.ceiling(n) for n in range(len(delays))]
+    if backoff.strategy == "full":
         spread = any(d < c / 2 for d, c in zip(delays, ceilings, strict=True))
         what, hint = "some delays below half their ceiling", "full jitter draws from 0 up, not from v/2 (equal jitter)"
-    elif strategy == "equal":
+    elif backoff.strategy == "equal":
         spread = any(d < 0.9 * c for d, c in zip(delays, ceilings, strict=True))
         what, hint = "delays spread below their ceiling", "draw a random part: v/2 + rng.uniform(0, v/2)"
     else:
@@ -155,52 +238,36 @@ def check_backoff_delays(
         what, hint = "delays that differ", "draw each delay with rng.uniform(base, 3 * previous)"
     chain.require(
         spread,
-        f"{call}: jitter spreads the delays ({what})",
+        f"{backoff.call}: jitter spreads the delays ({what})",
         observed=f"the delays were {', '.join(f'{d:.4g}' for d in delays)}",
         hint=hint,
     )
-    if strategy in ("full", "equal"):
-        _require_whole_range(chain, backoff_delays, call, strategy, base, cap, seed)
-    elif cap > 3 * base:
-        _require_growth(chain, backoff_delays, call, base, cap, seed)
 
 
-COVERAGE_DRAWS = 200  # a uniform draw misses a tenth of its range 200 times in a row with probability 0.9**200
-
-
-def _many(
-    chain: Chain, backoff_delays: Callable[..., Any], call: str, strategy: str, base: float, cap: float, seed: int
-) -> list[float]:
-    """The first ``COVERAGE_DRAWS`` delays, for the properties only many draws show."""
+def many_delays(chain: Chain, backoff_delays: BackoffDelays, backoff: Backoff) -> list[float]:
+    """Scenario: the first ``COVERAGE_DRAWS`` delays, for the properties only many draws show."""
     try:
-        many: list[float] = _draw(backoff_delays, strategy, base, cap, seed, COVERAGE_DRAWS)
+        many = backoff.draw(backoff_delays, COVERAGE_DRAWS)
     except Exception as error:
         chain.fail(
-            f"{call} runs without raising for {COVERAGE_DRAWS} delays",
+            f"{backoff.call} runs without raising for {COVERAGE_DRAWS} delays",
             observed=f"raised {describe_error(error)}",
             hint="try list(itertools.islice(backoff_delays(...), 200)) in a cell of its own",
         )
-    chain.require(
-        len(many) == COVERAGE_DRAWS,
-        f"{call} yields at least {COVERAGE_DRAWS} delays",
-        observed=f"it stopped after {len(many)}",
-        hint="the generator never ends: loop with `while True:` and let the retry loop stop taking delays",
-    )
+    yields_at_least(chain, backoff.call, many, COVERAGE_DRAWS)
     return many
 
 
-def _require_whole_range(
-    chain: Chain, backoff_delays: Callable[..., Any], call: str, strategy: str, base: float, cap: float, seed: int
-) -> None:
+def jitter_covers_the_whole_range(chain: Chain, backoff: Backoff, many: list[float]) -> None:
     """Over many draws, full and equal jitter come close to both ends of their range: uniform in it,
     not in a part of it."""
-    bottom = "0" if strategy == "full" else "v/2"
+    equal = backoff.strategy == "equal"
+    bottom = "v/2" if equal else "0"
     what = f"[{bottom}, v]"
-    many = _many(chain, backoff_delays, call, strategy, base, cap, seed)
     positions = []  # where each delay sits in its range: 0 at its low end, 1 at v
     for n, delay in enumerate(many):
-        ceiling = _ceiling(base, cap, n)
-        low = 0.0 if strategy == "full" else ceiling / 2
+        ceiling = backoff.ceiling(n)
+        low = ceiling / 2 if equal else 0.0
         positions.append((delay - low) / (ceiling - low))
     lowest, highest = min(positions), max(positions)
     if lowest < -1e-9 or highest > 1 + 1e-9:
@@ -209,34 +276,32 @@ def _require_whole_range(
         hint = (
             "the top of the range is never reached: the random part of equal jitter spans all of v/2 "
             "(v/2 + rng.uniform(0, v/2))"
-            if strategy == "equal"
+            if equal
             else "the top of the range is never reached: full jitter draws rng.uniform(0, v), up to v itself"
         )
     else:
         hint = (
             "the bottom of the range is never reached: equal jitter draws from v/2 up (v/2 + rng.uniform(0, v/2))"
-            if strategy == "equal"
+            if equal
             else "the bottom of the range is never reached: full jitter draws from 0 up (rng.uniform(0, v))"
         )
     chain.require(
         lowest <= 0.1 and highest >= 0.9,
-        f"{call}: over {COVERAGE_DRAWS} delays, jitter covers {what} (some in its lowest tenth, some in its highest)",
+        f"{backoff.call}: over {COVERAGE_DRAWS} delays, jitter covers {what} (some in its lowest tenth, some in "
+        "its highest)",
         observed=f"the delays sat from {lowest:.0%} to {highest:.0%} of {what} (0% at {bottom}, 100% at v)",
         hint=hint,
     )
 
 
-def _require_growth(
-    chain: Chain, backoff_delays: Callable[..., Any], call: str, base: float, cap: float, seed: int
-) -> None:
+def decorrelated_ranges_grow(chain: Chain, backoff: Backoff, many: list[float]) -> None:
     """Decorrelated jitter's range follows the delay before: over many draws, some go past 3 * base,
     which a range fixed at [base, 3 * base] never does."""
-    many = _many(chain, backoff_delays, call, "decorrelated", base, cap, seed)
-    longest = max(many)
+    base, longest = backoff.base, max(many)
     chain.require(
         longest > 3 * base * (1 + 1e-9),
-        f"{call}: over {COVERAGE_DRAWS} delays, some pass 3 * base = {3 * base:g} (each range grows with the "
-        "delay before)",
+        f"{backoff.call}: over {COVERAGE_DRAWS} delays, some pass 3 * base = {3 * base:g} (each range grows with "
+        "the delay before)",
         observed=f"the longest of {COVERAGE_DRAWS} delays was {longest:.4g}",
         hint="previous is the delay you yielded before (base only for the first): draw "
         "rng.uniform(base, 3 * previous), cap it, yield it, and keep it as the next previous",
@@ -246,30 +311,23 @@ def _require_growth(
 # ------------------------------------------------------------------ is_retryable
 
 
-def _response(status: int, **headers: str) -> httpx.Response:
-    request = httpx.Request("GET", "http://service.test/items/1")
-    return httpx.Response(status, headers=headers, request=request)
-
-
 RESPONSES = (200, 201, 204, 301, 304, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504)
 
 
 @learner_facing
-def check_is_retryable_responses(is_retryable: Callable[..., Any], *, statuses: tuple[int, ...] = RESPONSES) -> None:
+def check_is_retryable_responses(is_retryable: IsRetryable, *, statuses: tuple[int, ...] = RESPONSES) -> None:
     """A response is retryable exactly when its status is 429 or 5xx."""
     chain = Chain("is_retryable")
-    chain.require(
-        callable(is_retryable) and not inspect.iscoroutinefunction(is_retryable),
-        "is_retryable is a plain function",
-        observed=f"is_retryable is {is_retryable!r}",
-        hint="define it with `def`",
-    )
+    is_a_plain_function(chain, is_retryable, "is_retryable")
     for status in statuses:
         expected = status == 429 or 500 <= status <= 599
-        _require_answer(chain, is_retryable, _response(status), f"a {status} response", expected)
+        classifies_the_outcome(chain, is_retryable, _response(status), f"a {status} response", expected)
 
 
-def _require_answer(chain: Chain, is_retryable: Callable[..., Any], outcome: Any, what: str, expected: bool) -> None:
+def classifies_the_outcome(
+    chain: Chain, is_retryable: IsRetryable, outcome: httpx.Response | BaseException, what: str, expected: bool
+) -> None:
+    """``is_retryable(outcome)`` is ``expected``, its hint by the kind of outcome."""
     call = f"is_retryable({what})"
     answer = chain.require_returns(
         call,
@@ -306,22 +364,18 @@ def _require_answer(chain: Chain, is_retryable: Callable[..., Any], outcome: Any
 
 def _errors() -> list[tuple[BaseException, str, bool]]:
     request = httpx.Request("GET", "http://service.test/items/1")
+
+    def status_error(status: int) -> httpx.HTTPStatusError:
+        return httpx.HTTPStatusError(str(status), request=request, response=_response(status))
+
     return [
         (httpx.ConnectError("connection refused", request=request), "httpx.ConnectError", True),
         (httpx.ReadError("connection reset", request=request), "httpx.ReadError", True),
         (httpx.ReadTimeout("timed out", request=request), "httpx.ReadTimeout", True),
         (httpx.ConnectTimeout("timed out", request=request), "httpx.ConnectTimeout", True),
         (httpx.RemoteProtocolError("server disconnected", request=request), "httpx.RemoteProtocolError", True),
-        (
-            httpx.HTTPStatusError("503", request=request, response=_response(503)),
-            "httpx.HTTPStatusError of a 503",
-            True,
-        ),
-        (
-            httpx.HTTPStatusError("404", request=request, response=_response(404)),
-            "httpx.HTTPStatusError of a 404",
-            False,
-        ),
+        (status_error(503), "httpx.HTTPStatusError of a 503", True),
+        (status_error(404), "httpx.HTTPStatusError of a 404", False),
         (httpx.UnsupportedProtocol("ftp is not supported", request=request), "httpx.UnsupportedProtocol", False),
         (httpx.InvalidURL("bad url"), "httpx.InvalidURL", False),
         (ValueError("bad argument"), "ValueError", False),
@@ -331,20 +385,31 @@ def _errors() -> list[tuple[BaseException, str, bool]]:
 
 
 @learner_facing
-def check_is_retryable_errors(is_retryable: Callable[..., Any], *, only: tuple[str, ...] = ()) -> None:
+def check_is_retryable_errors(is_retryable: IsRetryable, *, only: tuple[str, ...] = ()) -> None:
     """Timeouts, network errors, a broken exchange and a 5xx HTTPStatusError are retryable; a 4xx
     HTTPStatusError, an unusable URL or protocol and programming errors are not."""
     chain = Chain("is_retryable")
     for error, what, expected in _errors():
         if not only or any(name in what for name in only):
-            _require_answer(chain, is_retryable, error, what, expected)
+            classifies_the_outcome(chain, is_retryable, error, what, expected)
 
 
 @learner_facing
-def check_is_retryable_service(is_retryable: Callable[..., Any], *, seed: int = 3, start: float = 1.5) -> None:
+def check_is_retryable_service(is_retryable: IsRetryable, *, seed: int = 3, start: float = 1.5) -> None:
     """Real answers of the course's service: a page (200), a missing page (404), an outage (503), a
     rate-limited request (429)."""
     chain = Chain("is_retryable")
+    responses = service_answers(seed, start)
+    for response, label in zip(responses, ("page", "missing page", "outage", "first", "rate-limited"), strict=True):
+        if label == "first":
+            continue
+        what = f"the service's {label} answer ({response.status_code}, seed={seed})"
+        classifies_the_outcome(chain, is_retryable, response, what, response.status_code in (429, 503))
+
+
+def service_answers(seed: int, start: float) -> list[httpx.Response]:
+    """Scenario: from t=``start``, a page, a missing page, an item during an outage, and a page twice
+    in a window that allows one."""
     service = Service(
         seed=seed,
         faults=Faults(latency=Latency.fixed(0.1)),
@@ -352,149 +417,203 @@ def check_is_retryable_service(is_retryable: Callable[..., Any], *, seed: int = 
     )
 
     async def main() -> list[httpx.Response]:
-        await asyncio.sleep(start)
+        await sleep_until(start)
         async with service.client() as client:
             return [await client.get(path) for path in ("/pages/0", "/pages/999", "/items/1", "/pages/1", "/pages/1")]
 
-    responses = run_virtual(main, deadline=start + 60).unwrap()
-    for response, label in zip(responses, ("page", "missing page", "outage", "first", "rate-limited"), strict=True):
-        if label == "first":
-            continue
-        what = f"the service's {label} answer ({response.status_code}, seed={seed})"
-        _require_answer(chain, is_retryable, response, what, response.status_code in (429, 503))
+    return run_virtual(main, deadline=start + 60).unwrap()
 
 
 # ------------------------------------------------------------------ retry_after
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A response for retry_after: what it has (as the messages name it), the answer expected and the
+    hint; ``from_now`` when that answer is read against the wall clock (then about ``expected``)."""
+
+    what: str
+    response: httpx.Response
+    expected: float | None
+    hint: str
+    from_now: bool = False
+
+
 @learner_facing
 def check_retry_after(
-    retry_after: Callable[..., Any], *, seconds: int = 3, later: int = 7, seed: int = 4, start: float = 2.0
+    retry_after: RetryAfter, *, seconds: int = 3, later: int = 7, seed: int = 4, start: float = 2.0
 ) -> None:
     """``Retry-After`` in seconds and as an HTTP date (read against the response's ``Date``), one in the
     past (0), none or unreadable (None); the service's own 429 with an HTTP date; and a date ``later`` s
     ahead of the wall clock, with no ``Date`` or an unreadable one (read against ``time.time()``)."""
     chain = Chain("retry_after")
-    chain.require(
-        callable(retry_after) and not inspect.iscoroutinefunction(retry_after),
-        "retry_after is a plain function",
-        observed=f"retry_after is {retry_after!r}",
-        hint="define it with `def`",
-    )
+    is_a_plain_function(chain, retry_after, "retry_after")
+    for asked in [*headers_asking(seconds, later), the_services_429(seed, start), *wall_clock_dates(later)]:
+        reads_what_is_asked(chain, retry_after, asked)
+
+
+def headers_asking(seconds: int, later: int) -> list[Asked]:
+    """Responses dated :data:`EPOCH`: Retry-After in seconds, as a date ahead and one past, none, unreadable."""
     date = formatdate(EPOCH, usegmt=True)
-    cases: list[tuple[str, httpx.Response, float | None, str]] = [
-        (
+    ahead, past = formatdate(EPOCH + later, usegmt=True), formatdate(EPOCH - later, usegmt=True)
+    return [
+        Asked(
             f"Retry-After: {seconds}",
             _response(429, **{"retry-after": str(seconds), "date": date}),
             float(seconds),
             "a number is seconds: float(value)",
         ),
-        (
-            f"Retry-After: {formatdate(EPOCH + later, usegmt=True)} with Date: {date}",
-            _response(503, **{"retry-after": formatdate(EPOCH + later, usegmt=True), "date": date}),
+        Asked(
+            f"Retry-After: {ahead} with Date: {date}",
+            _response(503, **{"retry-after": ahead, "date": date}),
             float(later),
             "an HTTP date: email.utils.parsedate_to_datetime(value), minus the response's own Date header "
             "(not your clock: the server's and yours differ)",
         ),
-        (
-            f"Retry-After: {formatdate(EPOCH - later, usegmt=True)} (in the past) with Date: {date}",
-            _response(503, **{"retry-after": formatdate(EPOCH - later, usegmt=True), "date": date}),
+        Asked(
+            f"Retry-After: {past} (in the past) with Date: {date}",
+            _response(503, **{"retry-after": past, "date": date}),
             0.0,
             "a date already past means no wait: never below 0.0",
         ),
-        ("no Retry-After", _response(503, date=date), None, "no header: None"),
-        ("Retry-After: soon", _response(429, **{"retry-after": "soon", "date": date}), None, "unreadable: None"),
+        Asked("no Retry-After", _response(503, date=date), None, "no header: None"),
+        Asked("Retry-After: soon", _response(429, **{"retry-after": "soon", "date": date}), None, "unreadable: None"),
     ]
+
+
+def the_services_429(seed: int, start: float) -> Asked:
+    """Scenario: the service's own 429, its Retry-After an HTTP date."""
     service = Service(seed=seed, faults=Faults(rate_limit=RateLimit(1, 10.0, retry_after="http-date")))
 
     async def rate_limited() -> httpx.Response:
-        await asyncio.sleep(start)
+        await sleep_until(start)
         async with service.client() as client:
             await client.get("/items/1")
             await asyncio.sleep(2.5)
             return await client.get("/items/1")  # at t=2.55 of the service's clock: the window reopens at t=10
 
     response = run_virtual(rate_limited, deadline=start + 60).unwrap()
-    cases.append(
-        (
-            f"the service's 429 at t=2.55 of a 10 s window (Retry-After: {response.headers['retry-after']})",
-            response,
-            8.0,
-            "read the date against the response's Date header",
-        )
+    return Asked(
+        f"the service's 429 at t=2.55 of a 10 s window (Retry-After: {response.headers['retry-after']})",
+        response,
+        8.0,
+        "read the date against the response's Date header",
     )
-    # Without a readable Date the date is read against the wall clock: one `later` s ahead of it (named
-    # without its text in the messages, which the notebook stores).
+
+
+def wall_clock_dates(later: int) -> list[Asked]:
+    """Without a readable Date the date is read against the wall clock: one ``later`` s ahead of it (named
+    without its text in the messages, which the notebook stores)."""
     ahead = formatdate(math.ceil(time.time()) + later, usegmt=True)
-    wall_clock = {
-        f"Retry-After: the HTTP date {later} s from now and no Date": _response(503, **{"retry-after": ahead}),
-        f"Retry-After: the HTTP date {later} s from now and an unreadable Date: yesterday": _response(
-            503, **{"retry-after": ahead, "date": "yesterday"}
+    return [
+        Asked(
+            f"Retry-After: the HTTP date {later} s from now and no Date",
+            _response(503, **{"retry-after": ahead}),
+            float(later),
+            "no Date header: measure the date against time.time()",
+            from_now=True,
         ),
-    }
-    for what, case in wall_clock.items():
-        hint = (
-            "no Date header: measure the date against time.time()"
-            if "no Date" in what
-            else "a Date that cannot be read is as good as none: measure against time.time() (catch the parser's "
-            "TypeError/ValueError around the Date too)"
-        )
-        cases.append((what, case, float(later), hint))
-    for what, case, expected, hint in cases:
-        call = f"retry_after(a {case.status_code} response with {what})"
-        from_now = what in wall_clock  # `later` s of the wall clock, give or take the second formatdate drops
-        answer = chain.require_returns(
-            call,
-            functools.partial(retry_after, case),
-            hint=hint
-            if from_now
-            else "a missing or unreadable header gives None: check before parsing, and catch the parser's "
-            "TypeError/ValueError",
-        )
-        number = isinstance(answer, int | float) and not isinstance(answer, bool)
-        if expected is None:
-            ok = answer is None
-        elif from_now:
-            ok = number and expected - 2.0 <= answer <= expected + 1.0
-        else:
-            ok = number and math.isclose(answer, expected)
-        chain.require(
-            ok,
-            f"{call} is " + (f"about {expected!r} (the date minus time.time())" if from_now else f"{expected!r}"),
-            observed=f"it returned {answer!r}",
-            hint=hint,
-        )
+        Asked(
+            f"Retry-After: the HTTP date {later} s from now and an unreadable Date: yesterday",
+            _response(503, **{"retry-after": ahead, "date": "yesterday"}),
+            float(later),
+            "a Date that cannot be read is as good as none: measure against time.time() (catch the parser's "
+            "TypeError/ValueError around the Date too)",
+            from_now=True,
+        ),
+    ]
+
+
+def reads_what_is_asked(chain: Chain, retry_after: RetryAfter, asked: Asked) -> None:
+    """``retry_after(response)`` runs and is the seconds asked for (about them, against the wall clock)."""
+    call = f"retry_after(a {asked.response.status_code} response with {asked.what})"
+    answer = chain.require_returns(
+        call,
+        functools.partial(retry_after, asked.response),
+        hint=asked.hint
+        if asked.from_now
+        else "a missing or unreadable header gives None: check before parsing, and catch the parser's "
+        "TypeError/ValueError",
+    )
+    number = answer if isinstance(answer, int | float) and not isinstance(answer, bool) else None
+    expected = asked.expected
+    if expected is None:
+        ok = answer is None
+    elif asked.from_now:  # `later` s of the wall clock, give or take the second formatdate drops
+        ok = number is not None and expected - 2.0 <= number <= expected + 1.0
+    else:
+        ok = number is not None and math.isclose(number, expected)
+    chain.require(
+        ok,
+        f"{call} is " + (f"about {expected!r} (the date minus time.time())" if asked.from_now else f"{expected!r}"),
+        observed=f"it returned {answer!r}",
+        hint=asked.hint,
+    )
 
 
 # ------------------------------------------------------------------ retry
 
 
-def _run_retry(
-    retry: Callable[..., Any], call: ScriptedCall, policy: RetryPolicy, start: float
-) -> VirtualRun[tuple[Any, float]]:
-    async def main() -> tuple[Any, float]:
-        await asyncio.sleep(start)
-        value = await retry(call, policy)
-        return value, asyncio.get_running_loop().time()
+@dataclass
+class Retried:
+    """What ``retry(call, policy)``, started at t=``start``, did: its run on the virtual clock, in which
+    retry's own error ends the run (so :meth:`~coursekit.checks.Chain.require_finished` words it), and
+    its :class:`~coursekit.scenario.Outcome` when it returned or raised."""
 
-    return run_virtual(main, deadline=start + 1000)
+    what: str  # the scenario, as the messages name it
+    call: ScriptedCall
+    run: VirtualRun[Outcome]
+    outcome: Outcome | None
+
+    @property
+    def calls(self) -> list[float]:
+        """When the calls started."""
+        return self.call.calls
+
+    @property
+    def ended(self) -> float:
+        """When retry returned or raised (when the run ended, if it did neither)."""
+        ended = None if self.outcome is None else self.outcome.ended
+        return self.run.elapsed if ended is None else ended
 
 
-def _retry_call(call: ScriptedCall, policy: RetryPolicy, start: float) -> str:
-    return f"retry({call!r}, {policy!r}) at t={start:g}"
+def run_retry(retry: Retry, call: ScriptedCall, policy: RetryPolicy, start: float) -> Retried:
+    """Scenario: ``await retry(call, policy)`` at t=``start``, timed."""
+
+    async def main() -> Outcome:
+        await sleep_until(start)
+        return await timed_call(retry(call, policy))
+
+    run = run_virtual(main, deadline=start + 1000)
+    outcome = run.value if run.outcome == "returned" else None
+    if outcome is not None and outcome.error is not None:
+        run = dataclasses.replace(run, outcome="raised", value=None, error=outcome.error)
+    return Retried(f"retry({call!r}, {policy!r}) at t={start:g}", call, run, outcome)
 
 
-def _require_retry_started(chain: Chain, retry: Callable[..., Any]) -> None:
-    chain.require_async_function(retry, "retry")
+def _described(run: VirtualRun[Outcome]) -> str:
+    """What retry did: ``returned VALUE``, ``raised ERROR``, or why the run did not end."""
+    if run.outcome == "raised":
+        return f"raised {describe_error(run.error)}"
+    if run.outcome in ("hung", "blocked"):
+        return run.diagnosis.splitlines()[0]
+    return f"returned {run.unwrap().value!r}"
 
 
-def _require_implemented(chain: Chain, run: VirtualRun[Any], what: str) -> None:
+def _require_implemented(chain: Chain, retried: Retried) -> None:
     """The release's placeholder gets its own message, before any property of the calls."""
-    if isinstance(run.error, NotImplementedError):
-        chain.require_finished(run, what)
+    if isinstance(retried.run.error, NotImplementedError):
+        chain.require_finished(retried.run, retried.what)
+
+
+def _finished(chain: Chain, retried: Retried) -> Outcome:
+    """retry returned (it did not raise, hang or block): its outcome."""
+    chain.require_finished(retried.run, retried.what)
+    return retried.run.unwrap()
 
 
 def _expected_calls(start: float, latency: float, waits: list[float], calls: int) -> tuple[list[float], float]:
+    """When ``calls`` calls of ``latency`` s start, with ``waits`` between them, and when the last ends."""
     times, now = [], start
     for n in range(calls):
         times.append(now)
@@ -504,17 +623,9 @@ def _expected_calls(start: float, latency: float, waits: list[float], calls: int
     return times, now
 
 
-def _calls_hint(seen: int, expected: int, attempts: int) -> str:
-    if seen == expected + 1 and expected == attempts:
-        return "attempts counts every call, the first included: attempts=N means 1 call and N-1 retries"
-    if seen > expected:
-        return "stop when policy.retryable(outcome) is False, or when the calls reach policy.attempts"
-    return "retry while policy.retryable(outcome) is True: catch the exception (or look at the value) and call again"
-
-
 @learner_facing
 def check_retry_attempts(
-    retry: Callable[..., Any],
+    retry: Retry,
     *,
     failures: int = 2,
     attempts: int = 4,
@@ -526,84 +637,111 @@ def check_retry_attempts(
     ``attempts`` calls in all, and no more than ``delays`` allow (one retry per delay), the waits between
     them ``delays`` in order; the result, or the last error (the same object) when the attempts or the
     delays run out, as soon as the last call ends."""
-    script: list[Any] = [Transient(f"failure {n + 1}") for n in range(failures)] + ["ok"]
-    call = ScriptedCall(script, latency=latency)
+    script: list[object] = [Transient(f"failure {n + 1}") for n in range(failures)] + ["ok"]
     policy = RetryPolicy(attempts=attempts, delays=delays_of(delays))
-    what = _retry_call(call, policy, start)
     chain = Chain("retry")
-    _require_retry_started(chain, retry)
-    run = _run_retry(retry, call, policy, start)
-    _require_implemented(chain, run, what)
+    chain.require_async_function(retry, "retry")
+    retried = run_retry(retry, ScriptedCall(script, latency=latency), policy, start)
+    _require_implemented(chain, retried)
     calls = min(failures + 1, attempts, len(delays) + 1)
     ran_out = "delays" if calls < min(failures + 1, attempts) else "attempts"
-    expected_times, end = _expected_calls(start, latency, list(delays), calls)
-    if run.outcome in ("raised", "returned", "hung"):
-        seen = len(call.calls)
-        chain.require(
-            seen == calls,
-            f"{what} calls {calls} times",
-            observed=f"it called {seen} times, at t={_times(call.calls)}, then {_outcome(run)}",
-            hint="the policy has only "
-            f"{len(delays)} delay{'s' if len(delays) != 1 else ''}: when they run out, give up (next(delays, None) "
-            "is None) even if attempts are left"
-            if ran_out == "delays" and seen > calls
-            else _calls_hint(seen, calls, attempts),
-        )
+    if retried.run.outcome in ("raised", "returned", "hung"):
+        calls_as_often_as_allowed(chain, retried, calls, policy, delays, ran_out)
     if calls == failures + 1:
-        chain.require_finished(run, what)
-        value, returned = run.unwrap()
-        chain.require(
-            value == "ok",
-            f"{what} returns the call's result",
-            observed=f"it returned {value!r}",
-            hint="return what the successful call returned",
-        )
+        returns_the_calls_result(chain, retried)
     else:
-        last = script[calls - 1]
-        if ran_out == "delays" and run.outcome == "raised" and isinstance(run.error, RuntimeError | StopIteration):
-            hint = (
-                "next(delays) raises StopIteration when the delays run out (a coroutine turns it into a "
-                "RuntimeError): take next(delays, None) and give up when it is None"
-            )
-        elif run.outcome == "returned":
-            hint = "when it gives up on an error, raise that last exception itself (`raise error`): don't return"
-        else:
-            hint = "re-raise the last exception itself (`raise error`), not a new one nor the first"
-        chain.require(
-            run.outcome == "raised" and run.error is last,
-            f"{what} raises the last error ({last!r}) when the {ran_out} run out",
-            observed=_outcome(run),
-            hint=hint,
+        raises_the_last_error_when_they_run_out(chain, retried, script[calls - 1], ran_out)
+    expected_times, end = _expected_calls(start, latency, list(delays), calls)
+    calls_after_each_delay(chain, retried, expected_times, delays)
+    ends_when_the_last_call_does(chain, retried, end)
+
+
+def calls_as_often_as_allowed(
+    chain: Chain, retried: Retried, calls: int, policy: RetryPolicy, delays: tuple[float, ...], ran_out: str
+) -> None:
+    seen = len(retried.calls)
+    if ran_out == "delays" and seen > calls:
+        hint = (
+            f"the policy has only {len(delays)} delay{'s' if len(delays) != 1 else ''}: when they run out, give up "
+            "(next(delays, None) is None) even if attempts are left"
         )
-        returned = run.elapsed
-    waits = [later - earlier - latency for earlier, later in itertools.pairwise(call.calls)]
+    elif seen == calls + 1 and calls == policy.attempts:
+        hint = "attempts counts every call, the first included: attempts=N means 1 call and N-1 retries"
+    elif seen > calls:
+        hint = "stop when policy.retryable(outcome) is False, or when the calls reach policy.attempts"
+    else:
+        hint = (
+            "retry while policy.retryable(outcome) is True: catch the exception (or look at the value) and call again"
+        )
+    chain.require(
+        seen == calls,
+        f"{retried.what} calls {calls} times",
+        observed=f"it called {seen} times, at t={_times(retried.calls)}, then {_described(retried.run)}",
+        hint=hint,
+    )
+
+
+def returns_the_calls_result(chain: Chain, retried: Retried) -> None:
+    value = _finished(chain, retried).value
+    chain.require(
+        value == "ok",
+        f"{retried.what} returns the call's result",
+        observed=f"it returned {value!r}",
+        hint="return what the successful call returned",
+    )
+
+
+def raises_the_last_error_when_they_run_out(chain: Chain, retried: Retried, last: object, ran_out: str) -> None:
+    run = retried.run
+    if ran_out == "delays" and run.outcome == "raised" and isinstance(run.error, RuntimeError | StopIteration):
+        hint = (
+            "next(delays) raises StopIteration when the delays run out (a coroutine turns it into a "
+            "RuntimeError): take next(delays, None) and give up when it is None"
+        )
+    elif run.outcome == "returned":
+        hint = "when it gives up on an error, raise that last exception itself (`raise error`): don't return"
+    else:
+        hint = "re-raise the last exception itself (`raise error`), not a new one nor the first"
+    chain.require(
+        run.outcome == "raised" and run.error is last,
+        f"{retried.what} raises the last error ({last!r}) when the {ran_out} run out",
+        observed=_described(run),
+        hint=hint,
+    )
+
+
+def calls_after_each_delay(chain: Chain, retried: Retried, expected: list[float], delays: tuple[float, ...]) -> None:
+    waits = [later - earlier - retried.call.latency for earlier, later in itertools.pairwise(retried.calls)]
     restarted = (
         len(waits) >= 2 and len(set(delays[: len(waits)])) > 1 and all(math.isclose(wait, delays[0]) for wait in waits)
     )
     chain.require(
-        call.calls == expected_times,
-        f"{what} calls at t={_times(expected_times)}",
-        observed=f"the calls started at t={_times(call.calls)}",
+        retried.calls == expected,
+        f"{retried.what} calls at t={_times(expected)}",
+        observed=f"the calls started at t={_times(retried.calls)}",
         hint="every wait was the first delay: make the iterator once per retry() call (delays = policy.delays(), "
         "before the loop) and take next(delays) from it; each new policy.delays() starts over"
         if restarted
         else "wait the policy's delays in order (a fresh policy.delays() per retry() call), after each failed call "
         "ends, with await asyncio.sleep(delay)",
     )
+
+
+def ends_when_the_last_call_does(chain: Chain, retried: Retried, end: float) -> None:
     chain.require(
-        math.isclose(returned, end),
-        f"{what} ends when the last call does (t={end:g})",
-        observed=f"it ended at t={returned:g}",
+        math.isclose(retried.ended, end),
+        f"{retried.what} ends when the last call does (t={end:g})",
+        observed=f"it ended at t={retried.ended:g}",
         hint="after the last call, don't wait again: there is nothing to wait for",
     )
 
 
 @learner_facing
-def check_retry_not_retryable(retry: Callable[..., Any], *, latency: float = 0.25, start: float = 5.0) -> None:
+def check_retry_not_retryable(retry: Retry, *, latency: float = 0.25, start: float = 5.0) -> None:
     """Outcomes that are not retryable end it after that call: an error propagates (the same object),
     a 404 or a 200 is returned; and a cancelled caller stops retrying."""
     chain = Chain("retry")
-    _require_retry_started(chain, retry)
+    chain.require_async_function(retry, "retry")
     bad = Permanent("bad request")
     not_found = _response(404)
     policy = RetryPolicy(attempts=5, delays=delays_of([1.0] * 5))
@@ -612,42 +750,61 @@ def check_retry_not_retryable(retry: Callable[..., Any], *, latency: float = 0.2
         ([not_found, "ok"], "return"),
         ([Transient("dropped"), not_found, "ok"], "return"),
     ):
-        call = ScriptedCall(script, latency=latency)
-        what = _retry_call(call, policy, start)
-        run = _run_retry(retry, call, policy, start)
-        _require_implemented(chain, run, what)
+        retried = run_retry(retry, ScriptedCall(script, latency=latency), policy, start)
+        _require_implemented(chain, retried)
         needed = len(script) - 1
-        if run.outcome in ("raised", "returned"):
-            chain.require(
-                len(call.calls) == needed,
-                f"{what} calls {needed} time{'s' if needed > 1 else ''}",
-                observed=f"it called {len(call.calls)} times, at t={_times(call.calls)}",
-                hint="retry only when policy.retryable(outcome) is True: a Permanent error or a 404 will fail "
-                "the same way again (don't catch every Exception and retry it)"
-                if len(call.calls) > needed
-                else "a Transient error is retryable: call again",
-            )
+        if retried.run.outcome in ("raised", "returned"):
+            stops_after_what_is_not_retryable(chain, retried, needed)
         if expected == "raise":
-            chain.require(
-                run.outcome == "raised" and run.error is bad,
-                f"{what} raises the Permanent error at once",
-                observed=_outcome(run),
-                hint="re-raise the exception itself when it is not retryable",
-            )
+            raises_the_permanent_error_at_once(chain, retried, bad)
         else:
-            chain.require_finished(run, what)
-            chain.require(
-                run.unwrap()[0] is script[needed - 1],
-                f"{what} returns the 404 response",
-                observed=f"it returned {run.unwrap()[0]!r}",
-                hint="a response is an outcome like any other: return it when it is not retryable",
-            )
+            returns_the_404_response(chain, retried, script[needed - 1])
+    cancelled = cancel_the_caller(chain, retry, policy, latency, start)
+    cancellation_propagates_and_stops_the_calls(chain, *cancelled)
+
+
+def stops_after_what_is_not_retryable(chain: Chain, retried: Retried, needed: int) -> None:
+    chain.require(
+        len(retried.calls) == needed,
+        f"{retried.what} calls {needed} time{'s' if needed > 1 else ''}",
+        observed=f"it called {len(retried.calls)} times, at t={_times(retried.calls)}",
+        hint="retry only when policy.retryable(outcome) is True: a Permanent error or a 404 will fail "
+        "the same way again (don't catch every Exception and retry it)"
+        if len(retried.calls) > needed
+        else "a Transient error is retryable: call again",
+    )
+
+
+def raises_the_permanent_error_at_once(chain: Chain, retried: Retried, bad: Permanent) -> None:
+    chain.require(
+        retried.run.outcome == "raised" and retried.run.error is bad,
+        f"{retried.what} raises the Permanent error at once",
+        observed=_described(retried.run),
+        hint="re-raise the exception itself when it is not retryable",
+    )
+
+
+def returns_the_404_response(chain: Chain, retried: Retried, not_found: object) -> None:
+    value = _finished(chain, retried).value
+    chain.require(
+        value is not_found,
+        f"{retried.what} returns the 404 response",
+        observed=f"it returned {value!r}",
+        hint="a response is an outcome like any other: return it when it is not retryable",
+    )
+
+
+def cancel_the_caller(
+    chain: Chain, retry: Retry, policy: RetryPolicy, latency: float, start: float
+) -> tuple[str, str, int]:
+    """Scenario: retry a call that always fails, its caller cancelled during the first wait; then 10 s
+    more. The scenario's name, how retry's task ended and how many calls there were."""
     call = ScriptedCall([Transient("dropped")], latency=latency)
-    what = _retry_call(call, policy, start) + f", its caller cancelled at t={start + latency + 0.5:g}"
+    what = f"retry({call!r}, {policy!r}) at t={start:g}, its caller cancelled at t={start + latency + 0.5:g}"
 
     async def cancelled() -> tuple[str, int]:
-        await asyncio.sleep(start)
-        task = asyncio.create_task(retry(call, policy))
+        await sleep_until(start)
+        task = asyncio.ensure_future(retry(call, policy))
         await asyncio.sleep(latency + 0.5)
         task.cancel()
         await asyncio.wait({task})
@@ -655,9 +812,11 @@ def check_retry_not_retryable(retry: Callable[..., Any], *, latency: float = 0.2
         await asyncio.sleep(10.0)
         return how, len(call.calls)
 
-    run = run_virtual(cancelled, deadline=start + 100)
-    chain.require_finished(run, what)
-    how, calls = run.unwrap()
+    how, calls = run_scenario(chain, cancelled, deadline=start + 100, what=what).unwrap()
+    return what, how, calls
+
+
+def cancellation_propagates_and_stops_the_calls(chain: Chain, what: str, how: str, calls: int) -> None:
     chain.require(
         (how, calls) == ("cancelled", 1),
         f"{what}: CancelledError propagates and no call follows",
@@ -668,7 +827,7 @@ def check_retry_not_retryable(retry: Callable[..., Any], *, latency: float = 0.2
 
 @learner_facing
 def check_retry_backoff(
-    retry: Callable[..., Any],
+    retry: Retry,
     *,
     wait: float = 1.0,
     asked: int = 5,
@@ -678,46 +837,58 @@ def check_retry_backoff(
     """Retryable responses: a 503, a 429 with ``Retry-After: asked`` (waited instead of the delay),
     another 503, then 200; and a 503 for ever with 3 attempts returns the last 503."""
     chain = Chain("retry")
-    _require_retry_started(chain, retry)
+    chain.require_async_function(retry, "retry")
     ok = _response(200)
     script = [_response(503), _response(429, **{"retry-after": str(asked)}), _response(503), ok]
-    call = ScriptedCall(script, latency=latency)
     policy = RetryPolicy(attempts=6, delays=delays_of([wait] * 6), retry_after=retry_after_seconds)
-    what = _retry_call(call, policy, start)
-    run = _run_retry(retry, call, policy, start)
-    chain.require_finished(run, what)
+    retried = run_retry(retry, ScriptedCall(script, latency=latency), policy, start)
+    outcome = _finished(chain, retried)
     expected, end = _expected_calls(start, latency, [wait, float(asked), wait], 4)
+    waits_what_retry_after_asks(chain, retried, expected, asked)
+    returns_the_200_when_it_arrives(chain, retried, outcome, ok, end)
+    last = _response(503)
+    policy = RetryPolicy(attempts=3, delays=delays_of([wait] * 6))
+    retried = run_retry(retry, ScriptedCall([_response(503), _response(503), last], latency=latency), policy, start)
+    returns_the_last_response_when_attempts_run_out(chain, retried, _finished(chain, retried), last)
+
+
+def waits_what_retry_after_asks(chain: Chain, retried: Retried, expected: list[float], asked: int) -> None:
+    calls = retried.calls
     chain.require(
-        call.calls == expected,
-        f"{what} calls at t={_times(expected)}",
-        observed=f"the calls started at t={_times(call.calls)}",
+        calls == expected,
+        f"{retried.what} calls at t={_times(expected)}",
+        observed=f"the calls started at t={_times(calls)}",
         hint="after the 429, wait what policy.retry_after(outcome) says instead of the next delay"
-        if len(call.calls) > 2 and call.calls[2] - call.calls[1] != asked + latency
+        if len(calls) > 2 and calls[2] - calls[1] != asked + retried.call.latency
         else "after each retryable outcome (a 503 is one: policy.retryable), wait the next delay and call again",
     )
+
+
+def returns_the_200_when_it_arrives(
+    chain: Chain, retried: Retried, outcome: Outcome, ok: httpx.Response, end: float
+) -> None:
     chain.require(
-        run.unwrap()[0] is ok and math.isclose(run.unwrap()[1], end),
-        f"{what} returns the 200 response when it arrives (t={end:g})",
-        observed=f"it returned {run.unwrap()[0]!r} at t={run.unwrap()[1]:g}",
+        outcome.value is ok and math.isclose(retried.ended, end),
+        f"{retried.what} returns the 200 response when it arrives (t={end:g})",
+        observed=f"it returned {outcome.value!r} at t={retried.ended:g}",
         hint="return the first outcome that is not retryable",
     )
-    last = _response(503)
-    call = ScriptedCall([_response(503), _response(503), last], latency=latency)
-    policy = RetryPolicy(attempts=3, delays=delays_of([wait] * 6))
-    what = _retry_call(call, policy, start)
-    run = _run_retry(retry, call, policy, start)
-    chain.require_finished(run, what)
+
+
+def returns_the_last_response_when_attempts_run_out(
+    chain: Chain, retried: Retried, outcome: Outcome, last: httpx.Response
+) -> None:
     chain.require(
-        run.unwrap()[0] is last and len(call.calls) == 3,
-        f"{what} returns the last 503 response after 3 calls",
-        observed=f"it returned {run.unwrap()[0]!r} after {len(call.calls)} calls",
+        outcome.value is last and len(retried.calls) == 3,
+        f"{retried.what} returns the last 503 response after 3 calls",
+        observed=f"it returned {outcome.value!r} after {len(retried.calls)} calls",
         hint="when the attempts run out on a retryable response, return that last response",
     )
 
 
 @learner_facing
 def check_retry_deadline(
-    retry: Callable[..., Any],
+    retry: Retry,
     *,
     deadline: float = 10.0,
     delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
@@ -728,67 +899,110 @@ def check_retry_deadline(
     """With ``deadline`` seconds from the first call: a wait that would end past it is not started;
     it gives up at once with the last error. A ``Retry-After`` past the deadline: the 429 at once."""
     chain = Chain("retry")
-    _require_retry_started(chain, retry)
+    chain.require_async_function(retry, "retry")
     errors = [Transient(f"failure {n + 1}") for n in range(20)]
-    call = ScriptedCall(errors, latency=latency)
     policy = RetryPolicy(attempts=20, delays=delays_of(delays), deadline=deadline)
-    what = _retry_call(call, policy, start)
-    run = _run_retry(retry, call, policy, start)
-    _require_implemented(chain, run, what)
+    retried = run_retry(retry, ScriptedCall(errors, latency=latency), policy, start)
+    _require_implemented(chain, retried)
+    times, gives_up = _calls_within(start, latency, delays, deadline)
+    if retried.run.outcome != "hung":
+        starts_no_call_after_the_deadline(chain, retried, start + deadline)
+    raises_the_last_error_within_the_deadline(chain, retried, errors[len(times) - 1])
+    gives_up_at_once(chain, retried, times, gives_up)
+    busy = _response(429, **{"retry-after": str(asked)})
+    policy = RetryPolicy(attempts=5, delays=delays_of([1.0] * 5), deadline=deadline, retry_after=retry_after_seconds)
+    retried = run_retry(retry, ScriptedCall([busy, _response(200)], latency=latency), policy, start)
+    returns_the_429_at_once(chain, retried, _finished(chain, retried), busy, start + latency)
+
+
+def _calls_within(
+    start: float, latency: float, delays: tuple[float, ...], deadline: float
+) -> tuple[list[float], float]:
+    """When the calls start, every wait ending by ``start + deadline``, and when the last one ends."""
     times, now, n = [start], start + latency, 0
     while n < len(delays) and now + delays[n] <= start + deadline:
         now += delays[n]
         times.append(now)
         now += latency
         n += 1
-    late = [t for t in call.calls if t > start + deadline]
-    if run.outcome != "hung":
-        chain.require(
-            not late,
-            f"{what} starts no call after the deadline (t={start + deadline:g})",
-            observed=f"calls started at t={_times(call.calls)}",
-            hint="before each wait, give up if loop.time() + wait would pass the first call's time + deadline",
-        )
+    return times, now
+
+
+def starts_no_call_after_the_deadline(chain: Chain, retried: Retried, deadline_at: float) -> None:
     chain.require(
-        run.outcome == "raised" and run.error is errors[len(times) - 1],
-        f"{what} raises the last error ({errors[len(times) - 1]!r})",
-        observed=_outcome(run) + f" after {len(call.calls)} calls",
+        not [t for t in retried.calls if t > deadline_at],
+        f"{retried.what} starts no call after the deadline (t={deadline_at:g})",
+        observed=f"calls started at t={_times(retried.calls)}",
+        hint="before each wait, give up if loop.time() + wait would pass the first call's time + deadline",
+    )
+
+
+def raises_the_last_error_within_the_deadline(chain: Chain, retried: Retried, last: Transient) -> None:
+    run = retried.run
+    chain.require(
+        run.outcome == "raised" and run.error is last,
+        f"{retried.what} raises the last error ({last!r})",
+        observed=_described(run) + f" after {len(retried.calls)} calls",
         hint="when the deadline leaves no time for the next wait, raise the last exception"
         if run.outcome != "hung"
         else "without a deadline the retries go on and on: check policy.deadline before each wait",
     )
+
+
+def gives_up_at_once(chain: Chain, retried: Retried, times: list[float], gives_up: float) -> None:
     chain.require(
-        call.calls == times and math.isclose(run.elapsed, now),
-        f"{what} calls at t={_times(times)} and gives up at once, at t={now:g}",
-        observed=f"calls at t={_times(call.calls)}, gave up at t={run.elapsed:g}",
+        retried.calls == times and math.isclose(retried.ended, gives_up),
+        f"{retried.what} calls at t={_times(times)} and gives up at once, at t={gives_up:g}",
+        observed=f"calls at t={_times(retried.calls)}, gave up at t={retried.ended:g}",
         hint="don't sleep out the time left before giving up: when the next wait would end past the deadline, "
         "stop at once"
-        if call.calls == times
+        if retried.calls == times
         else "measure the deadline from the first call, on the loop's clock",
     )
-    busy = _response(429, **{"retry-after": str(asked)})
-    call = ScriptedCall([busy, _response(200)], latency=latency)
-    policy = RetryPolicy(attempts=5, delays=delays_of([1.0] * 5), deadline=deadline, retry_after=retry_after_seconds)
-    what = _retry_call(call, policy, start)
-    run = _run_retry(retry, call, policy, start)
-    chain.require_finished(run, what)
+
+
+def returns_the_429_at_once(
+    chain: Chain, retried: Retried, outcome: Outcome, busy: httpx.Response, answered: float
+) -> None:
     chain.require(
-        run.unwrap()[0] is busy and math.isclose(run.unwrap()[1], start + latency),
-        f"{what} returns the 429 at once (t={start + latency:g}): its Retry-After ends past the deadline",
-        observed=f"it returned {run.unwrap()[0]!r} at t={run.unwrap()[1]:g} after {len(call.calls)} calls",
+        outcome.value is busy and math.isclose(retried.ended, answered),
+        f"{retried.what} returns the 429 at once (t={answered:g}): its Retry-After ends past the deadline",
+        observed=f"it returned {outcome.value!r} at t={retried.ended:g} after {len(retried.calls)} calls",
         hint="the deadline applies to the wait Retry-After asks for too",
     )
 
 
+SERVICE_LATENCY = 0.1  # of every request to the service, in check_retry_service
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What one retry() against the service returned: the status, when, after how many requests."""
+
+    status: int
+    at: float
+    requests: int
+
+
 @learner_facing
 def check_retry_service(
-    retry: Callable[..., Any], *, outage: float = 2.5, window: float = 10.0, seed: int = 6, start: float = 0.75
+    retry: Retry, *, outage: float = 2.5, window: float = 10.0, seed: int = 6, start: float = 0.75
 ) -> None:
     """Against the course's service: ``/items`` down for ``outage`` s (503 at once), retried every 1 s
     until it answers; ``/pages`` limited to 2 requests per ``window`` s: the 429's Retry-After is honoured."""
     chain = Chain("retry")
-    _require_retry_started(chain, retry)
-    latency = 0.1
+    chain.require_async_function(retry, "retry")
+    scenario, items, pages = retry_the_service(chain, retry, outage=outage, window=window, seed=seed, start=start)
+    the_items_answer_after_the_outage(chain, scenario, items, outage)
+    the_pages_wait_out_retry_after(chain, scenario, pages, outage, window)
+
+
+def retry_the_service(
+    chain: Chain, retry: Retry, *, outage: float, window: float, seed: int, start: float
+) -> tuple[str, Answered, Answered]:
+    """Scenario: from t=``start``, retry GET /items/1 during an outage, then GET /pages/0 once two
+    requests filled the window of /pages. Its name, and the two answers."""
+    latency = SERVICE_LATENCY
     service = Service(
         seed=seed,
         faults=Faults(latency=Latency.fixed(latency)),
@@ -803,8 +1017,8 @@ def check_retry_service(
         f"then GET /pages/0 after 2 requests of a {window:g} s window"
     )
 
-    async def main() -> list[tuple[int, float, int]]:
-        await asyncio.sleep(start)
+    async def main() -> list[Answered]:
+        await sleep_until(start)
         seen = []
         async with service.client() as client:
             for path in ("/items/1", "/pages/0"):
@@ -812,25 +1026,31 @@ def check_retry_service(
                     await client.get("/pages/1")
                     await client.get("/pages/2")
                 before = len(service.log)
-                response = await retry(lambda path=path: client.get(path), policy)
-                seen.append((response.status_code, service.now(), len(service.log) - before))
+                response = await retry(functools.partial(client.get, path), policy)
+                seen.append(Answered(response.status_code, service.now(), len(service.log) - before))
         return seen
 
-    run = run_virtual(main, deadline=start + 1000)
-    chain.require_finished(run, scenario)
-    (items, items_at, items_calls), (pages, pages_at, pages_calls) = run.unwrap()
-    first_up = math.ceil(outage)
+    items, pages = run_scenario(chain, main, deadline=start + 1000, what=scenario).unwrap()
+    return scenario, items, pages
+
+
+def the_items_answer_after_the_outage(chain: Chain, scenario: str, items: Answered, outage: float) -> None:
+    first_up, latency = math.ceil(outage), SERVICE_LATENCY
     chain.require(
-        (items, items_calls) == (200, first_up + 1) and math.isclose(items_at, first_up + latency),
+        (items.status, items.requests) == (200, first_up + 1) and math.isclose(items.at, first_up + latency),
         f"{scenario}: GET /items/1 is 200 at t={first_up + latency:g}, after {first_up + 1} requests",
-        observed=f"it returned {items} at t={items_at:g} after {items_calls} requests",
+        observed=f"it returned {items.status} at t={items.at:g} after {items.requests} requests",
         hint="a 503 is retryable: wait 1 s (the policy's delay) and try again",
     )
-    limited_at = first_up + 3 * latency  # after the two requests that fill the window
+
+
+def the_pages_wait_out_retry_after(chain: Chain, scenario: str, pages: Answered, outage: float, window: float) -> None:
+    latency = SERVICE_LATENCY
+    limited_at = math.ceil(outage) + 3 * latency  # after the two requests that fill the window
     reopens = limited_at + max(1, math.ceil(window - limited_at))  # Retry-After is whole seconds, rounded up
     chain.require(
-        (pages, pages_calls) == (200, 2) and math.isclose(pages_at, reopens + latency),
+        (pages.status, pages.requests) == (200, 2) and math.isclose(pages.at, reopens + latency),
         f"{scenario}: GET /pages/0 is 200 at t={reopens + latency:g}, after 2 requests (it waits out Retry-After)",
-        observed=f"it returned {pages} at t={pages_at:g} after {pages_calls} requests",
+        observed=f"it returned {pages.status} at t={pages.at:g} after {pages.requests} requests",
         hint="wait what policy.retry_after(response) says when it is not None, instead of the next delay",
     )
