@@ -10,6 +10,9 @@ the properties a learner reads first (never more than the limit in a window; exa
 ``capacity`` at once from idle). Any design that keeps the statement passes: a lock or a
 queue of futures, refilling on each call or by a timer of its own.
 
+Each check is a short driver: a scenario function runs the learner's limiter and returns what it
+observed, then named property functions, in the order a learner reads them, pass or fail the chain.
+
 The checks' numbers are exact in binary (rates that are powers of two, times that are
 multiples of 1/64 s), so that the virtual clock gives exact answers and a loop
 ``while tokens < amount: await asyncio.sleep(...)`` cannot spin on a rounding error.
@@ -22,12 +25,43 @@ import functools
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, TypeVar, cast
 
 from coursekit.chapters.rate_limiting.analysis import CLOCK_RESOLUTION, busiest_window
 from coursekit.chapters.rate_limiting.given import Decision, Timed, timed_acquire
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import make, run_scenario, sleep_until
+from coursekit.scenario import Outcome, make, run_scenario, sleep_until, timed_call
+
+T = TypeVar("T")
+
+# ------------------------------------------------------ the learner's subjects
+
+
+class Bucket(Protocol):
+    """``TokenBucket(rate=, capacity=)``."""
+
+    async def acquire(self, amount: int = 1, /) -> None: ...
+
+
+class LogLimiter(Protocol):
+    """``SlidingLogLimiter(limit=, window=)``."""
+
+    async def acquire(self) -> None: ...
+
+    async def try_acquire(self) -> bool: ...
+
+
+class ClientLimiter(Protocol):
+    """``PerClientLimiter(rate=, capacity=, idle_after=)``."""
+
+    def try_acquire(self, client_id: str, amount: int = 1, /) -> Decision: ...
+
+    def __len__(self) -> int: ...
+
+
+BucketClass = Callable[..., Bucket]
+LogLimiterClass = Callable[..., LogLimiter]
+ClientLimiterClass = Callable[..., ClientLimiter]
 
 TOLERANCE = CLOCK_RESOLUTION  # seconds: the virtual clock ticks in microseconds
 
@@ -40,18 +74,20 @@ SPIN_HINT = (
     "await asyncio.sleep(seconds until then). A loop that sleeps 0 s (or a few 1e-17 s) never lets the "
     "virtual clock move"
 )
+CANCEL_HINT = "let CancelledError propagate out of acquire() (clean up in a finally, or re-raise it)"
 
 
-def _run(chain: Chain, main: Callable[[], Awaitable[Any]], deadline: float, what: str = "the scenario") -> Any:
+def run_limiter(chain: Chain, main: Callable[[], Awaitable[T]], deadline: float, what: str = "the scenario") -> T:
+    """``main``'s value, run with the kit's :func:`run_scenario` and this chapter's hints."""
     blocked = SPIN_HINT + "; and never call time.sleep() or loop without an await"
     unhandled = "a task your limiter starts must not fail unseen: await it, or cancel it when it is no longer needed"
     run = run_scenario(
         chain, main, deadline=deadline, what=what, hang_hint=SPIN_HINT, blocked_hint=blocked, unhandled_hint=unhandled
     )
-    return run.value
+    return cast(T, run.value)
 
 
-async def _arrivals(plan: Sequence[tuple[float, Callable[[], Awaitable[Any]], int]]) -> list[Timed]:
+async def arrive(plan: Sequence[tuple[float, Callable[[], Awaitable[object]], int]]) -> list[Timed]:
     """Each (arrival, call, amount) of ``plan``, in order, as a task started at its arrival time (tasks of
     one instant start in the plan's order); request numbers count from 1."""
     tasks = []
@@ -61,7 +97,7 @@ async def _arrivals(plan: Sequence[tuple[float, Callable[[], Awaitable[Any]], in
     return list(await asyncio.gather(*tasks))
 
 
-def _failures(chain: Chain, timed: Sequence[Timed], what: str) -> None:
+def every_request_passes_without_raising(chain: Chain, timed: Sequence[Timed], what: str) -> None:
     for request in timed:
         if request.error is not None:
             chain.fail(
@@ -128,7 +164,7 @@ PHRASES = {
 }
 
 
-def _require_schedule(
+def each_request_passes_on_time(
     chain: Chain, timed: Sequence[Timed], expected: Sequence[float], what: str, *, unit: str = "tokens"
 ) -> None:
     """Each request passed at the instant the model says; the first that did not is reported."""
@@ -153,35 +189,63 @@ def _require_schedule(
     chain.passed(prop)
 
 
+def requests_pass_in_the_order_asked(chain: Chain, timed: Sequence[Timed], prop: str, *, hint: str) -> None:
+    """``prop``: the requests were admitted in the order of their numbers (never admitted: last)."""
+    order = sorted(timed, key=lambda r: (r.admitted if r.admitted is not None else math.inf, r.number))
+    chain.require(
+        [r.number for r in order] == [r.number for r in timed],
+        prop,
+        observed="they passed in the order " + ", ".join(str(r.number) for r in order),
+        hint=hint,
+    )
+
+
+def cancelled_calls_end_cancelled(chain: Chain, cancelled: Sequence[bool], what: str, *, observed: str) -> None:
+    chain.require(
+        all(cancelled),
+        f"{what}: the cancelled acquire() calls end cancelled",
+        observed=observed,
+        hint=CANCEL_HINT,
+    )
+
+
 # ----------------------------------------------------------------------------- TokenBucket
 
 
-def _bucket_run(
-    chain: Chain, bucket_class: Any, rate: float, capacity: int, plan: Sequence[tuple[float, int]], what: str
+def bucket_run(
+    chain: Chain, bucket_class: BucketClass, rate: float, capacity: int, plan: Sequence[tuple[float, int]], what: str
 ) -> list[Timed]:
     """Each (arrival, amount) of ``plan`` asks one bucket for ``amount`` tokens, in its own task."""
     bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
 
     async def main() -> list[Timed]:
-        return await _arrivals([(when, functools.partial(bucket.acquire, amount), amount) for when, amount in plan])
+        return await arrive([(when, functools.partial(bucket.acquire, amount), amount) for when, amount in plan])
 
     last = max((when for when, _ in plan), default=0.0)
-    timed: list[Timed] = _run(chain, main, last + sum(a for _, a in plan) / rate + 60, what)
-    _failures(chain, timed, what)
-    return timed
+    return run_limiter(chain, main, last + sum(a for _, a in plan) / rate + 60, what)
+
+
+def passed_at(timed: Sequence[Timed], instant: float) -> int:
+    """How many of ``timed`` passed by ``instant``."""
+    return sum(1 for request in timed if request.admitted is not None and request.admitted <= instant + TOLERANCE)
 
 
 @learner_facing
 def check_bucket_burst(
-    bucket_class: Any, *, rate: float = 4.0, capacity: int = 5, extra: int = 3, start: float = 2.5
+    bucket_class: BucketClass, *, rate: float = 4.0, capacity: int = 5, extra: int = 3, start: float = 2.5
 ) -> None:
     """``capacity + extra`` requests of 1 token at ``start``, from idle: exactly ``capacity`` pass at
     ``start``; the others one every ``1 / rate`` seconds after it."""
     chain = Chain("TokenBucket")
     plan = [(start, 1)] * (capacity + extra)
     what = f"{capacity + extra} requests at t={_t(start)}"
-    timed = _bucket_run(chain, bucket_class, rate, capacity, plan, what)
-    at_once = sum(1 for request in timed if request.admitted is not None and request.admitted <= start + TOLERANCE)
+    timed = bucket_run(chain, bucket_class, rate, capacity, plan, what)
+    every_request_passes_without_raising(chain, timed, what)
+    exactly_capacity_pass_at_once_from_idle(chain, passed_at(timed, start), capacity, start, what)
+    each_request_passes_on_time(chain, timed, bucket_schedule(plan, rate, capacity), what)
+
+
+def exactly_capacity_pass_at_once_from_idle(chain: Chain, at_once: int, capacity: int, start: float, what: str) -> None:
     chain.require(
         at_once <= capacity,
         f"{what}: at most capacity={capacity} pass at once",
@@ -197,12 +261,11 @@ def check_bucket_burst(
         hint="the bucket starts full, whenever the first request comes: count the refill from the first "
         "acquire(), not from t = 0 (the clock does not start at 0 here) nor from an empty bucket",
     )
-    _require_schedule(chain, timed, bucket_schedule(plan, rate, capacity), what)
 
 
 @learner_facing
 def check_bucket_rate(
-    bucket_class: Any, *, rate: float = 8.0, capacity: int = 8, requests: int = 40, start: float = 1.25
+    bucket_class: BucketClass, *, rate: float = 8.0, capacity: int = 8, requests: int = 40, start: float = 1.25
 ) -> None:
     """``requests`` requests of 1 token together at ``start`` (document 004's scenario: 50 at 10/s);
     in any interval of T seconds at most ``capacity + rate * T`` pass, the last at ``start + (requests -
@@ -212,7 +275,16 @@ def check_bucket_rate(
     idle = start + max(0, requests - capacity) / rate + 4 * capacity / rate
     plan = [(start, 1)] * requests + [(idle, 1)] * (capacity + 2)
     what = f"{requests} requests at t={_t(start)}, then {capacity + 2} at t={_t(idle)}"
-    timed = _bucket_run(chain, bucket_class, rate, capacity, plan, what)
+    timed = bucket_run(chain, bucket_class, rate, capacity, plan, what)
+    every_request_passes_without_raising(chain, timed, what)
+    at_most_capacity_plus_rate_times_t_pass(chain, timed, rate, capacity, idle, what)
+    exactly_capacity_pass_after_the_idle_spell(chain, passed_at(timed[requests:], idle), capacity, idle, what)
+    each_request_passes_on_time(chain, timed, bucket_schedule(plan, rate, capacity), what)
+
+
+def at_most_capacity_plus_rate_times_t_pass(
+    chain: Chain, timed: Sequence[Timed], rate: float, capacity: int, idle: float, what: str
+) -> None:
     passed = [(r.admitted, r.amount) for r in timed if r.admitted is not None]
     a, b, total = worst_bucket_window(passed, rate, capacity)
     allowed = capacity + rate * (b - a)
@@ -228,8 +300,11 @@ def check_bucket_rate(
         if b > a or a != idle
         else "tokens accrue at rate a second but never beyond capacity: min(capacity, tokens + elapsed * rate)",
     )
-    second = timed[requests:]
-    at_once = sum(1 for r in second if r.admitted is not None and r.admitted <= idle + TOLERANCE)
+
+
+def exactly_capacity_pass_after_the_idle_spell(
+    chain: Chain, at_once: int, capacity: int, idle: float, what: str
+) -> None:
     chain.require(
         at_once == capacity,
         f"{what}: after the idle spell, exactly capacity={capacity} of the {capacity + 2} pass at once",
@@ -238,11 +313,12 @@ def check_bucket_rate(
         if at_once > capacity
         else "tokens accrue while nobody asks: refill from the time of the last update, however long ago",
     )
-    _require_schedule(chain, timed, bucket_schedule(plan, rate, capacity), what)
 
 
 @learner_facing
-def check_bucket_amounts(bucket_class: Any, *, rate: float = 2.0, capacity: int = 4, start: float = 0.5) -> None:
+def check_bucket_amounts(
+    bucket_class: BucketClass, *, rate: float = 2.0, capacity: int = 4, start: float = 0.5
+) -> None:
     """At ``start``: ``acquire(capacity + 1)`` raises ValueError at once and takes nothing; then, together,
     ``acquire(capacity)``, ``acquire(3)``, ``acquire(1)``, ``acquire(2)``: each passes when its amount has
     accrued, in that order."""
@@ -259,7 +335,15 @@ def check_bucket_amounts(bucket_class: Any, *, rate: float = 2.0, capacity: int 
         ]
         return too_much, list(await asyncio.gather(*tasks))
 
-    too_much, timed = _run(chain, main, start + 60)
+    too_much, timed = run_limiter(chain, main, start + 60)
+    more_than_capacity_is_a_value_error_at_once(chain, too_much, capacity)
+    what = f"then acquire({capacity}), acquire(3), acquire(1), acquire(2) together at t={_t(start)}"
+    every_request_passes_without_raising(chain, timed, what)
+    expected = bucket_schedule([(start, amount) for amount in amounts], rate, capacity)
+    each_request_passes_on_time(chain, timed, expected, f"acquire({capacity + 1}) raised; {what}")
+
+
+def more_than_capacity_is_a_value_error_at_once(chain: Chain, too_much: Timed, capacity: int) -> None:
     chain.require(
         isinstance(too_much.error, ValueError),
         f"acquire({capacity + 1}) with capacity={capacity} raises ValueError",
@@ -273,14 +357,10 @@ def check_bucket_amounts(bucket_class: Any, *, rate: float = 2.0, capacity: int 
         observed=f"it was asked at t={_t(too_much.asked)} and raised at t={_t(too_much.ended or 0.0)}",
         hint="check the amount first, before taking the lock or sleeping",
     )
-    what = f"then acquire({capacity}), acquire(3), acquire(1), acquire(2) together at t={_t(start)}"
-    _failures(chain, timed, what)
-    expected = bucket_schedule([(start, amount) for amount in amounts], rate, capacity)
-    _require_schedule(chain, timed, expected, f"acquire({capacity + 1}) raised; {what}")
 
 
 @learner_facing
-def check_bucket_fifo(bucket_class: Any, *, rate: float = 4.0, capacity: int = 4, start: float = 3.0) -> None:
+def check_bucket_fifo(bucket_class: BucketClass, *, rate: float = 4.0, capacity: int = 4, start: float = 3.0) -> None:
     """At ``start`` ``acquire(capacity)`` empties the bucket; 1/64 s later ``acquire(capacity)`` waits for a
     full bucket; 1/64 s after that, ``acquire(2)`` three times queues behind it. Then, three times, each at
     an instant when one token is there but the head of the queue needs two, ``acquire(1)``. All pass in the
@@ -294,19 +374,19 @@ def check_bucket_fifo(bucket_class: Any, *, rate: float = 4.0, capacity: int = 4
         f"acquire({capacity}) at t={_t(start)}, acquire({capacity}) just after, acquire(2) three times just after "
         f"that, then acquire(1) at t={_t(plan[5][0])}, t={_t(plan[6][0])} and t={_t(plan[7][0])}"
     )
-    timed = _bucket_run(chain, bucket_class, rate, capacity, plan, what)
-    order = sorted(timed, key=lambda r: (r.admitted if r.admitted is not None else math.inf, r.number))
-    chain.require(
-        [r.number for r in order] == [r.number for r in timed],
+    timed = bucket_run(chain, bucket_class, rate, capacity, plan, what)
+    every_request_passes_without_raising(chain, timed, what)
+    requests_pass_in_the_order_asked(
+        chain,
+        timed,
         f"{what}: requests pass in the order they were asked (first come, first served)",
-        observed="they passed in the order " + ", ".join(str(r.number) for r in order),
         hint="a small request that arrives later must not pass a big one still waiting: " + FIFO_HINT,
     )
-    _require_schedule(chain, timed, bucket_schedule(plan, rate, capacity), what)
+    each_request_passes_on_time(chain, timed, bucket_schedule(plan, rate, capacity), what)
 
 
 @learner_facing
-def check_bucket_cancel(bucket_class: Any, *, rate: float = 2.0, capacity: int = 2, start: float = 1.5) -> None:
+def check_bucket_cancel(bucket_class: BucketClass, *, rate: float = 2.0, capacity: int = 2, start: float = 1.5) -> None:
     """At ``start``: ``capacity`` requests pass, then waiters A, B, C, D queue. B (waiting behind A) is
     cancelled after 1/4 s, A (first in line) 1/8 s later: their tokens go to C and D, at the instants they
     would have had them had A and B never asked; each cancelled call ends cancelled."""
@@ -325,42 +405,40 @@ def check_bucket_cancel(bucket_class: Any, *, rate: float = 2.0, capacity: int =
         timed = [r for r in done if isinstance(r, Timed)]
         return timed, [waiters[0].cancelled(), waiters[1].cancelled()]
 
-    timed, cancelled = _run(chain, main, start + 60)
+    timed, cancelled = run_limiter(chain, main, start + 60)
     what = (
         f"{capacity} requests at t={_t(start)}, then waiters A, B, C, D; B cancelled at t={_t(start + 0.25)}, "
         f"A at t={_t(start + 0.375)}"
     )
-    chain.require(
-        all(cancelled),
-        f"{what}: the cancelled acquire() calls end cancelled",
+    cancelled_calls_end_cancelled(
+        chain,
+        cancelled,
+        what,
         observed=f"A {'was' if cancelled[0] else 'was not'} cancelled, B {'was' if cancelled[1] else 'was not'}",
-        hint="let CancelledError propagate out of acquire() (clean up in a finally, or re-raise it)",
     )
-    _failures(chain, timed, what)
+    every_request_passes_without_raising(chain, timed, what)
     plan = [(start, 1)] * capacity + [(start, 1)] * 2
-    expected = bucket_schedule(plan, rate, capacity)
-    _require_schedule(chain, timed, expected, what)
+    each_request_passes_on_time(chain, timed, bucket_schedule(plan, rate, capacity), what)
 
 
 # ----------------------------------------------------------------------------- SlidingLogLimiter
 
 
-def _log_run(
-    chain: Chain, limiter_class: Any, limit: int, window: float, arrivals: Sequence[float], what: str
-) -> tuple[Any, list[Timed]]:
+def log_run(
+    chain: Chain, limiter_class: LogLimiterClass, limit: int, window: float, arrivals: Sequence[float], what: str
+) -> list[Timed]:
+    """One request to a new limiter at each of ``arrivals``, each in its own task."""
     limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
 
     async def main() -> list[Timed]:
-        return await _arrivals([(when, limiter.acquire, 1) for when in arrivals])
+        return await arrive([(when, limiter.acquire, 1) for when in arrivals])
 
-    timed: list[Timed] = _run(chain, main, max(arrivals, default=0.0) + len(arrivals) * window + 60, what)
-    _failures(chain, timed, what)
-    return limiter, timed
+    return run_limiter(chain, main, max(arrivals, default=0.0) + len(arrivals) * window + 60, what)
 
 
 @learner_facing
 def check_log_limit(
-    limiter_class: Any, *, limit: int = 3, window: float = 1.0, start: float = 0.75, burst: int = 7
+    limiter_class: LogLimiterClass, *, limit: int = 3, window: float = 1.0, start: float = 0.75, burst: int = 7
 ) -> None:
     """One request at ``start``, then ``burst`` together ``window / 8`` before ``start + window``: a fixed
     window would let ``2 * limit - 1`` through within ``window / 8`` of the boundary; a sliding log never
@@ -369,36 +447,41 @@ def check_log_limit(
     late = start + window - window / 8
     arrivals = [start] + [late] * burst
     what = f"1 request at t={_t(start)}, then {burst} at t={_t(late)}"
-    _, timed = _log_run(chain, limiter_class, limit, window, arrivals, what)
+    timed = log_run(chain, limiter_class, limit, window, arrivals, what)
+    every_request_passes_without_raising(chain, timed, what)
+    at_most_limit_pass_in_any_window(chain, timed, limit, window, what)
+    each_request_passes_on_time(chain, timed, log_schedule(arrivals, limit, window), what, unit="slot")
+
+
+def at_most_limit_pass_in_any_window(
+    chain: Chain, timed: Sequence[Timed], limit: int, window: float, what: str
+) -> None:
     busiest = busiest_window([r.admitted for r in timed if r.admitted is not None], window)
-    first, last, count = busiest.first, busiest.last, busiest.count
     chain.require(
-        count <= limit,
+        busiest.count <= limit,
         f"{what}: at most limit={limit} pass in any {_t(window)} s",
-        observed=f"{count} passed from t={_t(first)} to t={_t(last)}",
+        observed=f"{busiest.count} passed from t={_t(busiest.first)} to t={_t(busiest.last)}",
         hint="a counter reset at fixed instants lets 2 * limit through around the reset; keep the times of "
         "the admissions of the last window seconds and count those (an admission at s counts until s + window)",
     )
-    _require_schedule(chain, timed, log_schedule(arrivals, limit, window), what, unit="slot")
 
 
 @learner_facing
-def check_log_waiting(limiter_class: Any, *, limit: int = 2, window: float = 0.5, start: float = 2.0) -> None:
+def check_log_waiting(
+    limiter_class: LogLimiterClass, *, limit: int = 2, window: float = 0.5, start: float = 2.0
+) -> None:
     """At ``start``, ``limit + 4`` requests together: they pass in order, ``limit`` per window. Then the
     same with the second and third waiters cancelled before their turn: the others pass as if these had
     never asked."""
     chain = Chain("SlidingLogLimiter")
     arrivals = [start] * (limit + 4)
     what = f"{limit + 4} requests at t={_t(start)}"
-    _, timed = _log_run(chain, limiter_class, limit, window, arrivals, what)
-    order = sorted(timed, key=lambda r: (r.admitted if r.admitted is not None else math.inf, r.number))
-    chain.require(
-        [r.number for r in order] == [r.number for r in timed],
-        f"{what}: they pass in the order they were asked (first come, first served)",
-        observed="they passed in the order " + ", ".join(str(r.number) for r in order),
-        hint=FIFO_HINT,
+    timed = log_run(chain, limiter_class, limit, window, arrivals, what)
+    every_request_passes_without_raising(chain, timed, what)
+    requests_pass_in_the_order_asked(
+        chain, timed, f"{what}: they pass in the order they were asked (first come, first served)", hint=FIFO_HINT
     )
-    _require_schedule(chain, timed, log_schedule(arrivals, limit, window), what, unit="slot")
+    each_request_passes_on_time(chain, timed, log_schedule(arrivals, limit, window), what, unit="slot")
     limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
 
     async def cancelling() -> tuple[list[Timed], list[bool]]:
@@ -410,61 +493,54 @@ def check_log_waiting(limiter_class: Any, *, limit: int = 2, window: float = 0.5
         done = await asyncio.gather(*tasks, return_exceptions=True)
         return [r for r in done if isinstance(r, Timed)], [tasks[limit].cancelled(), tasks[limit + 1].cancelled()]
 
-    kept, cancelled = _run(chain, cancelling, start + 60, "the run with cancelled waiters")
+    kept, cancelled = run_limiter(chain, cancelling, start + 60, "the run with cancelled waiters")
     what = (
         f"{limit + 4} requests at t={_t(start)}, waiters {limit + 1} and {limit + 2} cancelled at "
         f"t={_t(start + window / 4)}"
     )
-    chain.require(
-        all(cancelled),
-        f"{what}: the cancelled acquire() calls end cancelled",
-        observed=f"{sum(cancelled)} of the 2 ended cancelled",
-        hint="let CancelledError propagate out of acquire() (clean up in a finally, or re-raise it)",
-    )
-    _failures(chain, kept, what)
-    _require_schedule(chain, kept, log_schedule([start] * (limit + 2), limit, window), what, unit="slot")
+    cancelled_calls_end_cancelled(chain, cancelled, what, observed=f"{sum(cancelled)} of the 2 ended cancelled")
+    every_request_passes_without_raising(chain, kept, what)
+    each_request_passes_on_time(chain, kept, log_schedule([start] * (limit + 2), limit, window), what, unit="slot")
 
 
-@dataclass
-class Answer:
-    asked: float
-    ended: float
-    value: Any
-    error: BaseException | None = None
-
-    def describe(self) -> str:
-        what = f"raised {describe_error(self.error)}" if self.error is not None else f"returned {self.value!r}"
-        return f"{what} at t={_t(self.ended)}"
+def answered(outcome: Outcome) -> str:
+    """``returned VALUE at t=..`` or ``raised ERROR at t=..``, times as the rest of this chapter shows them."""
+    what = f"raised {describe_error(outcome.error)}" if outcome.error is not None else f"returned {outcome.value!r}"
+    return f"{what} at t={_t(outcome.ended or 0.0)}"
 
 
-async def _try(limiter: Any) -> Answer:
-    loop = asyncio.get_running_loop()
-    asked = loop.time()
-    try:
-        value = await limiter.try_acquire()
-    except Exception as error:  # noqa: BLE001  (reported)
-        return Answer(asked, loop.time(), None, error)
-    return Answer(asked, loop.time(), value)
+async def _try(limiter: LogLimiter) -> Outcome:
+    async def call() -> bool:  # called inside timed_call: a try_acquire that raises at once is recorded too
+        return await limiter.try_acquire()
+
+    return await timed_call(call())
 
 
-async def _try_at(limiter: Any, when: float) -> Answer:
+async def _try_at(limiter: LogLimiter, when: float) -> Outcome:
     await sleep_until(when)
     return await _try(limiter)
 
 
-@learner_facing
-def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, start: float = 1.5) -> None:
-    """``try_acquire()`` ``limit + 1`` times at ``start``: True ``limit`` times, then False, each at once;
-    False again ``1/64`` s before ``start + window``, True at ``start + window``. Then, while a caller waits
-    in ``acquire()``, and another behind it: False at once (it neither waits nor passes the waiters), also at
-    the instants a slot frees up for each, and the waiters pass on time; once nobody waits and the window
-    is empty, True again."""
-    chain = Chain("SlidingLogLimiter")
-    limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+@dataclass
+class TryRun:
+    """The answers of ``try_acquire()`` in :func:`check_log_try`'s scenario, and its two waiters."""
 
-    frees = [start + 2 * window, start + 2 * window + 1 / 64 if limit > 1 else start + 3 * window]
+    burst: list[Outcome]
+    before: Outcome
+    at: Outcome
+    during: Outcome
+    probes: list[Outcome]
+    waiters: list[Timed]
+    final: Outcome
 
-    async def main() -> tuple[list[Answer], Answer, Answer, Answer, list[Answer], list[Timed], Answer]:
+
+def try_scenario(
+    chain: Chain, limiter: LogLimiter, limit: int, window: float, start: float, frees: list[float]
+) -> TryRun:
+    """A burst at ``start``, asks around ``start + window``, then two waiters (slots free up for them at
+    ``frees``) with ``try_acquire()`` asked while they wait, and once more when they have passed."""
+
+    async def main() -> TryRun:
         await sleep_until(start)
         burst = [await _try(limiter) for _ in range(limit + 1)]
         await sleep_until(start + window - 1 / 64)
@@ -481,70 +557,106 @@ def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, st
         waiters = [asyncio.create_task(timed_acquire(limiter.acquire, n)) for n in (1, 2)]
         await asyncio.sleep(1 / 64)
         during = await _try(limiter)
-        passed = [await probe for probe in probes], [await waiter for waiter in waiters]
+        probed, passed = [await probe for probe in probes], [await waiter for waiter in waiters]
         await sleep_until(frees[1] + window)  # every admission has left the window, nobody waits
-        return burst, before, at, during, *passed, await _try(limiter)
+        return TryRun(burst, before, at, during, probed, passed, await _try(limiter))
 
-    burst, before, at, during, probes, waiters, final = _run(chain, main, start + 10 * window + 60)
-    for number, answer in enumerate(burst, 1):
+    return run_limiter(chain, main, start + 10 * window + 60)
+
+
+@learner_facing
+def check_log_try(limiter_class: LogLimiterClass, *, limit: int = 3, window: float = 2.0, start: float = 1.5) -> None:
+    """``try_acquire()`` ``limit + 1`` times at ``start``: True ``limit`` times, then False, each at once;
+    False again ``1/64`` s before ``start + window``, True at ``start + window``. Then, while a caller waits
+    in ``acquire()``, and another behind it: False at once (it neither waits nor passes the waiters), also at
+    the instants a slot frees up for each, and the waiters pass on time; once nobody waits and the window
+    is empty, True again."""
+    chain = Chain("SlidingLogLimiter")
+    limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+    frees = [start + 2 * window, start + 2 * window + 1 / 64 if limit > 1 else start + 3 * window]
+    seen = try_scenario(chain, limiter, limit, window, start, frees)
+    try_acquire_answers_a_burst_at_once(chain, seen, limit, start)
+    an_admission_counts_for_window_seconds(chain, seen, limit, window, start)
+    try_acquire_answers_false_at_once_while_callers_wait(chain, seen)
+    try_acquire_does_not_pass_the_waiters(chain, seen, frees)
+    try_acquire_admits_again_once_nobody_waits(chain, seen)
+
+
+def try_acquire_answers_a_burst_at_once(chain: Chain, seen: TryRun, limit: int, start: float) -> None:
+    for number, answer in enumerate(seen.burst, 1):
         expected = number <= limit
         chain.require(
             answer.value is expected and answer.ended == answer.asked,
             f"try_acquire() number {number} at t={_t(start)} returns {expected} at once",
-            observed=f"it {answer.describe()}",
+            observed=f"it {answered(answer)}",
             hint=(
                 "from idle, the first limit calls are admitted: append the time to the log and return True"
                 if expected
                 else "with limit admissions in the last window seconds, return False at once: never wait"
             ),
         )
+
+
+def an_admission_counts_for_window_seconds(chain: Chain, seen: TryRun, limit: int, window: float, start: float) -> None:
     chain.require(
-        before.value is False,
+        seen.before.value is False,
         f"after {limit} admissions at t={_t(start)}, try_acquire() at t={_t(start + window - 1 / 64)} returns False",
-        observed=f"it {before.describe()}",
+        observed=f"it {answered(seen.before)}",
         hint="an admission at s counts until s + window: forget it only when now >= s + window",
     )
     chain.require(
-        at.value is True,
+        seen.at.value is True,
         f"try_acquire() at t={_t(start + window)}, when the admissions of t={_t(start)} leave the window, returns True",
-        observed=f"it {at.describe()}",
+        observed=f"it {answered(seen.at)}",
         hint="an admission at s stops counting at s + window exactly (now >= s + window, not >)",
     )
-    what = f"two callers wait in acquire() from t={_t(waiters[0].asked)}: try_acquire() at t={_t(during.asked)}"
+
+
+def try_acquire_answers_false_at_once_while_callers_wait(chain: Chain, seen: TryRun) -> None:
+    during = seen.during
+    what = f"two callers wait in acquire() from t={_t(seen.waiters[0].asked)}: try_acquire() at t={_t(during.asked)}"
     chain.require(
         during.ended == during.asked,
         f"{what} answers at once",
-        observed=f"it {during.describe()}",
+        observed=f"it {answered(during)}",
         hint="try_acquire() must never wait, not even for a lock that a sleeping waiter holds "
         "(document 004's sliding window sleeps while holding the lock is_allowed() needs)",
     )
     chain.require(
         during.value is False,
         f"{what} returns False",
-        observed=f"it {during.describe()}",
+        observed=f"it {answered(during)}",
         hint="the window is full: no slot is free",
     )
-    for number, (probe, waiter) in enumerate(zip(probes, waiters, strict=True), 1):
+
+
+def try_acquire_does_not_pass_the_waiters(chain: Chain, seen: TryRun, frees: list[float]) -> None:
+    waiting_from = _t(seen.waiters[0].asked)
+    for number, (probe, waiter) in enumerate(zip(seen.probes, seen.waiters, strict=True), 1):
         which = "first" if number == 1 else "second"
         chain.require(
             probe.value is False,
-            f"two callers wait in acquire() from t={_t(waiters[0].asked)}: try_acquire() at t={_t(probe.asked)}, "
+            f"two callers wait in acquire() from t={waiting_from}: try_acquire() at t={_t(probe.asked)}, "
             f"the instant a slot frees up for the {which}, returns False: it does not pass the waiters",
-            observed=f"it {probe.describe()}",
+            observed=f"it {answered(probe)}",
             hint="while someone waits in acquire(), a slot that frees up is theirs: count the waiters (up when "
             "one starts waiting, down when it passes or is cancelled) and answer False while there are any",
         )
         chain.require(
             waiter.admitted is not None and abs(waiter.admitted - frees[number - 1]) <= TOLERANCE,
-            f"two callers wait in acquire() from t={_t(waiters[0].asked)}: the {which} passes at "
+            f"two callers wait in acquire() from t={waiting_from}: the {which} passes at "
             f"t={_t(frees[number - 1])}, when a slot frees up for it",
             observed=f"it passed at t={_t(waiter.admitted)}" if waiter.admitted is not None else "it never passed",
             hint="try_acquire() must not take a slot, nor delay a waiter",
         )
+
+
+def try_acquire_admits_again_once_nobody_waits(chain: Chain, seen: TryRun) -> None:
+    final = seen.final
     chain.require(
         final.value is True,
         f"both waiters passed; try_acquire() at t={_t(final.asked)}, nobody waiting and the window empty, returns True",
-        observed=f"it {final.describe()}",
+        observed=f"it {answered(final)}",
         hint="count a waiter down again when it passes or is cancelled (in a finally), so that the count is 0 "
         "when nobody waits",
     )
@@ -555,10 +667,12 @@ def check_log_try(limiter_class: Any, *, limit: int = 3, window: float = 2.0, st
 
 @dataclass
 class Asked:
+    """One synchronous ``try_acquire`` call: who asked, how much, when, and its decision or error."""
+
     client: str
     amount: int
     time: float
-    decision: Any = None
+    decision: object = None
     error: BaseException | None = None
 
     def describe(self) -> str:
@@ -567,13 +681,22 @@ class Asked:
         return f"returned {self.decision!r}"
 
 
-def _ask(limiter: Any, client: str, amount: int = 1) -> Asked:
+def _ask(limiter: ClientLimiter, client: str, amount: int = 1) -> Asked:
     asked = Asked(client, amount, asyncio.get_running_loop().time())
     try:
         asked.decision = limiter.try_acquire(client, amount) if amount != 1 else limiter.try_acquire(client)
     except Exception as error:  # noqa: BLE001  (reported)
         asked.error = error
     return asked
+
+
+def _size(limiter: ClientLimiter) -> int | None:
+    """``len(limiter)``, or None if it raised or is not an int."""
+    try:
+        size = len(limiter)
+    except Exception:  # noqa: BLE001  (reported by the caller)
+        return None
+    return size if isinstance(size, int) else None
 
 
 class BucketModel:
@@ -593,7 +716,15 @@ class BucketModel:
         return Decision(False, (amount - tokens) / self.rate)
 
 
-def _require_decision(chain: Chain, asked: Asked, expected: Decision, what: str) -> None:
+def every_decision_is_the_statements(chain: Chain, log: Sequence[Asked], rate: float, capacity: int, what: str) -> None:
+    """Each call of ``log``, in order, decided as :class:`BucketModel` does; one ✓ line for all."""
+    model = BucketModel(rate, capacity)
+    for asked in log:
+        decision_is_the_statements(chain, asked, model.ask(asked.client, asked.amount, asked.time), what)
+    chain.passed(f"{what}: every decision and retry_after is the statement's")
+
+
+def decision_is_the_statements(chain: Chain, asked: Asked, expected: Decision, what: str) -> None:
     decision = asked.decision
     label = f"try_acquire({asked.client!r}{'' if asked.amount == 1 else f', {asked.amount}'}) at t={_t(asked.time)}"
     if asked.error is not None or not isinstance(decision, Decision):
@@ -627,7 +758,7 @@ def _require_decision(chain: Chain, asked: Asked, expected: Decision, what: str)
 
 @learner_facing
 def check_per_client_limits(
-    limiter_class: Any, *, rate: float = 2.0, capacity: int = 3, start: float = 4.5, clients: int = 2
+    limiter_class: ClientLimiterClass, *, rate: float = 2.0, capacity: int = 3, start: float = 4.5, clients: int = 2
 ) -> None:
     """Client "c1" asks ``capacity + 2`` times at ``start``: ``capacity`` admitted, then refused with
     ``retry_after = 1 / rate`` (a refusal takes nothing); the other clients are admitted meanwhile. At
@@ -653,12 +784,8 @@ def check_per_client_limits(
         log.append(_ask(limiter, "c1", min(2, capacity)))
         return log, too_much
 
-    log, too_much = _run(chain, main, start + 60)
-    model = BucketModel(rate, capacity)
-    what = f"{clients} client(s) from t={_t(start)}"
-    for asked in log:
-        _require_decision(chain, asked, model.ask(asked.client, asked.amount, asked.time), what)
-    chain.passed(f"{what}: every decision and retry_after is the statement's")
+    log, too_much = run_limiter(chain, main, start + 60)
+    every_decision_is_the_statements(chain, log, rate, capacity, f"{clients} client(s) from t={_t(start)}")
     chain.require(
         isinstance(too_much.error, ValueError),
         f"try_acquire('c1', {capacity + 1}) with capacity={capacity} raises ValueError",
@@ -669,7 +796,12 @@ def check_per_client_limits(
 
 @learner_facing
 def check_per_client_memory(
-    limiter_class: Any, *, clients: int = 2000, per_tick: int = 4, idle_after: float = 2.0, start: float = 0.5
+    limiter_class: ClientLimiterClass,
+    *,
+    clients: int = 2000,
+    per_tick: int = 4,
+    idle_after: float = 2.0,
+    start: float = 0.5,
 ) -> None:
     """``clients`` distinct ids, ``per_tick`` new ones every 1/64 s, each asking once, while client "heavy"
     asks every 1/64 s (rate 4, capacity 8) and client "back" empties its bucket, then comes back after
@@ -678,13 +810,29 @@ def check_per_client_memory(
     chain = Chain("PerClientLimiter")
     rate, capacity = 4.0, 8
     limiter = make(chain, limiter_class, "PerClientLimiter", rate=rate, capacity=capacity, idle_after=idle_after)
+    log, sizes = memory_scenario(
+        chain, limiter, capacity, clients=clients, per_tick=per_tick, idle_after=idle_after, start=start
+    )
+    what = f"{clients} distinct clients, {per_tick} new every 1/64 s from t={_t(start)}"
+    every_decision_is_the_statements(chain, log, rate, capacity, what)
+    len_counts_only_the_recent_clients(chain, log, sizes, idle_after, what)
+
+
+Size = tuple[float, int | None, str]  # (when, len(limiter) or None, the client that had just asked)
+
+
+def memory_scenario(
+    chain: Chain, limiter: ClientLimiter, capacity: int, *, clients: int, per_tick: int, idle_after: float, start: float
+) -> tuple[list[Asked], list[Size]]:
+    """Every 1/64 s from ``start``: "heavy" asks, then ``per_tick`` new clients; "back" empties its bucket
+    at the first tick and comes back ``idle_after / 2`` s later. Every call, and ``len(limiter)`` after it."""
     tick = 1 / 64
     ticks = max(1, math.ceil(clients / per_tick))
     back_ticks = {0, round(idle_after / 2 / tick), round(idle_after / 2 / tick) + 4}
 
-    async def main() -> tuple[list[Asked], list[tuple[float, int, str]]]:
+    async def main() -> tuple[list[Asked], list[Size]]:
         log: list[Asked] = []
-        sizes: list[tuple[float, int, str]] = []
+        sizes: list[Size] = []
         for n in range(ticks):
             await sleep_until(start + n * tick)
             now = asyncio.get_running_loop().time()
@@ -697,12 +845,12 @@ def check_per_client_memory(
                 sizes.append((now, _size(limiter), f"id-{k}"))
         return log, sizes
 
-    log, sizes = _run(chain, main, start + ticks * tick + 60)
-    model = BucketModel(rate, capacity)
-    what = f"{clients} distinct clients, {per_tick} new every 1/64 s from t={_t(start)}"
-    for asked in log:
-        _require_decision(chain, asked, model.ask(asked.client, asked.amount, asked.time), what)
-    chain.passed(f"{what}: every decision and retry_after is the statement's")
+    return run_limiter(chain, main, start + ticks * tick + 60)
+
+
+def len_counts_only_the_recent_clients(
+    chain: Chain, log: Sequence[Asked], sizes: Sequence[Size], idle_after: float, what: str
+) -> None:
     seen = sorted((a.time, a.client) for a in log)
     recent: dict[str, int] = {}  # the clients seen in (now - 2 * idle_after, now], with their calls
     enter = leave = 0
@@ -732,11 +880,3 @@ def check_per_client_memory(
                 "in order of their last call (an OrderedDict, move_to_end) to find the idle ones at once",
             )
     chain.passed(f"{what}: after each call, len(limiter) <= the clients seen in the last {_t(2 * idle_after)} s")
-
-
-def _size(limiter: Any) -> Any:
-    try:
-        size = len(limiter)
-    except Exception:  # noqa: BLE001  (reported by the caller)
-        return None
-    return size if isinstance(size, int) else None
