@@ -27,20 +27,52 @@ import inspect
 import math
 import random
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Protocol
 
 from coursekit.chapters.latency_statistics.given import footprint, memory_budget
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing
-from coursekit.scenario import require_class
-from coursekit.virtual_time import VirtualRun, run_virtual
+from coursekit.scenario import require_class, run_scenario
 
 PS = (0, 1, 7, 10, 12.5, 25, 50, 90, 95, 99, 99.5, 100)
 RECORDER_PS = (0, 0.5, 1, 10, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.75, 100)  # dyadic: p * n / 100 is exact
 LINEAR_TOLERANCE = 1e-9  # the statement's bound, times max(|x|)
 ROUNDING = 1e-9  # the recorder's bound is relative_error * exact * (1 + ROUNDING)
+
+# ------------------------------------------------------------------ the learner's subjects
+
+Percentile = Callable[[list[float], float, str], object]  # percentile(values, p, method="nearest-rank")
+ConstantRate = Callable[..., Awaitable[object]]  # constant_rate(call, *, rate, count, connections) -> latencies
+
+
+class Recorder(Protocol):
+    """What the statement's LatencyRecorder offers: the given constructor's settings and count, record,
+    percentile, the p50/p95/p99 properties and summary."""
+
+    relative_error: float
+    lowest: float
+    highest: float
+    count: int
+
+    def record(self, seconds: float) -> None: ...
+
+    def percentile(self, p: float) -> float: ...
+
+    @property
+    def p50(self) -> float: ...
+
+    @property
+    def p95(self) -> float: ...
+
+    @property
+    def p99(self) -> float: ...
+
+    def summary(self) -> object: ...
+
+
+RecorderClass = Callable[..., Recorder]  # LatencyRecorder(relative_error=0.01, lowest=1e-6, highest=3600.0)
 
 
 # ------------------------------------------------------------------ oracles
@@ -72,7 +104,7 @@ def scenario_values(size: int, seed: int, repeated: bool) -> list[float]:
 # ------------------------------------------------------------------ exercise 1: percentile
 
 
-def _call_percentile(chain: Chain, percentile: Any, values: list[float], p: float, method: str) -> Any:
+def _call_percentile(chain: Chain, percentile: Percentile, values: list[float], p: float, method: str) -> object:
     given = list(values)
     return chain.require_returns(
         f"percentile(values, {p!r}, {method!r})",
@@ -82,7 +114,7 @@ def _call_percentile(chain: Chain, percentile: Any, values: list[float], p: floa
     )
 
 
-def _require_percentile_callable(chain: Chain, percentile: Any) -> None:
+def percentile_is_a_plain_function(chain: Chain, percentile: Percentile) -> None:
     chain.require(
         callable(percentile) and not inspect.iscoroutinefunction(percentile),
         "percentile is a plain function",
@@ -92,7 +124,7 @@ def _require_percentile_callable(chain: Chain, percentile: Any) -> None:
     )
 
 
-def _nearest_rank_hint(ordered: list[float], p: float, got: Any) -> str:
+def _nearest_rank_hint(ordered: list[float], p: float, got: object) -> str:
     n = len(ordered)
     rank = exact_rank(p, n)
     if got not in ordered:
@@ -116,12 +148,14 @@ def _nearest_rank_hint(ordered: list[float], p: float, got: Any) -> str:
 
 
 @learner_facing
-def check_percentile_nearest_rank(percentile: Any, *, size: int = 10, seed: int = 1, repeated: bool = False) -> None:
+def check_percentile_nearest_rank(
+    percentile: Percentile, *, size: int = 10, seed: int = 1, repeated: bool = False
+) -> None:
     """``size`` seeded values, unsorted (``repeated``: only a few distinct ones); for each p of 0, 1, 7, 10,
     12.5, 25, 50, 90, 95, 99, 99.5 and 100, ``percentile(values, p, "nearest-rank")`` is exactly the value of
     rank ceil(p * n / 100) (rank 1 for p = 0) of the sorted values."""
     chain = Chain("percentile")
-    _require_percentile_callable(chain, percentile)
+    percentile_is_a_plain_function(chain, percentile)
     values = scenario_values(size, seed, repeated)
     ordered = sorted(values)
     for p in PS:
@@ -138,7 +172,7 @@ def check_percentile_nearest_rank(percentile: Any, *, size: int = 10, seed: int 
         )
 
 
-def _linear_hint(ordered: list[float], p: float, got: Any) -> str:
+def _linear_hint(ordered: list[float], p: float, got: object) -> str:
     n = len(ordered)
     if n >= 2 and p == int(p) and 1 <= p <= 99 and got == statistics.quantiles(ordered, n=100)[int(p) - 1]:
         return (
@@ -169,11 +203,11 @@ def _linear_hint(ordered: list[float], p: float, got: Any) -> str:
 
 
 @learner_facing
-def check_percentile_linear(percentile: Any, *, size: int = 10, seed: int = 1, repeated: bool = False) -> None:
+def check_percentile_linear(percentile: Percentile, *, size: int = 10, seed: int = 1, repeated: bool = False) -> None:
     """The same values and p as the nearest-rank check; ``percentile(values, p, "linear")`` is within
     1e-9 * max(|x|) of Hyndman & Fan's type 7, computed exactly."""
     chain = Chain("percentile")
-    _require_percentile_callable(chain, percentile)
+    percentile_is_a_plain_function(chain, percentile)
     values = scenario_values(size, seed, repeated)
     ordered = sorted(values)
     bound = LINEAR_TOLERANCE * max(abs(x) for x in values)
@@ -191,7 +225,7 @@ def check_percentile_linear(percentile: Any, *, size: int = 10, seed: int = 1, r
         )
 
 
-def _raised(call: Callable[..., Any], *args: Any) -> tuple[bool, str]:
+def _raised(call: Callable[..., object], *args: object) -> tuple[bool, str]:
     """(did ``call(*args)`` raise ValueError?, what happened)."""
     try:
         value = call(*args)
@@ -203,11 +237,11 @@ def _raised(call: Callable[..., Any], *args: Any) -> tuple[bool, str]:
 
 
 @learner_facing
-def check_percentile_edges(percentile: Any, *, value: float = 0.25) -> None:
+def check_percentile_edges(percentile: Percentile, *, value: float = 0.25) -> None:
     """No values, p outside [0, 100] and an unknown method raise ValueError, for both methods; one value
     ``value`` is every percentile; the caller's list is not changed (not sorted in place)."""
     chain = Chain("percentile")
-    _require_percentile_callable(chain, percentile)
+    percentile_is_a_plain_function(chain, percentile)
     for method in ("nearest-rank", "linear"):
         raised, what = _raised(percentile, [], 50, method)
         chain.require(
@@ -259,7 +293,9 @@ def check_percentile_edges(percentile: Any, *, value: float = 0.25) -> None:
 # ------------------------------------------------------------------ exercise 2: LatencyRecorder
 
 
-def _new_recorder(chain: Chain, recorder_class: Any, **settings: Any) -> Any:
+def _new_recorder(chain: Chain, recorder_class: RecorderClass, **settings: float) -> Recorder:
+    """``recorder_class(**settings)``; its failure is "LatencyRecorder(...) runs without raising" (or "is
+    implemented"), not the kit's make's "can be made"."""
     require_class(chain, recorder_class, "LatencyRecorder")
     shown = ", ".join(f"{key}={value!r}" for key, value in settings.items())
     return chain.require_returns(
@@ -278,7 +314,7 @@ IMPOSSIBLE_SETTINGS: tuple[dict[str, float], ...] = (
 )
 
 
-def _require_given_constructor(chain: Chain, recorder_class: Any) -> None:
+def keeps_the_given_constructor(chain: Chain, recorder_class: RecorderClass) -> None:
     """The given constructor is kept: its defaults, and ValueError for settings that cannot work."""
     default = _new_recorder(chain, recorder_class)
     kept = tuple(getattr(default, name, None) for name in ("relative_error", "lowest", "highest"))
@@ -299,7 +335,7 @@ def _require_given_constructor(chain: Chain, recorder_class: Any) -> None:
         )
 
 
-def _within(got: Any, exact: float, error: float) -> bool:
+def _within(got: object, exact: float, error: float) -> bool:
     return isinstance(got, int | float) and abs(got - exact) <= error * exact * (1 + ROUNDING)
 
 
@@ -324,7 +360,7 @@ def _recorder_values(size: int, seed: int, stall: str, lowest: float, highest: f
     return values
 
 
-def _record_all(chain: Chain, recorder: Any, values: list[float]) -> None:
+def _record_all(chain: Chain, recorder: Recorder, values: list[float]) -> None:
     def record_every_value() -> None:
         for value in values:
             recorder.record(value)
@@ -336,17 +372,29 @@ def _record_all(chain: Chain, recorder: Any, values: list[float]) -> None:
     )
 
 
+EMPTY_SUMMARY = {"count": 0, "p50": None, "p95": None, "p99": None}
+
+
 @learner_facing
 def check_recorder_basics(
-    recorder_class: Any, *, relative_error: float = 0.01, value: float = 0.25, highest: float = 3600.0
+    recorder_class: RecorderClass, *, relative_error: float = 0.01, value: float = 0.25, highest: float = 3600.0
 ) -> None:
     """A new recorder: count 0, ``summary()`` is ``{"count": 0, "p50": None, "p95": None, "p99": None}``,
     ``percentile(50)`` raises ValueError. Values below ``lowest``, above ``highest`` or negative raise
     ValueError and are not counted; so does p outside [0, 100]. After ``record(value)``: count 1, and every
     percentile and the summary's are within ``relative_error`` of ``value``."""
     chain = Chain("LatencyRecorder")
-    _require_given_constructor(chain, recorder_class)
+    keeps_the_given_constructor(chain, recorder_class)
     recorder = _new_recorder(chain, recorder_class, relative_error=relative_error, highest=highest)
+    keeps_its_settings(chain, recorder, relative_error, highest)
+    a_new_recorder_is_empty(chain, recorder)
+    refuses_values_outside_its_range(chain, recorder, highest)
+    chain.require_returns(f"record({value!r})", lambda: recorder.record(value), hint="")
+    one_value_is_every_percentile(chain, recorder, value, relative_error)
+    summary_of_one_value(chain, recorder, value, relative_error)
+
+
+def keeps_its_settings(chain: Chain, recorder: Recorder, relative_error: float, highest: float) -> None:
     kept = tuple(getattr(recorder, name, None) for name in ("relative_error", "lowest", "highest"))
     chain.require(
         kept == (relative_error, 1e-6, highest),
@@ -355,13 +403,16 @@ def check_recorder_basics(
         observed=f"they are {kept!r}",
         hint="keep the given constructor: it sets self.relative_error, self.lowest and self.highest",
     )
+
+
+def a_new_recorder_is_empty(chain: Chain, recorder: Recorder) -> None:
+    """Count 0, a summary of None percentiles, and no percentile."""
     chain.require(
         getattr(recorder, "count", None) == 0,
         "a new recorder's count is 0",
         observed=f"count is {getattr(recorder, 'count', 'missing')!r}",
         hint="keep the given `self.count = 0` in the constructor",
     )
-    empty = {"count": 0, "p50": None, "p95": None, "p99": None}
     summary = chain.require_returns(
         "summary() of an empty recorder",
         recorder.summary,
@@ -369,8 +420,8 @@ def check_recorder_basics(
         "never compute an average or a percentile of nothing",
     )
     chain.require(
-        summary == empty,
-        f"summary() of an empty recorder is {empty!r}: no invented numbers",
+        summary == EMPTY_SUMMARY,
+        f"summary() of an empty recorder is {EMPTY_SUMMARY!r}: no invented numbers",
         observed=f"it returned {summary!r}",
         hint="with no values the percentiles are None (unknown), not 0 (a latency nobody measured)",
     )
@@ -381,6 +432,9 @@ def check_recorder_basics(
         observed=what,
         hint="a percentile of no values does not exist: raise ValueError when count is 0",
     )
+
+
+def refuses_values_outside_its_range(chain: Chain, recorder: Recorder, highest: float) -> None:
     lowest = recorder.lowest
     for bad in (-0.5, lowest / 2, highest * 2):
         raised, what = _raised(recorder.record, bad)
@@ -390,7 +444,10 @@ def check_recorder_basics(
             observed=f"it {what}; count is then {recorder.count!r}",
             hint="check lowest <= seconds <= highest first, and raise ValueError before counting",
         )
-    chain.require_returns(f"record({value!r})", lambda: recorder.record(value), hint="")
+
+
+def one_value_is_every_percentile(chain: Chain, recorder: Recorder, value: float, relative_error: float) -> None:
+    """After record(value): count 1, every percentile within relative_error of value, p outside [0, 100] refused."""
     chain.require(
         recorder.count == 1,
         f"after record({value!r}), count is 1",
@@ -414,10 +471,13 @@ def check_recorder_basics(
             observed=what,
             hint="check 0 <= p <= 100",
         )
+
+
+def summary_of_one_value(chain: Chain, recorder: Recorder, value: float, relative_error: float) -> None:
     summary = chain.require_returns("summary()", recorder.summary, hint="")
     chain.require(
         isinstance(summary, dict)
-        and set(summary) == set(empty)
+        and set(summary) == set(EMPTY_SUMMARY)
         and summary["count"] == 1
         and all(_within(summary[key], value, relative_error) for key in ("p50", "p95", "p99")),
         f"summary() after one value is {{'count': 1, 'p50', 'p95', 'p99'}}, each within {relative_error:g} of it",
@@ -428,7 +488,7 @@ def check_recorder_basics(
 
 @learner_facing
 def check_recorder_error_bound(
-    recorder_class: Any,
+    recorder_class: RecorderClass,
     *,
     relative_error: float = 0.01,
     size: int = 2000,
@@ -484,7 +544,7 @@ def check_recorder_error_bound(
     )
 
 
-def _bound_hint(got: Any, exact: float, error: float, ordered: list[float]) -> str:
+def _bound_hint(got: object, exact: float, error: float, ordered: list[float]) -> str:
     if not isinstance(got, int | float):
         return "percentile(p) returns a number (seconds)"
     if got > exact * (1 + error) and got <= exact * (1 + 2 * error) * 1.0001:
@@ -511,7 +571,7 @@ def _bound_hint(got: Any, exact: float, error: float, ordered: list[float]) -> s
 
 @learner_facing
 def check_recorder_memory(
-    recorder_class: Any,
+    recorder_class: RecorderClass,
     *,
     relative_error: float = 0.01,
     size: int = 100_000,
@@ -561,7 +621,7 @@ class Backend:
     stall: tuple[float, float] | None = None
     sends: dict[int, float] = field(default_factory=dict)
     ends: dict[int, float] = field(default_factory=dict)
-    order: list[Any] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)
     in_flight: int = 0
     peak: int = 0
 
@@ -608,39 +668,67 @@ def planned(
     return intended, sends, ends
 
 
-def _run_load(
+def load_scenario(
     chain: Chain,
-    constant_rate: Any,
+    constant_rate: ConstantRate,
     backend: Backend,
     *,
     start: float,
     rate: float,
     count: int,
     connections: int,
-) -> tuple[Any, float, VirtualRun[Any]]:
-    chain.require_async_function(constant_rate, "constant_rate")
+) -> tuple[object, float]:
+    """At t = start, constant_rate(backend.call, ...): what it returned, and the loop's time then."""
 
-    async def main() -> tuple[Any, float]:
+    async def main() -> tuple[object, float]:
         await asyncio.sleep(start)
         latencies = await constant_rate(backend.call, rate=rate, count=count, connections=connections)
         return latencies, asyncio.get_running_loop().time()
 
     horizon = start + 4 * count / rate + 4 * count * max(backend.durations) + 60
-    run = run_virtual(main, deadline=horizon)
-    chain.require_finished(
-        run,
-        "constant_rate(...)",
+    run = run_scenario(
+        chain,
+        main,
+        deadline=horizon,
+        what="constant_rate(...)",
         hang_hint="every request must end and free its connection (release in a finally), and the function "
         "must return once every response is in",
     )
     chain.require_no_leftover_tasks(run, "constant_rate(...)")
-    latencies, returned = run.value if run.value is not None else (None, 0.0)
+    return run.value if run.value is not None else (None, 0.0)
+
+
+def _run_load(
+    chain: Chain,
+    constant_rate: ConstantRate,
+    backend: Backend,
+    *,
+    start: float,
+    rate: float,
+    count: int,
+    connections: int,
+) -> tuple[list[float], float]:
+    """The load scenario every constant_rate check runs, and its first properties: the latencies, when it returned."""
+    chain.require_async_function(constant_rate, "constant_rate")
+    latencies, returned = load_scenario(
+        chain, constant_rate, backend, start=start, rate=rate, count=count, connections=connections
+    )
+    returns_one_latency_per_request(chain, latencies, count)
+    calls_each_request_once(chain, backend, count)
+    assert isinstance(latencies, list)
+    return latencies, returned
+
+
+def returns_one_latency_per_request(chain: Chain, latencies: object, count: int) -> None:
     chain.require(
         isinstance(latencies, list) and len(latencies) == count,
         f"it returns a list of {count} latencies",
         observed=f"it returned {latencies!r}"[:200],
         hint="return one latency per request, in request order: latencies[i] for call(i)",
     )
+
+
+def calls_each_request_once(chain: Chain, backend: Backend, count: int) -> None:
     chain.require(
         sorted(backend.order) == list(range(count)),
         f"call(i) is awaited once for each i in range({count})",
@@ -648,10 +736,11 @@ def _run_load(
         + (" ..." if len(backend.order) > 12 else ""),
         hint="make request i with `await call(i)`, once each, i from 0 to count - 1",
     )
-    return latencies, returned, run
 
 
-def _require_sends(chain: Chain, backend: Backend, intended: list[float], sends: list[float], limit: int) -> None:
+def every_request_is_sent_when_due(
+    chain: Chain, backend: Backend, intended: list[float], sends: list[float], limit: int
+) -> None:
     for i, (due, expected) in enumerate(zip(intended, sends, strict=True)):
         got = backend.sends[i]
         if got == expected:
@@ -681,8 +770,8 @@ def _require_sends(chain: Chain, backend: Backend, intended: list[float], sends:
     chain.passed("every request is sent when the statement says")
 
 
-def _require_latencies(
-    chain: Chain, backend: Backend, latencies: list[Any], intended: list[float], ends: list[float]
+def latencies_count_from_the_intended_time(
+    chain: Chain, backend: Backend, latencies: list[float], intended: list[float], ends: list[float]
 ) -> None:
     expected = [end - due for end, due in zip(ends, intended, strict=True)]
     if latencies == expected:
@@ -717,18 +806,20 @@ DURATIONS = (0.75, 0.25, 1.5)
 
 
 @learner_facing
-def check_constant_rate_schedule(constant_rate: Any, *, rate: float = 4.0, count: int = 12, start: float = 2.5) -> None:
+def check_constant_rate_schedule(
+    constant_rate: ConstantRate, *, rate: float = 4.0, count: int = 12, start: float = 2.5
+) -> None:
     """``count`` requests at ``rate`` per second with ``connections=count`` (never a limit), from ``start``;
     service times cycle through 0.75, 0.25, 1.5 s: request i is sent at exactly ``start + i / rate``, and
     ``latencies[i]`` is its response time minus that, in request order; it returns after the last response."""
     chain = Chain("constant_rate")
     backend = Backend(DURATIONS)
-    latencies, returned, _ = _run_load(
+    latencies, returned = _run_load(
         chain, constant_rate, backend, start=start, rate=rate, count=count, connections=count
     )
     intended, sends, ends = planned(start, rate, count, count, DURATIONS, None)
-    _require_sends(chain, backend, intended, sends, count)
-    _require_latencies(chain, backend, latencies, intended, ends)
+    every_request_is_sent_when_due(chain, backend, intended, sends, count)
+    latencies_count_from_the_intended_time(chain, backend, latencies, intended, ends)
     chain.require(
         returned == max(ends),
         f"it returns when the last response is in, at t={max(ends):g}",
@@ -739,7 +830,7 @@ def check_constant_rate_schedule(constant_rate: Any, *, rate: float = 4.0, count
 
 @learner_facing
 def check_constant_rate_from_intended(
-    constant_rate: Any,
+    constant_rate: ConstantRate,
     *,
     rate: float = 4.0,
     count: int = 16,
@@ -757,17 +848,17 @@ def check_constant_rate_from_intended(
     window = (start + index / rate, start + index / rate + stall)
     durations = (0.125,)
     backend = Backend(durations, window)
-    latencies, _, _ = _run_load(
+    latencies, _ = _run_load(
         chain, constant_rate, backend, start=start, rate=rate, count=count, connections=connections
     )
     intended, sends, ends = planned(start, rate, count, connections, durations, window)
-    _require_sends(chain, backend, intended, sends, connections)
-    _require_latencies(chain, backend, latencies, intended, ends)
+    every_request_is_sent_when_due(chain, backend, intended, sends, connections)
+    latencies_count_from_the_intended_time(chain, backend, latencies, intended, ends)
 
 
 @learner_facing
 def check_constant_rate_connections(
-    constant_rate: Any, *, rate: float = 8.0, count: int = 20, connections: int = 3, start: float = 0.75
+    constant_rate: ConstantRate, *, rate: float = 8.0, count: int = 20, connections: int = 3, start: float = 0.75
 ) -> None:
     """``count`` requests at ``rate`` per second over ``connections`` connections, from ``start``; service
     times cycle through 0.75, 0.25, 1.5 s, longer than the interval: never more than ``connections`` in
@@ -775,7 +866,7 @@ def check_constant_rate_connections(
     ``count=0`` returns ``[]`` at once, without a call."""
     chain = Chain("constant_rate")
     empty = Backend(DURATIONS)
-    none, returned, _ = _run_load(chain, constant_rate, empty, start=start, rate=rate, count=0, connections=1)
+    none, returned = _run_load(chain, constant_rate, empty, start=start, rate=rate, count=0, connections=1)
     chain.require(
         none == [] and returned == start and not empty.order,
         "count=0 makes no call and returns [] at once",
@@ -783,7 +874,7 @@ def check_constant_rate_connections(
         hint="with nothing to send, return an empty list without waiting",
     )
     backend = Backend(DURATIONS)
-    latencies, _, _ = _run_load(
+    latencies, _ = _run_load(
         chain, constant_rate, backend, start=start, rate=rate, count=count, connections=connections
     )
     chain.require(
@@ -800,5 +891,5 @@ def check_constant_rate_connections(
         hint="wait for a free connection in the sending loop, before starting request i, so that they queue in order",
     )
     intended, sends, ends = planned(start, rate, count, connections, DURATIONS, None)
-    _require_sends(chain, backend, intended, sends, connections)
-    _require_latencies(chain, backend, latencies, intended, ends)
+    every_request_is_sent_when_due(chain, backend, intended, sends, connections)
+    latencies_count_from_the_intended_time(chain, backend, latencies, intended, ends)
