@@ -10,6 +10,9 @@ Items may repeat (each occurrence is handled once; ``results[item]`` is the same
 every occurrence), and the scenarios with ``start`` run on a clock that does not start
 at 0. What is checked is what the statements promise, not one schedule: which consumer
 takes which item, and the order in which the consumers take items, are free.
+
+Each check is a scenario (a function that runs the learner's code and returns the run) plus
+named properties, each a function of what the scenario saw with its own hints.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from coursekit.analysis import peak_in_flight
 from coursekit.chapters.producer_consumer.analysis import stops_put, taken_without_task_done, task_done_before_handled
@@ -35,23 +39,45 @@ from coursekit.workload import ItemFailed, Workload, find_item_failure
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 
+# ---------------------------------------------------------------- the learner's functions
+
+Handle = Callable[[Any], Awaitable[Any]]  # handle(item), the workload
+Consumer = Callable[[TracedQueue[Any], Handle, dict[Any, Any], dict[Any, Any]], Coroutine[Any, Any, None]]
+
+
+class RunPipeline(Protocol):
+    """``run_pipeline(sources, handle, *, consumers, maxsize)``, returning (results, failures)."""
+
+    def __call__(
+        self, sources: Sequence[Iterable[Any]], handle: Handle, /, *, consumers: int, maxsize: int
+    ) -> Coroutine[Any, Any, object]: ...
+
+
+class Serve(Protocol):
+    """``serve(source, handle, *, consumers, maxsize, stop)``, returning (results, failures)."""
+
+    def __call__(
+        self, source: AsyncIterable[Any], handle: Handle, /, *, consumers: int, maxsize: int, stop: asyncio.Event
+    ) -> Awaitable[object]: ...
+
 
 # ---------------------------------------------------------------- consumer
 
 
-@learner_facing
-def check_consumer(
-    consumer: Callable[..., Any],
-    *,
-    items: Sequence[Hashable] = (1, 2, 3, 4, 5),
-    failing: Iterable[Hashable] = (3,),
-    duration: float = 1.0,
-) -> None:
+@dataclass
+class Drained:
+    """A consumer's run on a queue the scenario filled: the run, the queue, what handle did, the dicts."""
+
+    run: VirtualRun[Any]
+    queue: TracedQueue[Any]
+    work: Workload
+    results: dict[Hashable, Any]
+    failures: dict[Hashable, Exception]
+
+
+def _drain(consumer: Consumer, items: Sequence[Hashable], work: Workload) -> Drained:
     """One consumer drains a queue holding ``items`` then STOP."""
-    chain = Chain("consumer")
-    chain.require_async_function(consumer, "consumer")
-    work = Workload(duration, failing)
-    queue: TracedQueue = TracedQueue()
+    queue: TracedQueue[Any] = TracedQueue()
     results: dict[Hashable, Any] = {}
     failures: dict[Hashable, Exception] = {}
 
@@ -60,18 +86,10 @@ def check_consumer(
             queue.put_nowait(item)
         await consumer(queue, work, results, failures)
 
-    run = run_virtual(scenario, deadline=DEADLINE)
-    _require_ran(
-        chain, run, "consumer", hang_hint=("return as soon as you take STOP; the queue holds nothing after it")
-    )
-    _require_each_handled_once(
-        chain,
-        work,
-        items,
-        lost_hint="take items until you take STOP and handle each one; an item that repeats is handled "
-        "again each time it is taken (do not skip items you have seen)",
-    )
-    _require_outcomes(chain, work, items, results, failures)
+    return Drained(run_virtual(scenario, deadline=DEADLINE), queue, work, results, failures)
+
+
+def puts_nothing_back(chain: Chain, queue: TracedQueue[Any], items: Sequence[Hashable]) -> None:
     extra_puts = queue.put_count - (len(items) + 1)
     chain.require(
         extra_puts == 0,
@@ -80,7 +98,27 @@ def check_consumer(
         hint="every consumer gets its own STOP, so do not put STOP back (document 001 does): "
         "a STOP nobody takes is never marked task_done(), and queue.join() never returns",
     )
-    _require_task_done_per_get(chain, run, queue)
+
+
+def every_taken_item_is_marked_done(chain: Chain, run: VirtualRun[Any], queue: TracedQueue[Any]) -> None:
+    missing = taken_without_task_done(run.events)
+    chain.require(
+        not missing,
+        "every item taken, STOP included, is marked task_done()",
+        observed=lambda: (
+            f"took {len(run.of_kind(Kind.QUEUE_GET))} items, called task_done() "
+            f"{queue.done_count} times; never marked done: {describe_values(missing)}"
+        ),
+        hint=(
+            "the STOP you take needs task_done() too"
+            if missing == [STOP]
+            else "call queue.task_done() in a `finally:` block, so it also runs when "
+            "handle() raises or you `continue`; otherwise queue.join() never returns"
+        ),
+    )
+
+
+def task_done_only_once_handled(chain: Chain, run: VirtualRun[Any]) -> None:
     early = task_done_before_handled(run.events)
     chain.require(
         not early,
@@ -95,27 +133,59 @@ def check_consumer(
 
 
 @learner_facing
-def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float = 1.5) -> None:
-    """A consumer cancelled while handling an item still marks that item done."""
+def check_consumer(
+    consumer: Consumer,
+    *,
+    items: Sequence[Hashable] = (1, 2, 3, 4, 5),
+    failing: Iterable[Hashable] = (3,),
+    duration: float = 1.0,
+) -> None:
+    """One consumer drains a queue holding ``items`` then STOP."""
     chain = Chain("consumer")
     chain.require_async_function(consumer, "consumer")
-    work = Workload(1.0)
-    queue: TracedQueue = TracedQueue()
-    task_state: dict[str, bool] = {}
+    seen = _drain(consumer, items, Workload(duration, failing))
+    runs_to_the_end_whatever_handle_raises(
+        chain, seen.run, "consumer", hang_hint="return as soon as you take STOP; the queue holds nothing after it"
+    )
+    every_item_is_handled_once(
+        chain,
+        seen.work,
+        items,
+        lost_hint="take items until you take STOP and handle each one; an item that repeats is handled "
+        "again each time it is taken (do not skip items you have seen)",
+    )
+    outcomes_are_recorded(chain, seen.work, items, seen.results, seen.failures)
+    puts_nothing_back(chain, seen.queue, items)
+    every_taken_item_is_marked_done(chain, seen.run, seen.queue)
+    task_done_only_once_handled(chain, seen.run)
 
-    async def scenario() -> None:
+
+async def _cancelled_after(work: Coroutine[Any, Any, object], name: str, cancel_at: float) -> bool:
+    """Run ``work`` as a task called ``name``, cancel it at ``cancel_at``: did it end as cancelled?"""
+    task = asyncio.create_task(work, name=name)
+    await asyncio.sleep(cancel_at)
+    task.cancel()
+    await asyncio.wait({task})
+    return task.cancelled()
+
+
+def _cancel_consumer(consumer: Consumer, work: Workload, queue: TracedQueue[Any], cancel_at: float) -> VirtualRun[bool]:
+    """A consumer on a queue holding 1, 2, 3, 4 and STOP, cancelled at ``cancel_at``; the run's value: it
+    ended as cancelled."""
+
+    async def scenario() -> bool:
         for item in [1, 2, 3, 4, STOP]:
             queue.put_nowait(item)
-        task = asyncio.create_task(consumer(queue, work, {}, {}), name="consumer-1")
-        await asyncio.sleep(cancel_at)
-        task.cancel()
-        await asyncio.wait({task})
-        task_state["cancelled"] = task.cancelled()
+        return await _cancelled_after(consumer(queue, work, {}, {}), "consumer-1", cancel_at)
 
-    run = run_virtual(scenario, deadline=DEADLINE)
-    _require_ran(chain, run, "the cancellation scenario")
+    return run_virtual(scenario, deadline=DEADLINE)
+
+
+def a_cancelled_consumer_ends_cancelled_with_its_item_done(
+    chain: Chain, run: VirtualRun[bool], queue: TracedQueue[Any]
+) -> None:
     chain.require(
-        task_state.get("cancelled", False),
+        bool(run.value),
         "a cancelled consumer ends as cancelled",
         observed="the consumer task did not end as cancelled after task.cancel()",
         hint="never swallow CancelledError: `except Exception` does not catch it, "
@@ -130,12 +200,40 @@ def check_consumer_cancelled(consumer: Callable[..., Any], *, cancel_at: float =
     )
 
 
+@learner_facing
+def check_consumer_cancelled(consumer: Consumer, *, cancel_at: float = 1.5) -> None:
+    """A consumer cancelled while handling an item still marks that item done."""
+    chain = Chain("consumer")
+    chain.require_async_function(consumer, "consumer")
+    queue: TracedQueue[Any] = TracedQueue()
+    run = _cancel_consumer(consumer, Workload(1.0), queue, cancel_at)
+    runs_to_the_end_whatever_handle_raises(chain, run, "the cancellation scenario")
+    a_cancelled_consumer_ends_cancelled_with_its_item_done(chain, run, queue)
+
+
 # ------------------------------------------------------------ run_pipeline
+
+
+def _pipeline(
+    run_pipeline: RunPipeline,
+    sources: Sequence[Sequence[Hashable]],
+    work: Workload,
+    consumers: int,
+    maxsize: int,
+    start: float,
+) -> VirtualRun[object]:
+    """run_pipeline(sources, work, consumers=.., maxsize=..), started at loop time ``start``."""
+
+    async def scenario() -> object:
+        await asyncio.sleep(start)
+        return await run_pipeline(sources, work, consumers=consumers, maxsize=maxsize)
+
+    return run_virtual(scenario, deadline=start + DEADLINE)
 
 
 @learner_facing
 def check_run_pipeline(
-    run_pipeline: Callable[..., Any],
+    run_pipeline: RunPipeline,
     *,
     sources: Sequence[Sequence[Hashable]] = (range(1, 9), range(101, 109)),
     consumers: int = 3,
@@ -150,15 +248,10 @@ def check_run_pipeline(
     chain.require_async_function(run_pipeline, "run_pipeline")
     work = Workload(duration, failing)
     items = [item for source in sources for item in source]
-
-    async def scenario() -> Any:
-        await asyncio.sleep(start)
-        return await run_pipeline(sources, work, consumers=consumers, maxsize=maxsize)
-
-    run = run_virtual(scenario, deadline=start + DEADLINE)
-    _require_ran(chain, run, "run_pipeline", hang_hint=_pipeline_hang_hint(run, consumers))
-    results, failures = _require_pair(chain, run, "run_pipeline")
-    _require_each_handled_once(
+    run = _pipeline(run_pipeline, sources, work, consumers, maxsize, start)
+    runs_to_the_end_whatever_handle_raises(chain, run, "run_pipeline", hang_hint=_pipeline_hang_hint(run, consumers))
+    results, failures = returns_results_and_failures(chain, run, "run_pipeline")
+    every_item_is_handled_once(
         chain,
         work,
         items,
@@ -167,36 +260,31 @@ def check_run_pipeline(
             "Guessing with asyncio.sleep() (document 004) loses items whenever the guess is short"
         ),
     )
-    _require_outcomes(chain, work, items, results, failures)
+    outcomes_are_recorded(chain, work, items, results, failures)
     chain.require_no_leftover_tasks(run, "run_pipeline")
-    _require_bounded_queue(chain, run, maxsize)
-    _require_producers(chain, run, sources)
-    _require_stop_per_consumer(chain, run, consumers)
-    _require_concurrency(chain, run, min(consumers, len(items)), consumers)
-    _require_consumer_names(chain, run, consumers)
+    the_queue_is_bounded(chain, run, maxsize)
+    one_producer_per_source_then_the_stops(chain, run, sources)
+    one_stop_per_consumer(chain, run, consumers)
+    the_consumers_work_at_once(chain, run, min(consumers, len(items)), consumers)
+    the_consumers_are_named(chain, run, consumers)
 
 
-@learner_facing
-def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at: float = 2.5) -> None:
-    """Cancelling run_pipeline midway leaves none of its tasks running."""
-    chain = Chain("run_pipeline")
-    chain.require_async_function(run_pipeline, "run_pipeline")
-    outcome: dict[str, bool] = {}
+def _cancel_pipeline(run_pipeline: RunPipeline, cancel_at: float) -> VirtualRun[bool]:
+    """run_pipeline on two sources of 10 items, cancelled at ``cancel_at``; the run's value: it ended as
+    cancelled. The run's leftover tasks are those it left behind."""
 
-    async def scenario() -> None:
-        pipeline = asyncio.create_task(
-            run_pipeline([range(10), range(100, 110)], Workload(1.0), consumers=3, maxsize=4), name="pipeline"
-        )
-        await asyncio.sleep(cancel_at)
-        pipeline.cancel()
-        await asyncio.wait({pipeline})
-        outcome["cancelled"] = pipeline.cancelled()
+    async def scenario() -> bool:
+        pipeline = run_pipeline([range(10), range(100, 110)], Workload(1.0), consumers=3, maxsize=4)
+        cancelled = await _cancelled_after(pipeline, "pipeline", cancel_at)
         await asyncio.sleep(0)  # let anything it left behind show itself
+        return cancelled
 
-    run = run_virtual(scenario, deadline=DEADLINE)
-    _require_ran(chain, run, "the cancellation scenario")
+    return run_virtual(scenario, deadline=DEADLINE)
+
+
+def cancelling_it_cancels_every_task_it_started(chain: Chain, run: VirtualRun[bool]) -> None:
     chain.require(
-        outcome.get("cancelled", False),
+        bool(run.value),
         "cancelling run_pipeline makes it end as cancelled",
         observed="after pipeline.cancel() the task did not end as cancelled",
         hint="let CancelledError propagate; do not catch it",
@@ -210,12 +298,80 @@ def check_run_pipeline_cancelled(run_pipeline: Callable[..., Any], *, cancel_at:
     )
 
 
+@learner_facing
+def check_run_pipeline_cancelled(run_pipeline: RunPipeline, *, cancel_at: float = 2.5) -> None:
+    """Cancelling run_pipeline midway leaves none of its tasks running."""
+    chain = Chain("run_pipeline")
+    chain.require_async_function(run_pipeline, "run_pipeline")
+    run = _cancel_pipeline(run_pipeline, cancel_at)
+    runs_to_the_end_whatever_handle_raises(chain, run, "the cancellation scenario")
+    cancelling_it_cancels_every_task_it_started(chain, run)
+
+
 # ------------------------------------------------------------------- serve
+
+
+def _serve(
+    serve: Serve,
+    work: Workload,
+    *,
+    items: int,
+    every: float,
+    stop_time: float | None,
+    consumers: int,
+    maxsize: int,
+    start: float,
+) -> VirtualRun[object]:
+    """Serve starts at loop time ``start`` on a source of ``items`` items, each arriving ``every`` s after serve
+    asks for it; ``stop`` is set at ``stop_time`` (never if None)."""
+
+    async def arrivals() -> AsyncIterator[int]:  # the source: each item arrives `every` s after serve asks for it
+        for item in range(items):
+            emit(Kind.SOURCE_ASK, item=item)
+            await asyncio.sleep(every)
+            emit(Kind.SOURCE_TAKE, item=item)
+            yield item
+
+    async def scenario() -> object:
+        await asyncio.sleep(start)
+        stop = asyncio.Event()
+        if stop_time is not None:
+            asyncio.get_running_loop().call_at(stop_time, stop.set)
+        return await serve(arrivals(), work, consumers=consumers, maxsize=maxsize, stop=stop)
+
+    return run_virtual(scenario, deadline=start + DEADLINE)
+
+
+def takes_nothing_new_after_stop(chain: Chain, run: VirtualRun[object], stop_time: float) -> None:
+    late = [event for event in run.of_kind(Kind.SOURCE_TAKE) if event.time is not None and event.time > stop_time]
+    chain.require(
+        not late,
+        "serve takes no new item from the source once stop is set",
+        observed=lambda: (
+            f"stop was set at t={stop_time:g} s, but serve took item {late[0]['item']} "
+            f"at t={late[0].time:g} s" + (f" and {len(late) - 1} more" if len(late) > 1 else "")
+        ),
+        hint="wait for whichever comes first, the next item or stop.wait() "
+        "(asyncio.wait(..., return_when=FIRST_COMPLETED)), and cancel the other",
+    )
+
+
+def drains_promptly_after_stop(
+    chain: Chain, run: VirtualRun[object], stop_time: float, maxsize: int, consumers: int, duration: float
+) -> None:
+    backlog = maxsize + consumers + 1  # queued + in hand of consumers + held by the producer
+    bound = stop_time + math.ceil(backlog / consumers) * duration
+    chain.require(
+        run.elapsed <= bound,
+        "serve drains and returns promptly after stop",
+        observed=f"stop at t={stop_time:g} s, returned at t={run.elapsed:g} s (bound {bound:g} s)",
+        hint="after stop, put one STOP per consumer right away and wait for the consumers",
+    )
 
 
 @learner_facing
 def check_serve(
-    serve: Callable[..., Any],
+    serve: Serve,
     *,
     items: int = 1000,
     every: float = 0.5,
@@ -232,39 +388,16 @@ def check_serve(
     chain.require_async_function(serve, "serve")
     work = Workload(duration, failing)
     stop_time = None if stop_at is None else start + stop_at
-
-    async def arrivals() -> AsyncIterator[int]:  # the source: each item arrives `every` s after serve asks for it
-        for item in range(items):
-            emit(Kind.SOURCE_ASK, item=item)
-            await asyncio.sleep(every)
-            emit(Kind.SOURCE_TAKE, item=item)
-            yield item
-
-    async def scenario() -> Any:
-        await asyncio.sleep(start)
-        stop = asyncio.Event()
-        if stop_time is not None:
-            asyncio.get_running_loop().call_at(stop_time, stop.set)
-        return await serve(arrivals(), work, consumers=consumers, maxsize=maxsize, stop=stop)
-
-    run = run_virtual(scenario, deadline=start + DEADLINE)
-    _require_ran(chain, run, "serve", hang_hint=_pipeline_hang_hint(run, consumers))
-    results, failures = _require_pair(chain, run, "serve")
+    run = _serve(
+        serve, work, items=items, every=every, stop_time=stop_time, consumers=consumers, maxsize=maxsize, start=start
+    )
+    runs_to_the_end_whatever_handle_raises(chain, run, "serve", hang_hint=_pipeline_hang_hint(run, consumers))
+    results, failures = returns_results_and_failures(chain, run, "serve")
     taken = [event["item"] for event in run.of_kind(Kind.SOURCE_TAKE)]
     if stop_time is not None:
-        late = [event for event in run.of_kind(Kind.SOURCE_TAKE) if event.time is not None and event.time > stop_time]
-        chain.require(
-            not late,
-            "serve takes no new item from the source once stop is set",
-            observed=lambda: (
-                f"stop was set at t={stop_time:g} s, but serve took item {late[0]['item']} "
-                f"at t={late[0].time:g} s" + (f" and {len(late) - 1} more" if len(late) > 1 else "")
-            ),
-            hint="wait for whichever comes first, the next item or stop.wait() "
-            "(asyncio.wait(..., return_when=FIRST_COMPLETED)), and cancel the other",
-        )
-    _require_intake_until_stop(chain, run, items, stop_time)
-    _require_each_handled_once(
+        takes_nothing_new_after_stop(chain, run, stop_time)
+    takes_items_until_stop(chain, run, items, stop_time)
+    every_item_is_handled_once(
         chain,
         work,
         taken,
@@ -273,25 +406,20 @@ def check_serve(
             "then the STOPs, and let the consumers drain it"
         ),
     )
-    _require_outcomes(chain, work, taken, results, failures)
+    outcomes_are_recorded(chain, work, taken, results, failures)
     chain.require_no_leftover_tasks(run, "serve")
     if stop_time is not None:
-        backlog = maxsize + consumers + 1  # queued + in hand of consumers + held by the producer
-        bound = stop_time + math.ceil(backlog / consumers) * duration
-        chain.require(
-            run.elapsed <= bound,
-            "serve drains and returns promptly after stop",
-            observed=f"stop at t={stop_time:g} s, returned at t={run.elapsed:g} s (bound {bound:g} s)",
-            hint="after stop, put one STOP per consumer right away and wait for the consumers",
-        )
-    _require_bounded_queue(chain, run, maxsize)
-    _require_consumer_names(chain, run, consumers)
+        drains_promptly_after_stop(chain, run, stop_time, maxsize, consumers, duration)
+    the_queue_is_bounded(chain, run, maxsize)
+    the_consumers_are_named(chain, run, consumers)
 
 
-# ----------------------------------------------------------- shared links
+# ----------------------------------------------------------- properties several checks share
 
 
-def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, hang_hint: str | None = None) -> None:
+def runs_to_the_end_whatever_handle_raises(
+    chain: Chain, run: VirtualRun[Any], what: str, hang_hint: str | None = None
+) -> None:
     failed_item = find_item_failure(run.error)
     if failed_item is not None:
         chain.fail(
@@ -303,8 +431,10 @@ def _require_ran(chain: Chain, run: VirtualRun[Any], what: str, hang_hint: str |
     chain.require_finished(run, what, hang_hint=hang_hint)
 
 
-def _require_pair(chain: Chain, run: VirtualRun[Any], what: str) -> tuple[dict[Any, Any], dict[Any, Any]]:
-    value = run.unwrap()  # callers checked with _require_ran that the run returned
+def returns_results_and_failures(
+    chain: Chain, run: VirtualRun[Any], what: str
+) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    value = run.unwrap()  # callers checked with runs_to_the_end_whatever_handle_raises that it returned
     is_pair = isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict) and isinstance(value[1], dict)
     chain.require(
         is_pair,
@@ -316,7 +446,7 @@ def _require_pair(chain: Chain, run: VirtualRun[Any], what: str) -> tuple[dict[A
     return results, failures
 
 
-def _require_each_handled_once(
+def every_item_is_handled_once(
     chain: Chain, work: Workload, items: Iterable[Hashable], lost_hint: str = "take items until STOP; handle each one"
 ) -> None:
     expected = list(items)
@@ -352,7 +482,7 @@ def _require_each_handled_once(
     )
 
 
-def _require_outcomes(
+def outcomes_are_recorded(
     chain: Chain, work: Workload, items: Iterable[Hashable], results: dict[Any, Any], failures: dict[Any, Any]
 ) -> None:
     items = list(items)
@@ -387,25 +517,7 @@ def _require_outcomes(
     )
 
 
-def _require_task_done_per_get(chain: Chain, run: VirtualRun[Any], queue: TracedQueue) -> None:
-    missing = taken_without_task_done(run.events)
-    chain.require(
-        not missing,
-        "every item taken, STOP included, is marked task_done()",
-        observed=lambda: (
-            f"took {len(run.of_kind(Kind.QUEUE_GET))} items, called task_done() "
-            f"{queue.done_count} times; never marked done: {describe_values(missing)}"
-        ),
-        hint=(
-            "the STOP you take needs task_done() too"
-            if missing == [STOP]
-            else "call queue.task_done() in a `finally:` block, so it also runs when "
-            "handle() raises or you `continue`; otherwise queue.join() never returns"
-        ),
-    )
-
-
-def _require_bounded_queue(chain: Chain, run: VirtualRun[Any], maxsize: int) -> None:
+def the_queue_is_bounded(chain: Chain, run: VirtualRun[Any], maxsize: int) -> None:
     puts = run.of_kind(Kind.QUEUE_PUT)
     chain.require(
         bool(puts),
@@ -424,7 +536,9 @@ def _require_bounded_queue(chain: Chain, run: VirtualRun[Any], maxsize: int) -> 
     )
 
 
-def _require_producers(chain: Chain, run: VirtualRun[Any], sources: Sequence[Iterable[Hashable]]) -> None:
+def one_producer_per_source_then_the_stops(
+    chain: Chain, run: VirtualRun[Any], sources: Sequence[Iterable[Hashable]]
+) -> None:
     """One producer task per non-empty source put its items, in order; every STOP after the last item."""
     put_by: dict[str | None, list[Any]] = {}
     for event in run.of_kind(Kind.QUEUE_PUT):
@@ -459,7 +573,7 @@ def _require_producers(chain: Chain, run: VirtualRun[Any], sources: Sequence[Ite
     )
 
 
-def _require_consumer_names(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
+def the_consumers_are_named(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
     names = sorted({event.task or "?" for event in run.of_kind(Kind.QUEUE_GET)})
     expected = [f"consumer-{number}" for number in range(1, consumers + 1)]
     chain.require(
@@ -472,7 +586,7 @@ def _require_consumer_names(chain: Chain, run: VirtualRun[Any], consumers: int) 
     )
 
 
-def _require_intake_until_stop(chain: Chain, run: VirtualRun[Any], items: int, stop_time: float | None) -> None:
+def takes_items_until_stop(chain: Chain, run: VirtualRun[Any], items: int, stop_time: float | None) -> None:
     """Until stop (or the source's end), serve is always waiting for the next item or for room in the queue."""
     takes = run.of_kind(Kind.SOURCE_TAKE)
     if stop_time is None:
@@ -505,7 +619,7 @@ def _require_intake_until_stop(chain: Chain, run: VirtualRun[Any], items: int, s
     )
 
 
-def _require_stop_per_consumer(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
+def one_stop_per_consumer(chain: Chain, run: VirtualRun[Any], consumers: int) -> None:
     stops = stops_put(run.events)
     chain.require(
         stops == consumers,
@@ -515,7 +629,7 @@ def _require_stop_per_consumer(chain: Chain, run: VirtualRun[Any], consumers: in
     )
 
 
-def _require_concurrency(chain: Chain, run: VirtualRun[Any], expected: int, consumers: int) -> None:
+def the_consumers_work_at_once(chain: Chain, run: VirtualRun[Any], expected: int, consumers: int) -> None:
     peak = peak_in_flight(run.events)
     plural = "s" if consumers != 1 else ""
     chain.require(
