@@ -4,29 +4,59 @@ Each ``check_*`` runs one scenario on the virtual clock, named in every message 
 arguments (``start`` is when the scenario begins on the loop's clock, so code that
 assumes the clock starts at 0 shows up), then walks a :class:`~coursekit.checks.Chain`:
 defined -> runs -> terminates -> correct. The operations are :class:`Operation` stand-ins
-that record when they were called, cancelled and done cleaning up.
+that record when they were called, cancelled and done cleaning up. A check is a scenario
+(a function that runs the learner's code and returns its run) plus named properties, each a
+function of what the scenario observed, in the order they are required.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, Self
 
 from coursekit.chapters.timeouts.given import Call, Operation, OperationFailed
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import require_class, run_scenario
+from coursekit.scenario import require_class, run_scenario, sleep_until
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 FALLBACK = "fallback"
+
+# ---------------------------------------------------------------------- the learner's subjects
+
+CallWithFallback = Callable[[Callable[[], Awaitable[Any]], float, Any], Coroutine[Any, Any, Any]]
+"""``await call_with_fallback(operation, timeout, fallback)``."""
+
+Shutdown = Callable[[list[asyncio.Task[Any]], float], Coroutine[Any, Any, Any]]
+"""``await shutdown(tasks, grace)``: a report {task name: outcome}."""
+
+
+class DeadlineLike(Protocol):
+    """A ``Deadline``: made with ``Deadline.after(seconds)``, read and scoped on the loop's clock."""
+
+    @property
+    def when(self) -> float: ...
+
+    @classmethod
+    def after(cls, seconds: float, /) -> Self: ...
+
+    def remaining(self) -> float: ...
+
+    def expired(self) -> bool: ...
+
+    def child(self, seconds: float, /) -> DeadlineLike: ...
+
+    def scope(self) -> AbstractAsyncContextManager[Any]: ...
 
 
 def _at(time: float | None) -> str:
     return "never" if time is None else f"t={time:g}"
 
 
-def _outcome(run: VirtualRun[Any]) -> str:
+def _ended(run: VirtualRun[Any]) -> str:
+    """How a run ended, in a message: ``raised ERROR`` or ``returned VALUE``."""
     if run.outcome == "raised":
         return f"raised {describe_error(run.error)}"
     return f"returned {run.value!r}"
@@ -35,29 +65,38 @@ def _outcome(run: VirtualRun[Any]) -> str:
 # ---------------------------------------------------------------- call_with_fallback
 
 
+@dataclass(frozen=True)
+class Returned:
+    """What a call returned, when (loop clock), and the operation's calls as they were then."""
+
+    value: Any
+    at: float
+    calls: list[Call]
+
+
 def _fallback_call(operation: Operation, timeout: float, start: float) -> str:
     return f"call_with_fallback({operation!r}, timeout={timeout:g}, fallback={FALLBACK!r}) at t={start:g}"
 
 
 def _run_fallback(
-    call_with_fallback: Callable[..., Any], operation: Operation, timeout: float, start: float
-) -> VirtualRun[tuple[Any, float, list[Call]]]:
+    call_with_fallback: CallWithFallback, operation: Operation, timeout: float, start: float
+) -> VirtualRun[Returned]:
     """Run one call; the value, when it returned, and the operation's calls as they were then
     (run_virtual cancels what is left afterwards, at the same instant, which must not count)."""
 
-    async def main() -> tuple[Any, float, list[Call]]:
+    async def main() -> Returned:
         await asyncio.sleep(start)
         value = await call_with_fallback(operation, timeout, FALLBACK)
         returned = asyncio.get_running_loop().time()
         await asyncio.sleep(0)  # one step of the loop, no time: a cancel() just requested is delivered
-        return value, returned, [replace(call) for call in operation.calls]
+        return Returned(value, returned, [replace(call) for call in operation.calls])
 
     return run_virtual(main, deadline=start + 10 * (timeout + operation.duration + operation.cleanup + 1))
 
 
 @learner_facing
 def check_call_with_fallback(
-    call_with_fallback: Callable[..., Any],
+    call_with_fallback: CallWithFallback,
     *,
     duration: float = 5.0,
     timeout: float = 2.0,
@@ -79,38 +118,56 @@ def check_call_with_fallback(
             hint="catch the TimeoutError of your own timeout and return `fallback` instead",
         )
     chain.require_finished(run, call)
-    value, returned, calls = run.unwrap()
+    returned = run.unwrap()
+    op = calls_the_operation_once(chain, returned, call)
+    if duration < timeout:
+        returns_the_result_as_soon_as_the_operation_does(chain, returned, op, call, start + duration)
+    else:
+        returns_the_fallback_when_late(chain, returned, call)
+        cancels_the_operation_at_the_timeout(chain, op, call, start + timeout)
+        returns_right_after_the_cleanup(chain, returned, op, call, start + timeout + cleanup)
+    leaves_no_task_running(chain, run, call)
+
+
+def calls_the_operation_once(chain: Chain, returned: Returned, call: str) -> Call:
     chain.require(
-        len(calls) == 1,
+        len(returned.calls) == 1,
         f"{call} calls the operation once",
-        observed=f"operation() was called {len(calls)} times",
+        observed=f"operation() was called {len(returned.calls)} times",
         hint="call operation() exactly once, and await what it returns",
     )
-    (op,) = calls
-    if duration < timeout:
-        chain.require(
-            value == "fresh",
-            f"{call} returns the operation's result when it is in time",
-            observed=f"the operation returned 'fresh' at {_at(op.ended)}, but the call returned {value!r}",
-            hint="the fallback is only for a timeout: return what `await operation()` gave",
-        )
-        chain.require(
-            returned == start + duration,
-            f"{call} returns as soon as the operation does (t={start + duration:g})",
-            observed=f"it returned at t={returned:g}",
-            hint="don't wait out the whole timeout: `async with asyncio.timeout(...)` ends with the operation",
-        )
-        _require_nothing_left(chain, run, call)
-        return
-    deadline = start + timeout
+    return returned.calls[0]
+
+
+def returns_the_result_as_soon_as_the_operation_does(
+    chain: Chain, returned: Returned, op: Call, call: str, ends: float
+) -> None:
     chain.require(
-        value == FALLBACK,
+        returned.value == "fresh",
+        f"{call} returns the operation's result when it is in time",
+        observed=f"the operation returned 'fresh' at {_at(op.ended)}, but the call returned {returned.value!r}",
+        hint="the fallback is only for a timeout: return what `await operation()` gave",
+    )
+    chain.require(
+        returned.at == ends,
+        f"{call} returns as soon as the operation does (t={ends:g})",
+        observed=f"it returned at t={returned.at:g}",
+        hint="don't wait out the whole timeout: `async with asyncio.timeout(...)` ends with the operation",
+    )
+
+
+def returns_the_fallback_when_late(chain: Chain, returned: Returned, call: str) -> None:
+    chain.require(
+        returned.value == FALLBACK,
         f"{call} returns the fallback when the operation is late",
-        observed=f"it returned {value!r} at t={returned:g}",
+        observed=f"it returned {returned.value!r} at t={returned.at:g}",
         hint="nothing stopped the operation at the timeout: wrap the await in `async with asyncio.timeout(timeout):`"
-        if value == "fresh"
+        if returned.value == "fresh"
         else "return the `fallback` argument itself when the time is up",
     )
+
+
+def cancels_the_operation_at_the_timeout(chain: Chain, op: Call, call: str, deadline: float) -> None:
     chain.require(
         op.cancelled_at == deadline,
         f"{call} cancels the operation at the timeout (t={deadline:g})",
@@ -120,23 +177,25 @@ def check_call_with_fallback(
         if op.cancelled_at is None
         else "measure the timeout from when call_with_fallback starts, on the loop's clock",
     )
+
+
+def returns_right_after_the_cleanup(chain: Chain, returned: Returned, op: Call, call: str, cleaned: float) -> None:
     chain.require(
-        op.cleaned_up is not None and op.cleaned_up <= returned,
-        f"{call} returns only after the cancelled operation has cleaned up (t={deadline + cleanup:g})",
-        observed=f"it returned at t={returned:g}, and the operation's cleanup had not ended",
+        op.cleaned_up is not None and op.cleaned_up <= returned.at,
+        f"{call} returns only after the cancelled operation has cleaned up (t={cleaned:g})",
+        observed=f"it returned at t={returned.at:g}, and the operation's cleanup had not ended",
         hint="after cancelling, await the operation's task so its `finally` runs to the end "
         "(asyncio.timeout waits for it by itself)",
     )
     chain.require(
-        returned == deadline + cleanup,
-        f"{call} returns right after the cleanup (t={deadline + cleanup:g})",
-        observed=f"it returned at t={returned:g}",
+        returned.at == cleaned,
+        f"{call} returns right after the cleanup (t={cleaned:g})",
+        observed=f"it returned at t={returned.at:g}",
         hint="return the fallback as soon as the cancelled operation has ended; don't sleep",
     )
-    _require_nothing_left(chain, run, call)
 
 
-def _require_nothing_left(chain: Chain, run: VirtualRun[Any], call: str) -> None:
+def leaves_no_task_running(chain: Chain, run: VirtualRun[Any], call: str) -> None:
     chain.require(
         not run.leftover,
         f"{call} leaves no task running when it returns",
@@ -148,7 +207,7 @@ def _require_nothing_left(chain: Chain, run: VirtualRun[Any], call: str) -> None
 
 @learner_facing
 def check_call_with_fallback_errors(
-    call_with_fallback: Callable[..., Any], *, fails_after: float = 1.0, timeout: float = 2.0, start: float = 0.0
+    call_with_fallback: CallWithFallback, *, fails_after: float = 1.0, timeout: float = 2.0, start: float = 0.0
 ) -> None:
     """An operation that raises before the timeout: ``OperationFailed``, then its own ``TimeoutError``.
     Both reach the caller unchanged (the same object); neither gives the fallback."""
@@ -159,26 +218,30 @@ def check_call_with_fallback_errors(
         call = _fallback_call(operation, timeout, start)
         run = _run_fallback(call_with_fallback, operation, timeout, start)
         what = f"{call}, the operation raising {type(error).__name__} at t={start + fails_after:g}"
-        if run.outcome == "returned" and run.value is not None and run.value[0] == FALLBACK:
-            chain.fail(
-                f"{what}: the error propagates",
-                observed=f"it returned the fallback at t={run.value[1]:g}",
-                hint="only your own deadline gives the fallback; the operation's TimeoutError came before it. "
-                "With `async with asyncio.timeout(t) as scope:`, `scope.expired()` tells the two apart"
-                if isinstance(error, TimeoutError)
-                else "an error is not a timeout: let it propagate (catch only TimeoutError)",
-            )
-        chain.require(
-            run.outcome == "raised" and run.error is error,
+        the_error_propagates(chain, run, error, what)
+
+
+def the_error_propagates(chain: Chain, run: VirtualRun[Returned], error: Exception, what: str) -> None:
+    if run.outcome == "returned" and run.value is not None and run.value.value == FALLBACK:
+        chain.fail(
             f"{what}: the error propagates",
-            observed=_outcome(run),
-            hint="let the operation's exception propagate as it is: don't catch it, wrap it or replace it",
+            observed=f"it returned the fallback at t={run.value.at:g}",
+            hint="only your own deadline gives the fallback; the operation's TimeoutError came before it. "
+            "With `async with asyncio.timeout(t) as scope:`, `scope.expired()` tells the two apart"
+            if isinstance(error, TimeoutError)
+            else "an error is not a timeout: let it propagate (catch only TimeoutError)",
         )
+    chain.require(
+        run.outcome == "raised" and run.error is error,
+        f"{what}: the error propagates",
+        observed=_ended(run),
+        hint="let the operation's exception propagate as it is: don't catch it, wrap it or replace it",
+    )
 
 
 @learner_facing
 def check_call_with_fallback_cancelled(
-    call_with_fallback: Callable[..., Any],
+    call_with_fallback: CallWithFallback,
     *,
     cancel_at: float = 1.0,
     timeout: float = 5.0,
@@ -188,25 +251,10 @@ def check_call_with_fallback_cancelled(
     """The caller's task is cancelled at ``start + cancel_at``, before the timeout: ``CancelledError``
     propagates (no fallback), and the operation is cancelled too, and cleans up."""
     operation = Operation("lookup", 10 * timeout, result="fresh", cleanup=cleanup)
-    call = _fallback_call(operation, timeout, start)
-    what = f"{call}, its caller cancelled at t={start + cancel_at:g}"
+    what = f"{_fallback_call(operation, timeout, start)}, its caller cancelled at t={start + cancel_at:g}"
     chain = Chain("call_with_fallback")
     chain.require_async_function(call_with_fallback, "call_with_fallback")
-
-    async def main() -> tuple[str, Any, list[Call]]:
-        await asyncio.sleep(start)
-        caller = asyncio.create_task(call_with_fallback(operation, timeout, FALLBACK), name="caller")
-        await asyncio.sleep(cancel_at)
-        caller.cancel()
-        await asyncio.wait({caller})
-        await asyncio.sleep(0)  # one step of the loop, no time: a cancel() just requested is delivered
-        calls = [replace(call) for call in operation.calls]  # as they were when the caller ended
-        if caller.cancelled():
-            return "cancelled", None, calls
-        error = caller.exception()
-        return ("raised", error, calls) if error is not None else ("returned", caller.result(), calls)
-
-    run = run_virtual(main, deadline=start + 100 * timeout)
+    run = _run_cancelled_caller(call_with_fallback, operation, timeout, start, cancel_at)
     chain.require_finished(run, what)
     how, value, calls = run.unwrap()
     chain.require(
@@ -229,15 +277,33 @@ def check_call_with_fallback_cancelled(
     chain.require_no_leftover_tasks(run, what)
 
 
+def _run_cancelled_caller(
+    call_with_fallback: CallWithFallback, operation: Operation, timeout: float, start: float, cancel_at: float
+) -> VirtualRun[tuple[str, Any, list[Call]]]:
+    """The call in a caller's task cancelled ``cancel_at`` s in: how the task ended, its value or error,
+    and the operation's calls as they were then."""
+
+    async def main() -> tuple[str, Any, list[Call]]:
+        await asyncio.sleep(start)
+        caller = asyncio.create_task(call_with_fallback(operation, timeout, FALLBACK), name="caller")
+        await asyncio.sleep(cancel_at)
+        caller.cancel()
+        await asyncio.wait({caller})
+        await asyncio.sleep(0)  # one step of the loop, no time: a cancel() just requested is delivered
+        calls = [replace(call) for call in operation.calls]  # as they were when the caller ended
+        if caller.cancelled():
+            return "cancelled", None, calls
+        error = caller.exception()
+        return ("raised", error, calls) if error is not None else ("returned", caller.result(), calls)
+
+    return run_virtual(main, deadline=start + 100 * timeout)
+
+
 # ---------------------------------------------------------------------- Deadline
 
 
-def _run_deadline(chain: Chain, scenario: str, body: Callable[[], Any], deadline: float) -> Any:
-    return run_scenario(chain, body, deadline=deadline, what=scenario).value
-
-
 @learner_facing
-def check_deadline_clock(deadline_class: Any, *, seconds: float = 3.0, start: float = 100.25) -> None:
+def check_deadline_clock(deadline_class: type[DeadlineLike], *, seconds: float = 3.0, start: float = 100.25) -> None:
     """``Deadline.after(seconds)`` at ``start``: ``when``, ``remaining()`` and ``expired()`` read the
     loop's clock; remaining is exact and never negative; expired from ``when`` on, ``when`` included."""
     chain = Chain("Deadline")
@@ -250,11 +316,11 @@ def check_deadline_clock(deadline_class: Any, *, seconds: float = 3.0, start: fl
         deadline = deadline_class.after(seconds)
         seen = []
         for offset in probes:
-            await asyncio.sleep(start + offset - asyncio.get_running_loop().time())
+            await sleep_until(start + offset)
             seen.append((start + offset, deadline.when, deadline.remaining(), deadline.expired()))
         return seen
 
-    seen = _run_deadline(chain, scenario, main, start + 10 * seconds + 10)
+    seen = run_scenario(chain, main, deadline=start + 10 * seconds + 10, what=scenario).unwrap()
     when = seen[0][1]
     chain.require(
         when == start + seconds,
@@ -263,26 +329,37 @@ def check_deadline_clock(deadline_class: Any, *, seconds: float = 3.0, start: fl
         hint="`when` is an absolute time: the loop's clock now (asyncio.get_running_loop().time()) plus seconds",
     )
     for now, _, remaining, expired in seen:
-        expected = max(0.0, start + seconds - now)
-        chain.require(
-            remaining == expected,
-            f"{scenario}: at t={now:g}, remaining() is {expected:g}",
-            observed=f"remaining() returned {remaining!r}",
-            hint="never below 0: use max(0.0, ...)"
-            if isinstance(remaining, int | float) and remaining < 0
-            else "remaining() is `when` minus the loop's clock now",
-        )
-        chain.require(
-            expired is (now >= start + seconds),
-            f"{scenario}: at t={now:g}, expired() is {now >= start + seconds}",
-            observed=f"expired() returned {expired!r}",
-            hint="expired() is True from `when` on, `when` itself included (>=), and a bool",
-        )
+        remaining_and_expired_read_the_clock(chain, scenario, now, start + seconds, remaining, expired)
+
+
+def remaining_and_expired_read_the_clock(
+    chain: Chain, scenario: str, now: float, when: float, remaining: Any, expired: Any
+) -> None:
+    expected = max(0.0, when - now)
+    chain.require(
+        remaining == expected,
+        f"{scenario}: at t={now:g}, remaining() is {expected:g}",
+        observed=f"remaining() returned {remaining!r}",
+        hint="never below 0: use max(0.0, ...)"
+        if isinstance(remaining, int | float) and remaining < 0
+        else "remaining() is `when` minus the loop's clock now",
+    )
+    chain.require(
+        expired is (now >= when),
+        f"{scenario}: at t={now:g}, expired() is {now >= when}",
+        observed=f"expired() returned {expired!r}",
+        hint="expired() is True from `when` on, `when` itself included (>=), and a bool",
+    )
 
 
 @learner_facing
 def check_deadline_child(
-    deadline_class: Any, *, parent: float = 5.0, shorter: float = 2.0, longer: float = 10.0, start: float = 7.5
+    deadline_class: type[DeadlineLike],
+    *,
+    parent: float = 5.0,
+    shorter: float = 2.0,
+    longer: float = 10.0,
+    start: float = 7.5,
 ) -> None:
     """At ``start + 1``, a child of ``Deadline.after(parent)`` made at ``start`` ends ``shorter`` s
     from now, or at the parent's ``when`` if ``longer`` would go past it; a child is a Deadline."""
@@ -296,29 +373,41 @@ def check_deadline_child(
         await asyncio.sleep(1.0)
         return [(seconds, deadline.child(seconds)) for seconds in (shorter, longer)]
 
-    children = _run_deadline(chain, scenario, main, start + 10)
+    children = run_scenario(chain, main, deadline=start + 10, what=scenario).unwrap()
     for seconds, child in children:
-        expected = min(start + parent, start + 1 + seconds)
         what = f"{scenario}: .child({seconds:g}) at t={start + 1:g}"
-        chain.require(
-            isinstance(child, deadline_class),
-            f"{what} is a Deadline",
-            observed=f"it returned {child!r}",
-            hint="return a new Deadline(...) for the child",
+        a_child_ends_with_its_parent_at_the_latest(
+            chain, deadline_class, what, child, min(start + parent, start + 1 + seconds)
         )
-        chain.require(
-            child.when == expected,
-            f"{what} ends at t={expected:g}",
-            observed=f"its when is {child.when!r}",
-            hint="a child never outlives its parent: the earlier of the parent's `when` and now + seconds"
-            if child.when > expected
-            else "now + seconds, on the loop's clock, unless the parent ends sooner",
-        )
+
+
+def a_child_ends_with_its_parent_at_the_latest(
+    chain: Chain, deadline_class: type[DeadlineLike], what: str, child: Any, expected: float
+) -> None:
+    chain.require(
+        isinstance(child, deadline_class),
+        f"{what} is a Deadline",
+        observed=f"it returned {child!r}",
+        hint="return a new Deadline(...) for the child",
+    )
+    chain.require(
+        child.when == expected,
+        f"{what} ends at t={expected:g}",
+        observed=f"its when is {child.when!r}",
+        hint="a child never outlives its parent: the earlier of the parent's `when` and now + seconds"
+        if child.when > expected
+        else "now + seconds, on the loop's clock, unless the parent ends sooner",
+    )
 
 
 @learner_facing
 def check_deadline_scope(
-    deadline_class: Any, *, seconds: float = 3.0, work: float = 5.0, cleanup: float = 0.5, start: float = 2.0
+    deadline_class: type[DeadlineLike],
+    *,
+    seconds: float = 3.0,
+    work: float = 5.0,
+    cleanup: float = 0.5,
+    start: float = 2.0,
 ) -> None:
     """``async with Deadline.after(seconds).scope(): await operation()``: the operation is cancelled at
     the deadline, cleans up, and the block raises ``TimeoutError``; in time, the block ends with it.
@@ -338,17 +427,34 @@ def check_deadline_scope(
                 return "TimeoutError", asyncio.get_running_loop().time()
             return "ended", asyncio.get_running_loop().time()
 
-        how, when = _run_deadline(chain, scenario, main, start + 10 * (work + seconds + cleanup))
-        late = duration > seconds
-        expected = (start + seconds + cleanup) if late else (start + duration)
-        chain.require(
-            (how, when) == ("TimeoutError" if late else "ended", expected),
-            f"{scenario}: "
-            + (f"TimeoutError at t={expected:g}, after the cleanup" if late else f"ends at t={expected:g}"),
-            observed=f"the block {'raised TimeoutError' if how == 'TimeoutError' else 'ended'} at t={when:g}",
-            hint="scope() is asyncio.timeout_at(self.when): it cancels the block at the deadline, waits for "
-            "the cleanup, then raises TimeoutError",
+        how, when = run_scenario(chain, main, deadline=start + 10 * (work + seconds + cleanup), what=scenario).unwrap()
+        the_scope_cancels_at_the_deadline(
+            chain,
+            scenario,
+            how,
+            when,
+            late=duration > seconds,
+            expected=(start + seconds + cleanup) if duration > seconds else (start + duration),
         )
+    a_child_scope_stops_at_the_outer_deadline(chain, deadline_class, seconds, start)
+
+
+def the_scope_cancels_at_the_deadline(
+    chain: Chain, scenario: str, how: str, when: float, *, late: bool, expected: float
+) -> None:
+    chain.require(
+        (how, when) == ("TimeoutError" if late else "ended", expected),
+        f"{scenario}: " + (f"TimeoutError at t={expected:g}, after the cleanup" if late else f"ends at t={expected:g}"),
+        observed=f"the block {'raised TimeoutError' if how == 'TimeoutError' else 'ended'} at t={when:g}",
+        hint="scope() is asyncio.timeout_at(self.when): it cancels the block at the deadline, waits for "
+        "the cleanup, then raises TimeoutError",
+    )
+
+
+def a_child_scope_stops_at_the_outer_deadline(
+    chain: Chain, deadline_class: type[DeadlineLike], seconds: float, start: float
+) -> None:
+    """The scenario of nested scopes, and its one property."""
     outer, inner = Operation("outer", 100.0), Operation("inner", 100.0)
     scenario = (
         f"a call under Deadline.after({seconds:g}).scope() at t={start:g} whose inner layer runs "
@@ -367,7 +473,7 @@ def check_deadline_scope(
             pass
         return asyncio.get_running_loop().time()
 
-    ended = _run_deadline(chain, scenario, nested, start + 100 * seconds)
+    ended = run_scenario(chain, nested, deadline=start + 100 * seconds, what=scenario).unwrap()
     chain.require(
         ended == start + seconds,
         f"{scenario}: everything stops at the outer deadline, t={start + seconds:g}",
@@ -379,10 +485,6 @@ def check_deadline_scope(
 # ---------------------------------------------------------------------- shutdown
 
 
-def _named_tasks(operations: list[Operation]) -> list[asyncio.Task[Any]]:
-    return [asyncio.create_task(operation(), name=operation.name) for operation in operations]
-
-
 def _shutdown_call(operations: list[Operation], grace: float, start: float) -> str:
     listed = ", ".join(
         f"{op.name}: {op.duration:g} s" + (", fails" if op.error else "") + (", ignores cancel" if op.stubborn else "")
@@ -392,11 +494,13 @@ def _shutdown_call(operations: list[Operation], grace: float, start: float) -> s
 
 
 def _run_shutdown(
-    shutdown: Callable[..., Any], operations: list[Operation], grace: float, start: float
+    shutdown: Shutdown, operations: list[Operation], grace: float, start: float
 ) -> VirtualRun[tuple[Any, float]]:
+    """``shutdown`` of a task per operation (named after it), started at ``start``: its report, and when it returned."""
+
     async def main() -> tuple[Any, float]:
         await asyncio.sleep(start)
-        tasks = _named_tasks(operations)
+        tasks = [asyncio.create_task(operation(), name=operation.name) for operation in operations]
         report = await shutdown(tasks, grace)
         return report, asyncio.get_running_loop().time()
 
@@ -412,7 +516,7 @@ def _expected_outcome(operation: Operation, grace: float) -> str:
 
 @learner_facing
 def check_shutdown(
-    shutdown: Callable[..., Any],
+    shutdown: Shutdown,
     *,
     grace: float = 3.0,
     durations: tuple[float, float, float] = (1.0, 2.0, 10.0),
@@ -433,48 +537,12 @@ def check_shutdown(
     chain = Chain("shutdown")
     chain.require_async_function(shutdown, "shutdown")
     run = _run_shutdown(shutdown, operations, grace, start)
-    if isinstance(run.error, OperationFailed):
-        chain.fail(
-            f"{call} reports failures instead of raising them",
-            observed=f"it raised {describe_error(run.error)}",
-            hint="gather(...) re-raises a task's error: look at each task instead (task.exception()), "
-            "or use asyncio.wait, which never raises the tasks' errors",
-        )
-    if isinstance(run.error, asyncio.CancelledError):
-        chain.fail(
-            f"{call} reports a cancelled task as cancelled",
-            observed="it raised CancelledError",
-            hint="task.exception() and task.result() raise CancelledError on a cancelled task: "
-            "ask task.cancelled() first",
-        )
+    reports_failures_and_cancellations_instead_of_raising(chain, run, call)
     chain.require_finished(run, call)
     report, returned = run.unwrap()
-    expected = {op.name: _expected_outcome(op, grace) for op in operations}
-    ends = [op.duration if op.duration <= grace else grace + op.cleanup for op in operations]
-    end = start + max(ends)
     for op in operations:
-        if not op.calls:
-            chain.fail(
-                f"{call}: {op.name} runs until it ends or the grace period is over",
-                observed=f"{op.name} never ran: it was cancelled before it started",
-                hint="wait up to `grace` seconds before cancelling anything",
-            )
-        call_record = op.calls[0]
-        if op.duration <= grace:
-            chain.require(
-                call_record.cancelled_at is None,
-                f"{call}: {op.name} ({op.duration:g} s) is not cancelled: it ends within the grace period",
-                observed=f"{op.name} was cancelled at {_at(call_record.cancelled_at)}",
-                hint="wait up to `grace` seconds first (asyncio.wait(tasks, timeout=grace)), then cancel "
-                "only the tasks still running",
-            )
-        else:
-            chain.require(
-                call_record.cancelled_at == start + grace,
-                f"{call}: {op.name} is cancelled when the grace period ends (t={start + grace:g})",
-                observed=f"{op.name} was cancelled at {_at(call_record.cancelled_at)}",
-                hint="after the grace period, call .cancel() on every task that is not done",
-            )
+        cancels_only_what_outlives_the_grace_period(chain, op, call, grace, start)
+    expected = {op.name: _expected_outcome(op, grace) for op in operations}
     chain.require(
         isinstance(report, dict) and report == expected,
         f"{call} reports {expected}",
@@ -482,6 +550,7 @@ def check_shutdown(
         hint="task.cancelled() -> 'cancelled'; else task.exception() is not None -> 'failed'; else "
         "'finished'; keys are task.get_name()",
     )
+    end = start + max(op.duration if op.duration <= grace else grace + op.cleanup for op in operations)
     chain.require(
         returned == end,
         f"{call} returns when the last task has ended (t={end:g})",
@@ -499,8 +568,52 @@ def check_shutdown(
     )
 
 
+def reports_failures_and_cancellations_instead_of_raising(chain: Chain, run: VirtualRun[Any], call: str) -> None:
+    if isinstance(run.error, OperationFailed):
+        chain.fail(
+            f"{call} reports failures instead of raising them",
+            observed=f"it raised {describe_error(run.error)}",
+            hint="gather(...) re-raises a task's error: look at each task instead (task.exception()), "
+            "or use asyncio.wait, which never raises the tasks' errors",
+        )
+    if isinstance(run.error, asyncio.CancelledError):
+        chain.fail(
+            f"{call} reports a cancelled task as cancelled",
+            observed="it raised CancelledError",
+            hint="task.exception() and task.result() raise CancelledError on a cancelled task: "
+            "ask task.cancelled() first",
+        )
+
+
+def cancels_only_what_outlives_the_grace_period(
+    chain: Chain, op: Operation, call: str, grace: float, start: float
+) -> None:
+    if not op.calls:
+        chain.fail(
+            f"{call}: {op.name} runs until it ends or the grace period is over",
+            observed=f"{op.name} never ran: it was cancelled before it started",
+            hint="wait up to `grace` seconds before cancelling anything",
+        )
+    cancelled_at = op.calls[0].cancelled_at
+    if op.duration <= grace:
+        chain.require(
+            cancelled_at is None,
+            f"{call}: {op.name} ({op.duration:g} s) is not cancelled: it ends within the grace period",
+            observed=f"{op.name} was cancelled at {_at(cancelled_at)}",
+            hint="wait up to `grace` seconds first (asyncio.wait(tasks, timeout=grace)), then cancel "
+            "only the tasks still running",
+        )
+    else:
+        chain.require(
+            cancelled_at == start + grace,
+            f"{call}: {op.name} is cancelled when the grace period ends (t={start + grace:g})",
+            observed=f"{op.name} was cancelled at {_at(cancelled_at)}",
+            hint="after the grace period, call .cancel() on every task that is not done",
+        )
+
+
 @learner_facing
-def check_shutdown_stubborn(shutdown: Callable[..., Any], *, grace: float = 1.0, work: float = 4.0) -> None:
+def check_shutdown_stubborn(shutdown: Shutdown, *, grace: float = 1.0, work: float = 4.0) -> None:
     """A task that swallows its cancellation and works on for ``work`` s: shutdown waits for it to end,
     and reports ``finished``, since it returned."""
     operation = Operation("stubborn", work, result="late", stubborn=True)
@@ -520,7 +633,7 @@ def check_shutdown_stubborn(shutdown: Callable[..., Any], *, grace: float = 1.0,
 
 
 @learner_facing
-def check_shutdown_nothing(shutdown: Callable[..., Any], *, grace: float = 5.0) -> None:
+def check_shutdown_nothing(shutdown: Shutdown, *, grace: float = 5.0) -> None:
     """No tasks: an empty report, at once."""
     chain = Chain("shutdown")
     chain.require_async_function(shutdown, "shutdown")
