@@ -27,15 +27,17 @@ class TableOfContentsError(ValueError):
 class ChapterEntry:
     """One ``[[chapter]]`` of ``course.toml``.
 
-    ``topic`` names the chapter's notebook, reference module (``solutions/<topic>.py``),
-    checks and probes; ``imports`` are the third-party packages (top-level names) its
-    notebook and a learner's answers may import, beyond the standard library and
-    :data:`ALWAYS_IMPORTABLE`."""
+    ``topic`` names the chapter's notebook, reference module (``solutions/<topic>.py``) and
+    package (``coursekit/chapters/<topic>/``); ``learn`` is what a learner takes away, ``covers``
+    what the chapter holds (the README's table of chapters); ``imports`` are the third-party
+    packages (top-level names) its notebook and a learner's answers may import, beyond the
+    standard library and :data:`ALWAYS_IMPORTABLE`."""
 
     number: int
     topic: str
     title: str
     learn: str
+    covers: str
     imports: tuple[str, ...]
 
     @property
@@ -49,7 +51,7 @@ class ChapterEntry:
         return frozenset((*ALWAYS_IMPORTABLE, *self.imports))
 
 
-FIELDS = ("number", "topic", "title", "learn", "imports")
+FIELDS = ("number", "topic", "title", "learn", "covers", "imports")
 
 
 def read_table_of_contents(path: Path) -> tuple[ChapterEntry, ...]:
@@ -73,16 +75,16 @@ def _entry(path: Path, index: int, fields: dict[str, object]) -> ChapterEntry:
     wrong = sorted(set(fields) ^ set(FIELDS))
     if wrong:
         raise TableOfContentsError(f"{where}: expected the fields {', '.join(FIELDS)}; not these: {', '.join(wrong)}")
-    number, topic, title, learn, imports = (fields[name] for name in FIELDS)
+    number, topic, title, learn, covers, imports = (fields[name] for name in FIELDS)
     if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= 99:
         raise TableOfContentsError(f"{where}: number should be a whole number from 0 to 99, not {number!r}")
     if not isinstance(topic, str) or not TOPIC.fullmatch(topic):
         raise TableOfContentsError(f"{where}: topic should be a lower-case Python identifier, not {topic!r}")
-    if not isinstance(title, str) or not isinstance(learn, str):
-        raise TableOfContentsError(f"{where}: title and learn should be text")
+    if not (isinstance(title, str) and isinstance(learn, str) and isinstance(covers, str)):
+        raise TableOfContentsError(f"{where}: title, learn and covers should be text")
     if not isinstance(imports, list) or not all(isinstance(name, str) and name.isidentifier() for name in imports):
         raise TableOfContentsError(f"{where}: imports should list top-level package names, not {imports!r}")
-    return ChapterEntry(number, topic, title, learn, tuple(imports))
+    return ChapterEntry(number, topic, title, learn, covers, tuple(imports))
 
 
 @cache

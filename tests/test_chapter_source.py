@@ -31,7 +31,9 @@ print("plain")
 
 def chapter(tmp_path: Path, text: str) -> Chapter:
     (tmp_path / "ch99_timeouts.py").write_text(text, encoding="utf-8")
-    return Chapter(ChapterEntry(99, "timeouts", "Timeouts again", "a throwaway chapter", ()), tmp_path)
+    return Chapter(
+        ChapterEntry(99, "timeouts", "Timeouts again", "a throwaway chapter", "timeouts again", ()), tmp_path
+    )
 
 
 def test_markers_become_nbgrader_cells(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from coursekit.statements import HEADING, statement_title
 from coursekit.table_of_contents import ChapterEntry
 
 COURSE = "asyncio-course"
-ENTRY = ChapterEntry(3, "batching", "Batching <b>", "learn <script>alert(1)</script>", ())
+ENTRY = ChapterEntry(3, "batching", "Batching <b>", "learn <script>alert(1)</script>", "batches", ())
 SOURCE = Path(__file__).parents[1] / "notebooks" / "ch03_batching" / "batching.ipynb"
 
 

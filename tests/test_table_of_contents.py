@@ -20,6 +20,7 @@ from coursekit.table_of_contents import (
     table_of_contents,
 )
 from tools.chapter_source import chapters
+from tools.readme_chapters import MarkersMissing, with_chapter_table
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES = table_of_contents()
@@ -99,7 +100,9 @@ def test_the_kernels_watch_allows_a_chapters_imports_and_flags_others() -> None:
     assert import_flags(producer_consumer, "tenacity") == ["imports `tenacity`, outside the modules an exercise needs"]
 
 
-GOOD_ENTRY = 'number = 1\ntopic = "queues"\ntitle = "Queues"\nlearn = "things"\nimports = ["httpx"]\n'
+GOOD_ENTRY = (
+    'number = 1\ntopic = "queues"\ntitle = "Queues"\nlearn = "things"\ncovers = "a queue"\nimports = ["httpx"]\n'
+)
 TWO = "[[chapter]]\n" + GOOD_ENTRY + "[[chapter]]\n" + GOOD_ENTRY.replace("1", "2")
 
 
@@ -127,3 +130,14 @@ def test_a_good_entry_reads_back() -> None:
     path = ROOT / "course.toml"
     assert read_table_of_contents(path) == ENTRIES
     assert ENTRIES[2].assignment == "ch02_worker_pools" and "anyio" in ENTRIES[2].importable
+
+
+def test_the_readmes_table_of_chapters_is_the_table_of_contents() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert with_chapter_table(readme, ENTRIES) == readme, "README.md's chapters are stale: run tools/build.py --no-run"
+    assert all(f"`{entry.assignment}` | {entry.covers} |" in readme for entry in ENTRIES)
+
+
+def test_a_readme_without_the_markers_is_told_where_the_table_goes() -> None:
+    with pytest.raises(MarkersMissing, match="chapters: written by tools/build.py"):
+        with_chapter_table("# A course\n", ENTRIES)

@@ -5,7 +5,8 @@
     .venv/bin/python tools/build.py ch02 ch03    # the chapters whose assignment starts so
     .venv/bin/python tools/build.py --no-run     # write the notebooks without running them
 
-For each chapter ``chapters/chNN_<topic>.py``, in order:
+It first writes the README's table of chapters from ``course.toml`` (tools/readme_chapters.py).
+Then, for each chapter ``chapters/chNN_<topic>.py``, in order:
 
 1. record the reference traces: each picture run of ``coursekit/chapters/<topic>/pictures.py``
    with the reference from ``solutions/<topic>.py``, into
@@ -29,8 +30,10 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from coursekit.chapters import has_part, part, trace_file  # noqa: E402
+from coursekit.table_of_contents import table_of_contents  # noqa: E402
 from coursekit.traces import dumps, picture_runs, same_traces  # noqa: E402  (after the path is set)
 from tools.chapter_source import ROOT, Chapter, build_notebook, chapters  # noqa: E402
+from tools.readme_chapters import write_chapter_table  # noqa: E402
 
 
 def recorded_traces(chapter: Chapter) -> str | None:
@@ -86,6 +89,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("chapters", nargs="*", help="chNN prefixes (default: every chapter)")
     parser.add_argument("--no-run", action="store_true", help="write the notebooks without running them")
     args = parser.parse_args(argv)
+    write_chapter_table(ROOT / "README.md", table_of_contents())
     for chapter in chapters(args.chapters):
         print(f"building {chapter.notebook.relative_to(ROOT)} from {chapter.source.relative_to(ROOT)}", flush=True)
         build(chapter, execute=not args.no_run)
