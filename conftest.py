@@ -1,10 +1,12 @@
-"""Suite-wide pytest hooks: at the end of a run, the wall time spent in each test file.
+"""Suite-wide pytest hooks: a check that grading leaves nothing behind, and at the end of a run,
+the wall time spent in each test file.
 
 A file's time is the sum of its tests' setup, call and teardown durations (module
 fixtures count where they run), so the slow parts of the suite are plain to see."""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -28,9 +30,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture(autouse=True)
 def nothing_left_by_grading() -> Iterator[None]:
-    """Every test leaves no sandbox, runner, kernel or grading folder behind (tests/grading_leftovers.py)."""
-    from tests.grading_leftovers import left_since, present
+    """Every test leaves no sandbox, runner, kernel or grading folder behind (tests/grading_leftovers.py).
 
+    In the half of the suite that runs no grading (``course.py test`` runs it beside the grading
+    half, with ``ASYNCIO_COURSE_TESTS_RUN_NO_GRADING`` set), a test may start no grading process of
+    its own: what the other half has running is not its."""
+    from tests.grading_leftovers import grading_processes, left_since, own_processes, present
+
+    if os.environ.get("ASYNCIO_COURSE_TESTS_RUN_NO_GRADING"):
+        yield
+        started = grading_processes(own_processes())
+        assert not started, f"a test of the half that runs no grading started grading: {started}"
+        return
     before = present()
     yield
     left = left_since(before)

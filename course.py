@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -26,6 +27,7 @@ VENV_PYTHON = VENV / "bin" / "python"
 STAMP = VENV / ".installed-from"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; the browser test (tests/test_browser_e2e.py) drives it
 BWRAP = Path("/usr/bin/bwrap")  # Debian's bubblewrap: the grading sandbox (autograder/sandbox.py)
+RUNS_NO_GRADING = "ASYNCIO_COURSE_TESTS_RUN_NO_GRADING"  # set for the half of the suite that grades nothing
 
 
 def ensure_environment() -> None:
@@ -147,15 +149,47 @@ def test(extra: list[str]) -> int:
     """Run every test: pytest over tests/ and the chapter notebooks (nbval).
 
     ``--quick`` leaves out the tests marked slow (nbgrader runs, the grading sandbox,
-    the browser, Dask): the edit loop's subset. CI runs everything."""
+    the browser, Dask): the edit loop's subset. CI runs everything, in two halves at once
+    (:func:`both_halves`); with paths, ``-k`` or ``-m`` it is one pytest run of what they select."""
     ensure_environment()
+    pytest = [str(VENV_PYTHON), "-m", "pytest"]
     if "--quick" in extra:
-        extra = [arg for arg in extra if arg != "--quick"] + ["-m", "not slow"]
-    else:
-        ensure_bubblewrap()
-        if runs_browser_test(extra):
-            ensure_chromium()
-    return subprocess.run([str(VENV_PYTHON), "-m", "pytest", *extra], cwd=ROOT).returncode
+        return subprocess.run(
+            [*pytest, *[arg for arg in extra if arg != "--quick"], "-m", "not slow"], cwd=ROOT
+        ).returncode
+    ensure_bubblewrap()
+    if runs_browser_test(extra):
+        ensure_chromium()
+    if any(arg in ("-k", "-m") or not arg.startswith("-") for arg in extra):
+        return subprocess.run([*pytest, *extra], cwd=ROOT).returncode
+    return both_halves(pytest, extra)
+
+
+def both_halves(pytest: list[str], extra: list[str]) -> int:
+    """The tests that run grading (marked slow) and the others, as two pytest runs at once, one per
+    core: the grading half shows its progress; the other's output follows when both have ended.
+
+    The other half runs with :data:`RUNS_NO_GRADING` set: its tests start no grading, so they do not
+    look for what grading left behind (they would see the grading half's work in progress)."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as output:
+        others = subprocess.Popen(
+            [*pytest, "-m", "not slow", *extra],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, RUNS_NO_GRADING: "1"},
+        )
+        try:
+            print("Two halves at once: the tests that run grading here, the others after them.", flush=True)
+            grading = subprocess.run([*pytest, "-m", "slow", *extra], cwd=ROOT).returncode
+            rest = others.wait()
+        finally:
+            others.kill()
+        output.seek(0)
+        print("\n---- the tests that run no grading ----", flush=True)
+        sys.stdout.write(output.read())
+    print(f"\ngrading half: exit {grading}; other half: exit {rest}", flush=True)
+    return grading or rest
 
 
 def main(argv: list[str]) -> int:

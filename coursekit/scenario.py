@@ -1,6 +1,7 @@
 """The scenario kit the chapters' checks, probes and picture runs share: make the learner's
 object, run a scenario on the virtual clock, wait for an instant, time one call and record what it
-did (:class:`Outcome`), and spy on a collaborator (:class:`Spy`). One copy for every chapter.
+did (:class:`Outcome`), spy on a collaborator (:class:`Spy`), and cancel a call at each of its
+waits in turn (:func:`cancelled_at`, :func:`cancellation_instants`). One copy for every chapter.
 
 A check is a scenario plus named properties: the scenario runs the learner's code once and returns
 what it observed (a run, outcomes, spies); each property is a small function of that observation
@@ -146,3 +147,32 @@ class Spy(Generic[P, T]):
     def started(self) -> list[float]:
         """The loop times of the calls, in order."""
         return [time for time, _, _ in self.calls]
+
+
+async def cancelled_at(call: Callable[[], Awaitable[Any]], at: float) -> Outcome:
+    """Start ``call()`` as a task, cancel it when the loop's clock reads ``at`` (if it has not ended
+    by then), and record how it ended: :attr:`Outcome.cancelled` when the cancellation came through."""
+    loop = asyncio.get_running_loop()
+    outcome = Outcome(loop.time())
+    task = asyncio.ensure_future(call())
+    await asyncio.wait([task], timeout=max(0.0, at - loop.time()))
+    task.cancel()
+    try:
+        outcome.value = await task
+    except BaseException as error:  # noqa: BLE001  (a cancellation is what is observed)
+        outcome.error = error
+    outcome.ended = loop.time()
+    return outcome
+
+
+def cancellation_instants(run: VirtualRun[Any], *, after: float = 0.0) -> list[float]:
+    """The instants at which to cancel a call in a sweep: every distinct time after ``after`` at which
+    ``run`` emitted an event, and the midpoint before each, in order (a cancellation at each of the
+    call's waits, on the virtual clock)."""
+    times = sorted({event.time for event in run.events if event.time is not None and event.time > after})
+    instants: list[float] = []
+    previous = after
+    for time in times:
+        instants += [(previous + time) / 2, time]
+        previous = time
+    return instants

@@ -27,6 +27,25 @@ def present() -> set[str]:
     return found | {f"pid {pid}" for pid in os.listdir("/proc") if pid.isdigit()}
 
 
+def own_processes() -> set[str]:
+    """This process's descendants (``pid N``), from each process's parent in ``/proc/N/stat``."""
+    parents: dict[str, str] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        parents[pid] = stat.rsplit(")", 1)[1].split()[1]  # the fields after the command's name: state, ppid
+    own, found = {str(os.getpid())}, True
+    while found:
+        found = False
+        for pid, parent in parents.items():
+            if parent in own and pid not in own:
+                own.add(pid)
+                found = True
+    return {f"pid {pid}" for pid in own - {str(os.getpid())}}
+
+
 def grading_processes(pids: set[str]) -> set[str]:
     """Those of ``pids`` (``pid N``) that are grading's, as ``N: command``."""
     found = set()

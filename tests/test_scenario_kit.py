@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from coursekit.checks import Chain, CheckFailed
-from coursekit.scenario import Outcome, Spy, make, sleep_until, timed_call
+from coursekit.events import Kind, emit
+from coursekit.scenario import Outcome, Spy, cancellation_instants, cancelled_at, make, sleep_until, timed_call
 from coursekit.virtual_time import run_virtual
 
 
@@ -78,3 +79,29 @@ def test_make_names_the_class_and_settings_that_could_not_be_made() -> None:
     with pytest.raises(CheckFailed) as failure:
         make(Chain("Broken"), Broken, "Broken", size=3)
     assert failure.value.prop == "Broken(size=3) can be made" and "RuntimeError" in failure.value.observed
+
+
+def test_a_call_cancelled_at_an_instant_is_recorded_as_cancelled_and_one_that_ended_first_is_not() -> None:
+    async def scenario() -> tuple[Outcome, Outcome]:
+        cut = await cancelled_at(lambda: answer_after(5.0), at=2.0)
+        whole = await cancelled_at(lambda: answer_after(1.0, "done"), at=10.0)
+        return cut, whole
+
+    run = run_virtual(scenario, deadline=30)
+    assert run.value is not None
+    cut, whole = run.value
+    assert cut.cancelled and (cut.asked, cut.ended) == (0.0, 2.0)
+    assert not whole.cancelled and whole.value == "done" and whole.ended == 3.0
+
+
+def test_the_cancellation_sweep_visits_every_instant_something_happened_and_the_gap_before_it() -> None:
+    async def scenario() -> None:
+        emit(Kind.WORK_START)
+        await asyncio.sleep(1.0)
+        emit(Kind.WORK_END)
+        await asyncio.sleep(3.0)
+        emit(Kind.WORK_START)
+
+    run = run_virtual(scenario, deadline=10)
+    assert cancellation_instants(run) == [0.5, 1.0, 2.5, 4.0]
+    assert cancellation_instants(run, after=1.0) == [2.5, 4.0]

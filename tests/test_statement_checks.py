@@ -30,6 +30,7 @@ from tests.wrong_cases import wrong_cases
 from tools.chapter_source import Chapter, chapters, read_cells
 
 MAPS = Path(__file__).parent / "statement_checks"
+CLAUSES = ("set", "boundary")
 CHAPTERS = [chapter for chapter in chapters() if any("statement" in cell.metadata for cell in read_cells(chapter))]
 
 
@@ -39,6 +40,8 @@ class Requirement:
     says: str
     checks: list[str]
     broken_by: list[str]
+    clause: str | None = None  # "set": names a class or set; "boundary": a boundary or an "instead" rule
+    covered: str = ""  # how the checks cover it: every member, members drawn, the boundary and both sides
 
     def __str__(self) -> str:
         return f"[{self.statement}] {self.says!r}"
@@ -56,9 +59,22 @@ def requirements(chapter: Chapter) -> list[Requirement]:
     assert entries, f"{path.name}: no [[requirement]] entries"
     found = []
     for entry in entries:
-        unknown = set(entry) - {"statement", "says", "checks", "broken_by"}
+        unknown = set(entry) - {"statement", "says", "checks", "broken_by", "clause", "covered"}
         assert not unknown, f"{path.name}: unknown keys {sorted(unknown)} in {entry}"
-        found.append(Requirement(entry["statement"], entry["says"], entry["checks"], entry.get("broken_by", [])))
+        assert entry.get("clause") in (None, *CLAUSES), f"{path.name}: clause is one of {CLAUSES}: {entry}"
+        assert bool(entry.get("clause")) == bool(entry.get("covered")), (
+            f"{path.name}: a requirement with a clause says how its checks cover it (covered), and only then: {entry}"
+        )
+        found.append(
+            Requirement(
+                entry["statement"],
+                entry["says"],
+                entry["checks"],
+                entry.get("broken_by", []),
+                entry.get("clause"),
+                entry.get("covered", ""),
+            )
+        )
     return found
 
 
