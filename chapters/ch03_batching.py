@@ -239,7 +239,10 @@ print(run.diagnosis)
 #   `max_wait` seconds have passed **since the first entry was taken**, whichever comes
 #   first; the deadline is fixed once: `first + max_wait` on the loop's clock,
 #   `asyncio.get_running_loop().time()`;
-# * if you take `STOP`, stop at once and return the batch with `STOP` as its last element.
+# * if you take `STOP`, stop at once and return the batch with `STOP` as its last element;
+# * if you are cancelled (`abort()` cancels the batch loop while it collects), let the
+#   `CancelledError` propagate and leave no task of yours running: catch only the deadline's
+#   `TimeoutError`, and if you wait on a getter task (`asyncio.wait`), cancel it in a `finally:`.
 #
 # Useful: `async with asyncio.timeout_at(deadline):` around `await inbox.get()` raises
 # `TimeoutError` at the deadline (an absolute time, unlike `asyncio.timeout(delay)`), and
@@ -247,7 +250,8 @@ print(run.diagnosis)
 #
 # The check puts 10 entries into the inbox at fixed times and calls your function again
 # each time it returns: first without `STOP` (the last partial batch must come out on its
-# own), then with a `STOP` after the last entry.
+# own), then with a `STOP` after the last entry. Hidden scenarios also cancel one call at each
+# of its waits in turn.
 
 # %% solution="ch03-ex1-collect-batch"
 from solutions.batching import collect_batch
@@ -266,6 +270,11 @@ check_collect_batch(collect_batch, arrivals=[(1.25, "a"), (1.5, "b")], batch_siz
 check_collect_batch(collect_batch, arrivals=[(0.75, 1), (1.25, 2), (1.5, 3)], batch_size=2, max_wait=0.0, stop_after=0.1)
 # STOP joins a partial batch
 check_collect_batch(collect_batch, arrivals=[(0.1, 1), (0.2, 2), (1.2, 3), (1.3, 4), (1.4, 5)], batch_size=10, max_wait=1.05, stop_after=0.3)
+# entries just before and just after first + max_wait
+check_collect_batch(collect_batch, arrivals=[(1.0, 1), (1.45, 2), (1.55, 3), (2.0, 4)], batch_size=5, max_wait=0.5)
+# cancelled while it waits: for the first entry, between entries, for its deadline
+check_collect_batch(collect_batch, cancel_each_wait=True)
+check_collect_batch(collect_batch, arrivals=[(0.5, 1), (0.7, 2), (3.0, 3)], batch_size=3, max_wait=1.0, cancel_each_wait=True)
 # fmt: on
 ### END HIDDEN TESTS
 
@@ -550,11 +559,14 @@ show_in_flight(
 #   finishes (no waves: a wave waits for its slowest call); which chunk goes next is up to you;
 # * return all results as one list, **in input order**, whatever order the calls finish in;
 # * if a call raises, let the error propagate (an `ExceptionGroup` from a `TaskGroup` is
-#   fine), start no further chunk, and leave no call running.
+#   fine), start no further chunk, and leave no call running;
+# * if you are cancelled, let the `CancelledError` propagate and leave no call running (a
+#   `TaskGroup` does both; cleanup of your own goes in a `finally:`).
 #
 # The check uses 14 items in chunks of 3, `concurrency=2`; the first chunk takes 3 s and
 # the others 1 s. Then it runs again with item 8's chunk failing. (Hidden scenarios also
-# try no items at all, chunks larger than the work, and repeated items.)
+# try no items at all, chunks larger than the work, and repeated items, and cancel a run at
+# each of its waits in turn.)
 
 # %% solution="ch03-ex4-process-in-chunks"
 from solutions.batching import process_in_chunks
@@ -572,6 +584,9 @@ check_process_in_chunks(process_in_chunks, items=list(range(7)), chunk_size=10, 
 check_process_in_chunks(process_in_chunks, items=list(range(12)), chunk_size=2, concurrency=1, slow=[5], failing=11)
 check_process_in_chunks(process_in_chunks, items=[], chunk_size=3, concurrency=2, failing=None)
 check_process_in_chunks(process_in_chunks, items=['x', 'y', 'x', 'y', 'z'], chunk_size=2, concurrency=2, slow=['z'], failing='y')
+# a chunk still queued when one fails; then cancelled at each of its waits
+check_process_in_chunks(process_in_chunks, items=list(range(9)), chunk_size=1, concurrency=2, slow=[0], failing=2, cancel_each_wait=True)
+check_process_in_chunks(process_in_chunks, cancel_each_wait=True)
 # fmt: on
 ### END HIDDEN TESTS
 

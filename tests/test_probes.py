@@ -138,8 +138,6 @@ def test_the_grader_fails_a_cell_whose_scenarios_disagree_and_names_one_to_rerun
 # Wrong implementations the probe rightly rejects while the cell's own checks miss the bug: gaps in
 # the checks (the cell's statement sentence is broken), to close there (issue 21), not in the probe.
 CHECK_GAPS = {
-    ("batching/keeps_going_after_failure", "ch03-ex4-hidden"): "no hidden failure leaves a chunk queued",
-    ("timeouts/cleanup_given_a_second", "ch05-ex3-results"): "no check's cleanup is longer than 1 s",
     ("circuit_breaker/timer_from_first_failure", "ch07-ex1-open"): "the check opens with a threshold of 1",
 }
 

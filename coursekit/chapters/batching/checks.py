@@ -42,9 +42,9 @@ from coursekit.analysis import idle_slots, peak_in_flight
 from coursekit.chapters.batching.analysis import batch_handler_calls
 from coursekit.chapters.batching.given import BatchHandler, Entry, traced_submit
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing, learner_line
-from coursekit.events import Kind
+from coursekit.events import Kind, emit
 from coursekit.queues import STOP, TracedQueue
-from coursekit.scenario import Outcome, sleep_until, timed_call
+from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, sleep_until, timed_call
 from coursekit.stuck_tasks import describe_pending
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
@@ -160,11 +160,14 @@ def check_collect_batch(
     batch_size: int = 3,
     max_wait: float = 0.5,
     stop_after: float = 0.2,
+    cancel_each_wait: bool = False,
 ) -> None:
     """Entries arrive at the given times; collect_batch is called again each time it returns.
 
     First without STOP (every entry must come out, the last partial batch included),
-    then with STOP put ``stop_after`` s after the last entry."""
+    then with STOP put ``stop_after`` s after the last entry. With ``cancel_each_wait``, then
+    the cancellation sweep: one call cancelled at each of its waits in turn
+    (:func:`check_collect_batch_cancelled`)."""
     chain = Chain("collect_batch")
     chain.require_async_function(collect_batch, "collect_batch")
     items = [item for _, item in sorted(arrivals, key=lambda arrival: arrival[0])]
@@ -181,6 +184,66 @@ def check_collect_batch(
         batches_close_by_the_rule(
             chain, collected.batches, expected, sorted(time for time, _ in arrivals), Rule(batch_size, max_wait)
         )
+    if cancel_each_wait:
+        check_collect_batch_cancelled(chain, collect_batch, arrivals, batch_size, max_wait)
+
+
+def check_collect_batch_cancelled(
+    chain: Chain, collect_batch: CollectBatch, arrivals: Arrivals, batch_size: int, max_wait: float
+) -> None:
+    """The cancellation sweep: one collect_batch call on these arrivals, cancelled in turn while it
+    waits for its first entry, between entries and for its deadline (the midpoints between the events
+    of an uncancelled call); each time the CancelledError must come out of it, and no task it started
+    may be left. (The entries it took are the caller's to drop: the statement asks nothing of them.)"""
+    whole = run_virtual(lambda: _one_collect(collect_batch, arrivals, batch_size, max_wait), deadline=DEADLINE)
+    chain.require_finished(whole, "collect_batch (one call)")
+    ended = max((event.time or 0.0 for event in whole.of_kind(Kind.CHECK_RETURNED)), default=0.0)
+    waits = [at for at in cancellation_instants(whole)[::2] if at < ended]  # the midpoints: each of its waits
+    call = functools.partial(_one_collect, collect_batch, arrivals, batch_size, max_wait)
+    for at in waits:
+        run = run_virtual(functools.partial(cancelled_at, call, at), deadline=DEADLINE)
+        if run.outcome != "returned":
+            chain.require_finished(run, f"collect_batch cancelled at t={at:g} s")
+        cancelled_collect_batch_lets_the_cancellation_propagate(chain, run.value, at)
+        cancelled_collect_batch_leaves_no_task(chain, run, at)
+    chain.passed(f"collect_batch, cancelled at each of its {len(waits)} waits, ends as cancelled and leaves no task")
+
+
+async def _one_collect(collect_batch: CollectBatch, arrivals: Arrivals, batch_size: int, max_wait: float) -> object:
+    """One collect_batch call on an inbox whose entries are put at their times; an event when it returns."""
+    inbox: TracedQueue[Any] = TracedQueue(name="inbox")
+    loop = asyncio.get_running_loop()
+    for time, item in arrivals:
+        loop.call_at(time, inbox.put_nowait, item)
+    batch = await collect_batch(inbox, batch_size, max_wait)
+    emit(Kind.CHECK_RETURNED, value=batch)
+    return batch
+
+
+def cancelled_collect_batch_lets_the_cancellation_propagate(chain: Chain, cancelled: Outcome | None, at: float) -> None:
+    _require_quietly(
+        chain,
+        cancelled is not None and cancelled.cancelled,
+        "a cancelled collect_batch lets the CancelledError propagate",
+        observed=f"collect_batch was cancelled at t={at:g} s while it waited, and "
+        + (cancelled.describe(describe_values) if cancelled is not None else "did not end"),
+        hint="catch only the TimeoutError of the deadline: a bare `except:`, `except BaseException` or `except "
+        "asyncio.CancelledError` around the get turns a cancellation (abort() cancels the batch loop) into a "
+        "returned batch, and the loop goes on",
+    )
+
+
+def cancelled_collect_batch_leaves_no_task(chain: Chain, run: VirtualRun[Any], at: float) -> None:
+    _require_quietly(
+        chain,
+        not run.leftover,
+        "a cancelled collect_batch leaves no task running",
+        observed=f"collect_batch was cancelled at t={at:g} s; then "
+        + "; ".join(task.describe() for task in run.leftover),
+        hint="collect_batch started a task (an `inbox.get()` for asyncio.wait) and left it waiting when it was "
+        "itself cancelled: cancel that getter in a `finally:` (or use `async with asyncio.timeout_at(deadline):` "
+        "around a plain `await inbox.get()`, which starts no task)",
+    )
 
 
 def collect_batches(
@@ -1184,7 +1247,23 @@ def check_batcher_close(
     abort_cancels_the_calls_in_progress(chain, aborted, running)
     nobody_waits_after_abort(chain, aborted, running)
     submit_after_the_end_raises(chain, aborted)
-    chain.require_no_leftover_tasks(aborted.run, "abort()")
+    abort_leaves_no_task_running(chain, aborted)
+
+
+def abort_leaves_no_task_running(chain: Chain, aborted: BatcherRun) -> None:
+    """Nothing the batcher started is pending once abort() has returned (the scenario's end)."""
+    leftover = aborted.run.leftover
+    getters = [task for task in leftover if task.coroutine == "get" or "queue.get()" in task.waiting_on]
+    chain.require(
+        not leftover,
+        "abort() leaves no task running when it returns",
+        observed=lambda: "; ".join(task.describe() for task in leftover),
+        hint="a task waiting on the inbox was left: your collect_batch (exercise 1) starts a getter task "
+        "(`inbox.get()` for asyncio.wait) and leaves it when it is itself cancelled, as abort() cancels the "
+        "batch loop while it collects. Cancel the getter in a `finally:` in collect_batch"
+        if getters
+        else "await every task you create (a TaskGroup does it for you) before returning",
+    )
 
 
 def close_flushes_the_open_batch(chain: Chain, record: BatcherRun, batch_size: int, max_wait: float) -> None:
@@ -1406,10 +1485,13 @@ def check_process_in_chunks(
     slow_time: float = 3.0,
     time: float = 1.0,
     failing: Hashable | None = 8,
+    cancel_each_wait: bool = False,
 ) -> None:
     """Chunks of ``items``; the chunk holding a ``slow`` item takes ``slow_time`` s, others ``time``.
 
-    Then again with ``failing`` making its chunk's call raise (unless it is None)."""
+    Then again with ``failing`` making its chunk's call raise (unless it is None). With
+    ``cancel_each_wait``, then the cancellation sweep: the first run cancelled at each of its
+    waits in turn (:func:`check_process_in_chunks_cancelled`)."""
     chain = Chain("process_in_chunks")
     chain.require_async_function(process_in_chunks, "process_in_chunks")
     duration = _chunk_duration(slow, slow_time, time)
@@ -1426,6 +1508,53 @@ def check_process_in_chunks(
         a_failing_chunk_makes_it_raise(chain, failed, failing)
         no_chunk_starts_after_a_failure(chain, failed, failing)
         no_call_is_left_running_after_a_failure(chain, failed)
+    if cancel_each_wait:
+        check_process_in_chunks_cancelled(chain, process_in_chunks, chunked, chunk_size, concurrency, duration)
+
+
+def check_process_in_chunks_cancelled(
+    chain: Chain,
+    process_in_chunks: ProcessInChunks,
+    whole: Chunked,
+    chunk_size: int,
+    concurrency: int,
+    duration: Callable[[list[Any]], float],
+) -> None:
+    """The cancellation sweep: the run of ``whole`` again, cancelled in turn between each two of its
+    events (every wait, calls running and chunks queued): the CancelledError must come out of it,
+    and no call may be left running."""
+    waits = cancellation_instants(whole.run)[::2]  # the midpoints: while it waits
+
+    def call() -> Awaitable[object]:
+        work = BatchWorkload(duration)
+        return process_in_chunks(list(whole.items), work, chunk_size=chunk_size, concurrency=concurrency)
+
+    for at in waits:
+        run = run_virtual(functools.partial(cancelled_at, call, at), deadline=DEADLINE)
+        if run.outcome != "returned":
+            chain.require_finished(run, f"process_in_chunks cancelled at t={at:g} s")
+        cancelled = run.value
+        _require_quietly(
+            chain,
+            cancelled is not None and cancelled.cancelled,
+            "a cancelled process_in_chunks lets the CancelledError propagate",
+            observed=f"process_in_chunks was cancelled at t={at:g} s, while calls ran, and "
+            + (cancelled.describe(lambda value: f"{value!r:.80}") if cancelled is not None else "did not end"),
+            hint="do not catch the cancellation: a bare `except:` or `except BaseException` (or a worker that "
+            "catches CancelledError and goes on) turns it into a result; catch `Exception` at most, or nothing",
+        )
+        _require_quietly(
+            chain,
+            not run.leftover,
+            "a cancelled process_in_chunks leaves no call running",
+            observed=f"process_in_chunks was cancelled at t={at:g} s; then "
+            + "; ".join(task.describe() for task in run.leftover),
+            hint="cancel and await the calls in a `finally:` (or let a TaskGroup do it): cleanup placed after "
+            "`await asyncio.wait(...)` is skipped when the wait itself is cancelled",
+        )
+    chain.passed(
+        f"process_in_chunks, cancelled at each of its {len(waits)} waits, ends as cancelled and leaves no call"
+    )
 
 
 def process_in_chunks_runs_to_the_end(chain: Chain, chunked: Chunked) -> None:
