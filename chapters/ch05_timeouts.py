@@ -234,6 +234,8 @@ check_call_with_fallback(call_with_fallback, duration=1.0)
 check_call_with_fallback(call_with_fallback, duration=5.0, timeout=2.0, cleanup=0.5, start=3.5)
 check_call_with_fallback(call_with_fallback, duration=0.25, timeout=0.5, cleanup=0.0, start=12.0)
 check_call_with_fallback(call_with_fallback, duration=30.0, timeout=0.75, cleanup=2.0, start=1.25)
+check_call_with_fallback(call_with_fallback, duration=1.75, timeout=2.0, cleanup=1.0, start=0.5)
+check_call_with_fallback(call_with_fallback, duration=2.25, timeout=2.0, cleanup=1.0, start=0.5)
 ### END HIDDEN TESTS
 
 # %% tests="ch05-ex1-errors" points=2
@@ -242,6 +244,7 @@ check_call_with_fallback_cancelled(call_with_fallback)
 ### BEGIN HIDDEN TESTS
 check_call_with_fallback_errors(call_with_fallback, fails_after=0.5, timeout=3.0, start=7.25)
 check_call_with_fallback_cancelled(call_with_fallback, cancel_at=0.25, timeout=1.0, cleanup=1.5, start=4.0)
+check_call_with_fallback_cancelled(call_with_fallback, timeout=2.0, cleanup=1.0, start=3.25, sweep=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -334,7 +337,8 @@ run_virtual(group_under_timeout).unwrap()
 # * `child(seconds)`: a new `Deadline` `seconds` from now, **but never later than this
 #   one**;
 # * `scope()`: an asynchronous context manager that cancels its block at `when` and then
-#   raises `TimeoutError` (asyncio has one ready-made).
+#   raises `TimeoutError` (asyncio has one ready-made); a cancellation that comes from
+#   elsewhere goes through as `CancelledError`.
 #
 # The checks make deadlines at times other than 0 and read them as time passes.
 
@@ -353,6 +357,7 @@ check_deadline_child(Deadline)
 ### BEGIN HIDDEN TESTS
 check_deadline_child(Deadline, parent=1.5, shorter=0.25, longer=0.75, start=0.0)
 check_deadline_child(Deadline, parent=30.0, shorter=29.0, longer=29.5, start=2.25)
+check_deadline_child(Deadline, parent=4.0, shorter=3.0, longer=3.25, start=1.5)
 ### END HIDDEN TESTS
 
 # %% tests="ch05-ex2-scope" points=2
@@ -360,6 +365,7 @@ check_deadline_scope(Deadline)
 ### BEGIN HIDDEN TESTS
 check_deadline_scope(Deadline, seconds=0.75, work=2.0, cleanup=0.0, start=10.5)
 check_deadline_scope(Deadline, seconds=6.0, work=9.0, cleanup=1.25, start=0.0)
+check_deadline_scope(Deadline, seconds=2.0, work=4.0, cleanup=1.0, start=0.75, sweep=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -420,7 +426,9 @@ if exercise_done("exercise 2", Deadline):
 #   a dict from each task's name (`task.get_name()`) to how it ended: `"finished"` (it
 #   returned), `"failed"` (it raised an exception: report it, don't raise it, and leave
 #   no exception unretrieved), or `"cancelled"`;
-# * with no tasks, return `{}` at once.
+# * with no tasks, return `{}` at once;
+# * if the task running `shutdown` is itself cancelled, `CancelledError` propagates (what
+#   becomes of the tasks then is up to you).
 
 # %% solution="ch05-ex3-shutdown"
 from solutions.timeouts import shutdown
@@ -431,6 +439,7 @@ check_shutdown(shutdown, grace=10.0, durations=(1.0, 2.0, 2.5))
 ### BEGIN HIDDEN TESTS
 check_shutdown(shutdown, grace=0.5, durations=(0.25, 3.0, 3.0), cleanup=1.0, start=20.0)
 check_shutdown(shutdown, grace=4.0, durations=(3.5, 0.5, 8.0), cleanup=0.0, start=1.5)
+check_shutdown(shutdown, grace=2.0, durations=(1.75, 2.25, 6.0), cleanup=2.0, start=0.75, sweep=True)
 ### END HIDDEN TESTS
 
 # %% tests="ch05-ex3-edge-cases" points=1

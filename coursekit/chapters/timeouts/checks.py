@@ -12,6 +12,7 @@ function of what the scenario observed, in the order they are required.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -19,7 +20,15 @@ from typing import Any, Protocol, Self
 
 from coursekit.chapters.timeouts.given import Call, Operation, OperationFailed
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import require_class, run_scenario, sleep_until
+from coursekit.scenario import (
+    Outcome,
+    cancellation_instants,
+    cancelled_at,
+    require_class,
+    run_scenario,
+    sleep_until,
+    timed_call,
+)
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 FALLBACK = "fallback"
@@ -127,6 +136,8 @@ def check_call_with_fallback(
         cancels_the_operation_at_the_timeout(chain, op, call, start + timeout)
         returns_right_after_the_cleanup(chain, returned, op, call, start + timeout + cleanup)
     leaves_no_task_running(chain, run, call)
+    if duration < timeout:
+        a_call_in_time_leaves_no_timer_behind(chain, call_with_fallback, duration, timeout, start)
 
 
 def calls_the_operation_once(chain: Chain, returned: Returned, call: str) -> Call:
@@ -205,15 +216,68 @@ def leaves_no_task_running(chain: Chain, run: VirtualRun[Any], call: str) -> Non
     )
 
 
+def a_call_in_time_leaves_no_timer_behind(
+    chain: Chain, call_with_fallback: CallWithFallback, duration: float, timeout: float, start: float
+) -> None:
+    """The scenario of a caller that goes on after a call in time: a second call, whose operation is
+    still running when the first call's timeout would have come, then ``timeout`` s of other work.
+    Both calls return their results, and nothing cancels the caller afterwards."""
+    first = Operation("lookup", duration, result="fresh")
+    second = Operation("second lookup", timeout - duration / 2, result="fresh again")
+    scenario = (
+        f"{_fallback_call(first, timeout, start)}, then call_with_fallback({second!r}, timeout={timeout:g}, "
+        f"fallback={FALLBACK!r}) as soon as it returns"
+    )
+
+    async def main() -> list[Outcome]:
+        await asyncio.sleep(start)
+        outcomes = [
+            await timed_call(call_with_fallback(op, timeout, FALLBACK), catch=BaseException) for op in (first, second)
+        ]
+        outcomes.append(await timed_call(asyncio.sleep(timeout), catch=BaseException))  # the caller's other work
+        return outcomes
+
+    outcomes = run_scenario(chain, main, deadline=start + 10 * (timeout + duration + 1), what=scenario).unwrap()
+    ends = start + duration + second.duration
+    stale = f"the first call's timer, due at t={start + timeout:g}"
+    chain.require(
+        (outcomes[1].value, outcomes[1].error, outcomes[1].ended) == ("fresh again", None, ends),
+        f"{scenario}: the second call returns its result at t={ends:g}",
+        observed=f"the second call {outcomes[1].describe()}",
+        hint=f"measure the timeout from when each call starts, on the loop's clock: the second call started "
+        f"at t={start + duration:g}, but its time was up when the first call's was, at t={start + timeout:g} "
+        "(asyncio.timeout(timeout) counts from now; timeout_at(timeout) or a deadline kept from an earlier "
+        "call does not)"
+        if outcomes[1].value == FALLBACK
+        else f"{stale}, went off during the second call: when the operation is in time, cancel your timer "
+        "(the handle of loop.call_later, in a `finally`), or use `async with asyncio.timeout(timeout):`, "
+        "which does",
+    )
+    chain.require(
+        outcomes[2].error is None,
+        f"{scenario}: once both calls have returned, nothing cancels their caller",
+        observed=lambda: f"the caller's next `await asyncio.sleep({timeout:g})` {outcomes[2].describe()}",
+        hint="a timer of yours is still armed after call_with_fallback has returned: cancel it when the "
+        "operation ends in time (in a `finally`), or use `async with asyncio.timeout(timeout):`, which does",
+    )
+
+
 @learner_facing
 def check_call_with_fallback_errors(
     call_with_fallback: CallWithFallback, *, fails_after: float = 1.0, timeout: float = 2.0, start: float = 0.0
 ) -> None:
-    """An operation that raises before the timeout: ``OperationFailed``, then its own ``TimeoutError``.
-    Both reach the caller unchanged (the same object); neither gives the fallback."""
+    """An operation that raises before the timeout, errors drawn from across ``Exception``: an error of
+    its own (``OperationFailed``), its own ``TimeoutError``, an ``OSError`` (``ConnectionResetError``) and
+    a ``ValueError``. Each reaches the caller unchanged (the same object); none gives the fallback."""
     chain = Chain("call_with_fallback")
     chain.require_async_function(call_with_fallback, "call_with_fallback")
-    for error in (OperationFailed("the lookup failed"), TimeoutError("the lookup's own connect timeout")):
+    errors: tuple[Exception, ...] = (
+        OperationFailed("the lookup failed"),
+        TimeoutError("the lookup's own connect timeout"),
+        ConnectionResetError("the server reset the connection"),
+        ValueError("the lookup got a malformed answer"),
+    )
+    for error in errors:
         operation = Operation("lookup", fails_after, error=error)
         call = _fallback_call(operation, timeout, start)
         run = _run_fallback(call_with_fallback, operation, timeout, start)
@@ -229,7 +293,8 @@ def the_error_propagates(chain: Chain, run: VirtualRun[Returned], error: Excepti
             hint="only your own deadline gives the fallback; the operation's TimeoutError came before it. "
             "With `async with asyncio.timeout(t) as scope:`, `scope.expired()` tells the two apart"
             if isinstance(error, TimeoutError)
-            else "an error is not a timeout: let it propagate (catch only TimeoutError)",
+            else "an error is not a timeout, whatever its type: let every error of the operation propagate "
+            "(catch only TimeoutError, and only when your own scope expired)",
         )
     chain.require(
         run.outcome == "raised" and run.error is error,
@@ -247,56 +312,76 @@ def check_call_with_fallback_cancelled(
     timeout: float = 5.0,
     cleanup: float = 0.5,
     start: float = 0.0,
+    sweep: bool = False,
 ) -> None:
-    """The caller's task is cancelled at ``start + cancel_at``, before the timeout: ``CancelledError``
-    propagates (no fallback), and the operation is cancelled too, and cleans up."""
-    operation = Operation("lookup", 10 * timeout, result="fresh", cleanup=cleanup)
-    what = f"{_fallback_call(operation, timeout, start)}, its caller cancelled at t={start + cancel_at:g}"
+    """The caller's task is cancelled at ``start + cancel_at``: ``CancelledError`` propagates (no
+    fallback), and the operation is cancelled too (at that instant, or at the timeout if that came
+    first), and no task is left. With ``sweep``, instead, the caller is cancelled at each of the call's
+    waits in turn, on a late operation: in the middle of the operation's work, and of its cleanup
+    after the timeout (an instant at which the call's own time ends is left out: a tie). A caller
+    cancelled during that cleanup may return before the cleanup has ended (wait_for does, and the
+    statement leaves it open): no task left is then not required."""
     chain = Chain("call_with_fallback")
     chain.require_async_function(call_with_fallback, "call_with_fallback")
-    run = _run_cancelled_caller(call_with_fallback, operation, timeout, start, cancel_at)
+    instants = [start + cancel_at]
+    if sweep:
+        late = Operation("lookup", 10 * timeout, result="fresh", cleanup=cleanup)
+        uncancelled = _run_fallback(call_with_fallback, late, timeout, start)
+        chain.require_finished(uncancelled, _fallback_call(late, timeout, start))
+        ties = {event.time for event in uncancelled.events}
+        instants = [at for at in cancellation_instants(uncancelled, after=start) if at not in ties]
+    for at in instants:
+        a_cancelled_caller_gets_cancelled_error(chain, call_with_fallback, timeout, cleanup, start, at)
+
+
+def a_cancelled_caller_gets_cancelled_error(
+    chain: Chain, call_with_fallback: CallWithFallback, timeout: float, cleanup: float, start: float, at: float
+) -> None:
+    """The scenario of a caller cancelled at ``at``, and its properties."""
+    operation = Operation("lookup", 10 * timeout, result="fresh", cleanup=cleanup)
+    what = f"{_fallback_call(operation, timeout, start)}, its caller cancelled at t={at:g}"
+    during_cleanup = at > start + timeout
+    if during_cleanup:
+        what += f", while the operation cleans up after the timeout (t={start + timeout:g})"
+
+    async def main() -> tuple[Outcome, list[Call]]:
+        await asyncio.sleep(start)
+        outcome = await cancelled_at(lambda: call_with_fallback(operation, timeout, FALLBACK), at)
+        await asyncio.sleep(0)  # one step of the loop, no time: a cancel() just requested is delivered
+        return outcome, [replace(call) for call in operation.calls]  # as they were when the caller ended
+
+    run = run_virtual(main, deadline=start + 100 * timeout)
     chain.require_finished(run, what)
-    how, value, calls = run.unwrap()
+    outcome, calls = run.unwrap()
     chain.require(
-        how == "cancelled",
+        outcome.cancelled,
         f"{what}: CancelledError propagates",
-        observed=f"the caller's task {how} {value!r}" if how != "raised" else f"it raised {describe_error(value)}",
-        hint="a cancellation is not a timeout: never turn CancelledError into the fallback. "
+        observed=f"the caller's task returned {outcome.value!r}"
+        if outcome.error is None
+        else f"it raised {describe_error(outcome.error)}",
+        hint="the caller was cancelled while you awaited the cancelled operation's cleanup: that CancelledError "
+        "is the caller's, so let it propagate, with no fallback. Don't catch BaseException, and don't "
+        "`except CancelledError: pass` around awaiting the cleanup (`await asyncio.wait({task})` waits "
+        "without raising the task's cancellation; or ask asyncio.current_task().cancelling())"
+        if during_cleanup
+        else "a cancellation is not a timeout: never turn CancelledError into the fallback. "
         "Catch TimeoutError only (asyncio.timeout turns its own cancellation into TimeoutError for you)",
     )
     op = calls[0] if calls else None
+    cancelled = min(at, start + timeout)
     chain.require(
-        op is not None and op.cancelled_at == start + cancel_at,
-        f"{what}: the operation is cancelled with it",
+        op is not None and op.cancelled_at == cancelled,
+        f"{what}: the operation was cancelled at the timeout (t={cancelled:g})"
+        if during_cleanup
+        else f"{what}: the operation is cancelled with it",
         observed="the operation was never called"
         if op is None
         else f"the operation was cancelled at {_at(op.cancelled_at)}",
         hint="await the operation in the caller's own task (or cancel its task when you are cancelled): "
         "a shielded or forgotten task keeps running after the caller is gone",
     )
-    chain.require_no_leftover_tasks(run, what)
-
-
-def _run_cancelled_caller(
-    call_with_fallback: CallWithFallback, operation: Operation, timeout: float, start: float, cancel_at: float
-) -> VirtualRun[tuple[str, Any, list[Call]]]:
-    """The call in a caller's task cancelled ``cancel_at`` s in: how the task ended, its value or error,
-    and the operation's calls as they were then."""
-
-    async def main() -> tuple[str, Any, list[Call]]:
-        await asyncio.sleep(start)
-        caller = asyncio.create_task(call_with_fallback(operation, timeout, FALLBACK), name="caller")
-        await asyncio.sleep(cancel_at)
-        caller.cancel()
-        await asyncio.wait({caller})
-        await asyncio.sleep(0)  # one step of the loop, no time: a cancel() just requested is delivered
-        calls = [replace(call) for call in operation.calls]  # as they were when the caller ended
-        if caller.cancelled():
-            return "cancelled", None, calls
-        error = caller.exception()
-        return ("raised", error, calls) if error is not None else ("returned", caller.result(), calls)
-
-    return run_virtual(main, deadline=start + 100 * timeout)
+    if not during_cleanup:  # a caller cancelled during the cleanup may leave the rest of it to the operation
+        chain.require_no_leftover_tasks(run, what)  # (wait_for does): the statement leaves that open
 
 
 # ---------------------------------------------------------------------- Deadline
@@ -408,35 +493,94 @@ def check_deadline_scope(
     work: float = 5.0,
     cleanup: float = 0.5,
     start: float = 2.0,
+    sweep: bool = False,
 ) -> None:
     """``async with Deadline.after(seconds).scope(): await operation()``: the operation is cancelled at
-    the deadline, cleans up, and the block raises ``TimeoutError``; in time, the block ends with it.
-    Through nested calls, an inner ``child(...)`` scope never runs past the outer deadline."""
+    the deadline, cleans up, and the block raises ``TimeoutError``; in time, the block ends with it,
+    and its task goes on past the deadline undisturbed. Through nested calls, an inner ``child(...)``
+    scope never runs past the outer deadline. With ``sweep``, the block's task is also cancelled from
+    outside at each of its waits in turn (in the middle of the work, and of the cleanup after the
+    deadline): ``CancelledError`` propagates, never ``TimeoutError``."""
     chain = Chain("Deadline")
     require_class(chain, deadline_class, "Deadline")
     for duration in (work, seconds / 2):
         operation = Operation("step", duration, cleanup=cleanup)
         scenario = f"`async with Deadline.after({seconds:g}).scope(): await {operation!r}()` at t={start:g}"
 
-        async def main(operation: Operation = operation) -> tuple[str, float]:
+        async def main(operation: Operation = operation) -> tuple[str, float, Outcome]:
             await asyncio.sleep(start)
             try:
                 async with deadline_class.after(seconds).scope():
                     await operation()
+                how = "ended"
             except TimeoutError:
-                return "TimeoutError", asyncio.get_running_loop().time()
-            return "ended", asyncio.get_running_loop().time()
+                how = "TimeoutError"
+            ended = asyncio.get_running_loop().time()
+            return how, ended, await timed_call(asyncio.sleep(seconds), catch=BaseException)  # its next work
 
-        how, when = run_scenario(chain, main, deadline=start + 10 * (work + seconds + cleanup), what=scenario).unwrap()
+        deadline = start + 10 * (work + seconds + cleanup)
+        how, when, after = run_scenario(chain, main, deadline=deadline, what=scenario).unwrap()
+        late = duration > seconds
         the_scope_cancels_at_the_deadline(
-            chain,
-            scenario,
-            how,
-            when,
-            late=duration > seconds,
-            expected=(start + seconds + cleanup) if duration > seconds else (start + duration),
+            chain, scenario, how, when, late=late, expected=(start + seconds + cleanup) if late else (start + duration)
         )
+        if not late:
+            a_scope_ended_early_cancels_nothing_later(chain, scenario, seconds, after)
     a_child_scope_stops_at_the_outer_deadline(chain, deadline_class, seconds, start)
+    if sweep:
+        a_scope_lets_a_cancellation_from_outside_through(chain, deadline_class, seconds, work, cleanup, start)
+
+
+def a_scope_ended_early_cancels_nothing_later(chain: Chain, scenario: str, seconds: float, after: Outcome) -> None:
+    chain.require(
+        after.error is None,
+        f"{scenario}: after the block has ended, its task goes on past the deadline undisturbed",
+        observed=f"the task's next `await asyncio.sleep({seconds:g})` {after.describe()}",
+        hint="the scope's timer is still armed after its block has ended: cancel it when the block ends "
+        "(the handle of loop.call_at, in __aexit__), or return asyncio.timeout_at(self.when), which does",
+    )
+
+
+def a_scope_lets_a_cancellation_from_outside_through(
+    chain: Chain, deadline_class: type[DeadlineLike], seconds: float, work: float, cleanup: float, start: float
+) -> None:
+    """The sweep's scenarios: the block's task cancelled from outside at each of its waits in turn."""
+    duration = work if work > seconds else 10 * seconds
+
+    async def block(operation: Operation) -> None:
+        async with deadline_class.after(seconds).scope():
+            await operation()
+
+    async def uncancelled() -> None:
+        await asyncio.sleep(start)
+        with contextlib.suppress(TimeoutError):
+            await block(Operation("step", duration, cleanup=cleanup))
+
+    run = run_virtual(uncancelled, deadline=start + 10 * (duration + cleanup + 1))
+    ties = {event.time for event in run.events}
+    for at in [at for at in cancellation_instants(run, after=start) if at not in ties]:
+        operation = Operation("step", duration, cleanup=cleanup)
+        scenario = (
+            f"`async with Deadline.after({seconds:g}).scope(): await {operation!r}()` at t={start:g}, "
+            f"its task cancelled from outside at t={at:g}"
+            + (f", while the step cleans up after the deadline (t={start + seconds:g})" if at > start + seconds else "")
+        )
+
+        async def main(operation: Operation = operation, at: float = at) -> Outcome:
+            await asyncio.sleep(start)
+            return await cancelled_at(lambda: block(operation), at)
+
+        outcome = run_scenario(chain, main, deadline=start + 10 * (duration + cleanup + 1), what=scenario).unwrap()
+        chain.require(
+            outcome.cancelled,
+            f"{scenario}: CancelledError propagates",
+            observed=f"the block {outcome.describe()}"
+            if outcome.error is not None
+            else f"the block ended at t={outcome.ended:g}",
+            hint="a cancellation from outside is not the deadline: let CancelledError through, and raise "
+            "TimeoutError only for the scope's own cancellation (asyncio.timeout_at tells them apart with "
+            "task.uncancel())",
+        )
 
 
 def the_scope_cancels_at_the_deadline(
@@ -522,17 +666,24 @@ def check_shutdown(
     durations: tuple[float, float, float] = (1.0, 2.0, 10.0),
     cleanup: float = 0.5,
     start: float = 0.0,
+    sweep: bool = False,
 ) -> None:
     """Tasks ``quick`` (returns), ``broken`` (fails) and ``slow`` (cleans up for ``cleanup`` s when
     cancelled) of the given durations: those that end within ``grace`` are left alone, the rest
     cancelled at ``start + grace``; shutdown returns when the last has ended, with each one's outcome,
-    and no failure is left unretrieved."""
+    and no failure is left unretrieved. With ``sweep``, the task running shutdown is then cancelled at
+    each of its waits in turn: CancelledError propagates (Python's rule for a cancelled task; what
+    becomes of the tasks then, the statement leaves open)."""
     quick, broken, slow = durations
-    operations = [
-        Operation("quick", quick, result="ok"),
-        Operation("broken", broken, error=OperationFailed("broken failed")),
-        Operation("slow", slow, cleanup=cleanup),
-    ]
+
+    def operations_of_the_scenario() -> list[Operation]:
+        return [
+            Operation("quick", quick, result="ok"),
+            Operation("broken", broken, error=OperationFailed("broken failed")),
+            Operation("slow", slow, cleanup=cleanup),
+        ]
+
+    operations = operations_of_the_scenario()
     call = _shutdown_call(operations, grace, start)
     chain = Chain("shutdown")
     chain.require_async_function(shutdown, "shutdown")
@@ -543,11 +694,17 @@ def check_shutdown(
     for op in operations:
         cancels_only_what_outlives_the_grace_period(chain, op, call, grace, start)
     expected = {op.name: _expected_outcome(op, grace) for op in operations}
+    failed_as_cancelled = isinstance(report, dict) and any(
+        outcome == "failed" and report.get(name) == "cancelled" for name, outcome in expected.items()
+    )
     chain.require(
         isinstance(report, dict) and report == expected,
         f"{call} reports {expected}",
         observed=f"it returned {report!r}",
-        hint="task.cancelled() -> 'cancelled'; else task.exception() is not None -> 'failed'; else "
+        hint="a task that raised an exception is 'failed', not 'cancelled': only task.cancelled() means "
+        "cancelled; then task.exception() is not None -> 'failed'; else 'finished'"
+        if failed_as_cancelled
+        else "task.cancelled() -> 'cancelled'; else task.exception() is not None -> 'failed'; else "
         "'finished'; keys are task.get_name()",
     )
     end = start + max(op.duration if op.duration <= grace else grace + op.cleanup for op in operations)
@@ -566,6 +723,39 @@ def check_shutdown(
         hint="asyncio logs 'exception was never retrieved' for a task or future whose failure nobody reads: "
         "call task.exception() on each task, and make no futures (shield(), ensure_future()) you then drop",
     )
+    if sweep:
+        shutdown_lets_its_own_cancellation_through(chain, shutdown, run, operations_of_the_scenario, grace, start)
+
+
+def shutdown_lets_its_own_cancellation_through(
+    chain: Chain,
+    shutdown: Shutdown,
+    uncancelled: VirtualRun[Any],
+    operations_of_the_scenario: Callable[[], list[Operation]],
+    grace: float,
+    start: float,
+) -> None:
+    """The sweep's scenarios: the task running shutdown cancelled in the middle of each of its waits."""
+    ties = {event.time for event in uncancelled.events}
+    for at in [at for at in cancellation_instants(uncancelled, after=start) if at not in ties]:
+        operations = operations_of_the_scenario()
+        what = f"{_shutdown_call(operations, grace, start)}, cancelled itself at t={at:g}"
+
+        async def main(operations: list[Operation] = operations, at: float = at) -> Outcome:
+            await asyncio.sleep(start)
+            tasks = [asyncio.create_task(operation(), name=operation.name) for operation in operations]
+            return await cancelled_at(lambda: shutdown(tasks, grace), at)
+
+        longest = max(op.duration + op.cleanup for op in operations)
+        outcome = run_scenario(chain, main, deadline=start + 10 * (grace + longest + 1), what=what).unwrap()
+        chain.require(
+            outcome.cancelled,
+            f"{what}: CancelledError propagates",
+            observed=f"shutdown {outcome.describe()}",
+            hint="shutdown's own caller cancelled it: let that CancelledError propagate. "
+            "`try: await task` / `except CancelledError: pass` swallows your own cancellation along with "
+            "the task's: wait with asyncio.wait(...), which never raises the tasks' errors or cancellations",
+        )
 
 
 def reports_failures_and_cancellations_instead_of_raising(chain: Chain, run: VirtualRun[Any], call: str) -> None:
@@ -608,7 +798,10 @@ def cancels_only_what_outlives_the_grace_period(
             cancelled_at == start + grace,
             f"{call}: {op.name} is cancelled when the grace period ends (t={start + grace:g})",
             observed=f"{op.name} was cancelled at {_at(cancelled_at)}",
-            hint="after the grace period, call .cancel() on every task that is not done",
+            hint="one grace period for all the tasks, counted from when shutdown starts: wait for them all "
+            "at once (asyncio.wait(tasks, timeout=grace)), not up to `grace` for each in turn"
+            if cancelled_at is not None and cancelled_at > start + grace
+            else "after the grace period, call .cancel() on every task that is not done",
         )
 
 
