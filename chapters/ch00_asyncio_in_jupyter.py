@@ -372,6 +372,7 @@ from coursekit.chapters.asyncio_in_jupyter import check_countdown, check_fetch_a
 # * The first tick is immediate, and there is no sleep after the last one.
 #   So `countdown(3, 1)` started at time 0 returns `[0.0, 1.0, 2.0]` after 2 seconds.
 # * `countdown(0, delay)` ticks never: it returns `[]` at once.
+# * If it is cancelled while it sleeps, let the `CancelledError` propagate: do not catch it.
 # %% solution="ch00-countdown"
 from solutions.asyncio_in_jupyter import countdown
 
@@ -387,6 +388,9 @@ check_countdown(countdown, n=0, delay=2.5)
 check_countdown(countdown, n=4, delay=2.5)
 check_countdown(countdown, n=2, delay=0.75, start=8.0)
 check_countdown(countdown, n=3, delay=1 / 3, start=100.25)
+# cancelled in each of its sleeps
+check_countdown(countdown, cancel_each_wait=True)
+check_countdown(countdown, n=4, delay=2.5, cancel_each_wait=True)
 ### END HIDDEN TESTS
 
 # %% [markdown] statement="ch00-fetch-all-task"
@@ -402,6 +406,7 @@ check_countdown(countdown, n=3, delay=1 / 3, start=100.25)
 #   `fetch_all([1, 2, 3])` returns `3.0`, not `6.0`.
 # * `fetch_all([])` returns `0.0`.
 # * Every sleep must have finished when `fetch_all` returns.
+# * If it is cancelled, let the `CancelledError` propagate: do not catch it.
 
 # %% solution="ch00-fetch-all"
 from solutions.asyncio_in_jupyter import fetch_all
@@ -419,6 +424,9 @@ check_fetch_all(fetch_all, delays=[0.5, 2.5, 1.0, 2.5])
 check_fetch_all(fetch_all, delays=[i / 10 for i in range(1, 101)])
 check_fetch_all(fetch_all, delays=[3, 1, 2], start=12.5)
 check_fetch_all(fetch_all, delays=[1 / 3, 0.25], start=7.5)
+# cancelled while its sleeps run
+check_fetch_all(fetch_all, cancel_each_wait=True)
+check_fetch_all(fetch_all, delays=[0.5, 2.5, 1.0, 2.5], cancel_each_wait=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]

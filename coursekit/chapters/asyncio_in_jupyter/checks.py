@@ -14,11 +14,12 @@ blocks the thread (``time.sleep``, a loop without ``await``) and is reported so.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import Outcome, sleep_until, timed_call
+from coursekit.scenario import Outcome, cancelled_at, sleep_until, timed_call
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 # The learner's functions, as the statement gives them.
@@ -64,10 +65,12 @@ def check_countdown(
     delay: float = 1,
     start: float = 0.0,
     wall_limit: float = WALL_LIMIT,
+    cancel_each_wait: bool = False,
 ) -> None:
     """``countdown(n, delay)`` started at loop time ``start`` returns the loop times of its ticks,
     ``[start, start + delay, ..., start + (n-1)*delay]`` rounded to 3 decimals (``[]`` for ``n == 0``),
-    and returns right after the last tick."""
+    and returns right after the last tick. With ``cancel_each_wait``, then the cancellation sweep: the
+    same call cancelled in the middle of each of its sleeps in turn must end as cancelled."""
     chain = Chain("countdown")
     chain.require_async_function(countdown, "countdown")
     run = timed_run(lambda: countdown(n, delay), start=start, deadline=start + 60, wall_limit=wall_limit)
@@ -83,6 +86,9 @@ def check_countdown(
     countdown_ticks_n_times(chain, ticks, n)
     countdown_ticks_on_time(chain, ticks, n, delay, start)
     countdown_returns_after_the_last_tick(chain, outcome, n, delay)
+    if cancel_each_wait:
+        waits = [(i + 0.5) * delay for i in range(n - 1)]  # the middle of each sleep (the call starts at 0)
+        cancelled_calls_end_as_cancelled(chain, "countdown", lambda: countdown(n, delay), waits, wall_limit)
 
 
 def countdown_returns_a_list(chain: Chain, ticks: Any) -> None:
@@ -155,10 +161,13 @@ def check_fetch_all(
     delays: Iterable[float] = (1, 2, 3),
     start: float = 0.0,
     wall_limit: float = WALL_LIMIT,
+    cancel_each_wait: bool = False,
 ) -> None:
     """``fetch_all(delays)`` started at loop time ``start`` sleeps every delay concurrently: it takes
     ``max(delays)`` simulated seconds (0 for none), returns that time rounded to 3 decimals, and
-    leaves no task running."""
+    leaves no task running. With ``cancel_each_wait``, then the cancellation sweep: the same call
+    cancelled between each two of its sleeps' ends must end as cancelled (the statement asks nothing
+    of the sleeps of a cancelled call)."""
     delays = list(delays)
     chain = Chain("fetch_all")
     chain.require_async_function(fetch_all, "fetch_all")
@@ -174,8 +183,12 @@ def check_fetch_all(
     )
     expected = round(float(max(delays, default=0)), 3)
     fetch_all_takes_the_longest_delay(chain, outcome, delays, expected)
-    fetch_all_returns_the_time_it_took(chain, outcome.value, expected, start)
+    fetch_all_returns_the_time_it_took(chain, outcome.value, expected, start, delays)
     chain.require_no_leftover_tasks(run, "fetch_all")
+    if cancel_each_wait:
+        ends = sorted({0.0, *(float(delay) for delay in delays)})
+        waits = [(low + high) / 2 for low, high in zip(ends, ends[1:], strict=False)]  # sleeps still running
+        cancelled_calls_end_as_cancelled(chain, "fetch_all", lambda: fetch_all(delays), waits, wall_limit)
 
 
 def fetch_all_takes_the_longest_delay(chain: Chain, outcome: Outcome, delays: list[float], expected: float) -> None:
@@ -199,8 +212,15 @@ def fetch_all_takes_the_longest_delay(chain: Chain, outcome: Outcome, delays: li
     )
 
 
-def fetch_all_returns_the_time_it_took(chain: Chain, value: Any, expected: float, start: float) -> None:
-    if isinstance(value, int | float) and start and round(value, 3) == round(start + expected, 3):
+def fetch_all_returns_the_time_it_took(
+    chain: Chain, value: Any, expected: float, start: float, delays: list[float]
+) -> None:
+    if isinstance(value, int | float) and len(delays) > 1 and round(value, 3) == round(sum(delays), 3):
+        hint = (
+            "that is the sum of the delays, not the time it took: read the loop time before and after the sleeps "
+            "and return the difference, rounded to 3 decimals"
+        )
+    elif isinstance(value, int | float) and start and round(value, 3) == round(start + expected, 3):
         hint = (
             f"that is the loop time at the end; the clock started at t={start:g}, not 0: "
             "subtract the loop time read at the start"
@@ -215,3 +235,27 @@ def fetch_all_returns_the_time_it_took(chain: Chain, value: Any, expected: float
         observed=f"it returned {value!r}",
         hint=hint,
     )
+
+
+# ----------------------------------------------------------------- cancellation
+
+
+def cancelled_calls_end_as_cancelled(
+    chain: Chain, what: str, call: Callable[[], Awaitable[object]], waits: list[float], wall_limit: float
+) -> None:
+    """The cancellation sweep: ``call()`` cancelled at each instant of ``waits`` in turn (each while it
+    sleeps); every time, the CancelledError must come out of it (Python's contract for a coroutine)."""
+    for at in waits:
+        run = run_virtual(functools.partial(cancelled_at, call, at), deadline=at + 600, wall_limit=wall_limit)
+        if run.outcome != "returned":
+            chain.require_finished(run, f"{what} cancelled at t={at:g}")
+        cancelled = run.unwrap()
+        if not cancelled.cancelled:
+            chain.fail(
+                f"a cancelled {what} lets the CancelledError propagate",
+                observed=f"{what}, called at t=0 and cancelled at t={at:g} while it slept, {cancelled.describe()}",
+                hint="do not catch asyncio.CancelledError (nor use a bare `except:` or `except BaseException`): "
+                "whoever cancelled the call waits for it to end as cancelled, not for a result",
+            )
+    if waits:
+        chain.passed(f"{what}, cancelled in each of its {len(waits)} waits, ends as cancelled")
