@@ -693,7 +693,21 @@ def check_shutdown(
     report, returned = run.unwrap()
     for op in operations:
         cancels_only_what_outlives_the_grace_period(chain, op, call, grace, start)
-    expected = {op.name: _expected_outcome(op, grace) for op in operations}
+    reports_how_each_task_ended(chain, report, {op.name: _expected_outcome(op, grace) for op in operations}, call)
+    end = start + max(op.duration if op.duration <= grace else grace + op.cleanup for op in operations)
+    returns_when_the_last_task_has_ended(chain, returned, end, call)
+    chain.require(
+        not run.unhandled,
+        f"{call} leaves no failure unretrieved",
+        observed=lambda: "; ".join(run.unhandled),
+        hint="asyncio logs 'exception was never retrieved' for a task or future whose failure nobody reads: "
+        "call task.exception() on each task, and make no futures (shield(), ensure_future()) you then drop",
+    )
+    if sweep:
+        shutdown_lets_its_own_cancellation_through(chain, shutdown, run, operations_of_the_scenario, grace, start)
+
+
+def reports_how_each_task_ended(chain: Chain, report: Any, expected: dict[str, str], call: str) -> None:
     failed_as_cancelled = isinstance(report, dict) and any(
         outcome == "failed" and report.get(name) == "cancelled" for name, outcome in expected.items()
     )
@@ -707,7 +721,9 @@ def check_shutdown(
         else "task.cancelled() -> 'cancelled'; else task.exception() is not None -> 'failed'; else "
         "'finished'; keys are task.get_name()",
     )
-    end = start + max(op.duration if op.duration <= grace else grace + op.cleanup for op in operations)
+
+
+def returns_when_the_last_task_has_ended(chain: Chain, returned: float, end: float, call: str) -> None:
     chain.require(
         returned == end,
         f"{call} returns when the last task has ended (t={end:g})",
@@ -716,15 +732,6 @@ def check_shutdown(
         if returned < end
         else "don't wait out the whole grace period when every task has ended: asyncio.wait returns early",
     )
-    chain.require(
-        not run.unhandled,
-        f"{call} leaves no failure unretrieved",
-        observed=lambda: "; ".join(run.unhandled),
-        hint="asyncio logs 'exception was never retrieved' for a task or future whose failure nobody reads: "
-        "call task.exception() on each task, and make no futures (shield(), ensure_future()) you then drop",
-    )
-    if sweep:
-        shutdown_lets_its_own_cancellation_through(chain, shutdown, run, operations_of_the_scenario, grace, start)
 
 
 def shutdown_lets_its_own_cancellation_through(
