@@ -310,6 +310,8 @@ check_bucket_cancel(TokenBucket)
 ### BEGIN HIDDEN TESTS
 check_bucket_cancel(TokenBucket, rate=1.0, capacity=1, start=9.5)
 check_bucket_cancel(TokenBucket, rate=2.0, capacity=3, start=0.0)
+check_bucket_cancel(TokenBucket, sweep=True)
+check_bucket_cancel(TokenBucket, rate=1.0, capacity=1, start=0.0, sweep=True, amount=1)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -492,6 +494,8 @@ check_log_waiting(SlidingLogLimiter)
 ### BEGIN HIDDEN TESTS
 check_log_waiting(SlidingLogLimiter, limit=1, window=1.0, start=0.5)
 check_log_waiting(SlidingLogLimiter, limit=3, window=0.25, start=10.0)
+check_log_waiting(SlidingLogLimiter, sweep=True)
+check_log_waiting(SlidingLogLimiter, limit=1, window=1.0, start=0.0, sweep=True)
 ### END HIDDEN TESTS
 
 # %% tests="ch08-ex2-try" points=2

@@ -30,7 +30,8 @@ from typing import Protocol, TypeVar, cast
 from coursekit.chapters.rate_limiting.analysis import CLOCK_RESOLUTION, busiest_window
 from coursekit.chapters.rate_limiting.given import Decision, Timed, timed_acquire
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import Outcome, make, run_scenario, sleep_until, timed_call
+from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, make, sleep_until, timed_call
+from coursekit.virtual_time import VirtualRun, run_virtual
 
 T = TypeVar("T")
 
@@ -77,14 +78,44 @@ SPIN_HINT = (
 CANCEL_HINT = "let CancelledError propagate out of acquire() (clean up in a finally, or re-raise it)"
 
 
+LOCK_HINT = (
+    "a waiter cancelled while it held the lock never released it, so everyone behind it waits for ever: "
+    "take the lock with `async with self._lock:` (or release it in a finally), never acquire() ... release() "
+    "with an await in between"
+)
+
+
+def hang_hint(run: VirtualRun[object]) -> str:
+    """What hangs a limiter run: a lock no one will release (a cancelled holder), or a waiter that never
+    wakes by itself."""
+    return LOCK_HINT if any("to acquire a Lock" in task.describe() for task in run.stuck) else SPIN_HINT
+
+
 def run_limiter(chain: Chain, main: Callable[[], Awaitable[T]], deadline: float, what: str = "the scenario") -> T:
-    """``main``'s value, run with the kit's :func:`run_scenario` and this chapter's hints."""
-    blocked = SPIN_HINT + "; and never call time.sleep() or loop without an await"
-    unhandled = "a task your limiter starts must not fail unseen: await it, or cancel it when it is no longer needed"
-    run = run_scenario(
-        chain, main, deadline=deadline, what=what, hang_hint=SPIN_HINT, blocked_hint=blocked, unhandled_hint=unhandled
+    """``main``'s value, run with :func:`limiter_run`."""
+    return cast(T, limiter_run(chain, main, deadline, what).value)
+
+
+def limiter_run(
+    chain: Chain, main: Callable[[], Awaitable[T]], deadline: float, what: str = "the scenario"
+) -> VirtualRun[T]:
+    """``main`` run on the virtual clock with this chapter's hints (the kit's :func:`run_scenario`, with the
+    hang's hint chosen from what the stuck tasks wait for): the run, for its value and events."""
+    run: VirtualRun[T] = run_virtual(main, deadline=deadline)
+    if run.outcome == "blocked":
+        chain.fail(
+            f"{what} never blocks the event loop",
+            observed=run.diagnosis,
+            hint=SPIN_HINT + "; and never call time.sleep() or loop without an await",
+        )
+    chain.require_finished(run, what, hang_hint=hang_hint(cast(VirtualRun[object], run)))
+    chain.require(
+        not run.unhandled,
+        f"{what} leaves no error unretrieved",
+        observed=lambda: "; ".join(run.unhandled),
+        hint="a task your limiter starts must not fail unseen: await it, or cancel it when it is no longer needed",
     )
-    return cast(T, run.value)
+    return run
 
 
 async def arrive(plan: Sequence[tuple[float, Callable[[], Awaitable[object]], int]]) -> list[Timed]:
@@ -97,14 +128,23 @@ async def arrive(plan: Sequence[tuple[float, Callable[[], Awaitable[object]], in
     return list(await asyncio.gather(*tasks))
 
 
+AT_CAPACITY_HINT = (
+    "raise ValueError only when amount > capacity: a full bucket holds exactly capacity tokens, so a request "
+    "for capacity tokens (or fewer) can pass (`amount > capacity`, not `>=`)"
+)
+
+
 def every_request_passes_without_raising(chain: Chain, timed: Sequence[Timed], what: str) -> None:
     for request in timed:
         if request.error is not None:
+            at_capacity = isinstance(request.error, ValueError)  # every amount here is at most capacity
             chain.fail(
                 f"{what}: every request passes without raising",
-                observed=f"request {request.number} (asked at t={request.asked:g}) raised "
+                observed=f"request {request.number} (amount {request.amount}, asked at t={request.asked:g}) raised "
                 f"{describe_error(request.error)}",
-                hint="acquire() returns when the request has been let through; it raises only ValueError "
+                hint=AT_CAPACITY_HINT
+                if at_capacity
+                else "acquire() returns when the request has been let through; it raises only ValueError "
                 "for an amount the limiter can never grant",
             )
 
@@ -130,6 +170,51 @@ def bucket_schedule(requests: Sequence[tuple[float, int]], rate: float, capacity
         updated = previous = now
         times.append(now)
     return times
+
+
+def bucket_schedule_cancelled(
+    requests: Sequence[tuple[float, int]], rate: float, capacity: int, b: int, at: float
+) -> tuple[bool, list[float]]:
+    """As :func:`bucket_schedule`, with request ``b`` cancelled at ``at``: whether it passed first (its
+    tokens there by ``at``), and when the others pass. A cancelled one takes nothing; the ones behind it,
+    held up until ``at``, pass from then on as if it had never asked."""
+    with_b = bucket_schedule(requests, rate, capacity)
+    if with_b[b] <= at:
+        return True, with_b[:b] + with_b[b + 1 :]
+    tokens, updated, previous, times = float(capacity), None, -math.inf, []
+    for number, (arrival, amount) in enumerate(requests):
+        if number == b:
+            previous = max(previous, at)  # it held the head of the queue until then
+            continue
+        now = max(arrival, previous)
+        if updated is not None:
+            tokens = min(capacity, tokens + (now - updated) * rate)
+        if tokens < amount:
+            now += (amount - tokens) / rate
+            tokens = float(amount)
+        tokens -= amount
+        updated = previous = now
+        times.append(now)
+    return False, times
+
+
+def log_schedule_cancelled(
+    arrivals: Sequence[float], limit: int, window: float, b: int, at: float
+) -> tuple[bool, list[float]]:
+    """As :func:`log_schedule`, with request ``b`` cancelled at ``at``: whether it passed first, and when
+    the others pass (the ones behind it held up until ``at`` at most)."""
+    with_b = log_schedule(arrivals, limit, window)
+    if with_b[b] <= at:
+        return True, with_b[:b] + with_b[b + 1 :]
+    times: list[float] = []
+    for number, arrival in enumerate(arrivals):
+        if number == b:
+            continue
+        when = max(arrival, times[-1] if times else -math.inf, at if number > b else -math.inf)
+        if len(times) >= limit:
+            when = max(when, times[len(times) - limit] + window)
+        times.append(when)
+    return False, times
 
 
 def log_schedule(arrivals: Sequence[float], limit: int, window: float) -> list[float]:
@@ -270,16 +355,33 @@ def check_bucket_rate(
     """``requests`` requests of 1 token together at ``start`` (document 004's scenario: 50 at 10/s);
     in any interval of T seconds at most ``capacity + rate * T`` pass, the last at ``start + (requests -
     capacity) / rate``. Then, after an idle spell long enough to refill the bucket four times,
-    ``capacity + 2`` together: exactly ``capacity`` pass at once (a bucket never holds more)."""
+    ``capacity + 2`` together: exactly ``capacity`` pass at once (a bucket never holds more). Last, when
+    half a token has accrued in the emptied bucket, one more: it passes when the other half has (a fraction
+    of a token counts)."""
     chain = Chain("TokenBucket")
     idle = start + max(0, requests - capacity) / rate + 4 * capacity / rate
-    plan = [(start, 1)] * requests + [(idle, 1)] * (capacity + 2)
+    emptied = idle + 2 / rate  # the last of the capacity + 2 passes: the bucket is empty
+    plan = [(start, 1)] * requests + [(idle, 1)] * (capacity + 2) + [(emptied + 0.5 / rate, 1)]
     what = f"{requests} requests at t={_t(start)}, then {capacity + 2} at t={_t(idle)}"
     timed = bucket_run(chain, bucket_class, rate, capacity, plan, what)
     every_request_passes_without_raising(chain, timed, what)
     at_most_capacity_plus_rate_times_t_pass(chain, timed, rate, capacity, idle, what)
     exactly_capacity_pass_after_the_idle_spell(chain, passed_at(timed[requests:], idle), capacity, idle, what)
-    each_request_passes_on_time(chain, timed, bucket_schedule(plan, rate, capacity), what)
+    expected = bucket_schedule(plan, rate, capacity)
+    each_request_passes_on_time(chain, timed[:-1], expected[:-1], what)
+    a_fraction_of_a_token_counts(chain, timed[-1], expected[-1], emptied, what)
+
+
+def a_fraction_of_a_token_counts(chain: Chain, last: Timed, expected: float, emptied: float, what: str) -> None:
+    chain.require(
+        last.admitted is not None and abs(last.admitted - expected) <= TOLERANCE,
+        f"{what}; the bucket empty at t={_t(emptied)}, one more request at t={_t(last.asked)}, when half a "
+        f"token has accrued: it passes at t={_t(expected)}, when the other half has (tokens accrue continuously)",
+        observed=f"it passed at t={_t(last.admitted)}" if last.admitted is not None else "it never passed",
+        hint="keep the fraction of a token: tokens += elapsed * rate as a float, with no int(), //, round() or "
+        "math.floor (a refill rounded down to whole tokens, with the clock of the refill moved to now, throws "
+        "the half token away); or, counting whole tokens, move the refill's clock on only by the time they took",
+    )
 
 
 def at_most_capacity_plus_rate_times_t_pass(
@@ -321,26 +423,30 @@ def check_bucket_amounts(
 ) -> None:
     """At ``start``: ``acquire(capacity + 1)`` raises ValueError at once and takes nothing; then, together,
     ``acquire(capacity)``, ``acquire(3)``, ``acquire(1)``, ``acquire(2)``: each passes when its amount has
-    accrued, in that order."""
+    accrued, in that order. Last, when half a token has accrued in the emptied bucket, ``acquire()``: it
+    passes when the other half has."""
     chain = Chain("TokenBucket")
     bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
     amounts = [capacity, 3, 1, 2]
+    expected = bucket_schedule([(start, amount) for amount in amounts], rate, capacity)
 
-    async def main() -> tuple[Timed, list[Timed]]:
+    async def main() -> tuple[Timed, list[Timed], Timed]:
         await sleep_until(start)
         too_much = await timed_acquire(lambda: bucket.acquire(capacity + 1), 0, capacity + 1)
         tasks = [
             asyncio.create_task(timed_acquire(functools.partial(bucket.acquire, amount), number, amount))
             for number, amount in enumerate(amounts, 1)
         ]
-        return too_much, list(await asyncio.gather(*tasks))
+        timed = list(await asyncio.gather(*tasks))
+        await sleep_until(expected[-1] + 0.5 / rate)
+        return too_much, timed, await timed_acquire(bucket.acquire, len(amounts) + 1)
 
-    too_much, timed = run_limiter(chain, main, start + 60)
+    too_much, timed, late = run_limiter(chain, main, start + 60 + 2 / rate)
     more_than_capacity_is_a_value_error_at_once(chain, too_much, capacity)
     what = f"then acquire({capacity}), acquire(3), acquire(1), acquire(2) together at t={_t(start)}"
-    every_request_passes_without_raising(chain, timed, what)
-    expected = bucket_schedule([(start, amount) for amount in amounts], rate, capacity)
+    every_request_passes_without_raising(chain, [*timed, late], what)
     each_request_passes_on_time(chain, timed, expected, f"acquire({capacity + 1}) raised; {what}")
+    a_fraction_of_a_token_counts(chain, late, expected[-1] + 1 / rate, expected[-1], what)
 
 
 def more_than_capacity_is_a_value_error_at_once(chain: Chain, too_much: Timed, capacity: int) -> None:
@@ -386,10 +492,22 @@ def check_bucket_fifo(bucket_class: BucketClass, *, rate: float = 4.0, capacity:
 
 
 @learner_facing
-def check_bucket_cancel(bucket_class: BucketClass, *, rate: float = 2.0, capacity: int = 2, start: float = 1.5) -> None:
+def check_bucket_cancel(
+    bucket_class: BucketClass,
+    *,
+    rate: float = 2.0,
+    capacity: int = 2,
+    start: float = 1.5,
+    sweep: bool = False,
+    amount: int = 2,
+) -> None:
     """At ``start``: ``capacity`` requests pass, then waiters A, B, C, D queue. B (waiting behind A) is
     cancelled after 1/4 s, A (first in line) 1/8 s later: their tokens go to C and D, at the instants they
-    would have had them had A and B never asked; each cancelled call ends cancelled."""
+    would have had them had A and B never asked; each cancelled call ends cancelled. With ``sweep``, the
+    cancellation sweep of :func:`bucket_cancel_sweep` instead (B asks ``amount`` tokens)."""
+    if sweep:
+        bucket_cancel_sweep(bucket_class, rate=rate, capacity=capacity, start=start, amount=amount)
+        return
     chain = Chain("TokenBucket")
     bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
 
@@ -419,6 +537,114 @@ def check_bucket_cancel(bucket_class: BucketClass, *, rate: float = 2.0, capacit
     every_request_passes_without_raising(chain, timed, what)
     plan = [(start, 1)] * capacity + [(start, 1)] * 2
     each_request_passes_on_time(chain, timed, bucket_schedule(plan, rate, capacity), what)
+
+
+# ----------------------------------------------------------------------------- cancellation sweeps
+
+
+@dataclass
+class Swept:
+    """One run of a cancellation sweep: the waiter B cancelled at ``at`` (its :class:`Outcome`, a
+    :class:`Timed` as value if it passed), the other requests, and the call asked once all is quiet."""
+
+    at: float
+    b: Outcome
+    others: list[Timed]
+    after: Outcome | None = None
+    then: Timed | None = None
+
+
+def sweep_plan(start: float, first: int, amount: int) -> list[tuple[float, int]]:
+    """``first`` requests of 1 at ``start``, then waiters A (1), B (``amount``), C (1), 1/64 s apart."""
+    return [(start, 1)] * first + [(start + 1 / 64, 1), (start + 2 / 64, amount), (start + 3 / 64, 1)]
+
+
+async def swept_run(
+    plan: Sequence[tuple[float, int]], call: Callable[[int], Awaitable[object]], at: float | None
+) -> tuple[Outcome, list[Timed]]:
+    """The requests of ``plan`` (the one before last is B), B cancelled at ``at`` (None: never)."""
+    b_number = len(plan) - 1
+    tasks: list[asyncio.Task[Timed]] = []
+    b_task: asyncio.Task[Outcome] | None = None
+    for number, (when, amount) in enumerate(plan, 1):
+        await sleep_until(when)
+        request = functools.partial(timed_acquire, functools.partial(call, amount), number, amount)
+        if number == b_number:
+            b_task = asyncio.create_task(
+                timed_call(request(), catch=BaseException) if at is None else cancelled_at(request, at)
+            )
+        else:
+            tasks.append(asyncio.create_task(request()))
+    others = list(await asyncio.gather(*tasks))
+    assert b_task is not None
+    return await b_task, others
+
+
+def b_ends_as_cancelled(chain: Chain, swept: Swept, passes_at: float, what: str) -> None:
+    """B ends cancelled, unless it had passed (at ``passes_at``) by the instant it was cancelled."""
+    passed = isinstance(swept.b.value, Timed) and swept.b.value.admitted is not None
+    if swept.b.cancelled or (passed and swept.at >= passes_at - TOLERANCE):
+        return
+    chain.fail(
+        f"{what}: B's acquire() ends with CancelledError",
+        observed=f"B (its turn at t={_t(passes_at)}) {swept.b.describe()}",
+        hint=CANCEL_HINT + "; a cancelled waiter takes nothing and does not return as if it had passed",
+    )
+
+
+def others_pass_as_if_b_left(
+    chain: Chain, swept: Swept, schedule: Callable[[float], tuple[bool, list[float]]], what: str, unit: str
+) -> None:
+    """The others pass as ``schedule(at)`` says; at the very instant B's turn comes, B may pass or end
+    cancelled: the schedule of what it did."""
+    passed, expected = schedule(swept.at)
+    if passed and swept.b.cancelled:  # cancelled at the instant of its turn: it took nothing
+        expected = schedule(swept.at - TOLERANCE / 2)[1]
+    each_request_passes_on_time(chain, swept.others, expected, what, unit=unit)
+
+
+def bucket_cancel_sweep(bucket_class: BucketClass, *, rate: float, capacity: int, start: float, amount: int) -> None:
+    """:func:`check_bucket_cancel` with ``sweep=True``, a cancellation sweep: ``capacity`` requests at
+    ``start`` empty the bucket, then waiters A (1 token), B (``amount``) and C (1) queue, 1/64 s apart.
+    B is cancelled at each instant the uncancelled run does something, and between them, one new bucket
+    per instant: cancelled while it waits, B ends with CancelledError, takes nothing and delays nobody
+    (A and C pass as if it had never asked); once the bucket has refilled, ``acquire()`` passes at once."""
+    chain = Chain("TokenBucket")
+    plan = sweep_plan(start, capacity, amount)
+    with_b = bucket_schedule(plan, rate, capacity)
+    quiet = max(with_b) + 2 * capacity / rate
+
+    def sweep_one(at: float | None) -> VirtualRun[Swept]:
+        bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
+
+        async def main() -> Swept:
+            b, others = await swept_run(plan, bucket.acquire, at)
+            await sleep_until(quiet)
+            return Swept(-1.0 if at is None else at, b, others, await timed_call(bucket.acquire(), catch=BaseException))
+
+        return limiter_run(chain, main, quiet + 60, "the sweep's run" if at is None else f"B cancelled at t={_t(at)}")
+
+    instants = cancellation_instants(sweep_one(None), after=start)
+    for at in instants:
+        swept = cast(Swept, sweep_one(at).value)
+        what = (
+            f"{capacity} requests at t={_t(start)}, then waiters A, B (amount {amount}), C 1/64 s apart; "
+            f"B cancelled at t={_t(at)}"
+        )
+        b_ends_as_cancelled(chain, swept, with_b[-2], what)
+        every_request_passes_without_raising(chain, swept.others, what)
+        others_pass_as_if_b_left(
+            chain, swept, lambda at: bucket_schedule_cancelled(plan, rate, capacity, len(plan) - 2, at), what, "tokens"
+        )
+        after = swept.after
+        chain.require(
+            after is not None and after.error is None and after.ended == after.asked,
+            f"{what}: once all is quiet and the bucket full again, acquire() at t={_t(quiet)} passes at once",
+            observed=f"it {answered(after)}" if after is not None else "it was not asked",
+            hint="a cancelled waiter must leave no trace: undo what it counted (a waiter count, a reservation, "
+            "its place in the queue) in a finally, so that the next request finds an idle bucket",
+        )
+    chain.passed(f"B cancelled at each of the {len(instants)} instants")
 
 
 # ----------------------------------------------------------------------------- SlidingLogLimiter
@@ -461,18 +687,42 @@ def at_most_limit_pass_in_any_window(
         busiest.count <= limit,
         f"{what}: at most limit={limit} pass in any {_t(window)} s",
         observed=f"{busiest.count} passed from t={_t(busiest.first)} to t={_t(busiest.last)}",
-        hint="a counter reset at fixed instants lets 2 * limit through around the reset; keep the times of "
+        hint="an admission counts from the instant the request passes: log loop.time() read after the wait, "
+        "not the instant it called acquire() (a waiter logged at its call leaves the window early)"
+        if logged_at_call(timed, limit, window)
+        else "a counter reset at fixed instants lets 2 * limit through around the reset; keep the times of "
         "the admissions of the last window seconds and count those (an admission at s counts until s + window)",
     )
 
 
+def logged_at_call(timed: Sequence[Timed], limit: int, window: float) -> bool:
+    """Whether the requests passed as a sliding log of the instants they *called* ``acquire()`` (instead of
+    the instants they passed) would let them, first come, first served."""
+    log: list[float] = []  # the calls' instants, as such a log holds them
+    when = -math.inf
+    for request in timed:
+        when = max(request.asked, when)
+        while True:
+            log = [called for called in log if called + window > when]
+            if len(log) < limit:
+                break
+            when = log[0] + window
+        if request.admitted is None or abs(request.admitted - when) > TOLERANCE:
+            return False
+        log.append(request.asked)
+    return True
+
+
 @learner_facing
 def check_log_waiting(
-    limiter_class: LogLimiterClass, *, limit: int = 2, window: float = 0.5, start: float = 2.0
+    limiter_class: LogLimiterClass, *, limit: int = 2, window: float = 0.5, start: float = 2.0, sweep: bool = False
 ) -> None:
     """At ``start``, ``limit + 4`` requests together: they pass in order, ``limit`` per window. Then the
     same with the second and third waiters cancelled before their turn: the others pass as if these had
-    never asked."""
+    never asked. With ``sweep``, the cancellation sweep of :func:`log_cancel_sweep` instead."""
+    if sweep:
+        log_cancel_sweep(limiter_class, limit=limit, window=window, start=start)
+        return
     chain = Chain("SlidingLogLimiter")
     arrivals = [start] * (limit + 4)
     what = f"{limit + 4} requests at t={_t(start)}"
@@ -662,6 +912,59 @@ def try_acquire_admits_again_once_nobody_waits(chain: Chain, seen: TryRun) -> No
     )
 
 
+def log_cancel_sweep(limiter_class: LogLimiterClass, *, limit: int, window: float, start: float) -> None:
+    """:func:`check_log_waiting` with ``sweep=True``, a cancellation sweep: ``limit`` requests at ``start``
+    fill the window, then waiters A, B, C queue, 1/64 s apart. B is cancelled at each instant the
+    uncancelled run does something, and between them, one new limiter per instant: cancelled while it
+    waits, B ends with CancelledError, takes no slot and delays nobody; once every admission has left the
+    window, ``acquire()`` passes at once, and once it has left too, ``try_acquire()`` returns True (nobody
+    waits: the count of waiters is back to 0)."""
+    chain = Chain("SlidingLogLimiter")
+    plan = sweep_plan(start, limit, 1)
+    arrivals = [when for when, _ in plan]
+    with_b = log_schedule(arrivals, limit, window)
+    quiet = max(with_b) + window
+
+    def sweep_one(at: float | None) -> VirtualRun[Swept]:
+        limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
+
+        async def main() -> Swept:
+            b, others = await swept_run(plan, lambda _: limiter.acquire(), at)
+            await sleep_until(quiet)
+            then = await timed_acquire(limiter.acquire, len(plan) + 1)
+            await sleep_until(quiet + window)
+            return Swept(-1.0 if at is None else at, b, others, await _try(limiter), then)
+
+        return limiter_run(chain, main, quiet + 60, "the sweep's run" if at is None else f"B cancelled at t={_t(at)}")
+
+    instants = cancellation_instants(sweep_one(None), after=start)
+    for at in instants:
+        swept = cast(Swept, sweep_one(at).value)
+        what = f"{limit} requests at t={_t(start)}, then waiters A, B, C 1/64 s apart; B cancelled at t={_t(at)}"
+        b_ends_as_cancelled(chain, swept, with_b[-2], what)
+        every_request_passes_without_raising(chain, swept.others, what)
+        others_pass_as_if_b_left(
+            chain, swept, lambda at: log_schedule_cancelled(arrivals, limit, window, len(plan) - 2, at), what, "slot"
+        )
+        after, then = swept.after, swept.then
+        chain.require(
+            then is not None and then.admitted == then.asked,
+            f"{what}: once every admission has left the window, acquire() at t={_t(quiet)} passes at once",
+            observed=f"it passed at t={_t(then.admitted)}" if then and then.admitted is not None else "it never passed",
+            hint="a cancelled waiter must leave no trace: take it out of the queue in a finally",
+        )
+        chain.require(
+            after is not None and after.value is True and after.ended == after.asked,
+            f"{what}: once that admission has left the window too, nobody waiting, try_acquire() at "
+            f"t={_t(quiet + window)} returns True at once",
+            observed=f"it {answered(after)}" if after is not None else "it was not asked",
+            hint="a cancelled waiter must count itself out: decrement the count of waiters in a finally "
+            "(try: ... finally: self.waiting -= 1), or it stays 'waiting' for ever and try_acquire() answers "
+            "False for ever",
+        )
+    chain.passed(f"B cancelled at each of the {len(instants)} instants")
+
+
 # ----------------------------------------------------------------------------- PerClientLimiter
 
 
@@ -731,7 +1034,9 @@ def decision_is_the_statements(chain: Chain, asked: Asked, expected: Decision, w
         chain.fail(
             f"{what}: try_acquire returns a Decision",
             observed=f"{label} {asked.describe()}",
-            hint="return Decision(True) when admitted, Decision(False, retry_after) when not (given, in "
+            hint=AT_CAPACITY_HINT.replace("a full bucket", "a client's full bucket")
+            if isinstance(asked.error, ValueError)
+            else "return Decision(True) when admitted, Decision(False, retry_after) when not (given, in "
             "coursekit.chapters.rate_limiting.given); never wait",
         )
     if decision.admitted != expected.admitted:
