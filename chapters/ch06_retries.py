@@ -300,6 +300,7 @@ check_is_retryable_responses(is_retryable)
 check_is_retryable_service(is_retryable)
 ### BEGIN HIDDEN TESTS
 check_is_retryable_responses(is_retryable, statuses=(202, 307, 405, 410, 418, 501, 505, 599))
+check_is_retryable_responses(is_retryable, statuses=tuple(range(100, 600)))
 check_is_retryable_service(is_retryable, seed=9, start=0.0)
 ### END HIDDEN TESTS
 
@@ -418,6 +419,7 @@ check_retry_backoff(retry)
 check_retry_service(retry)
 ### BEGIN HIDDEN TESTS
 check_retry_backoff(retry, wait=2.5, asked=1, latency=0.0, start=0.0)
+check_retry_backoff(retry, wait=1.5, asked=0, latency=0.25, start=2.0)
 check_retry_service(retry, outage=4.25, window=20.0, seed=12, start=3.0)
 ### END HIDDEN TESTS
 
@@ -426,6 +428,7 @@ check_retry_deadline(retry)
 ### BEGIN HIDDEN TESTS
 check_retry_deadline(retry, deadline=3.0, delays=(0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5), latency=0.25, start=0.0)
 check_retry_deadline(retry, deadline=40.0, latency=1.0, asked=60, start=7.25)
+check_retry_deadline(retry, deadline=5.0, delays=(2.0, 2.0, 2.0), latency=1.0, start=2.0)
 ### END HIDDEN TESTS
 
 # %% [markdown]

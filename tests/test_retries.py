@@ -180,3 +180,36 @@ def test_retry_waits_what_retry_after_asks(asked: int, delay: float, start: floa
 
     assert run_virtual(main, deadline=start + 100).unwrap() == "ok"
     assert call.calls == [start, start + asked]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seconds=st.integers(1, 100_000), date=st.sampled_from([None, "yesterday"]))
+def test_retry_after_is_never_below_zero(seconds: int, date: str | None) -> None:
+    past = formatdate(math.floor(time.time()) - seconds, usegmt=True)
+    headers = {"retry-after": past} | ({} if date is None else {"date": date})
+    assert retry_after(httpx.Response(503, headers=headers)) == 0.0
+    assert retry_after(httpx.Response(503, headers={"retry-after": f"-{seconds}"})) in (0.0, None)
+
+
+@settings(max_examples=20, deadline=None)
+@given(at=st.integers(1, 60).map(lambda n: n / 4 + 0.125), start=starts)
+def test_a_cancelled_retry_raises_cancelled_error_and_calls_no_more(at: float, start: float) -> None:
+    call = ScriptedCall([Transient("dropped")], latency=0.5)
+    policy = RetryPolicy(attempts=8, delays=delays_of([1.0, 0.5, 2.0, 0.25, 1.5, 0.75, 1.0]))
+
+    async def main() -> tuple[bool, list[float]]:
+        await asyncio.sleep(start)
+        task = asyncio.ensure_future(retry(call, policy))
+        await asyncio.wait([task], timeout=at)
+        task.cancel()
+        await asyncio.wait([task])
+        seen = list(call.calls)
+        await asyncio.sleep(10)
+        return task.cancelled(), seen
+
+    run = run_virtual(main, deadline=start + 100)
+    cancelled, seen = run.unwrap()
+    uncancelled_end = 8 * 0.5 + 7.0  # eight calls of 0.5 s and the seven delays
+    assert cancelled is (at < uncancelled_end)
+    assert call.calls == seen and all(t <= start + at for t in seen)
+    assert not run.leftover and not run.unhandled

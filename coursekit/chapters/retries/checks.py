@@ -35,7 +35,14 @@ from coursekit.chapters.retries.given import (
     retry_after_seconds,
 )
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import Outcome, run_scenario, sleep_until, timed_call
+from coursekit.scenario import (
+    Outcome,
+    cancellation_instants,
+    cancelled_at,
+    run_scenario,
+    sleep_until,
+    timed_call,
+)
 from coursekit.service import Faults, Latency, RateLimit, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
 
@@ -311,7 +318,8 @@ def decorrelated_ranges_grow(chain: Chain, backoff: Backoff, many: list[float]) 
 # ------------------------------------------------------------------ is_retryable
 
 
-RESPONSES = (200, 201, 204, 301, 304, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504)
+RESPONSES = (200, 201, 204, 301, 304, 400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504)
+ONE_BY_ONE = 20  # statuses checked (and shown) one by one; more are one property, as the hidden range(100, 600)
 
 
 @learner_facing
@@ -319,9 +327,74 @@ def check_is_retryable_responses(is_retryable: IsRetryable, *, statuses: tuple[i
     """A response is retryable exactly when its status is 429 or 5xx."""
     chain = Chain("is_retryable")
     is_a_plain_function(chain, is_retryable, "is_retryable")
+    if len(statuses) > ONE_BY_ONE:
+        classifies_every_status(chain, is_retryable, statuses)
+        return
     for status in statuses:
         expected = status == 429 or 500 <= status <= 599
         classifies_the_outcome(chain, is_retryable, _response(status), f"a {status} response", expected)
+
+
+def classifies_every_status(chain: Chain, is_retryable: IsRetryable, statuses: tuple[int, ...]) -> None:
+    """Many statuses, one property (one line in the notebook): the first one misclassified fails it."""
+    for status in statuses:
+        expected = status == 429 or 500 <= status <= 599
+        try:
+            answer = is_retryable(_response(status))
+        except Exception:  # noqa: BLE001  (the one-status property words it)
+            answer = None
+        if answer is not expected:
+            classifies_the_outcome(chain, is_retryable, _response(status), f"a {status} response", expected)
+    chain.passed(
+        f"is_retryable(a response) is True for 429 and 500 to 599 and False for the rest of the {len(statuses)} "
+        f"statuses from {min(statuses)} to {max(statuses)}"
+    )
+
+
+def _status_hint(status: int, error: bool) -> str:
+    """What the statement says of a response's status (``error``: an HTTPStatusError's response)."""
+    if status == 429:
+        hint = "429 Too Many Requests is the server asking you to come back later: retry it (after Retry-After)"
+    elif status >= 500:
+        hint = "every 5xx is the server's failure, worth another try: all of 500 to 599, not only 503"
+    elif status == 408:
+        hint = (
+            "408 Request Timeout is a 4xx like the others here: among the 4xx the statement retries 429 only, "
+            "and False for anything else"
+        )
+    elif status >= 400:
+        hint = "a 4xx other than 429 is the client's mistake: the same request fails the same way again"
+    else:
+        hint = "a success (or redirect) is an answer: nothing to retry"
+    if error:
+        hint += (
+            " (an HTTPStatusError carries its .response: classify that, by the same rule as a response: 429 or any 5xx)"
+        )
+    return hint
+
+
+def _error_hint(error: BaseException, expected: bool) -> str:
+    """What the statement says of an exception that is no HTTPStatusError."""
+    if expected:
+        return (
+            "timeouts (every httpx.TimeoutException: connect, read, write, pool), network errors (every "
+            "httpx.NetworkError: connect, read, write, close) and RemoteProtocolError are transient: retry them "
+            "(isinstance with those three classes, not a list of some of their subclasses)"
+        )
+    if isinstance(error, OSError) and not isinstance(error, httpx.HTTPError):  # TimeoutError is an OSError
+        return (
+            "a built-in TimeoutError or OSError is none of httpx's transient errors: the statement retries "
+            "httpx.TimeoutException, httpx.NetworkError and httpx.RemoteProtocolError, and nothing else"
+        )
+    if isinstance(error, httpx.LocalProtocolError):
+        return (
+            "LocalProtocolError is our side breaking HTTP (a bad header, say): it fails again the same way; only "
+            "RemoteProtocolError, the server's, is transient (not every httpx.ProtocolError)"
+        )
+    return (
+        "this error will not go away on its own (a bad URL, a bug): retrying only hides it; "
+        "don't retry every Exception, nor every httpx.TransportError (UnsupportedProtocol is one)"
+    )
 
 
 def classifies_the_outcome(
@@ -334,26 +407,12 @@ def classifies_the_outcome(
         lambda: is_retryable(outcome),
         hint="an outcome is either an httpx.Response or an exception: check which with isinstance first",
     )
-    if isinstance(outcome, httpx.Response) or isinstance(outcome, httpx.HTTPStatusError):
-        status = outcome.status_code if isinstance(outcome, httpx.Response) else outcome.response.status_code
-        hint = (
-            "429 Too Many Requests is the server asking you to come back later: retry it (after Retry-After)"
-            if status == 429
-            else "every 5xx is the server's failure, worth another try"
-            if status >= 500
-            else "a 4xx other than 429 is the client's mistake: the same request fails the same way again"
-            if status >= 400
-            else "a success (or redirect) is an answer: nothing to retry"
-        )
-        if isinstance(outcome, httpx.HTTPStatusError):
-            hint += " (an HTTPStatusError carries its .response: classify that)"
-    elif expected:
-        hint = "timeouts, network errors (httpx.NetworkError) and RemoteProtocolError are transient: retry them"
+    if isinstance(outcome, httpx.Response):
+        hint = _status_hint(outcome.status_code, error=False)
+    elif isinstance(outcome, httpx.HTTPStatusError):
+        hint = _status_hint(outcome.response.status_code, error=True)
     else:
-        hint = (
-            "this error will not go away on its own (a bad URL, a bug): retrying only hides it; "
-            "don't retry every Exception, nor every httpx.TransportError (UnsupportedProtocol is one)"
-        )
+        hint = _error_hint(outcome, expected)
     chain.require(
         answer is expected,
         f"{call} is {expected}",
@@ -362,22 +421,48 @@ def classifies_the_outcome(
     )
 
 
+STATUS_ERRORS = (500, 501, 502, 503, 504, 599, 429, 400, 404, 408, 418, 301)  # of an HTTPStatusError's response
+
+
 def _errors() -> list[tuple[BaseException, str, bool]]:
+    """Every transient httpx error (the three classes and their subclasses), HTTPStatusErrors of statuses
+    drawn from the whole range, every other httpx error, built-in timeouts and OS errors, programming errors."""
     request = httpx.Request("GET", "http://service.test/items/1")
 
     def status_error(status: int) -> httpx.HTTPStatusError:
         return httpx.HTTPStatusError(str(status), request=request, response=_response(status))
 
+    transient: list[type[httpx.RequestError]] = [
+        httpx.ConnectError,
+        httpx.ReadError,
+        httpx.WriteError,
+        httpx.CloseError,
+        httpx.NetworkError,
+        httpx.ReadTimeout,
+        httpx.ConnectTimeout,
+        httpx.WriteTimeout,
+        httpx.PoolTimeout,
+        httpx.TimeoutException,
+        httpx.RemoteProtocolError,
+    ]
+    other_httpx: list[type[httpx.RequestError]] = [
+        httpx.UnsupportedProtocol,
+        httpx.LocalProtocolError,
+        httpx.ProxyError,
+        httpx.DecodingError,
+        httpx.TooManyRedirects,
+    ]
     return [
-        (httpx.ConnectError("connection refused", request=request), "httpx.ConnectError", True),
-        (httpx.ReadError("connection reset", request=request), "httpx.ReadError", True),
-        (httpx.ReadTimeout("timed out", request=request), "httpx.ReadTimeout", True),
-        (httpx.ConnectTimeout("timed out", request=request), "httpx.ConnectTimeout", True),
-        (httpx.RemoteProtocolError("server disconnected", request=request), "httpx.RemoteProtocolError", True),
-        (status_error(503), "httpx.HTTPStatusError of a 503", True),
-        (status_error(404), "httpx.HTTPStatusError of a 404", False),
-        (httpx.UnsupportedProtocol("ftp is not supported", request=request), "httpx.UnsupportedProtocol", False),
+        *[(kind("it failed", request=request), f"httpx.{kind.__name__}", True) for kind in transient],
+        *[
+            (status_error(status), f"httpx.HTTPStatusError of a {status}", status == 429 or status >= 500)
+            for status in STATUS_ERRORS
+        ],
+        *[(kind("it failed", request=request), f"httpx.{kind.__name__}", False) for kind in other_httpx],
         (httpx.InvalidURL("bad url"), "httpx.InvalidURL", False),
+        (TimeoutError("timed out"), "TimeoutError (the built-in one)", False),
+        (ConnectionResetError("connection reset"), "ConnectionResetError", False),
+        (OSError("no route to host"), "OSError", False),
         (ValueError("bad argument"), "ValueError", False),
         (KeyError("id"), "KeyError", False),
         (TypeError("not callable"), "TypeError", False),
@@ -386,8 +471,9 @@ def _errors() -> list[tuple[BaseException, str, bool]]:
 
 @learner_facing
 def check_is_retryable_errors(is_retryable: IsRetryable, *, only: tuple[str, ...] = ()) -> None:
-    """Timeouts, network errors, a broken exchange and a 5xx HTTPStatusError are retryable; a 4xx
-    HTTPStatusError, an unusable URL or protocol and programming errors are not."""
+    """Timeouts, network errors (every kind), a broken exchange and an HTTPStatusError of a 429 or 5xx are
+    retryable; an HTTPStatusError of any other status, every other httpx error, built-in timeouts and OS
+    errors, and programming errors are not."""
     chain = Chain("is_retryable")
     for error, what, expected in _errors():
         if not only or any(name in what for name in only):
@@ -437,6 +523,7 @@ class Asked:
     expected: float | None
     hint: str
     from_now: bool = False
+    or_none: bool = False  # None is right too (a header that may be read as unreadable)
 
 
 @learner_facing
@@ -461,7 +548,9 @@ def headers_asking(seconds: int, later: int) -> list[Asked]:
             f"Retry-After: {seconds}",
             _response(429, **{"retry-after": str(seconds), "date": date}),
             float(seconds),
-            "a number is seconds: float(value)",
+            "a number is seconds: float(value)"
+            if seconds
+            else "Retry-After: 0 asks for no wait at all: 0.0, not None (0 is falsy: test `is None`, not truthiness)",
         ),
         Asked(
             f"Retry-After: {ahead} with Date: {date}",
@@ -478,6 +567,14 @@ def headers_asking(seconds: int, later: int) -> list[Asked]:
         ),
         Asked("no Retry-After", _response(503, date=date), None, "no header: None"),
         Asked("Retry-After: soon", _response(429, **{"retry-after": "soon", "date": date}), None, "unreadable: None"),
+        Asked(
+            "Retry-After: -5",
+            _response(429, **{"retry-after": "-5", "date": date}),
+            0.0,
+            "never below 0.0: a negative number of seconds asks for no wait (0.0), or is no whole number of "
+            "seconds at all (None); clamp with max(0.0, ...) after reading a number too, not only a date",
+            or_none=True,
+        ),
     ]
 
 
@@ -521,6 +618,12 @@ def wall_clock_dates(later: int) -> list[Asked]:
             "TypeError/ValueError around the Date too)",
             from_now=True,
         ),
+        Asked(
+            "Retry-After: an HTTP date an hour before now and no Date",
+            _response(503, **{"retry-after": formatdate(math.ceil(time.time()) - 3600, usegmt=True)}),
+            0.0,
+            "never below 0.0, against time.time() as much as against a Date: a date already past means no wait",
+        ),
     ]
 
 
@@ -537,7 +640,7 @@ def reads_what_is_asked(chain: Chain, retry_after: RetryAfter, asked: Asked) -> 
     )
     number = answer if isinstance(answer, int | float) and not isinstance(answer, bool) else None
     expected = asked.expected
-    if expected is None:
+    if expected is None or (asked.or_none and answer is None):
         ok = answer is None
     elif asked.from_now:  # `later` s of the wall clock, give or take the second formatdate drops
         ok = number is not None and expected - 2.0 <= number <= expected + 1.0
@@ -545,7 +648,14 @@ def reads_what_is_asked(chain: Chain, retry_after: RetryAfter, asked: Asked) -> 
         ok = number is not None and math.isclose(number, expected)
     chain.require(
         ok,
-        f"{call} is " + (f"about {expected!r} (the date minus time.time())" if asked.from_now else f"{expected!r}"),
+        f"{call} is "
+        + (
+            f"about {expected!r} (the date minus time.time())"
+            if asked.from_now
+            else f"{expected!r} or None"
+            if asked.or_none
+            else f"{expected!r}"
+        ),
         observed=f"it returned {answer!r}",
         hint=asked.hint,
     )
@@ -654,6 +764,21 @@ def check_retry_attempts(
     expected_times, end = _expected_calls(start, latency, list(delays), calls)
     calls_after_each_delay(chain, retried, expected_times, delays)
     ends_when_the_last_call_does(chain, retried, end)
+    again = run_retry(retry, ScriptedCall(script, latency=latency), policy, start)
+    the_same_policy_retries_the_same_way_again(chain, retried, again)
+
+
+def the_same_policy_retries_the_same_way_again(chain: Chain, first: Retried, again: Retried) -> None:
+    """Repeated use: a second ``retry()`` with the same policy (a new call, the same script) starts with
+    fresh delays, so it calls at the same times and ends the same way."""
+    same_end = again.run.outcome == first.run.outcome and math.isclose(again.ended, first.ended)
+    chain.require(
+        again.calls == first.calls and same_end,
+        f"{first.what}, then again with the same policy: the second retry() calls at t={_times(first.calls)} too",
+        observed=f"the second one called at t={_times(again.calls)}, then {_described(again.run)}",
+        hint="each retry() call takes a fresh iterator, delays = policy.delays(), when it starts: an iterator kept "
+        "from an earlier call (per policy, or in a global) has used up its first delays",
+    )
 
 
 def calls_as_often_as_allowed(
@@ -761,6 +886,89 @@ def check_retry_not_retryable(retry: Retry, *, latency: float = 0.25, start: flo
             returns_the_404_response(chain, retried, script[needed - 1])
     cancelled = cancel_the_caller(chain, retry, policy, latency, start)
     cancellation_propagates_and_stops_the_calls(chain, *cancelled)
+    a_cancelled_caller_gets_cancelled_error(chain, cancel_at_each_wait(chain, retry, latency, start))
+
+
+@dataclass(frozen=True)
+class Swept:
+    """One run of the cancellation sweep: retry's caller cancelled at ``at``; how retry ended, the calls
+    started after ``at``, and the tasks still running 10 s later."""
+
+    what: str
+    at: float
+    ended: Outcome
+    late_calls: list[float]
+    left: list[str]
+
+
+def cancel_at_each_wait(chain: Chain, retry: Retry, latency: float, start: float) -> list[Swept]:
+    """Scenario: retry a call that fails (an error, a 429 that asks for 2 s, an error, then 503s) until its
+    attempts run out, uncancelled; then again with its caller cancelled at each instant of that run in turn
+    (during each call, as each call ends, during each wait: :func:`~coursekit.scenario.cancellation_instants`)."""
+    script = [Transient("dropped"), _response(429, **{"retry-after": "2"}), Transient("reset"), _response(503)]
+    policy = RetryPolicy(attempts=5, delays=delays_of([1.0, 0.5, 1.5, 0.75]), retry_after=retry_after_seconds)
+    scenario = f"retry({ScriptedCall(script, latency=latency)!r}, {policy!r}) at t={start:g}"
+
+    async def uncancelled() -> Outcome:
+        await sleep_until(start)
+        return await timed_call(retry(ScriptedCall(script, latency=latency), policy))
+
+    run = run_scenario(chain, uncancelled, deadline=start + 1000, what=scenario)
+    ended = run.unwrap().ended
+    instants = [at for at in cancellation_instants(run, after=start) if ended is None or at < ended]
+    swept = []
+    for at in instants:
+        call = ScriptedCall(script, latency=latency)
+
+        async def cancelled(at: float = at, call: ScriptedCall = call) -> Outcome:
+            await sleep_until(start)
+            outcome = await cancelled_at(lambda: retry(call, policy), at)
+            await asyncio.sleep(10.0)
+            return outcome
+
+        what = f"{scenario}, its caller cancelled at t={at:g}"
+        run = run_virtual(cancelled, deadline=start + 1000)
+        if run.outcome != "returned":  # words why (a run that ends prints nothing: one line for the sweep)
+            chain.require_finished(run, what)
+        late = [t for t in call.calls if t > at + 1e-9]
+        swept.append(Swept(what, at, run.unwrap(), late, [str(task) for task in run.leftover]))
+    return swept
+
+
+def a_cancelled_caller_gets_cancelled_error(chain: Chain, sweep: list[Swept]) -> None:
+    """At every instant of the sweep: CancelledError propagates, no call starts after it, no task is left.
+    One property (one line in the notebook), named after the first instant that fails, if one does."""
+    failed = [swept for swept in sweep if not swept.ended.cancelled or swept.late_calls or swept.left]
+    if not failed:
+        instants = ", ".join(f"{swept.at:g}" for swept in sweep)
+        what = sweep[0].what.rsplit(", its caller", 1)[0] if sweep else "retry"
+        chain.passed(
+            f"{what}, its caller cancelled at each of its waits in turn (t={instants}): CancelledError propagates, "
+            "no call starts after it and no task is left"
+        )
+        return
+    swept = failed[0]
+    ended = swept.ended
+    if not ended.cancelled:
+        hint = (
+            "a cancelled retry() must raise CancelledError, never return or raise something else: catch Exception "
+            "around call() and the wait, never BaseException (or a bare except:), and never keep a CancelledError "
+            "as an outcome"
+        )
+    elif swept.late_calls:
+        hint = "a cancellation is not a failure to retry: let CancelledError out of call() and of the wait"
+    else:
+        hint = "await call() in retry's own task (or cancel the tasks you start when retry is cancelled)"
+    observed = f"retry {ended.describe()}"
+    if swept.late_calls:
+        observed += f", calls started at t={_times(swept.late_calls)}"
+    if swept.left:
+        observed += f", {len(swept.left)} task(s) still running 10 s later"
+    chain.fail(
+        f"{swept.what}: CancelledError propagates, no call starts after it and no task is left",
+        observed=observed,
+        hint=hint,
+    )
 
 
 def stops_after_what_is_not_retryable(chain: Chain, retried: Retried, needed: int) -> None:
@@ -844,7 +1052,7 @@ def check_retry_backoff(
     retried = run_retry(retry, ScriptedCall(script, latency=latency), policy, start)
     outcome = _finished(chain, retried)
     expected, end = _expected_calls(start, latency, [wait, float(asked), wait], 4)
-    waits_what_retry_after_asks(chain, retried, expected, asked)
+    waits_what_retry_after_asks(chain, retried, expected, wait, asked)
     returns_the_200_when_it_arrives(chain, retried, outcome, ok, end)
     last = _response(503)
     policy = RetryPolicy(attempts=3, delays=delays_of([wait] * 6))
@@ -852,15 +1060,27 @@ def check_retry_backoff(
     returns_the_last_response_when_attempts_run_out(chain, retried, _finished(chain, retried), last)
 
 
-def waits_what_retry_after_asks(chain: Chain, retried: Retried, expected: list[float], asked: int) -> None:
+def waits_what_retry_after_asks(chain: Chain, retried: Retried, expected: list[float], wait: float, asked: int) -> None:
     calls = retried.calls
+    waited = calls[2] - calls[1] - retried.call.latency if len(calls) > 2 else None
+    if waited is None or math.isclose(waited, asked):
+        hint = "after each retryable outcome (a 503 is one: policy.retryable), wait the next delay and call again"
+    elif asked == 0 and math.isclose(waited, wait):
+        hint = (
+            "Retry-After: 0 asks for no wait: 0.0 is not None, so wait 0 s (test `is not None`, not truthiness: "
+            "`retry_after(outcome) or next(delays)` drops a 0)"
+        )
+    elif asked < wait and math.isclose(waited, wait):
+        hint = (
+            "wait what Retry-After asks instead of the next delay, even when it is shorter: not max(delay, Retry-After)"
+        )
+    else:
+        hint = "after the 429, wait what policy.retry_after(outcome) says instead of the next delay"
     chain.require(
         calls == expected,
         f"{retried.what} calls at t={_times(expected)}",
         observed=f"the calls started at t={_times(calls)}",
-        hint="after the 429, wait what policy.retry_after(outcome) says instead of the next delay"
-        if len(calls) > 2 and calls[2] - calls[1] != asked + retried.call.latency
-        else "after each retryable outcome (a 503 is one: policy.retryable), wait the next delay and call again",
+        hint=hint,
     )
 
 
@@ -906,9 +1126,9 @@ def check_retry_deadline(
     _require_implemented(chain, retried)
     times, gives_up = _calls_within(start, latency, delays, deadline)
     if retried.run.outcome != "hung":
-        starts_no_call_after_the_deadline(chain, retried, start + deadline)
+        starts_no_call_after_the_deadline(chain, retried, start + deadline, start + latency + deadline)
+        gives_up_at_once(chain, retried, times, gives_up, start + deadline)
     raises_the_last_error_within_the_deadline(chain, retried, errors[len(times) - 1])
-    gives_up_at_once(chain, retried, times, gives_up)
     busy = _response(429, **{"retry-after": str(asked)})
     policy = RetryPolicy(attempts=5, delays=delays_of([1.0] * 5), deadline=deadline, retry_after=retry_after_seconds)
     retried = run_retry(retry, ScriptedCall([busy, _response(200)], latency=latency), policy, start)
@@ -928,12 +1148,18 @@ def _calls_within(
     return times, now
 
 
-def starts_no_call_after_the_deadline(chain: Chain, retried: Retried, deadline_at: float) -> None:
+def starts_no_call_after_the_deadline(chain: Chain, retried: Retried, deadline_at: float, from_answer: float) -> None:
+    """No call starts after ``deadline_at``; ``from_answer``: where a deadline counted from the first
+    call's end would be."""
+    late = [t for t in retried.calls if t > deadline_at]
     chain.require(
-        not [t for t in retried.calls if t > deadline_at],
+        not late,
         f"{retried.what} starts no call after the deadline (t={deadline_at:g})",
         observed=f"calls started at t={_times(retried.calls)}",
-        hint="before each wait, give up if loop.time() + wait would pass the first call's time + deadline",
+        hint="the deadline counts from when the first call started, not from when its answer came: take "
+        "loop.time() before the first call"
+        if late and max(late) <= from_answer + 1e-9
+        else "before each wait, give up if loop.time() + wait would pass the first call's time + deadline",
     )
 
 
@@ -949,15 +1175,31 @@ def raises_the_last_error_within_the_deadline(chain: Chain, retried: Retried, la
     )
 
 
-def gives_up_at_once(chain: Chain, retried: Retried, times: list[float], gives_up: float) -> None:
+def gives_up_at_once(chain: Chain, retried: Retried, times: list[float], gives_up: float, deadline_at: float) -> None:
+    calls = retried.calls
+    if calls == times:
+        hint = (
+            "don't sleep out the time left before giving up: when the next wait would end past the deadline, "
+            "stop at once"
+        )
+    elif calls == times[:-1] and math.isclose(times[-1], deadline_at):
+        hint = (
+            "a wait that ends exactly at the deadline is allowed: give up only when it would end more than "
+            "deadline seconds after the first call started (>, not >=)"
+        )
+    elif len(calls) < len(times) and calls == times[: len(calls)]:
+        hint = (
+            "the deadline counts from when the first call started, on the loop's clock (which need not start at "
+            "0): started = loop.time() before the first call, and give up when loop.time() + wait > started + "
+            "deadline"
+        )
+    else:
+        hint = "measure the deadline from the first call's start, on the loop's clock"
     chain.require(
-        retried.calls == times and math.isclose(retried.ended, gives_up),
+        calls == times and math.isclose(retried.ended, gives_up),
         f"{retried.what} calls at t={_times(times)} and gives up at once, at t={gives_up:g}",
-        observed=f"calls at t={_times(retried.calls)}, gave up at t={retried.ended:g}",
-        hint="don't sleep out the time left before giving up: when the next wait would end past the deadline, "
-        "stop at once"
-        if retried.calls == times
-        else "measure the deadline from the first call, on the loop's clock",
+        observed=f"calls at t={_times(calls)}, gave up at t={retried.ended:g}",
+        hint=hint,
     )
 
 

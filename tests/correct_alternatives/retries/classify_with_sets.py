@@ -18,7 +18,7 @@ def retry_after(response):
     if header is None:
         return None
     try:
-        return float(int(header))
+        return max(0.0, float(int(header)))  # int() takes a sign: never below 0.0
     except ValueError:
         pass
     parsed = email.utils.parsedate_tz(header)
