@@ -46,6 +46,7 @@ from coursekit.chapters.circuit_breaker import (
     Operation,
     OperationFailed,
     UpstreamError,
+    check_breaker_cancelled,
     check_breaker_closes,
     check_breaker_counts,
     check_breaker_defaults,
@@ -344,6 +345,7 @@ check_breaker_defaults(CircuitBreaker, start=0.0)
 check_breaker_counts(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_counts(CircuitBreaker, threshold=4, start=12.5)
+check_breaker_cancelled(CircuitBreaker, half_open=False)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-open" points=2
@@ -351,6 +353,7 @@ check_breaker_rejects_while_open(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_rejects_while_open(CircuitBreaker, timeout=5.0, epsilon=0.125, start=1000.5)
 check_breaker_rejects_while_open(CircuitBreaker, timeout=0.5, epsilon=0.0625, start=0.0)
+check_breaker_rejects_while_open(CircuitBreaker, timeout=10.0, epsilon=0.25, start=2.5, threshold=3)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-half-open-limit" points=2
@@ -360,6 +363,8 @@ check_breaker_trial_outcomes(CircuitBreaker)
 check_breaker_half_open_limit(CircuitBreaker, limit=1, extra=3, timeout=30.0, start=0.0)
 check_breaker_half_open_limit(CircuitBreaker, limit=3, extra=1, timeout=2.5, start=50.25)
 check_breaker_trial_outcomes(CircuitBreaker, limit=4, timeout=2.5, start=0.0)
+check_breaker_cancelled(CircuitBreaker)
+check_breaker_cancelled(CircuitBreaker, timeout=2.5, start=0.0)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-reopens" points=2
@@ -464,6 +469,7 @@ from solutions.circuit_breaker import fetch_item
 check_fetch_item(fetch_item)
 ### BEGIN HIDDEN TESTS
 check_fetch_item(fetch_item, seed=11, start=0.0)
+check_fetch_item(fetch_item, statuses=(201, 299, 400, 404, 408, 418, 499, 500, 501, 502, 504, 599))
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex3-open" points=1

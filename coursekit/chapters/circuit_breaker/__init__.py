@@ -4,6 +4,7 @@ The core names come from :mod:`coursekit`; this package's modules are its parts 
 :mod:`coursekit.chapters`)."""
 
 from coursekit.chapters.circuit_breaker.checks import (
+    check_breaker_cancelled,
     check_breaker_closes,
     check_breaker_counts,
     check_breaker_defaults,
@@ -30,6 +31,7 @@ __all__ = [
     "OperationFailed",
     "UpstreamError",
     "breaker_run",
+    "check_breaker_cancelled",
     "check_breaker_closes",
     "check_breaker_counts",
     "check_breaker_defaults",

@@ -31,8 +31,17 @@ import httpx
 from coursekit.chapters.circuit_breaker.analysis import breaker_transitions
 from coursekit.chapters.circuit_breaker.given import BreakerState, CircuitOpenError, UpstreamError
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.events import Event
-from coursekit.scenario import Outcome, make, run_scenario, sleep_until, timed_call
+from coursekit.events import Event, Kind, emit
+from coursekit.scenario import (
+    Outcome,
+    Spy,
+    cancellation_instants,
+    cancelled_at,
+    make,
+    run_scenario,
+    sleep_until,
+    timed_call,
+)
 from coursekit.service import Faults, RateLimit, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
 
@@ -121,10 +130,13 @@ async def _call(breaker: Breaker, upstream: Upstream, func: AsyncFunction, *args
     return BreakerCall(outcome.asked, outcome.ended, outcome.value, outcome.error, made=len(upstream.calls) > before)
 
 
-async def _open_at(start: float, breaker: Breaker, upstream: Upstream, failures: int) -> float:
-    """At ``start``, ``failures`` failing calls one after the other (they open it); the loop's time after the last."""
+async def _open_at(start: float, breaker: Breaker, upstream: Upstream, failures: int, spacing: float = 0.0) -> float:
+    """At ``start``, ``failures`` failing calls one after the other, ``spacing`` seconds apart (they open it);
+    the loop's time after the last."""
     await asyncio.sleep(start)
-    for _ in range(failures):
+    for number in range(failures):
+        if number:
+            await asyncio.sleep(spacing)
         await _call(breaker, upstream, upstream.make(fails=True))
     return asyncio.get_running_loop().time()
 
@@ -149,6 +161,74 @@ def _state(breaker: Breaker) -> object:
 
 def _state_name(state: object) -> str:
     return state.name if isinstance(state, BreakerState) else repr(state)
+
+
+CLOCK_HINT = (
+    "measure on the loop's clock, asyncio.get_running_loop().time(): time.time() and time.monotonic() are "
+    "other clocks, and do not move with the loop's (virtual) time"
+)
+AT_THE_DEADLINE_HINT = "at opened_at + recovery_timeout the wait is over: compare with >=, not >"
+
+
+def _why_no_trial(breaker_class: type[CircuitBreakerLike], timeout: float) -> str | None:
+    """Why ``breaker_class`` rejected a call its recovery timeout should have let through, if its timer is the
+    cause: a breaker (threshold 1, ``timeout``) opened at t=1.25 is asked at the deadline, then 1 s after it.
+    Both rejected: it reads another clock; only the first: it compares with > where >= is stated. None when
+    the call at the deadline is made (the cause is elsewhere: the caller's own hint applies)."""
+    try:
+        factory: Callable[..., CircuitBreakerLike] = breaker_class  # made with the constructor's keywords
+        breaker = factory(failure_threshold=1, recovery_timeout=timeout)
+    except Exception:  # noqa: BLE001  (the constructor's own check reports it)
+        return None
+    upstream = Upstream()
+
+    async def main() -> list[BreakerCall]:
+        opened = await _open_at(1.25, breaker, upstream, 1)
+        calls = []
+        for offset in (timeout, timeout + 1.0):
+            await sleep_until(opened + offset)
+            calls.append(await _call(breaker, upstream, upstream.make()))
+        return calls
+
+    run = run_virtual(main, deadline=timeout + 60)
+    if run.outcome != "returned" or run.value is None:
+        return None
+    at, after = run.value
+    if at.made or not isinstance(at.error, CircuitOpenError):
+        return None
+    return CLOCK_HINT if not after.made and isinstance(after.error, CircuitOpenError) else AT_THE_DEADLINE_HINT
+
+
+CLOSE_AT_THE_LIMIT_HINT = "count the successful trials; when the count reaches half_open_max_calls (>=, not >), close"
+
+
+def _closing_hint(breaker_class: type[CircuitBreakerLike]) -> str | None:
+    """Why ``breaker_class`` stayed half open after a successful trial with one trial slot, if its count of
+    successful trials is the cause: given ``half_open_max_calls=1`` explicitly, one successful trial still
+    leaves it half open (it closes one trial late). None otherwise (the defaults are the cause)."""
+    try:
+        factory: Callable[..., CircuitBreakerLike] = breaker_class  # made with the constructor's keywords
+        breaker = factory(failure_threshold=1, recovery_timeout=1.0, half_open_max_calls=1)
+    except Exception:  # noqa: BLE001  (the constructor's own check reports it)
+        return None
+    upstream = Upstream()
+
+    async def main() -> object:
+        opened = await _open_at(1.25, breaker, upstream, 1)
+        await sleep_until(opened + 1.0)
+        await _call(breaker, upstream, upstream.make())
+        return _state(breaker)
+
+    run = run_virtual(main, deadline=60)
+    return CLOSE_AT_THE_LIMIT_HINT if run.outcome == "returned" and run.value is BreakerState.HALF_OPEN else None
+
+
+def _timer_hint(breaker_class: type[CircuitBreakerLike], timeout: float, outcome: BreakerCall, otherwise: str) -> str:
+    """The hint for ``outcome``, a call that was due (the recovery timeout had passed) and did not go as it
+    should: the timer's flaw if it was rejected because of one (:func:`_why_no_trial`), else ``otherwise``."""
+    if outcome.made or not isinstance(outcome.error, CircuitOpenError):
+        return otherwise
+    return _why_no_trial(breaker_class, timeout) or otherwise
 
 
 # --------------------------------------------------------------------- properties several checks share
@@ -178,15 +258,24 @@ def rejected_at_once_without_calling(chain: Chain, what: str, outcome: BreakerCa
 
 
 def every_transition_is_an_event(
-    chain: Chain, events: list[Event], expected: list[tuple[str, str]], *, name: str | None = None, during: str = ""
+    chain: Chain,
+    events: list[Event],
+    expected: list[tuple[str, str]],
+    *,
+    name: str | None = None,
+    during: str = "",
+    diagnose: Callable[[], str | None] | None = None,
 ) -> None:
-    """The breaker.state ``events`` are ``expected``; ``during`` names the part of the scenario."""
+    """The breaker.state ``events`` are ``expected``; ``during`` names the part of the scenario; ``diagnose``,
+    if given, names the flaw that changed the transitions, if it finds one (else the hint is about events)."""
     seen = [(old, new) for _, old, new in breaker_transitions(events)]
+    diagnosed = diagnose() if diagnose is not None and seen != expected else None
     chain.require(
         seen == expected,
         f"{during}every transition is an event, in order: " + ", ".join(f"{old} -> {new}" for old, new in expected),
         observed=f"the breaker.state events were: {', '.join(f'{old} -> {new}' for old, new in seen) or 'none'}",
-        hint="change state only through self._move_to(new_state), which emits the event; never assign "
+        hint=diagnosed
+        or "change state only through self._move_to(new_state), which emits the event; never assign "
         "self.state directly, and move only when the state really changes",
     )
     if name is None:
@@ -415,20 +504,21 @@ def check_breaker_counts(breaker_class: type[CircuitBreakerLike], *, threshold: 
 
 
 def _open_then_call(
-    chain: Chain, breaker: CircuitBreakerLike, offsets: tuple[float, ...], start: float, timeout: float
+    chain: Chain, breaker: CircuitBreakerLike, offsets: tuple[float, ...], start: float, timeout: float, threshold: int
 ) -> Seen:
-    """Opened at ``start`` by one failure; then a call at each of ``offsets`` after it opened."""
+    """Opened by ``threshold`` failures one second apart from ``start``; then a call at each of ``offsets``
+    after the last of them, which opened it."""
     upstream = Upstream()
 
     async def main() -> Seen:
-        opened = await _open_at(start, breaker, upstream, 1)
+        opened = await _open_at(start, breaker, upstream, threshold, spacing=1.0)
         calls = []
         for offset in offsets:
             await sleep_until(opened + offset)
             calls.append(await _call(breaker, upstream, upstream.make()))
         return Seen(calls)
 
-    return _observe(chain, main, start + 10 * timeout + 10)
+    return _observe(chain, main, start + threshold + 10 * timeout + 10)
 
 
 def made_once_the_timeout_has_passed(
@@ -451,23 +541,36 @@ def made_once_the_timeout_has_passed(
 
 @learner_facing
 def check_breaker_rejects_while_open(
-    breaker_class: type[CircuitBreakerLike], *, timeout: float = 30.0, epsilon: float = 0.25, start: float = 7.25
+    breaker_class: type[CircuitBreakerLike],
+    *,
+    timeout: float = 30.0,
+    epsilon: float = 0.25,
+    start: float = 7.25,
+    threshold: int = 1,
 ) -> None:
-    """Opened at ``start`` (one failure, threshold 1): calls at ``timeout / 2`` and ``timeout - epsilon``
-    after it are rejected without being made; a call at ``timeout + epsilon`` is made; in a second run,
-    a call at exactly ``timeout`` after it is made too (the wait is over)."""
+    """Opened by ``threshold`` failures one second apart from ``start``: calls at ``timeout / 2`` and
+    ``timeout - epsilon`` after the last of them (which opened it) are rejected without being made; a call at
+    ``timeout + epsilon`` is made; in a second run, a call at exactly ``timeout`` after it is made too (the
+    wait is over)."""
     chain = Chain("CircuitBreaker")
+    opened_by = f" by failure {threshold} in a row (the first was {threshold - 1:g} s earlier)" if threshold > 1 else ""
     for offsets in ((timeout / 2, timeout - epsilon, timeout + epsilon), (timeout - epsilon, timeout)):
-        breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout)
-        seen = _open_then_call(chain, breaker, offsets, start, timeout)
+        breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=timeout)
+        seen = _open_then_call(chain, breaker, offsets, start, timeout, threshold)
         for offset, outcome in zip(offsets, seen.calls, strict=True):
-            what = f"a call at t={outcome.asked:g}, {offset:g} s after the breaker opened"
+            what = f"a call at t={outcome.asked:g}, {offset:g} s after the breaker opened{opened_by}"
             if offset < timeout:
                 rejected_at_once_without_calling(
                     chain,
                     what,
                     outcome,
-                    wait_hint="while open, reject every call until recovery_timeout seconds after it opened",
+                    wait_hint="while open, reject every call until recovery_timeout seconds after it opened"
+                    + (
+                        ": the timer runs from the failure that opened the breaker, not from an earlier failure "
+                        "of its streak"
+                        if threshold > 1
+                        else ""
+                    ),
                 )
             else:
                 made_once_the_timeout_has_passed(chain, what, outcome, offset, timeout)
@@ -486,7 +589,9 @@ def _half_open_burst(chain: Chain, breaker: CircuitBreakerLike, calls: int, star
     return _observe(chain, main, start + 10 * timeout + 10)
 
 
-def exactly_limit_trials_are_made(chain: Chain, seen: Seen, what: str, limit: int, since: float) -> None:
+def exactly_limit_trials_are_made(
+    chain: Chain, seen: Seen, what: str, limit: int, since: float, why_none: Callable[[BreakerCall, str], str]
+) -> None:
     made = [outcome for outcome in seen.calls if outcome.made]
     waited = [t for t in seen.service_calls if t > since]
     chain.require(
@@ -500,6 +605,8 @@ def exactly_limit_trials_are_made(chain: Chain, seen: Seen, what: str, limit: in
         else "count the trial calls running; while half_open_max_calls of them run, reject the rest "
         "(document 002's breaker lets every caller through once half open)"
         if len(made) > limit
+        else why_none(seen.calls[0], "half open admits half_open_max_calls trial calls at once, not fewer")
+        if not made
         else "half open admits half_open_max_calls trial calls at once, not fewer",
     )
 
@@ -529,7 +636,9 @@ def check_breaker_half_open_limit(
     )
     seen = _half_open_burst(chain, breaker, limit + extra, start, timeout)
     what = f"of {limit + extra} calls arriving together at t={start + timeout:g}, half open"
-    exactly_limit_trials_are_made(chain, seen, what, limit, start + timeout)
+    exactly_limit_trials_are_made(
+        chain, seen, what, limit, start + timeout, functools.partial(_timer_hint, breaker_class, timeout)
+    )
     the_others_are_rejected(chain, seen.calls, what, limit, "reject the calls beyond the trial slots")
 
 
@@ -554,13 +663,15 @@ def _failed_trial(
     return _observe(chain, main, start + 10 * timeout + 10)
 
 
-def a_failed_trial_reopens_it_at_once(chain: Chain, seen: Seen, what: str) -> None:
+def a_failed_trial_reopens_it_at_once(
+    chain: Chain, seen: Seen, what: str, why_none: Callable[[BreakerCall, str], str]
+) -> None:
     trial, state = seen.calls[0], seen.states[0]
     chain.require(
         trial.made and isinstance(trial.error, ServiceDown),
         f"{what} is made, and its error reaches the caller",
         observed=f"the trial call {trial.describe()}",
-        hint="once the recovery timeout has passed, move to half open and make the call",
+        hint=why_none(trial, "once the recovery timeout has passed, move to half open and make the call"),
     )
     chain.require(
         state is BreakerState.OPEN,
@@ -604,7 +715,9 @@ def check_breaker_reopens(
     chain = Chain("CircuitBreaker")
     breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=timeout)
     seen = _failed_trial(chain, breaker, threshold, start, timeout, epsilon)
-    a_failed_trial_reopens_it_at_once(chain, seen, f"the trial call at t={start + timeout:g}")
+    a_failed_trial_reopens_it_at_once(
+        chain, seen, f"the trial call at t={start + timeout:g}", functools.partial(_timer_hint, breaker_class, timeout)
+    )
     reopening_starts_a_fresh_timer(chain, seen, timeout, epsilon)
     every_transition_is_an_event(
         chain,
@@ -616,6 +729,7 @@ def check_breaker_reopens(
             ("open", "half_open"),
             ("half_open", "closed"),
         ],
+        diagnose=functools.partial(_closing_hint, breaker_class),
     )
 
 
@@ -639,14 +753,22 @@ def _trials_then_failures(
     return _observe(chain, main, start + 10 * timeout + 10 * limit + 10)
 
 
-def closes_after_limit_successful_trials(chain: Chain, seen: Seen, limit: int) -> None:
+def closes_after_limit_successful_trials(
+    chain: Chain, seen: Seen, limit: int, why_none: Callable[[BreakerCall, str], str]
+) -> None:
     for number, (outcome, state) in enumerate(zip(seen.calls[:limit], seen.states[:limit], strict=True), 1):
         expected = BreakerState.CLOSED if number == limit else BreakerState.HALF_OPEN
         chain.require(
             outcome.made and outcome.value == "ok",
             f"trial call {number} of {limit} (t={outcome.asked:g}) is made and returns",
             observed=f"the call {outcome.describe()}",
-            hint="half open admits trial calls one at a time as long as slots are free: free a trial's slot "
+            hint=why_none(
+                outcome,
+                "half open admits trial calls one at a time as long as slots are free: free a trial's slot "
+                "when it ends",
+            )
+            if number == 1
+            else "half open admits trial calls one at a time as long as slots are free: free a trial's slot "
             "when it ends",
         )
         chain.require(
@@ -655,7 +777,7 @@ def closes_after_limit_successful_trials(chain: Chain, seen: Seen, limit: int) -
             observed=f"breaker.state is {_state_name(state)}",
             hint="close only after half_open_max_calls successful trials (document 002 closes after one)"
             if expected is BreakerState.HALF_OPEN
-            else "count the successful trials; at half_open_max_calls, close",
+            else CLOSE_AT_THE_LIMIT_HINT,
         )
 
 
@@ -694,7 +816,7 @@ def check_breaker_closes(
         half_open_max_calls=limit,
     )
     seen = _trials_then_failures(chain, breaker, limit, threshold, start, timeout)
-    closes_after_limit_successful_trials(chain, seen, limit)
+    closes_after_limit_successful_trials(chain, seen, limit, functools.partial(_timer_hint, breaker_class, timeout))
     closing_resets_the_counts(chain, seen, limit, threshold)
     every_transition_is_an_event(
         chain, seen.events, [("closed", "open"), ("open", "half_open"), ("half_open", "closed"), ("closed", "open")]
@@ -742,7 +864,9 @@ def failure_threshold_defaults_to_5(chain: Chain, seen: Seen) -> None:
         )
 
 
-def recovery_timeout_defaults_to_30_and_one_trial_closes(chain: Chain, seen: Seen) -> None:
+def recovery_timeout_defaults_to_30_and_one_trial_closes(
+    chain: Chain, seen: Seen, breaker_class: type[CircuitBreakerLike]
+) -> None:
     early, trial, state = seen.calls[5], seen.calls[6], seen.states[5]
     opened = seen.calls[4].ended or 0.0
     rejected_at_once_without_calling(
@@ -757,7 +881,11 @@ def recovery_timeout_defaults_to_30_and_one_trial_closes(chain: Chain, seen: See
         f"a call at t={trial.asked:g}, 30 s after it opened (recovery_timeout defaults to 30.0), "
         "is made, and its success closes the breaker (half_open_max_calls defaults to 1)",
         observed=f"the call {trial.describe()}; then breaker.state is {_state_name(state)}",
-        hint=KEEP_THE_DEFAULTS,
+        hint=_timer_hint(breaker_class, 30.0, trial, KEEP_THE_DEFAULTS)
+        if not trial.made
+        else _closing_hint(breaker_class) or KEEP_THE_DEFAULTS
+        if trial.value == "ok" and state is BreakerState.HALF_OPEN
+        else KEEP_THE_DEFAULTS,
     )
 
 
@@ -770,7 +898,7 @@ def check_breaker_defaults(breaker_class: type[CircuitBreakerLike], *, start: fl
     breaker = make(chain, breaker_class, "CircuitBreaker")
     seen = _with_defaults(chain, breaker, start)
     failure_threshold_defaults_to_5(chain, seen)
-    recovery_timeout_defaults_to_30_and_one_trial_closes(chain, seen)
+    recovery_timeout_defaults_to_30_and_one_trial_closes(chain, seen, breaker_class)
     every_transition_is_an_event(
         chain, seen.events, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], name="breaker"
     )
@@ -814,14 +942,19 @@ def _trial_outcomes(
     return run_scenario(chain, main, deadline=start + 10 * timeout + 60, hang_hint=HANG_HINT).unwrap()
 
 
-def a_not_counted_trial_error_is_no_failure(chain: Chain, seen: TrialOutcomes, limit: int) -> None:
+def a_not_counted_trial_error_is_no_failure(
+    chain: Chain, seen: TrialOutcomes, limit: int, why_none: Callable[[BreakerCall, str], str]
+) -> None:
     first, second = seen.first, seen.second
     chain.require(
         first.made and first.value == "ok" and seen.first_state is BreakerState.HALF_OPEN,
         f"trial call 1 (t={first.asked:g}) is made and succeeds; 1 successful trial of {limit}: still HALF_OPEN",
         observed=f"the call {first.describe()}; then breaker.state is {_state_name(seen.first_state)}",
-        hint="once the recovery timeout has passed, make the trial call; close only after half_open_max_calls "
-        "successful trials",
+        hint=why_none(
+            first,
+            "once the recovery timeout has passed, make the trial call; close only after half_open_max_calls "
+            "successful trials",
+        ),
     )
     chain.require(
         second.made and isinstance(second.error, NotCounted) and seen.second_state is BreakerState.HALF_OPEN,
@@ -845,13 +978,16 @@ def every_ended_trial_frees_its_slot(chain: Chain, seen: TrialOutcomes, what: st
     )
 
 
-def a_not_counted_trial_is_a_success(chain: Chain, seen: TrialOutcomes, what: str, limit: int) -> None:
+def a_not_counted_trial_is_a_success(
+    chain: Chain, seen: TrialOutcomes, what: str, limit: int, breaker_class: type[CircuitBreakerLike]
+) -> None:
     chain.require(
         seen.mid_state is BreakerState.CLOSED,
         f"{what}: at t={seen.burst_at + 1.5:g}, when the {limit - 2} call(s) of 1 s have succeeded, {limit} trials "
         "have succeeded (the NotCounted one included: the service did answer), and the breaker is CLOSED",
         observed=f"breaker.state is {_state_name(seen.mid_state)}",
-        hint="an error that is not counted counts as a success, for a trial too: count it among the successful trials",
+        hint=(_closing_hint(breaker_class) if seen.mid_state is BreakerState.HALF_OPEN else None)
+        or "an error that is not counted counts as a success, for a trial too: count it among the successful trials",
     )
 
 
@@ -875,14 +1011,14 @@ def check_breaker_trial_outcomes(
         counted=(ServiceDown,),
     )
     seen = _trial_outcomes(chain, breaker, limit, start, timeout)
-    a_not_counted_trial_error_is_no_failure(chain, seen, limit)
+    a_not_counted_trial_error_is_no_failure(chain, seen, limit, functools.partial(_timer_hint, breaker_class, timeout))
     what = (
         f"after a trial that succeeded and a trial that raised NotCounted, of {limit + 1} calls "
         f"arriving together at t={seen.burst_at:g}"
     )
     every_ended_trial_frees_its_slot(chain, seen, what, limit)
     the_others_are_rejected(chain, seen.burst, what, limit, "reject it at once")
-    a_not_counted_trial_is_a_success(chain, seen, what, limit)
+    a_not_counted_trial_is_a_success(chain, seen, what, limit, breaker_class)
 
 
 def _late_failures_while_open(chain: Chain, breaker: CircuitBreakerLike, start: float, timeout: float) -> Seen:
@@ -901,7 +1037,7 @@ def _late_failures_while_open(chain: Chain, breaker: CircuitBreakerLike, start: 
 
 
 def a_late_failure_while_open_changes_nothing(
-    chain: Chain, seen: Seen, what: str, start: float, timeout: float
+    chain: Chain, seen: Seen, what: str, start: float, timeout: float, why_none: Callable[[BreakerCall, str], str]
 ) -> None:
     *outcomes, later = seen.calls
     chain.require(
@@ -915,8 +1051,11 @@ def a_late_failure_while_open_changes_nothing(
         f"{what}; the second opens it at t={start + 2:g}, the third fails while it is open and changes nothing: "
         f"a call at t={later.asked:g}, {timeout:g} s after it opened, is made",
         observed=f"the call {later.describe()}",
-        hint="a call made while closed that fails after the breaker has opened is not counted: count a failure "
-        "only while the state is still CLOSED (it must not reopen the breaker nor restart its timer)",
+        hint=why_none(
+            later,
+            "a call made while closed that fails after the breaker has opened is not counted: count a failure "
+            "only while the state is still CLOSED (it must not reopen the breaker nor restart its timer)",
+        ),
     )
 
 
@@ -940,13 +1079,17 @@ def _late_trial(chain: Chain, breaker: CircuitBreakerLike, late_fails: bool, sta
     return _observe(chain, main, start + 10 * timeout + 60)
 
 
-def a_late_trial_changes_nothing(chain: Chain, seen: Seen, what: str, late_fails: bool) -> None:
+def a_late_trial_changes_nothing(
+    chain: Chain, seen: Seen, what: str, late_fails: bool, why_none: Callable[[BreakerCall, str], str]
+) -> None:
     a, b, c = seen.calls
     chain.require(
         a.made and isinstance(a.error, ServiceDown) and b.made and c.made and c.value == "ok",
         f"{what}: A, B and C are made, and each caller gets its call's result or error",
         observed=f"A {a.describe()}; B {b.describe()}; C {c.describe()}",
-        hint="half open admits half_open_max_calls trial calls at once; a failed trial reopens the breaker",
+        hint=why_none(
+            a, "half open admits half_open_max_calls trial calls at once; a failed trial reopens the breaker"
+        ),
     )
     chain.require(
         (isinstance(b.error, ServiceDown) if late_fails else b.value == "ok"),
@@ -980,7 +1123,9 @@ def check_breaker_late_calls(
     breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=2, recovery_timeout=timeout)
     seen = _late_failures_while_open(chain, breaker, start, timeout)
     what = f"run 1 (failure_threshold=2): three calls made together at t={start:g} fail after 1, 2, 4 s"
-    a_late_failure_while_open_changes_nothing(chain, seen, what, start, timeout)
+    a_late_failure_while_open_changes_nothing(
+        chain, seen, what, start, timeout, functools.partial(_timer_hint, breaker_class, timeout)
+    )
     every_transition_is_an_event(
         chain, seen.events, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], during=f"{what}: "
     )
@@ -996,13 +1141,156 @@ def check_breaker_late_calls(
             f"{'fails' if late_fails else 'succeeds'} at t={b.ended:g}, during trial C of the next half-open "
             f"period (t={c.asked:g} to t={c.ended:g})"
         )
-        a_late_trial_changes_nothing(chain, seen, what, late_fails)
+        a_late_trial_changes_nothing(
+            chain, seen, what, late_fails, functools.partial(_timer_hint, breaker_class, timeout)
+        )
         every_transition_is_an_event(
             chain,
             seen.events,
             [("closed", "open"), ("open", "half_open"), ("half_open", "open"), ("open", "half_open")],
             during=f"{what}: ",
         )
+
+
+@dataclass
+class Cancelled:
+    """One run of check_breaker_cancelled: the call cancelled at ``at`` (``cancelled``) and what its service
+    call did (``service``; None if it was never made), the breaker's state right after, then the call made
+    ``after`` it; the ``run``, whose events give the sweep its instants."""
+
+    at: float
+    cancelled: Outcome
+    service: Outcome | None
+    state: object
+    after: BreakerCall
+    run: VirtualRun[Any] | None = None
+
+
+async def _two_seconds() -> str:
+    """The service call that is cancelled: 2 s, its start and end emitted (the sweep's instants)."""
+    emit(Kind.WORK_START, item="cancelled call")
+    await asyncio.sleep(2.0)
+    emit(Kind.WORK_END, item="cancelled call")
+    return "ok"
+
+
+def _cancelled_call(
+    chain: Chain, breaker: CircuitBreakerLike, half_open: bool, at: float | None, start: float, timeout: float
+) -> Cancelled:
+    """Closed (``half_open`` false): at ``start``, a call of 2 s, cancelled ``at`` (None: never); 3 s after it
+    began, a call of 1 s. Half open: opened at ``start`` by one failure; when the timeout has run out, trial A
+    (4 s) and the call of 2 s (trial B) begin, B cancelled ``at``; 2.5 s after they began, a call of 1 s (C)."""
+    upstream = Upstream()
+    service: Spy[[], str] = Spy(_two_seconds, name="service")
+
+    async def main() -> Cancelled:
+        await asyncio.sleep(start)
+        begin = start
+        other = None
+        if half_open:
+            begin = await _open_at(start, breaker, upstream, 1) + timeout
+            await sleep_until(begin)
+            other = asyncio.create_task(_call(breaker, upstream, upstream.make(duration=4.0)))
+        cancelled = await cancelled_at(lambda: breaker.call(service), begin + 1000 if at is None else at)
+        state = _state(breaker)
+        await sleep_until(begin + (2.5 if half_open else 3.0))
+        after = await _call(breaker, upstream, upstream.make(duration=1.0))
+        if other is not None:
+            await other
+        made = service.outcomes[0] if service.outcomes else None
+        return Cancelled(begin + 1000 if at is None else at, cancelled, made, state, after)
+
+    run = run_scenario(chain, main, deadline=start + 10 * timeout + 60, hang_hint=HANG_HINT)
+    seen = run.unwrap()
+    seen.run = run
+    return seen
+
+
+def a_cancelled_call_raises_cancelled_error(chain: Chain, seen: Cancelled, what: str) -> None:
+    answered = seen.service is not None and seen.service.ended is not None and seen.service.error is None
+    chain.require(
+        seen.cancelled.cancelled or (answered and seen.cancelled.error is None),
+        f"{what}: its caller gets CancelledError",
+        observed=f"the cancelled call {seen.cancelled.describe()}"
+        + (f"; its service call {seen.service.describe()}" if seen.service is not None else ""),
+        hint="a cancelled call ends in CancelledError: after your bookkeeping, re-raise it (a bare `raise`); "
+        "catching BaseException (or CancelledError) and returning turns the cancellation into a value, and "
+        "the code that cancelled the call never learns it was",
+    )
+
+
+NOT_A_FAILURE_HINT = (
+    "a cancellation is not a failure: CancelledError is a BaseException, not an instance of self.counted "
+    "(by default Exception); count a failure, and open, only for isinstance(error, self.counted)"
+)
+
+
+def a_cancelled_call_leaves_the_breaker_working(chain: Chain, seen: Cancelled, what: str, half_open: bool) -> None:
+    after = seen.after
+    hint = (
+        NOT_A_FAILURE_HINT
+        if seen.state is BreakerState.OPEN
+        else "a cancelled trial ends too: free its slot on every way out, CancelledError included. It is a "
+        "BaseException, so `except Exception` misses it: free the slot in a `finally`, or in "
+        "`except BaseException` before re-raising"
+    )
+    chain.require(
+        after.made and after.value == "ok",
+        f"{what}; a call at t={after.asked:g}, "
+        + (
+            "while trial A runs, is made: the cancelled trial freed its slot, and a cancellation is no failure"
+            if half_open
+            else "is made: a cancellation is no failure (failure_threshold=1)"
+        ),
+        observed=f"that call {after.describe()}; right after the cancellation, breaker.state was "
+        f"{_state_name(seen.state)}",
+        hint=hint,
+    )
+
+
+@learner_facing
+def check_breaker_cancelled(
+    breaker_class: type[CircuitBreakerLike],
+    *,
+    half_open: bool = True,
+    timeout: float = 10.0,
+    start: float = 3.25,
+) -> None:
+    """A call is cancelled at each of its waits in turn (the instants of an uncancelled run: when it starts,
+    midway, when it ends), each time in a fresh breaker. Closed (``half_open=False``, threshold 1): its caller
+    gets CancelledError, and the next call is made (a cancellation is no failure). Half open (two trial
+    slots): trial B is cancelled while trial A runs; its caller gets CancelledError, and a call while A still
+    runs is made: the cancelled trial freed its slot. (Whether a cancelled trial counts as a success, the
+    statement does not say: that is not checked.)"""
+    chain = Chain("CircuitBreaker")
+    settings: dict[str, Any] = {"failure_threshold": 1, "recovery_timeout": timeout}
+    if half_open:
+        settings["half_open_max_calls"] = 2
+    whole = _cancelled_call(
+        chain, make(chain, breaker_class, "CircuitBreaker", **settings), half_open, None, start, timeout
+    )
+    begin = whole.cancelled.asked
+    what = f"{'half open (2 trial slots), trial B' if half_open else 'closed, a call'} made at t={begin:g} (2 s)"
+    chain.require(
+        whole.service is not None and whole.cancelled.value == "ok",
+        f"{what}, not cancelled, is made and returns",
+        observed=f"the call {whole.cancelled.describe()}",
+        hint=_timer_hint(
+            breaker_class,
+            timeout,
+            BreakerCall(whole.cancelled.asked, whole.cancelled.ended, error=whole.cancelled.error),
+            "half open admits half_open_max_calls trial calls at once"
+            if half_open
+            else "while closed, make every call",
+        ),
+    )
+    assert whole.run is not None
+    instants = [at for at in cancellation_instants(whole.run, after=begin - 0.5) if begin <= at <= begin + 2.0]
+    for at in instants:
+        breaker = make(chain, breaker_class, "CircuitBreaker", **settings)
+        seen = _cancelled_call(chain, breaker, half_open, at, start, timeout)
+        a_cancelled_call_raises_cancelled_error(chain, seen, f"{what} and cancelled at t={at:g}")
+        a_cancelled_call_leaves_the_breaker_working(chain, seen, f"{what} and cancelled at t={at:g}", half_open)
 
 
 # --------------------------------------------------------------------- protected, fetch_item
@@ -1165,18 +1453,46 @@ def _items_service(seed: int) -> Service:
     )
 
 
+class Answering:
+    """A stand-in for the course's service that answers every request with ``status`` (a JSON body
+    ``{"item": n}`` for ``/items/{n}`` when it is a 2xx, a text one otherwise); ``log`` holds the requests."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.log: list[httpx.Request] = []
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.log.append(request)
+        if 200 <= self.status < 300:
+            return httpx.Response(self.status, json={"item": int(request.url.path.rsplit("/", 1)[-1])})
+        return httpx.Response(self.status, text=f"status {self.status}")
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self.answer), base_url="http://items.test")
+
+
 @dataclass
 class Fetched:
     """One ``fetch_item(client, breaker, n)`` against the items service: the run, the service, the spy breaker."""
 
     run: VirtualRun[Any]
-    service: Service
+    service: Service | Answering
     breaker: SpyBreaker
 
 
-def _fetch(fetch_item: FetchItem, n: int, seed: int, *, start: float | None = None, open: bool = False) -> Fetched:
-    """``fetch_item(client, breaker, n)`` on the virtual clock (from ``start``, if given), through a spy breaker."""
-    service, breaker = _items_service(seed), SpyBreaker(open=open)
+def _fetch(
+    fetch_item: FetchItem,
+    n: int,
+    seed: int,
+    *,
+    start: float | None = None,
+    open: bool = False,
+    status: int | None = None,
+) -> Fetched:
+    """``fetch_item(client, breaker, n)`` on the virtual clock (from ``start``, if given), through a spy breaker,
+    against the course's service, or a stand-in that answers ``status`` if given."""
+    service = _items_service(seed) if status is None else Answering(status)
+    breaker = SpyBreaker(open=open)
 
     async def main() -> Any:
         if start is not None:
@@ -1211,19 +1527,26 @@ def sends_one_request_through_the_breaker(chain: Chain, fetched: Fetched, what: 
     )
 
 
-def a_5xx_raises_upstream_error_inside_the_breaker(chain: Chain, fetched: Fetched, what: str, n: int) -> None:
+def a_5xx_raises_upstream_error_inside_the_breaker(
+    chain: Chain, fetched: Fetched, what: str, n: int, status: int = 503
+) -> None:
     inside = fetched.breaker.raised[0] if fetched.breaker.raised else None
     chain.require(
-        isinstance(inside, UpstreamError) and getattr(inside, "status", None) == 503,
-        f"{what} raises UpstreamError(503) inside breaker.call, where the breaker counts it",
+        isinstance(inside, UpstreamError) and getattr(inside, "status", None) == status,
+        f"{what} raises UpstreamError({status}) inside breaker.call, where the breaker counts it",
         observed=f"the function given to breaker.call "
-        f"{'raised ' + describe_error(inside) if inside else 'returned (the breaker saw a success)'}",
+        f"{'raised ' + describe_error(inside).splitlines()[0] if inside else 'returned (the breaker saw a success)'}"
+        + (f", with status {getattr(inside, 'status', None)!r}" if isinstance(inside, UpstreamError) else ""),
         hint="httpx does not raise on a 503: it returns the response. Check response.is_server_error "
-        "inside the function you give the breaker, and raise UpstreamError(response.status_code) there",
+        "inside the function you give the breaker, and raise UpstreamError(response.status_code) there"
+        if status == 503
+        else f"every 5xx answer is the service failing, not only 503: {status} too. Test the whole class, "
+        "response.is_server_error (500 to 599), and raise UpstreamError(response.status_code, path) with the "
+        "status the service sent",
     )
     chain.require(
         getattr(inside, "path", None) == f"/items/{n}",
-        f"{what}: the UpstreamError names the request's path, UpstreamError(503, '/items/{n}')",
+        f"{what}: the UpstreamError names the request's path, UpstreamError({status}, '/items/{n}')",
         observed=f"its path is {getattr(inside, 'path', None)!r} ({describe_error(inside)})",
         hint="give UpstreamError the path too: UpstreamError(response.status_code, f'/items/{n}'), so that "
         "the error says which request failed",
@@ -1238,31 +1561,41 @@ def a_5xx_raises_upstream_error_inside_the_breaker(chain: Chain, fetched: Fetche
 
 def a_4xx_is_not_an_upstream_error(chain: Chain, fetched: Fetched, what: str) -> None:
     inside = fetched.breaker.raised[0] if fetched.breaker.raised else None
+    returned = fetched.run.value if fetched.run.error is None else None
     chain.require(
         isinstance(inside, httpx.HTTPStatusError) and not isinstance(inside, UpstreamError),
         f"{what} raises httpx.HTTPStatusError, not UpstreamError: a 4xx is not the service failing",
         observed=f"the function given to breaker.call "
-        f"{'raised ' + describe_error(inside) if inside else 'returned (no error)'}",
-        hint="UpstreamError is for 5xx answers only (response.is_server_error); for a 4xx, response.raise_for_status()",
+        f"{'raised ' + describe_error(inside) if inside else 'returned (no error)'}"
+        + ("" if inside else f"; fetch_item returned {returned!r}"),
+        hint="every 4xx answer raises httpx.HTTPStatusError, whichever it is (a 404 too): call "
+        "response.raise_for_status() after the 5xx test, don't answer some 4xx with a value of your own"
+        if inside is None
+        else "UpstreamError is for 5xx answers only (response.is_server_error); for a 4xx, response.raise_for_status()",
     )
 
 
 @learner_facing
-def check_fetch_item(fetch_item: FetchItem, *, seed: int = 7, start: float = 2.25) -> None:
+def check_fetch_item(
+    fetch_item: FetchItem, *, seed: int = 7, start: float = 2.25, statuses: tuple[int, ...] = ()
+) -> None:
     """Against the course's service, through a spy breaker: item 7 gives its JSON body; item 13 (503)
     raises UpstreamError with status 503 inside ``breaker.call``; item 42 (429) raises
-    httpx.HTTPStatusError, not an UpstreamError (a 4xx is not the service failing)."""
+    httpx.HTTPStatusError, not an UpstreamError (a 4xx is not the service failing). Then, for each of
+    ``statuses``, a stand-in service answering it (item 1000 + status): a 2xx gives the JSON body, a 5xx
+    raises UpstreamError with that status, a 4xx httpx.HTTPStatusError; one request each, through the breaker."""
     chain = Chain("fetch_item")
     chain.require_async_function(fetch_item, "fetch_item")
-    for n, status in ((ITEM_OK, 200), (ITEM_DOWN, 503), (ITEM_LIMITED, 429)):
-        fetched = _fetch(fetch_item, n, seed, start=start)
+    items = [(n, status, None) for n, status in ((ITEM_OK, 200), (ITEM_DOWN, 503), (ITEM_LIMITED, 429))]
+    for n, status, answering in items + [(1000 + status, status, status) for status in statuses]:
+        fetched = _fetch(fetch_item, n, seed, start=start, status=answering)
         what = f"fetch_item(client, breaker, {n}), the service answering {status}"
-        if status == 200:
+        if 200 <= status < 300:
             returns_the_json_body(chain, fetched, what, n)
         sends_one_request_through_the_breaker(chain, fetched, what)
-        if status == 503:
-            a_5xx_raises_upstream_error_inside_the_breaker(chain, fetched, what, n)
-        elif status == 429:
+        if 500 <= status < 600:
+            a_5xx_raises_upstream_error_inside_the_breaker(chain, fetched, what, n, status)
+        elif 400 <= status < 500:
             a_4xx_is_not_an_upstream_error(chain, fetched, what)
 
 

@@ -52,6 +52,10 @@ class CircuitBreaker:
         except Exception:
             self._on_success(trial, admitted_under)  # an error not counted: the service answered
             raise
+        except BaseException:  # cancelled: the trial ends, and frees its slot, counting as neither
+            if self._still_my_period(trial, admitted_under):
+                self.trials -= 1
+            raise
         self._on_success(trial, admitted_under)
         return result
 

@@ -63,6 +63,9 @@ class CircuitBreaker:
                 if self.failures >= self.failure_threshold:
                     self._open()
             raise
+        except BaseException:  # cancelled: the trial ends, and frees its slot
+            self.trials -= trial and self.state is BreakerState.HALF_OPEN and self.opened_at == opened_at
+            raise
         if trial:
             if self.state is BreakerState.HALF_OPEN and self.opened_at == opened_at:
                 self.trials -= 1
