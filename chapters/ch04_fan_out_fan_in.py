@@ -209,7 +209,8 @@ show_busy_timeline(
 # * when every call succeeds, return their results as a list **in the order of `items`**;
 # * when a call fails: **cancel** every call still running, **wait** until they have all
 #   ended, then raise an **`ExceptionGroup`** that holds the failure;
-# * leave no task running when you return or raise.
+# * leave no task running when you return or raise, also when you are cancelled (then let the
+#   `CancelledError` propagate).
 #
 # A `TaskGroup` does the second half for you. In the checks, item `i` takes
 # `durations[i]` seconds: first nothing fails, then item 2 fails 2 s after the call.
@@ -229,6 +230,9 @@ check_run_all(run_all, durations=(1.0, 3.0, 0.5, 2.0), failing={3})
 check_run_all(run_all, durations=(1.0, 3.0, 0.5), items=(2, 0, 2, 1), failing=())
 check_run_all(run_all, durations=(1.0, 3.0, 0.5), items=(1, 0, 2, 0), failing={0})
 check_run_all(run_all, durations=(), failing=())
+# cancelled at each of its waits
+check_run_all(run_all, cancel_each_wait=True)
+check_run_all(run_all, durations=(1.0, 3.0, 0.5), items=(2, 0, 2, 1), failing=(), cancel_each_wait=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -394,7 +398,8 @@ for fetch_everything in (client_per_request, one_shared_client):
 #   (`response.text`) of a successful answer, or the **exception** that URL caused —
 #   `httpx.HTTPStatusError` for a 4xx/5xx answer (use `raise_for_status()`), or whatever
 #   `httpx.HTTPError` the request raised;
-# * one failing URL never affects the others; leave no task running.
+# * one failing URL never affects the others; leave no task running, also when you are
+#   cancelled (then let the `CancelledError` propagate).
 #
 # In the visible check, 8 URLs `/items/1` … `/items/8`, `limit=3`, through a client with
 # a 5 s timeout: `/items/2` takes 2.5 s, the others 1 s; `/items/4` answers 500 or 503,
@@ -415,6 +420,9 @@ check_fetch_all(fetch_all, items=(1, 2, 3, 4, 5, 6), limit=1, slow=((5, 0.25),),
 check_fetch_all(fetch_all, items=(5, 6, 7), limit=2, slow=(), failing=(7,), hanging=(5,), timeout=3.0)
 check_fetch_all(fetch_all, items=tuple(range(1, 15)), limit=None, slow=((1, 2.0),), failing=(), hanging=())
 check_fetch_all(fetch_all, items=())
+# cancelled at each of its waits
+check_fetch_all(fetch_all, cancel_each_wait=True)
+check_fetch_all(fetch_all, items=(3, 1, 3, 2, 1), limit=2, slow=((3, 2.0),), failing=(2,), cancel_each_wait=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -629,7 +637,9 @@ print(f"t={run.elapsed:g} s:", run.diagnosis)
 # * the losers are **cancelled**, and have **ended**, before you return;
 # * if **every** attempt fails, raise `ExceptionGroup("every attempt failed", errors)`
 #   with the errors in the order of the attempts, as soon as the last one has failed;
-# * with no attempts at all, raise `ValueError`.
+# * with no attempts at all, raise `ValueError`;
+# * if you are cancelled, let the `CancelledError` propagate (a failed attempt raised an
+#   `Exception`; the race's own cancellation is not one).
 #
 # In the visible check, attempt 0 takes 3 s, attempt 1 fails after 1 s, attempt 2
 # succeeds after 2 s; then a race where all three fail.
@@ -646,6 +656,9 @@ check_first_success(first_success, durations=(1.0,), failing=(), all_fail=(2.0,)
 check_first_success(first_success, durations=(0.5, 1.0, 1.0, 4.0), failing={0, 1}, all_fail=(3.0, 1.0, 2.0, 0.25))
 check_first_success(first_success, durations=(2.0, 2.0, 0.5), failing={2}, all_fail=(0.5, 0.5))
 check_first_success(first_success, durations=(1.5, 0.5, 1.5), failing={1}, all_fail=(2.0, 0.75, 1.0), start=0.0)
+# cancelled at each of its waits
+check_first_success(first_success, cancel_each_wait=True)
+check_first_success(first_success, durations=(0.5, 1.0, 1.0, 4.0), failing={0, 1}, cancel_each_wait=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]

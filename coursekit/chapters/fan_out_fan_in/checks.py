@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
@@ -25,7 +26,7 @@ from coursekit.analysis import ended_after, idle_slots, in_flight, running_at
 from coursekit.chapters.fan_out_fan_in.analysis import peak_requests
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, Kind, emit
-from coursekit.scenario import Outcome, sleep_until, timed_call
+from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, sleep_until, timed_call
 from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Service
 from coursekit.service.connections import Connections
 from coursekit.virtual_time import VirtualRun, run_virtual
@@ -42,6 +43,62 @@ RunAll = Callable[..., Awaitable[object]]  # run_all(handle, items) -> list
 Merge = Callable[..., AsyncGenerator[object, None]]  # async def merge(*streams): ... yield
 Attempt = Callable[[], Awaitable[object]]
 FirstSuccess = Callable[..., Awaitable[object]]  # first_success(*attempts)
+
+
+# ------------------------------------------------------------ cancellation sweep
+
+Sweepable = Callable[[Callable[[], Awaitable[object]]], VirtualRun[object]]
+"""Runs a scenario's main (a coroutine function, at t=0) in whatever setting the exercise needs."""
+
+
+@dataclass(frozen=True)
+class SweepHints:
+    """What a cancelled call of ``what`` must do, and the hints when it does not: ``swallowed`` when it
+    ended otherwise than cancelled; ``left`` when a task was left running (None: the statement asks
+    nothing of a cancelled call's tasks)."""
+
+    what: str
+    swallowed: str
+    left: str | None = None
+
+
+def cancellation_sweep(
+    chain: Chain, call: Callable[[], Awaitable[object]], run_in: Sweepable, hints: SweepHints
+) -> None:
+    """The cancellation sweep: ``call()`` once uncancelled, then cancelled at each of its waits in turn
+    (the midpoints between the events of the uncancelled call, :func:`cancellation_instants`): each time
+    the CancelledError must come out of it and, if ``hints.left``, no task it started may be left."""
+
+    async def whole() -> object:
+        value = await call()
+        emit(Kind.CHECK_RETURNED)
+        return value
+
+    what = hints.what
+    uncancelled = run_in(whole)
+    chain.require_finished(uncancelled, f"{what} (uncancelled, from t=0)")
+    ended = max((event.time or 0.0 for event in uncancelled.of_kind(Kind.CHECK_RETURNED)), default=0.0)
+    waits = [at for at in cancellation_instants(uncancelled)[::2] if at < ended]
+    for at in waits:
+        run = run_in(functools.partial(cancelled_at, call, at))
+        if run.outcome != "returned":
+            chain.require_finished(run, f"{what} cancelled at t={at:g} s")
+        cancelled = run.value if isinstance(run.value, Outcome) else None
+        if cancelled is None or not cancelled.cancelled:
+            chain.fail(
+                f"a cancelled {what} lets the CancelledError propagate",
+                observed=f"{what}, called at t=0 and cancelled at t={at:g} s while it waited, "
+                + (cancelled.describe(_short) if cancelled is not None else "did not end"),
+                hint=hints.swallowed,
+            )
+        if hints.left is not None and run.leftover:
+            chain.fail(
+                f"a cancelled {what} leaves no task running",
+                observed=f"{what} was cancelled at t={at:g} s; then "
+                + "; ".join(task.describe() for task in run.leftover),
+                hint=hints.left,
+            )
+    chain.passed(f"{what}, cancelled at each of its {len(waits)} waits, ends as cancelled")
 
 
 # ------------------------------------------------------------ the service
@@ -129,10 +186,12 @@ def check_fetch_all(
     hanging: Iterable[int] = (6,),
     timeout: float = 5.0,
     start: float = 1.5,
+    cancel_each_wait: bool = False,
 ) -> None:
     """fetch_all(client, urls, limit=limit) with ``urls`` = ``/items/<n>`` for n in ``items``, at t = ``start``,
     through a client with a ``timeout`` s timeout (see :func:`items_service` for the faults);
-    ``limit=None``: fetch_all(client, urls), whose default limit is 10."""
+    ``limit=None``: fetch_all(client, urls), whose default limit is 10. With ``cancel_each_wait``,
+    then the same call again from t=0, cancelled at each of its waits."""
     chain = Chain("fetch_all")
     chain.require_async_function(fetch_all, "fetch_all")
     case = FetchCase(list(items), limit, set(failing), set(refused), set(hanging), start)
@@ -149,6 +208,60 @@ def check_fetch_all(
     requests_run_concurrently(chain, peak, case)
     stays_within_the_limit(chain, peak, case)
     fills_a_free_place_at_once(chain, seen.run, case)
+    if cancel_each_wait:
+        fetch_all_cancelled(chain, fetch_all, case, latency=latency, slow=slow, timeout=timeout)
+
+
+def fetch_all_cancelled(
+    chain: Chain,
+    fetch_all: FetchAll,
+    case: FetchCase,
+    *,
+    latency: float,
+    slow: Sequence[tuple[int, float]],
+    timeout: float,
+) -> None:
+    """The cancellation sweep of fetch_all, each run with a fresh service and client."""
+    urls = [BASE_URL + path for path in case.paths]
+    clients: list[httpx.AsyncClient] = []
+
+    def call() -> Awaitable[object]:
+        client = clients[-1]
+        if case.limit is None:
+            return fetch_all(client, list(urls))
+        return fetch_all(client, list(urls), limit=case.limit)
+
+    def run_in(main: Callable[[], Awaitable[object]]) -> VirtualRun[object]:
+        service = items_service(
+            latency=latency,
+            slow=slow,
+            failing=case.failing,
+            refused=case.refused,
+            hanging=case.hanging,
+            items=case.items,
+        )
+        connections = Connections(service, connect_time=CONNECT_TIME)
+
+        async def scenario() -> object:
+            service.start()
+            async with connections.client(timeout=timeout) as client:
+                clients.append(client)
+                return await main()
+
+        with connections.intercept():
+            return run_virtual(scenario, deadline=DEADLINE)
+
+    cancellation_sweep(chain, call, run_in, FETCH_ALL_CANCELLED)
+
+
+FETCH_ALL_CANCELLED = SweepHints(
+    "fetch_all",
+    swallowed="catch only the request's errors (httpx.HTTPError, or Exception): a bare `except:` or "
+    "`except BaseException` stores the cancellation as a result and goes on",
+    left="a task you started was left running when fetch_all was cancelled: awaiting your tasks one by one "
+    "cancels only the one being awaited. Start them in a TaskGroup, or gather() them (a cancelled gather "
+    "cancels them all)",
+)
 
 
 def fetch_all_scenario(
@@ -382,9 +495,11 @@ def check_run_all(
     failing: Iterable[int] = (2,),
     items: Sequence[int] | None = None,
     start: float = 2.0,
+    cancel_each_wait: bool = False,
 ) -> None:
     """run_all(handle, items) at t = ``start``; item i takes ``durations[i]`` s (``items`` defaults to
-    0..n-1, and may repeat one). First without failures, then with the items in ``failing`` failing."""
+    0..n-1, and may repeat one). First without failures, then with the items in ``failing`` failing.
+    With ``cancel_each_wait``, then the first run again from t=0, cancelled at each of its waits."""
     chain = Chain("run_all")
     chain.require_async_function(run_all, "run_all")
     listed = list(range(len(durations))) if items is None else list(items)
@@ -396,8 +511,18 @@ def check_run_all(
     calls_handle_once_per_entry(chain, work, case)
     handles_every_item_at_once(chain, run.elapsed - start, case)
     chain.require_no_leftover_tasks(run, "run_all")
-    if not case.failing:
-        return
+    if case.failing:
+        run_all_with_a_failing_item(chain, run_all, case)
+    if cancel_each_wait:
+        cancellation_sweep(
+            chain,
+            lambda: run_all(Workload(lambda item: durations[item]), list(case.items)),
+            lambda main: run_virtual(main, deadline=DEADLINE),
+            RUN_ALL_CANCELLED,
+        )
+
+
+def run_all_with_a_failing_item(chain: Chain, run_all: RunAll, case: RunAllCase) -> None:
     failed = failing_item_scenario(run_all, case)
     chain.require_finished(failed, "run_all with a failing item")
     outcome = failed.unwrap()
@@ -405,6 +530,15 @@ def check_run_all(
     raises_as_soon_as_the_first_item_fails(chain, outcome, case)
     siblings_have_ended_before_it_raises(chain, failed.events, outcome, case)
     the_failure_is_an_exception_group(chain, outcome.error)
+
+
+RUN_ALL_CANCELLED = SweepHints(
+    "run_all",
+    swallowed="do not catch the cancellation: a bare `except:` or `except BaseException` turns it into a result; "
+    "let asyncio.CancelledError propagate",
+    left="cancel and await the calls in a `finally:` (or let a TaskGroup do it): cleanup placed after "
+    "`await asyncio.wait(...)` is skipped when the wait itself is cancelled",
+)
 
 
 async def _run_all_at_start(run_all: RunAll, work: Workload, case: RunAllCase) -> object:
@@ -869,9 +1003,12 @@ def check_first_success(
     failing: Iterable[int] = (1,),
     all_fail: Sequence[float] = (1.0, 2.5, 0.5),
     start: float = 3.5,
+    cancel_each_wait: bool = False,
 ) -> None:
     """Called at t = ``start``: attempt i takes ``durations[i]`` s (failing if in ``failing``); then a race
-    where attempt i fails after ``all_fail[i]`` s. Times in messages are seconds after the call."""
+    where attempt i fails after ``all_fail[i]`` s. Times in messages are seconds after the call. With
+    ``cancel_each_wait``, then the first race again from t=0, cancelled at each of its waits: it must
+    end as cancelled (the statement asks nothing of a cancelled race's attempts)."""
     chain = Chain("first_success")
     chain.require_async_function(first_success, "first_success")
     failing = set(failing)
@@ -893,6 +1030,23 @@ def check_first_success(
     raises_once_the_last_attempt_has_failed(chain, run.elapsed - start, max(all_fail))
     chain.require_no_leftover_tasks(run, "first_success")
     raises_value_error_without_attempts(chain, first_success)
+    if cancel_each_wait:
+        race = Workload(lambda item: durations[item], failing)
+        attempts = [_attempt(race, number) for number in range(len(durations))]
+        cancellation_sweep(
+            chain,
+            lambda: first_success(*attempts),
+            lambda main: run_virtual(main, deadline=DEADLINE),
+            FIRST_SUCCESS_CANCELLED,
+        )
+
+
+FIRST_SUCCESS_CANCELLED = SweepHints(
+    "first_success",
+    swallowed="an attempt's failure is an Exception; the race's own cancellation is not: catch `Exception` "
+    "(not `BaseException`, not a bare `except:`) when you look at a finished attempt, and let "
+    "asyncio.CancelledError propagate",
+)
 
 
 def race_scenario(first_success: FirstSuccess, work: Workload, count: int, start: float) -> VirtualRun[object]:
