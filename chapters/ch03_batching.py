@@ -394,6 +394,8 @@ check_batcher_failures(MicroBatcher, arrivals=[(n / 10, n) for n in range(1, 25)
 check_batcher_failures(MicroBatcher, arrivals=[(0.5, 1), (1.0, 2), (1.1, 3)], batch_size=1, max_wait=3.0, duration=5.0, failing={2})
 # the first item of the first batch, the last of the last
 check_batcher_failures(MicroBatcher, arrivals=[(3.0 + n / 10, n) for n in range(12)], batch_size=3, max_wait=0.5, duration=0.5, failing={0, 11})
+# callers who give up: 2 and 7 while their entry is queued, 3 while the handler runs
+check_batcher_failures(MicroBatcher, arrivals=[(n / 10, n) for n in range(1, 10)], batch_size=3, max_wait=0.5, duration=0.5, failing={5}, give_up={2, 3, 7})
 # fmt: on
 ### END HIDDEN TESTS
 

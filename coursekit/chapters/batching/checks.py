@@ -646,6 +646,8 @@ def _require_quietly(chain: Chain, holds: bool, prop: str, *, observed: str, hin
 
 
 def _describe_future(future: asyncio.Future[Any]) -> str:
+    if not future.done():
+        return "pending"
     if future.cancelled():
         return "cancelled"
     error = future.exception()
@@ -861,10 +863,12 @@ def _run_batcher(
     end_at: float,
     failing: Iterable[Hashable] = (),
     ending: str = "close",
+    give_up: Iterable[Hashable] = (),
 ) -> BatcherRun:
     """The scenario: callers submit at their times; ``ending`` (close or abort) is called at ``end_at``.
 
     After close(), close() is called a second time, at once; after either, a late submit()."""
+    quitters = frozenset(give_up)
     record = BatcherRun(
         run=VirtualRun("hung", None, None, [], 0.0, DEADLINE),
         work=BatchWorkload(duration, failing),
@@ -883,6 +887,8 @@ def _run_batcher(
         record.tasks = [asyncio.create_task(caller(at, item), name=f"caller-{item}") for at, item in arrivals]
         for number, task in enumerate(record.tasks):
             task.add_done_callback(functools.partial(_note_done, record, number))
+            if arrivals[number][1] in quitters:  # this caller gives up (its task is cancelled) while it waits
+                asyncio.get_running_loop().call_at(arrivals[number][0] + GIVE_UP_AFTER, task.cancel)
         await asyncio.sleep(end_at)
         await _end_the_batcher(record, batcher)
 
@@ -1030,7 +1036,10 @@ def no_future_is_kept(chain: Chain, record: BatcherRun) -> None:
             f"once every caller had its outcome ({record.ended()}), self._waiting still held "
             f"{len(kept)} futures: " + ", ".join(sorted(_describe_future(future) for future in kept)[:4])
         ),
-        hint="remove the future in a `finally:` around `return await future`: a caller whose batch failed "
+        hint="a caller who gave up leaves submit() by asyncio.CancelledError, which `except Exception` does not "
+        "catch: remove the future in a `finally:` around `return await future`"
+        if kept and all(future.cancelled() for future in kept)
+        else "remove the future in a `finally:` around `return await future`: a caller whose batch failed "
         "(or who gave up) leaves submit() by an exception, and skips a discard() placed after the await",
     )
 
@@ -1137,13 +1146,15 @@ def check_batcher_failures(
     max_wait: float = 0.5,
     duration: float = 0.5,
     failing: Iterable[Hashable] = (5,),
+    give_up: Iterable[Hashable] = (),
 ) -> None:
     """The handler raises ItemFailed for a batch holding a ``failing`` item (the items are distinct,
     so that each caller's batch is known): exactly that batch's
-    callers get the error; the others, later callers too, get their results. Then no caller's
-    future is left in ``self._waiting``."""
+    callers get the error; the others, later callers too, get their results. The callers of the
+    ``give_up`` items give up (their tasks are cancelled) GIVE_UP_AFTER s after they submit: they end
+    as cancelled, and nobody else notices. Then no caller's future is left in ``self._waiting``."""
     chain = Chain("MicroBatcher")
-    failing = frozenset(failing)
+    failing, give_up = frozenset(failing), frozenset(give_up)
     close_at = max(at for at, _ in arrivals) + max_wait + duration + 1.0
     record = _run_batcher(
         make_batcher,
@@ -1153,22 +1164,47 @@ def check_batcher_failures(
         duration=duration,
         end_at=close_at,
         failing=failing,
+        give_up=give_up,
     )
     batcher_can_be_used(chain, record)
     failed = [(time, items) for time, items in record.calls if failing & set(items)]
-    every_caller_of_a_failing_batch_gets_the_error(chain, record, failed, duration)
-    a_failing_batch_fails_only_its_own_callers(chain, record, failed, duration)
+    every_caller_of_a_failing_batch_gets_the_error(chain, record, failed, duration, give_up)
+    a_failing_batch_fails_only_its_own_callers(chain, record, failed, duration, give_up)
+    if give_up:
+        a_caller_who_gives_up_ends_as_cancelled(chain, record, give_up)
     batcher_ends(chain, record)
     no_future_is_kept(chain, record)
 
 
+GIVE_UP_AFTER = 0.05  # seconds after submitting that a caller of a ``give_up`` item gives up
+
+
+def a_caller_who_gives_up_ends_as_cancelled(chain: Chain, record: BatcherRun, give_up: frozenset[Hashable]) -> None:
+    for number, (at, item) in enumerate(record.arrivals):
+        if item in give_up:
+            _require_quietly(
+                chain,
+                number not in record.waiting and record.tasks[number].cancelled(),
+                "a caller who gives up ends as cancelled",
+                observed=f"{record.caller(number)} was cancelled at t={at + GIVE_UP_AFTER:g} s, and "
+                f"{record.outcome(number)}",
+                hint="let the CancelledError of `await future` propagate out of submit(): catch nothing there but "
+                "remove the future from self._waiting in a `finally:`",
+            )
+    chain.passed("a caller who gives up ends as cancelled, and nobody else notices")
+
+
 def every_caller_of_a_failing_batch_gets_the_error(
-    chain: Chain, record: BatcherRun, failed: list[tuple[float, list[Any]]], duration: float
+    chain: Chain,
+    record: BatcherRun,
+    failed: list[tuple[float, list[Any]]],
+    duration: float,
+    gave_up: frozenset[Hashable] = frozenset(),
 ) -> None:
     in_failed = {item for _, items in failed for item in items}
     fail_times = ", ".join(f"t={time + duration:g} s" for time, _ in failed)
     for number, (_, item) in enumerate(record.arrivals):
-        if item in in_failed:
+        if item in in_failed and item not in gave_up:
             _require_quietly(
                 chain,
                 isinstance(record.error_of(number), ItemFailed),
@@ -1182,11 +1218,15 @@ def every_caller_of_a_failing_batch_gets_the_error(
 
 
 def a_failing_batch_fails_only_its_own_callers(
-    chain: Chain, record: BatcherRun, failed: list[tuple[float, list[Any]]], duration: float
+    chain: Chain,
+    record: BatcherRun,
+    failed: list[tuple[float, list[Any]]],
+    duration: float,
+    gave_up: frozenset[Hashable] = frozenset(),
 ) -> None:
     in_failed = {item for _, items in failed for item in items}
     for number, (at, item) in enumerate(record.arrivals):
-        if item not in in_failed:
+        if item not in in_failed and item not in gave_up:
             after = " (it arrived after the failure)" if failed and at > failed[0][0] + duration else ""
             _require_quietly(
                 chain,
