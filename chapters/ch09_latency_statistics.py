@@ -276,6 +276,7 @@ check_recorder_error_bound(LatencyRecorder, relative_error=0.001, seed=4, stall=
 check_recorder_error_bound(LatencyRecorder, relative_error=0.05, size=500, seed=5, stall="last")
 check_recorder_error_bound(LatencyRecorder, relative_error=0.01, size=1, seed=6)
 check_recorder_error_bound(LatencyRecorder, relative_error=0.02, size=3000, seed=7, lowest=0.001, highest=60.0)
+check_recorder_error_bound(LatencyRecorder, size=100, seed=8, ps=(7, 14, 28, 55, 56))
 ### END HIDDEN TESTS
 
 # %% tests="ch09-ex2-memory" points=2
@@ -480,6 +481,8 @@ if exercise_done("exercise 1", percentile):
 #   time it waited to be sent. Return the list of the `count` latencies in request order.
 # * Return once every response is in, leaving no task running; `count=0` returns `[]` at
 #   once.
+# * Cancelled while it runs (its caller cancelled), it ends with `CancelledError`, never
+#   with a list.
 #
 # Any design is fine: a task per request, a `TaskGroup`, a semaphore, workers.
 
@@ -491,6 +494,9 @@ check_constant_rate_schedule(constant_rate)
 ### BEGIN HIDDEN TESTS
 check_constant_rate_schedule(constant_rate, rate=2.0, count=5, start=0.0)
 check_constant_rate_schedule(constant_rate, rate=16.0, count=1, start=7.75)
+check_constant_rate_schedule(constant_rate, runs=2)
+check_constant_rate_schedule(constant_rate, sweep=True)
+check_constant_rate_schedule(constant_rate, rate=2.0, count=5, start=0.0, sweep=True)
 ### END HIDDEN TESTS
 
 # %% tests="ch09-ex3-intended" points=1

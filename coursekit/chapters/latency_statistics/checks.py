@@ -30,11 +30,13 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from coursekit.chapters.latency_statistics.given import footprint, memory_budget
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing
-from coursekit.scenario import require_class, run_scenario
+from coursekit.scenario import Outcome, cancelled_at, require_class, run_scenario
+
+R = TypeVar("R")
 
 PS = (0, 1, 7, 10, 12.5, 25, 50, 90, 95, 99, 99.5, 100)
 RECORDER_PS = (0, 0.5, 1, 10, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.75, 100)  # dyadic: p * n / 100 is exact
@@ -106,12 +108,15 @@ def scenario_values(size: int, seed: int, repeated: bool) -> list[float]:
 
 def _call_percentile(chain: Chain, percentile: Percentile, values: list[float], p: float, method: str) -> object:
     given = list(values)
-    return chain.require_returns(
-        f"percentile(values, {p!r}, {method!r})",
-        lambda: percentile(given, p, method),
-        hint=f"try percentile({describe_values(values, 4)[:-1]} ...], {p!r}, {method!r}) in a cell of its own"
-        + ("; at p = 100, h = n - 1: there is no value above the last one" if p == 100 else ""),
-    )
+
+    def hint(error: Exception) -> str:
+        if isinstance(error, ValueError) and p in (0, 100):
+            return P_EDGE_HINT.format(p=p)
+        return f"try percentile({describe_values(values, 4)[:-1]} ...], {p!r}, {method!r}) in a cell of its own" + (
+            "; at p = 100, h = n - 1: there is no value above the last one" if p == 100 else ""
+        )
+
+    return _returns(chain, f"percentile(values, {p!r}, {method!r})", lambda: percentile(given, p, method), hint)
 
 
 def percentile_is_a_plain_function(chain: Chain, percentile: Percentile) -> None:
@@ -335,6 +340,32 @@ def keeps_the_given_constructor(chain: Chain, recorder_class: RecorderClass) -> 
         )
 
 
+def _returns(chain: Chain, what: str, call: Callable[[], R], hint: Callable[[Exception], str]) -> R:
+    """``chain.require_returns``, with the hint chosen from the error raised."""
+    try:
+        return call()
+    except NotImplementedError:
+        chain.fail_unimplemented(what)
+    except Exception as error:  # noqa: BLE001  (reported)
+        chain.fail(f"{what} runs without raising", observed=f"raised {describe_error(error)}", hint=hint(error))
+
+
+P_EDGE_HINT = "p = {p} is inside [0, 100]: raise ValueError only for p < 0 or p > 100 (0 <= p <= 100, not <)"
+RANK_WALK_HINT = (
+    "walk the buckets in increasing order until the running count reaches the rank (seen >= rank, not >): "
+    "at p = 100 the rank is count, reached at the last bucket"
+)
+
+
+def _recorder_percentile_hint(p: float) -> Callable[[Exception], str]:
+    def hint(error: Exception) -> str:
+        if isinstance(error, ValueError) and p in (0, 100):
+            return P_EDGE_HINT.format(p=p)
+        return RANK_WALK_HINT
+
+    return hint
+
+
 def _within(got: object, exact: float, error: float) -> bool:
     return isinstance(got, int | float) and abs(got - exact) <= error * exact * (1 + ROUNDING)
 
@@ -389,7 +420,17 @@ def check_recorder_basics(
     keeps_its_settings(chain, recorder, relative_error, highest)
     a_new_recorder_is_empty(chain, recorder)
     refuses_values_outside_its_range(chain, recorder, highest)
-    chain.require_returns(f"record({value!r})", lambda: recorder.record(value), hint="")
+    _returns(
+        chain,
+        f"record({value!r})",
+        lambda: recorder.record(value),
+        lambda error: (
+            "lowest and highest themselves are in the range: refuse only seconds < lowest or seconds > "
+            "highest (lowest <= seconds <= highest, not <)"
+            if isinstance(error, ValueError)
+            else ""
+        ),
+    )
     one_value_is_every_percentile(chain, recorder, value, relative_error)
     summary_of_one_value(chain, recorder, value, relative_error)
 
@@ -455,7 +496,9 @@ def one_value_is_every_percentile(chain: Chain, recorder: Recorder, value: float
         hint="add 1 to self.count in record()",
     )
     for p in (0, 50, 99, 100):
-        got = chain.require_returns(f"percentile({p})", functools.partial(recorder.percentile, p), hint="")
+        got = _returns(
+            chain, f"percentile({p})", functools.partial(recorder.percentile, p), _recorder_percentile_hint(p)
+        )
         chain.require(
             _within(got, value, relative_error),
             f"one value {value!r}: percentile({p}) is within {relative_error:g} (relative) of it",
@@ -496,11 +539,12 @@ def check_recorder_error_bound(
     stall: str = "none",
     lowest: float = 1e-6,
     highest: float = 3600.0,
+    ps: tuple[float, ...] = RECORDER_PS,
 ) -> None:
     """``size`` seeded latencies (unsorted, some repeated; ``stall``: 2% of them 65 times the median, at the
-    first or last positions) are recorded; count is ``size``; for p in 0, 0.5, 1, 10, 25, 50, 75, 90, 95,
-    97.5, 99, 99.5, 99.75, 100, ``percentile(p)`` (and p50, p95, p99 and the summary's) is within
-    ``relative_error`` of the exact nearest-rank percentile of every value recorded."""
+    first or last positions) are recorded; count is ``size``; for each p of ``ps`` (by default 0, 0.5, 1, 10,
+    25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.75, 100), ``percentile(p)`` (and p50, p95, p99 and the summary's)
+    is within ``relative_error`` of the exact nearest-rank percentile of every value recorded."""
     chain = Chain("LatencyRecorder")
     recorder = _new_recorder(chain, recorder_class, relative_error=relative_error, lowest=lowest, highest=highest)
     values = _recorder_values(size, seed, stall, lowest, highest)
@@ -512,9 +556,12 @@ def check_recorder_error_bound(
         observed=f"count is {recorder.count!r}",
         hint="add 1 to self.count for every value recorded",
     )
-    for p in RECORDER_PS:
-        got = chain.require_returns(f"percentile({p})", functools.partial(recorder.percentile, p), hint="")
+    for p in ps:
+        got = _returns(
+            chain, f"percentile({p})", functools.partial(recorder.percentile, p), _recorder_percentile_hint(p)
+        )
         exact = ordered[exact_rank(p, size) - 1]
+        rounded = ordered[max(1, math.ceil(p / 100 * size)) - 1]  # the rank of p / 100 * count, rounded first
         chain.require(
             _within(got, exact, relative_error),
             f"percentile({p}) is within {relative_error:g} (relative) of the exact nearest-rank value {exact!r}",
@@ -522,7 +569,10 @@ def check_recorder_error_bound(
                 f"returned {got!r}, off by "
                 + (f"{abs(got - exact) / exact:.3%}" if isinstance(got, int | float) else "a non-number")
             ),
-            hint=_bound_hint(got, exact, relative_error, ordered),
+            hint=f"p / 100 * count rounds: {p!r} / 100 * {size} is {p / 100 * size!r}, whose ceiling is one rank "
+            "too high; compute the rank as ceil(p * count / 100) (the product first, then one division)"
+            if rounded != exact and _within(got, rounded, relative_error)
+            else _bound_hint(got, exact, relative_error, ordered),
         )
     for name in ("p50", "p95", "p99"):
         got = chain.require_returns(name, functools.partial(getattr, recorder, name), hint="keep the given properties")
@@ -724,7 +774,10 @@ def returns_one_latency_per_request(chain: Chain, latencies: object, count: int)
         isinstance(latencies, list) and len(latencies) == count,
         f"it returns a list of {count} latencies",
         observed=f"it returned {latencies!r}"[:200],
-        hint="return one latency per request, in request order: latencies[i] for call(i)",
+        hint="make a new list in each call of constant_rate: a list kept between calls (at module level, or a "
+        "default argument) still holds the latencies of the calls before"
+        if isinstance(latencies, list) and len(latencies) > count
+        else "return one latency per request, in request order: latencies[i] for call(i)",
     )
 
 
@@ -779,11 +832,17 @@ def latencies_count_from_the_intended_time(
         return
     i = next(i for i, (got, want) in enumerate(zip(latencies, expected, strict=True)) if got != want)
     from_send = [backend.ends[k] - backend.sends[k] for k in range(len(ends))]
+    at_send = [backend.sends[k] - intended[k] for k in range(len(ends))]
     by_completion = [ends[k] - intended[k] for k in sorted(range(len(ends)), key=lambda k: (ends[k], k))]
     if latencies == from_send:
         hint = (
             "that is measured from when the request was sent: requests held back while the service stalled "
             "do not count their wait (coordinated omission). Measure from the intended time start + i / rate"
+        )
+    elif latencies == at_send:
+        hint = (
+            "the time was read when request i was sent, not when its answer arrived: read the loop's time after "
+            "`await call(i)` has returned (in request i's own task), then subtract its intended time"
         )
     elif latencies == by_completion:
         hint = "latencies are in order of completion: store latencies[i] for request i (request order)"
@@ -807,12 +866,26 @@ DURATIONS = (0.75, 0.25, 1.5)
 
 @learner_facing
 def check_constant_rate_schedule(
-    constant_rate: ConstantRate, *, rate: float = 4.0, count: int = 12, start: float = 2.5
+    constant_rate: ConstantRate,
+    *,
+    rate: float = 4.0,
+    count: int = 12,
+    start: float = 2.5,
+    runs: int = 1,
+    sweep: bool = False,
 ) -> None:
     """``count`` requests at ``rate`` per second with ``connections=count`` (never a limit), from ``start``;
     service times cycle through 0.75, 0.25, 1.5 s: request i is sent at exactly ``start + i / rate``, and
-    ``latencies[i]`` is its response time minus that, in request order; it returns after the last response."""
+    ``latencies[i]`` is its response time minus that, in request order; it returns after the last response.
+    With ``runs=2``, a second call starts the instant the first returns: the same, from its own start, with
+    latencies of its own. With ``sweep``, the cancellation sweep of :func:`constant_rate_sweep` instead."""
     chain = Chain("constant_rate")
+    if sweep:
+        constant_rate_sweep(chain, constant_rate, rate=rate, count=count, start=start)
+        return
+    if runs > 1:
+        repeated_runs(chain, constant_rate, rate=rate, count=count, start=start, runs=runs)
+        return
     backend = Backend(DURATIONS)
     latencies, returned = _run_load(
         chain, constant_rate, backend, start=start, rate=rate, count=count, connections=count
@@ -826,6 +899,98 @@ def check_constant_rate_schedule(
         observed=f"it returned at t={returned:g}",
         hint="await every request's task before returning (a TaskGroup does it)",
     )
+
+
+def repeated_runs(
+    chain: Chain, constant_rate: ConstantRate, *, rate: float, count: int, start: float, runs: int
+) -> None:
+    """``runs`` calls one after the other, each the instant the one before returned, each on a backend of
+    its own: each sends on its own schedule and returns its own ``count`` latencies."""
+    chain.require_async_function(constant_rate, "constant_rate")
+    backends = [Backend(DURATIONS) for _ in range(runs)]
+
+    async def main() -> list[tuple[float, object]]:
+        await asyncio.sleep(start)
+        seen = []
+        for backend in backends:
+            began = asyncio.get_running_loop().time()
+            seen.append((began, await constant_rate(backend.call, rate=rate, count=count, connections=count)))
+        return seen
+
+    horizon = start + runs * (count / rate + max(DURATIONS)) + 60
+    run = run_scenario(chain, main, deadline=horizon, what=f"{runs} calls of constant_rate(...), one after the other")
+    chain.require_no_leftover_tasks(run, f"{runs} calls of constant_rate(...)")
+    assert run.value is not None
+    for number, ((began, latencies), backend) in enumerate(zip(run.value, backends, strict=True), 1):
+        what = f"call {number} of {runs}, at t={began:g}"
+        chain.require(
+            isinstance(latencies, list) and len(latencies) == count,
+            f"{what}: it returns a list of {count} latencies",
+            observed=f"it returned {latencies!r}"[:200],
+            hint="make a new list in each call of constant_rate: a list kept between calls (at module level, or a "
+            "default argument) still holds the latencies of the calls before",
+        )
+        assert isinstance(latencies, list)
+        intended, sends, ends = planned(began, rate, count, count, DURATIONS, None)
+        if backend.sends.get(0) != began:
+            chain.fail(
+                f"{what}: request 0 is sent at t={began:g}, when this call starts",
+                observed=f"it was sent at t={backend.sends.get(0)!r}",
+                hint="read start = loop.time() in each call of constant_rate, not once for all calls",
+            )
+        every_request_is_sent_when_due(chain, backend, intended, sends, count)
+        latencies_count_from_the_intended_time(chain, backend, latencies, intended, ends)
+
+
+def sweep_instants(times: list[float], after: float) -> list[float]:
+    """Each distinct time of ``times`` after ``after``, and the midpoint before each (the kit's
+    :func:`cancellation_instants`, for times the scenario plans rather than records)."""
+    instants: list[float] = []
+    previous = after
+    for time in sorted({time for time in times if time > after}):
+        instants += [(previous + time) / 2, time]
+        previous = time
+    return instants
+
+
+async def _cancelled_run(
+    constant_rate: ConstantRate, rate: float, count: int, connections: int, start: float, at: float
+) -> Outcome:
+    """At ``start``, ``constant_rate`` on a new backend, cancelled at ``at``: how it ended."""
+    await asyncio.sleep(start)
+    call = functools.partial(constant_rate, Backend(DURATIONS).call, rate=rate, count=count, connections=connections)
+    return await cancelled_at(call, at)
+
+
+def constant_rate_sweep(chain: Chain, constant_rate: ConstantRate, *, rate: float, count: int, start: float) -> None:
+    """A cancellation sweep: ``constant_rate`` (``connections=2``) cancelled at each instant a request is
+    sent or answered, and between them, one run per instant: it ends with CancelledError, never with a list
+    (unless it had returned by then)."""
+    chain.require_async_function(constant_rate, "constant_rate")
+    connections = 2
+    _, sends, ends = planned(start, rate, count, connections, DURATIONS, None)
+    instants = sweep_instants(sends + ends, start)
+    for at in instants:
+        what = f"constant_rate(..., connections={connections}) from t={start:g}, cancelled at t={at:g}"
+        run = run_scenario(
+            chain,
+            functools.partial(_cancelled_run, constant_rate, rate, count, connections, start, at),
+            deadline=start + count / rate + count * max(DURATIONS) + 60,
+            what=what,
+            hang_hint="when cancelled, stop sending and let the cancellation through: a TaskGroup cancels its "
+            "requests and waits for them",
+        )
+        outcome = run.value
+        assert outcome is not None
+        returned_in_time = outcome.error is None and at >= max(ends)
+        chain.require(
+            outcome.cancelled or returned_in_time,
+            f"{what}: it ends with CancelledError (its last answer was due at t={max(ends):g})",
+            observed=outcome.describe(lambda value: repr(value)[:80]),
+            hint="let CancelledError propagate out of constant_rate: do not catch it (nor BaseException) to "
+            "return the latencies measured so far; clean up in a finally, or re-raise it",
+        )
+    chain.passed(f"constant_rate cancelled at each of {len(instants)} instants ends with CancelledError")
 
 
 @learner_facing
