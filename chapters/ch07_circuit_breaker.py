@@ -436,6 +436,9 @@ from solutions.circuit_breaker import protected
 
 # %% tests="ch07-ex2-decorator" points=2
 check_protected(protected)
+### BEGIN HIDDEN TESTS
+check_protected(protected, cancelled=True)
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 7. A breaker around HTTP calls
@@ -469,6 +472,7 @@ from solutions.circuit_breaker import fetch_item
 check_fetch_item(fetch_item)
 ### BEGIN HIDDEN TESTS
 check_fetch_item(fetch_item, seed=11, start=0.0)
+check_fetch_item(fetch_item, cancelled=True)
 check_fetch_item(fetch_item, statuses=(201, 299, 400, 404, 408, 418, 499, 500, 501, 502, 504, 599))
 ### END HIDDEN TESTS
 

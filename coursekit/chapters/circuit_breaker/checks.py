@@ -24,7 +24,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -60,6 +60,7 @@ class CircuitBreakerLike(Breaker, Protocol):
     state: BreakerState
 
 
+T = TypeVar("T")
 AsyncFunction = Callable[..., Awaitable[Any]]
 # protected(breaker) -> decorator, and fetch_item(client, breaker, n): ``...`` for the arguments, as the learner
 # types the breaker as their own CircuitBreaker (the checks pass a SpyBreaker, a Breaker like it)
@@ -130,15 +131,46 @@ async def _call(breaker: Breaker, upstream: Upstream, func: AsyncFunction, *args
     return BreakerCall(outcome.asked, outcome.ended, outcome.value, outcome.error, made=len(upstream.calls) > before)
 
 
+class NotOpened(Exception):
+    """Raised by a scenario whose opening failures left the breaker in another state than OPEN."""
+
+    def __init__(self, failures: int, last: BreakerCall, state: object) -> None:
+        super().__init__(f"{failures} failures in a row left breaker.state {_state_name(state)}")
+        self.failures, self.last, self.state = failures, last, state
+
+
 async def _open_at(start: float, breaker: Breaker, upstream: Upstream, failures: int, spacing: float = 0.0) -> float:
     """At ``start``, ``failures`` failing calls one after the other, ``spacing`` seconds apart (they open it);
-    the loop's time after the last."""
+    the loop's time after the last. Raises :class:`NotOpened` if the breaker is not OPEN then (the scenario
+    tests what comes after, and :func:`_scenario` reports why it could not)."""
     await asyncio.sleep(start)
     for number in range(failures):
         if number:
             await asyncio.sleep(spacing)
-        await _call(breaker, upstream, upstream.make(fails=True))
+        last = await _call(breaker, upstream, upstream.make(fails=True))
+    state = _state(breaker)
+    if state is not BreakerState.OPEN:
+        raise NotOpened(failures, last, state)
     return asyncio.get_running_loop().time()
+
+
+def _scenario(chain: Chain, main: Callable[[], Awaitable[T]], deadline: float) -> VirtualRun[T]:
+    """Run a breaker scenario (:func:`~coursekit.scenario.run_scenario`); first, if its opening failures did not
+    open the breaker, fail with what opening takes: everything the scenario goes on to test needs it."""
+    run: VirtualRun[T] = run_virtual(main, deadline=deadline)
+    if isinstance(run.error, NotOpened):
+        not_opened = run.error
+        failures = not_opened.failures
+        what = f"failure {failures} in a row (t={not_opened.last.asked:g}, failure_threshold={failures})"
+        chain.fail(
+            f"{what} opens the breaker: breaker.state is BreakerState.OPEN",
+            observed=f"that call {not_opened.last.describe()}; then breaker.state is {_state_name(not_opened.state)}",
+            hint=OPENS_AT_THE_THRESHOLD_HINT
+            if isinstance(not_opened.state, BreakerState)
+            else "use the given BreakerState enum for self.state, and change it with self._move_to(...)",
+        )
+    chain.require_finished(run, "the scenario", hang_hint=HANG_HINT)
+    return run
 
 
 async def _together(
@@ -149,6 +181,11 @@ async def _together(
     return list(await asyncio.gather(*tasks))
 
 
+OPENS_AT_THE_THRESHOLD_HINT = (
+    "open the breaker when the count of consecutive failures reaches failure_threshold (>=, not >), at the "
+    "failure itself; count every error that is an instance of self.counted (isinstance(error, self.counted): "
+    "subclasses too; by default every Exception)"
+)
 HANG_HINT = (
     "a breaker must never wait for a lock it already holds, nor hold one while the call runs: "
     "asyncio.Lock is not reentrant (document 001's breaker hangs on its first call this way)"
@@ -202,13 +239,15 @@ def _why_no_trial(breaker_class: type[CircuitBreakerLike], timeout: float) -> st
 CLOSE_AT_THE_LIMIT_HINT = "count the successful trials; when the count reaches half_open_max_calls (>=, not >), close"
 
 
-def _closing_hint(breaker_class: type[CircuitBreakerLike]) -> str | None:
-    """Why ``breaker_class`` stayed half open after a successful trial with one trial slot, if its count of
-    successful trials is the cause: given ``half_open_max_calls=1`` explicitly, one successful trial still
-    leaves it half open (it closes one trial late). None otherwise (the defaults are the cause)."""
+CLOSES_AFTER_ONE_HINT = "close only after half_open_max_calls successful trials (document 002 closes after one)"
+
+
+def _state_after_one_trial(breaker_class: type[CircuitBreakerLike], limit: int) -> object:
+    """The state of a ``breaker_class`` (threshold 1, ``half_open_max_calls=limit``) after one successful trial;
+    None if it cannot be told (the constructor or the scenario failed)."""
     try:
         factory: Callable[..., CircuitBreakerLike] = breaker_class  # made with the constructor's keywords
-        breaker = factory(failure_threshold=1, recovery_timeout=1.0, half_open_max_calls=1)
+        breaker = factory(failure_threshold=1, recovery_timeout=1.0, half_open_max_calls=limit)
     except Exception:  # noqa: BLE001  (the constructor's own check reports it)
         return None
     upstream = Upstream()
@@ -220,7 +259,18 @@ def _closing_hint(breaker_class: type[CircuitBreakerLike]) -> str | None:
         return _state(breaker)
 
     run = run_virtual(main, deadline=60)
-    return CLOSE_AT_THE_LIMIT_HINT if run.outcome == "returned" and run.value is BreakerState.HALF_OPEN else None
+    return run.value if run.outcome == "returned" else None
+
+
+def _closing_hint(breaker_class: type[CircuitBreakerLike]) -> str | None:
+    """Why ``breaker_class`` closed too late or too soon, if its count of successful trials is the cause: with
+    one trial slot, one successful trial leaves it half open (it closes one trial late, ``>``); with two, one
+    successful trial closes it (document 002). None otherwise (the cause is elsewhere)."""
+    if _state_after_one_trial(breaker_class, 1) is BreakerState.HALF_OPEN:
+        return CLOSE_AT_THE_LIMIT_HINT
+    if _state_after_one_trial(breaker_class, 2) is BreakerState.CLOSED:
+        return CLOSES_AFTER_ONE_HINT
+    return None
 
 
 def _timer_hint(breaker_class: type[CircuitBreakerLike], timeout: float, outcome: BreakerCall, otherwise: str) -> str:
@@ -315,7 +365,7 @@ class Seen:
 
 def _observe(chain: Chain, main: Callable[[], Awaitable[Seen]], deadline: float) -> Seen:
     """Run ``main`` on the virtual clock (it must finish); what it saw, with the run's events."""
-    run = run_scenario(chain, main, deadline=deadline, hang_hint=HANG_HINT)
+    run = _scenario(chain, main, deadline)
     seen = run.unwrap()
     seen.events = run.events
     return seen
@@ -478,7 +528,10 @@ def counted_failures_open_it(chain: Chain, seen: Seen, threshold: int) -> None:
         isinstance(seen.calls[-1].error, CircuitOpenError) and not seen.calls[-1].made,
         f"after {threshold} ServiceDown failures in a row the next call is rejected",
         observed=f"that call {seen.calls[-1].describe()}",
-        hint="a counted exception is a failure: count it, and open at failure_threshold",
+        hint="raise CircuitOpenError (given), never a bare Exception: a retry wrapper that retries every "
+        "Exception would retry the rejection"
+        if not seen.calls[-1].made and seen.calls[-1].error is not None
+        else OPENS_AT_THE_THRESHOLD_HINT,
     )
 
 
@@ -671,7 +724,9 @@ def a_failed_trial_reopens_it_at_once(
         trial.made and isinstance(trial.error, ServiceDown),
         f"{what} is made, and its error reaches the caller",
         observed=f"the trial call {trial.describe()}",
-        hint=why_none(trial, "once the recovery timeout has passed, move to half open and make the call"),
+        hint="await func(*args, **kwargs) and re-raise what it raises (`raise`, not a new exception)"
+        if trial.made and trial.error is not None and not isinstance(trial.error, ServiceDown | CircuitOpenError)
+        else why_none(trial, "once the recovery timeout has passed, move to half open and make the call"),
     )
     chain.require(
         state is BreakerState.OPEN,
@@ -775,9 +830,7 @@ def closes_after_limit_successful_trials(
             state is expected,
             f"after {number} successful trial call(s) of {limit}, the breaker is {expected.name}",
             observed=f"breaker.state is {_state_name(state)}",
-            hint="close only after half_open_max_calls successful trials (document 002 closes after one)"
-            if expected is BreakerState.HALF_OPEN
-            else CLOSE_AT_THE_LIMIT_HINT,
+            hint=CLOSES_AFTER_ONE_HINT if expected is BreakerState.HALF_OPEN else CLOSE_AT_THE_LIMIT_HINT,
         )
 
 
@@ -939,7 +992,8 @@ def _trial_outcomes(
         burst = list(await asyncio.gather(*tasks))
         return TrialOutcomes(first, first_state, second, second_state, burst_at, burst, mid_state)
 
-    return run_scenario(chain, main, deadline=start + 10 * timeout + 60, hang_hint=HANG_HINT).unwrap()
+    run: VirtualRun[TrialOutcomes] = _scenario(chain, main, start + 10 * timeout + 60)
+    return run.unwrap()
 
 
 def a_not_counted_trial_error_is_no_failure(
@@ -952,7 +1006,9 @@ def a_not_counted_trial_error_is_no_failure(
         observed=f"the call {first.describe()}; then breaker.state is {_state_name(seen.first_state)}",
         hint=why_none(
             first,
-            "once the recovery timeout has passed, make the trial call; close only after half_open_max_calls "
+            CLOSES_AFTER_ONE_HINT
+            if first.made and seen.first_state is BreakerState.CLOSED
+            else "once the recovery timeout has passed, make the trial call; close only after half_open_max_calls "
             "successful trials",
         ),
     )
@@ -961,7 +1017,10 @@ def a_not_counted_trial_error_is_no_failure(
         f"trial call 2 (t={second.asked:g}) is made, its NotCounted error reaches the caller, and "
         f"the breaker stays HALF_OPEN (2 successful trials of {limit})",
         observed=f"the call {second.describe()}; then breaker.state is {_state_name(seen.second_state)}",
-        hint="an error that is not counted is not a failure, in half open too: re-raise it, don't reopen",
+        hint="await func(*args, **kwargs) and re-raise what it raises (`raise`, not a new exception)"
+        if second.made and second.error is not None and not isinstance(second.error, NotCounted)
+        else "an error that is not counted is not a failure, in half open too: re-raise it, don't reopen "
+        "(count only isinstance(error, self.counted))",
     )
 
 
@@ -1044,7 +1103,10 @@ def a_late_failure_while_open_changes_nothing(
         all(outcome.made and isinstance(outcome.error, ServiceDown) for outcome in outcomes),
         f"{what}: all three are made and their errors reach their callers",
         observed="; ".join(f"call {number} {outcome.describe()}" for number, outcome in enumerate(outcomes, 1)),
-        hint="while closed, every call is made; re-raise its error",
+        hint="the caller of the failure that opens the breaker gets that failure's own error: count it, open, "
+        "and re-raise it (`raise`)"
+        if any(outcome.made and isinstance(outcome.error, CircuitOpenError) for outcome in outcomes)
+        else "while closed, every call is made; re-raise its error",
     )
     chain.require(
         later.made and later.value == "ok",
@@ -1080,7 +1142,12 @@ def _late_trial(chain: Chain, breaker: CircuitBreakerLike, late_fails: bool, sta
 
 
 def a_late_trial_changes_nothing(
-    chain: Chain, seen: Seen, what: str, late_fails: bool, why_none: Callable[[BreakerCall, str], str]
+    chain: Chain,
+    seen: Seen,
+    what: str,
+    late_fails: bool,
+    why_none: Callable[[BreakerCall, str], str],
+    closing: Callable[[], str | None],
 ) -> None:
     a, b, c = seen.calls
     chain.require(
@@ -1102,7 +1169,8 @@ def a_late_trial_changes_nothing(
         f"{what}: B belongs to the earlier period and changes nothing; after C succeeded, the breaker is "
         "HALF_OPEN (1 successful trial of 2)",
         observed=f"breaker.state is {_state_name(seen.states[0])}",
-        hint="remember which half-open period admitted a trial (e.g. the opened_at it was made under); when "
+        hint=(closing() if seen.states[0] is BreakerState.CLOSED else None)
+        or "remember which half-open period admitted a trial (e.g. the opened_at it was made under); when "
         "it ends in another period (or state), count neither its success nor its failure, and don't free "
         "a slot of the current period",
     )
@@ -1142,7 +1210,12 @@ def check_breaker_late_calls(
             f"period (t={c.asked:g} to t={c.ended:g})"
         )
         a_late_trial_changes_nothing(
-            chain, seen, what, late_fails, functools.partial(_timer_hint, breaker_class, timeout)
+            chain,
+            seen,
+            what,
+            late_fails,
+            functools.partial(_timer_hint, breaker_class, timeout),
+            functools.partial(_closing_hint, breaker_class),
         )
         every_transition_is_an_event(
             chain,
@@ -1200,7 +1273,7 @@ def _cancelled_call(
         made = service.outcomes[0] if service.outcomes else None
         return Cancelled(begin + 1000 if at is None else at, cancelled, made, state, after)
 
-    run = run_scenario(chain, main, deadline=start + 10 * timeout + 60, hang_hint=HANG_HINT)
+    run = _scenario(chain, main, start + 10 * timeout + 60)
     seen = run.unwrap()
     seen.run = run
     return seen
@@ -1213,7 +1286,10 @@ def a_cancelled_call_raises_cancelled_error(chain: Chain, seen: Cancelled, what:
         f"{what}: its caller gets CancelledError",
         observed=f"the cancelled call {seen.cancelled.describe()}"
         + (f"; its service call {seen.service.describe()}" if seen.service is not None else ""),
-        hint="a cancelled call ends in CancelledError: after your bookkeeping, re-raise it (a bare `raise`); "
+        hint="a cancelled call ends in CancelledError: re-raise the cancellation itself (a bare `raise`), not a "
+        "new exception"
+        if seen.cancelled.error is not None
+        else "a cancelled call ends in CancelledError: after your bookkeeping, re-raise it (a bare `raise`); "
         "catching BaseException (or CancelledError) and returning turns the cancellation into a value, and "
         "the code that cancelled the call never learns it was",
     )
@@ -1419,11 +1495,81 @@ def an_open_breaker_rejection_reaches_the_caller(chain: Chain, protected: Protec
     )
 
 
+CANCELLED_HINT = (
+    "let the cancellation through: don't catch CancelledError (nor BaseException) around the await, or "
+    "re-raise it (a bare `raise`); a cancelled call that returns a value, or raises another error, hides its "
+    "cancellation from the code that cancelled it"
+)
+
+
+def _each_wait(
+    chain: Chain, what: str, start: float, scenario: Callable[[float], Awaitable[tuple[Outcome, Any]]]
+) -> list[tuple[float, Outcome, Any]]:
+    """``scenario(at)`` runs a call from ``start`` and cancels it at ``at`` (:func:`~coursekit.scenario.cancelled_at`),
+    then does what else it wants to see; it returns the call's :class:`~coursekit.scenario.Outcome` and that.
+    Run once uncancelled, then once cancelled at each instant of that run before the call ended (its waits);
+    every time, a call that had not ended by then must end in CancelledError. What each run saw, uncancelled
+    first."""
+    whole: VirtualRun[tuple[Outcome, Any]] = run_scenario(
+        chain, lambda: scenario(start + 1000.0), deadline=start + 2000.0, what=f"{what}, not cancelled"
+    )
+    outcome, extra = whole.unwrap()
+    seen = [(start + 1000.0, outcome, extra)]
+    end = outcome.ended if outcome.ended is not None else start
+    for at in [at for at in cancellation_instants(whole, after=start - 0.5) if start <= at < end]:
+        run: VirtualRun[tuple[Outcome, Any]] = run_scenario(
+            chain, functools.partial(scenario, at), deadline=start + 2000.0, what=f"{what}, cancelled at t={at:g}"
+        )
+        outcome, extra = run.unwrap()
+        chain.require(
+            outcome.cancelled,
+            f"{what}, cancelled at t={at:g} (before it ended, at t={end:g}): its caller gets CancelledError",
+            observed=f"the call {outcome.describe()}",
+            hint=CANCELLED_HINT,
+        )
+        seen.append((at, outcome, extra))
+    return seen
+
+
+async def _timed_lookup(n: int, *, scale: int = 1) -> int:
+    """Look n up."""
+    emit(Kind.WORK_START, item=n)
+    await asyncio.sleep(1.0)
+    emit(Kind.WORK_END, item=n)
+    return n * scale
+
+
+def each_call_passes_its_own_arguments(chain: Chain, protected: Protected, start: float) -> None:
+    """The decorated lookup (1 s), called with (3, scale=2) and cancelled at each of its waits; then called again
+    with (5): that second call goes through breaker.call with its own arguments, and returns 5."""
+
+    async def scenario(at: float) -> tuple[Outcome, Any]:
+        breaker = SpyBreaker()
+        guarded = protected(breaker)(_timed_lookup)
+        await asyncio.sleep(start)
+        outcome = await cancelled_at(lambda: guarded(3, scale=2), at)
+        again = await timed_call(guarded(5))
+        return outcome, (again, breaker.calls[-1] if breaker.calls else None)
+
+    for at, _, (again, given) in _each_wait(chain, "lookup(3, scale=2), decorated (1 s)", start, scenario):
+        after = "after it ended" if at > start + 100 else f"after it was cancelled at t={at:g}"
+        chain.require(
+            again.value == 5 and given == (_timed_lookup, (5,), {}),
+            f"lookup(5), decorated, called {after}, calls breaker.call(lookup, 5) and returns 5",
+            observed=f"it {again.describe()}; breaker.call was last given "
+            + (_describe_given(given[0], given[1], given[2], _timed_lookup) if given else "nothing"),
+            hint="each call of the decorated function passes its own arguments on, "
+            "breaker.call(func, *args, **kwargs): keep nothing of an earlier call",
+        )
+
+
 @learner_facing
-def check_protected(protected: Protected) -> None:
+def check_protected(protected: Protected, *, cancelled: bool = False, start: float = 1.5) -> None:
     """``@protected(breaker)`` on ``async def lookup(n, *, scale=1)``: decorating calls nothing; each call
     of the result goes through ``breaker.call`` once, with ``lookup`` and the same arguments, and returns
-    its result; the name and docstring are kept; an open breaker's CircuitOpenError reaches the caller."""
+    its result; the name and docstring are kept; an open breaker's CircuitOpenError reaches the caller.
+    With ``cancelled``, from ``start``: a decorated call cancelled at each of its waits ends in CancelledError,
+    and the next call, with other arguments, goes through with them."""
     chain = Chain("protected")
     chain.require(
         callable(protected),
@@ -1437,6 +1583,8 @@ def check_protected(protected: Protected) -> None:
     a_call_goes_through_breaker_call(chain, decorated, run)
     keeps_the_name_and_docstring(chain, decorated.guarded)
     an_open_breaker_rejection_reaches_the_caller(chain, protected, decorated.lookup)
+    if cancelled:
+        each_call_passes_its_own_arguments(chain, protected, start)
 
 
 ITEM_OK, ITEM_DOWN, ITEM_LIMITED = 7, 13, 42
@@ -1455,14 +1603,19 @@ def _items_service(seed: int) -> Service:
 
 class Answering:
     """A stand-in for the course's service that answers every request with ``status`` (a JSON body
-    ``{"item": n}`` for ``/items/{n}`` when it is a 2xx, a text one otherwise); ``log`` holds the requests."""
+    ``{"item": n}`` for ``/items/{n}`` when it is a 2xx, a text one otherwise), ``delay`` seconds after it
+    came (emitting work.start and work.end); ``log`` holds the requests."""
 
-    def __init__(self, status: int) -> None:
-        self.status = status
+    def __init__(self, status: int, delay: float = 0.0) -> None:
+        self.status, self.delay = status, delay
         self.log: list[httpx.Request] = []
 
-    def answer(self, request: httpx.Request) -> httpx.Response:
+    async def answer(self, request: httpx.Request) -> httpx.Response:
         self.log.append(request)
+        if self.delay:
+            emit(Kind.WORK_START, item=str(request.url.path))
+            await asyncio.sleep(self.delay)
+            emit(Kind.WORK_END, item=str(request.url.path))
         if 200 <= self.status < 300:
             return httpx.Response(self.status, json={"item": int(request.url.path.rsplit("/", 1)[-1])})
         return httpx.Response(self.status, text=f"status {self.status}")
@@ -1577,13 +1730,20 @@ def a_4xx_is_not_an_upstream_error(chain: Chain, fetched: Fetched, what: str) ->
 
 @learner_facing
 def check_fetch_item(
-    fetch_item: FetchItem, *, seed: int = 7, start: float = 2.25, statuses: tuple[int, ...] = ()
+    fetch_item: FetchItem,
+    *,
+    seed: int = 7,
+    start: float = 2.25,
+    statuses: tuple[int, ...] = (),
+    cancelled: bool = False,
 ) -> None:
     """Against the course's service, through a spy breaker: item 7 gives its JSON body; item 13 (503)
     raises UpstreamError with status 503 inside ``breaker.call``; item 42 (429) raises
     httpx.HTTPStatusError, not an UpstreamError (a 4xx is not the service failing). Then, for each of
     ``statuses``, a stand-in service answering it (item 1000 + status): a 2xx gives the JSON body, a 5xx
-    raises UpstreamError with that status, a 4xx httpx.HTTPStatusError; one request each, through the breaker."""
+    raises UpstreamError with that status, a 4xx httpx.HTTPStatusError; one request each, through the breaker.
+    With ``cancelled``, a fetch_item cancelled at each of its waits ends in CancelledError, and the next one on
+    the same client returns its body."""
     chain = Chain("fetch_item")
     chain.require_async_function(fetch_item, "fetch_item")
     items = [(n, status, None) for n, status in ((ITEM_OK, 200), (ITEM_DOWN, 503), (ITEM_LIMITED, 429))]
@@ -1597,6 +1757,32 @@ def check_fetch_item(
             a_5xx_raises_upstream_error_inside_the_breaker(chain, fetched, what, n, status)
         elif 400 <= status < 500:
             a_4xx_is_not_an_upstream_error(chain, fetched, what)
+    if cancelled:
+        a_cancelled_fetch_raises_cancelled_error(chain, fetch_item, start)
+
+
+def a_cancelled_fetch_raises_cancelled_error(chain: Chain, fetch_item: FetchItem, start: float) -> None:
+    """fetch_item(client, breaker, 7) against a service answering 200 after 1 s, cancelled at each of its waits;
+    after each, fetch_item(client, breaker, 8) on the same client returns its body (the client still works)."""
+
+    async def scenario(at: float) -> tuple[Outcome, Any]:
+        service = Answering(200, delay=1.0)
+        await asyncio.sleep(start)
+        async with service.client() as client:
+            outcome = await cancelled_at(lambda: fetch_item(client, SpyBreaker(), ITEM_OK), at)
+            again = await timed_call(fetch_item(client, SpyBreaker(), ITEM_OK + 1))
+        return outcome, again
+
+    what = f"fetch_item(client, breaker, {ITEM_OK}), the service answering 200 after 1 s"
+    for at, _, again in _each_wait(chain, what, start, scenario):
+        after = "after it ended" if at > start + 100 else f"after it was cancelled at t={at:g}"
+        chain.require(
+            again.error is None and again.value == {"item": ITEM_OK + 1},
+            f"fetch_item(client, breaker, {ITEM_OK + 1}) on the same client, {after}, returns the JSON body",
+            observed=f"it {again.describe()}",
+            hint="a call of fetch_item keeps nothing for the next: make each request with the client given, inside "
+            "the function you give breaker.call",
+        )
 
 
 @learner_facing
