@@ -37,7 +37,10 @@ from coursekit.chapters.producer_consumer import (
     check_consumer_cancelled,
     check_run_pipeline,
     check_run_pipeline_cancelled,
+    check_run_pipeline_reused,
     check_serve,
+    check_serve_cancelled,
+    check_serve_reused,
     show_busy_timeline,
     show_queue_depth,
 )
@@ -230,6 +233,8 @@ check_consumer(consumer, items=list(range(10, 30)), failing={10, 12, 19, 29}, du
 check_consumer(consumer, items=["x", "y", "x", "z", "x"], failing={"z"})
 check_consumer(consumer, items=[], failing=())
 check_consumer_cancelled(consumer)
+check_consumer(consumer, items=list(range(10)), failing=set(range(7)), duration=0.5, every_kind=True)
+check_consumer_cancelled(consumer, sweep=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -328,6 +333,8 @@ check_run_pipeline(run_pipeline, sources=[], consumers=2, maxsize=3)
 check_run_pipeline(run_pipeline, sources=[['a', 'b', 'a'], ['b', 'c'], ['a']], consumers=2, maxsize=1, failing={'a'}, start=42.5)
 check_run_pipeline(run_pipeline, sources=[range(6), range(10, 13)], consumers=3, maxsize=2, failing={0, 12}, start=7.25)
 check_run_pipeline_cancelled(run_pipeline)
+check_run_pipeline_cancelled(run_pipeline, sweep=True)
+check_run_pipeline_reused(run_pipeline)
 # fmt: on
 ### END HIDDEN TESTS
 
@@ -384,7 +391,8 @@ if exercise_done("exercises 1 and 2", consumer, run_pipeline):
 # * once `stop` is set, take **no** new item from `source` (cancel a pending wait for
 #   the next one), but handle every item already taken;
 # * then put one `STOP` per consumer, wait for the consumers, and return
-#   `(results, failures)`.
+#   `(results, failures)`;
+# * a cancellation of `serve` itself is not a stop request: let `CancelledError` propagate.
 #
 # In the visible check, an item arrives every 0.5 s, handling one takes 1 s, and `stop`
 # is set at t = 6.25 s; the hidden checks vary these (and start the clock elsewhere than 0).
@@ -403,6 +411,8 @@ check_serve(serve, every=2.0, stop_at=0.5, consumers=2, maxsize=2)
 check_serve(serve, items=0, stop_at=None)
 check_serve(serve, items=6, stop_at=None, consumers=4, maxsize=1, failing={0, 5}, start=30.5)
 check_serve(serve, every=0.75, stop_at=4.0, consumers=1, maxsize=1, failing={0}, start=12.0)
+check_serve_cancelled(serve)
+check_serve_reused(serve)
 ### END HIDDEN TESTS
 
 # %%

@@ -35,11 +35,15 @@ from coursekit.chapters.worker_pools import (  # noqa: F401  (used by the soluti
     JobStatus,
     Workload,
     check_limited_map,
+    check_limited_map_cancelled,
     check_limited_map_failure,
+    check_limited_map_reused,
     check_pool_backpressure,
     check_pool_cancel,
+    check_pool_cancelled,
     check_pool_errors,
     check_pool_results,
+    check_pool_reused,
     check_pool_shutdown,
     check_task_manager,
     limited_map_run,
@@ -182,7 +186,9 @@ for call_time in (1.0, 0.05):
 # * if a call raises, cancel every other call (running or waiting) at once and raise an
 #   **`ExceptionGroup`** holding the error, leaving no task running. `asyncio.TaskGroup`
 #   does exactly this;
-# * `limit < 1` raises `ValueError` (with no slot, nothing could ever run).
+# * `limit < 1` raises `ValueError` (with no slot, nothing could ever run);
+# * if `limited_map` itself is cancelled, cancel every call it started (running or waiting
+#   for a slot) and let `CancelledError` propagate: a `TaskGroup` does this too.
 #
 # The checks use calls of varying length (1 to 4 s), so batches are caught.
 
@@ -202,6 +208,9 @@ check_limited_map_failure(limited_map, items=list(range(20)), limit=5, failing={
 check_limited_map(limited_map, items=[3, 1, 3, 2, 1, 3], limit=2, durations=(4.0, 0.5, 1.0), start=5.5)
 check_limited_map(limited_map, items=[], limit=3)
 check_limited_map_failure(limited_map, items=list(range(6)), limit=2, failing={5}, duration=1.5, start=3.0)
+check_limited_map_failure(limited_map, items=list(range(12)), limit=4, failing=set(range(0, 12, 2)), every_kind=True)
+check_limited_map_cancelled(limited_map)
+check_limited_map_reused(limited_map)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -497,7 +506,8 @@ print(run.diagnosis)
 #   `await self.shutdown()`. If it raised, stop at once: close the pool, cancel every
 #   worker and wait for them to end, then cancel the future of every job still in the
 #   queue (`self._queue.empty()`, `self._queue.get_nowait()`; skip the `STOP`s). Return
-#   `None`, so that the block's error propagates.
+#   `None`, so that the block's error propagates. A cancellation of the task running the
+#   block is such an error too (`exc_type` is `asyncio.CancelledError`, a `BaseException`).
 #
 # The graded cells below check one behaviour each, with its own points: results (2),
 # errors (1), shutdown (1), backpressure (1) and cancellation (2). When a check fails, its
@@ -513,6 +523,7 @@ check_pool_results(WorkerPool, items=list("abcdefg"), workers=1, durations=(0.5,
 check_pool_results(WorkerPool, items=[1, 2], workers=4)
 check_pool_results(WorkerPool, items=list(range(30)), workers=6, durations=(0.1, 5.0, 0.3, 2.5, 1.0))
 check_pool_results(WorkerPool, items=["x", "y", "x", "z", "x"], workers=2, durations=(4.0, 0.5))
+check_pool_reused(WorkerPool)
 ### END HIDDEN TESTS
 
 # %% tests="ch02-ex2-errors" points=1
@@ -521,6 +532,7 @@ check_pool_errors(WorkerPool)
 check_pool_errors(WorkerPool, items=list("abcdefg"), workers=1, failing={"a", "g"}, durations=(0.5,))
 check_pool_errors(WorkerPool, items=list(range(30)), workers=6, failing=set(range(0, 30, 4)))
 check_pool_errors(WorkerPool, items=["x", "y", "x", "y"], workers=3, failing={"y"}, durations=(1.0, 2.0, 0.5))
+check_pool_errors(WorkerPool, items=list(range(14)), failing=set(range(0, 14, 2)), every_kind=True)
 ### END HIDDEN TESTS
 
 # %% tests="ch02-ex2-shutdown" points=1
@@ -544,6 +556,7 @@ check_pool_cancel(WorkerPool)
 check_pool_cancel(WorkerPool, items=list(range(10)), workers=3, duration=1.0, cancel_queued=9, fail_at=0.5)
 check_pool_cancel(WorkerPool, items=list("abcd"), workers=1, duration=3.0, cancel_queued="b", fail_at=0.0)
 check_pool_cancel(WorkerPool, items=list(range(5)), workers=2, duration=1.5, cancel_queued=4, fail_at=2.0, start=9.5)
+check_pool_cancelled(WorkerPool)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -654,6 +667,8 @@ check_task_manager(TaskManager, items=range(10), workers=3, failing={0, 9}, dura
 check_task_manager(TaskManager, items="xyz", workers=5, failing="y", duration=1.0, cancel_at=0.0, cancel=(1,))
 check_task_manager(TaskManager, items=range(5), workers=2, failing={4}, duration=1.5, cancel_at=2.0, cancel=(3, 5), start=4.25)
 check_task_manager(TaskManager, items=[], workers=2, failing=(), cancel=())
+check_task_manager(TaskManager, items="abcdefg", workers=2, failing="abcdefg", cancel=(), every_kind=True)
+check_task_manager(TaskManager, sweep=True)
 # fmt: on
 ### END HIDDEN TESTS
 

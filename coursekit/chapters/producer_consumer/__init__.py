@@ -8,7 +8,10 @@ from coursekit.chapters.producer_consumer.checks import (
     check_consumer_cancelled,
     check_run_pipeline,
     check_run_pipeline_cancelled,
+    check_run_pipeline_reused,
     check_serve,
+    check_serve_cancelled,
+    check_serve_reused,
 )
 from coursekit.chapters.producer_consumer.pictures import pipeline_run, serve_run
 from coursekit.chapters.producer_consumer.plots import show_queue_depth
@@ -21,7 +24,10 @@ __all__ = [
     "check_consumer_cancelled",
     "check_run_pipeline",
     "check_run_pipeline_cancelled",
+    "check_run_pipeline_reused",
     "check_serve",
+    "check_serve_cancelled",
+    "check_serve_reused",
     "count_primes",
     "pipeline_run",
     "serve_run",

@@ -21,7 +21,7 @@ import asyncio
 import math
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from coursekit.analysis import peak_in_flight
@@ -30,12 +30,14 @@ from coursekit.checks import (
     Chain,
     describe_dict_difference,
     describe_values,
+    leaf_exceptions,
     learner_facing,
 )
 from coursekit.events import Kind, emit
 from coursekit.queues import STOP, TracedQueue
+from coursekit.scenario import Outcome, cancellation_instants, cancelled_at
 from coursekit.virtual_time import VirtualRun, run_virtual
-from coursekit.workload import ItemFailed, Workload, find_item_failure
+from coursekit.workload import ItemFailed, Workload
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
 
@@ -59,6 +61,75 @@ class Serve(Protocol):
     def __call__(
         self, source: AsyncIterable[Any], handle: Handle, /, *, consumers: int, maxsize: int, stop: asyncio.Event
     ) -> Awaitable[object]: ...
+
+
+# ------------------------------------------------------ every kind of Exception
+
+
+class ItemError(Exception):
+    """Marks the errors :class:`EveryKindOfFailure` raises: each is also a built-in Exception class."""
+
+
+class ItemValueError(ItemError, ValueError): ...
+
+
+class ItemKeyError(ItemError, KeyError): ...
+
+
+class ItemOSError(ItemError, OSError): ...
+
+
+class ItemTimeoutError(ItemError, TimeoutError): ...
+
+
+class ItemRuntimeError(ItemError, RuntimeError): ...
+
+
+class ItemZeroDivisionError(ItemError, ZeroDivisionError): ...
+
+
+FAILURE_KINDS: tuple[type[Exception], ...] = (
+    ItemFailed,
+    ItemValueError,
+    ItemKeyError,
+    ItemOSError,
+    ItemTimeoutError,
+    ItemRuntimeError,
+    ItemZeroDivisionError,
+)
+
+
+class EveryKindOfFailure(Workload):
+    """A Workload whose failing items raise Exceptions of every kind in :data:`FAILURE_KINDS` (the n-th
+    failing item, in repr order, the n-th kind, cycled): a statement's "an `Exception`" is the whole
+    class, so its checks draw the failures from all of it, not only ItemFailed."""
+
+    def __init__(self, duration: float | Callable[[Any], float] = 1.0, failing: Iterable[Hashable] = ()) -> None:
+        super().__init__(duration, failing)
+        ordered = sorted(self.failing, key=repr)
+        self.kind_of = {item: FAILURE_KINDS[index % len(FAILURE_KINDS)] for index, item in enumerate(ordered)}
+
+    async def __call__(self, item: Hashable) -> tuple[str, Hashable]:
+        try:
+            return await super().__call__(item)
+        except ItemFailed as error:
+            kind = self.kind_of[item]
+            if kind is ItemFailed:
+                raise
+            raise kind(str(error)) from None
+
+
+def is_item_failure(error: object) -> bool:
+    """``error`` is what a workload raised for a failing item (ItemFailed, or a kind of EveryKindOfFailure)."""
+    return isinstance(error, ItemFailed | ItemError)
+
+
+def find_failure(error: BaseException | None) -> BaseException | None:
+    """The item failure in ``error`` (alone or inside an exception group), if any."""
+    if isinstance(error, BaseExceptionGroup):
+        match, _ = error.split((ItemFailed, ItemError))
+        return next(iter(leaf_exceptions(match)), None) if match is not None else None
+    return error if is_item_failure(error) else None
 
 
 # ---------------------------------------------------------------- consumer
@@ -139,11 +210,14 @@ def check_consumer(
     items: Sequence[Hashable] = (1, 2, 3, 4, 5),
     failing: Iterable[Hashable] = (3,),
     duration: float = 1.0,
+    every_kind: bool = False,
 ) -> None:
-    """One consumer drains a queue holding ``items`` then STOP."""
+    """One consumer drains a queue holding ``items`` then STOP. With ``every_kind``, the failing items
+    raise Exceptions of every kind (ItemFailed, ValueError, KeyError, OSError, TimeoutError, RuntimeError,
+    ZeroDivisionError), not only ItemFailed."""
     chain = Chain("consumer")
     chain.require_async_function(consumer, "consumer")
-    seen = _drain(consumer, items, Workload(duration, failing))
+    seen = _drain(consumer, items, (EveryKindOfFailure if every_kind else Workload)(duration, failing))
     runs_to_the_end_whatever_handle_raises(
         chain, seen.run, "consumer", hang_hint="return as soon as you take STOP; the queue holds nothing after it"
     )
@@ -201,14 +275,132 @@ def a_cancelled_consumer_ends_cancelled_with_its_item_done(
 
 
 @learner_facing
-def check_consumer_cancelled(consumer: Consumer, *, cancel_at: float = 1.5) -> None:
-    """A consumer cancelled while handling an item still marks that item done."""
+def check_consumer_cancelled(consumer: Consumer, *, cancel_at: float = 1.5, sweep: bool = False) -> None:
+    """A consumer cancelled while handling an item still marks that item done. With ``sweep``, a
+    consumer is fed 1 and 2 at t=0, 3 at t=4 s, 4 and STOP at t=6 s (3 fails; calls of 1, 0.5, 2 and
+    1 s), and is cancelled at each of its waits in turn (handling an item, or waiting for one): each
+    time it ends cancelled, with every item it took marked task_done()."""
     chain = Chain("consumer")
     chain.require_async_function(consumer, "consumer")
+    if sweep:
+        consumer_cancelled_at_each_wait(chain, consumer)
+        return
     queue: TracedQueue[Any] = TracedQueue()
     run = _cancel_consumer(consumer, Workload(1.0), queue, cancel_at)
     runs_to_the_end_whatever_handle_raises(chain, run, "the cancellation scenario")
     a_cancelled_consumer_ends_cancelled_with_its_item_done(chain, run, queue)
+
+
+# ------------------------------------------------------------ cancellation sweeps
+
+SWEEP_DURATIONS = {1: 1.0, 2: 0.5, 3: 2.0, 4: 1.0, 11: 1.5, 12: 0.5, 13: 1.0, 14: 2.0}
+SWEEP_FAILING = (3, 13)
+SWEPT_AFTER = "cancelled at t={at:g} s"
+
+
+def _sweep_work() -> Workload:
+    return Workload(lambda item: SWEEP_DURATIONS.get(item, 1.0), SWEEP_FAILING)
+
+
+def sweep_instants(run: VirtualRun[Any]) -> list[float]:
+    """Where to cancel a call whose uncancelled run is ``run``: as it starts, then at each of its waits
+    (every instant something happened, and the midpoint before it) until it ended."""
+    return [0.0, *(at for at in cancellation_instants(run) if at < run.elapsed)]
+
+
+@dataclass
+class Swept:
+    """One run of a sweep: the call cancelled at ``at``, the run (its value: the call's Outcome)."""
+
+    at: float
+    run: VirtualRun[Outcome]
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.run.unwrap()
+
+
+def sweep(
+    chain: Chain, what: str, scenario: Callable[[float], VirtualRun[Outcome]], *, hang_hint: str | None = None
+) -> list[Swept]:
+    """Run ``scenario`` uncancelled, then cancelled at each of its instants; every run must finish."""
+    whole = scenario(DEADLINE / 2)
+    runs_to_the_end_whatever_handle_raises(chain, whole, what, hang_hint=hang_hint)
+    swept = []
+    for at in sweep_instants(whole):
+        run = scenario(at)
+        if run.outcome != "returned":  # fails; a run that returned passes silently (one ✓ line per sweep)
+            runs_to_the_end_whatever_handle_raises(
+                chain,
+                run,
+                f"{what} {SWEPT_AFTER.format(at=at)}",
+                hang_hint="a cancelled call must end: let CancelledError propagate instead of going on",
+            )
+        swept.append(Swept(at, run))
+    return swept
+
+
+def a_cancelled_call_ends_cancelled(chain: Chain, what: str, swept: list[Swept], *, hint: str) -> None:
+    """At every instant of the sweep, the call ended with CancelledError (none ended before it was cancelled)."""
+    wrong = [one for one in swept if not one.outcome.cancelled]
+    chain.require(
+        not wrong,
+        f"{what} cancelled at any of its waits ends cancelled (CancelledError propagates)",
+        observed=lambda: (
+            f"{what} {SWEPT_AFTER.format(at=wrong[0].at)} {wrong[0].outcome.describe()}"
+            + (f" (and likewise at {len(wrong) - 1} more instant(s))" if len(wrong) > 1 else "")
+        ),
+        hint=hint,
+    )
+
+
+def consumer_cancelled_at_each_wait(chain: Chain, consumer: Consumer) -> None:
+    queues: dict[float, TracedQueue[Any]] = {}
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        queue: TracedQueue[Any] = TracedQueue()
+        queues[at] = queue
+        work = _sweep_work()
+
+        async def feed() -> None:  # the consumer waits for an item from 1.5 s to 4 s, and from 5 s to 6 s
+            for item, arrives in [(1, 0.0), (2, 0.0), (3, 4.0), (4, 6.0), (STOP, 6.0)]:
+                await asyncio.sleep(arrives - asyncio.get_running_loop().time())
+                queue.put_nowait(item)
+
+        async def main() -> Outcome:
+            feeder = asyncio.create_task(feed(), name="feeder")
+            outcome = await cancelled_at(lambda: consumer(queue, work, {}, {}), at)
+            feeder.cancel()
+            await asyncio.wait({feeder})
+            return outcome
+
+        return run_virtual(main, deadline=DEADLINE)
+
+    swept = sweep(chain, "consumer", scenario)
+    raised = next((one.outcome.error for one in swept if one.outcome.error and not one.outcome.cancelled), None)
+    a_cancelled_call_ends_cancelled(
+        chain,
+        "consumer",
+        swept,
+        hint="task_done() ran for an item the consumer had not taken (it was cancelled while waiting in get()): "
+        "take the item, `item = await queue.get()`, before the `try:` whose `finally:` marks it done"
+        if isinstance(raised, ValueError) and "task_done" in str(raised)
+        else "never swallow CancelledError: `except Exception` does not catch it, `except BaseException` or a bare "
+        "`except:` does, and so does an `except asyncio.CancelledError:` that does not re-raise",
+    )
+    undone = [
+        (one, taken) for one in swept if (taken := len(one.run.of_kind(Kind.QUEUE_GET))) != queues[one.at].done_count
+    ]
+    chain.require(
+        not undone,
+        "a consumer cancelled at any of its waits has marked every item it took task_done()",
+        observed=lambda: (
+            f"consumer {SWEPT_AFTER.format(at=undone[0][0].at)} had taken {undone[0][1]} item(s) "
+            f"and marked {queues[undone[0][0].at].done_count} done"
+        ),
+        hint="call queue.task_done() in a `finally:` around the handling of the item you took, so it runs on "
+        "cancellation too (and take nothing you do not mark done)",
+    )
 
 
 # ------------------------------------------------------------ run_pipeline
@@ -231,6 +423,21 @@ def _pipeline(
     return run_virtual(scenario, deadline=start + DEADLINE)
 
 
+EARLIER = "an earlier call's item"
+
+
+def an_earlier_call(call: Callable[[], Awaitable[object]]) -> None:
+    """Run ``call`` once, on its own clock, before a check's scenario, and forget it: a function that keeps
+    state from one call to the next (module-level dicts, a default argument) shows it in the scenario."""
+    run_virtual(call, deadline=10.0, wall_limit=1.0)
+
+
+async def _given(items: Sequence[Hashable]) -> AsyncIterator[Hashable]:
+    """A source that yields ``items`` at once."""
+    for item in items:
+        yield item
+
+
 @learner_facing
 def check_run_pipeline(
     run_pipeline: RunPipeline,
@@ -248,6 +455,7 @@ def check_run_pipeline(
     chain.require_async_function(run_pipeline, "run_pipeline")
     work = Workload(duration, failing)
     items = [item for source in sources for item in source]
+    an_earlier_call(lambda: run_pipeline([[EARLIER]], Workload(0.5), consumers=1, maxsize=1))
     run = _pipeline(run_pipeline, sources, work, consumers, maxsize, start)
     runs_to_the_end_whatever_handle_raises(chain, run, "run_pipeline", hang_hint=_pipeline_hang_hint(run, consumers))
     results, failures = returns_results_and_failures(chain, run, "run_pipeline")
@@ -260,6 +468,7 @@ def check_run_pipeline(
             "Guessing with asyncio.sleep() (document 004) loses items whenever the guess is short"
         ),
     )
+    records_only_its_own_items(chain, "run_pipeline", items, results, failures)
     outcomes_are_recorded(chain, work, items, results, failures)
     chain.require_no_leftover_tasks(run, "run_pipeline")
     the_queue_is_bounded(chain, run, maxsize)
@@ -299,13 +508,51 @@ def cancelling_it_cancels_every_task_it_started(chain: Chain, run: VirtualRun[bo
 
 
 @learner_facing
-def check_run_pipeline_cancelled(run_pipeline: RunPipeline, *, cancel_at: float = 2.5) -> None:
-    """Cancelling run_pipeline midway leaves none of its tasks running."""
+def check_run_pipeline_cancelled(run_pipeline: RunPipeline, *, cancel_at: float = 2.5, sweep: bool = False) -> None:
+    """Cancelling run_pipeline midway leaves none of its tasks running. With ``sweep``, run_pipeline on
+    two sources of 4 items (2 consumers, a queue of 2) is cancelled at each of its waits in turn (producers
+    waiting for room, consumers handling or waiting for items, the STOPs): each time it ends cancelled and
+    leaves no task running."""
     chain = Chain("run_pipeline")
     chain.require_async_function(run_pipeline, "run_pipeline")
+    if sweep:
+        pipeline_cancelled_at_each_wait(chain, run_pipeline)
+        return
     run = _cancel_pipeline(run_pipeline, cancel_at)
     runs_to_the_end_whatever_handle_raises(chain, run, "the cancellation scenario")
     cancelling_it_cancels_every_task_it_started(chain, run)
+
+
+def pipeline_cancelled_at_each_wait(chain: Chain, run_pipeline: RunPipeline) -> None:
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        async def main() -> Outcome:
+            work = _sweep_work()
+            sources = [[1, 2, 3, 4], [11, 12, 13, 14]]
+            outcome = await cancelled_at(lambda: run_pipeline(sources, work, consumers=2, maxsize=2), at)
+            await asyncio.sleep(0)  # let anything it left behind show itself
+            return outcome
+
+        return run_virtual(main, deadline=DEADLINE)
+
+    swept = sweep(chain, "run_pipeline", scenario, hang_hint="look at what each task above was waiting for")
+    a_cancelled_call_ends_cancelled(
+        chain,
+        "run_pipeline",
+        swept,
+        hint="let CancelledError propagate out of run_pipeline: do not catch it to return the results so far "
+        "(nor catch BaseException)",
+    )
+    left = [one for one in swept if one.run.leftover]
+    chain.require(
+        not left,
+        "run_pipeline cancelled at any of its waits leaves no task running",
+        observed=lambda: (
+            f"run_pipeline {SWEPT_AFTER.format(at=left[0].at)} left "
+            + "; ".join(task.describe() for task in left[0].run.leftover)
+        ),
+        hint="start producers and consumers inside `async with asyncio.TaskGroup()`: cancelling the pipeline, "
+        "wherever it waits, then cancels them and waits for them",
+    )
 
 
 # ------------------------------------------------------------------- serve
@@ -388,6 +635,7 @@ def check_serve(
     chain.require_async_function(serve, "serve")
     work = Workload(duration, failing)
     stop_time = None if stop_at is None else start + stop_at
+    an_earlier_call(lambda: serve(_given([EARLIER]), Workload(0.5), consumers=1, maxsize=1, stop=asyncio.Event()))
     run = _serve(
         serve, work, items=items, every=every, stop_time=stop_time, consumers=consumers, maxsize=maxsize, start=start
     )
@@ -405,7 +653,10 @@ def check_serve(
             "an item taken from the source is a promise: after stop, still put it in the queue, "
             "then the STOPs, and let the consumers drain it"
         ),
+        cut_short_hint="items were cancelled in the middle of their handling: on stop, do not cancel the "
+        "consumers; put one STOP per consumer after the items already taken, and let the consumers drain the queue",
     )
+    records_only_its_own_items(chain, "serve", taken, results, failures)
     outcomes_are_recorded(chain, work, taken, results, failures)
     chain.require_no_leftover_tasks(run, "serve")
     if stop_time is not None:
@@ -414,18 +665,187 @@ def check_serve(
     the_consumers_are_named(chain, run, consumers)
 
 
+@learner_facing
+def check_serve_cancelled(serve: Serve) -> None:
+    """Serve on a source of 8 items (one every 0.5 s after serve asks; 2 consumers, a queue of 2) is
+    cancelled at each of its waits in turn: each time it ends cancelled (Python's contract for a
+    cancelled call; the statement asks nothing else of a cancelled serve)."""
+    chain = Chain("serve")
+    chain.require_async_function(serve, "serve")
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        async def main() -> Outcome:
+            work = _sweep_work()
+            call = lambda: serve(_arrivals(8, 0.5), work, consumers=2, maxsize=2, stop=asyncio.Event())  # noqa: E731
+            return await cancelled_at(call, at)
+
+        return run_virtual(main, deadline=DEADLINE)
+
+    swept = sweep(chain, "serve", scenario, hang_hint="look at what each task above was waiting for")
+    a_cancelled_call_ends_cancelled(
+        chain,
+        "serve",
+        swept,
+        hint="a cancelled serve is not a stop request: let CancelledError propagate (do not catch it to drain "
+        "and return the results, nor catch BaseException)",
+    )
+
+
+async def _arrivals(items: int, every: float) -> AsyncIterator[int]:
+    """A source of ``items`` items, each arriving ``every`` s after it is asked for."""
+    for item in range(items):
+        await asyncio.sleep(every)
+        yield item
+
+
+# ----------------------------------------------------------------- repeated use
+
+REUSE_SOURCES: tuple[tuple[Hashable, ...], ...] = ((1, 2, 3), ("a", "b"), (21, 22, 23, 24))
+REUSE_FAILING = (2, "b", 23)
+
+
+@dataclass
+class Reused:
+    """Three calls of the same function: the first alone, the other two at once. ``values`` are what each
+    returned; ``first_then`` is the first call's (results, failures) as they read when it returned."""
+
+    values: list[Any] = field(default_factory=list)  # each a (results, failures) pair once checked
+    first_then: tuple[dict[Any, Any], dict[Any, Any]] | None = None
+
+
+def reused(chain: Chain, what: str, call: Callable[[Sequence[Hashable], Workload], Awaitable[object]]) -> Reused:
+    work = Workload(0.5, REUSE_FAILING)
+    seen = Reused()
+
+    async def main() -> None:
+        first: Any = await call(REUSE_SOURCES[0], work)
+        seen.values.append(first)
+        if _is_pair(first):
+            seen.first_then = (dict(first[0]), dict(first[1]))
+        seen.values += await asyncio.gather(call(REUSE_SOURCES[1], work), call(REUSE_SOURCES[2], work))
+
+    run = run_virtual(main, deadline=DEADLINE)
+    runs_to_the_end_whatever_handle_raises(chain, run, f"three calls of {what}")
+    wrong = [value for value in seen.values if not _is_pair(value)]
+    chain.require(
+        not wrong,
+        f"{what} returns (results, failures)",
+        observed=lambda: f"it returned {wrong[0]!r:.120}",
+        hint="end with `return results, failures` (two dicts)",
+    )
+    return seen
+
+
+def _is_pair(value: object) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(part, dict) for part in value)
+
+
+def fresh_hint(what: str) -> str:
+    return (
+        f"make the queue and the results and failures dicts inside {what}, afresh on each call: not at module "
+        "level, not as default arguments, not on the function"
+    )
+
+
+def records_only_its_own_items(
+    chain: Chain, what: str, items: Iterable[Hashable], results: dict[Any, Any], failures: dict[Any, Any]
+) -> None:
+    """What one call of ``what`` returned holds no item it was not given (an earlier call's, say)."""
+    others = sorted({*results, *failures} - set(items), key=repr)
+    chain.require(
+        not others,
+        f"{what} records the outcomes of its own items only",
+        observed=lambda: (
+            f"it returned outcomes for {describe_values(others)}, items this call was never given (an earlier call's?)"
+        ),
+        hint=fresh_hint(what),
+    )
+
+
+def each_call_records_only_its_own_items(chain: Chain, what: str, seen: Reused) -> None:
+    """Every call's (results, failures) hold exactly its own items, and the first call's did not change
+    when the others ran."""
+    work = Workload(0.5, REUSE_FAILING)
+    foreign = []
+    for number, (items, value) in enumerate(zip(REUSE_SOURCES, seen.values, strict=True), start=1):
+        results, failures = value
+        others = sorted({*results, *failures} - set(items), key=repr)
+        if others:
+            foreign.append(f"call {number} (items {list(items)}) returned outcomes for {describe_values(others)}")
+    chain.require(
+        not foreign,
+        f"each call of {what} records the outcomes of its own items only",
+        observed=lambda: f"{what} was called three times (the second and third at once): " + "; ".join(foreign),
+        hint=fresh_hint(what),
+    )
+    first = seen.values[0]
+    chain.require(
+        seen.first_then is None or (dict(first[0]), dict(first[1])) == seen.first_then,
+        f"what {what} returned does not change when it is called again",
+        observed=lambda: (
+            f"the first call returned {seen.first_then!r:.100}; after two more calls it read {first!r:.100}"
+        ),
+        hint=fresh_hint(what),
+    )
+    calls = list(zip(REUSE_SOURCES, seen.values, strict=True))
+    items, (results, failures) = next(  # the first call whose outcomes are wrong, else the first
+        (
+            (items, value)
+            for items, value in calls
+            if value[0] != {item: work.expected(item) for item in items if item not in work.failing}
+            or set(value[1]) != set(items) & work.failing
+        ),
+        calls[0],
+    )
+    outcomes_are_recorded(chain, work, items, results, failures)
+
+
+@learner_facing
+def check_run_pipeline_reused(run_pipeline: RunPipeline) -> None:
+    """run_pipeline called three times: on one source of 3 items, then on a source of 2 and a source of 4
+    at once. Each call returns the outcomes of its own items, and the first call's do not change."""
+    chain = Chain("run_pipeline")
+    chain.require_async_function(run_pipeline, "run_pipeline")
+    seen = reused(chain, "run_pipeline", lambda items, work: run_pipeline([list(items)], work, consumers=2, maxsize=2))
+    each_call_records_only_its_own_items(chain, "run_pipeline", seen)
+
+
+@learner_facing
+def check_serve_reused(serve: Serve) -> None:
+    """serve called three times, each until its source ends: on a source of 3 items, then on a source of 2
+    and a source of 4 at once. Each call returns the outcomes of its own items, and the first call's do not
+    change."""
+    chain = Chain("serve")
+    chain.require_async_function(serve, "serve")
+
+    async def feed(items: Sequence[Hashable]) -> AsyncIterator[Hashable]:
+        for item in items:
+            await asyncio.sleep(0.25)
+            yield item
+
+    seen = reused(
+        chain,
+        "serve",
+        lambda items, work: serve(feed(items), work, consumers=2, maxsize=2, stop=asyncio.Event()),
+    )
+    each_call_records_only_its_own_items(chain, "serve", seen)
+
+
 # ----------------------------------------------------------- properties several checks share
 
 
 def runs_to_the_end_whatever_handle_raises(
     chain: Chain, run: VirtualRun[Any], what: str, hang_hint: str | None = None
 ) -> None:
-    failed_item = find_item_failure(run.error)
+    failed_item = find_failure(run.error)
     if failed_item is not None:
         chain.fail(
             f"{what} keeps going when handle(item) raises",
             observed=f"handle() raised {failed_item!r} and it escaped",
-            hint="wrap `await handle(item)` in try/except Exception, store the exception in "
+            hint="catch `Exception` itself: an `except` for some kinds of error only (ItemFailed, ValueError, ...) "
+            f"lets any other kind (here {type(failed_item).__name__}) kill the consumer"
+            if isinstance(failed_item, ItemError)
+            else "wrap `await handle(item)` in try/except Exception, store the exception in "
             "failures[item], and go on with the next item",
         )
     chain.require_finished(run, what, hang_hint=hang_hint)
@@ -447,8 +867,15 @@ def returns_results_and_failures(
 
 
 def every_item_is_handled_once(
-    chain: Chain, work: Workload, items: Iterable[Hashable], lost_hint: str = "take items until STOP; handle each one"
+    chain: Chain,
+    work: Workload,
+    items: Iterable[Hashable],
+    lost_hint: str = "take items until STOP; handle each one",
+    *,
+    cut_short_hint: str | None = None,
 ) -> None:
+    """Each occurrence of an item is handled once; ``cut_short_hint`` replaces ``lost_hint`` when some lost
+    item was started and then cancelled midway."""
     expected = list(items)
     wanted = Counter(expected)
     lost = [item for item in wanted if work.completed[item] < wanted[item]]
@@ -468,7 +895,12 @@ def every_item_is_handled_once(
             )
         )
 
-    chain.require(not lost, "every item is handled", observed=describe_lost, hint=lost_hint)
+    chain.require(
+        not lost,
+        "every item is handled",
+        observed=describe_lost,
+        hint=cut_short_hint if cut_short and cut_short_hint else lost_hint,
+    )
     repeated = sorted((item for item, calls in work.calls.items() if calls > wanted[item]), key=repr)
     chain.require(
         not repeated,
@@ -494,7 +926,7 @@ def outcomes_are_recorded(
         observed=lambda: describe_dict_difference(results, expected_results, "results"),
         hint="store `results[item] = await handle(item)` for every item that did not fail",
     )
-    wrong = {item: error for item, error in failures.items() if not isinstance(error, ItemFailed)}
+    wrong = {item: error for item, error in failures.items() if not is_item_failure(error)}
 
     def describe_failures() -> str:
         if set(failures) != expected_failures:
@@ -504,7 +936,7 @@ def outcomes_are_recorded(
                 "failures",
             )
         item, value = next(iter(wrong.items()))
-        return f"failures[{item!r}] is {value!r} (a {type(value).__name__}), not the ItemFailed that handle raised"
+        return f"failures[{item!r}] is {value!r} (a {type(value).__name__}), not the exception that handle raised"
 
     chain.require(
         set(failures) == expected_failures and not wrong,

@@ -30,18 +30,28 @@ import inspect
 import itertools
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from coursekit import checks as core
 from coursekit.analysis import idle_slots, peak_in_flight
+from coursekit.chapters.producer_consumer.checks import (
+    EARLIER,
+    EveryKindOfFailure,
+    ItemError,
+    an_earlier_call,
+    find_failure,
+    is_item_failure,
+)
 from coursekit.chapters.worker_pools.analysis import jobs_waiting
 from coursekit.chapters.worker_pools.given import BackgroundJobs, InvalidTransition, Job, JobStatus
-from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
+from coursekit.checks import Chain, CheckFailed, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Kind, emit
-from coursekit.scenario import Outcome, sleep_until, timed_call
+from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, sleep_until, timed_call
 from coursekit.virtual_time import VirtualRun, run_virtual
-from coursekit.workload import ItemFailed, Workload, find_item_failure
+from coursekit.workload import Workload
 
 # ------------------------------------------------------ the learner's subjects
 
@@ -103,6 +113,7 @@ def check_limited_map(
     chain = Chain("limited_map")
     chain.require_async_function(limited_map, "limited_map")
     work = Workload(varied(items, durations))
+    an_earlier_call(lambda: limited_map(Workload(0.5), [EARLIER], 1))
     run = run_limited_map(limited_map, work, items, limit, start)
     runs_without_raising(
         chain,
@@ -153,6 +164,15 @@ def returns_one_result_per_item(
     )
     values: list[Any] = run.value if isinstance(run.value, list) else []
     expected = [work.expected(item) for item in items]
+    chain.require(
+        Workload.expected(EARLIER) not in values or EARLIER in items,
+        "limited_map returns the results of its own items only",
+        observed=lambda: (
+            f"it returned {describe_values(values)}: {Workload.expected(EARLIER)!r} is the result of an "
+            f"earlier call's item, {EARLIER!r}"
+        ),
+        hint=FRESH_MAP,
+    )
     chain.require(
         sorted(map(repr, values)) == sorted(map(repr, expected)),
         "limited_map returns one result per item",
@@ -224,13 +244,15 @@ def check_limited_map_failure(
     failing: Iterable[Hashable] = (4,),
     duration: float = 1.0,
     start: float = 0.0,
+    every_kind: bool = False,
 ) -> None:
     """Some item fails: limited_map raises an ExceptionGroup and cancels the rest at once. The call
-    starts at loop time ``start``."""
+    starts at loop time ``start``. With ``every_kind``, the failing items raise Exceptions of every kind
+    (ItemFailed, ValueError, KeyError, OSError, TimeoutError, RuntimeError, ZeroDivisionError)."""
     items, failing = list(items), sorted(failing, key=repr)
     chain = Chain("limited_map")
     chain.require_async_function(limited_map, "limited_map")
-    work = Workload(duration, failing)
+    work = (EveryKindOfFailure if every_kind else Workload)(duration, failing)
     run = run_limited_map(limited_map, work, items, limit, start)
     raises_when_an_item_fails(chain, run, work)
     the_failure_surfaces_as_an_exception_group(chain, run)
@@ -245,7 +267,7 @@ def raises_when_an_item_fails(chain: Chain, run: VirtualRun[object], work: Workl
     chain.require(
         run.outcome == "raised",
         "limited_map raises when an item fails",
-        observed=f"func({sorted(work.failing, key=repr)[0]!r}) raised ItemFailed, and limited_map "
+        observed=f"func({sorted(work.failing, key=repr)[0]!r}) raised an exception, and limited_map "
         f"returned {run.value!r:.80}",
         hint="do not catch the error (nor use return_exceptions=True): an asyncio.TaskGroup re-raises it for you",
     )
@@ -254,8 +276,8 @@ def raises_when_an_item_fails(chain: Chain, run: VirtualRun[object], work: Workl
 def the_failure_surfaces_as_an_exception_group(chain: Chain, run: VirtualRun[object]) -> None:
     group = run.error if isinstance(run.error, BaseExceptionGroup) else None
     chain.require(
-        group is not None and any(isinstance(e, ItemFailed) for e in leaf_exceptions(group)),
-        "the failure surfaces as an ExceptionGroup holding ItemFailed",
+        group is not None and any(is_item_failure(e) for e in leaf_exceptions(group)),
+        "the failure surfaces as an ExceptionGroup holding the call's exception",
         observed=f"limited_map raised {describe_error(run.error)}",
         hint="run the calls in an asyncio.TaskGroup: it cancels the others and raises an "
         "ExceptionGroup (asyncio.gather raises the bare error and leaves the others running)",
@@ -275,6 +297,140 @@ def the_first_failure_cancels_every_other_call(chain: Chain, run: VirtualRun[obj
             + f"limited_map returned at t={run.elapsed:g} s"
         ),
         hint="a TaskGroup cancels its other tasks when one fails; waiting items must not start",
+    )
+
+
+# ------------------------------------------------------ sweeps and repeated use
+
+
+@contextmanager
+def holding_quietly() -> Iterator[None]:
+    """Within the block, the ✓ lines of properties that hold are dropped: a sweep runs the same properties
+    at many instants and shows them once. (A core helper would be better: see the chapter 2 report.)"""
+    core._held.append([])
+    try:
+        yield
+    finally:
+        core._held.pop()
+
+
+def sweep_instants(run: VirtualRun[Any], start: float = 0.0) -> list[float]:
+    """Where to cancel a call whose uncancelled run (started at ``start``) is ``run``: as it starts, then at each
+    of its waits (every instant something happened, and the midpoint before it) until it ended."""
+    return [start, *(at for at in cancellation_instants(run, after=start) if at < run.elapsed)]
+
+
+SWEEP_ITEMS = tuple(range(1, 8))
+SWEEP_DURATIONS = (1.0, 2.0, 0.5, 1.5)
+
+
+@learner_facing
+def check_limited_map_cancelled(limited_map: LimitedMap) -> None:
+    """limited_map on 7 items (calls of 1, 2, 0.5 and 1.5 s, repeated), limit 3, is cancelled at each of
+    its waits in turn (calls running, items waiting for a slot): each time it ends cancelled, and leaves
+    no task running."""
+    chain = Chain("limited_map")
+    chain.require_async_function(limited_map, "limited_map")
+    items = list(SWEEP_ITEMS)
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        async def main() -> Outcome:
+            work = Workload(varied(items, SWEEP_DURATIONS))
+            outcome = await cancelled_at(lambda: limited_map(work, items, 3), at)
+            await asyncio.sleep(0)  # let anything it left behind show itself
+            return outcome
+
+        return run_virtual(main, deadline=DEADLINE)
+
+    whole = scenario(DEADLINE / 2)
+    runs_without_raising(chain, whole, "limited_map", raised_hint="call limited_map in a cell of your own")
+    swept = [(at, scenario(at)) for at in sweep_instants(whole)]
+    hanging = next(((at, run) for at, run in swept if run.outcome != "returned"), None)
+    if hanging is not None:
+        chain.require_finished(hanging[1], f"limited_map cancelled at t={hanging[0]:g} s")
+    wrong = [(at, run.unwrap()) for at, run in swept if not run.unwrap().cancelled]
+    chain.require(
+        not wrong,
+        "limited_map cancelled at any of its waits ends cancelled (CancelledError propagates)",
+        observed=lambda: (
+            f"limited_map cancelled at t={wrong[0][0]:g} s {wrong[0][1].describe(_short)}"
+            + (f" (and likewise at {len(wrong) - 1} more instant(s))" if len(wrong) > 1 else "")
+        ),
+        hint="let CancelledError propagate out of limited_map: do not catch it to return the results so far "
+        "(nor catch BaseException, nor use return_exceptions=True around the calls)",
+    )
+    left = [(at, run) for at, run in swept if run.leftover]
+    chain.require(
+        not left,
+        "limited_map cancelled at any of its waits leaves no task running",
+        observed=lambda: (
+            f"limited_map cancelled at t={left[0][0]:g} s left "
+            + "; ".join(task.describe() for task in left[0][1].leftover)
+        ),
+        hint="run the calls in an `async with asyncio.TaskGroup()`: cancelling limited_map then cancels every "
+        "call it started, running or waiting for a slot, and waits for them (asyncio.wait() and create_task() "
+        "alone leave them running)",
+    )
+
+
+def _short(value: object) -> str:
+    return f"{value!r:.80}"
+
+
+FRESH_MAP = (
+    "make the results (and the Semaphore) inside limited_map, afresh on each call: not at module level, "
+    "not as default arguments"
+)
+REUSE_ITEMS: tuple[tuple[Hashable, ...], ...] = ((1, 2, 3, 4), ("a", "b", "c", "d", "e"), (21, 22, 23, 24, 25, 26))
+
+
+@learner_facing
+def check_limited_map_reused(limited_map: LimitedMap) -> None:
+    """limited_map called three times, limit 2 each: on 4 items, then on 5 and on 6 items at once (every
+    call 1 s). Each call returns its own results, the first call's list does not change, and the two calls
+    at once run 2 + 2 calls at once: each call has a limit of its own."""
+    chain = Chain("limited_map")
+    chain.require_async_function(limited_map, "limited_map")
+    values: list[object] = []
+    first_then: list[object] = []
+
+    async def main() -> None:
+        work = Workload(1.0)
+        values.append(await limited_map(work, list(REUSE_ITEMS[0]), 2))
+        first_then.extend(values[0] if isinstance(values[0], list) else [])
+        values.extend(
+            await asyncio.gather(limited_map(work, list(REUSE_ITEMS[1]), 2), limited_map(work, list(REUSE_ITEMS[2]), 2))
+        )
+
+    run = run_virtual(main, deadline=DEADLINE)
+    runs_without_raising(chain, run, "three calls of limited_map", raised_hint="call it in a cell of your own")
+    expected = [[Workload.expected(item) for item in items] for items in REUSE_ITEMS]
+    wrong = [number for number, (got, want) in enumerate(zip(values, expected, strict=True), start=1) if got != want]
+    fresh = FRESH_MAP
+    chain.require(
+        not wrong,
+        "each call of limited_map returns the results of its own items only",
+        observed=lambda: (
+            f"limited_map was called three times (the second and third at once); call {wrong[0]} "
+            f"(items {list(REUSE_ITEMS[wrong[0] - 1])}) returned {values[wrong[0] - 1]!r:.160}"
+        ),
+        hint=fresh,
+    )
+    chain.require(
+        values[0] == first_then,
+        "what limited_map returned does not change when it is called again",
+        observed=lambda: (
+            f"the first call returned {first_then!r:.100}; after two more calls it read {values[0]!r:.100}"
+        ),
+        hint=fresh,
+    )
+    peak = peak_in_flight(run.events)
+    chain.require(
+        peak == 4,
+        "two calls of limited_map at once, limit 2 each, run 4 calls at once",
+        observed=f"at most {peak} calls were in flight at once",
+        hint="each call of limited_map has a limit of its own: make its Semaphore inside the call, not once "
+        "for every call",
     )
 
 
@@ -387,6 +543,7 @@ def check_pool_results(
     items = list(items)
     chain = Chain("WorkerPool")
     pool_is_a_class_with_async_methods(chain, WorkerPool)
+    an_earlier_call(lambda: an_earlier_pool(WorkerPool))
     run, seen = run_pool(WorkerPool, Workload(varied(items, durations)), items, workers=workers)
     work = seen.work
     chain.require_finished(run, "the pool", hang_hint=SHUTDOWN_HANG_HINT)
@@ -417,6 +574,12 @@ def check_pool_results(
     the_jobs_run_in_named_workers(chain, run, workers, len(items))
 
 
+async def an_earlier_pool(pool_class: PoolClass) -> None:
+    """A pool of 2 workers used for one job, before a check's own pool: state kept on the class shows."""
+    async with pool_class(Workload(0.5), workers=2) as pool:
+        await pool.submit(EARLIER)
+
+
 def each_job_runs_once(chain: Chain, work: Workload, items: list[Hashable]) -> None:
     wanted, repeated = miscounted(work, items)
     chain.require(
@@ -435,7 +598,10 @@ def the_jobs_run_in_named_workers(chain: Chain, run: VirtualRun[None], workers: 
         set(names) <= expected and len(names) == min(workers, jobs),
         f"the jobs run in tasks named worker-1{f' ... worker-{workers}' if workers > 1 else ''}",
         observed=f"handle() ran in tasks named {describe_values(names)}",
-        hint='name each worker task: asyncio.create_task(..., name=f"worker-{number}"), numbered from 1',
+        hint="number each pool's workers from 1, in __aenter__: a counter kept on the class or the module goes on "
+        "counting from the pool before"
+        if any(name.startswith("worker-") and name not in expected for name in names)
+        else 'name each worker task: asyncio.create_task(..., name=f"worker-{number}"), numbered from 1',
     )
 
 
@@ -447,13 +613,16 @@ def check_pool_errors(
     workers: int = 3,
     failing: Iterable[Hashable] = (4, 9),
     durations: Sequence[float] = DURATIONS,
+    every_kind: bool = False,
 ) -> None:
     """Some jobs raise: each failing job's future holds its exception, the other jobs still
-    succeed, and leaving the block does not raise."""
+    succeed, and leaving the block does not raise. With ``every_kind``, the failing jobs raise
+    Exceptions of every kind (ItemFailed, ValueError, KeyError, OSError, TimeoutError, ...)."""
     items, failing = list(items), sorted(failing, key=repr)
     chain = Chain("WorkerPool")
     pool_is_a_class_with_async_methods(chain, WorkerPool)
-    run, seen = run_pool(WorkerPool, Workload(varied(items, durations), failing), items, workers=workers)
+    work = (EveryKindOfFailure if every_kind else Workload)(varied(items, durations), failing)
+    run, seen = run_pool(WorkerPool, work, items, workers=workers)
     a_worker_keeps_going_when_a_job_raises(chain, run)
     a_failing_future_holds_the_exception(chain, seen, failing)
     each_future_holds_its_result(
@@ -465,12 +634,15 @@ def check_pool_errors(
 
 
 def a_worker_keeps_going_when_a_job_raises(chain: Chain, run: VirtualRun[None]) -> None:
-    failure = find_item_failure(run.error)
+    failure = find_failure(run.error)
     if failure is not None:
         chain.fail(
             "a worker keeps going when a job raises",
             observed=f"leaving the block raised {failure!r}: a worker died of it, and shutdown() re-raised it",
-            hint="in the worker, catch `Exception` around `await handle(item)` and hand it to that job's "
+            hint="catch `Exception` itself: an `except` for some kinds of error only (ItemFailed, ValueError, ...) "
+            f"lets any other kind (here {type(failure).__name__}) kill the worker"
+            if isinstance(failure, ItemError)
+            else "in the worker, catch `Exception` around `await handle(item)` and hand it to that job's "
             "future with future.set_exception(error); then go on with the next job (document 004, pitfall 2)",
         )
     chain.require_finished(
@@ -486,7 +658,7 @@ def a_failing_future_holds_the_exception(chain: Chain, seen: PoolRun, failing: S
     wrong = [
         (item, future)
         for item, future in seen.futures
-        if item in failing_set and not isinstance(future_exception(future), ItemFailed)
+        if item in failing_set and not is_item_failure(future_exception(future))
     ]
     chain.require(
         not wrong,
@@ -842,6 +1014,206 @@ def the_pool_is_closed_after_the_block_raised(chain: Chain, failed: FailedBlock)
     )
 
 
+BLOCK = 20.0  # seconds the block of check_pool_cancelled waits after its last submit: every job ends before
+
+
+@dataclass
+class CancelledBlock:
+    """The task running a pool's block, cancelled at ``at``: its Outcome, the futures submit() had returned,
+    those still pending and the pool's tasks still running when the cancellation came out of the block."""
+
+    at: float
+    outcome: Outcome
+    seen: PoolRun
+    running: list[str] = field(default_factory=list)
+
+
+def cancelled_block_scenario(pool_class: PoolClass, at: float) -> tuple[VirtualRun[None], CancelledBlock | None]:
+    """2 workers, maxsize 2: the block submits SWEEP_ITEMS (calls of 1, 2, 0.5 and 1.5 s, repeated), then
+    waits BLOCK s; the task running it is cancelled at ``at``."""
+    items = list(SWEEP_ITEMS)
+    seen = PoolRun(Workload(varied(items, SWEEP_DURATIONS)))
+    swept: list[CancelledBlock] = []
+
+    async def block() -> None:
+        async with pool_class(seen.work, workers=2, maxsize=2) as pool:
+            for item in items:
+                seen.futures.append((item, await pool.submit(item)))
+            await asyncio.sleep(BLOCK)
+
+    async def scenario() -> None:
+        before = asyncio.all_tasks()
+        outcome = await cancelled_at(block, at)
+        seen.unsettled_when_left = [item for item, future in seen.futures if not future.done()]
+        running = sorted(task.get_name() for task in asyncio.all_tasks() - before if not task.done())
+        swept.append(CancelledBlock(at, outcome, seen, running))
+        await asyncio.sleep(0)
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    return run, (swept[0] if swept else None)
+
+
+def _at(one: CancelledBlock) -> str:
+    return f"the task running the block was cancelled at t={one.at:g} s"
+
+
+@learner_facing
+def check_pool_cancelled(WorkerPool: PoolClass) -> None:
+    """A block using a pool (2 workers, maxsize 2) submits 7 jobs, then waits; the task running it is cancelled
+    at each of its waits in turn (in submit() waiting for room, in the block while jobs run or after they
+    ended). Each time the cancellation comes out of `async with` at once, with every future submit()
+    returned settled and no task of the pool running. Then a submit() cancelled while it waits for room
+    leaves the pool working: that job never runs, the others do."""
+    chain = Chain("WorkerPool")
+    pool_is_a_class_with_async_methods(chain, WorkerPool)
+    whole, _ = cancelled_block_scenario(WorkerPool, DEADLINE / 2)
+    chain.require_finished(whole, "the pool", hang_hint=SHUTDOWN_HANG_HINT)
+    swept = []
+    for at in sweep_instants(whole):
+        if at >= BLOCK:
+            break
+        run, one = cancelled_block_scenario(WorkerPool, at)
+        if one is None or run.outcome != "returned":
+            chain.require_finished(run, f"a pool whose block is cancelled at t={at:g} s", hang_hint=SHUTDOWN_HANG_HINT)
+            chain.fail_unimplemented("WorkerPool")  # unreachable: the run finished without recording the block
+        swept.append(one)
+    a_cancelled_block_stops_the_pool_at_once(chain, swept)
+    a_submit_cancelled_while_it_waits_leaves_the_pool_working(chain, WorkerPool)
+
+
+def a_cancelled_block_stops_the_pool_at_once(chain: Chain, swept: list[CancelledBlock]) -> None:
+    swallowed = [one for one in swept if not one.outcome.cancelled]
+    chain.require(
+        not swallowed,
+        "a cancellation of the block comes out of `async with` (CancelledError propagates)",
+        observed=lambda: f"{_at(swallowed[0])}, and `async with` {swallowed[0].outcome.describe(_short)}",
+        hint="__aexit__ must return None (not True) when the block raised, CancelledError included, and let "
+        "the workers' CancelledError end them without catching it for the block",
+    )
+    late = [one for one in swept if not math.isclose(one.outcome.ended or 0.0, one.at, abs_tol=CLOCK_RESOLUTION)]
+    chain.require(
+        not late,
+        "a cancelled block stops the pool at once",
+        observed=lambda: f"{_at(late[0])}, and leaving the block took until t={late[0].outcome.ended:g} s",
+        hint="a cancellation is an error of the block like any other: in __aexit__, `if exc_type is not None` "
+        "(not `issubclass(exc_type, Exception)`: CancelledError is a BaseException), cancel the workers instead "
+        "of shutting down gracefully",
+    )
+    unsettled = [one for one in swept if one.seen.unsettled_when_left]
+    chain.require(
+        not unsettled,
+        "a cancelled block leaves every submitted future settled",
+        observed=lambda: (
+            f"{_at(unsettled[0])}; when the block was left, the futures of items "
+            f"{describe_values(unsettled[0].seen.unsettled_when_left)} were still pending"
+        ),
+        hint="on the error path __aexit__ cancels the workers (each cancels the future of the job it runs) and "
+        "then the futures of the jobs still in the queue",
+    )
+    running = [one for one in swept if one.running]
+    chain.require(
+        not running,
+        "a cancelled block leaves no task of the pool running",
+        observed=lambda: (
+            f"{_at(running[0])}; when the block was left, tasks {describe_values(running[0].running)} "
+            "were still running"
+        ),
+        hint="after cancelling the workers, wait for them to end: `await asyncio.gather(*workers, "
+        "return_exceptions=True)`",
+    )
+
+
+def a_submit_cancelled_while_it_waits_leaves_the_pool_working(chain: Chain, pool_class: PoolClass) -> None:
+    """1 worker, maxsize 1, jobs of 1 s: jobs 1 and 2 submitted at t=0; a submit of job 3 waits for room and is
+    cancelled at t=0.5 s; then jobs 4 and 5 are submitted, and the block is left normally."""
+    seen = PoolRun(Workload(1.0))
+    waiter: list[Outcome] = []
+
+    async def scenario() -> None:
+        async with pool_class(seen.work, workers=1, maxsize=1) as pool:
+            for item in (1, 2):
+                seen.futures.append((item, await pool.submit(item)))
+            waiter.append(await cancelled_at(lambda: pool.submit(3), 0.5))
+            for item in (4, 5):
+                seen.futures.append((item, await pool.submit(item)))
+        seen.left_at = asyncio.get_running_loop().time()
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    chain.require_finished(
+        run,
+        "a pool whose submit() was cancelled while it waited for room",
+        hang_hint="a submit() cancelled while it waits for room must leave nothing behind: no job queued, no "
+        "count or future left for shutdown() to wait on",
+    )
+    cancelled = bool(waiter) and waiter[0].cancelled
+    chain.require(
+        cancelled and not seen.work.calls[3],
+        "a submit() cancelled while it waits for room ends cancelled, and its job never runs",
+        observed=lambda: (
+            f"submit(3), cancelled at t=0.5 s while the queue was full, {waiter[0].describe(_short)}"
+            + ("; handle(3) was called" if seen.work.calls[3] else "")
+        ),
+        hint="submit() waits in `await self._queue.put(...)`: let its CancelledError propagate, and queue nothing "
+        "before that wait",
+    )
+    each_future_holds_its_result(
+        chain,
+        seen,
+        [1, 2, 4, 5],
+        hint="after a cancelled submit(), the pool goes on: the jobs queued before and after it run as usual",
+    )
+
+
+@learner_facing
+def check_pool_reused(WorkerPool: PoolClass) -> None:
+    """Two pools of the class at once (3 and 2 workers, their own items), then a third (2 workers): each
+    pool's futures hold its jobs' results, and each pool runs its jobs in its own tasks worker-1 ... worker-N."""
+    chain = Chain("WorkerPool")
+    pool_is_a_class_with_async_methods(chain, WorkerPool)
+    pools = [(3, ("a", "b", "c", "d", "e")), (2, (11, 12, 13)), (2, (21, 22, 23, 24))]
+    seen = [PoolRun(Workload(1.0)) for _ in pools]
+
+    async def use(number: int) -> None:
+        workers, items = pools[number]
+        async with WorkerPool(seen[number].work, workers=workers) as pool:
+            for item in items:
+                seen[number].futures.append((item, await pool.submit(item)))
+
+    async def scenario() -> None:
+        await asyncio.gather(use(0), use(1))
+        await use(2)
+
+    run = run_virtual(scenario, deadline=DEADLINE)
+    chain.require_finished(run, "three pools", hang_hint=SHUTDOWN_HANG_HINT)
+    for number, (_, items) in enumerate(pools):
+        each_future_holds_its_result(
+            chain,
+            seen[number],
+            items,
+            hint="keep every piece of a pool's state on the pool (self._...), made in __init__ or __aenter__: "
+            "a class attribute or a module-level name is shared by every pool",
+        )
+    names = {
+        number: sorted({e.task or "?" for e in run.of_kind(Kind.WORK_START) if e["item"] in items})
+        for number, (_, items) in enumerate(pools)
+    }
+    wrong = [
+        number
+        for number, (workers, items) in enumerate(pools)
+        if names[number] != [f"worker-{n}" for n in range(1, min(workers, len(items)) + 1)]
+    ]
+    chain.require(
+        not wrong,
+        "each pool runs its jobs in its own tasks, named worker-1 ... worker-N",
+        observed=lambda: (
+            f"pool {wrong[0] + 1} ({pools[wrong[0]][0]} workers, items {list(pools[wrong[0]][1])}) "
+            f"ran them in tasks named {describe_values(names[wrong[0]])}"
+        ),
+        hint="number each pool's workers from 1, in __aenter__ (`for number in range(1, self._size + 1)`): a "
+        "counter kept on the class or the module goes on counting from the pool before",
+    )
+
+
 def describe_future(future: asyncio.Future[Any] | None) -> str:
     if future is None:
         return "was never returned by submit()"
@@ -886,10 +1258,11 @@ def task_manager_scenario(
     cancel_at: float,
     cancel: Sequence[int],
     start: float = 0.0,
+    kind: Callable[[float, Iterable[Hashable]], Workload] = Workload,
 ) -> tuple[VirtualRun[None], ManagerRun]:
     """Submit ``items`` at loop time ``start``; ``cancel_at`` s later note the status of each job in
-    ``cancel``, then cancel it."""
-    work = Workload(duration, failing)
+    ``cancel``, then cancel it. ``kind`` makes the workload."""
+    work = kind(duration, failing)
     seen = ManagerRun(work)
 
     class Watched(manager_class):  # type: ignore[misc, valid-type]
@@ -938,22 +1311,61 @@ def check_task_manager(
     cancel_at: float = 0.5,
     cancel: Sequence[int] = (2, 7),
     start: float = 0.0,
+    every_kind: bool = False,
+    sweep: bool = False,
 ) -> None:
     """A TaskManager whose ``run_job`` is the learner's, started at loop time ``start``; jobs ``cancel``
-    are cancelled ``cancel_at`` s later."""
+    are cancelled ``cancel_at`` s later. With ``every_kind``, the failing jobs raise Exceptions of every
+    kind (ItemFailed, ValueError, KeyError, OSError, ...). With ``sweep``, ``cancel_at`` goes over each
+    instant of the run without cancellation (every job start and end, and the midpoint before each), and
+    every job is cancelled then: the properties below hold each time."""
     items, failing = list(items), sorted(failing, key=repr)
     chain = Chain("TaskManager")
     chain.require_async_function(getattr(TaskManager, "run_job", None), "TaskManager.run_job")
-    run, seen = task_manager_scenario(
-        TaskManager,
-        items=items,
-        workers=workers,
-        failing=failing,
-        duration=duration,
-        cancel_at=cancel_at,
-        cancel=cancel,
-        start=start,
-    )
+    settings: dict[str, Any] = {
+        "items": items,
+        "workers": workers,
+        "failing": failing,
+        "duration": duration,
+        "start": start,
+    }
+    kind = EveryKindOfFailure if every_kind else Workload
+    if sweep:
+        whole, _ = task_manager_scenario(TaskManager, **settings, cancel_at=0.0, cancel=(), kind=kind)
+        if whole.outcome == "returned":
+            for at in [0.0, *(at - start for at in cancellation_instants(whole, after=start) if at < whole.elapsed)]:
+                every_id = tuple(range(1, len(items) + 1))
+                run, seen = task_manager_scenario(TaskManager, **settings, cancel_at=at, cancel=every_id, kind=kind)
+                task_manager_properties(chain, run, seen, every_id, workers, start, at, quiet=True)
+    run, seen = task_manager_scenario(TaskManager, **settings, cancel_at=cancel_at, cancel=cancel, kind=kind)
+    task_manager_properties(chain, run, seen, cancel, workers, start, cancel_at)
+
+
+def task_manager_properties(
+    chain: Chain,
+    run: VirtualRun[None],
+    seen: ManagerRun,
+    cancel: Sequence[int],
+    workers: int,
+    start: float,
+    cancel_at: float,
+    *,
+    quiet: bool = False,
+) -> None:
+    """The properties of one task manager scenario; ``quiet``: no ✓ lines (a sweep prints those of its last run),
+    and a failure names the instant at which the jobs were cancelled."""
+    if quiet:
+        try:
+            with holding_quietly():
+                task_manager_properties(chain, run, seen, cancel, workers, start, cancel_at)
+        except CheckFailed as failure:
+            raise CheckFailed(
+                failure.subject,
+                failure.prop,
+                f"every job cancelled at t={start + cancel_at:g} s: {failure.observed}",
+                failure.hint,
+            ) from None
+        return
     if any(isinstance(error, NotImplementedError) for _, error in seen.escaped):
         chain.fail_unimplemented("TaskManager.run_job")
     chain.require_finished(run, "the task manager")
@@ -991,7 +1403,10 @@ def run_job_records_a_failure_instead_of_raising_it(chain: Chain, seen: ManagerR
         not escaped,
         "run_job records a job's failure instead of raising it",
         observed=lambda: f"run_job let {describe_error(escaped[0][1])} escape for job {escaped[0][0]}",
-        hint="catch `Exception`, store it in job.error and set the status to FAILED",
+        hint="catch `Exception` itself: an `except` for some kinds of error only (ItemFailed, ValueError, ...) lets "
+        f"any other kind (here {type(escaped[0][1]).__name__}) escape"
+        if escaped and isinstance(escaped[0][1], ItemError)
+        else "catch `Exception`, store it in job.error and set the status to FAILED",
     )
 
 
@@ -1028,7 +1443,16 @@ def each_job_ends_with_the_right_status(chain: Chain, seen: ManagerRun) -> None:
             f"job {wrong[0]} (item {jobs[wrong[0]].item!r}) ended as {jobs[wrong[0]].status.value!r}, "
             f"expected {expected_status(seen, wrong[0], jobs[wrong[0]]).value!r}"
         ),
-        hint=status_hint(expected_status(seen, wrong[0], jobs[wrong[0]])) if wrong else "",
+        hint=(
+            "CancelledError is not an Exception: catch `Exception` for a failure (not BaseException, not a bare "
+            "`except:`), and in `except asyncio.CancelledError:` set CANCELLED and re-raise"
+            if wrong
+            and jobs[wrong[0]].status is JobStatus.FAILED
+            and expected_status(seen, wrong[0], jobs[wrong[0]]) is JobStatus.CANCELLED
+            else status_hint(expected_status(seen, wrong[0], jobs[wrong[0]]))
+            if wrong
+            else ""
+        ),
     )
 
 
@@ -1061,9 +1485,7 @@ def a_done_job_holds_the_result(chain: Chain, seen: ManagerRun) -> None:
 def a_failed_job_holds_the_exception(chain: Chain, seen: ManagerRun) -> None:
     jobs = seen.jobs
     errors = [
-        job_id
-        for job_id, job in jobs.items()
-        if job.status is JobStatus.FAILED and not isinstance(job.error, ItemFailed)
+        job_id for job_id, job in jobs.items() if job.status is JobStatus.FAILED and not is_item_failure(job.error)
     ]
     chain.require(
         not errors,
@@ -1118,9 +1540,9 @@ def run_job_reraises_the_cancellation_of_a_running_job(chain: Chain, seen: Manag
 # ----------------------------------------------------------- shared properties
 
 
-def runs_without_raising(chain: Chain, run: VirtualRun[object], what: str, *, raised_hint: str) -> None:
+def runs_without_raising(chain: Chain, run: VirtualRun[Any], what: str, *, raised_hint: str) -> None:
     """The run returned. An error other than the placeholder's gets ``raised_hint`` (no item fails in
-    these scenarios, so an ItemFailed means a call was made with an item that was not given)."""
+    these scenarios, so an item failure means a call was made with an item that was not given)."""
     if run.outcome == "raised" and not isinstance(run.error, NotImplementedError):
         chain.fail(
             f"{what} runs without raising",
