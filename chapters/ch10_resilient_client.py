@@ -291,6 +291,7 @@ check_attempt(ResilientClient)
 ### BEGIN HIDDEN TESTS
 check_attempt(ResilientClient, timeout=0.5, limiter_wait=0.5, start=0.0)
 check_attempt(ResilientClient, timeout=3.0, limiter_wait=0.25, start=17.5)
+check_attempt(ResilientClient, every_status=True, start=1.0)
 ### END HIDDEN TESTS
 
 # %% tests="ch10-ex2-retries" points=2
@@ -302,6 +303,9 @@ check_fetch_retries(ResilientClient, failures=3, attempts=3, delays=(1.0, 0.25),
 check_fetch_retries(ResilientClient, failures=1, attempts=1, delays=(0.5,), start=3.0)
 check_fetch_retries(ResilientClient, failures=2, attempts=5, delays=(0.75,), start=1.0)
 check_fetch_shares_layers(ResilientClient, calls=1, start=0.0)
+check_fetch_retries(ResilientClient, failures=2, refused=True, start=0.5)
+check_fetch_retries(ResilientClient, failures=3, attempts=3, delays=(1.0, 0.25), refused=True, start=2.0)
+check_fetch_retries(ResilientClient, cancelled=True, start=1.5)
 ### END HIDDEN TESTS
 
 # %% tests="ch10-ex2-retry-after" points=1
@@ -309,6 +313,13 @@ check_fetch_retry_after(ResilientClient)
 ### BEGIN HIDDEN TESTS
 check_fetch_retry_after(ResilientClient, window=2.0, start=0.0)
 check_fetch_retry_after(ResilientClient, window=6.0, deadline=3.0, start=8.25)
+check_fetch_retry_after(ResilientClient, window=3.5, deadline=3.0, start=0.5)
+check_fetch_retry_after(ResilientClient, window=3.5, deadline=3.25, start=1.0)
+check_fetch_retry_after(ResilientClient, window=2.0, delay=5.0, start=3.0)
+check_fetch_retry_after(ResilientClient, retry_after="0", delay=2.0, start=1.5)
+check_fetch_retry_after(ResilientClient, retry_after="1", delay=4.0, status=503, start=0.0)
+check_fetch_retry_after(ResilientClient, retry_after="3", delay=0.25, status=500, start=6.5)
+check_fetch_retry_after(ResilientClient, retry_after="-2", delay=0.75, start=3.0)
 ### END HIDDEN TESTS
 
 # %% tests="ch10-ex2-timeouts" points=1
@@ -335,6 +346,7 @@ check_get_bulkhead(ResilientClient, limit=1, calls=3, start=0.0)
 check_get_bulkhead(ResilientClient, limit=10, calls=4, start=5.5)
 check_get_bulkhead(ResilientClient, limit=3, calls=0, start=2.0)
 check_get_bulkhead(ResilientClient, limit=3, calls=7, start=0.5)
+check_get_bulkhead(ResilientClient, cancelled=True, start=0.25)
 ### END HIDDEN TESTS
 
 # %% tests="ch10-ex3-cache" points=2
@@ -349,6 +361,7 @@ check_get_cache(ResilientClient, ttl=0.75, start=1.5)
 check_get_fallback(ResilientClient)
 ### BEGIN HIDDEN TESTS
 check_get_fallback(ResilientClient, start=0.0)
+check_get_fallback(ResilientClient, cancelled=True, start=3.0)
 ### END HIDDEN TESTS
 
 # %% [markdown]

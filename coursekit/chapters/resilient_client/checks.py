@@ -28,8 +28,8 @@ import httpx
 from coursekit.chapters.circuit_breaker.given import CircuitOpenError
 from coursekit.chapters.resilient_client.given import ClientPolicy, FailedAnswer, delays_of
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import Outcome, require_class, timed_call
-from coursekit.service import Faults, Latency, RateLimit, Record, Service
+from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, require_class, timed_call
+from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Record, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 T = TypeVar("T")
@@ -38,6 +38,11 @@ HANG = "/items/7"  # never answered
 DOWN = "/items/13"  # 503, always
 BUSY = "/items/42"  # 429 past one request per window
 MIRROR = "http://mirror.test"  # a second host: the in-process transport serves every host
+SLOW = "/items/99"  # answered after SLOW_LATENCY when a check asks for it (check_get_cache)
+SLOW_LATENCY = 0.25
+OFFLINE = "/offline/1"  # httpx.ConnectError, always, when a check asks for it
+STATUS = "/status/"  # /status/NNN: answered NNN at once by the check's transport
+SCRIPTED = "/scripted/1"  # answered from a script by the check's transport (retries, Retry-After)
 
 
 # ---------------------------------------------------------------- the learner's subjects
@@ -106,6 +111,7 @@ class SpyBreaker:
     name: str
     open: bool = False
     trip_after: int | None = None
+    raises: type[Exception] | None = None
     calls: list[float] = field(default_factory=list)
     failures: list[tuple[float, BaseException]] = field(default_factory=list)
     rejections: list[float] = field(default_factory=list)
@@ -119,6 +125,8 @@ class SpyBreaker:
         if self.open:
             self.rejections.append(loop.time())
             raise CircuitOpenError(f"{self.name} is open (the check's stand-in breaker)")
+        if self.raises is not None:
+            raise self.raises(f"{self.name} broke (the check's stand-in breaker)")
         try:
             return await func(*args, **kwargs)
         except Exception as error:
@@ -135,6 +143,7 @@ class Spies:
     limiter_wait: float = 0.0
     open: bool = False
     trip_after: int | None = None
+    raises: type[Exception] | None = None
     limiters: list[SpyLimiter] = field(default_factory=list)
     breakers: list[SpyBreaker] = field(default_factory=list)
 
@@ -143,7 +152,7 @@ class Spies:
         return self.limiters[-1]
 
     def breaker_factory(self, host: str) -> SpyBreaker:
-        self.breakers.append(SpyBreaker(host, open=self.open, trip_after=self.trip_after))
+        self.breakers.append(SpyBreaker(host, open=self.open, trip_after=self.trip_after, raises=self.raises))
         return self.breakers[-1]
 
     def breaker(self, host: str = "service.test") -> SpyBreaker:
@@ -161,6 +170,40 @@ class Spies:
 # ---------------------------------------------------------------- the scenario: the client against the service
 
 
+class CheckTransport(httpx.AsyncBaseTransport):
+    """The service's in-process transport, and what the service cannot do: ``/status/NNN`` is answered NNN
+    at once; a path of ``scripts`` gets the n-th ``(status, Retry-After)`` of its script (the last one
+    repeats); the first ``refused[path]`` requests of a path raise ``httpx.ConnectError`` (a network
+    error). Every request's loop time is recorded by path in ``made``, refused or not."""
+
+    def __init__(
+        self,
+        service: Service,
+        *,
+        refused: dict[str, int] | None = None,
+        scripts: dict[str, list[tuple[int, str | None]]] | None = None,
+    ) -> None:
+        self.inner = httpx.ASGITransport(app=service)
+        self.refused = refused or {}
+        self.scripts = scripts or {}
+        self.made: dict[str, list[float]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        made = self.made.setdefault(path, [])
+        made.append(asyncio.get_running_loop().time())
+        if len(made) <= self.refused.get(path, 0):
+            raise httpx.ConnectError("connection refused (the check's transport)", request=request)
+        if path.startswith(STATUS):
+            return httpx.Response(int(path.removeprefix(STATUS)), request=request)
+        if path in self.scripts:
+            script = self.scripts[path]
+            status, after = script[min(len(made), len(script)) - 1]
+            headers = {} if after is None else {"retry-after": after}
+            return httpx.Response(status, headers=headers, request=request)
+        return await self.inner.handle_async_request(request)
+
+
 class _CannotMake(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(describe_error(error))
@@ -175,6 +218,12 @@ class ClientRun(Generic[T]):
     spies: Spies
     service: Service
     value: T
+    transport: CheckTransport | None = None
+    run: VirtualRun[T] | None = None
+
+    def made(self, path: str, origin: float = 0.0) -> list[float]:
+        """When the client sent the requests of ``path`` (loop clock, minus ``origin``), refused ones too."""
+        return [time - origin for time in (self.transport.made.get(path, []) if self.transport else [])]
 
     def requests(self, path: str | None = None) -> list[Record]:
         """The requests the service saw (of ``path``)."""
@@ -185,21 +234,22 @@ class ClientRun(Generic[T]):
         return [record.time for record in self.requests(path)]
 
 
-def _service(*, latency: float = 0.0, outages: tuple[tuple[float, float], ...] = (), window: float = 5.0) -> Service:
+def _service(
+    *, latency: float = 0.0, outages: tuple[tuple[float, float], ...] = (), window: float = 5.0, slow: bool = False
+) -> Service:
     """The service for a scenario: ``latency`` per answer, ``/items/1`` down during ``outages``, ``/items/7``
     hangs, ``/items/13`` is down, ``/items/42`` answers one request per ``window`` seconds (429 with
-    Retry-After past it)."""
+    Retry-After past it); with ``slow``, ``/items/99`` answers after ``SLOW_LATENCY``."""
     fixed = Latency.fixed(latency)
-    return Service(
-        seed=5,
-        faults=Faults(latency=fixed),
-        endpoints={
-            "/items/1": Faults(latency=fixed, outages=outages),
-            HANG: Faults(hang_rate=1.0),
-            DOWN: Faults(latency=fixed, outages=((0.0, 1e9),)),
-            BUSY: Faults(latency=fixed, rate_limit=RateLimit(1, window)),
-        },
-    )
+    endpoints = {
+        "/items/1": Faults(latency=fixed, outages=outages),
+        HANG: Faults(hang_rate=1.0),
+        DOWN: Faults(latency=fixed, outages=((0.0, 1e9),)),
+        BUSY: Faults(latency=fixed, rate_limit=RateLimit(1, window)),
+    }
+    if slow:
+        endpoints[SLOW] = Faults(latency=Latency.fixed(SLOW_LATENCY))
+    return Service(seed=5, faults=Faults(latency=fixed), endpoints=endpoints)
 
 
 @dataclass
@@ -211,6 +261,8 @@ class Scene:
     start: float
     spies: Spies = field(default_factory=Spies)
     service: Service = field(default_factory=_service)
+    refused: dict[str, int] = field(default_factory=lambda: {OFFLINE: 10**9})
+    scripts: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
 
     def make(
         self,
@@ -241,10 +293,12 @@ class Scene:
         """``script(http)`` on the virtual clock from ``start``, with an httpx client of the service; fails
         ``chain`` unless the class is a class, could be made, and the run finished. What it observed."""
         require_class(chain, self.client_class, "ResilientClient")
+        transport = CheckTransport(self.service, refused=self.refused, scripts=self.scripts)
 
         async def main() -> T:
             await asyncio.sleep(self.start)
-            async with self.service.client() as http:
+            self.service.start()
+            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
                 return await script(http)
 
         run: VirtualRun[T] = run_virtual(main, deadline=deadline)
@@ -260,7 +314,7 @@ class Scene:
             hang_hint="a wait that nobody ends: a bulkhead slot never given back (use `async with`), "
             "or a retry loop that never gives up",
         )
-        return ClientRun(self.spies, self.service, run.unwrap())
+        return ClientRun(self.spies, self.service, run.unwrap(), transport, run)
 
 
 def service_time(service: Service, loop_time: float) -> float:
@@ -436,13 +490,22 @@ def a_second_client_has_breakers_of_its_own(
 
 @learner_facing
 def check_attempt(
-    client_class: ClientClass, *, timeout: float = 1.5, limiter_wait: float = 0.0, start: float = 2.5
+    client_class: ClientClass,
+    *,
+    timeout: float = 1.5,
+    limiter_wait: float = 0.0,
+    start: float = 2.5,
+    every_status: bool = False,
 ) -> None:
     """``attempt(url, timeout)`` once each for: a 200, a 404, a 503 (``/items/13``), a 429 (``/items/42``,
     its second request), and a request never answered (``/items/7``). Each takes one admission from
-    ``self.limiter`` (taking ``limiter_wait`` seconds) before its request."""
+    ``self.limiter`` (taking ``limiter_wait`` seconds) before its request. With ``every_status``, one attempt
+    for every status from 200 to 599 instead: each 429 and 5xx raises FailedAnswer, every other is returned."""
     chain = Chain("ResilientClient.attempt")
     scene = Scene(client_class, start, Spies(limiter_wait=limiter_wait), _service(latency=0.25))
+    if every_status:
+        every_status_is_raised_or_returned(chain, scene, timeout)
+        return
     urls = ["/items/1", "/pages/999", DOWN, BUSY, BUSY, HANG]
 
     async def attempts(http: httpx.AsyncClient) -> list[Outcome]:
@@ -452,6 +515,7 @@ def check_attempt(
     deadline = start + 10 * (timeout + limiter_wait + 1)
     seen = scene.run(chain, attempts, deadline)
     ok, missing, down, _, busy, hang = seen.value
+    the_wait_for_the_limiter_is_not_in_the_timeout(chain, seen, timeout, limiter_wait)
     _require_outcome(
         chain,
         ok,
@@ -470,6 +534,76 @@ def check_attempt(
     a_503_or_429_raises_failed_answer(chain, down, 503)
     a_503_or_429_raises_failed_answer(chain, busy, 429)
     a_request_never_answered_times_out_after_the_admission(chain, hang, timeout, limiter_wait)
+
+
+COVERS_ONLY_THE_REQUEST = (
+    "the timeout covers the request only: `await self.limiter.acquire()` first, then "
+    "`async with asyncio.timeout(timeout):` around `self.client.get(url)` alone (a wait for the limiter is "
+    "the client's own queueing, not the service failing, and the breaker must not count it)"
+)
+
+
+def the_wait_for_the_limiter_is_not_in_the_timeout(
+    chain: Chain, seen: ClientRun[list[Outcome]], timeout: float, limiter_wait: float
+) -> None:
+    """An attempt that asked the limiter and timed out before ``limiter_wait + timeout`` (or while its answer
+    was on its way) counted the wait for the limiter in its timeout."""
+    asked = seen.spies.limiters[0].asked if seen.spies.limiters else []
+    early = [
+        (number, outcome)
+        for number, outcome in enumerate(seen.value, 1)
+        if isinstance(outcome.error, TimeoutError)
+        and len(asked) >= number
+        and (outcome.ended or 0.0) < asked[number - 1] + limiter_wait + timeout - 1e-9
+    ]
+    if not limiter_wait:
+        return
+    chain.require(
+        not early,
+        f"an attempt's timeout of {timeout:g} s starts after its admission (the limiter takes {limiter_wait:g} s)",
+        observed=lambda: f"attempt {early[0][0]} raised TimeoutError {early[0][1].took:g} s after attempt() was called",
+        hint=COVERS_ONLY_THE_REQUEST,
+    )
+
+
+def every_status_is_raised_or_returned(chain: Chain, scene: Scene, timeout: float) -> None:
+    statuses = range(200, 600)
+
+    async def attempts(http: httpx.AsyncClient) -> list[Outcome]:
+        client = scene.make(http, ClientPolicy(attempt_timeout=timeout))
+        return [await timed_call(client.attempt(f"{STATUS}{status}", timeout)) for status in statuses]
+
+    seen = scene.run(chain, attempts, scene.start + 10)
+    failing = [status for status in statuses if status == 429 or status >= 500]
+    wrong = [
+        (status, outcome)
+        for status, outcome in zip(statuses, seen.value, strict=True)
+        if not (
+            isinstance(outcome.error, FailedAnswer) and _is_response(getattr(outcome.error, "response", None), status)
+            if status in failing
+            else _is_response(outcome.value, status)
+        )
+    ]
+    for failure in (True, False):
+        these = [(status, outcome) for status, outcome in wrong if (status in failing) is failure]
+        chain.require(
+            not these,
+            "of the statuses 200 to 599, each 429 and 5xx raises FailedAnswer carrying its response"
+            if failure
+            else "of the statuses 200 to 599, every other (2xx, 3xx, a 4xx but 429, 408 too) is returned",
+            observed=(
+                f"the {these[0][0]} {_said(these[0][1])}; {len(these)} of "
+                + ("the 429 and 5xx were not raised as FailedAnswer: " if failure else "the others were not returned: ")
+                + ", ".join(str(status) for status, _ in these[:8])
+                + (", ..." if len(these) > 8 else "")
+            )
+            if these
+            else "",
+            hint="every 5xx is a failure, not only 500 or 503: `response.status_code == 429 or "
+            "response.is_server_error` (500 <= status <= 599); any other status is an answer, returned"
+            if failure
+            else "only 429 and the 5xx are failures; a 4xx (408 and 404 too) or a 3xx is an answer: return it",
+        )
 
 
 def each_attempt_is_admitted_once_before_its_request(chain: Chain, seen: ClientRun[Any], count: int) -> None:
@@ -549,7 +683,7 @@ class RetryPlan:
             planned.append(planned[-1] + delay)
         succeeds = failures < attempts and failures <= len(delays)
         count = failures + 1 if succeeds else min(attempts, len(delays) + 1)
-        down_until = planned[failures - 1] + 0.25 if failures else 0.0
+        down_until = planned[min(failures, len(planned)) - 1] + 0.25 if failures else 0.0
         return cls(planned[:count], count, succeeds, min(failures, len(delays), attempts - 1), down_until)
 
 
@@ -560,27 +694,41 @@ def check_fetch_retries(
     failures: int = 2,
     attempts: int = 4,
     delays: tuple[float, ...] = (0.5, 1.0, 2.0),
+    refused: bool = False,
     start: float = 4.75,
+    cancelled: bool = False,
 ) -> None:
-    """``fetch("/items/1")`` while it is down for its first ``failures`` attempts (503 at once):
-    an attempt every time the next delay has passed, each through the host's breaker, until the 200,
-    which is returned; if every attempt fails, the last FailedAnswer is raised. First, ``fetch`` of a
-    404 page: one attempt, the 404 returned."""
+    """``fetch("/items/1")`` while it is down for its first ``failures`` attempts (503 at once; with
+    ``refused``, httpx.ConnectError instead, a network error): an attempt every time the next delay has
+    passed, each through the host's breaker, until the 200, which is returned; if every attempt fails, the
+    last error is raised. Then, through the same client, ``fetch`` of a 404 page: one attempt, the 404
+    returned; and ``fetch("/items/13")`` (503, always): its retries wait the delays from the first again.
+    With ``cancelled``, a fetch cancelled at each of its waits in turn instead (the limiter, the request, the
+    retry's sleep): it raises CancelledError and sends no request after."""
     chain = Chain("ResilientClient.fetch")
+    if cancelled:
+        a_cancelled_fetch_stops(chain, _sweep(chain, client_class, start, "fetch", queued=False))
+        return
     plan = RetryPlan.of(failures, attempts, delays)
-    scene = Scene(client_class, start, service=_service(outages=((0.0, plan.down_until),) if failures else ()))
+    outages = ((0.0, plan.down_until),) if failures and not refused else ()
+    scene = Scene(client_class, start, service=_service(outages=outages))
+    if refused:
+        scene.refused["/items/1"] = failures
     policy = _retry_policy(attempts=attempts, delays=delays_of(delays))
 
-    async def fetch_twice(http: httpx.AsyncClient) -> tuple[Outcome, Outcome]:
+    scene.scripts[SCRIPTED] = [(500, None), (502, None), (200, None)]
+
+    async def fetch_thrice(http: httpx.AsyncClient) -> tuple[Outcome, Outcome, Outcome, Outcome]:
         client = scene.make(http, policy)
         outcome = await timed_call(client.fetch("/items/1"))
-        return outcome, await timed_call(client.fetch("/pages/999"))
+        missing = await timed_call(client.fetch("/pages/999"))
+        down = await timed_call(client.fetch(DOWN))
+        return outcome, missing, down, await timed_call(scene.make(http, policy, spies=Spies()).fetch(SCRIPTED))
 
-    deadline = start + 10 + sum(delays) * 2
-    seen = scene.run(chain, fetch_twice, deadline)
-    the_attempts_reach_the_service_after_each_delay(chain, seen, plan, delays)
-    fetch_returns_the_200_or_raises_the_last_failed_answer(chain, seen, plan)
-    every_attempt_goes_through_the_host_breaker(chain, seen, plan.count + 1)
+    deadline = start + 10 + sum(delays) * 4
+    seen = scene.run(chain, fetch_thrice, deadline)
+    the_attempts_reach_the_service_after_each_delay(chain, seen, plan, delays, refused)
+    fetch_returns_the_200_or_raises_the_last_error(chain, seen, plan, refused)
     _require_outcome(
         chain,
         seen.value[1],
@@ -588,26 +736,36 @@ def check_fetch_retries(
         lambda o: _is_response(o.value, 404) and len(seen.requests("/pages/999")) == 1,
         hint="a 4xx other than 429 is an answer: return it, never retry it",
     )
+    each_fetch_waits_the_delays_from_the_first(chain, seen, attempts, delays)
+    every_5xx_is_retried(chain, seen, attempts, delays)
+    down = RetryPlan.of(attempts, attempts, delays)
+    every_attempt_goes_through_the_host_breaker(chain, seen, plan.count + 1 + down.count)
 
 
 def the_attempts_reach_the_service_after_each_delay(
-    chain: Chain, seen: ClientRun[Any], plan: RetryPlan, delays: tuple[float, ...]
+    chain: Chain, seen: ClientRun[Any], plan: RetryPlan, delays: tuple[float, ...], refused: bool = False
 ) -> None:
-    made = seen.times("/items/1")
+    fetched = seen.value[0]
+    made = seen.made("/items/1", fetched.asked)
+    network = isinstance(fetched.error, httpx.TransportError)
     chain.require(
         made == plan.expected,
         f"the attempts reach the service at t={_times(plan.expected)} after the call "
-        f"({plan.count} attempts: delays {_times(list(delays))})",
-        observed=f"they reached it at t={_times(made)}",
-        hint="retry a FailedAnswer after the next of self.policy.delays() (a fresh iterator per call), "
+        f"({plan.count} attempts: delays {_times(list(delays))})"
+        + (f"; the first {plan.answered} raise httpx.ConnectError" if refused else ""),
+        observed=f"they reached it at t={_times(made)}" + (f"; fetch {_said(fetched)}" if network else ""),
+        hint="retry an httpx.TransportError (ConnectError, ReadError, ...: the network failed) like a FailedAnswer "
+        "or a TimeoutError: `except (FailedAnswer, TimeoutError, httpx.TransportError)`"
+        if refused and network and len(made) < plan.count
+        else "retry a FailedAnswer after the next of self.policy.delays() (a fresh iterator per call), "
         "at most policy.attempts attempts in all; stop when the delays run out"
         if len(made) != plan.count
         else "wait exactly the next delay between attempts (asyncio.sleep), nothing more",
     )
 
 
-def fetch_returns_the_200_or_raises_the_last_failed_answer(
-    chain: Chain, seen: ClientRun[tuple[Outcome, Outcome]], plan: RetryPlan
+def fetch_returns_the_200_or_raises_the_last_error(
+    chain: Chain, seen: ClientRun[Any], plan: RetryPlan, refused: bool = False
 ) -> None:
     outcome = seen.value[0]
     if plan.succeeds:
@@ -620,13 +778,46 @@ def fetch_returns_the_200_or_raises_the_last_failed_answer(
         )
         return
     breaker = seen.spies.breakers[0] if seen.spies.breakers else None
-    last = breaker.failures[-1][1] if breaker and breaker.failures else None
+    last = breaker.failures[plan.count - 1][1] if breaker and len(breaker.failures) >= plan.count else None
+    kind: type[Exception] = httpx.TransportError if refused else FailedAnswer
     _require_outcome(
         chain,
         outcome,
-        "when every attempt failed, fetch raises the last FailedAnswer (the same error object)",
-        lambda o: isinstance(o.error, FailedAnswer) and (last is None or o.error is last),
+        f"when every attempt failed, fetch raises the last {'ConnectError' if refused else 'FailedAnswer'} "
+        "(the same error object)",
+        lambda o: isinstance(o.error, kind) and (last is None or o.error is last),
         hint="give up by re-raising the last error (`raise` inside its except), not a new one",
+    )
+
+
+def every_5xx_is_retried(chain: Chain, seen: ClientRun[Any], attempts: int, delays: tuple[float, ...]) -> None:
+    """The fourth fetch, through a new client, of a URL answering 500, then 502, then 200."""
+    fetched = seen.value[3]
+    plan = RetryPlan.of(2, attempts, delays)
+    made = seen.made(SCRIPTED, fetched.asked)
+    chain.require(
+        made == plan.expected,
+        f"a fetch of a URL answering 500, then 502, then 200 attempts at t={_times(plan.expected)} after its call",
+        observed=f"it attempted at t={_times(made)}, and {_said(fetched)}",
+        hint="every 5xx is a failed answer, retried, not only 503: `response.status_code == 429 or "
+        "response.is_server_error`",
+    )
+
+
+def each_fetch_waits_the_delays_from_the_first(
+    chain: Chain, seen: ClientRun[Any], attempts: int, delays: tuple[float, ...]
+) -> None:
+    """The third fetch, of the 503, through the same client: its attempts follow the delays from the first."""
+    down = seen.value[2]
+    plan = RetryPlan.of(attempts, attempts, delays)
+    made = seen.made(DOWN, down.asked)
+    chain.require(
+        made == plan.expected and isinstance(down.error, FailedAnswer),
+        f"a later fetch through the same client (of /items/13, 503 always) attempts at t={_times(plan.expected)} "
+        "after its call: its delays start from the first again",
+        observed=f"it attempted at t={_times(made)}, and {_said(down)}",
+        hint="call self.policy.delays() at the start of each fetch (a fresh iterator per call): an iterator made "
+        "once, in __init__, is used up by the earlier calls, and a later call gives up too soon",
     )
 
 
@@ -645,16 +836,28 @@ def every_attempt_goes_through_the_host_breaker(chain: Chain, seen: ClientRun[An
 
 @learner_facing
 def check_fetch_retry_after(
-    client_class: ClientClass, *, window: float = 4.0, deadline: float | None = None, start: float = 2.25
+    client_class: ClientClass,
+    *,
+    window: float = 4.0,
+    deadline: float | None = None,
+    delay: float = 0.1,
+    retry_after: str | None = None,
+    status: int = 429,
+    start: float = 2.25,
 ) -> None:
     """``/items/42`` answers one request per ``window`` seconds (429 with ``Retry-After`` past it). The
     check takes the window's one request itself, half a second in; then ``fetch("/items/42")``: the
-    429's Retry-After (seconds to the next window, rounded up) replaces the 0.1 s backoff delay, and the
-    second attempt gets the 200. With a ``deadline`` shorter than the Retry-After, fetch gives up at
-    once and raises the FailedAnswer of the 429."""
+    429's Retry-After (seconds to the next window, rounded up) replaces the ``delay`` of the backoff, and
+    the second attempt gets the 200. With a ``deadline`` the Retry-After reaches, fetch gives up at once
+    and raises the FailedAnswer of the 429. With ``retry_after`` (a header's text), a fetch whose first
+    answer is ``status`` with that ``Retry-After``, then a 200, instead: the second attempt comes after
+    that many seconds (after ``delay`` if it is not a whole number of seconds)."""
     chain = Chain("ResilientClient.fetch")
+    if retry_after is not None:
+        the_wait_is_what_retry_after_says(chain, client_class, start, delay, retry_after, status)
+        return
     scene = Scene(client_class, start, service=_service(window=window))
-    policy = _retry_policy(attempts=3, delays=delays_of((0.1, 0.1)), deadline=deadline)
+    policy = _retry_policy(attempts=3, delays=delays_of((delay, delay)), deadline=deadline)
     asked = float(max(1, -(-(window - 0.5) // 1)))
 
     async def fetch_when_busy(http: httpx.AsyncClient) -> Outcome:
@@ -665,7 +868,7 @@ def check_fetch_retry_after(
 
     seen = scene.run(chain, fetch_when_busy, start + 4 * window + 10)
     gives_up = deadline is not None and asked >= deadline
-    the_second_attempt_waits_the_retry_after(chain, seen, asked, deadline if gives_up else None)
+    the_second_attempt_waits_the_retry_after(chain, seen, asked, deadline if gives_up else None, delay)
     if gives_up:
         _require_outcome(
             chain,
@@ -684,8 +887,42 @@ def check_fetch_retry_after(
         )
 
 
+def the_wait_is_what_retry_after_says(
+    chain: Chain, client_class: ClientClass, start: float, delay: float, retry_after: str, status: int
+) -> None:
+    scene = Scene(client_class, start, scripts={SCRIPTED: [(status, retry_after), (200, None)]})
+    policy = _retry_policy(attempts=3, delays=delays_of((delay, delay)))
+    seen = scene.run(chain, _fetching(scene, policy, SCRIPTED), start + 20 + 2 * delay)
+    fetched = seen.value
+    made = seen.made(SCRIPTED, fetched.asked)
+    said = float(retry_after) if retry_after.isdigit() else None
+    wait = delay if said is None else said
+    if said is None:
+        hint = (
+            f"a Retry-After that is not a whole number of seconds ({retry_after!r}) is no Retry-After: "
+            "retry_after_seconds(error.response) gives None, and the backoff delay applies"
+        )
+    elif made[1:2] == [delay]:
+        hint = (
+            "Retry-After: 0 asks for a retry at once: test `seconds is not None`, not `if seconds:` (0 is falsy)"
+            if said == 0
+            else f"a {status} carrying a Retry-After is a failed answer like a 429: wait what it says"
+        )
+    elif made[1:2] == [max(delay, said)]:
+        hint = "wait what Retry-After says instead of the backoff delay, even when the delay is longer: not max()"
+    else:
+        hint = "when a FailedAnswer's response has a Retry-After, wait that long instead of the backoff delay"
+    chain.require(
+        made == [0.0, wait] and _is_response(fetched.value, 200),
+        f"after a {status} with Retry-After: {retry_after} (backoff delay {delay:g} s), the second attempt "
+        f"comes {wait:g} s after the first, and fetch returns its 200",
+        observed=f"the attempts came at t={_times(made)} after the call; fetch {_said(fetched)}",
+        hint=hint,
+    )
+
+
 def the_second_attempt_waits_the_retry_after(
-    chain: Chain, seen: ClientRun[Outcome], asked: float, short_deadline: float | None
+    chain: Chain, seen: ClientRun[Outcome], asked: float, short_deadline: float | None, delay: float = 0.1
 ) -> None:
     """``short_deadline``: the deadline, when the Retry-After reaches it (fetch gives up); else None."""
     made = seen.times(BUSY)[1:]
@@ -696,7 +933,9 @@ def the_second_attempt_waits_the_retry_after(
         f"Retry-After: {asked:g}"
         + (f", more than the deadline of {short_deadline:g} s allows" if short_deadline is not None else ""),
         observed=f"they reached it at t={_times(made)}",
-        hint="when a FailedAnswer's response has a Retry-After (retry_after_seconds(error.response), given), "
+        hint="wait what Retry-After says instead of the backoff delay, even when the delay is longer: not max()"
+        if short_deadline is None and made[1:2] == [0.5 + max(asked, delay)] and delay > asked
+        else "when a FailedAnswer's response has a Retry-After (retry_after_seconds(error.response), given), "
         "wait that long instead of the backoff delay"
         if short_deadline is None
         else "give up, without waiting, when the wait would end at or after the deadline",
@@ -709,13 +948,22 @@ def check_fetch_timeouts_count(
 ) -> None:
     """``fetch("/items/7")``, a request never answered, with ``attempt_timeout=timeout`` and delays of 1 s:
     each attempt raises TimeoutError *inside* the breaker's call, ``timeout`` seconds after it started (so a
-    breaker counts it as a failure); it is retried; after ``attempts`` attempts fetch raises TimeoutError."""
+    breaker counts it as a failure); it is retried; after ``attempts`` attempts fetch raises TimeoutError.
+    Then a second fetch of it through the same client: the same attempts, the same delays."""
     chain = Chain("ResilientClient.fetch")
     scene = Scene(client_class, start)
     policy = _retry_policy(attempt_timeout=timeout, attempts=attempts, delays=delays_of([1.0] * attempts))
-    seen = scene.run(chain, _fetching(scene, policy, HANG), start + attempts * (timeout + 2) + 10)
-    outcome = seen.value
-    failures = (seen.spies.breakers[0] if seen.spies.breakers else SpyBreaker("none")).failures
+
+    async def fetch_twice(http: httpx.AsyncClient) -> tuple[Outcome, int, Outcome]:
+        client = scene.make(http, policy)
+        first = await timed_call(client.fetch(HANG))
+        seen_by_then = sum(len(breaker.failures) for breaker in scene.spies.breakers)
+        return first, seen_by_then, await timed_call(client.fetch(HANG))
+
+    seen = scene.run(chain, fetch_twice, start + 2 * attempts * (timeout + 2) + 10)
+    outcome, count, second = seen.value
+    every = (seen.spies.breakers[0] if seen.spies.breakers else SpyBreaker("none")).failures
+    failures = every[:count]
     each_attempt_times_out_inside_the_breaker(chain, failures, attempts)
     expected = [outcome.asked + n * (timeout + 1.0) + timeout for n in range(attempts)]
     at = [time for time, _ in failures]
@@ -731,6 +979,15 @@ def check_fetch_timeouts_count(
         "fetch raises the last TimeoutError",
         lambda o: isinstance(o.error, TimeoutError) and o.error is failures[-1][1],
         hint="after the last attempt, re-raise its error (`raise`)",
+    )
+    later = [time - second.asked for time, _ in every[count:]]
+    wanted = [n * (timeout + 1.0) + timeout for n in range(attempts)]
+    chain.require(
+        len(later) == attempts and all(abs(a - b) < 1e-6 for a, b in zip(later, wanted, strict=False)),
+        f"a second fetch through the same client times out at t={_times(wanted)} after its call too",
+        observed=f"its attempts timed out at t={_times(later)}",
+        hint="call self.policy.delays() at the start of each fetch (a fresh iterator per call): an iterator made "
+        "once, in __init__, is used up by the earlier calls, and a later call gives up too soon",
     )
 
 
@@ -792,7 +1049,10 @@ def check_fetch_deadline(
         hang,
         f"fetch('/items/7') raises TimeoutError {limit:g} s after it was called",
         lambda o: isinstance(o.error, TimeoutError) and abs((o.ended or 0.0) - o.asked - limit) < 1e-6,
-        hint="an attempt never runs past the deadline: its timeout is min(policy.attempt_timeout, time left)",
+        hint="the deadline counts from the start of each fetch call (loop.time() when fetch starts), not from "
+        "the client's creation or an earlier call: this second fetch got less time than policy.deadline"
+        if (hang.took or 0.0) < limit - 1e-6
+        else "an attempt never runs past the deadline: its timeout is min(policy.attempt_timeout, time left)",
     )
 
 
@@ -909,11 +1169,18 @@ def one_breaker_per_host_sees_its_requests(chain: Chain, spies: Spies, calls: in
 
 
 @learner_facing
-def check_get_bulkhead(client_class: ClientClass, *, limit: int = 2, calls: int = 5, start: float = 1.75) -> None:
+def check_get_bulkhead(
+    client_class: ClientClass, *, limit: int = 2, calls: int = 5, start: float = 1.75, cancelled: bool = False
+) -> None:
     """``calls`` gets of different items at once, ``max_in_flight=limit``, each answered after 1 s: at most
     ``limit`` requests are in flight at once (exactly ``min(limit, calls)`` at the peak: the bulkhead
-    waits, it does not reject), every call gets its 200, and all are done after ``ceil(calls / limit)`` s."""
+    waits, it does not reject), every call gets its 200, and all are done after ``ceil(calls / limit)`` s.
+    With ``cancelled``, a get cancelled at each of its waits in turn, and one cancelled while queued behind
+    it, with one slot, instead: each gives its slot back (two gets at once afterwards go one at a time)."""
     chain = Chain("ResilientClient.get")
+    if cancelled:
+        a_cancelled_get_gives_its_slot_back(chain, _sweep_get(chain, client_class, start))
+        return
     scene = Scene(client_class, start, service=_service(latency=1.0))
     policy = _retry_policy(attempt_timeout=5.0, max_in_flight=limit)
 
@@ -979,8 +1246,10 @@ def check_get_cache(client_class: ClientClass, *, ttl: float = 5.0, start: float
     from the cache for ``ttl`` seconds from its arrival, without a request and without waiting for the
     bulkhead; a failed call or a 404 is not cached. (``ttl=0``: no cache.)"""
     chain = Chain("ResilientClient.get")
-    scene = Scene(client_class, start)
+    scene = Scene(client_class, start, service=_service(slow=True))
     policy = _retry_policy(attempts=1, attempt_timeout=0.5, max_in_flight=1, cache_ttl=ttl)
+    arrived = SLOW_LATENCY + ttl  # a slow answer's expiry: cache_ttl after it arrived
+    slow_gets = [0.0, arrived - 1 / 8, arrived] if ttl > 1 / 8 else []
     schedule = [
         ("first", 0.0, "/items/1"),
         ("slow", 1.25, HANG),
@@ -1005,9 +1274,17 @@ def check_get_cache(client_class: ClientClass, *, ttl: float = 5.0, start: float
             await asyncio.sleep(t0 + when - loop.time())
             seen[name] = await timed_call(client.get(url))
 
+        other = scene.make(http, _retry_policy(attempts=1, attempt_timeout=0.5, max_in_flight=10, cache_ttl=ttl))
+
+        async def slow_at(when: float) -> None:
+            await asyncio.sleep(t0 + when - loop.time())
+            await other.get(SLOW)
+
         async with asyncio.TaskGroup() as group:
             for name, when, url in schedule:
                 group.create_task(at(name, when, url))
+            for when in slow_gets:
+                group.create_task(slow_at(when))
         return seen
 
     seen = scene.run(chain, get_on_schedule, start + 30 + ttl)
@@ -1025,6 +1302,8 @@ def check_get_cache(client_class: ClientClass, *, ttl: float = 5.0, start: float
         )
     a_short_ttl_still_caches(chain, seen, ttl)
     only_2xx_answers_are_cached(chain, seen)
+    if slow_gets:
+        the_cache_counts_from_the_answer_s_arrival(chain, seen, ttl)
 
 
 def a_fresh_answer_is_served_from_the_cache(chain: Chain, seen: ClientRun[dict[str, Outcome]], ttl: float) -> None:
@@ -1047,6 +1326,21 @@ def a_fresh_answer_is_served_from_the_cache(chain: Chain, seen: ClientRun[dict[s
         f"at t={ttl:g} the cached answer has expired: a new request is made",
         observed=f"/items/1 was requested at t={_times(ones)}",
         hint="an entry is fresh while now < stored + cache_ttl; at exactly stored + cache_ttl it is stale",
+    )
+
+
+def the_cache_counts_from_the_answer_s_arrival(chain: Chain, seen: ClientRun[Any], ttl: float) -> None:
+    arrived = SLOW_LATENCY + ttl
+    made = seen.times(SLOW)
+    chain.require(
+        made == [0.0, arrived],
+        f"an answer that takes {SLOW_LATENCY:g} s (/items/99, asked at t=0) is fresh until t={arrived:g}, "
+        f"cache_ttl after it arrived: gets at t={arrived - 1 / 8:g} and {arrived:g} make one request, at {arrived:g}",
+        observed=f"/items/99 was requested at t={_times(made)}",
+        hint="stamp the cache entry when the response arrived (loop.time() after fetch returned), not when get "
+        "was called: a slow answer would expire early"
+        if len(made) > 2 or made[1:2] == [arrived - 1 / 8]
+        else "an entry is fresh while now < stored + cache_ttl, stored when the response arrived",
     )
 
 
@@ -1093,7 +1387,8 @@ def only_2xx_answers_are_cached(chain: Chain, seen: ClientRun[dict[str, Outcome]
 @dataclass
 class FallbackCalls:
     """check_get_fallback's scenario: its four gets, and every call of the fallback (time, url, error); the
-    first ``after_ok`` came during the get that succeeded, up to ``after_down`` during the one that failed."""
+    first ``after_ok`` came during the get that succeeded, up to ``after_down`` during the one that failed;
+    ``others``: the gets whose fetch raises another Exception (what it is, the get, the fallback's calls)."""
 
     ok: Outcome
     down: Outcome
@@ -1102,14 +1397,25 @@ class FallbackCalls:
     calls: list[tuple[float, str, BaseException]]
     after_ok: int
     after_down: int
+    others: list[tuple[type[BaseException], str, Outcome, list[tuple[float, str, BaseException]]]] = field(
+        default_factory=list
+    )
+    after_rejected: int | None = None
 
 
 @learner_facing
-def check_get_fallback(client_class: ClientClass, *, start: float = 4.25) -> None:
+def check_get_fallback(client_class: ClientClass, *, start: float = 4.25, cancelled: bool = False) -> None:
     """With a fallback that records its arguments, 2 attempts: a get of ``/items/1`` (200) does not call it;
     a get of ``/items/13`` (503) calls ``fallback("/items/13", error)`` with fetch's FailedAnswer once, and
-    returns its value; through an open breaker, a get calls it at once with the CircuitOpenError. Without a
-    fallback, the error is raised."""
+    returns its value; through an open breaker, a get calls it at once with the CircuitOpenError; so do a
+    get whose fetch raises TimeoutError (``/items/7``), httpx.ConnectError (``/offline/1``) or another
+    Exception (a breaker that raises LookupError). Without a fallback, the error is raised. With
+    ``cancelled``, a get cancelled at each of its waits in turn instead: it raises CancelledError, and the
+    fallback is not called."""
+    if cancelled:
+        chain = Chain("ResilientClient.get")
+        a_cancelled_get_gets_no_fallback(chain, _sweep_get(chain, client_class, start))
+        return
     chain = Chain("ResilientClient.get")
     policy = _retry_policy(attempts=2, delays=delays_of((1.0,)))
     calls: list[tuple[float, str, BaseException]] = []
@@ -1126,13 +1432,25 @@ def check_get_fallback(client_class: ClientClass, *, start: float = 4.25) -> Non
         down = await timed_call(client.get(DOWN))
         after_down = len(calls)
         rejected = await timed_call(scene.make(http, policy, spies=Spies(open=True), fallback=fallback).get(DOWN))
+        after_rejected = len(calls)
+        others: list[tuple[type[BaseException], str, Outcome, list[tuple[float, str, BaseException]]]] = []
+        cases: list[tuple[type[BaseException], str, Spies | None]] = [
+            (TimeoutError, HANG, None),
+            (httpx.ConnectError, OFFLINE, None),
+            (LookupError, "/items/2", Spies(raises=LookupError)),
+        ]
+        for kind, url, spies in cases:
+            before = len(calls)
+            got = await timed_call(scene.make(http, policy, spies=spies, fallback=fallback).get(url))
+            others.append((kind, url, got, calls[before:]))
         raised = await timed_call(scene.make(http, policy, spies=Spies()).get(DOWN))
-        return FallbackCalls(ok, down, rejected, raised, calls, after_ok, after_down)
+        return FallbackCalls(ok, down, rejected, raised, calls, after_ok, after_down, others, after_rejected)
 
     seen = scene.run(chain, get_each_way, start + 30)
     a_success_does_not_call_the_fallback(chain, seen.value)
     a_failure_calls_the_fallback_once_with_the_error(chain, seen.value)
     an_open_breaker_calls_the_fallback_at_once(chain, seen.value)
+    every_exception_goes_to_the_fallback(chain, seen.value)
     _require_outcome(
         chain,
         seen.value.raised,
@@ -1140,6 +1458,198 @@ def check_get_fallback(client_class: ClientClass, *, start: float = 4.25) -> Non
         lambda o: isinstance(o.error, FailedAnswer),
         hint="when self.fallback is None, re-raise (`raise`)",
     )
+
+
+def every_exception_goes_to_the_fallback(chain: Chain, seen: FallbackCalls) -> None:
+    wrong = [
+        (kind, url, got, called)
+        for kind, url, got, called in seen.others
+        if not (
+            got.value == f"fallback for {url}"
+            and len(called) >= 1
+            and all(isinstance(error, kind) and where == url for _, where, error in called)
+        )
+    ]
+    chain.require(
+        not wrong,
+        "a fetch that raises any Exception (TimeoutError, httpx.ConnectError, LookupError from the breaker) gets "
+        "the fallback's value, the fallback called with that error",
+        observed=lambda: (
+            f"the get of {wrong[0][1]} (its fetch raised {wrong[0][0].__name__}) {_said(wrong[0][2])}; "
+            "the fallback was called "
+            + (", ".join(f"with {describe_error(error)}" for _, _, error in wrong[0][3]) or "never")
+        ),
+        hint="catch `Exception` around the fetch (`except Exception as error:`), every error it may raise, "
+        "not a list of some of them: the fallback answers for any failure",
+    )
+
+
+# ---------------------------------------------------------------- exercises 2 and 3: cancelled calls
+
+SWEPT = "/items/1"  # down for its first attempt, answered on the second
+QUEUED = "/items/2"  # a get queued behind the swept one, cancelled while it waits for the bulkhead
+
+
+@dataclass
+class CancelledCall:
+    """A call of ``SWEPT`` cancelled ``at`` seconds after it started (the call, a get queued behind it and
+    cancelled while it waits, the fallback's calls, the requests after the cancellation, two gets made
+    afterwards and whether they were answered, the tasks left)."""
+
+    at: float
+    call: Outcome
+    queued: Outcome | None
+    fallback: list[tuple[str, str]]
+    late: list[float]
+    after: list[Outcome]
+    peak_after: int
+    leftover: list[str]
+
+
+def _sweep_policy() -> ClientPolicy:
+    return _retry_policy(attempts=2, delays=delays_of((0.5,)), attempt_timeout=1.0, max_in_flight=1)
+
+
+def _swept_scene(client_class: ClientClass, start: float) -> Scene:
+    """A limiter taking 0.25 s per admission; answers taking 0.25 s; ``/items/1`` down for its first request."""
+    return Scene(client_class, start, Spies(limiter_wait=0.25), _service(latency=0.25, outages=((0.0, 0.4),)))
+
+
+def _sweep(chain: Chain, client_class: ClientClass, start: float, method: str, *, queued: bool) -> list[CancelledCall]:
+    """``client.<method>("/items/1")`` once to the end, then, for each instant of that run (each of its
+    waits: the limiter, the request, the retry's sleep, ...), a new run cancelling it then (with ``queued``,
+    a get queued behind it is cancelled while it waits); then two gets at once, one slot for them."""
+    first = _swept_scene(client_class, start)
+
+    async def uncancelled(http: httpx.AsyncClient) -> Outcome:
+        return await timed_call(getattr(first.make(http, _sweep_policy()), method)(SWEPT))
+
+    whole = first.run(chain, uncancelled, start + 30)
+    assert whole.run is not None
+    end = whole.value.ended or 0.0
+    waits = [
+        (asked + admitted) / 2
+        for limiter in whole.spies.limiters
+        for asked, admitted in zip(limiter.asked, limiter.admissions, strict=False)
+    ]  # the limiter's waits, which emit no event
+    instants = sorted(
+        {at for at in [*cancellation_instants(whole.run, after=whole.value.asked), *waits] if at < end - 1e-9}
+    )
+    origin = whole.value.asked
+    return [_cancelled_once(chain, client_class, start, method, at - origin, queued=queued) for at in instants]
+
+
+def _cancelled_once(
+    chain: Chain, client_class: ClientClass, start: float, method: str, at: float, *, queued: bool
+) -> CancelledCall:
+    """One run of the sweep: ``client.<method>("/items/1")`` cancelled ``at`` seconds after it started."""
+    scene = _swept_scene(client_class, start)
+    called: list[tuple[str, str]] = []
+
+    def fallback(url: str, error: BaseException) -> str:
+        called.append((url, type(error).__name__))
+        return f"fallback for {url}"
+
+    async def cancel_at(http: httpx.AsyncClient) -> tuple[Outcome, Outcome | None, list[Outcome]]:
+        t0 = asyncio.get_running_loop().time()
+        client = scene.make(http, _sweep_policy(), fallback=fallback)
+        call = getattr(client, method)
+        swept = asyncio.ensure_future(cancelled_at(lambda: call(SWEPT), t0 + at))
+        waiter = None
+        if queued:
+            await asyncio.sleep(1 / 64)
+            waiter = asyncio.ensure_future(cancelled_at(lambda: client.get(QUEUED), t0 + 1 / 32))
+        outcome = await swept
+        other = await waiter if waiter is not None else None
+        after = [asyncio.ensure_future(timed_call(client.get(f"/items/{n}"))) for n in (3, 4)]
+        await asyncio.wait(after, timeout=5.0)
+        for task in after:
+            task.cancel()
+        await asyncio.gather(*after, return_exceptions=True)
+        return outcome, other, [task.result() for task in after if not task.cancelled()]
+
+    seen = scene.run(chain, cancel_at, start + 60)
+    outcome, other, after = seen.value
+    cut = service_time(scene.service, outcome.ended or 0.0)
+    return CancelledCall(
+        at,
+        outcome,
+        other,
+        called,
+        [time for time in seen.times(SWEPT) if time > cut + 1e-9],
+        after,
+        _peak([r for r in seen.service.log if r.path in ("/items/3", "/items/4")]),
+        [task.describe() for task in (seen.run.leftover if seen.run else [])],
+    )
+
+
+def _sweep_get(chain: Chain, client_class: ClientClass, start: float) -> list[CancelledCall]:
+    return _sweep(chain, client_class, start, "get", queued=True)
+
+
+def a_cancelled_get_gets_no_fallback(chain: Chain, sweep: list[CancelledCall]) -> None:
+    for cut in sweep:
+        mine = [(url, kind) for url, kind in cut.fallback if url in (SWEPT, QUEUED)]
+        chain.require(
+            cut.call.cancelled and not mine,
+            f"a get of {SWEPT} cancelled {cut.at:g} s after it started raises CancelledError, and calls no fallback",
+            observed=f"it {_said(cut.call)}; the fallback was called "
+            + (", ".join(f"for {url} with {kind}" for url, kind in mine) or "never"),
+            hint="a cancelled get raises CancelledError: catch `Exception` (CancelledError is a BaseException), "
+            "never BaseException or a bare except; the fallback answers failures, not a caller who left",
+        )
+    nothing_is_left_running(chain, sweep, "get")
+
+
+def nothing_is_left_running(chain: Chain, sweep: list[CancelledCall], method: str) -> None:
+    for cut in sweep:
+        chain.require(
+            not cut.leftover,
+            f"a {method} cancelled {cut.at:g} s after it started leaves no task running",
+            observed="; ".join(cut.leftover),
+            hint="let the cancellation reach the request: no asyncio.shield, no task of its own that outlives the call",
+        )
+
+
+def a_cancelled_fetch_stops(chain: Chain, sweep: list[CancelledCall]) -> None:
+    for cut in sweep:
+        chain.require(
+            cut.call.cancelled and not cut.late,
+            f"a fetch of {SWEPT} cancelled {cut.at:g} s after it started raises CancelledError, and sends no "
+            "request after",
+            observed=f"it {_said(cut.call)}"
+            + (f"; {SWEPT} was requested at t={_times(cut.late)} after the cancellation" if cut.late else ""),
+            hint="let CancelledError through: retry only FailedAnswer, TimeoutError and httpx.TransportError "
+            "(never `except BaseException` or a bare except), so a caller who left stops the retries",
+        )
+    nothing_is_left_running(chain, sweep, "fetch")
+
+
+def a_cancelled_get_gives_its_slot_back(chain: Chain, sweep: list[CancelledCall]) -> None:
+    for cut in sweep:
+        queued = cut.queued
+        chain.require(
+            queued is None or queued.cancelled,
+            f"(the get of {SWEPT} cancelled at {cut.at:g} s) a get queued behind it for the one slot, cancelled "
+            "while it waits, raises CancelledError",
+            observed=f"it {_said(queued)}" if queued else "",
+            hint="wait for the slot with `async with self.bulkhead:` and let CancelledError through",
+        )
+        answered = [o for o in cut.after if _is_response(o.value, 200)]
+        chain.require(
+            len(answered) == 2 and cut.peak_after <= 1,
+            f"after a get cancelled {cut.at:g} s after it started (and one cancelled while queued), two gets at "
+            "once are both answered, one at a time (max_in_flight=1)",
+            observed=f"{len(answered)} of them were answered within 5 s; {cut.peak_after} requests were in flight "
+            "at once",
+            hint="give the slot back exactly once, however the call ends, and only a slot the call holds: "
+            "`async with self.bulkhead:` (a release in a finally around the acquire frees a slot a cancelled "
+            "waiter never had)"
+            if cut.peak_after > 1
+            else "give the slot back however the call ends, cancelled too: `async with self.bulkhead:` (or "
+            "release in a finally)",
+        )
+    nothing_is_left_running(chain, sweep, "get")
 
 
 def a_success_does_not_call_the_fallback(chain: Chain, seen: FallbackCalls) -> None:
@@ -1167,7 +1677,7 @@ def a_failure_calls_the_fallback_once_with_the_error(chain: Chain, seen: Fallbac
 
 
 def an_open_breaker_calls_the_fallback_at_once(chain: Chain, seen: FallbackCalls) -> None:
-    second, rejected = seen.calls[seen.after_down :], seen.rejected
+    second, rejected = seen.calls[seen.after_down : seen.after_rejected], seen.rejected
     chain.require(
         len(second) == 1 and isinstance(second[0][2], CircuitOpenError) and rejected.ended == rejected.asked,
         "through an open breaker, the fallback is called at once with the CircuitOpenError",

@@ -417,7 +417,8 @@ def draw_cache(rng: random.Random) -> dict[str, Any]:
 def observe_cache(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """Each get at its time: what it gives, when it ends, and which earlier get's response it is (the same
     object, from the cache); of a get of the 404, when it ends only (whether a 404 is returned or raised is
-    the attempt cell's business); the requests the service saw."""
+    the attempt cell's business), and so of a get of the hang (whether a timeout goes to the fallback is the
+    fallback cell's); the requests the service saw."""
     service = _service(latency=scenario["latency"])
     policy = ClientPolicy(
         attempt_timeout=scenario["timeout"], attempts=1, deadline=None, max_in_flight=1, cache_ttl=scenario["ttl"]
@@ -436,7 +437,7 @@ def observe_cache(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
         responses = [call.value if isinstance(call.value, httpx.Response) else None for call in calls]
         gets = [
             {"ended": timed(call, origin)["ended"]}
-            if url == MISSING
+            if url in (MISSING, HANG)
             else {**timed(call, origin), "same_as": None if response is None else index_of(responses, response)}
             for (_, url), call, response in zip(scenario["gets"], calls, responses, strict=True)
         ]
@@ -484,11 +485,12 @@ def observe_fallback(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
             found = timed(await timed_call(client.get(url)), origin)
             return {**found, "fallback": called[before:]}
 
-        client = make(names, http, policy, spies, fallback=fallback)
-        gets = [await observed(client, url) for url in scenario["urls"]]
+        # a client per get: whether a later call's retries wait the delays from the first again is the
+        # retries cell's business
+        gets = [await observed(make(names, http, policy, spies, fallback=fallback), url) for url in scenario["urls"]]
         opened = await observed(make(names, http, policy, rejecting, fallback=fallback), scenario["urls"][0])
-        bare = make(names, http, policy, Spies())
-        return {"gets": gets, "open": opened, "bare": [await observed(bare, url) for url in scenario["bare"]]}
+        bare = [await observed(make(names, http, policy, Spies()), url) for url in scenario["bare"]]
+        return {"gets": gets, "open": opened, "bare": bare}
 
     return run_client(scenario, service, script)
 
