@@ -268,7 +268,8 @@ def each_request_passes_on_time(
                 "it passed early: a request may not pass ahead of an earlier one still waiting. " + FIFO_HINT
                 if early
                 else f"it waited too long: wake it at the instant {ready} (sleep exactly until then, no polling "
-                "tick), and let a cancelled waiter take nothing"
+                "tick), let a cancelled waiter take nothing"
+                + (", and keep the fraction of a token in the refill (no int() or floor)" if unit == "tokens" else "")
             ),
         )
     chain.passed(prop)
