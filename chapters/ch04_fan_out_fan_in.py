@@ -420,6 +420,8 @@ check_fetch_all(fetch_all, items=(1, 2, 3, 4, 5, 6), limit=1, slow=((5, 0.25),),
 check_fetch_all(fetch_all, items=(5, 6, 7), limit=2, slow=(), failing=(7,), hanging=(5,), timeout=3.0)
 check_fetch_all(fetch_all, items=tuple(range(1, 15)), limit=None, slow=((1, 2.0),), failing=(), hanging=())
 check_fetch_all(fetch_all, items=())
+# a refused connection (httpx.ConnectError) beside a 5xx and a timeout
+check_fetch_all(fetch_all, items=(1, 2, 3, 4, 5), limit=2, failing=(2,), hanging=(4,), unreachable=(3,), timeout=3.0)
 # cancelled at each of its waits
 check_fetch_all(fetch_all, cancel_each_wait=True)
 check_fetch_all(fetch_all, items=(3, 1, 3, 2, 1), limit=2, slow=((3, 2.0),), failing=(2,), cancel_each_wait=True)

@@ -18,7 +18,7 @@ import functools
 import inspect
 from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -148,6 +148,7 @@ class FetchCase:
     refused: set[int]
     hanging: set[int]
     start: float
+    unreachable: set[int] = field(default_factory=set)
 
     @property
     def paths(self) -> list[str]:
@@ -186,6 +187,7 @@ def check_fetch_all(
     hanging: Iterable[int] = (6,),
     timeout: float = 5.0,
     start: float = 1.5,
+    unreachable: Iterable[int] = (),
     cancel_each_wait: bool = False,
 ) -> None:
     """fetch_all(client, urls, limit=limit) with ``urls`` = ``/items/<n>`` for n in ``items``, at t = ``start``,
@@ -194,7 +196,7 @@ def check_fetch_all(
     then the same call again from t=0, cancelled at each of its waits."""
     chain = Chain("fetch_all")
     chain.require_async_function(fetch_all, "fetch_all")
-    case = FetchCase(list(items), limit, set(failing), set(refused), set(hanging), start)
+    case = FetchCase(list(items), limit, set(failing), set(refused), set(hanging), start, set(unreachable))
     seen = fetch_all_scenario(fetch_all, case, latency=latency, slow=slow, timeout=timeout)
     one_failing_url_does_not_raise(chain, seen.run)
     chain.require_finished(seen.run, "fetch_all")
@@ -244,7 +246,7 @@ def fetch_all_cancelled(
 
         async def scenario() -> object:
             service.start()
-            async with connections.client(timeout=timeout) as client:
+            async with _client(connections, case, timeout) as client:
                 clients.append(client)
                 return await main()
 
@@ -273,26 +275,76 @@ def fetch_all_scenario(
     )
     connections = Connections(service, connect_time=CONNECT_TIME)
     urls = [BASE_URL + path for path in case.paths]
+    refused: Counter[str] = Counter()
 
     async def scenario() -> object:
         await asyncio.sleep(case.start)
         service.start()
-        async with connections.client(timeout=timeout) as client:
+        async with _client(connections, case, timeout, refused) as client:
             if case.limit is None:
                 return await fetch_all(client, list(urls))
             return await fetch_all(client, list(urls), limit=case.limit)
 
     with connections.intercept():
         run = run_virtual(scenario, deadline=case.start + DEADLINE)
-    return FetchRun(run, Counter(record.path for record in service.log), connections.clients, connections.opened)
+    sent = Counter(record.path for record in service.log) + refused
+    return FetchRun(run, sent, connections.clients, connections.opened)
+
+
+class _Unreachable(httpx.AsyncBaseTransport):
+    """A client's transport on which the connection to each of ``paths`` is refused (httpx.ConnectError,
+    after the connect time); every other request goes to ``inner``, the client's connection pool."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, paths: set[str]) -> None:
+        self.inner, self.paths = inner, paths
+        self.refused: Counter[str] = Counter()  # the requests refused, by path
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path not in self.paths:
+            return await self.inner.handle_async_request(request)
+        self.refused[path] += 1
+        emit(Kind.REQUEST_START, path=path, client=0)  # in flight while it connects, as the pool's requests
+        emit(Kind.WORK_START, item=path)
+        outcome = "cancelled"
+        try:
+            await asyncio.sleep(CONNECT_TIME)
+            outcome = "failed"
+            raise httpx.ConnectError("connection refused", request=request)
+        finally:
+            emit(Kind.WORK_END, item=path, outcome=outcome)
+            emit(Kind.REQUEST_END, path=path, outcome=outcome)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _client(
+    connections: Connections, case: FetchCase, timeout: float, refused: Counter[str] | None = None
+) -> httpx.AsyncClient:
+    """The one client the scenario gives fetch_all: a client of the service, through which the
+    ``unreachable`` items' connections are refused (counted in ``refused``)."""
+    if not case.unreachable:
+        return connections.client(timeout=timeout)
+    transport = _Unreachable(connections.pool(), {f"/items/{n}" for n in case.unreachable})
+    if refused is not None:
+        transport.refused = refused
+    return httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=timeout)
 
 
 def one_failing_url_does_not_raise(chain: Chain, run: VirtualRun[object]) -> None:
     if isinstance(run.error, httpx.HTTPError) or isinstance(run.error, BaseExceptionGroup):
+        leaves = leaf_exceptions(run.error) if isinstance(run.error, BaseExceptionGroup) else [run.error]
+        escaped = [error for error in leaves if isinstance(error, httpx.HTTPError)]
+        kinds = sorted({type(error).__name__ for error in escaped})
+        caught_some = escaped and all(isinstance(error, httpx.TransportError) for error in escaped)
         chain.fail(
             "one failing URL does not make fetch_all raise",
             observed=f"fetch_all raised {describe_error(run.error).splitlines()[0]}",
-            hint="store each URL's exception in its place: asyncio.gather(..., return_exceptions=True), "
+            hint=f"{' and '.join(kinds)} escaped your except clause: every httpx error of a request belongs in its "
+            "URL's place, so catch httpx.HTTPError (their common base), not only HTTPStatusError and timeouts"
+            if caught_some and not any(isinstance(error, httpx.TimeoutException) for error in escaped)
+            else "store each URL's exception in its place: asyncio.gather(..., return_exceptions=True), "
             "or try/except httpx.HTTPError around each request",
         )
 
@@ -330,7 +382,7 @@ def requests_every_url_once_per_listing(chain: Chain, seen: FetchRun, case: Fetc
 def bodies_are_in_place(chain: Chain, results: list[object], case: FetchCase) -> None:
     """results[i] is the body of urls[i] for every URL that answers."""
     items = case.items
-    erroring = case.failing | case.refused | case.hanging
+    erroring = case.failing | case.refused | case.hanging | case.unreachable
     bodies = {body_of(n): index for index, n in reversed(list(enumerate(items)))}
     wrong = [index for index, n in enumerate(items) if n not in erroring and results[index] != body_of(n)]
 
@@ -371,7 +423,8 @@ def bodies_are_in_place(chain: Chain, results: list[object], case: FetchCase) ->
 
 
 def errors_are_in_place(chain: Chain, results: list[object], case: FetchCase) -> None:
-    """results[i] is the error of urls[i] for every URL that answers 4xx/5xx or never answers."""
+    """results[i] is the error of urls[i] for every URL that answers 4xx/5xx, never answers, or whose
+    connection is refused."""
     for index, n in enumerate(case.items):
         got = results[index]
         status = got.response.status_code if isinstance(got, httpx.HTTPStatusError) else None
@@ -396,7 +449,18 @@ def errors_are_in_place(chain: Chain, results: list[object], case: FetchCase) ->
                 isinstance(got, httpx.TimeoutException) and url_ok,
                 "a URL whose request raised gets that httpx error in its place",
                 observed=f"results[{index}] (/items/{n}, which never answers: the client times out) is {_short(got)}",
-                hint="store the exception the request raised (here httpx.ReadTimeout) in that URL's place",
+                hint="store the exception the request raised (here httpx.ReadTimeout) in that URL's place: catch "
+                "httpx.HTTPError, the base of every httpx error",
+            )
+        elif n in case.unreachable:
+            chain.require(
+                isinstance(got, httpx.TransportError) and not isinstance(got, httpx.TimeoutException) and url_ok,
+                "a URL whose request raised gets that httpx error in its place",
+                observed=f"results[{index}] (/items/{n}, whose connection is refused: httpx.ConnectError) is "
+                f"{_short(got)}",
+                hint="store the exception the request raised (here httpx.ConnectError, a transport error) in that "
+                "URL's place: catch httpx.HTTPError, the base of every httpx error, not only HTTPStatusError and "
+                "TimeoutException",
             )
 
 
