@@ -1035,7 +1035,7 @@ def check_fetch_deadline(
     seen = scene.run(chain, fetch_both, start + 40 + 20 * attempt_timeout)
     down, hang = seen.value
     expected = [float(n) for n in range(10) if n < deadline]
-    attempts_stop_before_the_deadline(chain, seen, expected)
+    attempts_stop_before_the_deadline(chain, seen, expected, deadline)
     _require_outcome(
         chain,
         down,
@@ -1057,7 +1057,7 @@ def check_fetch_deadline(
 
 
 def attempts_stop_before_the_deadline(
-    chain: Chain, seen: ClientRun[tuple[Outcome, Outcome]], expected: list[float]
+    chain: Chain, seen: ClientRun[tuple[Outcome, Outcome]], expected: list[float], deadline: float
 ) -> None:
     origin = service_time(seen.service, seen.value[0].asked)
     made = [time - origin for time in seen.times(DOWN)]
@@ -1065,7 +1065,10 @@ def attempts_stop_before_the_deadline(
         [round(time, 9) for time in made] == expected,
         f"fetch('/items/13') attempts at t={_times(expected)} after the call: no wait ends at or past the deadline",
         observed=f"it attempted at t={_times(made)}",
-        hint="before each wait, give up if now + wait >= the call's start + policy.deadline "
+        hint="a wait that ends exactly at the deadline leaves no time for an attempt: give up when "
+        "now + wait >= the deadline (`>=`, not `>`)"
+        if made[len(expected) :] and abs(made[len(expected)] - deadline) < 1e-9
+        else "before each wait, give up if now + wait >= the call's start + policy.deadline "
         "(the deadline counts from the start of fetch; an attempt needs some time left)",
     )
 
@@ -1298,7 +1301,9 @@ def check_get_cache(client_class: ClientClass, *, ttl: float = 5.0, start: float
             else f"each get of /items/1 (t=0, {ttl:g}, 1.5) finds no answer stored less than {ttl:g} s before: "
             "a request each",
             observed=f"/items/1 was requested at t={_times(seen.times('/items/1'))}",
-            hint="cache only when policy.cache_ttl > 0",
+            hint="an entry is fresh while now < stored + cache_ttl; at exactly stored + cache_ttl it is stale"
+            if ttl
+            else "cache only when policy.cache_ttl > 0",
         )
     a_short_ttl_still_caches(chain, seen, ttl)
     only_2xx_answers_are_cached(chain, seen)
