@@ -963,7 +963,10 @@ def the_queue_is_bounded(chain: Chain, run: VirtualRun[Any], maxsize: int) -> No
         sizes == [maxsize] and peak <= maxsize,
         f"the queue is bounded to maxsize={maxsize}",
         observed=f"queue maxsize {' and '.join(map(str, sizes))} (0 = unbounded); up to {peak} items waited in it",
-        hint="pass maxsize to the queue: when it is full, put() waits, and that "
+        hint="the queue's bound is maxsize itself: `TracedQueue(maxsize)`, not one more or one less (a STOP "
+        "waits for room like any item, it needs no slot of its own)"
+        if len(sizes) == 1 and sizes[0] > 0 and sizes[0] != maxsize
+        else "pass maxsize to the queue: when it is full, put() waits, and that "
         "backpressure keeps fast producers from piling up memory (document 004, pitfall 1)",
     )
 

@@ -121,6 +121,8 @@ def check_limited_map(
         "limited_map",
         raised_hint="with no items there is nothing to run: return [] (asyncio.wait() refuses an empty set)"
         if not items
+        else f"limit={limit} is valid (one slot: one call at a time): raise ValueError only for `limit < 1`"
+        if limit == 1 and isinstance(run.error, ValueError)
         else "call limited_map with the scenario's items and limit in a cell of your own to see the traceback",
     )
     values = returns_one_result_per_item(chain, run, work, items)
@@ -232,6 +234,13 @@ def a_limit_of_zero_is_a_value_error(chain: Chain, limited_map: LimitedMap, work
         "limit=0 is a ValueError",
         observed=f"limited_map(func, [1, 2], 0) {describe_run(invalid)}",
         hint="with no slot, nothing could ever run: check `if limit < 1: raise ValueError(...)` first",
+    )
+    one_slot = run_virtual(lambda: limited_map(Workload(1.0), [1, 2], 1), deadline=10.0)
+    chain.require(
+        one_slot.value == [Workload.expected(1), Workload.expected(2)],
+        "limit=1, one slot, is valid",
+        observed=f"limited_map(func, [1, 2], 1) {describe_run(one_slot)}",
+        hint="limit=1 is valid (one slot: one call at a time): raise ValueError only for `limit < 1`",
     )
 
 
