@@ -338,13 +338,14 @@ check_breaker_defaults(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_trips(CircuitBreaker, threshold=1, start=0.0)
 check_breaker_trips(CircuitBreaker, threshold=5, start=100.75)
-check_breaker_defaults(CircuitBreaker, start=0.0)
+check_breaker_defaults(CircuitBreaker, start=0.0, takes=0.5)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-counts" points=1
 check_breaker_counts(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_counts(CircuitBreaker, threshold=4, start=12.5)
+check_breaker_counts(CircuitBreaker, threshold=3, start=0.0, two_types=True)
 check_breaker_cancelled(CircuitBreaker, half_open=False)
 ### END HIDDEN TESTS
 
@@ -353,7 +354,7 @@ check_breaker_rejects_while_open(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_rejects_while_open(CircuitBreaker, timeout=5.0, epsilon=0.125, start=1000.5)
 check_breaker_rejects_while_open(CircuitBreaker, timeout=0.5, epsilon=0.0625, start=0.0)
-check_breaker_rejects_while_open(CircuitBreaker, timeout=10.0, epsilon=0.25, start=2.5, threshold=3)
+check_breaker_rejects_while_open(CircuitBreaker, timeout=10.0, epsilon=0.25, start=2.5, threshold=3, takes=1.5)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-half-open-limit" points=2

@@ -139,15 +139,17 @@ class NotOpened(Exception):
         self.failures, self.last, self.state = failures, last, state
 
 
-async def _open_at(start: float, breaker: Breaker, upstream: Upstream, failures: int, spacing: float = 0.0) -> float:
-    """At ``start``, ``failures`` failing calls one after the other, ``spacing`` seconds apart (they open it);
-    the loop's time after the last. Raises :class:`NotOpened` if the breaker is not OPEN then (the scenario
-    tests what comes after, and :func:`_scenario` reports why it could not)."""
+async def _open_at(
+    start: float, breaker: Breaker, upstream: Upstream, failures: int, spacing: float = 0.0, takes: float = 0.0
+) -> float:
+    """At ``start``, ``failures`` failing calls one after the other, ``spacing`` seconds apart, each taking
+    ``takes`` seconds (they open it); the loop's time after the last. Raises :class:`NotOpened` if the breaker
+    is not OPEN then (the scenario tests what comes after, and :func:`_scenario` reports why it could not)."""
     await asyncio.sleep(start)
     for number in range(failures):
         if number:
             await asyncio.sleep(spacing)
-        last = await _call(breaker, upstream, upstream.make(fails=True))
+        last = await _call(breaker, upstream, upstream.make(fails=True, duration=takes))
     state = _state(breaker)
     if state is not BreakerState.OPEN:
         raise NotOpened(failures, last, state)
@@ -486,15 +488,18 @@ def check_breaker_trips(breaker_class: type[CircuitBreakerLike], *, threshold: i
     every_transition_is_an_event(chain, seen.events, [("closed", "open")], name="items")
 
 
-def _failing_calls(chain: Chain, breaker: CircuitBreakerLike, not_counted: list[bool], start: float) -> Seen:
-    """From ``start``, failing calls one after the other: NotCounted where ``not_counted`` says, else ServiceDown."""
+def _failing_calls(
+    chain: Chain, breaker: CircuitBreakerLike, not_counted: list[bool], start: float, counted: list[Exception]
+) -> Seen:
+    """From ``start``, failing calls one after the other: NotCounted where ``not_counted`` says, else the errors
+    of ``counted`` by turns."""
     upstream = Upstream()
 
     async def main() -> Seen:
         await asyncio.sleep(start)
         calls = []
-        for other in not_counted:
-            error = NotCounted("404") if other else None
+        for number, other in enumerate(not_counted):
+            error = NotCounted("404") if other else counted[number % len(counted)]
             calls.append(await _call(breaker, upstream, upstream.make(fails=True, error=error)))
         return Seen(calls)
 
@@ -523,55 +528,72 @@ def errors_not_counted_pass_and_reset(chain: Chain, seen: Seen, plan: list[bool]
         )
 
 
-def counted_failures_open_it(chain: Chain, seen: Seen, threshold: int) -> None:
+def counted_failures_open_it(chain: Chain, seen: Seen, threshold: int, kinds: str) -> None:
+    several = " and " in kinds
     chain.require(
         isinstance(seen.calls[-1].error, CircuitOpenError) and not seen.calls[-1].made,
-        f"after {threshold} ServiceDown failures in a row the next call is rejected",
+        f"after {threshold} {kinds} failures in a row the next call is rejected",
         observed=f"that call {seen.calls[-1].describe()}",
         hint="raise CircuitOpenError (given), never a bare Exception: a retry wrapper that retries every "
         "Exception would retry the rejection"
         if not seen.calls[-1].made and seen.calls[-1].error is not None
+        else "an error is counted if it is an instance of any of the counted types: isinstance(error, "
+        "self.counted) takes the whole tuple; don't test its first type only"
+        if several
         else OPENS_AT_THE_THRESHOLD_HINT,
     )
 
 
 @learner_facing
-def check_breaker_counts(breaker_class: type[CircuitBreakerLike], *, threshold: int = 2, start: float = 3.5) -> None:
+def check_breaker_counts(
+    breaker_class: type[CircuitBreakerLike], *, threshold: int = 2, start: float = 3.5, two_types: bool = False
+) -> None:
     """With ``counted=(ServiceDown,)``: ``2 * threshold`` calls raising another error (NotCounted) pass
     their error through and do not open it; then ``threshold - 1`` ServiceDown failures, a NotCounted (a
-    success: the count goes back to 0), and ``threshold`` ServiceDown failures, which open it."""
+    success: the count goes back to 0), and ``threshold`` ServiceDown failures, which open it. With
+    ``two_types``, ``counted=(UpstreamError, ServiceDown)``, and the failures raise one and the other by turns."""
     chain = Chain("CircuitBreaker")
+    counted: tuple[type[Exception], ...] = (UpstreamError, ServiceDown) if two_types else (ServiceDown,)
     breaker = make(
         chain,
         breaker_class,
         "CircuitBreaker",
         failure_threshold=threshold,
         recovery_timeout=60.0,
-        counted=(ServiceDown,),
+        counted=counted,
     )
     plan = [True] * (2 * threshold) + [False] * (threshold - 1) + [True] + [False] * (threshold + 1)
-    reset = 3 * threshold  # the NotCounted call between the ServiceDown failures
-    seen = _failing_calls(chain, breaker, plan, start)
+    reset = 3 * threshold  # the NotCounted call between the counted failures
+    errors: list[Exception] = [ServiceDown("the service is down")]
+    if two_types:
+        errors.append(UpstreamError(503, "/items/1"))
+    seen = _failing_calls(chain, breaker, plan, start, errors)
     errors_not_counted_pass_and_reset(chain, seen, plan, reset)
-    counted_failures_open_it(chain, seen, threshold)
+    counted_failures_open_it(chain, seen, threshold, " and ".join(type(error).__name__ for error in errors))
 
 
 def _open_then_call(
-    chain: Chain, breaker: CircuitBreakerLike, offsets: tuple[float, ...], start: float, timeout: float, threshold: int
+    chain: Chain,
+    breaker: CircuitBreakerLike,
+    offsets: tuple[float, ...],
+    start: float,
+    timeout: float,
+    opening: tuple[int, float],
 ) -> Seen:
-    """Opened by ``threshold`` failures one second apart from ``start``; then a call at each of ``offsets``
-    after the last of them, which opened it."""
+    """Opened by ``threshold`` failures one second apart from ``start``, each taking ``takes`` seconds
+    (``opening``); then a call at each of ``offsets`` after the last of them ended, which opened it."""
     upstream = Upstream()
+    threshold, takes = opening
 
     async def main() -> Seen:
-        opened = await _open_at(start, breaker, upstream, threshold, spacing=1.0)
+        opened = await _open_at(start, breaker, upstream, threshold, spacing=1.0, takes=takes)
         calls = []
         for offset in offsets:
             await sleep_until(opened + offset)
             calls.append(await _call(breaker, upstream, upstream.make()))
         return Seen(calls)
 
-    return _observe(chain, main, start + threshold + 10 * timeout + 10)
+    return _observe(chain, main, start + threshold * (1 + takes) + 10 * timeout + 10)
 
 
 def made_once_the_timeout_has_passed(
@@ -600,16 +622,21 @@ def check_breaker_rejects_while_open(
     epsilon: float = 0.25,
     start: float = 7.25,
     threshold: int = 1,
+    takes: float = 0.0,
 ) -> None:
-    """Opened by ``threshold`` failures one second apart from ``start``: calls at ``timeout / 2`` and
-    ``timeout - epsilon`` after the last of them (which opened it) are rejected without being made; a call at
-    ``timeout + epsilon`` is made; in a second run, a call at exactly ``timeout`` after it is made too (the
-    wait is over)."""
+    """Opened by ``threshold`` failures one second apart from ``start``, each failing after ``takes`` seconds:
+    calls at ``timeout / 2`` and ``timeout - epsilon`` after the last of them failed (which opened it) are
+    rejected without being made; a call at ``timeout + epsilon`` is made; in a second run, a call at exactly
+    ``timeout`` after it is made too (the wait is over)."""
     chain = Chain("CircuitBreaker")
-    opened_by = f" by failure {threshold} in a row (the first was {threshold - 1:g} s earlier)" if threshold > 1 else ""
+    opened_by = (
+        f" by failure {threshold} in a row (the first began {(threshold - 1) * (1 + takes) + takes:g} s earlier)"
+        if threshold > 1 or takes
+        else ""
+    )
     for offsets in ((timeout / 2, timeout - epsilon, timeout + epsilon), (timeout - epsilon, timeout)):
         breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=threshold, recovery_timeout=timeout)
-        seen = _open_then_call(chain, breaker, offsets, start, timeout, threshold)
+        seen = _open_then_call(chain, breaker, offsets, start, timeout, (threshold, takes))
         for offset, outcome in zip(offsets, seen.calls, strict=True):
             what = f"a call at t={outcome.asked:g}, {offset:g} s after the breaker opened{opened_by}"
             if offset < timeout:
@@ -619,9 +646,9 @@ def check_breaker_rejects_while_open(
                     outcome,
                     wait_hint="while open, reject every call until recovery_timeout seconds after it opened"
                     + (
-                        ": the timer runs from the failure that opened the breaker, not from an earlier failure "
-                        "of its streak"
-                        if threshold > 1
+                        ": the timer runs from the instant the failure that opened the breaker arrived (the loop's "
+                        "time when it raised), not from when that call began, nor from an earlier failure of its streak"
+                        if threshold > 1 or takes
                         else ""
                     ),
                 )
@@ -744,7 +771,8 @@ def reopening_starts_a_fresh_timer(chain: Chain, seen: Seen, timeout: float, eps
         chain,
         f"a call at t={early.asked:g}, {timeout - epsilon:g} s after the trial failed",
         early,
-        wait_hint="reopening starts a fresh timer: set opened_at to the loop's time of the trial's failure",
+        wait_hint="reopening starts a fresh timer: set opened_at to the loop's time of the trial's failure (when "
+        "it raised, not when the trial began)",
     )
     chain.require(
         late.made and late.value == "ok",
@@ -882,16 +910,16 @@ KEEP_THE_DEFAULTS = (
 )
 
 
-def _with_defaults(chain: Chain, breaker: CircuitBreakerLike, start: float) -> Seen:
-    """From ``start``, 5 failures one second apart (the state after each); calls 29.75 s and 30 s after
-    the last failure (the state after the second)."""
+def _with_defaults(chain: Chain, breaker: CircuitBreakerLike, start: float, takes: float) -> Seen:
+    """From ``start``, 5 failures one second apart, each raising after ``takes`` seconds (the state after each);
+    calls 29.75 s and 30 s after the last failure (the state after the second)."""
     upstream = Upstream()
 
     async def main() -> Seen:
         await asyncio.sleep(start)
         seen = Seen([])
         for _ in range(5):
-            seen.calls.append(await _call(breaker, upstream, upstream.make(fails=True)))
+            seen.calls.append(await _call(breaker, upstream, upstream.make(fails=True, duration=takes)))
             seen.states.append(_state(breaker))
             await asyncio.sleep(1.0)
         opened = seen.calls[-1].ended or 0.0
@@ -901,7 +929,7 @@ def _with_defaults(chain: Chain, breaker: CircuitBreakerLike, start: float) -> S
         seen.states.append(_state(breaker))
         return seen
 
-    return _observe(chain, main, start + 120)
+    return _observe(chain, main, start + 5 * takes + 120)
 
 
 def failure_threshold_defaults_to_5(chain: Chain, seen: Seen) -> None:
@@ -927,7 +955,8 @@ def recovery_timeout_defaults_to_30_and_one_trial_closes(
         f"a call at t={early.asked:g}, 29.75 s after it opened at t={opened:g},",
         early,
         wait_hint="the wait lasts recovery_timeout (30.0 s by default: keep the given constructor's defaults) "
-        "from the failure that opened the breaker, not from an earlier failure",
+        "from the failure that opened the breaker, when it raised: not from when that call began, nor from an "
+        "earlier failure",
     )
     chain.require(
         trial.made and trial.value == "ok" and state is BreakerState.CLOSED,
@@ -943,13 +972,14 @@ def recovery_timeout_defaults_to_30_and_one_trial_closes(
 
 
 @learner_facing
-def check_breaker_defaults(breaker_class: type[CircuitBreakerLike], *, start: float = 2.75) -> None:
-    """``CircuitBreaker()``, the given constructor's defaults: calls one second apart, 4 failures leave it
-    closed, the 5th opens it; a call 29.75 s after it opened is rejected, one at exactly 30 s is a trial
-    call that succeeds and closes it (one trial); every event is named ``"breaker"``."""
+def check_breaker_defaults(breaker_class: type[CircuitBreakerLike], *, start: float = 2.75, takes: float = 0.0) -> None:
+    """``CircuitBreaker()``, the given constructor's defaults: calls one second apart (each failing after
+    ``takes`` seconds), 4 failures leave it closed, the 5th opens it; a call 29.75 s after it failed is
+    rejected, one at exactly 30 s is a trial call that succeeds and closes it (one trial); every event is
+    named ``"breaker"``."""
     chain = Chain("CircuitBreaker")
     breaker = make(chain, breaker_class, "CircuitBreaker")
-    seen = _with_defaults(chain, breaker, start)
+    seen = _with_defaults(chain, breaker, start, takes)
     failure_threshold_defaults_to_5(chain, seen)
     recovery_timeout_defaults_to_30_and_one_trial_closes(chain, seen, breaker_class)
     every_transition_is_an_event(
