@@ -374,6 +374,7 @@ check_breaker_late_calls(CircuitBreaker)
 ### BEGIN HIDDEN TESTS
 check_breaker_reopens(CircuitBreaker, threshold=1, timeout=30.0, epsilon=0.125, start=0.0)
 check_breaker_late_calls(CircuitBreaker, timeout=30.0, start=0.0)
+check_breaker_late_calls(CircuitBreaker, timeout=2.5, start=1.75, fresh_slots=True, after_closing=True)
 ### END HIDDEN TESTS
 
 # %% tests="ch07-ex1-closes" points=2

@@ -209,11 +209,15 @@ CLOCK_HINT = (
 AT_THE_DEADLINE_HINT = "at opened_at + recovery_timeout the wait is over: compare with >=, not >"
 
 
-def _why_no_trial(breaker_class: type[CircuitBreakerLike], timeout: float) -> str | None:
-    """Why ``breaker_class`` rejected a call its recovery timeout should have let through, if its timer is the
-    cause: a breaker (threshold 1, ``timeout``) opened at t=1.25 is asked at the deadline, then 1 s after it.
-    Both rejected: it reads another clock; only the first: it compares with > where >= is stated. None when
-    the call at the deadline is made (the cause is elsewhere: the caller's own hint applies)."""
+RESTARTED_HINT = (
+    "a rejected call changes nothing: the timer runs from the failure that opened the breaker; don't restart it "
+    "(opened_at) when you reject a call"
+)
+
+
+def _asked_at(breaker_class: type[CircuitBreakerLike], timeout: float, offsets: tuple[float, ...]) -> list[bool] | None:
+    """Whether each call is rejected with CircuitOpenError, without being made, when a ``breaker_class``
+    (threshold 1, ``timeout``) opened at t=1.25 is asked ``offsets`` after it opened; None if it cannot be told."""
     try:
         factory: Callable[..., CircuitBreakerLike] = breaker_class  # made with the constructor's keywords
         breaker = factory(failure_threshold=1, recovery_timeout=timeout)
@@ -221,21 +225,30 @@ def _why_no_trial(breaker_class: type[CircuitBreakerLike], timeout: float) -> st
         return None
     upstream = Upstream()
 
-    async def main() -> list[BreakerCall]:
+    async def main() -> list[bool]:
         opened = await _open_at(1.25, breaker, upstream, 1)
-        calls = []
-        for offset in (timeout, timeout + 1.0):
+        rejected = []
+        for offset in offsets:
             await sleep_until(opened + offset)
-            calls.append(await _call(breaker, upstream, upstream.make()))
-        return calls
+            call = await _call(breaker, upstream, upstream.make())
+            rejected.append(not call.made and isinstance(call.error, CircuitOpenError))
+        return rejected
 
     run = run_virtual(main, deadline=timeout + 60)
-    if run.outcome != "returned" or run.value is None:
-        return None
-    at, after = run.value
-    if at.made or not isinstance(at.error, CircuitOpenError):
-        return None
-    return CLOCK_HINT if not after.made and isinstance(after.error, CircuitOpenError) else AT_THE_DEADLINE_HINT
+    return run.value if run.outcome == "returned" else None
+
+
+def _why_no_trial(breaker_class: type[CircuitBreakerLike], timeout: float) -> str | None:
+    """Why ``breaker_class`` rejected a call its recovery timeout should have let through, if its timer is the
+    cause. A breaker opened is asked at the deadline, then 1 s after it: both rejected, it reads another clock;
+    only the first, it compares with > where >= is stated. If the first is made, another is asked at half the
+    timeout, then at the deadline: that one rejected, a rejection restarted the timer. None otherwise (the cause
+    is elsewhere: the caller's own hint applies)."""
+    at, after = _asked_at(breaker_class, timeout, (timeout, timeout + 1.0)) or (False, False)
+    if at:
+        return CLOCK_HINT if after else AT_THE_DEADLINE_HINT
+    _, due = _asked_at(breaker_class, timeout, (timeout / 2, timeout)) or (False, False)
+    return RESTARTED_HINT if due else None
 
 
 CLOSE_AT_THE_LIMIT_HINT = "count the successful trials; when the count reaches half_open_max_calls (>=, not >), close"
@@ -597,20 +610,14 @@ def _open_then_call(
 
 
 def made_once_the_timeout_has_passed(
-    chain: Chain, what: str, outcome: BreakerCall, offset: float, timeout: float
+    chain: Chain, what: str, outcome: BreakerCall, offset: float, why_none: Callable[[BreakerCall, str], str]
 ) -> None:
-    wall_clock = outcome.error is not None and isinstance(outcome.error, CircuitOpenError)
     chain.require(
         outcome.made and outcome.error is None and outcome.value == "ok",
         f"{what} is made: the recovery timeout has passed"
-        + (" (at exactly opened_at + recovery_timeout, the wait is over)" if offset == timeout else ""),
+        + (" (at exactly opened_at + recovery_timeout, the wait is over)" if offset == 0 else ""),
         observed=f"the call {outcome.describe()}",
-        hint="at opened_at + recovery_timeout the wait is over: compare with >=, not >"
-        if offset == timeout and wall_clock
-        else "measure on the loop's clock, asyncio.get_running_loop().time(): time.time() and "
-        "time.monotonic() are other clocks, and do not move with the loop's (virtual) time"
-        if wall_clock
-        else "when the wait is over, move to half open and make the call",
+        hint=why_none(outcome, "when the wait is over, move to half open and make the call"),
     )
 
 
@@ -653,7 +660,9 @@ def check_breaker_rejects_while_open(
                     ),
                 )
             else:
-                made_once_the_timeout_has_passed(chain, what, outcome, offset, timeout)
+                made_once_the_timeout_has_passed(
+                    chain, what, outcome, offset - timeout, functools.partial(_timer_hint, breaker_class, timeout)
+                )
 
 
 def _half_open_burst(chain: Chain, breaker: CircuitBreakerLike, calls: int, start: float, timeout: float) -> Seen:
@@ -764,7 +773,9 @@ def a_failed_trial_reopens_it_at_once(
     )
 
 
-def reopening_starts_a_fresh_timer(chain: Chain, seen: Seen, timeout: float, epsilon: float) -> None:
+def reopening_starts_a_fresh_timer(
+    chain: Chain, seen: Seen, timeout: float, epsilon: float, why_none: Callable[[BreakerCall, str], str]
+) -> None:
     trial, early, late = seen.calls
     failed_at = trial.ended or 0.0
     rejected_at_once_without_calling(
@@ -778,7 +789,7 @@ def reopening_starts_a_fresh_timer(chain: Chain, seen: Seen, timeout: float, eps
         late.made and late.value == "ok",
         f"a call at t={late.asked:g}, {timeout + epsilon:g} s after the trial failed at t={failed_at:g}, is made",
         observed=f"the call {late.describe()}",
-        hint="after the fresh timer runs out, half open again: make the call",
+        hint=why_none(late, "after the fresh timer runs out, half open again: make the call"),
     )
 
 
@@ -801,7 +812,9 @@ def check_breaker_reopens(
     a_failed_trial_reopens_it_at_once(
         chain, seen, f"the trial call at t={start + timeout:g}", functools.partial(_timer_hint, breaker_class, timeout)
     )
-    reopening_starts_a_fresh_timer(chain, seen, timeout, epsilon)
+    reopening_starts_a_fresh_timer(
+        chain, seen, timeout, epsilon, functools.partial(_timer_hint, breaker_class, timeout)
+    )
     every_transition_is_an_event(
         chain,
         seen.events,
@@ -1151,10 +1164,13 @@ def a_late_failure_while_open_changes_nothing(
     )
 
 
-def _late_trial(chain: Chain, breaker: CircuitBreakerLike, late_fails: bool, start: float, timeout: float) -> Seen:
+def _late_trial(
+    chain: Chain, breaker: CircuitBreakerLike, late_fails: bool, start: float, timeout: float, fresh_slots: bool
+) -> Seen:
     """Runs 2 and 3: opened at ``start``; at ``start + timeout`` trial A fails after 1 s while trial B takes
     ``timeout + 3`` s (failing if ``late_fails``); ``timeout`` s after A failed, trial C of 4 s. Calls A, B,
-    C; the state after C."""
+    C; the state after C. With ``fresh_slots``, trial D (5 s) starts 0.5 s after C, and a call E 2.5 s after
+    C (B has ended, C and D run): calls A, B, C, D, E."""
     upstream = Upstream()
 
     async def main() -> Seen:
@@ -1163,12 +1179,115 @@ def _late_trial(chain: Chain, breaker: CircuitBreakerLike, late_fails: bool, sta
         a = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=True, duration=1.0)))
         b = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=late_fails, duration=timeout + 3)))
         first = await a
-        await sleep_until((first.ended or 0.0) + timeout)
-        c = await _call(breaker, upstream, upstream.make(duration=4.0))
+        due = (first.ended or 0.0) + timeout
+        await sleep_until(due)
+        c = asyncio.create_task(_call(breaker, upstream, upstream.make(duration=4.0)))
+        if not fresh_slots:
+            third = await c
+            return Seen([first, await b, third], [_state(breaker)])
+        await sleep_until(due + 0.5)
+        d = asyncio.create_task(_call(breaker, upstream, upstream.make(duration=5.0)))
+        await sleep_until(due + 2.5)
+        e = await _call(breaker, upstream, upstream.make())
+        third = await c
         state = _state(breaker)
-        return Seen([first, await b, c], [state])
+        return Seen([first, await b, third, await d, e], [state])
 
     return _observe(chain, main, start + 10 * timeout + 60)
+
+
+def a_new_period_has_slots_of_its_own(chain: Chain, seen: Seen, what: str) -> None:
+    """D, while C runs (and B of the earlier period still runs), is made; E, once B has ended, while C and D
+    run, is rejected: B neither held a slot of this period nor freed one."""
+    _, b, c, d, e = seen.calls
+    chain.require(
+        d.made and d.value == "ok",
+        f"{what}: trial D, at t={d.asked:g} while C runs and B (of the earlier period) still runs, is made: the new "
+        "half-open period has half_open_max_calls slots of its own",
+        observed=f"D {d.describe()}",
+        hint="moving to half open, start the count of trials running from 0 (self.trials = 0): a trial of an "
+        "earlier period that still runs holds no slot of the new one",
+    )
+    rejected_at_once_without_calling(
+        chain,
+        f"{what}: call E, at t={e.asked:g} (B ended at t={b.ended:g}; C and D run), with both trial slots taken,",
+        e,
+        wait_hint="a trial that ends after its period was over frees no slot of the current one: remember which "
+        "period admitted it (e.g. the opened_at it was made under), and free its slot only in that period",
+    )
+
+
+def _trial_after_closing(
+    chain: Chain, breaker: CircuitBreakerLike, late_fails: bool, start: float, timeout: float
+) -> Seen:
+    """Runs 4 and 5 (threshold 2, two trial slots): opened at ``start``; at ``start + timeout`` trial T (10 s,
+    failing if ``late_fails``) starts, and two trials of 1 s one after the other succeed: closed. Then failure
+    F1; T ends (after its period: the breaker closed); failure F2. Calls T, F1, F2; the states after F1, F2."""
+    upstream = Upstream()
+
+    async def main() -> Seen:
+        opened = await _open_at(start, breaker, upstream, 2)
+        await sleep_until(opened + timeout)
+        t = asyncio.create_task(_call(breaker, upstream, upstream.make(fails=late_fails, duration=10.0)))
+        for _ in range(2):
+            await _call(breaker, upstream, upstream.make(duration=1.0))
+        f1 = await _call(breaker, upstream, upstream.make(fails=True))
+        after_f1 = _state(breaker)
+        late = await t
+        f2 = await _call(breaker, upstream, upstream.make(fails=True))
+        return Seen([late, f1, f2], [after_f1, _state(breaker)])
+
+    return _observe(chain, main, start + 10 * timeout + 60)
+
+
+def _late_success_while_open(chain: Chain, breaker: CircuitBreakerLike, start: float, timeout: float) -> Seen:
+    """Run 6 (threshold 1): at ``start``, call L (``timeout / 2`` s, succeeds) begins; 0.25 s later a failure
+    opens the breaker; L ends while it is open; a call ``3 * timeout / 4`` after the opening. Calls L, the
+    failure, the call after."""
+    upstream = Upstream()
+
+    async def main() -> Seen:
+        await asyncio.sleep(start)
+        late = asyncio.create_task(_call(breaker, upstream, upstream.make(duration=timeout / 2)))
+        await asyncio.sleep(0.25)
+        failure = await _call(breaker, upstream, upstream.make(fails=True))
+        await sleep_until(start + 0.25 + 3 * timeout / 4)
+        after = await _call(breaker, upstream, upstream.make())
+        return Seen([await late, failure, after])
+
+    return _observe(chain, main, start + 10 * timeout + 60)
+
+
+def a_late_success_while_open_changes_nothing(chain: Chain, seen: Seen) -> None:
+    late, failure, after = seen.calls
+    rejected_at_once_without_calling(
+        chain,
+        f"run 6 (failure_threshold=1): call L, made at t={late.asked:g} while closed, succeeds at t={late.ended:g}, "
+        f"after failure F opened the breaker at t={failure.ended:g}: L changes nothing, and a call at "
+        f"t={after.asked:g}, before the recovery timeout has run out,",
+        after,
+        wait_hint="a call made while closed that succeeds after the breaker opened changes nothing: a success "
+        "closes nothing, and resets nothing, unless it belongs to the current period (made while closed and "
+        "ending while closed, or a trial of this half-open period)",
+    )
+
+
+def a_trial_ending_after_closing_changes_nothing(chain: Chain, seen: Seen, late_fails: bool) -> None:
+    late, f1, f2 = seen.calls
+    what = (
+        f"run {5 if late_fails else 4} (failure_threshold=2, half_open_max_calls=2): closed by two successful "
+        f"trials; failure F1 at t={f1.asked:g}; trial T, made at t={late.asked:g}, "
+        f"{'fails' if late_fails else 'succeeds'} at t={late.ended:g}, after its period (the breaker closed); "
+        f"failure F2 at t={f2.asked:g}"
+    )
+    chain.require(
+        f2.made and isinstance(f2.error, ServiceDown) and seen.states[1] is BreakerState.OPEN,
+        f"{what}: F2 is made and opens the breaker (2 failures in a row: T changes nothing)",
+        observed=f"F2 {f2.describe()}; then breaker.state is {_state_name(seen.states[1])} (T {late.describe()})",
+        hint="a trial that ends after the breaker closed belongs to its half-open period: count neither its "
+        "success nor its failure among the closed state's consecutive failures (count a failure while closed "
+        "only for a call made while closed)",
+    )
 
 
 def a_late_trial_changes_nothing(
@@ -1179,7 +1298,7 @@ def a_late_trial_changes_nothing(
     why_none: Callable[[BreakerCall, str], str],
     closing: Callable[[], str | None],
 ) -> None:
-    a, b, c = seen.calls
+    a, b, c = seen.calls[:3]
     chain.require(
         a.made and isinstance(a.error, ServiceDown) and b.made and c.made and c.value == "ok",
         f"{what}: A, B and C are made, and each caller gets its call's result or error",
@@ -1194,6 +1313,8 @@ def a_late_trial_changes_nothing(
         observed=f"B {b.describe()}",
         hint="return the call's result, re-raise its error, whatever the breaker's state is by then",
     )
+    if len(seen.calls) > 3:
+        a_new_period_has_slots_of_its_own(chain, seen, what)
     chain.require(
         seen.states[0] is BreakerState.HALF_OPEN,
         f"{what}: B belongs to the earlier period and changes nothing; after C succeeded, the breaker is "
@@ -1206,33 +1327,16 @@ def a_late_trial_changes_nothing(
     )
 
 
-@learner_facing
-def check_breaker_late_calls(
-    breaker_class: type[CircuitBreakerLike], *, timeout: float = 10.0, start: float = 4.25
+def _late_trial_runs(
+    chain: Chain, breaker_class: type[CircuitBreakerLike], timeout: float, start: float, fresh_slots: bool
 ) -> None:
-    """Calls that end after the period that made them change nothing. Run 1 (threshold 2): three calls made
-    together while closed fail after 1, 2 and 4 s; the second opens the breaker; the third fails while it is
-    open, and the timer still runs from the opening: a call ``timeout`` s after it is made. Runs 2 and 3
-    (threshold 1, two trial slots): opened at ``start``; at ``start + timeout`` trial A fails after 1 s
-    (reopens) while trial B takes ``timeout + 3`` s; ``timeout`` s after A failed, trial C (4 s) starts; B
-    ends during C, succeeding (run 2) or failing (run 3): B belongs to the earlier half-open period, so after
-    C has succeeded the breaker is still HALF_OPEN (1 successful trial of 2)."""
-    chain = Chain("CircuitBreaker")
-    breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=2, recovery_timeout=timeout)
-    seen = _late_failures_while_open(chain, breaker, start, timeout)
-    what = f"run 1 (failure_threshold=2): three calls made together at t={start:g} fail after 1, 2, 4 s"
-    a_late_failure_while_open_changes_nothing(
-        chain, seen, what, start, timeout, functools.partial(_timer_hint, breaker_class, timeout)
-    )
-    every_transition_is_an_event(
-        chain, seen.events, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], during=f"{what}: "
-    )
+    """Runs 2 and 3 of check_breaker_late_calls."""
     for late_fails in (False, True):
         breaker = make(
             chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout, half_open_max_calls=2
         )
-        seen = _late_trial(chain, breaker, late_fails, start, timeout)
-        a, b, c = seen.calls
+        seen = _late_trial(chain, breaker, late_fails, start, timeout, fresh_slots)
+        a, b, c = seen.calls[:3]
         what = (
             f"run {3 if late_fails else 2} (failure_threshold=1, half_open_max_calls=2): trial A fails at "
             f"t={a.ended:g} and reopens the breaker; trial B, made at t={b.asked:g}, "
@@ -1250,9 +1354,54 @@ def check_breaker_late_calls(
         every_transition_is_an_event(
             chain,
             seen.events,
-            [("closed", "open"), ("open", "half_open"), ("half_open", "open"), ("open", "half_open")],
+            [("closed", "open"), ("open", "half_open"), ("half_open", "open"), ("open", "half_open")]
+            + [("half_open", "closed")] * fresh_slots,
             during=f"{what}: ",
         )
+
+
+@learner_facing
+def check_breaker_late_calls(
+    breaker_class: type[CircuitBreakerLike],
+    *,
+    timeout: float = 10.0,
+    start: float = 4.25,
+    fresh_slots: bool = False,
+    after_closing: bool = False,
+) -> None:
+    """Calls that end after the period that made them change nothing. Run 1 (threshold 2): three calls made
+    together while closed fail after 1, 2 and 4 s; the second opens the breaker; the third fails while it is
+    open, and the timer still runs from the opening: a call ``timeout`` s after it is made. Runs 2 and 3
+    (threshold 1, two trial slots): opened at ``start``; at ``start + timeout`` trial A fails after 1 s
+    (reopens) while trial B takes ``timeout + 3`` s; ``timeout`` s after A failed, trial C (4 s) starts; B
+    ends during C, succeeding (run 2) or failing (run 3): B belongs to the earlier half-open period, so after
+    C has succeeded the breaker is still HALF_OPEN (1 successful trial of 2). With ``fresh_slots``, trial D
+    starts while B and C run, and is made (B holds no slot of this period); call E, after B ended, while C and
+    D run, is rejected (B freed no slot of it). With ``after_closing``, runs 4 and 5 (threshold 2): a trial
+    that ends after two others closed the breaker, between two failures, changes nothing: the second opens it;
+    run 6 (threshold 1): a call made while closed that succeeds after a failure opened the breaker changes
+    nothing: a call before the timeout has run out is rejected."""
+    chain = Chain("CircuitBreaker")
+    breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=2, recovery_timeout=timeout)
+    seen = _late_failures_while_open(chain, breaker, start, timeout)
+    what = f"run 1 (failure_threshold=2): three calls made together at t={start:g} fail after 1, 2, 4 s"
+    a_late_failure_while_open_changes_nothing(
+        chain, seen, what, start, timeout, functools.partial(_timer_hint, breaker_class, timeout)
+    )
+    every_transition_is_an_event(
+        chain, seen.events, [("closed", "open"), ("open", "half_open"), ("half_open", "closed")], during=f"{what}: "
+    )
+    _late_trial_runs(chain, breaker_class, timeout, start, fresh_slots)
+    for late_fails in (False, True) if after_closing else ():
+        breaker = make(
+            chain, breaker_class, "CircuitBreaker", failure_threshold=2, recovery_timeout=timeout, half_open_max_calls=2
+        )
+        a_trial_ending_after_closing_changes_nothing(
+            chain, _trial_after_closing(chain, breaker, late_fails, start, timeout), late_fails
+        )
+    if after_closing:
+        breaker = make(chain, breaker_class, "CircuitBreaker", failure_threshold=1, recovery_timeout=timeout)
+        a_late_success_while_open_changes_nothing(chain, _late_success_while_open(chain, breaker, start, timeout))
 
 
 @dataclass
