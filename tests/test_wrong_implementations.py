@@ -71,6 +71,23 @@ def test_wrong_implementation_fails_with_intended_message(case: WrongCase, capsy
     assert expect.get("hint", "") in failure.value.hint, str(failure.value)
 
 
+HINTED_SHARE = 0.9  # of every wrong implementation: declares the hint it must get, and gets it (issue 21)
+
+
+def test_nine_in_ten_wrong_implementations_get_the_hint_that_names_their_bug(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A wrong implementation's ``EXPECT["hint"]`` is a fragment of the hint that points at its bug;
+    each one that declares it must get it (the test above). This keeps the share that declare it:
+    a case without one is counted as told about something else."""
+    declared = [case.id for case in CASES if case.expect.get("hint")]
+    share = len(declared) / len(CASES)
+    with capsys.disabled():
+        print(f"\n{len(declared)} of {len(CASES)} wrong implementations declare the hint they get ({share:.0%})")
+    missing = sorted(case.id for case in CASES if not case.expect.get("hint"))
+    assert share >= HINTED_SHARE, f"{share:.0%} declare their hint, under {HINTED_SHARE:.0%}; without one: {missing}"
+
+
 def repeated_prefix(headline: str) -> str | None:
     """A part of ``a: b: c`` that is the same as the part before it ("job 4: job 4: ...")."""
     parts = headline.split(": ")
