@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from coursekit import VirtualRun, emit, run_virtual
 from coursekit.analysis import idle_slots
 from coursekit.chapters.fan_out_fan_in.analysis import peak_requests
-from coursekit.chapters.fan_out_fan_in.checks import _due, _streams, body_of, items_service
+from coursekit.chapters.fan_out_fan_in.checks import _due, _streams
+from coursekit.chapters.fan_out_fan_in.given import body_of, items_service
 from coursekit.checks import leaf_exceptions
 from coursekit.service import BASE_URL
 from coursekit.service.connections import Connections

@@ -24,16 +24,16 @@ import httpx
 
 from coursekit.analysis import ended_after, idle_slots, in_flight, running_at
 from coursekit.chapters.fan_out_fan_in.analysis import peak_requests
+from coursekit.chapters.fan_out_fan_in.given import CONNECT_TIME, body_of, items_service
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, Kind, emit
 from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, sleep_until, timed_call
-from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Service
+from coursekit.service import BASE_URL
 from coursekit.service.connections import Connections
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload, find_item_failure
 
 DEADLINE = 120.0  # simulated seconds; every scenario below needs far less
-CONNECT_TIME = 0.1  # seconds a new connection to the service takes (the handshakes)
 DEFAULT_LIMIT = 10  # fetch_all's limit when none is given, as the statement's signature says
 
 # ------------------------------------------------------- the learner's subjects
@@ -99,40 +99,6 @@ def cancellation_sweep(
                 hint=hints.left,
             )
     chain.passed(f"{what}, cancelled at each of its {len(waits)} waits, ends as cancelled")
-
-
-# ------------------------------------------------------------ the service
-
-
-def items_service(
-    *,
-    latency: float = 1.0,
-    slow: Iterable[tuple[int, float]] = (),
-    failing: Iterable[int] = (),
-    refused: Iterable[int] = (),
-    hanging: Iterable[int] = (),
-    items: Iterable[int] = (),
-    seed: int = 4,
-) -> Service:
-    """The course's service with per-item faults: ``GET /items/<n>`` answers ``{"item":n}`` after
-    ``latency`` s (``slow``: (n, seconds) pairs), an item in ``failing`` answers 500 or 503 after its
-    latency, one in ``refused`` 429 at once, one in ``hanging`` never answers."""
-    slow_items = dict(slow)
-    failing, refused, hanging = set(failing), set(refused), set(hanging)
-    endpoints: dict[str, Faults] = {}
-    for n in {*items, *slow_items, *failing, *refused, *hanging}:
-        endpoints[f"/items/{n}"] = Faults(
-            latency=Latency.fixed(slow_items.get(n, latency)),
-            error_rate=1.0 if n in failing else 0.0,
-            hang_rate=1.0 if n in hanging else 0.0,
-            rate_limit=RateLimit(0, 3600.0) if n in refused else None,
-        )
-    return Service(seed=seed, faults=Faults(latency=Latency.fixed(latency)), endpoints=endpoints)
-
-
-def body_of(n: int) -> str:
-    """The text of the service's answer to ``GET /items/<n>``."""
-    return f'{{"item":{n}}}'
 
 
 # --------------------------------------------------------------- fetch_all

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from coursekit.chapters.fan_out_fan_in.checks import CONNECT_TIME, items_service
+from coursekit.chapters.fan_out_fan_in.given import CONNECT_TIME, items_service
 from coursekit.service import BASE_URL
 from coursekit.service.connections import Connections
 from coursekit.traces import picture_run

@@ -22,7 +22,8 @@ import httpx
 
 from coursekit.analysis import idle_slots
 from coursekit.chapters.fan_out_fan_in.analysis import peak_requests
-from coursekit.chapters.fan_out_fan_in.checks import CONNECT_TIME, DEFAULT_LIMIT, _streams, items_service
+from coursekit.chapters.fan_out_fan_in.checks import DEFAULT_LIMIT, _streams
+from coursekit.chapters.fan_out_fan_in.given import CONNECT_TIME, items_service
 from coursekit.checks import leaf_exceptions
 from coursekit.events import Event, Kind, emit
 from coursekit.probing import Probe, outcome
