@@ -556,6 +556,15 @@ def check_recorder_error_bound(
         observed=f"count is {recorder.count!r}",
         hint="add 1 to self.count for every value recorded",
     )
+    each_percentile_is_within_the_bound(chain, recorder, ordered, ps, relative_error)
+    the_properties_and_the_summary_are_within_the_bound(chain, recorder, ordered, relative_error)
+
+
+def each_percentile_is_within_the_bound(
+    chain: Chain, recorder: Recorder, ordered: list[float], ps: tuple[float, ...], relative_error: float
+) -> None:
+    """``percentile(p)``, for each p of ``ps``, is within ``relative_error`` of the exact nearest-rank value."""
+    size = len(ordered)
     for p in ps:
         got = _returns(
             chain, f"percentile({p})", functools.partial(recorder.percentile, p), _recorder_percentile_hint(p)
@@ -574,6 +583,13 @@ def check_recorder_error_bound(
             if rounded != exact and _within(got, rounded, relative_error)
             else _bound_hint(got, exact, relative_error, ordered),
         )
+
+
+def the_properties_and_the_summary_are_within_the_bound(
+    chain: Chain, recorder: Recorder, ordered: list[float], relative_error: float
+) -> None:
+    """p50, p95, p99 and ``summary()`` agree with the exact values (and the count)."""
+    size = len(ordered)
     for name in ("p50", "p95", "p99"):
         got = chain.require_returns(name, functools.partial(getattr, recorder, name), hint="keep the given properties")
         exact = ordered[exact_rank(int(name[1:]), size) - 1]

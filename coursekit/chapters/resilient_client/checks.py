@@ -1240,6 +1240,9 @@ def _peak(log: list[Record]) -> int:
     return peak
 
 
+SLOW_GETS_FROM_TTL = 1 / 8  # a cache_ttl over this: the cache scenario also gets a slow answer before and at its expiry
+
+
 @learner_facing
 def check_get_cache(client_class: ClientClass, *, ttl: float = 5.0, start: float = 2.75) -> None:
     """With ``cache_ttl=ttl`` and ``max_in_flight=1``: gets of ``/items/1`` at t = 0, 1 and ``ttl``, and of
@@ -1249,10 +1252,23 @@ def check_get_cache(client_class: ClientClass, *, ttl: float = 5.0, start: float
     from the cache for ``ttl`` seconds from its arrival, without a request and without waiting for the
     bulkhead; a failed call or a 404 is not cached. (``ttl=0``: no cache.)"""
     chain = Chain("ResilientClient.get")
+    seen = cache_scenario(chain, client_class, ttl, start)
+    if ttl > 1.5:
+        a_fresh_answer_is_served_from_the_cache(chain, seen, ttl)
+    else:
+        a_short_or_no_ttl_requests_each_stale_get(chain, seen, ttl)
+    a_short_ttl_still_caches(chain, seen, ttl)
+    only_2xx_answers_are_cached(chain, seen)
+    if ttl > SLOW_GETS_FROM_TTL:
+        the_cache_counts_from_the_answer_s_arrival(chain, seen, ttl)
+
+
+def cache_scenario(chain: Chain, client_class: ClientClass, ttl: float, start: float) -> ClientRun[dict[str, Outcome]]:
+    """``check_get_cache``'s gets on their schedule (its docstring), each get's :class:`Outcome` by name."""
     scene = Scene(client_class, start, service=_service(slow=True))
     policy = _retry_policy(attempts=1, attempt_timeout=0.5, max_in_flight=1, cache_ttl=ttl)
     arrived = SLOW_LATENCY + ttl  # a slow answer's expiry: cache_ttl after it arrived
-    slow_gets = [0.0, arrived - 1 / 8, arrived] if ttl > 1 / 8 else []
+    slow_gets = [0.0, arrived - 1 / 8, arrived] if ttl > SLOW_GETS_FROM_TTL else []
     schedule = [
         ("first", 0.0, "/items/1"),
         ("slow", 1.25, HANG),
@@ -1290,25 +1306,22 @@ def check_get_cache(client_class: ClientClass, *, ttl: float = 5.0, start: float
                 group.create_task(slow_at(when))
         return seen
 
-    seen = scene.run(chain, get_on_schedule, start + 30 + ttl)
-    if ttl > 1.5:
-        a_fresh_answer_is_served_from_the_cache(chain, seen, ttl)
-    else:
-        chain.require(
-            len(seen.times("/items/1")) == 3,
-            "with cache_ttl=0 nothing is cached: each get of /items/1 is a request"
-            if not ttl
-            else f"each get of /items/1 (t=0, {ttl:g}, 1.5) finds no answer stored less than {ttl:g} s before: "
-            "a request each",
-            observed=f"/items/1 was requested at t={_times(seen.times('/items/1'))}",
-            hint="an entry is fresh while now < stored + cache_ttl; at exactly stored + cache_ttl it is stale"
-            if ttl
-            else "cache only when policy.cache_ttl > 0",
-        )
-    a_short_ttl_still_caches(chain, seen, ttl)
-    only_2xx_answers_are_cached(chain, seen)
-    if slow_gets:
-        the_cache_counts_from_the_answer_s_arrival(chain, seen, ttl)
+    return scene.run(chain, get_on_schedule, start + 30 + ttl)
+
+
+def a_short_or_no_ttl_requests_each_stale_get(chain: Chain, seen: ClientRun[dict[str, Outcome]], ttl: float) -> None:
+    """With ``cache_ttl`` of 1.5 s or less, each get of /items/1 (t = 0, ttl, 1.5) is a request."""
+    chain.require(
+        len(seen.times("/items/1")) == 3,
+        "with cache_ttl=0 nothing is cached: each get of /items/1 is a request"
+        if not ttl
+        else f"each get of /items/1 (t=0, {ttl:g}, 1.5) finds no answer stored less than {ttl:g} s before: "
+        "a request each",
+        observed=f"/items/1 was requested at t={_times(seen.times('/items/1'))}",
+        hint="an entry is fresh while now < stored + cache_ttl; at exactly stored + cache_ttl it is stale"
+        if ttl
+        else "cache only when policy.cache_ttl > 0",
+    )
 
 
 def a_fresh_answer_is_served_from_the_cache(chain: Chain, seen: ClientRun[dict[str, Outcome]], ttl: float) -> None:
