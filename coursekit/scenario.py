@@ -1,7 +1,8 @@
 """The scenario kit the chapters' checks, probes and picture runs share: make the learner's
 object, run a scenario on the virtual clock, wait for an instant, time one call and record what it
 did (:class:`Outcome`), spy on a collaborator (:class:`Spy`), and cancel a call at each of its
-waits in turn (:func:`cancelled_at`, :func:`cancellation_instants`). One copy for every chapter.
+waits in turn (:func:`cancelled_at`, :func:`sweep_instants`, :func:`cancellation_sweep`,
+:func:`ends_cancelled_at_each_wait`). One copy for every chapter.
 
 A check is a scenario plus named properties: the scenario runs the learner's code once and returns
 what it observed (a run, outcomes, spies); each property is a small function of that observation
@@ -176,3 +177,71 @@ def cancellation_instants(run: VirtualRun[Any], *, after: float = 0.0) -> list[f
         instants += [(previous + time) / 2, time]
         previous = time
     return instants
+
+
+def sweep_instants(run: VirtualRun[Any], *, start: float = 0.0, until: float | None = None) -> list[float]:
+    """Where to cancel a call, started at ``start``, whose uncancelled run is ``run``: as it starts,
+    then at each of its waits (:func:`cancellation_instants` after ``start``, and the midpoint of the
+    last wait), before ``until`` (by default, when the run ended; a run's clock starts at 0)."""
+    end = run.elapsed if until is None else until
+    instants = [at for at in cancellation_instants(run, after=start) if at < end]
+    last = max([start, *instants])
+    return [start, *instants, *([(last + end) / 2] if end > last else [])]
+
+
+@dataclass(frozen=True)
+class Swept:
+    """One run of a cancellation sweep: the call cancelled at ``at``; the run's value is its Outcome."""
+
+    at: float
+    run: VirtualRun[Outcome]
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.run.unwrap()
+
+
+UNCANCELLED = float("inf")  # the ``at`` of a sweep's first run: never cancelled
+
+
+def cancellation_sweep(
+    chain: Chain,
+    what: str,
+    scenario: Callable[[float], VirtualRun[Outcome]],
+    *,
+    instants: Callable[[VirtualRun[Outcome]], list[float]] = sweep_instants,
+    hang_hint: str | None = None,
+) -> list[Swept]:
+    """``scenario(at)`` runs the call, cancels it when the clock reads ``at`` (with :func:`cancelled_at`),
+    and returns the run, whose value is the call's :class:`Outcome`. The sweep runs it once uncancelled
+    (``at`` = :data:`UNCANCELLED`), then once at each of ``instants(that run)``; every run must end (fails
+    ``chain`` naming the instant). The cancelled runs, in order: give them to the chapter's properties,
+    :func:`ends_cancelled_at_each_wait` first."""
+    whole = scenario(UNCANCELLED)
+    chain.require_finished(whole, f"{what} (not cancelled)", hang_hint=hang_hint)
+    swept = []
+    for at in instants(whole):
+        run = scenario(at)
+        if run.outcome != "returned":  # a run that returned passes silently: one ✓ line per sweep
+            chain.require_finished(
+                run,
+                f"{what}, cancelled at t={at:g}",
+                hang_hint="a cancelled call must end: let CancelledError propagate instead of going on",
+            )
+        swept.append(Swept(at, run))
+    return swept
+
+
+def ends_cancelled_at_each_wait(chain: Chain, what: str, swept: list[Swept], *, hint: str) -> None:
+    """The property every sweep checks first: cancelled at any of its waits, the call ends with
+    CancelledError (it propagates; no value, no other error)."""
+    wrong = [one for one in swept if not one.outcome.cancelled]
+    chain.require(
+        not wrong,
+        f"{what}, cancelled at any of its waits, ends cancelled (CancelledError propagates)",
+        observed=lambda: (
+            f"{what}, cancelled at t={wrong[0].at:g}, {wrong[0].outcome.describe()}"
+            + (f" (and likewise at {len(wrong) - 1} more instant(s))" if len(wrong) > 1 else "")
+        ),
+        hint=hint,
+    )

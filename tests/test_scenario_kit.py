@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from coursekit.checks import Chain, CheckFailed
 from coursekit.events import Kind, emit
-from coursekit.scenario import Outcome, Spy, cancellation_instants, cancelled_at, make, sleep_until, timed_call
-from coursekit.virtual_time import run_virtual
+from coursekit.scenario import (
+    Outcome,
+    Spy,
+    cancellation_instants,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    make,
+    sleep_until,
+    sweep_instants,
+    timed_call,
+)
+from coursekit.virtual_time import VirtualRun, run_virtual
 
 
 async def answer_after(seconds: float, value: object = "ok") -> object:
@@ -105,3 +117,50 @@ def test_the_cancellation_sweep_visits_every_instant_something_happened_and_the_
     run = run_virtual(scenario, deadline=10)
     assert cancellation_instants(run) == [0.5, 1.0, 2.5, 4.0]
     assert cancellation_instants(run, after=1.0) == [2.5, 4.0]
+
+
+def sleeper_scenario(swallow: bool) -> Callable[[float], VirtualRun[Outcome]]:
+    """A call that sleeps 1 s twice; ``swallow``: it catches its cancellation and returns "late"."""
+
+    async def call() -> str:
+        try:
+            await asyncio.sleep(1.0)
+            emit(Kind.WORK_END)
+            await asyncio.sleep(1.0)
+        except asyncio.CancelledError:
+            if not swallow:
+                raise
+            return "late"
+        return "done"
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        return run_virtual(lambda: cancelled_at(call, at), deadline=10)
+
+    return scenario
+
+
+def test_a_sweep_cancels_a_call_as_it_starts_and_at_each_of_its_waits() -> None:
+    swept = cancellation_sweep(Chain("sleeper"), "sleeper()", sleeper_scenario(swallow=False))
+    assert [one.at for one in swept] == [0.0, 0.5, 1.0, 1.5] and all(one.outcome.cancelled for one in swept)
+    ends_cancelled_at_each_wait(Chain("sleeper"), "sleeper()", swept, hint="")
+
+
+def test_a_call_that_swallows_its_cancellation_is_named_at_the_first_instant() -> None:
+    swept = cancellation_sweep(Chain("sleeper"), "sleeper()", sleeper_scenario(swallow=True))
+    with pytest.raises(CheckFailed) as failure:
+        ends_cancelled_at_each_wait(Chain("sleeper"), "sleeper()", swept, hint="let it propagate")
+    assert failure.value.observed == (
+        "sleeper(), cancelled at t=0, returned 'late' at t=0 (and likewise at 3 more instant(s))"
+    )
+    assert failure.value.hint == "let it propagate"
+
+
+def test_sweep_instants_of_a_call_started_later_begin_at_its_start() -> None:
+    async def late() -> None:
+        await sleep_until(3.0)
+        emit(Kind.WORK_START)
+        await asyncio.sleep(2.0)
+
+    run = run_virtual(late, deadline=10)
+    assert sweep_instants(run, start=3.0) == [3.0, 4.0]
+    assert sweep_instants(run, start=3.0, until=4.5) == [3.0, 3.75]
