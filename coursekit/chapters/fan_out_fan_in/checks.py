@@ -27,7 +27,15 @@ from coursekit.chapters.fan_out_fan_in.analysis import peak_requests
 from coursekit.chapters.fan_out_fan_in.given import CONNECT_TIME, body_of, items_service
 from coursekit.checks import Chain, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Event, Kind, emit
-from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, sleep_until, timed_call
+from coursekit.scenario import (
+    Outcome,
+    Swept,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    sleep_until,
+    timed_call,
+)
 from coursekit.service import BASE_URL
 from coursekit.service.connections import Connections
 from coursekit.virtual_time import VirtualRun, run_virtual
@@ -47,9 +55,6 @@ FirstSuccess = Callable[..., Awaitable[object]]  # first_success(*attempts)
 
 # ------------------------------------------------------------ cancellation sweep
 
-Sweepable = Callable[[Callable[[], Awaitable[object]]], VirtualRun[object]]
-"""Runs a scenario's main (a coroutine function, at t=0) in whatever setting the exercise needs."""
-
 
 @dataclass(frozen=True)
 class SweepHints:
@@ -62,43 +67,30 @@ class SweepHints:
     left: str | None = None
 
 
-def cancellation_sweep(
-    chain: Chain, call: Callable[[], Awaitable[object]], run_in: Sweepable, hints: SweepHints
-) -> None:
-    """The cancellation sweep: ``call()`` once uncancelled, then cancelled at each of its waits in turn
-    (the midpoints between the events of the uncancelled call, :func:`cancellation_instants`): each time
-    the CancelledError must come out of it and, if ``hints.left``, no task it started may be left."""
+def cancelled_from_t0(chain: Chain, hints: SweepHints, scenario: Callable[[float], VirtualRun[Outcome]]) -> None:
+    """The kit's cancellation sweep (:func:`cancellation_sweep`): ``scenario(at)`` calls at t=0 and
+    cancels at ``at``; then the chapter's properties of the cancelled runs: each ends cancelled and,
+    if ``hints.left``, leaves no task it started running."""
+    swept = cancellation_sweep(chain, hints.what, scenario)
+    ends_cancelled_at_each_wait(chain, hints.what, swept, hint=hints.swallowed)
+    if hints.left is not None:
+        leaves_no_task_running(chain, swept, hints.what, hints.left)
 
-    async def whole() -> object:
-        value = await call()
-        emit(Kind.CHECK_RETURNED)
-        return value
 
-    what = hints.what
-    uncancelled = run_in(whole)
-    chain.require_finished(uncancelled, f"{what} (uncancelled, from t=0)")
-    ended = max((event.time or 0.0 for event in uncancelled.of_kind(Kind.CHECK_RETURNED)), default=0.0)
-    waits = [at for at in cancellation_instants(uncancelled)[::2] if at < ended]
-    for at in waits:
-        run = run_in(functools.partial(cancelled_at, call, at))
-        if run.outcome != "returned":
-            chain.require_finished(run, f"{what} cancelled at t={at:g} s")
-        cancelled = run.value if isinstance(run.value, Outcome) else None
-        if cancelled is None or not cancelled.cancelled:
-            chain.fail(
-                f"a cancelled {what} lets the CancelledError propagate",
-                observed=f"{what}, called at t=0 and cancelled at t={at:g} s while it waited, "
-                + (cancelled.describe(_short) if cancelled is not None else "did not end"),
-                hint=hints.swallowed,
-            )
-        if hints.left is not None and run.leftover:
-            chain.fail(
-                f"a cancelled {what} leaves no task running",
-                observed=f"{what} was cancelled at t={at:g} s; then "
-                + "; ".join(task.describe() for task in run.leftover),
-                hint=hints.left,
-            )
-    chain.passed(f"{what}, cancelled at each of its {len(waits)} waits, ends as cancelled")
+def on_the_clock(call: Callable[[], Awaitable[object]]) -> Callable[[float], VirtualRun[Outcome]]:
+    """The sweep's scenario for ``call()`` alone on the virtual clock, from t=0."""
+    return lambda at: run_virtual(functools.partial(cancelled_at, call, at), deadline=DEADLINE)
+
+
+def leaves_no_task_running(chain: Chain, swept: list[Swept], what: str, hint: str) -> None:
+    left = next((one for one in swept if one.run.leftover), None)
+    if left is not None:
+        chain.fail(
+            f"a cancelled {what} leaves no task running",
+            observed=f"{what} was cancelled at t={left.at:g} s; then "
+            + "; ".join(task.describe() for task in left.run.leftover),
+            hint=hint,
+        )
 
 
 # --------------------------------------------------------------- fetch_all
@@ -191,15 +183,8 @@ def fetch_all_cancelled(
 ) -> None:
     """The cancellation sweep of fetch_all, each run with a fresh service and client."""
     urls = [BASE_URL + path for path in case.paths]
-    clients: list[httpx.AsyncClient] = []
 
-    def call() -> Awaitable[object]:
-        client = clients[-1]
-        if case.limit is None:
-            return fetch_all(client, list(urls))
-        return fetch_all(client, list(urls), limit=case.limit)
-
-    def run_in(main: Callable[[], Awaitable[object]]) -> VirtualRun[object]:
+    def scenario(at: float) -> VirtualRun[Outcome]:
         service = items_service(
             latency=latency,
             slow=slow,
@@ -210,16 +195,17 @@ def fetch_all_cancelled(
         )
         connections = Connections(service, connect_time=CONNECT_TIME)
 
-        async def scenario() -> object:
+        async def main() -> Outcome:
             service.start()
             async with _client(connections, case, timeout) as client:
-                clients.append(client)
-                return await main()
+                if case.limit is None:
+                    return await cancelled_at(lambda: fetch_all(client, list(urls)), at)
+                return await cancelled_at(lambda: fetch_all(client, list(urls), limit=case.limit), at)
 
         with connections.intercept():
-            return run_virtual(scenario, deadline=DEADLINE)
+            return run_virtual(main, deadline=DEADLINE)
 
-    cancellation_sweep(chain, call, run_in, FETCH_ALL_CANCELLED)
+    cancelled_from_t0(chain, FETCH_ALL_CANCELLED, scenario)
 
 
 FETCH_ALL_CANCELLED = SweepHints(
@@ -544,11 +530,10 @@ def check_run_all(
     if case.failing:
         run_all_with_a_failing_item(chain, run_all, case)
     if cancel_each_wait:
-        cancellation_sweep(
+        cancelled_from_t0(
             chain,
-            lambda: run_all(Workload(lambda item: durations[item]), list(case.items)),
-            lambda main: run_virtual(main, deadline=DEADLINE),
             RUN_ALL_CANCELLED,
+            on_the_clock(lambda: run_all(Workload(lambda item: durations[item]), list(case.items))),
         )
 
 
@@ -1063,12 +1048,7 @@ def check_first_success(
     if cancel_each_wait:
         race = Workload(lambda item: durations[item], failing)
         attempts = [_attempt(race, number) for number in range(len(durations))]
-        cancellation_sweep(
-            chain,
-            lambda: first_success(*attempts),
-            lambda main: run_virtual(main, deadline=DEADLINE),
-            FIRST_SUCCESS_CANCELLED,
-        )
+        cancelled_from_t0(chain, FIRST_SUCCESS_CANCELLED, on_the_clock(lambda: first_success(*attempts)))
 
 
 FIRST_SUCCESS_CANCELLED = SweepHints(
