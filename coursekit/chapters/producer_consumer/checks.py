@@ -35,7 +35,7 @@ from coursekit.checks import (
 )
 from coursekit.events import Kind, emit
 from coursekit.queues import STOP, TracedQueue
-from coursekit.scenario import Outcome, cancellation_instants, cancelled_at
+from coursekit.scenario import Outcome, cancellation_sweep, cancelled_at, ends_cancelled_at_each_wait
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload
 
@@ -302,58 +302,6 @@ def _sweep_work() -> Workload:
     return Workload(lambda item: SWEEP_DURATIONS.get(item, 1.0), SWEEP_FAILING)
 
 
-def sweep_instants(run: VirtualRun[Any]) -> list[float]:
-    """Where to cancel a call whose uncancelled run is ``run``: as it starts, then at each of its waits
-    (every instant something happened, and the midpoint before it) until it ended."""
-    return [0.0, *(at for at in cancellation_instants(run) if at < run.elapsed)]
-
-
-@dataclass
-class Swept:
-    """One run of a sweep: the call cancelled at ``at``, the run (its value: the call's Outcome)."""
-
-    at: float
-    run: VirtualRun[Outcome]
-
-    @property
-    def outcome(self) -> Outcome:
-        return self.run.unwrap()
-
-
-def sweep(
-    chain: Chain, what: str, scenario: Callable[[float], VirtualRun[Outcome]], *, hang_hint: str | None = None
-) -> list[Swept]:
-    """Run ``scenario`` uncancelled, then cancelled at each of its instants; every run must finish."""
-    whole = scenario(DEADLINE / 2)
-    runs_to_the_end_whatever_handle_raises(chain, whole, what, hang_hint=hang_hint)
-    swept = []
-    for at in sweep_instants(whole):
-        run = scenario(at)
-        if run.outcome != "returned":  # fails; a run that returned passes silently (one ✓ line per sweep)
-            runs_to_the_end_whatever_handle_raises(
-                chain,
-                run,
-                f"{what} {SWEPT_AFTER.format(at=at)}",
-                hang_hint="a cancelled call must end: let CancelledError propagate instead of going on",
-            )
-        swept.append(Swept(at, run))
-    return swept
-
-
-def a_cancelled_call_ends_cancelled(chain: Chain, what: str, swept: list[Swept], *, hint: str) -> None:
-    """At every instant of the sweep, the call ended with CancelledError (none ended before it was cancelled)."""
-    wrong = [one for one in swept if not one.outcome.cancelled]
-    chain.require(
-        not wrong,
-        f"{what} cancelled at any of its waits ends cancelled (CancelledError propagates)",
-        observed=lambda: (
-            f"{what} {SWEPT_AFTER.format(at=wrong[0].at)} {wrong[0].outcome.describe()}"
-            + (f" (and likewise at {len(wrong) - 1} more instant(s))" if len(wrong) > 1 else "")
-        ),
-        hint=hint,
-    )
-
-
 def consumer_cancelled_at_each_wait(chain: Chain, consumer: Consumer) -> None:
     queues: dict[float, TracedQueue[Any]] = {}
 
@@ -376,9 +324,9 @@ def consumer_cancelled_at_each_wait(chain: Chain, consumer: Consumer) -> None:
 
         return run_virtual(main, deadline=DEADLINE)
 
-    swept = sweep(chain, "consumer", scenario)
+    swept = cancellation_sweep(chain, "consumer", scenario)
     raised = next((one.outcome.error for one in swept if one.outcome.error and not one.outcome.cancelled), None)
-    a_cancelled_call_ends_cancelled(
+    ends_cancelled_at_each_wait(
         chain,
         "consumer",
         swept,
@@ -534,8 +482,10 @@ def pipeline_cancelled_at_each_wait(chain: Chain, run_pipeline: RunPipeline) -> 
 
         return run_virtual(main, deadline=DEADLINE)
 
-    swept = sweep(chain, "run_pipeline", scenario, hang_hint="look at what each task above was waiting for")
-    a_cancelled_call_ends_cancelled(
+    swept = cancellation_sweep(
+        chain, "run_pipeline", scenario, hang_hint="look at what each task above was waiting for"
+    )
+    ends_cancelled_at_each_wait(
         chain,
         "run_pipeline",
         swept,
@@ -681,8 +631,8 @@ def check_serve_cancelled(serve: Serve) -> None:
 
         return run_virtual(main, deadline=DEADLINE)
 
-    swept = sweep(chain, "serve", scenario, hang_hint="look at what each task above was waiting for")
-    a_cancelled_call_ends_cancelled(
+    swept = cancellation_sweep(chain, "serve", scenario, hang_hint="look at what each task above was waiting for")
+    ends_cancelled_at_each_wait(
         chain,
         "serve",
         swept,

@@ -25,6 +25,7 @@ The semantics checked (the chapter's statements say the same):
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import inspect
 import itertools
@@ -49,7 +50,15 @@ from coursekit.chapters.worker_pools.analysis import jobs_waiting
 from coursekit.chapters.worker_pools.given import BackgroundJobs, InvalidTransition, Job, JobStatus
 from coursekit.checks import Chain, CheckFailed, describe_error, describe_values, leaf_exceptions, learner_facing
 from coursekit.events import Kind, emit
-from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, sleep_until, timed_call
+from coursekit.scenario import (
+    Outcome,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    sleep_until,
+    sweep_instants,
+    timed_call,
+)
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import Workload
 
@@ -323,12 +332,6 @@ def holding_quietly() -> Iterator[None]:
         core._held.pop()
 
 
-def sweep_instants(run: VirtualRun[Any], start: float = 0.0) -> list[float]:
-    """Where to cancel a call whose uncancelled run (started at ``start``) is ``run``: as it starts, then at each
-    of its waits (every instant something happened, and the midpoint before it) until it ended."""
-    return [start, *(at for at in cancellation_instants(run, after=start) if at < run.elapsed)]
-
-
 SWEEP_ITEMS = tuple(range(1, 8))
 SWEEP_DURATIONS = (1.0, 2.0, 0.5, 1.5)
 
@@ -351,30 +354,21 @@ def check_limited_map_cancelled(limited_map: LimitedMap) -> None:
 
         return run_virtual(main, deadline=DEADLINE)
 
-    whole = scenario(DEADLINE / 2)
-    runs_without_raising(chain, whole, "limited_map", raised_hint="call limited_map in a cell of your own")
-    swept = [(at, scenario(at)) for at in sweep_instants(whole)]
-    hanging = next(((at, run) for at, run in swept if run.outcome != "returned"), None)
-    if hanging is not None:
-        chain.require_finished(hanging[1], f"limited_map cancelled at t={hanging[0]:g} s")
-    wrong = [(at, run.unwrap()) for at, run in swept if not run.unwrap().cancelled]
-    chain.require(
-        not wrong,
-        "limited_map cancelled at any of its waits ends cancelled (CancelledError propagates)",
-        observed=lambda: (
-            f"limited_map cancelled at t={wrong[0][0]:g} s {wrong[0][1].describe(_short)}"
-            + (f" (and likewise at {len(wrong) - 1} more instant(s))" if len(wrong) > 1 else "")
-        ),
+    swept = cancellation_sweep(chain, "limited_map", scenario)
+    ends_cancelled_at_each_wait(
+        chain,
+        "limited_map",
+        swept,
         hint="let CancelledError propagate out of limited_map: do not catch it to return the results so far "
         "(nor catch BaseException, nor use return_exceptions=True around the calls)",
     )
-    left = [(at, run) for at, run in swept if run.leftover]
+    left = [one for one in swept if one.run.leftover]
     chain.require(
         not left,
         "limited_map cancelled at any of its waits leaves no task running",
         observed=lambda: (
-            f"limited_map cancelled at t={left[0][0]:g} s left "
-            + "; ".join(task.describe() for task in left[0][1].leftover)
+            f"limited_map cancelled at t={left[0].at:g} s left "
+            + "; ".join(task.describe() for task in left[0].run.leftover)
         ),
         hint="run the calls in an `async with asyncio.TaskGroup()`: cancelling limited_map then cancels every "
         "call it started, running or waiting for a slot, and waits for them (asyncio.wait() and create_task() "
@@ -1037,12 +1031,14 @@ class CancelledBlock:
     running: list[str] = field(default_factory=list)
 
 
-def cancelled_block_scenario(pool_class: PoolClass, at: float) -> tuple[VirtualRun[None], CancelledBlock | None]:
+def cancelled_block_scenario(
+    pool_class: PoolClass, at: float, blocks: dict[float, CancelledBlock]
+) -> VirtualRun[Outcome]:
     """2 workers, maxsize 2: the block submits SWEEP_ITEMS (calls of 1, 2, 0.5 and 1.5 s, repeated), then
-    waits BLOCK s; the task running it is cancelled at ``at``."""
+    waits BLOCK s; the task running it is cancelled at ``at``. The run's value: the block's Outcome; what
+    the block left is recorded in ``blocks[at]``."""
     items = list(SWEEP_ITEMS)
     seen = PoolRun(Workload(varied(items, SWEEP_DURATIONS)))
-    swept: list[CancelledBlock] = []
 
     async def block() -> None:
         async with pool_class(seen.work, workers=2, maxsize=2) as pool:
@@ -1050,16 +1046,16 @@ def cancelled_block_scenario(pool_class: PoolClass, at: float) -> tuple[VirtualR
                 seen.futures.append((item, await pool.submit(item)))
             await asyncio.sleep(BLOCK)
 
-    async def scenario() -> None:
+    async def scenario() -> Outcome:
         before = asyncio.all_tasks()
         outcome = await cancelled_at(block, at)
         seen.unsettled_when_left = [item for item, future in seen.futures if not future.done()]
         running = sorted(task.get_name() for task in asyncio.all_tasks() - before if not task.done())
-        swept.append(CancelledBlock(at, outcome, seen, running))
+        blocks[at] = CancelledBlock(at, outcome, seen, running)
         await asyncio.sleep(0)
+        return outcome
 
-    run = run_virtual(scenario, deadline=DEADLINE)
-    return run, (swept[0] if swept else None)
+    return run_virtual(scenario, deadline=DEADLINE)
 
 
 def _at(one: CancelledBlock) -> str:
@@ -1075,30 +1071,26 @@ def check_pool_cancelled(WorkerPool: PoolClass) -> None:
     leaves the pool working: that job never runs, the others do."""
     chain = Chain("WorkerPool")
     pool_is_a_class_with_async_methods(chain, WorkerPool)
-    whole, _ = cancelled_block_scenario(WorkerPool, DEADLINE / 2)
-    chain.require_finished(whole, "the pool", hang_hint=SHUTDOWN_HANG_HINT)
-    swept = []
-    for at in sweep_instants(whole):
-        if at >= BLOCK:
-            break
-        run, one = cancelled_block_scenario(WorkerPool, at)
-        if one is None or run.outcome != "returned":
-            chain.require_finished(run, f"a pool whose block is cancelled at t={at:g} s", hang_hint=SHUTDOWN_HANG_HINT)
-            chain.fail_unimplemented("WorkerPool")  # unreachable: the run finished without recording the block
-        swept.append(one)
-    a_cancelled_block_stops_the_pool_at_once(chain, swept)
+    blocks: dict[float, CancelledBlock] = {}
+    swept = cancellation_sweep(
+        chain,
+        "the `async with` block",
+        lambda at: cancelled_block_scenario(WorkerPool, at, blocks),
+        instants=functools.partial(sweep_instants, until=BLOCK),  # in the block; not in its graceful exit
+        hang_hint=SHUTDOWN_HANG_HINT,
+    )
+    ends_cancelled_at_each_wait(
+        chain,
+        "the `async with` block",
+        swept,
+        hint="__aexit__ must return None (not True) when the block raised, CancelledError included, and let "
+        "the workers' CancelledError end them without catching it for the block",
+    )
+    a_cancelled_block_stops_the_pool_at_once(chain, [blocks[one.at] for one in swept])
     a_submit_cancelled_while_it_waits_leaves_the_pool_working(chain, WorkerPool)
 
 
 def a_cancelled_block_stops_the_pool_at_once(chain: Chain, swept: list[CancelledBlock]) -> None:
-    swallowed = [one for one in swept if not one.outcome.cancelled]
-    chain.require(
-        not swallowed,
-        "a cancellation of the block comes out of `async with` (CancelledError propagates)",
-        observed=lambda: f"{_at(swallowed[0])}, and `async with` {swallowed[0].outcome.describe(_short)}",
-        hint="__aexit__ must return None (not True) when the block raised, CancelledError included, and let "
-        "the workers' CancelledError end them without catching it for the block",
-    )
     late = [one for one in swept if not math.isclose(one.outcome.ended or 0.0, one.at, abs_tol=CLOCK_RESOLUTION)]
     chain.require(
         not late,
@@ -1342,7 +1334,7 @@ def check_task_manager(
     if sweep:
         whole, _ = task_manager_scenario(TaskManager, **settings, cancel_at=0.0, cancel=(), kind=kind)
         if whole.outcome == "returned":
-            for at in [0.0, *(at - start for at in cancellation_instants(whole, after=start) if at < whole.elapsed)]:
+            for at in [instant - start for instant in sweep_instants(whole, start=start)]:
                 every_id = tuple(range(1, len(items) + 1))
                 run, seen = task_manager_scenario(TaskManager, **settings, cancel_at=at, cancel=every_id, kind=kind)
                 task_manager_properties(chain, run, seen, every_id, workers, start, at, quiet=True)
