@@ -30,7 +30,17 @@ from typing import Protocol, TypeVar, cast
 from coursekit.chapters.rate_limiting.analysis import CLOCK_RESOLUTION, busiest_window
 from coursekit.chapters.rate_limiting.given import Decision, Timed, timed_acquire
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, make, sleep_until, timed_call
+from coursekit.scenario import (
+    UNCANCELLED,
+    Outcome,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    make,
+    sleep_until,
+    sweep_instants,
+    timed_call,
+)
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 T = TypeVar("T")
@@ -102,20 +112,25 @@ def limiter_run(
     """``main`` run on the virtual clock with this chapter's hints (the kit's :func:`run_scenario`, with the
     hang's hint chosen from what the stuck tasks wait for): the run, for its value and events."""
     run: VirtualRun[T] = run_virtual(main, deadline=deadline)
+    require_a_clean_run(chain, cast(VirtualRun[object], run), what)
+    return run
+
+
+def require_a_clean_run(chain: Chain, run: VirtualRun[object], what: str) -> None:
+    """``run`` never blocked the loop, finished and left no error unretrieved; else the chain fails."""
     if run.outcome == "blocked":
         chain.fail(
             f"{what} never blocks the event loop",
             observed=run.diagnosis,
             hint=SPIN_HINT + "; and never call time.sleep() or loop without an await",
         )
-    chain.require_finished(run, what, hang_hint=hang_hint(cast(VirtualRun[object], run)))
+    chain.require_finished(run, what, hang_hint=hang_hint(run))
     chain.require(
         not run.unhandled,
         f"{what} leaves no error unretrieved",
         observed=lambda: "; ".join(run.unhandled),
         hint="a task your limiter starts must not fail unseen: await it, or cancel it when it is no longer needed",
     )
-    return run
 
 
 async def arrive(plan: Sequence[tuple[float, Callable[[], Awaitable[object]], int]]) -> list[Timed]:
@@ -543,27 +558,16 @@ def check_bucket_cancel(
 # ----------------------------------------------------------------------------- cancellation sweeps
 
 
-@dataclass
-class Swept:
-    """One run of a cancellation sweep: the waiter B cancelled at ``at`` (its :class:`Outcome`, a
-    :class:`Timed` as value if it passed), the other requests, and the call asked once all is quiet."""
-
-    at: float
-    b: Outcome
-    others: list[Timed]
-    after: Outcome | None = None
-    then: Timed | None = None
-
-
 def sweep_plan(start: float, first: int, amount: int) -> list[tuple[float, int]]:
     """``first`` requests of 1 at ``start``, then waiters A (1), B (``amount``), C (1), 1/64 s apart."""
     return [(start, 1)] * first + [(start + 1 / 64, 1), (start + 2 / 64, amount), (start + 3 / 64, 1)]
 
 
 async def swept_run(
-    plan: Sequence[tuple[float, int]], call: Callable[[int], Awaitable[object]], at: float | None
+    plan: Sequence[tuple[float, int]], call: Callable[[int], Awaitable[object]], at: float
 ) -> tuple[Outcome, list[Timed]]:
-    """The requests of ``plan`` (the one before last is B), B cancelled at ``at`` (None: never)."""
+    """The requests of ``plan`` (the one before last is B), B cancelled at ``at`` with the kit's
+    :func:`cancelled_at` (:data:`UNCANCELLED`: never): B's :class:`Outcome` and the others."""
     b_number = len(plan) - 1
     tasks: list[asyncio.Task[Timed]] = []
     b_task: asyncio.Task[Outcome] | None = None
@@ -571,9 +575,7 @@ async def swept_run(
         await sleep_until(when)
         request = functools.partial(timed_acquire, functools.partial(call, amount), number, amount)
         if number == b_number:
-            b_task = asyncio.create_task(
-                timed_call(request(), catch=BaseException) if at is None else cancelled_at(request, at)
-            )
+            b_task = asyncio.create_task(cancelled_at(request, at))
         else:
             tasks.append(asyncio.create_task(request()))
     others = list(await asyncio.gather(*tasks))
@@ -581,71 +583,67 @@ async def swept_run(
     return await b_task, others
 
 
-def b_ends_as_cancelled(chain: Chain, swept: Swept, passes_at: float, what: str) -> None:
-    """B ends cancelled, unless it had passed (at ``passes_at``) by the instant it was cancelled."""
-    passed = isinstance(swept.b.value, Timed) and swept.b.value.admitted is not None
-    if swept.b.cancelled or (passed and swept.at >= passes_at - TOLERANCE):
-        return
-    chain.fail(
-        f"{what}: B's acquire() ends with CancelledError",
-        observed=f"B (its turn at t={_t(passes_at)}) {swept.b.describe()}",
-        hint=CANCEL_HINT + "; a cancelled waiter takes nothing and does not return as if it had passed",
-    )
+def swept_limiter_run(
+    chain: Chain, main: Callable[[], Awaitable[Outcome]], deadline: float, at: float
+) -> VirtualRun[Outcome]:
+    """One run of a sweep, B cancelled at ``at``: one that returned with nothing left unretrieved passes
+    silently (the kit's sweep prints one ✓ line for them all); any other fails as :func:`limiter_run` does."""
+    run = run_virtual(main, deadline=deadline)
+    if run.outcome != "returned" or run.unhandled:
+        what = "the sweep's run" if at == UNCANCELLED else f"B cancelled at t={_t(at)}"
+        require_a_clean_run(chain, cast(VirtualRun[object], run), what)
+    return run
 
 
-def others_pass_as_if_b_left(
-    chain: Chain, swept: Swept, schedule: Callable[[float], tuple[bool, list[float]]], what: str, unit: str
-) -> None:
-    """The others pass as ``schedule(at)`` says; at the very instant B's turn comes, B may pass or end
-    cancelled: the schedule of what it did."""
-    passed, expected = schedule(swept.at)
-    if passed and swept.b.cancelled:  # cancelled at the instant of its turn: it took nothing
-        expected = schedule(swept.at - TOLERANCE / 2)[1]
-    each_request_passes_on_time(chain, swept.others, expected, what, unit=unit)
+B_CANCEL_HINT = CANCEL_HINT + "; a cancelled waiter takes nothing and does not return as if it had passed"
 
 
 def bucket_cancel_sweep(bucket_class: BucketClass, *, rate: float, capacity: int, start: float, amount: int) -> None:
-    """:func:`check_bucket_cancel` with ``sweep=True``, a cancellation sweep: ``capacity`` requests at
-    ``start`` empty the bucket, then waiters A (1 token), B (``amount``) and C (1) queue, 1/64 s apart.
-    B is cancelled at each instant the uncancelled run does something, and between them, one new bucket
-    per instant: cancelled while it waits, B ends with CancelledError, takes nothing and delays nobody
-    (A and C pass as if it had never asked); once the bucket has refilled, ``acquire()`` passes at once."""
+    """:func:`check_bucket_cancel` with ``sweep=True``, a cancellation sweep (the kit's
+    :func:`cancellation_sweep`): ``capacity`` requests at ``start`` empty the bucket, then waiters A
+    (1 token), B (``amount``) and C (1) queue, 1/64 s apart. B is cancelled as it asks, then at each of
+    its waits until its turn, one new bucket per instant: it ends with CancelledError, takes nothing and
+    delays nobody (A and C pass as if it had never asked); once the bucket has refilled, ``acquire()``
+    passes at once."""
     chain = Chain("TokenBucket")
     plan = sweep_plan(start, capacity, amount)
     with_b = bucket_schedule(plan, rate, capacity)
     quiet = max(with_b) + 2 * capacity / rate
+    seen: dict[float, tuple[list[Timed], Outcome]] = {}  # at: the others, and acquire() once all is quiet
 
-    def sweep_one(at: float | None) -> VirtualRun[Swept]:
+    def scenario(at: float) -> VirtualRun[Outcome]:
         bucket = make(chain, bucket_class, "TokenBucket", rate=rate, capacity=capacity)
 
-        async def main() -> Swept:
+        async def main() -> Outcome:
             b, others = await swept_run(plan, bucket.acquire, at)
             await sleep_until(quiet)
-            return Swept(-1.0 if at is None else at, b, others, await timed_call(bucket.acquire(), catch=BaseException))
+            seen[at] = others, await timed_call(bucket.acquire(), catch=BaseException)
+            return b
 
-        return limiter_run(chain, main, quiet + 60, "the sweep's run" if at is None else f"B cancelled at t={_t(at)}")
+        return swept_limiter_run(chain, main, quiet + 60, at)
 
-    instants = cancellation_instants(sweep_one(None), after=start)
-    for at in instants:
-        swept = cast(Swept, sweep_one(at).value)
-        what = (
-            f"{capacity} requests at t={_t(start)}, then waiters A, B (amount {amount}), C 1/64 s apart; "
-            f"B cancelled at t={_t(at)}"
-        )
-        b_ends_as_cancelled(chain, swept, with_b[-2], what)
-        every_request_passes_without_raising(chain, swept.others, what)
-        others_pass_as_if_b_left(
-            chain, swept, lambda at: bucket_schedule_cancelled(plan, rate, capacity, len(plan) - 2, at), what, "tokens"
-        )
-        after = swept.after
+    what = f"{capacity} requests at t={_t(start)}, then waiters A, B (amount {amount}), C 1/64 s apart"
+    swept = cancellation_sweep(
+        chain,
+        f"{what}: B's acquire()",
+        scenario,
+        instants=functools.partial(sweep_instants, start=plan[-2][0], until=with_b[-2]),
+    )
+    ends_cancelled_at_each_wait(chain, f"{what}: B's acquire()", swept, hint=B_CANCEL_HINT)
+    for one in swept:
+        others, after = seen[one.at]
+        cut = f"{what}; B cancelled at t={_t(one.at)}"
+        every_request_passes_without_raising(chain, others, cut)
+        _, expected = bucket_schedule_cancelled(plan, rate, capacity, len(plan) - 2, one.at)
+        each_request_passes_on_time(chain, others, expected, cut)
         chain.require(
-            after is not None and after.error is None and after.ended == after.asked,
-            f"{what}: once all is quiet and the bucket full again, acquire() at t={_t(quiet)} passes at once",
-            observed=f"it {answered(after)}" if after is not None else "it was not asked",
+            after.error is None and after.ended == after.asked,
+            f"{cut}: once all is quiet and the bucket full again, acquire() at t={_t(quiet)} passes at once",
+            observed=f"it {answered(after)}",
             hint="a cancelled waiter must leave no trace: undo what it counted (a waiter count, a reservation, "
             "its place in the queue) in a finally, so that the next request finds an idle bucket",
         )
-    chain.passed(f"B cancelled at each of the {len(instants)} instants")
+    chain.passed(f"B cancelled at each of the {len(swept)} instants")
 
 
 # ----------------------------------------------------------------------------- SlidingLogLimiter
@@ -914,10 +912,10 @@ def try_acquire_admits_again_once_nobody_waits(chain: Chain, seen: TryRun) -> No
 
 
 def log_cancel_sweep(limiter_class: LogLimiterClass, *, limit: int, window: float, start: float) -> None:
-    """:func:`check_log_waiting` with ``sweep=True``, a cancellation sweep: ``limit`` requests at ``start``
-    fill the window, then waiters A, B, C queue, 1/64 s apart. B is cancelled at each instant the
-    uncancelled run does something, and between them, one new limiter per instant: cancelled while it
-    waits, B ends with CancelledError, takes no slot and delays nobody; once every admission has left the
+    """:func:`check_log_waiting` with ``sweep=True``, a cancellation sweep (the kit's
+    :func:`cancellation_sweep`): ``limit`` requests at ``start`` fill the window, then waiters A, B, C queue,
+    1/64 s apart. B is cancelled as it asks, then at each of its waits until its turn, one new limiter per
+    instant: it ends with CancelledError, takes no slot and delays nobody; once every admission has left the
     window, ``acquire()`` passes at once, and once it has left too, ``try_acquire()`` returns True (nobody
     waits: the count of waiters is back to 0)."""
     chain = Chain("SlidingLogLimiter")
@@ -925,45 +923,51 @@ def log_cancel_sweep(limiter_class: LogLimiterClass, *, limit: int, window: floa
     arrivals = [when for when, _ in plan]
     with_b = log_schedule(arrivals, limit, window)
     quiet = max(with_b) + window
+    seen: dict[float, tuple[list[Timed], Timed, Outcome]] = {}  # at: the others, acquire() and try_acquire() then
 
-    def sweep_one(at: float | None) -> VirtualRun[Swept]:
+    def scenario(at: float) -> VirtualRun[Outcome]:
         limiter = make(chain, limiter_class, "SlidingLogLimiter", limit=limit, window=window)
 
-        async def main() -> Swept:
+        async def main() -> Outcome:
             b, others = await swept_run(plan, lambda _: limiter.acquire(), at)
             await sleep_until(quiet)
             then = await timed_acquire(limiter.acquire, len(plan) + 1)
             await sleep_until(quiet + window)
-            return Swept(-1.0 if at is None else at, b, others, await _try(limiter), then)
+            seen[at] = others, then, await _try(limiter)
+            return b
 
-        return limiter_run(chain, main, quiet + 60, "the sweep's run" if at is None else f"B cancelled at t={_t(at)}")
+        return swept_limiter_run(chain, main, quiet + 60, at)
 
-    instants = cancellation_instants(sweep_one(None), after=start)
-    for at in instants:
-        swept = cast(Swept, sweep_one(at).value)
-        what = f"{limit} requests at t={_t(start)}, then waiters A, B, C 1/64 s apart; B cancelled at t={_t(at)}"
-        b_ends_as_cancelled(chain, swept, with_b[-2], what)
-        every_request_passes_without_raising(chain, swept.others, what)
-        others_pass_as_if_b_left(
-            chain, swept, lambda at: log_schedule_cancelled(arrivals, limit, window, len(plan) - 2, at), what, "slot"
-        )
-        after, then = swept.after, swept.then
+    what = f"{limit} requests at t={_t(start)}, then waiters A, B, C 1/64 s apart"
+    swept = cancellation_sweep(
+        chain,
+        f"{what}: B's acquire()",
+        scenario,
+        instants=functools.partial(sweep_instants, start=plan[-2][0], until=with_b[-2]),
+    )
+    ends_cancelled_at_each_wait(chain, f"{what}: B's acquire()", swept, hint=B_CANCEL_HINT)
+    for one in swept:
+        others, then, after = seen[one.at]
+        cut = f"{what}; B cancelled at t={_t(one.at)}"
+        every_request_passes_without_raising(chain, others, cut)
+        _, expected = log_schedule_cancelled(arrivals, limit, window, len(plan) - 2, one.at)
+        each_request_passes_on_time(chain, others, expected, cut, unit="slot")
         chain.require(
-            then is not None and then.admitted == then.asked,
-            f"{what}: once every admission has left the window, acquire() at t={_t(quiet)} passes at once",
-            observed=f"it passed at t={_t(then.admitted)}" if then and then.admitted is not None else "it never passed",
+            then.admitted == then.asked,
+            f"{cut}: once every admission has left the window, acquire() at t={_t(quiet)} passes at once",
+            observed=f"it passed at t={_t(then.admitted)}" if then.admitted is not None else "it never passed",
             hint="a cancelled waiter must leave no trace: take it out of the queue in a finally",
         )
         chain.require(
-            after is not None and after.value is True and after.ended == after.asked,
-            f"{what}: once that admission has left the window too, nobody waiting, try_acquire() at "
+            after.value is True and after.ended == after.asked,
+            f"{cut}: once that admission has left the window too, nobody waiting, try_acquire() at "
             f"t={_t(quiet + window)} returns True at once",
-            observed=f"it {answered(after)}" if after is not None else "it was not asked",
+            observed=f"it {answered(after)}",
             hint="a cancelled waiter must count itself out: decrement the count of waiters in a finally "
             "(try: ... finally: self.waiting -= 1), or it stays 'waiting' for ever and try_acquire() answers "
             "False for ever",
         )
-    chain.passed(f"B cancelled at each of the {len(instants)} instants")
+    chain.passed(f"B cancelled at each of the {len(swept)} instants")
 
 
 # ----------------------------------------------------------------------------- PerClientLimiter
