@@ -34,7 +34,18 @@ from typing import Protocol, TypeVar
 
 from coursekit.chapters.latency_statistics.given import footprint, memory_budget
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing
-from coursekit.scenario import Outcome, cancelled_at, require_class, run_scenario
+from coursekit.events import Kind, emit
+from coursekit.scenario import (
+    UNCANCELLED,
+    Outcome,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    require_class,
+    run_scenario,
+    sweep_instants,
+)
+from coursekit.virtual_time import VirtualRun, run_virtual
 
 R = TypeVar("R")
 
@@ -681,7 +692,8 @@ def check_recorder_memory(
 @dataclass
 class Backend:
     """A service stand-in: ``call(i)`` takes ``durations[i % len(durations)]`` seconds, plus, if it arrives
-    during ``stall`` = (from, until), the wait until ``until``. Records sends, ends and calls in flight."""
+    during ``stall`` = (from, until), the wait until ``until``. Records sends, ends and calls in flight, and
+    emits each send and answer (``load.sent``, ``load.done``): the waits a cancellation sweep visits."""
 
     durations: tuple[float, ...]
     stall: tuple[float, float] | None = None
@@ -695,6 +707,7 @@ class Backend:
         now = asyncio.get_running_loop().time()
         self.order.append(i)
         self.sends.setdefault(i, now)
+        emit(Kind.LOAD_SENT, request=i)
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
@@ -705,6 +718,7 @@ class Backend:
         finally:
             self.in_flight -= 1
         self.ends.setdefault(i, asyncio.get_running_loop().time())
+        emit(Kind.LOAD_DONE, request=i)
         return {"request": i}
 
 
@@ -958,17 +972,6 @@ def repeated_runs(
         latencies_count_from_the_intended_time(chain, backend, latencies, intended, ends)
 
 
-def sweep_instants(times: list[float], after: float) -> list[float]:
-    """Each distinct time of ``times`` after ``after``, and the midpoint before each (the kit's
-    :func:`cancellation_instants`, for times the scenario plans rather than records)."""
-    instants: list[float] = []
-    previous = after
-    for time in sorted({time for time in times if time > after}):
-        instants += [(previous + time) / 2, time]
-        previous = time
-    return instants
-
-
 async def _cancelled_run(
     constant_rate: ConstantRate, rate: float, count: int, connections: int, start: float, at: float
 ) -> Outcome:
@@ -978,35 +981,44 @@ async def _cancelled_run(
     return await cancelled_at(call, at)
 
 
+SWEEP_HANG_HINT = (
+    "when cancelled, stop sending and let the cancellation through: a TaskGroup cancels its requests and waits for them"
+)
+
+
 def constant_rate_sweep(chain: Chain, constant_rate: ConstantRate, *, rate: float, count: int, start: float) -> None:
-    """A cancellation sweep: ``constant_rate`` (``connections=2``) cancelled at each instant a request is
-    sent or answered, and between them, one run per instant: it ends with CancelledError, never with a list
-    (unless it had returned by then)."""
+    """A cancellation sweep (the kit's :func:`cancellation_sweep`): ``constant_rate`` (``connections=2``)
+    cancelled as it starts, then at each instant a request is sent or answered, and between them, until its
+    last answer is due, one run per instant: it ends with CancelledError, never with a list."""
     chain.require_async_function(constant_rate, "constant_rate")
     connections = 2
-    _, sends, ends = planned(start, rate, count, connections, DURATIONS, None)
-    instants = sweep_instants(sends + ends, start)
-    for at in instants:
-        what = f"constant_rate(..., connections={connections}) from t={start:g}, cancelled at t={at:g}"
-        run = run_scenario(
-            chain,
-            functools.partial(_cancelled_run, constant_rate, rate, count, connections, start, at),
-            deadline=start + count / rate + count * max(DURATIONS) + 60,
-            what=what,
-            hang_hint="when cancelled, stop sending and let the cancellation through: a TaskGroup cancels its "
-            "requests and waits for them",
+    _, _, ends = planned(start, rate, count, connections, DURATIONS, None)
+    what = f"constant_rate(..., connections={connections}) from t={start:g}"
+    deadline = start + count / rate + count * max(DURATIONS) + 60
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        run = run_virtual(
+            functools.partial(_cancelled_run, constant_rate, rate, count, connections, start, at), deadline=deadline
         )
-        outcome = run.value
-        assert outcome is not None
-        returned_in_time = outcome.error is None and at >= max(ends)
-        chain.require(
-            outcome.cancelled or returned_in_time,
-            f"{what}: it ends with CancelledError (its last answer was due at t={max(ends):g})",
-            observed=outcome.describe(lambda value: repr(value)[:80]),
-            hint="let CancelledError propagate out of constant_rate: do not catch it (nor BaseException) to "
-            "return the latencies measured so far; clean up in a finally, or re-raise it",
-        )
-    chain.passed(f"constant_rate cancelled at each of {len(instants)} instants ends with CancelledError")
+        if at != UNCANCELLED and run.outcome != "returned":  # a run that returned passes silently
+            chain.require_finished(run, f"{what}, cancelled at t={at:g}", hang_hint=SWEEP_HANG_HINT)
+        return run
+
+    swept = cancellation_sweep(
+        chain,
+        what,
+        scenario,
+        instants=functools.partial(sweep_instants, start=start, until=max(ends)),
+        hang_hint=SWEEP_HANG_HINT,
+    )
+    ends_cancelled_at_each_wait(
+        chain,
+        what,
+        swept,
+        hint="let CancelledError propagate out of constant_rate: do not catch it (nor BaseException) to "
+        "return the latencies measured so far; clean up in a finally, or re-raise it",
+    )
+    chain.passed(f"constant_rate cancelled at each of {len(swept)} instants ends with CancelledError")
 
 
 @learner_facing
