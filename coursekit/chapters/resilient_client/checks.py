@@ -28,7 +28,17 @@ import httpx
 from coursekit.chapters.circuit_breaker.given import CircuitOpenError
 from coursekit.chapters.resilient_client.given import ClientPolicy, FailedAnswer, delays_of
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, require_class, timed_call
+from coursekit.scenario import (
+    UNCANCELLED,
+    Outcome,
+    Swept,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    require_class,
+    sweep_instants,
+    timed_call,
+)
 from coursekit.service import BASE_URL, Faults, Latency, RateLimit, Record, Service
 from coursekit.virtual_time import VirtualRun, run_virtual
 
@@ -1510,18 +1520,25 @@ QUEUED = "/items/2"  # a get queued behind the swept one, cancelled while it wai
 
 @dataclass
 class CancelledCall:
-    """A call of ``SWEPT`` cancelled ``at`` seconds after it started (the call, a get queued behind it and
-    cancelled while it waits, the fallback's calls, the requests after the cancellation, two gets made
-    afterwards and whether they were answered, the tasks left)."""
+    """A call of ``SWEPT`` cancelled ``at`` seconds after it started (its run of the sweep; a get queued
+    behind it and cancelled while it waits, the fallback's calls, the requests after the cancellation, two
+    gets made afterwards and whether they were answered)."""
 
+    swept: Swept
     at: float
-    call: Outcome
     queued: Outcome | None
     fallback: list[tuple[str, str]]
     late: list[float]
     after: list[Outcome]
     peak_after: int
-    leftover: list[str]
+
+    @property
+    def call(self) -> Outcome:
+        return self.swept.outcome
+
+    @property
+    def leftover(self) -> list[str]:
+        return [task.describe() for task in self.swept.run.leftover]
 
 
 def _sweep_policy() -> ClientPolicy:
@@ -1534,71 +1551,81 @@ def _swept_scene(client_class: ClientClass, start: float) -> Scene:
 
 
 def _sweep(chain: Chain, client_class: ClientClass, start: float, method: str, *, queued: bool) -> list[CancelledCall]:
-    """``client.<method>("/items/1")`` once to the end, then, for each instant of that run (each of its
-    waits: the limiter, the request, the retry's sleep, ...), a new run cancelling it then (with ``queued``,
-    a get queued behind it is cancelled while it waits); then two gets at once, one slot for them."""
+    """``client.<method>("/items/1")`` once to the end, then cancelled at each of its waits in turn
+    (:func:`~coursekit.scenario.cancellation_sweep`; the limiter's waits too, which emit no event), each
+    in a new run (with ``queued``, a get queued behind it is cancelled while it waits); then two gets at
+    once, one slot for them."""
     first = _swept_scene(client_class, start)
+    seen: dict[float, tuple[ClientRun[Outcome], Outcome | None, list[tuple[str, str]], list[Outcome]]] = {}
 
-    async def uncancelled(http: httpx.AsyncClient) -> Outcome:
-        return await timed_call(getattr(first.make(http, _sweep_policy()), method)(SWEPT))
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        if at == UNCANCELLED:
 
-    whole = first.run(chain, uncancelled, start + 30)
-    assert whole.run is not None
-    end = whole.value.ended or 0.0
-    waits = [
-        (asked + admitted) / 2
-        for limiter in whole.spies.limiters
-        for asked, admitted in zip(limiter.asked, limiter.admissions, strict=False)
-    ]  # the limiter's waits, which emit no event
-    instants = sorted(
-        {at for at in [*cancellation_instants(whole.run, after=whole.value.asked), *waits] if at < end - 1e-9}
-    )
-    origin = whole.value.asked
-    return [_cancelled_once(chain, client_class, start, method, at - origin, queued=queued) for at in instants]
+            async def uncancelled(http: httpx.AsyncClient) -> Outcome:
+                return await timed_call(getattr(first.make(http, _sweep_policy()), method)(SWEPT))
 
+            whole = first.run(chain, uncancelled, start + 30)
+            assert whole.run is not None
+            return whole.run
+        scene = _swept_scene(client_class, start)
+        called: list[tuple[str, str]] = []
+        extras: list[Any] = []
 
-def _cancelled_once(
-    chain: Chain, client_class: ClientClass, start: float, method: str, at: float, *, queued: bool
-) -> CancelledCall:
-    """One run of the sweep: ``client.<method>("/items/1")`` cancelled ``at`` seconds after it started."""
-    scene = _swept_scene(client_class, start)
-    called: list[tuple[str, str]] = []
+        def fallback(url: str, error: BaseException) -> str:
+            called.append((url, type(error).__name__))
+            return f"fallback for {url}"
 
-    def fallback(url: str, error: BaseException) -> str:
-        called.append((url, type(error).__name__))
-        return f"fallback for {url}"
+        async def cancel_at(http: httpx.AsyncClient) -> Outcome:
+            client = scene.make(http, _sweep_policy(), fallback=fallback)
+            call = getattr(client, method)
+            swept = asyncio.ensure_future(cancelled_at(lambda: call(SWEPT), at))
+            waiter = None
+            if queued:
+                t0 = asyncio.get_running_loop().time()
+                await asyncio.sleep(1 / 64)
+                waiter = asyncio.ensure_future(cancelled_at(lambda: client.get(QUEUED), t0 + 1 / 32))
+            outcome = await swept
+            extras.append(await waiter if waiter is not None else None)
+            after = [asyncio.ensure_future(timed_call(client.get(f"/items/{n}"))) for n in (3, 4)]
+            await asyncio.wait(after, timeout=5.0)
+            for task in after:
+                task.cancel()
+            await asyncio.gather(*after, return_exceptions=True)
+            extras.append([task.result() for task in after if not task.cancelled()])
+            return outcome
 
-    async def cancel_at(http: httpx.AsyncClient) -> tuple[Outcome, Outcome | None, list[Outcome]]:
-        t0 = asyncio.get_running_loop().time()
-        client = scene.make(http, _sweep_policy(), fallback=fallback)
-        call = getattr(client, method)
-        swept = asyncio.ensure_future(cancelled_at(lambda: call(SWEPT), t0 + at))
-        waiter = None
-        if queued:
-            await asyncio.sleep(1 / 64)
-            waiter = asyncio.ensure_future(cancelled_at(lambda: client.get(QUEUED), t0 + 1 / 32))
-        outcome = await swept
-        other = await waiter if waiter is not None else None
-        after = [asyncio.ensure_future(timed_call(client.get(f"/items/{n}"))) for n in (3, 4)]
-        await asyncio.wait(after, timeout=5.0)
-        for task in after:
-            task.cancel()
-        await asyncio.gather(*after, return_exceptions=True)
-        return outcome, other, [task.result() for task in after if not task.cancelled()]
+        run = scene.run(chain, cancel_at, start + 60)
+        assert run.run is not None
+        seen[at] = (run, extras[0], called, extras[1])
+        return run.run
 
-    seen = scene.run(chain, cancel_at, start + 60)
-    outcome, other, after = seen.value
-    cut = service_time(scene.service, outcome.ended or 0.0)
-    return CancelledCall(
-        at,
-        outcome,
-        other,
-        called,
-        [time for time in seen.times(SWEPT) if time > cut + 1e-9],
-        after,
-        _peak([r for r in seen.service.log if r.path in ("/items/3", "/items/4")]),
-        [task.describe() for task in (seen.run.leftover if seen.run else [])],
-    )
+    def instants(whole: VirtualRun[Outcome]) -> list[float]:
+        call = whole.unwrap()
+        end = call.ended or 0.0
+        waits = [
+            (asked + admitted) / 2
+            for limiter in first.spies.limiters
+            for asked, admitted in zip(limiter.asked, limiter.admissions, strict=False)
+        ]  # the limiter's waits, which emit no event
+        kit = sweep_instants(whole, start=call.asked, until=end)
+        return sorted({*kit, *(at for at in waits if call.asked <= at < end)})
+
+    cuts = []
+    for swept in cancellation_sweep(chain, f"a {method} of {SWEPT}", scenario, instants=instants):
+        run, other, called, after = seen[swept.at]
+        cut = service_time(run.service, swept.outcome.ended or 0.0)
+        cuts.append(
+            CancelledCall(
+                swept,
+                swept.at - swept.outcome.asked,
+                other,
+                called,
+                [time for time in run.times(SWEPT) if time > cut + 1e-9],
+                after,
+                _peak([r for r in run.service.log if r.path in ("/items/3", "/items/4")]),
+            )
+        )
+    return cuts
 
 
 def _sweep_get(chain: Chain, client_class: ClientClass, start: float) -> list[CancelledCall]:
@@ -1606,15 +1633,18 @@ def _sweep_get(chain: Chain, client_class: ClientClass, start: float) -> list[Ca
 
 
 def a_cancelled_get_gets_no_fallback(chain: Chain, sweep: list[CancelledCall]) -> None:
+    hint = (
+        "a cancelled get raises CancelledError: catch `Exception` (CancelledError is a BaseException), "
+        "never BaseException or a bare except; the fallback answers failures, not a caller who left"
+    )
+    ends_cancelled_at_each_wait(chain, f"a get of {SWEPT}", [cut.swept for cut in sweep], hint=hint)
     for cut in sweep:
         mine = [(url, kind) for url, kind in cut.fallback if url in (SWEPT, QUEUED)]
         chain.require(
-            cut.call.cancelled and not mine,
-            f"a get of {SWEPT} cancelled {cut.at:g} s after it started raises CancelledError, and calls no fallback",
-            observed=f"it {_said(cut.call)}; the fallback was called "
-            + (", ".join(f"for {url} with {kind}" for url, kind in mine) or "never"),
-            hint="a cancelled get raises CancelledError: catch `Exception` (CancelledError is a BaseException), "
-            "never BaseException or a bare except; the fallback answers failures, not a caller who left",
+            not mine,
+            f"a get of {SWEPT} cancelled {cut.at:g} s after it started calls no fallback",
+            observed="the fallback was called " + ", ".join(f"for {url} with {kind}" for url, kind in mine),
+            hint=hint,
         )
     nothing_is_left_running(chain, sweep, "get")
 
@@ -1630,15 +1660,17 @@ def nothing_is_left_running(chain: Chain, sweep: list[CancelledCall], method: st
 
 
 def a_cancelled_fetch_stops(chain: Chain, sweep: list[CancelledCall]) -> None:
+    hint = (
+        "let CancelledError through: retry only FailedAnswer, TimeoutError and httpx.TransportError "
+        "(never `except BaseException` or a bare except), so a caller who left stops the retries"
+    )
+    ends_cancelled_at_each_wait(chain, f"a fetch of {SWEPT}", [cut.swept for cut in sweep], hint=hint)
     for cut in sweep:
         chain.require(
-            cut.call.cancelled and not cut.late,
-            f"a fetch of {SWEPT} cancelled {cut.at:g} s after it started raises CancelledError, and sends no "
-            "request after",
-            observed=f"it {_said(cut.call)}"
-            + (f"; {SWEPT} was requested at t={_times(cut.late)} after the cancellation" if cut.late else ""),
-            hint="let CancelledError through: retry only FailedAnswer, TimeoutError and httpx.TransportError "
-            "(never `except BaseException` or a bare except), so a caller who left stops the retries",
+            not cut.late,
+            f"a fetch of {SWEPT} cancelled {cut.at:g} s after it started sends no request after",
+            observed=f"{SWEPT} was requested at t={_times(cut.late)} after the cancellation",
+            hint=hint,
         )
     nothing_is_left_running(chain, sweep, "fetch")
 

@@ -37,10 +37,13 @@ from coursekit.chapters.retries.given import (
 from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.scenario import (
     Outcome,
-    cancellation_instants,
+    Swept,
+    cancellation_sweep,
     cancelled_at,
+    ends_cancelled_at_each_wait,
     run_scenario,
     sleep_until,
+    sweep_instants,
     timed_call,
 )
 from coursekit.service import Faults, Latency, RateLimit, Service
@@ -886,88 +889,69 @@ def check_retry_not_retryable(retry: Retry, *, latency: float = 0.25, start: flo
             returns_the_404_response(chain, retried, script[needed - 1])
     cancelled = cancel_the_caller(chain, retry, policy, latency, start)
     cancellation_propagates_and_stops_the_calls(chain, *cancelled)
-    a_cancelled_caller_gets_cancelled_error(chain, cancel_at_each_wait(chain, retry, latency, start))
+    a_cancelled_caller_gets_cancelled_error(chain, *cancel_at_each_wait(chain, retry, latency, start))
 
 
-@dataclass(frozen=True)
-class Swept:
-    """One run of the cancellation sweep: retry's caller cancelled at ``at``; how retry ended, the calls
-    started after ``at``, and the tasks still running 10 s later."""
-
-    what: str
-    at: float
-    ended: Outcome
-    late_calls: list[float]
-    left: list[str]
-
-
-def cancel_at_each_wait(chain: Chain, retry: Retry, latency: float, start: float) -> list[Swept]:
+def cancel_at_each_wait(
+    chain: Chain, retry: Retry, latency: float, start: float
+) -> tuple[str, list[Swept], dict[float, list[float]]]:
     """Scenario: retry a call that fails (an error, a 429 that asks for 2 s, an error, then 503s) until its
-    attempts run out, uncancelled; then again with its caller cancelled at each instant of that run in turn
-    (during each call, as each call ends, during each wait: :func:`~coursekit.scenario.cancellation_instants`)."""
+    attempts run out, uncancelled; then again with its caller cancelled at each of its waits in turn
+    (:func:`~coursekit.scenario.cancellation_sweep`). The scenario, the sweep, and the calls started after
+    each instant (the run goes on 10 s after the cancellation, for the calls and tasks that outlive it)."""
     script = [Transient("dropped"), _response(429, **{"retry-after": "2"}), Transient("reset"), _response(503)]
     policy = RetryPolicy(attempts=5, delays=delays_of([1.0, 0.5, 1.5, 0.75]), retry_after=retry_after_seconds)
-    scenario = f"retry({ScriptedCall(script, latency=latency)!r}, {policy!r}) at t={start:g}"
+    what = f"retry({ScriptedCall(script, latency=latency)!r}, {policy!r}) at t={start:g}"
+    late: dict[float, list[float]] = {}
 
-    async def uncancelled() -> Outcome:
-        await sleep_until(start)
-        return await timed_call(retry(ScriptedCall(script, latency=latency), policy))
-
-    run = run_scenario(chain, uncancelled, deadline=start + 1000, what=scenario)
-    ended = run.unwrap().ended
-    instants = [at for at in cancellation_instants(run, after=start) if ended is None or at < ended]
-    swept = []
-    for at in instants:
+    def scenario(at: float) -> VirtualRun[Outcome]:
         call = ScriptedCall(script, latency=latency)
 
-        async def cancelled(at: float = at, call: ScriptedCall = call) -> Outcome:
+        async def main() -> Outcome:
             await sleep_until(start)
             outcome = await cancelled_at(lambda: retry(call, policy), at)
             await asyncio.sleep(10.0)
             return outcome
 
-        what = f"{scenario}, its caller cancelled at t={at:g}"
-        run = run_virtual(cancelled, deadline=start + 1000)
-        if run.outcome != "returned":  # words why (a run that ends prints nothing: one line for the sweep)
-            chain.require_finished(run, what)
-        late = [t for t in call.calls if t > at + 1e-9]
-        swept.append(Swept(what, at, run.unwrap(), late, [str(task) for task in run.leftover]))
-    return swept
+        run = run_virtual(main, deadline=start + 1000)
+        late[at] = [t for t in call.calls if t > at + 1e-9]
+        return run
+
+    swept = cancellation_sweep(
+        chain, what, scenario, instants=lambda run: sweep_instants(run, start=start, until=run.unwrap().ended)
+    )
+    return what, swept, late
 
 
-def a_cancelled_caller_gets_cancelled_error(chain: Chain, sweep: list[Swept]) -> None:
-    """At every instant of the sweep: CancelledError propagates, no call starts after it, no task is left.
-    One property (one line in the notebook), named after the first instant that fails, if one does."""
-    failed = [swept for swept in sweep if not swept.ended.cancelled or swept.late_calls or swept.left]
+def a_cancelled_caller_gets_cancelled_error(
+    chain: Chain, what: str, swept: list[Swept], late: dict[float, list[float]]
+) -> None:
+    """At every instant of the sweep: CancelledError propagates, no call starts after it, no task is left."""
+    ends_cancelled_at_each_wait(
+        chain,
+        what,
+        swept,
+        hint="a cancelled retry() must raise CancelledError, never return or raise something else: catch Exception "
+        "around call() and the wait, never BaseException (or a bare except:), and never keep a CancelledError "
+        "as an outcome",
+    )
+    prop = f"{what}, its caller cancelled at any of its waits: no call starts after it and no task is left"
+    failed = [one for one in swept if late[one.at] or one.run.leftover]
     if not failed:
-        instants = ", ".join(f"{swept.at:g}" for swept in sweep)
-        what = sweep[0].what.rsplit(", its caller", 1)[0] if sweep else "retry"
-        chain.passed(
-            f"{what}, its caller cancelled at each of its waits in turn (t={instants}): CancelledError propagates, "
-            "no call starts after it and no task is left"
-        )
+        chain.passed(prop)
         return
-    swept = failed[0]
-    ended = swept.ended
-    if not ended.cancelled:
-        hint = (
-            "a cancelled retry() must raise CancelledError, never return or raise something else: catch Exception "
-            "around call() and the wait, never BaseException (or a bare except:), and never keep a CancelledError "
-            "as an outcome"
-        )
-    elif swept.late_calls:
-        hint = "a cancellation is not a failure to retry: let CancelledError out of call() and of the wait"
-    else:
-        hint = "await call() in retry's own task (or cancel the tasks you start when retry is cancelled)"
-    observed = f"retry {ended.describe()}"
-    if swept.late_calls:
-        observed += f", calls started at t={_times(swept.late_calls)}"
-    if swept.left:
-        observed += f", {len(swept.left)} task(s) still running 10 s later"
+    first, calls = failed[0], late[failed[0].at]
     chain.fail(
-        f"{swept.what}: CancelledError propagates, no call starts after it and no task is left",
-        observed=observed,
-        hint=hint,
+        prop,
+        observed=f"cancelled at t={first.at:g}, "
+        + (
+            f"calls started at t={_times(calls)}"
+            if calls
+            else f"{len(first.run.leftover)} task(s) still running 10 s later"
+        ),
+        hint="a cancellation is not a failure to retry: let CancelledError out of call() and of the wait"
+        if calls
+        else "await call() in retry's own task (or cancel the tasks you start when retry is cancelled)",
     )
 
 
