@@ -12,7 +12,6 @@ function of what the scenario observed, in the order they are required.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -22,16 +21,45 @@ from coursekit.chapters.timeouts.given import Call, Operation, OperationFailed
 from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.scenario import (
     Outcome,
-    cancellation_instants,
+    Swept,
+    cancellation_sweep,
     cancelled_at,
+    ends_cancelled_at_each_wait,
     require_class,
     run_scenario,
     sleep_until,
+    sweep_instants,
     timed_call,
 )
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 FALLBACK = "fallback"
+
+
+def _between_events(start: float) -> Callable[[VirtualRun[Any]], list[float]]:
+    """The sweep's instants from ``start`` (:func:`~coursekit.scenario.sweep_instants`), but for those at
+    which the uncancelled run emitted an event: a cancellation there ties with the call's own timer (which
+    comes first is the loop's choice), so only the middle of each wait is kept."""
+
+    def instants(run: VirtualRun[Any]) -> list[float]:
+        ties = {event.time for event in run.events}
+        return [at for at in sweep_instants(run, start=start) if at not in ties]
+
+    return instants
+
+
+def _ends_cancelled_during(
+    chain: Chain, what: str, swept: list[Swept], boundary: float, later: str, *, hint: str, later_hint: str
+) -> None:
+    """:func:`~coursekit.scenario.ends_cancelled_at_each_wait`, for the instants up to ``boundary``, then for
+    those after it (``what`` + ``later``, which says what goes on then), each with its own hint."""
+    for part, words, told in (
+        ([one for one in swept if one.at <= boundary], what, hint),
+        ([one for one in swept if one.at > boundary], what + later, later_hint),
+    ):
+        if part:
+            ends_cancelled_at_each_wait(chain, words, part, hint=told)
+
 
 # ---------------------------------------------------------------------- the learner's subjects
 
@@ -323,50 +351,48 @@ def check_call_with_fallback_cancelled(
     statement leaves it open): no task left is then not required."""
     chain = Chain("call_with_fallback")
     chain.require_async_function(call_with_fallback, "call_with_fallback")
-    instants = [start + cancel_at]
-    if sweep:
-        late = Operation("lookup", 10 * timeout, result="fresh", cleanup=cleanup)
-        uncancelled = _run_fallback(call_with_fallback, late, timeout, start)
-        chain.require_finished(uncancelled, _fallback_call(late, timeout, start))
-        ties = {event.time for event in uncancelled.events}
-        instants = [at for at in cancellation_instants(uncancelled, after=start) if at not in ties]
-    for at in instants:
-        a_cancelled_caller_gets_cancelled_error(chain, call_with_fallback, timeout, cleanup, start, at)
+    calls: dict[float, list[Call]] = {}  # the operation's calls as they were when the caller ended
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        operation = Operation("lookup", 10 * timeout, result="fresh", cleanup=cleanup)
+
+        async def main() -> Outcome:
+            await asyncio.sleep(start)
+            outcome = await cancelled_at(lambda: call_with_fallback(operation, timeout, FALLBACK), at)
+            await asyncio.sleep(0)  # one step of the loop, no time: a cancel() just requested is delivered
+            calls[at] = [replace(call) for call in operation.calls]
+            return outcome
+
+        return run_virtual(main, deadline=start + 100 * timeout)
+
+    call = _fallback_call(Operation("lookup", 10 * timeout, result="fresh", cleanup=cleanup), timeout, start)
+    instants = _between_events(start) if sweep else lambda _: [start + cancel_at]
+    swept = cancellation_sweep(chain, f"{call}, its caller", scenario, instants=instants)
+    _ends_cancelled_during(
+        chain,
+        f"{call}, its caller",
+        swept,
+        start + timeout,
+        f", while the operation cleans up after the timeout (t={start + timeout:g})",
+        hint="a cancellation is not a timeout: never turn CancelledError into the fallback. "
+        "Catch TimeoutError only (asyncio.timeout turns its own cancellation into TimeoutError for you)",
+        later_hint="the caller was cancelled while you awaited the cancelled operation's cleanup: that "
+        "CancelledError is the caller's, so let it propagate, with no fallback. Don't catch BaseException, and "
+        "don't `except CancelledError: pass` around awaiting the cleanup (`await asyncio.wait({task})` waits "
+        "without raising the task's cancellation; or ask asyncio.current_task().cancelling())",
+    )
+    for one in swept:
+        the_operation_is_cancelled_with_its_caller(chain, call, one, calls[one.at], timeout, start)
 
 
-def a_cancelled_caller_gets_cancelled_error(
-    chain: Chain, call_with_fallback: CallWithFallback, timeout: float, cleanup: float, start: float, at: float
+def the_operation_is_cancelled_with_its_caller(
+    chain: Chain, call: str, swept: Swept, calls: list[Call], timeout: float, start: float
 ) -> None:
-    """The scenario of a caller cancelled at ``at``, and its properties."""
-    operation = Operation("lookup", 10 * timeout, result="fresh", cleanup=cleanup)
-    what = f"{_fallback_call(operation, timeout, start)}, its caller cancelled at t={at:g}"
+    at, run = swept.at, swept.run
+    what = f"{call}, its caller cancelled at t={at:g}"
     during_cleanup = at > start + timeout
     if during_cleanup:
         what += f", while the operation cleans up after the timeout (t={start + timeout:g})"
-
-    async def main() -> tuple[Outcome, list[Call]]:
-        await asyncio.sleep(start)
-        outcome = await cancelled_at(lambda: call_with_fallback(operation, timeout, FALLBACK), at)
-        await asyncio.sleep(0)  # one step of the loop, no time: a cancel() just requested is delivered
-        return outcome, [replace(call) for call in operation.calls]  # as they were when the caller ended
-
-    run = run_virtual(main, deadline=start + 100 * timeout)
-    chain.require_finished(run, what)
-    outcome, calls = run.unwrap()
-    chain.require(
-        outcome.cancelled,
-        f"{what}: CancelledError propagates",
-        observed=f"the caller's task returned {outcome.value!r}"
-        if outcome.error is None
-        else f"it raised {describe_error(outcome.error)}",
-        hint="the caller was cancelled while you awaited the cancelled operation's cleanup: that CancelledError "
-        "is the caller's, so let it propagate, with no fallback. Don't catch BaseException, and don't "
-        "`except CancelledError: pass` around awaiting the cleanup (`await asyncio.wait({task})` waits "
-        "without raising the task's cancellation; or ask asyncio.current_task().cancelling())"
-        if during_cleanup
-        else "a cancellation is not a timeout: never turn CancelledError into the fallback. "
-        "Catch TimeoutError only (asyncio.timeout turns its own cancellation into TimeoutError for you)",
-    )
     op = calls[0] if calls else None
     cancelled = min(at, start + timeout)
     chain.require(
@@ -551,36 +577,32 @@ def a_scope_lets_a_cancellation_from_outside_through(
         async with deadline_class.after(seconds).scope():
             await operation()
 
-    async def uncancelled() -> None:
-        await asyncio.sleep(start)
-        with contextlib.suppress(TimeoutError):
-            await block(Operation("step", duration, cleanup=cleanup))
-
-    run = run_virtual(uncancelled, deadline=start + 10 * (duration + cleanup + 1))
-    ties = {event.time for event in run.events}
-    for at in [at for at in cancellation_instants(run, after=start) if at not in ties]:
-        operation = Operation("step", duration, cleanup=cleanup)
-        scenario = (
-            f"`async with Deadline.after({seconds:g}).scope(): await {operation!r}()` at t={start:g}, "
-            f"its task cancelled from outside at t={at:g}"
-            + (f", while the step cleans up after the deadline (t={start + seconds:g})" if at > start + seconds else "")
-        )
-
-        async def main(operation: Operation = operation, at: float = at) -> Outcome:
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        async def main() -> Outcome:
             await asyncio.sleep(start)
-            return await cancelled_at(lambda: block(operation), at)
+            return await cancelled_at(lambda: block(Operation("step", duration, cleanup=cleanup)), at)
 
-        outcome = run_scenario(chain, main, deadline=start + 10 * (duration + cleanup + 1), what=scenario).unwrap()
-        chain.require(
-            outcome.cancelled,
-            f"{scenario}: CancelledError propagates",
-            observed=f"the block {outcome.describe()}"
-            if outcome.error is not None
-            else f"the block ended at t={outcome.ended:g}",
-            hint="a cancellation from outside is not the deadline: let CancelledError through, and raise "
-            "TimeoutError only for the scope's own cancellation (asyncio.timeout_at tells them apart with "
-            "task.uncancel())",
-        )
+        return run_virtual(main, deadline=start + 10 * (duration + cleanup + 1))
+
+    what = (
+        f"`async with Deadline.after({seconds:g}).scope(): await {Operation('step', duration)!r}()` at t={start:g}, "
+        "its task (from outside)"
+    )
+    hint = (
+        "a cancellation from outside is not the deadline: let CancelledError through, and raise "
+        "TimeoutError only for the scope's own cancellation (asyncio.timeout_at tells them apart with "
+        "task.uncancel())"
+    )
+    swept = cancellation_sweep(chain, what, scenario, instants=_between_events(start))
+    _ends_cancelled_during(
+        chain,
+        what,
+        swept,
+        start + seconds,
+        f", while the step cleans up after the deadline (t={start + seconds:g})",
+        hint=hint,
+        later_hint=hint,
+    )
 
 
 def the_scope_cancels_at_the_deadline(
@@ -704,7 +726,7 @@ def check_shutdown(
         "call task.exception() on each task, and make no futures (shield(), ensure_future()) you then drop",
     )
     if sweep:
-        shutdown_lets_its_own_cancellation_through(chain, shutdown, run, operations_of_the_scenario, grace, start)
+        shutdown_lets_its_own_cancellation_through(chain, shutdown, operations_of_the_scenario, grace, start)
 
 
 def reports_how_each_task_ended(chain: Chain, report: Any, expected: dict[str, str], call: str) -> None:
@@ -737,32 +759,33 @@ def returns_when_the_last_task_has_ended(chain: Chain, returned: float, end: flo
 def shutdown_lets_its_own_cancellation_through(
     chain: Chain,
     shutdown: Shutdown,
-    uncancelled: VirtualRun[Any],
     operations_of_the_scenario: Callable[[], list[Operation]],
     grace: float,
     start: float,
 ) -> None:
     """The sweep's scenarios: the task running shutdown cancelled in the middle of each of its waits."""
-    ties = {event.time for event in uncancelled.events}
-    for at in [at for at in cancellation_instants(uncancelled, after=start) if at not in ties]:
-        operations = operations_of_the_scenario()
-        what = f"{_shutdown_call(operations, grace, start)}, cancelled itself at t={at:g}"
 
-        async def main(operations: list[Operation] = operations, at: float = at) -> Outcome:
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        operations = operations_of_the_scenario()
+
+        async def main() -> Outcome:
             await asyncio.sleep(start)
             tasks = [asyncio.create_task(operation(), name=operation.name) for operation in operations]
             return await cancelled_at(lambda: shutdown(tasks, grace), at)
 
         longest = max(op.duration + op.cleanup for op in operations)
-        outcome = run_scenario(chain, main, deadline=start + 10 * (grace + longest + 1), what=what).unwrap()
-        chain.require(
-            outcome.cancelled,
-            f"{what}: CancelledError propagates",
-            observed=f"shutdown {outcome.describe()}",
-            hint="shutdown's own caller cancelled it: let that CancelledError propagate. "
-            "`try: await task` / `except CancelledError: pass` swallows your own cancellation along with "
-            "the task's: wait with asyncio.wait(...), which never raises the tasks' errors or cancellations",
-        )
+        return run_virtual(main, deadline=start + 10 * (grace + longest + 1))
+
+    what = f"{_shutdown_call(operations_of_the_scenario(), grace, start)}, itself"
+    swept = cancellation_sweep(chain, what, scenario, instants=_between_events(start))
+    ends_cancelled_at_each_wait(
+        chain,
+        what,
+        swept,
+        hint="shutdown's own caller cancelled it: let that CancelledError propagate. "
+        "`try: await task` / `except CancelledError: pass` swallows your own cancellation along with "
+        "the task's: wait with asyncio.wait(...), which never raises the tasks' errors or cancellations",
+    )
 
 
 def reports_failures_and_cancellations_instead_of_raising(chain: Chain, run: VirtualRun[Any], call: str) -> None:
