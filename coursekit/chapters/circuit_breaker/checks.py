@@ -33,13 +33,17 @@ from coursekit.chapters.circuit_breaker.given import BreakerState, CircuitOpenEr
 from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.events import Event, Kind, emit
 from coursekit.scenario import (
+    UNCANCELLED,
     Outcome,
     Spy,
-    cancellation_instants,
+    Swept,
+    cancellation_sweep,
     cancelled_at,
+    ends_cancelled_at_each_wait,
     make,
     run_scenario,
     sleep_until,
+    sweep_instants,
     timed_call,
 )
 from coursekit.service import Faults, RateLimit, Service
@@ -1408,14 +1412,13 @@ def check_breaker_late_calls(
 class Cancelled:
     """One run of check_breaker_cancelled: the call cancelled at ``at`` (``cancelled``) and what its service
     call did (``service``; None if it was never made), the breaker's state right after, then the call made
-    ``after`` it; the ``run``, whose events give the sweep its instants."""
+    ``after`` it."""
 
     at: float
     cancelled: Outcome
     service: Outcome | None
     state: object
     after: BreakerCall
-    run: VirtualRun[Any] | None = None
 
 
 async def _two_seconds() -> str:
@@ -1427,15 +1430,22 @@ async def _two_seconds() -> str:
 
 
 def _cancelled_call(
-    chain: Chain, breaker: CircuitBreakerLike, half_open: bool, at: float | None, start: float, timeout: float
-) -> Cancelled:
-    """Closed (``half_open`` false): at ``start``, a call of 2 s, cancelled ``at`` (None: never); 3 s after it
-    began, a call of 1 s. Half open: opened at ``start`` by one failure; when the timeout has run out, trial A
-    (4 s) and the call of 2 s (trial B) begin, B cancelled ``at``; 2.5 s after they began, a call of 1 s (C)."""
+    chain: Chain,
+    breaker: CircuitBreakerLike,
+    half_open: bool,
+    at: float,
+    start: float,
+    timeout: float,
+    seen: dict[float, Cancelled],
+) -> VirtualRun[Outcome]:
+    """Closed (``half_open`` false): at ``start``, a call of 2 s, cancelled ``at``; 3 s after it began, a call of
+    1 s. Half open: opened at ``start`` by one failure; when the timeout has run out, trial A (4 s) and the call
+    of 2 s (trial B) begin, B cancelled ``at``; 2.5 s after they began, a call of 1 s (C). The run, whose value
+    is the cancelled call's Outcome; what else it saw goes in ``seen[at]``."""
     upstream = Upstream()
     service: Spy[[], str] = Spy(_two_seconds, name="service")
 
-    async def main() -> Cancelled:
+    async def main() -> Outcome:
         await asyncio.sleep(start)
         begin = start
         other = None
@@ -1443,31 +1453,28 @@ def _cancelled_call(
             begin = await _open_at(start, breaker, upstream, 1) + timeout
             await sleep_until(begin)
             other = asyncio.create_task(_call(breaker, upstream, upstream.make(duration=4.0)))
-        cancelled = await cancelled_at(lambda: breaker.call(service), begin + 1000 if at is None else at)
+        cancelled = await cancelled_at(lambda: breaker.call(service), at)
         state = _state(breaker)
         await sleep_until(begin + (2.5 if half_open else 3.0))
         after = await _call(breaker, upstream, upstream.make(duration=1.0))
         if other is not None:
             await other
         made = service.outcomes[0] if service.outcomes else None
-        return Cancelled(begin + 1000 if at is None else at, cancelled, made, state, after)
+        seen[at] = Cancelled(at, cancelled, made, state, after)
+        return cancelled
 
-    run = _scenario(chain, main, start + 10 * timeout + 60)
-    seen = run.unwrap()
-    seen.run = run
-    return seen
+    return _scenario(chain, main, start + 10 * timeout + 60)
 
 
-def a_cancelled_call_raises_cancelled_error(chain: Chain, seen: Cancelled, what: str) -> None:
-    answered = seen.service is not None and seen.service.ended is not None and seen.service.error is None
-    chain.require(
-        seen.cancelled.cancelled or (answered and seen.cancelled.error is None),
-        f"{what}: its caller gets CancelledError",
-        observed=f"the cancelled call {seen.cancelled.describe()}"
-        + (f"; its service call {seen.service.describe()}" if seen.service is not None else ""),
+def a_cancelled_call_raises_cancelled_error(chain: Chain, swept: list[Swept], what: str) -> None:
+    first_wrong = next((one.outcome for one in swept if not one.outcome.cancelled), None)
+    ends_cancelled_at_each_wait(
+        chain,
+        what,
+        swept,
         hint="a cancelled call ends in CancelledError: re-raise the cancellation itself (a bare `raise`), not a "
         "new exception"
-        if seen.cancelled.error is not None
+        if first_wrong is not None and first_wrong.error is not None
         else "a cancelled call ends in CancelledError: after your bookkeeping, re-raise it (a bare `raise`); "
         "catching BaseException (or CancelledError) and returning turns the cancellation into a value, and "
         "the code that cancelled the call never learns it was",
@@ -1511,21 +1518,30 @@ def check_breaker_cancelled(
     timeout: float = 10.0,
     start: float = 3.25,
 ) -> None:
-    """A call is cancelled at each of its waits in turn (the instants of an uncancelled run: when it starts,
-    midway, when it ends), each time in a fresh breaker. Closed (``half_open=False``, threshold 1): its caller
-    gets CancelledError, and the next call is made (a cancellation is no failure). Half open (two trial
-    slots): trial B is cancelled while trial A runs; its caller gets CancelledError, and a call while A still
-    runs is made: the cancelled trial freed its slot. (Whether a cancelled trial counts as a success, the
-    statement does not say: that is not checked.)"""
+    """A call is cancelled at each of its waits in turn (as it starts, then in its wait:
+    :func:`~coursekit.scenario.sweep_instants`), each time in a fresh breaker. Closed (``half_open=False``,
+    threshold 1): its caller gets CancelledError, and the next call is made (a cancellation is no failure).
+    Half open (two trial slots): trial B is cancelled while trial A runs; its caller gets CancelledError, and a
+    call while A still runs is made: the cancelled trial freed its slot. (Whether a cancelled trial counts as a
+    success, the statement does not say: that is not checked.)"""
     chain = Chain("CircuitBreaker")
     settings: dict[str, Any] = {"failure_threshold": 1, "recovery_timeout": timeout}
     if half_open:
         settings["half_open_max_calls"] = 2
-    whole = _cancelled_call(
-        chain, make(chain, breaker_class, "CircuitBreaker", **settings), half_open, None, start, timeout
-    )
+    seen: dict[float, Cancelled] = {}
+    called = "half open (2 trial slots), trial B" if half_open else "closed, a call"
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        breaker = make(chain, breaker_class, "CircuitBreaker", **settings)
+        return _cancelled_call(chain, breaker, half_open, at, start, timeout, seen)
+
+    def instants(whole: VirtualRun[Outcome]) -> list[float]:  # those of the call of 2 s, made at `asked`
+        return sweep_instants(whole, start=whole.unwrap().asked, until=whole.unwrap().asked + 2.0)
+
+    swept = cancellation_sweep(chain, f"{called} (2 s)", scenario, instants=instants)
+    whole = seen[UNCANCELLED]
     begin = whole.cancelled.asked
-    what = f"{'half open (2 trial slots), trial B' if half_open else 'closed, a call'} made at t={begin:g} (2 s)"
+    what = f"{called} made at t={begin:g} (2 s)"
     chain.require(
         whole.service is not None and whole.cancelled.value == "ok",
         f"{what}, not cancelled, is made and returns",
@@ -1539,13 +1555,11 @@ def check_breaker_cancelled(
             else "while closed, make every call",
         ),
     )
-    assert whole.run is not None
-    instants = [at for at in cancellation_instants(whole.run, after=begin - 0.5) if begin <= at <= begin + 2.0]
-    for at in instants:
-        breaker = make(chain, breaker_class, "CircuitBreaker", **settings)
-        seen = _cancelled_call(chain, breaker, half_open, at, start, timeout)
-        a_cancelled_call_raises_cancelled_error(chain, seen, f"{what} and cancelled at t={at:g}")
-        a_cancelled_call_leaves_the_breaker_working(chain, seen, f"{what} and cancelled at t={at:g}", half_open)
+    a_cancelled_call_raises_cancelled_error(chain, swept, what)
+    for one in swept:
+        a_cancelled_call_leaves_the_breaker_working(
+            chain, seen[one.at], f"{what} and cancelled at t={one.at:g}", half_open
+        )
 
 
 # --------------------------------------------------------------------- protected, fetch_item
@@ -1681,33 +1695,10 @@ CANCELLED_HINT = (
 )
 
 
-def _each_wait(
-    chain: Chain, what: str, start: float, scenario: Callable[[float], Awaitable[tuple[Outcome, Any]]]
-) -> list[tuple[float, Outcome, Any]]:
-    """``scenario(at)`` runs a call from ``start`` and cancels it at ``at`` (:func:`~coursekit.scenario.cancelled_at`),
-    then does what else it wants to see; it returns the call's :class:`~coursekit.scenario.Outcome` and that.
-    Run once uncancelled, then once cancelled at each instant of that run before the call ended (its waits);
-    every time, a call that had not ended by then must end in CancelledError. What each run saw, uncancelled
-    first."""
-    whole: VirtualRun[tuple[Outcome, Any]] = run_scenario(
-        chain, lambda: scenario(start + 1000.0), deadline=start + 2000.0, what=f"{what}, not cancelled"
-    )
-    outcome, extra = whole.unwrap()
-    seen = [(start + 1000.0, outcome, extra)]
-    end = outcome.ended if outcome.ended is not None else start
-    for at in [at for at in cancellation_instants(whole, after=start - 0.5) if start <= at < end]:
-        run: VirtualRun[tuple[Outcome, Any]] = run_scenario(
-            chain, functools.partial(scenario, at), deadline=start + 2000.0, what=f"{what}, cancelled at t={at:g}"
-        )
-        outcome, extra = run.unwrap()
-        chain.require(
-            outcome.cancelled,
-            f"{what}, cancelled at t={at:g} (before it ended, at t={end:g}): its caller gets CancelledError",
-            observed=f"the call {outcome.describe()}",
-            hint=CANCELLED_HINT,
-        )
-        seen.append((at, outcome, extra))
-    return seen
+def _while_it_runs(start: float) -> Callable[[VirtualRun[Outcome]], list[float]]:
+    """The sweep's instants for a call made at ``start`` in a scenario that goes on after it: as it starts and
+    at each of its waits, until the call (not the scenario) ended (:func:`~coursekit.scenario.sweep_instants`)."""
+    return lambda whole: sweep_instants(whole, start=start, until=whole.unwrap().ended)
 
 
 async def _timed_lookup(n: int, *, scale: int = 1) -> int:
@@ -1722,16 +1713,25 @@ def each_call_passes_its_own_arguments(chain: Chain, protected: Protected, start
     """The decorated lookup (1 s), called with (3, scale=2) and cancelled at each of its waits; then called again
     with (5): that second call goes through breaker.call with its own arguments, and returns 5."""
 
-    async def scenario(at: float) -> tuple[Outcome, Any]:
-        breaker = SpyBreaker()
-        guarded = protected(breaker)(_timed_lookup)
-        await asyncio.sleep(start)
-        outcome = await cancelled_at(lambda: guarded(3, scale=2), at)
-        again = await timed_call(guarded(5))
-        return outcome, (again, breaker.calls[-1] if breaker.calls else None)
+    seen: dict[float, tuple[Outcome, Any]] = {}  # the call after it, and what breaker.call was last given
 
-    for at, _, (again, given) in _each_wait(chain, "lookup(3, scale=2), decorated (1 s)", start, scenario):
-        after = "after it ended" if at > start + 100 else f"after it was cancelled at t={at:g}"
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        async def main() -> Outcome:
+            breaker = SpyBreaker()
+            guarded = protected(breaker)(_timed_lookup)
+            await asyncio.sleep(start)
+            outcome = await cancelled_at(lambda: guarded(3, scale=2), at)
+            seen[at] = await timed_call(guarded(5)), breaker.calls[-1] if breaker.calls else None
+            return outcome
+
+        return run_virtual(main, deadline=start + 2000.0)
+
+    what = "lookup(3, scale=2), decorated (1 s)"
+    swept = cancellation_sweep(chain, what, scenario, instants=_while_it_runs(start))
+    ends_cancelled_at_each_wait(chain, what, swept, hint=CANCELLED_HINT)
+    for at in [UNCANCELLED, *(one.at for one in swept)]:
+        again, given = seen[at]
+        after = "after it ended" if at == UNCANCELLED else f"after it was cancelled at t={at:g}"
         chain.require(
             again.value == 5 and given == (_timed_lookup, (5,), {}),
             f"lookup(5), decorated, called {after}, calls breaker.call(lookup, 5) and returns 5",
@@ -1944,17 +1944,25 @@ def a_cancelled_fetch_raises_cancelled_error(chain: Chain, fetch_item: FetchItem
     """fetch_item(client, breaker, 7) against a service answering 200 after 1 s, cancelled at each of its waits;
     after each, fetch_item(client, breaker, 8) on the same client returns its body (the client still works)."""
 
-    async def scenario(at: float) -> tuple[Outcome, Any]:
-        service = Answering(200, delay=1.0)
-        await asyncio.sleep(start)
-        async with service.client() as client:
-            outcome = await cancelled_at(lambda: fetch_item(client, SpyBreaker(), ITEM_OK), at)
-            again = await timed_call(fetch_item(client, SpyBreaker(), ITEM_OK + 1))
-        return outcome, again
+    seen: dict[float, Outcome] = {}  # the next fetch_item on the same client
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        async def main() -> Outcome:
+            service = Answering(200, delay=1.0)
+            await asyncio.sleep(start)
+            async with service.client() as client:
+                outcome = await cancelled_at(lambda: fetch_item(client, SpyBreaker(), ITEM_OK), at)
+                seen[at] = await timed_call(fetch_item(client, SpyBreaker(), ITEM_OK + 1))
+            return outcome
+
+        return run_virtual(main, deadline=start + 2000.0)
 
     what = f"fetch_item(client, breaker, {ITEM_OK}), the service answering 200 after 1 s"
-    for at, _, again in _each_wait(chain, what, start, scenario):
-        after = "after it ended" if at > start + 100 else f"after it was cancelled at t={at:g}"
+    swept = cancellation_sweep(chain, what, scenario, instants=_while_it_runs(start))
+    ends_cancelled_at_each_wait(chain, what, swept, hint=CANCELLED_HINT)
+    for at in [UNCANCELLED, *(one.at for one in swept)]:
+        again = seen[at]
+        after = "after it ended" if at == UNCANCELLED else f"after it was cancelled at t={at:g}"
         chain.require(
             again.error is None and again.value == {"item": ITEM_OK + 1},
             f"fetch_item(client, breaker, {ITEM_OK + 1}) on the same client, {after}, returns the JSON body",
