@@ -42,9 +42,18 @@ from coursekit.analysis import idle_slots, peak_in_flight
 from coursekit.chapters.batching.analysis import batch_handler_calls
 from coursekit.chapters.batching.given import BatchHandler, Entry, traced_submit
 from coursekit.checks import Chain, describe_error, describe_values, learner_facing, learner_line
-from coursekit.events import Kind, emit
+from coursekit.events import Kind
 from coursekit.queues import STOP, TracedQueue
-from coursekit.scenario import Outcome, cancellation_instants, cancelled_at, sleep_until, timed_call
+from coursekit.scenario import (
+    Outcome,
+    Swept,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    sleep_until,
+    sweep_instants,
+    timed_call,
+)
 from coursekit.stuck_tasks import describe_pending
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import BatchWorkload, ItemFailed, Workload, find_item_failure
@@ -191,59 +200,60 @@ def check_collect_batch(
 def check_collect_batch_cancelled(
     chain: Chain, collect_batch: CollectBatch, arrivals: Arrivals, batch_size: int, max_wait: float
 ) -> None:
-    """The cancellation sweep: one collect_batch call on these arrivals, cancelled in turn while it
-    waits for its first entry, between entries and for its deadline (the midpoints between the events
-    of an uncancelled call); each time the CancelledError must come out of it, and no task it started
-    may be left. (The entries it took are the caller's to drop: the statement asks nothing of them.)"""
-    whole = run_virtual(lambda: _one_collect(collect_batch, arrivals, batch_size, max_wait), deadline=DEADLINE)
-    chain.require_finished(whole, "collect_batch (one call)")
-    ended = max((event.time or 0.0 for event in whole.of_kind(Kind.CHECK_RETURNED)), default=0.0)
-    waits = [at for at in cancellation_instants(whole)[::2] if at < ended]  # the midpoints: each of its waits
+    """The cancellation sweep (the kit's :func:`cancellation_sweep`): one collect_batch call on these
+    arrivals, cancelled in turn while it waits for its first entry, between entries and for its
+    deadline (never in the instant an entry arrives: :func:`_while_it_waits`); each time the
+    CancelledError must come out of it, and no task it started may be left. (The entries it took
+    are the caller's to drop: the statement asks nothing of them.)"""
     call = functools.partial(_one_collect, collect_batch, arrivals, batch_size, max_wait)
-    for at in waits:
-        run = run_virtual(functools.partial(cancelled_at, call, at), deadline=DEADLINE)
-        if run.outcome != "returned":
-            chain.require_finished(run, f"collect_batch cancelled at t={at:g} s")
-        cancelled_collect_batch_lets_the_cancellation_propagate(chain, run.value, at)
-        cancelled_collect_batch_leaves_no_task(chain, run, at)
-    chain.passed(f"collect_batch, cancelled at each of its {len(waits)} waits, ends as cancelled and leaves no task")
-
-
-async def _one_collect(collect_batch: CollectBatch, arrivals: Arrivals, batch_size: int, max_wait: float) -> object:
-    """One collect_batch call on an inbox whose entries are put at their times; an event when it returns."""
-    inbox: TracedQueue[Any] = TracedQueue(name="inbox")
-    loop = asyncio.get_running_loop()
-    for time, item in arrivals:
-        loop.call_at(time, inbox.put_nowait, item)
-    batch = await collect_batch(inbox, batch_size, max_wait)
-    emit(Kind.CHECK_RETURNED, value=batch)
-    return batch
-
-
-def cancelled_collect_batch_lets_the_cancellation_propagate(chain: Chain, cancelled: Outcome | None, at: float) -> None:
-    _require_quietly(
+    swept = cancellation_sweep(chain, "collect_batch", _on_the_clock(call), instants=_while_it_waits)
+    ends_cancelled_at_each_wait(
         chain,
-        cancelled is not None and cancelled.cancelled,
-        "a cancelled collect_batch lets the CancelledError propagate",
-        observed=f"collect_batch was cancelled at t={at:g} s while it waited, and "
-        + (cancelled.describe(describe_values) if cancelled is not None else "did not end"),
+        "collect_batch",
+        swept,
         hint="catch only the TimeoutError of the deadline: a bare `except:`, `except BaseException` or `except "
         "asyncio.CancelledError` around the get turns a cancellation (abort() cancels the batch loop) into a "
         "returned batch, and the loop goes on",
     )
+    cancelled_collect_batch_leaves_no_task(chain, swept)
 
 
-def cancelled_collect_batch_leaves_no_task(chain: Chain, run: VirtualRun[Any], at: float) -> None:
-    _require_quietly(
-        chain,
-        not run.leftover,
-        "a cancelled collect_batch leaves no task running",
-        observed=f"collect_batch was cancelled at t={at:g} s; then "
-        + "; ".join(task.describe() for task in run.leftover),
-        hint="collect_batch started a task (an `inbox.get()` for asyncio.wait) and left it waiting when it was "
-        "itself cancelled: cancel that getter in a `finally:` (or use `async with asyncio.timeout_at(deadline):` "
-        "around a plain `await inbox.get()`, which starts no task)",
-    )
+def _while_it_waits(run: VirtualRun[Outcome]) -> list[float]:
+    """The kit's instants (:func:`sweep_instants`) but those at which something happens (an entry is
+    put): cancelled only while it waits. In the instant its get completes, Python 3.11's
+    ``asyncio.wait_for`` (which the statement allows) returns the entry and loses the cancellation."""
+    happened = {event.time for event in run.events}
+    return [at for at in sweep_instants(run) if at not in happened]
+
+
+def _on_the_clock(call: Callable[[], Awaitable[object]]) -> Callable[[float], VirtualRun[Outcome]]:
+    """A sweep's scenario: ``call()`` alone on the virtual clock from t=0, cancelled at ``at``."""
+    return lambda at: run_virtual(functools.partial(cancelled_at, call, at), deadline=DEADLINE)
+
+
+async def _one_collect(collect_batch: CollectBatch, arrivals: Arrivals, batch_size: int, max_wait: float) -> object:
+    """One collect_batch call on an inbox whose entries are put at their times."""
+    inbox: TracedQueue[Any] = TracedQueue(name="inbox")
+    loop = asyncio.get_running_loop()
+    for time, item in arrivals:
+        loop.call_at(time, inbox.put_nowait, item)
+    return await collect_batch(inbox, batch_size, max_wait)
+
+
+def cancelled_collect_batch_leaves_no_task(chain: Chain, swept: list[Swept]) -> None:
+    left = next((one for one in swept if one.run.leftover), None)
+    if left is not None:
+        chain.fail(
+            "a cancelled collect_batch leaves no task running",
+            observed=(
+                f"collect_batch was cancelled at t={left.at:g} s; then "
+                + "; ".join(task.describe() for task in left.run.leftover)
+            ),
+            hint="collect_batch started a task (an `inbox.get()` for asyncio.wait) and left it waiting when it was "
+            "itself cancelled: cancel that getter in a `finally:` (or use `async with asyncio.timeout_at(deadline):` "
+            "around a plain `await inbox.get()`, which starts no task)",
+        )
+    chain.passed("a cancelled collect_batch leaves no task running")
 
 
 def collect_batches(
@@ -1560,41 +1570,34 @@ def check_process_in_chunks_cancelled(
     concurrency: int,
     duration: Callable[[list[Any]], float],
 ) -> None:
-    """The cancellation sweep: the run of ``whole`` again, cancelled in turn between each two of its
-    events (every wait, calls running and chunks queued): the CancelledError must come out of it,
-    and no call may be left running."""
-    waits = cancellation_instants(whole.run)[::2]  # the midpoints: while it waits
+    """The cancellation sweep (the kit's :func:`cancellation_sweep`): the run of ``whole`` again,
+    cancelled in turn as it starts and at each of its waits (calls running and chunks queued): the
+    CancelledError must come out of it, and no call may be left running."""
 
     def call() -> Awaitable[object]:
         work = BatchWorkload(duration)
         return process_in_chunks(list(whole.items), work, chunk_size=chunk_size, concurrency=concurrency)
 
-    for at in waits:
-        run = run_virtual(functools.partial(cancelled_at, call, at), deadline=DEADLINE)
-        if run.outcome != "returned":
-            chain.require_finished(run, f"process_in_chunks cancelled at t={at:g} s")
-        cancelled = run.value
-        _require_quietly(
-            chain,
-            cancelled is not None and cancelled.cancelled,
-            "a cancelled process_in_chunks lets the CancelledError propagate",
-            observed=f"process_in_chunks was cancelled at t={at:g} s, while calls ran, and "
-            + (cancelled.describe(lambda value: f"{value!r:.80}") if cancelled is not None else "did not end"),
-            hint="do not catch the cancellation: a bare `except:` or `except BaseException` (or a worker that "
-            "catches CancelledError and goes on) turns it into a result; catch `Exception` at most, or nothing",
-        )
-        _require_quietly(
-            chain,
-            not run.leftover,
+    swept = cancellation_sweep(chain, "process_in_chunks", _on_the_clock(call))
+    ends_cancelled_at_each_wait(
+        chain,
+        "process_in_chunks",
+        swept,
+        hint="do not catch the cancellation: a bare `except:` or `except BaseException` (or a worker that "
+        "catches CancelledError and goes on) turns it into a result; catch `Exception` at most, or nothing",
+    )
+    left = next((one for one in swept if one.run.leftover), None)
+    if left is not None:
+        chain.fail(
             "a cancelled process_in_chunks leaves no call running",
-            observed=f"process_in_chunks was cancelled at t={at:g} s; then "
-            + "; ".join(task.describe() for task in run.leftover),
+            observed=(
+                f"process_in_chunks was cancelled at t={left.at:g} s; then "
+                + "; ".join(task.describe() for task in left.run.leftover)
+            ),
             hint="cancel and await the calls in a `finally:` (or let a TaskGroup do it): cleanup placed after "
             "`await asyncio.wait(...)` is skipped when the wait itself is cancelled",
         )
-    chain.passed(
-        f"process_in_chunks, cancelled at each of its {len(waits)} waits, ends as cancelled and leaves no call"
-    )
+    chain.passed("a cancelled process_in_chunks leaves no call running")
 
 
 def process_in_chunks_runs_to_the_end(chain: Chain, chunked: Chunked) -> None:
