@@ -19,7 +19,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from coursekit.checks import Chain, describe_error, learner_facing
-from coursekit.scenario import Outcome, cancelled_at, sleep_until, timed_call
+from coursekit.scenario import (
+    Outcome,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    sleep_until,
+    timed_call,
+)
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 # The learner's functions, as the statement gives them.
@@ -243,19 +250,22 @@ def fetch_all_returns_the_time_it_took(
 def cancelled_calls_end_as_cancelled(
     chain: Chain, what: str, call: Callable[[], Awaitable[object]], waits: list[float], wall_limit: float
 ) -> None:
-    """The cancellation sweep: ``call()`` cancelled at each instant of ``waits`` in turn (each while it
-    sleeps); every time, the CancelledError must come out of it (Python's contract for a coroutine)."""
-    for at in waits:
-        run = run_virtual(functools.partial(cancelled_at, call, at), deadline=at + 600, wall_limit=wall_limit)
-        if run.outcome != "returned":
-            chain.require_finished(run, f"{what} cancelled at t={at:g}")
-        cancelled = run.unwrap()
-        if not cancelled.cancelled:
-            chain.fail(
-                f"a cancelled {what} lets the CancelledError propagate",
-                observed=f"{what}, called at t=0 and cancelled at t={at:g} while it slept, {cancelled.describe()}",
-                hint="do not catch asyncio.CancelledError (nor use a bare `except:` or `except BaseException`): "
-                "whoever cancelled the call waits for it to end as cancelled, not for a result",
-            )
-    if waits:
-        chain.passed(f"{what}, cancelled in each of its {len(waits)} waits, ends as cancelled")
+    """The kit's cancellation sweep (:func:`cancellation_sweep`): ``call()`` uncancelled, then cancelled at
+    each instant of ``waits`` in turn (each in the middle of a sleep); every time, the CancelledError
+    must come out of it (Python's contract for a coroutine). The instants are the exercise's own, not
+    :func:`~coursekit.scenario.sweep_instants`: a plain ``asyncio.sleep`` emits no event to find them by."""
+    if not waits:
+        return
+    deadline = max(waits) + 600
+
+    def scenario(at: float) -> VirtualRun[Outcome]:
+        return run_virtual(functools.partial(cancelled_at, call, at), deadline=deadline, wall_limit=wall_limit)
+
+    swept = cancellation_sweep(chain, what, scenario, instants=lambda _: waits)
+    ends_cancelled_at_each_wait(
+        chain,
+        what,
+        swept,
+        hint="do not catch asyncio.CancelledError (nor use a bare `except:` or `except BaseException`): "
+        "whoever cancelled the call waits for it to end as cancelled, not for a result",
+    )
