@@ -181,12 +181,16 @@ def cancellation_instants(run: VirtualRun[Any], *, after: float = 0.0) -> list[f
 
 def sweep_instants(run: VirtualRun[Any], *, start: float = 0.0, until: float | None = None) -> list[float]:
     """Where to cancel a call, started at ``start``, whose uncancelled run is ``run``: as it starts,
-    then at each of its waits (:func:`cancellation_instants` after ``start``, and the midpoint of the
-    last wait), before ``until`` (by default, when the run ended; a run's clock starts at 0)."""
+    then in the middle of each of its waits (between the instants at which ``run`` emitted events,
+    the last wait included), before ``until`` (by default, when the run ended; a run's clock starts
+    at 0). Never at an instant something happened: a cancellation there ties with the call's own
+    wake-up, and which comes first is the loop's choice (Python 3.11's ``asyncio.wait_for`` loses a
+    cancellation that comes in the instant its awaitable completes)."""
     end = run.elapsed if until is None else until
-    instants = [at for at in cancellation_instants(run, after=start) if at < end]
-    last = max([start, *instants])
-    return [start, *instants, *([(last + end) / 2] if end > last else [])]
+    happened = [at for at in cancellation_instants(run, after=start)[1::2] if at < end]
+    middles = [at for at in cancellation_instants(run, after=start)[::2] if at < end]
+    last = max([start, *happened])
+    return [start, *middles, *([(last + end) / 2] if end > last else [])]
 
 
 @dataclass(frozen=True)

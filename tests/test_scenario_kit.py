@@ -141,7 +141,7 @@ def sleeper_scenario(swallow: bool) -> Callable[[float], VirtualRun[Outcome]]:
 
 def test_a_sweep_cancels_a_call_as_it_starts_and_at_each_of_its_waits() -> None:
     swept = cancellation_sweep(Chain("sleeper"), "sleeper()", sleeper_scenario(swallow=False))
-    assert [one.at for one in swept] == [0.0, 0.5, 1.0, 1.5] and all(one.outcome.cancelled for one in swept)
+    assert [one.at for one in swept] == [0.0, 0.5, 1.5] and all(one.outcome.cancelled for one in swept)
     ends_cancelled_at_each_wait(Chain("sleeper"), "sleeper()", swept, hint="")
 
 
@@ -150,7 +150,7 @@ def test_a_call_that_swallows_its_cancellation_is_named_at_the_first_instant() -
     with pytest.raises(CheckFailed) as failure:
         ends_cancelled_at_each_wait(Chain("sleeper"), "sleeper()", swept, hint="let it propagate")
     assert failure.value.observed == (
-        "sleeper(), cancelled at t=0, returned 'late' at t=0 (and likewise at 3 more instant(s))"
+        "sleeper(), cancelled at t=0, returned 'late' at t=0 (and likewise at 2 more instant(s))"
     )
     assert failure.value.hint == "let it propagate"
 

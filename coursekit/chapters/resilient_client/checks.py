@@ -1550,6 +1550,45 @@ def _swept_scene(client_class: ClientClass, start: float) -> Scene:
     return Scene(client_class, start, Spies(limiter_wait=0.25), _service(latency=0.25, outages=((0.0, 0.4),)))
 
 
+def _with_the_limiter_s_waits(first: Scene) -> Callable[[VirtualRun[Outcome]], list[float]]:
+    """The sweep's instants (:func:`~coursekit.scenario.sweep_instants`, while the call runs) and the
+    middle of each wait for the limiter in ``first``'s run, which emit no event."""
+
+    def instants(whole: VirtualRun[Outcome]) -> list[float]:
+        call = whole.unwrap()
+        end = call.ended or 0.0
+        waits = [
+            (asked + admitted) / 2
+            for limiter in first.spies.limiters
+            for asked, admitted in zip(limiter.asked, limiter.admissions, strict=False)
+        ]
+        kit = sweep_instants(whole, start=call.asked, until=end)
+        return sorted({*kit, *(at for at in waits if call.asked <= at < end)})
+
+    return instants
+
+
+def _cancelled_call(
+    swept: Swept,
+    run: ClientRun[Outcome],
+    other: Outcome | None,
+    called: list[tuple[str, str]],
+    after: list[Outcome],
+) -> CancelledCall:
+    """What one cancelled run of the sweep saw: the requests of the swept URL after the cancellation
+    reached the service, and the peak of the two gets made afterwards."""
+    cut = service_time(run.service, swept.outcome.ended or 0.0)
+    return CancelledCall(
+        swept,
+        swept.at - swept.outcome.asked,
+        other,
+        called,
+        [time for time in run.times(SWEPT) if time > cut + 1e-9],
+        after,
+        _peak([r for r in run.service.log if r.path in ("/items/3", "/items/4")]),
+    )
+
+
 def _sweep(chain: Chain, client_class: ClientClass, start: float, method: str, *, queued: bool) -> list[CancelledCall]:
     """``client.<method>("/items/1")`` once to the end, then cancelled at each of its waits in turn
     (:func:`~coursekit.scenario.cancellation_sweep`; the limiter's waits too, which emit no event), each
@@ -1599,33 +1638,8 @@ def _sweep(chain: Chain, client_class: ClientClass, start: float, method: str, *
         seen[at] = (run, extras[0], called, extras[1])
         return run.run
 
-    def instants(whole: VirtualRun[Outcome]) -> list[float]:
-        call = whole.unwrap()
-        end = call.ended or 0.0
-        waits = [
-            (asked + admitted) / 2
-            for limiter in first.spies.limiters
-            for asked, admitted in zip(limiter.asked, limiter.admissions, strict=False)
-        ]  # the limiter's waits, which emit no event
-        kit = sweep_instants(whole, start=call.asked, until=end)
-        return sorted({*kit, *(at for at in waits if call.asked <= at < end)})
-
-    cuts = []
-    for swept in cancellation_sweep(chain, f"a {method} of {SWEPT}", scenario, instants=instants):
-        run, other, called, after = seen[swept.at]
-        cut = service_time(run.service, swept.outcome.ended or 0.0)
-        cuts.append(
-            CancelledCall(
-                swept,
-                swept.at - swept.outcome.asked,
-                other,
-                called,
-                [time for time in run.times(SWEPT) if time > cut + 1e-9],
-                after,
-                _peak([r for r in run.service.log if r.path in ("/items/3", "/items/4")]),
-            )
-        )
-    return cuts
+    sweep = cancellation_sweep(chain, f"a {method} of {SWEPT}", scenario, instants=_with_the_limiter_s_waits(first))
+    return [_cancelled_call(swept, *seen[swept.at]) for swept in sweep]
 
 
 def _sweep_get(chain: Chain, client_class: ClientClass, start: float) -> list[CancelledCall]:
