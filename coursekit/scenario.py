@@ -15,6 +15,7 @@ property, what was observed and a hint, like any other.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -246,6 +247,32 @@ def ends_cancelled_at_each_wait(chain: Chain, what: str, swept: list[Swept], *, 
         observed=lambda: (
             f"{what}, cancelled at t={wrong[0].at:g}, {wrong[0].outcome.describe()}"
             + (f" (and likewise at {len(wrong) - 1} more instant(s))" if len(wrong) > 1 else "")
+        ),
+        hint=hint,
+    )
+
+
+def alone_on_the_clock(
+    call: Callable[[], Awaitable[Any]], *, deadline: float, wall_limit: float = 10.0
+) -> Callable[[float], VirtualRun[Outcome]]:
+    """A sweep's scenario for ``call()`` alone on the virtual clock from t=0: each run cancels it at
+    ``at`` (:func:`cancelled_at`), its value the call's :class:`Outcome`."""
+    return lambda at: run_virtual(functools.partial(cancelled_at, call, at), deadline=deadline, wall_limit=wall_limit)
+
+
+def leaves_no_task_at_any_wait(
+    chain: Chain, what: str, swept: list[Swept], *, hint: str, prop: str | None = None
+) -> None:
+    """A sweep's property: cancelled at any of its waits, the call leaves no task running (``prop``, by
+    default "a cancelled ``what`` leaves no task running"); the first instant that did is named."""
+    left = next((one for one in swept if one.run.leftover), None)
+    chain.require(
+        left is None,
+        prop or f"a cancelled {what} leaves no task running",
+        observed=lambda: (
+            f"{what} was cancelled at t={left.at:g} s; then " + "; ".join(task.describe() for task in left.run.leftover)
+            if left is not None
+            else ""
         ),
         hint=hint,
     )

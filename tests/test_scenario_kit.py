@@ -12,10 +12,12 @@ from coursekit.events import Kind, emit
 from coursekit.scenario import (
     Outcome,
     Spy,
+    alone_on_the_clock,
     cancellation_instants,
     cancellation_sweep,
     cancelled_at,
     ends_cancelled_at_each_wait,
+    leaves_no_task_at_any_wait,
     make,
     sleep_until,
     sweep_instants,
@@ -164,3 +166,19 @@ def test_sweep_instants_of_a_call_started_later_begin_at_its_start() -> None:
     run = run_virtual(late, deadline=10)
     assert sweep_instants(run, start=3.0) == [3.0, 4.0]
     assert sweep_instants(run, start=3.0, until=4.5) == [3.0, 3.75]
+
+
+def test_a_sweep_that_leaves_a_task_names_the_first_instant_and_the_task() -> None:
+    async def leaky() -> None:
+        asyncio.get_running_loop().create_task(asyncio.sleep(100.0), name="forgotten")
+        await asyncio.sleep(2.0)
+
+    swept = cancellation_sweep(Chain("leaky"), "leaky()", alone_on_the_clock(leaky, deadline=10))
+    with pytest.raises(CheckFailed) as failure:
+        leaves_no_task_at_any_wait(Chain("leaky"), "leaky()", swept, hint="cancel what you start")
+    assert failure.value.prop == "a cancelled leaky() leaves no task running"
+    assert failure.value.observed.startswith("leaky() was cancelled at t=0 s; then ")
+    assert "forgotten" in failure.value.observed and failure.value.hint == "cancel what you start"
+
+    tidy = cancellation_sweep(Chain("tidy"), "tidy()", alone_on_the_clock(lambda: asyncio.sleep(2.0), deadline=10))
+    leaves_no_task_at_any_wait(Chain("tidy"), "tidy()", tidy, hint="", prop="tidy() leaves nothing")

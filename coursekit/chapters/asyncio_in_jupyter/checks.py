@@ -14,15 +14,14 @@ blocks the thread (``time.sleep``, a loop without ``await``) and is reported so.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.scenario import (
     Outcome,
+    alone_on_the_clock,
     cancellation_sweep,
-    cancelled_at,
     ends_cancelled_at_each_wait,
     sleep_until,
     timed_call,
@@ -256,11 +255,7 @@ def cancelled_calls_end_as_cancelled(
     :func:`~coursekit.scenario.sweep_instants`: a plain ``asyncio.sleep`` emits no event to find them by."""
     if not waits:
         return
-    deadline = max(waits) + 600
-
-    def scenario(at: float) -> VirtualRun[Outcome]:
-        return run_virtual(functools.partial(cancelled_at, call, at), deadline=deadline, wall_limit=wall_limit)
-
+    scenario = alone_on_the_clock(call, deadline=max(waits) + 600, wall_limit=wall_limit)
     swept = cancellation_sweep(chain, what, scenario, instants=lambda _: waits)
     ends_cancelled_at_each_wait(
         chain,

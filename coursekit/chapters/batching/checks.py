@@ -46,10 +46,10 @@ from coursekit.events import Kind
 from coursekit.queues import STOP, TracedQueue
 from coursekit.scenario import (
     Outcome,
-    Swept,
+    alone_on_the_clock,
     cancellation_sweep,
-    cancelled_at,
     ends_cancelled_at_each_wait,
+    leaves_no_task_at_any_wait,
     sleep_until,
     sweep_instants,
     timed_call,
@@ -206,7 +206,9 @@ def check_collect_batch_cancelled(
     CancelledError must come out of it, and no task it started may be left. (The entries it took
     are the caller's to drop: the statement asks nothing of them.)"""
     call = functools.partial(_one_collect, collect_batch, arrivals, batch_size, max_wait)
-    swept = cancellation_sweep(chain, "collect_batch", _on_the_clock(call), instants=_while_it_waits)
+    swept = cancellation_sweep(
+        chain, "collect_batch", alone_on_the_clock(call, deadline=DEADLINE), instants=_while_it_waits
+    )
     ends_cancelled_at_each_wait(
         chain,
         "collect_batch",
@@ -215,7 +217,14 @@ def check_collect_batch_cancelled(
         "asyncio.CancelledError` around the get turns a cancellation (abort() cancels the batch loop) into a "
         "returned batch, and the loop goes on",
     )
-    cancelled_collect_batch_leaves_no_task(chain, swept)
+    leaves_no_task_at_any_wait(
+        chain,
+        "collect_batch",
+        swept,
+        hint="collect_batch started a task (an `inbox.get()` for asyncio.wait) and left it waiting when it was "
+        "itself cancelled: cancel that getter in a `finally:` (or use `async with asyncio.timeout_at(deadline):` "
+        "around a plain `await inbox.get()`, which starts no task)",
+    )
 
 
 def _while_it_waits(run: VirtualRun[Outcome]) -> list[float]:
@@ -226,11 +235,6 @@ def _while_it_waits(run: VirtualRun[Outcome]) -> list[float]:
     return [at for at in sweep_instants(run) if at not in happened]
 
 
-def _on_the_clock(call: Callable[[], Awaitable[object]]) -> Callable[[float], VirtualRun[Outcome]]:
-    """A sweep's scenario: ``call()`` alone on the virtual clock from t=0, cancelled at ``at``."""
-    return lambda at: run_virtual(functools.partial(cancelled_at, call, at), deadline=DEADLINE)
-
-
 async def _one_collect(collect_batch: CollectBatch, arrivals: Arrivals, batch_size: int, max_wait: float) -> object:
     """One collect_batch call on an inbox whose entries are put at their times."""
     inbox: TracedQueue[Any] = TracedQueue(name="inbox")
@@ -238,22 +242,6 @@ async def _one_collect(collect_batch: CollectBatch, arrivals: Arrivals, batch_si
     for time, item in arrivals:
         loop.call_at(time, inbox.put_nowait, item)
     return await collect_batch(inbox, batch_size, max_wait)
-
-
-def cancelled_collect_batch_leaves_no_task(chain: Chain, swept: list[Swept]) -> None:
-    left = next((one for one in swept if one.run.leftover), None)
-    if left is not None:
-        chain.fail(
-            "a cancelled collect_batch leaves no task running",
-            observed=(
-                f"collect_batch was cancelled at t={left.at:g} s; then "
-                + "; ".join(task.describe() for task in left.run.leftover)
-            ),
-            hint="collect_batch started a task (an `inbox.get()` for asyncio.wait) and left it waiting when it was "
-            "itself cancelled: cancel that getter in a `finally:` (or use `async with asyncio.timeout_at(deadline):` "
-            "around a plain `await inbox.get()`, which starts no task)",
-        )
-    chain.passed("a cancelled collect_batch leaves no task running")
 
 
 def collect_batches(
@@ -1578,7 +1566,7 @@ def check_process_in_chunks_cancelled(
         work = BatchWorkload(duration)
         return process_in_chunks(list(whole.items), work, chunk_size=chunk_size, concurrency=concurrency)
 
-    swept = cancellation_sweep(chain, "process_in_chunks", _on_the_clock(call))
+    swept = cancellation_sweep(chain, "process_in_chunks", alone_on_the_clock(call, deadline=DEADLINE))
     ends_cancelled_at_each_wait(
         chain,
         "process_in_chunks",
@@ -1586,18 +1574,14 @@ def check_process_in_chunks_cancelled(
         hint="do not catch the cancellation: a bare `except:` or `except BaseException` (or a worker that "
         "catches CancelledError and goes on) turns it into a result; catch `Exception` at most, or nothing",
     )
-    left = next((one for one in swept if one.run.leftover), None)
-    if left is not None:
-        chain.fail(
-            "a cancelled process_in_chunks leaves no call running",
-            observed=(
-                f"process_in_chunks was cancelled at t={left.at:g} s; then "
-                + "; ".join(task.describe() for task in left.run.leftover)
-            ),
-            hint="cancel and await the calls in a `finally:` (or let a TaskGroup do it): cleanup placed after "
-            "`await asyncio.wait(...)` is skipped when the wait itself is cancelled",
-        )
-    chain.passed("a cancelled process_in_chunks leaves no call running")
+    leaves_no_task_at_any_wait(
+        chain,
+        "process_in_chunks",
+        swept,
+        prop="a cancelled process_in_chunks leaves no call running",
+        hint="cancel and await the calls in a `finally:` (or let a TaskGroup do it): cleanup placed after "
+        "`await asyncio.wait(...)` is skipped when the wait itself is cancelled",
+    )
 
 
 def process_in_chunks_runs_to_the_end(chain: Chain, chunked: Chunked) -> None:

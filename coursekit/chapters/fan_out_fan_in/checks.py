@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import inspect
 from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
@@ -29,10 +28,11 @@ from coursekit.checks import Chain, describe_error, describe_values, leaf_except
 from coursekit.events import Event, Kind, emit
 from coursekit.scenario import (
     Outcome,
-    Swept,
+    alone_on_the_clock,
     cancellation_sweep,
     cancelled_at,
     ends_cancelled_at_each_wait,
+    leaves_no_task_at_any_wait,
     sleep_until,
     timed_call,
 )
@@ -74,23 +74,7 @@ def cancelled_from_t0(chain: Chain, hints: SweepHints, scenario: Callable[[float
     swept = cancellation_sweep(chain, hints.what, scenario)
     ends_cancelled_at_each_wait(chain, hints.what, swept, hint=hints.swallowed)
     if hints.left is not None:
-        leaves_no_task_running(chain, swept, hints.what, hints.left)
-
-
-def on_the_clock(call: Callable[[], Awaitable[object]]) -> Callable[[float], VirtualRun[Outcome]]:
-    """The sweep's scenario for ``call()`` alone on the virtual clock, from t=0."""
-    return lambda at: run_virtual(functools.partial(cancelled_at, call, at), deadline=DEADLINE)
-
-
-def leaves_no_task_running(chain: Chain, swept: list[Swept], what: str, hint: str) -> None:
-    left = next((one for one in swept if one.run.leftover), None)
-    if left is not None:
-        chain.fail(
-            f"a cancelled {what} leaves no task running",
-            observed=f"{what} was cancelled at t={left.at:g} s; then "
-            + "; ".join(task.describe() for task in left.run.leftover),
-            hint=hint,
-        )
+        leaves_no_task_at_any_wait(chain, hints.what, swept, hint=hints.left)
 
 
 # --------------------------------------------------------------- fetch_all
@@ -533,7 +517,9 @@ def check_run_all(
         cancelled_from_t0(
             chain,
             RUN_ALL_CANCELLED,
-            on_the_clock(lambda: run_all(Workload(lambda item: durations[item]), list(case.items))),
+            alone_on_the_clock(
+                lambda: run_all(Workload(lambda item: durations[item]), list(case.items)), deadline=DEADLINE
+            ),
         )
 
 
@@ -1048,7 +1034,9 @@ def check_first_success(
     if cancel_each_wait:
         race = Workload(lambda item: durations[item], failing)
         attempts = [_attempt(race, number) for number in range(len(durations))]
-        cancelled_from_t0(chain, FIRST_SUCCESS_CANCELLED, on_the_clock(lambda: first_success(*attempts)))
+        cancelled_from_t0(
+            chain, FIRST_SUCCESS_CANCELLED, alone_on_the_clock(lambda: first_success(*attempts), deadline=DEADLINE)
+        )
 
 
 FIRST_SUCCESS_CANCELLED = SweepHints(

@@ -35,7 +35,13 @@ from coursekit.checks import (
 )
 from coursekit.events import Kind, emit
 from coursekit.queues import STOP, TracedQueue
-from coursekit.scenario import Outcome, cancellation_sweep, cancelled_at, ends_cancelled_at_each_wait
+from coursekit.scenario import (
+    Outcome,
+    cancellation_sweep,
+    cancelled_at,
+    ends_cancelled_at_each_wait,
+    leaves_no_task_at_any_wait,
+)
 from coursekit.virtual_time import VirtualRun, run_virtual
 from coursekit.workload import ItemFailed, Workload
 
@@ -492,14 +498,11 @@ def pipeline_cancelled_at_each_wait(chain: Chain, run_pipeline: RunPipeline) -> 
         hint="let CancelledError propagate out of run_pipeline: do not catch it to return the results so far "
         "(nor catch BaseException)",
     )
-    left = [one for one in swept if one.run.leftover]
-    chain.require(
-        not left,
-        "run_pipeline cancelled at any of its waits leaves no task running",
-        observed=lambda: (
-            f"run_pipeline {SWEPT_AFTER.format(at=left[0].at)} left "
-            + "; ".join(task.describe() for task in left[0].run.leftover)
-        ),
+    leaves_no_task_at_any_wait(
+        chain,
+        "run_pipeline",
+        swept,
+        prop="run_pipeline cancelled at any of its waits leaves no task running",
         hint="start producers and consumers inside `async with asyncio.TaskGroup()`: cancelling the pipeline, "
         "wherever it waits, then cancels them and waits for them",
     )

@@ -55,6 +55,7 @@ from coursekit.scenario import (
     cancellation_sweep,
     cancelled_at,
     ends_cancelled_at_each_wait,
+    leaves_no_task_at_any_wait,
     sleep_until,
     sweep_instants,
     timed_call,
@@ -362,14 +363,11 @@ def check_limited_map_cancelled(limited_map: LimitedMap) -> None:
         hint="let CancelledError propagate out of limited_map: do not catch it to return the results so far "
         "(nor catch BaseException, nor use return_exceptions=True around the calls)",
     )
-    left = [one for one in swept if one.run.leftover]
-    chain.require(
-        not left,
-        "limited_map cancelled at any of its waits leaves no task running",
-        observed=lambda: (
-            f"limited_map cancelled at t={left[0].at:g} s left "
-            + "; ".join(task.describe() for task in left[0].run.leftover)
-        ),
+    leaves_no_task_at_any_wait(
+        chain,
+        "limited_map",
+        swept,
+        prop="limited_map cancelled at any of its waits leaves no task running",
         hint="run the calls in an `async with asyncio.TaskGroup()`: cancelling limited_map then cancels every "
         "call it started, running or waiting for a slot, and waits for them (asyncio.wait() and create_task() "
         "alone leave them running)",
