@@ -1,30 +1,26 @@
 """The hidden scenarios of a grading run, and the verdict the grader makes from them.
 
-Per batch, :func:`draw` draws each graded cell's scenarios from a fresh seed, and
-:func:`expected_observations` has the reference observe them (:mod:`autograder.reference_run`,
-in a process that never runs learner code). The scenarios go into the sandbox as one
-extra cell after each graded cell (:func:`probe_cells`); what the learner's code observed
-comes back, and :func:`verdict` compares it with the reference's. The expected
-observations never enter the sandbox.
+Each graded cell gets its recorded scenarios first (:mod:`autograder.reference_observations`:
+fixed, at least 50 an exercise, with the reference's observations kept on the grader's side),
+then scenarios that :func:`draw` makes from a fresh seed per batch, which the reference
+observes in a process that never runs learner code (:func:`autograder.reference_run.expected_observations`).
+The scenarios go into the sandbox as one extra cell after each graded cell (:func:`probe_cells`);
+what the learner's code observed comes back, and :func:`verdict` compares it with the
+reference's. The expected observations never enter the sandbox.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
-from autograder.chapters import REPO_ROOT
+from autograder import reference_observations
+from autograder.reference_run import expected_observations
 from coursekit.probing import Observation, Scenario, probes_of
 
-if TYPE_CHECKING:
-    from autograder.reference_run import ReferenceJob
-
 PROBE_CELL_PREFIX = "hidden-scenarios-"
-REFERENCE_SECONDS = 300
 HINT = (
     "the cell's own checks passed, so look in this scenario for what they did not try: a boundary "
     "(0, 1, empty, a time exactly on a limit), a start time other than 0, a second call on the same object"
@@ -33,12 +29,15 @@ HINT = (
 
 @dataclass(frozen=True)
 class HiddenScenarios:
-    """One chapter's scenarios for a batch, and the reference's observations of them (cell id -> list)."""
+    """One chapter's scenarios for a batch, and the reference's observations of them (cell id -> list).
+
+    A cell's first ``recorded[cell]`` scenarios are its recorded ones; the rest were drawn for this batch."""
 
     topic: str
     seed: int
     scenarios: dict[str, list[Scenario]]
     expected: dict[str, list[Observation]]
+    recorded: dict[str, int]
 
 
 class ProbeCell(TypedDict):
@@ -55,29 +54,24 @@ def draw(topic: str, cells: list[str], seed: int) -> dict[str, list[Scenario]]:
     return {cell: probes[cell].scenarios(random.Random(f"{seed}:{cell}")) for cell in cells}
 
 
-def expected_observations(
-    topic: str, notebook: dict[str, Any], scenarios: dict[str, list[Scenario]]
-) -> dict[str, list[Observation]]:
-    """The reference's observations of ``scenarios``, made in a process of its own."""
-    reference_job: ReferenceJob = {"topic": topic, "notebook": notebook, "scenarios": scenarios}
-    job = json.dumps(reference_job)
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder.reference_run"],
-        input=job,
-        capture_output=True,
-        text=True,
-        timeout=REFERENCE_SECONDS,
-        cwd=REPO_ROOT,  # where solutions/ is: the reference is the instructor's, never installed
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the reference could not observe {topic}'s hidden scenarios:\n{done.stderr[-3000:]}")
-    found: dict[str, list[Observation]] = json.loads(done.stdout)
-    return found
-
-
 def prepare(topic: str, notebook: dict[str, Any], cells: list[str], seed: int) -> HiddenScenarios:
-    scenarios = draw(topic, cells, seed)
-    return HiddenScenarios(topic, seed, scenarios, expected_observations(topic, notebook, scenarios))
+    """``cells``' recorded scenarios, then fresh ones drawn from ``seed`` and observed by the reference now."""
+    recorded = reference_observations.load(topic)
+    missing = [cell for cell in cells if cell not in recorded]
+    if missing:
+        raise RuntimeError(
+            f"{topic}'s recorded hidden scenarios have no cell {', '.join(missing)}: record them again "
+            "with `.venv/bin/python tools/build.py` for this chapter"
+        )
+    fresh = draw(topic, cells, seed)
+    observed = expected_observations(topic, notebook, fresh)
+    return HiddenScenarios(
+        topic,
+        seed,
+        scenarios={cell: recorded[cell][0] + fresh[cell] for cell in cells},
+        expected={cell: recorded[cell][1] + observed[cell] for cell in cells},
+        recorded={cell: len(recorded[cell][0]) for cell in cells},
+    )
 
 
 def probe_cells(hidden: HiddenScenarios, cell_ids: dict[str, str]) -> list[ProbeCell]:
@@ -100,12 +94,18 @@ def verdict(hidden: HiddenScenarios, grade_id: str, observed: object) -> str | N
             "the hidden scenarios of this test did not report (your code stopped the kernel, "
             "or changed how a notebook shows its outputs)"
         )
-    for scenario, seen, wanted in zip(scenarios, observed, expected, strict=True):
+    for index, (scenario, seen, wanted) in enumerate(zip(scenarios, observed, expected, strict=True)):
         why = probe.differs(scenario, seen, wanted)
         if why:
+            recorded = hidden.recorded[grade_id]
+            which = (
+                f"hidden scenario {index + 1} of the {recorded} this test always tries"
+                if index < recorded
+                else "a hidden scenario drawn for this grading run"
+            )
             rerun = f"rerun({hidden.topic!r}, {grade_id!r}, {scenario!r})"
             return (
-                f"on a hidden scenario drawn for this grading run, {why}. "
+                f"on {which}, {why}. "
                 f"To see what your code does, run: from coursekit.probing import rerun; {rerun}. "
                 f"Hint: {HINT}"
             )

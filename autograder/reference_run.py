@@ -4,7 +4,7 @@ Reads ``{"topic", "notebook", "scenarios": {cell: [scenario, ...]}}`` (JSON) on 
 writes ``{cell: [observation, ...]}``: each probe (:mod:`coursekit.probing`) observing the
 reference solution (``solutions/<topic>.py``) in the namespace of the notebook's locked
 setup cells. It runs in a process of its own because the probes' virtual clock needs the
-main thread; no learner code ever runs in it.
+main thread; no learner code ever runs in it. :func:`expected_observations` starts it.
 """
 
 from __future__ import annotations
@@ -13,18 +13,42 @@ import contextlib
 import importlib
 import io
 import json
+import subprocess
 import sys
 from typing import Any, TypedDict
 
+from autograder.chapters import REPO_ROOT
 from coursekit.probing import Observation, Scenario, observations
+
+REFERENCE_SECONDS = 300
 
 
 class ReferenceJob(TypedDict):
-    """What this module reads on stdin (:func:`autograder.hidden_scenarios.expected_observations` writes it)."""
+    """What this module reads on stdin (:func:`expected_observations` writes it)."""
 
     topic: str
     notebook: dict[str, Any]  # the release notebook, as JSON
     scenarios: dict[str, list[Scenario]]  # {graded cell's grade id: its scenarios}
+
+
+def expected_observations(
+    topic: str, notebook: dict[str, Any], scenarios: dict[str, list[Scenario]]
+) -> dict[str, list[Observation]]:
+    """The reference's observations of ``scenarios``, made in a process of its own."""
+    reference_job: ReferenceJob = {"topic": topic, "notebook": notebook, "scenarios": scenarios}
+    job = json.dumps(reference_job)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.reference_run"],
+        input=job,
+        capture_output=True,
+        text=True,
+        timeout=REFERENCE_SECONDS,
+        cwd=REPO_ROOT,  # where solutions/ is: the reference is the instructor's, never installed
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the reference could not observe {topic}'s hidden scenarios:\n{done.stderr[-3000:]}")
+    found: dict[str, list[Observation]] = json.loads(done.stdout)
+    return found
 
 
 def setup_namespace(notebook: dict[str, Any]) -> dict[str, Any]:

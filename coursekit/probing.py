@@ -3,12 +3,14 @@
 A graded cell's checks run in the learner's kernel, where the learner's code could rewrite
 them; they explain, they do not decide. Each graded cell also has a :class:`Probe`:
 
-1. the grader draws fresh scenarios for every grading run (:meth:`Probe.scenarios`, from a
-   seed that never enters the sandbox);
+1. the grader sends the cell's recorded scenarios (the same in every run, at least 50 an
+   exercise) and a few drawn fresh for every grading run (:meth:`Probe.scenarios`, from a seed
+   that never enters the sandbox);
 2. the kernel runs the learner's code on them and reports only what it observed
    (:func:`report`, run by the grader right after the test cell);
-3. the grader runs the reference solution on the same scenarios, in a process that never
-   runs learner code, and compares (:meth:`Probe.differs`).
+3. the grader compares them with the reference solution's observations (:meth:`Probe.differs`):
+   recorded with the recorded scenarios, and made for the fresh ones in a process that never
+   runs learner code.
 
 An observation that agrees, on scenarios no one knew before the run, takes code that
 solves the exercise: forging the report is no shortcut. A cell scores only when its checks
@@ -55,12 +57,13 @@ class Probe:
     that is observed too). ``judge(scenario, observed, expected)``, when given, replaces
     equality: it returns what is wrong with ``observed`` (one line), or None; use it where
     the statement allows more than one answer (a random draw within bounds).
-    Per grading run: one scenario from each of ``edges`` (draws of a boundary the statement
-    names, such as no items or one, so that every run tries it), then ``count`` from ``draw``."""
+    Per grading run, after the cell's recorded scenarios (``autograder/reference_observations``,
+    which start with the edges): one scenario from each of ``edges`` (draws of a boundary the
+    statement names, such as no items or one), then ``count`` fresh ones from ``draw``."""
 
     draw: Callable[[random.Random], Scenario]
     observe: Callable[[Names, Scenario], object]
-    count: int = 8
+    count: int = 3
     judge: Callable[[Scenario, Observation, Observation], str | None] | None = None
     edges: tuple[Callable[[random.Random], Scenario], ...] = ()
 

@@ -1,9 +1,11 @@
 """Every graded cell has a probe (coursekit/probing.py), and each probe tells solved from unsolved.
 
-For each chapter: the reference agrees with itself (its observations are deterministic); the
-untouched release (nbgrader's stubs) disagrees on at least one scenario of every probe, so
-unsolved work scores 0 whatever the kernel reports; every correct alternative agrees with the
-reference on every probe of a cell that uses it; and a probe is no stricter than its cell's
+For each chapter: the reference agrees with itself (its observations are deterministic); every
+exercise has at least 50 recorded scenarios (autograder/reference_observations/), and the
+recording is what the reference observes now; the untouched release (nbgrader's stubs)
+disagrees on at least one scenario of every probe, so unsolved work scores 0 whatever the
+kernel reports; every correct alternative agrees with the reference on every probe of a cell
+that uses it, recorded scenarios and fresh ones; and a probe is no stricter than its cell's
 checks: on a wrong implementation (tests/wrong_implementations/) whose bug belongs to another
 cell, a cell whose checks pass is not failed by its probe, so the score stays the true one.
 """
@@ -23,8 +25,10 @@ from typing import Any
 import nbformat
 import pytest
 
+from autograder import reference_observations
 from autograder.hidden_scenarios import prepare, verdict
 from coursekit.probing import Probe, observations, probes_of, rerun
+from coursekit.statements import exercises
 from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, is_test, run_cell
 from tests.test_release_placeholders import released_answers
 from tests.wrong_cases import wrong_cases
@@ -68,13 +72,56 @@ def differences(probe: Probe, names: dict[str, Any], made: tuple[list[dict[str, 
 
 
 @functools.cache
-def reference_observations(topic: str, grade_id: str, seed: int) -> tuple[list[dict[str, Any]], list[Any]]:
+def reference_observations_of(topic: str, grade_id: str, seed: int) -> tuple[list[dict[str, Any]], list[Any]]:
     """A cell's scenarios for ``seed`` and the reference's observations of them (made once per test run)."""
     chapter = chapters_by_topic()[topic]
     probe = probes_of(topic)[grade_id]
     scenarios = probe.scenarios(random.Random(seed))
     reference = namespace_with(chapter, "", f"reference for {grade_id}")
     return scenarios, [probe.run(reference, scenario) for scenario in scenarios]
+
+
+@functools.cache
+def recorded(topic: str) -> reference_observations.Recorded:
+    return reference_observations.load(topic)
+
+
+def hidden_observations(topic: str, grade_id: str) -> tuple[list[dict[str, Any]], list[Any]]:
+    """What a grading run tries on ``grade_id``: its recorded scenarios, then fresh ones (seed 1), with
+    the reference's observations."""
+    scenarios, observed = recorded(topic)[grade_id]
+    fresh, expected = reference_observations_of(topic, grade_id, SEEDS[0])
+    return scenarios + fresh, observed + expected
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_exercise_has_fifty_recorded_scenarios(chapter: Chapter) -> None:
+    notebook = nbformat.read(chapter.notebook, as_version=4)
+    saved = recorded(chapter.topic)
+    for exercise in exercises(notebook.cells):
+        cells = [cell["metadata"]["nbgrader"]["grade_id"] for cell in exercise.graded]
+        count = sum(len(saved[cell][0]) for cell in cells)
+        assert count >= reference_observations.PER_EXERCISE, f"{exercise.title}: {count} recorded scenarios"
+        for cell in cells:
+            distinct = {json.dumps(scenario, sort_keys=True) for scenario in saved[cell][0]}
+            assert len(distinct) == len(saved[cell][0]), f"{cell}: a recorded scenario is there twice"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_recorded_observations_are_what_the_reference_observes_now(chapter: Chapter) -> None:
+    """The recording follows the probes and the reference: rebuild the chapter when either changes."""
+    notebook = nbformat.read(chapter.notebook, as_version=4)
+    reference = namespace_with(chapter, "", "reference")
+    drawn = reference_observations.draw_all(chapter.topic, json.loads(nbformat.writes(notebook)))
+    saved = recorded(chapter.topic)
+    assert set(saved) == set(drawn) == set(graded_ids(chapter))
+    stale = f"the recording of {chapter.topic} is stale: rebuild it (tools/build.py {chapter.assignment[:4]})"
+    for cell, probe in probes_of(chapter.topic).items():
+        scenarios, observed = saved[cell]
+        assert scenarios == drawn[cell], f"{cell}: {stale}"
+        with contextlib.redirect_stdout(io.StringIO()):
+            now = [probe.run(reference, scenario) for scenario in scenarios]
+        assert now == observed, f"{cell}: {stale}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -86,7 +133,7 @@ def test_every_graded_cell_has_a_probe(chapter: Chapter) -> None:
 def test_reference_agrees_with_itself(chapter: Chapter) -> None:
     second = namespace_with(chapter, "", "reference, again")
     for cell, probe in probes_of(chapter.topic).items():
-        scenarios, observed = reference_observations(chapter.topic, cell, SEEDS[0])
+        scenarios, observed = reference_observations_of(chapter.topic, cell, SEEDS[0])
         assert not differences(probe, second, (scenarios, observed)), f"{cell}: the reference is not deterministic"
         assert any(not (isinstance(o, dict) and "raised" in o) for o in observed), f"{cell}: the reference only raises"
 
@@ -109,8 +156,11 @@ def test_correct_alternative_agrees_with_the_reference(path: Path) -> None:
     probes = probes_of(chapter.topic)
     for cell in graded_cells_using(notebook, defined_names(code)):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
-        for seed in SEEDS:
-            found = differences(probes[grade_id], names, reference_observations(chapter.topic, grade_id, seed))
+        for made in (
+            hidden_observations(chapter.topic, grade_id),
+            reference_observations_of(chapter.topic, grade_id, SEEDS[1]),
+        ):
+            found = differences(probes[grade_id], names, made)
             assert not found, f"{grade_id} rejects {path.name}:\n" + "\n".join(found[:3])
 
 
@@ -127,12 +177,16 @@ def test_the_grader_fails_a_cell_whose_scenarios_disagree_and_names_one_to_rerun
     assert "did not report" in (verdict(hidden, cell, None) or "")
     learner = namespace_with(chapter, "async def countdown(n, delay):\n    return [0.0] * n\n", "learner")
     observed = observations(chapter.topic, cell, learner, hidden.scenarios[cell])
+    count = hidden.recorded[cell]
+    assert count > 0 and hidden.scenarios[cell][:count] == recorded(chapter.topic)[cell][0]
     why = verdict(hidden, cell, observed)
-    assert why is not None and "hidden scenario" in why and "Hint:" in why
+    assert why is not None and f"hidden scenario 1 of the {count} this test always tries" in why and "Hint:" in why
     call = re.search(r"from coursekit\.probing import rerun; (rerun\(.*?\))\. Hint", why)
     assert call is not None, why
     rerun_observation = eval(call.group(1).replace("rerun(", "rerun_in(", 1), {"rerun_in": rerun_in(learner)})
     assert json.dumps(rerun_observation) in why
+    agreeing_on_recorded = hidden.expected[cell][:count] + observed[count:]
+    assert "a hidden scenario drawn for this grading run" in (verdict(hidden, cell, agreeing_on_recorded) or "")
 
 
 # Wrong implementations the probe rightly rejects while the cell's own checks miss the bug: gaps in
@@ -153,7 +207,7 @@ def test_a_probe_fails_no_cell_whose_checks_pass_on_a_wrong_implementation(chapt
                     run_cell(chapter, cell, names)
             except Exception:
                 continue  # the checks fail it: the probe may too
-            found = differences(probes[grade_id], names, reference_observations(chapter.topic, grade_id, SEEDS[0]))
+            found = differences(probes[grade_id], names, hidden_observations(chapter.topic, grade_id))
             if found and (case.id, grade_id) in CHECK_GAPS:
                 gaps_seen.add((case.id, grade_id))
             elif found:

@@ -13,7 +13,9 @@ Then, for each chapter ``chapters/chNN_<topic>.py``, in order:
    ``coursekit/chapters/<topic>/reference_trace.json`` (left as it is when only the order of
    simultaneous events differs: see :func:`coursekit.traces.same_traces`);
 2. write ``notebooks/chNN_<topic>/<topic>.ipynb`` (tools/chapter_source.py);
-3. run it in a fresh kernel and keep its outputs, with each cell's stream outputs merged
+3. record the reference's observations of the hidden scenarios every grading run tries, into
+   ``autograder/reference_observations/<topic>.json`` (autograder/reference_observations.py);
+4. run the notebook in a fresh kernel and keep its outputs, with each cell's stream outputs merged
    (the kernel may split one print in two), so a rebuild gives the same bytes.
 """
 
@@ -21,14 +23,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from autograder import reference_observations  # noqa: E402
 from coursekit.chapters import has_part, part, trace_file  # noqa: E402
 from coursekit.table_of_contents import table_of_contents  # noqa: E402
 from coursekit.traces import dumps, picture_runs, same_traces  # noqa: E402  (after the path is set)
@@ -53,6 +58,9 @@ def build(chapter: Chapter, *, execute: bool) -> None:
         saved.write_text(traces, encoding="utf-8")
     chapter.notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(build_notebook(chapter), chapter.notebook)
+    observations = reference_observations.path_of(chapter.topic)
+    observations.parent.mkdir(exist_ok=True)
+    observations.write_text(reference_observations.record(chapter.topic, read_json(chapter.notebook)), encoding="utf-8")
     if execute:
         subprocess.run(
             [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace"]
@@ -61,6 +69,12 @@ def build(chapter: Chapter, *, execute: bool) -> None:
             cwd=ROOT,
         )
         nbformat.write(coalesce_streams(nbformat.read(chapter.notebook, as_version=4)), chapter.notebook)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A notebook file as plain JSON (what the grader hands the reference)."""
+    found: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return found
 
 
 def coalesce_streams(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -588,6 +588,6 @@ PROBES = {
     "ch03-ex3-failures": Probe(draw_groups, observe_failures),
     "ch03-ex3-close": Probe(draw_close, observe_close),
     "ch03-ex3-slow-handler": Probe(draw_slow_handler, observe_slow_handler),
-    "ch03-ex4-visible": Probe(functools.partial(draw_chunks, ordinary=True), observe_chunks, count=10),
-    "ch03-ex4-hidden": Probe(draw_chunks, observe_chunks, count=10),
+    "ch03-ex4-visible": Probe(functools.partial(draw_chunks, ordinary=True), observe_chunks),
+    "ch03-ex4-hidden": Probe(draw_chunks, observe_chunks),
 }

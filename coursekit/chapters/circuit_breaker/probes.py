@@ -546,6 +546,6 @@ PROBES = {
     "ch07-ex1-reopens": Probe(draw_reopens, observe_reopens),
     "ch07-ex1-closes": Probe(draw_closes, observe_closes),
     "ch07-ex2-decorator": Probe(draw_protected, observe_protected),
-    "ch07-ex3-answers": Probe(draw_fetch_item, observe_fetch_item, count=6),
-    "ch07-ex3-open": Probe(draw_fetch_item_open, observe_fetch_item, count=4),
+    "ch07-ex3-answers": Probe(draw_fetch_item, observe_fetch_item),
+    "ch07-ex3-open": Probe(draw_fetch_item_open, observe_fetch_item),
 }

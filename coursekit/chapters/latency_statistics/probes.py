@@ -429,7 +429,7 @@ LINEAR = Probe(draw_values, observe_percentiles("linear"), judge=judge_linear)
 EDGES = Probe(draw_edges, observe_edges)
 BASICS = Probe(draw_basics, observe_basics, judge=judge_recorder)
 ERROR_BOUND = Probe(draw_error_bound, observe_recorded, judge=judge_recorder)
-MEMORY = Probe(draw_memory, observe_memory, count=4, judge=judge_memory)
+MEMORY = Probe(draw_memory, observe_memory, judge=judge_memory)
 PROBES = {
     "ch09-ex1-nearest-rank": NEAREST_RANK,
     "ch09-ex1-linear": LINEAR,

@@ -389,7 +389,7 @@ def judge_per_client_memory(scenario: dict[str, Any], observed: Any, expected: A
 
 PROBES = {
     "ch08-ex1-burst": Probe(draw_burst, observe_bucket),
-    "ch08-ex1-rate": Probe(draw_rate, observe_bucket, count=6),
+    "ch08-ex1-rate": Probe(draw_rate, observe_bucket),
     "ch08-ex1-amounts": Probe(draw_amounts, observe_bucket),
     "ch08-ex1-fifo": Probe(draw_fifo, observe_bucket),
     "ch08-ex1-cancel": Probe(draw_cancel, observe_bucket),
@@ -397,5 +397,5 @@ PROBES = {
     "ch08-ex2-waiting": Probe(draw_log_waiting, observe_log),
     "ch08-ex2-try": Probe(draw_log_try, observe_log),
     "ch08-ex3-limits": Probe(draw_per_client_limits, observe_per_client_limits),
-    "ch08-ex3-memory": Probe(draw_per_client_memory, observe_per_client_memory, count=4, judge=judge_per_client_memory),
+    "ch08-ex3-memory": Probe(draw_per_client_memory, observe_per_client_memory, judge=judge_per_client_memory),
 }

@@ -524,17 +524,16 @@ def observe_admit_links(names: Mapping[str, Any], scenario: dict[str, Any]) -> A
     return outcome(run_virtual(main, deadline=1.0, wall_limit=2.0))
 
 
-FETCH_COUNT = 6  # scenarios of a probe of many requests: each costs about a millisecond
 PROBES = {
     "ch10-ex1-limiter": Probe(draw_limiter, observe_limiter),
     "ch10-ex1-breakers": Probe(draw_breakers, observe_breakers),
-    "ch10-ex2-attempt": Probe(draw_attempt, observe_attempt, count=FETCH_COUNT),
-    "ch10-ex2-retries": Probe(draw_retries, observe_retries, count=FETCH_COUNT),
+    "ch10-ex2-attempt": Probe(draw_attempt, observe_attempt),
+    "ch10-ex2-retries": Probe(draw_retries, observe_retries),
     "ch10-ex2-retry-after": Probe(draw_retry_after, observe_retry_after),
-    "ch10-ex2-timeouts": Probe(draw_timeouts, observe_timeouts, count=FETCH_COUNT),
+    "ch10-ex2-timeouts": Probe(draw_timeouts, observe_timeouts),
     "ch10-ex2-fast-fail": Probe(draw_fast_fail, observe_fast_fail),
-    "ch10-ex3-bulkhead": Probe(draw_bulkhead, observe_bulkhead, count=FETCH_COUNT),
-    "ch10-ex3-cache": Probe(draw_cache, observe_cache, count=FETCH_COUNT - 2),
-    "ch10-ex3-fallback": Probe(draw_fallback, observe_fallback, count=FETCH_COUNT),
+    "ch10-ex3-bulkhead": Probe(draw_bulkhead, observe_bulkhead),
+    "ch10-ex3-cache": Probe(draw_cache, observe_cache),
+    "ch10-ex3-fallback": Probe(draw_fallback, observe_fallback),
     "ch10-ex4-admit-links-checks": Probe(draw_admit_links, observe_admit_links),
 }

@@ -352,6 +352,7 @@ def observe_retry_after(names: Mapping[str, Any], scenario: dict[str, Any]) -> A
 RETRYABLE = ("transient", 500, 502, 503, 504, 429)
 FINAL = ("ok", "permanent", 200, 404, None)  # None: the last retryable outcome repeats
 SUCCESSES = ("ok", 200, None)  # the finals of the deadline's cell
+DEADLINE_ATTEMPTS = 100  # more calls than a deadline of 20 s lets through, at least STEP s each
 
 
 def _outcome_of(token: Any, n: int) -> Any:
@@ -440,14 +441,16 @@ def draw_attempts(rng: random.Random) -> dict[str, Any]:
 
 
 def draw_backoff(rng: random.Random) -> dict[str, Any]:
-    """Retryable responses, some with Retry-After, then an outcome that is not, with a constant delay
-    (whether a Retry-After wait uses up a delay is left open: then it changes nothing); and, now and
-    then, the course's service (see :func:`_against_service`)."""
-    attempts = rng.randint(1, 8)
+    """Retryable responses, some with Retry-After, then a success within the attempts, with a
+    constant delay (whether a Retry-After wait uses up a delay is left open: then it changes
+    nothing); and, now and then, the course's service (see :func:`_against_service`). Giving up and
+    outcomes that are not retryable are the attempts' cell's (:func:`draw_attempts`)."""
     asked = [[status, rng.randint(0, 8)] for status in (429, 429, 503)]
     service = {"seed": rng.randint(0, 1000), "outage": _q(rng, STEP, 6), "window": _q(rng, 4, 20)}
+    script = _script(rng, [*RETRYABLE, *asked], 7, ("ok", 200))
+    attempts = rng.randint(len(script), 8)
     return {
-        "script": _script(rng, [*RETRYABLE, *asked], 7),
+        "script": script,
         "attempts": attempts,
         "delays": [_q(rng, 0, 3)] * attempts,
         "retry_after": True,
@@ -497,20 +500,24 @@ def _against_service(names: Mapping[str, Any], settings: dict[str, Any]) -> Any:
 
 def draw_deadline(rng: random.Random) -> dict[str, Any]:
     """Retryable failures under a deadline, with non-uniform delays; or with a constant delay and
-    Retry-After (see :func:`draw_backoff`). As in the checks, there is a delay for every retry and
-    the script ends in a success or goes on failing: running out of delays and outcomes that are not
-    retryable (a Permanent error, a 404) are the attempts' cell's (:func:`draw_attempts`)."""
-    attempts = rng.randint(2, 20)
+    Retry-After (see :func:`draw_backoff`). As in the checks, the script ends in a success or goes
+    on failing, and the attempts never run out first (:data:`DEADLINE_ATTEMPTS`, each call taking
+    some time): running out of attempts and outcomes that are not retryable (a Permanent error, a
+    404) are the attempts' cell's (:func:`draw_attempts`). A Retry-After is never shorter than the
+    delay, so waiting for it is waiting for the longer of the two: the rule "Retry-After instead of
+    the delay" is the backoff cell's (:func:`draw_backoff`)."""
     with_asked = rng.random() < 0.35
-    asked = [[429, rng.randint(0, 30)], [503, rng.randint(0, 12)]] if with_asked else []
-    delays = [_q(rng, 0, 3)] * attempts if with_asked else [_q(rng, 0, 8) for _ in range(attempts)]
+    delay = _q(rng, 0, 3)
+    least = math.ceil(delay)
+    asked = [[429, rng.randint(least, 30)], [503, rng.randint(least, 12)]] if with_asked else []
+    cycle = [delay] if with_asked else [_q(rng, 0, 8) for _ in range(rng.randint(1, 6))]
     return {
         "script": _script(rng, ["transient", 503, *asked], 12, SUCCESSES),
-        "attempts": attempts,
-        "delays": delays,
+        "attempts": DEADLINE_ATTEMPTS,
+        "delays": (cycle * DEADLINE_ATTEMPTS)[:DEADLINE_ATTEMPTS],
         "deadline": _q(rng, 0, 20),
         "retry_after": with_asked,
-        "latency": _q(rng, 0, 1.5),
+        "latency": _q(rng, STEP, 1.5),
         "start": _start(rng),
     }
 
