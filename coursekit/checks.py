@@ -3,7 +3,9 @@
 A check is a chain of properties tested in order (defined -> runs -> terminates
 -> correct -> respects limits). Each property that holds prints one ``✓`` line;
 the first that fails raises :class:`CheckFailed` and the chain stops there, so
-one mistake gives one message::
+one mistake gives one message. The most specific failure is the one told: a
+*generic* property (a default or a name kept, ``require(..., generic=True)``)
+that fails is told only when no later property fails (:func:`deferring`)::
 
     chain = Chain("consumer")
     chain.require(inspect.iscoroutinefunction(consumer), "consumer is an async function",
@@ -55,11 +57,12 @@ def learner_facing(check: Callable[P, R]) -> Callable[P, R]:
         __tracebackhide__ = True  # noqa: F841 (read by IPython and pytest)
         with watching_placeholders(args[0] if args else None) as placeholders, holding() as held:
             try:
-                return check(*args, **kwargs)
+                with deferring():
+                    return check(*args, **kwargs)
             except CheckFailed as failure:
                 if placeholders and not failure.prop.endswith(" is implemented"):
                     failure = unimplemented(failure.subject, " and ".join(placeholders))
-                elif not failure.held and not failure.prop.endswith(" is implemented"):
+                elif failure.held is None and not failure.prop.endswith(" is implemented"):
                     failure = failure.having_held(tuple(held))
                 if failure.scenario is None:
                     failure = failure.in_scenario(describe_call(check.__name__, signature, args, kwargs))
@@ -88,6 +91,32 @@ def holding() -> Iterator[list[str]]:
         _held.pop()
     for prop in held:
         print(f"✓ {prop}")
+
+
+_deferred: list[list[CheckFailed]] = []  # generic failures of the learner-facing checks running now (innermost last)
+
+
+@contextmanager
+def deferring() -> Iterator[None]:
+    """Within the block, a generic property that fails (:meth:`Chain.require` with ``generic=True``)
+    does not stop the chain: the properties after it still run, and a failure of one of them is
+    the one raised, as the more specific. The first generic failure is raised when the block ends
+    without one, or when a later step raises anything else (it could not run without what the
+    generic property wanted). Outside such a block a generic failure is raised at once."""
+    deferred: list[CheckFailed] = []
+    _deferred.append(deferred)
+    try:
+        yield
+    except CheckFailed:
+        raise
+    except Exception:
+        if deferred:
+            raise deferred[0] from None
+        raise
+    finally:
+        _deferred.pop()
+    if deferred:
+        raise deferred[0]
 
 
 def learner_frames(tb: TracebackType | None) -> TracebackType | None:
@@ -234,7 +263,8 @@ HELD_SHOWN = 2  # a failure names at most this many of the properties that held 
 
 class CheckFailed(AssertionError):
     """A property did not hold. ``str()`` is the learner-facing message:
-    the property, the scenario that ran (when known), what was observed, and a hint."""
+    the property, the scenario that ran (when known), what was observed, and a hint; then the
+    properties that held before it (``held``; None until the learner-facing check fills it in)."""
 
     def __init__(
         self,
@@ -243,7 +273,7 @@ class CheckFailed(AssertionError):
         observed: str,
         hint: str,
         scenario: str | None = None,
-        held: tuple[str, ...] = (),
+        held: tuple[str, ...] | None = None,
     ) -> None:
         self.subject, self.prop, self.observed, self.hint = subject, prop, observed, hint
         self.scenario, self.held = scenario, held
@@ -251,6 +281,7 @@ class CheckFailed(AssertionError):
         if scenario is not None:
             lines.append(f"  scenario: {scenario}")
         lines += [f"  observed: {observed}", f"  hint: {hint}"]
+        held = held or ()
         if len(held) > HELD_SHOWN:
             lines.append(
                 f"  held before it: {len(held)} properties, the last {HELD_SHOWN}: {'; '.join(held[-HELD_SHOWN:])}"
@@ -277,13 +308,21 @@ class Chain:
     def __init__(self, subject: str) -> None:
         self.subject = subject
 
-    def require(self, holds: bool, prop: str, *, observed: str | Callable[[], str], hint: str) -> None:
+    def require(
+        self, holds: bool, prop: str, *, observed: str | Callable[[], str], hint: str, generic: bool = False
+    ) -> None:
         """Print ``✓ prop`` if it holds; otherwise raise CheckFailed.
 
-        ``observed`` may be a function, so an expensive description is only built on failure."""
-        if not holds:
+        ``observed`` may be a function, so an expensive description is only built on failure.
+        A ``generic`` property is one many different mistakes break (a default, a name kept): its
+        failure waits for the rest of the check, which tells a more specific one first (:func:`deferring`)."""
+        if holds:
+            self.passed(prop)
+        elif generic and _deferred:
+            failure = CheckFailed(self.subject, prop, observed() if callable(observed) else observed, hint)
+            _deferred[-1].append(failure.having_held(tuple(_held[-1]) if _held else ()))
+        else:
             self.fail(prop, observed=observed, hint=hint)
-        self.passed(prop)
 
     def fail(self, prop: str, *, observed: str | Callable[[], str], hint: str) -> NoReturn:
         """Stop the chain: ``prop`` does not hold."""

@@ -183,6 +183,50 @@ def test_a_check_inside_a_check_prints_its_lines_with_the_outer_ones(capsys: pyt
     assert failure.value.held == ("outer holds", "it is below 30", "it is below 20")
 
 
+@learner_facing
+def check_a_default_then_two_things(default: int, value: object) -> None:
+    """A generic property (the default kept), then two specific ones about ``value``."""
+    chain = Chain("value")
+    chain.require(True, "it is made", observed="-", hint="-")
+    chain.require(default == 10, "the default is 10", observed=f"it is {default}", hint="keep it", generic=True)
+    chain.require(value != 0, "it is not 0", observed="it is 0", hint="not 0")
+    below = value < 20  # type: ignore[operator]  # a value of another type makes this step raise
+    chain.require(below, "it is below 20", observed=f"it is {value}", hint="try 19")
+
+
+def test_a_failing_generic_property_gives_way_to_a_specific_one_after_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(CheckFailed) as failure:
+        check_a_default_then_two_things(5, 25)
+    assert failure.value.prop == "it is below 20", "the most specific failure is told"
+    assert failure.value.held == ("it is made", "it is not 0")
+    assert capsys.readouterr().out == ""
+
+
+def test_a_failing_generic_property_is_told_when_nothing_specific_fails() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        check_a_default_then_two_things(5, 3)
+    assert failure.value.prop == "the default is 10"
+    assert failure.value.held == ("it is made",), "only what held before it"
+    assert str(failure.value).splitlines()[-1] == "  held before it: it is made"
+
+
+def test_a_failing_generic_property_is_told_when_a_later_step_cannot_run() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        check_a_default_then_two_things(5, "text")
+    assert failure.value.prop == "the default is 10"
+    with pytest.raises(TypeError):
+        check_a_default_then_two_things(10, "text")  # no generic failure: the error is the check's own
+
+
+def test_a_generic_property_outside_a_learner_facing_check_stops_the_chain_at_once() -> None:
+    chain = Chain("value")
+    with pytest.raises(CheckFailed) as failure:
+        chain.require(False, "the default is 10", observed="it is 5", hint="keep it", generic=True)
+    assert failure.value.prop == "the default is 10"
+
+
 def test_the_notebook_traceback_of_a_failure_shows_only_the_learners_frames() -> None:
     def learners_cell() -> None:
         check_three_things(99)

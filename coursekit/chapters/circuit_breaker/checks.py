@@ -355,6 +355,7 @@ def every_transition_is_an_event(
         f"every breaker.state event carries the breaker's name, {name!r}",
         observed=f"{len(named)} of the {len(seen)} breaker.state events have name={name!r}",
         hint="keep the given constructor (self.name = name) and the given _move_to, which emits name=self.name",
+        generic=True,
     )
 
 
@@ -1674,6 +1675,7 @@ def keeps_the_name_and_docstring(chain: Chain, guarded: AsyncFunction) -> None:
         observed=f"its __name__ is {getattr(guarded, '__name__', None)!r}, its __doc__ "
         f"{getattr(guarded, '__doc__', None)!r}",
         hint="decorate the wrapper with @functools.wraps(func)",
+        generic=True,
     )
 
 

@@ -339,6 +339,7 @@ def keeps_the_given_constructor(chain: Chain, recorder_class: RecorderClass) -> 
         "LatencyRecorder() has the given defaults: relative_error=0.01, lowest=1e-06, highest=3600.0",
         observed=f"relative_error, lowest, highest are {kept!r}",
         hint="keep the given constructor, its parameters and their defaults; add only your own state",
+        generic=True,
     )
     for settings in IMPOSSIBLE_SETTINGS:
         shown = ", ".join(f"{key}={value!r}" for key, value in settings.items())
