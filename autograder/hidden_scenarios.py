@@ -61,7 +61,7 @@ def prepare(topic: str, notebook: dict[str, Any], cells: list[str], seed: int) -
     if missing:
         raise RuntimeError(
             f"{topic}'s recorded hidden scenarios have no cell {', '.join(missing)}: record them again "
-            "with `.venv/bin/python tools/build.py` for this chapter"
+            "with `.venv/bin/python tools/build.py --observations-only chNN` for this chapter"
         )
     fresh = draw(topic, cells, seed)
     observed = expected_observations(topic, notebook, fresh)

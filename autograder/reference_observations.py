@@ -91,7 +91,7 @@ def load(topic: str) -> Recorded:
     if not path.is_file():
         raise FileNotFoundError(
             f"{path.relative_to(REPO_ROOT)} is missing: record the reference's observations with "
-            f"`.venv/bin/python tools/build.py` for this chapter"
+            f"`.venv/bin/python tools/build.py --observations-only chNN` for this chapter"
         )
     pairs: dict[str, list[list[Any]]] = json.loads(path.read_text(encoding="utf-8"))
     return {cell: ([s for s, _ in rows], [o for _, o in rows]) for cell, rows in pairs.items()}

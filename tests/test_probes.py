@@ -115,7 +115,8 @@ def test_recorded_observations_are_what_the_reference_observes_now(chapter: Chap
     drawn = reference_observations.draw_all(chapter.topic, json.loads(nbformat.writes(notebook)))
     saved = recorded(chapter.topic)
     assert set(saved) == set(drawn) == set(graded_ids(chapter))
-    stale = f"the recording of {chapter.topic} is stale: rebuild it (tools/build.py {chapter.assignment[:4]})"
+    again = f"tools/build.py --observations-only {chapter.assignment[:4]}"
+    stale = f"the recording of {chapter.topic} is stale: record it again ({again})"
     for cell, probe in probes_of(chapter.topic).items():
         scenarios, observed = saved[cell]
         assert scenarios == drawn[cell], f"{cell}: {stale}"

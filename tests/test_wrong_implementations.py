@@ -12,6 +12,9 @@ applier takes no fuzz: a hunk moves with the lines around it, and stops where it
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import linecache
 import re
 from pathlib import Path
@@ -59,16 +62,28 @@ def test_there_are_at_least_five_wrong_implementations_per_chapter() -> None:
         assert count >= 5, f"{topic}: only {count} wrong implementations"
 
 
-@cases_param
-def test_wrong_implementation_fails_with_intended_message(case: WrongCase, capsys: pytest.CaptureFixture[str]) -> None:
+@functools.cache
+def failure_of(case: WrongCase) -> CheckFailed | None:
+    """What the case's ``EXPECT``'d check, called directly, raised (None: it passed); run once per
+    test run, for the tests below that read it (what it prints is not kept)."""
     namespace, checks = load_wrong(case)
     expect = case.expect
     check = getattr(checks, expect["check"])
-    with pytest.raises(CheckFailed) as failure:
-        check(namespace[expect.get("subject", subject_of(expect["check"]))], **expect.get("args", {}))
-    assert failure.value.prop.endswith(expect["property"]), str(failure.value)  # after the scenario, if named
-    assert expect["observed"] in failure.value.observed, str(failure.value)
-    assert expect.get("hint", "") in failure.value.hint, str(failure.value)
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            check(namespace[expect.get("subject", subject_of(expect["check"]))], **expect.get("args", {}))
+        except CheckFailed as failure:
+            return failure
+    return None
+
+
+@cases_param
+def test_wrong_implementation_fails_with_intended_message(case: WrongCase) -> None:
+    failure, expect = failure_of(case), case.expect
+    assert failure is not None, f"{expect['check']} passed"
+    assert failure.prop.endswith(expect["property"]), str(failure)  # after the scenario, if named
+    assert expect["observed"] in failure.observed, str(failure)
+    assert expect.get("hint", "") in failure.hint, str(failure)
 
 
 HINTED_SHARE = 0.9  # of every wrong implementation: declares the hint it must get, and gets it (issue 21)
@@ -105,16 +120,11 @@ def same_as_printed(observed: str) -> list[str]:
 
 
 @cases_param
-def test_wrong_implementation_message_reads_well(case: WrongCase, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_implementation_message_reads_well(case: WrongCase) -> None:
     """The message names the scenario (the check's call), repeats no prefix, and never prints the
     observed value equal to the expected one."""
-    namespace, checks = load_wrong(case)
-    expect = case.expect
-    with pytest.raises(CheckFailed) as caught:
-        getattr(checks, expect["check"])(
-            namespace[expect.get("subject", subject_of(expect["check"]))], **expect.get("args", {})
-        )
-    failure = caught.value
+    failure, expect = failure_of(case), case.expect
+    assert failure is not None, f"{expect['check']} passed"
     assert failure.scenario is not None and failure.scenario.startswith(f"{expect['check']}("), (
         f"the message names no scenario:\n{failure}"
     )

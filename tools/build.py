@@ -4,6 +4,7 @@
     .venv/bin/python tools/build.py              # every chapter
     .venv/bin/python tools/build.py ch02 ch03    # the chapters whose assignment starts so
     .venv/bin/python tools/build.py --no-run     # write the notebooks without running them
+    .venv/bin/python tools/build.py --observations-only ch06   # only step 3, after editing probes.py
 
 It first writes the README's table of chapters from ``course.toml`` (tools/readme_chapters.py).
 Then, for each chapter ``chapters/chNN_<topic>.py``, in order:
@@ -58,9 +59,7 @@ def build(chapter: Chapter, *, execute: bool) -> None:
         saved.write_text(traces, encoding="utf-8")
     chapter.notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(build_notebook(chapter), chapter.notebook)
-    observations = reference_observations.path_of(chapter.topic)
-    observations.parent.mkdir(exist_ok=True)
-    observations.write_text(reference_observations.record(chapter.topic, read_json(chapter.notebook)), encoding="utf-8")
+    record_observations(chapter)
     if execute:
         subprocess.run(
             [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace"]
@@ -69,6 +68,13 @@ def build(chapter: Chapter, *, execute: bool) -> None:
             cwd=ROOT,
         )
         nbformat.write(coalesce_streams(nbformat.read(chapter.notebook, as_version=4)), chapter.notebook)
+
+
+def record_observations(chapter: Chapter) -> None:
+    """Step 3: the reference's observations of the chapter's recorded hidden scenarios."""
+    observations = reference_observations.path_of(chapter.topic)
+    observations.parent.mkdir(exist_ok=True)
+    observations.write_text(reference_observations.record(chapter.topic, read_json(chapter.notebook)), encoding="utf-8")
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -102,7 +108,17 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="chNN prefixes (default: every chapter)")
     parser.add_argument("--no-run", action="store_true", help="write the notebooks without running them")
+    parser.add_argument(
+        "--observations-only",
+        action="store_true",
+        help="only record the hidden scenarios' observations again (step 3), after a change of probes.py",
+    )
     args = parser.parse_args(argv)
+    if args.observations_only:
+        for chapter in chapters(args.chapters):
+            print(f"recording {reference_observations.path_of(chapter.topic).relative_to(ROOT)}", flush=True)
+            record_observations(chapter)
+        return 0
     write_chapter_table(ROOT / "README.md", table_of_contents())
     for chapter in chapters(args.chapters):
         print(f"building {chapter.notebook.relative_to(ROOT)} from {chapter.source.relative_to(ROOT)}", flush=True)
