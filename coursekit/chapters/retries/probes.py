@@ -182,6 +182,8 @@ HTTPX_ERRORS = (
     "InvalidURL HTTPStatusError"
 ).split()
 PROGRAMMING_ERRORS = ("ValueError", "KeyError", "TypeError", "AttributeError", "ZeroDivisionError", "RuntimeError")
+# The socket's own errors, which httpx wraps in its classes: none of the statement's transient errors.
+BUILTIN_OS_ERRORS = ("TimeoutError", "ConnectionResetError", "ConnectionRefusedError", "OSError")
 
 
 def _status(rng: random.Random) -> int:
@@ -245,7 +247,8 @@ COMMON_STATUSES = (429, 500, 502, 503, 504, 400, 401, 403, 404, 409, 410, 422)
 
 
 def draw_errors(rng: random.Random) -> dict[str, Any]:
-    kinds = [*HTTPX_ERRORS, "HTTPStatusError", "HTTPStatusError", *PROGRAMMING_ERRORS]  # statuses decide more often
+    # HTTPStatusError twice: its status decides more often
+    kinds = [*HTTPX_ERRORS, "HTTPStatusError", "HTTPStatusError", *PROGRAMMING_ERRORS, *BUILTIN_OS_ERRORS]
     return {"errors": [[rng.choice(kinds), rng.choice(COMMON_STATUSES)] for _ in range(rng.randint(8, 16))]}
 
 
@@ -260,10 +263,12 @@ UNREADABLE = ("soon", "later", "tomorrow", "in 5 minutes", "", "3 s", "12 second
 
 
 def _retry_after_case(rng: random.Random) -> dict[str, Any]:
-    kind = rng.choice(["seconds", "date", "none", "unreadable", "wall"])
+    kind = rng.choice(["seconds", "date", "none", "unreadable", "wall", "negative"])
     case: dict[str, Any] = {"kind": kind, "status": rng.choice([429, 503])}
     if kind == "seconds":
         case["value"] = rng.choice([0, rng.randint(1, 10), rng.randint(11, 100_000)])
+    elif kind == "negative":  # a signed number of seconds: 0.0 (never below) or None (not a whole number)
+        case["value"] = -rng.randint(1, 3600)
     elif kind == "date":
         case["delta"] = rng.randint(-3600, 3600)
     elif kind == "unreadable":
@@ -295,7 +300,7 @@ def draw_retry_after(rng: random.Random) -> dict[str, Any]:
 def _headers(case: dict[str, Any], epoch: int, wall: int) -> dict[str, str]:
     date = {"date": formatdate(epoch, usegmt=True)}
     kind = case["kind"]
-    if kind == "seconds":
+    if kind in ("seconds", "negative"):
         return {"retry-after": str(case["value"]), **date}
     if kind == "date":
         return {"retry-after": formatdate(epoch + case["delta"], usegmt=True), **date}
@@ -307,12 +312,19 @@ def _headers(case: dict[str, Any], epoch: int, wall: int) -> dict[str, str]:
     return date
 
 
-def _read(retry_after: Callable[[Any], Any], response: httpx.Response, about: int | None) -> Any:
-    """One answer; a wall-clock one (``about`` s ahead) as "about N s" when within the checks' tolerance."""
+def _read(
+    retry_after: Callable[[Any], Any], response: httpx.Response, about: int | None, *, floored: bool = False
+) -> Any:
+    """One answer; a wall-clock one (``about`` s ahead) as "about N s" when within the checks' tolerance;
+    with ``floored`` (a negative number of seconds), 0.0 and None, both allowed, as "0.0 or None"."""
     try:
         answer = retry_after(response)
     except Exception as error:  # noqa: BLE001  (observed, and the other cases go on)
         return {"raised": type(error).__name__}
+    if floored and (
+        answer is None or (isinstance(answer, int | float) and not isinstance(answer, bool) and answer == 0)
+    ):
+        return "0.0 or None"
     number = isinstance(answer, int | float) and not isinstance(answer, bool)
     if about is not None and number and about - 2 <= answer <= about + 1:
         return f"about {about} s"
@@ -334,14 +346,16 @@ async def _rate_limited(settings: dict[str, Any] | None) -> list[httpx.Response]
 
 def observe_retry_after(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """``retry_after`` of each case's response (the Date at ``epoch``; the wall-clock ones ``delta`` s
-    from ``time.time()``, observed as "about N s"), then of the service's answer (with its status)."""
+    from ``time.time()``, observed as "about N s"; a negative number of seconds as "0.0 or None" when it
+    is either), then of the service's answer (with its status)."""
 
     async def main() -> dict[str, Any]:
         answers = await _rate_limited(scenario["service"])
         retry_after, seen = names["retry_after"], []
         for case in scenario["cases"]:
             response = _response(case["status"], **_headers(case, scenario["epoch"], math.ceil(time.time())))
-            seen.append(_read(retry_after, response, case["delta"] if case["kind"] == "wall" else None))
+            about = case["delta"] if case["kind"] == "wall" else None
+            seen.append(_read(retry_after, response, about, floored=case["kind"] == "negative"))
         return {"cases": seen, "service": [[a.status_code, _read(retry_after, a, None)] for a in answers]}
 
     return outcome(run_virtual(main, deadline=100, wall_limit=WALL))
@@ -379,10 +393,24 @@ def _which(value: Any, script: list[Any]) -> Any:
     return f"script[{found}]" if found is not None else type(value).__name__
 
 
+def _ended(task: asyncio.Task[Any], script: list[Any]) -> dict[str, Any]:
+    """How a finished ``retry`` task ended (a script entry by position), and when (loop clock)."""
+    if task.cancelled():
+        ended: dict[str, Any] = {"cancelled": True}
+    elif task.exception() is not None:
+        ended = {"raised": _which(task.exception(), script)}
+    else:
+        ended = {"returned": _which(task.result(), script)}
+    ended["at"] = _now()
+    return ended
+
+
 def observe_retry(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """``retry(call, policy)`` at ``start`` on a ScriptedCall playing ``script``: what it returned or
     raised (a script entry by position) and when, and when each call started; with ``cancel_at``, its
-    task is cancelled then, and the calls are those made up to 10 s later."""
+    task is cancelled then, and the calls are those made up to 10 s later. With ``again``, once it has
+    ended, a second ``retry`` with the same policy on a fresh ScriptedCall of the same script: how it
+    ended and when its calls started (each ``retry`` takes a fresh ``policy.delays()``)."""
     script = [_outcome_of(token, n) for n, token in enumerate(scenario["script"])]
     call = ScriptedCall(script, latency=scenario["latency"])
     policy = RetryPolicy(
@@ -400,15 +428,14 @@ def observe_retry(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
             await asyncio.wait({task}, timeout=cancel_at)
             task.cancel()
         await asyncio.wait({task})
-        if task.cancelled():
-            ended: dict[str, Any] = {"cancelled": True}
-        elif task.exception() is not None:
-            ended = {"raised": _which(task.exception(), script)}
-        else:
-            ended = {"returned": _which(task.result(), script)}
-        ended["at"] = _now()
+        ended = _ended(task, script)
         if cancel_at is not None:
             await asyncio.sleep(10)
+        if scenario.get("again"):
+            second = ScriptedCall(script, latency=scenario["latency"])
+            task = asyncio.create_task(names["retry"](second, policy))
+            await asyncio.wait({task})
+            ended["again"] = {**_ended(task, script), "calls": second.calls}
         return ended
 
     run = run_virtual(main, deadline=start + 1000, wall_limit=WALL)
@@ -416,8 +443,10 @@ def observe_retry(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
 
 def draw_attempts(rng: random.Random) -> dict[str, Any]:
-    """Retryable failures, then an outcome that is not, with non-uniform delays; or, now and then,
-    failures for ever and a caller cancelled on the way."""
+    """Retryable failures, then an outcome that is not, with non-uniform delays, often with attempts
+    and delays to spare (the script's last outcome, retried, would be called again), and now and then
+    followed by a second ``retry`` with the same policy (``again``); or, now and then, failures for ever
+    and a caller cancelled on the way."""
     latency, start = _q(rng, 0, 2), _start(rng)
     if rng.random() < 0.25:
         attempts = rng.randint(2, 8)
@@ -431,12 +460,17 @@ def draw_attempts(rng: random.Random) -> dict[str, Any]:
             "start": start,
             "cancel_at": cancel_at,
         }
+    script = _script(rng, RETRYABLE, 7)
+    roomy = rng.random() < 0.4  # one attempt and one delay more than the script needs, at least
     return {
-        "script": _script(rng, RETRYABLE, 7),
-        "attempts": rng.randint(1, 6),
-        "delays": [_q(rng, 0, 4) for _ in range(rng.randint(0, 7))],
+        "script": script,
+        "attempts": rng.randint(len(script) + 1, len(script) + 3) if roomy else rng.randint(1, 6),
+        "delays": [
+            _q(rng, 0, 4) for _ in range(rng.randint(len(script), len(script) + 2) if roomy else rng.randint(0, 7))
+        ],
         "latency": latency,
         "start": start,
+        "again": rng.random() < 0.3,
     }
 
 
@@ -505,21 +539,40 @@ def draw_deadline(rng: random.Random) -> dict[str, Any]:
     some time): running out of attempts and outcomes that are not retryable (a Permanent error, a
     404) are the attempts' cell's (:func:`draw_attempts`). A Retry-After is never shorter than the
     delay, so waiting for it is waiting for the longer of the two: the rule "Retry-After instead of
-    the delay" is the backoff cell's (:func:`draw_backoff`)."""
+    the delay" is the backoff cell's (:func:`draw_backoff`). Without Retry-After, the deadline is now
+    and then exactly when one of the waits ends (:func:`_wait_ends`): that wait is made."""
     with_asked = rng.random() < 0.35
     delay = _q(rng, 0, 3)
     least = math.ceil(delay)
     asked = [[429, rng.randint(least, 30)], [503, rng.randint(least, 12)]] if with_asked else []
     cycle = [delay] if with_asked else [_q(rng, 0, 8) for _ in range(rng.randint(1, 6))]
+    script = _script(rng, ["transient", 503, *asked], 12, SUCCESSES)
+    delays = (cycle * DEADLINE_ATTEMPTS)[:DEADLINE_ATTEMPTS]
+    latency = _q(rng, STEP, 1.5)
+    deadline = _q(rng, 0, 20)
+    if not with_asked and rng.random() < 0.4:  # a wait that ends exactly at the deadline (it is made)
+        deadline = rng.choice(_wait_ends(script, delays, latency, 20) or [deadline])
     return {
-        "script": _script(rng, ["transient", 503, *asked], 12, SUCCESSES),
+        "script": script,
         "attempts": DEADLINE_ATTEMPTS,
-        "delays": (cycle * DEADLINE_ATTEMPTS)[:DEADLINE_ATTEMPTS],
-        "deadline": _q(rng, 0, 20),
+        "delays": delays,
+        "deadline": deadline,
         "retry_after": with_asked,
-        "latency": _q(rng, STEP, 1.5),
+        "latency": latency,
         "start": _start(rng),
     }
+
+
+def _wait_ends(script: list[Any], delays: list[float], latency: float, most: float) -> list[float]:
+    """When, from the first call, the waits end that a ``script`` of failures (a last one that is
+    not a success repeats) and ``delays`` make without a deadline, up to ``most`` s."""
+    ends, now = [], 0.0
+    for n, delay in enumerate(delays):
+        if (n < len(script) and script[n] in SUCCESSES) or now + latency + delay > most:
+            break
+        now += latency + delay
+        ends.append(now)
+    return ends
 
 
 PROBES = {
