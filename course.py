@@ -5,6 +5,7 @@
     python3 course.py start --instructor   # JupyterLab in the instructor's course directory
     python3 course.py test    # set up (first time), then run the whole test suite
     python3 course.py test --quick   # the fast subset, for the edit loop
+    python3 course.py hub ROSTER     # as root: a JupyterHub for a class on this machine (hub/)
 
 Setting up creates a virtual environment in .venv and installs the pinned
 dependencies from pyproject.toml; it is redone only when pyproject.toml changes.
@@ -28,6 +29,7 @@ STAMP = VENV / ".installed-from"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; the browser test (tests/test_browser_e2e.py) drives it
 BWRAP = Path("/usr/bin/bwrap")  # Debian's bubblewrap: the grading sandbox (autograder/sandbox.py)
 RUNS_NO_GRADING = "ASYNCIO_COURSE_TESTS_RUN_NO_GRADING"  # set for the half of the suite that grades nothing
+PROXY_DIR = ROOT / "hub" / "proxy"  # the hub's configurable-http-proxy (npm), in node_modules/ there (not in git)
 
 
 def ensure_environment() -> None:
@@ -192,8 +194,41 @@ def both_halves(pytest: list[str], extra: list[str]) -> int:
     return grading or rest
 
 
+def ensure_proxy() -> bool:
+    """configurable-http-proxy, JupyterHub's proxy, from npm as hub/proxy/package-lock.json pins it
+    (``npm ci``, again only when the lock file changes); is it there?"""
+    stamp = PROXY_DIR / "node_modules" / ".installed-from"
+    wanted = hashlib.sha256((PROXY_DIR / "package-lock.json").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == wanted:
+        return True
+    if not shutil.which("npm"):
+        ensure_apt_package(Path("/usr/bin/npm"), "npm", "the hub has no proxy without it")
+    print("Installing configurable-http-proxy (npm ci in hub/proxy/) ...", flush=True)
+    result = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PROXY_DIR, stdin=subprocess.DEVNULL
+    )
+    if result.returncode != 0:
+        print(f"npm ci failed (exit {result.returncode}) in {PROXY_DIR}: the hub has no proxy.", flush=True)
+        return False
+    stamp.write_text(wanted)
+    return True
+
+
+def hub(extra: list[str]) -> int:
+    """Run a JupyterHub for a class on this machine (``hub/``, as root): accounts from the roster,
+    sign-up limited to it, each person's server as their own system user, the shared grading
+    server, nbgrader's exchange between them. ``python3 course.py hub --help`` lists the options."""
+    ensure_environment()
+    ensure_bubblewrap()
+    if not ensure_proxy():
+        return 1
+    command = [str(VENV_PYTHON), "-m", "hub", *extra]
+    os.chdir(ROOT)
+    os.execv(command[0], command)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"start": start, "test": test}
+    commands = {"start": start, "test": test, "hub": hub}
     if not argv or argv[0] not in commands:
         print(__doc__.strip())
         return 2

@@ -3,15 +3,19 @@ contents (:mod:`coursekit.table_of_contents`) whose notebooks are in the source 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.table_of_contents import ChapterEntry, chapter_entry, table_of_contents
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-COURSE_DIR = REPO_ROOT / "instructor"
+COURSE_DIR_ENV = "ASYNCIO_COURSE_DIR"
+COURSE_DIR = Path(os.environ[COURSE_DIR_ENV]).resolve() if os.environ.get(COURSE_DIR_ENV) else REPO_ROOT / "instructor"
 """nbgrader's course root: its nbgrader_config.py (in git), and what grading makes there (not in git):
-gradebook.db, release/, submitted/, sandboxed/, autograded/, feedback/, exchange/, grades.csv."""
+gradebook.db, release/, submitted/, sandboxed/, autograded/, feedback/, exchange/, grades.csv.
+``$ASYNCIO_COURSE_DIR`` (an absolute path) puts it elsewhere: the hub's shared course directory
+(``course.py hub``, :mod:`hub.course_dir`), whose nbgrader_config.py loads this one's."""
 SOURCE_DIR = REPO_ROOT / "notebooks"
 WORKSPACE_DIR = REPO_ROOT / "workspace"
 

@@ -11,7 +11,9 @@ name (``<student>+<assignment>+<timestamp>+<random>``) is copied into
 - never through a symbolic link (folders and files are opened with ``O_NOFOLLOW``);
 - at most :data:`~autograder.submission.MAX_BYTES` per file;
 - a folder owned by another account than the grader's must belong to the learner it
-  names (nbgrader's ``check_owner``), so nobody can hand in for someone else.
+  names (nbgrader's ``check_owner``), so nobody can hand in for someone else. With
+  ``$ASYNCIO_COURSE_OWNERS_ONLY=1`` (a class on one server, ``course.py hub``: every learner
+  has an account) the grader's own folders are refused too: only the learner hands in.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from autograder.exchange import inbound_dir
 from autograder.learner_ids import id_problem
 from autograder.submission import MAX_BYTES
 
+OWNERS_ONLY_ENV = "ASYNCIO_COURSE_OWNERS_ONLY"
 SECRET = "submission_secret.txt"
 SECRET_MAX = 256
 HEX = re.compile(rb"[0-9a-f]+")
@@ -93,9 +96,10 @@ def submission_secret(folder: Path) -> str | None:
 
 
 def owned_by(entry: os.DirEntry[str], student: str) -> bool:
-    """Is the folder the grader's own, or owned by the account named ``student``?"""
+    """Is the folder owned by the account named ``student``, or the grader's own (unless
+    ``$ASYNCIO_COURSE_OWNERS_ONLY`` is 1)?"""
     owner = entry.stat(follow_symlinks=False).st_uid
-    if owner == os.geteuid():
+    if owner == os.geteuid() and os.environ.get(OWNERS_ONLY_ENV) != "1":
         return True
     try:
         return pwd.getpwuid(owner).pw_name == student

@@ -24,6 +24,7 @@ from __future__ import annotations
 import filecmp
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,9 @@ LEARNER_CONFIG = "nbgrader_config.py"
 # nbgrader makes the exchange's root world-writable (0o777), so anyone could rename the
 # course's folder away and put their own in its place. Learners only need to pass
 # through it: to read outbound/ (0o755) and to add their own folder to inbound/ (0o2733,
-# write-only), as nbgrader sets those.
+# write-only), as nbgrader sets those. A root with the sticky bit is left as it is: the class's
+# hub (course.py hub, hub/course_dir.py) makes it 1777, as learners of other accounts must find it
+# writable (nbgrader checks), and the sticky bit keeps the course's folder out of their reach.
 EXCHANGE_ROOT_MODE = 0o755
 
 
@@ -82,13 +85,15 @@ def publish(chapters: list[Chapter], course_dir: Path = COURSE_DIR) -> list[Path
 
     Stale releases are generated first; a chapter whose exchange copy already
     matches its release is left alone. The exchange's root is then writable by the
-    instructor only (:data:`EXCHANGE_ROOT_MODE`)."""
+    instructor only (:data:`EXCHANGE_ROOT_MODE`), unless it is sticky (the hub's)."""
     ensure_released(chapters, course_dir)
     unpublished = [chapter.assignment for chapter in chapters if not is_published(chapter, course_dir)]
     if unpublished:
         print(f"Publishing {', '.join(unpublished)} to the exchange ...", file=sys.stderr)
         release_assignments(unpublished, course_dir)
-    exchange_root(course_dir).chmod(EXCHANGE_ROOT_MODE)
+    root = exchange_root(course_dir)
+    if not root.stat().st_mode & stat.S_ISVTX:
+        root.chmod(EXCHANGE_ROOT_MODE)
     return [outbound_dir(chapter, course_dir) for chapter in chapters]
 
 
