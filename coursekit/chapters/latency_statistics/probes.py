@@ -28,6 +28,7 @@ from coursekit.chapters.latency_statistics.checks import (
 )
 from coursekit.chapters.latency_statistics.given import METHODS, footprint, memory_budget
 from coursekit.probing import DIGITS, Probe, outcome, shown
+from coursekit.scenario import cancelled_at
 from coursekit.virtual_time import run_virtual
 
 SLACK = 10**-DIGITS  # an observation's floats are rounded to DIGITS decimals
@@ -245,18 +246,37 @@ def observe_basics(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     return unblocked(observe)
 
 
+ROUNDED_SIZES = (25, 50, 75, 100, 150, 200, 300, 350, 600, 700)  # counts with a whole p where p / 100 * n rounds up
+
+
+def _rounded_p(scenario: dict[str, Any]) -> list[int]:
+    """A whole p where ``p * n / 100`` is a whole rank but ``p / 100 * n`` rounds above it (one rank off, the
+    trap of exercise 1), if the count ``n`` has one: of those, the one where that next rank's value is
+    farthest from the exact one (a recorder one rank off is then off by more than ``relative_error``)."""
+    size = scenario["size"]
+    rounded = [p for p in range(1, 100) if p * size % 100 == 0 and math.ceil(p / 100 * size) != p * size // 100]
+    if not rounded:
+        return []
+    ordered = sorted(recorded(scenario))
+    return [max(rounded, key=lambda p: ordered[p * size // 100] / ordered[p * size // 100 - 1])]
+
+
 def draw_error_bound(rng: random.Random) -> dict[str, Any]:
-    """Seeded latencies (1 to 2500, a stall of 2% of them first or last, sometimes) in a random range."""
+    """Seeded latencies (1 to 2500, a stall of 2% of them first or last, sometimes) in a random range; the
+    p asked for: the checks', a dyadic one, and, for a count that has one (a fifth of the draws), a whole
+    p where ``p / 100 * n`` rounds one rank above ``p * n / 100``."""
     lowest, highest = rng.choice([(1e-6, 3600.0), (1e-6, 3600.0), (0.001, 60.0), (1e-4, 100.0)])
-    return {
+    scenario = {
         "relative_error": rng.choice([0.05, 0.02, 0.01, 0.005, 0.001]),
         "lowest": lowest,
         "highest": highest,
-        "size": rng.choice([1, rng.randint(2, 40), rng.randint(200, 800), rng.randint(1200, 2500)]),
+        "size": rng.choice(
+            [1, rng.randint(2, 40), rng.randint(200, 800), rng.randint(1200, 2500), rng.choice(ROUNDED_SIZES)]
+        ),
         "seed": rng.randrange(10**9),
         "stall": rng.choice(["none", "first", "last"]),
-        "ps": [*RECORDER_PS, _dyadic_p(rng)],
     }
+    return {**scenario, "ps": [*RECORDER_PS, _dyadic_p(rng), *_rounded_p(scenario)]}
 
 
 def observe_recorded(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
@@ -349,10 +369,12 @@ def _durations(rng: random.Random, low: int, high: int) -> list[float]:
 
 
 def draw_schedule(rng: random.Random) -> dict[str, Any]:
-    """No connection limit (connections = count), varied service times, no stall."""
+    """No connection limit (connections = count), varied service times, no stall; in a fifth of the draws,
+    the caller cancels it (``cancel_at``, seconds after ``start``) before its last answer is due, half-way
+    between two 1/64 s ticks (every send and answer is on a tick)."""
     count = rng.choice([0, 1, *(rng.randint(2, 16) for _ in range(4))])
     rate = rng.choice([1, 2, 4, 8, 16])
-    return {
+    scenario: dict[str, Any] = {
         "start": _start(rng),
         "rate": rate,
         "count": count,
@@ -360,6 +382,10 @@ def draw_schedule(rng: random.Random) -> dict[str, Any]:
         "durations": _durations(rng, 4, 128),
         "stall": None,
     }
+    if count and rng.random() < 0.2:
+        last = (count - 1) / rate + max(scenario["durations"])  # the last answer is due then, at the latest
+        scenario["cancel_at"] = (rng.randrange(round(last * 64)) + 0.5) / 64
+    return scenario
 
 
 def draw_intended(rng: random.Random) -> dict[str, Any]:
@@ -401,20 +427,32 @@ def draw_connections(rng: random.Random) -> dict[str, Any]:
 def observe_constant_rate(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """On the virtual clock from ``start``, against the checks' :class:`Backend`: what ``constant_rate``
     returns and when, each request's send time, the order of the calls, requests in flight beyond
-    ``connections``, and tasks left running."""
+    ``connections``, and tasks left running. With ``cancel_at``, its caller's task is cancelled then:
+    only whether it ended cancelled (or what it returned or raised instead; the tasks a cancelled run
+    leaves, and what they send, the statement leaves open)."""
     stall = scenario["stall"]
     backend = Backend(tuple(scenario["durations"]), None if stall is None else (stall[0], stall[1]))
-    count, rate = scenario["count"], scenario["rate"]
+    count, rate, cancel_at = scenario["count"], scenario["rate"], scenario.get("cancel_at")
 
-    async def main() -> Any:
-        await asyncio.sleep(scenario["start"])
+    async def run_it() -> Any:
         latencies = await names["constant_rate"](
             backend.call, rate=rate, count=count, connections=scenario["connections"]
         )
         return {"latencies": latencies, "ended": asyncio.get_running_loop().time()}
 
+    async def main() -> Any:
+        await asyncio.sleep(scenario["start"])
+        if cancel_at is None:
+            return await run_it()
+        ended = await cancelled_at(run_it, asyncio.get_running_loop().time() + cancel_at)
+        if ended.cancelled:
+            return "cancelled"
+        return {"raised": type(ended.error).__name__} if ended.error is not None else ended.value
+
     waits = 4 * count * (max(backend.durations) + 1 / rate) + (stall[1] - stall[0] if stall else 0)
     run = run_virtual(main, deadline=scenario["start"] + waits + 30, wall_limit=2.0)
+    if cancel_at is not None:
+        return outcome(run)
     return {
         **outcome(run),
         "sent": [backend.sends.get(i) for i in range(count)],

@@ -219,12 +219,16 @@ def draw_log_limit(rng: random.Random) -> dict[str, Any]:
 
 
 def draw_log_waiting(rng: random.Random) -> dict[str, Any]:
-    """Requests that wait, at one or a few instants, some cancelled while they wait (or after they passed)."""
+    """Requests that wait, at one or a few instants, some cancelled while they wait (or after they passed);
+    last, once every one has passed and left the window, a ``try_acquire()``: nobody waits (a cancelled
+    waiter included), so it answers True at once."""
     limit, window = rng.randint(1, 4), _window(rng)
     arrivals = sorted(rng.choice([0.0, _ticks(rng, 0, window)]) for _ in range(limit + rng.randint(2, 6)))
     requests = [[at, "acquire"] for at in arrivals]
     passes = {number: (number // limit) * window for number in range(limit, len(arrivals))}
-    return _log(rng, limit, window, requests, cancels=_cancels(rng, requests, passes))
+    cancels = _cancels(rng, requests, passes)
+    quiet = arrivals[-1] + (len(arrivals) // limit + 2) * window  # the last admission has left the window
+    return _log(rng, limit, window, [*requests, [quiet, "try"]], cancels=cancels)
 
 
 def draw_log_try(rng: random.Random) -> dict[str, Any]:
