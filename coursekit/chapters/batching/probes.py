@@ -31,6 +31,8 @@ TICK = 0.1  # the arrival grid
 OFF_GRID = 0.03  # the probe's own instants: never an arrival, a deadline or a handler's end
 GRACE = 10.0  # virtual seconds close() / abort() get to return
 WALL = 2.0  # real seconds a scenario may block the loop
+CANCELLED_SHARE = 0.3  # of a hidden cell's scenarios: its code cancelled while it waits
+GIVE_UP_SHARE = 0.5  # of the failures cell's scenarios: callers who give up (its cells are 10 scenarios each)
 
 
 def _start(rng: random.Random) -> float:
@@ -83,6 +85,17 @@ def _by_time(pairs: list[tuple[float, Any]]) -> list[tuple[float, list[Any]]]:
     return [(time, [value for _, value in group]) for time, group in itertools.groupby(pairs, key=lambda p: p[0])]
 
 
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def _settle() -> None:
+    """A few loop turns, at the same instant: tasks cancelled just now (a getter cancelled in a
+    ``finally:``) finish, so only a task left waiting counts as left running."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
 def _note_end(ended: list[float], task: asyncio.Future[Any]) -> None:
     """A done callback: when ``task`` ended."""
     ended.append(task.get_loop().time())
@@ -99,12 +112,18 @@ def draw_collect(rng: random.Random) -> dict[str, Any]:
     stop_at = None
     if stop:
         stop_at = round((times[-1] if times else _start(rng)) + TICK * rng.choice([0 if max_wait else 1, 1, 3, 9]), 3)
-    return {
+    scenario: dict[str, Any] = {
         "arrivals": [[time, item] for time, item in zip(times, _items(rng, count), strict=True)],
         "batch_size": rng.choice([1, 2, 3, 3, 4, 5, 20]),
         "max_wait": max_wait,
         "stop_at": stop_at,
     }
+    if rng.random() < CANCELLED_SHARE:  # the calls cancelled while one of them waits
+        first = times[0] if times else stop_at or 0.0  # no entry: then there is a STOP
+        last = max(times[-1] + max_wait if times else 0.0, stop_at or 0.0)
+        ticks = round((last - first) / TICK) + 2
+        scenario["cancel_at"] = round(max(OFF_GRID, first - TICK + OFF_GRID + TICK * rng.randint(0, ticks)), 3)
+    return scenario
 
 
 def draw_collect_ordinary(rng: random.Random) -> dict[str, Any]:
@@ -132,19 +151,22 @@ def _put_all(inbox: asyncio.Queue[Any], entries: list[Any]) -> None:
 def observe_collect(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """collect_batch called again each time it returns, entries put at their times (then STOP at
     ``stop_at``, if any): each batch it returned and when (virtual time), until STOP, or until
-    every entry came out when there is no STOP."""
+    every entry came out when there is no STOP. With ``cancel_at`` (off the grid: never an arrival
+    nor a deadline), the task making the calls is cancelled then: the batches returned before, how
+    that task ended (cancelled: the CancelledError came out of collect_batch) and when, and how
+    many tasks were left running."""
     collect_batch = names["collect_batch"]
     arrivals = scenario["arrivals"]
     stream = [(time, item) for time, item in arrivals]
     if scenario["stop_at"] is not None:
         stream.append((scenario["stop_at"], STOP))
+    got: list[Any] = []
 
-    async def main() -> list[Any]:
+    async def collect() -> list[Any]:
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue[Any] = asyncio.Queue()
         for time, entries in _by_time(stream):
             loop.call_at(time, _put_all, inbox, entries)
-        got: list[Any] = []
         taken = 0
         while True:
             batch = list(await collect_batch(inbox, scenario["batch_size"], scenario["max_wait"]))
@@ -156,7 +178,20 @@ def observe_collect(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
                 return got
 
     last = max((time for time, _ in stream), default=0.0)
-    return outcome(run_virtual(main, deadline=last + 30, wall_limit=WALL))
+    cancel_at = scenario.get("cancel_at")
+    if cancel_at is None:
+        return outcome(run_virtual(collect, deadline=last + 30, wall_limit=WALL))
+
+    async def cancelled() -> dict[str, Any]:
+        task = asyncio.create_task(collect())
+        await asyncio.wait({task}, timeout=cancel_at)
+        task.cancel()
+        await asyncio.wait({task})
+        await _settle()
+        return {"batches": got, "ended": [_task_end(task), _now()]}
+
+    run = run_virtual(cancelled, deadline=max(last, cancel_at) + 30, wall_limit=WALL)
+    return {**outcome(run), "left_running": len(run.leftover)}
 
 
 # ------------------------------------------------------------------------- deliver
@@ -319,6 +354,22 @@ def draw_groups(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def draw_failures(rng: random.Random) -> dict[str, Any]:
+    """:func:`draw_groups`; and, now and then, callers who give up (their tasks cancelled) while
+    their batch's handler runs, ``OFF_GRID`` s after their group's last caller came (which fills the
+    batch): the batches are what they would be without them."""
+    scenario = draw_groups(rng)
+    scenario["give_up"] = []
+    if scenario["duration"] > 0 and rng.random() < GIVE_UP_SHARE:
+        size = scenario["batch_size"]
+        callers = range(len(scenario["arrivals"]))
+        scenario["give_up"] = sorted(rng.sample(callers, rng.randint(1, min(3, len(callers)))))
+        scenario["give_up_at"] = [
+            round(scenario["arrivals"][(n // size) * size + size - 1][0] + OFF_GRID, 3) for n in scenario["give_up"]
+        ]
+    return scenario
+
+
 def draw_close(rng: random.Random) -> dict[str, Any]:
     """Full batches, then (mostly) a partial batch still open at ``end_at``, then (now and then)
     callers after it; the same callers with abort() at ``abort_at`` instead."""
@@ -357,7 +408,8 @@ def serve(names: Mapping[str, Any], scenario: dict[str, Any], ending: str = "clo
     arrived, one more submit(). Observed, in virtual time: how the run went; the handler's calls
     (time, items) and their ends (time, items, outcome); each caller's outcome and when it came;
     when the ending (and the second close) returned, or how it failed; the late submit; futures
-    left in ``_waiting``; tasks left running."""
+    left in ``_waiting``; tasks left running. The callers at ``give_up`` positions give up (their
+    tasks are cancelled) at the ``give_up_at`` times."""
     work = BatchWorkload(scenario["duration"], scenario.get("failing", ()))
     arrivals = scenario["arrivals"]
     end_at = scenario["abort_at"] if ending == "abort" else scenario["end_at"]
@@ -376,6 +428,8 @@ def serve(names: Mapping[str, Any], scenario: dict[str, Any], ending: str = "clo
 
         for time, items in _by_time([(time, item) for time, item in arrivals]):
             loop.call_at(time, arrive, items)
+        for number, at in zip(scenario.get("give_up", ()), scenario.get("give_up_at", ()), strict=True):
+            loop.call_at(at, functools.partial(_give_up, callers, number))
         await asyncio.sleep(end_at)
         end = asyncio.create_task(getattr(batcher, ending)())
         again = asyncio.create_task(_close_again(batcher)) if ending == "close" else None
@@ -408,6 +462,11 @@ def serve(names: Mapping[str, Any], scenario: dict[str, Any], ending: str = "clo
     }
 
 
+def _give_up(callers: list[tuple[asyncio.Task[Any], list[float]]], number: int) -> None:
+    """Caller ``number`` gives up: its task is cancelled."""
+    callers[number][0].cancel()
+
+
 def _pick(observed: dict[str, Any], *keys: str, times: bool = True) -> dict[str, Any]:
     """The ``keys`` of a :func:`serve` observation (and how the run went); unless ``times``, each
     caller's outcome and the ending's without when they came: that is another cell's behaviour."""
@@ -429,8 +488,8 @@ def observe_results(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
 
 def observe_failures(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
-    """What each caller got (its result or its batch's error), how close() ended (not when), futures
-    kept in ``_waiting``."""
+    """What each caller got (its result or its batch's error; cancelled, for one who gave up), how
+    close() ended (not when), futures kept in ``_waiting``."""
     return _pick(serve(names, scenario), "callers", "end", "kept", times=False)
 
 
@@ -512,7 +571,7 @@ def draw_chunks(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]
         items = _items(rng, 0 if rng.random() < 0.2 else rng.randint(1, 24))
         chunk_size = 30 if rng.random() < 0.1 else rng.randint(1, 5)
     early = items[: max(1, len(items) // 3)]  # a failure early leaves chunks that must not start
-    return {
+    scenario: dict[str, Any] = {
         "items": items,
         "chunk_size": chunk_size,
         "concurrency": rng.randint(1, 4),
@@ -521,13 +580,30 @@ def draw_chunks(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]
         "time": round(TICK * rng.randint(1, 10), 2),
         "failing": rng.choice(rng.choice([early, items])) if items and (ordinary or rng.random() < 0.8) else None,
     }
+    if not ordinary and items and rng.random() < CANCELLED_SHARE:  # cancelled while calls run or chunks wait
+        slow = set(scenario["slow"])
+        times = [
+            scenario["slow_time"] if slow & set(items[at : at + chunk_size]) else scenario["time"]
+            for at in range(0, len(items), chunk_size)
+        ]
+        # No schedule (any chunk may go next) ends before the longest call, nor before the work
+        # shared among the slots: cancelled before that, every correct run is still going.
+        soonest = max(max(times), sum(times) / scenario["concurrency"])
+        scenario["cancel_at"] = round(TICK * rng.randint(0, round(soonest / TICK) - 1) + OFF_GRID, 3)
+    return scenario
+
+
+def _chunk_work(scenario: dict[str, Any], failing: list[Any]) -> BatchWorkload:
+    """The handler: a chunk takes ``slow_time`` s if it holds a ``slow`` item, else ``time`` s; a chunk
+    holding a ``failing`` item raises."""
+    slow = set(scenario["slow"])
+    return BatchWorkload(lambda chunk: scenario["slow_time"] if slow & set(chunk) else scenario["time"], failing)
 
 
 def _chunk_run(names: Mapping[str, Any], scenario: dict[str, Any], failing: list[Any]) -> tuple[Any, Any]:
     """process_in_chunks on the scenario's items, ``failing`` items making their chunk's call raise: its
     outcome (an error: the handler's failure in it, else its type) and the run."""
-    slow = set(scenario["slow"])
-    work = BatchWorkload(lambda chunk: scenario["slow_time"] if slow & set(chunk) else scenario["time"], failing)
+    work = _chunk_work(scenario, failing)
 
     async def main() -> Any:
         try:
@@ -573,7 +649,31 @@ def observe_chunks(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
             "running": sum(e.kind == Kind.WORK_START for e in before) - sum(e.kind == Kind.WORK_END for e in before),
             "left_running": len(run.leftover),
         }
+    if scenario.get("cancel_at") is not None:
+        observed["cancelled"] = _cancelled_chunks(names, scenario)
     return observed
+
+
+def _cancelled_chunks(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """process_in_chunks without failures, its task cancelled at ``cancel_at`` (virtual time, off the
+    grid of the calls' ends, before any schedule ends): how it ended, and how many tasks (calls) were
+    left running."""
+    work = _chunk_work(scenario, [])
+
+    async def main() -> Any:
+        task = asyncio.create_task(
+            names["process_in_chunks"](
+                list(scenario["items"]), work, chunk_size=scenario["chunk_size"], concurrency=scenario["concurrency"]
+            )
+        )
+        await asyncio.wait({task}, timeout=scenario["cancel_at"])
+        task.cancel()
+        await asyncio.wait({task})
+        await _settle()
+        return _task_end(task)
+
+    run = run_virtual(main, deadline=200.0, wall_limit=WALL)
+    return {**outcome(run), "left_running": len(run.leftover)}
 
 
 # A visible cell's probe draws inputs of the kind its check uses (still random); the hidden
@@ -585,7 +685,7 @@ PROBES = {
     "ch03-ex2-hidden": Probe(draw_deliver, observe_deliver),
     "ch03-ex3-flushes": Probe(draw_flushes, observe_flushes),
     "ch03-ex3-results": Probe(draw_results, observe_results),
-    "ch03-ex3-failures": Probe(draw_groups, observe_failures),
+    "ch03-ex3-failures": Probe(draw_failures, observe_failures),
     "ch03-ex3-close": Probe(draw_close, observe_close),
     "ch03-ex3-slow-handler": Probe(draw_slow_handler, observe_slow_handler),
     "ch03-ex4-visible": Probe(functools.partial(draw_chunks, ordinary=True), observe_chunks),

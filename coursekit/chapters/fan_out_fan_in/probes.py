@@ -2,8 +2,11 @@
 
 Clock: every run is on the virtual clock of :func:`~coursekit.virtual_time.run_virtual`; the code
 under test is called at a random ``start`` and times are observed relative to it. Durations sit on
-a grid of 0.25 s; the probe's own instants (a cancellation) are 0.01 s off it. fetch_all talks to
-the course's service in-process, through the connection model the chapter's checks use.
+a grid of 0.25 s; the probe's own instants (a cancellation) are 0.01 s off it (and off every sum of
+that grid and the 0.1 s a new connection takes). fetch_all talks to the course's service
+in-process, through the connection model the chapter's checks use. In a share of the hidden cells'
+scenarios (``cancel_at``), the call is also cancelled while it waits, before any correct run of it
+can have ended; what the statement fixes then is that it ends cancelled and leaves no task running.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import httpx
 
 from coursekit.analysis import idle_slots
 from coursekit.chapters.fan_out_fan_in.analysis import peak_requests
-from coursekit.chapters.fan_out_fan_in.checks import DEFAULT_LIMIT, _streams
+from coursekit.chapters.fan_out_fan_in.checks import DEFAULT_LIMIT, _streams, _Unreachable
 from coursekit.chapters.fan_out_fan_in.given import CONNECT_TIME, items_service
 from coursekit.checks import leaf_exceptions
 from coursekit.events import Event, Kind, emit
@@ -35,6 +38,8 @@ from coursekit.workload import ItemFailed, Workload, find_item_failure
 STEP = 0.25  # the duration grid
 WALL = 2.0  # real seconds a scenario may block the loop
 WATCH = 5.0  # virtual seconds the probe watches for work left behind
+OFF_GRID = 0.01  # the probe's cancellations: never when a duration (or a connection) ends
+CANCELLED_SHARE = 0.3  # of a hidden cell's scenarios: the call is also cancelled while it waits
 
 
 def _start(rng: random.Random) -> float:
@@ -54,6 +59,33 @@ def _error(error: BaseException | None) -> Any:
 def _until(events: list[Event], marker: str) -> list[Event]:
     """The events before the first ``marker`` (all of them if there is none)."""
     return list(itertools.takewhile(lambda event: event.kind != marker, events))
+
+
+def _cancel_at(rng: random.Random, soonest: float) -> float:
+    """An instant ``OFF_GRID`` s past a multiple of ``STEP``, before ``soonest`` (relative to the start)."""
+    return round(STEP * rng.randint(0, max(0, round(soonest / STEP) - 1)) + OFF_GRID, 2)
+
+
+async def _cancelled(call: Callable[[], Any], cancel_at: float) -> str:
+    """``call()`` as a task, cancelled ``cancel_at`` s from now: how it ended ("cancelled": the
+    CancelledError came out of it; "returned"; or what it raised). Tasks it cancelled on its way out
+    get a few loop turns at that instant to finish."""
+    task = asyncio.ensure_future(call())
+    await asyncio.wait({task}, timeout=cancel_at)
+    task.cancel()
+    await asyncio.wait({task})
+    for _ in range(3):
+        await asyncio.sleep(0)
+    if task.cancelled():
+        return "cancelled"
+    error = task.exception()
+    return "returned" if error is None else f"raised {type(error).__name__}"
+
+
+def _cancelled_run(main: Callable[[], Any], deadline: float) -> Any:
+    """A run whose main returns :func:`_cancelled`'s answer: that, and how many tasks it left running."""
+    run = run_virtual(main, deadline=deadline, wall_limit=WALL)
+    return {**outcome(run), "left_running": len(run.leftover)}
 
 
 def _running(events: list[Event]) -> list[Any]:
@@ -81,7 +113,10 @@ def draw_run_all(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any
     failing = rng.sample(present, min(len(present), 0 if rng.random() < 0.15 else rng.randint(1, 3)))
     if ordinary:
         failing = [rng.choice(present)]
-    return {"durations": durations, "items": items, "failing": sorted(failing), "start": _start(rng)}
+    scenario = {"durations": durations, "items": items, "failing": sorted(failing), "start": _start(rng)}
+    if items and not ordinary and rng.random() < CANCELLED_SHARE:  # before the longest call ends
+        scenario["cancel_at"] = _cancel_at(rng, max(durations[item] for item in items))
+    return scenario
 
 
 def _run_all(names: Mapping[str, Any], scenario: dict[str, Any], failing: list[int]) -> Any:
@@ -116,10 +151,20 @@ def _run_all(names: Mapping[str, Any], scenario: dict[str, Any], failing: list[i
 def observe_run_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """Virtual clock, relative to the call. Nothing failing: the results, when run_all returned,
     calls per item, work that went on after. With ``failing``: what it raised (the type and the
-    exceptions it holds) and when, work that went on after it raised, tasks left running."""
+    exceptions it holds) and when, work that went on after it raised, tasks left running. With
+    ``cancel_at``: nothing failing, run_all cancelled then (before its longest call ends): how it
+    ended, tasks left running."""
     observed = {"ok": _run_all(names, scenario, [])}
     if scenario["failing"]:
         observed["failing"] = _run_all(names, scenario, scenario["failing"])
+    if scenario.get("cancel_at") is not None:
+        work = Workload(lambda item: scenario["durations"][item], [])
+
+        async def main() -> str:
+            await asyncio.sleep(scenario["start"])
+            return await _cancelled(lambda: names["run_all"](work, list(scenario["items"])), scenario["cancel_at"])
+
+        observed["cancelled"] = _cancelled_run(main, scenario["start"] + 60)
     return observed
 
 
@@ -127,9 +172,10 @@ def observe_run_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
 
 def draw_fetch_all(rng: random.Random, *, ordinary: bool = False) -> dict[str, Any]:
-    """URLs /items/<n>, repeated now and then; some slow, failing (500/503), refused (429) or hanging;
-    now and then no URL, or no limit given (the default). ``ordinary`` (as the visible check): a
-    limit given, distinct URLs, some slow, failing (500/503) or hanging."""
+    """URLs /items/<n>, repeated now and then; some slow, failing (500/503), refused (429), hanging or
+    unreachable (the connection refused: httpx.ConnectError); now and then no URL, or no limit given
+    (the default). ``ordinary`` (as the visible check): a limit given, distinct URLs, some slow,
+    failing (500/503) or hanging."""
     limit = None if rng.random() < 0.3 and not ordinary else rng.randint(1, 5)
     count = rng.randint(1, 9) if ordinary else 0 if rng.random() < 0.08 else rng.randint(1, 9)
     if limit is None and rng.random() < 0.7:  # more URLs than the default limit
@@ -139,10 +185,11 @@ def draw_fetch_all(rng: random.Random, *, ordinary: bool = False) -> dict[str, A
     else:
         items = [rng.randint(1, count + 2) for _ in range(count)]
     faulty = rng.sample(sorted(set(items)), min(len(set(items)), rng.randint(0, 4)))
-    faults = ["slow", "failing", "hanging"] if ordinary else ["slow", "failing", "refused", "hanging"]
+    every = ("slow", "failing", "refused", "hanging", "unreachable")
+    faults = ["slow", "failing", "hanging"] if ordinary else list(every)
     kinds = {n: rng.choice(faults) for n in faulty}
-    chosen = {kind: [n for n in faulty if kinds[n] == kind] for kind in ("slow", "failing", "refused", "hanging")}
-    return {
+    chosen = {kind: [n for n in faulty if kinds[n] == kind] for kind in every}
+    scenario: dict[str, Any] = {
         "items": items,
         "limit": limit,
         "latency": _steps(rng, 1, 6),
@@ -154,6 +201,14 @@ def draw_fetch_all(rng: random.Random, *, ordinary: bool = False) -> dict[str, A
         "seed": rng.randint(0, 99),
         "start": _start(rng),
     }
+    if not ordinary:
+        scenario["unreachable"] = chosen["unreachable"]
+    if items and not ordinary and rng.random() < CANCELLED_SHARE:  # before the slowest request can end
+        slow = dict(scenario["slow"])
+        hanging = set(scenario["hanging"])
+        own = [scenario["timeout"] if n in hanging else slow.get(n, scenario["latency"]) for n in items]
+        scenario["cancel_at"] = _cancel_at(rng, max(own))
+    return scenario
 
 
 def _fetched(value: Any) -> Any:
@@ -169,36 +224,65 @@ def _fetched(value: Any) -> Any:
     return [type(value).__name__]
 
 
-def observe_fetch_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
-    """Virtual clock. fetch_all(client, urls[, limit]) at ``start`` through one client of the
-    service: each entry (a body, or the error's type, status class and path), the requests per
-    path, the clients made, the most requests at once, the first instant a place of the limit
-    stayed free while URLs waited, tasks left running. Not its duration: which URL goes next is free."""
+def _fetch_client(connections: Connections, scenario: dict[str, Any], refused: Counter[str]) -> httpx.AsyncClient:
+    """The one client fetch_all is given: a client of the service, on which the connections to the
+    ``unreachable`` items are refused (counted in ``refused``), as the chapter's checks make it."""
+    if not scenario.get("unreachable"):
+        return connections.client(timeout=scenario["timeout"])
+    transport = _Unreachable(connections.pool(), {f"/items/{n}" for n in scenario["unreachable"]})
+    transport.refused = refused
+    return httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=scenario["timeout"])
+
+
+def _fetch_all(names: Mapping[str, Any], scenario: dict[str, Any], cancel_at: float | None) -> Any:
+    """fetch_all at ``start`` through a new client of a new service; cancelled ``cancel_at`` s after
+    the start, if given. The run (its value: the entries, or how the cancelled call ended), the
+    requests per path (those refused at connection too), the clients made."""
     keys = ("latency", "slow", "failing", "refused", "hanging", "items", "seed")
     service = items_service(**{key: scenario[key] for key in keys})
     connections = Connections(service, connect_time=CONNECT_TIME)
     urls = [f"{BASE_URL}/items/{n}" for n in scenario["items"]]
     limit = scenario["limit"]
+    refused: Counter[str] = Counter()
 
     async def main() -> Any:
         await asyncio.sleep(scenario["start"])
         service.start()
-        async with connections.client(timeout=scenario["timeout"]) as client:
-            if limit is None:
-                return [_fetched(value) for value in await names["fetch_all"](client, list(urls))]
-            return [_fetched(value) for value in await names["fetch_all"](client, list(urls), limit=limit)]
+        async with _fetch_client(connections, scenario, refused) as client:
+            fetch_all = names["fetch_all"]
+            call = functools.partial(fetch_all, client, list(urls), **({} if limit is None else {"limit": limit}))
+            if cancel_at is not None:
+                return await _cancelled(call, cancel_at)
+            return [_fetched(value) for value in await call()]
 
     with connections.intercept():
         run = run_virtual(main, deadline=scenario["start"] + 120, wall_limit=WALL)
-    idle = idle_slots(run.events, len(urls), DEFAULT_LIMIT if limit is None else limit)
-    return {
+    requests = Counter(record.path for record in service.log) + refused
+    return run, sorted(requests.items()), connections.clients
+
+
+def observe_fetch_all(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """Virtual clock. fetch_all(client, urls[, limit]) at ``start`` through one client of the
+    service: each entry (a body, or the error's type, status class and path), the requests per
+    path, the clients made, the most requests at once, the first instant a place of the limit
+    stayed free while URLs waited, tasks left running. Not its duration: which URL goes next is free.
+    With ``cancel_at``: the same call again, cancelled then (before its slowest request can end):
+    how it ended, tasks left running."""
+    run, requests, clients = _fetch_all(names, scenario, None)
+    limit = scenario["limit"]
+    idle = idle_slots(run.events, len(scenario["items"]), DEFAULT_LIMIT if limit is None else limit)
+    observed = {
         **outcome(run),
-        "requests": sorted(Counter(record.path for record in service.log).items()),
-        "clients": connections.clients,
+        "requests": requests,
+        "clients": clients,
         "peak": peak_requests(run.events),
         "idle": None if idle is None else [idle[0] - scenario["start"], *idle[1:]],
         "left_running": len(run.leftover),
     }
+    if scenario.get("cancel_at") is not None:
+        cancelled, _, _ = _fetch_all(names, scenario, scenario["cancel_at"])
+        observed["cancelled"] = {**outcome(cancelled), "left_running": len(cancelled.leftover)}
+    return observed
 
 
 # --------------------------------------------------------------------------- merge
@@ -343,7 +427,10 @@ def draw_first_success(rng: random.Random, *, ordinary: bool = False) -> dict[st
         all_fail = [STEP * step for step in rng.sample(range(1, 17), failures)]
     else:
         all_fail = [_steps(rng, 1, 8) for _ in range(failures)]
-    return {"durations": durations, "failing": sorted(failing), "all_fail": all_fail, "start": _start(rng)}
+    scenario = {"durations": durations, "failing": sorted(failing), "all_fail": all_fail, "start": _start(rng)}
+    if not ordinary and rng.random() < CANCELLED_SHARE:  # before the first success
+        scenario["cancel_at"] = _cancel_at(rng, min(durations[number] for number in wins))
+    return scenario
 
 
 def _race(names: Mapping[str, Any], durations: list[float], failing: list[int], start: float) -> Any:
@@ -383,14 +470,26 @@ def _attempt(work: Workload, number: int) -> Callable[[], Any]:
 
 def observe_first_success(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """Virtual clock, relative to the call: the race (its result and when, attempts still running
-    then), the race where every attempt fails, and a race with no attempts at all."""
+    then), the race where every attempt fails, and a race with no attempts at all. With
+    ``cancel_at``: the race again, cancelled then (before its first success): how it ended, tasks
+    left running."""
     start = scenario["start"]
     every = list(range(len(scenario["all_fail"])))
-    return {
+    observed = {
         "race": _race(names, scenario["durations"], scenario["failing"], start),
         "all_fail": _race(names, scenario["all_fail"], every, start),
         "none": _race(names, [], [], start),
     }
+    if scenario.get("cancel_at") is not None:
+        work = Workload(lambda number: scenario["durations"][number], scenario["failing"])
+        attempts = [_attempt(work, number) for number in range(len(scenario["durations"]))]
+
+        async def main() -> str:
+            await asyncio.sleep(start)
+            return await _cancelled(lambda: names["first_success"](*attempts), scenario["cancel_at"])
+
+        observed["cancelled"] = _cancelled_run(main, start + 60)
+    return observed
 
 
 def _ordinary(draw: Callable[..., dict[str, Any]]) -> Callable[[random.Random], dict[str, Any]]:

@@ -3,8 +3,10 @@
 Clock: every run is on the virtual clock of :func:`~coursekit.virtual_time.run_virtual`, which
 starts at 0; scenarios begin at a random ``start``. Every scenario time is a multiple of 0.25 s
 (exact in binary, so sums are exact whatever the arithmetic), and a duration is never equal to
-its timeout or grace period: the instant the statements leave open. What an ``Operation`` went
-through (:class:`~coursekit.chapters.timeouts.given.Call`: started, ended, cancelled, cleaned up) is observed
+its timeout or grace period: the instant the statements leave open. A caller that the probe
+cancels during a wait of the code under test is cancelled on that grid, when nothing ends, or half
+a step off it (:data:`HALF`). What an ``Operation`` went through
+(:class:`~coursekit.chapters.timeouts.given.Call`: started, ended, cancelled, cleaned up) is observed
 as it was when the code under test returned.
 """
 
@@ -21,6 +23,8 @@ from coursekit.probing import Probe, outcome
 from coursekit.virtual_time import VirtualRun, run_virtual
 
 STEP = 0.25  # the grid of every scenario time
+HALF = STEP / 2  # a cancellation between two instants of the grid: never when something ends
+CANCELLED_SHARE = 0.3  # of the shutdown results' scenarios: shutdown itself cancelled on the way
 WALL = 2.0  # real seconds a scenario may block the loop
 OWN_ERROR = "the operation's own error"
 
@@ -67,20 +71,31 @@ def _run(main: Any, deadline: float) -> VirtualRun[Any]:
 
 
 def draw_fallback(rng: random.Random) -> dict[str, Any]:
+    """An operation in time or late; when in time, a ``second`` call (in time too) right after it,
+    mostly one still running when the first call's timeout would have come (never at that instant)."""
     timeout = _q(rng, STEP, 6)
+    duration = _around(rng, timeout, rng.random() < 0.5, 20)
+    straddles = duration >= 2 * STEP and rng.random() < 0.7
+    second = _q(rng, timeout - duration + STEP, timeout - STEP) if straddles else _q(rng, 0, timeout - duration - STEP)
     return {
-        "duration": _around(rng, timeout, rng.random() < 0.5, 20),
+        "duration": duration,
         "timeout": timeout,
         "cleanup": _cleanup(rng),
         "result": None if rng.random() < 0.15 else f"fresh {rng.randint(0, 999)}",
         "fallback": f"fallback {rng.randint(0, 999)}",
         "start": _start(rng),
+        "second": second if duration < timeout else None,
     }
 
 
-def _fallback_run(names: Mapping[str, Any], scenario: dict[str, Any], operation: Operation) -> Any:
+def _fallback_run(
+    names: Mapping[str, Any], scenario: dict[str, Any], operation: Operation, second: float | None = None
+) -> Any:
     """What ``call_with_fallback(operation, timeout, fallback)`` returned (or raised: the operation's
-    own error is named as such), when, the operation's calls then, and the tasks it left running."""
+    own error is named as such), when, the operation's calls then, and the tasks it left running.
+    With ``second``, the caller goes on: a second call right after, on an operation taking ``second``
+    s, then ``timeout`` s of other work: what the second call returned (or raised) and when, and
+    whether the other work was cancelled (a timer of the first call's left armed)."""
     start, timeout = scenario["start"], scenario["timeout"]
 
     async def main() -> dict[str, Any]:
@@ -88,54 +103,100 @@ def _fallback_run(names: Mapping[str, Any], scenario: dict[str, Any], operation:
         value = await names["call_with_fallback"](operation, timeout, scenario["fallback"])
         returned = _now()
         await asyncio.sleep(0)  # a cancel() just requested is delivered, as in the checks
-        return {"value": value, "at": returned, "calls": _calls(operation)}
+        seen = {"value": value, "at": returned, "calls": _calls(operation)}
+        if second is not None:
+            seen["then"] = await _goes_on(names, scenario, second)
+        return seen
 
-    run = _run(main, start + 4 * (timeout + operation.duration + operation.cleanup) + 10)
+    run = _run(main, start + 4 * (timeout + operation.duration + operation.cleanup + (second or 0.0)) + 10)
     ended = {"raised": OWN_ERROR} if run.error is not None and run.error is operation.error else outcome(run)
     return {**ended, "left_running": len(run.leftover)}
 
 
+async def _goes_on(names: Mapping[str, Any], scenario: dict[str, Any], second: float) -> dict[str, Any]:
+    """The caller's next steps after a call in time: a second call (an operation taking ``second`` s,
+    in time), then ``timeout`` s of other work. How each ended, and when (nothing may cancel them)."""
+    operation = Operation("second lookup", second, result="fresh again")
+    try:
+        value: Any = await names["call_with_fallback"](operation, scenario["timeout"], scenario["fallback"])
+        then: dict[str, Any] = {"second": ["returned", value, _now()]}
+    except BaseException as error:  # noqa: BLE001  (a stale timer's CancelledError is what is observed)
+        then = {"second": ["raised", type(error).__name__, _now()]}
+    try:
+        await asyncio.sleep(scenario["timeout"])
+        then["other_work"] = ["done", _now()]
+    except asyncio.CancelledError:
+        then["other_work"] = ["cancelled", _now()]
+    return then
+
+
 def observe_fallback(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """A lookup taking ``duration`` s (cleaning up for ``cleanup`` s if cancelled): its result in time,
-    or the fallback after its cleanup; see :func:`_fallback_run`."""
+    or the fallback after its cleanup; in time, then the ``second`` call and other work; see
+    :func:`_fallback_run`."""
     operation = Operation("lookup", scenario["duration"], result=scenario["result"], cleanup=scenario["cleanup"])
-    return _fallback_run(names, scenario, operation)
+    return _fallback_run(names, scenario, operation, scenario.get("second"))
+
+
+ERRORS = ("OperationFailed", "TimeoutError", "ConnectionResetError", "ValueError")  # as the checks' errors
 
 
 def draw_fallback_errors(rng: random.Random) -> dict[str, Any]:
-    """An error before the timeout; or a caller cancelled before it, whose operation's cleanup also
-    ends before it (a timeout that fires during that cleanup cuts it short, or not: left open)."""
-    kind = rng.choice(["OperationFailed", "TimeoutError", "cancelled"])
+    """An error before the timeout (one of :data:`ERRORS`); or a caller cancelled before it, whose
+    operation cleans up until before the timeout or past it; or (``in_cleanup``) a late operation's
+    caller cancelled half-way between two grid instants of its cleanup after the timeout."""
+    kind = rng.choice([*ERRORS, "cancelled", "cancelled", "in_cleanup"])
     timeout = _q(rng, 2 * STEP, 6)
+    if kind == "in_cleanup":
+        cleanup = _q(rng, STEP, 3)
+        return {
+            "kind": kind,
+            "timeout": timeout,
+            "at": timeout + _q(rng, 0, cleanup - STEP) + HALF,  # when the caller is cancelled
+            "duration": _q(rng, timeout + STEP, timeout + 20),
+            "cleanup": cleanup,
+            "fallback": f"fallback {rng.randint(0, 999)}",
+            "start": _start(rng),
+        }
     early = _q(rng, STEP if kind == "cancelled" else 0, timeout - STEP)
-    cleanup = rng.choice([0.0, _q(rng, STEP, timeout - early - STEP)]) if timeout - early >= 2 * STEP else 0.0
+    before = [_q(rng, STEP, timeout - early - STEP)] if timeout - early >= 2 * STEP else []
+    past = _q(rng, timeout - early + STEP, timeout - early + 3)
     return {
         "kind": kind,
         "timeout": timeout,
         "at": early,  # when the operation fails, or when the caller is cancelled
         "duration": _q(rng, early + STEP, early + 20),  # of the operation whose caller is cancelled
-        "cleanup": cleanup,
+        "cleanup": rng.choice([0.0, *before, past]) if kind == "cancelled" else 0.0,
         "fallback": f"fallback {rng.randint(0, 999)}",
         "start": _start(rng),
     }
 
 
+def _error_of(kind: str) -> Exception:
+    """The error an operation of the errors' cell raises, as the checks make it."""
+    if kind == "TimeoutError":
+        return TimeoutError("the lookup's own connect timeout")
+    if kind == "ConnectionResetError":
+        return ConnectionResetError("the server reset the connection")
+    if kind == "ValueError":
+        return ValueError("the lookup got a malformed answer")
+    return OperationFailed("the lookup failed")
+
+
 def observe_fallback_errors(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """An operation raising ``kind`` at ``at``, before the timeout (observed as by :func:`_fallback_run`);
-    or, for ``cancelled``, a caller cancelled at ``at``: see :func:`_cancelled_caller`."""
-    if scenario["kind"] == "cancelled":
+    or, for ``cancelled`` and ``in_cleanup``, a caller cancelled at ``at``: see :func:`_cancelled_caller`."""
+    if scenario["kind"] in ("cancelled", "in_cleanup"):
         return _cancelled_caller(names, scenario)
-    error: BaseException = (
-        TimeoutError("the lookup's own connect timeout")
-        if scenario["kind"] == "TimeoutError"
-        else OperationFailed("the lookup failed")
-    )
-    return _fallback_run(names, scenario, Operation("lookup", scenario["at"], error=error))
+    return _fallback_run(names, scenario, Operation("lookup", scenario["at"], error=_error_of(scenario["kind"])))
 
 
 def _cancelled_caller(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """How the caller's task ended when cancelled at ``start + at``, when, the operation's calls then,
-    and the tasks left running."""
+    and the tasks left running. Where the operation's cleanup goes past the timeout, the statement
+    leaves open whether the timeout cuts it short, so neither when the caller ended nor when the
+    cleanup did is observed; and for a caller cancelled during that cleanup (``in_cleanup``), whether
+    the call waits for the rest of it (wait_for does not): no tasks left running is not observed."""
     operation = Operation("lookup", scenario["duration"], result="fresh", cleanup=scenario["cleanup"])
     start = scenario["start"]
 
@@ -154,9 +215,15 @@ def _cancelled_caller(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any
             how = {"raised": type(caller.exception()).__name__}
         else:
             how = {"returned": caller.result()}
-        return {"caller": how, "at": ended, "calls": _calls(operation)}
+        calls = _calls(operation)
+        if not open_end:
+            return {"caller": how, "at": ended, "calls": calls}
+        return {"caller": how, "calls": [{k: v for k, v in call.items() if k != "cleaned_up"} for call in calls]}
 
+    open_end = scenario["at"] + scenario["cleanup"] > scenario["timeout"]
     run = _run(main, start + 4 * (scenario["timeout"] + scenario["duration"] + scenario["cleanup"]) + 10)
+    if scenario["kind"] == "in_cleanup":
+        return outcome(run)
     return {**outcome(run), "left_running": len(run.leftover)}
 
 
@@ -302,7 +369,17 @@ def _draw_shutdown(rng: random.Random, *, stubborn: float, empty: float) -> dict
 
 
 def draw_shutdown(rng: random.Random) -> dict[str, Any]:
-    return _draw_shutdown(rng, stubborn=0.0, empty=0.0)
+    """Tasks that end in the grace period or after it; now and then (``cancel_at``, from the start)
+    shutdown itself cancelled half-way between two grid instants while it waits: mostly while the
+    tasks cancelled at the end of the grace period clean up."""
+    scenario = _draw_shutdown(rng, stubborn=0.0, empty=0.0)
+    if rng.random() < CANCELLED_SHARE:
+        grace = scenario["grace"]
+        ends = [t["duration"] if t["duration"] < grace else grace + t["cleanup"] for t in scenario["tasks"]]
+        cleaning = max(ends) - grace  # after the grace period, until the last cleanup ends
+        low, high = (grace, max(ends)) if cleaning > 0 and rng.random() < 0.7 else (0.0, max(ends))
+        scenario["cancel_at"] = _q(rng, low, high - STEP) + HALF
+    return scenario
 
 
 def draw_shutdown_edge_cases(rng: random.Random) -> dict[str, Any]:
@@ -325,11 +402,9 @@ def draw_shutdown_edge_cases(rng: random.Random) -> dict[str, Any]:
     return {"grace": grace, "tasks": tasks, "start": _start(rng)}
 
 
-def observe_shutdown(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
-    """``shutdown(tasks, grace)`` at ``start`` on tasks running Operations: the report, when it returned,
-    each operation's calls then, and the tasks left running and failures left unretrieved."""
-    start, grace = scenario["start"], scenario["grace"]
-    operations = [
+def _operations(scenario: dict[str, Any]) -> list[Operation]:
+    """The Operations a shutdown scenario's tasks run, one per entry of ``tasks``."""
+    return [
         Operation(
             task["name"],
             task["duration"],
@@ -340,6 +415,13 @@ def observe_shutdown(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
         )
         for task in scenario["tasks"]
     ]
+
+
+def observe_shutdown(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """``shutdown(tasks, grace)`` at ``start`` on tasks running Operations: the report, when it returned,
+    each operation's calls then, and the tasks left running and failures left unretrieved."""
+    start, grace = scenario["start"], scenario["grace"]
+    operations = _operations(scenario)
 
     async def main() -> dict[str, Any]:
         await asyncio.sleep(start)
@@ -353,7 +435,37 @@ def observe_shutdown(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
 
     longest = max((op.duration + op.cleanup for op in operations), default=0.0)
     run = _run(main, start + 4 * (grace + longest) + 10)
-    return {**outcome(run), "left_running": len(run.leftover), "unretrieved": len(run.unhandled)}
+    observed = {**outcome(run), "left_running": len(run.leftover), "unretrieved": len(run.unhandled)}
+    if scenario.get("cancel_at") is not None:
+        observed["cancelled"] = _cancelled_shutdown(names, scenario)
+    return observed
+
+
+def _cancelled_shutdown(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """``shutdown(tasks, grace)`` as in :func:`observe_shutdown`, its own task cancelled ``cancel_at``
+    s after the start: only how it ended (what becomes of the tasks then is left open)."""
+    start, grace = scenario["start"], scenario["grace"]
+    operations = _operations(scenario)
+
+    async def main() -> Any:
+        await asyncio.sleep(start)
+        tasks = [asyncio.create_task(operation(), name=operation.name) for operation in operations]
+        call = asyncio.create_task(names["shutdown"](tasks, grace))
+        await asyncio.wait({call}, timeout=scenario["cancel_at"])
+        call.cancel()
+        await asyncio.wait({call})
+        for task in tasks:  # the tasks' own ends are not observed: no unretrieved failures logged
+            task.cancel()
+        await asyncio.wait(tasks)
+        for task in tasks:
+            if not task.cancelled():
+                task.exception()
+        if call.cancelled():
+            return "cancelled"
+        return {"raised": type(call.exception()).__name__} if call.exception() is not None else "returned"
+
+    longest = max((op.duration + op.cleanup for op in operations), default=0.0)
+    return outcome(_run(main, start + 4 * (grace + longest) + 10))
 
 
 PROBES = {
