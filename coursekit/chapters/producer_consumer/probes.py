@@ -4,6 +4,9 @@ Every run is on the virtual clock. Handler calls take durations from a list in t
 calls start (the k-th call takes the k-th duration), so the timeline of a correct pipeline does
 not depend on which consumer takes which item; times are multiples of 0.25 s after ``start``,
 and the times at which something is cancelled or stopped fall between them (no ties to break).
+Where items reach a consumer over time, they arrive at multiples of STEP/2 at which it waits for
+one, and it is cancelled at odd multiples of STEP/4. Where a cell's checks make handlers raise
+every kind of `Exception` (``every_kind``), so do its probe's scenarios now and then.
 The public drawing and observing helpers below serve chapter 2's probes too.
 """
 
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from typing import Any
 
 from coursekit.analysis import in_flight, peak_in_flight
+from coursekit.chapters.producer_consumer.checks import EveryKindOfFailure
 from coursekit.events import Event, Kind
 from coursekit.probing import Probe, outcome
 from coursekit.queues import STOP, TracedQueue
@@ -77,19 +81,32 @@ def draw_failing(rng: random.Random, items: Sequence[Hashable]) -> list[Hashable
     return rng.sample(distinct, rng.randint(min(1, len(distinct)), (len(distinct) + 1) // 2)) if distinct else []
 
 
+def every_kind(rng: random.Random, scenario: dict[str, Any]) -> dict[str, Any]:
+    """``scenario`` (with ``items`` and ``failing``), half the time with its failing items raising every
+    kind of Exception (``every_kind``: the n-th failing item in repr order the n-th of FAILURE_KINDS,
+    cycled), and then three to seven of its distinct items failing (all, when there are fewer), so that
+    the draws reach each kind."""
+    if rng.random() < 0.5:
+        return {**scenario, "every_kind": False}
+    distinct = sorted(set(scenario["items"]), key=repr)
+    failing = rng.sample(distinct, rng.randint(min(len(distinct), rng.randint(3, 7)), len(distinct)))
+    return {**scenario, "failing": failing, "every_kind": True}
+
+
 def draw_durations(rng: random.Random) -> list[float]:
     """One to four call durations, each 1 to 12 STEPs."""
     return [steps(rng, 1, 12) for _ in range(rng.randint(1, 4))]
 
 
-def by_call_order(durations: Sequence[float], failing: Sequence[Hashable]) -> Workload:
-    """A handler whose k-th call started takes the k-th of ``durations`` (cycled)."""
+def by_call_order(durations: Sequence[float], failing: Sequence[Hashable], *, every_kind: bool = False) -> Workload:
+    """A handler whose k-th call started takes the k-th of ``durations`` (cycled); the ``failing``
+    items raise ItemFailed or, with ``every_kind``, Exceptions of every kind (:class:`EveryKindOfFailure`)."""
     cycle = itertools.cycle(durations)
-    return Workload(lambda _item: next(cycle), failing)
+    return (EveryKindOfFailure if every_kind else Workload)(lambda _item: next(cycle), failing)
 
 
 def _work(scenario: dict[str, Any]) -> Workload:
-    return by_call_order(scenario["durations"], scenario["failing"])
+    return by_call_order(scenario["durations"], scenario["failing"], every_kind=scenario.get("every_kind", False))
 
 
 # --------------------------------------------------------------- observing
@@ -141,6 +158,16 @@ def timeline(run: VirtualRun[Any]) -> dict[str, Any]:
     }
 
 
+async def cancel_after(task: asyncio.Task[Any], delay: float) -> float:
+    """Cancel ``task`` ``delay`` s from now (unless it has ended by then) and wait for it to end;
+    the loop time of the cancellation."""
+    await asyncio.wait({task}, timeout=delay)
+    cancelled = asyncio.get_running_loop().time()
+    task.cancel()
+    await asyncio.wait({task})
+    return cancelled
+
+
 def ended_as(task: asyncio.Task[Any]) -> Any:
     """How a finished task ended."""
     if task.cancelled():
@@ -165,29 +192,66 @@ def draw_consumer(rng: random.Random, *, repeats: bool = True) -> dict[str, Any]
 
 
 def draw_consumer_cancelled(rng: random.Random) -> dict[str, Any]:
-    """A consumer scenario, and when to cancel the consumer in a second run of it."""
-    scenario = draw_consumer(rng)
+    """A consumer scenario, and when to cancel the consumer in a second run of it; half the time the
+    failing items raise every kind of Exception (:func:`every_kind`), and a third of the time the items
+    arrive over time (``arrive``, see :func:`draw_arrivals`), the consumer then cancelled mostly while
+    it waits in get()."""
+    scenario = every_kind(rng, draw_consumer(rng))
+    if rng.random() < 1 / 3:
+        arrive, waits = draw_arrivals(rng, len(scenario["items"]), scenario["durations"])
+        low, high = rng.choice(waits) if waits and rng.random() < 0.7 else (0.0, max(arrive) + STEP)
+        quarters = round((high - low) / (STEP / 4))  # cancelled at an odd multiple of STEP/4 in there
+        return {**scenario, "arrive": arrive, "cancel_at": low + (2 * rng.randrange(quarters // 2) + 1) * STEP / 4}
     rounds = len(scenario["items"]) * rng.choice([1, 1, 1, 3])  # then and now after the end
     return {**scenario, "cancel_at": _cancel_at(rng, scenario, rounds)}
 
 
+def draw_arrivals(rng: random.Random, size: int, durations: Sequence[float]) -> tuple[list[float], list[list[float]]]:
+    """When each of ``size`` items, then STOP, is put in the queue of one consumer (s after it starts,
+    multiples of STEP/2, in order), and the spans in which that consumer waits in get() for the next:
+    an entry comes with the one before it, or some time after the consumer has handled every earlier
+    item (the k-th call taking the k-th of ``durations``, cycled), never as a call ends."""
+    arrive: list[float] = []
+    waits: list[list[float]] = []
+    now = ready = 0.0  # when the last entry was put; when the consumer is done with the items so far
+    for index in range(size + 1):
+        if index and rng.random() < 0.5:
+            waits.append([ready, ready + rng.randint(1, 6) * STEP / 2])
+            now = waits[-1][1]
+        arrive.append(now)
+        if index < size:
+            ready = max(ready, now) + durations[index % len(durations)]
+    return arrive, waits
+
+
 def _consume(names: Mapping[str, Any], scenario: dict[str, Any], cancel_at: float | None) -> dict[str, Any]:
-    """One consumer on a queue holding the items then STOP, started at ``start`` (cancelled
-    ``cancel_at`` s later, if given): how it ended, what it recorded and handled, its
-    task_done() calls (loop time, items left unfinished), and what it put back."""
+    """One consumer on a queue holding the items then STOP (or, with ``arrive``, fed each entry that
+    many s after the consumer started), started at ``start`` (cancelled ``cancel_at`` s later, if
+    given): how it ended, what it recorded and handled, its task_done() calls (loop time, items left
+    unfinished), and what it put back."""
     work, queue = _work(scenario), TracedQueue()
     results: dict[Any, Any] = {}
     failures: dict[Any, Any] = {}
+    entries = [*scenario["items"], STOP]
+    arrive = scenario.get("arrive", [0.0] * len(entries))
+
+    async def feed() -> None:
+        previous = 0.0
+        for entry, at in zip(entries, arrive, strict=True):
+            if at > previous:
+                await asyncio.sleep(at - previous)
+                previous = at
+            queue.put_nowait(entry)
 
     async def main() -> Any:
         await asyncio.sleep(scenario["start"])
-        for item in [*scenario["items"], STOP]:
-            queue.put_nowait(item)
+        feeder = asyncio.create_task(feed(), name="feeder")
+        await asyncio.sleep(0)  # the entries due at once are in the queue before the consumer starts
         task = asyncio.create_task(names["consumer"](queue, work, results, failures), name="consumer-1")
         if cancel_at is not None:
-            await asyncio.wait({task}, timeout=cancel_at)
-            task.cancel()
+            await cancel_after(task, cancel_at)
         await asyncio.wait({task})
+        await asyncio.wait({feeder})
         return {"consumer": ended_as(task)}
 
     run = run_virtual(main, deadline=scenario["start"] + DEADLINE, wall_limit=2.0)
@@ -322,11 +386,48 @@ def draw_serve(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def draw_serve_cancelled(rng: random.Random) -> dict[str, Any]:
+    """A serve scenario; a quarter of the time, with a source of one item or more, serve's task is
+    cancelled ``cancel_at`` s after it started: an odd multiple of STEP/4 before the source has given
+    every item and before ``stop`` is set (never the instant of an arrival, a call end or the stop)."""
+    scenario = draw_serve(rng)
+    if rng.random() >= 0.25:
+        return scenario
+    items = scenario["items"] or rng.randint(1, 14)
+    horizon = min(items * scenario["every"], scenario["stop_at"] or DEADLINE)
+    quarters = int(horizon / (STEP / 4))  # odd multiples of STEP/4 below horizon: 1, 3, ... < quarters
+    return {**scenario, "items": items, "cancel_at": (2 * rng.randrange(quarters // 2) + 1) * STEP / 4}
+
+
+def observe_serve_cancelled(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """As :func:`observe_serve`; with ``cancel_at``, only how serve ended when its task was cancelled
+    then (the statement asks nothing else of a cancelled serve)."""
+    if "cancel_at" not in scenario:
+        return observe_serve(names, scenario)
+    return _serve(names, scenario, scenario["cancel_at"])[0]
+
+
 def observe_serve(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """``serve`` started at ``start`` on a source whose next item arrives ``every`` s after it is
     asked for, with ``stop`` set ``stop_at`` s later (never if None): what it returned and when,
     how many items it took from the source, each item's handler calls, the calls in flight over
     time, the queue's bound and the consumers."""
+    ended, run, work, taken = _serve(names, scenario, None)
+    return {
+        **ended,
+        "taken": len(taken),
+        **_handled(work),
+        **timeline(run),
+        **_queue(run.events, scenario["maxsize"]),
+    }
+
+
+def _serve(
+    names: Mapping[str, Any], scenario: dict[str, Any], cancel_at: float | None
+) -> tuple[dict[str, Any], VirtualRun[Any], Workload, list[int]]:
+    """A run of :func:`observe_serve`'s scenario, its task cancelled ``cancel_at`` s after it started
+    (if given): how it ended (the run's outcome, and how serve's task ended when cancelled), the run,
+    the handler, and the items taken from the source."""
     work, taken = _work(scenario), []
 
     async def arrivals() -> AsyncIterator[int]:
@@ -340,19 +441,15 @@ def observe_serve(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
         stop = asyncio.Event()
         if scenario["stop_at"] is not None:
             asyncio.get_running_loop().call_later(scenario["stop_at"], stop.set)
-        value = await names["serve"](
-            arrivals(), work, consumers=scenario["consumers"], maxsize=scenario["maxsize"], stop=stop
-        )
-        return _recorded(value)
+        call = names["serve"](arrivals(), work, consumers=scenario["consumers"], maxsize=scenario["maxsize"], stop=stop)
+        if cancel_at is None:
+            return _recorded(await call)
+        task = asyncio.create_task(call, name="serve")
+        await cancel_after(task, cancel_at)
+        return {"serve": ended_as(task)}
 
     run = run_virtual(main, deadline=scenario["start"] + DEADLINE, wall_limit=2.0)
-    return {
-        **outcome(run),
-        "taken": len(taken),
-        **_handled(work),
-        **timeline(run),
-        **_queue(run.events, scenario["maxsize"]),
-    }
+    return outcome(run), run, work, taken
 
 
 # The visible cell's checks give every item once (its statement sentence about repeated items is
@@ -362,11 +459,12 @@ CONSUMER_CANCELLED = Probe(draw_consumer_cancelled, observe_consumer_cancelled)
 PIPELINE = Probe(draw_pipeline, observe_pipeline)
 PIPELINE_CANCELLED = Probe(draw_pipeline_cancelled, observe_pipeline_cancelled)
 SERVE = Probe(draw_serve, observe_serve)
+SERVE_CANCELLED = Probe(draw_serve_cancelled, observe_serve_cancelled)
 PROBES = {
     "ch01-ex1-visible": CONSUMER,
     "ch01-ex1-hidden": CONSUMER_CANCELLED,
     "ch01-ex2-visible": PIPELINE,
     "ch01-ex2-hidden": PIPELINE_CANCELLED,
     "ch01-ex3-visible": SERVE,
-    "ch01-ex3-hidden": SERVE,
+    "ch01-ex3-hidden": SERVE_CANCELLED,
 }

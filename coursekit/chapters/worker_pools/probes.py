@@ -3,7 +3,8 @@
 Every run is on the virtual clock. As in chapter 1's probes, the k-th handler call started takes
 the k-th of the scenario's durations (multiples of 0.25 s), so a correct design's timeline does
 not depend on which item or worker goes first; the times at which a block fails or a job is
-cancelled fall half a step between call ends (no ties to break).
+cancelled fall half a step between call ends (no ties to break). Where a cell's checks make jobs
+raise every kind of `Exception` (``every_kind``), so do half its probe's scenarios.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from typing import Any
 from coursekit.analysis import peak_in_flight
 from coursekit.chapters.producer_consumer.probes import (
     by_call_order,
+    cancel_after,
     draw_distinct_items,
     draw_durations,
     draw_failing,
     draw_items,
     draw_size,
     draw_start,
+    ended_as,
     error_of,
+    every_kind,
     off_grid,
     pairs,
     steps,
@@ -44,7 +48,9 @@ def _run(main: Callable[[], Any], scenario: dict[str, Any]) -> VirtualRun[Any]:
 
 
 def _work(scenario: dict[str, Any]) -> Workload:
-    return by_call_order(scenario["durations"], scenario.get("failing", []))
+    return by_call_order(
+        scenario["durations"], scenario.get("failing", []), every_kind=scenario.get("every_kind", False)
+    )
 
 
 def without(observation: Any, *keys: str) -> Any:
@@ -58,6 +64,15 @@ def both(**parts: Probe) -> Probe:
     return Probe(
         lambda rng: {name: part.draw(rng) for name, part in parts.items()},
         lambda names, scenario: {name: part.run(names, scenario[name]) for name, part in parts.items()},
+    )
+
+
+def sometimes(share: float, part: Probe) -> Probe:
+    """``part`` in a ``share`` of the draws (a part of :func:`both` that would cost too much in every
+    scenario): the rest of the time the scenario is empty, ``{}``, and its observation None."""
+    return Probe(
+        lambda rng: part.draw(rng) if rng.random() < share else {},
+        lambda names, scenario: part.run(names, scenario) if scenario else None,
     )
 
 
@@ -147,6 +162,40 @@ def observe_limited_map_failure(names: Mapping[str, Any], scenario: dict[str, An
         "over_limit": max(0, peak_in_flight(run.events) - scenario["limit"]),
         "left_running": len(run.leftover),
     }
+
+
+def draw_limited_map_cancelled(rng: random.Random) -> dict[str, Any]:
+    """One to 10 items (repeated now and then), a limit, call durations, a start time, and when to
+    cancel limited_map (``cancel_at``, s after the call, half a step off the call ends): before its
+    calls can all have ended, while calls run or items wait for a slot."""
+    items = draw_items(rng, rng.randint(1, 10))
+    limit, durations = rng.randint(1, 6), draw_durations(rng)
+    rounds = -(-len(items) // limit)  # some slot runs that many calls, each at least min(durations) long
+    return {
+        "items": items,
+        "limit": limit,
+        "durations": durations,
+        "cancel_at": off_grid(rng, rounds * min(durations)),
+        "start": draw_start(rng),
+    }
+
+
+def observe_limited_map_cancelled(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """``limited_map`` started at ``start``, its task cancelled ``cancel_at`` s later: how it ended,
+    and the tasks left running once it had (the statement: it cancels every call it started and lets
+    CancelledError propagate)."""
+    work = _work(scenario)
+
+    async def main() -> Any:
+        await asyncio.sleep(scenario["start"])
+        task = asyncio.create_task(names["limited_map"](work, list(scenario["items"]), scenario["limit"]))
+        await cancel_after(task, scenario["cancel_at"])
+        ended = ended_as(task)
+        await asyncio.sleep(0)  # let anything it left behind show itself
+        return ended
+
+    run = _run(main, scenario)
+    return {**outcome(run), "left_running": len(run.leftover)}
 
 
 # --------------------------------------------------------------- WorkerPool
@@ -291,27 +340,71 @@ def observe_pool_shutdown(names: Mapping[str, Any], scenario: dict[str, Any]) ->
 
 def draw_pool_cancel(rng: random.Random) -> dict[str, Any]:
     """A pool scenario with more jobs than workers; a queued job to cancel in one run, and when
-    the block fails in another."""
+    the block fails in another; in 40% of the draws, a third run whose block's task is cancelled
+    ``cancel_block_at`` s after it started (half a step off the call ends; while submit() waits for
+    room in a queue of ``block_maxsize``, while jobs run, or after they ended)."""
     scenario = draw_pool(rng, repeats=False)
     scenario["items"] += list(range(100, 102 + scenario["workers"] - len(scenario["items"])))
     rounds = -(-len(scenario["items"]) // scenario["workers"]) * rng.choice([1, 1, 2])
-    return {
+    drawn = {
         **scenario,
         "cancel": rng.randrange(scenario["workers"], len(scenario["items"])),
         "fail_at": rng.choice([0.0, *[off_grid(rng, rounds * min(scenario["durations"]))] * 3]),
     }
+    if rng.random() < 0.4:
+        drawn["block_maxsize"] = rng.choice([0, 1, 2])
+        drawn["cancel_block_at"] = off_grid(rng, rounds * min(scenario["durations"]))
+    return drawn
 
 
 def observe_pool_cancel(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
     """Two runs: the future of queued job ``cancel`` is cancelled (observed: every future and each
     item's calls); the block raises at ``fail_at`` (observed: when it was left, what escaped, every
-    future, pool tasks still running or not cancelled, then what submit() does)."""
+    future, pool tasks still running or not cancelled, then what submit() does). With
+    ``cancel_block_at``, a third: :func:`_cancelled_block`."""
     cancelled = _pool_run(names, scenario, cancel=scenario["cancel"])
     failed = _pool_run(names, scenario, fail_at=scenario["fail_at"], after=_after_failure)
-    return {
+    seen = {
         "cancelled_job": without(cancelled, *TASKS, *CONCURRENCY, "left_running"),
         "failed_block": without(failed, *TASKS, "submitted", "in_flight", "peak", "ended", "calls"),
     }
+    if "cancel_block_at" in scenario:
+        seen["cancelled_block"] = _cancelled_block(names, scenario)
+    return seen
+
+
+BLOCK = 1000.0  # s the block of a cancelled-block run waits after its last submit(): it is cancelled before
+
+
+def _cancelled_block(names: Mapping[str, Any], scenario: dict[str, Any]) -> Any:
+    """At ``start``, a block submits the items one after another to a ``WorkerPool`` (queue of
+    ``block_maxsize``), then waits BLOCK s; its task is cancelled ``cancel_block_at`` s after it
+    started. Observed (what the statement fixes for a cancelled block: stop at once): how the block's
+    task ended, how long after the cancellation, and then how many futures submit() had returned
+    were still pending and how many tasks the block started were still running."""
+    work = _work(scenario)
+    futures: list[Any] = []
+
+    async def block() -> None:
+        pool = names["WorkerPool"](work, workers=scenario["workers"], maxsize=scenario["block_maxsize"])
+        async with pool:
+            for item in scenario["items"]:
+                futures.append(await pool.submit(item))
+            await asyncio.sleep(BLOCK)
+
+    async def main() -> Any:
+        await asyncio.sleep(scenario["start"])
+        before = asyncio.all_tasks()
+        task = asyncio.create_task(block(), name="block")
+        cancelled_at = await cancel_after(task, scenario["cancel_block_at"])
+        return {
+            "block": ended_as(task),
+            "left_after": asyncio.get_running_loop().time() - cancelled_at,
+            "pending": sum(1 for future in futures if not (isinstance(future, asyncio.Future) and future.done())),
+            "running": sum(1 for other in asyncio.all_tasks() - before - {task} if not other.done()),
+        }
+
+    return outcome(_run(main, scenario))
 
 
 async def _after_failure(pool: Any) -> Any:
@@ -403,16 +496,21 @@ def _job(job: Any) -> list[Any]:
 
 LIMITED_MAP = Probe(draw_limited_map, observe_limited_map)
 LIMITED_MAP_FAILURE = Probe(draw_limited_map_failure, observe_limited_map_failure)
+LIMITED_MAP_CANCELLED = Probe(draw_limited_map_cancelled, observe_limited_map_cancelled)
 TASK_MANAGER = Probe(draw_task_manager, observe_task_manager)
+# The hidden cell's checks also make the jobs raise every kind of Exception: half its scenarios do.
+TASK_MANAGER_EVERY_KIND = Probe(lambda rng: every_kind(rng, draw_task_manager(rng)), observe_task_manager)
 PROBES = {
     # the visible cell's checks give distinct items, at least one: its probe does the same
     "ch02-ex1-visible": Probe(lambda rng: draw_limited_map(rng, ordinary=True), observe_limited_map_ordinary),
-    "ch02-ex1-hidden": both(ok=LIMITED_MAP, failing=LIMITED_MAP_FAILURE),
+    "ch02-ex1-hidden": both(
+        ok=LIMITED_MAP, failing=LIMITED_MAP_FAILURE, cancelled=sometimes(0.5, LIMITED_MAP_CANCELLED)
+    ),
     "ch02-ex2-results": Probe(draw_pool, observe_pool),
-    "ch02-ex2-errors": Probe(lambda rng: draw_pool(rng, failing=True), observe_pool_errors),
+    "ch02-ex2-errors": Probe(lambda rng: every_kind(rng, draw_pool(rng, failing=True)), observe_pool_errors),
     "ch02-ex2-shutdown": Probe(lambda rng: draw_pool(rng, repeats=False), observe_pool_shutdown),
     "ch02-ex2-backpressure": Probe(lambda rng: draw_pool(rng, maxsize=True, repeats=False), observe_pool_backpressure),
     "ch02-ex2-cancel": Probe(draw_pool_cancel, observe_pool_cancel),
     "ch02-ex3-visible": TASK_MANAGER,
-    "ch02-ex3-hidden": TASK_MANAGER,
+    "ch02-ex3-hidden": TASK_MANAGER_EVERY_KIND,
 }
