@@ -28,6 +28,7 @@ VENV_PYTHON = VENV / "bin" / "python"
 STAMP = VENV / ".installed-from"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; the browser test (tests/test_browser_e2e.py) drives it
 BWRAP = Path("/usr/bin/bwrap")  # Debian's bubblewrap: the grading sandbox (autograder/sandbox.py)
+SETFACL = Path("/usr/bin/setfacl")  # Debian's acl: the hub opens closed folders to the class (hub/access.py)
 RUNS_NO_GRADING = "ASYNCIO_COURSE_TESTS_RUN_NO_GRADING"  # set for the half of the suite that grades nothing
 PROXY_DIR = ROOT / "hub" / "proxy"  # the hub's configurable-http-proxy (npm), in node_modules/ there (not in git)
 
@@ -147,6 +148,12 @@ def ensure_bubblewrap() -> None:
     ensure_apt_package(BWRAP, "bubblewrap", "grading refuses to run learner code without its sandbox")
 
 
+def ensure_acl() -> None:
+    """Debian's acl (setfacl), with which the hub lets the class's accounts pass through a closed
+    folder on the way to the course, e.g. /root (hub/access.py); without it such a hub refuses."""
+    ensure_apt_package(SETFACL, "acl", "the hub cannot open a closed folder on the way to the course to the class")
+
+
 def test(extra: list[str]) -> int:
     """Run every test: pytest over tests/ and the chapter notebooks (nbval).
 
@@ -160,6 +167,7 @@ def test(extra: list[str]) -> int:
             [*pytest, *[arg for arg in extra if arg != "--quick"], "-m", "not slow"], cwd=ROOT
         ).returncode
     ensure_bubblewrap()
+    ensure_acl()  # tests/test_hub.py
     if runs_browser_test(extra):
         ensure_chromium()
     if any(arg in ("-k", "-m") or not arg.startswith("-") for arg in extra):
@@ -220,6 +228,7 @@ def hub(extra: list[str]) -> int:
     server, nbgrader's exchange between them. ``python3 course.py hub --help`` lists the options."""
     ensure_environment()
     ensure_bubblewrap()
+    ensure_acl()
     if not ensure_proxy():
         return 1
     command = [str(VENV_PYTHON), "-m", "hub", *extra]

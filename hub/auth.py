@@ -4,7 +4,7 @@ NativeAuthenticator keeps each person's password (bcrypt) in the hub's database;
 at their first visit, on the hub's sign-up page. Here only names on the roster can sign up: any
 other name is refused at sign-up (no account is recorded) and cannot log in (JupyterHub's
 ``allowed_users``). Roster names are pre-approved, so a learner signs up and logs in at once,
-with no admin approval step; instructors are the hub's admins.
+with no admin approval step.
 """
 
 from __future__ import annotations

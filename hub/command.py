@@ -1,9 +1,10 @@
 """``python3 course.py hub ROSTER``: a JupyterHub for a class on this machine (run as root).
 
 Makes the roster's system accounts (:mod:`hub.accounts`) and the state folder with the shared
-course directory and the exchange (:mod:`hub.course_dir`), publishes the chapters to the exchange
-as the grader account, then runs JupyterHub (``hub/jupyterhub_config.py``) until Ctrl+C or
-SIGTERM; stopping it stops the proxy and every server it started. Running it again with the
+course directory and the exchange (:mod:`hub.course_dir`), opens the folders on the way to the
+course to the class's groups, traverse only, while it runs (:mod:`hub.access`), publishes the
+chapters to the exchange as the grader account, then runs JupyterHub (``hub/jupyterhub_config.py``)
+until Ctrl+C or SIGTERM; stopping it stops the proxy and every server it started. Running it again with the
 same roster changes nothing; a name added to the roster gets its account at the next start.
 """
 
@@ -22,8 +23,9 @@ from types import FrameType
 
 from autograder.chapters import COURSE_DIR_ENV, REPO_ROOT, select_chapters
 from autograder.exchange import EXCHANGE_ENV
-from hub.accounts import Accounts, class_accounts, ensure_accounts, ids
-from hub.course_dir import StateFolder, ensure_state, traversable_by_all
+from hub.access import Unreachable, account_groups, interpreter_problem, needed_paths, reachable
+from hub.accounts import Accounts, class_accounts, ensure_accounts, gid, ids
+from hub.course_dir import StateFolder, ensure_state
 from hub.roster import RosterError, read_roster
 from hub.settings import SETTINGS_ENV, Settings, write_settings
 
@@ -85,19 +87,28 @@ def publish(state: StateFolder, accounts: Accounts, chapters: list[str]) -> None
         gradebook.chmod(0o660)
 
 
-def prepare(args: argparse.Namespace) -> Settings:
-    """Accounts, folders and published chapters; the hub's settings, written to the state folder."""
+def prepare(args: argparse.Namespace) -> tuple[Accounts, StateFolder]:
+    """The roster's accounts and the state folder, made or put back as they should be."""
     roster = read_roster(args.roster)
     accounts = class_accounts(roster, args.prefix)
     select_chapters(args.chapters)  # an unknown chapter is refused before anything is made
-    for path in (REPO_ROOT, args.state.resolve().parent):
-        closed = traversable_by_all(path)
-        if closed:
-            raise ValueError(f"{closed} is closed to other accounts (mode {closed.stat().st_mode & 0o777:o})")
     made = ensure_accounts(accounts)
     print(f"Accounts made: {', '.join(made)}" if made else "Accounts: all there already.", flush=True)
     state = StateFolder(args.state.resolve())
     ensure_state(state, accounts)
+    return accounts, state
+
+
+def check_interpreter(accounts: Accounts) -> None:
+    """The course environment's python finds the hub's interpreter as the grader and as a learner."""
+    for user in (accounts.grader, *accounts.learners[:1]):
+        problem = interpreter_problem(sys.executable, user, ids(user)[0], account_groups(user))
+        if problem:
+            raise Unreachable(problem)
+
+
+def configure(args: argparse.Namespace, accounts: Accounts, state: StateFolder) -> Settings:
+    """Publish the chapters; the hub's settings, written to the state folder."""
     print(f"Publishing the chapters to the exchange in {state.exchange} ...", flush=True)
     publish(state, accounts, args.chapters)
     settings = Settings(
@@ -149,12 +160,23 @@ def main(argv: list[str]) -> int:
     if not PROXY.exists():
         print(f"{PROXY} is missing: `python3 course.py hub` installs it (npm ci in hub/proxy/).", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, terminate)  # until the hub runs: what was opened to the class is closed again
     try:
-        settings = prepare(args)
-    except (RosterError, ValueError) as error:
+        accounts, state = prepare(args)
+        groups = [gid(accounts.instructors_group), gid(accounts.learners_group)]
+        with reachable(needed_paths(REPO_ROOT, state.root), groups, state.access_record) as opened:
+            if opened:
+                listed = ", ".join(map(str, opened))
+                print(f"Opened to the class's groups, traverse only, while the hub runs: {listed}", flush=True)
+            check_interpreter(accounts)
+            return run_hub(configure(args, accounts, state))
+    except (RosterError, ValueError) as error:  # Unreachable too: its message says what to do
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return run_hub(settings)
+
+
+def terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

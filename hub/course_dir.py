@@ -1,7 +1,8 @@
 """The hub's state folder: the hub's own files, the shared course directory, and the exchange.
 
     <state>/                      0755 root
-    <state>/hub/                  0700 root: JupyterHub's database, cookie secret, settings, proxy pid
+    <state>/hub/                  0700 root: JupyterHub's database, cookie secret, settings, proxy pid,
+                                  access.json (folders opened to the class while the hub runs)
     <state>/course/               grader:instructors 2770: nbgrader's course directory, one for all
                                   instructors (nbgrader's "one class, multiple graders"): releases,
                                   gradebook.db, submitted/, autograded/, feedback/, grades.csv
@@ -56,6 +57,11 @@ class StateFolder:
     def settings(self) -> Path:
         return self.hub / "settings.json"
 
+    @property
+    def access_record(self) -> Path:
+        """What the hub opened to the class's groups on the way to the course (hub/access.py)."""
+        return self.hub / "access.json"
+
 
 def course_config(state: StateFolder) -> str:
     """The shared course directory's nbgrader_config.py: the repository's instructor configuration,
@@ -98,11 +104,3 @@ def ensure_state(state: StateFolder, accounts: Accounts) -> None:
     place(state.exchange_course / "outbound", 0o2755, grader, instructors)
     place(state.exchange_course / "inbound", 0o2730, grader, learners)
     place(state.exchange_course / "feedback", 0o2711, grader, instructors)
-
-
-def traversable_by_all(path: Path) -> Path | None:
-    """The first folder on the way to ``path`` (itself included) that other accounts cannot enter, if any."""
-    for folder in [*reversed(path.resolve().parents), path.resolve()]:
-        if not folder.stat().st_mode & 0o001:
-            return folder
-    return None

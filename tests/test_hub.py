@@ -11,8 +11,11 @@ whatever happened.
 
 from __future__ import annotations
 
+import csv
+import grp
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -22,20 +25,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import nbformat
 import pytest
 
 from autograder.collect import OWNERS_ONLY_ENV, owned_by
-from hub.accounts import Accounts, class_accounts, delete_accounts, ensure_accounts, exists, group_exists
+from hub.access import Unreachable, closed_on_the_way, extended_acl, grant, interpreter_problem, needed_paths, reachable
+from hub.accounts import Accounts, class_accounts, delete_accounts, ensure_accounts, exists, group_exists, ids
 from hub.roster import RosterError, parse_roster
+from tests.hostile_submissions import solved
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "ch00_asyncio_in_jupyter"
+NOTEBOOK = "asyncio_in_jupyter.ipynb"
 PASSWORD = "a-test-only-Passw0rd-" + secrets.token_hex(4)  # throwaway accounts of this test only
 ROSTER = """\
 [[instructor]]
@@ -85,6 +93,86 @@ def test_grading_refuses_the_graders_own_folders_on_the_hub(tmp_path: Path) -> N
         assert not owned_by(entry, "learner")
     finally:
         del os.environ[OWNERS_ONLY_ENV]
+
+
+# ---- the folders on the way to the course, opened to the class while the hub runs (fast) ----
+
+
+@pytest.fixture
+def class_group() -> Iterator[int]:
+    """A throwaway group, standing for the class's; the tests act as ``nobody`` in it."""
+    if os.geteuid() != 0:
+        pytest.skip("granting access to a group runs as root")
+    if not shutil.which("setfacl"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("setfacl is missing: `python3 course.py test` installs Debian's acl")
+        pytest.skip("setfacl is missing (Debian's acl; `python3 course.py test` installs it)")
+    name = "t" + secrets.token_hex(3) + "g"
+    subprocess.run(["groupadd", name], check=True)
+    try:
+        yield grp.getgrnam(name).gr_gid
+    finally:
+        subprocess.run(["groupdel", name], check=True)
+
+
+def as_nobody_in(group: int, *command: str) -> subprocess.CompletedProcess[str]:
+    nobody = pwd.getpwnam("nobody").pw_uid
+    return subprocess.run(
+        command, user=nobody, group=group, extra_groups=[], cwd="/", capture_output=True, text=True, check=False
+    )
+
+
+def test_a_closed_folder_on_the_way_is_opened_to_the_class_traverse_only_while_the_hub_runs(class_group: int) -> None:
+    closed = Path(tempfile.mkdtemp(prefix="course-closed-"))  # 0700, as /root is on many machines
+    try:
+        repo = closed / "clones" / "course"
+        repo.mkdir(parents=True, mode=0o755)
+        (repo / "course.txt").write_text("the course\n", encoding="utf-8")
+        record = closed / "access.json"
+        assert closed_on_the_way([repo]) == [closed]
+        assert as_nobody_in(class_group, "cat", str(repo / "course.txt")).returncode != 0
+        with reachable([repo], [class_group], record) as opened:
+            assert opened == [closed]
+            assert as_nobody_in(class_group, "cat", str(repo / "course.txt")).stdout == "the course\n"
+            listing = as_nobody_in(class_group, "ls", str(closed))
+            assert listing.returncode != 0 and "Permission denied" in listing.stderr, "traverse only, never list"
+            assert json.loads(record.read_text())[0]["path"] == str(closed)
+        assert extended_acl(closed) == "" and closed.stat().st_mode & 0o777 == 0o700, "not put back as it was"
+        assert not record.exists()
+        assert as_nobody_in(class_group, "cat", str(repo / "course.txt")).returncode != 0
+
+        # A hub that died (SIGKILL) left its grant: the next start takes it away first.
+        grant([closed], [class_group], record)
+        assert str(class_group) in extended_acl(closed)
+        with reachable([repo], [class_group], record):
+            pass
+        assert extended_acl(closed) == "" and not record.exists()
+
+        # A folder the servers read that others cannot is refused, with the command that fixes it.
+        repo.chmod(0o750)
+        with pytest.raises(Unreachable, match=f"chmod o\\+rx {repo}"), reachable([repo], [class_group], record):
+            pass
+        assert extended_acl(closed) == ""
+    finally:
+        shutil.rmtree(closed)
+
+
+def test_the_class_finds_the_hubs_own_interpreter_not_one_by_chance(class_group: int) -> None:
+    """Run as the class, the course environment's python finds the interpreter it was made from
+    (a venv only points at it) once the folders on the way are opened, wherever it is installed."""
+    state = Path(tempfile.mkdtemp(prefix="course-state-"))
+    state.chmod(0o755)
+    try:
+        paths = needed_paths(ROOT, state)
+        closed = closed_on_the_way(paths)
+        before = interpreter_problem(sys.executable, "nobody", pwd.getpwnam("nobody").pw_uid, [class_group])
+        assert (before is not None) == bool(closed), (closed, before)  # e.g. /root, 0700, holding pyenv's python
+        with reachable(paths, [class_group], state / "access.json") as opened:
+            assert opened == closed
+            assert interpreter_problem(sys.executable, "nobody", pwd.getpwnam("nobody").pw_uid, [class_group]) is None
+        assert all(str(class_group) not in extended_acl(folder) for folder in closed)
+    finally:
+        shutil.rmtree(state)
 
 
 # ---- the hub, for real (slow) ----
@@ -159,14 +247,22 @@ def hub() -> Iterator[Hub]:
     try:
         wait_until_up(running, time.monotonic() + 120)
         print(f"\nthe hub answered {time.monotonic() - started:.1f} s after `course.py hub` started")
+        opened = re.search(r"traverse only, while the hub runs: (.*)", log.read_text())
+        print(f"folders opened to the class while it runs: {opened[1] if opened else 'none'}")
         yield running
     finally:
         stop(running)
+        gids = [grp.getgrnam(group).gr_gid for group in (accounts.instructors_group, accounts.learners_group)]
+        closed = closed_on_the_way(needed_paths(ROOT, state / "state"))
+        still_open = [
+            (folder, extended_acl(folder)) for folder in closed if any(str(g) in extended_acl(folder) for g in gids)
+        ]
         leftovers = left_running(running.accounts)
         problems = delete_accounts(running.accounts)
         shutil.rmtree(state, ignore_errors=True)
         assert process.returncode is not None
         assert not leftovers, f"still running after the hub stopped: {leftovers}"
+        assert not still_open, f"still open to the class after the hub stopped: {still_open}"
         assert not problems, f"accounts not deleted: {problems}"
         names = (*running.accounts.people, running.accounts.grader)
         groups = (*names, running.accounts.instructors_group, running.accounts.learners_group)
@@ -202,7 +298,7 @@ def as_user(user: str, *command: str, cwd: Path | None = None) -> subprocess.Com
     """``command`` as the system user ``user`` (runuser), in the course environment."""
     env = {"PATH": f"{ROOT / '.venv' / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.path.expanduser(f"~{user}")}
     return subprocess.run(
-        ["runuser", "-u", user, "--", *command], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+        ["runuser", "-u", user, "--", *command], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
     )
 
 
@@ -215,9 +311,40 @@ def wait_for_server(api: httpx.Client, user: str, deadline: float) -> None:
     pytest.fail(f"{user}'s server was not ready in time")
 
 
+def in_parallel(*runs: Callable[[], subprocess.CompletedProcess[str]]) -> list[subprocess.CompletedProcess[str]]:
+    """Run each command (a nbgrader start-up is seconds of CPU) at once; their results in order."""
+    with ThreadPoolExecutor(len(runs)) as pool:
+        return list(pool.map(lambda run: run(), runs))
+
+
+def as_grader(hub: Hub, *command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` as the grader account, as in the grading server's terminal (its environment, umask 007)."""
+    env = {
+        "ASYNCIO_COURSE_DIR": str(hub.state / "course"),
+        "ASYNCIO_COURSE_EXCHANGE": str(hub.state / "exchange"),
+        "ASYNCIO_COURSE_OWNERS_ONLY": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    settings = [f"{name}={value}" for name, value in env.items()]
+    return as_user(hub.accounts.grader, "env", *settings, "sh", "-c", 'umask 007; exec "$@"', "sh", *command)
+
+
+def feedback_pages(home: Path) -> list[Path]:
+    return sorted((home / "workspace" / CHAPTER / "feedback").glob(f"*/{Path(NOTEBOOK).stem}.html"))
+
+
+def page_score(page: Path) -> str:
+    found = re.search(r"Score: ([0-9.]+) / ([0-9.]+)", page.read_text())
+    assert found, f"{page} shows no score"
+    return f"{float(found[1]):g}/{float(found[2]):g}"
+
+
 @pytest.mark.slow
 def test_a_class_on_one_hub(hub: Hub) -> None:
     instructor, (learner, classmate) = hub.accounts.instructors[0], hub.accounts.learners
+    homes = {person: Path(os.path.expanduser(f"~{person}")) for person in (learner, classmate, instructor)}
+    exchange = hub.state / "exchange" / "asyncio-course"
+    inbound, outbound = exchange / "inbound", exchange / "outbound" / CHAPTER
 
     # Sign-up is for the roster: a roster name signs up and logs in; another name is refused at both.
     for person in (instructor, learner, classmate):
@@ -229,42 +356,62 @@ def test_a_class_on_one_hub(hub: Hub) -> None:
     assert session is not None, "an instructor on the roster could not log in"
 
     # The instructor makes an API token; two learners' servers start through the API with it.
-    try:
-        xsrf = session.cookies["_xsrf"]
-        made = session.post(f"/hub/api/users/{instructor}/tokens", json={"note": "test"}, headers={"X-XSRFToken": xsrf})
-        assert made.status_code == 201, made.text
-    finally:
-        session.close()
+    xsrf = session.cookies["_xsrf"]
+    made = session.post(f"/hub/api/users/{instructor}/tokens", json={"note": "test"}, headers={"X-XSRFToken": xsrf})
+    assert made.status_code == 201, made.text
     token = {"Authorization": f"token {made.json()['token']}"}
-    with httpx.Client(base_url=f"{hub.url}/hub/api", headers=token, timeout=30) as api:
-        services = api.get("/services").json()
-        assert {"asyncio-course", "idle-culler"} <= set(services), services
-        assert not api.get(f"/users/{instructor}").json()["admin"], "an instructor is a hub admin"
-        started = time.monotonic()
-        for person in (learner, classmate):
-            assert api.post(f"/users/{person}/server").status_code in (201, 202)
-        for person in (learner, classmate):
-            wait_for_server(api, person, time.monotonic() + 120)
-        print(f"two learners' servers ready in {time.monotonic() - started:.1f} s")
+    api = httpx.Client(base_url=f"{hub.url}/hub/api", headers=token, timeout=30)
+    services = api.get("/services").json()
+    assert {"asyncio-course", "idle-culler"} <= set(services), services
+    assert not api.get(f"/users/{instructor}").json()["admin"], "an instructor is a hub admin"
+    started = time.monotonic()
+    for person in (learner, classmate):
+        assert api.post(f"/users/{person}/server").status_code in (201, 202)
+
+    # While they start: the instructor, logged in, opens the shared grading server through the hub
+    # (formgrader, on the class's course directory) and sets the chapter's due date there.
+    with closing(session):
+        formgrader = session.get("/services/asyncio-course/", follow_redirects=True)
+        assert formgrader.status_code == 200 and formgrader.url.path.endswith("/formgrader/manage_assignments")
+        listed = session.get("/services/asyncio-course/formgrader/api/assignments").json()
+        assert CHAPTER in {assignment["name"] for assignment in listed}, listed
+        due = {"duedate_notimezone": "2026-01-01 12:00:00", "duedate_timezone": "UTC"}
+        headers = {"X-XSRFToken": session.cookies.get("_xsrf", path="/services/asyncio-course/") or ""}
+        dated = session.put(f"/services/asyncio-course/formgrader/api/assignment/{CHAPTER}", json=due, headers=headers)
+        assert dated.status_code == 200 and dated.json()["display_duedate"] == "2026-01-01 12:00:00 UTC", dated.text
+    # A learner, logged in, is refused the grading server, its pages and its API alike.
+    own = log_in(hub, learner)
+    assert own is not None
+    refused = own.get("/services/asyncio-course/", follow_redirects=True)
+    assert refused.status_code == 403 and refused.url.path == "/hub/api/oauth2/authorize", refused.url
+    for path in ("formgrader/api/assignments", "api/contents", "terminals/1"):
+        assert own.get(f"/services/asyncio-course/{path}", follow_redirects=True).status_code == 403, path
+
+    # An instructor cannot hand in, for a learner or at all: the inbound folder is the learners' group's.
+    copy = homes[instructor] / CHAPTER
+    assert as_user(instructor, "cp", "-r", str(outbound), str(copy)).returncode == 0
+    forge = [f"--Exchange.root={hub.state / 'exchange'}", f"--CourseDirectory.student_id={learner}"]
+    forged = as_user(
+        instructor, "python", "-m", "nbgrader", "submit", CHAPTER, "--course=asyncio-course", *forge, cwd=copy.parent
+    )
+    assert forged.returncode != 0 and "write permissions" in forged.stderr, forged.stderr
+
+    for person in (learner, classmate):
+        wait_for_server(api, person, time.monotonic() + 120)
+    print(f"two learners' servers ready {time.monotonic() - started:.1f} s after they were asked for")
 
     # The learner's server shows the course home page, to the learner; the instructor cannot open
     # it (so cannot hand in from it), nor can a classmate.
-    own = log_in(hub, learner)
-    assert own is not None
     with closing(own):
         home = own.get(f"/user/{learner}/course", follow_redirects=True)
         assert home.status_code == 200 and "asyncio in Jupyter" in home.text, home.text[:500]
-        # ... nor the shared grading server.
-        assert own.get("/services/asyncio-course/api/contents", follow_redirects=True).status_code == 403
     with httpx.Client(base_url=hub.url, headers=token) as instructors_token:
         assert instructors_token.get(f"/user/{learner}/api/contents").status_code == 403
     other = log_in(hub, classmate)
     assert other is not None
     with closing(other):
         assert other.get(f"/user/{learner}/course", follow_redirects=True).status_code == 403
-    homes = {person: Path(os.path.expanduser(f"~{person}")) for person in (learner, classmate, instructor)}
-    released = homes[learner] / "workspace" / CHAPTER / "asyncio_in_jupyter.ipynb"
-    assert released.is_file(), "the published chapter is not in the workspace"
+    assert (homes[classmate] / "workspace" / CHAPTER / NOTEBOOK).is_file(), "the published chapter is not there"
 
     # Homes are private: a learner cannot read a classmate's files, nor an instructor's.
     secret = as_user(classmate, "sh", "-c", "echo classmate-secret > ~/secret.txt && chmod 644 ~/secret.txt")
@@ -274,50 +421,75 @@ def test_a_class_on_one_hub(hub: Hub) -> None:
         assert peek.returncode != 0 and "Permission denied" in peek.stderr, (target, peek)
     assert as_user(learner, "ls", str(homes[instructor])).returncode != 0
 
-    # Both learners hand in with nbgrader (their workspace's configuration: the hub's exchange).
-    for person in (learner, classmate):
-        handed = as_user(person, "python", "-m", "nbgrader", "submit", CHAPTER, cwd=homes[person] / "workspace")
-        assert handed.returncode == 0, handed.stderr
-    inbound = hub.state / "exchange" / "asyncio-course" / "inbound"
+    # The learner fetches the chapter with nbgrader (their workspace's configuration: the hub's
+    # exchange) while the classmate hands in the copy their server gave them, untouched.
+    workspace = homes[learner] / "workspace"
+    fetch = ["sh", "-c", f"rm -r {CHAPTER} && exec python -m nbgrader fetch_assignment {CHAPTER}"]
+    fetched, handed = in_parallel(
+        lambda: as_user(learner, *fetch, cwd=workspace),
+        lambda: as_user(classmate, "python", "-m", "nbgrader", "submit", CHAPTER, cwd=homes[classmate] / "workspace"),
+    )
+    assert fetched.returncode == 0 and "Fetched as: asyncio-course" in fetched.stderr, fetched.stderr
+    assert handed.returncode == 0, handed.stderr
+    # ... answers every exercise (the reference solutions) and hands in.
+    notebook = workspace / CHAPTER / NOTEBOOK
+    answered = nbformat.read(notebook, as_version=4)
+    answered.cells = solved().cells
+    nbformat.write(answered, notebook)
+    os.chown(notebook, *ids(learner))
+    handed = as_user(learner, "python", "-m", "nbgrader", "submit", CHAPTER, cwd=workspace)
+    assert handed.returncode == 0, handed.stderr
     submissions = {entry.name.split("+")[0]: entry for entry in inbound.iterdir()}
     assert set(submissions) == {learner, classmate}
 
     # A learner can neither list the submissions nor read a classmate's, even knowing its name.
     assert "Permission denied" in as_user(learner, "ls", str(inbound)).stderr
     theirs = submissions[classmate]
-    for target in (theirs, theirs / "timestamp.txt", theirs / "asyncio_in_jupyter.ipynb"):
+    for target in (theirs, theirs / "timestamp.txt", theirs / NOTEBOOK):
         peek = as_user(learner, "cat", str(target))
         assert peek.returncode != 0 and ("Permission denied" in peek.stderr or "Is a directory" in peek.stderr)
     assert as_user(learner, "ls", str(theirs)).returncode != 0
     # ... nor write into it, nor into the published chapter, nor move the course's exchange away.
-    course_folder = hub.state / "exchange" / "asyncio-course"
-    moved = as_user(learner, "mv", str(course_folder), str(hub.state / "exchange" / "mine"))
-    assert moved.returncode != 0 and course_folder.is_dir(), moved.stderr
+    moved = as_user(learner, "mv", str(exchange), str(hub.state / "exchange" / "mine"))
+    assert moved.returncode != 0 and exchange.is_dir(), moved.stderr
     assert as_user(learner, "touch", str(theirs / "extra.ipynb")).returncode != 0
-    outbound = hub.state / "exchange" / "asyncio-course" / "outbound" / CHAPTER
     assert as_user(learner, "touch", str(outbound / "extra.ipynb")).returncode != 0
-    # The grader account reads every submission (it grades them).
-    assert as_user(hub.accounts.grader, "ls", str(theirs)).returncode == 0
     # A learner cannot read the shared course directory (the gradebook, the releases with answers' tests).
     assert "Permission denied" in as_user(learner, "ls", str(hub.state / "course")).stderr
 
-    # An instructor cannot hand in, for a learner or at all: the inbound folder is the learners' group's.
-    copy = homes[instructor] / CHAPTER
-    assert as_user(instructor, "cp", "-r", str(outbound), str(copy)).returncode == 0
-    forged = as_user(
-        instructor,
-        "python",
-        "-m",
-        "nbgrader",
-        "submit",
-        CHAPTER,
-        "--course=asyncio-course",
-        f"--Exchange.root={hub.state / 'exchange'}",
-        f"--CourseDirectory.student_id={learner}",
-        cwd=homes[instructor],
+    # The grader account grades the chapter, as in the grading server's terminal: collect, the
+    # sandbox, the shared gradebook, feedback released, grades.csv.
+    graded = as_grader(hub, "python", "-m", "autograder", "grade-all", CHAPTER)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert re.search(rf"^{learner}\s+6/6\s", graded.stdout, re.M), graded.stdout
+    assert re.search(rf"^{classmate}\s+0/6\s", graded.stdout, re.M), graded.stdout
+    assert "released to 2 of 2" in graded.stdout, graded.stdout
+    # Every instructor reads the grades (the course directory is their group's); the due date is
+    # there, and a late submission is marked so, not penalized.
+    grades = as_user(instructor, "cat", str(hub.state / "course" / "grades.csv"))
+    rows = {row["student_id"]: row for row in csv.DictReader(grades.stdout.splitlines())}
+    assert set(rows) == {learner, classmate}, grades.stdout + grades.stderr
+    for row in rows.values():
+        assert row["duedate"].startswith("2026-01-01 12:00:00") and row["timestamp"] > row["duedate"], row
+        assert float(row["late_submission_penalty"]) == 0 and row["score"] == row["raw_score"], row
+
+    # Each learner fetches their own feedback, and only theirs.
+    fetched_feedback = in_parallel(
+        *[
+            lambda person=person: as_user(
+                person, "python", "-m", "nbgrader", "fetch_feedback", CHAPTER, cwd=homes[person] / "workspace"
+            )
+            for person in (learner, classmate)
+        ]
     )
-    assert forged.returncode != 0 and "write permissions" in forged.stderr, forged.stderr
-    assert {entry.name.split("+")[0] for entry in inbound.iterdir()} == {learner, classmate}
+    assert all(result.returncode == 0 for result in fetched_feedback), [result.stderr for result in fetched_feedback]
+    for person, score in ((learner, "6/6"), (classmate, "0/6")):
+        pages = feedback_pages(homes[person])
+        assert len(pages) == 1 and page_score(pages[0]) == score, (person, pages)
+    assert "Permission denied" in as_user(learner, "ls", str(exchange / "feedback")).stderr
+    theirs_page = feedback_pages(homes[classmate])[0]
+    assert "Permission denied" in as_user(learner, "cat", str(theirs_page)).stderr
+    api.close()
 
     # A second start changes nothing; a learner added to the roster is the one account made.
     again = class_accounts(parse_roster(ROSTER, "again"), hub.accounts.prefix)
