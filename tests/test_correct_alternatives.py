@@ -21,9 +21,18 @@ ALTERNATIVES = sorted(ROOT.glob("tests/correct_alternatives/*/*.py"))
 BY_TOPIC = chapters_by_topic()
 
 
+ALTERNATIVES_PER_CHAPTER = 5  # at least: designs the statement allows, other than the reference's
+
+
 def test_every_alternative_names_a_chapter() -> None:
     assert ALTERNATIVES, "no correct alternatives under tests/correct_alternatives/"
     assert {path.parent.name for path in ALTERNATIVES} <= set(BY_TOPIC)
+
+
+def test_every_chapter_has_five_correct_alternatives() -> None:
+    counts = {topic: sum(1 for path in ALTERNATIVES if path.parent.name == topic) for topic in BY_TOPIC}
+    few = {topic: count for topic, count in counts.items() if count < ALTERNATIVES_PER_CHAPTER}
+    assert not few, f"chapters with fewer than {ALTERNATIVES_PER_CHAPTER} correct alternatives: {few}"
 
 
 @pytest.mark.parametrize("path", ALTERNATIVES, ids=lambda p: f"{p.parent.name}/{p.stem}")
