@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import io
 import json
 import re
 import shlex
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no type information; installed with nbformat
@@ -35,6 +35,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.exchange import COURSE_ID
 from course_home.progress import CACHE_DIR
+from hub.roster import Roster, RosterError, parse_roster, read_roster
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy" / "kubernetes"
@@ -353,11 +354,37 @@ def test_idle_servers_are_culled() -> None:
 
 # ---- every person's own uid ---------------------------------------------------------------------
 
+EXAMPLE_ROSTER = ROOT / "hub" / "roster.example.toml"  # the one example, for one server and for the chart
+MOUNTED = "roster.py"  # hub/roster.py in the ConfigMap, beside accounts.py
+
+
+def configmap_files() -> dict[str, Path]:
+    """The ConfigMap asyncio-course-roster's files, key -> the repository's file, as the README's
+    steps make it (the class's roster.toml is a copy of the example); the mid-course replacement
+    makes the same one."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"create configmap asyncio-course-roster(.*?)(?:`|\n\n)", readme, flags=re.DOTALL)
+    made = [dict(re.findall(r"--from-file=([^=\s]+)=(\S+)", command)) for command in commands]
+    assert len(made) == 2 and made[0] == made[1], made  # step 2, and step 6's replacement
+    assert "copy `hub/roster.example.toml` to `roster.toml`" in readme
+    sources = {**made[0], "roster.toml": str(EXAMPLE_ROSTER.relative_to(ROOT))}
+    return {key: ROOT / source for key, source in sources.items()}
+
+
+def mount_configmap(folder: Path) -> None:
+    """The ConfigMap's files in ``folder``, as the chart mounts them."""
+    files = configmap_files()
+    assert set(files) == {"roster.toml", "accounts.py", MOUNTED}, set(files)
+    for key, source in files.items():
+        (folder / key).write_bytes(source.read_bytes())
+
 
 def test_the_example_roster_gives_everyone_their_own_uid() -> None:
     accounts = load_accounts()
-    roster = accounts.read_roster((DEPLOY / "roster.example.toml").read_text(encoding="utf-8"))
-    assert roster == {"instructor": ["ada"], "learner": ["alan", "grace"]}
+    # In the repository accounts.py reads rosters with hub/roster.py itself.
+    assert (accounts.Roster, accounts.RosterError, accounts.read_roster) == (Roster, RosterError, read_roster)
+    roster = accounts.read_roster(EXAMPLE_ROSTER)
+    assert roster.instructors == ["ada"] and roster.learners == ["alan", "grace"]
     uids = accounts.account_uids(roster)
     assert len(set(uids.values())) == 3
     assert all(accounts.FIRST_UID <= uid < 2**31 for uid in uids.values())
@@ -367,72 +394,136 @@ def test_the_example_roster_gives_everyone_their_own_uid() -> None:
 
 def test_two_names_sharing_a_uid_or_an_image_account_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     accounts = load_accounts()
-    roster = {"instructor": ["ada"], "learner": ["alan", "grace"]}
-    with pytest.raises(accounts.RosterError, match="image already"):
+    roster = accounts.read_roster(EXAMPLE_ROSTER)
+    with pytest.raises(accounts.RosterError, match=r"\['jovyan'\] are accounts of the image already"):
         accounts.passwd_text(
             "root:x:0:0::/root:/bin/sh\njovyan:x:1000:100::/home/jovyan:/bin/bash\n",
-            {
-                "instructor": [],
-                "learner": ["jovyan"],
-            },
+            parse_roster('[[instructor]]\nusername = "ada"\n[[learner]]\nusername = "jovyan"\n', "roster.toml"),
         )
     monkeypatch.setattr(accounts, "uid_of", lambda name: 100_001)
-    with pytest.raises(accounts.RosterError, match="would share uid 100001"):
+    with pytest.raises(accounts.RosterError, match="'ada' and 'alan' would share uid 100001"):
         accounts.account_uids(roster)
-    for text, why in [
-        ('[[learner]]\nusername = "Alan"\n', "lower-case"),
-        ('[[learner]]\nusername = "alan"\n[[instructor]]\nusername = "alan"\n', "twice"),
-        ('[[student]]\nusername = "alan"\n', "tables"),
-    ]:
-        with pytest.raises(accounts.RosterError, match=why):
-            accounts.read_roster(text)
 
 
-def test_the_graders_passwd_names_each_persons_uid(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ('[[instructor]]\nusername = "ada"\n\n[[learner]]\nusername = "Alan"\n', "line 4: username 'Alan'"),
+        ('[[learner]]\nusername = "alan"\n[[instructor]]\nusername = "alan"\n', "line 1: 'alan' is already on"),
+        ('[[instructor]]\nusername = "ada"\n[[student]]\nusername = "alan"\n', "line 3: unknown table 'student'"),
+        ('[[learner]]\nusername = "alan"\n', "names no [[instructor]]"),
+    ],
+)
+def test_a_bad_roster_is_refused_with_the_hubs_message(tmp_path: Path, capsys: Any, text: str, wanted: str) -> None:
+    """The formgrader's init step refuses a roster as ``course.py hub`` does: hub/roster.py's
+    message, naming the file and the line."""
+    path = tmp_path / "roster.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RosterError) as refused:
+        read_roster(path)
+    assert wanted in str(refused.value)
+    assert load_accounts().main(["passwd", str(path)]) == 1
+    assert capsys.readouterr().err == f"accounts.py: {refused.value}\n"
+
+
+def isolated_python(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The course's python run with ``args``, whose flags keep the repository off sys.path (-S: not
+    even the editable install in site-packages), as in a pod where only the ConfigMap is mounted."""
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_graders_passwd_names_each_persons_uid(tmp_path: Path) -> None:
+    """The formgrader's init step, run as the pod runs it: ``python3 accounts.py passwd``, with the
+    ConfigMap's files mounted in a folder and the repository not importable (the grader image has
+    the package ``hub`` installed; this is the fallback, the hub image's case)."""
     accounts = load_accounts()
-    base = "root:x:0:0:root:/root:/bin/bash\njovyan:x:1000:100::/home/jovyan:/bin/bash\n"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(base))
-    assert accounts.main(["passwd", str(DEPLOY / "roster.example.toml")]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[:2] == base.splitlines()
-    named = {line.split(":")[2]: line.split(":")[0] for line in lines[2:]}
-    assert named == {str(accounts.uid_of(name)): name for name in ("ada", "alan", "grace")}
-    # The formgrader's init step runs exactly this, on the roster values.yaml mounts in the hub.
     pod = manifest("Deployment", "asyncio-course-formgrader")["spec"]["template"]["spec"]
     (prepare,) = pod["initContainers"]
     mount = values()["hub"]["extraVolumeMounts"][0]["mountPath"]
     command = f"python3 {mount}/accounts.py passwd {mount}/roster.toml < /etc/passwd > /accounts/passwd"
-    assert command in prepare["args"][0]
+    assert command in prepare["args"][0]  # the roster values.yaml mounts in the hub
     (container,) = pod["containers"]
     passwd = {"name": "accounts", "mountPath": "/etc/passwd", "subPath": "passwd", "readOnly": True}
     assert passwd in container["volumeMounts"]
+    mount_configmap(tmp_path)
+    base = "root:x:0:0:root:/root:/bin/bash\njovyan:x:1000:100::/home/jovyan:/bin/bash\n"
+    # -E -s -S: the script's folder (the mount) first on sys.path, as python3 puts it in the pod.
+    made = isolated_python(
+        "-E",
+        "-s",
+        "-S",
+        str(tmp_path / "accounts.py"),
+        "passwd",
+        str(tmp_path / "roster.toml"),
+        cwd=tmp_path,
+        stdin=base,
+    )
+    assert made.returncode == 0, made.stderr
+    lines = made.stdout.splitlines()
+    assert lines[:2] == base.splitlines()
+    named = {line.split(":")[2]: line.split(":")[0] for line in lines[2:]}
+    assert named == {str(accounts.uid_of(name)): name for name in ("ada", "alan", "grace")}
+    # Without roster.py in the mount, accounts.py cannot read a roster: it is the one it imports.
+    (tmp_path / MOUNTED).unlink()
+    broken = isolated_python("-E", "-s", "-S", str(tmp_path / "accounts.py"), "passwd", "roster.toml", cwd=tmp_path)
+    assert "No module named 'roster'" in broken.stderr
+
+
+# What the extraConfig snippet leaves in the hub's configuration, read in a python that has only the
+# standard library and the mounted folder: ``c`` records what is set on it, as the chart's Config does.
+EXTRA_CONFIG_PROBE = """
+import json, sys
+from types import SimpleNamespace
+
+class Config:
+    def __getattr__(self, name):
+        section = SimpleNamespace()
+        setattr(self, name, section)
+        return section
+
+c = Config()
+snippet, names = sys.argv[1], sys.argv[2:]
+exec(snippet, {"c": c})
+print(json.dumps({
+    "allowed_users": sorted(c.Authenticator.allowed_users),
+    "admin_users": "admin_users" in vars(c.Authenticator),
+    "load_groups": c.JupyterHub.load_groups,
+    "uids": {name: c.KubeSpawner.uid(SimpleNamespace(user=SimpleNamespace(name=name))) for name in names},
+    "gid": c.KubeSpawner.gid,
+    "roster": sys.modules["roster"].__file__,
+    "hub": "hub" in sys.modules,
+    "path": sys.path,
+}))
+"""
 
 
 def test_the_hubs_extra_config_runs_and_gives_each_pod_its_persons_uid(tmp_path: Path) -> None:
     """values.yaml's hub.extraConfig, run as the chart runs it (``c`` in its namespace), with the
-    roster ConfigMap's two files where it mounts them."""
+    roster ConfigMap's three files where it mounts them, in a python where the repository cannot be
+    imported: accounts.py reads the roster with the roster.py mounted beside it."""
     tree = values()
     mount = tree["hub"]["extraVolumeMounts"][0]
     assert mount["name"] == tree["hub"]["extraVolumes"][0]["name"]
     assert tree["hub"]["extraVolumes"][0]["configMap"]["name"] == "asyncio-course-roster"
-    for name in ("accounts.py", "roster.example.toml"):
-        (tmp_path / name.replace(".example", "")).write_bytes((DEPLOY / name).read_bytes())
+    mount_configmap(tmp_path)
     (snippet,) = tree["hub"]["extraConfig"].values()
     assert mount["mountPath"] in snippet
-    c = Config()
-    saved_path = list(sys.path)
-    try:
-        exec(snippet.replace(mount["mountPath"], str(tmp_path)), {"c": c})
-    finally:
-        sys.path[:] = saved_path
-        sys.modules.pop("accounts", None)
-    assert c.Authenticator.allowed_users == {"ada", "alan", "grace"}
-    assert "admin_users" not in c.Authenticator
-    assert c.JupyterHub.load_groups == {f"formgrade-{COURSE_ID}": {"users": ["ada"]}}
+    names = ["ada", "alan", "grace"]
+    ran = isolated_python(
+        "-I", "-S", "-c", EXTRA_CONFIG_PROBE, snippet.replace(mount["mountPath"], str(tmp_path)), *names, cwd=tmp_path
+    )
+    assert ran.returncode == 0, ran.stderr
+    hub = json.loads(ran.stdout)
+    assert Path(hub["roster"]) == tmp_path / MOUNTED and not hub["hub"]
+    assert str(ROOT) not in hub["path"] and hub["path"][0] == str(tmp_path)
+    assert hub["allowed_users"] == names
+    assert not hub["admin_users"]
+    assert hub["load_groups"] == {f"formgrade-{COURSE_ID}": {"users": ["ada"]}}
     accounts = load_accounts()
-    for name in ("ada", "alan", "grace"):
-        assert c.KubeSpawner.uid(SimpleNamespace(user=SimpleNamespace(name=name))) == accounts.uid_of(name)
-    assert c.KubeSpawner.gid == accounts.GID == tree["singleuser"]["fsGid"]
+    assert hub["uids"] == {name: accounts.uid_of(name) for name in names}
+    assert hub["gid"] == accounts.GID == tree["singleuser"]["fsGid"]
 
 
 def test_the_formgrader_init_step_prepares_the_shared_volume_as_the_grader() -> None:
