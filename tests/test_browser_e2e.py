@@ -191,10 +191,9 @@ def assignment_row(page, listing: str):
     return page.locator(f"#{listing}_assignments_list .list_item", has_text=CHAPTER).first
 
 
-# Run All is done: the kernel is idle, no cell waits ([*]), and the chapter's last code cell has run.
-DONE_JS = """() => {
-  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-  if (!panel || panel.querySelector('.jp-Notebook-ExecutionIndicator[data-status="busy"]')) return false;
+# Run All is done in the notebook's panel: its kernel is idle, no cell waits ([*]), and its last code cell has run.
+DONE_JS = """panel => {
+  if (panel.querySelector('.jp-Notebook-ExecutionIndicator[data-status="busy"]')) return false;
   const prompts = Array.from(panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')).map(p => p.textContent);
   return prompts.length > 0 && !prompts.some(p => p.includes('*')) && /\\[\\d+\\]/.test(prompts[prompts.length - 1]);
 }"""
@@ -222,12 +221,21 @@ def labs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lab]]:
             server.stop()
 
 
+def notebook_panel(page, notebook: str) -> Any:
+    """The panel of ``notebook``'s tab, once its tab is the current one. Not "the panel that is not
+    hidden": a notebook opened before (JupyterLab restores its tabs) may be hidden by content
+    visibility, without Lumino's lm-mod-hidden class, and come first in the page."""
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=notebook)
+    tab.wait_for(timeout=NOTEBOOK_OPEN_SECONDS * 1000)
+    return page.locator(f'.jp-NotebookPanel[aria-labelledby="{tab.get_attribute("id")}"]')
+
+
 def open_notebook(page, lab: Lab, chapter: str, notebook: str) -> Any:
     """The notebook open in JupyterLab, its kernel idle (a learner's JupyterLab may first ask which
     kernel to use: the notebook's own is chosen, as a learner would)."""
 
     page.goto(f"{lab.url}/lab/tree/{chapter}/{notebook}?token={lab.token}")
-    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel = notebook_panel(page, notebook)
     select = page.locator(".jp-Dialog").get_by_role("button", name="Select")
     idle = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$"))
     first_cell = panel.locator(".jp-Cell").first
@@ -263,7 +271,7 @@ def answer_run_all_and_save(page, lab: Lab, chapter: str, notebook: str, begins:
         expect(cell.locator(".cm-content")).not_to_contain_text("NotImplementedError")
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    page.wait_for_function(DONE_JS, timeout=RUN_ALL_MS)
+    page.wait_for_function(DONE_JS, arg=panel.element_handle(), timeout=RUN_ALL_MS)
     page.keyboard.press("ControlOrMeta+s")
     expect(page.locator(".jp-mod-current.jp-mod-dirty")).to_have_count(0)
     return nbformat.read(lab.workspace / chapter / notebook, as_version=4)
