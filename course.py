@@ -13,6 +13,7 @@ dependencies from pyproject.toml; it is redone only when pyproject.toml changes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -29,7 +30,8 @@ STAMP = VENV / ".installed-from"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; the browser test (tests/test_browser_e2e.py) drives it
 BWRAP = Path("/usr/bin/bwrap")  # Debian's bubblewrap: the grading sandbox (autograder/sandbox.py)
 SETFACL = Path("/usr/bin/setfacl")  # Debian's acl: the hub opens closed folders to the class (hub/access.py)
-RUNS_NO_GRADING = "ASYNCIO_COURSE_TESTS_RUN_NO_GRADING"  # set for the half of the suite that grades nothing
+RUNS_NO_GRADING = "ASYNCIO_COURSE_TESTS_RUN_NO_GRADING"  # set for the run of the suite that grades nothing
+RUNS_A_HUB = "ASYNCIO_COURSE_TESTS_RUN_A_HUB"  # set for the run of the suite that starts class hubs
 PROXY_DIR = ROOT / "hub" / "proxy"  # the hub's configurable-http-proxy (npm), in node_modules/ there (not in git)
 
 
@@ -158,13 +160,14 @@ def test(extra: list[str]) -> int:
     """Run every test: pytest over tests/ and the chapter notebooks (nbval).
 
     ``--quick`` leaves out the tests marked slow (nbgrader runs, the grading sandbox,
-    the browser, Dask): the edit loop's subset. CI runs everything, in two halves at once
-    (:func:`both_halves`); with paths, ``-k`` or ``-m`` it is one pytest run of what they select."""
+    the browser, Dask) and those that start a class hub: the edit loop's subset. CI runs everything,
+    in three runs at once (:func:`in_parts`); with paths, ``-k`` or ``-m`` it is one pytest run of
+    what they select."""
     ensure_environment()
     pytest = [str(VENV_PYTHON), "-m", "pytest"]
     if "--quick" in extra:
         return subprocess.run(
-            [*pytest, *[arg for arg in extra if arg != "--quick"], "-m", "not slow"], cwd=ROOT
+            [*pytest, *[arg for arg in extra if arg != "--quick"], "-m", "not slow and not hub"], cwd=ROOT
         ).returncode
     ensure_bubblewrap()
     ensure_acl()  # tests/test_hub.py
@@ -172,34 +175,50 @@ def test(extra: list[str]) -> int:
         ensure_chromium()
     if any(arg in ("-k", "-m") or not arg.startswith("-") for arg in extra):
         return subprocess.run([*pytest, *extra], cwd=ROOT).returncode
-    return both_halves(pytest, extra)
+    return in_parts(pytest, extra)
 
 
-def both_halves(pytest: list[str], extra: list[str]) -> int:
-    """The tests that run grading (marked slow) and the others, as two pytest runs at once, one per
-    core: the grading half shows its progress; the other's output follows when both have ended.
+PARTS: tuple[
+    tuple[str, str, dict[str, str]], ...
+] = (  # each of the suite's pytest runs: what it selects, what it is told
+    ("the tests that run grading", "slow and not hub", {}),
+    ("the tests that run no grading", "not slow and not hub", {RUNS_NO_GRADING: "1"}),
+    ("the tests that start a class hub", "hub", {RUNS_A_HUB: "1"}),
+)
 
-    The other half runs with :data:`RUNS_NO_GRADING` set: its tests start no grading, so they do not
-    look for what grading left behind (they would see the grading half's work in progress)."""
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as output:
-        others = subprocess.Popen(
-            [*pytest, "-m", "not slow", *extra],
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, RUNS_NO_GRADING: "1"},
-        )
-        try:
-            print("Two halves at once: the tests that run grading here, the others after them.", flush=True)
-            grading = subprocess.run([*pytest, "-m", "slow", *extra], cwd=ROOT).returncode
-            rest = others.wait()
-        finally:
-            others.kill()
-        output.seek(0)
-        print("\n---- the tests that run no grading ----", flush=True)
-        sys.stdout.write(output.read())
-    print(f"\ngrading half: exit {grading}; other half: exit {rest}", flush=True)
-    return grading or rest
+
+def in_parts(pytest: list[str], extra: list[str]) -> int:
+    """The suite as three pytest runs at once (:data:`PARTS`): the tests that run grading (marked
+    slow), whose progress shows; the others, and the tests that start a class hub (marked hub, most
+    of whose time is waiting for servers), whose output follows when all have ended.
+
+    Each run checks what it may. The grading run, that grading leaves nothing of its own (this
+    account's) behind. The run with :data:`RUNS_NO_GRADING` set, that its tests start no grading
+    (it would see the grading run's work in progress). The hub run, with :data:`RUNS_A_HUB` set,
+    grades as the hub's own accounts; its tests check that the hub's accounts keep nothing running."""
+    (grading_name, grading_marks, _), *others = PARTS
+    with contextlib.ExitStack() as stack:
+        started = []
+        for name, marks, env in others:
+            output = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+            process = subprocess.Popen(
+                [*pytest, "-m", marks, *extra],
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **env},
+            )
+            stack.callback(process.kill)
+            started.append((name, process, output))
+        print(f"{len(PARTS)} pytest runs at once: {grading_name} here, the others after them.", flush=True)
+        codes = {grading_name: subprocess.run([*pytest, "-m", grading_marks, *extra], cwd=ROOT).returncode}
+        for name, process, output in started:
+            codes[name] = process.wait()
+            output.seek(0)
+            print(f"\n---- {name} ----", flush=True)
+            sys.stdout.write(output.read())
+    print("\n" + "; ".join(f"{name}: exit {code}" for name, code in codes.items()), flush=True)
+    return next((code for code in codes.values() if code), 0)
 
 
 def ensure_proxy() -> bool:

@@ -1,7 +1,7 @@
 """What grading may leave behind, and a check that it left nothing.
 
 After a test, no sandbox, runner or kernel it started may still run, and no folder or
-file it made may remain in /tmp or /dev/shm: per-submission folders
+file it made may remain in /tmp or /dev/shm (this account's: a class hub grades as its own): per-submission folders
 (:data:`autograder.sandbox.SCRATCH_PREFIXES`), Dask's scratch space, and anything named after
 a hostile case's marker. ``conftest.py`` checks this around every test.
 """
@@ -22,9 +22,20 @@ SETTLE_SECONDS = 10  # killed processes take a moment to be reaped, and their fo
 
 
 def present() -> set[str]:
-    """Grading's folders, and the ids of every process, on this machine now (cheap: no command line is read)."""
-    found = {str(path) for folder in FOLDERS for path in folder.iterdir() if path.name.startswith(PREFIXES)}
+    """Grading's folders that this account owns, and the ids of every process, on this machine now
+    (cheap: no command line is read). Another account's (a class hub's grader) are not this run's."""
+    found = {
+        str(path) for folder in FOLDERS for path in folder.iterdir() if path.name.startswith(PREFIXES) and own(path)
+    }
     return found | {f"pid {pid}" for pid in os.listdir("/proc") if pid.isdigit()}
+
+
+def own(path: Path) -> bool:
+    """Does this account own ``path`` (a folder, or ``/proc/N`` for process N)? False once it is gone."""
+    try:
+        return path.lstat().st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def own_processes() -> set[str]:
@@ -55,7 +66,7 @@ def grading_processes(pids: set[str]) -> set[str]:
             command = Path(f"/proc/{number}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if any(part in command for part in COMMANDS) and int(number) != os.getpid():
+        if any(part in command for part in COMMANDS) and int(number) != os.getpid() and own(Path(f"/proc/{number}")):
             found.add(f"{number}: {command[:200]}")
     return found
 

@@ -339,7 +339,7 @@ def page_score(page: Path) -> str:
     return f"{float(found[1]):g}/{float(found[2]):g}"
 
 
-@pytest.mark.slow
+@pytest.mark.hub
 def test_a_class_on_one_hub(hub: Hub) -> None:
     instructor, (learner, classmate) = hub.accounts.instructors[0], hub.accounts.learners
     homes = {person: Path(os.path.expanduser(f"~{person}")) for person in (learner, classmate, instructor)}

@@ -13,7 +13,7 @@ import pytest
 
 from autograder.sandbox import running, scratch_folder, sweep_scratch
 
-pytestmark = pytest.mark.slow  # it makes grading's folders: it belongs to the half of the suite that grades
+pytestmark = pytest.mark.slow  # it makes grading's folders: it belongs to the run of the suite that grades
 
 
 def test_a_dead_graders_folders_are_swept_and_a_live_ones_kept() -> None:
