@@ -23,7 +23,7 @@ import pwd
 import re
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from autograder.exchange import inbound_dir
@@ -57,12 +57,13 @@ def refused_learners(assignment: str, course_dir: Path) -> dict[str, str]:
     return {student: why for student in sorted(ids) if (why := id_problem(student))}
 
 
-def collect(assignment: str, course_dir: Path) -> list[str]:
-    """Copy each learner's latest submission into ``submitted/``; return the learners updated.
-    Learners whose id cannot be graded are left out (:func:`refused_learners` names them)."""
+def collect(assignment: str, course_dir: Path, only: Collection[str] | None = None) -> list[str]:
+    """Copy each learner's latest submission into ``submitted/`` (only those of ``only`` when given);
+    return the learners updated. Learners whose id cannot be graded are left out
+    (:func:`refused_learners` names them)."""
     latest: dict[str, tuple[str, Path]] = {}
     for student, timestamp, entry in inbound_submissions(assignment, course_dir):
-        if id_problem(student) or not owned_by(entry, student):
+        if (only is not None and student not in only) or id_problem(student) or not owned_by(entry, student):
             continue
         if student not in latest or timestamp > latest[student][0]:
             latest[student] = (timestamp, Path(entry.path))

@@ -45,6 +45,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--prefix", default="", help="prefix of every system account's name (e.g. for tests)")
     parser.add_argument("--chapters", nargs="*", default=[], help="chapters to publish (default: all)")
     parser.add_argument("--cull-idle", type=int, default=3600, help="stop servers idle this many seconds")
+    parser.add_argument(
+        "--grade-continuously",
+        action="store_true",
+        help="grade each submission as it arrives and release its feedback (hub/continuous_grading.py)",
+    )
     args = parser.parse_args(argv)
     if bool(args.ssl_cert) != bool(args.ssl_key):
         parser.error("--ssl-cert and --ssl-key go together")
@@ -128,6 +133,7 @@ def configure(args: argparse.Namespace, accounts: Accounts, state: StateFolder) 
         ssl_key=str(args.ssl_key.resolve()) if args.ssl_key else "",
         cull_timeout=args.cull_idle,
         cull_every=max(10, min(300, args.cull_idle // 2)),
+        grade_continuously=args.grade_continuously,
     )
     write_settings(settings, state.settings)
     return settings

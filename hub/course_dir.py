@@ -14,6 +14,8 @@
         inbound/                  grader:learners 2730: learners add their submission folders; nobody
                                   but the grader lists it; instructors cannot hand in at all
         feedback/                 grader:instructors 2711: released feedback, read by its hash only
+    <state>/scratch/              grader 0700: the grader's temporary folder ($TMPDIR) for continuous
+                                  grading (hub/continuous_grading.py): sandboxes' and Dask's scratch
 
 nbgrader's own modes for ``inbound/`` are 2733 (anyone may write); here only the learners' group
 may, so no instructor (nor anyone off the roster) can put a submission there, and grading accepts
@@ -52,6 +54,11 @@ class StateFolder:
     @property
     def exchange_course(self) -> Path:
         return self.exchange / COURSE_ID
+
+    @property
+    def scratch(self) -> Path:
+        """The grader's temporary folder for continuous grading (its ``$TMPDIR``), not ``/tmp``."""
+        return self.root / "scratch"
 
     @property
     def settings(self) -> Path:
@@ -104,3 +111,4 @@ def ensure_state(state: StateFolder, accounts: Accounts) -> None:
     place(state.exchange_course / "outbound", 0o2755, grader, instructors)
     place(state.exchange_course / "inbound", 0o2730, grader, learners)
     place(state.exchange_course / "feedback", 0o2711, grader, instructors)
+    place(state.scratch, 0o700, grader, ids(accounts.grader)[1])

@@ -12,7 +12,7 @@ import sys
 
 from jupyterhub.spawner import Spawner
 
-from hub.settings import FORMGRADE_GROUP, ROLE_ENV, SERVICE, read_settings
+from hub.settings import CONTINUOUS_GRADING, FORMGRADE_GROUP, ROLE_ENV, SERVICE, read_settings
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 (defined by traitlets when it loads this file)
 settings = read_settings()
@@ -127,3 +127,20 @@ c.JupyterHub.services = [
         ],
     },
 ]
+if settings.grade_continuously:
+    # `course.py hub --grade-continuously`: each submission is graded as it arrives, and its feedback
+    # released to its learner, by a process run as the grader account (no web page, no API access).
+    c.JupyterHub.services.append(
+        {
+            "name": CONTINUOUS_GRADING,
+            "command": [settings.python, "-m", "hub.continuous_grading"],
+            "user": settings.grader,
+            "cwd": course_dir,
+            "environment": {
+                **common_env,
+                "ASYNCIO_COURSE_DIR": course_dir,
+                "ASYNCIO_COURSE_OWNERS_ONLY": "1",
+                "TMPDIR": os.path.join(settings.state, "scratch"),  # the sandboxes' scratch, not /tmp
+            },
+        }
+    )

@@ -16,6 +16,7 @@ SETTINGS_ENV = "ASYNCIO_COURSE_HUB_SETTINGS"
 ROLE_ENV = "ASYNCIO_COURSE_HUB_ROLE"  # instructor, learner or grader: what a single-user server shows
 SERVICE = "asyncio-course"  # the shared grading server (formgrader), named after the course as nbgrader asks
 FORMGRADE_GROUP = f"formgrade-{SERVICE}"
+CONTINUOUS_GRADING = "continuous-grading"  # the hub service grading each submission as it arrives
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Settings:
     ssl_key: str = ""
     cull_timeout: int = 3600
     cull_every: int = 300
+    grade_continuously: bool = False  # the hub service continuous-grading (hub/continuous_grading.py)
 
     @property
     def url(self) -> str:

@@ -1,0 +1,121 @@
+"""Continuous grading: each submission graded as it arrives, its feedback released to its learner.
+
+``python3 course.py hub ROSTER --grade-continuously`` adds the hub service ``continuous-grading``:
+JupyterHub starts this module as the grader account (in the shared course directory, its
+environment the grading server's, ``$TMPDIR`` the state folder's ``scratch/``), restarts it if it
+dies and stops it with the hub. It keeps one Dask ``LocalCluster`` for its whole life
+(:func:`autograder.cluster.grading_client`, two notebooks per core) and, once a second:
+
+1. asks :class:`hub.inbound_watch.InboundWatch` which learners have a new, complete submission,
+   per chapter;
+2. grades those learners of each chapter as ``grade-all`` does, on that cluster
+   (:func:`autograder.batch.grade_chapter` with ``only`` and ``client``): their latest submission
+   collected, graded in its own sandbox, recorded in the shared gradebook, feedback generated and
+   released to the exchange, ``grades.csv`` written again;
+3. logs one line per learner (score, whether feedback was released, seconds since they submitted).
+
+A broken or hostile notebook costs only its own grade (the sandbox, and grade-all's rules); a
+submission that arrives while a batch runs is graded in the next one; a learner's two submissions
+in a row are graded once, the latest; a chapter without a current release is never graded (grading
+refuses it, and the service logs why and leaves those submissions to ``grade-all``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from autograder.batch import StudentResult, grade_chapter
+from autograder.chapters import COURSE_DIR
+from autograder.cluster import grading_client
+from autograder.sandbox import sandbox_problem
+from hub.inbound_watch import InboundWatch
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+POLL_SECONDS = 1.0
+
+
+def log(message: str) -> None:
+    print(f"[continuous-grading {datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def seconds_since(folder_name: str) -> float | None:
+    """Seconds since the submission named ``folder_name`` was made (its nbgrader timestamp,
+    e.g. ``2026-12-07 06:21:29.123456 UTC``)."""
+    try:
+        made = datetime.strptime(folder_name.split("+")[-2].replace(" UTC", " +0000"), "%Y-%m-%d %H:%M:%S.%f %z")
+    except (ValueError, IndexError):
+        return None
+    return (datetime.now(UTC) - made).total_seconds()
+
+
+def result_line(result: StudentResult, folder_name: str) -> str:
+    report = result.report
+    released = "feedback released" if result.feedback_released else "feedback NOT released"
+    waited = seconds_since(folder_name)
+    line = f"{result.student}: {report.score:g}/{report.max_score:g}, {released}"
+    line += f", {waited:.1f} s after the submission" if waited is not None else ""
+    return line + (f" ({result.problem[:200]})" if result.problem else "")
+
+
+def grade_arrivals(watch: InboundWatch, client: Client, course_dir: Path) -> int:
+    """Grade every learner with a new submission, chapter by chapter; how many were graded."""
+    graded = 0
+    for chapter, learners in sorted(watch.arrivals().items()):
+        started = time.monotonic()
+        try:
+            results = grade_chapter(chapter, course_dir=course_dir, progress=False, only=set(learners), client=client)
+        except ValueError as error:  # an unknown chapter, or one without a current release
+            log(f"{chapter}: not graded ({', '.join(sorted(learners))}): {error}")
+        except Exception:  # the service goes on; grade-all can grade them
+            log(f"{chapter}: grading failed ({', '.join(sorted(learners))}):\n{traceback.format_exc()}")
+        else:
+            for result in results:
+                log(f"{chapter} {result_line(result, learners.get(result.student, ''))}")
+            log(f"{chapter}: {len(results)} graded in {time.monotonic() - started:.1f} s")
+            graded += len(results)
+        watch.settle(learners.values())
+    return graded
+
+
+def serve(course_dir: Path, stop: threading.Event) -> None:
+    """Poll and grade until ``stop`` is set, on one cluster kept all along."""
+    watch = InboundWatch(course_dir)
+    with grading_client() as client:
+        log(f"watching {course_dir}'s exchange; grading on {sum(client.nthreads().values())} threads")
+        while not stop.is_set():
+            if not grade_arrivals(watch, client, course_dir):
+                stop.wait(POLL_SECONDS)
+    log("stopped")
+
+
+def main() -> int:
+    problem = sandbox_problem()
+    if problem:
+        log(f"cannot grade: no sandbox: {problem}")
+        return 2
+    os.umask(0o007)  # the course directory is the instructors' group's (groupshared)
+    stop = threading.Event()
+
+    def stopping(signum: int, frame: FrameType | None) -> None:
+        log(f"signal {signum}: stopping after the batch being graded")
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stopping)
+    serve(COURSE_DIR, stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

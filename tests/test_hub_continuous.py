@@ -1,0 +1,198 @@
+"""``course.py hub ROSTER --grade-continuously``: each submission graded as it arrives.
+
+The fast tests check :class:`hub.inbound_watch.InboundWatch` on a folder of its own: what is new,
+complete, owned and ungraded. The hub test starts the hub for real with the option (root,
+throwaway accounts, a state folder of its own, 127.0.0.1, chapter 0 published): two learners hand
+in from their own accounts, with nbgrader, in the workspace their server would make (one solves the
+chapter; the other hands in a solved copy and then, at once, the untouched one), and nobody runs
+``grade-all``. Each learner's ``nbgrader fetch_feedback``, as that learner, brings back their own
+page with their own score (6/6, and 0/6 for the classmate's latest submission), and neither can read
+the other's. Everything is stopped and the accounts deleted at the end, whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import nbformat
+import pytest
+
+from autograder.exchange import COURSE_ID
+from hub.accounts import ids
+from hub.inbound_watch import ABANDONED_SECONDS, InboundWatch
+from tests.class_hub import class_hub, skip_unless_a_hub_can_run
+from tests.hostile_submissions import solved
+from tests.test_hub import Hub, as_user, page_score
+
+T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = "ch00_asyncio_in_jupyter"
+NOTEBOOK = "asyncio_in_jupyter.ipynb"
+ROSTER = '[[instructor]]\nusername = "ins"\n\n[[learner]]\nusername = "lea"\n\n[[learner]]\nusername = "leb"\n'
+FEEDBACK_TIMEOUT = 90
+
+
+# ---- what the watch finds new (fast) ----
+
+
+def submission(course: Path, name: str, *, secret: bool = True) -> Path:
+    folder = course / "exchange" / COURSE_ID / "inbound" / name
+    folder.mkdir(parents=True)
+    (folder / NOTEBOOK).write_text("{}")
+    (folder / "timestamp.txt").write_text(name.split("+")[2])
+    if secret:
+        (folder / "submission_secret.txt").write_text("ab" * 64)
+    return folder
+
+
+def test_the_watch_finds_each_learners_newest_complete_ungraded_submission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASYNCIO_COURSE_EXCHANGE", raising=False)
+    monkeypatch.delenv("ASYNCIO_COURSE_OWNERS_ONLY", raising=False)  # one account here: the folders are ours
+    watch = InboundWatch(tmp_path)
+    assert watch.arrivals() == {}
+    first = "amy+ch00+2026-01-01 10:00:00.000000 UTC+r1"
+    second = "amy+ch00+2026-01-01 10:00:05.000000 UTC+r2"
+    other = "bob+ch01+2026-01-01 10:00:01.000000 UTC+r3"
+    for name in (first, second, other):
+        submission(tmp_path, name)
+    assert watch.arrivals() == {"ch00": {"amy": second}, "ch01": {"bob": other}}, "one grading each, the newest"
+
+    # A third submission being written holds amy back (grading takes her newest, which must be whole).
+    writing = submission(tmp_path, "amy+ch00+2026-01-01 10:00:09.000000 UTC+r4", secret=False)
+    assert watch.arrivals() == {"ch01": {"bob": other}}
+    long_ago = time.time() - ABANDONED_SECONDS - 1
+    os.utime(writing, (long_ago, long_ago))
+    assert watch.arrivals()["ch00"] == {"amy": second}, "a folder left incomplete stops holding her back"
+
+    # What was graded (its timestamp is recorded with the graded notebook) is not new any more.
+    stamp = tmp_path / "sandboxed" / "amy" / "ch00" / "timestamp.txt"
+    stamp.parent.mkdir(parents=True)
+    stamp.write_text("2026-01-01 10:00:05.000000 UTC")
+    assert watch.arrivals() == {"ch01": {"bob": other}}
+    assert {first, second} <= watch.settled, "graded folders are not looked at again"
+    watch.settle([other])  # e.g. its chapter had no release: logged, left to grade-all
+    assert watch.arrivals() == {}
+
+
+def test_the_watch_ignores_a_folder_owned_by_another_account_than_the_one_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a folder to another account runs as root")
+    monkeypatch.delenv("ASYNCIO_COURSE_EXCHANGE", raising=False)
+    monkeypatch.setenv("ASYNCIO_COURSE_OWNERS_ONLY", "1")
+    forged = submission(tmp_path, "root+ch00+2026-01-01 10:00:00.000000 UTC+r1")
+    os.chown(forged, 65534, 65534)  # nobody's folder, naming root
+    watch = InboundWatch(tmp_path)
+    assert watch.arrivals() == {} and forged.name in watch.settled
+
+
+# ---- the hub, for real ----
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[Hub]:
+    skip_unless_a_hub_can_run()
+    with class_hub(ROSTER, "--grade-continuously", "--chapters", CHAPTER, prefix_letter="c") as running:
+        yield running
+
+
+def at_once(*runs: Callable[[], T]) -> list[T]:
+    with ThreadPoolExecutor(len(runs)) as pool:
+        return list(pool.map(lambda run: run(), runs))
+
+
+def prepare_workspace(hub: Hub, learner: str) -> subprocess.CompletedProcess[str]:
+    """The learner's ``~/workspace`` as their server makes it (published chapters, nbgrader_config.py)."""
+    code = "import pathlib, hub.singleuser as s; s.server_arguments('learner', pathlib.Path.home())"
+    settings = [f"ASYNCIO_COURSE_EXCHANGE={hub.state / 'exchange'}", f"PYTHONPATH={ROOT}"]
+    return as_user(learner, "env", *settings, "python", "-c", code)
+
+
+def hand_in(learner: str, workspace: Path, notebook: nbformat.NotebookNode | None) -> None:
+    """Write ``notebook`` (None: keep the copy the learner was given) and ``nbgrader submit``, as the learner."""
+    if notebook is not None:
+        path = workspace / CHAPTER / NOTEBOOK
+        nbformat.write(notebook, path)
+        os.chown(path, *ids(learner))
+    handed = as_user(learner, "env", f"PYTHONPATH={ROOT}", "python", "-m", "nbgrader", "submit", CHAPTER, cwd=workspace)
+    assert handed.returncode == 0, handed.stderr
+
+
+def wait_for_feedback(learner: str, workspace: Path) -> dict[str, object]:
+    waited = as_user(
+        learner, "env", f"PYTHONPATH={ROOT}", "python", "-m", "tests.feedback_visible", str(workspace), CHAPTER,
+        str(FEEDBACK_TIMEOUT), cwd=workspace,
+    )  # fmt: skip
+    report: dict[str, object] = json.loads(waited.stdout.strip().splitlines()[-1]) if waited.stdout else {}
+    assert report.get("found"), (learner, waited.stdout, waited.stderr)
+    return report
+
+
+@pytest.mark.hub
+def test_each_submission_is_graded_as_it_arrives_and_its_learner_fetches_the_feedback(hub: Hub) -> None:
+    learner, classmate = hub.accounts.learners
+    workspaces = {person: Path(os.path.expanduser(f"~{person}")) / "workspace" for person in (learner, classmate)}
+    started = time.monotonic()
+    for prepared in at_once(*[lambda person=person: prepare_workspace(hub, person) for person in workspaces]):
+        assert prepared.returncode == 0, prepared.stderr
+    assert (workspaces[learner] / CHAPTER / NOTEBOOK).is_file(), "the published chapter is not in the workspace"
+    right = nbformat.read(workspaces[learner] / CHAPTER / NOTEBOOK, as_version=4)
+    right.cells = solved().cells
+
+    # One learner hands in the solved chapter; the classmate hands in a solved copy and then, right
+    # after, the untouched one (a learner's two submissions in a row: the latest is the one that counts).
+    at_once(
+        lambda: hand_in(learner, workspaces[learner], right), lambda: hand_in(classmate, workspaces[classmate], right)
+    )
+    untouched = nbformat.read(hub.state / "exchange" / COURSE_ID / "outbound" / CHAPTER / NOTEBOOK, as_version=4)
+    hand_in(classmate, workspaces[classmate], untouched)
+    handed_in = time.monotonic()
+
+    # Nobody runs grade-all: the feedback of each one's latest submission appears where their Fetch
+    # Feedback looks, and they fetch it, each their own page with their own score.
+    waits = at_once(*[lambda person=person: wait_for_feedback(person, workspaces[person]) for person in workspaces])
+    print(f"\nfeedback visible {time.monotonic() - handed_in:.1f} s after the last hand-in; latencies {waits}")
+    for person, score in ((learner, "6/6"), (classmate, "0/6")):
+        fetched = as_user(
+            person, "env", f"PYTHONPATH={ROOT}", "python", "-m", "nbgrader", "fetch_feedback", CHAPTER,
+            cwd=workspaces[person],
+        )  # fmt: skip
+        assert fetched.returncode == 0, fetched.stderr
+        pages = sorted((workspaces[person] / CHAPTER / "feedback").glob(f"*/{Path(NOTEBOOK).stem}.html"))
+        assert pages, (person, fetched.stderr)
+        assert page_score(pages[-1]) == score, (person, [(page, page_score(page)) for page in pages])
+    theirs = sorted((workspaces[classmate] / CHAPTER / "feedback").glob("*/*.html"))[-1]
+    assert "Permission denied" in as_user(learner, "cat", str(theirs)).stderr
+    mine = sorted((workspaces[learner] / CHAPTER / "feedback").glob("*/*.html"))[-1]
+    assert "Permission denied" in as_user(classmate, "cat", str(mine)).stderr
+
+    log = hub.log.read_text(errors="replace")
+    print("".join(line for line in log.splitlines(keepends=True) if "[continuous-grading" in line))
+    assert re.search(rf"{CHAPTER} {learner}: 6/6, feedback released", log), log[-3000:]
+    assert re.search(rf"{CHAPTER} {classmate}: 0/6, feedback released", log), log[-3000:]
+    print(f"hand-ins and feedback took {time.monotonic() - started:.1f} s")
+
+
+def test_collect_takes_only_the_learners_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Continuous grading collects the learners whose submission arrived, nobody else's."""
+    from autograder.collect import collect
+
+    monkeypatch.delenv("ASYNCIO_COURSE_EXCHANGE", raising=False)
+    monkeypatch.delenv("ASYNCIO_COURSE_OWNERS_ONLY", raising=False)
+    submission(tmp_path, "amy+ch00+2026-01-01 10:00:00.000000 UTC+r1")
+    submission(tmp_path, "bob+ch00+2026-01-01 10:00:01.000000 UTC+r2")
+    assert collect("ch00", tmp_path, only={"amy"}) == ["amy"]
+    assert not (tmp_path / "submitted" / "bob").exists()
+    assert collect("ch00", tmp_path) == ["bob"], "grade-all still collects everyone"
