@@ -15,6 +15,9 @@ The hub starts ``python -m hub.singleuser`` (the course environment's python) wi
   formgrader and Create Assignment; its terminal runs ``python -m autograder grade-all``.
 
 Files are made private (umask 077) for learners and group-shared (umask 007) for the others.
+Every role's terminal is a plain bash, not jupyter_server's default login shell: Debian's
+``/etc/profile`` would put the system's ``PATH`` back, and ``python``, ``nbgrader`` in that
+terminal would not be the course environment's (``python: command not found``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from autograder.workspace import WORKSPACE_ENV
 from hub.settings import ROLE_ENV
 
 LEARNER_SCREEN = REPO_ROOT / "learner_screen" / "jupyter_server_config.py"
+TERMINAL = '--ServerApp.terminado_settings=shell_command=["/bin/bash"]'  # not a login shell (above)
 PRIVATE_SUBMIT = """\
 # On the class's hub (hub/singleuser.py): a submission is readable by you and the grader only.
 c.ExchangeFactory.submit = "hub.private_submit.PrivateSubmit"
@@ -72,7 +76,7 @@ def main(argv: list[str]) -> None:
     root, arguments = server_arguments(role, Path.home())
     os.chdir(root)  # nbgrader's extensions read nbgrader_config.py from the working folder
     command = [str(Path(sys.executable).parent / "jupyterhub-singleuser"), f"--ServerApp.root_dir={root}"]
-    command += [*arguments, *argv]
+    command += [*arguments, TERMINAL, *argv]
     os.execv(command[0], command)
 
 
