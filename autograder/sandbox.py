@@ -12,7 +12,8 @@
   at ``/tmp`` and ``/dev/shm``, discarded with the sandbox;
 - an environment of a few variables only (``--clearenv``);
 - CPU seconds, address space, file size, open files and processes capped per process
-  (``prlimit``);
+  (``prlimit``; for an account other than root the process cap is the account's, see
+  :func:`process_cap`);
 - where control groups can be made (:mod:`autograder.cgroups`), the processes, the
   memory and the CPU share of the whole sandbox capped together.
 
@@ -138,7 +139,7 @@ def bwrap_command(
         f"--as={limits.memory_bytes}",
         f"--fsize={limits.file_bytes}",
         f"--nofile={limits.open_files}",
-        f"--nproc={limits.processes}",
+        f"--nproc={process_cap(limits)}",
         "--",
         bwrap,
         "--unshare-all",
@@ -176,6 +177,30 @@ def bwrap_command(
     for name, value in env.items():
         command += ["--setenv", name, value]
     return [*command, "--chdir", "/tmp", "--", *argv]
+
+
+def process_cap(limits: Limits) -> int:
+    """The process cap (RLIMIT_NPROC) of a sandbox. Linux charges it to the real user id, counting
+    every process and thread of the account, not those of one process; root is exempt. For root
+    it is ``limits.processes``. For an ordinary account (the class hub's grader, whose grading
+    server, Dask threads and other sandboxes run as it), a cap of ``limits.processes`` would kill
+    kernels at start whenever the account is near it ("Kernel died before replying to
+    kernel_info", or ``pthread_create failed``), so it is what the account runs now plus
+    ``limits.processes`` for each notebook graded at once: a cap on the account, not on one
+    sandbox (control groups, where they can be made, cap each sandbox)."""
+    if os.getuid() == 0:
+        return limits.processes
+    from autograder.cluster import notebooks_at_once
+
+    running = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+        if int(status["Uid"].split()[0]) == os.getuid():
+            running += int(status["Threads"])
+    return running + limits.processes * notebooks_at_once()
 
 
 @contextlib.contextmanager
