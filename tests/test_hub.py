@@ -218,10 +218,11 @@ def stop(hub: Hub) -> None:
 
 
 def left_running(accounts: Accounts) -> list[str]:
-    """Processes still running as the class's accounts."""
+    """Processes still running as the class's accounts. A zombie is not running: a kernel whose
+    server has just ended shows as ``[python] <defunct>`` until init reaps it."""
     names = ",".join((*accounts.people, accounts.grader))
-    listing = subprocess.run(["ps", "-o", "pid=,user:32=,args=", "-u", names], capture_output=True, text=True)
-    return listing.stdout.strip().splitlines()
+    listing = subprocess.run(["ps", "-o", "pid=,stat=,user:32=,args=", "-u", names], capture_output=True, text=True)
+    return [line for line in listing.stdout.strip().splitlines() if not line.split()[1].startswith("Z")]
 
 
 @pytest.fixture(scope="module")
