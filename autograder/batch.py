@@ -22,8 +22,7 @@ Running it again grades the same files the same way and gives the same results.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +39,7 @@ from autograder.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, sweep
 from coursekit.version import course_version
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
+    from distributed import Future
 
 
 @dataclass(frozen=True)
@@ -69,32 +68,18 @@ def grade_chapter(
     unsafe: bool = False,
     progress: bool = True,
     on_graded: Callable[[str], None] = lambda student: None,
-    only: Collection[str] | None = None,
-    client: Client | None = None,
 ) -> list[StudentResult]:
     """Collect, grade, record, give feedback, release it, and export one chapter; results sorted by
     student. The chapter must have a current release (ValueError otherwise): releasing is a step of
-    its own, so that grading never changes the tests learners were given.
-
-    ``only``: grade these learners alone (continuous grading, hub/continuous_grading.py: the
-    learners whose submission just arrived), the others' grades left as they are. ``client``: an
-    open Dask client to grade on (a cluster kept between calls) instead of one for this call."""
+    its own, so that grading never changes the tests learners were given."""
     chapter = select_chapters([assignment])[0]
     kit = load_kit(chapter, course_dir)
-    collect(assignment, course_dir, only)
-    refused = {
-        student: why
-        for student, why in refused_learners(assignment, course_dir).items()
-        if only is None or student in only
-    }
+    collect(assignment, course_dir)
+    refused = refused_learners(assignment, course_dir)
     submissions = {
-        folder.name: dict(regular_files(folder / assignment)).get(kit.notebook_name, b"")
+        folder.name: submitted_notebook(kit, folder / assignment)
         for folder in sorted((course_dir / "submitted").iterdir() if (course_dir / "submitted").is_dir() else [])
-        if folder.is_dir()
-        and not folder.is_symlink()
-        and (folder / assignment).is_dir()
-        and folder.name not in refused
-        and (only is None or folder.name in only)
+        if folder.is_dir() and not folder.is_symlink() and (folder / assignment).is_dir() and folder.name not in refused
     }
     results: dict[str, Graded] = {}
     problems: dict[str, str] = {}
@@ -102,7 +87,7 @@ def grade_chapter(
     with bar, recording(kit, course_dir) as recorder:
         recorder.refused = {student: f"refused: {why}" for student, why in refused.items()}
         for batch in grade_in_batches(
-            kit, submissions, limits=limits, workers=workers, scheduler=scheduler, unsafe=unsafe, client=client
+            kit, submissions, limits=limits, workers=workers, scheduler=scheduler, unsafe=unsafe
         ):
             bar.update(len(batch))
             for student in batch:
@@ -121,6 +106,23 @@ def grade_chapter(
     ]
 
 
+def submitted_notebook(kit: GradingKit, folder: Path) -> bytes:
+    """The notebook a learner handed in, as collected into ``submitted/<learner>/<chapter>/`` (b"" if none)."""
+    return dict(regular_files(folder)).get(kit.notebook_name, b"")
+
+
+def record_graded(kit: GradingKit, graded: dict[str, Graded], course_dir: Path = COURSE_DIR) -> list[StudentResult]:
+    """Record graded notebooks (gradebook, feedback released, grades.csv) as grade-all does, for a grading
+    that came in separately (continuous grading, hub/continuous_grading.py); their results, sorted."""
+    with recording(kit, course_dir) as recorder:
+        problems = recorder.record(graded)
+    released = set(graded) - set(problems) - recorder.unreleased
+    return [
+        StudentResult(student, graded[student].report, student in released, problems.get(student))
+        for student in sorted(graded)
+    ]
+
+
 def grade_in_batches(
     kit: GradingKit,
     submissions: dict[str, bytes],
@@ -129,7 +131,6 @@ def grade_in_batches(
     workers: int | None = None,
     scheduler: str | None = None,
     unsafe: bool = False,
-    client: Client | None = None,
 ) -> Iterator[dict[str, Graded]]:
     """Grade each learner's notebook file as a Dask task; yield {learner: result} for every
     learner, whatever fails, in batches: each holds all that finished since the last was taken.
@@ -144,8 +145,7 @@ def grade_in_batches(
     if not submissions:
         return
     waiting = iter(submissions.items())
-    given: AbstractContextManager[Client] = nullcontext(client) if client else grading_client(scheduler, workers)
-    with given as client, kit_on_workers(client, kit) as kit_name:
+    with grading_client(scheduler, workers) as client, kit_on_workers(client, kit) as kit_name:
         students: dict[Future[Graded], str] = {}
         running = as_completed()
 

@@ -31,16 +31,15 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
 
-from autograder.batch import StudentResult, grade_chapter
-from autograder.chapters import COURSE_DIR
+from autograder.batch import StudentResult
+from autograder.chapters import COURSE_DIR, select_chapters
 from autograder.cluster import grading_client
-from autograder.sandbox import sandbox_problem
+from autograder.exchange import outbound_dir
+from autograder.nbgrader_run import nbgrader_api
+from autograder.sandbox import sandbox_problem, sweep_scratch
+from hub.grading_stream import GradingStream
 from hub.inbound_watch import InboundWatch
-
-if TYPE_CHECKING:
-    from distributed import Client
 
 POLL_SECONDS = 1.0
 
@@ -68,34 +67,60 @@ def result_line(result: StudentResult, folder_name: str) -> str:
     return line + (f" ({result.problem[:200]})" if result.problem else "")
 
 
-def grade_arrivals(watch: InboundWatch, client: Client, course_dir: Path) -> int:
-    """Grade every learner with a new submission, chapter by chapter; how many were graded."""
-    graded = 0
+def take_arrivals(watch: InboundWatch, stream: GradingStream) -> None:
+    """Put every learner with a new submission into the stream, unless theirs is in it already (then
+    at the next poll after it is recorded: the watch reports it again, as it is still ungraded)."""
     for chapter, learners in sorted(watch.arrivals().items()):
-        started = time.monotonic()
-        try:
-            results = grade_chapter(chapter, course_dir=course_dir, progress=False, only=set(learners), client=client)
-        except ValueError as error:  # an unknown chapter, or one without a current release
-            log(f"{chapter}: not graded ({', '.join(sorted(learners))}): {error}")
-        except Exception:  # the service goes on; grade-all can grade them
-            log(f"{chapter}: grading failed ({', '.join(sorted(learners))}):\n{traceback.format_exc()}")
-        else:
-            for result in results:
-                log(f"{chapter} {result_line(result, learners.get(result.student, ''))}")
-            log(f"{chapter}: {len(results)} graded in {time.monotonic() - started:.1f} s")
-            graded += len(results)
-        watch.settle(learners.values())
-    return graded
+        for learner, folder_name in sorted(learners.items()):
+            if stream.busy(chapter, learner):
+                continue
+            try:
+                stream.add(chapter, learner, folder_name)
+            except ValueError as error:  # an unknown chapter, or one without a current release
+                log(f"{chapter} {learner}: not graded: {error}")
+                watch.settle([folder_name])
+
+
+def warm_up(stream: GradingStream, course_dir: Path) -> list[str]:
+    """Load the kit of every published chapter with a current release, and nbgrader's API, before the
+    first submission comes (the first grading would pay for them); the chapters ready."""
+    ready = []
+    for chapter in select_chapters([]):
+        if outbound_dir(chapter, course_dir).is_dir():
+            try:
+                stream.kit(chapter.assignment)
+            except ValueError:  # not released: said when a submission of it comes
+                continue
+            ready.append(chapter.assignment)
+    with nbgrader_api(course_dir):
+        pass
+    return ready
 
 
 def serve(course_dir: Path, stop: threading.Event) -> None:
     """Poll and grade until ``stop`` is set, on one cluster kept all along."""
     watch = InboundWatch(course_dir)
-    with grading_client() as client:
-        log(f"watching {course_dir}'s exchange; grading on {sum(client.nthreads().values())} threads")
+    with grading_client() as client, GradingStream(client, course_dir) as stream:
+        started = time.monotonic()
+        ready = warm_up(stream, course_dir)
+        threads = sum(client.nthreads().values())
+        log(f"ready in {time.monotonic() - started:.1f} s for {', '.join(ready) or 'no chapter'} on {threads} threads")
+        log(f"watching {course_dir}'s exchange")
+        next_poll = 0.0
         while not stop.is_set():
-            if not grade_arrivals(watch, client, course_dir):
-                stop.wait(POLL_SECONDS)
+            if time.monotonic() >= next_poll:
+                try:
+                    take_arrivals(watch, stream)
+                except Exception:  # e.g. the sandbox failing: logged, and the service goes on
+                    log(f"taking submissions failed:\n{traceback.format_exc()}")
+                next_poll = time.monotonic() + POLL_SECONDS
+            if not stream.running:
+                stop.wait(max(0.0, next_poll - time.monotonic()))
+                continue
+            for recorded in stream.finished(timeout=max(0.05, next_poll - time.monotonic())):
+                log(f"{recorded.chapter} {result_line(recorded.result, recorded.folder_name)}; {recorded.timing}")
+                watch.settle([recorded.folder_name])
+    sweep_scratch()
     log("stopped")
 
 

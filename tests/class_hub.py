@@ -39,8 +39,11 @@ def skip_unless_a_hub_can_run() -> None:
 
 
 @contextmanager
-def class_hub(roster: str, *options: str, prefix_letter: str = "t", start_seconds: float = 120) -> Iterator[Hub]:
-    """The hub of a throwaway class with ``roster`` (TOML text) and ``course.py hub`` ``options``."""
+def class_hub(
+    roster: str, *options: str, prefix_letter: str = "t", start_seconds: float = 120, keep_log: Path | None = None
+) -> Iterator[Hub]:
+    """The hub of a throwaway class with ``roster`` (TOML text) and ``course.py hub`` ``options``;
+    ``keep_log``: where to copy the hub's output (its services' included) before the folder goes."""
     prefix = prefix_letter + secrets.token_hex(3)
     folder = Path(tempfile.mkdtemp(prefix="course-hub-"))
     folder.chmod(0o755)
@@ -58,6 +61,8 @@ def class_hub(roster: str, *options: str, prefix_letter: str = "t", start_second
         yield running
     finally:
         stop(running)
+        if keep_log:
+            shutil.copyfile(log, keep_log)
         leftovers = left_running(running.accounts)
         problems = delete_accounts(running.accounts)
         shutil.rmtree(folder, ignore_errors=True)

@@ -61,6 +61,7 @@ def main(workspace: Path, chapter: str, timeout: float) -> int:
         "timestamp": timestamp,
         "latency": round(seen - submitted_at(timestamp), 2) if found else None,
         "waited": round(time.monotonic() - started, 2),
+        "pages": [str(page) for page in pages],
     }
     print(json.dumps(report))
     return 0 if found else 1
