@@ -114,7 +114,7 @@ def serve(course_dir: Path, stop: threading.Event) -> None:
                 except Exception:  # e.g. the sandbox failing: logged, and the service goes on
                     log(f"taking submissions failed:\n{traceback.format_exc()}")
                 next_poll = time.monotonic() + POLL_SECONDS
-            if not stream.running:
+            if stream.idle:
                 stop.wait(max(0.0, next_poll - time.monotonic()))
                 continue
             for recorded in stream.finished(timeout=max(0.05, next_poll - time.monotonic())):
