@@ -4,7 +4,8 @@ The fast tests check :class:`hub.inbound_watch.InboundWatch` on a folder of its 
 complete, owned and ungraded. The hub test starts the hub for real with the option (root,
 throwaway accounts, a state folder of its own, 127.0.0.1, chapter 0 published): two learners hand
 in from their own accounts, with nbgrader, in the workspace their server would make (one solves the
-chapter; the other hands in a solved copy and then, at once, the untouched one), and nobody runs
+chapter; the other hands in, beside it, a notebook that kills its own kernel, and then, at once, the
+untouched one), and nobody runs
 ``grade-all``. Each learner's ``nbgrader fetch_feedback``, as that learner, brings back their own
 page with their own score (6/6, and 0/6 for the classmate's latest submission), and neither can read
 the other's. Everything is stopped and the accounts deleted at the end, whatever happened.
@@ -29,7 +30,7 @@ from autograder.exchange import COURSE_ID
 from hub.accounts import ids
 from hub.inbound_watch import ABANDONED_SECONDS, InboundWatch
 from tests.class_hub import class_hub, skip_unless_a_hub_can_run
-from tests.hostile_submissions import solved
+from tests.hostile_submissions import CASES, solved
 from tests.test_hub import Hub, as_user, page_score
 
 T = TypeVar("T")
@@ -120,12 +121,11 @@ def prepare_workspace(hub: Hub, learner: str) -> subprocess.CompletedProcess[str
     return as_user(learner, "env", *settings, "python", "-c", code)
 
 
-def hand_in(learner: str, workspace: Path, notebook: nbformat.NotebookNode | None) -> None:
-    """Write ``notebook`` (None: keep the copy the learner was given) and ``nbgrader submit``, as the learner."""
-    if notebook is not None:
-        path = workspace / CHAPTER / NOTEBOOK
-        nbformat.write(notebook, path)
-        os.chown(path, *ids(learner))
+def hand_in(learner: str, workspace: Path, notebook: bytes) -> None:
+    """Write the notebook file and ``nbgrader submit`` it, as the learner."""
+    path = workspace / CHAPTER / NOTEBOOK
+    path.write_bytes(notebook)
+    os.chown(path, *ids(learner))
     handed = as_user(learner, "env", f"PYTHONPATH={ROOT}", "python", "-m", "nbgrader", "submit", CHAPTER, cwd=workspace)
     assert handed.returncode == 0, handed.stderr
 
@@ -148,16 +148,19 @@ def test_each_submission_is_graded_as_it_arrives_and_its_learner_fetches_the_fee
     for prepared in at_once(*[lambda person=person: prepare_workspace(hub, person) for person in workspaces]):
         assert prepared.returncode == 0, prepared.stderr
     assert (workspaces[learner] / CHAPTER / NOTEBOOK).is_file(), "the published chapter is not in the workspace"
-    right = nbformat.read(workspaces[learner] / CHAPTER / NOTEBOOK, as_version=4)
+    given = (workspaces[learner] / CHAPTER / NOTEBOOK).read_bytes()
+    right = nbformat.reads(given.decode(), as_version=4)
     right.cells = solved().cells
+    hostile = next(case for case in CASES if case.name == "SIGKILL to its own kernel").make()
 
-    # One learner hands in the solved chapter; the classmate hands in a solved copy and then, right
-    # after, the untouched one (a learner's two submissions in a row: the latest is the one that counts).
+    # One learner hands in the solved chapter while the classmate hands in a notebook that kills its
+    # own kernel (graded beside it: it costs only its own grade), and then, right after, the copy
+    # they were given, untouched (two submissions in a row: the latest is the one that counts).
     at_once(
-        lambda: hand_in(learner, workspaces[learner], right), lambda: hand_in(classmate, workspaces[classmate], right)
+        lambda: hand_in(learner, workspaces[learner], nbformat.writes(right).encode()),
+        lambda: hand_in(classmate, workspaces[classmate], hostile),
     )
-    untouched = nbformat.read(hub.state / "exchange" / COURSE_ID / "outbound" / CHAPTER / NOTEBOOK, as_version=4)
-    hand_in(classmate, workspaces[classmate], untouched)
+    hand_in(classmate, workspaces[classmate], given)
     handed_in = time.monotonic()
 
     # Nobody runs grade-all: the feedback of each one's latest submission appears where their Fetch
@@ -181,7 +184,9 @@ def test_each_submission_is_graded_as_it_arrives_and_its_learner_fetches_the_fee
     log = hub.log.read_text(errors="replace")
     print("".join(line for line in log.splitlines(keepends=True) if "[continuous-grading" in line))
     assert re.search(rf"{CHAPTER} {learner}: 6/6, feedback released", log), log[-3000:]
-    assert re.search(rf"{CHAPTER} {classmate}: 0/6, feedback released", log), log[-3000:]
+    theirs_graded = re.findall(rf"{CHAPTER} {classmate}: (.*)", log)
+    assert theirs_graded and theirs_graded[-1].startswith("0/6, feedback released"), log[-3000:]
+    assert "SIGKILL" not in theirs_graded[-1], "the latest submission (the untouched copy) is the one graded last"
     print(f"hand-ins and feedback took {time.monotonic() - started:.1f} s")
 
 
@@ -196,3 +201,17 @@ def test_collect_takes_only_the_learners_named(tmp_path: Path, monkeypatch: pyte
     assert collect("ch00", tmp_path, only={"amy"}) == ["amy"]
     assert not (tmp_path / "submitted" / "bob").exists()
     assert collect("ch00", tmp_path) == ["bob"], "grade-all still collects everyone"
+
+
+def test_the_stream_never_grades_a_chapter_without_a_current_release(tmp_path: Path) -> None:
+    """Refused before anything reaches the cluster (the service logs it and leaves it to grade-all)."""
+    from autograder.chapters import UnknownChapter
+    from autograder.kit import NotReleased
+    from hub.grading_stream import GradingStream
+
+    stream = GradingStream(client=None, course_dir=tmp_path)  # type: ignore[arg-type]  # never reached
+    with stream, pytest.raises(NotReleased, match="no current release"):
+        stream.add(CHAPTER, "amy", "amy+" + CHAPTER + "+2026-01-01 10:00:00.000000 UTC+r1")
+    with pytest.raises(UnknownChapter):
+        stream.kit("ch99_nothing")
+    assert stream.idle and not stream.kits
