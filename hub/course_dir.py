@@ -14,8 +14,9 @@
         inbound/                  grader:learners 2730: learners add their submission folders; nobody
                                   but the grader lists it; instructors cannot hand in at all
         feedback/                 grader:instructors 2711: released feedback, read by its hash only
-    <state>/scratch/              grader 0700: the grader's temporary folder ($TMPDIR) for continuous
-                                  grading (hub/continuous_grading.py): sandboxes' and Dask's scratch
+    <state>/scratch/              grader 0700: the grader's temporary folder ($TMPDIR) for the grading
+                                  server's grade-all and continuous grading (hub/continuous_grading.py):
+                                  sandboxes' and Dask's scratch
 
 nbgrader's own modes for ``inbound/`` are 2733 (anyone may write); here only the learners' group
 may, so no instructor (nor anyone off the roster) can put a submission there, and grading accepts

@@ -113,6 +113,7 @@ c.JupyterHub.services = [
             "ASYNCIO_COURSE_DIR": course_dir,
             "ASYNCIO_COURSE_OWNERS_ONLY": "1",
             "JUPYTERHUB_DEFAULT_URL": "/formgrader",
+            "TMPDIR": os.path.join(settings.state, "scratch"),  # grade-all's sandboxes' scratch, not /tmp
         },
     },
     {

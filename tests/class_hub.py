@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -40,10 +41,16 @@ def skip_unless_a_hub_can_run() -> None:
 
 @contextmanager
 def class_hub(
-    roster: str, *options: str, prefix_letter: str = "t", start_seconds: float = 120, keep_log: Path | None = None
+    roster: str,
+    *options: str,
+    prefix_letter: str = "t",
+    start_seconds: float = 120,
+    keep_log: Path | None = None,
+    trusted: ssl.SSLContext | None = None,
 ) -> Iterator[Hub]:
     """The hub of a throwaway class with ``roster`` (TOML text) and ``course.py hub`` ``options``;
-    ``keep_log``: where to copy the hub's output (its services' included) before the folder goes."""
+    ``keep_log``: where to copy the hub's output (its services' included) before the folder goes;
+    ``trusted``: the certificates to trust when the options make it serve https (``--ssl-cert``)."""
     prefix = prefix_letter + secrets.token_hex(3)
     folder = Path(tempfile.mkdtemp(prefix="course-hub-"))
     folder.chmod(0o755)
@@ -55,9 +62,10 @@ def class_hub(
     log = folder / "hub.log"
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
-    running = Hub(f"http://127.0.0.1:{port}", accounts, folder / "state", process, log)
+    scheme = "https" if "--ssl-cert" in options else "http"
+    running = Hub(f"{scheme}://127.0.0.1:{port}", accounts, folder / "state", process, log)
     try:
-        wait_until_up(running, time.monotonic() + start_seconds)
+        wait_until_up(running, time.monotonic() + start_seconds, trusted)
         yield running
     finally:
         stop(running)

@@ -21,6 +21,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -193,12 +194,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_up(hub: Hub, deadline: float) -> None:
+def wait_until_up(hub: Hub, deadline: float, trusted: ssl.SSLContext | None = None) -> None:
+    """Until the hub's API answers (over https, ``trusted`` says which certificate to trust)."""
     while time.monotonic() < deadline:
         if hub.process.poll() is not None:
             pytest.fail(f"the hub ended (exit {hub.process.returncode}):\n{hub.log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{hub.url}/hub/api/", timeout=2).status_code == 200:
+            if httpx.get(f"{hub.url}/hub/api/", timeout=2, verify=trusted or True).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -17,7 +17,8 @@ each through the hub's own pages: sign-up (NativeAuthenticator's form), then log
    Assignments) and, from that page, opens a terminal on the grading server (the hub's service
    ``asyncio-course``, the grader account) and runs ``python -m autograder grade-all`` there: it
    collects the three submissions, grades them in the sandbox, and releases each learner's
-   feedback. Its scratch folders are in the hub's state folder (``TMPDIR``), not in /tmp.
+   feedback. Its scratch folders are in the hub's state folder (the grading server's ``TMPDIR``),
+   not in /tmp.
    (Found so: the terminal was a login shell without the course's ``python``, hub/singleuser.py;
    and kernels died at random under the grader account's process cap, autograder/sandbox.py.)
 3. Each learner clicks Fetch Feedback and reads their own page: their own score (ann full marks,
@@ -342,14 +343,12 @@ def test_an_instructor_and_three_learners_in_the_browser(hub: Hub, tmp_path: Pat
         lap("eve's attempts, in her kernel, and her hand-in")
 
         # The instructor grades in the grading server's terminal, through the hub; feedback is released.
-        scratch = hub.state / "grading-scratch"
-        scratch.mkdir()
-        os.chown(scratch, *ids(hub.accounts.grader))
-        scratch.chmod(0o700)
-        command = f"TMPDIR={scratch} python -m autograder grade-all {CHAPTER}; echo {GRADED[:7]}''{GRADED[7:]} $?"
+        scratch = hub.state / "scratch"  # the grading server's TMPDIR (hub/jupyterhub_config.py)
+        command = f"echo $TMPDIR; python -m autograder grade-all {CHAPTER}; echo {GRADED[:7]}''{GRADED[7:]} $?"
         shown = grade_in_the_grading_servers_terminal(pages[INSTRUCTOR], command)
         plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown).replace("\r", "")
         (tmp_path / "grading.txt").write_text(plain, encoding="utf-8")
+        assert f"\n{scratch}\n" in plain, plain[:3000]  # grading's scratch goes there, not to /tmp
         assert f"{GRADED} 0" in plain, plain[-3000:]
         assert "released to 3 of 3" in plain, plain[-3000:]
         assert not list(scratch.iterdir()), "grading left its scratch folders"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from hub.inbound_watch import ABANDONED_SECONDS, InboundWatch
 from tests.class_hub import class_hub, skip_unless_a_hub_can_run
 from tests.hostile_submissions import CASES, solved
 from tests.test_hub import Hub, as_user, page_score
+from tests.test_hub_tls import self_signed, served_with_the_certificate
 
 T = TypeVar("T")
 
@@ -103,10 +105,26 @@ def test_the_watch_ignores_a_folder_owned_by_another_account_than_the_one_it_nam
 
 
 @pytest.fixture(scope="module")
-def hub() -> Iterator[Hub]:
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """This hub serves https too (one hub start for both; tests/test_hub_tls.py): its certificate and key."""
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def hub(certificate: tuple[Path, Path]) -> Iterator[Hub]:
     skip_unless_a_hub_can_run()
-    with class_hub(ROSTER, "--grade-continuously", "--chapters", CHAPTER, prefix_letter="c") as running:
+    cert, key = certificate
+    tls = ("--ssl-cert", str(cert), "--ssl-key", str(key))
+    trusted = ssl.create_default_context(cafile=str(cert))
+    with class_hub(
+        ROSTER, "--grade-continuously", "--chapters", CHAPTER, *tls, prefix_letter="c", trusted=trusted
+    ) as running:
         yield running
+
+
+@pytest.mark.hub
+def test_the_hub_serves_https_with_the_certificate_it_is_given(hub: Hub, certificate: tuple[Path, Path]) -> None:
+    served_with_the_certificate(hub, ssl.create_default_context(cafile=str(certificate[0])))
 
 
 def at_once(*runs: Callable[[], T]) -> list[T]:

@@ -205,10 +205,11 @@ PROBES_CATCH_SHARE = 0.95  # of a chapter's wrong implementations, caught by its
 def test_probes_catch_wrong_implementations_and_fail_no_cell_whose_checks_pass(
     chapter: Chapter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """On each wrong implementation, for each graded cell that uses its code: where the cell's checks
-    pass, the probe agrees on every scenario a grading run tries, so an honest mistake costs its own
-    cells only; where they fail, the probe should disagree too, since it alone decides when the
-    checks are forged. The share of cases some probe catches is printed and kept."""
+    """On each wrong implementation, for each graded cell that uses its code, on the cell's recorded
+    scenarios (every grading run tries them; its fresh ones come from the same draws): where the
+    cell's checks pass, the probe agrees, so an honest mistake costs its own cells only; where they
+    fail, the probe should disagree too, since it alone decides when the checks are forged. The
+    share of cases some probe catches is printed and kept."""
     notebook = nbformat.read(chapter.notebook, as_version=4)
     probes = probes_of(chapter.topic)
     cases = wrong_cases(chapter.topic)
@@ -217,7 +218,7 @@ def test_probes_catch_wrong_implementations_and_fail_no_cell_whose_checks_pass(
         caught = False
         for cell in graded_cells_using(notebook, defined_names(case.code)):
             grade_id, names = cell.metadata["nbgrader"]["grade_id"], namespace_with(chapter, case.code, case.filename)
-            made = hidden_observations(chapter.topic, grade_id)
+            made = recorded(chapter.topic)[grade_id]
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     run_cell(chapter, cell, names)
@@ -233,7 +234,7 @@ def test_probes_catch_wrong_implementations_and_fail_no_cell_whose_checks_pass(
     share = 1 - len(missed) / len(cases)
     with capsys.disabled():
         print(
-            f"\n{chapter.topic}: the hidden scenarios alone catch {len(cases) - len(missed)} "
+            f"\n{chapter.topic}: the recorded hidden scenarios alone catch {len(cases) - len(missed)} "
             f"of {len(cases)} ({share:.0%})"
         )
     assert share >= PROBES_CATCH_SHARE, (
