@@ -58,7 +58,8 @@ class StateFolder:
 
     @property
     def scratch(self) -> Path:
-        """The grader's temporary folder for continuous grading (its ``$TMPDIR``), not ``/tmp``."""
+        """The grader's temporary folder for grading, not ``/tmp``: the grading server's and continuous
+        grading's ``$TMPDIR``."""
         return self.root / "scratch"
 
     @property

@@ -33,6 +33,7 @@ from coursekit.checks import Chain, describe_error, learner_facing
 from coursekit.scenario import (
     UNCANCELLED,
     Outcome,
+    Swept,
     cancellation_sweep,
     cancelled_at,
     ends_cancelled_at_each_wait,
@@ -598,6 +599,25 @@ def swept_limiter_run(
 B_CANCEL_HINT = CANCEL_HINT + "; a cancelled waiter takes nothing and does not return as if it had passed"
 
 
+def b_cancelled_at_each_wait(
+    chain: Chain,
+    what: str,
+    scenario: Callable[[float], VirtualRun[Outcome]],
+    plan: Sequence[tuple[float, object]],
+    with_b: Sequence[float],
+) -> list[Swept]:
+    """The sweep both limiters share: ``scenario`` run with waiter B (the plan's next to last) cancelled at
+    each instant of its wait (from when it asks until ``with_b[-2]``), and B ending cancelled each time."""
+    swept = cancellation_sweep(
+        chain,
+        f"{what}: B's acquire()",
+        scenario,
+        instants=functools.partial(sweep_instants, start=plan[-2][0], until=with_b[-2]),
+    )
+    ends_cancelled_at_each_wait(chain, f"{what}: B's acquire()", swept, hint=B_CANCEL_HINT)
+    return swept
+
+
 def bucket_cancel_sweep(bucket_class: BucketClass, *, rate: float, capacity: int, start: float, amount: int) -> None:
     """:func:`check_bucket_cancel` with ``sweep=True``, a cancellation sweep (the kit's
     :func:`cancellation_sweep`): ``capacity`` requests at ``start`` empty the bucket, then waiters A
@@ -623,13 +643,7 @@ def bucket_cancel_sweep(bucket_class: BucketClass, *, rate: float, capacity: int
         return swept_limiter_run(chain, main, quiet + 60, at)
 
     what = f"{capacity} requests at t={_t(start)}, then waiters A, B (amount {amount}), C 1/64 s apart"
-    swept = cancellation_sweep(
-        chain,
-        f"{what}: B's acquire()",
-        scenario,
-        instants=functools.partial(sweep_instants, start=plan[-2][0], until=with_b[-2]),
-    )
-    ends_cancelled_at_each_wait(chain, f"{what}: B's acquire()", swept, hint=B_CANCEL_HINT)
+    swept = b_cancelled_at_each_wait(chain, what, scenario, plan, with_b)
     for one in swept:
         others, after = seen[one.at]
         cut = f"{what}; B cancelled at t={_t(one.at)}"
@@ -939,13 +953,7 @@ def log_cancel_sweep(limiter_class: LogLimiterClass, *, limit: int, window: floa
         return swept_limiter_run(chain, main, quiet + 60, at)
 
     what = f"{limit} requests at t={_t(start)}, then waiters A, B, C 1/64 s apart"
-    swept = cancellation_sweep(
-        chain,
-        f"{what}: B's acquire()",
-        scenario,
-        instants=functools.partial(sweep_instants, start=plan[-2][0], until=with_b[-2]),
-    )
-    ends_cancelled_at_each_wait(chain, f"{what}: B's acquire()", swept, hint=B_CANCEL_HINT)
+    swept = b_cancelled_at_each_wait(chain, what, scenario, plan, with_b)
     for one in swept:
         others, then, after = seen[one.at]
         cut = f"{what}; B cancelled at t={_t(one.at)}"
