@@ -4,12 +4,16 @@ A solution cell (a learner's, a wrong implementation, a correct alternative) run
 :func:`graded_namespace` (the notebook's locked setup, then the reference module's
 names, as if every other exercise were solved); then :func:`graded_cells_using` lists the
 graded cells that exercise what it defines. Each cell is graded on its own: it scores 0
-if it raises.
+if it raises. :func:`graded_cell_run` runs one so and remembers what it raised, which
+:func:`graded_cell_failure` gives again (several test files grade the same cells on the same
+wrong implementations).
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import re
 from typing import Any
 
@@ -57,3 +61,34 @@ def errors_of(cell: nbformat.NotebookNode) -> list[str]:
         for output in cell.get("outputs", [])
         if output.output_type == "error" or output.get("name") == "stderr"
     ]
+
+
+_failures: dict[tuple[str, str, str], Exception | None] = {}  # (topic, grade id, code) -> what the cell raised
+
+
+def graded_cell_run(
+    chapter: Chapter, notebook: nbformat.NotebookNode, cell: nbformat.NotebookNode, code: str, filename: str
+) -> tuple[Exception | None, dict[str, Any]]:
+    """Run graded ``cell`` in a new :func:`graded_namespace` holding ``code`` (what it prints is not
+    kept): what it raised (None: its checks pass), and the namespace after it, as the kernel has it
+    when the cell's hidden scenarios run. What it raised is remembered for this test run."""
+    namespace = graded_namespace(chapter, notebook, code, filename)
+    failure: Exception | None = None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_cell(chapter, cell, namespace)
+    except Exception as error:  # noqa: BLE001  (a cell that raises scores 0; the caller reads why)
+        failure = error
+    _failures[(chapter.topic, cell.metadata.nbgrader.grade_id, code)] = failure
+    return failure, namespace
+
+
+def graded_cell_failure(
+    chapter: Chapter, notebook: nbformat.NotebookNode, cell: nbformat.NotebookNode, code: str, filename: str
+) -> Exception | None:
+    """What graded ``cell`` raises on ``code`` (None: its checks pass), as :func:`graded_cell_run`
+    found it earlier in this test run, or runs it now."""
+    key = (chapter.topic, cell.metadata.nbgrader.grade_id, code)
+    if key not in _failures:
+        graded_cell_run(chapter, notebook, cell, code, filename)
+    return _failures[key]

@@ -11,7 +11,6 @@ whatever happened.
 
 from __future__ import annotations
 
-import csv
 import grp
 import json
 import os
@@ -320,22 +319,6 @@ def in_parallel(*runs: Callable[[], subprocess.CompletedProcess[str]]) -> list[s
         return list(pool.map(lambda run: run(), runs))
 
 
-def as_grader(hub: Hub, *command: str) -> subprocess.CompletedProcess[str]:
-    """``command`` as the grader account, as in the grading server's terminal (its environment, umask 007)."""
-    env = {
-        "ASYNCIO_COURSE_DIR": str(hub.state / "course"),
-        "ASYNCIO_COURSE_EXCHANGE": str(hub.state / "exchange"),
-        "ASYNCIO_COURSE_OWNERS_ONLY": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    settings = [f"{name}={value}" for name, value in env.items()]
-    return as_user(hub.accounts.grader, "env", *settings, "sh", "-c", 'umask 007; exec "$@"', "sh", *command)
-
-
-def feedback_pages(home: Path) -> list[Path]:
-    return sorted((home / "workspace" / CHAPTER / "feedback").glob(f"*/{Path(NOTEBOOK).stem}.html"))
-
-
 def page_score(page: Path) -> str:
     found = re.search(r"Score: ([0-9.]+) / ([0-9.]+)", page.read_text())
     assert found, f"{page} shows no score"
@@ -372,16 +355,13 @@ def test_a_class_on_one_hub(hub: Hub) -> None:
         assert api.post(f"/users/{person}/server").status_code in (201, 202)
 
     # While they start: the instructor, logged in, opens the shared grading server through the hub
-    # (formgrader, on the class's course directory) and sets the chapter's due date there.
+    # (formgrader, on the class's course directory). (test_hub_browser sets a due date there, grades
+    # and reads the grades.)
     with closing(session):
         formgrader = session.get("/services/asyncio-course/", follow_redirects=True)
         assert formgrader.status_code == 200 and formgrader.url.path.endswith("/formgrader/manage_assignments")
         listed = session.get("/services/asyncio-course/formgrader/api/assignments").json()
         assert CHAPTER in {assignment["name"] for assignment in listed}, listed
-        due = {"duedate_notimezone": "2026-01-01 12:00:00", "duedate_timezone": "UTC"}
-        headers = {"X-XSRFToken": session.cookies.get("_xsrf", path="/services/asyncio-course/") or ""}
-        dated = session.put(f"/services/asyncio-course/formgrader/api/assignment/{CHAPTER}", json=due, headers=headers)
-        assert dated.status_code == 200 and dated.json()["display_duedate"] == "2026-01-01 12:00:00 UTC", dated.text
     # A learner, logged in, is refused the grading server, its pages and its API alike.
     own = log_in(hub, learner)
     assert own is not None
@@ -460,38 +440,6 @@ def test_a_class_on_one_hub(hub: Hub) -> None:
     # A learner cannot read the shared course directory (the gradebook, the releases with answers' tests).
     assert "Permission denied" in as_user(learner, "ls", str(hub.state / "course")).stderr
 
-    # The grader account grades the chapter, as in the grading server's terminal: collect, the
-    # sandbox, the shared gradebook, feedback released, grades.csv.
-    graded = as_grader(hub, "python", "-m", "autograder", "grade-all", CHAPTER)
-    assert graded.returncode == 0, graded.stdout + graded.stderr
-    assert re.search(rf"^{learner}\s+6/6\s", graded.stdout, re.M), graded.stdout
-    assert re.search(rf"^{classmate}\s+0/6\s", graded.stdout, re.M), graded.stdout
-    assert "released to 2 of 2" in graded.stdout, graded.stdout
-    # Every instructor reads the grades (the course directory is their group's); the due date is
-    # there, and a late submission is marked so, not penalized.
-    grades = as_user(instructor, "cat", str(hub.state / "course" / "grades.csv"))
-    rows = {row["student_id"]: row for row in csv.DictReader(grades.stdout.splitlines())}
-    assert set(rows) == {learner, classmate}, grades.stdout + grades.stderr
-    for row in rows.values():
-        assert row["duedate"].startswith("2026-01-01 12:00:00") and row["timestamp"] > row["duedate"], row
-        assert float(row["late_submission_penalty"]) == 0 and row["score"] == row["raw_score"], row
-
-    # Each learner fetches their own feedback, and only theirs.
-    fetched_feedback = in_parallel(
-        *[
-            lambda person=person: as_user(
-                person, "python", "-m", "nbgrader", "fetch_feedback", CHAPTER, cwd=homes[person] / "workspace"
-            )
-            for person in (learner, classmate)
-        ]
-    )
-    assert all(result.returncode == 0 for result in fetched_feedback), [result.stderr for result in fetched_feedback]
-    for person, score in ((learner, "6/6"), (classmate, "0/6")):
-        pages = feedback_pages(homes[person])
-        assert len(pages) == 1 and page_score(pages[0]) == score, (person, pages)
-    assert "Permission denied" in as_user(learner, "ls", str(exchange / "feedback")).stderr
-    theirs_page = feedback_pages(homes[classmate])[0]
-    assert "Permission denied" in as_user(learner, "cat", str(theirs_page)).stderr
     api.close()
 
     # A second start changes nothing; a learner added to the roster is the one account made.

@@ -14,11 +14,13 @@ each through the hub's own pages: sign-up (NativeAuthenticator's form), then log
    root, once ann and bob have handed in). eve runs that cell in her own kernel, so as her own
    account: every attempt is refused (PermissionError), on her page.
 2. The instructor, logged in, opens the grading server through the hub (formgrader's Manage
-   Assignments) and, from that page, opens a terminal on the grading server (the hub's service
+   Assignments), sets the chapter's due date there (formgrader's API, the instructor's session;
+   a date already past) and, from that page, opens a terminal on the grading server (the hub's service
    ``asyncio-course``, the grader account) and runs ``python -m autograder grade-all`` there: it
    collects the three submissions, grades them in the sandbox, and releases each learner's
    feedback. Its scratch folders are in the hub's state folder (the grading server's ``TMPDIR``),
-   not in /tmp.
+   not in /tmp. The instructor's account reads ``grades.csv``: the due date, and each submission
+   marked late, not penalized.
    (Found so: the terminal was a login shell without the course's ``python``, hub/singleuser.py;
    and kernels died at random under the grader account's process cap, autograder/sandbox.py.)
 3. Each learner clicks Fetch Feedback and reads their own page: their own score (ann full marks,
@@ -27,7 +29,8 @@ each through the hub's own pages: sign-up (NativeAuthenticator's form), then log
    session, has the same three scores.
 4. Through the hub, each learner's session is refused (403) a classmate's server: eve's asking
    for ann's and bob's workspace (contents API), notebook and feedback page (files), and ann's
-   and bob's for each other's feedback page.
+   and bob's for each other's feedback page. From her own account (runuser), ann can neither list
+   the exchange's feedback folder nor read bob's page in his workspace.
 
 A fast test: a sandbox of an ordinary account (the hub's grader) may start processes beyond
 what the account already runs.
@@ -38,6 +41,7 @@ the end of the hub's log.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import pwd
@@ -72,7 +76,7 @@ from tests.test_browser_e2e import (
     reference_answer,
     unavailable,
 )
-from tests.test_hub import Hub
+from tests.test_hub import Hub, as_user
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -93,6 +97,7 @@ SOLUTIONS = {  # ch01's solution cells: the regex their code begins with, their 
 SERVICE = "/services/asyncio-course/"
 GRADED = "GRADING" + "-ENDED"  # the terminal echoes the command typed; only the shell's output joins the two
 SPAWN_SECONDS = 120
+DUE = "2026-01-01 12:00:00"  # the chapter's due date: every submission of the test is late
 
 
 class HubServer(Lab):
@@ -267,6 +272,19 @@ def grade_in_the_grading_servers_terminal(page: Page, command: str) -> str:
     )
 
 
+def set_due_date(instructor: BrowserContext, hub: Hub, due: str) -> None:
+    """The chapter's due date (UTC), set through formgrader's API with the instructor's session."""
+    cookies = instructor.cookies(hub.url + SERVICE)
+    xsrf = next((cookie["value"] for cookie in cookies if cookie["name"] == "_xsrf"), None)
+    assert xsrf, f"no _xsrf cookie for {SERVICE}: {[(c['name'], c.get('path')) for c in cookies]}"
+    dated = instructor.request.put(
+        f"{hub.url}{SERVICE}formgrader/api/assignment/{CHAPTER}",
+        data=json.dumps({"duedate_notimezone": due, "duedate_timezone": "UTC"}),
+        headers={"X-XSRFToken": xsrf, "Content-Type": "application/json"},
+    )
+    assert dated.status == 200 and dated.json()["display_duedate"] == f"{due} UTC", dated.text()
+
+
 def score(text: str) -> str:
     found = re.search(r"\(Score: ([0-9.]+) / ([0-9.]+)\)", text)
     assert found, f"the feedback page shows no score: {text[:400]}"
@@ -289,6 +307,7 @@ def test_an_instructor_and_three_learners_in_the_browser(hub: Hub, tmp_path: Pat
             sign_up_and_log_in(hub, pages[role], names[role])
         sign_up_and_log_in(hub, pages[INSTRUCTOR], names[INSTRUCTOR], then=SERVICE)
         assert "/formgrader/manage_assignments" in pages[INSTRUCTOR].url, pages[INSTRUCTOR].url
+        set_due_date(contexts[INSTRUCTOR], hub, DUE)
         for role, lab in labs.items():
             pages[role].wait_for_url(re.compile(re.escape(lab.url) + "/course"), timeout=SPAWN_SECONDS * 1000)
             assert (
@@ -352,6 +371,14 @@ def test_an_instructor_and_three_learners_in_the_browser(hub: Hub, tmp_path: Pat
         assert f"{GRADED} 0" in plain, plain[-3000:]
         assert "released to 3 of 3" in plain, plain[-3000:]
         assert not list(scratch.iterdir()), "grading left its scratch folders"
+        # Every instructor reads the grades (the course directory is their group's): the due date is
+        # there, and each submission, late, is marked so and not penalized.
+        grades = as_user(names[INSTRUCTOR], "cat", str(hub.state / "course" / "grades.csv"))
+        rows = {row["student_id"]: row for row in csv.DictReader(grades.stdout.splitlines())}
+        assert set(rows) == {names[role] for role in labs}, grades.stdout + grades.stderr
+        for row in rows.values():
+            assert row["duedate"].startswith(DUE) and row["timestamp"] > row["duedate"], row
+            assert float(row["late_submission_penalty"]) == 0 and row["score"] == row["raw_score"], row
         lap("graded in the grading server's terminal")
 
         # Each learner fetches their own feedback and reads their own score.
@@ -384,6 +411,10 @@ def test_an_instructor_and_three_learners_in_the_browser(hub: Hub, tmp_path: Pat
             for path in (f"api/contents/{CHAPTER}", f"files/{CHAPTER}/{NOTEBOOK}", f"files/{feedback[other]}"):
                 refused[f"{role} -> {other}/{path.split('/')[0]}"] = request.get(f"{labs[other].url}/{path}").status
         assert set(refused.values()) == {403}, refused
+        # ... and, from their own accounts, the exchange's feedback folder and a classmate's page.
+        assert "Permission denied" in as_user(names[SOLVER], "ls", str(inbound.parent / "feedback")).stderr
+        peek = as_user(names[SOLVER], "cat", str(labs[WRONG].workspace / feedback[WRONG]))
+        assert "Permission denied" in peek.stderr, peek
         lap("classmates' servers refused")
     print("\n" + "\n".join(f"{seconds:6.1f} s  {what}" for what, seconds in timings.items()))
     print(f"eve's attempts in her kernel: {in_her_kernel}\n... and as graded: {graded_peeks}")

@@ -31,7 +31,7 @@ from autograder import reference_observations
 from autograder.hidden_scenarios import prepare, verdict
 from coursekit.probing import Probe, observations, probes_of, rerun
 from coursekit.statements import exercises
-from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, is_test, run_cell
+from tests.graded_cells import defined_names, graded_cell_run, graded_cells_using, graded_namespace, is_test
 from tests.test_release_placeholders import released_answers
 from tests.wrong_cases import wrong_cases
 from tools.chapter_source import Chapter, chapters, chapters_by_topic
@@ -217,12 +217,10 @@ def test_probes_catch_wrong_implementations_and_fail_no_cell_whose_checks_pass(
     for case in cases:
         caught = False
         for cell in graded_cells_using(notebook, defined_names(case.code)):
-            grade_id, names = cell.metadata["nbgrader"]["grade_id"], namespace_with(chapter, case.code, case.filename)
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
             made = recorded(chapter.topic)[grade_id]
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    run_cell(chapter, cell, names)
-            except Exception:
+            failure, names = graded_cell_run(chapter, notebook, cell, case.code, case.filename)
+            if failure is not None:
                 caught = caught or bool(differences(probes[grade_id], names, made, first=True))
                 continue
             found = differences(probes[grade_id], names, made)

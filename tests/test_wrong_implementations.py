@@ -26,7 +26,7 @@ import pytest
 
 from coursekit import chapters
 from coursekit.checks import CheckFailed
-from tests.graded_cells import defined_names, graded_cells_using, graded_namespace, run_cell
+from tests.graded_cells import defined_names, graded_cell_failure, graded_cells_using
 from tests.wrong_cases import (
     FOLDER,
     PatchError,
@@ -148,9 +148,10 @@ def test_wrong_implementation_fails_a_graded_cell_as_intended(
     expect = case.expect
     failures = []
     for cell in cells:
-        try:
-            run_cell(chapter, cell, graded_namespace(chapter, notebook, case.code, case.filename))
-        except CheckFailed as failure:
+        failure = graded_cell_failure(chapter, notebook, cell, case.code, case.filename)
+        if failure is not None and not isinstance(failure, CheckFailed):
+            raise failure
+        if failure is not None:
             failures.append(failure)
             if failure.prop.endswith(expect["property"]):
                 return
