@@ -1,5 +1,5 @@
-"""Suite-wide pytest hooks: a check that grading leaves nothing behind, and at the end of a run,
-the wall time spent in each test file.
+"""Suite-wide pytest hooks: the tests marked ``every_core`` last, a check that grading leaves
+nothing behind, and at the end of a run, the wall time spent in each test file.
 
 A file's time is the sum of its tests' setup, call and teardown durations (module
 fixtures count where they run), so the slow parts of the suite are plain to see."""
@@ -13,6 +13,14 @@ from collections.abc import Iterator
 import pytest
 
 _seconds_by_file: defaultdict[str, float] = defaultdict(float)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked ``every_core`` (many notebooks graded at once) run after the others of their
+    run, in their order: ``course.py test``'s runs share the machine's cores, and when the others
+    have ended, these keep every core busy where a test that grades one notebook at a time would
+    leave all but one idle."""
+    items.sort(key=lambda item: item.get_closest_marker("every_core") is not None)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

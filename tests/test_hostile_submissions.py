@@ -32,7 +32,7 @@ from autograder.sandbox import Limits
 from tests.grading_leftovers import left_since, present
 from tests.hostile_submissions import ANY, CASES, CHAPTER, SOURCE, Case, solved, solved_bytes
 
-pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+pytestmark = [pytest.mark.slow, pytest.mark.every_core]  # slow: left out by `course.py test --quick`
 
 LIMITS = Limits(cell_seconds=5, wall_seconds=60)
 HONEST = {"honest-full": 6.0, "honest-partial": 3.0}

@@ -50,7 +50,7 @@ from tests.graded_cells import errors_of
 from tests.per_chapter import outcome_of, per_chapter
 from tests.wrong_cases import wrong_cases
 
-pytestmark = pytest.mark.slow  # left out by `course.py test --quick`
+pytestmark = [pytest.mark.slow, pytest.mark.every_core]  # slow: left out by `course.py test --quick`
 
 CHAPTERS = find_chapters()
 STUDENTS = ("full", "none")
