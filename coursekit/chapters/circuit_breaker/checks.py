@@ -1286,6 +1286,12 @@ def a_trial_ending_after_closing_changes_nothing(chain: Chain, seen: Seen, late_
         f"failure F2 at t={f2.asked:g}"
     )
     chain.require(
+        seen.states[0] is BreakerState.CLOSED,
+        f"{what}: after F1 the breaker is still CLOSED (1 failure in a row since it closed, of 2)",
+        observed=f"after F1, breaker.state is {_state_name(seen.states[0])}",
+        hint="closing resets the counts: the consecutive failures that opened the breaker are not counted again",
+    )
+    chain.require(
         f2.made and isinstance(f2.error, ServiceDown) and seen.states[1] is BreakerState.OPEN,
         f"{what}: F2 is made and opens the breaker (2 failures in a row: T changes nothing)",
         observed=f"F2 {f2.describe()}; then breaker.state is {_state_name(seen.states[1])} (T {late.describe()})",
@@ -1383,7 +1389,8 @@ def check_breaker_late_calls(
     C has succeeded the breaker is still HALF_OPEN (1 successful trial of 2). With ``fresh_slots``, trial D
     starts while B and C run, and is made (B holds no slot of this period); call E, after B ended, while C and
     D run, is rejected (B freed no slot of it). With ``after_closing``, runs 4 and 5 (threshold 2): a trial
-    that ends after two others closed the breaker, between two failures, changes nothing: the second opens it;
+    that ends after two others closed the breaker, between two failures, changes nothing: the breaker is
+    still closed after the first (closing reset the counts), and the second opens it;
     run 6 (threshold 1): a call made while closed that succeeds after a failure opened the breaker changes
     nothing: a call before the timeout has run out is rejected."""
     chain = Chain("CircuitBreaker")
