@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import getpass
 import io
 import os
 import re
@@ -247,12 +246,21 @@ def scratch_folder(prefix: str) -> tempfile.TemporaryDirectory[str]:
 
 def sweep_scratch() -> None:
     """Remove the submission folders of graders that have ended without removing them (a Dask
-    worker killed mid-task); never those of a grader still running."""
+    worker killed mid-task); never those of a grader still running, nor another account's. Every
+    grader sweeps when it starts a notebook: a folder another one removes meanwhile is skipped."""
     folder = Path(tempfile.gettempdir())
     for entry in folder.iterdir():
         found = SCRATCH_NAME.match(entry.name)
-        if found and not running(int(found.group(1))) and entry.owner() == getpass.getuser():
+        if found and not running(int(found.group(1))) and owned_by_this_account(entry):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def owned_by_this_account(path: Path) -> bool:
+    """Is ``path`` itself (a link is not followed) this account's? False once it is gone."""
+    try:
+        return path.lstat().st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def running(pid: int) -> bool:

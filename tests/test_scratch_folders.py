@@ -46,3 +46,20 @@ def test_a_killed_process_not_yet_reaped_is_not_running() -> None:
     assert not running(child.pid)
     child.wait()
     assert not running(child.pid)
+
+
+def test_a_folder_another_grader_sweeps_meanwhile_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graders sweep at once (Dask workers, each starting a notebook): the dead grader's folder can
+    go between this sweep finding it and removing it. Found in CI: FileNotFoundError stopped a
+    batch's grading."""
+    dead = Path(tempfile.gettempdir()) / "release-view-999999999-gone"
+    dead.mkdir()
+
+    def another_grader_sweeps_first(pid: int) -> bool:
+        if dead.exists():
+            dead.rmdir()
+        return False
+
+    monkeypatch.setattr("autograder.sandbox.running", another_grader_sweeps_first)
+    sweep_scratch()
+    assert not dead.exists()
