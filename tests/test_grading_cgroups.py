@@ -44,9 +44,11 @@ def test_groups_are_capped_removed_and_stale_ones_swept() -> None:
 
 @pytest.mark.skipif(not CPU_CONTROLLER, reason="no cpu controller here")
 def test_a_sandbox_that_forks_busy_processes_is_held_to_its_cpu_quota() -> None:
-    """Two busy processes in a group of half a core: the kernel throttles the group."""
-    spin = f"{sys.executable} -c 'import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass'"
-    with submission_cgroups(processes=7, memory_bytes=2**30, cpus=0.5) as groups:
+    """Two busy processes in a group of a tenth of a core: the kernel throttles the group. (At half a
+    core the test passed or not with the machine's load: on two cores shared with a whole test suite,
+    two processes may get no more than half a core in any period.)"""
+    spin = f"{sys.executable} -c 'import time\nend = time.process_time() + 0.15\nwhile time.process_time() < end: pass'"
+    with submission_cgroups(processes=7, memory_bytes=2**30, cpus=0.1) as groups:
         environment = {**os.environ, ENV: " ".join(map(str, groups))}
         subprocess.run(
             ["/bin/sh", "-c", JOIN, "sh", "/bin/sh", "-c", f"{spin} & {spin}; wait"], env=environment, check=True
