@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import re
 import statistics
@@ -49,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import numpy as np
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -127,12 +127,6 @@ class Sampler:
                 else:
                     self.failures[key] = self.failures.get(key, 0) + 1
                 self.done.wait(SAMPLE_EVERY)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest rank."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(len(ordered) * p / 100) - 1)]
 
 
 # ---- memory ----
@@ -345,7 +339,7 @@ def print_times(sampler: Sampler) -> None:
         failed = sampler.failures.get((phase, name), 0)
         print(
             f"  {phase:<14} {name:<20} {len(ms):4d} {statistics.median(ms):8.0f} "
-            f"{percentile(ms, 95):8.0f} {max(ms):8.0f} {failed:6d}"
+            f"{np.percentile(ms, 95, method='inverted_cdf'):8.0f} {max(ms):8.0f} {failed:6d}"
         )
 
 
@@ -392,7 +386,7 @@ def measure(hub: Hub, idle_seconds: float, kernels: bool) -> None:
     print(f"{requested:.1f} s); all ready {all_ready:.1f} s after the first request")
     print(
         f"each server's ready time, s: min {seconds[0]:.1f}, median {statistics.median(seconds):.1f}, "
-        f"p95 {percentile(seconds, 95):.1f}, max {seconds[-1]:.1f}"
+        f"p95 {np.percentile(seconds, 95, method='inverted_cdf'):.1f}, max {seconds[-1]:.1f}"
     )
     print("  sorted: " + " ".join(f"{value:.0f}" for value in seconds))
     print(

@@ -8,16 +8,18 @@ dies and stops it with the hub. It keeps one Dask ``LocalCluster`` for its whole
 
 1. asks :class:`hub.inbound_watch.InboundWatch` which learners have a new, complete submission,
    per chapter;
-2. grades those learners of each chapter as ``grade-all`` does, on that cluster
-   (:func:`autograder.batch.grade_chapter` with ``only`` and ``client``): their latest submission
-   collected, graded in its own sandbox, recorded in the shared gradebook, feedback generated and
-   released to the exchange, ``grades.csv`` written again;
-3. logs one line per learner (score, whether feedback was released, seconds since they submitted).
+2. puts those learners into a :class:`hub.grading_stream.GradingStream` on that cluster, which
+   grades them as ``grade-all`` does: their latest submission collected, graded in its own
+   sandbox, recorded in the shared gradebook, feedback generated and released to the exchange,
+   ``grades.csv`` written again;
+3. logs one line per learner as each is recorded (score, whether feedback was released, seconds
+   since they submitted, where the time went).
 
 A broken or hostile notebook costs only its own grade (the sandbox, and grade-all's rules); a
-submission that arrives while a batch runs is graded in the next one; a learner's two submissions
-in a row are graded once, the latest; a chapter without a current release is never graded (grading
-refuses it, and the service logs why and leaves those submissions to ``grade-all``).
+learner's submission that arrives while their previous one is in the stream is graded after it is
+recorded; a learner's two submissions in a row are graded once, the latest; a chapter without a
+current release is never graded (grading refuses it, and the service logs why and leaves those
+submissions to ``grade-all``).
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ def main() -> int:
     stop = threading.Event()
 
     def stopping(signum: int, frame: FrameType | None) -> None:
-        log(f"signal {signum}: stopping after the batch being graded")
+        log(f"signal {signum}: stopping; recordings under way finish, a notebook being graded is graded next start")
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -62,6 +62,12 @@ common_env = {
     "ASYNCIO_COURSE_EXCHANGE": exchange,
     "PYTHONPATH": settings.repo,
 }
+grader_env = {  # what the grader account's services grade with: the shared course, owners only
+    **common_env,
+    "ASYNCIO_COURSE_DIR": course_dir,
+    "ASYNCIO_COURSE_OWNERS_ONLY": "1",
+    "TMPDIR": os.path.join(settings.state, "scratch"),  # the sandboxes' and Dask's scratch, not /tmp
+}
 
 
 def pre_spawn_hook(spawner: Spawner) -> None:
@@ -107,14 +113,7 @@ c.JupyterHub.services = [
         "user": settings.grader,
         "cwd": course_dir,
         "oauth_no_confirm": True,
-        "environment": {
-            **common_env,
-            ROLE_ENV: "grader",
-            "ASYNCIO_COURSE_DIR": course_dir,
-            "ASYNCIO_COURSE_OWNERS_ONLY": "1",
-            "JUPYTERHUB_DEFAULT_URL": "/formgrader",
-            "TMPDIR": os.path.join(settings.state, "scratch"),  # grade-all's sandboxes' scratch, not /tmp
-        },
+        "environment": {**grader_env, ROLE_ENV: "grader", "JUPYTERHUB_DEFAULT_URL": "/formgrader"},
     },
     {
         # Servers idle for cull_timeout seconds are stopped (their files stay).
@@ -137,11 +136,6 @@ if settings.grade_continuously:
             "command": [settings.python, "-m", "hub.continuous_grading"],
             "user": settings.grader,
             "cwd": course_dir,
-            "environment": {
-                **common_env,
-                "ASYNCIO_COURSE_DIR": course_dir,
-                "ASYNCIO_COURSE_OWNERS_ONLY": "1",
-                "TMPDIR": os.path.join(settings.state, "scratch"),  # the sandboxes' scratch, not /tmp
-            },
+            "environment": grader_env,
         }
     )

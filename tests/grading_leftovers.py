@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from autograder.sandbox import SCRATCH_PREFIXES
+from autograder.sandbox import SCRATCH_PREFIXES, owned_by_this_account
 from tests.hostile_submissions import MARKER
 
 FOLDERS = (Path("/tmp"), Path("/dev/shm"))
@@ -25,17 +25,12 @@ def present() -> set[str]:
     """Grading's folders that this account owns, and the ids of every process, on this machine now
     (cheap: no command line is read). Another account's (a class hub's grader) are not this run's."""
     found = {
-        str(path) for folder in FOLDERS for path in folder.iterdir() if path.name.startswith(PREFIXES) and own(path)
+        str(path)
+        for folder in FOLDERS
+        for path in folder.iterdir()
+        if path.name.startswith(PREFIXES) and owned_by_this_account(path)
     }
     return found | {f"pid {pid}" for pid in os.listdir("/proc") if pid.isdigit()}
-
-
-def own(path: Path) -> bool:
-    """Does this account own ``path`` (a folder, or ``/proc/N`` for process N)? False once it is gone."""
-    try:
-        return path.lstat().st_uid == os.getuid()
-    except OSError:
-        return False
 
 
 def own_processes() -> set[str]:
@@ -66,7 +61,11 @@ def grading_processes(pids: set[str]) -> set[str]:
             command = Path(f"/proc/{number}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if any(part in command for part in COMMANDS) and int(number) != os.getpid() and own(Path(f"/proc/{number}")):
+        if (
+            any(part in command for part in COMMANDS)
+            and int(number) != os.getpid()
+            and owned_by_this_account(Path(f"/proc/{number}"))
+        ):
             found.add(f"{number}: {command[:200]}")
     return found
 

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import nbformat
@@ -42,6 +43,7 @@ from hub.roster import RosterError, parse_roster
 from tests.hostile_submissions import solved
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 CHAPTER = "ch00_asyncio_in_jupyter"
 NOTEBOOK = "asyncio_in_jupyter.ipynb"
 PASSWORD = "a-test-only-Passw0rd-" + secrets.token_hex(4)  # throwaway accounts of this test only
@@ -313,8 +315,8 @@ def wait_for_server(api: httpx.Client, user: str, deadline: float) -> None:
     pytest.fail(f"{user}'s server was not ready in time")
 
 
-def in_parallel(*runs: Callable[[], subprocess.CompletedProcess[str]]) -> list[subprocess.CompletedProcess[str]]:
-    """Run each command (a nbgrader start-up is seconds of CPU) at once; their results in order."""
+def in_parallel(*runs: Callable[[], T]) -> list[T]:
+    """Run each (a command: a nbgrader start-up is seconds of CPU) at once; their results in order."""
     with ThreadPoolExecutor(len(runs)) as pool:
         return list(pool.map(lambda run: run(), runs))
 

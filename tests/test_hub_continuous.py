@@ -19,10 +19,8 @@ import re
 import ssl
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import nbformat
 import pytest
@@ -32,10 +30,8 @@ from hub.accounts import ids
 from hub.inbound_watch import ABANDONED_SECONDS, InboundWatch
 from tests.class_hub import class_hub, skip_unless_a_hub_can_run
 from tests.hostile_submissions import CASES, solved
-from tests.test_hub import Hub, as_user, page_score
+from tests.test_hub import Hub, as_user, in_parallel, page_score
 from tests.test_hub_tls import self_signed, served_with_the_certificate
-
-T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "ch00_asyncio_in_jupyter"
@@ -127,11 +123,6 @@ def test_the_hub_serves_https_with_the_certificate_it_is_given(hub: Hub, certifi
     served_with_the_certificate(hub, ssl.create_default_context(cafile=str(certificate[0])))
 
 
-def at_once(*runs: Callable[[], T]) -> list[T]:
-    with ThreadPoolExecutor(len(runs)) as pool:
-        return list(pool.map(lambda run: run(), runs))
-
-
 def prepare_workspace(hub: Hub, learner: str) -> subprocess.CompletedProcess[str]:
     """The learner's ``~/workspace`` as their server makes it (published chapters, nbgrader_config.py)."""
     code = "import pathlib, hub.singleuser as s; s.server_arguments('learner', pathlib.Path.home())"
@@ -163,7 +154,7 @@ def test_each_submission_is_graded_as_it_arrives_and_its_learner_fetches_the_fee
     learner, classmate = hub.accounts.learners
     workspaces = {person: Path(os.path.expanduser(f"~{person}")) / "workspace" for person in (learner, classmate)}
     started = time.monotonic()
-    for prepared in at_once(*[lambda person=person: prepare_workspace(hub, person) for person in workspaces]):
+    for prepared in in_parallel(*[lambda person=person: prepare_workspace(hub, person) for person in workspaces]):
         assert prepared.returncode == 0, prepared.stderr
     assert (workspaces[learner] / CHAPTER / NOTEBOOK).is_file(), "the published chapter is not in the workspace"
     given = (workspaces[learner] / CHAPTER / NOTEBOOK).read_bytes()
@@ -174,7 +165,7 @@ def test_each_submission_is_graded_as_it_arrives_and_its_learner_fetches_the_fee
     # One learner hands in the solved chapter while the classmate hands in a notebook that kills its
     # own kernel (graded beside it: it costs only its own grade), and then, right after, the copy
     # they were given, untouched (two submissions in a row: the latest is the one that counts).
-    at_once(
+    in_parallel(
         lambda: hand_in(learner, workspaces[learner], nbformat.writes(right).encode()),
         lambda: hand_in(classmate, workspaces[classmate], hostile),
     )
@@ -183,7 +174,7 @@ def test_each_submission_is_graded_as_it_arrives_and_its_learner_fetches_the_fee
 
     # Nobody runs grade-all: the feedback of each one's latest submission appears where their Fetch
     # Feedback looks, and they fetch it, each their own page with their own score.
-    waits = at_once(*[lambda person=person: wait_for_feedback(person, workspaces[person]) for person in workspaces])
+    waits = in_parallel(*[lambda person=person: wait_for_feedback(person, workspaces[person]) for person in workspaces])
     print(f"\nfeedback visible {time.monotonic() - handed_in:.1f} s after the last hand-in; latencies {waits}")
     for person, score in ((learner, "6/6"), (classmate, "0/6")):
         fetched = as_user(

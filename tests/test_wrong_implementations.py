@@ -149,12 +149,12 @@ def test_wrong_implementation_fails_a_graded_cell_as_intended(
     failures = []
     for cell in cells:
         failure = graded_cell_failure(chapter, notebook, cell, case.code, case.filename)
-        if failure is not None and not isinstance(failure, CheckFailed):
-            raise failure
-        if failure is not None:
+        if isinstance(failure, CheckFailed):
             failures.append(failure)
             if failure.prop.endswith(expect["property"]):
                 return
+        elif failure is not None:
+            raise failure
     raise AssertionError(
         f"no graded cell failed with '{expect['property']}'; they failed with: {[str(f) for f in failures]}"
     )
